@@ -1,0 +1,1 @@
+"""The Qt-free core of histeq-gui: methods, histograms, layouts, files, export."""
