@@ -1,0 +1,692 @@
+"""Tests of histeq_gui.core.io: loaders, atomic writers and sidecars, on real files in tmp_path."""
+
+import json
+import os
+import struct
+import zlib
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+
+from histeq_gui.core import io
+from histeq_gui.core.errors import Cancelled, StackError
+from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
+                                write_sidecar)
+from histeq_gui.core.stack import guess_layout
+
+RNG = np.random.default_rng(1234)
+
+
+def _stack(shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return RNG.random(shape).astype(dtype)
+    return RNG.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+
+
+def _listing(folder):
+    """All names in a folder, hidden ones included (temp files are hidden)."""
+    return sorted(os.listdir(folder))
+
+
+def _png16_colour(path, image):
+    """Write a 16-bit RGB PNG by hand (Pillow cannot)."""
+    h, w, _ = image.shape
+    raw = b"".join(b"\x00" + image[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)     # 16 bits, colour type 2 = RGB
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+# --- round trips ---------------------------------------------------------------------------
+
+ROUND_TRIPS = [((6, 1, 12, 10), "uint8"), ((5, 12, 10), "uint16"), ((4, 12, 10), "float32"),
+               ((12, 10), "float64"), ((2, 3, 4, 16, 16), "int16")]
+
+
+@pytest.mark.parametrize("ext", [".npy", ".npz", ".tif", ".tiff"])
+@pytest.mark.parametrize("shape,dtype", ROUND_TRIPS)
+def test_round_trip_keeps_shape_dtype_and_values(tmp_path, ext, shape, dtype):
+    array = _stack(shape, dtype)
+    target = tmp_path / f"out{ext}"
+    assert save_stack(target, array) == target
+    back = load_stack(target)
+    assert back.shape == array.shape
+    assert back.dtype == array.dtype
+    np.testing.assert_array_equal(back, array)
+    assert _listing(tmp_path) == [target.name]
+
+
+def test_tif_round_trip_colour_writes_rgb_pages(tmp_path):
+    array = _stack((4, 16, 20, 3), "uint8")
+    save_stack(tmp_path / "c.tif", array)
+    with tifffile.TiffFile(tmp_path / "c.tif") as tif:
+        assert len(tif.pages) == 4
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.RGB
+    np.testing.assert_array_equal(load_stack(tmp_path / "c.tif"), array)
+
+
+def test_npy_and_tif_keep_nan_and_byte_order_values(tmp_path):
+    array = _stack((3, 8, 8), "float32")
+    array[0, 0, 0] = np.nan
+    big = array.astype(">f4")
+    for name in ("a.npy", "a.npz", "a.tif"):
+        save_stack(tmp_path / name, big)
+        back = load_stack(tmp_path / name)
+        np.testing.assert_array_equal(back, array)     # equal values, NaN at the same place
+        assert np.isnan(back[0, 0, 0])
+
+
+def test_npy_loads_as_read_only_memmap(tmp_path):
+    array = _stack((3, 8, 8), "uint8")
+    np.save(tmp_path / "a.npy", array)
+    back = load_stack(tmp_path / "a.npy")
+    assert isinstance(back, np.memmap)
+    assert not back.flags.writeable
+
+
+def test_non_contiguous_input_is_written_in_c_order(tmp_path):
+    array = np.asfortranarray(_stack((4, 10, 12), "uint16"))[:, ::2, 1:]
+    for name in ("f.npy", "f.npz", "f.tif"):
+        save_stack(tmp_path / name, array)
+        np.testing.assert_array_equal(load_stack(tmp_path / name), array)
+
+
+@pytest.mark.parametrize("shape,dtype", [((5, 12, 10), "uint8"), ((5, 12, 10), "uint16"),
+                                         ((4, 12, 10, 3), "uint8"), ((3, 12, 10, 4), "uint8")])
+def test_png_folder_round_trip(tmp_path, shape, dtype):
+    array = _stack(shape, dtype)
+    calls = []
+    target = save_stack(tmp_path / "frames", array, progress=lambda d, t: calls.append((d, t)))
+    assert sorted(os.listdir(target)) == [f"{i:05d}.png" for i in range(shape[0])]
+    back = load_stack(target)
+    assert back.dtype == array.dtype
+    np.testing.assert_array_equal(back, array)
+    n = shape[0]
+    assert calls[:n] == [(i, 2 * n) for i in range(1, n + 1)]      # one call per image written
+    assert calls[-1] == (2 * n, 2 * n)
+    assert _listing(tmp_path) == ["frames"]
+
+
+def test_png_folder_from_n1hw_stack_holds_one_image_per_frame(tmp_path):
+    array = _stack((12, 1, 9, 7), "uint8")
+    save_stack(tmp_path / "out", array)
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names[0] == "00000.png" and names[-1] == "00011.png"
+    np.testing.assert_array_equal(load_stack(tmp_path / "out"), array[:, 0])
+
+
+def test_png_folder_with_explicit_channel_axis(tmp_path):
+    array = _stack((2, 3, 10, 12), "uint8")        # (N, C, H, W)
+    save_stack(tmp_path / "out", array, layout=guess_layout(array.shape, 1))
+    np.testing.assert_array_equal(load_stack(tmp_path / "out"), np.moveaxis(array, 1, -1))
+
+
+# --- readers ------------------------------------------------------------------------------
+
+def test_folder_natural_order_and_filtering(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for number in (10, 2, 1, 33, 3):                # created out of order
+        iio.imwrite(folder / f"img{number}.png", np.full((6, 5), number, np.uint8))
+    iio.imwrite(folder / "IMG4.PNG", np.full((6, 5), 4, np.uint8))   # extension case-insensitive
+    (folder / "notes.txt").write_text("not an image")
+    iio.imwrite(folder / ".hidden.png", np.full((9, 9), 99, np.uint8))
+    calls = []
+    stack = load_stack(folder, progress=lambda d, t: calls.append((d, t)))
+    assert stack.shape == (6, 6, 5)
+    assert list(stack[:, 0, 0]) == [1, 2, 3, 4, 10, 33]
+    assert calls == [(i, 6) for i in range(1, 7)]
+
+
+def test_folder_of_tiffs(tmp_path):
+    for i in range(3):
+        tifffile.imwrite(tmp_path / f"p{i}.tif", np.full((4, 4), i, np.uint16))
+    stack = load_stack(tmp_path)
+    assert stack.dtype == np.uint16
+    assert list(stack[:, 0, 0]) == [0, 1, 2]
+
+
+def test_folder_with_mismatched_sizes_names_the_odd_file(tmp_path):
+    for name, shape in (("a1.png", (8, 8)), ("a2.png", (8, 8)), ("a10.png", (8, 9))):
+        iio.imwrite(tmp_path / name, np.zeros(shape, np.uint8))
+    with pytest.raises(StackError, match=r"'a10\.png' is \(8, 9\)"):
+        load_stack(tmp_path)
+
+
+def test_folder_with_mixed_dtypes_is_refused(tmp_path):
+    iio.imwrite(tmp_path / "1.png", np.zeros((8, 8), np.uint8))
+    iio.imwrite(tmp_path / "2.png", np.zeros((8, 8), np.uint16))
+    with pytest.raises(StackError, match=r"'2\.png' is \(8, 8\) uint16"):
+        load_stack(tmp_path)
+
+
+def test_animated_gif_gives_all_frames(tmp_path):
+    values = [0, 80, 160, 240]
+    frames = np.stack([np.full((10, 12, 3), v, np.uint8) for v in values])
+    iio.imwrite(tmp_path / "a.gif", frames, loop=0, duration=50)
+    stack = load_stack(tmp_path / "a.gif")
+    assert stack.shape == (4, 10, 12, 3)
+    assert list(stack[:, 5, 5, 0]) == values
+
+
+def test_still_gif_is_one_image(tmp_path):
+    iio.imwrite(tmp_path / "s.gif", np.full((10, 12, 3), 7, np.uint8))
+    assert load_stack(tmp_path / "s.gif").shape == (10, 12, 3)
+
+
+@pytest.mark.parametrize("shape", [(9, 11), (9, 11, 3), (9, 11, 4)])
+def test_single_png(tmp_path, shape):
+    image = _stack(shape, "uint8")
+    iio.imwrite(tmp_path / "one.png", image)
+    back = load_stack(tmp_path / "one.png")
+    assert back.shape == shape
+    np.testing.assert_array_equal(back, image)
+
+
+def test_single_uint16_png(tmp_path):
+    image = _stack((9, 11), "uint16")
+    iio.imwrite(tmp_path / "one.png", image)
+    np.testing.assert_array_equal(load_stack(tmp_path / "one.png"), image)
+
+
+def test_16bit_colour_png_is_refused_not_truncated(tmp_path):
+    _png16_colour(tmp_path / "c16.png", _stack((5, 6, 3), "uint16"))
+    assert iio.imread(tmp_path / "c16.png").dtype == np.uint8   # what Pillow silently does
+    with pytest.raises(StackError, match="16-bit colour PNG"):
+        load_stack(tmp_path / "c16.png")
+
+
+def test_imagej_stack(tmp_path):
+    array = _stack((7, 16, 12), "uint16")
+    tifffile.imwrite(tmp_path / "ij.tif", array, imagej=True)
+    calls = []
+    back = load_stack(tmp_path / "ij.tif", progress=lambda d, t: calls.append((d, t)))
+    np.testing.assert_array_equal(back, array)
+    assert calls[-1] == (7, 7)
+
+
+def test_imagej_hyperstack_keeps_its_axes(tmp_path):
+    array = _stack((2, 3, 16, 12), "float32")       # T, Z, Y, X
+    tifffile.imwrite(tmp_path / "hyper.tif", array, imagej=True, metadata={"axes": "TZYX"})
+    back = load_stack(tmp_path / "hyper.tif")
+    assert back.shape == (2, 3, 16, 12)
+    np.testing.assert_array_equal(back, array)
+
+
+def test_plain_multipage_tiff_without_metadata(tmp_path):
+    array = _stack((5, 8, 8), "uint8")
+    tifffile.imwrite(tmp_path / "plain.tif", array, metadata=None)
+    np.testing.assert_array_equal(load_stack(tmp_path / "plain.tif"), array)
+
+
+def test_npz_single_array_without_key(tmp_path):
+    array = _stack((3, 8, 8), "uint8")
+    np.savez(tmp_path / "one.npz", whatever=array)
+    np.testing.assert_array_equal(load_stack(tmp_path / "one.npz"), array)
+
+
+def test_npz_several_arrays_need_a_key(tmp_path):
+    a, b = _stack((3, 8, 8), "uint8"), _stack((2, 4, 4), "float32")
+    np.savez(tmp_path / "many.npz", images=a, labels=b)
+    with pytest.raises(StackError, match=r"several arrays \(images, labels\).*--key NAME"):
+        load_stack(tmp_path / "many.npz")
+    np.testing.assert_array_equal(load_stack(tmp_path / "many.npz", key="labels"), b)
+    np.testing.assert_array_equal(load_stack(tmp_path / "many.npz", key="images"), a)
+    with pytest.raises(StackError, match=r"no array named 'masks'; it holds: images, labels"):
+        load_stack(tmp_path / "many.npz", key="masks")
+
+
+def test_key_for_other_formats_is_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((4, 4)))
+    with pytest.raises(StackError, match="only applies to .npz"):
+        load_stack(tmp_path / "a.npy", key="images")
+
+
+@pytest.mark.parametrize("ext", [".npy", ".npz", ".tif", ".png"])
+def test_load_never_modifies_the_input(tmp_path, ext):
+    array = _stack((4, 8, 8), "uint8")
+    path = tmp_path / f"in{ext}"
+    if ext == ".png":
+        iio.imwrite(path, array[0])
+    else:
+        save_stack(path, array)
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    before = path.read_bytes()
+    loaded = load_stack(path)
+    assert loaded.size > 0
+    del loaded
+    assert path.read_bytes() == before
+    assert path.stat().st_mtime == 1_000_000_000
+    assert _listing(tmp_path) == [path.name]
+
+
+# --- bad inputs ---------------------------------------------------------------------------
+
+def _assert_one_line(excinfo, *fragments):
+    message = str(excinfo.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_pickled_object_array_is_refused(tmp_path):
+    path = tmp_path / "obj.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    _assert_one_line(excinfo, "obj.npy", "pickled", "never loaded")
+
+
+def test_pickled_object_array_in_npz_is_refused(tmp_path):
+    np.savez(tmp_path / "obj.npz", x=np.array([[object()]], dtype=object))
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / "obj.npz")
+    _assert_one_line(excinfo, "obj.npz", "Object arrays")
+
+
+def test_truncated_npy(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, _stack((10, 16, 16), "uint16"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    _assert_one_line(excinfo, "cut.npy", "truncated")
+
+
+def test_npy_cut_inside_the_header(tmp_path):
+    path = tmp_path / "head.npy"
+    np.save(path, np.zeros((3, 3)))
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(StackError, match="not a valid .npy file"):
+        load_stack(path)
+
+
+@pytest.mark.parametrize("name,what", [("fake.tif", "TIFF"), ("fake.tiff", "TIFF"),
+                                       ("fake.png", "image"), ("fake.npy", ".npy"),
+                                       ("fake.npz", ".npz"), ("fake.gif", "image")])
+def test_text_file_with_an_image_extension(tmp_path, name, what):
+    (tmp_path / name).write_text("this is just some text\nsecond line\n")
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / name)
+    _assert_one_line(excinfo, name, f"not a valid {what}", "convert it to .npy/.tif")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / "nope.tif")
+    _assert_one_line(excinfo, "nope.tif", "no such file")
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StackError, match="holds no PNG, JPEG or TIFF images"):
+        load_stack(tmp_path / "empty")
+
+
+def test_unsupported_extension(tmp_path):
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    with pytest.raises(StackError, match=r"unsupported file type '\.csv'.*\.npy, \.npz"):
+        load_stack(tmp_path / "data.csv")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "locked.npy"
+    np.save(path, np.zeros((3, 3)))
+    path.chmod(0)
+    try:
+        with pytest.raises(StackError, match="permission denied"):
+            load_stack(path)
+    finally:
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("array,match", [
+    (np.zeros((3, 3), np.complex64), "complex"),
+    (np.zeros(5), "not images"),
+    (np.zeros((0, 4, 4)), "no pixels"),
+    (np.zeros((3, 3), dtype=[("a", "f4"), ("b", "i4")]), "not numbers"),
+    (np.array([["a", "b"]]), "not numbers"),
+])
+def test_non_image_arrays_are_refused(tmp_path, array, match):
+    np.save(tmp_path / "bad.npy", array)
+    with pytest.raises(StackError, match=match):
+        load_stack(tmp_path / "bad.npy")
+
+
+TIFF_WRITES = {"shaped": {}, "imagej": {"imagej": True}, "no-metadata": {"metadata": None},
+               "zlib": {"compression": "zlib"}, "tiled": {"tile": (16, 16)}}
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.999])
+@pytest.mark.parametrize("variant", sorted(TIFF_WRITES))
+def test_truncated_multipage_tiff_is_refused(tmp_path, variant, fraction):
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, _stack((10, 32, 32), "uint16"), **TIFF_WRITES[variant])
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    _assert_one_line(excinfo, "cut.tif")
+
+
+def test_truncated_tiff_is_refused_where_tifffile_returns_one_page(tmp_path):
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, _stack((10, 32, 32), "uint16"), imagej=True)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with tifffile.TiffFile(path) as tif:                # the trap: a silent short read
+        assert tif.series[0].asarray().shape == (32, 32)
+    with pytest.raises(StackError, match="truncated or damaged"):
+        load_stack(path)
+
+
+def test_truncated_tiff_does_not_print_tifffile_log_lines(tmp_path, capfd):
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, _stack((10, 32, 32), "uint16"), metadata=None)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(StackError):
+        load_stack(path)
+    assert "invalid page offset" not in capfd.readouterr().err
+
+
+def test_truncated_png_in_folder(tmp_path):
+    iio.imwrite(tmp_path / "1.png", np.zeros((8, 8), np.uint8))
+    iio.imwrite(tmp_path / "2.png", _stack((64, 64), "uint8"))
+    data = (tmp_path / "2.png").read_bytes()
+    (tmp_path / "2.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(StackError, match="2.png"):
+        load_stack(tmp_path)
+
+
+def test_cancel_from_progress_propagates_while_loading(tmp_path):
+    for i in range(5):
+        iio.imwrite(tmp_path / f"{i}.png", np.zeros((4, 4), np.uint8))
+
+    def progress(done, total):
+        if done == 2:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        load_stack(tmp_path, progress=progress)
+
+
+def test_other_progress_errors_propagate_unchanged(tmp_path):
+    save_stack(tmp_path / "a.tif", _stack((5, 8, 8), "uint8"))
+
+    def progress(done, total):
+        raise RuntimeError("bug in the caller")
+
+    with pytest.raises(RuntimeError, match="bug in the caller"):
+        load_stack(tmp_path / "a.tif", progress=progress)
+    with pytest.raises(RuntimeError, match="bug in the caller"):
+        save_stack(tmp_path / "b.tif", _stack((5, 8, 8), "uint8"), progress=progress)
+    assert _listing(tmp_path) == ["a.tif"]
+
+
+# --- writing: refusals --------------------------------------------------------------------
+
+def test_existing_target_is_refused_without_overwrite(tmp_path):
+    target = tmp_path / "out.npy"
+    target.write_bytes(b"precious")
+    with pytest.raises(StackError, match=r"exists; pass --overwrite to replace it"):
+        save_stack(target, np.zeros((2, 2), np.uint8))
+    assert target.read_bytes() == b"precious"
+    (tmp_path / "frames").mkdir()
+    with pytest.raises(StackError, match="--overwrite"):
+        save_stack(tmp_path / "frames", np.zeros((2, 8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("name", ["out.npy", "out.npz", "out.tif", "frames"])
+def test_overwrite_replaces(tmp_path, name):
+    first, second = _stack((3, 8, 8), "uint8"), _stack((2, 8, 8), "uint8")
+    save_stack(tmp_path / name, first)
+    save_stack(tmp_path / name, second, overwrite=True)
+    np.testing.assert_array_equal(load_stack(tmp_path / name), second)
+    assert _listing(tmp_path) == [name]
+
+
+def test_overwrite_refuses_a_folder_of_other_files(tmp_path):
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    (folder / "thesis.docx").write_text("years of work")
+    with pytest.raises(StackError, match="other than numbered PNGs"):
+        save_stack(folder, np.zeros((2, 8, 8), np.uint8), overwrite=True)
+    assert (folder / "thesis.docx").read_text() == "years of work"
+
+
+def test_missing_parent_folder(tmp_path):
+    with pytest.raises(StackError, match="does not exist; create it first"):
+        save_stack(tmp_path / "no" / "such" / "out.npy", np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
+def test_png_folder_refuses_other_dtypes(tmp_path, dtype):
+    with pytest.raises(StackError, match="--dtype uint8 or uint16"):
+        save_stack(tmp_path / "out", np.zeros((2, 8, 8), dtype))
+    assert _listing(tmp_path) == []
+
+
+def test_png_folder_refuses_uint16_colour(tmp_path):
+    with pytest.raises(StackError, match="uint16 only for grayscale"):
+        save_stack(tmp_path / "out", np.zeros((2, 8, 8, 3), np.uint16))
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.jpg", "out.h5", "out.txt"])
+def test_unsupported_output_extension(tmp_path, name):
+    with pytest.raises(StackError, match=r"unsupported output type.*\.npy, \.npz, \.tif"):
+        save_stack(tmp_path / name, np.zeros((2, 8, 8), np.uint8))
+    assert _listing(tmp_path) == []
+
+
+def test_save_refuses_non_image_arrays(tmp_path):
+    with pytest.raises(StackError, match="not images"):
+        save_stack(tmp_path / "a.npy", np.zeros(4))
+    with pytest.raises(StackError, match="complex"):
+        save_stack(tmp_path / "a.npy", np.zeros((2, 2), complex))
+
+
+def test_output_kind():
+    assert output_kind("a.npy") == "npy"
+    assert output_kind("a.NPZ") == "npz"
+    assert output_kind("a.tif") == output_kind("a.TIFF") == "tif"
+    assert output_kind("some/folder") == "png-folder"
+    assert output_kind("some/folder/") == "png-folder"
+    with pytest.raises(StackError, match="unsupported output type '.png'"):
+        output_kind("a.png")
+
+
+def test_bigtiff_above_threshold(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "_BIGTIFF_BYTES", 100)
+    save_stack(tmp_path / "big.tif", _stack((3, 8, 8), "uint8"))
+    with tifffile.TiffFile(tmp_path / "big.tif") as tif:
+        assert tif.is_bigtiff
+    save_stack(tmp_path / "small.tif", _stack((1, 8, 8), "uint8"))
+    with tifffile.TiffFile(tmp_path / "small.tif") as tif:
+        assert not tif.is_bigtiff
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    save_stack(tmp_path / "a.npy", np.zeros((2, 2)))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.npy").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --- writing: atomicity -------------------------------------------------------------------
+
+TARGETS = ["out.npy", "out.npz", "out.tif", "frames"]
+
+
+def _previous(tmp_path, name):
+    """An existing output whose bytes must survive a failed write."""
+    old = _stack((2, 6, 6), "uint8")
+    save_stack(tmp_path / name, old)
+    if (tmp_path / name).is_dir():
+        return {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
+    return (tmp_path / name).read_bytes()
+
+
+def _current(tmp_path, name):
+    if (tmp_path / name).is_dir():
+        return {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
+    return (tmp_path / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
+    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    with pytest.raises(StackError, match="does not read back as written"):
+        save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"))
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
+    before = _previous(tmp_path, name)
+    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    with pytest.raises(StackError):
+        save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"), overwrite=True)
+    assert _current(tmp_path, name) == before
+    assert _listing(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("exc", [Cancelled, KeyboardInterrupt])
+def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
+    before = _previous(tmp_path, name)
+    monkeypatch.setattr(io, "_CHUNK_BYTES", 64)     # one row per chunk: progress per row
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 2:
+            raise exc()
+
+    array = _stack((6, 8, 8), "uint8")
+    with pytest.raises(exc):
+        save_stack(tmp_path / name, array, overwrite=True, progress=progress)
+    assert seen[-1] == 2
+    assert _current(tmp_path, name) == before
+    assert _listing(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_cancel_during_verification_writes_nothing(tmp_path, name, monkeypatch):
+    monkeypatch.setattr(io, "_CHUNK_BYTES", 64)
+    array = _stack((6, 8, 8), "uint8")
+
+    def progress(done, total):
+        if done > total // 2:       # the second half of the count is verification
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        save_stack(tmp_path / name, array, progress=progress)
+    assert _listing(tmp_path) == []
+
+
+def test_write_error_is_a_stack_error_and_cleans_up(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tifffile, "imwrite", broken)
+    with pytest.raises(StackError) as excinfo:
+        save_stack(tmp_path / "out.tif", _stack((2, 8, 8), "uint8"))
+    _assert_one_line(excinfo, "cannot write", "out.tif", "No space left on device")
+    assert _listing(tmp_path) == []
+
+
+def test_failed_folder_swap_restores_the_old_folder(tmp_path, monkeypatch):
+    before = _previous(tmp_path, "frames")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(tuple("0123456789abcdef")) and ".tmp-" in str(src):
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError):
+        save_stack(tmp_path / "frames", _stack((3, 8, 8), "uint8"), overwrite=True)
+    assert _current(tmp_path, "frames") == before
+    assert _listing(tmp_path) == ["frames"]
+
+
+# --- sidecar ------------------------------------------------------------------------------
+
+def test_sidecar_round_trip(tmp_path):
+    out = tmp_path / "result.tif"
+    info = {"source": tmp_path / "in.npy", "shape": (np.int64(3), 8, 8), "dtype": np.dtype("uint8"),
+            "method": "numpy", "bins": np.int32(256), "scope": "image", "version": "0.1.0",
+            "created": "2024-01-01T00:00:00"}
+    path = write_sidecar(out, info)
+    assert path == tmp_path / "result.tif.json" == sidecar_path(out)
+    text = path.read_text()
+    assert text.startswith("{\n  ")            # pretty-printed
+    back = read_sidecar(out)
+    assert back == json.loads(text)
+    assert back["shape"] == [3, 8, 8]
+    assert back["dtype"] == "uint8"
+    assert back["bins"] == 256
+    assert back["source"] == str(tmp_path / "in.npy")
+    assert _listing(tmp_path) == ["result.tif.json"]
+
+
+def test_sidecar_of_a_folder_sits_beside_it(tmp_path):
+    assert sidecar_path(tmp_path / "frames") == tmp_path / "frames.json"
+    assert sidecar_path(str(tmp_path / "frames") + "/") == tmp_path / "frames.json"
+
+
+def test_sidecar_replaces_an_old_one(tmp_path):
+    write_sidecar(tmp_path / "a.npy", {"bins": 1})
+    write_sidecar(tmp_path / "a.npy", {"bins": 2})
+    assert read_sidecar(tmp_path / "a.npy") == {"bins": 2}
+    assert _listing(tmp_path) == ["a.npy.json"]
+
+
+def test_bad_sidecar(tmp_path):
+    with pytest.raises(StackError, match="no such file"):
+        read_sidecar(tmp_path / "x.npy")
+    (tmp_path / "x.npy.json").write_text("[1, 2]")
+    with pytest.raises(StackError, match="expected a JSON object"):
+        read_sidecar(tmp_path / "x.npy")
+    (tmp_path / "x.npy.json").write_text("{broken")
+    with pytest.raises(StackError, match="not a valid JSON sidecar"):
+        read_sidecar(tmp_path / "x.npy")
+
+
+def test_tiff_page_pointing_past_the_end_is_refused(tmp_path):
+    path = tmp_path / "damaged.tif"
+    tifffile.imwrite(path, _stack((4, 16, 16), "uint16"), metadata=None, photometric="minisblack")
+    with tifffile.TiffFile(path, mode="r+b") as tif:
+        tag = tif.pages[-1].tags["StripOffsets"]
+        tag.overwrite(tuple(offset + 100_000 for offset in tag.value))
+    with pytest.raises(StackError, match="truncated or damaged.*beyond the end of the file"):
+        load_stack(path)
+
+
+def test_npz_array_is_stored_under_key(tmp_path):
+    array = _stack((2, 5, 5), "uint8")
+    save_stack(tmp_path / "k.npz", array, key="stack")
+    with np.load(tmp_path / "k.npz") as archive:
+        assert archive.files == ["stack"]
+    np.testing.assert_array_equal(load_stack(tmp_path / "k.npz", key="stack"), array)
+
+
+def test_overwriting_the_file_a_memmap_was_loaded_from(tmp_path):
+    path = tmp_path / "a.npy"
+    save_stack(path, np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    mapped = load_stack(path)
+    save_stack(path, mapped[::-1], overwrite=True)      # reads the old data while replacing it
+    expected = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)[::-1]
+    np.testing.assert_array_equal(load_stack(path), expected)
+    assert _listing(tmp_path) == ["a.npy"]
