@@ -1,0 +1,380 @@
+"""Batched histogram binning: the counting both methods and the plots stand on.
+
+Every function here works on a *block*: a 2-D array ``x`` of shape
+``(rows, pixels)`` whose rows belong to *samples* (an image, or the whole stack
+when one histogram serves every image).  ``rows_to_samples`` maps each row of
+the block to its sample, so the same code counts one histogram per image or one
+for the whole stack.  Results are bit-identical to ``np.histogram`` run on each
+sample alone: the bin edges are computed with the same floating point steps as
+``np.linspace`` inside ``np.histogram``, and each pixel lands in the bin
+``np.histogram`` puts it in.
+
+Nothing here knows about a method's CDF; see :mod:`histeq_gui.core.methods`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Stats", "Binning", "Workspace", "workspace", "check_bins", "check_dtype", "bin_dtype", "block_stats",
+           "merge_stats", "binning", "bin_index", "count_bins", "value_keys",
+           "count_values"]
+
+
+def check_bins(bins):
+    """Return ``bins`` as an int, or raise a ValueError that says what to pass."""
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise ValueError(f"bins must be a whole number of at least 1, got {bins!r}; "
+                         "use e.g. bins=256")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}; use e.g. bins=256")
+    return int(bins)
+
+
+def check_dtype(dtype):
+    """Return ``dtype`` if images of it can be equalized, else raise ValueError."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" or dtype in (np.float16, np.float32, np.float64):
+        return dtype
+    if dtype.kind == "b":
+        raise ValueError("boolean images cannot be equalized; convert them to uint8 first")
+    if dtype.kind == "f":
+        raise ValueError(f"{dtype} images are not supported; convert them to float64 first")
+    raise ValueError(f"images of dtype {dtype} cannot be equalized; "
+                     "use integer or floating point images")
+
+
+def bin_dtype(dtype):
+    """The dtype ``np.histogram`` computes bin edges in for data of ``dtype``.
+
+    Floating point data keeps its own type (float32 edges for float32
+    images); integer data is binned in float64.
+    """
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+@dataclass
+class Stats:
+    """Per-sample statistics of the pixels that drive a histogram.
+
+    Attributes
+    ----------
+    lo, hi : ndarray, shape (samples,)
+        Minimum and maximum of the selected finite pixels (data dtype).
+    n : ndarray of int64, shape (samples,)
+        Number of selected finite pixels (0: the sample has none).
+    amin, amax : ndarray, shape (samples,)
+        Minimum and maximum over all finite pixels, selected or not; integer
+        lookup tables must cover these.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    n: np.ndarray
+    amin: np.ndarray
+    amax: np.ndarray
+
+    @property
+    def empty(self):
+        """Samples with no selected finite pixel."""
+        return self.n == 0
+
+
+def _extremes(dtype):
+    if dtype.kind == "f":
+        return np.array(np.inf, dtype), np.array(-np.inf, dtype)
+    info = np.iinfo(dtype)
+    return np.array(info.max, dtype), np.array(info.min, dtype)
+
+
+def block_stats(x, sel=None):
+    """Statistics of each row of a block.
+
+    Parameters
+    ----------
+    x : ndarray, shape (rows, pixels)
+        Pixel values.
+    sel : ndarray of bool, broadcastable to ``x``, optional
+        Pixels that drive the histogram.  Non-finite pixels never do.
+
+    Returns
+    -------
+    stats : Stats
+        One entry per row.
+    finite_sel : ndarray of bool or None
+        The effective selection (``sel`` and finite), or None when every
+        pixel of the block is selected.
+    """
+    high, low = _extremes(x.dtype)
+    amin = x.min(axis=1)
+    amax = x.max(axis=1)
+    if x.dtype.kind == "f" and not (np.isfinite(amin).all() and np.isfinite(amax).all()):
+        finite = np.isfinite(x)
+        sel = finite if sel is None else (finite & sel)
+        amin = np.min(x, axis=1, where=finite, initial=high)
+        amax = np.max(x, axis=1, where=finite, initial=low)
+    if sel is None:
+        n = np.full(x.shape[0], x.shape[1], dtype=np.int64)
+        return Stats(amin, amax, n, amin, amax), None
+    sel = np.broadcast_to(sel, x.shape)
+    lo = np.min(x, axis=1, where=sel, initial=high)
+    hi = np.max(x, axis=1, where=sel, initial=low)
+    n = np.count_nonzero(sel, axis=1).astype(np.int64)
+    return Stats(lo, hi, n, amin, amax), sel
+
+
+def merge_stats(parts, rows_to_samples, n_samples, dtype):
+    """Combine the row statistics of several blocks into per-sample statistics.
+
+    ``parts`` is a list of ``(stats, rows)`` where ``rows`` gives the sample of
+    each row of that block.
+    """
+    high, low = _extremes(np.dtype(dtype))
+    lo = np.full(n_samples, high)
+    hi = np.full(n_samples, low)
+    amin = np.full(n_samples, high)
+    amax = np.full(n_samples, low)
+    n = np.zeros(n_samples, np.int64)
+    for stats, rows in parts:
+        samples = rows_to_samples[rows]
+        np.minimum.at(lo, samples, stats.lo)
+        np.maximum.at(hi, samples, stats.hi)
+        np.minimum.at(amin, samples, stats.amin)
+        np.maximum.at(amax, samples, stats.amax)
+        np.add.at(n, samples, stats.n)
+    return Stats(lo, hi, n, amin, amax)
+
+
+class Workspace(threading.local):
+    """Scratch arrays reused from block to block, one set per thread.
+
+    Allocating and freeing arrays of a few hundred kilobytes for every block
+    costs more than the arithmetic (each allocation faults in fresh pages), so
+    the hot loops write into these instead.  An array handed out under a name
+    stays valid until the same thread asks for that name again.
+    """
+
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, name, shape, dtype):
+        size = math.prod(shape)
+        key = (name, np.dtype(dtype))
+        array = self.arrays.get(key)
+        if array is None or array.size < size:
+            array = self.arrays[key] = np.empty(size, dtype)
+        return array[:size].reshape(shape)
+
+
+workspace = Workspace()
+
+
+@dataclass
+class Binning:
+    """Equal-width bins of each sample, exactly as ``np.histogram`` makes them.
+
+    Attributes
+    ----------
+    lo, hi : ndarray, shape (samples,)
+        Range of the selected pixels, in the data dtype.
+    first, last : ndarray, shape (samples,)
+        Outer edges (a constant sample's value -/+ 0.5), in ``dtype``.
+    edges : ndarray, shape (samples, bins + 1)
+        Bin edges, in ``dtype``.
+    lower : ndarray, shape (samples * (bins + 1),)
+        Flat table of lower edges: entry ``sample * (bins + 1) + k`` is the
+        lower edge of bin ``k``, and ``inf`` for ``k == bins``; the upper edge
+        of bin ``k`` is the entry after it (``inf`` for the last bin, which
+        includes its right edge).
+    dtype : numpy.dtype
+        Bin dtype (see :func:`bin_dtype`).
+    scale : ndarray, shape (samples,)
+        ``bins / (last - first)`` for the first guess.
+    exact : ndarray of bool, shape (samples,)
+        False for samples whose bins are so narrow (a few units in the last
+        place of the data) that the guess-and-correct scheme cannot be proven
+        to match ``np.histogram``; those samples are counted and mapped with
+        NumPy's own routines instead.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    edges: np.ndarray
+    lower: np.ndarray
+    dtype: np.dtype
+    scale: np.ndarray
+    exact: np.ndarray
+
+    @property
+    def bins(self):
+        return self.edges.shape[1] - 1
+
+
+def binning(stats, bins, data_dtype):
+    """Bin edges for each sample, bit-identical to ``np.histogram(sample, bins)``.
+
+    Parameters
+    ----------
+    stats : Stats
+        Per-sample range of the selected pixels.  Empty samples get the
+        placeholder range [0, 1].
+    bins : int
+        Number of equal-width bins.
+    data_dtype : numpy.dtype
+        Dtype of the pixels.
+
+    Returns
+    -------
+    Binning
+
+    Raises
+    ------
+    ValueError
+        If a sample's range cannot hold ``bins`` distinct edges in the bin
+        dtype (``np.histogram`` refuses these too).
+    """
+    dt = bin_dtype(data_dtype)
+    lo, hi = stats.lo, stats.hi
+    if stats.empty.any():
+        lo = np.where(stats.empty, 0, lo)
+        hi = np.where(stats.empty, 1, hi)
+    first = lo.astype(dt)
+    last = hi.astype(dt)
+    constant = lo == hi
+    if constant.any():
+        # np.histogram widens a constant sample to [v - 0.5, v + 0.5] in the bin dtype.
+        first[constant] -= dt.type(0.5)
+        last[constant] += dt.type(0.5)
+    # np.linspace(first, last, bins + 1): y = arange * step + start; y[-1] = stop.
+    step = (last - first) / dt.type(bins)
+    table = np.empty((len(first), bins + 1), dt)
+    np.multiply(np.arange(bins + 1, dtype=dt), step[:, np.newaxis], out=table)
+    table += first[:, np.newaxis]
+    table[:, -1] = last
+    edges = table.copy()
+    table[:, -1] = np.inf
+    magnitude = np.maximum(np.abs(first), np.abs(last))
+    # Bins at least 64 ulps wide: the guess is provably within one bin.
+    exact = step >= 64 * np.spacing(magnitude)
+    if data_dtype.kind in "iu":
+        # Integers beyond 2**52 round in float64; only np.histogram repeats its rounding.
+        exact &= magnitude < 2.0 ** 52
+    if not exact.all():
+        width = np.diff(edges[~exact], axis=1)
+        if not (width > 0).all():
+            bad = int(np.flatnonzero(~exact)[np.flatnonzero(~(width > 0).all(axis=1))[0]])
+            raise ValueError(
+                f"too many bins ({bins}) for the value range [{stats.lo[bad]}, "
+                f"{stats.hi[bad]}] of sample {bad} in {dt}; use fewer bins")
+    guess_dtype = np.float64 if dt == np.float64 else np.float32
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = (bins / (last.astype(np.float64) - first)).astype(guess_dtype)
+    return Binning(lo, hi, first, last, edges, table.ravel(), dt, scale, exact)
+
+
+def bin_index(x, samples, b, scratch=False):
+    """Bin of each pixel, as a flat index ``sample * (bins + 1) + bin``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (rows, pixels)
+        Pixel values in the bin dtype, each inside its sample's outer edges.
+    samples : ndarray of intp, shape (rows,)
+        Sample of each row.
+    b : Binning
+    scratch : bool
+        Return arrays of this thread's :data:`workspace` (valid until the
+        next call with ``scratch=True``) instead of new ones.
+
+    Returns
+    -------
+    index : ndarray of intp, shape (rows, pixels)
+        The bin ``np.histogram`` assigns (the last bin includes its right
+        edge), offset by ``sample * (bins + 1)``.
+    lower : ndarray, shape (rows, pixels)
+        The lower edge of that bin (bin dtype), which the numpy method's
+        interpolation starts from.
+
+    Notes
+    -----
+    A first guess ``(x - first) * bins / (last - first)`` is within one bin
+    of the truth whenever the bins are wider than a few units in the last
+    place (``Binning.exact``); a look at the lower and then the upper edge of
+    the guessed bin corrects it, as ``np.histogram`` does.  Corrections are
+    rare, so they are applied only where needed.
+    """
+    def array(name, dtype):
+        return workspace.get(name, x.shape, dtype) if scratch else np.empty(x.shape, dtype)
+
+    stride = b.bins + 1
+    rows = samples[:, np.newaxis]
+    guess = np.subtract(x, b.first[rows], out=array("guess", b.scale.dtype), dtype=b.scale.dtype)
+    guess *= b.scale[rows]
+    index = array("index", np.intp)
+    np.copyto(index, guess, casting="unsafe")
+    index += rows * stride
+    lower = np.take(b.lower, index, mode="wrap", out=array("lower", b.dtype))
+    wrong = np.greater(lower, x, out=array("wrong", bool))
+    if wrong.any():
+        moved = np.flatnonzero(wrong)
+        index.flat[moved] -= 1
+        lower.flat[moved] = b.lower[index.flat[moved]]
+    # The upper edge of bin k is the lower-edge entry after it.
+    upper = np.take(b.lower[1:], index, mode="wrap", out=guess.view(b.dtype)
+                    if guess.dtype == b.dtype else None)
+    wrong = np.less_equal(upper, x, out=wrong)
+    if wrong.any():
+        moved = np.flatnonzero(wrong)
+        index.flat[moved] += 1
+        lower.flat[moved] = b.lower[index.flat[moved]]
+    return index, lower
+
+
+def count_bins(x, sel, samples, b, n_samples, scratch=False):
+    """Histogram counts per sample, shape ``(samples, bins)``, int64.
+
+    Also returns what :func:`bin_index` gives for every pixel, so the caller
+    can reuse it for the mapping.  Pixels outside ``sel`` are not counted;
+    ``x`` must already be clamped into each sample's outer edges.  Samples
+    whose binning is not ``exact`` are counted with ``np.histogram`` itself.
+    """
+    index, lower = bin_index(x, samples, b, scratch)
+    stride = b.bins + 1
+    chosen = index if sel is None else index[sel]
+    counts = np.bincount(chosen.ravel(), minlength=n_samples * stride)
+    counts = counts.reshape(n_samples, stride)[:, :-1]
+    for s in np.flatnonzero(~b.exact):
+        counts[s] = 0
+        for r in np.flatnonzero(samples == s):
+            values = x[r] if sel is None else x[r][sel[r]]
+            # With range=(min, max) np.histogram does exactly what it does without it.
+            counts[s] += np.histogram(values, b.bins, range=(b.lo[s], b.hi[s]))[0]
+    return counts, (index, lower)
+
+
+def value_keys(x, base, samples, width, clip=False):
+    """Lookup-table index of each integer pixel: ``sample * width + (x - base)``.
+
+    ``x`` holds integers of at most 32 bits; ``base`` is per sample.  With
+    ``clip`` values outside ``[base, base + width)`` go to the nearest end.
+    """
+    offset = samples.astype(np.int64) * width - base.astype(np.int64)[samples]
+    keys = np.add(x, offset[:, np.newaxis], dtype=np.intp)
+    if clip:
+        low = (samples * width)[:, np.newaxis]
+        np.clip(keys, low, low + width - 1, out=keys)
+    return keys
+
+
+def count_values(keys, sel, n_samples, width):
+    """Count of each integer value per sample, shape ``(samples, width)``."""
+    chosen = keys if sel is None else keys[sel]
+    counts = np.bincount(chosen.ravel(), minlength=n_samples * width)
+    return counts.reshape(n_samples, width).astype(np.int64)
