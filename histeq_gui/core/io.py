@@ -36,7 +36,7 @@ from .errors import Cancelled, StackError
 from .stack import guess_layout, image_at
 
 __all__ = ["load_stack", "save_stack", "write_sidecar", "read_sidecar", "sidecar_path",
-           "output_kind"]
+           "output_kind", "check_output"]
 
 _TIFF_EXTS = (".tif", ".tiff")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -387,6 +387,47 @@ def output_kind(path):
     return kind
 
 
+def check_output(path, *, dtype=None, layout=None, overwrite=False):
+    """Check, before any work, that a stack can be saved at ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output path, as for :func:`save_stack`.
+    dtype : dtype-like, optional
+        Dtype of the stack to be written (PNG folders hold uint8 and uint16).
+    layout : Layout, optional
+        Its layout (PNG folders hold gray, RGB or RGBA; uint16 only for gray).
+    overwrite : bool, optional
+        Whether an existing output may be replaced.
+
+    Returns
+    -------
+    str
+        The output kind (see :func:`output_kind`).
+
+    Raises
+    ------
+    StackError
+        For what :func:`save_stack` would refuse: an unsupported extension or
+        dtype, a missing folder, an existing output without ``overwrite`` or
+        one that cannot be replaced; and for a folder that does not accept
+        new files (a hidden probe file is created and removed to find out,
+        which also works where permission bits do not tell, e.g. for root).
+    """
+    path = Path(path)
+    kind = output_kind(path)
+    if kind == "png-folder" and dtype is not None:
+        _check_png(np.dtype(dtype), layout)
+    with _guard(path, "write"):
+        _check_target(path, kind, overwrite)
+        probe = _temp_path(path, "probe")
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    return kind
+
+
 def _temp_path(path, tag="tmp"):
     return path.parent / f".{path.name}.{tag}-{secrets.token_hex(4)}"
 
@@ -478,7 +519,7 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     if kind == "npz" and (not key or "/" in key):
         raise StackError(f"invalid .npz key {key!r}; use a plain name such as 'images'")
     if kind == "png-folder":
-        _check_png(array, layout)
+        _check_png(array.dtype, layout)
     with _guard(path, "write"):
         _check_target(path, kind, overwrite)
     temp = _temp_path(path)
@@ -597,14 +638,16 @@ def _compare(temp, kind, array, layout, key, prog):
                         (stop - start,) + shape[1:]))
 
 
-def _check_png(array, layout):
-    if array.dtype not in (np.uint8, np.uint16):
-        raise StackError(f"PNG files hold only uint8 or uint16 values, not {array.dtype}; "
+def _check_png(dtype, layout):
+    if dtype not in (np.uint8, np.uint16):
+        raise StackError(f"PNG files hold only uint8 or uint16 values, not {dtype}; "
                          "choose --dtype uint8 or uint16, or write .tif/.npy instead")
+    if layout is None:
+        return
     if layout.channels not in (1, 3, 4):
         raise StackError(f"PNG files hold gray, RGB or RGBA images, not {layout.channels} "
                          "channels; write .tif or .npy instead")
-    if layout.channels > 1 and array.dtype == np.uint16:
+    if layout.channels > 1 and dtype == np.uint16:
         raise StackError("PNG folders hold uint16 only for grayscale images (Pillow cannot "
                          "write 16-bit colour); choose --dtype uint8, or write .tif instead")
 

@@ -4,6 +4,7 @@ import json
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -690,3 +691,64 @@ def test_overwriting_the_file_a_memmap_was_loaded_from(tmp_path):
     expected = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)[::-1]
     np.testing.assert_array_equal(load_stack(path), expected)
     assert _listing(tmp_path) == ["a.npy"]
+
+
+# --- check_output: what save_stack would refuse, before any work ---------------------------
+
+def _unwritable_folder(tmp_path):
+    """A folder that refuses new files: permission bits, or /sys when running as root."""
+    if os.name == "posix" and os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    try:
+        open("/sys/.histeq-probe", "xb").close()
+    except OSError:
+        return Path("/sys")
+    os.unlink("/sys/.histeq-probe")
+    pytest.skip("no folder refuses new files here")
+
+
+def test_check_output_returns_the_kind_and_leaves_no_probe(tmp_path):
+    assert io.check_output(tmp_path / "a.npy") == "npy"
+    assert io.check_output(tmp_path / "a.TIF", dtype="float32") == "tif"
+    assert io.check_output(tmp_path / "frames", dtype="uint16",
+                           layout=guess_layout((3, 8, 8))) == "png-folder"
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name,kwargs,match", [
+    ("a.jpg", {}, "unsupported output type '.jpg'"),
+    ("frames", {"dtype": "float32"}, "PNG files hold only uint8 or uint16"),
+    ("frames", {"dtype": "uint16", "layout": guess_layout((3, 8, 8, 3), "auto")},
+     "only for grayscale"),
+    ("frames", {"dtype": "uint8", "layout": guess_layout((3, 5, 8, 8), 1)}, "not 5 channels"),
+    ("missing/a.npy", {}, "does not exist; create it first"),
+])
+def test_check_output_refuses(tmp_path, name, kwargs, match):
+    with pytest.raises(StackError, match=match):
+        io.check_output(tmp_path / name, **kwargs)
+    assert _listing(tmp_path) == []
+
+
+def test_check_output_existing_target(tmp_path):
+    save_stack(tmp_path / "a.npy", np.zeros((2, 2)))
+    with pytest.raises(StackError, match="exists; pass --overwrite"):
+        io.check_output(tmp_path / "a.npy")
+    assert io.check_output(tmp_path / "a.npy", overwrite=True) == "npy"
+    (tmp_path / "d.tif").mkdir()
+    with pytest.raises(StackError, match="it is a folder"):
+        io.check_output(tmp_path / "d.tif", overwrite=True)
+    assert _listing(tmp_path) == ["a.npy", "d.tif"]
+
+
+def test_check_output_unwritable_folder(tmp_path):
+    folder = _unwritable_folder(tmp_path)
+    try:
+        with pytest.raises(StackError, match="permission denied") as excinfo:
+            io.check_output(folder / "a.npy")
+        assert "\n" not in str(excinfo.value)
+    finally:
+        if folder != Path("/sys"):
+            folder.chmod(0o755)
