@@ -1,0 +1,555 @@
+"""Tests of histeq_gui.core.export: the one export pipeline of the CLI and the viewer."""
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import histeq_gui
+from histeq_gui.core import export as export_module
+from histeq_gui.core import io
+from histeq_gui.core.equalize import equalize
+from histeq_gui.core.errors import Cancelled, StackError
+from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
+                                    export_steps, output_dtype)
+from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
+
+RNG = np.random.default_rng(20240601)
+TARGETS = ["out.npy", "out.npz", "out.tif", "frames"]
+
+
+def _gray(n=30, dtype="uint8", shape=(12, 10)):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return RNG.random((n, 1) + shape).astype(dtype)
+    return RNG.integers(0, 200, (n, 1) + shape).astype(dtype)
+
+
+def _colour(n=6):
+    return RNG.integers(0, 256, (n, 12, 14, 3)).astype(np.uint8)
+
+
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def _snapshot(path):
+    path = Path(path)
+    if path.is_dir():
+        return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+    return path.read_bytes()
+
+
+def _run_steps(steps):
+    """Drain a generator of steps; return (steps, returned value)."""
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as stop:
+            return seen, stop.value
+
+
+# --- round trips ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_gray_n1hw_round_trip(tmp_path, name, scope):
+    stack = _gray()
+    settings = ExportSettings(method="numpy", bins=64, scope=scope)
+    out = export(stack, tmp_path / name, settings)
+    assert out == tmp_path / name
+    expected = convert(equalize(stack, "numpy", 64, scope), "same", stack.dtype)
+    back = load_stack(out)
+    assert back.dtype == np.uint8
+    if name == "frames":
+        assert back.shape == (30, 12, 10)           # one grayscale PNG per image
+        assert len(os.listdir(out)) == 30
+    else:
+        assert back.shape == (30, 1, 12, 10)        # the layout is kept
+    np.testing.assert_array_equal(back.reshape(expected.shape), expected)
+    assert _listing(tmp_path) == sorted([name, name + ".json"])
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_stack_scope_equals_equalize_stack_scope(tmp_path, dtype, method):
+    stack = _gray(20, dtype)
+    if stack.dtype.kind == "f":
+        stack[3, 0, 2, 2] = np.nan
+    settings = ExportSettings(method=method, bins=100, scope="stack", dtype="float64")
+    out = export(stack, tmp_path / "s.npy", settings)
+    expected = equalize(stack, method, 100, "stack")
+    back = load_stack(out)
+    assert back.dtype == np.float64
+    assert np.isnan(back).sum() == np.isnan(stack).sum()
+    np.testing.assert_array_equal(back, expected)      # NaN positions equal too
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("name", ["c.npy", "c.tif", "frames"])
+def test_colour_channels_last_round_trip(tmp_path, scope, name):
+    stack = _colour()
+    out = export(stack, tmp_path / name, ExportSettings(scope=scope, bins=32))
+    expected = convert(equalize(stack, "numpy", 32, scope, channel_axis=-1), "same", np.uint8)
+    back = load_stack(out)
+    assert back.shape == stack.shape
+    np.testing.assert_array_equal(back, expected)
+    if name == "frames":
+        assert len(os.listdir(out)) == 6            # one RGB PNG per image
+    assert read_sidecar(out)["channel_axis"] == 3
+
+
+def test_colour_is_equalized_per_channel_not_as_gray(tmp_path):
+    stack = _colour()
+    as_colour = export(stack, tmp_path / "c.npy", ExportSettings())
+    as_gray = export(stack, tmp_path / "g.npy", ExportSettings(channel_axis=None))
+    assert not np.array_equal(load_stack(as_colour), load_stack(as_gray))
+    np.testing.assert_array_equal(
+        load_stack(as_gray), convert(equalize(stack, channel_axis=None), "same", np.uint8))
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_explicit_channel_axis(tmp_path, scope):
+    stack = RNG.integers(0, 1000, (5, 3, 9, 11)).astype(np.uint16)
+    settings = ExportSettings(scope=scope, channel_axis=1, dtype="float64")
+    back = load_stack(export(stack, tmp_path / "x.tif", settings))
+    np.testing.assert_array_equal(back, equalize(stack, scope=scope, channel_axis=1))
+
+
+def test_single_image(tmp_path):
+    image = RNG.integers(0, 256, (20, 30)).astype(np.uint8)
+    out = export(image, tmp_path / "one.tif", ExportSettings(bins=16))
+    np.testing.assert_array_equal(load_stack(out),
+                                  convert(equalize(image, bins=16), "same", np.uint8))
+
+
+def test_output_dtypes(tmp_path):
+    stack = _gray(8, "uint16")
+    values = equalize(stack)
+    for dtype in OUTPUT_DTYPES:
+        back = load_stack(export(stack, tmp_path / f"{dtype}.npy", ExportSettings(dtype=dtype)))
+        assert back.dtype == output_dtype(dtype, np.uint16)
+        np.testing.assert_array_equal(back, convert(values, dtype, np.uint16))
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("name", ["c.npy", "c.tif", "frames"])
+def test_chunking_gives_the_same_bytes(tmp_path, scope, name):
+    stack = _gray(30)
+    settings = ExportSettings(scope=scope, bins=50)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "seven").mkdir()
+    steps, one = _run_steps(export_steps(stack, tmp_path / "one" / name, settings,
+                                         chunk_images=30))
+    chunked_steps, seven = _run_steps(export_steps(stack, tmp_path / "seven" / name, settings,
+                                                   chunk_images=7))
+    assert _snapshot(one) == _snapshot(seven)
+    assert [s for s in steps if s[0] == "equalize"] == [("equalize", 0, 30), ("equalize", 30, 30)]
+    assert [s[1] for s in chunked_steps if s[0] == "equalize"] == [0, 7, 14, 21, 28, 30]
+
+
+def test_chunks_along_the_first_long_batch_axis(tmp_path):
+    stack = RNG.integers(0, 256, (1, 9, 8, 8)).astype(np.uint8)    # (1, N, H, W)
+    steps, out = _run_steps(export_steps(stack, tmp_path / "a.npy", ExportSettings(),
+                                         chunk_images=4))
+    assert [s[1] for s in steps if s[0] == "equalize"] == [0, 4, 8, 9]
+    np.testing.assert_array_equal(load_stack(out), convert(equalize(stack), "same", np.uint8))
+
+
+def test_cli_and_api_write_the_same_bytes(tmp_path):
+    stack = _gray(12, "float32")
+    settings = ExportSettings(method="skimage", bins=77, scope="stack", dtype="uint16")
+    a = export(stack, tmp_path / "a.tif", settings)
+    _, b = _run_steps(export_steps(stack, tmp_path / "b.tif", settings, chunk_images=5))
+    assert a.read_bytes() == b.read_bytes()
+
+
+# --- progress ------------------------------------------------------------------------------
+
+def test_progress_stages_in_order_and_monotone(tmp_path):
+    stack = _gray(30)
+    seen = []
+    export(stack, tmp_path / "a.tif", ExportSettings(scope="stack"),
+           progress=lambda *step: seen.append(step))
+    stages = [s for s, _, _ in seen]
+    assert stages == sorted(stages, key=["histogram", "equalize", "write"].index)
+    assert set(stages) == {"histogram", "equalize", "write"}
+    for stage in ("histogram", "equalize", "write"):
+        done = [d for s, d, t in seen if s == stage]
+        totals = {t for s, d, t in seen if s == stage}
+        assert done == sorted(done) and len(totals) == 1 and done[-1] == totals.pop()
+
+
+def test_image_scope_has_no_histogram_stage(tmp_path):
+    steps, _ = _run_steps(export_steps(_gray(4), tmp_path / "a.npy", ExportSettings()))
+    assert {s for s, _, _ in steps} == {"equalize", "write"}
+
+
+def test_yield_from_returns_the_path(tmp_path):
+    def outer():
+        return (yield from export_steps(_gray(3), tmp_path / "a.npz", ExportSettings()))
+    assert _run_steps(outer())[1] == tmp_path / "a.npz"
+
+
+# --- sidecar -------------------------------------------------------------------------------
+
+def test_sidecar_says_how_the_output_was_made(tmp_path):
+    stack = _gray(5)
+    source = tmp_path / "in.npy"
+    save_stack(source, stack)
+    loaded = load_stack(source)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    settings = ExportSettings(method="skimage", bins=64, scope="stack", dtype="float32")
+    out = export(loaded, tmp_path / "out.tif", settings, source=source)
+    info = json.loads(sidecar_path(out).read_text())
+    assert sidecar_path(out) == tmp_path / "out.tif.json"
+    created = datetime.fromisoformat(info.pop("created"))
+    assert created.utcoffset().total_seconds() == 0
+    assert before <= created <= datetime.now(timezone.utc)
+    assert info == {
+        "program": "histeq-gui",
+        "version": histeq_gui.__version__,
+        "source": str(source.absolute()),
+        "output": "out.tif",
+        "format": "tif",
+        "shape": [5, 1, 12, 10],
+        "input_dtype": "uint8",
+        "output_dtype": "float32",
+        "method": "skimage",
+        "bins": 64,
+        "bins_ignored": True,       # scikit-image bins integers one value per bin
+        "scope": "stack",
+        "channel_axis": None,
+    }
+
+
+def test_sidecar_without_source_and_bins_used(tmp_path):
+    out = export(_gray(3, "float32"), tmp_path / "frames", ExportSettings(dtype="uint8"))
+    info = read_sidecar(out)
+    assert sidecar_path(out) == tmp_path / "frames.json"
+    assert info["source"] is None
+    assert info["bins_ignored"] is False
+    assert info["format"] == "png-folder"
+    assert (info["input_dtype"], info["output_dtype"]) == ("float32", "uint8")
+
+
+# --- convert -------------------------------------------------------------------------------
+
+def test_convert_uint8_rounds_half_to_even():
+    values = np.array([0.0, 0.5 / 255, 1.5 / 255, 2.5 / 255, 0.5, 254.5 / 255, 1.0])
+    # 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 127.5 -> 128, 254.5 -> 254 (np.rint)
+    expected = np.rint(255 * values).astype(np.uint8)
+    out = convert(values, "uint8", np.float64)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, expected)
+    assert out[0] == 0 and out[-1] == 255 and out[4] == 128
+
+
+def test_convert_same_keeps_integer_dtypes_full_range():
+    values = np.array([0.0, 0.25, 0.5, 1.0, np.nan])
+    out8 = convert(values, "same", np.uint8)
+    assert out8.dtype == np.uint8 and out8.tolist() == [0, 64, 128, 255, 0]
+    out16 = convert(values, "same", np.uint16)
+    assert out16.dtype == np.uint16 and out16.tolist() == [0, 16384, 32768, 65535, 0]
+    assert convert(values, "uint16", np.uint8).tolist() == [0, 16384, 32768, 65535, 0]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint32", "uint64"])
+def test_convert_same_for_other_integers(dtype):
+    info = np.iinfo(dtype)
+    values = np.array([0.0, 0.5, 1.0, np.nan, 1e-3])
+    out = convert(values, "same", dtype)
+    assert out.dtype == np.dtype(dtype)
+    assert out[0] == info.min and out[2] == info.max
+    assert out[3] == info.min                       # NaN -> the dtype's minimum
+    span = float(info.max) - float(info.min)
+    for v, got in zip(values[[1, 4]], out[[1, 4]]):
+        want = float(info.min) + np.rint(v * span)
+        assert abs(int(got) - want) <= span * 2 ** -52 + 1
+
+
+def test_convert_signed_rule_exactly():
+    values = np.linspace(0, 1, 1001)
+    out = convert(values, "same", np.int16)
+    np.testing.assert_array_equal(out, (-32768 + np.rint(values * 65535)).astype(np.int16))
+    assert convert([0.5], "same", np.int8).tolist() == [0]      # -128 + rint(127.5) = 0
+
+
+def test_convert_clips_out_of_range_values():
+    assert convert([-0.5, 1.5], "uint8", np.uint8).tolist() == [0, 255]
+    assert convert([-0.5, 1.5], "same", np.int8).tolist() == [-128, 127]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_convert_same_keeps_float_dtypes(dtype):
+    values = np.array([0.0, 1 / 3, 1.0, np.nan])
+    out = convert(values, "same", dtype)
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out, values.astype(dtype))
+    assert np.isnan(out[3])
+
+
+def test_convert_float64_is_exactly_the_api_values():
+    values = equalize(_gray(3, "float32"))
+    out = convert(values, "float64", np.float32)
+    assert out.dtype == np.float64
+    assert out.tobytes() == values.tobytes()
+    assert np.isnan(convert([np.nan], "float32", np.uint8)[0])
+
+
+def test_convert_same_uses_native_byte_order():
+    out = convert([0.0, 1.0], "same", ">u2")
+    assert out.dtype == np.dtype("=u2") and out.tolist() == [0, 65535]
+
+
+def test_convert_is_monotone():
+    values = np.sort(RNG.random(10_000))
+    for dtype in ("uint8", "uint16", "float32"):
+        assert (np.diff(convert(values, dtype, np.uint8).astype(np.float64)) >= 0).all()
+
+
+def test_convert_refuses_bad_names():
+    with pytest.raises(ValueError, match="unknown output dtype 'int7'; choose one of"):
+        convert([0.5], "int7", np.uint8)
+    with pytest.raises(ValueError, match="choose uint8, uint16, float32 or float64"):
+        convert([0.5], "same", bool)
+
+
+# --- settings and validation before computing ----------------------------------------------
+
+@pytest.mark.parametrize("fields,match", [
+    ({"method": "opencv"}, "unknown method 'opencv'"),
+    ({"bins": 0}, "at least 1"),
+    ({"bins": 2.5}, "whole number"),
+    ({"scope": "all"}, "unknown scope 'all'"),
+    ({"dtype": "int8"}, "unknown output dtype 'int8'"),
+    ({"channel_axis": "last"}, "channel_axis must be 'auto', None or an axis number"),
+    ({"channel_axis": True}, "channel_axis must be"),
+])
+def test_settings_validate(fields, match):
+    settings = ExportSettings(**fields)
+    with pytest.raises(ValueError, match=match) as excinfo:
+        settings.validate()
+    assert "\n" not in str(excinfo.value)
+
+
+def test_valid_settings_validate_to_themselves():
+    settings = ExportSettings(method="skimage", bins=3, scope="stack", dtype="uint16",
+                              channel_axis=-1)
+    assert settings.validate() is settings
+    assert ExportSettings().validate() == ExportSettings("numpy", 256, "image", "same", "auto")
+
+
+def _refuse_computing(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("computed before validating")
+    monkeypatch.setattr(export_module, "equalize", boom)
+    monkeypatch.setattr(export_module, "histogram", boom)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: (_gray(2), p / "x.npy", ExportSettings(bins=-1)), "at least 1"),
+    (lambda p: (_gray(2), p / "x.png", ExportSettings()), "unsupported output type"),
+    (lambda p: (_gray(2, "float32"), p / "frames", ExportSettings()), "PNG files hold only"),
+    (lambda p: (_gray(2, "uint16"), p / "frames", ExportSettings(dtype="float32")),
+     "choose --dtype uint8 or uint16"),
+    (lambda p: (_colour(2).astype(np.uint16), p / "frames", ExportSettings()),
+     "only for grayscale"),
+    (lambda p: (_gray(2), p / "missing" / "x.npy", ExportSettings()), "does not exist"),
+    (lambda p: (_gray(2), p / "x.npy", ExportSettings(channel_axis=7)), "out of range"),
+    (lambda p: (np.zeros((3, 4, 4), bool), p / "x.npy", ExportSettings()), "boolean"),
+    (lambda p: (np.zeros((0, 4, 4)), p / "x.npy", ExportSettings()), "no pixels"),
+])
+def test_invalid_exports_fail_when_called(tmp_path, monkeypatch, make, match):
+    _refuse_computing(monkeypatch)
+    images, output, settings = make(tmp_path)
+    with pytest.raises(ValueError, match=match) as excinfo:
+        export_steps(images, output, settings)      # raises before a generator exists
+    assert "\n" not in str(excinfo.value)
+    assert _listing(tmp_path) == []
+
+
+def test_existing_output_is_refused_without_overwrite(tmp_path, monkeypatch):
+    save_stack(tmp_path / "x.npy", _gray(2))
+    before = _snapshot(tmp_path / "x.npy")
+    _refuse_computing(monkeypatch)
+    with pytest.raises(StackError, match="exists; pass --overwrite"):
+        export_steps(_gray(2), tmp_path / "x.npy", ExportSettings())
+    assert _snapshot(tmp_path / "x.npy") == before
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_overwrite_replaces_output_and_sidecar(tmp_path, name):
+    first = export(_gray(4), tmp_path / name, ExportSettings(bins=8))
+    stack = _gray(3)
+    export(stack, tmp_path / name, ExportSettings(bins=16), overwrite=True)
+    back = load_stack(first)
+    np.testing.assert_array_equal(back.reshape(3, 1, 12, 10),
+                                  convert(equalize(stack, bins=16), "same", np.uint8))
+    assert read_sidecar(first)["bins"] == 16
+    assert _listing(tmp_path) == sorted([name, name + ".json"])
+
+
+def test_writing_onto_the_source_is_refused_even_with_overwrite(tmp_path):
+    source = tmp_path / "in.npy"
+    save_stack(source, _gray(3))
+    before = source.read_bytes()
+    (tmp_path / "link.npy").symlink_to(source)
+    os.link(source, tmp_path / "hard.npy")
+    loaded = load_stack(source)
+    for output, given in [(source, source), (tmp_path / "link.npy", source),
+                          (source, tmp_path / "link.npy"), (tmp_path / "hard.npy", source),
+                          (tmp_path / "sub" / ".." / "in.npy", source),
+                          (source, None)]:      # None: the memmap knows its file
+        with pytest.raises(StackError, match="it is the input"):
+            export_steps(loaded, output, ExportSettings(), source=given, overwrite=True)
+    assert source.read_bytes() == before
+
+
+def test_output_folder_holding_the_source_is_refused(tmp_path):
+    (tmp_path / "frames").mkdir()
+    source = tmp_path / "frames" / "00000.png"
+    io.save_stack(tmp_path / "tmpframes", _gray(1)[:, 0])
+    os.replace(tmp_path / "tmpframes" / "00000.png", source)
+    with pytest.raises(StackError, match="it is the input"):
+        check_target(tmp_path / "frames", source=source, overwrite=True)
+
+
+def test_check_target(tmp_path):
+    assert check_target(tmp_path / "a.tiff") == "tif"
+    assert check_target(tmp_path / "frames") == "png-folder"
+    save_stack(tmp_path / "a.npy", _gray(1))
+    with pytest.raises(StackError, match="exists"):
+        check_target(tmp_path / "a.npy")
+    assert check_target(tmp_path / "a.npy", overwrite=True) == "npy"
+    assert _listing(tmp_path) == ["a.npy"]
+
+
+def test_data_the_settings_cannot_handle_is_a_stack_error(tmp_path):
+    stack = np.full((2, 8, 8), 1.0, np.float32)
+    stack[:, 0, 0] = np.nextafter(np.float32(1), np.float32(2))     # a range of one ulp
+    with pytest.raises(StackError, match="cannot equalize the stack: too many bins"):
+        export(stack, tmp_path / "x.npy", ExportSettings(bins=1000))
+    assert _listing(tmp_path) == []
+
+
+def test_input_memmap_is_never_modified(tmp_path):
+    source = tmp_path / "in.npy"
+    save_stack(source, _gray(10))
+    os.utime(source, (1_000_000_000, 1_000_000_000))
+    before = source.read_bytes()
+    loaded = load_stack(source)
+    for scope in ("image", "stack"):
+        export(loaded, tmp_path / f"{scope}.npy", ExportSettings(scope=scope), source=source)
+    del loaded
+    assert source.read_bytes() == before
+    assert source.stat().st_mtime == 1_000_000_000
+
+
+# --- cancel and failure: nothing remains ---------------------------------------------------
+
+def _existing(tmp_path, name):
+    export(_gray(2, shape=(6, 6)), tmp_path / name, ExportSettings(bins=4))
+    return _snapshot(tmp_path / name), _snapshot(sidecar_path(tmp_path / name))
+
+
+def _unchanged_or_absent(tmp_path, name, existing):
+    if existing:
+        assert _snapshot(tmp_path / name) == existing[0]
+        assert _snapshot(sidecar_path(tmp_path / name)) == existing[1]
+        assert _listing(tmp_path) == sorted([name, name + ".json"])
+    else:
+        assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("stage,count", [("histogram", 1), ("equalize", 1), ("equalize", 3),
+                                         ("write", 1), ("write", "last")])
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("exists", [False, True])
+def test_closing_the_generator_leaves_nothing(tmp_path, stage, count, name, exists):
+    existing = _existing(tmp_path, name) if exists else None
+    steps = export_steps(_gray(30), tmp_path / name, ExportSettings(scope="stack"),
+                         overwrite=exists, chunk_images=4)
+    seen = 0
+    for current, done, total in steps:
+        seen += current == stage
+        if seen == count or (count == "last" and current == stage and done == total):
+            break
+    else:
+        pytest.fail(f"no step {count} of stage {stage}")
+    if count == "last":     # written and verified, not yet moved into place
+        assert any("export-" in entry for entry in _listing(tmp_path))
+    steps.close()
+    _unchanged_or_absent(tmp_path, name, existing)
+
+
+@pytest.mark.parametrize("stage", ["histogram", "equalize", "write"])
+@pytest.mark.parametrize("exc", [Cancelled, KeyboardInterrupt])
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("exists", [False, True])
+def test_progress_raising_stops_and_leaves_nothing(tmp_path, stage, exc, name, exists):
+    existing = _existing(tmp_path, name) if exists else None
+
+    def progress(current, done, total):
+        if current == stage and done > 0:
+            raise exc()
+
+    with pytest.raises(exc):
+        export(_gray(30), tmp_path / name, ExportSettings(scope="stack"), overwrite=exists,
+               progress=progress)
+    _unchanged_or_absent(tmp_path, name, existing)
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
+    existing = _existing(tmp_path, name)
+    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    with pytest.raises(StackError, match="does not read back as written"):
+        export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
+    _unchanged_or_absent(tmp_path, name, existing)
+
+
+def test_failed_sidecar_leaves_nothing(tmp_path, monkeypatch):
+    existing = _existing(tmp_path, "out.npy")
+
+    def fail(*args):
+        raise StackError("cannot write the sidecar; test")
+    monkeypatch.setattr(io, "write_sidecar", fail)
+    with pytest.raises(StackError, match="sidecar"):
+        export(_gray(5), tmp_path / "out.npy", ExportSettings(), overwrite=True)
+    _unchanged_or_absent(tmp_path, "out.npy", existing)
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_failed_commit_restores_the_old_output(tmp_path, name, monkeypatch):
+    existing = _existing(tmp_path, name)
+    replace = os.replace
+
+    moved = []
+
+    def failing_replace(src, dst):
+        if Path(dst) == sidecar_path(tmp_path / name):     # the last move of the commit
+            raise OSError(28, "No space left on device")
+        moved.append(Path(dst).name)
+        return replace(src, dst)
+    monkeypatch.setattr(export_module.os, "replace", failing_replace)
+    with pytest.raises(StackError, match="No space left on device; check the folder"):
+        export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
+    monkeypatch.undo()
+    assert name in moved        # the new output was in place before the sidecar failed
+    _unchanged_or_absent(tmp_path, name, existing)
+
+
+def test_output_created_meanwhile_is_not_replaced(tmp_path):
+    steps = export_steps(_gray(5), tmp_path / "out.npy", ExportSettings())
+    next(steps)
+    save_stack(tmp_path / "out.npy", _gray(1))
+    before = _snapshot(tmp_path / "out.npy")
+    with pytest.raises(StackError, match="exists; pass --overwrite"):
+        _run_steps(steps)
+    assert _snapshot(tmp_path / "out.npy") == before
+    assert _listing(tmp_path) == ["out.npy"]
