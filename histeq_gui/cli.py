@@ -1,0 +1,184 @@
+"""``histeq``: histogram-equalize an image stack from the command line.
+
+Example::
+
+    histeq stack.npy -o equalized.tif --method skimage --bins 128 --scope stack
+
+The command is a thin front end of :mod:`histeq_gui.core.export`, the
+pipeline the viewer's export dialog uses too, so both write the same bytes
+for the same settings.  Errors about the input or the output are one line on
+stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
+usage errors exit with 2, an interruption (Ctrl-C) with 130.  Nothing is
+written unless the whole export succeeds, and the input is never modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._version import __version__
+from .core.equalize import SCOPES
+from .core.export import OUTPUT_DTYPES, ExportSettings, check_target, export, output_dtype
+from .core.io import load_stack, output_kind, sidecar_path
+from .core.methods import METHODS
+from .core.stack import guess_layout
+
+__all__ = ["main", "build_parser"]
+
+_PROG = "histeq"
+_EXIT_ERROR, _EXIT_INTERRUPTED = 1, 130
+
+
+def _bins(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
+                                         "--bins 256") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}; use e.g. "
+                                         "--bins 256")
+    return value
+
+
+def _channel_axis(text):
+    if text.lower() == "auto":
+        return "auto"
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'none' or an axis "
+                                         "number such as -1") from None
+
+
+def build_parser():
+    """The argparse parser of the ``histeq`` command."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Histogram-equalize an image stack and write it with a JSON sidecar "
+                    "that records how it was made.",
+        epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files or a folder of "
+               "images.  Outputs: .npy, .npz, .tif/.tiff, or a path without an extension "
+               "for a folder of numbered PNG files.  The input is never modified.")
+    parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
+    parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
+                        help="output file (.npy, .npz, .tif) or PNG folder (no extension)")
+    parser.add_argument("--method", choices=METHODS, default="numpy",
+                        help="equalization method (default: %(default)s)")
+    parser.add_argument("--bins", type=_bins, default=256, metavar="N",
+                        help="histogram bins, at least 1 (default: %(default)s; skimage "
+                             "ignores it for integer images)")
+    parser.add_argument("--scope", choices=SCOPES, default="image",
+                        help="one histogram per image, or one for the whole stack "
+                             "(default: %(default)s)")
+    parser.add_argument("--dtype", choices=OUTPUT_DTYPES, default="same",
+                        help="output dtype; 'same' keeps the input's, scaling integers to "
+                             "their full range (default: %(default)s)")
+    parser.add_argument("--key", metavar="NAME",
+                        help="array to read from an .npz input holding several")
+    parser.add_argument("--channel-axis", type=_channel_axis, default="auto",
+                        metavar="{auto,none,INT}",
+                        help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
+                             "channels last, 'none' treats the stack as grayscale "
+                             "(default: auto)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output (never the input)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success (errors still go to stderr)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv=None):
+    """Run the ``histeq`` command; return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for bad input or output, 130 when interrupted.
+        Usage errors exit through argparse with code 2 (``SystemExit``).
+    """
+    args = build_parser().parse_args(argv)
+    settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
+                              dtype=args.dtype, channel_axis=args.channel_axis)
+    try:
+        written = _run(args, settings)
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    except ValueError as exc:       # StackError and the core's one-line ValueErrors
+        _error(exc)
+        return _EXIT_ERROR
+    except MemoryError:
+        _error("not enough memory for this stack; close other programs or split the stack")
+        return _EXIT_ERROR
+    if not args.quiet:
+        print(written)
+    return 0
+
+
+def _error(message):
+    text = " ".join(str(message).split()) or "unknown error"
+    print(f"{_PROG}: error: {text}", file=sys.stderr)
+
+
+def _run(args, settings):
+    """Load, export and describe the result in one line."""
+    # Cheap output checks first, so a long load is not wasted on a bad output path.
+    check_target(args.output, source=args.input, overwrite=args.overwrite)
+    images = load_stack(args.input, key=args.key)
+    bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        output = export(images, args.output, settings, source=args.input,
+                        overwrite=args.overwrite, progress=bar.update)
+    finally:
+        bar.close()
+    return _summary(output, images.shape, settings, images.dtype)
+
+
+def _summary(output, shape, settings, input_dtype):
+    dtype = output_dtype(settings.dtype, input_dtype)
+    sidecar = f"sidecar {sidecar_path(output)}"
+    if output_kind(output) == "png-folder":
+        n = guess_layout(shape, settings.channel_axis).n_images
+        return f"wrote {n} PNG files to {output}: stack shape {tuple(shape)}, {dtype}; {sidecar}"
+    return f"wrote {output}: shape {tuple(shape)}, {dtype}; {sidecar}"
+
+
+class _Progress:
+    """A tqdm bar per stage on stderr, or nothing at all when disabled."""
+
+    def __init__(self, enabled):
+        self.enabled, self.bar, self.stage = enabled, None, None
+
+    def update(self, stage, done, total):
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            from tqdm import tqdm
+
+            self.close()
+            self.stage = stage
+            unit = "image" if stage == "equalize" else "step"
+            self.bar = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
+                            dynamic_ncols=True, leave=False)
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""Tests of the ``histeq`` command: in-process through ``main`` and through real subprocesses."""
+
+import io as stdio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import histeq_gui
+from histeq_gui import cli
+from histeq_gui.core import export as export_module
+from histeq_gui.core.export import ExportSettings, convert, export
+from histeq_gui.core.io import load_stack, read_sidecar, save_stack
+from histeq_gui.core.stack import guess_layout
+
+RNG = np.random.default_rng(7)
+REPO = Path(histeq_gui.__file__).resolve().parent.parent
+
+
+def _stack(shape=(24, 1, 16, 12), dtype="uint8"):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return RNG.random(shape).astype(dtype)
+    return RNG.integers(0, min(np.iinfo(dtype).max, 5000), shape, endpoint=True).astype(dtype)
+
+
+def _input(tmp_path, array=None, name="in.npy"):
+    path = tmp_path / name
+    save_stack(path, _stack() if array is None else array)
+    return path
+
+
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def _run(capsys, *args):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _expected(array, **settings):
+    s = ExportSettings(**settings)
+    axis = guess_layout(array.shape, s.channel_axis).channel_axis
+    values = histeq_gui.equalize(array, s.method, s.bins, s.scope, channel_axis=axis)
+    return convert(values, s.dtype, array.dtype)
+
+
+def _assert_same(back, expected):
+    assert back.dtype == expected.dtype
+    assert back.shape == expected.shape
+    assert np.ascontiguousarray(back).tobytes() == expected.tobytes()
+
+
+def _subprocess(*args, script=None, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    command = [sys.executable, "-m", "histeq_gui.cli"] if script is None else \
+        [sys.executable, "-c", script]
+    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
+                          env=env, timeout=120, **kwargs)
+
+
+# --- round trips ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["out.npy", "out.npz", "out.tif", "out.tiff"])
+def test_round_trip_keeps_layout_and_equals_the_api(tmp_path, capsys, name):
+    source = _input(tmp_path)
+    code, out, err = _run(capsys, source, "-o", tmp_path / name)
+    assert code == 0
+    assert err == ""                    # no progress bar when stderr is not a terminal
+    back = load_stack(tmp_path / name)
+    assert back.shape == (24, 1, 16, 12)
+    _assert_same(back, _expected(load_stack(source)))
+    assert out == (f"wrote {tmp_path / name}: shape (24, 1, 16, 12), uint8; "
+                   f"sidecar {tmp_path / name}.json\n")
+
+
+def test_png_folder_output(tmp_path, capsys):
+    source = _input(tmp_path)
+    code, out, err = _run(capsys, source, "-o", tmp_path / "frames")
+    assert (code, err) == (0, "")
+    names = _listing(tmp_path / "frames")
+    assert names == [f"{i:05d}.png" for i in range(24)]
+    back = load_stack(tmp_path / "frames")
+    _assert_same(back, _expected(load_stack(source)).reshape(24, 16, 12))
+    assert out.startswith(f"wrote 24 PNG files to {tmp_path / 'frames'}: stack shape "
+                          "(24, 1, 16, 12), uint8; sidecar ")
+    assert read_sidecar(tmp_path / "frames")["shape"] == [24, 1, 16, 12]
+
+
+@pytest.mark.parametrize("options,settings", [
+    (["--method", "skimage"], {"method": "skimage"}),
+    (["--bins", "7"], {"bins": 7}),
+    (["--bins", "1000"], {"bins": 1000}),
+    (["--scope", "stack"], {"scope": "stack"}),
+    (["--method", "skimage", "--scope", "stack", "--bins", "40"],
+     {"method": "skimage", "scope": "stack", "bins": 40}),
+    (["--dtype", "uint16"], {"dtype": "uint16"}),
+    (["--dtype", "float32"], {"dtype": "float32"}),
+    (["--dtype", "float64"], {"dtype": "float64"}),
+])
+def test_options_equal_the_api(tmp_path, capsys, options, settings):
+    source = _input(tmp_path)
+    code, _, err = _run(capsys, source, "-o", tmp_path / "out.tif", *options)
+    assert (code, err) == (0, "")
+    _assert_same(load_stack(tmp_path / "out.tif"), _expected(load_stack(source), **settings))
+    info = read_sidecar(tmp_path / "out.tif")
+    for key, value in settings.items():
+        assert info[key if key != "dtype" else "output_dtype"] == value
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+def test_dtype_same_keeps_the_input_dtype(tmp_path, capsys, dtype):
+    array = _stack((10, 14, 14), dtype)
+    source = _input(tmp_path, array)
+    assert _run(capsys, source, "-o", tmp_path / "out.npy")[0] == 0
+    back = load_stack(tmp_path / "out.npy")
+    assert back.dtype == np.dtype(dtype)
+    values = histeq_gui.equalize(array)
+    if dtype == "uint8":
+        expected = np.rint(255 * values).astype(np.uint8)
+    elif dtype == "uint16":
+        expected = np.rint(65535 * values).astype(np.uint16)
+    else:
+        expected = values.astype(np.float32)
+        assert 0 <= back.min() and back.max() == 1
+    _assert_same(back, expected)
+    assert back.max() == (1 if dtype == "float32" else np.iinfo(dtype).max)
+
+
+def test_float64_output_is_exactly_the_api_result(tmp_path, capsys):
+    array = _stack((6, 1, 20, 20), "float32")
+    array[0, 0, 0, 0] = np.nan
+    source = _input(tmp_path, array)
+    assert _run(capsys, source, "-o", tmp_path / "out.npy", "--dtype", "float64")[0] == 0
+    back = load_stack(tmp_path / "out.npy")
+    assert back.tobytes() == histeq_gui.equalize(array).tobytes()
+
+
+def test_cli_writes_the_same_bytes_as_the_export_api(tmp_path, capsys):
+    source = _input(tmp_path)
+    for name in ("cli.tif", "cli.npz", "cli"):
+        assert _run(capsys, source, "-o", tmp_path / name, "--scope", "stack",
+                    "--bins", "50")[0] == 0
+        api = export(load_stack(source), tmp_path / name.replace("cli", "api"),
+                     ExportSettings(scope="stack", bins=50))
+        if api.is_dir():
+            for file in api.iterdir():
+                assert file.read_bytes() == (tmp_path / name / file.name).read_bytes()
+        else:
+            assert api.read_bytes() == (tmp_path / name).read_bytes()
+
+
+def test_npz_key(tmp_path, capsys):
+    np.savez(tmp_path / "two.npz", a=_stack((3, 9, 9)), b=_stack((4, 9, 9), "uint16"))
+    code, _, err = _run(capsys, tmp_path / "two.npz", "--key", "b", "-o", tmp_path / "b.npy")
+    assert (code, err) == (0, "")
+    with np.load(tmp_path / "two.npz") as archive:
+        _assert_same(load_stack(tmp_path / "b.npy"), _expected(archive["b"]))
+
+
+def test_colour_input_is_equalized_per_channel(tmp_path, capsys):
+    array = _stack((5, 12, 12, 3))
+    source = _input(tmp_path, array, "rgb.tif")
+    assert _run(capsys, source, "-o", tmp_path / "rgb")[0] == 0
+    _assert_same(load_stack(tmp_path / "rgb"), _expected(array))
+    assert read_sidecar(tmp_path / "rgb")["channel_axis"] == 3
+    assert _run(capsys, source, "-o", tmp_path / "gray.npy", "--channel-axis", "none")[0] == 0
+    _assert_same(load_stack(tmp_path / "gray.npy"), _expected(array, channel_axis=None))
+
+
+def test_explicit_channel_axis(tmp_path, capsys):
+    array = _stack((4, 3, 10, 10))
+    source = _input(tmp_path, array)
+    assert _run(capsys, source, "-o", tmp_path / "o.npy", "--channel-axis", "1")[0] == 0
+    _assert_same(load_stack(tmp_path / "o.npy"), _expected(array, channel_axis=1))
+
+
+def test_png_folder_input(tmp_path, capsys):
+    array = _stack((4, 10, 10))
+    save_stack(tmp_path / "frames", array)
+    assert _run(capsys, tmp_path / "frames", "-o", tmp_path / "eq.npy")[0] == 0
+    _assert_same(load_stack(tmp_path / "eq.npy"), _expected(array))
+    assert read_sidecar(tmp_path / "eq.npy")["source"] == str(tmp_path / "frames")
+
+
+def test_overwrite(tmp_path, capsys):
+    source = _input(tmp_path)
+    assert _run(capsys, source, "-o", tmp_path / "out.npy", "--bins", "4")[0] == 0
+    assert _run(capsys, source, "-o", tmp_path / "out.npy", "--bins", "9", "--overwrite")[0] == 0
+    _assert_same(load_stack(tmp_path / "out.npy"), _expected(load_stack(source), bins=9))
+    assert read_sidecar(tmp_path / "out.npy")["bins"] == 9
+    assert _listing(tmp_path) == ["in.npy", "out.npy", "out.npy.json"]
+
+
+def test_quiet_prints_nothing(tmp_path, capsys):
+    assert _run(capsys, _input(tmp_path), "-o", tmp_path / "o.npy", "-q") == (0, "", "")
+
+
+def test_input_is_never_modified(tmp_path, capsys):
+    source = _input(tmp_path)
+    os.utime(source, (1_000_000_000, 1_000_000_000))
+    before = source.read_bytes()
+    for options in ([], ["--scope", "stack", "--overwrite"], ["--dtype", "float32", "--overwrite"]):
+        assert _run(capsys, source, "-o", tmp_path / "o.npy", *options)[0] == 0
+    assert _run(capsys, source, "-o", source, "--overwrite")[0] == 1
+    assert source.read_bytes() == before
+    assert source.stat().st_mtime == 1_000_000_000
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["--version"])
+    assert excinfo.value.code == 0
+    assert capsys.readouterr().out == f"histeq {histeq_gui.__version__}\n"
+
+
+# --- progress bar --------------------------------------------------------------------------
+
+class _Terminal(stdio.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    source = _input(tmp_path)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main([str(source), "-o", str(tmp_path / "a.npy"), "--scope", "stack"]) == 0
+    text = terminal.getvalue()
+    assert "equalize" in text and "write" in text and "histogram" in text
+    assert "/24 [" in text         # the equalize bar counts images
+    assert capsys.readouterr().out.startswith("wrote ")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main([str(source), "-o", str(tmp_path / "b.npy"), "--quiet"]) == 0
+    assert terminal.getvalue() == ""
+
+
+# --- bad input: one line, exit 1, nothing written ------------------------------------------
+
+def _pickled(p):
+    np.save(p / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    return [p / "obj.npy", "-o", p / "out.npy"], "Python objects (pickled data)"
+
+
+def _truncated(p):
+    np.save(p / "cut.npy", _stack())
+    data = (p / "cut.npy").read_bytes()
+    (p / "cut.npy").write_bytes(data[:len(data) // 2])
+    return [p / "cut.npy", "-o", p / "out.npy"], "truncated"
+
+
+def _text_tif(p):
+    (p / "text.tif").write_text("this is not an image\n")
+    return [p / "text.tif", "-o", p / "out.npy"], "not a valid TIFF file"
+
+
+def _missing(p):
+    return [p / "missing.npy", "-o", p / "out.npy"], "no such file or folder; check the path"
+
+
+def _npz_several(p):
+    np.savez(p / "two.npz", first=_stack(), second=_stack())
+    return [p / "two.npz", "-o", p / "out.npy"], "several arrays (first, second)"
+
+
+def _npz_wrong_key(p):
+    np.savez(p / "two.npz", first=_stack(), second=_stack())
+    return [p / "two.npz", "--key", "third", "-o", p / "out.npy"], "no array named 'third'"
+
+
+def _missing_folder(p):
+    return [_input(p), "-o", p / "nowhere" / "out.npy"], "does not exist; create it first"
+
+
+def _unwritable_folder(p):
+    if os.geteuid() != 0:
+        (p / "locked").mkdir()
+        (p / "locked").chmod(0o555)
+        return [_input(p), "-o", p / "locked" / "out.npy"], "permission denied"
+    try:
+        open("/sys/.histeq-probe", "xb").close()
+    except OSError:
+        return [_input(p), "-o", "/sys/histeq-out.npy"], "permission denied"
+    pytest.skip("no folder refuses new files here")
+
+
+def _exists(p):
+    save_stack(p / "out.npy", _stack((2, 4, 4)))
+    return [_input(p), "-o", p / "out.npy"], "exists; pass --overwrite to replace it"
+
+
+def _onto_input(p):
+    return [_input(p), "-o", p / "in.npy", "--overwrite"], "it is the input"
+
+
+def _onto_input_via_symlink(p):
+    (p / "link.npy").symlink_to(_input(p))
+    return [p / "in.npy", "-o", p / "link.npy", "--overwrite"], "it is the input"
+
+
+def _symlinked_input(p):
+    (p / "link.npy").symlink_to(_input(p))
+    return [p / "link.npy", "-o", p / "in.npy", "--overwrite"], "it is the input"
+
+
+def _float_to_png(p):
+    return [_input(p), "-o", p / "frames", "--dtype", "float32"], "PNG files hold only uint8"
+
+
+def _float_input_to_png(p):
+    return [_input(p, _stack(dtype="float32")), "-o", p / "frames"], "PNG files hold only uint8"
+
+
+def _bad_extension(p):
+    return [_input(p), "-o", p / "out.png"], "unsupported output type '.png'"
+
+
+def _channel_axis_out_of_range(p):
+    return [_input(p), "-o", p / "o.npy", "--channel-axis", "9"], "out of range"
+
+
+def _too_many_bins(p):
+    array = np.ones((2, 6, 6), np.float32)
+    array[:, 0, 0] = np.nextafter(np.float32(1), np.float32(2))
+    return [_input(p, array), "-o", p / "o.npy", "--bins", "5000"], "too many bins"
+
+
+BAD = [_pickled, _truncated, _text_tif, _missing, _npz_several, _npz_wrong_key, _missing_folder,
+       _unwritable_folder, _exists, _onto_input, _onto_input_via_symlink, _symlinked_input,
+       _float_to_png, _float_input_to_png, _bad_extension, _channel_axis_out_of_range,
+       _too_many_bins]
+
+
+def _contents(folder):
+    return {name: (folder / name).read_bytes() if (folder / name).is_file() else None
+            for name in _listing(folder)}
+
+
+@pytest.mark.parametrize("make", BAD, ids=lambda f: f.__name__.strip("_"))
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, make):
+    args, fragment = make(tmp_path)     # each case builds its files; returns (args, message)
+    before = _contents(tmp_path)
+    try:
+        code, out, err = _run(capsys, *args)
+    finally:
+        if (tmp_path / "locked").exists():
+            (tmp_path / "locked").chmod(0o755)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.startswith("histeq: error: ")
+    assert fragment in err
+    assert "; " in err                  # what is wrong; what to do
+    assert "Traceback" not in err
+    assert _contents(tmp_path) == before    # nothing written or changed, no temp files
+
+
+@pytest.mark.parametrize("option,value", [("--bins", "0"), ("--bins", "-5"), ("--bins", "2.5"),
+                                          ("--method", "opencv"), ("--scope", "all"),
+                                          ("--dtype", "int8"), ("--channel-axis", "last")])
+def test_usage_errors_exit_2(tmp_path, capsys, option, value):
+    source = _input(tmp_path)
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(source), "-o", str(tmp_path / "o.npy"), option, value])
+    assert excinfo.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"histeq: error: argument {option}")
+    assert "Traceback" not in err
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+def test_missing_output_option_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(_input(tmp_path))])
+    assert excinfo.value.code == 2
+    assert "-o/--output" in capsys.readouterr().err
+
+
+# --- interruption --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["out.npy", "out.tif", "frames"])
+def test_keyboard_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch, name):
+    source = _input(tmp_path)
+    equalize, calls = export_module.equalize, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return equalize(*args, **kwargs)
+    monkeypatch.setattr(export_module, "equalize", interrupted)
+    monkeypatch.setattr(export_module, "_CHUNK_VALUES", 16 * 12 * 4)    # chunks of 4 images
+    code, out, err = _run(capsys, source, "-o", tmp_path / name)
+    assert (code, out, err) == (130, "", "histeq: interrupted\n")
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+# --- real subprocesses ---------------------------------------------------------------------
+
+def test_subprocess_success(tmp_path):
+    source = _input(tmp_path)
+    result = _subprocess(source, "-o", tmp_path / "out.tif", "--method", "skimage",
+                         "--scope", "stack")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("wrote ")
+    _assert_same(tifffile.imread(tmp_path / "out.tif"),
+                 _expected(load_stack(source), method="skimage", scope="stack"))
+
+
+@pytest.mark.parametrize("make", [_pickled, _truncated, _text_tif, _missing, _exists],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_subprocess_bad_input(tmp_path, make):
+    args, fragment = make(tmp_path)
+    result = _subprocess(*args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("histeq: error: ")
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subprocess_usage_error(tmp_path):
+    result = _subprocess(_input(tmp_path), "-o", tmp_path / "o.npy", "--bins", "0")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("histeq: error: argument --bins: must be at "
+                                              "least 1, got 0; use e.g. --bins 256")
+    assert "Traceback" not in result.stderr
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+_SLOW = textwrap.dedent("""
+    import sys, time
+    from histeq_gui.core import export, io
+    from histeq_gui import cli
+
+    stage = sys.argv.pop(1)
+    export._CHUNK_VALUES = 16 * 12      # one image per chunk
+    if stage == "equalize":
+        convert = export.convert
+        def slow_convert(*args):
+            print("busy", flush=True)
+            time.sleep(0.2)
+            return convert(*args)
+        export.convert = slow_convert
+    else:
+        save_stack = io.save_stack
+        def slow_save(*args, progress, **kwargs):
+            def slow(done, total):
+                print("busy", flush=True)
+                time.sleep(0.2)
+                progress(done, total)
+            return save_stack(*args, progress=slow, **kwargs)
+        io.save_stack = slow_save
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+@pytest.mark.parametrize("stage", ["equalize", "write"])
+@pytest.mark.parametrize("name", ["out.npy", "frames"])
+def test_subprocess_ctrl_c_exits_130_and_leaves_nothing(tmp_path, stage, name):
+    source = _input(tmp_path)
+    existing = tmp_path / "keep"
+    existing.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", _SLOW, stage, str(source), "-o",
+                                str(existing / name)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err == "histeq: interrupted\n"
+    assert _listing(existing) == []
+    assert _listing(tmp_path) == ["in.npy", "keep"]
