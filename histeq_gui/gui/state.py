@@ -1,0 +1,142 @@
+"""The viewer's state: which stack, which image, which method, bins and scope.
+
+The state is the single source of truth.  Widgets write to it through its
+setters and redraw themselves from its signals; nothing else keeps a copy.
+Every setter validates its value and emits its signal only on a real change.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from ..core.equalize import SCOPES
+from ..core.methods import METHODS, uses_value_bins
+
+__all__ = ["ViewerState", "MIN_BINS", "MAX_BINS"]
+
+MIN_BINS = 2
+MAX_BINS = 4096
+
+
+class ViewerState(QObject):
+    """Observable viewer state.
+
+    Signals
+    -------
+    stackChanged()
+        A new stack was set (the index was reset with it).
+    indexChanged(int), methodChanged(str), binsChanged(int), scopeChanged(str)
+        One setting changed.
+    changed()
+        After any of the above.
+    """
+
+    stackChanged = pyqtSignal()
+    indexChanged = pyqtSignal(int)
+    methodChanged = pyqtSignal(str)
+    binsChanged = pyqtSignal(int)
+    scopeChanged = pyqtSignal(str)
+    changed = pyqtSignal()
+
+    def __init__(self, method="numpy", bins=256, scope="image", parent=None):
+        super().__init__(parent)
+        self._stack = None
+        self._index = 0
+        self._method = self._check_method(method)
+        self._bins = self._check_bins(bins)
+        self._scope = self._check_scope(scope)
+
+    # ------------------------------------------------------------------ validation
+    @staticmethod
+    def _check_method(method):
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+        return method
+
+    @staticmethod
+    def _check_bins(bins):
+        bins = int(bins)
+        if not MIN_BINS <= bins <= MAX_BINS:
+            raise ValueError(f"bins must be between {MIN_BINS} and {MAX_BINS}, got {bins}")
+        return bins
+
+    @staticmethod
+    def _check_scope(scope):
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; choose one of: {', '.join(SCOPES)}")
+        return scope
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def stack(self):
+        """The :class:`~histeq_gui.gui.stack_file.LoadedStack` shown, or None."""
+        return self._stack
+
+    @property
+    def index(self):
+        return self._index
+
+    @property
+    def method(self):
+        return self._method
+
+    @property
+    def bins(self):
+        return self._bins
+
+    @property
+    def scope(self):
+        return self._scope
+
+    @property
+    def n_images(self):
+        return 0 if self._stack is None else self._stack.n_images
+
+    @property
+    def value_bins(self):
+        """True when the method ignores the bin count for this stack (skimage on integers)."""
+        return self._stack is not None and uses_value_bins(self._method, self._stack.dtype)
+
+    # ------------------------------------------------------------------ setters
+    def set_stack(self, stack, index=0):
+        """Show ``stack``, starting at image ``index`` (clamped into range)."""
+        self._stack = stack
+        self._index = min(max(int(index), 0), max(stack.n_images - 1, 0)) if stack else 0
+        self.stackChanged.emit()
+        self.changed.emit()
+
+    def set_index(self, index):
+        """Go to image ``index``, clamped to the stack."""
+        if self._stack is None:
+            return
+        index = min(max(int(index), 0), self._stack.n_images - 1)
+        if index != self._index:
+            self._index = index
+            self.indexChanged.emit(index)
+            self.changed.emit()
+
+    def step(self, delta):
+        """Move ``delta`` images forward (negative: back), stopping at the ends."""
+        self.set_index(self._index + int(delta))
+
+    def set_method(self, method):
+        method = self._check_method(method)
+        if method != self._method:
+            self._method = method
+            self.methodChanged.emit(method)
+            self.changed.emit()
+
+    def set_bins(self, bins):
+        """Set the bin count; values outside 2..4096 raise ValueError."""
+        bins = self._check_bins(bins)
+        if bins != self._bins:
+            self._bins = bins
+            self.binsChanged.emit(bins)
+            self.changed.emit()
+
+    def set_scope(self, scope):
+        scope = self._check_scope(scope)
+        if scope != self._scope:
+            self._scope = scope
+            self.scopeChanged.emit(scope)
+            self.changed.emit()
