@@ -1,0 +1,233 @@
+"""Start the viewer: command-line options, QApplication setup, ``main()``.
+
+``histeq-gui [PATH] [--method M] [--bins N] [--scope S] [--index I] [--screenshot OUT.png]``
+(also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
+With ``--screenshot`` the window is built exactly as a user would see it,
+rendered offscreen, saved as a PNG, and the program exits (0 on success).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .._version import __version__
+from ..core.equalize import SCOPES
+from ..core.methods import METHODS
+
+__all__ = ["main", "build_parser", "SCREENSHOT_SIZE"]
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1400, 860)
+_EXIT_ERROR = 1
+
+
+def _bins(text):
+    from .state import MAX_BINS, MIN_BINS
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
+                                         "--bins 256") from None
+    if not MIN_BINS <= value <= MAX_BINS:
+        raise argparse.ArgumentTypeError(f"must be between {MIN_BINS} and {MAX_BINS}, "
+                                         f"got {value}")
+    return value
+
+
+def _index(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _size(text):
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1400x860") from None
+    if width < 400 or height < 300:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small; use at least 400x300")
+    return width, height
+
+
+def build_parser():
+    """The argparse parser of ``histeq-gui``."""
+    parser = argparse.ArgumentParser(
+        prog="histeq-gui",
+        description="Look through an image stack, see what histogram equalization does to it, "
+                    "and export the result.",
+        epilog="Keys: Left/Right, Home/End, PgUp/PgDn, Space (play), Ctrl+O, Ctrl+E, Ctrl+Q, "
+               "F1 (help).  Image indices count from 0.")
+    parser.add_argument("path", nargs="?", metavar="PATH",
+                        help="stack file or folder of images (default: the bundled sample)")
+    parser.add_argument("--method", choices=METHODS,
+                        help="equalization method (default: the last one used, else numpy)")
+    parser.add_argument("--bins", type=_bins, metavar="N",
+                        help="histogram bins, 2..4096 (default: the last used, else 256)")
+    parser.add_argument("--scope", choices=SCOPES, default="image",
+                        help="one histogram per image, or one for the whole stack "
+                             "(default: %(default)s)")
+    parser.add_argument("--index", type=_index, default=0, metavar="I",
+                        help="image to show first, counted from 0 (default: 0)")
+    parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
+                        help="render the window offscreen to this PNG and exit")
+    parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
+                        help="window size for --screenshot (default: 1400x860)")
+    parser.add_argument("--settings", metavar="FILE.ini", type=Path,
+                        help="keep preferences in this file instead of the user's settings")
+    parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _application(offscreen):
+    """The QApplication (created if needed) with name, icon and style."""
+    if offscreen and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        from PyQt5.QtWidgets import QApplication
+        if QApplication.instance() is None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PyQt5.QtGui import QIcon
+    from PyQt5.QtWidgets import QApplication
+
+    from .resources import ICON, resource_path
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "histeq-gui"])
+        app.setStyle("Fusion")
+    app.setApplicationName("histeq-gui")
+    app.setOrganizationName("histeq-gui")
+    app.setApplicationVersion(__version__)
+    try:
+        app.setWindowIcon(QIcon(str(resource_path(ICON))))
+    except FileNotFoundError:
+        log.warning("the application icon is missing")
+    return app
+
+
+def _install_excepthook():
+    """Log unexpected exceptions in Qt callbacks and tell the user in one line."""
+    def hook(kind, value, traceback):
+        log.error("unexpected error", exc_info=(kind, value, traceback))
+        from PyQt5.QtWidgets import QApplication, QMessageBox
+        if QApplication.instance() is not None and not isinstance(value, KeyboardInterrupt):
+            QMessageBox.critical(None, "histeq-gui",
+                                 f"Unexpected error ({kind.__name__}: {value}); details are "
+                                 "in the log.")
+    sys.excepthook = hook
+
+
+def _render(window, path, show_export=False):
+    """Save what ``window`` (and the export dialog, if open) shows as a PNG."""
+    from PyQt5.QtCore import QPoint
+    from PyQt5.QtGui import QColor, QPainter
+    from PyQt5.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    for _ in range(5):
+        app.processEvents()
+    pixmap = window.grab()
+    if show_export:
+        dialog = window.open_export_dialog()
+        dialog.adjustSize()
+        for _ in range(5):
+            app.processEvents()
+        shot = dialog.grab()
+        painter = QPainter(pixmap)
+        painter.fillRect(pixmap.rect(), QColor(0, 0, 0, 110))   # dim the window behind
+        corner = QPoint((pixmap.width() - shot.width()) // 2,
+                        (pixmap.height() - shot.height()) // 2)
+        painter.drawPixmap(corner, shot)
+        painter.end()
+        dialog.reject()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(path), "PNG"):
+        raise OSError(f"cannot write '{path}'; check the folder's permissions")
+    return pixmap.width(), pixmap.height()
+
+
+def _screenshot(window, args):
+    errors = []
+    window.report_error = lambda title, message: errors.append(message)
+    window.resize(*args.size)
+    window.show()
+    if args.path:
+        window.open_path(args.path, args.index)
+    else:
+        window.open_sample(args.index)
+    if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
+        for message in errors or ["loading did not finish"]:
+            print(f"histeq-gui: error: {message}", file=sys.stderr)
+        window.close()
+        return _EXIT_ERROR
+    try:
+        width, height = _render(window, args.screenshot, args.show_export)
+    except OSError as exc:
+        print(f"histeq-gui: error: {exc}", file=sys.stderr)
+        return _EXIT_ERROR
+    finally:
+        window.close()
+    for message in errors:
+        print(f"histeq-gui: warning: {message}", file=sys.stderr)
+    print(f"{args.screenshot} ({width}x{height})")
+    return 0
+
+
+def main(argv=None):
+    """Run the viewer; return the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success (the event loop's code for a normal run); 1 when
+        ``--screenshot`` cannot load its stack or write the PNG.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = _application(offscreen=args.screenshot is not None)
+
+    from .main_window import MainWindow
+    from .preferences import Preferences
+    from .state import ViewerState
+
+    if args.screenshot is not None:
+        prefs = Preferences()          # pictures never depend on remembered settings
+    elif args.settings is not None:
+        prefs = Preferences.from_file(args.settings)
+    else:
+        prefs = Preferences.for_user()
+    state = ViewerState(scope=args.scope)
+    for setter, value, remembered in ((state.set_method, args.method, prefs.method),
+                                      (state.set_bins, args.bins, prefs.bins)):
+        try:
+            setter(value if value is not None else remembered())
+        except ValueError:
+            log.warning("ignoring a remembered setting that is no longer valid")
+    window = MainWindow(prefs, state)
+    if args.screenshot is not None:
+        return _screenshot(window, args)
+
+    _install_excepthook()
+    window.show()
+    if args.path:
+        window.open_path(args.path, args.index)
+    else:
+        window.open_sample(args.index)
+    return app.exec_()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The export dialog: the core export pipeline in a worker, with progress and Cancel.
+
+It runs :func:`histeq_gui.core.export.export_steps`, the generator the
+``histeq`` command runs too, so the same stack and settings give the same
+bytes.  Closing the generator (Cancel) leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                             QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
+                             QPushButton, QSpinBox, QVBoxLayout)
+
+from ..core.equalize import SCOPES
+from ..core.errors import StackError
+from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
+from ..core.io import output_kind
+from ..core.methods import METHODS, uses_value_bins
+from .controls import value_bins_note
+from .resources import SAMPLE_STACK, resource_path
+from .state import MAX_BINS, MIN_BINS
+from .workers import Runner
+
+__all__ = ["ExportDialog", "default_output"]
+
+_WRITABLE_SUFFIXES = (".npy", ".npz", ".tif", ".tiff")
+_KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
+              "tif": "TIFF stack", "png-folder": "folder of numbered PNG files"}
+_SAVE_FILTER = ("NumPy array (*.npy);;NumPy archive (*.npz);;TIFF stack (*.tif *.tiff);;"
+                "All files (*)")
+_STAGE_TEXT = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
+               "write": "Writing and verifying"}
+
+
+def _is_bundled(path):
+    try:
+        return path.parent.resolve() == resource_path(SAMPLE_STACK).parent.resolve()
+    except FileNotFoundError:
+        return False
+
+
+def default_output(source, fallback_folder):
+    """A free output path next to the source (or in ``fallback_folder``).
+
+    ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
+    taken); image files and folders give a ``.tif``.  The bundled sample and
+    read-only folders use ``fallback_folder``.
+    """
+    if source is None:
+        folder, stem, suffix = Path(fallback_folder), "stack", ".tif"
+    else:
+        source = Path(source)
+        folder = source.parent
+        stem = source.name if source.is_dir() else source.stem
+        suffix = source.suffix.lower() if source.suffix.lower() in _WRITABLE_SUFFIXES else ".tif"
+        if _is_bundled(source) or not os.access(folder, os.W_OK):
+            folder = Path(fallback_folder)
+    candidate = folder / f"{stem}_equalized{suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}_equalized_{n}{suffix}"
+        n += 1
+    return candidate
+
+
+class ExportDialog(QDialog):
+    """Export the current stack with the viewer's settings (all editable).
+
+    Parameters
+    ----------
+    state : ViewerState
+        Gives the stack and pre-fills method, bins and scope.
+    preferences : Preferences
+        For the folder to start in; remembers the folder exported to.
+    parent : QWidget, optional
+
+    Signals
+    -------
+    exported(str)
+        The export finished; the output path.
+    """
+
+    exported = pyqtSignal(str)
+
+    def __init__(self, state, preferences, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export the equalized stack")
+        self.setModal(True)
+        self.stack = state.stack
+        self.prefs = preferences
+        self.runner = Runner("export", self)
+        self.output_path = None
+        self._close_when_stopped = False
+
+        stack = self.stack
+        self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")
+        self.input_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.output_edit = QLineEdit(str(default_output(stack.path, preferences.last_folder())))
+        self.output_edit.setMinimumWidth(380)
+        self.browse_button = QPushButton("Browse…")
+        self.format_label = QLabel()
+        self.format_label.setWordWrap(True)
+        self.dtype_combo = QComboBox()
+        for name in OUTPUT_DTYPES:
+            text = f"same ({output_dtype('same', stack.dtype)})" if name == "same" else name
+            self.dtype_combo.addItem(text, name)
+        self.dtype_combo.setToolTip("Integers are scaled to their full range (uint8: "
+                                    "round(255 × value)); floats keep values in [0, 1]")
+        self.method_combo = QComboBox()
+        for method in METHODS:
+            self.method_combo.addItem(method, method)
+        self.method_combo.setCurrentIndex(self.method_combo.findData(state.method))
+        self.bins_spin = QSpinBox()
+        self.bins_spin.setRange(MIN_BINS, MAX_BINS)
+        self.bins_spin.setValue(state.bins)
+        self.bins_note = QLabel()
+        self.bins_note.setWordWrap(True)
+        self.bins_note.setStyleSheet("color: #8a6d00;")
+        self.scope_combo = QComboBox()
+        for scope, text in zip(SCOPES, ("this image's own histogram (each image)",
+                                        "one histogram of the whole stack")):
+            self.scope_combo.addItem(text, scope)
+        self.scope_combo.setCurrentIndex(self.scope_combo.findData(state.scope))
+        self.stage_label = QLabel("Ready.")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+
+        output_row = QHBoxLayout()
+        output_row.addWidget(self.output_edit, 1)
+        output_row.addWidget(self.browse_button)
+        form = QFormLayout()
+        form.addRow("Input", self.input_label)
+        form.addRow("Output", output_row)
+        form.addRow("", self.format_label)
+        form.addRow("Data type", self.dtype_combo)
+        form.addRow("Method", self.method_combo)
+        form.addRow("Bins", self.bins_spin)
+        form.addRow("", self.bins_note)
+        form.addRow("Scope", self.scope_combo)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.cancel_button = self.buttons.addButton("Close", QDialogButtonBox.RejectRole)
+        self.export_button.setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.stage_label)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.buttons)
+
+        self.browse_button.clicked.connect(self._browse)
+        self.output_edit.textChanged.connect(self._show_format)
+        self.method_combo.currentIndexChanged.connect(self._show_bins_note)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self._on_cancel_button)
+        self.runner.progressed.connect(self._on_progress)
+        self._show_format()
+        self._show_bins_note()
+
+    # ------------------------------------------------------------------ fields
+    def settings(self):
+        """The :class:`ExportSettings` the fields describe."""
+        return ExportSettings(method=self.method_combo.currentData(),
+                              bins=self.bins_spin.value(),
+                              scope=self.scope_combo.currentData(),
+                              dtype=self.dtype_combo.currentData(),
+                              channel_axis="auto")
+
+    def _show_format(self):
+        text = self.output_edit.text().strip()
+        if not text:
+            self.format_label.setText("Choose where to write the result.")
+            return
+        try:
+            kind = output_kind(text)
+        except StackError as exc:
+            self.format_label.setText(f"<span style='color:#c5221f'>{exc}</span>")
+            return
+        self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} (format from the extension; "
+                                  "no extension: a folder of PNG files) and a .json sidecar.")
+
+    def _show_bins_note(self):
+        ignored = uses_value_bins(self.method_combo.currentData(), self.stack.dtype)
+        self.bins_note.setText(value_bins_note(self.stack.dtype) if ignored else "")
+        self.bins_note.setVisible(ignored)
+        self.bins_spin.setEnabled(not ignored)
+
+    def _browse(self):
+        start = self.output_edit.text().strip() or str(self.prefs.last_folder())
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", start, _SAVE_FILTER,
+                                              options=QFileDialog.DontConfirmOverwrite)
+        if path:
+            self.output_edit.setText(path)
+
+    def _set_running(self, running):
+        for widget in (self.output_edit, self.browse_button, self.dtype_combo,
+                       self.method_combo, self.bins_spin, self.scope_combo,
+                       self.export_button):
+            widget.setEnabled(not running)
+        if not running:
+            self._show_bins_note()
+        self.cancel_button.setText("Cancel" if running else "Close")
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self):
+        return self.runner.busy
+
+    def start_export(self):
+        """Check the fields, confirm replacing an existing output, and start the job.
+
+        Returns True when the export job was started.
+        """
+        if self.running:
+            return False
+        text = self.output_edit.text().strip()
+        if not text:
+            self._error("Choose an output file or folder first.")
+            return False
+        output = Path(text).expanduser()
+        source = self.stack.path
+        try:
+            settings = self.settings().validate()
+            overwrite = False
+            if output.exists() or output.is_symlink():
+                answer = QMessageBox.question(
+                    self, "Replace the output?",
+                    f"'{output}' exists. Replace it with the new export?",
+                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+                if answer != QMessageBox.Yes:
+                    return False
+                overwrite = True
+            check_target(output, source=source, overwrite=overwrite)
+        except ValueError as exc:           # StackError is a ValueError
+            self._error(str(exc))
+            return False
+        images = self.stack.array
+        self.output_path = output
+        self._set_running(True)
+        self.stage_label.setText("Starting…")
+        self.progress_bar.setRange(0, 0)
+        self.runner.start(lambda report: export_steps(images, output, settings, source=source,
+                                                      overwrite=overwrite),
+                          on_done=self._on_done, on_error=self._on_error,
+                          on_cancel=self._on_cancelled, name=f"export {output.name}")
+        return True
+
+    def _on_progress(self, stage, done, total):
+        self.stage_label.setText(f"{_STAGE_TEXT.get(stage, stage)}: {done} of {total}")
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(min(done, total))
+
+    def _on_done(self, path):
+        self._set_running(False)
+        self.prefs.set_last_folder(Path(path).parent)
+        self.stage_label.setText(f"Exported to {path}")
+        self.exported.emit(str(path))
+        self.accept()
+
+    def _on_error(self, message, error):
+        self._set_running(False)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.stage_label.setText("Export failed; nothing was written.")
+        if self._close_when_stopped:
+            super().reject()
+            return
+        self._error(message)
+
+    def _on_cancelled(self):
+        self._set_running(False)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.stage_label.setText("Export cancelled; nothing was written.")
+        if self._close_when_stopped:
+            super().reject()
+
+    def _error(self, message):
+        QMessageBox.warning(self, "Cannot export", message)
+
+    def cancel_export(self):
+        """Stop the running export; nothing is left behind."""
+        self.runner.cancel()
+
+    def _on_cancel_button(self):
+        if self.running:
+            self.cancel_export()
+        else:
+            self.reject()
+
+    def reject(self):
+        """Close (Esc, Close) — or, while exporting, cancel first and close when stopped."""
+        if self.running:
+            self._close_when_stopped = True
+            self.cancel_export()
+            return
+        super().reject()
+
+    def shutdown(self):
+        """Cancel and wait for the export thread (when the main window closes)."""
+        self.runner.shutdown()

@@ -1,0 +1,142 @@
+"""Original | equalized: two linked image views with fixed display levels."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PyQt5.QtCore import QSizeF, Qt, pyqtSignal
+
+__all__ = ["ImagePanel", "BACKGROUND"]
+
+BACKGROUND = "#202124"
+_TITLE_COLOUR = "#e8eaed"
+
+
+def _displayable(image):
+    """Colour images show their first three channels (RGB); alpha is not drawn."""
+    if image.ndim == 3 and image.shape[-1] > 3:
+        return image[..., :3]
+    if image.ndim == 3 and image.shape[-1] == 2:
+        return image[..., 0]
+    return image
+
+
+class _Title(pg.LabelItem):
+    """A label that takes its column's width instead of asking for its text's width.
+
+    (A plain LabelItem sets its minimum width to the text, so a longer title
+    would make its column, and so its view, wider than the other.)
+    """
+
+    def setText(self, text, **args):
+        super().setText(text, **args)
+        self.setMinimumWidth(0)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.setMinimumWidth(0)
+
+    def sizeHint(self, which, constraint=QSizeF()):
+        hint = super().sizeHint(which, constraint)
+        if which in (Qt.MinimumSize, Qt.PreferredSize):
+            return QSizeF(0, hint.height())
+        return hint
+
+
+class ImagePanel(pg.GraphicsLayoutWidget):
+    """Two image views side by side, zoom and pan linked.
+
+    The original is drawn with the stack's fixed levels and the equalized
+    image with [0, 1], so paging through a stack never changes the display
+    scaling.  Arrays are row-major ``(H, W)`` or ``(H, W, C)``.
+
+    Signals
+    -------
+    hovered(int, int)
+        Pixel column and row under the mouse, or ``(-1, -1)`` off the image.
+    """
+
+    hovered = pyqtSignal(int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.setAcceptDrops(False)   # let drops reach the main window
+        self.ci.setContentsMargins(4, 4, 4, 4)
+        self.ci.setSpacing(4)
+        self.original_title = _Title("Original", color=_TITLE_COLOUR, size="10pt")
+        self.equalized_title = _Title("Equalized", color=_TITLE_COLOUR, size="10pt")
+        self.addItem(self.original_title, row=0, col=0)
+        self.addItem(self.equalized_title, row=0, col=1)
+        self.original_view = self._add_view(1, 0)
+        self.equalized_view = self._add_view(1, 1)
+        self.equalized_view.setXLink(self.original_view)
+        self.equalized_view.setYLink(self.original_view)
+        for col in (0, 1):          # equal columns, so linked views show the same region
+            self.ci.layout.setColumnStretchFactor(col, 1)
+        self.original_item = self._add_image(self.original_view)
+        self.equalized_item = self._add_image(self.equalized_view)
+        self._shape = None
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def _add_view(self, row, col):
+        view = self.addViewBox(row=row, col=col, lockAspect=True, invertY=True,
+                               enableMenu=False)
+        view.setBackgroundColor("#000000")
+        return view
+
+    @staticmethod
+    def _add_image(view):
+        item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        view.addItem(item)
+        return item
+
+    def set_titles(self, original, equalized):
+        """Text above the two views."""
+        self.original_title.setText(original)
+        self.equalized_title.setText(equalized)
+
+    def set_images(self, original, equalized, levels):
+        """Show a new pair of images.
+
+        Parameters
+        ----------
+        original : ndarray
+            ``(H, W)`` or ``(H, W, C)``.
+        equalized : ndarray
+            Same shape, values in [0, 1].
+        levels : tuple of float
+            Fixed display levels of the original.
+        """
+        self.original_item.setImage(_displayable(original), autoLevels=False,
+                                    levels=tuple(levels))
+        self.equalized_item.setImage(_displayable(equalized), autoLevels=False, levels=(0.0, 1.0))
+        shape = original.shape[:2]
+        if shape != self._shape:
+            self._shape = shape
+            self.reset_zoom()
+
+    def clear_images(self):
+        """Show nothing.
+
+        (Not ``clear``: GraphicsLayoutWidget binds ``clear`` to its layout on
+        each instance, which would remove the views themselves.)
+        """
+        self.original_item.clear()
+        self.equalized_item.clear()
+        self._shape = None
+
+    def reset_zoom(self):
+        """Fit the whole image in the views."""
+        self.original_view.autoRange(padding=0.0)
+
+    def _on_mouse_moved(self, pos):
+        for view in (self.original_view, self.equalized_view):
+            if self._shape is not None and view.sceneBoundingRect().contains(pos):
+                point = view.mapSceneToView(pos)
+                x, y = math.floor(point.x()), math.floor(point.y())
+                if 0 <= y < self._shape[0] and 0 <= x < self._shape[1]:
+                    self.hovered.emit(x, y)
+                    return
+        self.hovered.emit(-1, -1)

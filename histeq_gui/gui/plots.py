@@ -1,0 +1,207 @@
+"""Histogram + CDF and transfer-curve plots, drawn from the core's arrays.
+
+Nothing here computes a histogram: the bars are ``Histogram.counts`` over
+``Histogram.edges`` and the CDF is ``Histogram.cdf`` at ``Histogram.cdf_x``,
+exactly what the method maps with (pyqtgraph's subsampled ``getHistogram`` is
+never used).
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QColor, QFont
+
+from .image_panel import BACKGROUND
+
+__all__ = ["HistogramPlot", "TransferPlot", "channel_colours"]
+
+_GRAY = ("#6fa8dc",)
+_RGB = ("#e06666", "#6aa84f", "#5b8def", "#b7b7b7")
+CDF_COLOUR = "#f6b26b"
+_TEXT = "#e8eaed"
+
+
+def channel_colours(n_channels):
+    """Bar colours: one blue for grayscale, red/green/blue(/alpha grey) for colour."""
+    return _GRAY if n_channels == 1 else _RGB[:n_channels]
+
+
+def _cdf_colour(n_channels, channel):
+    return CDF_COLOUR if n_channels == 1 else channel_colours(n_channels)[channel]
+
+
+def _style(plot, title):
+    plot.setBackground(BACKGROUND)
+    plot.setAcceptDrops(False)
+    item = plot.getPlotItem()
+    item.setTitle(title, color=_TEXT, size="9pt")
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    item.setMouseEnabled(x=True, y=False)
+    item.showGrid(x=False, y=True, alpha=0.15)
+    font = QFont()
+    font.setPointSizeF(8)
+    for name in ("left", "bottom", "right"):
+        axis = item.getAxis(name)
+        axis.setTextPen(_TEXT)
+        axis.setPen("#80868b")
+        axis.setStyle(tickFont=font, tickTextOffset=3)
+        axis.label.setFont(font)
+    return item
+
+
+class HistogramPlot(pg.PlotWidget):
+    """Histogram bars (left axis: pixels) with the CDF over them (right axis: 0..1).
+
+    The CDF lives in a second ViewBox that shares the x axis of the plot.
+    """
+
+    def __init__(self, title="Histogram", parent=None):
+        super().__init__(parent)
+        self._title = title
+        item = _style(self, title)
+        item.setLabel("left", "pixels", color=_TEXT)
+        item.showAxis("right")
+        item.setLabel("right", "CDF", color=CDF_COLOUR)
+        item.getAxis("left").setWidth(54)
+        item.getAxis("right").setWidth(44)
+        self.cdf_box = pg.ViewBox(enableMenu=False)
+        self.cdf_box.setMouseEnabled(x=False, y=False)
+        item.scene().addItem(self.cdf_box)
+        item.getAxis("right").linkToView(self.cdf_box)
+        self.cdf_box.setXLink(item)
+        self.cdf_box.setYRange(0.0, 1.0, padding=0.02)
+        self.cdf_box.enableAutoRange(enable=False)
+        item.vb.sigResized.connect(self._sync_cdf_box)
+        item.vb.enableAutoRange(enable=False)
+        self._bars = []
+        self._cdfs = []
+
+    def _sync_cdf_box(self):
+        vb = self.getPlotItem().vb
+        self.cdf_box.setGeometry(vb.sceneBoundingRect())
+        self.cdf_box.linkedViewChanged(vb, self.cdf_box.XAxis)
+
+    def _ensure_items(self, n):
+        item = self.getPlotItem()
+        while len(self._bars) < n:
+            self._bars.append(item.plot(stepMode="center", fillLevel=0, pen=None))
+            cdf = pg.PlotDataItem()
+            self.cdf_box.addItem(cdf)
+            self._cdfs.append(cdf)
+        while len(self._bars) > n:
+            item.removeItem(self._bars.pop())
+            self.cdf_box.removeItem(self._cdfs.pop())
+
+    def set_histograms(self, histograms, x_range, title=None):
+        """Draw one histogram per channel.
+
+        Parameters
+        ----------
+        histograms : sequence of Histogram
+        x_range : tuple of float
+            Fixed x range (the display levels), so the axis does not jump.
+        title : str, optional
+        """
+        n = len(histograms)
+        self._ensure_items(n)
+        colours = channel_colours(n)
+        top = 1
+        for c, (h, bars, cdf) in enumerate(zip(histograms, self._bars, self._cdfs)):
+            fill = QColor(colours[c])
+            fill.setAlpha(200 if n == 1 else 110)
+            bars.setData(h.edges, h.counts, stepMode="center", fillLevel=0, brush=fill,
+                         pen=None)
+            cdf.setData(h.cdf_x, h.cdf, pen=pg.mkPen(_cdf_colour(n, c), width=2))
+            if len(h.counts):
+                top = max(top, int(h.counts.max()))
+        item = self.getPlotItem()
+        item.setXRange(*x_range, padding=0.01)
+        item.setYRange(0, top, padding=0.03)
+        if title is not None:
+            item.setTitle(title, color=_TEXT, size="9pt")
+        self._sync_cdf_box()
+
+    def clear_plot(self):
+        """Remove every bar and curve."""
+        self._ensure_items(0)
+
+    def bar_count(self):
+        """Number of bars of the first channel (0 when empty)."""
+        if not self._bars:
+            return 0
+        y = self._bars[0].getOriginalDataset()[1]
+        return 0 if y is None else len(y)
+
+    def bars(self, channel=0):
+        """``(edges, counts)`` drawn for ``channel``, as given (not downsampled)."""
+        return self._bars[channel].getOriginalDataset()
+
+    def cdf_curve(self, channel=0):
+        """``(x, cdf)`` drawn for ``channel``."""
+        return self._cdfs[channel].getOriginalDataset()
+
+    def channel_count(self):
+        return len(self._bars)
+
+    def title(self):
+        return self.getPlotItem().titleLabel.text
+
+
+class TransferPlot(pg.PlotWidget):
+    """The input -> output map of the current image and method.
+
+    Draws ``Histogram.transfer_curve()`` per channel and, dashed, the
+    identity-like diagonal from the lowest to the highest input value for
+    comparison.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        item = _style(self, "Transfer curve")
+        item.setMouseEnabled(x=False, y=False)
+        item.setLabel("bottom", "input value", color=_TEXT)
+        item.setLabel("left", "equalized value", color=_TEXT)
+        item.getAxis("left").setWidth(48)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        self._diagonal = item.plot(pen=pg.mkPen("#80868b", width=1, style=Qt.DashLine))
+        self._curves = []
+        self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#ffffff"), brush=None)
+        item.addItem(self._marker)
+
+    def set_curves(self, histograms, x_range, title=None):
+        """Draw the transfer curve of each channel's histogram over ``x_range``."""
+        item = self.getPlotItem()
+        n = len(histograms)
+        while len(self._curves) < n:
+            self._curves.append(item.plot())
+        while len(self._curves) > n:
+            item.removeItem(self._curves.pop())
+        for c, (h, curve) in enumerate(zip(histograms, self._curves)):
+            x, y = h.transfer_curve()
+            curve.setData(x, y, pen=pg.mkPen(_cdf_colour(n, c), width=2))
+        self._diagonal.setData(list(x_range), [0.0, 1.0])
+        item.setXRange(*x_range, padding=0.02)
+        item.setYRange(0.0, 1.0, padding=0.02)
+        if title is not None:
+            item.setTitle(title, color=_TEXT, size="9pt")
+        self._marker.clear()
+
+    def clear_plot(self):
+        item = self.getPlotItem()
+        while self._curves:
+            item.removeItem(self._curves.pop())
+        self._diagonal.clear()
+        self._marker.clear()
+
+    def mark(self, points):
+        """Mark ``(input, output)`` points (the pixel under the mouse); empty to clear."""
+        self._marker.setData([p[0] for p in points], [p[1] for p in points])
+
+    def curve_count(self):
+        return len(self._curves)
+
+    def curve(self, channel=0):
+        """``(x, y)`` drawn for ``channel``."""
+        return self._curves[channel].getOriginalDataset()

@@ -1,0 +1,115 @@
+"""What the viewer remembers between runs: geometry, last folder, method, bins, recent files.
+
+:class:`Preferences` wraps a :class:`QSettings`; tests hand it one that
+writes to a temporary file, and ``--screenshot`` runs use no file at all so
+their pictures never depend on what a user did before.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PyQt5.QtCore import QByteArray, QSettings
+
+__all__ = ["Preferences", "MAX_RECENT"]
+
+MAX_RECENT = 10
+
+
+class Preferences:
+    """Typed access to the viewer's settings.
+
+    Parameters
+    ----------
+    settings : QSettings or None
+        Where to keep them; None keeps them in memory only (nothing is read
+        or written).
+    """
+
+    def __init__(self, settings=None):
+        self._settings = settings
+        self._memory = {}
+
+    @classmethod
+    def for_user(cls):
+        """The user's own settings (organization and application "histeq-gui")."""
+        return cls(QSettings("histeq-gui", "histeq-gui"))
+
+    @classmethod
+    def from_file(cls, path):
+        """Settings kept in the INI file ``path``."""
+        return cls(QSettings(str(path), QSettings.IniFormat))
+
+    # ------------------------------------------------------------------ raw access
+    def _get(self, key, default=None):
+        if self._settings is None:
+            return self._memory.get(key, default)
+        return self._settings.value(key, default)
+
+    def _set(self, key, value):
+        if self._settings is None:
+            self._memory[key] = value
+        else:
+            self._settings.setValue(key, value)
+
+    def sync(self):
+        """Write pending changes to disk."""
+        if self._settings is not None:
+            self._settings.sync()
+
+    # ------------------------------------------------------------------ typed values
+    def method(self, default="numpy"):
+        value = self._get("view/method", default)
+        return value if isinstance(value, str) else default
+
+    def set_method(self, method):
+        self._set("view/method", str(method))
+
+    def bins(self, default=256):
+        try:
+            return int(self._get("view/bins", default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_bins(self, bins):
+        self._set("view/bins", int(bins))
+
+    def last_folder(self):
+        """The folder of the last opened or exported file, or the home folder."""
+        value = self._get("files/last_folder", "")
+        path = Path(value) if isinstance(value, str) and value else None
+        return path if path is not None and path.is_dir() else Path.home()
+
+    def set_last_folder(self, folder):
+        self._set("files/last_folder", str(folder))
+
+    def recent_files(self):
+        """Recently opened files and folders, newest first."""
+        try:
+            items = json.loads(self._get("files/recent", "[]") or "[]")
+        except (TypeError, ValueError):
+            return []
+        return [str(p) for p in items if isinstance(p, str)][:MAX_RECENT]
+
+    def add_recent(self, path):
+        path = str(Path(path).resolve())
+        items = [path] + [p for p in self.recent_files() if p != path]
+        self._set("files/recent", json.dumps(items[:MAX_RECENT]))
+
+    def clear_recent(self):
+        self._set("files/recent", "[]")
+
+    def geometry(self):
+        value = self._get("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, geometry):
+        self._set("window/geometry", geometry)
+
+    def window_state(self):
+        value = self._get("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_window_state(self, state):
+        self._set("window/state", state)
