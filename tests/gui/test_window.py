@@ -1,0 +1,398 @@
+"""The main window driven as a user would: bins, method, scope, keys, drops, bad files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PyQt5.QtGui import QDragEnterEvent, QDropEvent
+
+from histeq_gui import equalize, histogram
+from histeq_gui.core.stack import image_at
+from histeq_gui.gui import main_window as main_window_module
+from histeq_gui.gui.main_window import MainWindow
+
+from histeq_gui.gui.stack_file import LoadedStack
+
+
+def current_image(window):
+    stack = window.state.stack
+    return np.asarray(image_at(stack.array, stack.layout, window.state.index))
+
+
+def shown_equalized(window):
+    return np.asarray(window.image_panel.equalized_item.image)
+
+
+def test_sample_opens_with_title_and_status(sample_window):
+    w = sample_window
+    assert w.windowTitle() == "sample_stack.npy — histeq-gui"
+    assert w.state.stack.array.shape == (100, 1, 96, 96)
+    info = w.info_label.text()
+    assert "image 1 of 100" in info and "100×1×96×96" in info and "uint8" in info
+    assert "N×1×H×W" in info
+    assert w.navigation.caption.text()      # the sample's per-image label
+    assert w.original_histogram.bar_count() == 256
+
+
+@pytest.mark.parametrize("bins", [2, 8, 100, 1000, 4096])
+def test_bins_change_the_bars_and_the_equalized_image(sample_window, bins):
+    w = sample_window
+    w.state.set_index(5)
+    w.state.set_bins(bins)
+    assert w.original_histogram.bar_count() == bins
+    assert w.equalized_histogram.bar_count() == bins
+    expected = equalize(current_image(w), "numpy", bins)
+    np.testing.assert_array_equal(shown_equalized(w), expected)
+    np.testing.assert_array_equal(w.result.equalized, expected)
+    assert f"{bins} bins" in w.original_histogram.title()
+
+
+def test_histogram_bars_are_the_core_counts(sample_window):
+    w = sample_window
+    w.state.set_bins(16)
+    h = histogram(current_image(w), "numpy", 16)
+    edges, counts = w.original_histogram.bars()
+    np.testing.assert_array_equal(counts, h.counts)
+    np.testing.assert_array_equal(edges, h.edges)
+    cdf_x, cdf = w.original_histogram.cdf_curve()
+    np.testing.assert_array_equal(cdf_x, h.cdf_x)
+    np.testing.assert_array_equal(cdf, h.cdf)
+
+
+def test_switching_method(sample_window):
+    w = sample_window
+    w.state.set_index(12)
+    w.state.set_method("skimage")
+    image = current_image(w)
+    np.testing.assert_array_equal(shown_equalized(w), equalize(image, "skimage", 256))
+    # skimage on uint8: one bar per integer value present, whatever the bin count
+    h = histogram(image, "skimage", 256)
+    assert h.value_bins
+    assert w.original_histogram.bar_count() == len(h.counts)
+    w.state.set_bins(8)
+    assert w.original_histogram.bar_count() == len(h.counts)
+    w.state.set_method("numpy")
+    assert w.original_histogram.bar_count() == 8
+    np.testing.assert_array_equal(shown_equalized(w), equalize(image, "numpy", 8))
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_switching_scope_uses_the_stack_histogram(sample_window, method):
+    w = sample_window
+    w.state.set_method(method)
+    w.state.set_bins(64)
+    w.state.set_index(30)
+    image_scope = shown_equalized(w).copy()
+    w.state.set_scope("stack")
+    stack = w.state.stack.array
+    expected = equalize(stack, method, 64, scope="stack")[30, 0]
+    np.testing.assert_array_equal(shown_equalized(w), expected)
+    assert not np.array_equal(image_scope, expected)
+    assert "whole stack" in w.original_histogram.title()
+    w.state.set_index(31)
+    np.testing.assert_array_equal(shown_equalized(w),
+                                  equalize(stack, method, 64, scope="stack")[31, 0])
+    w.state.set_scope("image")
+    np.testing.assert_array_equal(shown_equalized(w), equalize(stack[31, 0], method, 64))
+
+
+def test_transfer_curve_is_the_histograms_map(sample_window):
+    w = sample_window
+    w.state.set_bins(32)
+    x, y = histogram(current_image(w), "numpy", 32).transfer_curve()
+    curve_x, curve_y = w.transfer_plot.curve()
+    np.testing.assert_array_equal(curve_x, x)
+    np.testing.assert_array_equal(curve_y, y)
+
+
+def test_levels_are_fixed_while_paging(sample_window):
+    w = sample_window
+    levels = []
+    for i in (0, 1, 50, 99):
+        w.state.set_index(i)
+        levels.append((tuple(w.image_panel.original_item.levels),
+                       tuple(w.image_panel.equalized_item.levels)))
+    assert set(levels) == {((0.0, 255.0), (0.0, 1.0))}
+
+
+def test_views_are_linked(sample_window):
+    panel = sample_window.image_panel
+    panel.original_view.setRange(xRange=(10, 30), yRange=(20, 40), padding=0)
+    np.testing.assert_allclose(panel.equalized_view.viewRange(),
+                               panel.original_view.viewRange())
+
+
+KEYS = [
+    (Qt.Key_Right, 0, 1), (Qt.Key_Left, 5, 4), (Qt.Key_Left, 0, 0), (Qt.Key_Home, 50, 0),
+    (Qt.Key_End, 3, 99), (Qt.Key_PageDown, 3, 13), (Qt.Key_PageUp, 15, 5),
+    (Qt.Key_PageUp, 4, 0), (Qt.Key_PageDown, 95, 99), (Qt.Key_Right, 99, 99),
+]
+
+
+@pytest.mark.parametrize("key, start, end", KEYS)
+def test_keyboard_navigation(qtbot, sample_window, key, start, end):
+    w = sample_window
+    w.state.set_index(start)
+    qtbot.keyClick(w.image_panel, key)
+    assert w.state.index == end
+    assert w.navigation.slider.value() == end
+    assert w.navigation.spin.value() == end
+    np.testing.assert_array_equal(np.asarray(w.image_panel.original_item.image),
+                                  w.state.stack.array[end, 0])
+
+
+def test_space_plays_and_pauses(qtbot, sample_window):
+    w = sample_window
+    qtbot.keyClick(w.image_panel, Qt.Key_Space)
+    assert w.player.playing
+    qtbot.waitUntil(lambda: w.state.index >= 2, timeout=5000)
+    qtbot.keyClick(w.image_panel, Qt.Key_Space)
+    assert not w.player.playing
+    stopped_at = w.state.index
+    qtbot.wait(300)
+    assert w.state.index == stopped_at
+
+
+def test_shortcuts_are_bound(sample_window):
+    w = sample_window
+    assert w.open_action.shortcut().toString() == "Ctrl+O"
+    assert w.export_action.shortcut().toString() == "Ctrl+E"
+    assert w.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert w.help_action.shortcut().toString() == "F1"
+
+
+def test_f1_shows_help_and_ctrl_q_quits(qtbot, sample_window):
+    w = sample_window
+    qtbot.keyClick(w.image_panel, Qt.Key_F1)
+    assert w._help is not None and w._help.isVisible()
+    w._help.close()
+    qtbot.keyClick(w.image_panel, Qt.Key_Q, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: not w.isVisible())
+
+
+def test_ctrl_e_opens_export_dialog(qtbot, sample_window):
+    w = sample_window
+    qtbot.keyClick(w.image_panel, Qt.Key_E, Qt.ControlModifier)
+    assert w.export_dialog is not None and w.export_dialog.isVisible()
+    w.export_dialog.reject()
+
+
+def test_hover_shows_pixel_values(sample_window):
+    w = sample_window
+    w.state.set_index(7)
+    w.image_panel.hovered.emit(10, 20)
+    image = current_image(w)
+    text = w.pixel_label.text()
+    assert "x 10, y 20" in text
+    assert f"original {image[20, 10]}" in text
+    assert f"equalized {w.result.equalized[20, 10]:.4g}" in text
+    w.image_panel.hovered.emit(-1, -1)
+    assert w.pixel_label.text() == ""
+
+
+def test_mouse_over_the_image_reports_the_pixel(qtbot, sample_window):
+    w = sample_window
+    seen = []
+    w.image_panel.hovered.connect(lambda x, y: seen.append((x, y)))
+    view = w.image_panel.original_view
+    scene_pos = view.mapViewToScene(QPointF(40.5, 12.5))
+    w.image_panel.scene().sigMouseMoved.emit(scene_pos)
+    assert seen[-1] == (40, 12)
+
+
+def drop(window, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)
+    event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    return enter.isAccepted(), event.isAccepted()
+
+
+def test_drop_a_file(qtbot, sample_window, tmp_path, rng):
+    w = sample_window
+    data = rng.integers(0, 4000, (5, 40, 30), dtype=np.uint16)
+    path = tmp_path / "dropped.npy"
+    np.save(path, data)
+    assert drop(w, path) == (True, True)
+    qtbot.waitUntil(lambda: w.state.stack.name == "dropped.npy" and not w.busy)
+    assert w.windowTitle() == "dropped.npy — histeq-gui"
+    np.testing.assert_array_equal(shown_equalized(w), equalize(data[0], "numpy", w.state.bins))
+    assert str(path.resolve()) in w.prefs.recent_files()
+
+
+def test_drop_a_folder(qtbot, sample_window, tmp_path, rng):
+    import imageio.v3 as iio
+    w = sample_window
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames = rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)
+    for i, frame in enumerate(frames):
+        iio.imwrite(folder / f"f{i}.png", frame)
+    drop(w, folder)
+    qtbot.waitUntil(lambda: w.state.stack.name == "frames" and not w.busy)
+    assert w.state.n_images == 3
+    w.state.set_index(2)
+    np.testing.assert_array_equal(np.asarray(w.image_panel.original_item.image), frames[2])
+
+
+def test_drag_without_files_is_refused(sample_window):
+    mime = QMimeData()
+    mime.setText("not a file")
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    sample_window.dragEnterEvent(enter)
+    assert not enter.isAccepted()
+
+
+BAD_FILES = {
+    "pickled.npy": lambda p: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+    "truncated.npy": lambda p: p.write_bytes(_npy_bytes()[:-100]),
+    "junk.tif": lambda p: p.write_bytes(b"this is not a tiff file at all" * 10),
+    "notes.txt": lambda p: p.write_text("hello"),
+    "flags.npy": lambda p: np.save(p, np.zeros((3, 8, 8), bool)),
+}
+
+
+def _npy_bytes():
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((4, 16, 16), np.uint8))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_gives_a_message_and_keeps_the_stack(qtbot, sample_window, tmp_path,
+                                                      message_boxes, name):
+    w = sample_window
+    w.state.set_index(42)
+    before = w.state.stack
+    path = tmp_path / name
+    BAD_FILES[name](path)
+    w.open_path(path)
+    qtbot.waitUntil(lambda: not w.busy and bool(message_boxes.calls), timeout=10000)
+    [(kind, title, text)] = message_boxes.calls
+    assert kind == "warning" and title == "Cannot open"
+    assert "\n" not in text and "Traceback" not in text
+    assert name in text
+    assert w.state.stack is before and w.state.index == 42
+    assert w.windowTitle() == "sample_stack.npy — histeq-gui"
+
+
+def test_missing_file_message(qtbot, sample_window, tmp_path, message_boxes):
+    sample_window.open_path(tmp_path / "nope.npy")
+    qtbot.waitUntil(lambda: bool(message_boxes.calls))
+    assert "no such file" in message_boxes.texts()[0]
+
+
+def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng, wait_idle):
+    w = sample_window
+    first, second = tmp_path / "first.npy", tmp_path / "second.npy"
+    np.save(first, rng.integers(0, 255, (2, 8, 8), dtype=np.uint8))
+    np.save(second, rng.integers(0, 255, (3, 8, 8), dtype=np.uint8))
+    w.open_path(first)
+    w.open_path(second)
+    wait_idle(w)
+    qtbot.wait(50)
+    assert w.state.stack.name == "second.npy"
+
+
+def test_colour_stack_per_channel(qtbot, window, rng):
+    data = rng.integers(0, 256, (4, 32, 40, 3), dtype=np.uint8)
+    window.set_stack(LoadedStack.from_array(data))
+    window.state.set_index(2)
+    assert window.state.stack.layout.channels == 3
+    np.testing.assert_array_equal(window.result.equalized,
+                                  equalize(data[2], "numpy", 256, channel_axis=-1))
+    assert window.transfer_plot.curve_count() == 3
+    assert window.original_histogram.channel_count() == 3
+    window.state.set_scope("stack")
+    np.testing.assert_array_equal(window.result.equalized,
+                                  equalize(data, "numpy", 256, scope="stack", channel_axis=-1)[2])
+
+
+def test_float_stack_levels_are_the_stack_range(window, rng):
+    data = rng.normal(10.0, 3.0, (6, 20, 20))
+    data[2, 3, 4] = np.nan
+    window.set_stack(LoadedStack.from_array(data))
+    lo, hi = np.nanmin(data), np.nanmax(data)
+    assert tuple(window.image_panel.original_item.levels) == (lo, hi)
+    window.state.set_index(2)
+    expected = equalize(data[2], "numpy", 256)
+    np.testing.assert_array_equal(window.result.equalized, expected)
+
+
+def test_big_images_are_computed_in_a_worker(qtbot, window, monkeypatch, rng, wait_idle):
+    monkeypatch.setattr(main_window_module, "SYNC_IMAGE_VALUES", 100)
+    monkeypatch.setattr(main_window_module, "SYNC_STACK_VALUES", 100)
+    data = rng.integers(0, 256, (5, 64, 64), dtype=np.uint8)
+    window.set_stack(LoadedStack.from_array(data))
+    wait_idle(window)
+    np.testing.assert_array_equal(window.result.equalized, equalize(data[0], "numpy", 256))
+    for i in range(5):                      # quick requests: only the last one counts
+        window.state.set_index(i)
+    wait_idle(window)
+    assert window.result.index == 4
+    np.testing.assert_array_equal(window.result.equalized, equalize(data[4], "numpy", 256))
+    window.state.set_scope("stack")
+    wait_idle(window)
+    np.testing.assert_array_equal(window.result.equalized,
+                                  equalize(data, "numpy", 256, scope="stack")[4])
+    assert window.result.scope == "stack"
+
+
+def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, monkeypatch,
+                                                                 rng):
+    monkeypatch.setattr(main_window_module, "SYNC_STACK_VALUES", 100)
+    data = rng.integers(0, 256, (3, 16, 16), dtype=np.uint8)
+    window.set_stack(LoadedStack.from_array(data))
+    from threading import Event
+    release = Event()
+    from histeq_gui.gui import compute
+
+    def slow(stack, method, bins, progress=None):
+        while not release.wait(0.01):
+            progress("Stack histogram", 0, 1)     # raises Cancelled once cancelled
+    monkeypatch.setattr(main_window_module, "stack_histograms", slow)
+    window.state.set_scope("stack")
+    assert window.stack_runner.busy
+    window.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.stack_runner.busy)
+    assert window.state.scope == "image"
+    assert window.settings_panel.scope_buttons["image"].isChecked()
+    release.set()
+    del compute
+
+
+def test_preferences_remember_method_bins_and_folder(qtbot, prefs, settings_file, tmp_path, wait_idle):
+    w = MainWindow(prefs)
+    w.show()
+    path = tmp_path / "remember.npy"
+    np.save(path, np.zeros((2, 8, 8), np.uint8))
+    w.open_path(path)
+    wait_idle(w)
+    w.state.set_method("skimage")
+    w.state.set_bins(77)
+    w.close()
+    assert settings_file.exists()
+    again = MainWindow(type(prefs).from_file(settings_file))
+    try:
+        assert again.state.method == "skimage"
+        assert again.state.bins == 77
+        assert again.prefs.last_folder() == tmp_path
+        assert again.prefs.recent_files()[0] == str(path.resolve())
+    finally:
+        again.close()
+
+
+def test_recent_menu_lists_and_opens(qtbot, window, tmp_path, wait_idle):
+    path = tmp_path / "recent.npy"
+    np.save(path, np.ones((2, 8, 8), np.uint8))
+    window.prefs.add_recent(path)
+    window._fill_recent_menu()
+    actions = [a for a in window.recent_menu.actions() if a.text().endswith("recent.npy")]
+    assert len(actions) == 1
+    actions[0].trigger()
+    wait_idle(window)
+    assert window.state.stack.name == "recent.npy"
