@@ -1,0 +1,92 @@
+"""Starting the viewer: options, --screenshot, python -m histeq_gui."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PyQt5.QtGui import QImage
+
+from histeq_gui.gui.app import build_parser, main
+
+
+def image_of(path):
+    image = QImage(str(path))
+    assert not image.isNull()
+    return image
+
+
+def pixels(path):
+    image = image_of(path).convertToFormat(QImage.Format_RGB32)
+    data = image.constBits().asstring(image.sizeInBytes())
+    return np.frombuffer(data, np.uint8).reshape(image.height(), -1)
+
+
+def test_screenshot_of_the_sample(tmp_path, capsys):
+    out = tmp_path / "shot.png"
+    assert main(["--screenshot", str(out)]) == 0
+    image = image_of(out)
+    assert image.width() >= 1200 and image.height() >= 750
+    assert str(out) in capsys.readouterr().out
+
+
+def test_screenshot_changes_with_method_and_bins(tmp_path):
+    shots = {}
+    for name, args in {"numpy256": ["--method", "numpy", "--bins", "256"],
+                       "numpy8": ["--method", "numpy", "--bins", "8"],
+                       "skimage": ["--method", "skimage"]}.items():
+        shots[name] = tmp_path / f"{name}.png"
+        assert main([*args, "--screenshot", str(shots[name])]) == 0
+    a, b, c = (pixels(shots[k]) for k in ("numpy256", "numpy8", "skimage"))
+    assert a.shape == b.shape == c.shape
+    assert (a != b).mean() > 0.01 and (a != c).mean() > 0.01
+
+
+def test_screenshot_of_a_given_file(tmp_path):
+    data = np.random.default_rng(2).integers(0, 60000, (4, 50, 70), dtype=np.uint16)
+    path = tmp_path / "given.npy"
+    np.save(path, data)
+    out = tmp_path / "given.png"
+    assert main([str(path), "--index", "2", "--scope", "stack", "--screenshot", str(out)]) == 0
+    assert image_of(out).width() >= 1200
+
+
+def test_screenshot_of_a_bad_file_fails_cleanly(tmp_path, capsys):
+    path = tmp_path / "bad.npy"
+    path.write_text("not numpy")
+    assert main([str(path), "--screenshot", str(tmp_path / "x.png")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.npy" in err and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_screenshot_with_the_export_dialog(tmp_path):
+    out = tmp_path / "export.png"
+    assert main(["--show-export", "--screenshot", str(out)]) == 0
+    assert image_of(out).width() >= 1200
+
+
+@pytest.mark.parametrize("args", [["--bins", "1"], ["--bins", "5000"], ["--method", "cv2"],
+                                  ["--index", "-1"], ["--scope", "all"]])
+def test_bad_options_are_usage_errors(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(args)
+    assert info.value.code == 2
+
+
+def test_options_parse():
+    args = build_parser().parse_args(["stack.tif", "--method", "skimage", "--bins", "64",
+                                      "--scope", "stack", "--index", "3"])
+    assert (args.path, args.method, args.bins, args.scope, args.index) == \
+        ("stack.tif", "skimage", 64, "stack", 3)
+
+
+def test_python_dash_m(tmp_path):
+    out = tmp_path / "m.png"
+    result = subprocess.run([sys.executable, "-m", "histeq_gui", "--bins", "8", "--screenshot",
+                             str(out)], capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert image_of(out).height() >= 750

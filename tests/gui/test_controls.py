@@ -1,0 +1,205 @@
+"""Each control and the state, both ways: widget -> state and state -> widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import Qt
+
+from histeq_gui.gui.controls import (DEBOUNCE_MS, SettingsPanel, bins_to_slider,
+                                     slider_to_bins)
+from histeq_gui.gui.navigation import NavigationBar, Player
+from histeq_gui.gui.stack_file import LoadedStack
+from histeq_gui.gui.state import ViewerState
+
+
+@pytest.fixture
+def state():
+    s = ViewerState()
+    s.set_stack(LoadedStack.from_array(np.zeros((30, 8, 8), np.uint8)))
+    return s
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    widget = SettingsPanel(state)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def navigation(qtbot, state):
+    player = Player(state)
+    bar = NavigationBar(state, player)
+    qtbot.addWidget(bar)
+    bar.show()
+    yield bar
+    player.stop()
+
+
+# ---------------------------------------------------------------------- method
+def test_method_widget_to_state(panel, state):
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("skimage"))
+    assert state.method == "skimage"
+    assert panel.method_combo.currentText() == "skimage"   # the API's name, as is
+
+
+def test_method_state_to_widget(panel, state):
+    state.set_method("skimage")
+    assert panel.method_combo.currentData() == "skimage"
+    state.set_method("numpy")
+    assert panel.method_combo.currentData() == "numpy"
+
+
+# ---------------------------------------------------------------------- bins
+def test_bins_spin_to_state_is_debounced(qtbot, panel, state):
+    changes = []
+    state.binsChanged.connect(changes.append)
+    for value in (300, 301, 302, 303):
+        panel.bins_spin.setValue(value)
+    assert state.bins == 256                   # not yet: still typing / stepping
+    qtbot.waitUntil(lambda: state.bins == 303, timeout=DEBOUNCE_MS * 20)
+    assert changes == [303]                    # one recomputation, not four
+    assert panel.bins_slider.value() == bins_to_slider(303)
+
+
+def test_bins_slider_to_state(qtbot, panel, state):
+    panel.bins_slider.setSliderDown(True)
+    panel.bins_slider.setValue(bins_to_slider(8))
+    assert panel.bins_spin.value() == 8        # the number follows the drag at once
+    panel.bins_slider.setSliderDown(False)     # releasing commits without waiting
+    panel.bins_slider.sliderReleased.emit()
+    assert state.bins == 8
+
+
+def test_bins_state_to_widgets(panel, state):
+    state.set_bins(1000)
+    assert panel.bins_spin.value() == 1000
+    assert panel.bins_slider.value() == bins_to_slider(1000)
+
+
+def test_commit_bins_now(panel, state):
+    panel.bins_spin.setValue(64)
+    panel.commit_bins()
+    assert state.bins == 64
+
+
+@pytest.mark.parametrize("bins", [2, 3, 8, 100, 256, 1000, 4095, 4096])
+def test_slider_mapping_round_trips(bins):
+    assert slider_to_bins(0) == 2 and slider_to_bins(1000) == 4096
+    assert abs(slider_to_bins(bins_to_slider(bins)) - bins) <= max(1, bins * 0.004)
+
+
+def test_bins_limits(panel):
+    assert panel.bins_spin.minimum() == 2 and panel.bins_spin.maximum() == 4096
+
+
+# ---------------------------------------------------------------------- value-bins note
+def test_value_bins_note_for_skimage_on_uint8(panel, state):
+    assert not panel.bins_note.isVisible()
+    state.set_method("skimage")
+    assert panel.bins_note.isVisible()
+    assert panel.bins_note.text() == ("skimage uses one bin per integer value for uint8 "
+                                      "images; the bin count is ignored.")
+    assert not panel.bins_spin.isEnabled() and not panel.bins_slider.isEnabled()
+    state.set_method("numpy")
+    assert not panel.bins_note.isVisible()
+    assert panel.bins_spin.isEnabled() and panel.bins_slider.isEnabled()
+
+
+def test_no_value_bins_note_for_float_images(panel, state):
+    state.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.float32)))
+    state.set_method("skimage")
+    assert not panel.bins_note.isVisible()
+    assert panel.bins_spin.isEnabled()
+
+
+def test_value_bins_note_follows_the_stack(panel, state):
+    state.set_method("skimage")
+    state.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.float64)))
+    assert not panel.bins_note.isVisible()
+    state.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.uint16)))
+    assert panel.bins_note.isVisible() and "uint16" in panel.bins_note.text()
+
+
+def test_value_bins_note_in_the_window(sample_window):
+    w = sample_window
+    w.state.set_method("skimage")
+    assert w.settings_panel.bins_note.isVisible()
+    assert "value bins" in w.original_histogram.title()
+
+
+# ---------------------------------------------------------------------- scope
+def test_scope_widget_to_state(panel, state):
+    panel.scope_buttons["stack"].click()
+    assert state.scope == "stack"
+    panel.scope_buttons["image"].click()
+    assert state.scope == "image"
+
+
+def test_scope_state_to_widget(panel, state):
+    state.set_scope("stack")
+    assert panel.scope_buttons["stack"].isChecked()
+    state.set_scope("image")
+    assert panel.scope_buttons["image"].isChecked()
+
+
+# ---------------------------------------------------------------------- index
+def test_index_slider_to_state(navigation, state):
+    navigation.slider.setValue(12)
+    assert state.index == 12
+    assert navigation.spin.value() == 12
+
+
+def test_index_spin_to_state(navigation, state):
+    navigation.spin.setValue(7)
+    assert state.index == 7
+    assert navigation.slider.value() == 7
+
+
+def test_index_state_to_widgets(navigation, state):
+    state.set_index(29)
+    assert navigation.slider.value() == 29 and navigation.spin.value() == 29
+    assert navigation.slider.maximum() == 29 and navigation.spin.maximum() == 29
+
+
+def test_index_range_follows_the_stack(navigation, state):
+    state.set_stack(LoadedStack.from_array(np.zeros((5, 8, 8), np.uint8)), index=3)
+    assert navigation.slider.maximum() == 4
+    assert navigation.spin.value() == 3
+
+
+def test_navigation_buttons(navigation, state):
+    navigation.last_button.click()
+    assert state.index == 29
+    navigation.previous_button.click()
+    assert state.index == 28
+    navigation.first_button.click()
+    assert state.index == 0
+    navigation.next_button.click()
+    assert state.index == 1
+
+
+def test_play_button_and_loop(qtbot, navigation, state):
+    state.set_index(28)
+    navigation.play_button.click()
+    assert navigation.player.playing
+    qtbot.waitUntil(lambda: state.index == 0, timeout=3000)   # loops at the end
+    navigation.play_button.click()
+    assert not navigation.player.playing
+
+
+def test_single_image_disables_navigation(navigation, state):
+    state.set_stack(LoadedStack.from_array(np.zeros((8, 8), np.uint8)))
+    assert not navigation.slider.isEnabled() and not navigation.play_button.isEnabled()
+    navigation.player.play()
+    assert not navigation.player.playing
+
+
+def test_keyboard_on_the_bins_spin_box_edits_it(qtbot, panel, state):
+    panel.bins_spin.setFocus()
+    qtbot.keyClick(panel.bins_spin, Qt.Key_Up)
+    assert panel.bins_spin.value() == 257
+    panel.commit_bins()
+    assert state.bins == 257

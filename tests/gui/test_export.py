@@ -1,0 +1,187 @@
+"""The export dialog: pre-filled settings, the core pipeline in a worker, cancel, replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from histeq_gui import equalize, load_stack
+from histeq_gui.cli import main as histeq_main
+from histeq_gui.core.io import sidecar_path
+from histeq_gui.gui.export_dialog import ExportDialog, default_output
+
+
+@pytest.fixture
+def stack_file(tmp_path):
+    rng = np.random.default_rng(7)
+    data = (rng.random((12, 1, 40, 48)) ** 3 * 255).astype(np.uint8)
+    path = tmp_path / "input.npy"
+    np.save(path, data)
+    return path
+
+
+@pytest.fixture
+def loaded(window, stack_file, wait_idle):
+    window.open_path(stack_file)
+    wait_idle(window)
+    return window
+
+
+def open_dialog(window):
+    dialog = window.open_export_dialog()
+    assert isinstance(dialog, ExportDialog) and dialog.isVisible()
+    return dialog
+
+
+def finish(qtbot, dialog):
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30000)
+
+
+def leftovers(folder, keep):
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+def test_dialog_is_prefilled_from_the_state(loaded, stack_file):
+    loaded.state.set_method("skimage")
+    loaded.state.set_bins(64)
+    loaded.state.set_scope("stack")
+    dialog = open_dialog(loaded)
+    s = dialog.settings()
+    assert (s.method, s.bins, s.scope, s.dtype) == ("skimage", 64, "stack", "same")
+    assert dialog.output_edit.text() == str(stack_file.with_name("input_equalized.npy"))
+    assert "NumPy .npy" in dialog.format_label.text()
+    assert dialog.bins_note.isVisible()          # skimage + uint8 ignores bins here too
+    dialog.reject()
+
+
+@pytest.mark.parametrize("method, bins, scope, dtype, suffix", [
+    ("numpy", 256, "image", "same", ".npy"),
+    ("numpy", 16, "stack", "float32", ".tif"),
+    ("skimage", 100, "image", "uint16", ".npz"),
+])
+def test_export_equals_the_histeq_command(qtbot, loaded, stack_file, tmp_path,
+                                          method, bins, scope, dtype, suffix):
+    loaded.state.set_method(method)
+    loaded.state.set_bins(bins)
+    loaded.state.set_scope(scope)
+    dialog = open_dialog(loaded)
+    out_gui = tmp_path / f"gui{suffix}"
+    dialog.output_edit.setText(str(out_gui))
+    dialog.dtype_combo.setCurrentIndex(dialog.dtype_combo.findData(dtype))
+    progress = []
+    dialog.runner.progressed.connect(lambda *args: progress.append(args))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        assert dialog.start_export()
+    finish(qtbot, dialog)
+    assert not dialog.isVisible()
+    assert progress and progress[-1][0] == "write"
+    out_cli = tmp_path / f"cli{suffix}"
+    assert histeq_main([str(stack_file), "-o", str(out_cli), "--method", method,
+                        "--bins", str(bins), "--scope", scope, "--dtype", dtype, "-q"]) == 0
+    assert out_gui.read_bytes() == out_cli.read_bytes()
+    assert sidecar_path(out_gui).exists()
+    assert "Exported to" in loaded.statusBar().currentMessage()
+
+
+def test_export_float64_is_the_api_result(qtbot, loaded, stack_file, tmp_path):
+    dialog = open_dialog(loaded)
+    out = tmp_path / "exact.npy"
+    dialog.output_edit.setText(str(out))
+    dialog.dtype_combo.setCurrentIndex(dialog.dtype_combo.findData("float64"))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        dialog.start_export()
+    np.testing.assert_array_equal(np.load(out), equalize(np.load(stack_file), "numpy", 256))
+
+
+def test_cancel_leaves_no_output(qtbot, window, tmp_path, wait_idle):
+    big = np.random.default_rng(3).random((48, 1, 512, 512))
+    source = tmp_path / "big.npy"
+    np.save(source, big)
+    window.open_path(source)
+    wait_idle(window)
+    before = set(p.name for p in tmp_path.iterdir())
+    dialog = open_dialog(window)
+    out = tmp_path / "cancelled.npy"
+    dialog.output_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.runner.progressed, timeout=30000):
+        dialog.start_export()
+    assert dialog.running
+    assert dialog.cancel_button.text() == "Cancel"
+    dialog.cancel_button.click()
+    finish(qtbot, dialog)
+    assert "cancelled" in dialog.stage_label.text()
+    assert dialog.isVisible()                          # Cancel stops; the dialog stays
+    assert not out.exists()
+    assert leftovers(tmp_path, before) == []           # no temp files either
+    dialog.reject()
+
+
+def test_window_stays_responsive_during_export(qtbot, window, tmp_path, wait_idle):
+    big = np.random.default_rng(4).random((48, 1, 512, 512))
+    source = tmp_path / "busy.npy"
+    np.save(source, big)
+    window.open_path(source)
+    wait_idle(window)
+    dialog = open_dialog(window)
+    dialog.output_edit.setText(str(tmp_path / "busy_out.npy"))
+    ticks = []
+    with qtbot.waitSignal(dialog.runner.progressed, timeout=30000):
+        dialog.start_export()
+    from PyQt5.QtCore import QTimer
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    finish(qtbot, dialog)
+    timer.stop()
+    assert len(ticks) >= 3          # the event loop ran while the export worked
+
+
+def test_existing_output_asks_before_replacing(qtbot, loaded, tmp_path, message_boxes):
+    out = tmp_path / "exists.npy"
+    out.write_bytes(b"keep me")
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(out))
+    assert not dialog.start_export()
+    assert message_boxes.texts("question") and out.read_bytes() == b"keep me"
+    from PyQt5.QtWidgets import QMessageBox
+    message_boxes.answer = QMessageBox.Yes
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        assert dialog.start_export()
+    assert load_stack(out).shape == (12, 1, 40, 48)
+
+
+def test_bad_output_gives_a_message(qtbot, loaded, tmp_path, message_boxes):
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(tmp_path / "out.xyz"))
+    assert "unsupported output type" in dialog.format_label.text()
+    assert not dialog.start_export()
+    assert "unsupported output type" in message_boxes.texts("warning")[0]
+    dialog.output_edit.setText(str(tmp_path / "missing" / "out.npy"))
+    assert not dialog.start_export()
+    assert "does not exist" in message_boxes.texts("warning")[1]
+    assert not dialog.running
+    dialog.reject()
+
+
+def test_output_onto_the_input_is_refused(loaded, stack_file, message_boxes):
+    from PyQt5.QtWidgets import QMessageBox
+    message_boxes.answer = QMessageBox.Yes
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(stack_file))
+    assert not dialog.start_export()
+    assert "it is the input" in message_boxes.texts("warning")[0]
+    assert np.load(stack_file).shape == (12, 1, 40, 48)
+    dialog.reject()
+
+
+def test_default_output_is_free_and_not_in_the_bundle(tmp_path):
+    source = tmp_path / "a.tif"
+    source.write_bytes(b"")
+    assert default_output(source, tmp_path / "else") == tmp_path / "a_equalized.tif"
+    (tmp_path / "a_equalized.tif").write_bytes(b"")
+    assert default_output(source, tmp_path) == tmp_path / "a_equalized_2.tif"
+    from histeq_gui.gui.resources import SAMPLE_STACK, resource_path
+    home = tmp_path / "home"
+    home.mkdir()
+    assert default_output(resource_path(SAMPLE_STACK), home) == \
+        home / "sample_stack_equalized.npy"

@@ -1,0 +1,179 @@
+"""The worker runner: results, errors, cancel, a new request cancelling the old one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from histeq_gui.core.errors import Cancelled, StackError
+from histeq_gui.gui.workers import Runner, live_jobs, user_message
+
+
+@pytest.fixture
+def runner(qapp):
+    r = Runner("test")
+    yield r
+    r.shutdown()
+
+
+class Outcome:
+    def __init__(self):
+        self.done, self.errors, self.cancelled = [], [], 0
+
+    def kwargs(self):
+        return dict(on_done=self.done.append,
+                    on_error=lambda message, error: self.errors.append(message),
+                    on_cancel=self.on_cancel)
+
+    def on_cancel(self):
+        self.cancelled += 1
+
+
+def test_result_comes_back_in_the_gui_thread(qtbot, runner):
+    outcome = Outcome()
+    gui_thread = threading.get_ident()
+    threads = []
+
+    def job(report):
+        threads.append(threading.get_ident())
+        report("work", 1, 1)
+        return 42
+
+    def done(value):
+        threads.append(threading.get_ident())
+        outcome.done.append(value)
+
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(job, on_done=done)
+    assert outcome.done == [42]
+    assert threads[0] != gui_thread and threads[1] == gui_thread
+
+
+def test_progress_is_forwarded(qtbot, runner):
+    seen = []
+    runner.progressed.connect(lambda *args: seen.append(args))
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(lambda report: report("stage", 3, 3))
+    assert ("stage", 3, 3) in seen
+
+
+def test_stack_error_is_one_line(qtbot, runner):
+    outcome = Outcome()
+
+    def job(report):
+        raise StackError("cannot read 'x.npy': truncated; copy it again")
+
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(job, **outcome.kwargs())
+    assert outcome.errors == ["cannot read 'x.npy': truncated; copy it again"]
+
+
+def test_unexpected_error_is_logged(qtbot, runner, caplog):
+    outcome = Outcome()
+
+    def job(report):
+        raise ZeroDivisionError("boom\nsecond line")
+
+    with caplog.at_level(logging.ERROR), \
+            qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(job, **outcome.kwargs())
+    assert outcome.errors == ["Unexpected error (ZeroDivisionError: boom); details are in the "
+                              "log."]
+    assert "Traceback" in caplog.text and "ZeroDivisionError" in caplog.text
+
+
+def test_cancel_stops_at_the_next_report(qtbot, runner):
+    outcome = Outcome()
+    started = threading.Event()
+
+    def job(report):
+        started.set()
+        while True:
+            report("spin", 0, 1)
+
+    runner.start(job, **outcome.kwargs())
+    started.wait(5)
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.cancel()
+    assert outcome.cancelled == 1 and not outcome.done and not outcome.errors
+
+
+def test_cancel_closes_a_generator(qtbot, runner):
+    outcome = Outcome()
+    cleaned = threading.Event()
+    started = threading.Event()
+
+    def steps():
+        try:
+            while True:
+                started.set()
+                yield ("write", 0, 1)
+        finally:
+            cleaned.set()
+
+    runner.start(lambda report: steps(), **outcome.kwargs())
+    started.wait(5)
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.cancel()
+    assert cleaned.is_set() and outcome.cancelled == 1
+
+
+def test_generator_return_value_is_the_result(qtbot, runner):
+    outcome = Outcome()
+
+    def steps():
+        yield ("a", 1, 2)
+        yield ("a", 2, 2)
+        return "finished"
+
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(lambda report: steps(), **outcome.kwargs())
+    assert outcome.done == ["finished"]
+
+
+def test_a_new_request_cancels_the_old_one(qtbot, runner):
+    first, second = Outcome(), Outcome()
+    release = threading.Event()
+    old_cancelled = threading.Event()
+
+    def slow(report):
+        try:
+            while not release.is_set():
+                report("slow", 0, 1)
+                release.wait(0.01)
+        except Cancelled:
+            old_cancelled.set()
+            raise
+        return "old"
+
+    runner.start(slow, **first.kwargs())
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(lambda report: "new", **second.kwargs())
+    assert second.done == ["new"]
+    assert old_cancelled.wait(5)
+    runner.wait(5000)
+    qtbot.wait(20)                  # let the old job's end reach the GUI thread
+    assert first.done == [] and first.cancelled == 0 and first.errors == []
+
+
+def test_shutdown_waits_for_every_thread(qapp):
+    runner = Runner("shutdown")
+    started = threading.Event()
+
+    def job(report):
+        started.set()
+        while True:
+            report("loop", 0, 1)
+
+    runner.start(job)
+    started.wait(5)
+    runner.shutdown()
+    assert not live_jobs()
+
+
+def test_user_message_keeps_the_first_line():
+    assert user_message(ValueError("bins must be at least 1\nmore")) == "bins must be at least 1"
+    assert user_message(StackError("x")) == "x"
+    assert user_message(KeyError("k")).startswith("Unexpected error (KeyError")
