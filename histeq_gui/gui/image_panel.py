@@ -6,11 +6,13 @@ import math
 
 import pyqtgraph as pg
 from PyQt5.QtCore import QSizeF, Qt, pyqtSignal
+from PyQt5.QtWidgets import QGraphicsRectItem
 
 __all__ = ["ImagePanel", "BACKGROUND"]
 
 BACKGROUND = "#202124"
 _TITLE_COLOUR = "#e8eaed"
+_FRAME_COLOUR = "#5f6368"
 
 
 def _displayable(image):
@@ -75,22 +77,34 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         self.equalized_view.setYLink(self.original_view)
         for col in (0, 1):          # equal columns, so linked views show the same region
             self.ci.layout.setColumnStretchFactor(col, 1)
-        self.original_item = self._add_image(self.original_view)
-        self.equalized_item = self._add_image(self.equalized_view)
+        self.original_item, original_frame = self._add_image(self.original_view)
+        self.equalized_item, equalized_frame = self._add_image(self.equalized_view)
+        self._frames = (original_frame, equalized_frame)
         self._shape = None
+        self._fitted = True         # the image fills the views until the user zooms or pans
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.original_view.sigResized.connect(self._refit)
+        for view in (self.original_view, self.equalized_view):
+            view.sigRangeChangedManually.connect(self._on_user_zoom)
 
     def _add_view(self, row, col):
         view = self.addViewBox(row=row, col=col, lockAspect=True, invertY=True,
                                enableMenu=False)
         view.setBackgroundColor("#000000")
+        view.setDefaultPadding(0.0)
         return view
 
     @staticmethod
     def _add_image(view):
         item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         view.addItem(item)
-        return item
+        frame = QGraphicsRectItem(0, 0, 0, 0)     # the image's edge, visible on black images
+        pen = pg.mkPen(_FRAME_COLOUR, width=1)
+        pen.setCosmetic(True)
+        frame.setPen(pen)
+        frame.setZValue(1)
+        view.addItem(frame, ignoreBounds=True)
+        return item, frame
 
     def set_titles(self, original, equalized):
         """Text above the two views."""
@@ -115,6 +129,8 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         shape = original.shape[:2]
         if shape != self._shape:
             self._shape = shape
+            for frame in self._frames:
+                frame.setRect(0, 0, shape[1], shape[0])
             self.reset_zoom()
 
     def clear_images(self):
@@ -125,11 +141,22 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         """
         self.original_item.clear()
         self.equalized_item.clear()
+        for frame in self._frames:
+            frame.setRect(0, 0, 0, 0)
         self._shape = None
 
     def reset_zoom(self):
-        """Fit the whole image in the views."""
-        self.original_view.autoRange(padding=0.0)
+        """Fit the whole image in the views, and keep it fitted until the user zooms."""
+        self._fitted = True
+        self._refit()
+
+    def _refit(self):
+        if self._fitted and self._shape is not None:
+            height, width = self._shape
+            self.original_view.setRange(xRange=(0, width), yRange=(0, height), padding=0.0)
+
+    def _on_user_zoom(self, *_):
+        self._fitted = False
 
     def _on_mouse_moved(self, pos):
         for view in (self.original_view, self.equalized_view):

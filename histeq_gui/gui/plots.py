@@ -51,6 +51,19 @@ def _style(plot, title):
     return item
 
 
+class _OverlayBox(pg.ViewBox):
+    """A ViewBox drawn over a plot that leaves every mouse event to the plot below."""
+
+    def __init__(self):
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=False, y=False)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setAcceptHoverEvents(False)
+
+    def wheelEvent(self, event, axis=None):
+        event.ignore()
+
+
 class HistogramPlot(pg.PlotWidget):
     """Histogram bars (left axis: pixels) with the CDF over them (right axis: 0..1).
 
@@ -66,12 +79,12 @@ class HistogramPlot(pg.PlotWidget):
         item.setLabel("right", "CDF", color=CDF_COLOUR)
         item.getAxis("left").setWidth(54)
         item.getAxis("right").setWidth(44)
-        self.cdf_box = pg.ViewBox(enableMenu=False)
-        self.cdf_box.setMouseEnabled(x=False, y=False)
+        self.cdf_box = _OverlayBox()
+        self.cdf_box.setZValue(item.zValue() + 1)      # the CDF over the bars
         item.scene().addItem(self.cdf_box)
         item.getAxis("right").linkToView(self.cdf_box)
         self.cdf_box.setXLink(item)
-        self.cdf_box.setYRange(0.0, 1.0, padding=0.02)
+        self.cdf_box.setYRange(0.0, 1.0, padding=0.04)
         self.cdf_box.enableAutoRange(enable=False)
         item.vb.sigResized.connect(self._sync_cdf_box)
         item.vb.enableAutoRange(enable=False)
