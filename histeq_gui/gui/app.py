@@ -127,8 +127,6 @@ def _install_excepthook():
 
 def _render(window, path, show_export=False):
     """Save what ``window`` (and the export dialog, if open) shows as a PNG."""
-    from PyQt5.QtCore import QPoint
-    from PyQt5.QtGui import QColor, QPainter
     from PyQt5.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -140,18 +138,40 @@ def _render(window, path, show_export=False):
         dialog.adjustSize()
         for _ in range(5):
             app.processEvents()
-        shot = dialog.grab()
-        painter = QPainter(pixmap)
-        painter.fillRect(pixmap.rect(), QColor(0, 0, 0, 110))   # dim the window behind
-        corner = QPoint((pixmap.width() - shot.width()) // 2,
-                        (pixmap.height() - shot.height()) // 2)
-        painter.drawPixmap(corner, shot)
-        painter.end()
+        _draw_dialog(pixmap, dialog.grab(), dialog.windowTitle(), window.palette())
         dialog.reject()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(str(path), "PNG"):
         raise OSError(f"cannot write '{path}'; check the folder's permissions")
     return pixmap.width(), pixmap.height()
+
+
+def _draw_dialog(pixmap, shot, title, palette):
+    """Paint a dialog, with a simple title bar, centred over the dimmed window picture.
+
+    Offscreen windows have no window manager, so the frame is drawn here.
+    """
+    from PyQt5.QtCore import QRect, Qt
+    from PyQt5.QtGui import QColor, QFont, QPainter, QPen
+
+    bar = 30
+    x = (pixmap.width() - shot.width()) // 2
+    y = (pixmap.height() - shot.height() - bar) // 2
+    frame = QRect(x - 1, y - 1, shot.width() + 1, shot.height() + bar + 1)
+    painter = QPainter(pixmap)
+    painter.fillRect(pixmap.rect(), QColor(0, 0, 0, 110))          # dim the window behind
+    painter.fillRect(frame.adjusted(4, 4, 6, 6), QColor(0, 0, 0, 90))  # shadow
+    painter.fillRect(QRect(x, y, shot.width(), bar), palette.window().color().darker(115))
+    font = QFont()
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(palette.windowText().color())
+    painter.drawText(QRect(x + 10, y, shot.width() - 20, bar), Qt.AlignVCenter | Qt.AlignLeft,
+                     title)
+    painter.drawPixmap(x, y + bar, shot)
+    painter.setPen(QPen(QColor("#5f6368")))
+    painter.drawRect(frame)
+    painter.end()
 
 
 def _screenshot(window, args):
