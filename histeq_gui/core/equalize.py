@@ -1,27 +1,13 @@
 """Equalize whole stacks at once: :func:`equalize`, :func:`histogram`, :class:`Histogram`.
 
 The stack is seen as a 2-D array with one row per image and channel, cut into
-blocks that fit in the CPU cache; blocks run on a small thread pool (NumPy
-releases the GIL inside its loops).  A *group* is a set of rows whose
-histograms are built together: a block of whole images for ``scope="image"``
-(each row its own sample, one pass), or every row of a channel for
-``scope="stack"`` and for images too big for one block (one sample; the blocks
-are visited for the range, for the counts and for the mapping).
-
-Three kinds of table implement both methods exactly:
-
-``"float"``
-    Per-pixel binning (:mod:`.histogram`) and interpolation
-    (:func:`.methods.interpolate`): floating point images, and the numpy
-    method on integers with a wide value range.
-``"values"``
-    Integers with a narrow range: one count per integer value, the map
-    evaluated once per value and looked up for each pixel.
-``"ranks"``
-    scikit-image on integers whose range is too wide for a table per value
-    (int64 spanning 2**40, where ``equalize_hist`` itself would try to
-    allocate a bin per integer): each value is replaced by its rank among the
-    distinct values, which gives the same counts and the same result.
+blocks of about a million pixels that run on a small thread pool (the
+per-pixel loops in :mod:`.kernels` release the GIL).  A *group* is a set of
+rows whose histograms are built together: several whole images for
+``scope="image"`` (each row its own sample), or every row of a channel for
+``scope="stack"`` and for a very large image (one sample).  Each group's
+blocks are visited three times: range, counts, mapping; :mod:`.tables` does
+the counting and mapping.
 """
 
 from __future__ import annotations
@@ -35,13 +21,14 @@ import numpy as np
 
 from . import histogram as hg
 from . import methods as mt
+from . import tables as tb
 from .stack import as_channels_first, from_channels_first, guess_layout
 
 __all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram"]
 
 SCOPES = ("image", "stack")
-_BLOCK = 1 << 15        # pixels per block: a block's temporaries stay in the L2 cache
-_TABLE_LIMIT = 1 << 22  # largest per-value lookup table (entries) of a group
+_BLOCK = 1 << 20        # most pixels in a block
+_TABLES = 1 << 22       # most table entries (samples x bins) of a group of images
 
 _pool_lock = threading.Lock()
 _pool = None
@@ -68,7 +55,8 @@ def _run(function, items, tick=None):
     items = list(items)
     results = []
     wave = 2 * _workers()
-    serial = _workers() < 2 or len(items) < 2
+    inside = threading.current_thread().name.startswith("histeq-core")
+    serial = _workers() < 2 or len(items) < 2 or inside  # a pool thread never waits on the pool
     for i in range(0, len(items), 1 if serial else wave):
         batch = items[i:i + (1 if serial else wave)]
         if serial:
@@ -101,11 +89,6 @@ class _Group:
     blocks: list
 
     @property
-    def fused(self):
-        """One block whose rows are the samples: it can be done in one pass."""
-        return self.per_row and len(self.blocks) == 1
-
-    @property
     def n_samples(self):
         return self.r1 - self.r0 if self.per_row else 1
 
@@ -116,7 +99,7 @@ class _Group:
 
 
 def _blocks(r0, r1, pixels):
-    """Blocks ``(r0, r1, c0, c1)`` covering rows r0:r1 of ``pixels`` columns."""
+    """Blocks ``(r0, r1, c0, c1)`` of at most ``_BLOCK`` pixels covering rows r0:r1."""
     if pixels >= _BLOCK:
         return [(r, r + 1, c, min(c + _BLOCK, pixels))
                 for r in range(r0, r1) for c in range(0, pixels, _BLOCK)]
@@ -124,20 +107,35 @@ def _blocks(r0, r1, pixels):
     return [(r, min(r + step, r1), 0, pixels) for r in range(r0, r1, step)]
 
 
-def _groups(rows, pixels, scope, rows_per_channel):
+def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
+    """Groups of rows whose tables are built together.
+
+    ``scope="stack"``: one group (one sample) per channel, in many blocks.
+    ``"image"``: each row its own sample, and a group is one block of whole
+    images, so its pixels stay in cache from range to counts to mapping.
+    Building a group's tables costs about half a millisecond of Python
+    whatever its size, so groups are large: a block of floats, or for
+    integer lookup tables (``lookup``: one count and one look-up per pixel,
+    where cache matters less) a couple of groups per worker; tables stay
+    under ``_TABLES`` entries (``table_width`` per sample).  An image larger
+    than a block is a group of its own, in several blocks.
+    """
     if scope == "stack":
         return [_Group(c, c + rows_per_channel, False, _blocks(c, c + rows_per_channel, pixels))
                 for c in range(0, rows, rows_per_channel)]
     if pixels >= _BLOCK:
-        return [_Group(r, r + 1, False, _blocks(r, r + 1, pixels)) for r in range(rows)]
-    return [_Group(b[0], b[1], True, [b]) for b in _blocks(0, rows, pixels)]
+        return [_Group(r, r + 1, True, _blocks(r, r + 1, pixels)) for r in range(rows)]
+    size = -(-rows * pixels // (2 * _workers())) if lookup else _BLOCK
+    step = max(1, min(size // pixels, _TABLES // table_width))
+    return [_Group(r, min(r + step, rows), True, [(r, min(r + step, rows), 0, pixels)])
+            for r in range(0, rows, step)]
 
 
 class _Source:
     """A 2-D view of the pixels (rows, pixels) and of the mask, block by block."""
 
     def __init__(self, x2, mask2=None):
-        self.x2 = x2
+        self.x2 = np.asarray(x2)  # a plain view, also of a memory map
         self.mask2 = mask2
 
     def block(self, b):
@@ -146,253 +144,60 @@ class _Source:
         return self.x2[r0:r1, c0:c1], sel
 
 
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class _Tables:
-    """Everything needed to map the pixels of a group's samples."""
-
-    method: str
-    kind: str
-    dtype: np.dtype
-    bins: int
-    stats: hg.Stats
-    binning: hg.Binning = None
-    counts: np.ndarray = None        # the histogram (per bin) of each sample
-    value_counts: np.ndarray = None  # integer kinds: count per value or rank
-    nodes: mt.Nodes = None
-    segments: mt.Segments = None
-    centres: np.ndarray = None       # flat bin centres, skimage on floats
-    lut: np.ndarray = None           # flat equalized value per integer value
-    base: np.ndarray = None
-    width: int = 0
-    uniq: np.ndarray = None          # sorted distinct values ("ranks")
-
-    @property
-    def samples(self):
-        return len(self.stats.n)
-
-
-def _value_width(stats):
-    return int((stats.amax.astype(np.int64) - stats.amin.astype(np.int64)).max()) + 1
-
-
-def _choose_kind(method, dtype, stats, pixels_per_sample):
-    if dtype.kind == "f":
-        return "float"
-    small = dtype.itemsize <= 4 and _value_width(stats) * len(stats.n) <= _TABLE_LIMIT
-    if method == "skimage":
-        return "values" if small else "ranks"
-    if small and _value_width(stats) <= max(4096, pixels_per_sample):
-        return "values"
-    return "float"
-
-
-def _start(method, bins, dtype, stats, kind, uniq=None):
-    t = _Tables(method, kind, dtype, bins, stats)
-    if kind == "float":
-        t.binning = hg.binning(stats, bins, dtype)
-    elif kind == "values":
-        t.base = stats.amin
-        t.width = _value_width(stats)
-    else:
-        t.base = np.zeros(t.samples, np.int64)
-        t.uniq = uniq
-        t.width = len(uniq)
-    return t
-
-
-def _float_values(x, b, samples, clamp):
-    """Pixels in the bin dtype, clamped into each sample's outer edges if asked.
-
-    Outside the nodes ``np.interp`` is constant at the end values, so
-    clamping changes no result; non-finite pixels go to the first edge (their
-    result is set to NaN afterwards).
-    """
-    if not clamp and x.dtype == b.dtype:
-        return x
-    xf = hg.workspace.get("xf", x.shape, b.dtype)
-    if not clamp:
-        np.copyto(xf, x, casting="unsafe")
-        return xf
-    rows = samples[:, np.newaxis]
-    np.clip(x, b.first[rows], b.last[rows], out=xf, casting="unsafe")
-    if x.dtype.kind == "f":
-        np.copyto(xf, b.first[rows], where=~np.isfinite(x))
-    return xf
-
-
-def _keys(x, t, samples, clip=False):
-    if t.kind == "ranks":
-        ranks = np.searchsorted(t.uniq, x, side="right") - 1
-        np.maximum(ranks, 0, out=ranks)
-        ranks += (samples * t.width)[:, np.newaxis]
-        return ranks
-    return hg.value_keys(x, t.base, samples, t.width, clip=clip)
-
-
-def _count(t, x, sel, samples):
-    """Counts of one block, and what mapping the same block can reuse."""
-    if t.kind == "float":
-        xf = _float_values(x, t.binning, samples, clamp=sel is not None)
-        counts, bins = hg.count_bins(xf, sel, samples, t.binning, t.samples, scratch=True)
-        return counts, (xf, *bins)
-    keys = _keys(x, t, samples)
-    return hg.count_values(keys, sel, t.samples, t.width), keys
-
-
-def _interp_tables(t, counts):
-    t.counts = counts
-    edges = t.binning.edges
-    if t.method == "numpy":
-        t.nodes = mt.numpy_nodes(counts, edges)
-    else:
-        t.nodes = mt.skimage_nodes(counts, edges, t.dtype)
-        centres = (edges[:, :-1] + edges[:, 1:]) / 2.0
-        t.centres = np.concatenate([centres, centres[:, -1:]], axis=1).ravel()
-    t.segments = mt.segments(t.nodes, left_edges=t.method == "numpy")
-
-
-def _finish(t, counts):
-    """Turn a group's counts into nodes and segments, or a lookup table."""
-    if t.kind == "float":
-        _interp_tables(t, counts)
-        return t
-    t.value_counts = counts
-    first = np.argmax(counts > 0, axis=1)
-    if t.method == "skimage":
-        t.lut = mt.skimage_value_cdf(counts, first)
-    else:
-        # The seed recipe on integers: bin the integer values themselves, each
-        # weighted by how often it occurs, and evaluate the map once per value.
-        samples = np.arange(t.samples)
-        grid = (t.base.astype(np.float64)[:, np.newaxis]
-                + np.arange(t.width, dtype=np.float64)[np.newaxis, :])
-        t.binning = b = hg.binning(t.stats, t.bins, t.dtype)
-        grid = np.clip(grid, b.first[:, np.newaxis], b.last[:, np.newaxis])
-        index, lower = hg.bin_index(grid, samples, b)
-        stride = b.bins + 1
-        binned = np.bincount(index.ravel(), weights=counts.ravel().astype(np.float64),
-                             minlength=t.samples * stride)
-        binned = binned.reshape(t.samples, stride)[:, :-1].astype(np.int64)
-        for s in np.flatnonzero(~b.exact):
-            values = np.repeat(grid[s], counts[s])
-            binned[s] = np.histogram(values, b.bins, range=(b.lo[s], b.hi[s]))[0]
-        _interp_tables(t, binned)
-        t.lut = _interpolate(t, grid, index, lower, samples, np.empty(grid.shape))
-    t.lut[t.stats.empty] = np.nan
-    t.lut = t.lut.ravel()
-    return t
-
-
-def _interpolate(t, xf, index, lower, samples, out):
-    """The map of the float kind, given each pixel's bin and its lower edge."""
-    scratch = hg.workspace.get("scratch", xf.shape, np.float64)
-    if t.centres is None:
-        # Left-edge nodes: the pixel's bin is its segment and starts at its lower edge.
-        out = mt.interpolate(xf, index, t.segments, t.nodes, lower, out, scratch)
-    else:
-        # Centre nodes: segment = bin + 1, or the bin itself left of its centre.
-        left = np.greater(np.take(t.centres, index, mode="wrap", out=lower), xf,
-                          out=hg.workspace.get("left", xf.shape, bool))
-        index += 1
-        index -= left
-        out = mt.interpolate(xf, index, t.segments, t.nodes, out=out, scratch=scratch)
-    for s in np.flatnonzero(~t.binning.exact):
-        # Bins a few ulps wide: let np.interp itself do these samples.
-        for r in np.flatnonzero(samples == s):
-            out[r] = mt.finish(np.interp(xf[r], t.nodes.xp[s], t.nodes.fp[s]), t.nodes)
-    return out
-
-
-def _map(t, x, samples, out, reuse=None, all_finite=False):
-    """Equalized values of one block of pixels, written into ``out`` (float64).
-
-    Non-finite pixels come out NaN; ``all_finite`` says the caller knows
-    there are none.
-    """
-    if t.kind != "float":
-        keys = reuse if reuse is not None else _keys(x, t, samples, clip=True)
-        return np.take(t.lut, keys, mode="wrap", out=out)
-    if reuse is None:
-        xf = _float_values(x, t.binning, samples, clamp=True)
-        reuse = (xf, *hg.bin_index(xf, samples, t.binning, scratch=True))
-    _interpolate(t, *reuse, samples, out)
-    if x.dtype.kind == "f" and not all_finite:
-        finite = np.isfinite(x)
-        if not finite.all():
-            out[~finite] = np.nan
-    empty = t.stats.empty[samples]
-    if empty.any():
-        out[empty] = np.nan
-    return out
-
-
 # ------------------------------------------------------------------ running a group
 
 
-def _group_stats(source, group, tick):
-    parts = _run(lambda b: (hg.block_stats(*source.block(b))[0], b), group.blocks, tick)
+def _tables(source, group, method, bins, tick=None):
+    """Build the tables of a group: its range, then its counts, block by block."""
+    parts = _run(lambda b: hg.block_stats(*source.block(b)), group.blocks, tick)
     samples_of_row = np.zeros(source.x2.shape[0], np.intp)
     samples_of_row[group.r0:group.r1] = group.samples(group.r0, group.r1)
-    merged = [(stats, np.arange(b[0], b[1])) for stats, b in parts]
-    return hg.merge_stats(merged, samples_of_row, group.n_samples, source.x2.dtype)
-
-
-def _distinct(source, group, tick=None):
-    parts = _run(lambda b: np.unique(source.block(b)[0]), group.blocks, tick)
-    return np.unique(np.concatenate(parts))
-
-
-def _tables(source, group, method, bins, tick=None):
-    """Build the tables of a group by visiting its blocks (range, then counts)."""
-    stats = _group_stats(source, group, tick)
+    rows = [np.arange(b[0], b[1]) for b in group.blocks]
+    stats = hg.merge_stats([(p[0], r) for p, r in zip(parts, rows)], samples_of_row,
+                           group.n_samples, source.x2.dtype)
     pixels = source.x2.shape[1] * (1 if group.per_row else group.r1 - group.r0)
-    kind = _choose_kind(method, source.x2.dtype, stats, pixels)
-    uniq = _distinct(source, group) if kind == "ranks" else None
-    t = _start(method, bins, source.x2.dtype, stats, kind, uniq)
 
-    def count(b):
+    def distinct():
+        values = _run(lambda b: np.unique(source.block(b)[0]), group.blocks)
+        return np.unique(np.concatenate(values))
+
+    t = tb.start(method, bins, source.x2.dtype, stats, pixels, distinct)
+
+    def count(i):
+        b = group.blocks[i]
         x, sel = source.block(b)
-        if kind == "float" and x.dtype.kind == "f":
-            sel = hg.block_stats(x, sel)[1] if sel is not None or \
-                not np.isfinite(x).all() else None
-        return _count(t, x, sel, group.samples(b[0], b[1]))[0]
+        # One block: reuse the selection its statistics found.
+        sel = parts[i][1] if len(parts) == 1 else hg.selection(x, sel)
+        return tb.count(t, x, sel, group.samples(b[0], b[1]))
 
-    counts = sum(_run(count, group.blocks, tick))
-    return _finish(t, counts)
+    counts = tb.empty_counts(t)
+    for first, part in _run(count, range(len(group.blocks)), tick):
+        counts[first:first + len(part)] += part
+    return tb.finish(t, counts)
+
+
+def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None):
+    def work(b):
+        tb.map_block(t, source.block(b)[0], samples_of(b[0], b[1]), out[b[0]:b[1], b[2]:b[3]],
+                     clamp)
+    _run(work, blocks, tick)
 
 
 def _equalize_group(source, group, method, bins, out, tick=None):
     """Equalize one group into ``out`` (rows, pixels)."""
-    if group.fused:
-        # One block of whole images: range, counts and mapping in one go.
-        b = group.blocks[0]
-        x, sel = source.block(b)
-        stats, sel = hg.block_stats(x, sel)
-        samples = group.samples(b[0], b[1])
-        kind = _choose_kind(method, x.dtype, stats, x.shape[1])
-        uniq = np.unique(x) if kind == "ranks" else None
-        t = _start(method, bins, x.dtype, stats, kind, uniq)
-        counts, reuse = _count(t, x, sel, samples)
-        _finish(t, counts)
-        _map(t, x, samples, out[b[0]:b[1], b[2]:b[3]], reuse, all_finite=sel is None)
-        if tick is not None:
-            tick(1)
-        return t
     t = _tables(source, group, method, bins, tick)
     _map_blocks(source, group.blocks, t, group.samples, out, tick)
     return t
 
 
-def _map_blocks(source, blocks, t, samples_of, out, tick=None):
-    def work(b):
-        _map(t, source.block(b)[0], samples_of(b[0], b[1]), out[b[0]:b[1], b[2]:b[3]])
-    _run(work, blocks, tick)
-
-
 # ------------------------------------------------------------------------ public API
+
+
+def _table_width(dtype, bins):
+    """Table entries per sample to plan for: a bin each, or a value each for 8/16-bit integers."""
+    if dtype.kind in "iu" and dtype.itemsize <= 2:
+        return 1 << (8 * dtype.itemsize)
+    return bins + 1
 
 
 def _as_images(images):
@@ -507,14 +312,16 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         return np.zeros(x.shape)
     mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
-    groups = _groups(x2.shape[0], pixels, scope, rows_per_channel)
+    groups = _groups(x2.shape[0], pixels, scope, rows_per_channel, _table_width(x2.dtype, bins),
+                     lookup=x2.dtype.kind in "iu")
     out2 = np.empty(x2.shape)
-    fused = [g for g in groups if g.fused]
-    streamed = [g for g in groups if not g.fused]
-    total = len(fused) + 3 * sum(len(g.blocks) for g in streamed)
-    tick = _ticker(progress, total)
-    _run(lambda g: _equalize_group(source, g, method, bins, out2), fused, tick)
-    for g in streamed:
+    # Groups of one block run side by side; a group of many blocks runs its
+    # blocks side by side instead.
+    single = [g for g in groups if len(g.blocks) == 1]
+    multi = [g for g in groups if len(g.blocks) > 1]
+    tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
+    _run(lambda g: _equalize_group(source, g, method, bins, out2), single, tick)
+    for g in multi:
         _equalize_group(source, g, method, bins, out2, tick)
     out = out2.reshape(xc.shape)
     return np.ascontiguousarray(from_channels_first(out, layout))
@@ -554,7 +361,7 @@ class Histogram:
     edges: np.ndarray
     cdf_x: np.ndarray
     cdf: np.ndarray
-    tables: _Tables
+    tables: tb.Tables
 
     def transfer_curve(self):
         """Points ``(x, y)`` of the input -> output map, flat beyond the ends."""
@@ -578,7 +385,7 @@ class Histogram:
         out = np.empty(x2.shape)
         blocks = _blocks(0, x2.shape[0], x2.shape[1])
         _map_blocks(_Source(x2), blocks, self.tables, lambda r0, r1: np.zeros(r1 - r0, np.intp),
-                    out, _ticker(progress, len(blocks)))
+                    out, _ticker(progress, len(blocks)), clamp=True)
         return out.reshape(x.shape)
 
 

@@ -1,28 +1,23 @@
-"""Batched histogram binning: the counting both methods and the plots stand on.
+"""Per-sample histogram tables: ranges, bin edges, as ``np.histogram`` makes them.
 
-Every function here works on a *block*: a 2-D array ``x`` of shape
-``(rows, pixels)`` whose rows belong to *samples* (an image, or the whole stack
-when one histogram serves every image).  ``rows_to_samples`` maps each row of
-the block to its sample, so the same code counts one histogram per image or one
-for the whole stack.  Results are bit-identical to ``np.histogram`` run on each
-sample alone: the bin edges are computed with the same floating point steps as
-``np.linspace`` inside ``np.histogram``, and each pixel lands in the bin
-``np.histogram`` puts it in.
-
-Nothing here knows about a method's CDF; see :mod:`histeq_gui.core.methods`.
+A *block* is a 2-D array ``x`` of shape ``(rows, pixels)`` whose rows belong
+to *samples* (an image, or the whole stack when one histogram serves every
+image).  This module computes, per sample, the range of the pixels that drive
+the histogram (:func:`block_stats`, :func:`merge_stats`) and the bin edges
+(:func:`binning`), bit-identical to what ``np.histogram`` computes for that
+sample alone: the same ``np.linspace`` steps in the same dtype.  The pixels
+themselves are counted and mapped by :mod:`.kernels` (see :mod:`.tables`).
 """
 
 from __future__ import annotations
 
-import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Stats", "Binning", "Workspace", "workspace", "check_bins", "check_dtype", "bin_dtype", "block_stats",
-           "merge_stats", "binning", "bin_index", "count_bins", "value_keys",
-           "count_values"]
+__all__ = ["Stats", "Binning", "check_bins", "check_dtype", "bin_dtype", "kernel_dtype",
+           "block_stats", "selection",
+           "merge_stats", "binning"]
 
 
 def check_bins(bins):
@@ -46,6 +41,17 @@ def check_dtype(dtype):
         raise ValueError(f"{dtype} images are not supported; convert them to float64 first")
     raise ValueError(f"images of dtype {dtype} cannot be equalized; "
                      "use integer or floating point images")
+
+
+def kernel_dtype(dtype):
+    """The dtype pixels of ``dtype`` are handed to the kernels in.
+
+    Float16 becomes float32 (numba computes in float32; every float16 value
+    and comparison is exactly the same in float32); integers binned with
+    float edges become float64, like ``np.histogram`` does.
+    """
+    dtype = bin_dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
 def bin_dtype(dtype):
@@ -106,7 +112,7 @@ def block_stats(x, sel=None):
     -------
     stats : Stats
         One entry per row.
-    finite_sel : ndarray of bool or None
+    selection : ndarray of bool or None
         The effective selection (``sel`` and finite), or None when every
         pixel of the block is selected.
     """
@@ -126,6 +132,14 @@ def block_stats(x, sel=None):
     hi = np.max(x, axis=1, where=sel, initial=low)
     n = np.count_nonzero(sel, axis=1).astype(np.int64)
     return Stats(lo, hi, n, amin, amax), sel
+
+
+def selection(x, sel=None):
+    """The effective selection of a block: ``sel`` and finite, or None for all."""
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        finite = np.isfinite(x)
+        return finite if sel is None else finite & sel
+    return None if sel is None else np.broadcast_to(sel, x.shape)
 
 
 def merge_stats(parts, rows_to_samples, n_samples, dtype):
@@ -150,30 +164,6 @@ def merge_stats(parts, rows_to_samples, n_samples, dtype):
     return Stats(lo, hi, n, amin, amax)
 
 
-class Workspace(threading.local):
-    """Scratch arrays reused from block to block, one set per thread.
-
-    Allocating and freeing arrays of a few hundred kilobytes for every block
-    costs more than the arithmetic (each allocation faults in fresh pages), so
-    the hot loops write into these instead.  An array handed out under a name
-    stays valid until the same thread asks for that name again.
-    """
-
-    def __init__(self):
-        self.arrays = {}
-
-    def get(self, name, shape, dtype):
-        size = math.prod(shape)
-        key = (name, np.dtype(dtype))
-        array = self.arrays.get(key)
-        if array is None or array.size < size:
-            array = self.arrays[key] = np.empty(size, dtype)
-        return array[:size].reshape(shape)
-
-
-workspace = Workspace()
-
-
 @dataclass
 class Binning:
     """Equal-width bins of each sample, exactly as ``np.histogram`` makes them.
@@ -183,18 +173,20 @@ class Binning:
     lo, hi : ndarray, shape (samples,)
         Range of the selected pixels, in the data dtype.
     first, last : ndarray, shape (samples,)
-        Outer edges (a constant sample's value -/+ 0.5), in ``dtype``.
+        Outer edges (a constant sample's value -/+ 0.5), in the kernel dtype
+        (:func:`kernel_dtype` of ``dtype``).
     edges : ndarray, shape (samples, bins + 1)
         Bin edges, in ``dtype``.
     lower : ndarray, shape (samples * (bins + 1),)
-        Flat table of lower edges: entry ``sample * (bins + 1) + k`` is the
-        lower edge of bin ``k``, and ``inf`` for ``k == bins``; the upper edge
+        Flat table of lower edges (kernel dtype): entry ``sample * (bins + 1)
+        + k`` is the lower edge of bin ``k``, and ``inf`` for ``k == bins``;
+        the upper edge
         of bin ``k`` is the entry after it (``inf`` for the last bin, which
         includes its right edge).
     dtype : numpy.dtype
         Bin dtype (see :func:`bin_dtype`).
     scale : ndarray, shape (samples,)
-        ``bins / (last - first)`` for the first guess.
+        ``bins / (last - first)`` for the first guess of a pixel's bin.
     exact : ndarray of bool, shape (samples,)
         False for samples whose bins are so narrow (a few units in the last
         place of the data) that the guess-and-correct scheme cannot be proven
@@ -276,105 +268,7 @@ def binning(stats, bins, data_dtype):
     guess_dtype = np.float64 if dt == np.float64 else np.float32
     with np.errstate(over="ignore", divide="ignore"):
         scale = (bins / (last.astype(np.float64) - first)).astype(guess_dtype)
-    return Binning(lo, hi, first, last, edges, table.ravel(), dt, scale, exact)
-
-
-def bin_index(x, samples, b, scratch=False):
-    """Bin of each pixel, as a flat index ``sample * (bins + 1) + bin``.
-
-    Parameters
-    ----------
-    x : ndarray, shape (rows, pixels)
-        Pixel values in the bin dtype, each inside its sample's outer edges.
-    samples : ndarray of intp, shape (rows,)
-        Sample of each row.
-    b : Binning
-    scratch : bool
-        Return arrays of this thread's :data:`workspace` (valid until the
-        next call with ``scratch=True``) instead of new ones.
-
-    Returns
-    -------
-    index : ndarray of intp, shape (rows, pixels)
-        The bin ``np.histogram`` assigns (the last bin includes its right
-        edge), offset by ``sample * (bins + 1)``.
-    lower : ndarray, shape (rows, pixels)
-        The lower edge of that bin (bin dtype), which the numpy method's
-        interpolation starts from.
-
-    Notes
-    -----
-    A first guess ``(x - first) * bins / (last - first)`` is within one bin
-    of the truth whenever the bins are wider than a few units in the last
-    place (``Binning.exact``); a look at the lower and then the upper edge of
-    the guessed bin corrects it, as ``np.histogram`` does.  Corrections are
-    rare, so they are applied only where needed.
-    """
-    def array(name, dtype):
-        return workspace.get(name, x.shape, dtype) if scratch else np.empty(x.shape, dtype)
-
-    stride = b.bins + 1
-    rows = samples[:, np.newaxis]
-    guess = np.subtract(x, b.first[rows], out=array("guess", b.scale.dtype), dtype=b.scale.dtype)
-    guess *= b.scale[rows]
-    index = array("index", np.intp)
-    np.copyto(index, guess, casting="unsafe")
-    index += rows * stride
-    lower = np.take(b.lower, index, mode="wrap", out=array("lower", b.dtype))
-    wrong = np.greater(lower, x, out=array("wrong", bool))
-    if wrong.any():
-        moved = np.flatnonzero(wrong)
-        index.flat[moved] -= 1
-        lower.flat[moved] = b.lower[index.flat[moved]]
-    # The upper edge of bin k is the lower-edge entry after it.
-    upper = np.take(b.lower[1:], index, mode="wrap", out=guess.view(b.dtype)
-                    if guess.dtype == b.dtype else None)
-    wrong = np.less_equal(upper, x, out=wrong)
-    if wrong.any():
-        moved = np.flatnonzero(wrong)
-        index.flat[moved] += 1
-        lower.flat[moved] = b.lower[index.flat[moved]]
-    return index, lower
-
-
-def count_bins(x, sel, samples, b, n_samples, scratch=False):
-    """Histogram counts per sample, shape ``(samples, bins)``, int64.
-
-    Also returns what :func:`bin_index` gives for every pixel, so the caller
-    can reuse it for the mapping.  Pixels outside ``sel`` are not counted;
-    ``x`` must already be clamped into each sample's outer edges.  Samples
-    whose binning is not ``exact`` are counted with ``np.histogram`` itself.
-    """
-    index, lower = bin_index(x, samples, b, scratch)
-    stride = b.bins + 1
-    chosen = index if sel is None else index[sel]
-    counts = np.bincount(chosen.ravel(), minlength=n_samples * stride)
-    counts = counts.reshape(n_samples, stride)[:, :-1]
-    for s in np.flatnonzero(~b.exact):
-        counts[s] = 0
-        for r in np.flatnonzero(samples == s):
-            values = x[r] if sel is None else x[r][sel[r]]
-            # With range=(min, max) np.histogram does exactly what it does without it.
-            counts[s] += np.histogram(values, b.bins, range=(b.lo[s], b.hi[s]))[0]
-    return counts, (index, lower)
-
-
-def value_keys(x, base, samples, width, clip=False):
-    """Lookup-table index of each integer pixel: ``sample * width + (x - base)``.
-
-    ``x`` holds integers of at most 32 bits; ``base`` is per sample.  With
-    ``clip`` values outside ``[base, base + width)`` go to the nearest end.
-    """
-    offset = samples.astype(np.int64) * width - base.astype(np.int64)[samples]
-    keys = np.add(x, offset[:, np.newaxis], dtype=np.intp)
-    if clip:
-        low = (samples * width)[:, np.newaxis]
-        np.clip(keys, low, low + width - 1, out=keys)
-    return keys
-
-
-def count_values(keys, sel, n_samples, width):
-    """Count of each integer value per sample, shape ``(samples, width)``."""
-    chosen = keys if sel is None else keys[sel]
-    counts = np.bincount(chosen.ravel(), minlength=n_samples * width)
-    return counts.reshape(n_samples, width).astype(np.int64)
+    # The kernels compare float16 data as float32 (exactly the same order).
+    kdt = kernel_dtype(dt)
+    return Binning(lo, hi, first.astype(kdt, copy=False), last.astype(kdt, copy=False), edges,
+                   table.ravel().astype(kdt, copy=False), dt, scale, exact)

@@ -99,15 +99,16 @@ def numpy_nodes(counts, edges):
     (``n / db / n.sum()``), ``cumsum`` and ``255 * cdf / cdf[-1]`` step by
     step, so every node is bit-identical to the per-image recipe.
     """
-    db = np.subtract(edges[:, 1:], edges[:, :-1], dtype=edges.dtype).astype(np.float64)
+    db = np.subtract(edges[:, 1:], edges[:, :-1], dtype=edges.dtype).astype(np.float64,
+                                                                             copy=False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        density = counts / db
-        density /= counts.sum(axis=1, keepdims=True)
-        cdf = density.cumsum(axis=1)
+        cdf = np.divide(counts, db, out=db)
+        cdf /= counts.sum(axis=1, keepdims=True)
+        np.cumsum(cdf, axis=1, out=cdf)
         last = cdf[:, -1:].copy()
         cdf *= 255
         cdf /= last
-    return Nodes(edges[:, :-1].astype(np.float64), cdf, 255.0)
+    return Nodes(edges[:, :-1].astype(np.float64, copy=False), cdf, 255.0)
 
 
 def skimage_nodes(counts, edges, data_dtype):
@@ -189,7 +190,7 @@ def segments(nodes, left_edges):
     inner = slope[:, shift:shift + n - 1]
     np.subtract(fp[:, 1:], fp[:, :-1], out=inner)
     with np.errstate(invalid="ignore", divide="ignore"):
-        inner /= xp[:, 1:] - xp[:, :-1]
+        inner /= np.subtract(xp[:, 1:], xp[:, :-1], out=value[:, :n - 1])
     value[:, shift:shift + n] = fp
     value[:, n if left_edges else 0] = fp[:, -1 if left_edges else 0]
     start = None
@@ -201,7 +202,7 @@ def segments(nodes, left_edges):
     return Segments(start, slope.ravel(), value.ravel(), n + 1)
 
 
-def interpolate(x, segment, seg, nodes, start=None, out=None, scratch=None):
+def interpolate(x, segment, seg, nodes, offset=None, out=None, scratch=None):
     """Evaluate the map of each pixel given its segment.
 
     Parameters
@@ -213,28 +214,41 @@ def interpolate(x, segment, seg, nodes, start=None, out=None, scratch=None):
     seg : Segments
     nodes : Nodes
         For the scale and the rounding.
-    start : ndarray, optional
-        ``seg.start[segment]`` when the caller already has it.
-    out, scratch : ndarray of float64, optional
-        Where to write the result, and a scratch array of the same shape.
+    offset : ndarray of float64, optional
+        ``x - seg.start[segment]`` when the caller already has it; it is
+        overwritten.
+    out : ndarray of float64, optional
+        Where to write the result.
+    scratch : tuple of two float64 arrays shaped like ``x``, optional
+        Work space; the arithmetic stays in them (in cache) and only the
+        last step writes ``out``.
 
     Returns
     -------
     ndarray of float64
     """
-    if start is None:
-        start = np.take(seg.start, segment, mode="wrap", out=scratch)
-    out = np.subtract(x, start, out=out, dtype=np.float64)
-    scratch = np.take(seg.slope, segment, mode="wrap", out=scratch)
-    out *= scratch
-    out += np.take(seg.value, segment, mode="wrap", out=scratch)
-    return finish(out, nodes)
+    if scratch is None:
+        scratch = np.empty(x.shape), np.empty(x.shape)
+    values, table = scratch
+    if offset is None:
+        offset = np.subtract(x, np.take(seg.start, segment, mode="wrap", out=table),
+                             out=values, dtype=np.float64)
+    offset *= np.take(seg.slope, segment, mode="wrap", out=table)
+    offset += np.take(seg.value, segment, mode="wrap", out=table)
+    return finish(offset, nodes, out)
 
 
-def finish(values, nodes):
-    """Divide by the scale and round as the method's reference does (in place)."""
+def finish(values, nodes, out=None):
+    """Divide by the scale and round as the method's reference does.
+
+    Writes ``out`` (default: ``values`` in place) and returns it.
+    """
+    if out is None:
+        out = values
     if nodes.scale != 1.0:
-        values /= nodes.scale
+        np.divide(values, nodes.scale, out=out)
+    elif out is not values:
+        np.copyto(out, values)
     if nodes.rounding != np.float64:
-        values[...] = values.astype(nodes.rounding)
-    return values
+        out[...] = out.astype(nodes.rounding)
+    return out
