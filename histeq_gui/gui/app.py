@@ -23,6 +23,7 @@ __all__ = ["main", "build_parser", "SCREENSHOT_SIZE"]
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 860)
+MIN_SCREENSHOT = (1200, 750)
 _EXIT_ERROR = 1
 
 
@@ -54,8 +55,9 @@ def _size(text):
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1400x860") from None
-    if width < 400 or height < 300:
-        raise argparse.ArgumentTypeError(f"{text!r} is too small; use at least 400x300")
+    if width < MIN_SCREENSHOT[0] or height < MIN_SCREENSHOT[1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small; use at least "
+                                         f"{MIN_SCREENSHOT[0]}x{MIN_SCREENSHOT[1]}")
     return width, height
 
 
@@ -81,7 +83,8 @@ def build_parser():
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
-                        help="window size for --screenshot (default: 1400x860)")
+                        help="window size for --screenshot, at least 1200x750 "
+                             "(default: 1400x860)")
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)

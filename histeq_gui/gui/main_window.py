@@ -31,7 +31,7 @@ from .preferences import Preferences
 from .progress import ProgressIndicator
 from .stack_file import open_sample, open_stack
 from .state import ViewerState
-from .workers import Runner, user_message
+from .workers import Runner, log_if_unexpected, user_message
 
 __all__ = ["MainWindow", "APP_NAME", "SYNC_IMAGE_VALUES", "SYNC_STACK_VALUES"]
 
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.export_dialog = None
         self._cache = HistogramCache()
         self._stack_job_key = None
-        self._help = None
+        self.help_box = None
         self.report_error = self._message_box
 
         self.loader = Runner("load", self)
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction(self.sample_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
@@ -310,7 +310,8 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def _fill_recent_menu(self):
+    def fill_recent_menu(self):
+        """Rebuild File > Open recent from the preferences (done each time it opens)."""
         self.recent_menu.clear()
         recent = self.prefs.recent_files()
         for i, path in enumerate(recent):
@@ -373,6 +374,7 @@ class MainWindow(QMainWindow):
             try:
                 result = compute_view(*request)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
+                log_if_unexpected(exc, f"equalizing image {state.index}")
                 self._on_compute_error(user_message(exc), exc)
                 return
             self._show_result(result)
@@ -390,7 +392,8 @@ class MainWindow(QMainWindow):
         if stack.array.size <= SYNC_STACK_VALUES:
             try:
                 hists = stack_histograms(stack, method, bins)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
+                log_if_unexpected(exc, "computing the whole-stack histogram")
                 self._on_stack_error(user_message(exc), exc)
                 return None
             self._cache.put(method, bins, hists)
@@ -467,7 +470,8 @@ class MainWindow(QMainWindow):
     def _update_info(self):
         stack = self.state.stack
         if stack is None:
-            self.info_label.setText("no stack")
+            self.info_label.setText("no stack: open one with Ctrl+O, or drop a file or folder "
+                                    "on the window")
             return
         self.info_label.setText(f"image {self.state.index + 1} of {stack.n_images} · "
                                 f"{stack.describe()}")
@@ -499,14 +503,14 @@ class MainWindow(QMainWindow):
 
     def show_help(self):
         """The short help (non-modal)."""
-        if self._help is None:
-            self._help = QMessageBox(QMessageBox.Information, f"{APP_NAME} help", HELP_TEXT,
+        if self.help_box is None:
+            self.help_box = QMessageBox(QMessageBox.Information, f"{APP_NAME} help", HELP_TEXT,
                                      QMessageBox.Close, self)
-            self._help.setTextFormat(Qt.RichText)
-            self._help.setModal(False)
-        self._help.show()
-        self._help.raise_()
-        return self._help
+            self.help_box.setTextFormat(Qt.RichText)
+            self.help_box.setModal(False)
+        self.help_box.show()
+        self.help_box.raise_()
+        return self.help_box
 
     def _about(self):
         from .. import __version__

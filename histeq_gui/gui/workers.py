@@ -28,7 +28,7 @@ from PyQt5.QtCore import QObject, QThread, pyqtSignal
 
 from ..core.errors import Cancelled, StackError
 
-__all__ = ["Job", "Runner", "user_message", "live_jobs"]
+__all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,12 @@ def user_message(error):
         return first or type(error).__name__
     detail = f"{type(error).__name__}: {first}" if first else type(error).__name__
     return f"Unexpected error ({detail}); details are in the log."
+
+
+def log_if_unexpected(error, doing):
+    """Log ``error`` with its traceback unless it is a message for the user (a bug, then)."""
+    if not isinstance(error, (StackError, ValueError)):
+        log.error("unexpected error while %s", doing, exc_info=error)
 
 
 class Job(QThread):
@@ -123,8 +129,7 @@ class Job(QThread):
             self.outcome = "cancelled"
         except BaseException as exc:  # noqa: BLE001 - reported to the GUI thread
             self.error, self.outcome = exc, "failed"
-            if not isinstance(exc, (StackError, ValueError)):
-                log.error("job %r failed", self.name, exc_info=exc)
+            log_if_unexpected(exc, f"running job {self.name!r}")
         finally:
             self._fn = None
             self.ended.emit(self)

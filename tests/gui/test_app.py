@@ -90,3 +90,9 @@ def test_python_dash_m(tmp_path):
                             env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
     assert image_of(out).height() >= 750
+
+
+def test_screenshot_size_has_a_minimum(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--size", "800x600"])
+    assert build_parser().parse_args(["--size", "1600x900"]).size == (1600, 900)

@@ -72,8 +72,7 @@ def test_export_equals_the_histeq_command(qtbot, loaded, stack_file, tmp_path,
     dialog.runner.progressed.connect(lambda *args: progress.append(args))
     with qtbot.waitSignal(dialog.exported, timeout=30000):
         assert dialog.start_export()
-    finish(qtbot, dialog)
-    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: loaded.export_dialog is None)    # closed after success
     assert progress and progress[-1][0] == "write"
     out_cli = tmp_path / f"cli{suffix}"
     assert histeq_main([str(stack_file), "-o", str(out_cli), "--method", method,

@@ -165,8 +165,8 @@ def test_shortcuts_are_bound(sample_window):
 def test_f1_shows_help_and_ctrl_q_quits(qtbot, sample_window):
     w = sample_window
     qtbot.keyClick(w.image_panel, Qt.Key_F1)
-    assert w._help is not None and w._help.isVisible()
-    w._help.close()
+    assert w.help_box is not None and w.help_box.isVisible()
+    w.help_box.close()
     qtbot.keyClick(w.image_panel, Qt.Key_Q, Qt.ControlModifier)
     qtbot.waitUntil(lambda: not w.isVisible())
 
@@ -390,9 +390,22 @@ def test_recent_menu_lists_and_opens(qtbot, window, tmp_path, wait_idle):
     path = tmp_path / "recent.npy"
     np.save(path, np.ones((2, 8, 8), np.uint8))
     window.prefs.add_recent(path)
-    window._fill_recent_menu()
+    window.fill_recent_menu()
     actions = [a for a in window.recent_menu.actions() if a.text().endswith("recent.npy")]
     assert len(actions) == 1
     actions[0].trigger()
     wait_idle(window)
     assert window.state.stack.name == "recent.npy"
+
+
+def test_unexpected_error_is_shown_and_logged(sample_window, monkeypatch, message_boxes,
+                                              caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("kaboom")
+    monkeypatch.setattr(main_window_module, "compute_view", broken)
+    with caplog.at_level("ERROR"):
+        sample_window.state.set_index(3)
+    [text] = message_boxes.texts("warning")
+    assert text == "Unexpected error (RuntimeError: kaboom); details are in the log."
+    assert "Traceback" in caplog.text and "kaboom" in caplog.text
+    assert sample_window.state.stack is not None      # the viewer keeps running
