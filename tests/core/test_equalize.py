@@ -1,0 +1,249 @@
+"""equalize() against the seed thread's recipe and scikit-image, image by image.
+
+The requirement is agreement to 1e-9 (1e-6 for float32 with scikit-image);
+on x86-64, where NumPy's np.interp does not fuse multiply-adds, the results
+are also checked to be bit-identical.
+"""
+
+import platform
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from references import REFERENCES, per_image, sample_stack, seed_recipe
+from skimage import data, exposure
+
+from histeq_gui import equalize, histogram
+from histeq_gui.core.errors import Cancelled
+
+BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
+BINS = [2, 3, 17, 256, 1000, 1500, 4096]
+
+
+def close(actual, expected, dtype=np.float64):
+    """Assert the requirement (1e-9, float32+skimage 1e-6) and, on x86-64, bit equality."""
+    tol = 1e-6 if dtype == np.float32 else 1e-9
+    assert actual.dtype == np.float64 and actual.shape == expected.shape
+    assert_allclose(actual, expected, rtol=0, atol=tol, equal_nan=True)
+    if BIT_EXACT:
+        assert_array_equal(actual, expected)
+
+
+def real_stack(dtype, n=12, size=48):
+    """Crops of real photographs (camera, moon, coins...) in ``dtype``: dark, bright, flat."""
+    photos = [data.camera(), data.moon(), data.coins(), data.page(), data.text()]
+    rng = np.random.default_rng(7)
+    images = []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        y, x = rng.integers(0, min(photo.shape) - size, 2)
+        crop = photo[y:y + size, x:x + size].astype(np.float64) / 255
+        crop = crop ** [1, 2.5, 0.4][i % 3]            # plain, dark, bright
+        if i % 4 == 3:
+            crop = 0.45 + 0.1 * crop                   # low contrast
+        images.append(crop)
+    stack = np.stack(images)[:, np.newaxis]
+    if dtype == np.uint8:
+        return np.round(stack * 255).astype(np.uint8)
+    if dtype == np.uint16:
+        return np.round(stack * 60000 + 1000).astype(np.uint16)
+    if dtype == np.int16:
+        return np.round(stack * 20000 - 9000).astype(np.int16)
+    return (stack * 3 - 1).astype(dtype)
+
+
+def hard_stack(dtype):
+    """Real images plus the edge cases: constant, two values, few distinct values."""
+    stack = real_stack(dtype, n=8, size=32)
+    stack[1] = stack[1, 0, 5, 5]                      # constant
+    stack[2] = np.where(np.arange(32) % 2, stack[2, 0, 0, 0], stack[2, 0, 9, 9])
+    few = np.array([3, 7, 7, 200], dtype=np.float64)
+    stack[3] = (few[np.arange(32 * 32).reshape(32, 32) % 4]).astype(dtype)
+    return stack
+
+
+DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bins", BINS)
+def test_numpy_method_equals_the_seed_recipe(dtype, bins):
+    stack = hard_stack(dtype)
+    expected = np.stack([seed_recipe(img[0], bins)[0] / 255 for img in stack])[:, np.newaxis]
+    close(equalize(stack, "numpy", bins), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bins", BINS)
+def test_skimage_method_equals_equalize_hist(dtype, bins):
+    stack = hard_stack(dtype)
+    expected = np.stack([exposure.equalize_hist(img, bins).astype(np.float64) for img in stack])
+    close(equalize(stack, "skimage", bins), expected, dtype)
+
+
+def test_the_sample_stack_in_the_seed_layout():
+    stack = sample_stack()
+    assert stack.shape == (100, 1, 96, 96) and stack.dtype == np.uint8
+    for method, reference in REFERENCES.items():
+        close(equalize(stack, method, 256), per_image(reference, stack, 256))
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_stack_scope_is_the_reference_on_the_whole_stack(method, dtype):
+    stack = real_stack(dtype)
+    whole = REFERENCES[method](stack, 100)
+    close(equalize(stack, method, 100, scope="stack"), whole, dtype)
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (5, 40, 30), (5, 1, 40, 30), (2, 3, 40, 30)])
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_any_leading_axes_are_batch_axes(shape, method):
+    x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    out = equalize(x, method, 64)
+    assert out.shape == shape
+    close(out, per_image(REFERENCES[method], x, 64), np.float32)
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_colour_channels_are_equalized_one_by_one(method):
+    rgb = data.astronaut()[::8, ::8]                   # (64, 64, 3) uint8
+    stack = np.stack([rgb, rgb[::-1], rgb[:, ::-1] // 3])
+    out = equalize(stack, method, 50, channel_axis=-1)
+    assert out.shape == stack.shape
+    for c in range(3):
+        close(out[..., c], per_image(REFERENCES[method], stack[..., c], 50))
+    whole = equalize(stack, method, 50, scope="stack", channel_axis=-1)
+    for c in range(3):
+        close(whole[..., c], REFERENCES[method](stack[..., c], 50))
+    first = equalize(np.moveaxis(stack, -1, 1), method, 50, channel_axis=1)
+    assert_array_equal(np.moveaxis(first, 1, -1), out)
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+def test_a_mask_chooses_the_pixels_that_drive_the_mapping(method, dtype):
+    stack = real_stack(dtype, n=6)[:, 0]
+    mask = np.zeros(stack.shape[1:], bool)
+    mask[10:30, 5:25] = True
+    out = equalize(stack, method, 40, mask=mask)
+    close(out, np.stack([REFERENCES[method](img, 40, mask) for img in stack]), dtype)
+    per_image_masks = np.random.default_rng(3).random(stack.shape) < 0.3
+    out = equalize(stack, method, 40, mask=per_image_masks)
+    expected = np.stack([REFERENCES[method](img, 40, m) for img, m in zip(stack, per_image_masks)])
+    close(out, expected, dtype)
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_and_inf_are_left_out_and_come_back_nan(method, dtype):
+    stack = real_stack(dtype, n=5)[:, 0]
+    stack[0, 3, 4] = np.nan
+    stack[1, :, :5] = np.inf
+    stack[2, 7, 7] = -np.inf
+    stack[3] = np.nan                                   # no finite pixel at all
+    out = equalize(stack, method, 30)
+    assert np.isnan(out[3]).all()
+    assert np.isnan(out[~np.isfinite(stack)]).all()
+    close(out, np.stack([REFERENCES[method](img, 30) for img in stack]), dtype)
+
+
+def test_integers_with_a_huge_range_are_ranked_not_binned_per_integer():
+    rng = np.random.default_rng(5)
+    stack = rng.integers(-2 ** 40, 2 ** 40, size=(3, 30, 30), dtype=np.int64)
+    stack[:, :5] = 17                                    # ties
+    out = equalize(stack, "skimage")
+    for image, result in zip(stack, out):
+        # equalize_hist would need 2**41 bins; what it computes is the
+        # empirical CDF at each value: the fraction of pixels <= it.
+        ecdf = np.searchsorted(np.sort(image.ravel()), image, side="right") / image.size
+        assert_array_equal(result, ecdf)
+    close(equalize(stack, "numpy"), per_image(REFERENCES["numpy"], stack, 256))
+    h = histogram(stack[0], "skimage")
+    assert h.value_bins and h.counts.sum() == stack[0].size
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_images_larger_than_a_block(method):
+    image = np.tile(data.camera(), (3, 2))[:1100, :1000]   # 1.1 million pixels
+    stack = np.stack([image, 255 - image])
+    close(equalize(stack, method, 300), per_image(REFERENCES[method], stack, 300))
+    floats = stack.astype(np.float32) / 7
+    close(equalize(floats, method, 300), per_image(REFERENCES[method], floats, 300), np.float32)
+
+
+def test_bins_so_narrow_that_only_numpy_itself_can_say():
+    # 400 distinct float32 values one ulp apart: bins a few ulps wide.
+    x = (np.float32(1) + np.arange(400, dtype=np.float32) * np.spacing(np.float32(1)))
+    x = x.reshape(1, 20, 20)
+    for method in ("numpy", "skimage"):
+        for bins in (2, 10, 50, 300):
+            try:
+                expected = REFERENCES[method](x[0], bins)[np.newaxis]
+            except ValueError:
+                with pytest.raises(ValueError, match="bins"):
+                    equalize(x, method, bins)
+            else:
+                close(equalize(x, method, bins), expected, np.float32)
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_the_mapping_is_monotone_and_spans_zero_to_one(method, dtype):
+    stack = real_stack(dtype)[:, 0]
+    out = equalize(stack, method, 128)
+    for image, result in zip(stack, out):
+        order = np.argsort(image, axis=None, kind="stable")
+        assert (np.diff(result.ravel()[order]) >= 0).all()
+        # 255 * cdf / cdf[-1] / 255 can land one ulp under 1 in the seed recipe.
+        assert result.max() == pytest.approx(1.0, abs=1e-12) and result.min() >= 0.0
+
+
+def test_a_read_only_memory_map_is_read_not_changed(tmp_path):
+    path = tmp_path / "stack.npy"
+    np.save(path, sample_stack()[:20])
+    before = path.read_bytes()
+    stack = np.load(path, mmap_mode="r")
+    assert_array_equal(equalize(stack), equalize(np.array(stack)))
+    assert path.read_bytes() == before
+
+
+def test_progress_is_reported_and_can_cancel():
+    stack = real_stack(np.uint8, n=40)
+    calls = []
+    equalize(stack, progress=lambda done, total: calls.append((done, total)))
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] > 0
+
+    def stop(done, total):
+        if done:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        equalize(np.repeat(stack, 60, axis=0), scope="stack", progress=stop)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"bins": 0}, "bins"), ({"bins": -3}, "bins"), ({"bins": 2.5}, "bins"),
+    ({"bins": True}, "bins"), ({"method": "opencv"}, "method"), ({"scope": "all"}, "scope"),
+])
+def test_bad_arguments_say_what_to_pass(kwargs, message):
+    with pytest.raises(ValueError, match=message) as error:
+        equalize(np.zeros((2, 4, 4), np.uint8), **kwargs)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((4, 4), bool), "uint8"), (np.zeros((4, 4), complex), "dtype"),
+    (np.zeros(16), "2 dimensions"), (np.zeros((4, 4), np.float128), "float64"),
+])
+def test_unusable_images_say_what_to_do(images, message):
+    with pytest.raises(ValueError, match=message):
+        equalize(images)
+
+
+def test_masks_that_fit_nothing_or_select_nothing():
+    stack = np.zeros((3, 8, 8), np.uint8)
+    with pytest.raises(ValueError, match="does not fit"):
+        equalize(stack, mask=np.ones((5, 5), bool))
+    with pytest.raises(ValueError, match="selects no pixel"):
+        equalize(stack, mask=np.zeros((8, 8), bool))
