@@ -50,6 +50,7 @@ class ViewResult:
 
     @property
     def value_bins(self):
+        """True when the mapping bins one integer value per bin (skimage on integers)."""
         return any(h.value_bins for h in self.histograms)
 
 
@@ -126,6 +127,7 @@ class HistogramCache:
         self._items = OrderedDict()
 
     def get(self, method, bins):
+        """The cached histograms for ``(method, bins)``, or None."""
         key = (method, bins)
         if key in self._items:
             self._items.move_to_end(key)
@@ -133,12 +135,14 @@ class HistogramCache:
         return None
 
     def put(self, method, bins, hists):
+        """Remember ``hists`` for ``(method, bins)``."""
         self._items[(method, bins)] = hists
         self._items.move_to_end((method, bins))
         while len(self._items) > self._size:
             self._items.popitem(last=False)
 
     def clear(self):
+        """Forget everything (a new stack)."""
         self._items.clear()
 
     def __len__(self):

@@ -215,6 +215,7 @@ class ExportDialog(QDialog):
     # ------------------------------------------------------------------ running
     @property
     def running(self):
+        """True while the export job runs."""
         return self.runner.busy
 
     def start_export(self):

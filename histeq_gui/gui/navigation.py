@@ -35,14 +35,17 @@ class Player(QObject):
 
     @property
     def playing(self):
+        """True while the timer steps through the stack."""
         return self._timer.isActive()
 
     def play(self):
+        """Start stepping (only for stacks of more than one image)."""
         if not self.playing and self.state.n_images > 1:
             self._timer.start()
             self.playingChanged.emit(True)
 
     def stop(self):
+        """Stop stepping."""
         if self.playing:
             self._timer.stop()
             self.playingChanged.emit(False)

@@ -156,9 +156,11 @@ class HistogramPlot(pg.PlotWidget):
         return self._cdfs[channel].getOriginalDataset()
 
     def channel_count(self):
+        """Number of channels drawn."""
         return len(self._bars)
 
     def title(self):
+        """The plot title as shown."""
         return self.getPlotItem().titleLabel.text
 
 
@@ -202,6 +204,7 @@ class TransferPlot(pg.PlotWidget):
         self._marker.clear()
 
     def clear_plot(self):
+        """Remove every curve."""
         item = self.getPlotItem()
         while self._curves:
             item.removeItem(self._curves.pop())
@@ -213,6 +216,7 @@ class TransferPlot(pg.PlotWidget):
         self._marker.setData([p[0] for p in points], [p[1] for p in points])
 
     def curve_count(self):
+        """Number of transfer curves drawn."""
         return len(self._curves)
 
     def curve(self, channel=0):

@@ -60,19 +60,23 @@ class Preferences:
 
     # ------------------------------------------------------------------ typed values
     def method(self, default="numpy"):
+        """The remembered method name."""
         value = self._get("view/method", default)
         return value if isinstance(value, str) else default
 
     def set_method(self, method):
+        """Remember the method."""
         self._set("view/method", str(method))
 
     def bins(self, default=256):
+        """The remembered bin count."""
         try:
             return int(self._get("view/bins", default))
         except (TypeError, ValueError):
             return default
 
     def set_bins(self, bins):
+        """Remember the bin count."""
         self._set("view/bins", int(bins))
 
     def last_folder(self):
@@ -82,6 +86,7 @@ class Preferences:
         return path if path is not None and path.is_dir() else Path.home()
 
     def set_last_folder(self, folder):
+        """Remember the folder of the last file opened or written."""
         self._set("files/last_folder", str(folder))
 
     def recent_files(self):
@@ -93,23 +98,29 @@ class Preferences:
         return [str(p) for p in items if isinstance(p, str)][:MAX_RECENT]
 
     def add_recent(self, path):
+        """Put ``path`` first in the recent files (at most MAX_RECENT)."""
         path = str(Path(path).resolve())
         items = [path] + [p for p in self.recent_files() if p != path]
         self._set("files/recent", json.dumps(items[:MAX_RECENT]))
 
     def clear_recent(self):
+        """Forget the recent files."""
         self._set("files/recent", "[]")
 
     def geometry(self):
+        """The saved window geometry, or None."""
         value = self._get("window/geometry")
         return value if isinstance(value, QByteArray) else None
 
     def set_geometry(self, geometry):
+        """Remember the window geometry."""
         self._set("window/geometry", geometry)
 
     def window_state(self):
+        """The saved dock and toolbar state, or None."""
         value = self._get("window/state")
         return value if isinstance(value, QByteArray) else None
 
     def set_window_state(self, state):
+        """Remember the dock and toolbar state."""
         self._set("window/state", state)

@@ -67,18 +67,22 @@ class LoadedStack:
 
     @property
     def n_images(self):
+        """Number of images."""
         return self.layout.n_images
 
     @property
     def channels(self):
+        """Colour channels (1 for grayscale)."""
         return self.layout.channels
 
     @property
     def dtype(self):
+        """The pixels' dtype."""
         return self.array.dtype
 
     @property
     def pixels_per_image(self):
+        """Values in one image (all channels)."""
         h, w = self.layout.image_shape
         return h * w * self.channels
 

@@ -74,22 +74,27 @@ class ViewerState(QObject):
 
     @property
     def index(self):
+        """The image shown, counted from 0."""
         return self._index
 
     @property
     def method(self):
+        """The equalization method."""
         return self._method
 
     @property
     def bins(self):
+        """The requested number of bins."""
         return self._bins
 
     @property
     def scope(self):
+        """"image" or "stack"."""
         return self._scope
 
     @property
     def n_images(self):
+        """Images in the stack (0 without one)."""
         return 0 if self._stack is None else self._stack.n_images
 
     @property
@@ -120,6 +125,7 @@ class ViewerState(QObject):
         self.set_index(self._index + int(delta))
 
     def set_method(self, method):
+        """Set the method; an unknown name raises ValueError."""
         method = self._check_method(method)
         if method != self._method:
             self._method = method
@@ -135,6 +141,7 @@ class ViewerState(QObject):
             self.changed.emit()
 
     def set_scope(self, scope):
+        """Set the scope ("image" or "stack"); anything else raises ValueError."""
         scope = self._check_scope(scope)
         if scope != self._scope:
             self._scope = scope

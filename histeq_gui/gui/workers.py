@@ -96,6 +96,7 @@ class Job(QThread):
 
     @property
     def cancel_requested(self):
+        """True once :meth:`cancel` was called."""
         return self._cancel.is_set()
 
     def report(self, stage, done, total):
@@ -163,6 +164,7 @@ class Runner(QObject):
 
     @property
     def current(self):
+        """The job whose result will be delivered, or None."""
         return self._current
 
     def start(self, fn, *, on_done=None, on_error=None, on_cancel=None, name=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -347,13 +349,12 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
     monkeypatch.setattr(main_window_module, "SYNC_STACK_VALUES", 100)
     data = rng.integers(0, 256, (3, 16, 16), dtype=np.uint8)
     window.set_stack(LoadedStack.from_array(data))
-    from threading import Event
-    release = Event()
-    from histeq_gui.gui import compute
+    release = threading.Event()
 
     def slow(stack, method, bins, progress=None):
         while not release.wait(0.01):
             progress("Stack histogram", 0, 1)     # raises Cancelled once cancelled
+
     monkeypatch.setattr(main_window_module, "stack_histograms", slow)
     window.state.set_scope("stack")
     assert window.stack_runner.busy
@@ -362,7 +363,6 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
     assert window.state.scope == "image"
     assert window.settings_panel.scope_buttons["image"].isChecked()
     release.set()
-    del compute
 
 
 def test_preferences_remember_method_bins_and_folder(qtbot, prefs, settings_file, tmp_path, wait_idle):
