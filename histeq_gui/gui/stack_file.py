@@ -109,12 +109,15 @@ class LoadedStack:
 def display_levels(array, progress=None):
     """Fixed display levels of a stack's original images.
 
-    Integers use their dtype's full range, so every stack of one dtype looks
-    the same; floats use the finite range of the whole stack, scanned in
-    chunks (``progress(done, total)`` after each).
+    8-bit integers use their dtype's full range (0..255 for uint8), so every
+    such stack looks the same; wider integers and floats use the range of the
+    whole stack (finite values only), scanned in chunks with
+    ``progress(done, total)`` after each.  (The dtype range of uint16 or int32
+    would show 12-bit camera data or small counts as a black image with an
+    invisible histogram.)
     """
     dtype = np.dtype(array.dtype)
-    if dtype.kind in "iu":
+    if dtype.kind in "iu" and dtype.itemsize == 1:
         info = np.iinfo(dtype)
         return float(info.min), float(info.max)
     flat = np.asarray(array).reshape(-1)
@@ -122,7 +125,7 @@ def display_levels(array, progress=None):
     lo, hi = np.inf, -np.inf
     for step, start in enumerate(range(0, flat.size, _LEVEL_CHUNK)):
         chunk = flat[start:start + _LEVEL_CHUNK]
-        finite = chunk[np.isfinite(chunk)]
+        finite = chunk[np.isfinite(chunk)] if dtype.kind == "f" else chunk
         if finite.size:
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
         if progress is not None:

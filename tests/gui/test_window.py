@@ -409,3 +409,13 @@ def test_unexpected_error_is_shown_and_logged(sample_window, monkeypatch, messag
     assert text == "Unexpected error (RuntimeError: kaboom); details are in the log."
     assert "Traceback" in caplog.text and "kaboom" in caplog.text
     assert sample_window.state.stack is not None      # the viewer keeps running
+
+
+def test_wide_integer_levels_are_the_stack_range(window, rng):
+    data = rng.integers(100, 4096, (3, 20, 20), dtype=np.uint16)   # 12-bit camera data
+    window.set_stack(LoadedStack.from_array(data))
+    levels = (float(data.min()), float(data.max()))
+    assert tuple(window.image_panel.original_item.levels) == levels
+    for i in range(3):
+        window.state.set_index(i)
+        assert tuple(window.image_panel.original_item.levels) == levels
