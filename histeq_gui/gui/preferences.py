@@ -53,6 +53,10 @@ class Preferences:
         else:
             self._settings.setValue(key, value)
 
+    def location(self):
+        """The settings file, or None when nothing is stored."""
+        return None if self._settings is None else self._settings.fileName()
+
     def sync(self):
         """Write pending changes to disk."""
         if self._settings is not None:

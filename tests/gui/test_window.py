@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDragEnterEvent, QDropEvent
+from PyQt5.QtWidgets import QApplication
 
 from histeq_gui import equalize, histogram
 from histeq_gui.core.stack import image_at
@@ -204,12 +205,13 @@ def test_mouse_over_the_image_reports_the_pixel(qtbot, sample_window):
 
 
 def drop(window, path):
+    """Drag ``path`` onto the window and drop it, through Qt's event dispatch."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dragEnterEvent(enter)
+    QApplication.sendEvent(window, enter)
     event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(event)
+    QApplication.sendEvent(window, event)
     return enter.isAccepted(), event.isAccepted()
 
 
@@ -244,7 +246,7 @@ def test_drag_without_files_is_refused(sample_window):
     mime = QMimeData()
     mime.setText("not a file")
     enter = QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    sample_window.dragEnterEvent(enter)
+    QApplication.sendEvent(sample_window, enter)
     assert not enter.isAccepted()
 
 
@@ -419,3 +421,12 @@ def test_wide_integer_levels_are_the_stack_range(window, rng):
     for i in range(3):
         window.state.set_index(i)
         assert tuple(window.image_panel.original_item.levels) == levels
+
+
+def test_user_settings_are_never_touched():
+    import os
+
+    from histeq_gui.gui.preferences import Preferences
+    user = Preferences.for_user()       # what a normal run uses: redirected by tests/conftest.py
+    assert user.location().startswith(os.environ["XDG_CONFIG_HOME"])
+    assert Preferences().location() is None
