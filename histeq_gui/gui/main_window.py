@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QEventLoop, Qt, QThread, pyqtSignal
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import (QAction, QApplication, QDockWidget, QFileDialog, QLabel,
-                             QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, QDockWidget,
+                             QFileDialog, QLabel, QLayout, QMainWindow, QMessageBox, QSplitter,
+                             QVBoxLayout, QWidget)
 
 from .compute import HistogramCache, compute_view, stack_histograms
 from .controls import SettingsPanel
@@ -59,7 +60,9 @@ map from input value to equalized value, also drawn as the transfer curve.</p>
 <tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>
 <tr><td><b>F1</b></td><td>this help</td></tr>
 </table>
-<p>Mouse: drag to pan, wheel to zoom (both views move together). Image indices count from 0.</p>
+<p>Mouse: drag to pan, wheel to zoom (both views move together; Ctrl+0 fits the image again).
+Point at a pixel to see its original and equalized values in the status bar and as a dot on the
+transfer curve. Image indices count from 0.</p>
 <p><b>Methods</b>: <i>numpy</i> interpolates the CDF at the left bin edges (the seed recipe);
 <i>skimage</i> at the bin centres, and uses one bin per integer value for integer images.
 <b>Scope</b>: <i>this image</i> equalizes each image with its own histogram; <i>whole stack</i>
@@ -502,12 +505,20 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, message)
 
     def show_help(self):
-        """The short help (non-modal)."""
+        """The short help: keys, mouse, methods and scope (non-modal)."""
         if self.help_box is None:
-            self.help_box = QMessageBox(QMessageBox.Information, f"{APP_NAME} help", HELP_TEXT,
-                                     QMessageBox.Close, self)
-            self.help_box.setTextFormat(Qt.RichText)
-            self.help_box.setModal(False)
+            self.help_box = QDialog(self)
+            self.help_box.setWindowTitle(f"{APP_NAME} help")
+            text = QLabel(HELP_TEXT)
+            text.setTextFormat(Qt.RichText)
+            text.setWordWrap(True)
+            text.setMinimumWidth(560)
+            buttons = QDialogButtonBox(QDialogButtonBox.Close)
+            buttons.rejected.connect(self.help_box.close)
+            layout = QVBoxLayout(self.help_box)
+            layout.setSizeConstraint(QLayout.SetFixedSize)   # fit the wrapped text
+            layout.addWidget(text)
+            layout.addWidget(buttons)
         self.help_box.show()
         self.help_box.raise_()
         return self.help_box
