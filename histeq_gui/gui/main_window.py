@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import QEventLoop, Qt, QThread, pyqtSignal
+from PyQt5.QtCore import QEventLoop, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, QDockWidget,
                              QFileDialog, QLabel, QLayout, QMainWindow, QMessageBox, QSplitter,
@@ -243,12 +243,19 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self):
         status = self.statusBar()
         self.pixel_label = QLabel()
+        self.message_label = QLabel()
+        self.message_label.setStyleSheet("color: palette(dark);")
+        self.message_label.setContentsMargins(0, 0, 16, 0)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message_label.clear)
         self.info_label = QLabel()
         self.progress = ProgressIndicator()
         self.progress.watch(self.loader, "Loading")
         self.progress.watch(self.stack_runner, "Whole-stack histogram")
         self.progress.watch(self.compute_runner, "Computing")
         status.addWidget(self.pixel_label, 1)
+        status.addWidget(self.message_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.info_label)
 
@@ -294,7 +301,7 @@ class MainWindow(QMainWindow):
             self.prefs.add_recent(stack.path)
             self.prefs.set_last_folder(stack.path.parent)
         self.state.set_stack(stack, index)
-        self.statusBar().showMessage(f"Opened {stack.name}", 4000)
+        self.notify(f"Opened {stack.name}")
 
     def _on_load_error(self, path, message, error):
         self.show_error("Cannot open", message)
@@ -424,8 +431,7 @@ class MainWindow(QMainWindow):
     def _on_stack_cancelled(self):
         self._stack_job_key = None
         self.state.set_scope("image")
-        self.statusBar().showMessage("Whole-stack histogram cancelled; showing each image's "
-                                     "own histogram", 5000)
+        self.notify("Whole-stack histogram cancelled; showing each image's own histogram")
 
     def _on_compute_error(self, message, error):
         self.player.stop()
@@ -493,6 +499,11 @@ class MainWindow(QMainWindow):
                                          np.atleast_1d(equalized))))
 
     # ------------------------------------------------------------------ dialogs
+    def notify(self, text, timeout_ms=5000):
+        """A short note in the status bar (it does not hide the pixel values)."""
+        self.message_label.setText(text)
+        self._message_timer.start(timeout_ms)
+
     def show_error(self, title, message):
         """Tell the user what went wrong in one line (never a traceback).
 
@@ -538,7 +549,7 @@ class MainWindow(QMainWindow):
             self.export_dialog = ExportDialog(self.state, self.prefs, self)
             self.export_dialog.finished.connect(self._on_export_dialog_closed)
             self.export_dialog.exported.connect(
-                lambda path: self.statusBar().showMessage(f"Exported to {path}", 8000))
+                lambda path: self.notify(f"Exported to {path}", 10000))
             self.export_dialog.open()
         self.export_dialog.raise_()
         return self.export_dialog

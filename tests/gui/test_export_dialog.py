@@ -79,7 +79,7 @@ def test_export_equals_the_histeq_command(qtbot, loaded, stack_file, tmp_path,
                         "--bins", str(bins), "--scope", scope, "--dtype", dtype, "-q"]) == 0
     assert out_gui.read_bytes() == out_cli.read_bytes()
     assert sidecar_path(out_gui).exists()
-    assert "Exported to" in loaded.statusBar().currentMessage()
+    assert loaded.message_label.text() == f"Exported to {out_gui}"
 
 
 def test_export_float64_is_the_api_result(qtbot, loaded, stack_file, tmp_path):
