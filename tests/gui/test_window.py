@@ -430,3 +430,50 @@ def test_user_settings_are_never_touched():
     user = Preferences.for_user()       # what a normal run uses: redirected by tests/conftest.py
     assert user.location().startswith(os.environ["XDG_CONFIG_HOME"])
     assert Preferences().location() is None
+
+
+def test_loading_reports_progress_off_the_gui_thread(qtbot, window, tmp_path, rng,
+                                                     wait_idle):
+    import imageio.v3 as iio
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        iio.imwrite(folder / f"im{i:02d}.png", rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    seen = []
+    window.loader.progressed.connect(lambda stage, done, total: seen.append((stage, done,
+                                                                              total)))
+    window.open_path(folder)
+    assert window.loader.busy                 # the GUI thread is free while it reads
+    wait_idle(window)
+    assert ("Reading", 12, 12) in seen
+    assert window.state.n_images == 12
+
+
+def test_cancelling_a_load_keeps_the_stack(qtbot, sample_window, monkeypatch, message_boxes):
+    w = sample_window
+    before = w.state.stack
+    release = threading.Event()
+
+    def slow(path, progress=None):
+        while not release.wait(0.01):
+            progress("Reading", 0, 1)
+    monkeypatch.setattr(main_window_module, "open_stack", slow)
+    w.open_path("whatever.npy")
+    w.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not w.loader.busy)
+    release.set()
+    assert w.state.stack is before and not message_boxes.calls
+
+
+def test_unexpected_error_while_loading(qtbot, sample_window, monkeypatch, message_boxes,
+                                        caplog):
+    def broken(path, progress=None):
+        raise OSError(5, "Input/output error")
+    monkeypatch.setattr(main_window_module, "open_stack", broken)
+    with caplog.at_level("ERROR"):
+        sample_window.open_path("x.npy")
+        qtbot.waitUntil(lambda: bool(message_boxes.calls))
+    [text] = message_boxes.texts("warning")
+    assert text.startswith("Unexpected error (OSError") and "\n" not in text
+    assert "Traceback" in caplog.text
+    assert sample_window.state.stack.name == "sample_stack.npy"
