@@ -15,9 +15,9 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, 
 from ..core.methods import METHODS
 from .state import MAX_BINS, MIN_BINS
 
-__all__ = ["SettingsPanel", "DEBOUNCE_MS", "slider_to_bins", "bins_to_slider"]
+__all__ = ["SettingsPanel", "BINS_INTERVAL_MS", "slider_to_bins", "bins_to_slider"]
 
-DEBOUNCE_MS = 100
+BINS_INTERVAL_MS = 100
 _SLIDER_STEPS = 1000
 _METHOD_TIPS = {
     "numpy": "The seed recipe: np.histogram with the chosen number of bins over the image's "
@@ -52,9 +52,10 @@ class SettingsPanel(QWidget):
     """Method, bins and scope controls bound to a :class:`ViewerState`.
 
     Dragging the bins slider or stepping the spin box updates the number at
-    once but writes it to the state only after :data:`DEBOUNCE_MS` of quiet
-    (or when the slider is released), so a drag does not queue one
-    recomputation per pixel of mouse movement.
+    once; the state (and so the recomputation) follows at most every
+    :data:`BINS_INTERVAL_MS`, with the latest value, and at once when the slider
+    is released.  A drag thus redraws about ten times a second instead of
+    queueing one recomputation per pixel of mouse movement.
     """
 
     def __init__(self, state, parent=None):
@@ -107,10 +108,10 @@ class SettingsPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.commit_bins)
+        self._bins_timer = QTimer(self)
+        self._bins_timer.setSingleShot(True)
+        self._bins_timer.setInterval(BINS_INTERVAL_MS)
+        self._bins_timer.timeout.connect(self.commit_bins)
 
         self.method_combo.currentIndexChanged.connect(self._on_method_picked)
         self.bins_spin.valueChanged.connect(self._on_spin)
@@ -140,7 +141,7 @@ class SettingsPanel(QWidget):
             self.method_combo.blockSignals(False)
 
     def _show_bins(self, bins):
-        self._debounce.stop()
+        self._bins_timer.stop()
         self._set_bins_widgets(bins)
 
     def _set_bins_widgets(self, bins, slider=True):
@@ -171,15 +172,19 @@ class SettingsPanel(QWidget):
 
     def _on_spin(self, bins):
         self._set_bins_widgets(bins)
-        self._debounce.start()
+        self._schedule_bins()
 
     def _on_slider(self, position):
         self._set_bins_widgets(slider_to_bins(position), slider=False)
-        self._debounce.start()
+        self._schedule_bins()
+
+    def _schedule_bins(self):
+        if not self._bins_timer.isActive():     # a running timer will take the latest value
+            self._bins_timer.start()
 
     def commit_bins(self):
-        """Write the bins shown to the state now (ends a pending debounce)."""
-        self._debounce.stop()
+        """Write the bins shown to the state now (ends a pending wait)."""
+        self._bins_timer.stop()
         self.state.set_bins(self.bins_spin.value())
 
     def _on_scope_picked(self, button):

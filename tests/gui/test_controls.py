@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import Qt
 
-from histeq_gui.gui.controls import (DEBOUNCE_MS, SettingsPanel, bins_to_slider,
+from histeq_gui.gui.controls import (BINS_INTERVAL_MS, SettingsPanel, bins_to_slider,
                                      slider_to_bins)
 from histeq_gui.gui.navigation import NavigationBar, Player
 from histeq_gui.gui.stack_file import LoadedStack
@@ -53,13 +53,13 @@ def test_method_state_to_widget(panel, state):
 
 
 # ---------------------------------------------------------------------- bins
-def test_bins_spin_to_state_is_debounced(qtbot, panel, state):
+def test_bins_spin_to_state_is_throttled(qtbot, panel, state):
     changes = []
     state.binsChanged.connect(changes.append)
     for value in (300, 301, 302, 303):
         panel.bins_spin.setValue(value)
     assert state.bins == 256                   # not yet: still typing / stepping
-    qtbot.waitUntil(lambda: state.bins == 303, timeout=DEBOUNCE_MS * 20)
+    qtbot.waitUntil(lambda: state.bins == 303, timeout=BINS_INTERVAL_MS * 20)
     assert changes == [303]                    # one recomputation, not four
     assert panel.bins_slider.value() == bins_to_slider(303)
 
@@ -203,3 +203,16 @@ def test_keyboard_on_the_bins_spin_box_edits_it(qtbot, panel, state):
     assert panel.bins_spin.value() == 257
     panel.commit_bins()
     assert state.bins == 257
+
+
+def test_dragging_the_bins_slider_updates_while_dragging(qtbot, panel, state):
+    seen = []
+    state.binsChanged.connect(seen.append)
+    panel.bins_slider.setSliderDown(True)
+    for position in range(200, 800, 10):          # a long drag, ~0.6 s
+        panel.bins_slider.setValue(position)
+        qtbot.wait(10)
+    assert 2 <= len(seen) < 30                    # live, but not once per mouse move
+    panel.bins_slider.setSliderDown(False)
+    panel.bins_slider.sliderReleased.emit()
+    assert state.bins == slider_to_bins(790)
