@@ -93,17 +93,15 @@ def build_parser():
 
 
 def _application(offscreen):
-    """The QApplication (created if needed) with name, icon and style."""
-    if offscreen and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
-        from PyQt5.QtWidgets import QApplication
-        if QApplication.instance() is None:
-            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    """The QApplication (created if needed, offscreen if asked) with name, icon and style."""
     from PyQt5.QtGui import QIcon
     from PyQt5.QtWidgets import QApplication
 
     from .resources import ICON, resource_path
     app = QApplication.instance()
     if app is None:
+        if offscreen:       # the platform is chosen when the application is created
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QApplication([sys.argv[0] if sys.argv else "histeq-gui"])
         app.setStyle("Fusion")
     app.setApplicationName("histeq-gui")
@@ -118,13 +116,14 @@ def _application(offscreen):
 
 def _install_excepthook():
     """Log unexpected exceptions in Qt callbacks and tell the user in one line."""
+    from PyQt5.QtWidgets import QApplication, QMessageBox
+
+    from .workers import user_message
+
     def hook(kind, value, traceback):
         log.error("unexpected error", exc_info=(kind, value, traceback))
-        from PyQt5.QtWidgets import QApplication, QMessageBox
         if QApplication.instance() is not None and not isinstance(value, KeyboardInterrupt):
-            QMessageBox.critical(None, "histeq-gui",
-                                 f"Unexpected error ({kind.__name__}: {value}); details are "
-                                 "in the log.")
+            QMessageBox.critical(None, "histeq-gui", user_message(value))
     sys.excepthook = hook
 
 
@@ -198,6 +197,7 @@ def _screenshot(window, args):
         return _EXIT_ERROR
     finally:
         window.close()
+        window.deleteLater()
     for message in errors:
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")
