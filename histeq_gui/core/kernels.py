@@ -25,7 +25,9 @@ from functools import cache
 import numpy as np
 from numba import njit
 
-__all__ = ["count_bins", "map_bins", "count_values", "map_values"]
+from .methods import seed_cdf, slope
+
+__all__ = ["count_bins", "map_bins", "count_values", "map_values", "seed_value_map"]
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -39,6 +41,12 @@ def _bin(v, first, scale, lower, base):
     elif lower[k + 1] <= v:
         k += 1
     return k
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _value(slope, offset, value, divisor):
+    # np.interp: slope * (x - xp[j]) + fp[j]; then the method's divisor.
+    return (slope * offset + value) / divisor
 
 
 @cache
@@ -113,7 +121,7 @@ def map_bins(centred, clamp):
                 else:
                     j = k
                     offset = np.float64(v) - np.float64(lower[k])
-                out[r, i] = (slope[j] * offset + value[j]) / divisor
+                out[r, i] = _value(slope[j], offset, value[j], divisor)
     return map_bins_kernel
 
 
@@ -160,3 +168,38 @@ def map_values(clamp):
                         k = width - 1
                 out[r, i] = lut[row + k]
     return map_values_kernel
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def seed_value_map(value_counts, base, exact, first, last, scale, lower, edges, binned, fp, lut):
+    """The numpy method on integers: bins, seed CDF and map at every integer value.
+
+    For each sample ``s``: the counts of the integer values ``base[s] + v``
+    (``value_counts[s, v]``) are binned as pixels would be (``binned``), the
+    seed recipe's CDF is taken of them (``fp``, see ``methods.seed_cdf``)
+    and the map is evaluated at every value (``lut``), as ``map_bins`` would
+    for pixels of that value.  Samples that are not ``exact`` are skipped.
+    """
+    samples, width = value_counts.shape
+    bins = edges.shape[1] - 1
+    stride = bins + 1
+    slopes = np.zeros(bins)
+    for s in range(samples):
+        if not exact[s]:
+            continue
+        f, l, sc, b = first[s], last[s], scale[s], s * stride
+        binned[s, :] = 0
+        for v in range(width):
+            if value_counts[s, v]:
+                binned[s, _bin(np.float64(base[s] + v), f, sc, lower, b) - b] += value_counts[s, v]
+        seed_cdf(binned[s], edges[s], fp[s])
+        for j in range(bins - 1):
+            slopes[j] = slope(fp[s], j, np.float64(edges[s, j]), np.float64(edges[s, j + 1]))
+        for v in range(width):
+            x = np.float64(base[s] + v)
+            if x < f:
+                x = f
+            elif x > l:
+                x = l
+            k = _bin(x, f, sc, lower, b)
+            lut[s, v] = _value(slopes[k - b], x - np.float64(lower[k]), fp[s, k - b], 255.0)

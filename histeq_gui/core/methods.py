@@ -14,8 +14,11 @@ the nodes ``(xp, fp)``:
     For float32 (and float16) images scikit-image rounds the CDF and the
     result to float32; so does this method.
 
-Each function here is a small pure function over a batch: arrays with one row
-per sample (an image, or a whole stack).
+The arithmetic of one sample is written once, in the small compiled
+functions :func:`seed_cdf`, :func:`cumulative_cdf` and :func:`slope` (they
+repeat NumPy's operations in NumPy's order, so the results are
+bit-identical); the batch functions below (one row per sample: an image, or
+a whole stack) and the per-pixel kernels both call them.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-__all__ = ["METHODS", "check_method", "uses_value_bins", "Nodes", "numpy_nodes",
-           "skimage_nodes", "skimage_value_cdf", "Segments", "segments", "interpolate",
-           "finish"]
+__all__ = ["METHODS", "check_method", "uses_value_bins", "Nodes", "seed_cdf", "cumulative_cdf",
+           "slope", "numpy_nodes", "skimage_nodes", "skimage_value_cdf", "Segments",
+           "segments", "finish"]
 
 METHODS = ("numpy", "skimage")
 
@@ -45,6 +49,51 @@ def uses_value_bins(method, dtype):
     bins, and the viewer says so next to the control.
     """
     return method == "skimage" and np.dtype(dtype).kind in "iu"
+
+
+# ------------------------------------------------------------ one sample (compiled)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def seed_cdf(counts, edges, out):
+    """The seed recipe's CDF of one sample, scaled to 255, into ``out``.
+
+    ``np.histogram(..., density=True)`` is ``n / db / n.sum()`` with ``db``
+    the bin widths in the bin dtype; then ``cumsum`` and
+    ``255 * cdf / cdf[-1]``.  An empty sample gives NaN.
+    """
+    n = counts.shape[0]
+    total = 0
+    for k in range(n):
+        total += counts[k]
+    running = 0.0
+    for k in range(n):
+        running += counts[k] / np.float64(edges[k + 1] - edges[k]) / total
+        out[k] = running
+    last = out[n - 1]
+    for k in range(n):
+        out[k] = 255 * out[k] / last
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def cumulative_cdf(counts, out):
+    """scikit-image's CDF of one sample: ``counts.cumsum() / float(total)``."""
+    total = 0
+    for k in range(counts.shape[0]):
+        total += counts[k]
+    running = 0
+    for k in range(counts.shape[0]):
+        running += counts[k]
+        out[k] = running / np.float64(total)
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def slope(fp, j, x0, x1):
+    """``np.interp``'s slope of segment ``j``: ``(fp[j+1] - fp[j]) / (x1 - x0)``."""
+    return (fp[j + 1] - fp[j]) / (x1 - x0)
+
+
+# ----------------------------------------------------------------- batches of samples
 
 
 @dataclass
@@ -79,6 +128,18 @@ def _cdf_rounding(dtype):
     return np.dtype(np.float32) if dtype in (np.float16, np.float32) else np.dtype(np.float64)
 
 
+@njit(nogil=True, cache=True)
+def _seed_cdfs(counts, edges, out):
+    for s in range(counts.shape[0]):
+        seed_cdf(counts[s], edges[s], out[s])
+
+
+@njit(nogil=True, cache=True)
+def _cumulative_cdfs(counts, out):
+    for s in range(counts.shape[0]):
+        cumulative_cdf(counts[s], out[s])
+
+
 def numpy_nodes(counts, edges):
     """Nodes of the seed recipe.
 
@@ -91,41 +152,33 @@ def numpy_nodes(counts, edges):
     Returns
     -------
     Nodes
-        ``xp`` the left bin edges, ``fp`` the density CDF scaled to 255.
-
-    Notes
-    -----
-    The arithmetic repeats ``np.histogram(..., density=True)``
-    (``n / db / n.sum()``), ``cumsum`` and ``255 * cdf / cdf[-1]`` step by
-    step, so every node is bit-identical to the per-image recipe.
+        ``xp`` the left bin edges, ``fp`` the density CDF scaled to 255
+        (:func:`seed_cdf`), bit-identical to the per-image recipe.
     """
-    db = np.subtract(edges[:, 1:], edges[:, :-1], dtype=edges.dtype).astype(np.float64,
-                                                                             copy=False)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cdf = np.divide(counts, db, out=db)
-        cdf /= counts.sum(axis=1, keepdims=True)
-        np.cumsum(cdf, axis=1, out=cdf)
-        last = cdf[:, -1:].copy()
-        cdf *= 255
-        cdf /= last
-    return Nodes(edges[:, :-1].astype(np.float64, copy=False), cdf, 255.0)
+    fp = np.empty(counts.shape)
+    _seed_cdfs(np.ascontiguousarray(counts), _compiled(edges), fp)
+    return Nodes(edges[:, :-1].astype(np.float64, copy=False), fp, 255.0)
 
 
 def skimage_nodes(counts, edges, data_dtype):
     """Nodes of ``skimage.exposure.equalize_hist`` for floating point images.
 
     ``xp`` are the bin centres ``(edges[:-1] + edges[1:]) / 2`` in the bin
-    dtype, ``fp`` the cumulative counts over the total, rounded to float32 for
-    float32 images as scikit-image does.
+    dtype, ``fp`` the cumulative counts over the total (:func:`cumulative_cdf`),
+    rounded to float32 for float32 images as scikit-image does.
     """
     centres = (edges[:, :-1] + edges[:, 1:]) / 2.0
     rounding = _cdf_rounding(data_dtype)
-    cumulative = counts.cumsum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cdf = cumulative / cumulative[:, -1:].astype(np.float64)
+    cdf = np.empty(counts.shape)
+    _cumulative_cdfs(np.ascontiguousarray(counts), cdf)
     if rounding != np.float64:
         cdf = cdf.astype(rounding).astype(np.float64)
     return Nodes(centres.astype(np.float64), cdf, 1.0, rounding)
+
+
+def _compiled(edges):
+    # numba computes in float32 at least; float16 widths are exact in float32.
+    return edges.astype(np.float32) if edges.dtype == np.float16 else edges
 
 
 def skimage_value_cdf(value_counts, first):
@@ -147,11 +200,10 @@ def skimage_value_cdf(value_counts, first):
         scikit-image's one-bin-per-integer CDF, including below and above
         the counted range.
     """
-    cumulative = value_counts.cumsum(axis=1)
-    floor = np.take_along_axis(cumulative, first[:, np.newaxis], axis=1)
-    np.maximum(cumulative, floor, out=cumulative)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return cumulative / cumulative[:, -1:].astype(np.float64)
+    cdf = np.empty(value_counts.shape)
+    _cumulative_cdfs(np.ascontiguousarray(value_counts), cdf)
+    floor = np.take_along_axis(cdf, first[:, np.newaxis], axis=1)
+    return np.maximum(cdf, floor, out=cdf)
 
 
 @dataclass
@@ -161,7 +213,7 @@ class Segments:
     Segment ``s * stride + j`` of sample ``s`` starts at ``start``; the value
     there is ``slope * (x - start) + value``, the very operations
     ``np.interp`` performs.  Constant ends have slope 0.  ``start`` is None
-    for left-edge nodes, where the caller has each pixel's lower bin edge.
+    for left-edge nodes, where the kernels use each pixel's lower bin edge.
     """
 
     start: np.ndarray
@@ -170,8 +222,22 @@ class Segments:
     stride: int
 
 
+@njit(nogil=True, cache=True, error_model="numpy")
+def _segments(xp, fp, shift, slopes, values):
+    samples, n = xp.shape
+    for s in range(samples):
+        for j in range(n - 1):
+            slopes[s, j + shift] = slope(fp[s], j, xp[s, j], xp[s, j + 1])
+            values[s, j + shift] = fp[s, j]
+        values[s, n - 1 + shift] = fp[s, n - 1]
+        if shift:
+            values[s, 0] = fp[s, 0]
+        else:
+            values[s, n] = fp[s, n - 1]
+
+
 def segments(nodes, left_edges):
-    """Segment tables for :func:`interpolate`.
+    """Segment tables for the mapping kernels.
 
     Parameters
     ----------
@@ -184,58 +250,16 @@ def segments(nodes, left_edges):
     """
     xp, fp = nodes.xp, nodes.fp
     samples, n = xp.shape
-    shift = 0 if left_edges else 1
-    slope = np.zeros((samples, n + 1))
-    value = np.empty((samples, n + 1))
-    inner = slope[:, shift:shift + n - 1]
-    np.subtract(fp[:, 1:], fp[:, :-1], out=inner)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inner /= np.subtract(xp[:, 1:], xp[:, :-1], out=value[:, :n - 1])
-    value[:, shift:shift + n] = fp
-    value[:, n if left_edges else 0] = fp[:, -1 if left_edges else 0]
+    slopes = np.zeros((samples, n + 1))
+    values = np.empty((samples, n + 1))
+    _segments(np.ascontiguousarray(xp), fp, 0 if left_edges else 1, slopes, values)
     start = None
     if not left_edges:
         start = np.empty((samples, n + 1))
         start[:, 1:] = xp
         start[:, 0] = xp[:, 0]
         start = start.ravel()
-    return Segments(start, slope.ravel(), value.ravel(), n + 1)
-
-
-def interpolate(x, segment, seg, nodes, offset=None, out=None, scratch=None):
-    """Evaluate the map of each pixel given its segment.
-
-    Parameters
-    ----------
-    x : ndarray
-        Pixel values (inside each sample's node range or clamped to it).
-    segment : ndarray of intp
-        Flat segment index of each pixel (see :class:`Segments`).
-    seg : Segments
-    nodes : Nodes
-        For the scale and the rounding.
-    offset : ndarray of float64, optional
-        ``x - seg.start[segment]`` when the caller already has it; it is
-        overwritten.
-    out : ndarray of float64, optional
-        Where to write the result.
-    scratch : tuple of two float64 arrays shaped like ``x``, optional
-        Work space; the arithmetic stays in them (in cache) and only the
-        last step writes ``out``.
-
-    Returns
-    -------
-    ndarray of float64
-    """
-    if scratch is None:
-        scratch = np.empty(x.shape), np.empty(x.shape)
-    values, table = scratch
-    if offset is None:
-        offset = np.subtract(x, np.take(seg.start, segment, mode="wrap", out=table),
-                             out=values, dtype=np.float64)
-    offset *= np.take(seg.slope, segment, mode="wrap", out=table)
-    offset += np.take(seg.value, segment, mode="wrap", out=table)
-    return finish(offset, nodes, out)
+    return Segments(start, slopes.ravel(), values.ravel(), n + 1)
 
 
 def finish(values, nodes, out=None):

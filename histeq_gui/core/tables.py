@@ -187,20 +187,20 @@ def finish(t, counts):
         return t
     # The seed recipe on integers: bin the integer values themselves, each
     # weighted by how often it occurs, and evaluate the map once per value.
-    samples = np.arange(t.samples)
-    grid = t.base.astype(np.float64)[:, np.newaxis] + np.arange(t.width, dtype=np.float64)
     b = t.binning = hg.binning(t.stats, t.bins, t.dtype)
-    stride = b.bins + 1
-    binned = np.zeros(t.samples * stride, np.int64)
-    kernels.count_bins(True, True)(grid, counts > 0, counts, samples, b.exact, b.first,
-                                   b.scale, b.lower, stride, 0, binned)
-    binned = binned.reshape(t.samples, stride)[:, :-1]
+    binned = np.empty((t.samples, b.bins), np.int64)
+    fp = np.empty((t.samples, b.bins))
+    lut = np.empty(counts.shape)
+    kernels.seed_value_map(counts, t.base, b.exact, b.first, b.last, b.scale, b.lower, b.edges,
+                           binned, fp, lut)
+    xp = b.edges[:, :-1]
     for s in np.flatnonzero(~b.exact):
-        binned[s] = _numpy_counts(np.repeat(grid[s], counts[s]), b, s)
-    _float_map(t, binned)
-    lut = np.empty(grid.shape)
-    _map_float(t, grid, samples, lut, clamp=True)
-    t.lut = lut.ravel()
+        # Bins a few ulps wide: np.histogram and np.interp themselves.
+        grid = t.base[s] + np.arange(t.width, dtype=np.float64)
+        binned[s] = _numpy_counts(np.repeat(grid, counts[s]), b, s)
+        mt.seed_cdf(binned[s], b.edges[s], fp[s])
+        lut[s] = np.interp(np.clip(grid, b.first[s], b.last[s]), xp[s], fp[s]) / 255
+    t.counts, t.nodes, t.lut = binned, mt.Nodes(xp, fp, 255.0), lut.ravel()
     return t
 
 
