@@ -1,0 +1,140 @@
+"""Speed of histeq_gui.equalize against the seed thread's per-image loop, in one run.
+
+Run:  python benchmarks/bench_equalize.py [--images 1800] [--repeats 9]
+
+Every candidate is timed in the same process, interleaved repetition by
+repetition.  This machine is shared and noisy, and noise only ever adds
+time, so the ratios that judge the goals use each candidate's best time
+(as ``timeit`` advises); the ratios of the medians are printed beside them.  The references are the Q&A thread's loop (``seed_recipe`` per
+image into ``np.zeros``), a loop over ``skimage.exposure.equalize_hist``,
+a plain ``astype(float32)`` copy (the memory-bound floor: one read, one
+write of the stack) and, if OpenCV is installed, ``cv2.equalizeHist`` per
+image (uint8 only; it is not the same method, just a well-known speed).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from skimage import exposure
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from histeq_gui import equalize  # noqa: E402
+
+
+def seed_recipe(image, number_bins=256):
+    # the Q&A thread's answer, as written there
+    image_histogram, bins = np.histogram(image.flatten(), number_bins, density=True)
+    cdf = image_histogram.cumsum()
+    cdf = 255 * cdf / cdf[-1]
+    image_equalized = np.interp(image.flatten(), bins[:-1], cdf)
+    return image_equalized.reshape(image.shape), cdf
+
+
+def seed_loop(data):
+    data_equalized = np.zeros(data.shape)
+    for i in range(data.shape[0]):
+        image = data[i, 0, :, :]
+        data_equalized[i, 0, :, :] = image_histogram_equalization(image)[0]
+    return data_equalized
+
+
+image_histogram_equalization = seed_recipe
+
+
+def skimage_loop(data):
+    out = np.zeros(data.shape)
+    for i in range(data.shape[0]):
+        out[i, 0] = exposure.equalize_hist(data[i, 0], 256)
+    return out
+
+
+def cv2_loop(data):
+    import cv2
+    out = np.zeros(data.shape, np.uint8)
+    for i in range(data.shape[0]):
+        out[i, 0] = cv2.equalizeHist(data[i, 0])
+    return out
+
+
+def measure(candidates, repeats):
+    """Median and best seconds of each candidate, interleaved over repeats."""
+    for function in candidates.values():
+        function()                      # warm up: compiled kernels, page pools
+    times = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, function in candidates.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1800)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    shape = (args.images, 1, 96, 96)
+    u8 = rng.integers(0, 256, shape, dtype=np.uint8)
+    f64 = rng.random(shape)
+    sample = np.load(Path(__file__).resolve().parents[1] / "resources" / "sample_stack.npy")
+    faces = np.resize(sample, shape)                 # real photographs, tiled
+
+    candidates = {
+        "seed loop, uint8": lambda: seed_loop(u8),
+        "seed loop, float64": lambda: seed_loop(f64),
+        "equalize_hist loop, uint8": lambda: skimage_loop(u8),
+        "astype(float32), uint8": lambda: u8.astype(np.float32),
+        "astype(float32), float64": lambda: f64.astype(np.float32),
+        "numpy, uint8": lambda: equalize(u8, "numpy"),
+        "numpy, float64": lambda: equalize(f64, "numpy"),
+        "skimage, uint8": lambda: equalize(u8, "skimage"),
+        "skimage, float64": lambda: equalize(f64, "skimage"),
+        "numpy, uint8 sample photos": lambda: equalize(faces, "numpy"),
+        "numpy, uint8, scope=stack": lambda: equalize(u8, "numpy", scope="stack"),
+        "numpy, float64, scope=stack": lambda: equalize(f64, "numpy", scope="stack"),
+    }
+    try:
+        import cv2  # noqa: F401
+        candidates["cv2.equalizeHist loop, uint8"] = lambda: cv2_loop(u8)
+    except ImportError:
+        pass
+    result = measure(candidates, args.repeats)
+
+    print(f"stack {shape}, {args.repeats} interleaved repeats, {os.cpu_count()} CPUs; "
+          "median (best) per call")
+    for name, (median, best) in result.items():
+        print(f"  {name:32s} {median * 1e3:9.1f} ms  ({best * 1e3:.1f})")
+    print("ratios against the seed's per-image loop: best times (medians)")
+    targets = [
+        ("numpy, uint8", "seed loop, uint8", 30),
+        ("numpy, float64", "seed loop, float64", 10),
+        ("skimage, uint8", "equalize_hist loop, uint8", 20),
+        ("numpy, uint8 sample photos", "seed loop, uint8", None),
+        ("skimage, float64", "seed loop, float64", None),
+        ("numpy, uint8, scope=stack", "seed loop, uint8", None),
+        ("numpy, float64, scope=stack", "seed loop, float64", None),
+        ("astype(float32), uint8", "seed loop, uint8", None),
+    ]
+    if "cv2.equalizeHist loop, uint8" in result:
+        targets.append(("cv2.equalizeHist loop, uint8", "seed loop, uint8", None))
+    failed = False
+    for ours, reference, goal in targets:
+        ratio = result[reference][1] / result[ours][1]
+        median = result[reference][0] / result[ours][0]
+        verdict = ""
+        if goal:
+            verdict = f"  goal {goal}x: {'met' if ratio >= goal else 'NOT met'}"
+            failed |= ratio < goal
+        print(f"  {ours:32s} {ratio:6.1f}x ({median:5.1f}x)  vs {reference}{verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
