@@ -62,7 +62,8 @@ map from input value to equalized value, also drawn as the transfer curve.</p>
 </table>
 <p>Mouse: drag to pan, wheel to zoom (both views move together; Ctrl+0 fits the image again).
 Point at a pixel to see its original and equalized values in the status bar and as a dot on the
-transfer curve. Image indices count from 0.</p>
+transfer curve. Images are numbered from 0, as the array indexes them: image 5 is
+<tt>stack[5]</tt>.</p>
 <p><b>Methods</b>: <i>numpy</i> interpolates the CDF at the left bin edges (the seed recipe);
 <i>skimage</i> at the bin centres, and uses one bin per integer value for integer images.
 <b>Scope</b>: <i>this image</i> equalizes each image with its own histogram; <i>whole stack</i>
@@ -482,7 +483,8 @@ class MainWindow(QMainWindow):
             self.info_label.setText("no stack: open one with Ctrl+O, or drop a file or folder "
                                     "on the window")
             return
-        self.info_label.setText(f"image {self.state.index + 1} of {stack.n_images} · "
+        # Images are numbered as the array indexes them: from 0.
+        self.info_label.setText(f"image {self.state.index} of {stack.n_images} · "
                                 f"{stack.describe()}")
 
     def _on_hover(self, x, y):

@@ -128,7 +128,7 @@ class NavigationBar(QWidget):
             widget.blockSignals(True)
             widget.setRange(0, last)
             widget.blockSignals(False)
-        self.count_label.setText(f"/ {last}")
+        self.count_label.setText(f"of {self.state.n_images}")
         enabled = self.state.n_images > 1
         for widget in (self.slider, self.spin, self.first_button, self.previous_button,
                        self.play_button, self.next_button, self.last_button):

@@ -32,7 +32,7 @@ def test_sample_opens_with_title_and_status(sample_window):
     assert w.windowTitle() == "sample_stack.npy — histeq-gui"
     assert w.state.stack.array.shape == (100, 1, 96, 96)
     info = w.info_label.text()
-    assert "image 1 of 100" in info and "100×1×96×96" in info and "uint8" in info
+    assert "image 0 of 100" in info and "100×1×96×96" in info and "uint8" in info
     assert "N×1×H×W" in info
     assert w.navigation.caption.text()      # the sample's per-image label
     assert w.original_histogram.bar_count() == 256
