@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
+from histeq_gui.gui.app import quiet_harmless_qt_notes  # noqa: E402
 from histeq_gui.gui.compute import compute_view, stack_histograms  # noqa: E402
 from histeq_gui.gui.main_window import SYNC_STACK_VALUES, MainWindow  # noqa: E402
 from histeq_gui.gui.stack_file import LoadedStack, open_sample  # noqa: E402
@@ -119,6 +120,7 @@ def main(argv=None):
     parser.add_argument("--big-images", type=int, default=8, help="images in the big stack")
     args = parser.parse_args(argv)
 
+    quiet_harmless_qt_notes()
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
     window.resize(1400, 860)

@@ -18,7 +18,7 @@ from .._version import __version__
 from ..core.equalize import SCOPES
 from ..core.methods import METHODS
 
-__all__ = ["main", "build_parser", "SCREENSHOT_SIZE"]
+__all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,21 @@ def build_parser():
     return parser
 
 
+# Qt notes that say nothing to a user: the offscreen platform has no window
+# manager to pass size hints to, and root sessions have no XDG_RUNTIME_DIR.
+_HARMLESS_QT_NOTES = ("does not support propagateSizeHints", "XDG_RUNTIME_DIR not set")
+
+
+def quiet_harmless_qt_notes():
+    """Drop Qt's harmless notes; pass every other Qt message on to stderr."""
+    from PyQt5.QtCore import qInstallMessageHandler
+
+    def handler(kind, context, message):
+        if not any(note in message for note in _HARMLESS_QT_NOTES):
+            print(message, file=sys.stderr)
+    qInstallMessageHandler(handler)
+
+
 def _application(offscreen):
     """The QApplication (created if needed, offscreen if asked) with name, icon and style."""
     from PyQt5.QtGui import QIcon
@@ -100,6 +115,7 @@ def _application(offscreen):
     from .resources import ICON, resource_path
     app = QApplication.instance()
     if app is None:
+        quiet_harmless_qt_notes()
         if offscreen:       # the platform is chosen when the application is created
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QApplication([sys.argv[0] if sys.argv else "histeq-gui"])
