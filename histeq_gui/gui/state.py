@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from ..core.equalize import SCOPES
-from ..core.methods import METHODS, uses_value_bins
+from ..core.equalize import check_scope
+from ..core.histogram import check_bins
+from ..core.methods import check_method, uses_value_bins
 
 __all__ = ["ViewerState", "MIN_BINS", "MAX_BINS"]
 
@@ -49,22 +50,18 @@ class ViewerState(QObject):
     # ------------------------------------------------------------------ validation
     @staticmethod
     def _check_method(method):
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
-        return method
+        return check_method(method)
 
     @staticmethod
     def _check_bins(bins):
-        bins = int(bins)
+        bins = check_bins(bins)
         if not MIN_BINS <= bins <= MAX_BINS:
             raise ValueError(f"bins must be between {MIN_BINS} and {MAX_BINS}, got {bins}")
         return bins
 
     @staticmethod
     def _check_scope(scope):
-        if scope not in SCOPES:
-            raise ValueError(f"unknown scope {scope!r}; choose one of: {', '.join(SCOPES)}")
-        return scope
+        return check_scope(scope)
 
     # ------------------------------------------------------------------ properties
     @property
