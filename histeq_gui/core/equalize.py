@@ -24,7 +24,7 @@ from . import methods as mt
 from . import tables as tb
 from .stack import as_channels_first, from_channels_first, guess_layout
 
-__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram"]
+__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "warm_up"]
 
 SCOPES = ("image", "stack")
 _BLOCK = 1 << 20        # most pixels in a block
@@ -452,3 +452,18 @@ def _public(t, method, bins):
         edges = np.concatenate([[x[0] - 0.5], middle, [x[-1] + 0.5]])
     cdf = t.lut[lo:hi + 1].copy()
     return Histogram(method, bins, True, counts[lo:hi + 1], edges, x, cdf, t)
+
+
+def warm_up(dtype):
+    """Get the compiled kernels for images of ``dtype`` ready.
+
+    The per-pixel loops are compiled on their first use for a dtype (about a
+    second after installing; then they load from numba's cache on disk in a
+    few milliseconds).  The viewer calls this while it loads a stack, off the
+    GUI thread, so that no redraw waits for the compiler.
+    """
+    tiny = np.arange(16).reshape(4, 4).astype(hg.check_dtype(dtype))
+    for method in mt.METHODS:
+        equalized = histogram(tiny, method, 8).apply(tiny)
+        histogram(equalized, method, 8)            # the histogram of an equalized image
+        equalize(np.stack([tiny, tiny]), method, 8)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.equalize import warm_up
 from ..core.errors import StackError
 from ..core.histogram import check_dtype
 from ..core.io import load_stack
@@ -188,6 +189,9 @@ def open_stack(path, progress=None):
     except ValueError as exc:
         raise StackError(f"cannot view '{path}': {exc}") from None
     levels = display_levels(array, stage("Scanning the value range"))
+    if progress is not None:
+        progress("Preparing", 0, 1)
+    warm_up(array.dtype)        # compile here, in the loader's thread, not at the first redraw
     return LoadedStack(array, layout, path, levels, _labels(path, layout.n_images))
 
 
