@@ -463,7 +463,12 @@ def warm_up(dtype):
     GUI thread, so that no redraw waits for the compiler.
     """
     tiny = np.arange(16).reshape(4, 4).astype(hg.check_dtype(dtype))
+    samples = [tiny]
+    if tiny.dtype.kind == "f":
+        samples.append(tiny.copy())
+        samples[-1][0, 0] = np.nan                 # the loops that skip NaN
     for method in mt.METHODS:
-        equalized = histogram(tiny, method, 8).apply(tiny)
-        histogram(equalized, method, 8)            # the histogram of an equalized image
-        equalize(np.stack([tiny, tiny]), method, 8)
+        for sample in samples:
+            equalized = histogram(sample, method, 8).apply(sample)
+            histogram(equalized, method, 8)        # the histogram of an equalized image
+            equalize(np.stack([sample, sample]), method, 8)
