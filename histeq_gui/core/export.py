@@ -8,20 +8,18 @@ asks.
 The pipeline validates everything before it computes anything, equalizes the
 stack in chunks of images (``scope="image"``) or builds one histogram per
 channel and applies it chunk by chunk (``scope="stack"``), converts the float64
-result to the output dtype (:func:`convert`) and writes it atomically with
-:func:`~histeq_gui.core.io.save_stack`, followed by a JSON sidecar that says
-how the output was made.  Output and sidecar are first written under hidden
-names in the target folder and moved into place together at the very end, so
-when the caller cancels or anything fails, neither remains and an existing
-output keeps its bytes.
+result to the output dtype (:func:`convert`) and writes it with a JSON sidecar
+that says how the output was made.  Output and sidecar are written (and the
+output verified) under hidden names in the target folder and moved into place
+together at the very end by :func:`~histeq_gui.core.io.staged`, so when the
+caller cancels or anything fails, neither remains and an existing output keeps
+its bytes.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import secrets
-import shutil
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -306,7 +304,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ``equalize(images, scope="stack")`` exactly.
 
     Output and sidecar are written under hidden names in the output folder
-    and moved into place only after both are complete.  If the generator is
+    and moved into place together (:func:`~histeq_gui.core.io.staged`) only
+    after both are complete and the output is verified.  If the generator is
     closed early (the caller cancelled) or anything raises, neither remains
     and an existing output is untouched.  The long calls (the stack
     histogram, writing and verifying) run in a helper thread so that they
@@ -347,26 +346,17 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 # --- the steps ---------------------------------------------------------------------------
 
 def _run(plan):
-    staged = []
-    try:
-        result = np.empty(plan.images.shape, plan.dtype)
-        if plan.settings.scope == "stack":
-            maps = yield from _stack_histograms(plan)
-        else:
-            maps = None
-        yield from _equalize_chunks(plan, maps, result)
-        temp = _staging_path(plan.output, plan.kind)
-        staged += [temp, io.sidecar_path(temp)]
-        yield from _in_thread("write", lambda progress: io.save_stack(
-            temp, result, layout=plan.layout, progress=progress))
+    result = np.empty(plan.images.shape, plan.dtype)
+    maps = (yield from _stack_histograms(plan)) if plan.settings.scope == "stack" else None
+    yield from _equalize_chunks(plan, maps, result)
+    sidecar = io.sidecar_path(plan.output)
+    # A sidecar left without its output is replaced even without overwrite.
+    with io.staged([plan.output, sidecar], overwrite=[plan.overwrite, True]) as (temp, temp_json):
+        yield from _in_thread("write", lambda progress: io.write_stack(
+            temp, result, layout=plan.layout, progress=progress, target=plan.output))
         del result
-        io.write_sidecar(temp, _sidecar_info(plan))
-        _commit(temp, plan.output, plan.overwrite)
-        staged.clear()
-        return plan.output
-    finally:
-        for path in staged:
-            _remove(path)
+        io.write_json(temp_json, _sidecar_info(plan), target=sidecar)
+    return plan.output
 
 
 def _channel_key(layout, channel):
@@ -478,54 +468,6 @@ def _in_thread(stage, function):
     finally:
         stop.set()
         thread.join()
-
-
-# --- files -------------------------------------------------------------------------------
-
-def _staging_path(target, kind):
-    """A hidden name in the target's folder with the same output kind."""
-    tag = f"export-{secrets.token_hex(4)}"
-    if kind == "png-folder":
-        return target.parent / f".{target.name.lstrip('.')}-{tag}"
-    return target.parent / f".{target.stem.lstrip('.')}-{tag}{target.suffix}"
-
-
-def _remove(path):
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink(missing_ok=True)
-
-
-def _exists(path):
-    return path.exists() or path.is_symlink()
-
-
-def _commit(temp, target, overwrite):
-    """Move the staged output and its sidecar into place; on failure restore what was there."""
-    temp_sidecar, sidecar = io.sidecar_path(temp), io.sidecar_path(target)
-    if _exists(target) and not overwrite:
-        raise StackError(f"'{target}' exists; pass --overwrite to replace it")
-    backup = None
-    try:
-        if _exists(target):
-            backup = target.parent / f".{target.name.lstrip('.')}-old-{secrets.token_hex(4)}"
-            os.replace(target, backup)
-        os.replace(temp, target)
-        try:
-            os.replace(temp_sidecar, sidecar)
-        except BaseException:
-            os.replace(target, temp)
-            raise
-    except BaseException as exc:
-        if backup is not None:
-            os.replace(backup, target)
-        if isinstance(exc, OSError):
-            raise StackError(f"cannot write '{target}': {exc.strerror or exc}; check the "
-                             "folder's permissions and free space") from exc
-        raise
-    if backup is not None:
-        _remove(backup)
 
 
 def _sidecar_info(plan):

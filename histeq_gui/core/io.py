@@ -6,7 +6,8 @@ wrong and what to do.  Saving is atomic: the output is written under a
 temporary name in the target's own folder, read back and compared with what
 was meant to be written, and only then moved into place with
 :func:`os.replace`; on any error or interruption nothing partial remains and
-an existing target is left untouched.
+an existing target is left untouched.  :func:`staged` does the moving, also
+for several outputs that must appear together (a stack and its sidecar).
 
 Supported inputs: ``.npy`` (memory-mapped), ``.npz``, ``.tif``/``.tiff``
 (first series, multi-page and ImageJ), a folder of PNG/JPEG/TIFF images and
@@ -36,7 +37,7 @@ from .errors import Cancelled, StackError
 from .stack import guess_layout, image_at
 
 __all__ = ["load_stack", "save_stack", "write_sidecar", "read_sidecar", "sidecar_path",
-           "output_kind", "check_output"]
+           "output_kind", "check_output", "staged", "write_stack", "write_json"]
 
 _TIFF_EXTS = (".tif", ".tiff")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -180,23 +181,21 @@ def load_stack(path, key=None, progress=None):
     if key is not None and ext != ".npz":
         raise StackError(f"key={key!r} (--key) only applies to .npz files, not '{path}'; "
                          "leave it out")
-    prog = _Progress(progress, 1)
     if path.is_dir():
         array = _load_folder(path, progress)
-    elif ext == ".npy":
-        array = _load_npy(path)
-        prog(1)
-    elif ext == ".npz":
-        array = _load_npz(path, key)
-        prog(1)
     elif ext in _TIFF_EXTS:
         array = _load_tiff(path, progress)
-    elif ext in _IMAGE_EXTS:
-        array = _load_image(path)
-        prog(1)
     else:
-        raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
-                         f"use {_READABLE}")
+        if ext == ".npy":
+            array = _load_npy(path)
+        elif ext == ".npz":
+            array = _load_npz(path, key)
+        elif ext in _IMAGE_EXTS:
+            array = _load_image(path)
+        else:
+            raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
+                             f"use {_READABLE}")
+        _Progress(progress, 1)(1)       # read in one go
     _check_array(array, f"'{path}'")
     return array
 
@@ -353,18 +352,16 @@ def _load_folder(folder, progress=None):
     if not files:
         raise StackError(f"cannot read '{folder}': the folder holds no PNG, JPEG or TIFF "
                          "images; choose a folder of images or a stack file")
-    prog = _Progress(progress, len(files))
-    first = _load_image(files[0], folder_item=True)
-    with _guard(folder, what="folder"):
-        out = np.empty((len(files),) + first.shape, first.dtype)
-    out[0] = first
-    prog(1)
-    for i, file in enumerate(files[1:], start=1):
+    prog, out = _Progress(progress, len(files)), None
+    for i, file in enumerate(files):
         image = _load_image(file, folder_item=True)
-        if image.shape != first.shape or image.dtype != first.dtype:
+        if out is None:
+            with _guard(folder, what="folder"):
+                out = np.empty((len(files),) + image.shape, image.dtype)
+        elif image.shape != out.shape[1:] or image.dtype != out.dtype:
             raise StackError(
                 f"cannot read '{folder}': '{file.name}' is {image.shape} {image.dtype} but "
-                f"'{files[0].name}' is {first.shape} {first.dtype}; all images in the folder "
+                f"'{files[0].name}' is {out.shape[1:]} {out.dtype}; all images in the folder "
                 "must have the same size and type")
         out[i] = image
         prog(i + 1)
@@ -420,43 +417,28 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     if kind == "png-folder" and dtype is not None:
         _check_png(np.dtype(dtype), layout)
     with _guard(path, "write"):
-        _check_target(path, kind, overwrite)
+        if not path.parent.is_dir():
+            raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
+                             "exist; create it first")
+        exists = _exists(path)
+        if exists and not overwrite:
+            raise StackError(f"'{path}' exists; pass --overwrite to replace it")
+        if exists and kind != "png-folder" and path.is_dir():
+            raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
+        if exists and kind == "png-folder":
+            if not path.is_dir():
+                raise StackError(f"cannot write '{path}': it exists and is not a folder; "
+                                 "choose another name")
+            others = [p.name for p in path.iterdir() if not re.fullmatch(r"\d+\.png", p.name)]
+            if others:
+                raise StackError(f"will not replace '{path}': it holds files other than "
+                                 f"numbered PNGs (e.g. '{others[0]}'); choose a new or empty "
+                                 "folder")
         probe = _temp_path(path, "probe")
         with open(probe, "xb"):
             pass
         probe.unlink()
     return kind
-
-
-def _temp_path(path, tag="tmp"):
-    return path.parent / f".{path.name}.{tag}-{secrets.token_hex(4)}"
-
-
-def _remove(path):
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _check_target(path, kind, overwrite):
-    if not path.parent.is_dir():
-        raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not exist; "
-                         "create it first")
-    if not (path.exists() or path.is_symlink()):
-        return
-    if not overwrite:
-        raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-    if kind != "png-folder" and path.is_dir():
-        raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
-    if kind == "png-folder":
-        if not path.is_dir():
-            raise StackError(f"cannot write '{path}': it exists and is not a folder; "
-                             "choose another name")
-        others = [p.name for p in path.iterdir() if not re.fullmatch(r"\d+\.png", p.name)]
-        if others:
-            raise StackError(f"will not replace '{path}': it holds files other than numbered "
-                             f"PNGs (e.g. '{others[0]}'); choose a new or empty folder")
 
 
 def save_stack(path, array, *, layout=None, key="images", overwrite=False, progress=None):
@@ -501,13 +483,30 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
 
     Notes
     -----
-    The output is written under a hidden temporary name (``.name.tmp-XXXX``)
-    in the target folder, read back and compared with ``array``, then moved
-    into place with :func:`os.replace`.  TIFF files store the shape in
-    tifffile's metadata, so they read back with the same shape and dtype.
-    A PNG folder reads back as ``(N, H, W)`` or ``(N, H, W, C)``.
+    :func:`write_stack` writes and verifies the stack under a hidden name
+    from :func:`staged`, which then moves it into place.  TIFF files keep
+    the shape in tifffile's metadata, so they read back with the same shape
+    and dtype; a PNG folder reads back as ``(N, H, W)`` or ``(N, H, W, C)``.
     """
     path = Path(path)
+    check_output(path, overwrite=overwrite)
+    with staged([path], overwrite) as (temp,):
+        write_stack(temp, array, layout=layout, key=key, progress=progress, target=path)
+    return path
+
+
+def write_stack(path, array, *, layout=None, key="images", progress=None, target=None):
+    """Write a stack at exactly ``path`` (which must not exist), read it back and compare.
+
+    The writing half of :func:`save_stack`, for a temporary path from
+    :func:`staged`: ``array``, ``layout``, ``key`` and ``progress`` are as
+    there and the format comes from the extension of ``path``; ``target``
+    (default ``path``) is the path named in error messages.  Raises
+    StackError as :func:`save_stack` does; what was written is left for
+    :func:`staged` to remove.
+    """
+    path = Path(path)
+    target = path if target is None else Path(target)
     kind = output_kind(path)
     array = np.asanyarray(array)
     _check_array(array, "the stack to save")
@@ -520,35 +519,35 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
         raise StackError(f"invalid .npz key {key!r}; use a plain name such as 'images'")
     if kind == "png-folder":
         _check_png(array.dtype, layout)
-    with _guard(path, "write"):
-        _check_target(path, kind, overwrite)
-    temp = _temp_path(path)
+        prog = _Progress(progress, 2 * layout.n_images)
+        _write_png_folder(path, target, array, layout, prog)
+    else:
+        prog = _Progress(progress, 2 * array.shape[0])
+        with _new_file(path, target, prog) as fh:
+            if kind == "npy":
+                _write_npy(fh, array, prog)
+            elif kind == "npz":
+                with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as archive, \
+                        archive.open(key + ".npy", "w", force_zip64=True) as member:
+                    _write_npy(member, array, prog)
+            else:
+                _write_tiff(fh, array, layout, prog)
     try:
-        if kind == "png-folder":
-            prog = _Progress(progress, 2 * layout.n_images)
-            _save_png_folder(path, temp, array, layout, prog)
-        else:
-            prog = _Progress(progress, 2 * array.shape[0])
-            with _guard(path, "write", progress=prog), open(temp, "xb") as fh:
-                if kind == "npy":
-                    _write_npy(fh, array, prog)
-                elif kind == "npz":
-                    with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as archive, \
-                            archive.open(key + ".npy", "w", force_zip64=True) as member:
-                        _write_npy(member, array, prog)
-                else:
-                    _write_tiff(fh, array, layout, prog)
-                fh.flush()
-                os.fsync(fh.fileno())
-        _verify(path, temp, kind, array, layout, key, prog)
-        if not overwrite and path.exists():
-            raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-        _move_into_place(temp, path)
-        temp = None
-    finally:
-        if temp is not None:
-            _remove(temp)
-    return path
+        _compare(path, kind, array, layout, key, prog)
+    except StackError as exc:
+        if exc is prog.error:
+            raise
+        raise StackError(f"cannot write '{target}': the written file does not read back as "
+                         f"written ({exc}); nothing was written, check the disk and retry") from exc
+
+
+@contextmanager
+def _new_file(path, target, progress=None):
+    """Create the file ``path`` for writing; flush it to disk when the block ends."""
+    with _guard(target, "write", progress=progress), open(path, "xb") as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _write_npy(fh, array, prog):
@@ -560,14 +559,9 @@ def _write_npy(fh, array, prog):
         prog(stop)
 
 
-def _tiff_page_axes(array, layout):
-    """Trailing axes of one TIFF page: (H, W, C) for RGB(A) channels last, else (H, W)."""
-    rgb = layout.channel_axis == array.ndim - 1 and layout.channels in (3, 4)
-    return 3 if rgb else 2
-
-
 def _write_tiff(fh, array, layout, prog):
-    k = _tiff_page_axes(array, layout)
+    # One page holds (H, W, C) for RGB(A) channels last, else (H, W).
+    k = 3 if layout.channel_axis == array.ndim - 1 and layout.channels in (3, 4) else 2
     dtype = _native(array.dtype)
     batch = array.shape[:-k]
     pages_per_row = int(np.prod(batch[1:], dtype=np.int64)) if batch else 1
@@ -584,24 +578,14 @@ def _write_tiff(fh, array, layout, prog):
     prog(array.shape[0])
 
 
-def _verify(path, temp, kind, array, layout, key, prog):
-    """Read ``temp`` back (in chunks) and compare it with ``array``; StackError if it differs."""
-    try:
-        _compare(temp, kind, array, layout, key, prog)
-    except StackError as exc:
-        if exc is prog.error:
-            raise
-        raise StackError(f"cannot write '{path}': the written file does not read back as "
-                         f"written ({exc}); nothing was written, check the disk and retry") from exc
-
-
-def _compare(temp, kind, array, layout, key, prog):
+def _compare(path, kind, array, layout, key, prog):
+    """Read ``path`` back (in chunks) and compare it with ``array``; StackError if it differs."""
     if kind == "png-folder":
-        names = sorted(os.listdir(temp))
+        names = sorted(os.listdir(path))
         if len(names) != layout.n_images:
             raise StackError(f"{len(names)} files for {layout.n_images} images")
         for i, name in enumerate(names):
-            stored, meant = _load_image(temp / name, folder_item=True), _png_image(array, layout, i)
+            stored, meant = _load_image(path / name, folder_item=True), _png_image(array, layout, i)
             if stored.dtype != meant.dtype or not _same(stored, meant):
                 raise StackError(f"{name} reads back as {stored.shape} {stored.dtype}")
             prog(len(names) + i + 1)
@@ -617,25 +601,22 @@ def _compare(temp, kind, array, layout, key, prog):
                 raise StackError(f"rows {start}:{stop} differ")
             prog(rows + stop)
 
-    if kind == "npy":
-        stored = _load_npy(temp)
+    if kind in ("npy", "npz"):
+        # _load_npz without a key also proves that the archive holds just this one array
+        stored = _load_npy(path) if kind == "npy" else _load_npz(path, None)
         check(stored.shape, stored.dtype, lambda start, stop: stored[start:stop])
-    elif kind == "npz":
-        stored = _load_npz(temp, None)      # also proves the archive holds just this one array
-        check(stored.shape, stored.dtype, lambda start, stop: stored[start:stop])
-    else:
-        with _open_tiff(temp) as (tif, series):
-            n_pages, shape = len(series), tuple(series.shape)
-            if n_pages == 1:                # a single image: one page holds every row
-                whole = _tiff_pages(temp, tif, 0, 1).reshape(shape)
-                check(shape, series.dtype, lambda start, stop: whole[start:stop])
-            elif n_pages % rows:
-                raise StackError(f"{n_pages} pages for {rows} rows")
-            else:
-                per_row = n_pages // rows
-                check(shape, series.dtype, lambda start, stop: _tiff_pages(
-                    temp, tif, start * per_row, stop * per_row).reshape(
-                        (stop - start,) + shape[1:]))
+        return
+    with _open_tiff(path) as (tif, series):
+        n_pages, shape = len(series), tuple(series.shape)
+        if n_pages == 1:                # a single image: one page holds every row
+            whole = _tiff_pages(path, tif, 0, 1).reshape(shape)
+            check(shape, series.dtype, lambda start, stop: whole[start:stop])
+        elif n_pages % rows:
+            raise StackError(f"{n_pages} pages for {rows} rows")
+        else:
+            per_row = n_pages // rows
+            check(shape, series.dtype, lambda start, stop: _tiff_pages(
+                path, tif, start * per_row, stop * per_row).reshape((stop - start,) + shape[1:]))
 
 
 def _check_png(dtype, layout):
@@ -658,29 +639,100 @@ def _png_image(array, layout, i):
     return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
-def _save_png_folder(path, temp, array, layout, prog):
+def _write_png_folder(path, target, array, layout, prog):
     n = layout.n_images
     digits = max(5, len(str(n - 1)))
-    with _guard(path, "write", progress=prog):
-        os.mkdir(temp)
+    with _guard(target, "write", progress=prog):
+        os.mkdir(path)
         for i in range(n):
-            iio.imwrite(temp / f"{i:0{digits}d}.png", _png_image(array, layout, i))
+            iio.imwrite(path / f"{i:0{digits}d}.png", _png_image(array, layout, i))
             prog(i + 1)
 
 
-def _move_into_place(temp, path):
-    """``os.replace`` a file; for a folder, swap it in and restore the old one on failure."""
-    if not (temp.is_dir() and path.is_dir()):
-        os.replace(temp, path)
-        return
-    old = _temp_path(path, "old")
-    os.replace(path, old)
+# --- moving into place -------------------------------------------------------------------
+
+@contextmanager
+def staged(targets, overwrite=False):
+    """Yield a temporary path per target; at the end move them all into place together.
+
+    Parameters
+    ----------
+    targets : sequence of str or path-like
+        Final paths of files or folders.
+    overwrite : bool or sequence of bool, optional
+        Whether an existing target may be replaced (one flag for all, or one
+        per target); checked again just before moving.
+
+    Yields
+    ------
+    list of pathlib.Path
+        Unused hidden names beside the targets, with their extensions
+        (``out.tif`` -> ``.out-tmp-1a2b3c4d.tif``, ``frames`` ->
+        ``.frames-tmp-1a2b3c4d``), for the block to create.
+
+    Notes
+    -----
+    When the block ends, each temporary replaces its target with
+    :func:`os.replace`.  Existing folders, and existing files but the last,
+    are moved aside first and put back if a later move fails (a StackError),
+    so all targets change or none; a lone file is replaced in one step.  If
+    the block raises (also KeyboardInterrupt, or GeneratorExit when a
+    generator is closed), every temporary is removed and the targets are
+    untouched.
+    """
+    targets = [Path(target) for target in targets]
+    flags = overwrite if isinstance(overwrite, (list, tuple)) else [overwrite] * len(targets)
+    temps = [_temp_path(target, "tmp") for target in targets]
     try:
-        os.replace(temp, path)
+        yield temps
+        for target, flag in zip(targets, flags):
+            if not flag and _exists(target):
+                raise StackError(f"'{target}' exists; pass --overwrite to replace it")
+        with _guard(targets[0], "write"):
+            _move_into_place(temps, targets)
+    finally:
+        for temp in temps:      # none is left after the moves
+            _remove(temp)
+
+
+def _temp_path(path, tag):
+    """An unused hidden name beside ``path`` with its extension: ``.stem-tag-XXXXXXXX.ext``."""
+    return path.parent / f".{path.stem.lstrip('.')}-{tag}-{secrets.token_hex(4)}{path.suffix}"
+
+
+def _exists(path):
+    return path.exists() or path.is_symlink()
+
+
+def _remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _move_into_place(temps, targets):
+    """``os.replace`` each temp onto its target; if one move fails, restore every target."""
+    moves = []      # (temp, target, backup or None), recorded before moving
+    try:
+        for i, (temp, target) in enumerate(zip(temps, targets)):
+            backup = None
+            if _exists(target) and (temp.is_dir() or i < len(targets) - 1):
+                backup = _temp_path(target, "old")
+            moves.append((temp, target, backup))
+            if backup is not None:
+                os.replace(target, backup)
+            os.replace(temp, target)
     except BaseException:
-        os.replace(old, path)
+        for temp, target, backup in reversed(moves):
+            if not _exists(temp):       # it was moved in
+                os.replace(target, temp)
+            if backup is not None and _exists(backup):
+                os.replace(backup, target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    for _, _, backup in moves:
+        if backup is not None:
+            _remove(backup)
 
 
 # --- sidecar -----------------------------------------------------------------------------
@@ -718,18 +770,20 @@ def write_sidecar(output_path, info):
         The sidecar's path (see :func:`sidecar_path`); an existing sidecar is replaced.
     """
     target = sidecar_path(output_path)
-    text = json.dumps(dict(info), indent=2, default=_jsonable) + "\n"
-    temp = _temp_path(target)
-    try:
-        with _guard(target, "write"), open(temp, "x", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with _guard(target, "write"):
-            os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+    with staged([target], overwrite=True) as (temp,):
+        write_json(temp, info, target=target)
     return target
+
+
+def write_json(path, info, *, target=None):
+    """Write ``info`` as in :func:`write_sidecar` at exactly ``path`` (which must not exist).
+
+    For a temporary path from :func:`staged`; ``target`` (default ``path``)
+    is the path named in error messages.
+    """
+    text = json.dumps(dict(info), indent=2, default=_jsonable) + "\n"
+    with _new_file(path, path if target is None else target) as fh:
+        fh.write(text.encode("utf-8"))
 
 
 def read_sidecar(output_path):

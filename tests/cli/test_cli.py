@@ -452,14 +452,14 @@ _SLOW = textwrap.dedent("""
             return convert(*args)
         export.convert = slow_convert
     else:
-        save_stack = io.save_stack
-        def slow_save(*args, progress, **kwargs):
+        write_stack = io.write_stack
+        def slow_write(*args, progress, **kwargs):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
-            return save_stack(*args, progress=slow, **kwargs)
-        io.save_stack = slow_save
+            return write_stack(*args, progress=slow, **kwargs)
+        io.write_stack = slow_write
     sys.exit(cli.main(sys.argv[1:]))
 """)
 

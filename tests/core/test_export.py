@@ -482,7 +482,7 @@ def test_closing_the_generator_leaves_nothing(tmp_path, stage, count, name, exis
     else:
         pytest.fail(f"no step {count} of stage {stage}")
     if count == "last":     # written and verified, not yet moved into place
-        assert any("export-" in entry for entry in _listing(tmp_path))
+        assert any("-tmp-" in entry for entry in _listing(tmp_path))
     steps.close()
     _unchanged_or_absent(tmp_path, name, existing)
 
@@ -516,9 +516,9 @@ def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
 def test_failed_sidecar_leaves_nothing(tmp_path, monkeypatch):
     existing = _existing(tmp_path, "out.npy")
 
-    def fail(*args):
+    def fail(*args, **kwargs):
         raise StackError("cannot write the sidecar; test")
-    monkeypatch.setattr(io, "write_sidecar", fail)
+    monkeypatch.setattr(io, "write_json", fail)
     with pytest.raises(StackError, match="sidecar"):
         export(_gray(5), tmp_path / "out.npy", ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, "out.npy", existing)
@@ -553,3 +553,10 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path):
         _run_steps(steps)
     assert _snapshot(tmp_path / "out.npy") == before
     assert _listing(tmp_path) == ["out.npy"]
+
+
+def test_a_sidecar_left_without_its_output_is_replaced(tmp_path):
+    sidecar_path(tmp_path / "out.npy").write_text("left over")
+    export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
+    assert read_sidecar(tmp_path / "out.npy")["bins"] == 5
+    assert _listing(tmp_path) == ["out.npy", "out.npy.json"]

@@ -611,15 +611,109 @@ def test_failed_folder_swap_restores_the_old_folder(tmp_path, monkeypatch):
     real_replace = os.replace
 
     def replace(src, dst):
-        if str(src).endswith(tuple("0123456789abcdef")) and ".tmp-" in str(src):
+        if str(src).endswith(tuple("0123456789abcdef")) and "-tmp-" in str(src):
             raise OSError(5, "Input/output error")
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(OSError):
+    with pytest.raises(StackError, match="cannot write .*frames.*Input/output error"):
         save_stack(tmp_path / "frames", _stack((3, 8, 8), "uint8"), overwrite=True)
     assert _current(tmp_path, "frames") == before
     assert _listing(tmp_path) == ["frames"]
+
+
+# --- staged: several outputs moved into place together ----------------------------------
+
+def _write_pair(temp, temp_json, value):
+    save = np.full((2, 4, 4), value, np.uint8)
+    io.write_stack(temp, save)
+    io.write_json(temp_json, {"value": value})
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_staged_temps_are_hidden_and_of_the_same_kind(tmp_path, name):
+    target = tmp_path / name
+    with io.staged([target, sidecar_path(target)]) as temps:
+        assert [t.parent for t in temps] == [tmp_path, tmp_path]
+        assert all(t.name.startswith(".") and "-tmp-" in t.name for t in temps)
+        assert output_kind(temps[0]) == output_kind(target)
+        assert temps[1].suffix == ".json"
+        _write_pair(*temps, 7)
+    assert _listing(tmp_path) == sorted([name, name + ".json"])
+    assert load_stack(target)[0, 0, 0] == 7 and read_sidecar(target) == {"value": 7}
+
+
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("exc", [StackError, Cancelled, KeyboardInterrupt])
+def test_staged_block_raising_removes_temps_and_keeps_targets(tmp_path, name, exc):
+    with io.staged([tmp_path / name, sidecar_path(tmp_path / name)]) as temps:
+        _write_pair(*temps, 1)
+    before = _current(tmp_path, name), (tmp_path / (name + ".json")).read_bytes()
+    with pytest.raises(exc):
+        with io.staged([tmp_path / name, sidecar_path(tmp_path / name)], True) as temps:
+            _write_pair(*temps, 2)
+            raise exc("stop")
+    assert (_current(tmp_path, name), (tmp_path / (name + ".json")).read_bytes()) == before
+    assert _listing(tmp_path) == sorted([name, name + ".json"])
+
+
+def test_staged_in_a_closed_generator_leaves_nothing(tmp_path):
+    def steps():
+        with io.staged([tmp_path / "out.npy"]) as (temp,):
+            io.write_stack(temp, np.zeros((2, 2)))
+            yield "written"
+
+    gen = steps()
+    assert next(gen) == "written"
+    assert len(_listing(tmp_path)) == 1
+    gen.close()
+    assert _listing(tmp_path) == []
+
+
+def test_staged_overwrite_flags_per_target(tmp_path):
+    out, info = tmp_path / "out.npy", tmp_path / "out.npy.json"
+    info.write_text("stale")
+    with io.staged([out, info], overwrite=[False, True]) as temps:
+        _write_pair(*temps, 3)
+    assert read_sidecar(out) == {"value": 3}
+    before = out.read_bytes(), info.read_bytes()
+    with pytest.raises(StackError, match="out.npy' exists; pass --overwrite"):
+        with io.staged([out, info], overwrite=[False, True]) as temps:
+            _write_pair(*temps, 4)
+    assert (out.read_bytes(), info.read_bytes()) == before
+    assert _listing(tmp_path) == ["out.npy", "out.npy.json"]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_staged_failed_last_move_restores_every_target(tmp_path, name, monkeypatch):
+    target, info = tmp_path / name, sidecar_path(tmp_path / name)
+    with io.staged([target, info]) as temps:
+        _write_pair(*temps, 1)
+    before = _current(tmp_path, name), info.read_bytes()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == info and "-tmp-" in str(src):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(StackError, match="No space left on device; check the folder"):
+        with io.staged([target, info], True) as temps:
+            _write_pair(*temps, 2)
+    monkeypatch.undo()
+    assert (_current(tmp_path, name), info.read_bytes()) == before
+    assert _listing(tmp_path) == sorted([name, name + ".json"])
+
+
+def test_staged_replaces_a_lone_file_in_one_step(tmp_path, monkeypatch):
+    save_stack(tmp_path / "a.npy", np.zeros((2, 2)))
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (moves.append(Path(dst).name),
+                                                          real_replace(src, dst)))
+    save_stack(tmp_path / "a.npy", np.ones((2, 2)), overwrite=True)
+    assert moves == ["a.npy"]       # never moved aside, so never missing
 
 
 # --- sidecar ------------------------------------------------------------------------------
