@@ -247,3 +247,13 @@ def test_masks_that_fit_nothing_or_select_nothing():
         equalize(stack, mask=np.ones((5, 5), bool))
     with pytest.raises(ValueError, match="selects no pixel"):
         equalize(stack, mask=np.zeros((8, 8), bool))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.float64])
+def test_warm_up_prepares_every_dtype_and_refuses_what_cannot_be_equalized(dtype):
+    from histeq_gui.core.equalize import warm_up
+    warm_up(dtype)
+    image = hard_stack(dtype)[0, 0]
+    close(equalize(image, "numpy", 33), seed_recipe(image, 33)[0] / 255)
+    with pytest.raises(ValueError, match="uint8"):
+        warm_up(bool)
