@@ -200,13 +200,19 @@ def _table_width(dtype, bins):
     return bins + 1
 
 
-def _as_images(images):
+def _as_images(images, min_ndim=2):
+    """The pixels as an array of a dtype that can be equalized, in native byte order."""
     x = np.asarray(images)
-    hg.check_dtype(x.dtype)
-    if x.ndim < 2:
+    native = hg.check_dtype(x.dtype)
+    if x.ndim < min_ndim:
         raise ValueError(f"expected images with at least 2 dimensions (height, width), "
                          f"got an array of shape {x.shape}")
-    return x
+    return x if x.dtype == native else x.astype(native)    # big-endian files, say
+
+
+def _rows(x):
+    """All pixels of ``x`` as rows of one image each (a single row below 2-D)."""
+    return x.reshape(1, -1) if x.ndim < 2 else x.reshape(-1, x.shape[-2] * x.shape[-1])
 
 
 def _ticker(progress, total):
@@ -375,8 +381,8 @@ class Histogram:
         Returns float64 in [0, 1] of the same shape; values outside the
         histogram's range map to its end values, non-finite ones to NaN.
         """
-        x = _as_images(np.asarray(images)) if np.ndim(images) >= 2 else np.asarray(images)
-        x2 = x.reshape(1, -1) if x.ndim < 2 else x.reshape(-1, x.shape[-2] * x.shape[-1])
+        x = _as_images(images, min_ndim=0)
+        x2 = _rows(x)
         if x2.size == 0:
             return np.zeros(x.shape)
         if x.dtype != self.tables.dtype:
@@ -418,8 +424,10 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None):
     """
     mt.check_method(method)
     bins = hg.check_bins(bins)
-    x = _as_images(images) if np.ndim(images) >= 2 else np.asarray(images).reshape(1, -1)
-    x2 = x.reshape(-1, x.shape[-2] * x.shape[-1])
+    x = _as_images(images, min_ndim=0)
+    if x.ndim < 2:
+        x = x.reshape(1, -1)        # plain values: one image of one row
+    x2 = _rows(x)
     if x2.size == 0:
         raise ValueError("cannot make a histogram of an empty array")
     mask2 = None

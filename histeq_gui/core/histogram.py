@@ -31,8 +31,8 @@ def check_bins(bins):
 
 
 def check_dtype(dtype):
-    """Return ``dtype`` if images of it can be equalized, else raise ValueError."""
-    dtype = np.dtype(dtype)
+    """Return ``dtype`` (in native byte order) if images of it can be equalized, else raise."""
+    dtype = np.dtype(dtype).newbyteorder("=")
     if dtype.kind in "iu" or dtype in (np.float16, np.float32, np.float64):
         return dtype
     if dtype.kind == "b":

@@ -257,3 +257,14 @@ def test_warm_up_prepares_every_dtype_and_refuses_what_cannot_be_equalized(dtype
     close(equalize(image, "numpy", 33), seed_recipe(image, 33)[0] / 255)
     with pytest.raises(ValueError, match="uint8"):
         warm_up(bool)
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">i4", ">f4", ">f8"])
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+def test_big_endian_images_from_files_are_equalized_like_native_ones(dtype, method):
+    stack = real_stack(np.float64, n=3)
+    stack = (stack * 1000).astype(dtype) if dtype[1] in "iu" else stack.astype(dtype)
+    native = stack.astype(np.dtype(dtype).newbyteorder("="))
+    assert_array_equal(equalize(stack, method, 50), equalize(native, method, 50))
+    assert_array_equal(histogram(stack[0], method, 50).apply(stack[0]),
+                       equalize(native[0], method, 50))
