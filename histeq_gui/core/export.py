@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import io
+from . import atomic, save, sidecar
 from .equalize import check_scope, equalize, histogram
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
@@ -206,7 +206,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     output = Path(output)
     _check_not_input(output, [source, getattr(images, "filename", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
-    kind = io.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
 
@@ -246,7 +246,7 @@ def check_target(output, *, source=None, overwrite=False):
     """
     output = Path(output)
     _check_not_input(output, [source])
-    return io.check_output(output, overwrite=overwrite)
+    return save.check_output(output, overwrite=overwrite)
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None):
@@ -349,13 +349,14 @@ def _run(plan):
     result = np.empty(plan.images.shape, plan.dtype)
     maps = (yield from _stack_histograms(plan)) if plan.settings.scope == "stack" else None
     yield from _equalize_chunks(plan, maps, result)
-    sidecar = io.sidecar_path(plan.output)
+    json_path = sidecar.sidecar_path(plan.output)
     # A sidecar left without its output is replaced even without overwrite.
-    with io.staged([plan.output, sidecar], overwrite=[plan.overwrite, True]) as (temp, temp_json):
-        yield from _in_thread("write", lambda progress: io.write_stack(
+    with atomic.staged([plan.output, json_path],
+                       overwrite=[plan.overwrite, True]) as (temp, temp_json):
+        yield from _in_thread("write", lambda progress: save.write_stack(
             temp, result, layout=plan.layout, progress=progress, target=plan.output))
         del result
-        io.write_json(temp_json, _sidecar_info(plan), target=sidecar)
+        sidecar.write_json(temp_json, _sidecar_info(plan), target=json_path)
     return plan.output
 
 

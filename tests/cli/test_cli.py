@@ -439,7 +439,7 @@ def test_subprocess_usage_error(tmp_path):
 
 _SLOW = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import export, io
+    from histeq_gui.core import export, save
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -452,14 +452,14 @@ _SLOW = textwrap.dedent("""
             return convert(*args)
         export.convert = slow_convert
     else:
-        write_stack = io.write_stack
+        write_stack = save.write_stack
         def slow_write(*args, progress, **kwargs):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
             return write_stack(*args, progress=slow, **kwargs)
-        io.write_stack = slow_write
+        save.write_stack = slow_write
     sys.exit(cli.main(sys.argv[1:]))
 """)
 

@@ -10,7 +10,7 @@ import pytest
 
 import histeq_gui
 from histeq_gui.core import export as export_module
-from histeq_gui.core import io
+from histeq_gui.core import io, save, sidecar
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
@@ -507,7 +507,7 @@ def test_progress_raising_stops_and_leaves_nothing(tmp_path, stage, exc, name, e
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
     existing = _existing(tmp_path, name)
-    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    monkeypatch.setattr(save, "_same", lambda a, b: False)
     with pytest.raises(StackError, match="does not read back as written"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, name, existing)
@@ -518,7 +518,7 @@ def test_failed_sidecar_leaves_nothing(tmp_path, monkeypatch):
 
     def fail(*args, **kwargs):
         raise StackError("cannot write the sidecar; test")
-    monkeypatch.setattr(io, "write_json", fail)
+    monkeypatch.setattr(sidecar, "write_json", fail)
     with pytest.raises(StackError, match="sidecar"):
         export(_gray(5), tmp_path / "out.npy", ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, "out.npy", existing)

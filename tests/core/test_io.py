@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from histeq_gui.core import io
+from histeq_gui.core import files, io, save
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
@@ -507,7 +507,7 @@ def test_output_kind():
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "_BIGTIFF_BYTES", 100)
+    monkeypatch.setattr(save, "_BIGTIFF_BYTES", 100)
     save_stack(tmp_path / "big.tif", _stack((3, 8, 8), "uint8"))
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_bigtiff
@@ -545,7 +545,7 @@ def _current(tmp_path, name):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    monkeypatch.setattr(save, "_same", lambda a, b: False)
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"))
     assert _listing(tmp_path) == []
@@ -554,7 +554,7 @@ def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(io, "_same", lambda a, b: False)
+    monkeypatch.setattr(save, "_same", lambda a, b: False)
     with pytest.raises(StackError):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"), overwrite=True)
     assert _current(tmp_path, name) == before
@@ -565,7 +565,7 @@ def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("exc", [Cancelled, KeyboardInterrupt])
 def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(io, "_CHUNK_BYTES", 64)     # one row per chunk: progress per row
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)     # one row per chunk: progress per row
     seen = []
 
     def progress(done, total):
@@ -583,7 +583,7 @@ def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_cancel_during_verification_writes_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(io, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)
     array = _stack((6, 8, 8), "uint8")
 
     def progress(done, total):
