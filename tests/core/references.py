@@ -27,11 +27,16 @@ def seed_recipe(image, number_bins=256):
     return image_equalized.reshape(image.shape), cdf
 
 
-def numpy_reference(image, bins, mask=None):
-    """The "numpy" method for one image: the seed recipe / 255, NaN-aware, masked."""
+def _selection(image, mask):
+    """Finite pixels, the chosen ones among them, and an all-NaN result to fill."""
     finite = np.isfinite(image) if image.dtype.kind == "f" else np.ones(image.shape, bool)
     chosen = finite if mask is None else finite & mask
-    out = np.full(image.shape, np.nan)
+    return finite, chosen, np.full(image.shape, np.nan)
+
+
+def numpy_reference(image, bins, mask=None):
+    """The "numpy" method for one image: the seed recipe / 255, NaN-aware, masked."""
+    finite, chosen, out = _selection(image, mask)
     if not chosen.any():
         return out
     hist, edges = np.histogram(image[chosen], bins, density=True)
@@ -43,9 +48,7 @@ def numpy_reference(image, bins, mask=None):
 
 def skimage_reference(image, bins, mask=None):
     """The "skimage" method for one image: equalize_hist, NaN-aware, masked."""
-    finite = np.isfinite(image) if image.dtype.kind == "f" else np.ones(image.shape, bool)
-    chosen = finite if mask is None else finite & mask
-    out = np.full(image.shape, np.nan)
+    finite, chosen, out = _selection(image, mask)
     if not chosen.any():
         return out
     if finite.all():
