@@ -269,23 +269,22 @@ class ExportDialog(QDialog):
         self.exported.emit(str(path))
         self.accept()
 
-    def _on_error(self, message, error):
+    def _stopped(self, text):
+        """The export ended without output; close if the user asked to. True if closed."""
         self._set_running(False)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.stage_label.setText("Export failed; nothing was written.")
+        self.stage_label.setText(text)
         if self._close_when_stopped:
             super().reject()
-            return
-        self._error(message)
+        return self._close_when_stopped
+
+    def _on_error(self, message, error):
+        if not self._stopped("Export failed; nothing was written."):
+            self._error(message)
 
     def _on_cancelled(self):
-        self._set_running(False)
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.stage_label.setText("Export cancelled; nothing was written.")
-        if self._close_when_stopped:
-            super().reject()
+        self._stopped("Export cancelled; nothing was written.")
 
     def _error(self, message):
         QMessageBox.warning(self, "Cannot export", message)
