@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,6 @@ __all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "warm_
 
 SCOPES = ("image", "stack")
 _BLOCK = 1 << 20        # most pixels in a block
-_TABLES = 1 << 22       # most table entries (samples x bins) of a group of images
 
 _pool_lock = threading.Lock()
 _pool = None
@@ -117,7 +116,7 @@ def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
     whatever its size, so groups are large: a block of floats, or for
     integer lookup tables (``lookup``: one count and one look-up per pixel,
     where cache matters less) a couple of groups per worker; tables stay
-    under ``_TABLES`` entries (``table_width`` per sample).  An image larger
+    under ``tables.TABLE_LIMIT`` entries (``table_width`` per sample).  An image larger
     than a block is a group of its own, in several blocks.
     """
     if scope == "stack":
@@ -126,7 +125,7 @@ def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
     if pixels >= _BLOCK:
         return [_Group(r, r + 1, True, _blocks(r, r + 1, pixels)) for r in range(rows)]
     size = -(-rows * pixels // (2 * _workers())) if lookup else _BLOCK
-    step = max(1, min(size // pixels, _TABLES // table_width))
+    step = max(1, min(size // pixels, tb.TABLE_LIMIT // table_width))
     return [_Group(r, min(r + step, rows), True, [(r, min(r + step, rows), 0, pixels)])
             for r in range(0, rows, step)]
 
@@ -193,11 +192,13 @@ def _equalize_group(source, group, method, bins, out, tick=None):
 # ------------------------------------------------------------------------ public API
 
 
-def _table_width(dtype, bins):
-    """Table entries per sample to plan for: a bin each, or a value each for 8/16-bit integers."""
-    if dtype.kind in "iu" and dtype.itemsize <= 2:
-        return 1 << (8 * dtype.itemsize)
-    return bins + 1
+def _table_width(dtype, method, bins):
+    """Table entries per sample to plan for: a bin each, and a value each for 8/16-bit integers.
+
+    (scikit-image on integers has no bins, only values.)
+    """
+    values = 1 << (8 * dtype.itemsize) if dtype.kind in "iu" and dtype.itemsize <= 2 else 0
+    return values if method == "skimage" and values else max(values, bins + 1)
 
 
 def _as_images(images, min_ndim=2):
@@ -318,7 +319,7 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         return np.zeros(x.shape)
     mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
-    groups = _groups(x2.shape[0], pixels, scope, rows_per_channel, _table_width(x2.dtype, bins),
+    groups = _groups(x2.shape[0], pixels, scope, rows_per_channel, _table_width(x2.dtype, method, bins),
                      lookup=x2.dtype.kind in "iu")
     out2 = np.empty(x2.shape)
     # Groups of one block run side by side; a group of many blocks runs its
@@ -369,11 +370,36 @@ class Histogram:
     cdf: np.ndarray
     tables: tb.Tables
 
-    def transfer_curve(self):
-        """Points ``(x, y)`` of the input -> output map, flat beyond the ends."""
-        x = np.concatenate([[self.edges[0]], self.cdf_x, [self.edges[-1]]])
+    def transfer_curve(self, x_range=None):
+        """Points ``(x, y)`` of the input -> output map, flat beyond the nodes.
+
+        The flat ends reach the histogram's outer edges, or ``x_range``
+        ``(low, high)`` (e.g. the display range) when that is wider.
+        """
+        low, high = self.edges[0], self.edges[-1]
+        if x_range is not None:
+            low, high = min(low, x_range[0]), max(high, x_range[1])
+        x = np.concatenate([[low], self.cdf_x, [high]])
         y = np.concatenate([[self.cdf[0]], self.cdf, [self.cdf[-1]]])
         return x, y
+
+    def coarsened(self, max_bars=4096):
+        """This histogram with at most ``max_bars`` bars, for drawing.
+
+        Runs of adjacent bins are merged (their counts added); the CDF keeps
+        its value at the last node of each run.  A histogram of millions of
+        value bins (scikit-image on wide-range integers) can then be drawn
+        quickly.  :meth:`apply` is unchanged.
+        """
+        k = len(self.counts)
+        if k <= max_bars:
+            return self
+        step = -(-k // max_bars)
+        starts = np.arange(0, k, step)
+        ends = np.minimum(starts + step, k) - 1
+        return replace(self, counts=np.add.reduceat(self.counts, starts),
+                       edges=np.append(self.edges[starts], self.edges[-1]),
+                       cdf_x=self.cdf_x[ends], cdf=self.cdf[ends])
 
     def apply(self, images, progress=None):
         """Equalize ``images`` (any shape, same kind of data) with this histogram.

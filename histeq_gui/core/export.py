@@ -212,13 +212,18 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
 
 
 def _check_not_input(output, inputs):
-    """Refuse an output that is, or contains, an input file (even with overwrite)."""
+    """Refuse an output that is, contains or lies in an input (even with overwrite).
+
+    An output inside an input folder would make that folder unreadable as a stack.
+    """
     target = output.resolve()
     for item in inputs:
         if item is None:
             continue
         item = Path(item)
-        same = item.resolve() == target or target in item.resolve().parents
+        source = item.resolve()
+        same = source == target or target in source.parents or \
+            (source.is_dir() and source in target.parents)
         if not same and output.exists() and item.exists():
             same = os.path.samefile(output, item)
         if same:
@@ -417,7 +422,7 @@ def _equalize_chunks(plan, maps, result):
             for c, hist in enumerate(maps):
                 channel = _channel_key(layout, c)
                 values[channel] = _core(hist.apply, chunk[channel])
-        result[key] = convert(values, plan.dtype, plan.images.dtype)
+        result[key] = convert(values, plan.settings.dtype, plan.images.dtype)
         del values
         done += n
         yield "equalize", done, total

@@ -12,15 +12,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from .errors import Cancelled, StackError
+from .errors import Cancelled, StackError, first_line
 
 _CHUNK_BYTES = 1 << 23      # read, write and compare in pieces of about 8 MB
-
-
-def _first_line(exc):
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 class _Progress:
@@ -56,10 +50,10 @@ def _guard(path, doing="read", what="file", progress=None):
         elif isinstance(exc, MemoryError):
             reason = "not enough memory; free some memory or use a smaller stack"
         elif doing == "read":
-            reason = (f"not a valid {what} ({_first_line(exc)}); "
+            reason = (f"not a valid {what} ({first_line(exc, 160)}); "
                       "check the file or convert it to .npy/.tif")
         else:
-            reason = f"{_first_line(exc)}; check the folder's permissions and free space"
+            reason = f"{first_line(exc, 160)}; check the folder's permissions and free space"
         raise StackError(f"cannot {doing} '{path}': {reason}") from exc
 
 

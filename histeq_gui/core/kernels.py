@@ -50,20 +50,18 @@ def _value(slope, offset, value, divisor):
 
 
 @cache
-def count_bins(use_sel, use_weights):
-    """Kernel ``(x, sel, weights, samples, exact, first, scale, lower, stride, offset, counts)``.
+def count_bins(use_sel):
+    """Kernel ``(x, sel, samples, exact, first, scale, lower, stride, offset, counts)``.
 
     It adds pixels to their bins: ``counts[sample * stride + bin - offset] += 1``.
     ``x`` is in the kernel dtype.  With ``use_sel`` only pixels where ``sel``
     is true count, otherwise all do; counted pixels must be finite and inside
     their sample's outer edges.  ``lower`` is the flat table of lower edges
     (``inf`` at slot ``bins`` of each sample).  Rows of samples that are not
-    ``exact`` are skipped (NumPy counts those).  With ``use_weights`` a pixel
-    counts ``weights[r, i]`` times.
+    ``exact`` are skipped (NumPy counts those).
     """
     @njit(nogil=True, cache=True)
-    def count_bins_kernel(x, sel, weights, samples, exact, first, scale, lower, stride, offset,
-                          counts):
+    def count_bins_kernel(x, sel, samples, exact, first, scale, lower, stride, offset, counts):
         for r in range(x.shape[0]):
             s = samples[r]
             if not exact[s]:
@@ -72,11 +70,7 @@ def count_bins(use_sel, use_weights):
             for i in range(x.shape[1]):
                 if use_sel and not sel[r, i]:
                     continue
-                k = _bin(x[r, i], f, sc, lower, base) - offset
-                if use_weights:
-                    counts[k] += weights[r, i]
-                else:
-                    counts[k] += 1
+                counts[_bin(x[r, i], f, sc, lower, base) - offset] += 1
     return count_bins_kernel
 
 

@@ -21,8 +21,8 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .errors import StackError
-from .files import _check_array, _first_line, _guard, _Progress, _row_chunks
+from .errors import KeyNeeded, StackError, first_line
+from .files import _check_array, _guard, _Progress, _row_chunks
 
 __all__ = ["load_stack"]
 
@@ -134,8 +134,8 @@ def _load_npz(path, key):
         if not names:
             raise StackError(f"cannot read '{path}': the archive holds no arrays")
         if key is None and len(names) > 1:
-            raise StackError(f"'{path}' holds several arrays ({listed}); choose one with "
-                             "key=NAME (command line: --key NAME)")
+            raise KeyNeeded(f"'{path}' holds several arrays ({listed}); choose one "
+                            "(command line: --key NAME)", names)
         key = names[0] if key is None else key.removesuffix(".npy")
         if key not in names:
             raise StackError(f"'{path}' has no array named '{key}'; it holds: {listed}; "
@@ -153,7 +153,7 @@ class _TiffErrors(logging.Handler):
 
     def emit(self, record):
         if record.thread == self.thread:
-            self.messages.append(re.sub(r"^<[^>]*>\s*", "", _first_line(record.getMessage())))
+            self.messages.append(re.sub(r"^<[^>]*>\s*", "", first_line(record.getMessage(), 160)))
 
 
 @contextmanager

@@ -210,7 +210,7 @@ def skimage_value_cdf(value_counts, first):
 class Segments:
     """Flat per-segment tables for evaluating ``np.interp`` on many samples.
 
-    Segment ``s * stride + j`` of sample ``s`` starts at ``start``; the value
+    Segment ``s * (nodes + 1) + j`` of sample ``s`` starts at ``start``; the value
     there is ``slope * (x - start) + value``, the very operations
     ``np.interp`` performs.  Constant ends have slope 0.  ``start`` is None
     for left-edge nodes, where the kernels use each pixel's lower bin edge.
@@ -219,7 +219,6 @@ class Segments:
     start: np.ndarray
     slope: np.ndarray
     value: np.ndarray
-    stride: int
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -259,7 +258,7 @@ def segments(nodes, left_edges):
         start[:, 1:] = xp
         start[:, 0] = xp[:, 0]
         start = start.ravel()
-    return Segments(start, slopes.ravel(), values.ravel(), n + 1)
+    return Segments(start, slopes.ravel(), values.ravel())
 
 
 def finish(values, nodes, out=None):

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Layout", "guess_layout", "image_count", "image_at", "as_channels_first",
-           "from_channels_first"]
+__all__ = ["Layout", "guess_layout", "image_at", "as_channels_first", "from_channels_first"]
 
 
 @dataclass(frozen=True)
@@ -103,9 +102,10 @@ def guess_layout(shape, channel_axis=None):
         Shape of the stack.
     channel_axis : int, None or "auto", optional
         The colour axis.  None (default) means grayscale: the last two axes
-        are one image.  ``"auto"`` recognises channels last of size 3 or 4
-        (RGB / RGBA, as read from PNG or GIF files) when the array has at least
-        three axes and the two axes before it look like an image.
+        are one image.  ``"auto"`` recognises channels last of size 2, 3 or 4
+        (gray + alpha, RGB, RGBA, as read from PNG or GIF files) when the
+        array has at least three axes and the two axes before it look like an
+        image.
 
     Returns
     -------
@@ -127,7 +127,7 @@ def guess_layout(shape, channel_axis=None):
     ndim = len(shape)
     if channel_axis == "auto":
         channel_axis = None
-        if ndim >= 3 and shape[-1] in (3, 4) and min(shape[-3], shape[-2]) > 4:
+        if ndim >= 3 and shape[-1] in (2, 3, 4) and min(shape[-3], shape[-2]) > 4:
             channel_axis = ndim - 1
     elif channel_axis is not None:
         channel_axis = _normalize_axis(int(channel_axis), ndim)
@@ -136,11 +136,6 @@ def guess_layout(shape, channel_axis=None):
         raise ValueError(f"an array of shape {shape} holds no 2-D image; "
                          "images need at least two axes (height, width)")
     return Layout(shape, channel_axis)
-
-
-def image_count(layout):
-    """Number of images in a stack of this layout (same as ``layout.n_images``)."""
-    return layout.n_images
 
 
 def image_at(array, layout, index):

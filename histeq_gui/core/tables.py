@@ -35,7 +35,6 @@ __all__ = ["Tables", "start", "count", "empty_counts", "finish", "map_block"]
 TABLE_LIMIT = 1 << 22   # largest per-value lookup table (entries) of a group
 _NOTHING = np.zeros(1)  # stands in for tables a kernel does not use
 _NO_SELECTION = np.ones((1, 1), bool)
-_NO_WEIGHTS = np.ones((1, 1), np.int64)
 
 
 @dataclass
@@ -141,8 +140,8 @@ def count(t, x, sel, samples):
     b = t.binning
     stride = b.bins + 1
     counts = np.zeros(n * stride, np.int64)
-    kernels.count_bins(use_sel, False)(xk, sel_k, _NO_WEIGHTS, samples, b.exact, b.first,
-                                       b.scale, b.lower, stride, first * stride, counts)
+    kernels.count_bins(use_sel)(xk, sel_k, samples, b.exact, b.first, b.scale, b.lower, stride,
+                                first * stride, counts)
     counts = counts.reshape(n, stride)[:, :-1]
     for s in np.flatnonzero(~b.exact[first:first + n]) + first:
         for r in np.flatnonzero(samples == s):

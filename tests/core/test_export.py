@@ -560,3 +560,28 @@ def test_a_sidecar_left_without_its_output_is_replaced(tmp_path):
     export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
     assert read_sidecar(tmp_path / "out.npy")["bins"] == 5
     assert _listing(tmp_path) == ["out.npy", "out.npy.json"]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "uint32", "int64", "float16",
+                                   ">u2", ">f4"])
+def test_dtype_same_keeps_every_input_dtype(tmp_path, dtype):
+    rng = np.random.default_rng(4)
+    stack = (rng.random((6, 1, 20, 24)) * 100).astype(dtype)
+    out = export(stack, tmp_path / "out.npy", ExportSettings())
+    written = load_stack(out)
+    native = np.dtype(dtype).newbyteorder("=")
+    assert written.dtype == native and written.shape == stack.shape
+    np.testing.assert_array_equal(written, convert(equalize(stack), "same", stack.dtype))
+
+
+def test_an_output_inside_an_input_folder_is_refused(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        save_stack(folder / f"{i}.tif", np.full((20, 24), i * 50, np.uint8))
+    stack = load_stack(folder)
+    with pytest.raises(StackError, match="input"):
+        export_steps(stack, folder / "eq.tif", ExportSettings(), source=folder)
+    with pytest.raises(StackError, match="input"):
+        check_target(folder / "eq.tif", source=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["0.tif", "1.tif", "2.tif"]

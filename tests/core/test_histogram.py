@@ -84,3 +84,22 @@ def test_a_mask_and_nan_in_the_histogram():
     chosen = image[mask & np.isfinite(image)]
     assert_array_equal(h.counts, np.histogram(chosen, 32)[0])
     assert_allclose(h.counts.sum(), chosen.size)
+
+
+def test_coarsened_merges_bins_for_drawing_and_keeps_the_map():
+    image = np.random.default_rng(2).integers(0, 60000, (60, 60)).astype(np.uint16)
+    h = histogram(image, "skimage")
+    assert len(h.counts) > 3000                       # one bin per value present
+    small = h.coarsened(100)
+    assert len(small.counts) <= 100 and small.counts.sum() == h.counts.sum()
+    assert len(small.edges) == len(small.counts) + 1
+    assert small.edges[0] == h.edges[0] and small.edges[-1] == h.edges[-1]
+    assert small.cdf[-1] == h.cdf[-1] and (np.diff(small.cdf) >= 0).all()
+    assert_array_equal(small.apply(image), h.apply(image))
+    assert h.coarsened(len(h.counts)) is h
+
+
+def test_transfer_curve_reaches_a_wider_display_range():
+    h = histogram(np.arange(40, 90, dtype=np.uint8).reshape(5, 10), "numpy", 8)
+    x, y = h.transfer_curve((0, 255))
+    assert (x[0], x[-1]) == (0, 255) and (y[0], y[-1]) == (h.cdf[0], h.cdf[-1])

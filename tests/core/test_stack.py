@@ -44,3 +44,8 @@ def test_too_few_axes():
         guess_layout((5,))
     with pytest.raises(ValueError, match="out of range"):
         guess_layout((5, 5), channel_axis=4)
+
+
+def test_gray_with_alpha_is_colour_not_a_stack_of_thin_images():
+    layout = guess_layout((60, 80, 2), "auto")
+    assert (layout.n_images, layout.channels, layout.image_shape) == (1, 2, (60, 80))
