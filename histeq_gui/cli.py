@@ -20,6 +20,7 @@ import sys
 from ._version import __version__
 from .core.equalize import SCOPES
 from .core.export import OUTPUT_DTYPES, ExportSettings, check_target, export, output_dtype
+from .core.histogram import check_bins
 from .core.io import load_stack, output_kind, sidecar_path
 from .core.methods import METHODS
 from .core.stack import guess_layout
@@ -30,16 +31,19 @@ _PROG = "histeq"
 _EXIT_ERROR, _EXIT_INTERRUPTED = 1, 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line: what is wrong and where to look."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def _bins(text):
     try:
-        value = int(text)
+        return check_bins(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
-                                         "--bins 256") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}; use e.g. "
-                                         "--bins 256")
-    return value
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1; "
+                                         "use e.g. --bins 256") from None
 
 
 def _channel_axis(text):
@@ -56,7 +60,7 @@ def _channel_axis(text):
 
 def build_parser():
     """The argparse parser of the ``histeq`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=_PROG,
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
