@@ -11,22 +11,22 @@ cancels by closing it, which lets the generator clean up after itself.
 A :class:`Runner` owns the jobs of one kind.  Starting a new job cancels the
 one before it (whose result is then dropped), so only the latest request
 ever reaches the screen.  Results, errors and cancellations come back to the
-GUI thread as callbacks; errors arrive as one line for the user, and
-unexpected ones are logged with their traceback.
+GUI thread as callbacks, once the job's thread has finished; errors arrive
+as one line for the user, and all but :class:`StackError` are also logged
+with their traceback.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import re
 import threading
 import time
 import weakref
 
 from PyQt5.QtCore import QObject, QThread, pyqtSignal
 
-from ..core.errors import Cancelled, StackError
+from ..core.errors import Cancelled, StackError, first_line
 
 __all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs"]
 
@@ -47,19 +47,27 @@ def user_message(error):
     :class:`StackError` and :class:`ValueError` (the core's messages for bad
     input) are shown as they are; anything else is a bug and says so.
     """
-    lines = str(error).strip().splitlines()
-    first = re.sub(r"\x1b\[[0-9;]*m", "", lines[0]).strip() if lines else ""
-    if len(first) > 200:
-        first = first[:197] + "..."
     if isinstance(error, (StackError, ValueError)):
-        return first or type(error).__name__
-    detail = f"{type(error).__name__}: {first}" if first else type(error).__name__
+        return first_line(error)
+    detail = first_line(error)
+    if detail != type(error).__name__:
+        detail = f"{type(error).__name__}: {detail}"
     return f"Unexpected error ({detail}); details are in the log."
 
 
 def log_if_unexpected(error, doing):
-    """Log ``error`` with its traceback unless it is a message for the user (a bug, then)."""
-    if not isinstance(error, (StackError, ValueError)):
+    """Log ``error`` with its traceback unless it is a message for the user.
+
+    A :class:`StackError` is only a message.  Another :class:`ValueError` is
+    shown to the user as it is too (the core's checks raise them), but may
+    also come from a bug, so it is logged at WARNING with its traceback;
+    anything else is a bug, logged at ERROR.
+    """
+    if isinstance(error, StackError):
+        return
+    if isinstance(error, ValueError):
+        log.warning("error while %s", doing, exc_info=error)
+    else:
         log.error("unexpected error while %s", doing, exc_info=error)
 
 
@@ -75,7 +83,6 @@ class Job(QThread):
     """
 
     progressed = pyqtSignal(str, int, int)
-    ended = pyqtSignal(object)  # emitted with the job itself, from the job's thread
 
     def __init__(self, fn, name=""):
         super().__init__()
@@ -109,15 +116,24 @@ class Job(QThread):
             self.progressed.emit(str(stage), int(done), int(total))
 
     def _drive(self, steps):
-        while True:
-            if self._cancel.is_set():
-                steps.close()
-                raise Cancelled()
-            try:
-                stage, done, total = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            self.report(stage, done, total)
+        """Run the generator ``steps`` to its end and close it, however the job ends.
+
+        Closing it here, in the job's thread, runs its clean-up (its
+        ``finally`` blocks: removing temporary files) before the job ends,
+        also when :meth:`report` raises Cancelled after a step, instead of
+        whenever the generator happens to be garbage collected.
+        """
+        try:
+            while True:
+                if self._cancel.is_set():
+                    raise Cancelled()
+                try:
+                    stage, done, total = next(steps)
+                except StopIteration as stop:
+                    return stop.value
+                self.report(stage, done, total)
+        finally:
+            steps.close()
 
     def run(self):
         """Thread body: run the function and record how it ended."""
@@ -133,7 +149,6 @@ class Job(QThread):
             log_if_unexpected(exc, f"running job {self.name!r}")
         finally:
             self._fn = None
-            self.ended.emit(self)
 
 
 class Runner(QObject):
@@ -192,7 +207,7 @@ class Runner(QObject):
         self.abandon(quiet=True)
         job = Job(fn, name or self.name)
         job.progressed.connect(self._on_progress)
-        job.ended.connect(self._on_ended)
+        job.finished.connect(self._on_finished)
         self._callbacks[job] = (on_done, on_error, on_cancel)
         self._jobs.add(job)
         self._current = job
@@ -226,8 +241,12 @@ class Runner(QObject):
         if self.sender() is self._current:
             self.progressed.emit(stage, done, total)
 
-    def _on_ended(self, job):
-        job.wait()                                   # the thread is about to exit; let it
+    def _on_finished(self):
+        # QThread.finished comes after run() has returned: the job's Python
+        # code, a generator's clean-up included, is over, so this wait for the
+        # thread's own exit returns at once and the GUI thread never blocks.
+        job = self.sender()
+        job.wait()
         self._jobs.discard(job)
         on_done, on_error, on_cancel = self._callbacks.pop(job, (None, None, None))
         if job is not self._current or job.superseded:

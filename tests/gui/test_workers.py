@@ -120,6 +120,36 @@ def test_cancel_closes_a_generator(qtbot, runner):
     assert cleaned.is_set() and outcome.cancelled == 1
 
 
+def test_a_generator_cancelled_during_a_step_is_closed_in_its_thread(qtbot, runner):
+    outcome = Outcome()
+    in_step, finish_step = threading.Event(), threading.Event()
+    ran_in, closed_in = [], []
+    kept = []           # held elsewhere too: garbage collection will not close it
+
+    def steps():
+        try:
+            ran_in.append(threading.get_ident())
+            in_step.set()
+            finish_step.wait(5)
+            yield ("write", 1, 2)
+            yield ("write", 2, 2)
+        finally:
+            closed_in.append(threading.get_ident())
+
+    def job(report):
+        kept.append(steps())
+        return kept[-1]
+
+    runner.start(job, **outcome.kwargs())
+    assert in_step.wait(5)
+    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.cancel()             # while next() runs: report() raises after the step
+        finish_step.set()
+    assert outcome.cancelled == 1 and not outcome.done and not outcome.errors
+    assert closed_in == ran_in      # cleaned up, in the job's thread, before the job ended
+    assert ran_in[0] != threading.get_ident()
+
+
 def test_generator_return_value_is_the_result(qtbot, runner):
     outcome = Outcome()
 
@@ -171,6 +201,33 @@ def test_shutdown_waits_for_every_thread(qapp):
     started.wait(5)
     runner.shutdown()
     assert not live_jobs()
+
+
+@pytest.mark.parametrize("error, level", [(ValueError("bins must be at least 1"), "WARNING"),
+                                          (RuntimeError("bug"), "ERROR")])
+def test_errors_other_than_stack_errors_are_logged_with_a_traceback(qtbot, runner, caplog,
+                                                                   error, level):
+    outcome = Outcome()
+
+    def job(report):
+        raise error
+
+    with caplog.at_level(logging.WARNING), \
+            qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(job, **outcome.kwargs())
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.levelname == level and record.exc_info[1] is error
+    assert outcome.errors == [user_message(error)]
+
+
+def test_stack_errors_are_not_logged(qtbot, runner, caplog):
+    def job(report):
+        raise StackError("cannot read 'x.npy': truncated; copy it again")
+
+    with caplog.at_level(logging.DEBUG), \
+            qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+        runner.start(job)
+    assert not caplog.records
 
 
 def test_user_message_keeps_the_first_line():
