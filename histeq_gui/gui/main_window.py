@@ -27,7 +27,7 @@ from .compute import HistogramCache, compute_view, stack_histograms
 from .controls import SettingsPanel
 from .image_panel import ImagePanel
 from .navigation import NavigationBar, Player
-from .plots import HistogramPlot, TransferPlot
+from .plots import HistogramPlot, TransferPlot, bins_text
 from .preferences import Preferences
 from .progress import ProgressIndicator
 from .stack_file import open_sample, open_stack
@@ -445,33 +445,26 @@ class MainWindow(QMainWindow):
         self.result = result
         levels = stack.levels
         self.image_panel.set_images(result.original, result.equalized, levels)
-        bins_text = self._bins_text(result)
+        h = result.histograms[0]
         scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
         self.image_panel.set_titles(
             f"Original · image {result.index} · {stack.dtype}",
-            f"Equalized · {result.method}, {bins_text}, {scope_text}")
-        h = result.histograms[0]
+            f"Equalized · {result.method}, {bins_text(h)}, {scope_text}")
+        drawn = bins_text(h, drawn=True)
         if result.scope == "stack":
-            title = f"Histogram of the whole stack ({stack.n_images} images, {bins_text}) + CDF"
+            title = f"Histogram of the whole stack ({stack.n_images} images, {drawn}) + CDF"
         else:
-            title = f"Histogram of this image ({bins_text}) + CDF"
+            title = f"Histogram of this image ({drawn}) + CDF"
         self.original_histogram.set_histograms(result.histograms, levels, title)
-        k = len(result.equalized_histograms[0].counts)
+        eq_drawn = bins_text(result.equalized_histograms[0], drawn=True)
         self.equalized_histogram.set_histograms(
             result.equalized_histograms, (0.0, 1.0),
-            f"Histogram of the equalized image ({k} bins) + CDF")
+            f"Histogram of the equalized image ({eq_drawn}) + CDF")
         self.transfer_plot.set_curves(result.histograms, levels,
                                       f"Transfer curve · {result.method}"
                                       f"{' · value bins' if h.value_bins else ''}")
         self._update_info()
         self.viewUpdated.emit()
-
-    @staticmethod
-    def _bins_text(result):
-        h = result.histograms[0]
-        if h.value_bins:
-            return f"{len(h.counts)} value bins"
-        return f"{result.bins} bins"
 
     def _update_title(self):
         stack = self.state.stack

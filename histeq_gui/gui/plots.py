@@ -3,7 +3,10 @@
 Nothing here computes a histogram: the bars are ``Histogram.counts`` over
 ``Histogram.edges`` and the CDF is ``Histogram.cdf`` at ``Histogram.cdf_x``,
 exactly what the method maps with (pyqtgraph's subsampled ``getHistogram`` is
-never used).
+never used).  A histogram of more than :data:`MAX_BARS` bins (scikit-image
+gives one per distinct value of a wide-range integer image: millions) is
+drawn as ``Histogram.coarsened(MAX_BARS)``, the core's merge of adjacent
+bins, so that drawing it stays quick.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from PyQt5.QtGui import QColor, QFont
 
 from .image_panel import BACKGROUND
 
-__all__ = ["HistogramPlot", "TransferPlot", "channel_colours"]
+__all__ = ["HistogramPlot", "TransferPlot", "channel_colours", "bins_text", "MAX_BARS"]
+
+MAX_BARS = 4096     # bars drawn per histogram at the most (the largest bin count one can pick)
 
 _GRAY = ("#6fa8dc",)
 _RGB = ("#e06666", "#6aa84f", "#5b8def", "#b7b7b7")
@@ -25,6 +30,21 @@ _TEXT = "#e8eaed"
 def channel_colours(n_channels):
     """Bar colours: one blue for grayscale, red/green/blue(/alpha grey) for colour."""
     return _GRAY if n_channels == 1 else _RGB[:n_channels]
+
+
+def bins_text(histogram, drawn=False):
+    """How many bins ``histogram`` has ("256 bins", "4,190,000 value bins").
+
+    With ``drawn``, also how many bars draw them when that is fewer
+    ("4,190,000 value bins, drawn as 4096 bars").
+    """
+    n = len(histogram.counts)
+    text = f"{n:,} value bins" if histogram.value_bins else f"{n} bins"
+    if drawn:
+        bars = len(histogram.coarsened(MAX_BARS).counts)
+        if bars < n:
+            text += f", drawn as {bars} bars"
+    return text
 
 
 def _cdf_colour(n_channels, channel):
@@ -108,7 +128,7 @@ class HistogramPlot(pg.PlotWidget):
             self.cdf_box.removeItem(self._cdfs.pop())
 
     def set_histograms(self, histograms, x_range, title=None):
-        """Draw one histogram per channel.
+        """Draw one histogram per channel (coarsened to at most MAX_BARS bars).
 
         Parameters
         ----------
@@ -122,6 +142,7 @@ class HistogramPlot(pg.PlotWidget):
         colours = channel_colours(n)
         top = 1
         for c, (h, bars, cdf) in enumerate(zip(histograms, self._bars, self._cdfs)):
+            h = h.coarsened(MAX_BARS)
             fill = QColor(colours[c])
             fill.setAlpha(200 if n == 1 else 110)
             bars.setData(h.edges, h.counts, stepMode="center", fillLevel=0, brush=fill,
@@ -136,10 +157,6 @@ class HistogramPlot(pg.PlotWidget):
             item.setTitle(title, color=_TEXT, size="9pt")
         self._sync_cdf_box()
 
-    def clear_plot(self):
-        """Remove every bar and curve."""
-        self._ensure_items(0)
-
     def bar_count(self):
         """Number of bars of the first channel (0 when empty)."""
         if not self._bars:
@@ -148,7 +165,7 @@ class HistogramPlot(pg.PlotWidget):
         return 0 if y is None else len(y)
 
     def bars(self, channel=0):
-        """``(edges, counts)`` drawn for ``channel``, as given (not downsampled)."""
+        """``(edges, counts)`` drawn for ``channel`` (pyqtgraph does not downsample them)."""
         return self._bars[channel].getOriginalDataset()
 
     def cdf_curve(self, channel=0):
@@ -167,8 +184,9 @@ class HistogramPlot(pg.PlotWidget):
 class TransferPlot(pg.PlotWidget):
     """The input -> output map of the current image and method.
 
-    Draws ``Histogram.transfer_curve()`` per channel and, dashed, the
-    identity-like diagonal from the lowest to the highest input value for
+    Draws ``Histogram.transfer_curve()`` per channel (coarsened to at most
+    MAX_BARS nodes), its flat ends reaching the whole x range, and, dashed,
+    the identity-like diagonal from the lowest to the highest input value for
     comparison.
     """
 
@@ -186,7 +204,7 @@ class TransferPlot(pg.PlotWidget):
         item.addItem(self._marker)
 
     def set_curves(self, histograms, x_range, title=None):
-        """Draw the transfer curve of each channel's histogram over ``x_range``."""
+        """Draw the transfer curve of each channel's histogram over ``x_range`` (the levels)."""
         item = self.getPlotItem()
         n = len(histograms)
         while len(self._curves) < n:
@@ -194,21 +212,13 @@ class TransferPlot(pg.PlotWidget):
         while len(self._curves) > n:
             item.removeItem(self._curves.pop())
         for c, (h, curve) in enumerate(zip(histograms, self._curves)):
-            x, y = h.transfer_curve()
+            x, y = h.coarsened(MAX_BARS).transfer_curve(x_range=x_range)
             curve.setData(x, y, pen=pg.mkPen(_cdf_colour(n, c), width=2))
         self._diagonal.setData(list(x_range), [0.0, 1.0])
         item.setXRange(*x_range, padding=0.02)
         item.setYRange(0.0, 1.0, padding=0.02)
         if title is not None:
             item.setTitle(title, color=_TEXT, size="9pt")
-        self._marker.clear()
-
-    def clear_plot(self):
-        """Remove every curve."""
-        item = self.getPlotItem()
-        while self._curves:
-            item.removeItem(self._curves.pop())
-        self._diagonal.clear()
         self._marker.clear()
 
     def mark(self, points):

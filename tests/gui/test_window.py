@@ -100,13 +100,32 @@ def test_switching_scope_uses_the_stack_histogram(sample_window, method):
     np.testing.assert_array_equal(shown_equalized(w), equalize(stack[31, 0], method, 64))
 
 
-def test_transfer_curve_is_the_histograms_map(sample_window):
+def test_transfer_curve_is_the_histograms_map_over_the_whole_axis(sample_window):
     w = sample_window
     w.state.set_bins(32)
-    x, y = histogram(current_image(w), "numpy", 32).transfer_curve()
+    levels = w.state.stack.levels
+    x, y = histogram(current_image(w), "numpy", 32).transfer_curve(x_range=levels)
     curve_x, curve_y = w.transfer_plot.curve()
     np.testing.assert_array_equal(curve_x, x)
     np.testing.assert_array_equal(curve_y, y)
+    assert (curve_x[0], curve_x[-1]) == levels == (0.0, 255.0)
+
+
+def test_millions_of_value_bins_are_drawn_as_at_most_max_bars(qtbot, window, wait_idle):
+    from histeq_gui.gui.plots import MAX_BARS
+    data = np.random.default_rng(5).integers(0, 2**32 - 1, (2, 512, 512), dtype=np.uint32)
+    window.state.set_method("skimage")
+    window.set_stack(LoadedStack.from_array(data))
+    wait_idle(window)
+    h = window.result.histograms[0]
+    assert h.value_bins and len(h.counts) > 10 * MAX_BARS       # one bin per distinct value
+    edges, counts = window.original_histogram.bars()
+    assert 0 < len(counts) <= MAX_BARS and len(edges) == len(counts) + 1
+    assert counts.sum() == data[0].size
+    assert (edges[0], edges[-1]) == (h.edges[0], h.edges[-1])
+    assert len(window.transfer_plot.curve()[0]) <= MAX_BARS + 2
+    title = window.original_histogram.title()
+    assert f"{len(h.counts):,} value bins, drawn as {len(counts)} bars" in title
 
 
 def test_levels_are_fixed_while_paging(sample_window):
