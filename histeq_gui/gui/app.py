@@ -3,7 +3,9 @@
 ``histeq-gui [PATH] [--method M] [--bins N] [--scope S] [--index I] [--screenshot OUT.png]``
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
-rendered offscreen, saved as a PNG, and the program exits (0 on success).
+rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
+(with the reason on stderr and no PNG) when the stack cannot be loaded or its
+image cannot be equalized with those settings.
 """
 
 from __future__ import annotations
@@ -202,7 +204,13 @@ def _screenshot(window, args):
     else:
         window.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
-        for message in errors or ["loading did not finish"]:
+        failures = errors or ["loading did not finish"]
+    elif window.view_problem() is not None:     # no picture without the equalized image
+        failures = [*errors, f"image {window.state.index}: {window.view_problem()}"]
+    else:
+        failures = []
+    if failures:
+        for message in failures:
             print(f"histeq-gui: error: {message}", file=sys.stderr)
         window.close()
         return _EXIT_ERROR
@@ -232,7 +240,8 @@ def main(argv=None):
     -------
     int
         0 on success (the event loop's code for a normal run); 1 when
-        ``--screenshot`` cannot load its stack or write the PNG.
+        ``--screenshot`` cannot load its stack, equalize the image shown or
+        write the PNG.
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

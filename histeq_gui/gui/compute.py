@@ -3,7 +3,10 @@
 :func:`compute_view` asks :mod:`histeq_gui.core` for the histogram that
 drives the mapping (the image's own, or the whole stack's), applies it, and
 asks for the histogram of the result.  Colour images are handled channel by
-channel, as :func:`histeq_gui.equalize` does with a channel axis.
+channel, as :func:`histeq_gui.equalize` does with a channel axis.  When the
+core cannot equalize an image (say, too many bins for a narrow float range)
+the result says why and keeps what could be made, so that the viewer can
+still show the original.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.equalize import histogram
+from ..core.errors import Cancelled
 
-__all__ = ["ViewResult", "compute_view", "stack_histograms", "HistogramCache"]
+__all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,13 +34,18 @@ class ViewResult:
     scope : str
     original : ndarray
         The image, ``(H, W)`` or ``(H, W, C)``.
-    equalized : ndarray of float64
-        Same shape, values in [0, 1] (NaN where the original is not finite).
+    equalized : ndarray of float64 or None
+        Same shape, values in [0, 1] (NaN where the original is not finite);
+        None when the image could not be equalized.
     histograms : tuple of Histogram
         Per channel: the histogram whose CDF maps this image (the image's own
-        for scope "image", the whole stack's for scope "stack").
+        for scope "image", the whole stack's for scope "stack"); empty when
+        they could not be made.
     equalized_histograms : tuple of Histogram
-        Per channel: the histogram of the equalized values, same method and bins.
+        Per channel: the histogram of the equalized values, same method and
+        bins; empty when the image could not be equalized.
+    error : Exception or None
+        Why the image could not be equalized, or None.
     """
 
     index: int
@@ -47,11 +56,7 @@ class ViewResult:
     equalized: np.ndarray
     histograms: tuple
     equalized_histograms: tuple
-
-    @property
-    def value_bins(self):
-        """True when the mapping bins one integer value per bin (skimage on integers)."""
-        return any(h.value_bins for h in self.histograms)
+    error: Exception | None = None
 
 
 def _channels(image, n_channels):
@@ -89,25 +94,42 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     Returns
     -------
     ViewResult
+        If the core raises while making the histograms or equalizing (a
+        ValueError for settings that do not suit the image, or a bug), its
+        ``error`` is the exception, ``equalized`` is None, and it keeps the
+        histograms of every channel if they were all made.  Cancelled is
+        raised, not returned.
     """
     if scope == "stack" and stack_hists is None:
         raise ValueError("scope 'stack' needs the stack's histograms; compute them first")
     original = np.ascontiguousarray(stack.image(index))
     channels = _channels(original, stack.channels)
-    parts = 3 * len(channels)
-    hists, equalized, eq_hists = [], [], []
-    for c, channel in enumerate(channels):
-        if scope == "stack":
-            h = stack_hists[c]
-        else:
-            h = histogram(channel, method, bins, progress=_stage(progress, "Histogram", 3 * c, parts))
-        eq = h.apply(channel, progress=_stage(progress, "Equalizing", 3 * c + 1, parts))
-        hists.append(h)
-        equalized.append(eq)
-        eq_hists.append(histogram(eq, method, bins,
-                                  progress=_stage(progress, "Histogram", 3 * c + 2, parts)))
-    result = equalized[0] if len(equalized) == 1 else np.stack(equalized, axis=-1)
+    n = len(channels)
+    parts = 3 * n
+    hists = []
+    try:
+        for c, channel in enumerate(channels):
+            hists.append(stack_hists[c] if scope == "stack" else
+                         histogram(channel, method, bins,
+                                   progress=_stage(progress, "Histogram", c, parts)))
+        equalized = [h.apply(channel, progress=_stage(progress, "Equalizing", n + c, parts))
+                     for c, (h, channel) in enumerate(zip(hists, channels))]
+        eq_hists = [histogram(eq, method, bins,
+                              progress=_stage(progress, "Histogram", 2 * n + c, parts))
+                    for c, eq in enumerate(equalized)]
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the viewer shows it (and logs it if a bug)
+        return ViewResult(index, method, bins, scope, original, None,
+                          tuple(hists) if len(hists) == n else (), (), exc)
+    result = equalized[0] if n == 1 else np.stack(equalized, axis=-1)
     return ViewResult(index, method, bins, scope, original, result, tuple(hists), tuple(eq_hists))
+
+
+def failed_view(stack, index, method, bins, scope, error):
+    """The :class:`ViewResult` of an image that could not be equalized: its original and why."""
+    original = np.ascontiguousarray(stack.image(index))
+    return ViewResult(index, method, bins, scope, original, None, (), (), error)
 
 
 def stack_histograms(stack, method, bins, progress=None):
@@ -120,7 +142,11 @@ def stack_histograms(stack, method, bins, progress=None):
 
 
 class HistogramCache:
-    """Stack histograms of one stack, by ``(method, bins)``, least recently used dropped."""
+    """Stack histograms of one stack, by ``(method, bins)``, least recently used dropped.
+
+    The viewer also keeps here the exception that making them raised, so that
+    it does not try again for every image.
+    """
 
     def __init__(self, size=16):
         self._size = size

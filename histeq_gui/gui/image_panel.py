@@ -118,14 +118,19 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         ----------
         original : ndarray
             ``(H, W)`` or ``(H, W, C)``.
-        equalized : ndarray
-            Same shape, values in [0, 1].
+        equalized : ndarray or None
+            Same shape, values in [0, 1]; None leaves the equalized view empty
+            (the image could not be equalized).
         levels : tuple of float
             Fixed display levels of the original.
         """
         self.original_item.setImage(_displayable(original), autoLevels=False,
                                     levels=tuple(levels))
-        self.equalized_item.setImage(_displayable(equalized), autoLevels=False, levels=(0.0, 1.0))
+        if equalized is None:
+            self.equalized_item.clear()
+        else:
+            self.equalized_item.setImage(_displayable(equalized), autoLevels=False,
+                                         levels=(0.0, 1.0))
         shape = original.shape[:2]
         if shape != self._shape:
             self._shape = shape

@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, Q
                              QFileDialog, QLabel, QLayout, QMainWindow, QMessageBox, QSplitter,
                              QVBoxLayout, QWidget)
 
-from .compute import HistogramCache, compute_view, stack_histograms
+from .compute import HistogramCache, compute_view, failed_view, stack_histograms
 from .controls import SettingsPanel
 from .image_panel import ImagePanel
 from .navigation import NavigationBar, Player
@@ -42,6 +42,8 @@ APP_NAME = "histeq-gui"
 SYNC_IMAGE_VALUES = 1 << 19    # images up to this many values are computed in the GUI thread
 SYNC_STACK_VALUES = 1 << 24    # stacks up to this many values get their histogram at once
 DEFAULT_SIZE = (1400, 860)
+_NOTE_STYLE = "color: palette(dark);"
+_PROBLEM_STYLE = "color: #d93025; font-weight: bold;"
 OPEN_FILTER = ("Image stacks (*.npy *.npz *.tif *.tiff *.png *.jpg *.jpeg *.bmp *.gif *.webp);;"
                "All files (*)")
 
@@ -245,7 +247,8 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.pixel_label = QLabel()
         self.message_label = QLabel()
-        self.message_label.setStyleSheet("color: palette(dark);")
+        self.message_label.setStyleSheet(_NOTE_STYLE)
+        self._problem_shown = False
         self.message_label.setContentsMargins(0, 0, 16, 0)
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
@@ -384,87 +387,126 @@ class MainWindow(QMainWindow):
             self.compute_runner.abandon()
             try:
                 result = compute_view(*request)
-            except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
+            except Exception as exc:  # noqa: BLE001 - a bug: shown to the user, and logged
                 log_if_unexpected(exc, f"equalizing image {state.index}")
-                self._on_compute_error(user_message(exc), exc)
+                self._show_failure(exc)
                 return
-            self._show_result(result)
+            self._on_computed(result)
         else:
             self.compute_runner.start(lambda report: compute_view(*request, progress=report),
-                                      on_done=self._show_result, on_error=self._on_compute_error,
+                                      on_done=self._on_computed,
+                                      on_error=lambda message, error: self._show_failure(error),
                                       name=f"image {state.index}")
 
     def _stack_histograms(self):
+        """The whole-stack histograms for the state's method and bins, or None.
+
+        None while a job makes them (it calls :meth:`refresh` when done), and
+        when making them failed: then the failure is shown, and remembered
+        so that paging through the images does not try again each time.
+        """
         state, stack = self.state, self.state.stack
-        hists = self._cache.get(state.method, state.bins)
-        if hists is not None:
-            return hists
         method, bins = state.method, state.bins
-        if stack.array.size <= SYNC_STACK_VALUES:
+        hists = self._cache.get(method, bins)
+        if hists is None and stack.array.size <= SYNC_STACK_VALUES:
             try:
                 hists = stack_histograms(stack, method, bins)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
                 log_if_unexpected(exc, "computing the whole-stack histogram")
-                self._on_stack_error(user_message(exc), exc)
-                return None
+                hists = exc
             self._cache.put(method, bins, hists)
-            return hists
-        if self._stack_job_key != (stack, method, bins) or not self.stack_runner.busy:
+        if isinstance(hists, Exception):
+            self._show_failure(hists)
+            return None
+        if hists is None and (self._stack_job_key != (stack, method, bins)
+                              or not self.stack_runner.busy):
             self._stack_job_key = (stack, method, bins)
+            done = partial(self._on_stack_histograms, stack, method, bins)
             self.stack_runner.start(
                 lambda report: stack_histograms(stack, method, bins, report),
-                on_done=partial(self._on_stack_histograms, stack, method, bins),
-                on_error=self._on_stack_error, on_cancel=self._on_stack_cancelled,
-                name="stack histogram")
-        return None
+                on_done=done, on_error=lambda message, error: done(error),
+                on_cancel=self._on_stack_cancelled, name="stack histogram")
+        return hists
 
     def _on_stack_histograms(self, stack, method, bins, hists):
+        """The stack job's histograms, or the exception it failed with: keep it, redraw."""
         self._stack_job_key = None
         if stack is self.state.stack:
             self._cache.put(method, bins, hists)
             self.refresh()
-
-    def _on_stack_error(self, message, error):
-        self._stack_job_key = None
-        self.state.set_scope("image")
-        self.show_error("Whole-stack histogram failed", message)
 
     def _on_stack_cancelled(self):
         self._stack_job_key = None
         self.state.set_scope("image")
         self.notify("Whole-stack histogram cancelled; showing each image's own histogram")
 
-    def _on_compute_error(self, message, error):
-        self.player.stop()
-        self.show_error("Cannot equalize this image", message)
+    def _on_computed(self, result):
+        """Show a result of compute_view; log its failure unless one like it is shown already.
+
+        (Dragging the bins slider through counts that all fail logs once.)
+        """
+        shown = self.result.error if self.result is not None else None
+        if result.error is not None and type(result.error) is not type(shown):
+            log_if_unexpected(result.error, f"equalizing image {result.index}")
+        self._show_result(result)
+
+    def _show_failure(self, error):
+        """Show the current image's original and why it cannot be equalized."""
+        state = self.state
+        self._show_result(failed_view(state.stack, state.index, state.method, state.bins,
+                                      state.scope, error))
 
     def _show_result(self, result):
+        """Draw ``result``: both images and all plots, or the original and why not.
+
+        A failure is told in the equalized view's title and in the status bar,
+        not in a message box: a throttled bins change may repeat it many
+        times a second.
+        """
         stack = self.state.stack
         if stack is None:
             return
         self.result = result
         levels = stack.levels
         self.image_panel.set_images(result.original, result.equalized, levels)
-        h = result.histograms[0]
-        scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
-        self.image_panel.set_titles(
-            f"Original · image {result.index} · {stack.dtype}",
-            f"Equalized · {result.method}, {bins_text(h)}, {scope_text}")
-        drawn = bins_text(h, drawn=True)
+        hists, eq_hists = result.histograms, result.equalized_histograms
+        h = hists[0] if hists else None
+        problem = self.view_problem()
+        if problem is None:
+            scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
+            equalized_title = f"Equalized · {result.method}, {bins_text(h)}, {scope_text}"
+            if self._problem_shown:
+                self.notify("")
+        else:
+            self.player.stop()
+            equalized_title = f"Equalized · {problem}"
+            self.notify(f"Image {result.index}: {problem}", problem=True)
+        self.image_panel.set_titles(f"Original · image {result.index} · {stack.dtype}",
+                                    equalized_title)
+        drawn = "not available" if h is None else bins_text(h, drawn=True)
         if result.scope == "stack":
             title = f"Histogram of the whole stack ({stack.n_images} images, {drawn}) + CDF"
         else:
             title = f"Histogram of this image ({drawn}) + CDF"
-        self.original_histogram.set_histograms(result.histograms, levels, title)
-        eq_drawn = bins_text(result.equalized_histograms[0], drawn=True)
+        self.original_histogram.set_histograms(hists, levels, title)
+        if h is None:
+            transfer_title = "Transfer curve · not available"
+        else:
+            transfer_title = (f"Transfer curve · {result.method}"
+                              f"{' · value bins' if h.value_bins else ''}")
+        self.transfer_plot.set_curves(hists, levels, transfer_title)
+        eq_drawn = bins_text(eq_hists[0], drawn=True) if eq_hists else "not available"
         self.equalized_histogram.set_histograms(
-            result.equalized_histograms, (0.0, 1.0),
-            f"Histogram of the equalized image ({eq_drawn}) + CDF")
-        self.transfer_plot.set_curves(result.histograms, levels,
-                                      f"Transfer curve · {result.method}"
-                                      f"{' · value bins' if h.value_bins else ''}")
-        self._update_info()
+            eq_hists, (0.0, 1.0), f"Histogram of the equalized image ({eq_drawn}) + CDF")
         self.viewUpdated.emit()
+
+    def view_problem(self):
+        """Why the window shows no equalized image (one line), or None when it shows one."""
+        if self.result is None:
+            return "nothing is equalized yet" if self.state.stack is not None else "no stack"
+        if self.result.error is not None:
+            return f"cannot equalize: {user_message(self.result.error)}"
+        return None
 
     def _update_title(self):
         stack = self.state.stack
@@ -487,17 +529,31 @@ class MainWindow(QMainWindow):
             self.pixel_label.clear()
             self.transfer_plot.mark([])
             return
-        original, equalized = result.original[y, x], result.equalized[y, x]
-        self.pixel_label.setText(f"x {x}, y {y} · original {_format_value(original)} · "
-                                 f"equalized {_format_value(equalized)}")
+        original = result.original[y, x]
+        text = f"x {x}, y {y} · original {_format_value(original)}"
+        if result.equalized is None:
+            self.pixel_label.setText(text)
+            self.transfer_plot.mark([])
+            return
+        equalized = result.equalized[y, x]
+        self.pixel_label.setText(f"{text} · equalized {_format_value(equalized)}")
         self.transfer_plot.mark(list(zip(np.atleast_1d(original).astype(float),
                                          np.atleast_1d(equalized))))
 
     # ------------------------------------------------------------------ dialogs
-    def notify(self, text, timeout_ms=5000):
-        """A short note in the status bar (it does not hide the pixel values)."""
+    def notify(self, text, timeout_ms=5000, problem=False):
+        """A short note in the status bar (it does not hide the pixel values).
+
+        A ``problem`` (the image cannot be equalized) is shown in a warning
+        colour and stays until the view shows a result again.
+        """
+        self.message_label.setStyleSheet(_PROBLEM_STYLE if problem else _NOTE_STYLE)
         self.message_label.setText(text)
-        self._message_timer.start(timeout_ms)
+        self._problem_shown = problem
+        if problem:
+            self._message_timer.stop()
+        else:
+            self._message_timer.start(timeout_ms)
 
     def show_error(self, title, message):
         """Tell the user what went wrong in one line (never a traceback).

@@ -62,6 +62,16 @@ def test_screenshot_of_a_bad_file_fails_cleanly(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_screenshot_without_an_equalized_image_fails(tmp_path, capsys):
+    path = tmp_path / "half.npy"
+    np.save(path, np.random.default_rng(6).random((2, 32, 32)).astype(np.float16))
+    out = tmp_path / "half.png"
+    assert main([str(path), "--bins", "4096", "--screenshot", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "too many bins (4096)" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_screenshot_with_the_export_dialog(tmp_path):
     out = tmp_path / "export.png"
     assert main(["--show-export", "--screenshot", str(out)]) == 0

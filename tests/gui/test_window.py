@@ -419,6 +419,11 @@ def test_recent_menu_lists_and_opens(qtbot, window, tmp_path, wait_idle):
     assert window.state.stack.name == "recent.npy"
 
 
+def shown_problem(window):
+    """The equalized view's title and the status bar note (both say why nothing is shown)."""
+    return window.image_panel.equalized_title.text, window.message_label.text()
+
+
 def test_unexpected_error_is_shown_and_logged(sample_window, monkeypatch, message_boxes,
                                               caplog):
     def broken(*args, **kwargs):
@@ -426,10 +431,88 @@ def test_unexpected_error_is_shown_and_logged(sample_window, monkeypatch, messag
     monkeypatch.setattr(main_window_module, "compute_view", broken)
     with caplog.at_level("ERROR"):
         sample_window.state.set_index(3)
-    [text] = message_boxes.texts("warning")
-    assert text == "Unexpected error (RuntimeError: kaboom); details are in the log."
+    text = "Unexpected error (RuntimeError: kaboom); details are in the log."
+    assert all(text in shown for shown in shown_problem(sample_window))
+    assert not message_boxes.calls
     assert "Traceback" in caplog.text and "kaboom" in caplog.text
     assert sample_window.state.stack is not None      # the viewer keeps running
+
+
+def test_an_image_that_cannot_be_equalized_shows_its_original_and_why(window, message_boxes,
+                                                                      caplog):
+    data = np.random.default_rng(6).random((3, 32, 32)).astype(np.float16)
+    window.set_stack(LoadedStack.from_array(data))
+    assert window.view_problem() is None
+    with caplog.at_level("WARNING"):
+        for bins in (4096, 4000, 3000):         # a drag of the bins slider, throttled
+            window.state.set_bins(bins)
+    assert not message_boxes.calls
+    np.testing.assert_array_equal(np.asarray(window.image_panel.original_item.image), data[0])
+    assert window.image_panel.equalized_item.image is None
+    title, note = shown_problem(window)
+    assert "too many bins (3000)" in title and "use fewer bins" in title
+    assert "too many bins (3000)" in note and "\n" not in note
+    assert "too many bins (3000)" in window.view_problem()
+    assert window.original_histogram.bar_count() == 0
+    assert "not available" in window.original_histogram.title()
+    assert "not available" in window.equalized_histogram.title()
+    [logged] = [r for r in caplog.records if r.exc_info]      # once for the drag, traced
+    assert logged.levelname == "WARNING" and "too many bins (4096)" in str(logged.exc_info[1])
+    window.image_panel.hovered.emit(3, 4)
+    assert window.pixel_label.text().startswith("x 3, y 4 · original ")
+    window.state.set_bins(256)
+    assert window.view_problem() is None and window.message_label.text() == ""
+    np.testing.assert_array_equal(window.result.equalized, equalize(data[0], "numpy", 256))
+
+
+def test_a_failure_in_the_worker_is_shown_the_same_way(window, monkeypatch, message_boxes,
+                                                       wait_idle):
+    monkeypatch.setattr(main_window_module, "SYNC_IMAGE_VALUES", 100)
+    data = np.random.default_rng(6).random((3, 32, 32)).astype(np.float16)
+    window.state.set_bins(4096)
+    window.set_stack(LoadedStack.from_array(data))
+    wait_idle(window)
+    assert all("too many bins (4096)" in shown for shown in shown_problem(window))
+    assert window.image_panel.equalized_item.image is None and not message_boxes.calls
+
+
+def test_the_histogram_is_drawn_when_only_equalizing_fails(window, monkeypatch, message_boxes):
+    from histeq_gui.core.equalize import Histogram
+
+    def broken(self, images, progress=None):
+        raise ValueError("cannot map these values")
+    data = np.random.default_rng(8).integers(0, 256, (2, 16, 16), dtype=np.uint8)
+    monkeypatch.setattr(Histogram, "apply", broken)
+    window.set_stack(LoadedStack.from_array(data))
+    assert "cannot map these values" in window.view_problem()
+    np.testing.assert_array_equal(window.original_histogram.bars()[1],
+                                  histogram(data[0], "numpy", 256).counts)
+    assert window.transfer_plot.curve_count() == 1
+    assert window.equalized_histogram.bar_count() == 0 and not message_boxes.calls
+
+
+def test_a_whole_stack_histogram_that_fails_is_shown_and_not_retried(window, monkeypatch,
+                                                                    message_boxes):
+    made = []
+
+    def counted(*args, **kwargs):
+        made.append(args)
+        return stack_histograms(*args, **kwargs)
+    stack_histograms = main_window_module.stack_histograms
+    monkeypatch.setattr(main_window_module, "stack_histograms", counted)
+    data = np.random.default_rng(6).random((3, 32, 32)).astype(np.float16)
+    window.set_stack(LoadedStack.from_array(data))
+    window.state.set_bins(4096)
+    window.state.set_scope("stack")
+    window.state.set_index(1)
+    window.state.set_index(2)
+    assert len(made) == 1 and not message_boxes.calls
+    assert window.state.scope == "stack" and window.image_panel.equalized_item.image is None
+    assert all("too many bins (4096)" in shown for shown in shown_problem(window))
+    np.testing.assert_array_equal(np.asarray(window.image_panel.original_item.image), data[2])
+    window.state.set_bins(64)
+    np.testing.assert_array_equal(window.result.equalized,
+                                  equalize(data, "numpy", 64, scope="stack")[2])
 
 
 def test_wide_integer_levels_are_the_stack_range(window, rng):
