@@ -1,6 +1,7 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
-``histeq-gui [PATH] [--method M] [--bins N] [--scope S] [--index I] [--screenshot OUT.png]``
+``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
+[--screenshot OUT.png]``
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -73,6 +74,9 @@ def build_parser():
                "F1 (help).  Image indices count from 0.")
     parser.add_argument("path", nargs="?", metavar="PATH",
                         help="stack file or folder of images (default: the bundled sample)")
+    parser.add_argument("--key", metavar="NAME",
+                        help="the array to open from an .npz file that holds several "
+                             "(default: ask)")
     parser.add_argument("--method", choices=METHODS,
                         help="equalization method (default: the last one used, else numpy)")
     parser.add_argument("--bins", type=_bins, metavar="N",
@@ -195,12 +199,20 @@ def _draw_dialog(pixmap, shot, title, palette):
 
 
 def _screenshot(window, args):
+    from .workers import user_message
+
     errors = []
+
+    def no_one_to_ask(path, error):     # an .npz of several arrays and no --key
+        errors.append(user_message(error))
+        return None
+
     window.report_error = lambda title, message: errors.append(message)
+    window.ask_array = no_one_to_ask
     window.resize(*args.size)
     window.show()
     if args.path:
-        window.open_path(args.path, args.index)
+        window.open_path(args.path, args.index, key=args.key)
     else:
         window.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
@@ -271,7 +283,7 @@ def main(argv=None):
     _install_excepthook()
     window.show()
     if args.path:
-        window.open_path(args.path, args.index)
+        window.open_path(args.path, args.index, key=args.key)
     else:
         window.open_sample(args.index)
     return app.exec_()

@@ -20,9 +20,10 @@ import numpy as np
 from PyQt5.QtCore import QEventLoop, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, QDockWidget,
-                             QFileDialog, QLabel, QLayout, QMainWindow, QMessageBox, QSplitter,
-                             QVBoxLayout, QWidget)
+                             QFileDialog, QInputDialog, QLabel, QLayout, QMainWindow,
+                             QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
+from ..core.errors import KeyNeeded
 from .compute import HistogramCache, compute_view, failed_view, stack_histograms
 from .controls import SettingsPanel
 from .image_panel import ImagePanel
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._stack_job_key = None
         self.help_box = None
         self.report_error = self._message_box
+        self.ask_array = self._choose_array
 
         self.loader = Runner("load", self)
         self.stack_runner = Runner("stack histogram", self)
@@ -277,23 +279,26 @@ class MainWindow(QMainWindow):
         """True while a load or a computation for the view is running."""
         return self.loader.busy or self.stack_runner.busy or self.compute_runner.busy
 
-    def open_path(self, path, index=0):
+    def open_path(self, path, index=0, key=None):
         """Load ``path`` in the background; on success it replaces the current stack.
 
+        ``key`` names the array of an ``.npz`` file; for one of several arrays
+        and no key, :attr:`ask_array` asks which one and the load runs again.
         A file that cannot be read leaves the current stack as it is and
         shows a message box.  Returns the loading job.
         """
         path = Path(path)
-        return self.loader.start(lambda report: open_stack(path, report),
+        return self.loader.start(lambda report: open_stack(path, report, key=key),
                                  on_done=partial(self._on_loaded, index=index),
-                                 on_error=partial(self._on_load_error, path),
+                                 on_error=partial(self._on_load_error, path, index),
                                  name=f"load {path.name}")
 
     def open_sample(self, index=0):
         """Load the bundled sample stack."""
         return self.loader.start(lambda report: open_sample(report),
                                  on_done=partial(self._on_loaded, index=index, remember=False),
-                                 on_error=partial(self._on_load_error, "the sample stack"),
+                                 on_error=lambda message, error: self.show_error("Cannot open",
+                                                                                 message),
                                  name="load sample")
 
     def set_stack(self, stack, index=0):
@@ -307,8 +312,20 @@ class MainWindow(QMainWindow):
         self.state.set_stack(stack, index)
         self.notify(f"Opened {stack.name}")
 
-    def _on_load_error(self, path, message, error):
-        self.show_error("Cannot open", message)
+    def _on_load_error(self, path, index, message, error):
+        if not isinstance(error, KeyNeeded):
+            self.show_error("Cannot open", message)
+            return
+        key = self.ask_array(path, error)
+        if key is not None:
+            self.open_path(path, index, key=key)
+
+    def _choose_array(self, path, error):
+        """Ask which array of the .npz file ``path`` to open; None if the user cancels."""
+        key, ok = QInputDialog.getItem(self, "Choose an array",
+                                       f"'{path.name}' holds several arrays. Open which one?",
+                                       error.keys, 0, False)
+        return key if ok and key else None
 
     def choose_file(self):
         """Ask for a stack file and open it."""

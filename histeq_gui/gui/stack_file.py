@@ -41,6 +41,8 @@ class LoadedStack:
         integers, the stack's finite range for floats.
     labels : tuple of str or None
         A short caption per image, when the file comes with one.
+    key : str or None
+        The array's name in an ``.npz`` file, when one was chosen.
     """
 
     array: np.ndarray
@@ -48,6 +50,7 @@ class LoadedStack:
     path: Path | None
     levels: tuple
     labels: tuple | None = None
+    key: str | None = None
 
     @classmethod
     def from_array(cls, array, path=None, labels=None):
@@ -63,8 +66,9 @@ class LoadedStack:
 
     @property
     def name(self):
-        """File or folder name, for the window title."""
-        return self.path.name if self.path is not None else "untitled"
+        """File or folder name (and the chosen array of an .npz), for the window title."""
+        name = self.path.name if self.path is not None else "untitled"
+        return name if self.key is None else f"{name} [{self.key}]"
 
     @property
     def n_images(self):
@@ -157,7 +161,7 @@ def _labels(path, n_images):
     return tuple(labels)
 
 
-def open_stack(path, progress=None):
+def open_stack(path, progress=None, key=None):
     """Load a stack for viewing.
 
     Parameters
@@ -167,6 +171,8 @@ def open_stack(path, progress=None):
     progress : callable, optional
         ``progress(stage, done, total)``; it may raise
         :class:`~histeq_gui.core.errors.Cancelled` to stop.
+    key : str, optional
+        The array to read from an ``.npz`` file that holds several.
 
     Returns
     -------
@@ -175,14 +181,16 @@ def open_stack(path, progress=None):
     Raises
     ------
     StackError
-        With a one-line message when the file cannot be read or viewed.
+        With a one-line message when the file cannot be read or viewed;
+        :class:`~histeq_gui.core.errors.KeyNeeded` (with the names) for an
+        ``.npz`` file of several arrays and no ``key``.
     """
     path = Path(path)
 
     def stage(name):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    array = load_stack(path, progress=stage("Reading"))
+    array = load_stack(path, key=key, progress=stage("Reading"))
     try:
         check_dtype(array.dtype)
         layout = guess_layout(array.shape, "auto")
@@ -192,7 +200,7 @@ def open_stack(path, progress=None):
     if progress is not None:
         progress("Preparing", 0, 1)
     warm_up(array.dtype)        # compile here, in the loader's thread, not at the first redraw
-    return LoadedStack(array, layout, path, levels, _labels(path, layout.n_images))
+    return LoadedStack(array, layout, path, levels, _labels(path, layout.n_images), key)
 
 
 def open_sample(progress=None):

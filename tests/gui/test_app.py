@@ -72,6 +72,18 @@ def test_screenshot_without_an_equalized_image_fails(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_screenshot_of_an_npz_of_several_arrays_needs_a_key(tmp_path, capsys):
+    path = tmp_path / "two.npz"
+    np.savez(path, a=np.zeros((2, 8, 8), np.uint8),
+             b=np.arange(192, dtype=np.uint8).reshape(3, 8, 8))
+    out = tmp_path / "two.png"
+    assert main([str(path), "--screenshot", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "holds several arrays" in err and "--key" in err and not out.exists()
+    assert main([str(path), "--key", "b", "--screenshot", str(out)]) == 0
+    assert image_of(out).width() >= 1200
+
+
 def test_screenshot_with_the_export_dialog(tmp_path):
     out = tmp_path / "export.png"
     assert main(["--show-export", "--screenshot", str(out)]) == 0

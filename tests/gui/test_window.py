@@ -321,6 +321,56 @@ def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng
     assert w.state.stack.name == "second.npy"
 
 
+@pytest.fixture
+def several_arrays(tmp_path, rng):
+    path = tmp_path / "several.npz"
+    arrays = {"first": rng.integers(0, 255, (2, 8, 8), dtype=np.uint8),
+              "second": rng.integers(0, 255, (3, 8, 8), dtype=np.uint8)}
+    np.savez(path, **arrays)
+    return path, arrays
+
+
+@pytest.fixture
+def get_item(monkeypatch):
+    """QInputDialog.getItem patched: records the items offered, answers ``get_item.answer``."""
+    from PyQt5.QtWidgets import QInputDialog
+
+    class GetItem:
+        def __init__(self):
+            self.answer = ("", False)
+            self.offered = []
+
+        def __call__(self, parent, title, label, items, current=0, editable=True, *args):
+            self.offered.append(list(items))
+            return self.answer
+    patched = GetItem()
+    monkeypatch.setattr(QInputDialog, "getItem", patched)
+    return patched
+
+
+def test_an_npz_of_several_arrays_asks_which_one(qtbot, sample_window, several_arrays,
+                                                 get_item, message_boxes):
+    w = sample_window
+    path, arrays = several_arrays
+    get_item.answer = ("second", True)
+    w.open_path(path, index=1)
+    qtbot.waitUntil(lambda: w.state.stack.path == path and not w.busy)
+    assert get_item.offered == [["first", "second"]]
+    np.testing.assert_array_equal(w.state.stack.array, arrays["second"])
+    assert w.state.index == 1
+    assert w.windowTitle() == "several.npz [second] — histeq-gui"
+    assert not message_boxes.calls
+
+
+def test_cancelling_the_choice_of_array_keeps_the_stack(qtbot, sample_window, several_arrays,
+                                                        get_item, message_boxes):
+    w = sample_window
+    before = w.state.stack
+    w.open_path(several_arrays[0])
+    qtbot.waitUntil(lambda: bool(get_item.offered) and not w.busy)
+    assert w.state.stack is before and not message_boxes.calls
+
+
 def test_colour_stack_per_channel(qtbot, window, rng):
     data = rng.integers(0, 256, (4, 32, 40, 3), dtype=np.uint8)
     window.set_stack(LoadedStack.from_array(data))
@@ -556,7 +606,7 @@ def test_cancelling_a_load_keeps_the_stack(qtbot, sample_window, monkeypatch, me
     before = w.state.stack
     release = threading.Event()
 
-    def slow(path, progress=None):
+    def slow(path, progress=None, key=None):
         while not release.wait(0.01):
             progress("Reading", 0, 1)
     monkeypatch.setattr(main_window_module, "open_stack", slow)
@@ -569,7 +619,7 @@ def test_cancelling_a_load_keeps_the_stack(qtbot, sample_window, monkeypatch, me
 
 def test_unexpected_error_while_loading(qtbot, sample_window, monkeypatch, message_boxes,
                                         caplog):
-    def broken(path, progress=None):
+    def broken(path, progress=None, key=None):
         raise OSError(5, "Input/output error")
     monkeypatch.setattr(main_window_module, "open_stack", broken)
     with caplog.at_level("ERROR"):
