@@ -31,16 +31,16 @@ _EXIT_ERROR = 1
 
 
 def _bins(text):
-    from .state import MAX_BINS, MIN_BINS
+    from .state import check_bins
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
                                          "--bins 256") from None
-    if not MIN_BINS <= value <= MAX_BINS:
-        raise argparse.ArgumentTypeError(f"must be between {MIN_BINS} and {MAX_BINS}, "
-                                         f"got {value}")
-    return value
+    try:
+        return check_bins(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _index(text):
@@ -261,7 +261,6 @@ def main(argv=None):
 
     from .main_window import MainWindow
     from .preferences import Preferences
-    from .state import ViewerState
 
     if args.screenshot is not None:
         prefs = Preferences()          # pictures never depend on remembered settings
@@ -269,14 +268,12 @@ def main(argv=None):
         prefs = Preferences.from_file(args.settings)
     else:
         prefs = Preferences.for_user()
-    state = ViewerState(scope=args.scope)
-    for setter, value, remembered in ((state.set_method, args.method, prefs.method),
-                                      (state.set_bins, args.bins, prefs.bins)):
-        try:
-            setter(value if value is not None else remembered())
-        except ValueError:
-            log.warning("ignoring a remembered setting that is no longer valid")
-    window = MainWindow(prefs, state)
+    window = MainWindow(prefs)          # with the remembered method and bins
+    if args.method is not None:
+        window.state.set_method(args.method)
+    if args.bins is not None:
+        window.state.set_bins(args.bins)
+    window.state.set_scope(args.scope)
     if args.screenshot is not None:
         return _screenshot(window, args)
 

@@ -139,11 +139,13 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ construction
     def _restore_view_settings(self, state):
-        try:
-            state.set_method(self.prefs.method())
-            state.set_bins(self.prefs.bins())
-        except ValueError:
-            pass
+        """Set the remembered method and bins (the only place they are restored)."""
+        for setter, remembered in ((state.set_method, self.prefs.method),
+                                   (state.set_bins, self.prefs.bins)):
+            try:
+                setter(remembered())
+            except ValueError:
+                log.warning("ignoring a remembered setting that is no longer valid")
 
     def _build_widgets(self):
         self.image_panel = ImagePanel()

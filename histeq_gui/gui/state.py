@@ -10,13 +10,25 @@ from __future__ import annotations
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from ..core.equalize import check_scope
-from ..core.histogram import check_bins
+from ..core.histogram import check_bins as _core_check_bins
 from ..core.methods import check_method, uses_value_bins
 
-__all__ = ["ViewerState", "MIN_BINS", "MAX_BINS"]
+__all__ = ["ViewerState", "check_bins", "MIN_BINS", "MAX_BINS"]
 
 MIN_BINS = 2
 MAX_BINS = 4096
+
+
+def check_bins(bins):
+    """``bins`` as an int if the viewer offers it, else a ValueError.
+
+    The core's check (a whole number, at least 1), then the viewer's range
+    (2..4096): the one check for the state, the controls and ``--bins``.
+    """
+    bins = _core_check_bins(bins)
+    if not MIN_BINS <= bins <= MAX_BINS:
+        raise ValueError(f"bins must be between {MIN_BINS} and {MAX_BINS}, got {bins}")
+    return bins
 
 
 class ViewerState(QObject):
@@ -43,25 +55,9 @@ class ViewerState(QObject):
         super().__init__(parent)
         self._stack = None
         self._index = 0
-        self._method = self._check_method(method)
-        self._bins = self._check_bins(bins)
-        self._scope = self._check_scope(scope)
-
-    # ------------------------------------------------------------------ validation
-    @staticmethod
-    def _check_method(method):
-        return check_method(method)
-
-    @staticmethod
-    def _check_bins(bins):
-        bins = check_bins(bins)
-        if not MIN_BINS <= bins <= MAX_BINS:
-            raise ValueError(f"bins must be between {MIN_BINS} and {MAX_BINS}, got {bins}")
-        return bins
-
-    @staticmethod
-    def _check_scope(scope):
-        return check_scope(scope)
+        self._method = check_method(method)
+        self._bins = check_bins(bins)
+        self._scope = check_scope(scope)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -123,7 +119,7 @@ class ViewerState(QObject):
 
     def set_method(self, method):
         """Set the method; an unknown name raises ValueError."""
-        method = self._check_method(method)
+        method = check_method(method)
         if method != self._method:
             self._method = method
             self.methodChanged.emit(method)
@@ -131,7 +127,7 @@ class ViewerState(QObject):
 
     def set_bins(self, bins):
         """Set the bin count; values outside 2..4096 raise ValueError."""
-        bins = self._check_bins(bins)
+        bins = check_bins(bins)
         if bins != self._bins:
             self._bins = bins
             self.binsChanged.emit(bins)
@@ -139,7 +135,7 @@ class ViewerState(QObject):
 
     def set_scope(self, scope):
         """Set the scope ("image" or "stack"); anything else raises ValueError."""
-        scope = self._check_scope(scope)
+        scope = check_scope(scope)
         if scope != self._scope:
             self._scope = scope
             self.scopeChanged.emit(scope)

@@ -105,6 +105,27 @@ def test_options_parse():
         ("stack.tif", "skimage", 64, "stack", 3)
 
 
+def test_options_win_over_remembered_settings(tmp_path, monkeypatch, qapp):
+    from histeq_gui.gui.main_window import MainWindow
+    from histeq_gui.gui.preferences import Preferences
+    settings = tmp_path / "settings.ini"
+    remembered = Preferences.from_file(settings)
+    remembered.set_method("skimage")
+    remembered.set_bins(77)
+    remembered.sync()
+    windows = []
+    monkeypatch.setattr(MainWindow, "show", lambda self: windows.append(self))
+    monkeypatch.setattr(type(qapp), "exec_", lambda self: 0)    # no event loop to run
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)      # main() installs its own
+    assert main(["--settings", str(settings), "--bins", "64", "--scope", "stack"]) == 0
+    [window] = windows
+    try:
+        assert (window.state.method, window.state.bins, window.state.scope) == \
+            ("skimage", 64, "stack")
+    finally:
+        window.close()
+
+
 def test_python_dash_m(tmp_path):
     out = tmp_path / "m.png"
     result = subprocess.run([sys.executable, "-m", "histeq_gui", "--bins", "8", "--screenshot",
