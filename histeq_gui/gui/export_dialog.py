@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, 
                              QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
                              QPushButton, QSpinBox, QVBoxLayout)
 
+from ..core.atomic import _exists
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
@@ -27,7 +28,6 @@ from .workers import Runner
 
 __all__ = ["ExportDialog", "default_output"]
 
-_WRITABLE_SUFFIXES = (".npy", ".npz", ".tif", ".tiff")
 _KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
               "tif": "TIFF stack", "png-folder": "folder of numbered PNG files"}
 _SAVE_FILTER = ("NumPy array (*.npy);;NumPy archive (*.npz);;TIFF stack (*.tif *.tiff);;"
@@ -43,6 +43,15 @@ def _is_bundled(path):
         return False
 
 
+def _same_kind_suffix(source):
+    """The source's extension if the export can write that kind of file, else ".tif"."""
+    try:
+        kind = output_kind(source)
+    except StackError:
+        return ".tif"
+    return ".tif" if kind == "png-folder" or source.is_dir() else source.suffix.lower()
+
+
 def default_output(source, fallback_folder):
     """A free output path next to the source (or in ``fallback_folder``).
 
@@ -56,12 +65,12 @@ def default_output(source, fallback_folder):
         source = Path(source)
         folder = source.parent
         stem = source.name if source.is_dir() else source.stem
-        suffix = source.suffix.lower() if source.suffix.lower() in _WRITABLE_SUFFIXES else ".tif"
+        suffix = _same_kind_suffix(source)
         if _is_bundled(source) or not os.access(folder, os.W_OK):
             folder = Path(fallback_folder)
     candidate = folder / f"{stem}_equalized{suffix}"
     n = 2
-    while candidate.exists():
+    while _exists(candidate):
         candidate = folder / f"{stem}_equalized_{n}{suffix}"
         n += 1
     return candidate
@@ -234,7 +243,7 @@ class ExportDialog(QDialog):
         try:
             settings = self.settings().validate()
             overwrite = False
-            if output.exists() or output.is_symlink():
+            if _exists(output):
                 answer = QMessageBox.question(
                     self, "Replace the output?",
                     f"'{output}' exists. Replace it with the new export?",

@@ -184,3 +184,23 @@ def test_default_output_is_free_and_not_in_the_bundle(tmp_path):
     home.mkdir()
     assert default_output(resource_path(SAMPLE_STACK), home) == \
         home / "sample_stack_equalized.npy"
+
+
+@pytest.mark.parametrize("name, expected", [("a.npz", "a_equalized.npz"),
+                                            ("a.TIFF", "a_equalized.tiff"),
+                                            ("a.png", "a_equalized.tif"),
+                                            ("frames", "frames_equalized.tif")])
+def test_default_output_keeps_a_writable_kind(tmp_path, name, expected):
+    source = tmp_path / name
+    if source.suffix:
+        source.write_bytes(b"")
+    else:
+        source.mkdir()
+    assert default_output(source, tmp_path / "else") == tmp_path / expected
+
+
+def test_default_output_skips_a_dangling_link(tmp_path):
+    source = tmp_path / "a.npy"
+    source.write_bytes(b"")
+    (tmp_path / "a_equalized.npy").symlink_to(tmp_path / "gone")
+    assert default_output(source, tmp_path) == tmp_path / "a_equalized_2.npy"
