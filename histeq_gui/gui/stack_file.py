@@ -31,7 +31,9 @@ class LoadedStack:
     Attributes
     ----------
     array : ndarray
-        The pixels as loaded (a read-only memory map for ``.npy`` files).
+        The pixels as loaded (a read-only memory map for ``.npy`` files), in
+        native byte order: a big-endian file is converted once, on loading,
+        not again by every whole-stack histogram.
     layout : Layout
         Image, batch and colour axes (colour recognised with ``"auto"``).
     path : pathlib.Path or None
@@ -55,7 +57,7 @@ class LoadedStack:
     @classmethod
     def from_array(cls, array, path=None, labels=None):
         """Wrap an array already in memory (colour recognised with ``"auto"``)."""
-        array = np.asarray(array)
+        array = _native(np.asarray(array))
         try:
             check_dtype(array.dtype)
             layout = guess_layout(array.shape, "auto")
@@ -109,6 +111,13 @@ class LoadedStack:
         """One line for the status bar: shape, dtype and layout."""
         shape = "×".join(str(s) for s in self.array.shape)
         return f"{shape} · {self.array.dtype} · {self.layout.name}"
+
+
+def _native(array):
+    """``array`` in native byte order: itself if it is already (a memory map stays one)."""
+    if array.dtype.isnative:
+        return array
+    return array.astype(array.dtype.newbyteorder("="))
 
 
 def display_levels(array, progress=None):
@@ -190,7 +199,7 @@ def open_stack(path, progress=None, key=None):
     def stage(name):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    array = load_stack(path, key=key, progress=stage("Reading"))
+    array = _native(load_stack(path, key=key, progress=stage("Reading")))
     try:
         check_dtype(array.dtype)
         layout = guess_layout(array.shape, "auto")
