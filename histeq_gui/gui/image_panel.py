@@ -16,7 +16,7 @@ _FRAME_COLOUR = "#5f6368"
 
 
 def _displayable(image):
-    """Colour images show their first three channels (RGB); alpha is not drawn."""
+    """What a view draws: RGB of colour images, the gray of gray+alpha; alpha is not drawn."""
     if image.ndim == 3 and image.shape[-1] > 3:
         return image[..., :3]
     if image.ndim == 3 and image.shape[-1] == 2:

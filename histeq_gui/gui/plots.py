@@ -23,13 +23,14 @@ MAX_BARS = 4096     # bars drawn per histogram at the most (the largest bin coun
 
 _GRAY = ("#6fa8dc",)
 _RGB = ("#e06666", "#6aa84f", "#5b8def", "#b7b7b7")
+_GRAY_ALPHA = ("#6fa8dc", "#b7b7b7")
 CDF_COLOUR = "#f6b26b"
 _TEXT = "#e8eaed"
 
 
 def channel_colours(n_channels):
-    """Bar colours: one blue for grayscale, red/green/blue(/alpha grey) for colour."""
-    return _GRAY if n_channels == 1 else _RGB[:n_channels]
+    """Bar colours: blue for gray, red/green/blue for colour, grey for an alpha channel."""
+    return {1: _GRAY, 2: _GRAY_ALPHA}.get(n_channels, _RGB[:n_channels])
 
 
 def bins_text(histogram, drawn=False):

@@ -385,6 +385,24 @@ def test_colour_stack_per_channel(qtbot, window, rng):
                                   equalize(data, "numpy", 256, scope="stack", channel_axis=-1)[2])
 
 
+def test_gray_alpha_stack_shows_the_gray_channel(window, rng):
+    from histeq_gui.gui.plots import channel_colours
+    data = rng.integers(0, 256, (3, 24, 20, 2), dtype=np.uint8)
+    window.set_stack(LoadedStack.from_array(data))
+    window.state.set_index(1)
+    assert window.state.stack.channels == 2
+    expected = equalize(data[1], "numpy", 256, channel_axis=-1)
+    np.testing.assert_array_equal(window.result.equalized, expected)
+    np.testing.assert_array_equal(np.asarray(window.image_panel.original_item.image),
+                                  data[1, ..., 0])
+    np.testing.assert_array_equal(np.asarray(window.image_panel.equalized_item.image),
+                                  expected[..., 0])
+    assert window.original_histogram.channel_count() == 2
+    assert channel_colours(2) == (channel_colours(1)[0], channel_colours(4)[3])  # gray, alpha
+    window.image_panel.hovered.emit(5, 6)
+    assert f"original ({data[1, 6, 5, 0]}, {data[1, 6, 5, 1]})" in window.pixel_label.text()
+
+
 def test_float_stack_levels_are_the_stack_range(window, rng):
     data = rng.normal(10.0, 3.0, (6, 20, 20))
     data[2, 3, 4] = np.nan
