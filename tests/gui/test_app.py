@@ -19,9 +19,15 @@ def image_of(path):
 
 
 def pixels(path):
+    """The picture as an (H, W, 4) array of bytes."""
     image = image_of(path).convertToFormat(QImage.Format_RGB32)
     data = image.constBits().asstring(image.sizeInBytes())
-    return np.frombuffer(data, np.uint8).reshape(image.height(), -1)
+    return np.frombuffer(data, np.uint8).reshape(image.height(), image.width(), 4)
+
+
+def colours(region):
+    """Number of distinct colours in an (h, w, 4) region."""
+    return len(np.unique(region.reshape(-1, 4), axis=0))
 
 
 def test_screenshot_of_the_sample(tmp_path, capsys):
@@ -49,8 +55,17 @@ def test_screenshot_of_a_given_file(tmp_path):
     path = tmp_path / "given.npy"
     np.save(path, data)
     out = tmp_path / "given.png"
+    # exit 0: the stack loaded and the window showed an equalized image (else 1)
     assert main([str(path), "--index", "2", "--scope", "stack", "--screenshot", str(out)]) == 0
-    assert image_of(out).width() >= 1200
+    shot = pixels(out)
+    height, width = shot.shape[:2]
+    assert width >= 1200 and height >= 750
+    # The middle of each image view shows the noise image, not a blank view.
+    rows = slice(int(0.25 * height), int(0.45 * height))
+    original = shot[rows, int(0.10 * width):int(0.25 * width)]
+    equalized = shot[rows, int(0.47 * width):int(0.62 * width)]
+    assert colours(original) > 50 and colours(equalized) > 50
+    assert (original != equalized).any()
 
 
 def test_screenshot_of_a_bad_file_fails_cleanly(tmp_path, capsys):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from PyQt5.QtCore import QTimer
 
 from histeq_gui import equalize, load_stack
 from histeq_gui.cli import main as histeq_main
@@ -124,15 +127,21 @@ def test_window_stays_responsive_during_export(qtbot, window, tmp_path, wait_idl
     dialog = open_dialog(window)
     dialog.output_edit.setText(str(tmp_path / "busy_out.npy"))
     ticks = []
-    with qtbot.waitSignal(dialog.runner.progressed, timeout=30000):
-        dialog.start_export()
-    from PyQt5.QtCore import QTimer
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(10)
+    started = time.monotonic()
+    assert dialog.start_export()
     finish(qtbot, dialog)
+    ended = time.monotonic()
     timer.stop()
-    assert len(ticks) >= 3          # the event loop ran while the export worked
+    gaps = np.diff([started, *ticks, ended])
+    print(f"export {ended - started:.2f} s, {len(ticks)} ticks, largest gap "
+          f"{gaps.max() * 1000:.0f} ms")
+    # The event loop ran all along (ticks every ~10 ms here): no pause near a
+    # noticeable freeze.  The bound is generous for a busy shared machine; a
+    # blocked loop would show a gap as long as the export of 100 MB.
+    assert gaps.max() < 0.25
 
 
 def test_existing_output_asks_before_replacing(qtbot, loaded, tmp_path, message_boxes):

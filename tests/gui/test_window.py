@@ -309,16 +309,33 @@ def test_missing_file_message(qtbot, sample_window, tmp_path, message_boxes):
     assert "no such file" in message_boxes.texts()[0]
 
 
-def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng, wait_idle):
+def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng, monkeypatch):
     w = sample_window
     first, second = tmp_path / "first.npy", tmp_path / "second.npy"
     np.save(first, rng.integers(0, 255, (2, 8, 8), dtype=np.uint8))
     np.save(second, rng.integers(0, 255, (3, 8, 8), dtype=np.uint8))
-    w.open_path(first)
+    open_stack = main_window_module.open_stack
+    reading, release = threading.Event(), threading.Event()
+
+    def slow_first(path, progress=None, key=None):
+        if path == first:           # still reading when the second request comes
+            reading.set()
+            release.wait(10)
+            progress("Reading", 1, 1)       # raises Cancelled once cancelled
+        return open_stack(path, progress, key=key)
+    monkeypatch.setattr(main_window_module, "open_stack", slow_first)
+    shown = []
+    w.state.stackChanged.connect(lambda: shown.append(w.state.stack.name))
+    first_job = w.open_path(first)
+    assert reading.wait(5)
     w.open_path(second)
-    wait_idle(w)
-    qtbot.wait(50)
-    assert w.state.stack.name == "second.npy"
+    assert first_job.cancel_requested       # the second request cancelled the first
+    qtbot.waitUntil(lambda: shown == ["second.npy"] and not w.busy)
+    release.set()
+    qtbot.waitUntil(lambda: not first_job.isRunning())
+    qtbot.wait(20)                          # let the first job's end reach the GUI thread
+    assert first_job.outcome == "cancelled"
+    assert shown == ["second.npy"] and w.state.stack.name == "second.npy"
 
 
 @pytest.fixture
