@@ -28,14 +28,25 @@ class _Title(pg.LabelItem):
     """A label that takes its column's width instead of asking for its text's width.
 
     (A plain LabelItem sets its minimum width to the text, so a longer title
-    would make its column, and so its view, wider than the other.)
+    would make its column, and so its view, wider than the other.)  A text
+    longer than the column, such as the reason an image cannot be equalized,
+    wraps onto more lines, centred.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        document = self.item.document()
+        option = document.defaultTextOption()
+        option.setAlignment(Qt.AlignHCenter)
+        document.setDefaultTextOption(option)
 
     def setText(self, text, **args):
         super().setText(text, **args)
         self.setMinimumWidth(0)
 
     def resizeEvent(self, event):
+        if self.width() > 1:
+            self.item.setTextWidth(self.width())
         super().resizeEvent(event)
         self.setMinimumWidth(0)
 

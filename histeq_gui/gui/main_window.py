@@ -568,6 +568,7 @@ class MainWindow(QMainWindow):
         """
         self.message_label.setStyleSheet(_PROBLEM_STYLE if problem else _NOTE_STYLE)
         self.message_label.setText(text)
+        self.message_label.setToolTip(text)       # all of it, when the bar is too narrow
         self._problem_shown = problem
         if problem:
             self._message_timer.stop()

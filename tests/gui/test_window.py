@@ -538,6 +538,9 @@ def test_an_image_that_cannot_be_equalized_shows_its_original_and_why(window, me
     assert "too many bins (3000)" in title and "use fewer bins" in title
     assert "too many bins (3000)" in note and "\n" not in note
     assert "too many bins (3000)" in window.view_problem()
+    panel = window.image_panel           # the long title wraps in its column, views stay equal
+    assert panel.equalized_title.item.boundingRect().width() <= panel.equalized_title.width() + 1
+    assert abs(panel.original_view.width() - panel.equalized_view.width()) < 2
     assert window.original_histogram.bar_count() == 0
     assert "not available" in window.original_histogram.title()
     assert "not available" in window.equalized_histogram.title()
