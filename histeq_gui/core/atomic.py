@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import StackError
 from .files import _guard
 
-__all__ = ["staged"]
+__all__ = ["staged", "exists"]
 
 
 @contextmanager
@@ -57,7 +57,7 @@ def staged(targets, overwrite=False):
     try:
         yield temps
         for target, flag in zip(targets, flags):
-            if not flag and _exists(target):
+            if not flag and exists(target):
                 raise StackError(f"'{target}' exists; pass --overwrite to replace it")
         with _guard(targets[0], "write"):
             _move_into_place(temps, targets)
@@ -71,7 +71,8 @@ def _temp_path(path, tag):
     return path.parent / f".{path.stem.lstrip('.')}-{tag}-{secrets.token_hex(4)}{path.suffix}"
 
 
-def _exists(path):
+def exists(path):
+    """True if anything is at ``path``, a dangling symbolic link included."""
     return path.exists() or path.is_symlink()
 
 
@@ -88,7 +89,7 @@ def _move_into_place(temps, targets):
     try:
         for i, (temp, target) in enumerate(zip(temps, targets)):
             backup = None
-            if _exists(target) and (temp.is_dir() or i < len(targets) - 1):
+            if exists(target) and (temp.is_dir() or i < len(targets) - 1):
                 backup = _temp_path(target, "old")
             moves.append((temp, target, backup))
             if backup is not None:
@@ -96,9 +97,9 @@ def _move_into_place(temps, targets):
             os.replace(temp, target)
     except BaseException:
         for temp, target, backup in reversed(moves):
-            if not _exists(temp):       # it was moved in
+            if not exists(temp):       # it was moved in
                 os.replace(target, temp)
-            if backup is not None and _exists(backup):
+            if backup is not None and exists(backup):
                 os.replace(backup, target)
         raise
     for _, _, backup in moves:

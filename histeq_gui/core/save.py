@@ -17,7 +17,7 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .atomic import _exists, _new_file, _temp_path, staged
+from .atomic import _new_file, _temp_path, exists, staged
 from .errors import StackError
 from .files import _check_array, _guard, _Progress, _row_chunks
 from .load import _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
@@ -80,12 +80,12 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
                              "exist; create it first")
-        exists = _exists(path)
-        if exists and not overwrite:
+        present = exists(path)
+        if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-        if exists and kind != "png-folder" and path.is_dir():
+        if present and kind != "png-folder" and path.is_dir():
             raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
-        if exists and kind == "png-folder":
+        if present and kind == "png-folder":
             if not path.is_dir():
                 raise StackError(f"cannot write '{path}': it exists and is not a folder; "
                                  "choose another name")

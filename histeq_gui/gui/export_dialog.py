@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, 
                              QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
                              QPushButton, QSpinBox, QVBoxLayout)
 
-from ..core.atomic import _exists
+from ..core.atomic import exists
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
@@ -70,7 +70,7 @@ def default_output(source, fallback_folder):
             folder = Path(fallback_folder)
     candidate = folder / f"{stem}_equalized{suffix}"
     n = 2
-    while _exists(candidate):
+    while exists(candidate):
         candidate = folder / f"{stem}_equalized_{n}{suffix}"
         n += 1
     return candidate
@@ -243,7 +243,7 @@ class ExportDialog(QDialog):
         try:
             settings = self.settings().validate()
             overwrite = False
-            if _exists(output):
+            if exists(output):
                 answer = QMessageBox.question(
                     self, "Replace the output?",
                     f"'{output}' exists. Replace it with the new export?",
