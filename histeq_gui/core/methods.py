@@ -261,17 +261,10 @@ def segments(nodes, left_edges):
     return Segments(start, slopes.ravel(), values.ravel())
 
 
-def finish(values, nodes, out=None):
-    """Divide by the scale and round as the method's reference does.
-
-    Writes ``out`` (default: ``values`` in place) and returns it.
-    """
-    if out is None:
-        out = values
+def finish(values, nodes):
+    """Divide by the scale and round as the method's reference does (in place)."""
     if nodes.scale != 1.0:
-        np.divide(values, nodes.scale, out=out)
-    elif out is not values:
-        np.copyto(out, values)
+        values /= nodes.scale
     if nodes.rounding != np.float64:
-        out[...] = out.astype(nodes.rounding)
-    return out
+        values[...] = values.astype(nodes.rounding)
+    return values

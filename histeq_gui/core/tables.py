@@ -168,8 +168,8 @@ def _float_map(t, counts):
         t.nodes = mt.numpy_nodes(counts, edges)
     else:
         t.nodes = mt.skimage_nodes(counts, edges, t.dtype)
-        centres = (edges[:, :-1] + edges[:, 1:]) / 2.0
-        centres = np.concatenate([centres, centres[:, -1:]], axis=1)
+        # The nodes are the centres in float64, exactly; the kernels compare in their dtype.
+        centres = np.concatenate([t.nodes.xp, t.nodes.xp[:, -1:]], axis=1)
         t.centres = centres.ravel().astype(hg.kernel_dtype(t.dtype))
     t.segments = mt.segments(t.nodes, left_edges=t.method == "numpy")
 
