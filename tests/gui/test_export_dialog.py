@@ -95,12 +95,16 @@ def test_export_float64_is_the_api_result(qtbot, loaded, stack_file, tmp_path):
     np.testing.assert_array_equal(np.load(out), equalize(np.load(stack_file), "numpy", 256))
 
 
-def test_cancel_leaves_no_output(qtbot, window, tmp_path, wait_idle):
-    big = np.random.default_rng(3).random((48, 1, 512, 512))
-    source = tmp_path / "big.npy"
-    np.save(source, big)
+def open_big_stack(window, tmp_path, wait_idle, name, seed):
+    """Open a float64 stack big enough that exporting it takes a while."""
+    source = tmp_path / name
+    np.save(source, np.random.default_rng(seed).random((48, 1, 512, 512)))
     window.open_path(source)
     wait_idle(window)
+
+
+def test_cancel_leaves_no_output(qtbot, window, tmp_path, wait_idle):
+    open_big_stack(window, tmp_path, wait_idle, "big.npy", 3)
     before = set(p.name for p in tmp_path.iterdir())
     dialog = open_dialog(window)
     out = tmp_path / "cancelled.npy"
@@ -119,11 +123,7 @@ def test_cancel_leaves_no_output(qtbot, window, tmp_path, wait_idle):
 
 
 def test_window_stays_responsive_during_export(qtbot, window, tmp_path, wait_idle):
-    big = np.random.default_rng(4).random((48, 1, 512, 512))
-    source = tmp_path / "busy.npy"
-    np.save(source, big)
-    window.open_path(source)
-    wait_idle(window)
+    open_big_stack(window, tmp_path, wait_idle, "busy.npy", 4)
     dialog = open_dialog(window)
     dialog.output_edit.setText(str(tmp_path / "busy_out.npy"))
     ticks = []
