@@ -1,0 +1,164 @@
+"""Write the hard cases a viewer must show well into a folder (for screenshots and manual checks).
+
+The bundled sample is well exposed; users open exactly the images it is not: dark, bright,
+low-contrast, constant, 16-bit, float stacks with one outlier, colour channel-first, tiny 8x8
+digits, one 2048x2048 image, 1800+ faces.  Every file is made from real data that ships in
+packages (scikit-image's ``skimage.data``; scikit-learn's digits if it is installed).
+
+Usage::
+
+    python scripts/make_hard_cases.py [--out /tmp/histeq-hard] [--only NAME ...]
+
+Prints one line per file written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from skimage import data, transform
+
+DEFAULT_OUT = Path("/tmp/histeq-hard")
+
+
+def _faces(n, size=96, seed=0):
+    """``n`` faces of ``size`` x ``size`` from scikit-image's LFW subset (200 faces, 25x25)."""
+    rng = np.random.default_rng(seed)
+    base = data.lfw_subset()
+    out = np.empty((n, size, size))
+    for i in range(n):
+        face = base[i % len(base)]
+        if (i // len(base)) % 2:
+            face = face[:, ::-1]
+        face = transform.resize(face, (size, size), order=1, anti_aliasing=False)
+        out[i] = np.clip(face * rng.uniform(0.85, 1.15), 0, 1)
+    return out
+
+
+def _u8(x):
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def faces1800():
+    """(1800, 1, 96, 96) uint8 faces with planted odd images, as issue 6/8 describe."""
+    faces = _faces(1800)
+    faces[100] = faces[100] ** 4 * 0.25            # very dark
+    faces[200] = 1 - (1 - faces[200]) ** 4 * 0.2   # very bright
+    faces[300] = 0.45 + 0.08 * faces[300]          # low contrast
+    faces[400] = 0.0                                # all black
+    faces[500] = 0.5                                # constant gray
+    stack = _u8(faces)[:, np.newaxis]
+    stack[600] = stack[7]                           # exact duplicate of image 7
+    return stack
+
+
+def dark():
+    return _u8(_faces(20) ** 3.5 * 0.3)[:, np.newaxis]
+
+
+def bright():
+    return _u8(1 - (1 - _faces(20)) ** 3 * 0.25)[:, np.newaxis]
+
+
+def low_contrast():
+    return _u8(0.47 + 0.06 * _faces(20))[:, np.newaxis]
+
+
+def constant():
+    stack = np.zeros((4, 64, 64), np.uint8)
+    stack[1] = 128
+    stack[2] = 255
+    stack[3, :, 32:] = 200                          # two values
+    return stack
+
+
+def camera16():
+    """12-bit camera-like data in uint16 (values 200..4095), three photos."""
+    photos = [data.camera(), data.moon(), data.coins()[:, :384]]
+    crops = [transform.resize(p, (256, 256), anti_aliasing=True) for p in photos]
+    return np.round(200 + np.stack(crops) * 3895).astype(np.uint16)
+
+
+def float_outlier():
+    """A float32 stack of 30 faces in [0, 1] with ONE hot pixel of 1e6 in image 17."""
+    stack = _faces(30).astype(np.float32)
+    stack[17, 40, 40] = 1e6
+    stack[3, 10, 10] = np.nan
+    return stack
+
+
+def multipage_rgb():
+    """scikit-image's multipage_rgb.tif: (2, 3, 10, 10) float64, channels first."""
+    return tifffile.imread(Path(data.__file__).parent / "multipage_rgb.tif")
+
+
+def digits():
+    """scikit-learn's 1797 real 8x8 digits (values 0..16), as float64 (None without sklearn)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        return None
+    return load_digits().images
+
+
+def big2048():
+    """One 2048x2048 uint16 image (the moon photo, upscaled, 16-bit)."""
+    moon = transform.resize(data.moon(), (2048, 2048), order=1)
+    return np.round(moon * 60000 + 1000).astype(np.uint16)
+
+
+def astronaut_rgb():
+    """Colour photos channels last: astronaut and coffee, 256x256x3 uint8."""
+    photos = [data.astronaut(), data.coffee()[:, 100:500]]
+    return np.stack([_u8(transform.resize(p, (256, 256, 3), anti_aliasing=True))
+                     for p in photos])
+
+
+CASES = {
+    "faces1800.npy": faces1800,
+    "dark.npy": dark,
+    "bright.npy": bright,
+    "low_contrast.npy": low_contrast,
+    "constant.npy": constant,
+    "camera16.tif": camera16,
+    "float_outlier.npy": float_outlier,
+    "multipage_rgb.tif": multipage_rgb,
+    "digits.npy": digits,
+    "big2048.npy": big2048,
+    "astronaut_rgb.npy": astronaut_rgb,
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="file names to write")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, make in CASES.items():
+        if args.only and name not in args.only:
+            continue
+        target = args.out / name
+        if name == "multipage_rgb.tif":
+            shutil.copyfile(Path(data.__file__).parent / name, target)
+            array = multipage_rgb()
+        else:
+            array = make()
+            if array is None:
+                print(f"skipped {name} (scikit-learn is not installed)")
+                continue
+            if name.endswith(".tif"):
+                tifffile.imwrite(target, array)
+            else:
+                np.save(target, array)
+        print(f"{target}: {array.shape} {array.dtype}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
