@@ -18,12 +18,11 @@ import argparse
 import sys
 
 from ._version import __version__
-from .core.equalize import SCOPES
-from .core.export import OUTPUT_DTYPES, ExportSettings, check_target, export, output_dtype
-from .core.histogram import check_bins
-from .core.io import load_stack, output_kind, sidecar_path
-from .core.methods import METHODS
-from .core.stack import guess_layout
+from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
+
+# Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
+# NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
+# that Ctrl+C during those imports is handled like any other).
 
 __all__ = ["main", "build_parser"]
 
@@ -39,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _bins(text):
+    from .core.histogram import check_bins
+
     try:
         return check_bins(int(text))
     except ValueError:
@@ -110,11 +111,9 @@ def main(argv=None):
         0 on success, 1 for bad input or output, 130 when interrupted.
         Usage errors exit through argparse with code 2 (``SystemExit``).
     """
-    args = build_parser().parse_args(argv)
-    settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
-                              dtype=args.dtype, channel_axis=args.channel_axis)
     try:
-        written = _run(args, settings)
+        args = build_parser().parse_args(argv)
+        written = _run(args)
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)
         return _EXIT_INTERRUPTED
@@ -134,8 +133,13 @@ def _error(message):
     print(f"{_PROG}: error: {text}", file=sys.stderr)
 
 
-def _run(args, settings):
+def _run(args):
     """Load, export and describe the result in one line."""
+    from .core.export import ExportSettings, check_target, export
+    from .core.io import load_stack
+
+    settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
+                              dtype=args.dtype, channel_axis=args.channel_axis)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     check_target(args.output, source=args.input, overwrite=args.overwrite)
     images = load_stack(args.input, key=args.key)
@@ -149,6 +153,10 @@ def _run(args, settings):
 
 
 def _summary(output, shape, settings, input_dtype):
+    from .core.export import output_dtype
+    from .core.io import output_kind, sidecar_path
+    from .core.stack import guess_layout
+
     dtype = output_dtype(settings.dtype, input_dtype)
     sidecar = f"sidecar {sidecar_path(output)}"
     if output_kind(output) == "png-folder":

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._version import __version__
 from . import atomic, save, sidecar
+from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize, histogram
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
@@ -38,7 +39,6 @@ from .stack import guess_layout
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
 
-OUTPUT_DTYPES = ("same", "uint8", "uint16", "float32", "float64")
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
 
