@@ -30,9 +30,11 @@ def staged(targets, overwrite=False):
     ----------
     targets : sequence of str or path-like
         Final paths of files or folders.
-    overwrite : bool or sequence of bool, optional
-        Whether an existing target may be replaced (one flag for all, or one
-        per target); checked again just before moving.
+    overwrite : bool, callable or sequence of them, optional
+        Whether an existing target may be replaced (one for all, or one per
+        target), checked just before moving: a bool, or a callable
+        ``check(target)`` that raises StackError if the existing target must
+        not be replaced.
 
     Yields
     ------
@@ -52,12 +54,15 @@ def staged(targets, overwrite=False):
     untouched.
     """
     targets = [Path(target) for target in targets]
-    flags = overwrite if isinstance(overwrite, (list, tuple)) else [overwrite] * len(targets)
+    flags = list(overwrite) if isinstance(overwrite, (list, tuple)) else \
+        [overwrite] * len(targets)
     temps = [_temp_path(target, "tmp") for target in targets]
     try:
         yield temps
         for target, flag in zip(targets, flags):
-            if not flag and exists(target):
+            if callable(flag):
+                flag(target)
+            elif not flag and exists(target):
                 raise StackError(f"'{target}' exists; pass --overwrite to replace it")
         with _guard(targets[0], "write"):
             _move_into_place(temps, targets)

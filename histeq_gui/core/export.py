@@ -207,6 +207,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     _check_not_input(output, [source, getattr(images, "filename", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    sidecar.check_sidecar(output, overwrite)
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
 
@@ -236,7 +237,9 @@ def check_target(output, *, source=None, overwrite=False):
 
     The checks that need no pixels: the output is not the source (nor a
     folder holding it), its type is supported, its folder exists and takes
-    new files, and it does not exist unless ``overwrite``.  :func:`export_steps`
+    new files, and it does not exist unless ``overwrite``; nor does a file at
+    its sidecar's name, unless that is a sidecar this program wrote for this
+    output (:func:`~histeq_gui.core.sidecar.check_sidecar`).  :func:`export_steps`
     repeats them, with the checks that need the stack's dtype and layout.
 
     Returns
@@ -251,7 +254,9 @@ def check_target(output, *, source=None, overwrite=False):
     """
     output = Path(output)
     _check_not_input(output, [source])
-    return save.check_output(output, overwrite=overwrite)
+    kind = save.check_output(output, overwrite=overwrite)
+    sidecar.check_sidecar(output, overwrite)
+    return kind
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None):
@@ -355,9 +360,11 @@ def _run(plan):
     maps = (yield from _stack_histograms(plan)) if plan.settings.scope == "stack" else None
     yield from _equalize_chunks(plan, maps, result)
     json_path = sidecar.sidecar_path(plan.output)
-    # A sidecar left without its output is replaced even without overwrite.
+    # A sidecar this program wrote for this output is replaced even without overwrite
+    # (it may have been left without its output); any other file there is not.
+    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
     with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, True]) as (temp, temp_json):
+                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
         yield from _in_thread("write", lambda progress: save.write_stack(
             temp, result, layout=plan.layout, progress=progress, target=plan.output))
         del result
@@ -479,7 +486,7 @@ def _in_thread(stage, function):
 def _sidecar_info(plan):
     s = plan.settings
     return {
-        "program": "histeq-gui",
+        "program": sidecar.PROGRAM,
         "version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": None if plan.source is None else str(plan.source.absolute()),

@@ -487,3 +487,21 @@ def test_subprocess_ctrl_c_exits_130_and_leaves_nothing(tmp_path, stage, name):
     assert err == "histeq: interrupted\n"
     assert _listing(existing) == []
     assert _listing(tmp_path) == ["in.npy", "keep"]
+
+
+# --- the sidecar never replaces a user's file ----------------------------------------------
+
+@pytest.mark.parametrize("output,json_name", [("data", "data.json"), ("res.npy", "res.npy.json")])
+def test_sidecar_never_replaces_an_unrelated_file(tmp_path, capsys, output, json_name):
+    source = _input(tmp_path)
+    (tmp_path / json_name).write_text('{"notes": "mine"}\n')
+    code, out, err = _run(capsys, source, "-o", tmp_path / output)
+    assert (code, out) == (1, "")
+    assert err == (f"histeq: error: '{tmp_path / json_name}' exists and was not written by "
+                   f"histeq-gui for '{output}'; pass --overwrite to replace it, or choose "
+                   "another output name\n")
+    assert (tmp_path / json_name).read_text() == '{"notes": "mine"}\n'
+    assert _listing(tmp_path) == sorted(["in.npy", json_name])
+    code, out, err = _run(capsys, source, "-o", tmp_path / output, "--overwrite")
+    assert (code, err) == (0, "")
+    assert read_sidecar(tmp_path / output)["program"] == "histeq-gui"

@@ -556,7 +556,8 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path):
 
 
 def test_a_sidecar_left_without_its_output_is_replaced(tmp_path):
-    sidecar_path(tmp_path / "out.npy").write_text("left over")
+    sidecar_path(tmp_path / "out.npy").write_text(
+        '{"program": "histeq-gui", "output": "out.npy", "bins": 3}')     # ours, left over
     export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
     assert read_sidecar(tmp_path / "out.npy")["bins"] == 5
     assert _listing(tmp_path) == ["out.npy", "out.npy.json"]
@@ -585,3 +586,68 @@ def test_an_output_inside_an_input_folder_is_refused(tmp_path):
     with pytest.raises(StackError, match="input"):
         check_target(folder / "eq.tif", source=folder)
     assert sorted(p.name for p in folder.iterdir()) == ["0.tif", "1.tif", "2.tif"]
+
+
+# --- the sidecar never replaces a file the program did not write --------------------------
+
+def _foreign(path, text='{"my": "own data"}\n'):
+    path.write_text(text)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["data", "res.npy", "res.tif"])
+@pytest.mark.parametrize("text", ['{"my": "own data"}\n', "not json at all\n",
+                                  '{"program": "histeq-gui"}\n', "[1, 2]\n"])
+def test_an_unrelated_sidecar_name_is_never_replaced_without_overwrite(tmp_path, name, text):
+    before = _foreign(sidecar_path(tmp_path / name), text)
+    with pytest.raises(StackError, match=r"\.json' exists and was not written by histeq-gui "
+                                         r"for .*; pass --overwrite"):
+        check_target(tmp_path / name)
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export_steps(_gray(3), tmp_path / name, ExportSettings())
+    assert sidecar_path(tmp_path / name).read_bytes() == before
+    assert _listing(tmp_path) == [sidecar_path(tmp_path / name).name]
+
+
+def test_overwrite_replaces_an_unrelated_sidecar(tmp_path):
+    _foreign(tmp_path / "data.json")
+    export(_gray(3), tmp_path / "data", ExportSettings(bins=9), overwrite=True)
+    assert read_sidecar(tmp_path / "data")["bins"] == 9
+
+
+def test_a_sidecar_of_another_output_is_not_ours(tmp_path):
+    export(_gray(2), tmp_path / "a.npy", ExportSettings())
+    os.replace(sidecar_path(tmp_path / "a.npy"), sidecar_path(tmp_path / "b.npy"))
+    before = sidecar_path(tmp_path / "b.npy").read_bytes()
+    with pytest.raises(StackError, match="not written by histeq-gui for 'b.npy'"):
+        export(_gray(2), tmp_path / "b.npy", ExportSettings())
+    assert sidecar_path(tmp_path / "b.npy").read_bytes() == before
+    assert _listing(tmp_path) == ["a.npy", "b.npy.json"]
+
+
+def test_a_sidecar_name_that_is_not_a_regular_file_is_refused(tmp_path):
+    os.mkfifo(sidecar_path(tmp_path / "out.npy"))       # reading it would hang
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export(_gray(2), tmp_path / "out.npy", ExportSettings())
+    (tmp_path / "big.npy.json").write_bytes(b'{"program": "histeq-gui", "output": "big.npy"'
+                                            + b" " * (2 << 20) + b"}")
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export(_gray(2), tmp_path / "big.npy", ExportSettings())
+    assert _listing(tmp_path) == ["big.npy.json", "out.npy.json"]
+
+
+def test_an_unrelated_sidecar_created_during_the_export_is_not_replaced(tmp_path):
+    steps = export_steps(_gray(5), tmp_path / "out.npy", ExportSettings())
+    next(steps)
+    before = _foreign(sidecar_path(tmp_path / "out.npy"))
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        _run_steps(steps)
+    assert sidecar_path(tmp_path / "out.npy").read_bytes() == before
+    assert _listing(tmp_path) == ["out.npy.json"]
+
+
+def test_our_own_sidecar_is_replaced_with_the_output(tmp_path):
+    export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
+    os.unlink(tmp_path / "out.npy")             # the user removed the output, not the sidecar
+    export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=6))
+    assert read_sidecar(tmp_path / "out.npy")["bins"] == 6

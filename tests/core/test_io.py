@@ -744,7 +744,19 @@ def test_sidecar_of_a_folder_sits_beside_it(tmp_path):
 def test_sidecar_replaces_an_old_one(tmp_path):
     write_sidecar(tmp_path / "a.npy", {"bins": 1})
     write_sidecar(tmp_path / "a.npy", {"bins": 2})
-    assert read_sidecar(tmp_path / "a.npy") == {"bins": 2}
+    assert read_sidecar(tmp_path / "a.npy") == {"bins": 2, "program": "histeq-gui",
+                                                "output": "a.npy"}
+    assert _listing(tmp_path) == ["a.npy.json"]
+
+
+def test_sidecar_never_replaces_a_file_it_did_not_write(tmp_path):
+    (tmp_path / "a.npy.json").write_text('{"bins": 1}')
+    with pytest.raises(StackError, match="'.*a.npy.json' exists and was not written by "
+                                         "histeq-gui for 'a.npy'; pass --overwrite"):
+        write_sidecar(tmp_path / "a.npy", {"bins": 2})
+    assert (tmp_path / "a.npy.json").read_text() == '{"bins": 1}'
+    write_sidecar(tmp_path / "a.npy", {"bins": 3}, overwrite=True)
+    assert read_sidecar(tmp_path / "a.npy")["bins"] == 3
     assert _listing(tmp_path) == ["a.npy.json"]
 
 
