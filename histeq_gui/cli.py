@@ -8,14 +8,18 @@ The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
 for the same settings.  Errors about the input or the output are one line on
 stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
-usage errors exit with 2, an interruption (Ctrl-C) with 130.  Nothing is
-written unless the whole export succeeds, and the input is never modified.
+usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
+termination (SIGTERM) with 143, after cleaning up; further signals while
+cleaning up are ignored.  Nothing is written unless the whole export
+succeeds, and the input is never modified.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from ._version import __version__
 from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
@@ -27,7 +31,42 @@ from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
 __all__ = ["main", "build_parser"]
 
 _PROG = "histeq"
-_EXIT_ERROR, _EXIT_INTERRUPTED = 1, 130
+_EXIT_ERROR, _EXIT_INTERRUPTED, _EXIT_TERMINATED = 1, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so that it unwinds and cleans up like Ctrl+C."""
+
+
+class _Signals:
+    """While active, SIGINT raises KeyboardInterrupt and SIGTERM :class:`_Terminated`, once.
+
+    After the first signal the handlers stay installed and ignore further
+    signals, so a second Ctrl+C cannot interrupt the clean-up the first one
+    started (SIGKILL still stops the process; the next run cleans up).  Only
+    the main thread can install handlers; elsewhere this does nothing.
+    """
+
+    def __init__(self):
+        self.received, self.previous = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            return
+        self.received = signum
+        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def __exit__(self, *exc_info):
+        if self.received is None:
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+        return False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,12 +147,17 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 for bad input or output, 130 when interrupted.
-        Usage errors exit through argparse with code 2 (``SystemExit``).
+        0 on success, 1 for bad input or output, 130 when interrupted
+        (SIGINT, Ctrl+C), 143 when terminated (SIGTERM).  Usage errors exit
+        through argparse with code 2 (``SystemExit``).
     """
     try:
-        args = build_parser().parse_args(argv)
-        written = _run(args)
+        with _Signals():
+            args = build_parser().parse_args(argv)
+            written = _run(args)
+    except _Terminated:
+        print(f"{_PROG}: terminated", file=sys.stderr)
+        return _EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)
         return _EXIT_INTERRUPTED

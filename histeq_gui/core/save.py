@@ -17,7 +17,7 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .atomic import _new_file, _temp_path, exists, staged
+from .atomic import _new_file, _sync_folder, _temp_path, clean_up, exists, staged
 from .errors import StackError
 from .files import _check_array, _guard, _Progress, _row_chunks
 from .load import _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
@@ -80,6 +80,7 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
                              "exist; create it first")
+        clean_up(path.parent)       # what killed runs left there, before looking at the target
         present = exists(path)
         if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
@@ -300,10 +301,14 @@ def _png_image(array, layout, i):
 
 
 def _write_png_folder(path, target, array, layout, prog):
+    """Write one PNG per image into the new folder ``path``; fsync each file, then the folder."""
     n = layout.n_images
     digits = max(5, len(str(n - 1)))
     with _guard(target, "write", progress=prog):
         os.mkdir(path)
-        for i in range(n):
-            iio.imwrite(path / f"{i:0{digits}d}.png", _png_image(array, layout, i))
-            prog(i + 1)
+    for i in range(n):
+        with _new_file(path / f"{i:0{digits}d}.png", target, prog) as fh:
+            iio.imwrite(fh, _png_image(array, layout, i), extension=".png", plugin="pillow")
+        prog(i + 1)
+    with _guard(target, "write", progress=prog):
+        _sync_folder(path)

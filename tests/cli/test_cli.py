@@ -505,3 +505,99 @@ def test_sidecar_never_replaces_an_unrelated_file(tmp_path, capsys, output, json
     code, out, err = _run(capsys, source, "-o", tmp_path / output, "--overwrite")
     assert (code, err) == (0, "")
     assert read_sidecar(tmp_path / output)["program"] == "histeq-gui"
+
+
+# --- SIGTERM, SIGKILL, Ctrl+C twice ----------------------------------------------------------
+
+def _start(script, *args):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _hidden(folder):
+    return [name for name in _listing(folder) if name.startswith(".")]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
+@pytest.mark.parametrize("stage", ["equalize", "write"])
+@pytest.mark.parametrize("name", ["out.npy", "frames"])
+def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    process = _start(_SLOW, stage, source, "-o", tmp_path / "keep" / name)
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (143, "histeq: terminated\n")
+    assert _listing(tmp_path / "keep") == []
+    assert _listing(tmp_path) == ["in.npy", "keep"]
+
+
+_SLOW_CLEAN_UP = textwrap.dedent("""
+    import sys, time
+    from histeq_gui.core import atomic, save
+    from histeq_gui import cli
+
+    write_stack = save.write_stack
+    def slow_write(*args, progress, **kwargs):
+        def slow(done, total):
+            print("busy", flush=True)
+            time.sleep(0.2)
+            progress(done, total)
+        return write_stack(*args, progress=slow, **kwargs)
+    save.write_stack = slow_write
+    remove = atomic._remove
+    def slow_remove(path):
+        print("cleaning", flush=True)
+        time.sleep(0.5)
+        remove(path)
+    atomic._remove = slow_remove
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_subprocess_a_second_signal_during_clean_up_is_ignored(tmp_path, second):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    process = _start(_SLOW_CLEAN_UP, source, "-o", tmp_path / "keep" / "out.tif")
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.send_signal(signal.SIGINT)
+        line = process.stdout.readline()
+        while line == "busy\n":
+            line = process.stdout.readline()
+        assert line == "cleaning\n"
+        process.send_signal(second)             # while the first clean-up runs
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (130, "histeq: interrupted\n")
+    assert _listing(tmp_path / "keep") == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL")
+@pytest.mark.parametrize("name", ["out.npy", "frames"])
+def test_subprocess_sigkill_leftovers_are_removed_by_the_next_export(tmp_path, capsys, name):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / ".mine.npy").write_text("a hidden file of the user's")
+    process = _start(_SLOW, "write", source, "-o", tmp_path / "keep" / name)
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    left = _hidden(tmp_path / "keep")
+    assert len(left) == 2 and ".mine.npy" in left       # the killed run's temporary
+    assert f"-histeq-tmp-" in left[0] + left[1] and f"-{process.pid}-" in left[0] + left[1]
+    code, _, err = _run(capsys, source, "-o", tmp_path / "keep" / "other.tif")
+    assert (code, err) == (0, "")
+    assert _listing(tmp_path / "keep") == [".mine.npy", "other.tif", "other.tif.json"]
