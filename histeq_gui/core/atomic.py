@@ -218,8 +218,8 @@ def _commit(temps, targets):
         _sync_folder(folder)
         return
     journal = _write_journal(folder, targets[0], moves)
-    _step("journal")
     try:
+        _step("journal")
         for i, move in enumerate(moves):
             if move["backup"] is not None:
                 os.replace(folder / move["target"], folder / move["backup"])
@@ -231,7 +231,11 @@ def _commit(temps, targets):
     except BaseException:
         _repair(folder, journal, moves)
         raise
-    _finish(folder, journal, moves)
+    try:
+        _finish(folder, journal, moves)
+    except BaseException:       # e.g. Ctrl+C just now: the new pair is in place, tidy up
+        _finish(folder, journal, moves)
+        raise
 
 
 def _write_journal(folder, first_target, moves):
@@ -274,7 +278,9 @@ def _repair(folder, journal, moves):
         os.replace(journal, undo)
         _sync_folder(folder)
         journal = undo
-    for move in reversed(moves):
+        _step("undo")
+    for i in reversed(range(len(moves))):
+        move = moves[i]
         target, temp = folder / move["target"], folder / move["temp"]
         backup = None if move["backup"] is None else folder / move["backup"]
         moved_in = not exists(temp)
@@ -284,9 +290,11 @@ def _repair(folder, journal, moves):
             os.replace(backup, target)
         elif backup is None and not move["existed"] and moved_in and exists(target):
             os.replace(target, temp)
+        _step(f"restored {i}")
     _sync_folder(folder)
     for move in moves:
         _remove(folder / move["temp"])
+    _step("temps removed")
     _remove(journal)
     _sync_folder(folder)
 
