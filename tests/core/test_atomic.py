@@ -199,16 +199,14 @@ def test_commit_steps_are_the_documented_ones(tmp_path, monkeypatch, name, exist
     assert _hidden(tmp_path) == []
 
 
+STEPS = [(existed, step) for existed in (True, False) for step in _commit_steps(existed)]
+
+
 @pytest.mark.parametrize("name", TARGETS)
-@pytest.mark.parametrize("existed", [True, False])
+@pytest.mark.parametrize("existed,step", STEPS)
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
-@pytest.mark.parametrize("index", range(6))
 def test_an_error_between_commit_steps_leaves_the_old_or_the_new_pair(
-        tmp_path, monkeypatch, name, existed, exc, index):
-    steps = _commit_steps(existed)
-    if index >= len(steps):
-        pytest.skip("fewer steps")
-    step = steps[index]
+        tmp_path, monkeypatch, name, existed, step, exc):
     _prepare(tmp_path, name, existed)
     _fail_at(monkeypatch, step, exc)
     with pytest.raises(StackError if exc is RuntimeError else exc):
@@ -239,14 +237,9 @@ def _killed_child(tmp_path, name, step, repair_step=None):
 
 
 @pytest.mark.parametrize("name", TARGETS)
-@pytest.mark.parametrize("existed", [True, False])
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("existed,step", STEPS)
 def test_a_kill_between_commit_steps_is_detected_and_repaired_by_the_next_run(
-        tmp_path, name, existed, index):
-    steps = _commit_steps(existed)
-    if index >= len(steps):
-        pytest.skip("fewer steps")
-    step = steps[index]
+        tmp_path, name, existed, step):
     _prepare(tmp_path, name, existed)
     assert _killed_child(tmp_path, name, step)
     state = _state(tmp_path, name)
