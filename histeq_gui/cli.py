@@ -17,9 +17,11 @@ succeeds, and the input is never modified.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
+import warnings
 
 from ._version import __version__
 from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
@@ -98,6 +100,27 @@ def _channel_axis(text):
                                          "number such as -1") from None
 
 
+class _Quiet:
+    """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
+
+    What the user sees is the one line this command prints; a library's
+    warning is either harmless or turned into that line by the core.
+    """
+
+    def __enter__(self):
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self.handler = logging.NullHandler()    # a handler on the root: no "last resort" print
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        logging.getLogger().removeHandler(self.handler)
+        self.warnings.__exit__(*exc_info)
+        return False
+
+
 def build_parser():
     """The argparse parser of the ``histeq`` command."""
     parser = _Parser(
@@ -152,7 +175,7 @@ def main(argv=None):
         through argparse with code 2 (``SystemExit``).
     """
     try:
-        with _Signals():
+        with _Signals(), _Quiet():
             args = build_parser().parse_args(argv)
             written = _run(args)
     except _Terminated:

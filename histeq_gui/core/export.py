@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, save, sidecar
+from . import atomic, load, save, sidecar
 from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize, histogram
 from .errors import Cancelled, StackError
@@ -217,16 +217,21 @@ def _check_not_input(output, inputs):
 
     An output inside an input folder would make that folder unreadable as a stack.
     """
-    target = output.resolve()
+    # os.path.realpath never raises (a link loop or an overlong name stays as it is); what
+    # cannot be looked at here is reported where it is read or written.
+    target = Path(os.path.realpath(output))
     for item in inputs:
         if item is None:
             continue
         item = Path(item)
-        source = item.resolve()
-        same = source == target or target in source.parents or \
-            (source.is_dir() and source in target.parents)
-        if not same and output.exists() and item.exists():
-            same = os.path.samefile(output, item)
+        source = Path(os.path.realpath(item))
+        try:
+            same = source == target or target in source.parents or \
+                (source.is_dir() and source in target.parents)
+            if not same and output.exists() and item.exists():
+                same = os.path.samefile(output, item)
+        except OSError:
+            same = False
         if same:
             raise StackError(f"will not write '{output}': it is the input '{item}'; choose "
                              "another output path (--overwrite never replaces the input)")
@@ -356,9 +361,17 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 # --- the steps ---------------------------------------------------------------------------
 
 def _run(plan):
-    result = np.empty(plan.images.shape, plan.dtype)
-    maps = (yield from _stack_histograms(plan)) if plan.settings.scope == "stack" else None
-    yield from _equalize_chunks(plan, maps, result)
+    # A stack mapped from a .npy file is read with file reads, chunk by chunk: a file cut
+    # meanwhile is then a one-line error, where touching the map would die of SIGBUS.
+    reader = load.MappedReader.for_array(plan.images)
+    try:
+        result = np.empty(plan.images.shape, plan.dtype)
+        maps = (yield from _stack_histograms(plan, reader)) \
+            if plan.settings.scope == "stack" else None
+        yield from _equalize_chunks(plan, maps, result, reader)
+    finally:
+        if reader is not None:
+            reader.close()
     json_path = sidecar.sidecar_path(plan.output)
     # A sidecar this program wrote for this output is replaced even without overwrite
     # (it may have been left without its output); any other file there is not.
@@ -379,12 +392,18 @@ def _channel_key(layout, channel):
     return tuple(key)
 
 
-def _stack_histograms(plan):
+def _take(plan, key, reader):
+    """``plan.images[key]``, read from the file when the stack is mapped from one."""
+    view = plan.images[key]
+    return view if reader is None else reader.read(view)
+
+
+def _stack_histograms(plan, reader):
     """One histogram of the whole stack per channel (a generator of progress)."""
     s, layout = plan.settings, plan.layout
     maps = []
     for c in range(layout.channels):
-        sample = plan.images[_channel_key(layout, c)]
+        sample = _take(plan, _channel_key(layout, c), reader)
 
         def build(progress, sample=sample, c=c):
             def report(done, total):
@@ -415,12 +434,12 @@ def _chunks(layout, chunk_images):
         yield tuple(key), (stop - start) * per_index
 
 
-def _equalize_chunks(plan, maps, result):
+def _equalize_chunks(plan, maps, result, reader):
     s, layout = plan.settings, plan.layout
     total, done = layout.n_images, 0
     yield "equalize", 0, total
     for key, n in _chunks(layout, plan.chunk_images):
-        chunk = plan.images[key]
+        chunk = _take(plan, key, reader)
         if maps is None:
             values = _core(equalize, chunk, s.method, s.bins, "image",
                            channel_axis=layout.channel_axis)

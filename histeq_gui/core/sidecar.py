@@ -80,7 +80,15 @@ def check_sidecar(output_path, overwrite=False):
     wrote for this output (:func:`is_own_sidecar`) pass.
     """
     target = sidecar_path(output_path)
-    if overwrite or not (target.exists() or target.is_symlink()) or is_own_sidecar(output_path):
+    try:
+        with _guard(target, "write"):   # e.g. a name too long once ".json" is added
+            os.lstat(target)
+        present = True
+    except StackError as exc:
+        if not isinstance(exc.__cause__, FileNotFoundError):
+            raise
+        present = False
+    if overwrite or not present or is_own_sidecar(output_path):
         return
     raise StackError(f"'{target}' exists and was not written by {PROGRAM} for "
                      f"'{Path(output_path).name}'; pass --overwrite to replace it, or choose "

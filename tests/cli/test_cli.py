@@ -63,8 +63,9 @@ def _subprocess(*args, script=None, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     command = [sys.executable, "-m", "histeq_gui.cli"] if script is None else \
         [sys.executable, "-c", script]
+    kwargs.setdefault("timeout", 120)
     return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
-                          env=env, timeout=120, **kwargs)
+                          env=env, **kwargs)
 
 
 # --- round trips ---------------------------------------------------------------------------
@@ -334,15 +335,75 @@ def _too_many_bins(p):
     return [_input(p, array), "-o", p / "o.npy", "--bins", "5000"], "too many bins"
 
 
+def _loop_input(p):
+    (p / "loop.npy").symlink_to(p / "loop.npy")
+    return [p / "loop.npy", "-o", p / "out.npy"], "symbolic links"
+
+
+def _loop_output(p):
+    (p / "loop.npy").symlink_to(p / "loop.npy")
+    return [_input(p), "-o", p / "loop.npy"], "exists; pass --overwrite"
+
+
+def _long_input_name(p):
+    return [p / ("i" * 256 + ".npy"), "-o", p / "out.npy"], "name is too long"
+
+
+def _long_output_name(p):
+    return [_input(p), "-o", p / ("o" * 256 + ".npy")], "name is too long"
+
+
+def _long_sidecar_name(p):
+    return [_input(p), "-o", p / ("o" * 250 + ".npy")], "name is too long"
+
+
+def _fifo_input(p):
+    os.mkfifo(p / "x.npy")
+    return [p / "x.npy", "-o", p / "out.npy"], "not a regular file (a named pipe)"
+
+
+def _npz_member_not_npy(p):
+    import zipfile
+    with zipfile.ZipFile(p / "n.npz", "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    return [p / "n.npz", "-o", p / "out.npy"], "'notes.txt' in the archive is not a .npy array"
+
+
+def _npy_dimension_above_int64(p):
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999, 2), }"
+    header += b" " * (-(len(header) + 11) % 64) + b"\n"
+    (p / "h.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+    return [p / "h.npy", "-o", p / "out.npy"], "more bytes than any file holds"
+
+
 BAD = [_pickled, _truncated, _text_tif, _missing, _npz_several, _npz_wrong_key, _missing_folder,
        _unwritable_folder, _exists, _onto_input, _onto_input_via_symlink, _symlinked_input,
        _float_to_png, _float_input_to_png, _bad_extension, _channel_axis_out_of_range,
-       _too_many_bins]
+       _too_many_bins, _loop_input, _loop_output, _long_input_name, _long_output_name,
+       _long_sidecar_name, _fifo_input, _npz_member_not_npy, _npy_dimension_above_int64]
 
 
 def _contents(folder):
     return {name: (folder / name).read_bytes() if (folder / name).is_file() else None
             for name in _listing(folder)}
+
+
+def test_a_symlink_loop_as_output_is_replaced_with_overwrite(tmp_path, capsys):
+    (tmp_path / "loop.npy").symlink_to(tmp_path / "loop.npy")
+    code, _, err = _run(capsys, _input(tmp_path), "-o", tmp_path / "loop.npy", "--overwrite")
+    assert (code, err) == (0, "")
+    assert not (tmp_path / "loop.npy").is_symlink()
+    assert load_stack(tmp_path / "loop.npy").shape == (24, 1, 16, 12)
+
+
+@pytest.mark.parametrize("make", [_fifo_input, _npz_member_not_npy, _npy_dimension_above_int64,
+                                  _loop_input, _long_input_name],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_subprocess_bad_input_never_hangs_nor_crashes(tmp_path, make):
+    args, fragment = make(tmp_path)
+    result = _subprocess(*args, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
 
 
 @pytest.mark.parametrize("make", BAD, ids=lambda f: f.__name__.strip("_"))
@@ -505,6 +566,41 @@ def test_sidecar_never_replaces_an_unrelated_file(tmp_path, capsys, output, json
     code, out, err = _run(capsys, source, "-o", tmp_path / output, "--overwrite")
     assert (code, err) == (0, "")
     assert read_sidecar(tmp_path / output)["program"] == "histeq-gui"
+
+
+# --- library warnings never reach the terminal ---------------------------------------------
+
+def _palette_png_with_byte_transparency(path):
+    """A PNG that makes Pillow warn ("Palette images with Transparency expressed in bytes")."""
+    from PIL import Image
+
+    image = Image.fromarray((np.arange(64, dtype=np.uint8).reshape(8, 8) % 4), mode="P")
+    image.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    image.save(path, transparency=bytes([0, 128, 255, 255]))
+    return path
+
+
+def _shaped_tiff_declaring_another_shape(path):
+    """A TIFF whose shape metadata disagrees with its pages (tifffile logs about it)."""
+    tifffile.imwrite(path, np.zeros((2, 8, 8), np.uint8))
+    path.write_bytes(path.read_bytes().replace(b"[2, 8, 8]", b"[2, 9, 9]"))
+    return path
+
+
+@pytest.mark.parametrize("extra", [[], ["--channel-axis", "9"]], ids=["ok", "error"])
+@pytest.mark.parametrize("make", [_palette_png_with_byte_transparency,
+                                  _shaped_tiff_declaring_another_shape])
+def test_subprocess_library_warnings_never_reach_stderr(tmp_path, extra, make):
+    source = make(tmp_path / ("in.png" if "png" in make.__name__ else "in.tif"))
+    result = _subprocess(source, "-o", tmp_path / "out.npy", *extra)
+    if "tiff" in make.__name__:
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and "truncated or damaged" in result.stderr
+    elif extra:
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and "out of range" in result.stderr
+    else:
+        assert (result.returncode, result.stderr) == (0, "")
 
 
 # --- SIGTERM, SIGKILL, Ctrl+C twice ----------------------------------------------------------

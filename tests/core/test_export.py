@@ -537,7 +537,7 @@ def test_failed_commit_restores_the_old_output(tmp_path, name, monkeypatch):
         moved.append(Path(dst).name)
         return replace(src, dst)
     monkeypatch.setattr(export_module.os, "replace", failing_replace)
-    with pytest.raises(StackError, match="No space left on device; check the folder"):
+    with pytest.raises(StackError, match="no space left on the device; free some space"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     monkeypatch.undo()
     assert name in moved        # the new output was in place before the sidecar failed
@@ -651,3 +651,68 @@ def test_our_own_sidecar_is_replaced_with_the_output(tmp_path):
     os.unlink(tmp_path / "out.npy")             # the user removed the output, not the sidecar
     export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=6))
     assert read_sidecar(tmp_path / "out.npy")["bins"] == 6
+
+
+# --- a stack mapped from a .npy file is read with file reads --------------------------------
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("shape,axis", [((9, 1, 12, 10), "auto"), ((5, 3, 12, 10), 1),
+                                        ((3, 12, 10, 4), "auto"), ((12, 10), None)])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_a_mapped_stack_exports_the_same_bytes_as_in_memory(tmp_path, scope, shape, axis,
+                                                             fortran):
+    stack = RNG.integers(0, 256, shape).astype(np.uint8)
+    np.save(tmp_path / "in.npy", np.asfortranarray(stack) if fortran else stack)
+    mapped = load_stack(tmp_path / "in.npy")
+    assert isinstance(mapped, np.memmap)
+    settings = ExportSettings(scope=scope, channel_axis=axis)
+    export(mapped, tmp_path / "a.npy", settings)
+    export(np.array(stack), tmp_path / "b.npy", settings)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+
+
+def test_a_mapped_file_replaced_since_loading_is_refused(tmp_path):
+    np.save(tmp_path / "in.npy", _gray(4))
+    mapped = load_stack(tmp_path / "in.npy")
+    np.save(tmp_path / "new.npy", _gray(4))
+    os.replace(tmp_path / "new.npy", tmp_path / "in.npy")
+    with pytest.raises(StackError, match="changed during the export .it was replaced"):
+        export(mapped, tmp_path / "out.npy", ExportSettings())
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+_TRUNCATE = '''
+import os, sys
+from histeq_gui.core import export
+from histeq_gui import cli
+
+source = sys.argv[1]
+export._CHUNK_VALUES = 64 * 64          # one image per chunk
+convert, calls = export.convert, []
+def convert_then_cut(*args):
+    calls.append(1)
+    if len(calls) == 2:                 # the input is cut while the export runs
+        os.truncate(source, 4096)
+    return convert(*args)
+export.convert = convert_then_cut
+sys.exit(cli.main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.npy"
+    np.save(source, RNG.integers(0, 256, (40, 64, 64)).astype(np.uint8))
+    repo = Path(histeq_gui.__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    result = subprocess.run([sys.executable, "-c", _TRUNCATE, source, "-o", tmp_path / "out.tif",
+                             "--scope", scope], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert result.stderr == (f"histeq: error: cannot read '{source}': the file changed during "
+                             "the export (it is now 4096 bytes, 163968 expected); export again "
+                             "once it is complete\n")
+    assert _listing(tmp_path) == ["in.npy"]
