@@ -18,6 +18,7 @@ its bytes.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, load, save, sidecar
+from . import atomic, load, memory, save, sidecar
 from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize, histogram
 from .errors import Cancelled, StackError
@@ -208,6 +209,11 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     dtype = output_dtype(settings.dtype, images.dtype)
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
+    # The whole result is kept in memory until it is written (streaming comes with chunk
+    # writers), plus a chunk of float64 values; refuse now rather than be killed later.
+    result_bytes = math.prod(images.shape) * dtype.itemsize
+    memory.check_fits(result_bytes + min(_CHUNK_VALUES, images.size) * 8, output,
+                      f"the equalized stack of shape {images.shape} {dtype}", doing="export to")
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
 

@@ -24,7 +24,9 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
+from . import memory
 from .errors import KeyNeeded, StackError, first_line
+from .gif import scan_gif
 from .files import (_check_array, _check_regular, _guard, _open_input, _Progress, _row_chunks,
                     _stat_input)
 
@@ -189,6 +191,8 @@ def _read_npz_member(path, archive, member):
             raise StackError(f"cannot read {where}: it is truncated "
                              f"({max(member.file_size - fh.tell(), 0)} of {needed} data bytes "
                              f"for shape {shape}); copy or save it again")
+        memory.check_fits(needed, path, f"array '{_npz_key(member.filename)}' of shape {shape} "
+                                        f"{dtype}")
         data = np.empty(needed, np.uint8)
         view, done = memoryview(data), 0
         while done < needed:
@@ -274,6 +278,9 @@ def _tiff_pages(path, tif, start, stop):
 def _load_tiff(path, progress=None):
     with _open_tiff(path) as (tif, series):
         n_pages = len(series)
+        memory.check_fits(math.prod(series.shape) * series.dtype.itemsize, path,
+                          f"{n_pages} page{'s' * (n_pages != 1)}, shape {tuple(series.shape)} "
+                          f"{series.dtype}")
         with _guard(path, what="TIFF file"):
             out = np.empty(series.shape, series.dtype)
         flat = out.reshape(n_pages, -1)
@@ -295,8 +302,15 @@ def _load_image(path, folder_item=False):
         with _guard(path, what="image file"):
             head = fh.read(26)
             fh.seek(0)
+        frames = _check_image_size(path, fh, head, folder_item)
+        with _guard(path, what="image file"):
+            fh.seek(0)
             image = iio.imread(fh, plugin="pillow", extension=path.suffix.lower(),
                                index=0 if folder_item else None)
+    decoded = image.shape[0] if image.ndim == 4 else 1
+    if frames is not None and not folder_item and decoded != frames:
+        raise StackError(f"cannot read '{path}': it decodes to {decoded} frames but declares "
+                         f"{frames}; the file is damaged, copy it again")
     if not folder_item and path.suffix.lower() in (".gif", ".webp") and image.ndim == 4 \
             and image.shape[0] == 1:
         image = image[0]    # a still GIF/WebP is one image, not a stack of one
@@ -305,6 +319,48 @@ def _load_image(path, folder_item=False):
         raise StackError(f"cannot read '{path}' without losing precision: it is a 16-bit colour "
                          "PNG, which Pillow reads as 8-bit; convert it to a 16-bit TIFF")
     return image
+
+
+# Bytes per pixel of a Pillow mode once imageio has converted it (palettes become RGB(A)).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 4, "PA": 4, "LA": 2, "La": 2, "RGB": 3, "RGBA": 4,
+               "RGBa": 4, "RGBX": 4, "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3, "I": 4, "F": 4}
+
+
+def _check_image_size(path, fh, head, folder_item):
+    """Refuse an image whose declared decoded size does not fit in memory, before decoding.
+
+    GIF files are scanned block by block (also refusing a truncated one);
+    other formats give their size, mode and frame count from Pillow's header
+    parsing.  Returns the number of frames a GIF declares (None otherwise).
+    """
+    from PIL import Image
+
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        with _guard(path, what="GIF file"):
+            info = scan_gif(fh.read())
+        if info.problem is not None:
+            raise StackError(f"cannot read '{path}': the GIF file is truncated or damaged "
+                             f"({info.problem}, after {info.frames} complete frames); copy it "
+                             "again")
+        frames = 1 if folder_item else max(info.frames, 1)
+        channels = 4 if info.transparent else 3
+        memory.check_fits(frames * info.width * info.height * channels, path,
+                          f"{frames} frame{'s' * (frames != 1)} of {info.width}x{info.height} "
+                          "pixels")
+        return info.frames
+    try:
+        with _guard(path, what="image file"), Image.open(fh) as image:
+            (width, height), mode = image.size, image.mode
+            frames = 1 if folder_item else int(getattr(image, "n_frames", 1))
+    except StackError as exc:
+        if isinstance(exc.__cause__, Image.DecompressionBombError):
+            raise StackError(f"cannot read '{path}': {first_line(exc.__cause__, 160)}; Pillow "
+                             "refuses images that large, convert it to a TIFF file") from None
+        raise
+    per_pixel = 2 if mode.startswith("I;16") else _MODE_BYTES.get(mode, 8)
+    memory.check_fits(frames * width * height * per_pixel, path,
+                      f"{frames} frame{'s' * (frames != 1)} of {width}x{height} pixels, {mode}")
+    return None
 
 
 def _natural_key(name):
@@ -324,6 +380,8 @@ def _load_folder(folder, progress=None):
     for i, file in enumerate(files):
         image = _load_image(file, folder_item=True)
         if out is None:
+            memory.check_fits(len(files) * image.nbytes, folder,
+                              f"{len(files)} images of shape {image.shape} {image.dtype}")
             with _guard(folder, what="folder"):
                 out = np.empty((len(files),) + image.shape, image.dtype)
         elif image.shape != out.shape[1:] or image.dtype != out.dtype:
