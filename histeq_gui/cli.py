@@ -25,6 +25,7 @@ import warnings
 
 from ._version import __version__
 from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
+from .core.errors import printable
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
 # NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
@@ -191,13 +192,20 @@ def main(argv=None):
         _error("not enough memory for this stack; close other programs or split the stack")
         return _EXIT_ERROR
     if not args.quiet:
-        print(written)
+        _say(written, sys.stdout)
     return 0
 
 
+def _say(text, stream):
+    """Print one line that any terminal can show: controls escaped, unencodable text too."""
+    text = printable(str(text))
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
 def _error(message):
-    text = " ".join(str(message).split()) or "unknown error"
-    print(f"{_PROG}: error: {text}", file=sys.stderr)
+    text = " ".join(printable(str(message)).split()) or "unknown error"
+    _say(f"{_PROG}: error: {text}", sys.stderr)
 
 
 def _run(args):

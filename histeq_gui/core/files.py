@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from contextlib import contextmanager
 
@@ -74,6 +75,13 @@ def _reason(exc, doing, what):
         return "not enough memory; free some memory or use a smaller stack"
     if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
         return _ERRNO_REASONS[errno.ELOOP]
+    codec = re.search(r"<COMPRESSION\.(\w+): \d+> requires the 'imagecodecs' package", str(exc))
+    if codec:
+        return (f"its {codec[1]} compression needs the imagecodecs package; install it "
+                "(pip install imagecodecs)")
+    if isinstance(exc, ImportError):
+        return (f"a codec it needs is missing ({first_line(exc, 100)}); install imagecodecs "
+                "(pip install imagecodecs)")
     if doing == "read":
         return (f"not a valid {what} ({first_line(exc, 160)}); "
                 "check the file or convert it to .npy/.tif")

@@ -697,3 +697,17 @@ def test_subprocess_sigkill_leftovers_are_removed_by_the_next_export(tmp_path, c
     code, _, err = _run(capsys, source, "-o", tmp_path / "keep" / "other.tif")
     assert (code, err) == (0, "")
     assert _listing(tmp_path / "keep") == [".mine.npy", "other.tif", "other.tif.json"]
+
+
+@pytest.mark.parametrize("odd", [b"odd\x1b]0;pwned\x07.png", b"odd\xff\n.png"])
+def test_subprocess_names_from_files_are_printed_escaped(tmp_path, odd):
+    import imageio.v3 as iio
+
+    (tmp_path / "shots").mkdir()
+    iio.imwrite(tmp_path / "shots" / "a.png", np.zeros((4, 5), np.uint8))
+    iio.imwrite(tmp_path / "shots" / os.fsdecode(odd), np.zeros((6, 5), np.uint8))
+    result = _subprocess(tmp_path / "shots", "-o", tmp_path / "out.npy")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert all(ch.isprintable() for ch in result.stderr.rstrip("\n"))
+    assert ("odd\\x1b]0;pwned\\x07.png" if b"\x1b" in odd else "odd\\xff\\n.png") in result.stderr

@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from histeq_gui.core import files, io, save
-from histeq_gui.core.errors import Cancelled, StackError
+from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
 from histeq_gui.core.stack import guess_layout
@@ -948,3 +948,126 @@ def test_a_fifo_in_a_folder_of_images_is_skipped(tmp_path):
     iio.imwrite(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
     os.mkfifo(tmp_path / "b.png")
     assert load_stack(tmp_path).shape == (1, 4, 5)
+
+
+# --- codecs, permissions, names from files ------------------------------------------------
+
+def test_imagecodecs_is_a_dependency():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    with open(root / "pyproject.toml", "rb") as fh:
+        dependencies = tomllib.load(fh)["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "imagecodecs" for d in dependencies)
+
+
+@pytest.mark.parametrize("compression", ["lzw", "zstd", "deflate", "packbits"])
+def test_compressed_tiffs_load(tmp_path, compression):
+    array = _stack((3, 20, 24), "uint16")
+    tifffile.imwrite(tmp_path / "c.tif", array, compression=compression,
+                     photometric="minisblack")
+    np.testing.assert_array_equal(load_stack(tmp_path / "c.tif"), array)
+
+
+def test_jpeg_compressed_tiff_loads_as_tifffile_decodes_it(tmp_path):
+    from skimage import data
+
+    photo = data.camera()[::4, ::4]                 # a real photo, 128x128 uint8
+    stack = np.stack([photo, photo[::-1]])
+    tifffile.imwrite(tmp_path / "j.tif", stack, compression="jpeg")
+    loaded = load_stack(tmp_path / "j.tif")
+    np.testing.assert_array_equal(loaded, tifffile.imread(tmp_path / "j.tif"))
+    assert loaded.shape == stack.shape
+    assert np.abs(loaded.astype(int) - stack).mean() < 3       # lossy, but the same photo
+
+
+def test_a_missing_codec_says_to_install_imagecodecs(tmp_path):
+    import subprocess
+    import sys
+
+    tifffile.imwrite(tmp_path / "lzw.tif", _stack((2, 8, 8), "uint8"), compression="lzw")
+    code = ("import sys; sys.modules['imagecodecs'] = None\n"
+            "from histeq_gui.core.io import load_stack\n"
+            "try:\n    load_stack(sys.argv[1])\nexcept ValueError as exc:\n    print(exc)\n")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code, tmp_path / "lzw.tif"], text=True,
+                            capture_output=True, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert result.stdout == (f"cannot read '{tmp_path / 'lzw.tif'}': its LZW compression needs "
+                             "the imagecodecs package; install it (pip install imagecodecs)\n")
+
+
+def test_an_unreadable_png_in_a_folder_says_permission_denied(tmp_path, monkeypatch):
+    """As root, chmod denies nothing: the opener is made to fail as it would for a user."""
+    import builtins
+
+    for name in ("a.png", "b.png"):
+        iio.imwrite(tmp_path / name, np.zeros((4, 5), np.uint8))
+    denied = str(tmp_path / "b.png")
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, *args, **kwargs):
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(path, *args, **kwargs)
+
+    def open_(path, *args, **kwargs):
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path)
+    assert str(excinfo.value) == (f"cannot read '{denied}': permission denied; check the "
+                                  "permissions of the file and its folder")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user")
+def test_an_unreadable_png_in_a_folder_for_real(tmp_path):
+    for name in ("a.png", "b.png"):
+        iio.imwrite(tmp_path / name, np.zeros((4, 5), np.uint8))
+    (tmp_path / "b.png").chmod(0)
+    try:
+        with pytest.raises(StackError, match="b.png': permission denied"):
+            load_stack(tmp_path)
+    finally:
+        (tmp_path / "b.png").chmod(0o644)
+
+
+def _no_controls(text):
+    return all(ch.isprintable() for ch in text)
+
+
+def test_npz_member_names_are_shown_escaped(tmp_path):
+    import zipfile
+
+    names = ["ev\x1b[2Jil", "new\nline", "rtl\u202eexe"]
+    with zipfile.ZipFile(tmp_path / "n.npz", "w") as archive:
+        for name in names:
+            with archive.open(name + ".npy", "w") as member:
+                np.lib.format.write_array(member, np.zeros((2, 2), np.uint8))
+        archive.writestr("notes\x07.txt", "x")
+    with pytest.raises(KeyNeeded) as excinfo:
+        load_stack(tmp_path / "n.npz")
+    assert _no_controls(str(excinfo.value))
+    assert "ev\\x1b[2Jil, new\\nline, rtl\\u202eexe, notes\\x07.txt" in str(excinfo.value)
+    assert excinfo.value.keys == names + ["notes\x07.txt"]       # for a chooser: the real names
+    np.testing.assert_array_equal(load_stack(tmp_path / "n.npz", key=names[1]), np.zeros((2, 2)))
+    for key in ("missing\x1b", "notes\x07.txt"):
+        with pytest.raises(StackError) as excinfo:
+            load_stack(tmp_path / "n.npz", key=key)
+        assert _no_controls(str(excinfo.value))
+
+
+@pytest.mark.parametrize("name", ["odd\x1b[31m.png", "odd\n.png", b"odd\xff.png"])
+def test_folder_entry_names_are_shown_escaped(tmp_path, name):
+    iio.imwrite(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
+    odd = os.fsdecode(name)
+    iio.imwrite(tmp_path / odd, np.zeros((6, 5), np.uint8))
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path)
+    text = str(excinfo.value)
+    assert _no_controls(text) and "\n" not in text
+    assert ("odd\\x1b[31m.png" if "\x1b" in odd else "odd\\n.png" if "\n" in odd
+            else "odd\\xff.png") in text
