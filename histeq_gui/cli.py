@@ -80,13 +80,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _bins(text):
-    from .core.histogram import check_bins
+    """The core's one range of bins (``histogram.check_bins``), with its message."""
+    from .core import histogram
 
     try:
-        return check_bins(int(text))
+        bins = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1; "
-                                         "use e.g. --bins 256") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
+                                         "--bins 256") from None
+    try:
+        return histogram.check_bins(bins)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _channel_axis(text):
@@ -129,15 +134,17 @@ def build_parser():
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
         epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files or a folder of "
-               "images.  Outputs: .npy, .npz, .tif/.tiff, or a path without an extension "
-               "for a folder of numbered PNG files.  The input is never modified.")
+               "images.  Outputs: .npy, .npz, .tif/.tiff, .png (a single image), or a path "
+               "without an extension for a folder of numbered PNG files.  The input is never "
+               "modified.")
     parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
     parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
-                        help="output file (.npy, .npz, .tif) or PNG folder (no extension)")
+                        help="output file (.npy, .npz, .tif, .png for a single image) or "
+                             "PNG folder (no extension)")
     parser.add_argument("--method", choices=METHODS, default="numpy",
                         help="equalization method (default: %(default)s)")
     parser.add_argument("--bins", type=_bins, default=256, metavar="N",
-                        help="histogram bins, at least 1 (default: %(default)s; skimage "
+                        help="number of histogram bins (default: %(default)s; skimage "
                              "ignores it for integer images)")
     parser.add_argument("--scope", choices=SCOPES, default="image",
                         help="one histogram per image, or one for the whole stack "

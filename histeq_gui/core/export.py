@@ -256,7 +256,7 @@ def check_target(output, *, source=None, overwrite=False):
     Returns
     -------
     str
-        The output kind: "npy", "npz", "tif" or "png-folder".
+        The output kind: "npy", "npz", "tif", "png" or "png-folder".
 
     Raises
     ------
@@ -279,8 +279,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         The stack, e.g. from :func:`~histeq_gui.core.io.load_stack` (a
         read-only memory map is fine: it is never modified).
     output : str or path-like
-        ``.npy``, ``.npz``, ``.tif``/``.tiff``, or a path without an
-        extension for a folder of numbered PNG files.
+        ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
+        a path without an extension for a folder of numbered PNG files.
     settings : ExportSettings
         Method, bins, scope, output dtype and channel axis.
     source : str or path-like, optional

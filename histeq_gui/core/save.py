@@ -1,4 +1,4 @@
-"""Save image stacks: .npy, .npz, .tif and folders of numbered PNG files.
+"""Save image stacks: .npy, .npz, .tif, one .png image and folders of numbered PNG files.
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
 :func:`write_stack` writes the stack under a temporary name from
@@ -25,16 +25,24 @@ from .stack import guess_layout, image_at
 
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
 
-_OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", "": "png-folder"}
+_OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", ".png": "png",
+                 "": "png-folder"}
 _BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
-_WRITABLE = ".npy, .npz, .tif/.tiff, or a name without extension for a folder of PNG files"
+_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), or a name without extension for a "
+             "folder of PNG files")
 
 
 def output_kind(path):
-    """Return the output format of ``path``: "npy", "npz", "tif" or "png-folder".
+    """Return the output format of ``path``: "npy", "npz", "tif", "png" or "png-folder".
 
-    A path without an extension is a folder of numbered PNG files.  Raises
-    StackError for any other extension.
+    ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
+    last); a path without an extension is a folder of numbered PNG files.
+    Raises StackError for any other extension.
+
+    Examples
+    --------
+    >>> output_kind("eq.tif"), output_kind("eq.png"), output_kind("frames")
+    ('tif', 'png', 'png-folder')
     """
     path = Path(path)
     kind = _OUTPUT_KINDS.get(path.suffix.lower())
@@ -74,8 +82,8 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     """
     path = Path(path)
     kind = output_kind(path)
-    if kind == "png-folder" and dtype is not None:
-        _check_png(np.dtype(dtype), layout)
+    if kind in ("png", "png-folder") and dtype is not None:
+        _check_png(np.dtype(dtype), layout, single=kind == "png")
     with _guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
@@ -109,7 +117,8 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     ----------
     path : str or path-like
         Output path; the format comes from the extension (see
-        :func:`output_kind`).  A path without an extension is a folder of
+        :func:`output_kind`).  ``.png`` is one PNG file for a single image
+        (uint8, or uint16 grayscale).  A path without an extension is a folder of
         ``00000.png``, ``00001.png``, ... (one file per image of ``layout``).
     array : array_like
         Numeric stack, at least two-dimensional.
@@ -183,6 +192,12 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
         _check_png(array.dtype, layout)
         prog = _Progress(progress, 2 * layout.n_images)
         _write_png_folder(path, target, array, layout, prog)
+    elif kind == "png":
+        _check_png(array.dtype, layout, single=True)
+        prog = _Progress(progress, 2)
+        with _new_file(path, target, prog) as fh:
+            iio.imwrite(fh, _png_image(array, layout, 0), extension=".png", plugin="pillow")
+        prog(1)
     else:
         prog = _Progress(progress, 2 * array.shape[0])
         with _new_file(path, target, prog) as fh:
@@ -241,6 +256,12 @@ def _same(a, b):
 
 def _compare(path, kind, array, layout, key, prog):
     """Read ``path`` back (in chunks) and compare it with ``array``; StackError if it differs."""
+    if kind == "png":
+        stored, meant = _load_image(path, folder_item=True), _png_image(array, layout, 0)
+        if stored.dtype != meant.dtype or not _same(stored, meant):
+            raise StackError(f"the image reads back as {stored.shape} {stored.dtype}")
+        prog(2)
+        return
     if kind == "png-folder":
         names = sorted(os.listdir(path))
         if len(names) != layout.n_images:
@@ -280,12 +301,15 @@ def _compare(path, kind, array, layout, key, prog):
                 path, tif, start * per_row, stop * per_row).reshape((stop - start,) + shape[1:]))
 
 
-def _check_png(dtype, layout):
+def _check_png(dtype, layout, single=False):
     if dtype not in (np.uint8, np.uint16):
         raise StackError(f"PNG files hold only uint8 or uint16 values, not {dtype}; "
                          "choose --dtype uint8 or uint16, or write .tif/.npy instead")
     if layout is None:
         return
+    if single and layout.n_images != 1:
+        raise StackError(f"a .png file holds one image, not {layout.n_images}; write a folder "
+                         "of PNG files (an output name without extension) or .tif instead")
     if layout.channels not in (1, 3, 4):
         raise StackError(f"PNG files hold gray, RGB or RGBA images, not {layout.channels} "
                          "channels; write .tif or .npy instead")

@@ -322,7 +322,11 @@ def _float_input_to_png(p):
 
 
 def _bad_extension(p):
-    return [_input(p), "-o", p / "out.png"], "unsupported output type '.png'"
+    return [_input(p), "-o", p / "out.jpg"], "unsupported output type '.jpg'"
+
+
+def _stack_to_one_png(p):
+    return [_input(p), "-o", p / "out.png"], "a .png file holds one image, not 24"
 
 
 def _channel_axis_out_of_range(p):
@@ -378,7 +382,8 @@ def _npy_dimension_above_int64(p):
 
 BAD = [_pickled, _truncated, _text_tif, _missing, _npz_several, _npz_wrong_key, _missing_folder,
        _unwritable_folder, _exists, _onto_input, _onto_input_via_symlink, _symlinked_input,
-       _float_to_png, _float_input_to_png, _bad_extension, _channel_axis_out_of_range,
+       _float_to_png, _float_input_to_png, _bad_extension, _stack_to_one_png,
+       _channel_axis_out_of_range,
        _too_many_bins, _loop_input, _loop_output, _long_input_name, _long_output_name,
        _long_sidecar_name, _fifo_input, _npz_member_not_npy, _npy_dimension_above_int64]
 
@@ -426,6 +431,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, make):
 
 
 @pytest.mark.parametrize("option,value", [("--bins", "0"), ("--bins", "-5"), ("--bins", "2.5"),
+                                          ("--bins", "lots"),
                                           ("--method", "opencv"), ("--scope", "all"),
                                           ("--dtype", "int8"), ("--channel-axis", "last")])
 def test_usage_errors_exit_2(tmp_path, capsys, option, value):
@@ -494,8 +500,8 @@ def test_subprocess_bad_input(tmp_path, make):
 def test_subprocess_usage_error(tmp_path):
     result = _subprocess(_input(tmp_path), "-o", tmp_path / "o.npy", "--bins", "0")
     assert result.returncode == 2
-    assert result.stderr == ("histeq: error: argument --bins: '0' is not a whole number of at "
-                             "least 1; use e.g. --bins 256; see 'histeq --help'\n")
+    assert result.stderr == ("histeq: error: argument --bins: bins must be at least 1, got 0; "
+                             "use e.g. bins=256; see 'histeq --help'\n")
     assert "Traceback" not in result.stderr
     assert _listing(tmp_path) == ["in.npy"]
 
@@ -711,3 +717,48 @@ def test_subprocess_names_from_files_are_printed_escaped(tmp_path, odd):
     assert result.stderr.count("\n") == 1
     assert all(ch.isprintable() for ch in result.stderr.rstrip("\n"))
     assert ("odd\\x1b]0;pwned\\x07.png" if b"\x1b" in odd else "odd\\xff\\n.png") in result.stderr
+
+
+# --- one range of bins: the core's ----------------------------------------------------------
+
+def test_bins_are_checked_by_the_core(tmp_path, capsys, monkeypatch):
+    """The CLI takes what the core's check_bins takes (an upper bound there applies here)."""
+    from histeq_gui.core import histogram
+
+    def bounded(bins):
+        if isinstance(bins, int) and bins > 65536:
+            raise ValueError(f"bins must be at most 65536, got {bins}; use e.g. bins=256")
+        return check_bins(bins)
+    check_bins = histogram.check_bins
+    monkeypatch.setattr(histogram, "check_bins", bounded)
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(_input(tmp_path)), "-o", str(tmp_path / "o.npy"), "--bins", "100000"])
+    assert excinfo.value.code == 2
+    assert capsys.readouterr().err == ("histeq: error: argument --bins: bins must be at most "
+                                       "65536, got 100000; use e.g. bins=256; see 'histeq "
+                                       "--help'\n")
+    code, _, err = _run(capsys, tmp_path / "in.npy", "-o", tmp_path / "o.npy", "--bins", "65536")
+    assert (code, err) == (0, "")
+
+
+# --- a single image to one PNG file ---------------------------------------------------------
+
+@pytest.mark.parametrize("name,image", [
+    ("camera.png", "camera"), ("astronaut.png", "astronaut"), ("gray16.tif", "uint16")])
+def test_a_single_image_exports_to_one_png(tmp_path, capsys, name, image):
+    from skimage import data
+
+    import imageio.v3 as iio
+    array = getattr(data, image)()[::4, ::4] if image != "uint16" else \
+        (data.camera()[::4, ::4].astype(np.uint16) * 257)
+    iio.imwrite(tmp_path / name, array) if name.endswith(".png") else \
+        tifffile.imwrite(tmp_path / name, array)
+    code, out, err = _run(capsys, tmp_path / name, "-o", tmp_path / "eq.png")
+    assert (code, err) == (0, "")
+    assert out == (f"wrote {tmp_path / 'eq.png'}: shape {array.shape}, {array.dtype}; "
+                   f"sidecar {tmp_path / 'eq.png'}.json\n")
+    written = iio.imread(tmp_path / "eq.png")
+    _assert_same(written, _expected(array))
+    info = read_sidecar(tmp_path / "eq.png")
+    assert info["format"] == "png" and info["output"] == "eq.png"
+    assert _listing(tmp_path) == sorted([name, "eq.png", "eq.png.json"])

@@ -482,7 +482,7 @@ def test_png_folder_refuses_uint16_colour(tmp_path):
         save_stack(tmp_path / "out", np.zeros((2, 8, 8, 3), np.uint16))
 
 
-@pytest.mark.parametrize("name", ["out.png", "out.jpg", "out.h5", "out.txt"])
+@pytest.mark.parametrize("name", ["out.jpg", "out.h5", "out.txt", "out.gif"])
 def test_unsupported_output_extension(tmp_path, name):
     with pytest.raises(StackError, match=r"unsupported output type.*\.npy, \.npz, \.tif"):
         save_stack(tmp_path / name, np.zeros((2, 8, 8), np.uint8))
@@ -502,8 +502,9 @@ def test_output_kind():
     assert output_kind("a.tif") == output_kind("a.TIFF") == "tif"
     assert output_kind("some/folder") == "png-folder"
     assert output_kind("some/folder/") == "png-folder"
-    with pytest.raises(StackError, match="unsupported output type '.png'"):
-        output_kind("a.png")
+    assert output_kind("a.png") == output_kind("a.PNG") == "png"
+    with pytest.raises(StackError, match="unsupported output type '.jpg'"):
+        output_kind("a.jpg")
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
@@ -1071,3 +1072,31 @@ def test_folder_entry_names_are_shown_escaped(tmp_path, name):
     assert _no_controls(text) and "\n" not in text
     assert ("odd\\x1b[31m.png" if "\x1b" in odd else "odd\\n.png" if "\n" in odd
             else "odd\\xff.png") in text
+
+
+# --- a single image as one PNG file -------------------------------------------------------
+
+@pytest.mark.parametrize("shape,dtype", [((12, 10), "uint8"), ((12, 10), "uint16"),
+                                         ((1, 12, 10), "uint8"), ((1, 1, 12, 10), "uint16"),
+                                         ((12, 10, 3), "uint8"), ((12, 10, 4), "uint8")])
+def test_a_single_image_saves_as_one_png(tmp_path, shape, dtype):
+    array = _stack(shape, dtype)
+    save_stack(tmp_path / "one.png", array)
+    assert _listing(tmp_path) == ["one.png"]
+    back = load_stack(tmp_path / "one.png")
+    np.testing.assert_array_equal(back, array.reshape(back.shape))
+    np.testing.assert_array_equal(iio.imread(tmp_path / "one.png"), back)   # a plain PNG
+
+
+@pytest.mark.parametrize("shape,dtype,match", [
+    ((3, 12, 10), "uint8", "a .png file holds one image, not 3"),
+    ((12, 10), "float32", "PNG files hold only uint8 or uint16"),
+    ((12, 10, 3), "uint16", "only for grayscale"),
+    ((12, 10, 2), "uint8", "not 2 channels")])
+def test_what_one_png_cannot_hold_is_refused(tmp_path, shape, dtype, match):
+    layout = guess_layout(shape, 2 if shape[-1] == 2 else "auto")
+    with pytest.raises(StackError, match=match):
+        io.check_output(tmp_path / "one.png", dtype=dtype, layout=layout)
+    with pytest.raises(StackError, match=match):
+        save_stack(tmp_path / "one.png", _stack(shape, dtype), layout=layout)
+    assert _listing(tmp_path) == []
