@@ -353,7 +353,8 @@ def _refuse_computing(monkeypatch):
 
 @pytest.mark.parametrize("make,match", [
     (lambda p: (_gray(2), p / "x.npy", ExportSettings(bins=-1)), "at least 1"),
-    (lambda p: (_gray(2), p / "x.png", ExportSettings()), "unsupported output type"),
+    (lambda p: (_gray(2), p / "x.jpg", ExportSettings()), "unsupported output type"),
+    (lambda p: (_gray(2), p / "x.png", ExportSettings()), "a .png file holds one image, not 2"),
     (lambda p: (_gray(2, "float32"), p / "frames", ExportSettings()), "PNG files hold only"),
     (lambda p: (_gray(2, "uint16"), p / "frames", ExportSettings(dtype="float32")),
      "choose --dtype uint8 or uint16"),
