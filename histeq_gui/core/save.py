@@ -20,7 +20,7 @@ import tifffile
 from .atomic import _new_file, _sync_folder, _temp_path, clean_up, exists, staged
 from .errors import StackError
 from .files import _check_array, _guard, _Progress, _row_chunks
-from .load import _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
+from .load import MappedReader, _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
 from .stack import guess_layout, image_at
 
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
@@ -283,10 +283,18 @@ def _compare(path, kind, array, layout, key, prog):
                 raise StackError(f"rows {start}:{stop} differ")
             prog(rows + stop)
 
-    if kind in ("npy", "npz"):
+    if kind == "npz":
         # _load_npz without a key also proves that the archive holds just this one array
-        stored = _load_npy(path) if kind == "npy" else _load_npz(path, None)
+        stored = _load_npz(path, None)
         check(stored.shape, stored.dtype, lambda start, stop: stored[start:stop])
+        return
+    if kind == "npy":
+        stored = _load_npy(path)
+        reader = MappedReader.for_array(stored)     # file reads, chunk by chunk
+        try:
+            check(stored.shape, stored.dtype, lambda start, stop: reader.read(stored[start:stop]))
+        finally:
+            reader.close()
         return
     with _open_tiff(path) as (tif, series):
         n_pages, shape = len(series), tuple(series.shape)

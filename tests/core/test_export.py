@@ -717,3 +717,42 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
                              "the export (it is now 4096 bytes, 163968 expected); export again "
                              "once it is complete\n")
     assert _listing(tmp_path) == ["in.npy"]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
+    """The read-back returns the right shape and first chunks, and a wrong last chunk."""
+    from histeq_gui.core import files, load
+
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 12 * 10)       # one image per chunk
+    existing = _existing(tmp_path, name)
+
+    def wrong_last(array):
+        array = np.array(array)
+        array[-1].flat[-1] ^= 1
+        return array
+    if name.endswith(".npy"):
+        reader_read = load.MappedReader.read
+
+        def read(self, view):
+            values = reader_read(self, view)
+            last = view.__array_interface__["data"][0] + view.nbytes == \
+                self.start + self.root.nbytes
+            return wrong_last(values) if last else values
+        monkeypatch.setattr(load.MappedReader, "read", read)
+    elif name.endswith(".npz"):
+        load_npz = save._load_npz
+        monkeypatch.setattr(save, "_load_npz", lambda path, key: wrong_last(load_npz(path, key)))
+    elif name.endswith(".tif"):
+        pages = save._tiff_pages
+        monkeypatch.setattr(save, "_tiff_pages", lambda path, tif, start, stop: (
+            wrong_last(pages(path, tif, start, stop)) if stop == len(tif.pages)
+            else pages(path, tif, start, stop)))
+    else:
+        load_image = save._load_image
+        monkeypatch.setattr(save, "_load_image", lambda path, folder_item=False: (
+            wrong_last(load_image(path, folder_item)) if path.name == "00029.png"
+            else load_image(path, folder_item)))
+    with pytest.raises(StackError, match="does not read back as written"):
+        export(_gray(30), tmp_path / name, ExportSettings(), overwrite=True)
+    _unchanged_or_absent(tmp_path, name, existing)

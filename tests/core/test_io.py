@@ -1100,3 +1100,79 @@ def test_what_one_png_cannot_hold_is_refused(tmp_path, shape, dtype, match):
     with pytest.raises(StackError, match=match):
         save_stack(tmp_path / "one.png", _stack(shape, dtype), layout=layout)
     assert _listing(tmp_path) == []
+
+
+# --- verification catches wrong bytes anywhere, not only in the shape or the first chunk -----
+
+def _tamper_late(path, kind, array):
+    """Make the written file hold different values in its LAST image only (same shape, dtype).
+
+    Raw files get one byte flipped near their end, as a faulty disk would; compressed ones
+    (PNG, .npz) are rewritten as valid files that differ in the last image.
+    """
+    if kind == "npy":
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "tif":
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[len(tif.pages) - 1]
+            offset = page.dataoffsets[-1] + page.databytecounts[-1] - 1
+        data = bytearray(path.read_bytes())
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "npz":
+        changed = np.array(array)
+        changed[-1].flat[-1] ^= 1
+        with open(path, "wb") as fh:
+            np.savez(fh, images=changed)
+    else:                                           # a PNG folder: the last file
+        last = sorted(path.iterdir())[-1]
+        image = iio.imread(last)
+        image.flat[-1] ^= 1
+        iio.imwrite(last, image)
+
+
+def _tamper(monkeypatch):
+    """Corrupt what write_stack writes, after writing and before it is read back."""
+    compare = save._compare
+
+    def corrupt_then_compare(path, kind, array, layout, key, prog):
+        _tamper_late(path, kind, array)
+        return compare(path, kind, array, layout, key, prog)
+    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 8 * 8)    # one image per chunk: many chunks
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_a_late_wrong_byte_is_caught_by_the_verification(tmp_path, monkeypatch, name):
+    array = _stack((6, 8, 8), "uint8")
+    _tamper(monkeypatch)
+    with pytest.raises(StackError, match="does not read back as written") as excinfo:
+        save_stack(tmp_path / name, array)
+    assert "\n" not in str(excinfo.value)
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_a_late_wrong_byte_keeps_the_previous_output(tmp_path, monkeypatch, name):
+    before = _previous(tmp_path, name)
+    _tamper(monkeypatch)
+    with pytest.raises(StackError, match="does not read back as written"):
+        save_stack(tmp_path / name, _stack((6, 8, 8), "uint8"), overwrite=True)
+    assert _current(tmp_path, name) == before
+    assert _listing(tmp_path) == [name]
+
+
+def test_a_wrong_single_png_is_caught(tmp_path, monkeypatch):
+    compare = save._compare
+
+    def corrupt_then_compare(path, kind, array, layout, key, prog):
+        image = iio.imread(path)
+        image[-1, -1] ^= 1
+        iio.imwrite(path, image, extension=".png")
+        return compare(path, kind, array, layout, key, prog)
+    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+    with pytest.raises(StackError, match="does not read back as written"):
+        save_stack(tmp_path / "one.png", _stack((8, 8), "uint8"))
+    assert _listing(tmp_path) == []
