@@ -14,7 +14,6 @@ import zlib
 import imageio.v3 as iio
 import numpy as np
 import pytest
-import tifffile
 
 from histeq_gui.core import gif, memory
 from histeq_gui.core.errors import StackError
