@@ -62,7 +62,8 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     dtype : dtype-like, optional
         Dtype of the stack to be written (PNG folders hold uint8 and uint16).
     layout : Layout, optional
-        Its layout (PNG folders hold gray, RGB or RGBA; uint16 only for gray).
+        Its layout (PNG files hold gray, RGB or RGBA; uint16 only for gray;
+        a ``.png`` file holds a single image).
     overwrite : bool, optional
         Whether an existing output may be replaced.
 
@@ -79,6 +80,13 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         one that cannot be replaced; and for a folder that does not accept
         new files (a hidden probe file is created and removed to find out,
         which also works where permission bits do not tell, e.g. for root).
+
+    Notes
+    -----
+    Before looking at the target, what runs of this program killed while
+    writing into the folder left there is cleaned up
+    (:func:`~histeq_gui.core.atomic.clean_up`), so an interrupted commit is
+    repaired before its target is judged.
     """
     path = Path(path)
     kind = output_kind(path)
