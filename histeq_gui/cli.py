@@ -8,27 +8,68 @@ The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
 for the same settings.  Errors about the input or the output are one line on
 stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
-usage errors exit with 2, an interruption (Ctrl-C) with 130.  Nothing is
-written unless the whole export succeeds, and the input is never modified.
+usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
+termination (SIGTERM) with 143, after cleaning up; further signals while
+cleaning up are ignored.  Nothing is written unless the whole export
+succeeds, and the input is never modified.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
+import warnings
 
 from ._version import __version__
-from .core.equalize import SCOPES
-from .core.export import OUTPUT_DTYPES, ExportSettings, check_target, export, output_dtype
-from .core.histogram import check_bins
-from .core.io import load_stack, output_kind, sidecar_path
-from .core.methods import METHODS
-from .core.stack import guess_layout
+from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
+from .core.errors import printable
+
+# Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
+# NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
+# that Ctrl+C during those imports is handled like any other).
 
 __all__ = ["main", "build_parser"]
 
 _PROG = "histeq"
-_EXIT_ERROR, _EXIT_INTERRUPTED = 1, 130
+_EXIT_ERROR, _EXIT_INTERRUPTED, _EXIT_TERMINATED = 1, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so that it unwinds and cleans up like Ctrl+C."""
+
+
+class _Signals:
+    """While active, SIGINT raises KeyboardInterrupt and SIGTERM :class:`_Terminated`, once.
+
+    After the first signal the handlers stay installed and ignore further
+    signals, so a second Ctrl+C cannot interrupt the clean-up the first one
+    started (SIGKILL still stops the process; the next run cleans up).  Only
+    the main thread can install handlers; elsewhere this does nothing.
+    """
+
+    def __init__(self):
+        self.received, self.previous = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            return
+        self.received = signum
+        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def __exit__(self, *exc_info):
+        if self.received is None:
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+        return False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,11 +80,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _bins(text):
+    """The core's one range of bins (``histogram.check_bins``), with its message."""
+    from .core import histogram
+
     try:
-        return check_bins(int(text))
+        bins = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1; "
-                                         "use e.g. --bins 256") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
+                                         "--bins 256") from None
+    try:
+        return histogram.check_bins(bins)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _channel_axis(text):
@@ -58,6 +106,27 @@ def _channel_axis(text):
                                          "number such as -1") from None
 
 
+class _Quiet:
+    """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
+
+    What the user sees is the one line this command prints; a library's
+    warning is either harmless or turned into that line by the core.
+    """
+
+    def __enter__(self):
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self.handler = logging.NullHandler()    # a handler on the root: no "last resort" print
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        logging.getLogger().removeHandler(self.handler)
+        self.warnings.__exit__(*exc_info)
+        return False
+
+
 def build_parser():
     """The argparse parser of the ``histeq`` command."""
     parser = _Parser(
@@ -65,15 +134,17 @@ def build_parser():
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
         epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files or a folder of "
-               "images.  Outputs: .npy, .npz, .tif/.tiff, or a path without an extension "
-               "for a folder of numbered PNG files.  The input is never modified.")
+               "images.  Outputs: .npy, .npz, .tif/.tiff, .png (a single image), or a path "
+               "without an extension for a folder of numbered PNG files.  The input is never "
+               "modified.")
     parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
     parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
-                        help="output file (.npy, .npz, .tif) or PNG folder (no extension)")
+                        help="output file (.npy, .npz, .tif, .png for a single image) or "
+                             "PNG folder (no extension)")
     parser.add_argument("--method", choices=METHODS, default="numpy",
                         help="equalization method (default: %(default)s)")
     parser.add_argument("--bins", type=_bins, default=256, metavar="N",
-                        help="histogram bins, at least 1 (default: %(default)s; skimage "
+                        help="number of histogram bins (default: %(default)s; skimage "
                              "ignores it for integer images)")
     parser.add_argument("--scope", choices=SCOPES, default="image",
                         help="one histogram per image, or one for the whole stack "
@@ -107,14 +178,17 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 for bad input or output, 130 when interrupted.
-        Usage errors exit through argparse with code 2 (``SystemExit``).
+        0 on success, 1 for bad input or output, 130 when interrupted
+        (SIGINT, Ctrl+C), 143 when terminated (SIGTERM).  Usage errors exit
+        through argparse with code 2 (``SystemExit``).
     """
-    args = build_parser().parse_args(argv)
-    settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
-                              dtype=args.dtype, channel_axis=args.channel_axis)
     try:
-        written = _run(args, settings)
+        with _Signals(), _Quiet():
+            args = build_parser().parse_args(argv)
+            written = _run(args)
+    except _Terminated:
+        print(f"{_PROG}: terminated", file=sys.stderr)
+        return _EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)
         return _EXIT_INTERRUPTED
@@ -125,17 +199,29 @@ def main(argv=None):
         _error("not enough memory for this stack; close other programs or split the stack")
         return _EXIT_ERROR
     if not args.quiet:
-        print(written)
+        _say(written, sys.stdout)
     return 0
 
 
+def _say(text, stream):
+    """Print one line that any terminal can show: controls escaped, unencodable text too."""
+    text = printable(str(text))
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
 def _error(message):
-    text = " ".join(str(message).split()) or "unknown error"
-    print(f"{_PROG}: error: {text}", file=sys.stderr)
+    text = " ".join(printable(str(message)).split()) or "unknown error"
+    _say(f"{_PROG}: error: {text}", sys.stderr)
 
 
-def _run(args, settings):
+def _run(args):
     """Load, export and describe the result in one line."""
+    from .core.export import ExportSettings, check_target, export
+    from .core.io import load_stack
+
+    settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
+                              dtype=args.dtype, channel_axis=args.channel_axis)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     check_target(args.output, source=args.input, overwrite=args.overwrite)
     images = load_stack(args.input, key=args.key)
@@ -149,6 +235,10 @@ def _run(args, settings):
 
 
 def _summary(output, shape, settings, input_dtype):
+    from .core.export import output_dtype
+    from .core.io import output_kind, sidecar_path
+    from .core.stack import guess_layout
+
     dtype = output_dtype(settings.dtype, input_dtype)
     sidecar = f"sidecar {sidecar_path(output)}"
     if output_kind(output) == "png-folder":

@@ -18,6 +18,7 @@ its bytes.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -28,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, save, sidecar
+from . import atomic, load, memory, save, sidecar
+from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize, histogram
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
@@ -38,7 +40,6 @@ from .stack import guess_layout
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
 
-OUTPUT_DTYPES = ("same", "uint8", "uint16", "float32", "float64")
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
 
@@ -207,6 +208,12 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     _check_not_input(output, [source, getattr(images, "filename", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    sidecar.check_sidecar(output, overwrite)
+    # The whole result is kept in memory until it is written (streaming comes with chunk
+    # writers), plus a chunk of float64 values; refuse now rather than be killed later.
+    result_bytes = math.prod(images.shape) * dtype.itemsize
+    memory.check_fits(result_bytes + min(_CHUNK_VALUES, images.size) * 8, output,
+                      f"the equalized stack of shape {images.shape} {dtype}", doing="export to")
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
 
@@ -216,16 +223,21 @@ def _check_not_input(output, inputs):
 
     An output inside an input folder would make that folder unreadable as a stack.
     """
-    target = output.resolve()
+    # os.path.realpath never raises (a link loop or an overlong name stays as it is); what
+    # cannot be looked at here is reported where it is read or written.
+    target = Path(os.path.realpath(output))
     for item in inputs:
         if item is None:
             continue
         item = Path(item)
-        source = item.resolve()
-        same = source == target or target in source.parents or \
-            (source.is_dir() and source in target.parents)
-        if not same and output.exists() and item.exists():
-            same = os.path.samefile(output, item)
+        source = Path(os.path.realpath(item))
+        try:
+            same = source == target or target in source.parents or \
+                (source.is_dir() and source in target.parents)
+            if not same and output.exists() and item.exists():
+                same = os.path.samefile(output, item)
+        except OSError:
+            same = False
         if same:
             raise StackError(f"will not write '{output}': it is the input '{item}'; choose "
                              "another output path (--overwrite never replaces the input)")
@@ -236,13 +248,15 @@ def check_target(output, *, source=None, overwrite=False):
 
     The checks that need no pixels: the output is not the source (nor a
     folder holding it), its type is supported, its folder exists and takes
-    new files, and it does not exist unless ``overwrite``.  :func:`export_steps`
+    new files, and it does not exist unless ``overwrite``; nor does a file at
+    its sidecar's name, unless that is a sidecar this program wrote for this
+    output (:func:`~histeq_gui.core.sidecar.check_sidecar`).  :func:`export_steps`
     repeats them, with the checks that need the stack's dtype and layout.
 
     Returns
     -------
     str
-        The output kind: "npy", "npz", "tif" or "png-folder".
+        The output kind: "npy", "npz", "tif", "png" or "png-folder".
 
     Raises
     ------
@@ -251,7 +265,9 @@ def check_target(output, *, source=None, overwrite=False):
     """
     output = Path(output)
     _check_not_input(output, [source])
-    return save.check_output(output, overwrite=overwrite)
+    kind = save.check_output(output, overwrite=overwrite)
+    sidecar.check_sidecar(output, overwrite)
+    return kind
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None):
@@ -263,8 +279,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         The stack, e.g. from :func:`~histeq_gui.core.io.load_stack` (a
         read-only memory map is fine: it is never modified).
     output : str or path-like
-        ``.npy``, ``.npz``, ``.tif``/``.tiff``, or a path without an
-        extension for a folder of numbered PNG files.
+        ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
+        a path without an extension for a folder of numbered PNG files.
     settings : ExportSettings
         Method, bins, scope, output dtype and channel axis.
     source : str or path-like, optional
@@ -351,13 +367,23 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 # --- the steps ---------------------------------------------------------------------------
 
 def _run(plan):
-    result = np.empty(plan.images.shape, plan.dtype)
-    maps = (yield from _stack_histograms(plan)) if plan.settings.scope == "stack" else None
-    yield from _equalize_chunks(plan, maps, result)
+    # A stack mapped from a .npy file is read with file reads, chunk by chunk: a file cut
+    # meanwhile is then a one-line error, where touching the map would die of SIGBUS.
+    reader = load.MappedReader.for_array(plan.images)
+    try:
+        result = np.empty(plan.images.shape, plan.dtype)
+        maps = (yield from _stack_histograms(plan, reader)) \
+            if plan.settings.scope == "stack" else None
+        yield from _equalize_chunks(plan, maps, result, reader)
+    finally:
+        if reader is not None:
+            reader.close()
     json_path = sidecar.sidecar_path(plan.output)
-    # A sidecar left without its output is replaced even without overwrite.
+    # A sidecar this program wrote for this output is replaced even without overwrite
+    # (it may have been left without its output); any other file there is not.
+    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
     with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, True]) as (temp, temp_json):
+                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
         yield from _in_thread("write", lambda progress: save.write_stack(
             temp, result, layout=plan.layout, progress=progress, target=plan.output))
         del result
@@ -372,12 +398,18 @@ def _channel_key(layout, channel):
     return tuple(key)
 
 
-def _stack_histograms(plan):
+def _take(plan, key, reader):
+    """``plan.images[key]``, read from the file when the stack is mapped from one."""
+    view = plan.images[key]
+    return view if reader is None else reader.read(view)
+
+
+def _stack_histograms(plan, reader):
     """One histogram of the whole stack per channel (a generator of progress)."""
     s, layout = plan.settings, plan.layout
     maps = []
     for c in range(layout.channels):
-        sample = plan.images[_channel_key(layout, c)]
+        sample = _take(plan, _channel_key(layout, c), reader)
 
         def build(progress, sample=sample, c=c):
             def report(done, total):
@@ -408,12 +440,12 @@ def _chunks(layout, chunk_images):
         yield tuple(key), (stop - start) * per_index
 
 
-def _equalize_chunks(plan, maps, result):
+def _equalize_chunks(plan, maps, result, reader):
     s, layout = plan.settings, plan.layout
     total, done = layout.n_images, 0
     yield "equalize", 0, total
     for key, n in _chunks(layout, plan.chunk_images):
-        chunk = plan.images[key]
+        chunk = _take(plan, key, reader)
         if maps is None:
             values = _core(equalize, chunk, s.method, s.bins, "image",
                            channel_axis=layout.channel_axis)
@@ -479,7 +511,7 @@ def _in_thread(stage, function):
 def _sidecar_info(plan):
     s = plan.settings
     return {
-        "program": "histeq-gui",
+        "program": sidecar.PROGRAM,
         "version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": None if plan.source is None else str(plan.source.absolute()),

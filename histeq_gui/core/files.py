@@ -10,6 +10,10 @@ read, written and compared in chunks of rows of about ``_CHUNK_BYTES``.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 from contextlib import contextmanager
 
 from .errors import Cancelled, StackError, first_line
@@ -43,18 +47,84 @@ def _guard(path, doing="read", what="file", progress=None):
     except Exception as exc:
         if progress is not None and exc is progress.error:
             raise
-        if isinstance(exc, FileNotFoundError):
-            reason = "no such file or folder; check the path"
-        elif isinstance(exc, PermissionError):
-            reason = "permission denied; check the permissions of the file and its folder"
-        elif isinstance(exc, MemoryError):
-            reason = "not enough memory; free some memory or use a smaller stack"
-        elif doing == "read":
-            reason = (f"not a valid {what} ({first_line(exc, 160)}); "
-                      "check the file or convert it to .npy/.tif")
-        else:
-            reason = f"{first_line(exc, 160)}; check the folder's permissions and free space"
-        raise StackError(f"cannot {doing} '{path}': {reason}") from exc
+        raise StackError(f"cannot {doing} '{path}': {_reason(exc, doing, what)}") from exc
+
+
+# What an operating-system error means for the user, whatever library raised it.
+_ERRNO_REASONS = {
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.ENOTDIR: "no such file or folder (a part of the path is not a folder); check the path",
+    errno.EACCES: "permission denied; check the permissions of the file and its folder",
+    errno.EPERM: "permission denied; check the permissions of the file and its folder",
+    errno.ELOOP: "too many levels of symbolic links (a link that points to itself?); "
+                 "fix or remove the link",
+    errno.ENAMETOOLONG: "the name is too long (at most 255 bytes per file or folder name); "
+                        "choose a shorter name",
+    errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+    errno.EISDIR: "it is a folder; choose a file",
+}
+
+
+def _reason(exc, doing, what):
+    """The part of a one-line message that says what went wrong and what to do."""
+    if isinstance(exc, OSError) and exc.errno in _ERRNO_REASONS:
+        return _ERRNO_REASONS[exc.errno]
+    if isinstance(exc, MemoryError):
+        return "not enough memory; free some memory or use a smaller stack"
+    if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
+        return _ERRNO_REASONS[errno.ELOOP]
+    codec = re.search(r"<COMPRESSION\.(\w+): \d+> requires the 'imagecodecs' package", str(exc))
+    if codec:
+        return (f"its {codec[1]} compression needs the imagecodecs package; install it "
+                "(pip install imagecodecs)")
+    if isinstance(exc, ImportError):
+        return (f"a codec it needs is missing ({first_line(exc, 100)}); install imagecodecs "
+                "(pip install imagecodecs)")
+    if doing == "read":
+        return (f"not a valid {what} ({first_line(exc, 160)}); "
+                "check the file or convert it to .npy/.tif")
+    return f"{first_line(exc, 160)}; check the folder's permissions and free space"
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _stat_input(path):
+    """``os.stat(path)``, with every failure (missing, link loop, name too long) one line."""
+    with _guard(path):
+        return os.stat(path)
+
+
+def _check_regular(path, info):
+    """Raise StackError unless ``info`` (from os.stat) is a regular file's."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+        raise StackError(f"cannot read '{path}': it is not a regular file ({kind}); "
+                         "choose a stack file or a folder of images")
+
+
+def _open_input(path, what="file"):
+    """Open a regular file for reading, refusing anything else without blocking on it.
+
+    The path is checked with ``stat`` first (a named pipe is never opened),
+    then opened non-blocking and checked again on the open descriptor, in
+    case it was swapped meanwhile.
+    """
+    _check_regular(path, _stat_input(path))
+    with _guard(path, what=what):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) |
+                     getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        _check_regular(path, os.fstat(fd))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _check_array(array, where):

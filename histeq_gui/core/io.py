@@ -12,8 +12,8 @@ for several outputs that must appear together (a stack and its sidecar).
 Supported inputs: ``.npy`` (memory-mapped), ``.npz``, ``.tif``/``.tiff``
 (first series, multi-page and ImageJ), a folder of PNG/JPEG/TIFF images and
 single image files (PNG, JPEG, BMP, GIF, WebP; an animated GIF gives all its
-frames).  Outputs: ``.npy``, ``.npz``, ``.tif``/``.tiff`` and, for a path
-without an extension, a folder of numbered PNG files.
+frames).  Outputs: ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (one
+image) and, for a path without an extension, a folder of numbered PNG files.
 
 The work is done in :mod:`~histeq_gui.core.load`, :mod:`~histeq_gui.core.save`,
 :mod:`~histeq_gui.core.atomic` (moving into place) and

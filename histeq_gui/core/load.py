@@ -11,9 +11,12 @@ readers (``_load_npy``, ``_load_npz``, ``_open_tiff``, ``_tiff_pages``,
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
+import stat
 import threading
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,8 +24,11 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
+from . import memory
 from .errors import KeyNeeded, StackError, first_line
-from .files import _check_array, _guard, _Progress, _row_chunks
+from .gif import scan_gif
+from .files import (_check_array, _check_regular, _guard, _open_input, _Progress, _row_chunks,
+                    _stat_input)
 
 __all__ = ["load_stack"]
 
@@ -73,13 +79,15 @@ def load_stack(path, key=None, progress=None):
     fewer pages for a truncated file.
     """
     path = Path(path)
-    if not path.exists():
-        raise StackError(f"cannot read '{path}': no such file or folder; check the path")
-    ext = "" if path.is_dir() else path.suffix.lower()
+    info = _stat_input(path)        # missing, link loop, name too long: one line
+    is_folder = stat.S_ISDIR(info.st_mode)
+    ext = "" if is_folder else path.suffix.lower()
     if key is not None and ext != ".npz":
         raise StackError(f"key={key!r} (--key) only applies to .npz files, not '{path}'; "
                          "leave it out")
-    if path.is_dir():
+    if not is_folder:
+        _check_regular(path, info)      # a named pipe would block forever: never opened
+    if is_folder:
         array = _load_folder(path, progress)
     elif ext in _TIFF_EXTS:
         array = _load_tiff(path, progress)
@@ -107,41 +115,95 @@ def _npy_header(fh):
     raise ValueError(f"unsupported .npy format version {version}")
 
 
-def _load_npy(path):
-    with _guard(path, what=".npy file"), open(path, "rb") as fh:
-        shape, _, dtype = _npy_header(fh)
-        data_start, file_size = fh.tell(), os.fstat(fh.fileno()).st_size
+def _npy_info(path, fh, what=".npy file", where=None):
+    """Read a .npy header from ``fh``: (shape, fortran_order, dtype, data bytes).
+
+    Refuses pickled data and shapes no array can have, in one line naming
+    ``where`` (default: the quoted path).
+    """
+    where = f"'{path}'" if where is None else where
+    with _guard(path, what=what):
+        shape, fortran, dtype = _npy_header(fh)
     if dtype.hasobject:
-        raise StackError(f"cannot read '{path}': it holds Python objects (pickled data), which "
+        raise StackError(f"cannot read {where}: it holds Python objects (pickled data), which "
                          "are never loaded for safety; save a plain numeric array instead")
-    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if file_size - data_start < needed:
-        raise StackError(f"cannot read '{path}': the file is truncated ({file_size - data_start} "
-                         f"of {needed} data bytes for shape {shape}); copy or save it again")
+    if any(d < 0 for d in shape):
+        raise StackError(f"cannot read {where}: its header declares the impossible shape "
+                         f"{shape}; the file is damaged, save it again")
+    needed = math.prod(shape) * dtype.itemsize
+    if needed >= 2 ** 63:
+        raise StackError(f"cannot read {where}: its header declares shape {shape}, more bytes "
+                         "than any file holds; the file is damaged, save it again")
+    return shape, fortran, dtype, needed
+
+
+def _load_npy(path):
+    with _open_input(path, ".npy file") as fh:
+        shape, _, dtype, needed = _npy_info(path, fh)
+        data_start, info = fh.tell(), os.fstat(fh.fileno())
+    if info.st_size - data_start < needed:
+        raise StackError(f"cannot read '{path}': the file is truncated ({info.st_size - data_start}"
+                         f" of {needed} data bytes for shape {shape}); copy or save it again")
+    if needed == 0:
+        return np.empty(shape, dtype)       # nothing to map; refused as empty later
     with _guard(path, what=".npy file"):
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    # Which file the map shows, so that a reader can tell if it was replaced since.
+    array._histeq_file = (os.path.abspath(path), info.st_dev, info.st_ino)
+    return array
+
+
+def _npz_key(name):
+    return name[:-4] if name.endswith(".npy") else name
 
 
 def _load_npz(path, key):
-    with _guard(path, what=".npz file"):
-        archive = np.load(path, allow_pickle=False)
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise StackError(f"cannot read '{path}': not a .npz archive (it looks like a .npy "
-                         "file); rename it to .npy")
-    with archive:
-        names = list(archive.files)
-        listed = ", ".join(names)
-        if not names:
-            raise StackError(f"cannot read '{path}': the archive holds no arrays")
-        if key is None and len(names) > 1:
-            raise KeyNeeded(f"'{path}' holds several arrays ({listed}); choose one "
-                            "(command line: --key NAME)", names)
-        key = names[0] if key is None else key.removesuffix(".npy")
-        if key not in names:
-            raise StackError(f"'{path}' has no array named '{key}'; it holds: {listed}; "
-                             "pass one of these as --key NAME")
+    """One array of an .npz archive, read from its member (never ``np.load``'s pickle path)."""
+    with _open_input(path, ".npz file") as fh:
         with _guard(path, what=".npz file"):
-            return archive[key]
+            archive = zipfile.ZipFile(fh)
+        with archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            names = [_npz_key(m.filename) for m in members]
+            listed = ", ".join(names)
+            if not names:
+                raise StackError(f"cannot read '{path}': the archive holds no arrays")
+            if key is None and len(names) > 1:
+                raise KeyNeeded(f"'{path}' holds several arrays ({listed}); choose one "
+                                "(command line: --key NAME)", names)
+            wanted = names[0] if key is None else _npz_key(key)
+            if wanted not in names:
+                raise StackError(f"'{path}' has no array named '{wanted}'; it holds: {listed}; "
+                                 "pass one of these as --key NAME")
+            member = members[names.index(wanted)]
+            if not member.filename.endswith(".npy"):
+                raise StackError(f"cannot read '{path}': '{member.filename}' in the archive is "
+                                 "not a .npy array; choose another --key, or save the arrays "
+                                 "with np.savez")
+            return _read_npz_member(path, archive, member)
+
+
+def _read_npz_member(path, archive, member):
+    where = f"'{path}' (member '{member.filename}')"
+    with _guard(path, what=".npz file"), archive.open(member) as fh:
+        shape, fortran, dtype, needed = _npy_info(path, fh, ".npz file", where)
+        if member.file_size - fh.tell() < needed:
+            raise StackError(f"cannot read {where}: it is truncated "
+                             f"({max(member.file_size - fh.tell(), 0)} of {needed} data bytes "
+                             f"for shape {shape}); copy or save it again")
+        memory.check_fits(needed, path, f"array '{_npz_key(member.filename)}' of shape {shape} "
+                                        f"{dtype}")
+        data = np.empty(needed, np.uint8)
+        view, done = memoryview(data), 0
+        while done < needed:
+            n = fh.readinto(view[done:done + (1 << 24)])
+            if not n:
+                raise StackError(f"cannot read {where}: it is truncated ({done} of {needed} "
+                                 f"data bytes for shape {shape}); copy or save it again")
+            done += n
+        while fh.read(1 << 20):     # to the end, so that zipfile checks the CRC
+            pass
+    return np.ndarray(shape, dtype, buffer=data, order="F" if fortran else "C")
 
 
 class _TiffErrors(logging.Handler):
@@ -167,33 +229,38 @@ def _open_tiff(path):
     errors, logger = _TiffErrors(), logging.getLogger("tifffile")
     logger.addHandler(errors)   # also keeps tifffile's messages off stderr
     try:
-        with _guard(path, what="TIFF file"):
-            tif = tifffile.TiffFile(path)
-        with tif:
+        with _open_input(path, "TIFF file") as fh:
             with _guard(path, what="TIFF file"):
-                series = tif.series[0]
-                n_pages = len(series)
-                if n_pages == 0 or np.prod(series.shape) % n_pages:
-                    errors.messages.append(f"{n_pages} pages do not fit shape {series.shape}")
-                shaped = tif.shaped_metadata[0].get("shape") if tif.is_shaped else None
-                if shaped and np.prod(shaped) != np.prod(series.shape):
-                    errors.messages.append(f"declares shape {tuple(shaped)} but holds "
-                                           f"{series.shape}")
-                images = int((tif.imagej_metadata or {}).get("images", 1))
-                if tif.is_imagej and (series.kind != "imagej" or n_pages < images):
-                    errors.messages.append(f"declares {images} ImageJ images but holds "
-                                           f"{n_pages} pages")
-                size = tif.filehandle.size
-                for page in series.pages:
-                    if page is None or any(offset + count > size for offset, count in
-                                           zip(page.dataoffsets, page.databytecounts)):
-                        errors.messages.append("page data lies beyond the end of the file")
-                        break
-            _raise_tiff_errors(path, errors.messages)
-            yield tif, series
-            _raise_tiff_errors(path, errors.messages)
+                tif = tifffile.TiffFile(fh, name=path.name)
+            with tif:
+                for checked in _checked_tiff(path, tif, errors):
+                    yield checked
     finally:
         logger.removeHandler(errors)
+
+
+def _checked_tiff(path, tif, errors):
+    """Yield the first series of ``tif`` once it agrees with what the file declares."""
+    with _guard(path, what="TIFF file"):
+        series = tif.series[0]
+        n_pages = len(series)
+        if n_pages == 0 or np.prod(series.shape) % n_pages:
+            errors.messages.append(f"{n_pages} pages do not fit shape {series.shape}")
+        shaped = (tif.shaped_metadata or [{}])[0].get("shape") if tif.is_shaped else None
+        if shaped and np.prod(shaped) != np.prod(series.shape):
+            errors.messages.append(f"declares shape {tuple(shaped)} but holds {series.shape}")
+        images = int((tif.imagej_metadata or {}).get("images", 1))
+        if tif.is_imagej and (series.kind != "imagej" or n_pages < images):
+            errors.messages.append(f"declares {images} ImageJ images but holds {n_pages} pages")
+        size = tif.filehandle.size
+        for page in series.pages:
+            if page is None or any(offset + count > size for offset, count in
+                                   zip(page.dataoffsets, page.databytecounts)):
+                errors.messages.append("page data lies beyond the end of the file")
+                break
+    _raise_tiff_errors(path, errors.messages)
+    yield tif, series
+    _raise_tiff_errors(path, errors.messages)
 
 
 def _raise_tiff_errors(path, messages):
@@ -211,6 +278,9 @@ def _tiff_pages(path, tif, start, stop):
 def _load_tiff(path, progress=None):
     with _open_tiff(path) as (tif, series):
         n_pages = len(series)
+        memory.check_fits(math.prod(series.shape) * series.dtype.itemsize, path,
+                          f"{n_pages} page{'s' * (n_pages != 1)}, shape {tuple(series.shape)} "
+                          f"{series.dtype}")
         with _guard(path, what="TIFF file"):
             out = np.empty(series.shape, series.dtype)
         flat = out.reshape(n_pages, -1)
@@ -228,10 +298,19 @@ def _load_tiff(path, progress=None):
 def _load_image(path, folder_item=False):
     if path.suffix.lower() in _TIFF_EXTS:
         return _load_tiff(path)
-    with _guard(path, what="image file"):
-        image = iio.imread(path, plugin="pillow", index=0 if folder_item else None)
-        with open(path, "rb") as fh:
+    with _open_input(path, "image file") as fh:
+        with _guard(path, what="image file"):
             head = fh.read(26)
+            fh.seek(0)
+        frames = _check_image_size(path, fh, head, folder_item)
+        with _guard(path, what="image file"):
+            fh.seek(0)
+            image = iio.imread(fh, plugin="pillow", extension=path.suffix.lower(),
+                               index=0 if folder_item else None)
+    decoded = image.shape[0] if image.ndim == 4 else 1
+    if frames is not None and not folder_item and decoded != frames:
+        raise StackError(f"cannot read '{path}': it decodes to {decoded} frames but declares "
+                         f"{frames}; the file is damaged, copy it again")
     if not folder_item and path.suffix.lower() in (".gif", ".webp") and image.ndim == 4 \
             and image.shape[0] == 1:
         image = image[0]    # a still GIF/WebP is one image, not a stack of one
@@ -240,6 +319,48 @@ def _load_image(path, folder_item=False):
         raise StackError(f"cannot read '{path}' without losing precision: it is a 16-bit colour "
                          "PNG, which Pillow reads as 8-bit; convert it to a 16-bit TIFF")
     return image
+
+
+# Bytes per pixel of a Pillow mode once imageio has converted it (palettes become RGB(A)).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 4, "PA": 4, "LA": 2, "La": 2, "RGB": 3, "RGBA": 4,
+               "RGBa": 4, "RGBX": 4, "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3, "I": 4, "F": 4}
+
+
+def _check_image_size(path, fh, head, folder_item):
+    """Refuse an image whose declared decoded size does not fit in memory, before decoding.
+
+    GIF files are scanned block by block (also refusing a truncated one);
+    other formats give their size, mode and frame count from Pillow's header
+    parsing.  Returns the number of frames a GIF declares (None otherwise).
+    """
+    from PIL import Image
+
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        with _guard(path, what="GIF file"):
+            info = scan_gif(fh.read())
+        if info.problem is not None:
+            raise StackError(f"cannot read '{path}': the GIF file is truncated or damaged "
+                             f"({info.problem}, after {info.frames} complete frames); copy it "
+                             "again")
+        frames = 1 if folder_item else max(info.frames, 1)
+        channels = 4 if info.transparent else 3
+        memory.check_fits(frames * info.width * info.height * channels, path,
+                          f"{frames} frame{'s' * (frames != 1)} of {info.width}x{info.height} "
+                          "pixels")
+        return info.frames
+    try:
+        with _guard(path, what="image file"), Image.open(fh) as image:
+            (width, height), mode = image.size, image.mode
+            frames = 1 if folder_item else int(getattr(image, "n_frames", 1))
+    except StackError as exc:
+        if isinstance(exc.__cause__, Image.DecompressionBombError):
+            raise StackError(f"cannot read '{path}': {first_line(exc.__cause__, 160)}; Pillow "
+                             "refuses images that large, convert it to a TIFF file") from None
+        raise
+    per_pixel = 2 if mode.startswith("I;16") else _MODE_BYTES.get(mode, 8)
+    memory.check_fits(frames * width * height * per_pixel, path,
+                      f"{frames} frame{'s' * (frames != 1)} of {width}x{height} pixels, {mode}")
+    return None
 
 
 def _natural_key(name):
@@ -259,6 +380,8 @@ def _load_folder(folder, progress=None):
     for i, file in enumerate(files):
         image = _load_image(file, folder_item=True)
         if out is None:
+            memory.check_fits(len(files) * image.nbytes, folder,
+                              f"{len(files)} images of shape {image.shape} {image.dtype}")
             with _guard(folder, what="folder"):
                 out = np.empty((len(files),) + image.shape, image.dtype)
         elif image.shape != out.shape[1:] or image.dtype != out.dtype:
@@ -269,3 +392,90 @@ def _load_folder(folder, progress=None):
         out[i] = image
         prog(i + 1)
     return out
+
+
+class MappedReader:
+    """Reads pieces of a ``.npy`` memory map with file reads instead of touching its pages.
+
+    A memory map of a file that shrinks while it is read kills the process
+    with SIGBUS (exit 135), which no Python code can catch.  Reading the same
+    bytes with ``pread`` reports a file that is cut, or replaced, as a
+    one-line StackError instead.  Use :meth:`for_array`, then :meth:`read`
+    views (slices) of the mapped array; :meth:`close` when done.
+
+    Parameters
+    ----------
+    root : numpy.memmap
+        A map made by :func:`load_stack` (it records the file it shows).
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self.path, dev, ino = root._histeq_file
+        self.start = root.ctypes.data       # an address: no page is touched
+        self.offset = int(root.offset)
+        self.end = self.offset + root.nbytes
+        with _guard(self.path, what=".npy file"):
+            self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        info = os.fstat(self.fd)
+        if (info.st_dev, info.st_ino) != (dev, ino):
+            os.close(self.fd)
+            raise self._changed("it was replaced by another file since it was loaded")
+
+    @classmethod
+    def for_array(cls, array):
+        """A reader for ``array`` if it is (a view of) a map from :func:`load_stack`, else None."""
+        root = array
+        while isinstance(root, np.ndarray) and not hasattr(root, "_histeq_file"):
+            root = root.base
+        if not isinstance(root, np.memmap) or not hasattr(root, "_histeq_file"):
+            return None
+        return cls(root)
+
+    def _changed(self, what):
+        return StackError(f"cannot read '{self.path}': the file changed during the export "
+                          f"({what}); export again once it is complete")
+
+    def read(self, view):
+        """The values of ``view`` (a view of the mapped array) as a new in-memory array."""
+        out = np.empty(view.shape, view.dtype)
+        self._read_into(view, out)
+        return out
+
+    def _read_into(self, view, out):
+        if view.size == 0:
+            return
+        low = high = view.__array_interface__["data"][0]
+        for n, step in zip(view.shape, view.strides):
+            low, high = low + min(0, (n - 1) * step), high + max(0, (n - 1) * step)
+        high += view.itemsize
+        if high - low > 2 * view.nbytes + 4096 and view.ndim > 1:
+            for i in range(view.shape[0]):     # sparse: read each sub-view on its own
+                self._read_into(view[i], out[i])
+            return
+        if not self.start <= low <= high <= self.start + (self.end - self.offset):
+            raise ValueError("the view does not lie inside the mapped array")
+        data = np.empty(high - low, np.uint8)
+        position, done = self.offset + (low - self.start), 0
+        while done < data.size:
+            with _guard(self.path, what=".npy file"):
+                n = os.preadv(self.fd, [memoryview(data)[done:]], position + done) \
+                    if hasattr(os, "preadv") else self._pread_into(data, done, position)
+            if n == 0:
+                size = os.fstat(self.fd).st_size
+                raise self._changed(f"it is now {size} bytes, {self.end} expected")
+            done += n
+        first = view.__array_interface__["data"][0] - low
+        out[...] = np.ndarray(view.shape, view.dtype, buffer=data, offset=first,
+                              strides=view.strides)
+
+    def _pread_into(self, data, done, position):
+        chunk = os.pread(self.fd, data.size - done, position + done)
+        data[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        return len(chunk)
+
+    def close(self):
+        """Close the file (idempotent)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

@@ -1,4 +1,4 @@
-"""Save image stacks: .npy, .npz, .tif and folders of numbered PNG files.
+"""Save image stacks: .npy, .npz, .tif, one .png image and folders of numbered PNG files.
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
 :func:`write_stack` writes the stack under a temporary name from
@@ -17,24 +17,32 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .atomic import _new_file, _temp_path, exists, staged
+from .atomic import _new_file, _sync_folder, _temp_path, clean_up, exists, staged
 from .errors import StackError
 from .files import _check_array, _guard, _Progress, _row_chunks
-from .load import _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
+from .load import MappedReader, _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
 from .stack import guess_layout, image_at
 
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
 
-_OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", "": "png-folder"}
+_OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", ".png": "png",
+                 "": "png-folder"}
 _BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
-_WRITABLE = ".npy, .npz, .tif/.tiff, or a name without extension for a folder of PNG files"
+_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), or a name without extension for a "
+             "folder of PNG files")
 
 
 def output_kind(path):
-    """Return the output format of ``path``: "npy", "npz", "tif" or "png-folder".
+    """Return the output format of ``path``: "npy", "npz", "tif", "png" or "png-folder".
 
-    A path without an extension is a folder of numbered PNG files.  Raises
-    StackError for any other extension.
+    ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
+    last); a path without an extension is a folder of numbered PNG files.
+    Raises StackError for any other extension.
+
+    Examples
+    --------
+    >>> output_kind("eq.tif"), output_kind("eq.png"), output_kind("frames")
+    ('tif', 'png', 'png-folder')
     """
     path = Path(path)
     kind = _OUTPUT_KINDS.get(path.suffix.lower())
@@ -54,7 +62,8 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     dtype : dtype-like, optional
         Dtype of the stack to be written (PNG folders hold uint8 and uint16).
     layout : Layout, optional
-        Its layout (PNG folders hold gray, RGB or RGBA; uint16 only for gray).
+        Its layout (PNG files hold gray, RGB or RGBA; uint16 only for gray;
+        a ``.png`` file holds a single image).
     overwrite : bool, optional
         Whether an existing output may be replaced.
 
@@ -71,15 +80,23 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         one that cannot be replaced; and for a folder that does not accept
         new files (a hidden probe file is created and removed to find out,
         which also works where permission bits do not tell, e.g. for root).
+
+    Notes
+    -----
+    Before looking at the target, what runs of this program killed while
+    writing into the folder left there is cleaned up
+    (:func:`~histeq_gui.core.atomic.clean_up`), so an interrupted commit is
+    repaired before its target is judged.
     """
     path = Path(path)
     kind = output_kind(path)
-    if kind == "png-folder" and dtype is not None:
-        _check_png(np.dtype(dtype), layout)
+    if kind in ("png", "png-folder") and dtype is not None:
+        _check_png(np.dtype(dtype), layout, single=kind == "png")
     with _guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
                              "exist; create it first")
+        clean_up(path.parent)       # what killed runs left there, before looking at the target
         present = exists(path)
         if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
@@ -108,7 +125,8 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     ----------
     path : str or path-like
         Output path; the format comes from the extension (see
-        :func:`output_kind`).  A path without an extension is a folder of
+        :func:`output_kind`).  ``.png`` is one PNG file for a single image
+        (uint8, or uint16 grayscale).  A path without an extension is a folder of
         ``00000.png``, ``00001.png``, ... (one file per image of ``layout``).
     array : array_like
         Numeric stack, at least two-dimensional.
@@ -182,6 +200,12 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
         _check_png(array.dtype, layout)
         prog = _Progress(progress, 2 * layout.n_images)
         _write_png_folder(path, target, array, layout, prog)
+    elif kind == "png":
+        _check_png(array.dtype, layout, single=True)
+        prog = _Progress(progress, 2)
+        with _new_file(path, target, prog) as fh:
+            iio.imwrite(fh, _png_image(array, layout, 0), extension=".png", plugin="pillow")
+        prog(1)
     else:
         prog = _Progress(progress, 2 * array.shape[0])
         with _new_file(path, target, prog) as fh:
@@ -240,6 +264,12 @@ def _same(a, b):
 
 def _compare(path, kind, array, layout, key, prog):
     """Read ``path`` back (in chunks) and compare it with ``array``; StackError if it differs."""
+    if kind == "png":
+        stored, meant = _load_image(path, folder_item=True), _png_image(array, layout, 0)
+        if stored.dtype != meant.dtype or not _same(stored, meant):
+            raise StackError(f"the image reads back as {stored.shape} {stored.dtype}")
+        prog(2)
+        return
     if kind == "png-folder":
         names = sorted(os.listdir(path))
         if len(names) != layout.n_images:
@@ -261,10 +291,18 @@ def _compare(path, kind, array, layout, key, prog):
                 raise StackError(f"rows {start}:{stop} differ")
             prog(rows + stop)
 
-    if kind in ("npy", "npz"):
+    if kind == "npz":
         # _load_npz without a key also proves that the archive holds just this one array
-        stored = _load_npy(path) if kind == "npy" else _load_npz(path, None)
+        stored = _load_npz(path, None)
         check(stored.shape, stored.dtype, lambda start, stop: stored[start:stop])
+        return
+    if kind == "npy":
+        stored = _load_npy(path)
+        reader = MappedReader.for_array(stored)     # file reads, chunk by chunk
+        try:
+            check(stored.shape, stored.dtype, lambda start, stop: reader.read(stored[start:stop]))
+        finally:
+            reader.close()
         return
     with _open_tiff(path) as (tif, series):
         n_pages, shape = len(series), tuple(series.shape)
@@ -279,12 +317,15 @@ def _compare(path, kind, array, layout, key, prog):
                 path, tif, start * per_row, stop * per_row).reshape((stop - start,) + shape[1:]))
 
 
-def _check_png(dtype, layout):
+def _check_png(dtype, layout, single=False):
     if dtype not in (np.uint8, np.uint16):
         raise StackError(f"PNG files hold only uint8 or uint16 values, not {dtype}; "
                          "choose --dtype uint8 or uint16, or write .tif/.npy instead")
     if layout is None:
         return
+    if single and layout.n_images != 1:
+        raise StackError(f"a .png file holds one image, not {layout.n_images}; write a folder "
+                         "of PNG files (an output name without extension) or .tif instead")
     if layout.channels not in (1, 3, 4):
         raise StackError(f"PNG files hold gray, RGB or RGBA images, not {layout.channels} "
                          "channels; write .tif or .npy instead")
@@ -300,10 +341,14 @@ def _png_image(array, layout, i):
 
 
 def _write_png_folder(path, target, array, layout, prog):
+    """Write one PNG per image into the new folder ``path``; fsync each file, then the folder."""
     n = layout.n_images
     digits = max(5, len(str(n - 1)))
     with _guard(target, "write", progress=prog):
         os.mkdir(path)
-        for i in range(n):
-            iio.imwrite(path / f"{i:0{digits}d}.png", _png_image(array, layout, i))
-            prog(i + 1)
+    for i in range(n):
+        with _new_file(path / f"{i:0{digits}d}.png", target, prog) as fh:
+            iio.imwrite(fh, _png_image(array, layout, i), extension=".png", plugin="pillow")
+        prog(i + 1)
+    with _guard(target, "write", progress=prog):
+        _sync_folder(path)

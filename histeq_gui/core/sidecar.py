@@ -3,11 +3,19 @@
 The sidecar says how an output was made (``out.tif`` -> ``out.tif.json``); it
 is written atomically like the output (see
 :func:`~histeq_gui.core.atomic.staged`).
+
+A file at the sidecar's name may be the user's own (``-o data`` next to an
+unrelated ``data.json``), so it is replaced without ``overwrite`` only when
+it is a sidecar this program wrote for this very output: a regular file of
+at most 1 MB holding a JSON object with ``"program": "histeq-gui"`` and
+``"output"`` equal to the output's name (:func:`is_own_sidecar`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +24,11 @@ from .atomic import _new_file, staged
 from .errors import StackError
 from .files import _guard
 
-__all__ = ["sidecar_path", "write_sidecar", "write_json", "read_sidecar"]
+__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "check_sidecar", "write_sidecar",
+           "write_json", "read_sidecar"]
+
+PROGRAM = "histeq-gui"      # the "program" every sidecar this program writes carries
+_MAX_BYTES = 1 << 20        # a sidecar is a few hundred bytes; anything bigger is not ours
 
 
 def sidecar_path(output_path):
@@ -36,7 +48,54 @@ def _jsonable(value):
     return str(value)
 
 
-def write_sidecar(output_path, info):
+def is_own_sidecar(output_path):
+    """True if the file at ``sidecar_path(output_path)`` is a sidecar this program wrote for it.
+
+    Only a regular file (not a link, folder or pipe, which is never opened) of
+    at most 1 MB holding a JSON object whose ``"program"`` is
+    :data:`PROGRAM` and whose ``"output"`` is the output's file name counts.
+
+    Examples
+    --------
+    >>> is_own_sidecar("/nonexistent/out.npy")
+    False
+    """
+    target = sidecar_path(output_path)
+    try:
+        info = os.lstat(target)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+            return False
+        with open(target, "rb") as fh:
+            data = json.loads(fh.read(_MAX_BYTES + 1))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(data, dict) and data.get("program") == PROGRAM
+            and data.get("output") == Path(output_path).name)
+
+
+def check_sidecar(output_path, overwrite=False):
+    """Raise StackError if the sidecar of ``output_path`` would replace a file not ours.
+
+    Nothing at the sidecar's name, ``overwrite``, or a sidecar this program
+    wrote for this output (:func:`is_own_sidecar`) pass.
+    """
+    target = sidecar_path(output_path)
+    try:
+        with _guard(target, "write"):   # e.g. a name too long once ".json" is added
+            os.lstat(target)
+        present = True
+    except StackError as exc:
+        if not isinstance(exc.__cause__, FileNotFoundError):
+            raise
+        present = False
+    if overwrite or not present or is_own_sidecar(output_path):
+        return
+    raise StackError(f"'{target}' exists and was not written by {PROGRAM} for "
+                     f"'{Path(output_path).name}'; pass --overwrite to replace it, or choose "
+                     "another output name")
+
+
+def write_sidecar(output_path, info, overwrite=False):
     """Write ``info`` as pretty-printed JSON beside ``output_path``, atomically.
 
     Parameters
@@ -45,14 +104,28 @@ def write_sidecar(output_path, info):
         The output the sidecar describes.
     info : dict
         JSON-able values; NumPy scalars, arrays, dtypes and paths are converted.
+        ``"program"`` and ``"output"`` (the output's name) are set, so that the
+        sidecar is recognised as this program's.
+    overwrite : bool, optional
+        Replace a file at the sidecar's name that is not this program's
+        sidecar of ``output_path`` (:func:`check_sidecar`).
 
     Returns
     -------
     pathlib.Path
-        The sidecar's path (see :func:`sidecar_path`); an existing sidecar is replaced.
+        The sidecar's path (see :func:`sidecar_path`).
+
+    Raises
+    ------
+    StackError
+        If a file that is not this output's sidecar is in the way and not
+        ``overwrite``, or the sidecar cannot be written.
     """
     target = sidecar_path(output_path)
-    with staged([target], overwrite=True) as (temp,):
+    info = {**dict(info), "program": PROGRAM, "output": Path(output_path).name}
+    check = (lambda _: check_sidecar(output_path, overwrite))
+    check(target)
+    with staged([target], overwrite=check) as (temp,):
         write_json(temp, info, target=target)
     return target
 

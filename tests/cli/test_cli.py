@@ -63,8 +63,9 @@ def _subprocess(*args, script=None, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     command = [sys.executable, "-m", "histeq_gui.cli"] if script is None else \
         [sys.executable, "-c", script]
+    kwargs.setdefault("timeout", 120)
     return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
-                          env=env, timeout=120, **kwargs)
+                          env=env, **kwargs)
 
 
 # --- round trips ---------------------------------------------------------------------------
@@ -321,7 +322,11 @@ def _float_input_to_png(p):
 
 
 def _bad_extension(p):
-    return [_input(p), "-o", p / "out.png"], "unsupported output type '.png'"
+    return [_input(p), "-o", p / "out.jpg"], "unsupported output type '.jpg'"
+
+
+def _stack_to_one_png(p):
+    return [_input(p), "-o", p / "out.png"], "a .png file holds one image, not 24"
 
 
 def _channel_axis_out_of_range(p):
@@ -334,15 +339,76 @@ def _too_many_bins(p):
     return [_input(p, array), "-o", p / "o.npy", "--bins", "5000"], "too many bins"
 
 
+def _loop_input(p):
+    (p / "loop.npy").symlink_to(p / "loop.npy")
+    return [p / "loop.npy", "-o", p / "out.npy"], "symbolic links"
+
+
+def _loop_output(p):
+    (p / "loop.npy").symlink_to(p / "loop.npy")
+    return [_input(p), "-o", p / "loop.npy"], "exists; pass --overwrite"
+
+
+def _long_input_name(p):
+    return [p / ("i" * 256 + ".npy"), "-o", p / "out.npy"], "name is too long"
+
+
+def _long_output_name(p):
+    return [_input(p), "-o", p / ("o" * 256 + ".npy")], "name is too long"
+
+
+def _long_sidecar_name(p):
+    return [_input(p), "-o", p / ("o" * 250 + ".npy")], "name is too long"
+
+
+def _fifo_input(p):
+    os.mkfifo(p / "x.npy")
+    return [p / "x.npy", "-o", p / "out.npy"], "not a regular file (a named pipe)"
+
+
+def _npz_member_not_npy(p):
+    import zipfile
+    with zipfile.ZipFile(p / "n.npz", "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    return [p / "n.npz", "-o", p / "out.npy"], "'notes.txt' in the archive is not a .npy array"
+
+
+def _npy_dimension_above_int64(p):
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999, 2), }"
+    header += b" " * (-(len(header) + 11) % 64) + b"\n"
+    (p / "h.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+    return [p / "h.npy", "-o", p / "out.npy"], "more bytes than any file holds"
+
+
 BAD = [_pickled, _truncated, _text_tif, _missing, _npz_several, _npz_wrong_key, _missing_folder,
        _unwritable_folder, _exists, _onto_input, _onto_input_via_symlink, _symlinked_input,
-       _float_to_png, _float_input_to_png, _bad_extension, _channel_axis_out_of_range,
-       _too_many_bins]
+       _float_to_png, _float_input_to_png, _bad_extension, _stack_to_one_png,
+       _channel_axis_out_of_range,
+       _too_many_bins, _loop_input, _loop_output, _long_input_name, _long_output_name,
+       _long_sidecar_name, _fifo_input, _npz_member_not_npy, _npy_dimension_above_int64]
 
 
 def _contents(folder):
     return {name: (folder / name).read_bytes() if (folder / name).is_file() else None
             for name in _listing(folder)}
+
+
+def test_a_symlink_loop_as_output_is_replaced_with_overwrite(tmp_path, capsys):
+    (tmp_path / "loop.npy").symlink_to(tmp_path / "loop.npy")
+    code, _, err = _run(capsys, _input(tmp_path), "-o", tmp_path / "loop.npy", "--overwrite")
+    assert (code, err) == (0, "")
+    assert not (tmp_path / "loop.npy").is_symlink()
+    assert load_stack(tmp_path / "loop.npy").shape == (24, 1, 16, 12)
+
+
+@pytest.mark.parametrize("make", [_fifo_input, _npz_member_not_npy, _npy_dimension_above_int64,
+                                  _loop_input, _long_input_name],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_subprocess_bad_input_never_hangs_nor_crashes(tmp_path, make):
+    args, fragment = make(tmp_path)
+    result = _subprocess(*args, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
 
 
 @pytest.mark.parametrize("make", BAD, ids=lambda f: f.__name__.strip("_"))
@@ -365,6 +431,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, make):
 
 
 @pytest.mark.parametrize("option,value", [("--bins", "0"), ("--bins", "-5"), ("--bins", "2.5"),
+                                          ("--bins", "lots"),
                                           ("--method", "opencv"), ("--scope", "all"),
                                           ("--dtype", "int8"), ("--channel-axis", "last")])
 def test_usage_errors_exit_2(tmp_path, capsys, option, value):
@@ -433,8 +500,8 @@ def test_subprocess_bad_input(tmp_path, make):
 def test_subprocess_usage_error(tmp_path):
     result = _subprocess(_input(tmp_path), "-o", tmp_path / "o.npy", "--bins", "0")
     assert result.returncode == 2
-    assert result.stderr == ("histeq: error: argument --bins: '0' is not a whole number of at "
-                             "least 1; use e.g. --bins 256; see 'histeq --help'\n")
+    assert result.stderr == ("histeq: error: argument --bins: bins must be at least 1, got 0; "
+                             "use e.g. bins=256; see 'histeq --help'\n")
     assert "Traceback" not in result.stderr
     assert _listing(tmp_path) == ["in.npy"]
 
@@ -487,3 +554,211 @@ def test_subprocess_ctrl_c_exits_130_and_leaves_nothing(tmp_path, stage, name):
     assert err == "histeq: interrupted\n"
     assert _listing(existing) == []
     assert _listing(tmp_path) == ["in.npy", "keep"]
+
+
+# --- the sidecar never replaces a user's file ----------------------------------------------
+
+@pytest.mark.parametrize("output,json_name", [("data", "data.json"), ("res.npy", "res.npy.json")])
+def test_sidecar_never_replaces_an_unrelated_file(tmp_path, capsys, output, json_name):
+    source = _input(tmp_path)
+    (tmp_path / json_name).write_text('{"notes": "mine"}\n')
+    code, out, err = _run(capsys, source, "-o", tmp_path / output)
+    assert (code, out) == (1, "")
+    assert err == (f"histeq: error: '{tmp_path / json_name}' exists and was not written by "
+                   f"histeq-gui for '{output}'; pass --overwrite to replace it, or choose "
+                   "another output name\n")
+    assert (tmp_path / json_name).read_text() == '{"notes": "mine"}\n'
+    assert _listing(tmp_path) == sorted(["in.npy", json_name])
+    code, out, err = _run(capsys, source, "-o", tmp_path / output, "--overwrite")
+    assert (code, err) == (0, "")
+    assert read_sidecar(tmp_path / output)["program"] == "histeq-gui"
+
+
+# --- library warnings never reach the terminal ---------------------------------------------
+
+def _palette_png_with_byte_transparency(path):
+    """A PNG that makes Pillow warn ("Palette images with Transparency expressed in bytes")."""
+    from PIL import Image
+
+    image = Image.fromarray((np.arange(64, dtype=np.uint8).reshape(8, 8) % 4), mode="P")
+    image.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    image.save(path, transparency=bytes([0, 128, 255, 255]))
+    return path
+
+
+def _shaped_tiff_declaring_another_shape(path):
+    """A TIFF whose shape metadata disagrees with its pages (tifffile logs about it)."""
+    tifffile.imwrite(path, np.zeros((2, 8, 8), np.uint8))
+    path.write_bytes(path.read_bytes().replace(b"[2, 8, 8]", b"[2, 9, 9]"))
+    return path
+
+
+@pytest.mark.parametrize("extra", [[], ["--channel-axis", "9"]], ids=["ok", "error"])
+@pytest.mark.parametrize("make", [_palette_png_with_byte_transparency,
+                                  _shaped_tiff_declaring_another_shape])
+def test_subprocess_library_warnings_never_reach_stderr(tmp_path, extra, make):
+    source = make(tmp_path / ("in.png" if "png" in make.__name__ else "in.tif"))
+    result = _subprocess(source, "-o", tmp_path / "out.npy", *extra)
+    if "tiff" in make.__name__:
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and "truncated or damaged" in result.stderr
+    elif extra:
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and "out of range" in result.stderr
+    else:
+        assert (result.returncode, result.stderr) == (0, "")
+
+
+# --- SIGTERM, SIGKILL, Ctrl+C twice ----------------------------------------------------------
+
+def _start(script, *args):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _hidden(folder):
+    return [name for name in _listing(folder) if name.startswith(".")]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
+@pytest.mark.parametrize("stage", ["equalize", "write"])
+@pytest.mark.parametrize("name", ["out.npy", "frames"])
+def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    process = _start(_SLOW, stage, source, "-o", tmp_path / "keep" / name)
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (143, "histeq: terminated\n")
+    assert _listing(tmp_path / "keep") == []
+    assert _listing(tmp_path) == ["in.npy", "keep"]
+
+
+_SLOW_CLEAN_UP = textwrap.dedent("""
+    import sys, time
+    from histeq_gui.core import atomic, save
+    from histeq_gui import cli
+
+    write_stack = save.write_stack
+    def slow_write(*args, progress, **kwargs):
+        def slow(done, total):
+            print("busy", flush=True)
+            time.sleep(0.2)
+            progress(done, total)
+        return write_stack(*args, progress=slow, **kwargs)
+    save.write_stack = slow_write
+    remove = atomic._remove
+    def slow_remove(path):
+        print("cleaning", flush=True)
+        time.sleep(0.5)
+        remove(path)
+    atomic._remove = slow_remove
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_subprocess_a_second_signal_during_clean_up_is_ignored(tmp_path, second):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    process = _start(_SLOW_CLEAN_UP, source, "-o", tmp_path / "keep" / "out.tif")
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.send_signal(signal.SIGINT)
+        line = process.stdout.readline()
+        while line == "busy\n":
+            line = process.stdout.readline()
+        assert line == "cleaning\n"
+        process.send_signal(second)             # while the first clean-up runs
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (130, "histeq: interrupted\n")
+    assert _listing(tmp_path / "keep") == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL")
+@pytest.mark.parametrize("name", ["out.npy", "frames"])
+def test_subprocess_sigkill_leftovers_are_removed_by_the_next_export(tmp_path, capsys, name):
+    source = _input(tmp_path)
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / ".mine.npy").write_text("a hidden file of the user's")
+    process = _start(_SLOW, "write", source, "-o", tmp_path / "keep" / name)
+    try:
+        assert process.stdout.readline() == "busy\n"
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    left = _hidden(tmp_path / "keep")
+    assert len(left) == 2 and ".mine.npy" in left       # the killed run's temporary
+    assert f"-histeq-tmp-" in left[0] + left[1] and f"-{process.pid}-" in left[0] + left[1]
+    code, _, err = _run(capsys, source, "-o", tmp_path / "keep" / "other.tif")
+    assert (code, err) == (0, "")
+    assert _listing(tmp_path / "keep") == [".mine.npy", "other.tif", "other.tif.json"]
+
+
+@pytest.mark.parametrize("odd", [b"odd\x1b]0;pwned\x07.png", b"odd\xff\n.png"])
+def test_subprocess_names_from_files_are_printed_escaped(tmp_path, odd):
+    import imageio.v3 as iio
+
+    (tmp_path / "shots").mkdir()
+    iio.imwrite(tmp_path / "shots" / "a.png", np.zeros((4, 5), np.uint8))
+    iio.imwrite(tmp_path / "shots" / os.fsdecode(odd), np.zeros((6, 5), np.uint8))
+    result = _subprocess(tmp_path / "shots", "-o", tmp_path / "out.npy")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert all(ch.isprintable() for ch in result.stderr.rstrip("\n"))
+    assert ("odd\\x1b]0;pwned\\x07.png" if b"\x1b" in odd else "odd\\xff\\n.png") in result.stderr
+
+
+# --- one range of bins: the core's ----------------------------------------------------------
+
+def test_bins_are_checked_by_the_core(tmp_path, capsys, monkeypatch):
+    """The CLI takes what the core's check_bins takes (an upper bound there applies here)."""
+    from histeq_gui.core import histogram
+
+    def bounded(bins):
+        if isinstance(bins, int) and bins > 65536:
+            raise ValueError(f"bins must be at most 65536, got {bins}; use e.g. bins=256")
+        return check_bins(bins)
+    check_bins = histogram.check_bins
+    monkeypatch.setattr(histogram, "check_bins", bounded)
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(_input(tmp_path)), "-o", str(tmp_path / "o.npy"), "--bins", "100000"])
+    assert excinfo.value.code == 2
+    assert capsys.readouterr().err == ("histeq: error: argument --bins: bins must be at most "
+                                       "65536, got 100000; use e.g. bins=256; see 'histeq "
+                                       "--help'\n")
+    code, _, err = _run(capsys, tmp_path / "in.npy", "-o", tmp_path / "o.npy", "--bins", "65536")
+    assert (code, err) == (0, "")
+
+
+# --- a single image to one PNG file ---------------------------------------------------------
+
+@pytest.mark.parametrize("name,image", [
+    ("camera.png", "camera"), ("astronaut.png", "astronaut"), ("gray16.tif", "uint16")])
+def test_a_single_image_exports_to_one_png(tmp_path, capsys, name, image):
+    from skimage import data
+
+    import imageio.v3 as iio
+    array = getattr(data, image)()[::4, ::4] if image != "uint16" else \
+        (data.camera()[::4, ::4].astype(np.uint16) * 257)
+    iio.imwrite(tmp_path / name, array) if name.endswith(".png") else \
+        tifffile.imwrite(tmp_path / name, array)
+    code, out, err = _run(capsys, tmp_path / name, "-o", tmp_path / "eq.png")
+    assert (code, err) == (0, "")
+    assert out == (f"wrote {tmp_path / 'eq.png'}: shape {array.shape}, {array.dtype}; "
+                   f"sidecar {tmp_path / 'eq.png'}.json\n")
+    written = iio.imread(tmp_path / "eq.png")
+    _assert_same(written, _expected(array))
+    info = read_sidecar(tmp_path / "eq.png")
+    assert info["format"] == "png" and info["output"] == "eq.png"
+    assert _listing(tmp_path) == sorted([name, "eq.png", "eq.png.json"])

@@ -353,7 +353,8 @@ def _refuse_computing(monkeypatch):
 
 @pytest.mark.parametrize("make,match", [
     (lambda p: (_gray(2), p / "x.npy", ExportSettings(bins=-1)), "at least 1"),
-    (lambda p: (_gray(2), p / "x.png", ExportSettings()), "unsupported output type"),
+    (lambda p: (_gray(2), p / "x.jpg", ExportSettings()), "unsupported output type"),
+    (lambda p: (_gray(2), p / "x.png", ExportSettings()), "a .png file holds one image, not 2"),
     (lambda p: (_gray(2, "float32"), p / "frames", ExportSettings()), "PNG files hold only"),
     (lambda p: (_gray(2, "uint16"), p / "frames", ExportSettings(dtype="float32")),
      "choose --dtype uint8 or uint16"),
@@ -537,7 +538,7 @@ def test_failed_commit_restores_the_old_output(tmp_path, name, monkeypatch):
         moved.append(Path(dst).name)
         return replace(src, dst)
     monkeypatch.setattr(export_module.os, "replace", failing_replace)
-    with pytest.raises(StackError, match="No space left on device; check the folder"):
+    with pytest.raises(StackError, match="no space left on the device; free some space"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     monkeypatch.undo()
     assert name in moved        # the new output was in place before the sidecar failed
@@ -556,7 +557,8 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path):
 
 
 def test_a_sidecar_left_without_its_output_is_replaced(tmp_path):
-    sidecar_path(tmp_path / "out.npy").write_text("left over")
+    sidecar_path(tmp_path / "out.npy").write_text(
+        '{"program": "histeq-gui", "output": "out.npy", "bins": 3}')     # ours, left over
     export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
     assert read_sidecar(tmp_path / "out.npy")["bins"] == 5
     assert _listing(tmp_path) == ["out.npy", "out.npy.json"]
@@ -585,3 +587,172 @@ def test_an_output_inside_an_input_folder_is_refused(tmp_path):
     with pytest.raises(StackError, match="input"):
         check_target(folder / "eq.tif", source=folder)
     assert sorted(p.name for p in folder.iterdir()) == ["0.tif", "1.tif", "2.tif"]
+
+
+# --- the sidecar never replaces a file the program did not write --------------------------
+
+def _foreign(path, text='{"my": "own data"}\n'):
+    path.write_text(text)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["data", "res.npy", "res.tif"])
+@pytest.mark.parametrize("text", ['{"my": "own data"}\n', "not json at all\n",
+                                  '{"program": "histeq-gui"}\n', "[1, 2]\n"])
+def test_an_unrelated_sidecar_name_is_never_replaced_without_overwrite(tmp_path, name, text):
+    before = _foreign(sidecar_path(tmp_path / name), text)
+    with pytest.raises(StackError, match=r"\.json' exists and was not written by histeq-gui "
+                                         r"for .*; pass --overwrite"):
+        check_target(tmp_path / name)
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export_steps(_gray(3), tmp_path / name, ExportSettings())
+    assert sidecar_path(tmp_path / name).read_bytes() == before
+    assert _listing(tmp_path) == [sidecar_path(tmp_path / name).name]
+
+
+def test_overwrite_replaces_an_unrelated_sidecar(tmp_path):
+    _foreign(tmp_path / "data.json")
+    export(_gray(3), tmp_path / "data", ExportSettings(bins=9), overwrite=True)
+    assert read_sidecar(tmp_path / "data")["bins"] == 9
+
+
+def test_a_sidecar_of_another_output_is_not_ours(tmp_path):
+    export(_gray(2), tmp_path / "a.npy", ExportSettings())
+    os.replace(sidecar_path(tmp_path / "a.npy"), sidecar_path(tmp_path / "b.npy"))
+    before = sidecar_path(tmp_path / "b.npy").read_bytes()
+    with pytest.raises(StackError, match="not written by histeq-gui for 'b.npy'"):
+        export(_gray(2), tmp_path / "b.npy", ExportSettings())
+    assert sidecar_path(tmp_path / "b.npy").read_bytes() == before
+    assert _listing(tmp_path) == ["a.npy", "b.npy.json"]
+
+
+def test_a_sidecar_name_that_is_not_a_regular_file_is_refused(tmp_path):
+    os.mkfifo(sidecar_path(tmp_path / "out.npy"))       # reading it would hang
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export(_gray(2), tmp_path / "out.npy", ExportSettings())
+    (tmp_path / "big.npy.json").write_bytes(b'{"program": "histeq-gui", "output": "big.npy"'
+                                            + b" " * (2 << 20) + b"}")
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        export(_gray(2), tmp_path / "big.npy", ExportSettings())
+    assert _listing(tmp_path) == ["big.npy.json", "out.npy.json"]
+
+
+def test_an_unrelated_sidecar_created_during_the_export_is_not_replaced(tmp_path):
+    steps = export_steps(_gray(5), tmp_path / "out.npy", ExportSettings())
+    next(steps)
+    before = _foreign(sidecar_path(tmp_path / "out.npy"))
+    with pytest.raises(StackError, match="was not written by histeq-gui"):
+        _run_steps(steps)
+    assert sidecar_path(tmp_path / "out.npy").read_bytes() == before
+    assert _listing(tmp_path) == ["out.npy.json"]
+
+
+def test_our_own_sidecar_is_replaced_with_the_output(tmp_path):
+    export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=5))
+    os.unlink(tmp_path / "out.npy")             # the user removed the output, not the sidecar
+    export(_gray(2), tmp_path / "out.npy", ExportSettings(bins=6))
+    assert read_sidecar(tmp_path / "out.npy")["bins"] == 6
+
+
+# --- a stack mapped from a .npy file is read with file reads --------------------------------
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("shape,axis", [((9, 1, 12, 10), "auto"), ((5, 3, 12, 10), 1),
+                                        ((3, 12, 10, 4), "auto"), ((12, 10), None)])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_a_mapped_stack_exports_the_same_bytes_as_in_memory(tmp_path, scope, shape, axis,
+                                                             fortran):
+    stack = RNG.integers(0, 256, shape).astype(np.uint8)
+    np.save(tmp_path / "in.npy", np.asfortranarray(stack) if fortran else stack)
+    mapped = load_stack(tmp_path / "in.npy")
+    assert isinstance(mapped, np.memmap)
+    settings = ExportSettings(scope=scope, channel_axis=axis)
+    export(mapped, tmp_path / "a.npy", settings)
+    export(np.array(stack), tmp_path / "b.npy", settings)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+
+
+def test_a_mapped_file_replaced_since_loading_is_refused(tmp_path):
+    np.save(tmp_path / "in.npy", _gray(4))
+    mapped = load_stack(tmp_path / "in.npy")
+    np.save(tmp_path / "new.npy", _gray(4))
+    os.replace(tmp_path / "new.npy", tmp_path / "in.npy")
+    with pytest.raises(StackError, match="changed during the export .it was replaced"):
+        export(mapped, tmp_path / "out.npy", ExportSettings())
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+_TRUNCATE = '''
+import os, sys
+from histeq_gui.core import export
+from histeq_gui import cli
+
+source = sys.argv[1]
+export._CHUNK_VALUES = 64 * 64          # one image per chunk
+convert, calls = export.convert, []
+def convert_then_cut(*args):
+    calls.append(1)
+    if len(calls) == 2:                 # the input is cut while the export runs
+        os.truncate(source, 4096)
+    return convert(*args)
+export.convert = convert_then_cut
+sys.exit(cli.main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.npy"
+    np.save(source, RNG.integers(0, 256, (40, 64, 64)).astype(np.uint8))
+    repo = Path(histeq_gui.__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    result = subprocess.run([sys.executable, "-c", _TRUNCATE, source, "-o", tmp_path / "out.tif",
+                             "--scope", scope], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert result.stderr == (f"histeq: error: cannot read '{source}': the file changed during "
+                             "the export (it is now 4096 bytes, 163968 expected); export again "
+                             "once it is complete\n")
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
+    """The read-back returns the right shape and first chunks, and a wrong last chunk."""
+    from histeq_gui.core import files, load
+
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 12 * 10)       # one image per chunk
+    existing = _existing(tmp_path, name)
+
+    def wrong_last(array):
+        array = np.array(array)
+        array[-1].flat[-1] ^= 1
+        return array
+    if name.endswith(".npy"):
+        reader_read = load.MappedReader.read
+
+        def read(self, view):
+            values = reader_read(self, view)
+            last = view.__array_interface__["data"][0] + view.nbytes == \
+                self.start + self.root.nbytes
+            return wrong_last(values) if last else values
+        monkeypatch.setattr(load.MappedReader, "read", read)
+    elif name.endswith(".npz"):
+        load_npz = save._load_npz
+        monkeypatch.setattr(save, "_load_npz", lambda path, key: wrong_last(load_npz(path, key)))
+    elif name.endswith(".tif"):
+        pages = save._tiff_pages
+        monkeypatch.setattr(save, "_tiff_pages", lambda path, tif, start, stop: (
+            wrong_last(pages(path, tif, start, stop)) if stop == len(tif.pages)
+            else pages(path, tif, start, stop)))
+    else:
+        load_image = save._load_image
+        monkeypatch.setattr(save, "_load_image", lambda path, folder_item=False: (
+            wrong_last(load_image(path, folder_item)) if path.name == "00029.png"
+            else load_image(path, folder_item)))
+    with pytest.raises(StackError, match="does not read back as written"):
+        export(_gray(30), tmp_path / name, ExportSettings(), overwrite=True)
+    _unchanged_or_absent(tmp_path, name, existing)

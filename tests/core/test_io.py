@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from histeq_gui.core import files, io, save
-from histeq_gui.core.errors import Cancelled, StackError
+from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
 from histeq_gui.core.stack import guess_layout
@@ -290,7 +290,7 @@ def test_pickled_object_array_in_npz_is_refused(tmp_path):
     np.savez(tmp_path / "obj.npz", x=np.array([[object()]], dtype=object))
     with pytest.raises(StackError) as excinfo:
         load_stack(tmp_path / "obj.npz")
-    _assert_one_line(excinfo, "obj.npz", "Object arrays")
+    _assert_one_line(excinfo, "obj.npz", "pickled data")
 
 
 def test_truncated_npy(tmp_path):
@@ -482,7 +482,7 @@ def test_png_folder_refuses_uint16_colour(tmp_path):
         save_stack(tmp_path / "out", np.zeros((2, 8, 8, 3), np.uint16))
 
 
-@pytest.mark.parametrize("name", ["out.png", "out.jpg", "out.h5", "out.txt"])
+@pytest.mark.parametrize("name", ["out.jpg", "out.h5", "out.txt", "out.gif"])
 def test_unsupported_output_extension(tmp_path, name):
     with pytest.raises(StackError, match=r"unsupported output type.*\.npy, \.npz, \.tif"):
         save_stack(tmp_path / name, np.zeros((2, 8, 8), np.uint8))
@@ -502,8 +502,9 @@ def test_output_kind():
     assert output_kind("a.tif") == output_kind("a.TIFF") == "tif"
     assert output_kind("some/folder") == "png-folder"
     assert output_kind("some/folder/") == "png-folder"
-    with pytest.raises(StackError, match="unsupported output type '.png'"):
-        output_kind("a.png")
+    assert output_kind("a.png") == output_kind("a.PNG") == "png"
+    with pytest.raises(StackError, match="unsupported output type '.jpg'"):
+        output_kind("a.jpg")
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
@@ -602,7 +603,7 @@ def test_write_error_is_a_stack_error_and_cleans_up(tmp_path, monkeypatch):
     monkeypatch.setattr(tifffile, "imwrite", broken)
     with pytest.raises(StackError) as excinfo:
         save_stack(tmp_path / "out.tif", _stack((2, 8, 8), "uint8"))
-    _assert_one_line(excinfo, "cannot write", "out.tif", "No space left on device")
+    _assert_one_line(excinfo, "cannot write", "out.tif", "no space left on the device")
     assert _listing(tmp_path) == []
 
 
@@ -698,7 +699,7 @@ def test_staged_failed_last_move_restores_every_target(tmp_path, name, monkeypat
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(StackError, match="No space left on device; check the folder"):
+    with pytest.raises(StackError, match="no space left on the device; free some space"):
         with io.staged([target, info], True) as temps:
             _write_pair(*temps, 2)
     monkeypatch.undo()
@@ -744,7 +745,19 @@ def test_sidecar_of_a_folder_sits_beside_it(tmp_path):
 def test_sidecar_replaces_an_old_one(tmp_path):
     write_sidecar(tmp_path / "a.npy", {"bins": 1})
     write_sidecar(tmp_path / "a.npy", {"bins": 2})
-    assert read_sidecar(tmp_path / "a.npy") == {"bins": 2}
+    assert read_sidecar(tmp_path / "a.npy") == {"bins": 2, "program": "histeq-gui",
+                                                "output": "a.npy"}
+    assert _listing(tmp_path) == ["a.npy.json"]
+
+
+def test_sidecar_never_replaces_a_file_it_did_not_write(tmp_path):
+    (tmp_path / "a.npy.json").write_text('{"bins": 1}')
+    with pytest.raises(StackError, match="'.*a.npy.json' exists and was not written by "
+                                         "histeq-gui for 'a.npy'; pass --overwrite"):
+        write_sidecar(tmp_path / "a.npy", {"bins": 2})
+    assert (tmp_path / "a.npy.json").read_text() == '{"bins": 1}'
+    write_sidecar(tmp_path / "a.npy", {"bins": 3}, overwrite=True)
+    assert read_sidecar(tmp_path / "a.npy")["bins"] == 3
     assert _listing(tmp_path) == ["a.npy.json"]
 
 
@@ -846,3 +859,320 @@ def test_check_output_unwritable_folder(tmp_path):
     finally:
         if folder != Path("/sys"):
             folder.chmod(0o755)
+
+
+# --- one line, never a traceback or a hang ------------------------------------------------
+
+def _assert_line(excinfo, *fragments):
+    text = str(excinfo.value)
+    assert "\n" not in text and "Traceback" not in text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+def test_npz_member_that_is_not_npy(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "notes.npz", "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / "notes.npz")
+    _assert_line(excinfo, "'notes.txt' in", "is not a .npy array")
+    with zipfile.ZipFile(tmp_path / "two.npz", "w") as archive:
+        archive.writestr("notes.txt", "hello")
+        with archive.open("images.npy", "w") as member:
+            np.lib.format.write_array(member, np.zeros((2, 3, 3), np.uint8))
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / "two.npz", key="notes.txt")
+    _assert_line(excinfo, "is not a .npy array")
+    np.testing.assert_array_equal(load_stack(tmp_path / "two.npz", key="images"),
+                                  np.zeros((2, 3, 3), np.uint8))
+
+
+def _npy_with_header(path, header, data=b"\x00" * 64):
+    text = header.encode("latin1")
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data)
+
+
+@pytest.mark.parametrize("shape", ["(99999999999999999999, 2)", "(2, -3)",
+                                   "(4294967296, 4294967296, 4294967296)"])
+@pytest.mark.parametrize("ext", [".npy", ".npz"])
+def test_npy_header_with_absurd_dimensions(tmp_path, shape, ext):
+    header = "{'descr': '|u1', 'fortran_order': False, 'shape': %s, }" % shape
+    path = tmp_path / f"huge{ext}"
+    if ext == ".npy":
+        _npy_with_header(path, header)
+    else:
+        import zipfile
+        _npy_with_header(tmp_path / "member.npy", header)
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.write(tmp_path / "member.npy", "images.npy")
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    _assert_line(excinfo, f"cannot read '{path}'")
+
+
+def test_symlink_loop_as_input(tmp_path):
+    (tmp_path / "loop.npy").symlink_to(tmp_path / "loop.npy")
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / "loop.npy")
+    _assert_line(excinfo, "loop.npy", "symbolic link")
+
+
+def test_name_longer_than_the_file_system_takes(tmp_path):
+    path = tmp_path / ("a" * 300 + ".npy")
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    _assert_line(excinfo, "name is too long")
+    with pytest.raises(StackError) as excinfo:
+        save_stack(path, np.zeros((2, 2)))
+    _assert_line(excinfo, "name is too long")
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["x.npy", "x.npz", "x.tif", "x.png", "x.gif"])
+def test_a_fifo_is_refused_without_being_opened(tmp_path, monkeypatch, name):
+    os.mkfifo(tmp_path / name)
+    real_open = os.open
+
+    def never_the_fifo(path, *args, **kwargs):
+        assert Path(path) != tmp_path / name, "the FIFO was opened"
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", never_the_fifo)
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path / name)
+    _assert_line(excinfo, "not a regular file (a named pipe)")
+
+
+def test_a_fifo_in_a_folder_of_images_is_skipped(tmp_path):
+    iio.imwrite(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
+    os.mkfifo(tmp_path / "b.png")
+    assert load_stack(tmp_path).shape == (1, 4, 5)
+
+
+# --- codecs, permissions, names from files ------------------------------------------------
+
+def test_imagecodecs_is_a_dependency():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    with open(root / "pyproject.toml", "rb") as fh:
+        dependencies = tomllib.load(fh)["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "imagecodecs" for d in dependencies)
+
+
+@pytest.mark.parametrize("compression", ["lzw", "zstd", "deflate", "packbits"])
+def test_compressed_tiffs_load(tmp_path, compression):
+    array = _stack((3, 20, 24), "uint16")
+    tifffile.imwrite(tmp_path / "c.tif", array, compression=compression,
+                     photometric="minisblack")
+    np.testing.assert_array_equal(load_stack(tmp_path / "c.tif"), array)
+
+
+def test_jpeg_compressed_tiff_loads_as_tifffile_decodes_it(tmp_path):
+    from skimage import data
+
+    photo = data.camera()[::4, ::4]                 # a real photo, 128x128 uint8
+    stack = np.stack([photo, photo[::-1]])
+    tifffile.imwrite(tmp_path / "j.tif", stack, compression="jpeg")
+    loaded = load_stack(tmp_path / "j.tif")
+    np.testing.assert_array_equal(loaded, tifffile.imread(tmp_path / "j.tif"))
+    assert loaded.shape == stack.shape
+    assert np.abs(loaded.astype(int) - stack).mean() < 3       # lossy, but the same photo
+
+
+def test_a_missing_codec_says_to_install_imagecodecs(tmp_path):
+    import subprocess
+    import sys
+
+    tifffile.imwrite(tmp_path / "lzw.tif", _stack((2, 8, 8), "uint8"), compression="lzw")
+    code = ("import sys; sys.modules['imagecodecs'] = None\n"
+            "from histeq_gui.core.io import load_stack\n"
+            "try:\n    load_stack(sys.argv[1])\nexcept ValueError as exc:\n    print(exc)\n")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code, tmp_path / "lzw.tif"], text=True,
+                            capture_output=True, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert result.stdout == (f"cannot read '{tmp_path / 'lzw.tif'}': its LZW compression needs "
+                             "the imagecodecs package; install it (pip install imagecodecs)\n")
+
+
+def test_an_unreadable_png_in_a_folder_says_permission_denied(tmp_path, monkeypatch):
+    """As root, chmod denies nothing: the opener is made to fail as it would for a user."""
+    import builtins
+
+    for name in ("a.png", "b.png"):
+        iio.imwrite(tmp_path / name, np.zeros((4, 5), np.uint8))
+    denied = str(tmp_path / "b.png")
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, *args, **kwargs):
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(path, *args, **kwargs)
+
+    def open_(path, *args, **kwargs):
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path)
+    assert str(excinfo.value) == (f"cannot read '{denied}': permission denied; check the "
+                                  "permissions of the file and its folder")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user")
+def test_an_unreadable_png_in_a_folder_for_real(tmp_path):
+    for name in ("a.png", "b.png"):
+        iio.imwrite(tmp_path / name, np.zeros((4, 5), np.uint8))
+    (tmp_path / "b.png").chmod(0)
+    try:
+        with pytest.raises(StackError, match="b.png': permission denied"):
+            load_stack(tmp_path)
+    finally:
+        (tmp_path / "b.png").chmod(0o644)
+
+
+def _no_controls(text):
+    return all(ch.isprintable() for ch in text)
+
+
+def test_npz_member_names_are_shown_escaped(tmp_path):
+    import zipfile
+
+    names = ["ev\x1b[2Jil", "new\nline", "rtl\u202eexe"]
+    with zipfile.ZipFile(tmp_path / "n.npz", "w") as archive:
+        for name in names:
+            with archive.open(name + ".npy", "w") as member:
+                np.lib.format.write_array(member, np.zeros((2, 2), np.uint8))
+        archive.writestr("notes\x07.txt", "x")
+    with pytest.raises(KeyNeeded) as excinfo:
+        load_stack(tmp_path / "n.npz")
+    assert _no_controls(str(excinfo.value))
+    assert "ev\\x1b[2Jil, new\\nline, rtl\\u202eexe, notes\\x07.txt" in str(excinfo.value)
+    assert excinfo.value.keys == names + ["notes\x07.txt"]       # for a chooser: the real names
+    np.testing.assert_array_equal(load_stack(tmp_path / "n.npz", key=names[1]), np.zeros((2, 2)))
+    for key in ("missing\x1b", "notes\x07.txt"):
+        with pytest.raises(StackError) as excinfo:
+            load_stack(tmp_path / "n.npz", key=key)
+        assert _no_controls(str(excinfo.value))
+
+
+@pytest.mark.parametrize("name", ["odd\x1b[31m.png", "odd\n.png", b"odd\xff.png"])
+def test_folder_entry_names_are_shown_escaped(tmp_path, name):
+    iio.imwrite(tmp_path / "a.png", np.zeros((4, 5), np.uint8))
+    odd = os.fsdecode(name)
+    iio.imwrite(tmp_path / odd, np.zeros((6, 5), np.uint8))
+    with pytest.raises(StackError) as excinfo:
+        load_stack(tmp_path)
+    text = str(excinfo.value)
+    assert _no_controls(text) and "\n" not in text
+    assert ("odd\\x1b[31m.png" if "\x1b" in odd else "odd\\n.png" if "\n" in odd
+            else "odd\\xff.png") in text
+
+
+# --- a single image as one PNG file -------------------------------------------------------
+
+@pytest.mark.parametrize("shape,dtype", [((12, 10), "uint8"), ((12, 10), "uint16"),
+                                         ((1, 12, 10), "uint8"), ((1, 1, 12, 10), "uint16"),
+                                         ((12, 10, 3), "uint8"), ((12, 10, 4), "uint8")])
+def test_a_single_image_saves_as_one_png(tmp_path, shape, dtype):
+    array = _stack(shape, dtype)
+    save_stack(tmp_path / "one.png", array)
+    assert _listing(tmp_path) == ["one.png"]
+    back = load_stack(tmp_path / "one.png")
+    np.testing.assert_array_equal(back, array.reshape(back.shape))
+    np.testing.assert_array_equal(iio.imread(tmp_path / "one.png"), back)   # a plain PNG
+
+
+@pytest.mark.parametrize("shape,dtype,match", [
+    ((3, 12, 10), "uint8", "a .png file holds one image, not 3"),
+    ((12, 10), "float32", "PNG files hold only uint8 or uint16"),
+    ((12, 10, 3), "uint16", "only for grayscale"),
+    ((12, 10, 2), "uint8", "not 2 channels")])
+def test_what_one_png_cannot_hold_is_refused(tmp_path, shape, dtype, match):
+    layout = guess_layout(shape, 2 if shape[-1] == 2 else "auto")
+    with pytest.raises(StackError, match=match):
+        io.check_output(tmp_path / "one.png", dtype=dtype, layout=layout)
+    with pytest.raises(StackError, match=match):
+        save_stack(tmp_path / "one.png", _stack(shape, dtype), layout=layout)
+    assert _listing(tmp_path) == []
+
+
+# --- verification catches wrong bytes anywhere, not only in the shape or the first chunk -----
+
+def _tamper_late(path, kind, array):
+    """Make the written file hold different values in its LAST image only (same shape, dtype).
+
+    Raw files get one byte flipped near their end, as a faulty disk would; compressed ones
+    (PNG, .npz) are rewritten as valid files that differ in the last image.
+    """
+    if kind == "npy":
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "tif":
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[len(tif.pages) - 1]
+            offset = page.dataoffsets[-1] + page.databytecounts[-1] - 1
+        data = bytearray(path.read_bytes())
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "npz":
+        changed = np.array(array)
+        changed[-1].flat[-1] ^= 1
+        with open(path, "wb") as fh:
+            np.savez(fh, images=changed)
+    else:                                           # a PNG folder: the last file
+        last = sorted(path.iterdir())[-1]
+        image = iio.imread(last)
+        image.flat[-1] ^= 1
+        iio.imwrite(last, image)
+
+
+def _tamper(monkeypatch):
+    """Corrupt what write_stack writes, after writing and before it is read back."""
+    compare = save._compare
+
+    def corrupt_then_compare(path, kind, array, layout, key, prog):
+        _tamper_late(path, kind, array)
+        return compare(path, kind, array, layout, key, prog)
+    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+    monkeypatch.setattr(files, "_CHUNK_BYTES", 8 * 8)    # one image per chunk: many chunks
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_a_late_wrong_byte_is_caught_by_the_verification(tmp_path, monkeypatch, name):
+    array = _stack((6, 8, 8), "uint8")
+    _tamper(monkeypatch)
+    with pytest.raises(StackError, match="does not read back as written") as excinfo:
+        save_stack(tmp_path / name, array)
+    assert "\n" not in str(excinfo.value)
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_a_late_wrong_byte_keeps_the_previous_output(tmp_path, monkeypatch, name):
+    before = _previous(tmp_path, name)
+    _tamper(monkeypatch)
+    with pytest.raises(StackError, match="does not read back as written"):
+        save_stack(tmp_path / name, _stack((6, 8, 8), "uint8"), overwrite=True)
+    assert _current(tmp_path, name) == before
+    assert _listing(tmp_path) == [name]
+
+
+def test_a_wrong_single_png_is_caught(tmp_path, monkeypatch):
+    compare = save._compare
+
+    def corrupt_then_compare(path, kind, array, layout, key, prog):
+        image = iio.imread(path)
+        image[-1, -1] ^= 1
+        iio.imwrite(path, image, extension=".png")
+        return compare(path, kind, array, layout, key, prog)
+    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+    with pytest.raises(StackError, match="does not read back as written"):
+        save_stack(tmp_path / "one.png", _stack((8, 8), "uint8"))
+    assert _listing(tmp_path) == []
