@@ -1,0 +1,896 @@
+"""Per-image statistics and quality flags of a whole stack: :func:`image_stats`.
+
+One call describes every image of a stack: plain statistics (mean, spread,
+percentiles, distinct values, entropy), the dark / light / low-information
+scores and flags of CleanVision, exact duplicates, and what equalization does
+to each image.  The result is a *table*: a dict of 1-D NumPy arrays with one
+entry per image, ready for a table view, a column histogram or
+:func:`~histeq_gui.core.stats_csv.stats_to_csv`.
+
+The work is vectorized over the stack: the images are taken in chunks of
+about a million pixels, and every column of a chunk comes from a few NumPy
+calls over all its images at once (8-bit images through one
+``np.bincount`` of per-image value histograms, other data through one
+``np.sort`` along the rows).  Only images holding NaN or infinite pixels
+have their mean, standard deviation and mean change computed one by one, and
+duplicates are found by hashing each image's bytes.
+
+Every column equals a plain per-image NumPy computation (written out in
+``tests/core/test_stats.py``) bit for bit; the CleanVision columns repeat
+CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+from .stack import as_channels_first, guess_layout
+
+__all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
+           "StatsTable", "image_stats", "robust_z", "outliers"]
+
+#: CleanVision's default thresholds (``ImagePropertyIssueManager.get_default_params``):
+#: an image has the issue when its score is BELOW the threshold.
+THRESHOLDS = {"dark": 0.32, "light": 0.05, "low_information": 0.3}
+
+#: CleanVision's ``normalizing_factor`` of the low-information score.
+LOW_INFORMATION_NORMALIZING_FACTOR = 0.1
+
+#: Scale that makes the median absolute deviation estimate the standard
+#: deviation of normal data: 1 / Phi^-1(3/4) = 1.482602..., rounded as in
+#: Iglewicz & Hoaglin's modified z-score (0.6745 (x - median) / MAD).
+MAD_SCALE = 1.4826
+
+#: The columns of the table, in order: name -> (dtype, meaning).
+COLUMNS = {
+    "index": ("int64", "image number in the stack, from 0"),
+    "name": ("str", "source file name (a folder of images), else empty"),
+    "mean": ("float64", "mean of the finite values"),
+    "std": ("float64", "population standard deviation of the finite values (np.std)"),
+    "min": ("float64", "smallest finite value"),
+    "max": ("float64", "largest finite value"),
+    "p01": ("float64", "1st percentile of the finite values (np.percentile, linear)"),
+    "p99": ("float64", "99th percentile of the finite values (np.percentile, linear)"),
+    "distinct": ("int64", "number of distinct finite values"),
+    "nan_count": ("int64", "number of NaN pixels"),
+    "inf_count": ("int64", "number of +inf and -inf pixels"),
+    "entropy": ("float64", "entropy in bits of the 256-level histogram (see Notes)"),
+    "dark_score": ("float64", "CleanVision: 99th percentile of the pixel brightness"),
+    "light_score": ("float64", "CleanVision: 1 - 5th percentile of the pixel brightness"),
+    "low_information_score": ("float64", "CleanVision: min(0.1 * entropy, 1)"),
+    "is_dark": ("bool", "dark_score < 0.32"),
+    "is_light": ("bool", "light_score < 0.05"),
+    "is_low_information": ("bool", "low_information_score < 0.3"),
+    "is_constant": ("bool", "every channel holds at most one distinct finite value"),
+    "is_duplicate": ("bool", "the same pixels as an earlier image"),
+    "duplicate_of": ("int64", "index of the first image with these pixels, else -1"),
+    "entropy_after": ("float64", "entropy of the equalized image at 256 levels"),
+    "distinct_after": ("int64", "distinct levels of the equalized image at 256 levels"),
+    "levels_lost": ("int64", "distinct - distinct_after"),
+    "mean_abs_change": ("float64", "mean |equalized - original|, both on a [0, 1] scale"),
+}
+
+_CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
+_LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
+_EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
+
+
+class StatsTable(dict):
+    """The table :func:`image_stats` returns: column name -> 1-D array, one entry per image.
+
+    A plain ``dict`` (``COLUMNS`` gives the order and dtypes) with one more
+    attribute, ``info``: a dict of how the table was made (method, bins,
+    scope, shape, dtype, thresholds, ...), which
+    :func:`~histeq_gui.core.stats_csv.stats_to_csv` writes into the sidecar.
+    """
+
+    def __init__(self, columns=(), info=None):
+        super().__init__(columns)
+        self.info = dict(info or {})
+
+    @property
+    def n_images(self):
+        """Number of rows."""
+        return len(self["index"]) if "index" in self else 0
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=None, names=None,
+                progress=None, **method_params):
+    """Statistics, quality flags and equalization effect of every image of a stack.
+
+    Parameters
+    ----------
+    images : array_like
+        A stack as :func:`~histeq_gui.equalize` takes it: the last two axes
+        are one image ``(H, W)``, every leading axis a batch axis
+        (``(1800, 1, 96, 96)``, ``(N, H, W)``, one ``(H, W)``), plus a colour
+        axis if ``channel_axis`` is given.  Integer or float pixels.  Not
+        modified (memory maps are read chunk by chunk).
+    method, bins, scope
+        The equalization the ``*_after`` columns and ``mean_abs_change``
+        describe, passed to :func:`histeq_gui.equalize` (see there).
+    channel_axis : int or "auto", optional
+        The colour axis, as for :func:`~histeq_gui.equalize`.  A colour image
+        is described by its luminance (see Notes); 2 channels are gray +
+        alpha (the gray channel is used), 3 and 4 are RGB and RGBA.
+    names : sequence of str, optional
+        One name per image, e.g. the file names of a folder of images;
+        default empty strings.
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk of images; it may raise
+        (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the work,
+        and the exception propagates.
+    **method_params
+        Further parameters of the method, passed on to ``equalize``.
+
+    Returns
+    -------
+    StatsTable
+        A dict of 1-D arrays with one entry per image, keys and dtypes as in
+        :data:`COLUMNS`: ``index``, ``name``, ``mean``, ``std``, ``min``,
+        ``max``, ``p01``, ``p99``, ``distinct``, ``nan_count``, ``inf_count``,
+        ``entropy``, ``dark_score``, ``light_score``,
+        ``low_information_score``, ``is_dark``, ``is_light``,
+        ``is_low_information``, ``is_constant``, ``is_duplicate``,
+        ``duplicate_of``, ``entropy_after``, ``distinct_after``,
+        ``levels_lost``, ``mean_abs_change``.
+
+    Raises
+    ------
+    ValueError
+        For a method, bins or scope ``equalize`` refuses, an unsupported
+        dtype (boolean, complex), a colour axis of more than 4 channels, or
+        ``names`` of the wrong length.
+
+    Notes
+    -----
+    **Values.**  The statistics are those of the image's finite values
+    (NaN and +-inf are left out and counted in ``nan_count`` and
+    ``inf_count``), as ``float64``: ``mean`` and ``std`` are ``np.mean`` and
+    ``np.std`` of ``image[np.isfinite(image)].astype(np.float64)``, ``p01``
+    and ``p99`` are ``np.percentile`` (linear interpolation) of the same
+    values (in float64 because NumPy's percentile of signed integers
+    overflows: ``np.percentile(np.int8([-100, 100]), 50)`` is 128).  An
+    image with no finite value has NaN statistics, ``distinct`` 0, and
+    counts as constant.  Integers beyond 2**53 are rounded to float64.
+
+    **Colour.**  A colour image is described by its luminance as
+    CleanVision computes the brightness of a pixel
+    (``calculate_brightness`` in
+    ``cleanvision/issue_managers/image_property.py``)::
+
+        Y = lo + sqrt(0.241 R'**2 + 0.691 G'**2 + 0.068 B'**2),  R' = R - lo, ...
+
+    in float64, where ``lo`` is 0 for unsigned integers (so 8-bit RGB gives
+    exactly CleanVision's ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b)``), the
+    dtype's minimum for signed integers and the stack's smallest finite
+    value for floats.  Alpha is ignored, except in the low-information
+    entropy (below) where Pillow counts it.
+
+    **Entropy** (bits).  8-bit images (uint8, int8): Pillow's
+    ``Image.entropy()`` of the image in mode ``"L"``: ``p = count / total``
+    over the 256 value counts, ``entropy = -sum(p * log(p) * M_LOG2E)``
+    summed in bin order, skipping empty bins (``src/_imaging.c``,
+    ``_entropy``), with the C library's ``log`` (``math.log``), so the value
+    is Pillow's to the last bit (0.0 rather than Pillow's -0.0 for a
+    constant image).  Other data (16-bit, floats, colour luminance): the same
+    formula over ``np.histogram(values.astype(np.float64), bins=256)`` of
+    the finite values, 256 equal bins between the image's smallest and
+    largest finite value (a constant image: 0 bits); if that range is too
+    narrow to hold 257 distinct float64 edges, each distinct value is a bin.
+
+    **CleanVision** (https://github.com/cleanlab/cleanvision, read at commit
+    2f69ae8a, ``src/cleanvision/issue_managers/image_property.py`` and
+    ``image_property_issue_manager.py``).  The pixel brightness ``b`` is
+    ``imarr / 255.0`` for a gray ("L") image and
+    ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b) / 255`` for RGB(A)
+    (``calc_percentile_brightness``); for other data we use the same scale
+    ``b = (value - lo) / (hi - lo)``, ``lo, hi`` the dtype's range for
+    integers and the stack's finite range for floats (8-bit: exactly
+    CleanVision's).  Then, as ``BrightnessProperty`` and
+    ``EntropyProperty.get_scores`` compute them:
+
+    - ``dark_score = np.percentile(b, 99)``; dark when < 0.32;
+    - ``light_score = 1 - np.percentile(b, 5)``; light when < 0.05;
+    - ``low_information_score = min(0.1 * E, 1)`` with ``E`` Pillow's
+      ``entropy()`` of the image as CleanVision opens it: for gray images the
+      ``entropy`` column; for colour the entropy of all channels' 256-level
+      histograms concatenated (Pillow's multi-band rule, e.g. 768 bins for
+      RGB, alpha included for RGBA), 256 equal bins over the image's finite
+      range for non-8-bit data; low information when < 0.3.
+
+    A NaN score (no finite pixel) never flags.
+
+    **Duplicates.**  ``is_duplicate`` marks an image whose pixels are
+    byte-for-byte those of an earlier image (as CleanVision's exact
+    duplicates, an md5 of ``tobytes()``); the first occurrence is not
+    flagged; ``duplicate_of`` is the index of that first occurrence (-1 for
+    the others).  Found with a BLAKE2b digest per image and confirmed by
+    comparing the bytes.
+
+    **After equalization.**  ``equalize(images, method, bins, scope,
+    channel_axis=channel_axis, **method_params)`` gives ``v`` in [0, 1];
+    it is cut to the 256 levels of the uint8 export, ``np.rint(255 * v)``
+    (NaN pixels left out).  ``entropy_after`` and ``distinct_after`` are the
+    8-bit entropy and the number of distinct levels of that (colour: of the
+    luminance of the 8-bit RGB, as above); ``levels_lost = distinct -
+    distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
+    ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
+    luminances of ``v`` and of the original).  With ``scope="image"`` each
+    chunk of images is equalized on its own (the same result); with
+    ``scope="stack"`` the whole stack is equalized at once (float64, 8 bytes
+    per value).  An image that ``equalize`` refuses on its own (a float
+    image whose range is too narrow for ``bins`` equal bins) gets NaN
+    ``entropy_after`` and ``mean_abs_change`` and ``distinct_after`` 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.zeros((3, 1, 8, 8), np.uint8)
+    >>> stack[1] = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    >>> stack[2] = stack[1]
+    >>> table = image_stats(stack)
+    >>> table["is_dark"].tolist(), table["is_constant"].tolist()
+    ([True, False, False], [True, False, False])
+    >>> table["duplicate_of"].tolist(), table["entropy"].tolist()
+    ([-1, -1, 1], [0.0, 6.0, 6.0])
+    """
+    from .. import equalize      # the public function, whatever module holds it
+
+    x = _as_stack(images)
+    layout = guess_layout(x.shape, channel_axis)
+    xc = as_channels_first(x, layout)
+    channels = xc.shape[0]
+    if channels > 4:
+        raise ValueError(f"images with {channels} channels cannot be described; give 1 (gray), "
+                         "2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or channel_axis=None")
+    n = layout.n_images
+    pixels = xc.shape[-2] * xc.shape[-1]
+    x3 = xc.reshape(channels, n, pixels)             # a view for the usual layouts
+    names = _names(names, n)
+    eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
+
+    # Check the arguments on a small ramp first, so that a bad one is an error
+    # rather than a column of NaN (see _equalize_chunk).
+    equalize(np.arange(16).reshape(4, 4).astype(x.dtype), **eq_args)
+    lo, hi = _value_range(x3)
+    rows = max(1, _CHUNK_PIXELS // max(pixels * channels, 1))
+    starts = list(range(0, n, rows))
+    equalized = None
+    total = len(starts)
+    done = 0
+    if scope == "stack" or n == 0:
+        # One histogram for the whole stack: equalize it at once (this also
+        # checks the arguments for an empty stack).
+        total *= 2
+        eq_progress = None
+        if progress is not None:
+            progress(0, total)
+            eq_progress = lambda d, t: progress(int(len(starts) * d / max(t, 1)), total)  # noqa: E731
+        out = equalize(x, channel_axis=channel_axis, progress=eq_progress, **eq_args)
+        equalized = as_channels_first(out, layout).reshape(channels, n, pixels)
+        done = len(starts)
+    elif progress is not None:
+        progress(0, total)
+
+    parts = []
+    for r0 in starts:
+        r1 = min(r0 + rows, n)
+        chunk = _chunk(x3, r0, r1)                       # (m, C, P), native dtype
+        if equalized is None:
+            e = _equalize_chunk(equalize, chunk, xc.shape[-2:], eq_args)
+        else:
+            e = _chunk(equalized, r0, r1)
+        parts.append(_describe_chunk(chunk, e, lo, hi))
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    table = _assemble(parts, n, names, x3)
+    info = {"method": method, "bins": int(bins), "scope": scope,
+            "method_params": dict(method_params), "shape": list(x.shape),
+            "dtype": str(x.dtype), "layout": layout.name, "channels": channels,
+            "brightness_range": [lo, hi], "thresholds": dict(THRESHOLDS),
+            "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR}
+    return StatsTable(table, info)
+
+
+def robust_z(table, column):
+    """Robust z-score of one column: ``(x - median) / (1.4826 * MAD)``.
+
+    Parameters
+    ----------
+    table : mapping
+        A table from :func:`image_stats` (or any dict of 1-D arrays).
+    column : str
+        A numeric or boolean column.
+
+    Returns
+    -------
+    ndarray of float64
+        One score per row; NaN where the value is NaN.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-numeric column.
+
+    Notes
+    -----
+    ``MAD = median(|x - median(x)|)`` over the non-NaN values.  The factor
+    :data:`MAD_SCALE` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
+    standard deviation for normal data, so the score reads like a z-score
+    that a few extreme images cannot inflate (Iglewicz & Hoaglin's modified
+    z-score, ``0.6745 (x - median) / MAD``; 3.5 is their outlier cut).
+    When more than half the values are equal (MAD = 0) the mean absolute
+    deviation is used instead, ``(x - median) / (1.253314 * meanAD)`` (the
+    same published rule's fallback); if every value is equal, all scores
+    are 0.
+
+    Examples
+    --------
+    >>> z = robust_z({"mean": np.array([1.0, 2.0, 3.0, 4.0, 100.0])}, "mean")
+    >>> np.round(z, 3).tolist()
+    [-1.349, -0.674, 0.0, 0.674, 65.426]
+    """
+    x = _numeric_column(table, column)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return out
+    values = x[ok]
+    median = np.median(values)
+    deviation = np.abs(values - median)
+    mad = np.median(deviation)
+    if mad > 0:
+        scale = MAD_SCALE * mad
+    else:
+        scale = 1.253314 * np.mean(deviation)
+    if scale > 0 and np.isfinite(scale):
+        out[ok] = (values - median) / scale
+    else:                       # all equal (or infinite spread): nothing stands out
+        deviation = values - median
+        with np.errstate(invalid="ignore"):
+            out[ok] = np.where(deviation == 0, 0.0, np.copysign(np.inf, deviation))
+    return out
+
+
+def outliers(table, column, threshold=3.5, side="both"):
+    """Rows whose robust z-score (:func:`robust_z`) lies beyond ``threshold``.
+
+    Unlike CleanVision's fixed thresholds, which can flag every image of a
+    dark or flat dataset, this flags images that are unusual *for this
+    stack*.
+
+    Parameters
+    ----------
+    table : mapping
+        A table from :func:`image_stats`.
+    column : str
+        A numeric or boolean column, e.g. ``"mean"`` or ``"entropy"``.
+    threshold : float
+        Cut on ``|z|``; 3.5 is Iglewicz & Hoaglin's recommendation.
+    side : {"both", "low", "high"}
+        Flag both tails, only ``z < -threshold`` or only ``z > threshold``.
+
+    Returns
+    -------
+    ndarray of bool
+        True for the outliers; NaN values are never outliers.
+
+    Examples
+    --------
+    >>> outliers({"mean": np.array([1.0, 2.0, 3.0, 4.0, 100.0])}, "mean").tolist()
+    [False, False, False, False, True]
+    """
+    if side not in ("both", "low", "high"):
+        raise ValueError(f"unknown side {side!r}; choose 'both', 'low' or 'high'")
+    threshold = float(threshold)
+    if not threshold >= 0:
+        raise ValueError(f"threshold must be a number >= 0, got {threshold}")
+    z = robust_z(table, column)
+    with np.errstate(invalid="ignore"):
+        if side == "low":
+            return z < -threshold
+        if side == "high":
+            return z > threshold
+        return np.abs(z) > threshold
+
+
+# --------------------------------------------------------------------- preparation
+
+
+def _as_stack(images):
+    x = np.asarray(images)
+    dtype = x.dtype
+    if dtype.kind == "b":
+        raise ValueError("boolean images cannot be described; convert them to uint8 first")
+    if dtype.kind not in "iuf" or dtype.fields is not None:
+        raise ValueError(f"images of dtype {dtype} cannot be described; "
+                         "use integer or floating point images")
+    if dtype.kind == "f" and dtype not in (np.float16, np.float32, np.float64):
+        raise ValueError(f"{dtype} images are not supported; convert them to float64 first")
+    if x.ndim < 2:
+        raise ValueError(f"expected images with at least 2 dimensions (height, width), "
+                         f"got an array of shape {x.shape}")
+    native = dtype.newbyteorder("=")
+    return x if dtype == native else x.astype(native)
+
+
+def _names(names, n):
+    if names is None:
+        return np.array([""] * n, dtype=str)
+    names = [str(name) for name in names]
+    if len(names) != n:
+        raise ValueError(f"got {len(names)} names for {n} images; give one name per image "
+                         "or none")
+    return np.array(names, dtype=str)
+
+
+def _value_range(x3):
+    """``(lo, hi)`` of the [0, 1] brightness scale: the dtype's range, or the stack's finite range."""
+    dtype = x3.dtype
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max)
+    lo, hi = np.inf, -np.inf
+    n = x3.shape[1]
+    rows = max(1, _CHUNK_PIXELS // max(x3.shape[0] * x3.shape[2], 1))
+    for r0 in range(0, n, rows):
+        part = x3[:, r0:r0 + rows]
+        finite = part[np.isfinite(part)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if lo > hi:
+        return 0.0, 1.0          # no finite value at all
+    return lo, hi
+
+
+def _chunk(x3, r0, r1):
+    """Images r0:r1 as a C-contiguous (m, C, P) array (a copy only when needed)."""
+    return np.ascontiguousarray(np.moveaxis(x3[:, r0:r1], 0, 1))
+
+
+def _equalize_chunk(equalize, chunk, image_shape, eq_args):
+    """Equalize a chunk (m, C, P) image by image (scope "image"), as (m, C, P) float64.
+
+    If ``equalize`` refuses the chunk (a ValueError: say a float image whose
+    range is too narrow for the bins), the images are equalized one at a
+    time and those it refuses come back all NaN.
+    """
+    m, channels, pixels = chunk.shape
+    images = chunk.reshape(m, channels, *image_shape)
+    axis = 1 if channels > 1 else None
+    try:
+        return equalize(images, channel_axis=axis, **eq_args).reshape(m, channels, pixels)
+    except ValueError:
+        out = np.full((m, channels, pixels), np.nan)
+        for i in range(m):
+            try:
+                out[i] = equalize(images[i:i + 1], channel_axis=axis,
+                                  **eq_args).reshape(channels, pixels)
+            except ValueError:
+                pass
+        return out
+
+
+def _unit(values, lo, hi):
+    """Values (float64) on the [0, 1] brightness scale ``(v - lo) / (hi - lo)``."""
+    span = hi - lo if hi > lo else 1.0
+    return (values - lo) / span
+
+
+def _luminance(chunk, lo):
+    """Luminance (m, P) float64 of a chunk (m, C, P) with 3 or 4 channels (CleanVision's formula)."""
+    r, g, b = (chunk[:, c].astype(np.float64) for c in range(3))
+    if lo != 0:
+        r -= lo
+        g -= lo
+        b -= lo
+    y = np.sqrt(0.241 * (r * r) + 0.691 * (g * g) + 0.068 * (b * b))
+    if lo != 0:
+        y += lo
+    return y
+
+
+# --------------------------------------------------------------- one chunk of images
+
+
+def _describe_chunk(chunk, e, lo, hi):
+    """All per-image columns of a chunk (m, C, P) and its equalized values e (m, C, P)."""
+    m, channels, pixels = chunk.shape
+    colour = channels >= 3
+    gray = _luminance(chunk, lo) if colour else chunk[:, 0]
+    out = _describe(gray, lo, hi)
+
+    # Low information: Pillow's entropy of the image in its own mode (all bands).
+    if channels == 1:
+        out["band_entropy"] = out["entropy"]
+    else:
+        out["band_entropy"] = _band_entropy(chunk)
+    # Constant: every channel holds at most one distinct finite value.
+    if channels == 1:
+        out["constant"] = out["distinct"] <= 1
+    else:
+        out["constant"] = _constant_channels(chunk)
+
+    # After equalization: the uint8 export's levels.
+    levels = np.rint(255 * e)
+    if colour:
+        after = _luminance(levels, 0.0)
+        after_stats = _describe(after, 0.0, 255.0, only_levels=True)
+        v = _luminance(e, 0.0)
+    else:
+        with np.errstate(invalid="ignore"):
+            valid = ~np.isnan(levels[:, 0])
+            level8 = np.where(valid, levels[:, 0], 0).astype(np.uint8)
+        counts = _row_counts(level8, 256, None if valid.all() else valid)
+        after_stats = {"distinct": (counts > 0).sum(axis=1),
+                       "entropy": _pil_entropy(counts, counts.sum(axis=1))}
+        v = e[:, 0]
+    out["entropy_after"] = after_stats["entropy"]
+    out["distinct_after"] = after_stats["distinct"]
+    b = _unit(gray.astype(np.float64), lo, hi)
+    out["mean_abs_change"] = _row_means(np.abs(v - b), out["clean"])
+    out["digest"] = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in chunk]
+    return out
+
+
+def _describe(y, lo, hi, only_levels=False):
+    """Statistics of the rows of ``y`` (m, P): gray pixels or a luminance."""
+    if y.dtype in _EIGHT_BIT:
+        return _describe_8bit(y, lo, hi)
+    return _describe_sorted(y, lo, hi, only_levels)
+
+
+def _describe_8bit(y, lo, hi):
+    """uint8 / int8 rows, from one value histogram per row."""
+    m, pixels = y.shape
+    offset = 128 if y.dtype == np.int8 else 0
+    levels = y.view(np.uint8) ^ np.uint8(0x80) if offset else y
+    counts = _row_counts(levels, 256)
+    present = counts > 0
+    distinct = present.sum(axis=1)
+    n = np.full(m, pixels, np.int64)
+    has = n > 0
+    cum = np.cumsum(counts, axis=1)
+
+    def order_stat(k):               # k-th smallest level of each row (k < n)
+        return np.minimum((cum <= k[:, None]).sum(axis=1), 255)
+
+    value = np.arange(256, dtype=np.float64) - offset       # level -> value
+    unit = _unit(value, lo, hi)                             # level -> brightness
+    first = np.where(has, present.argmax(axis=1), 0)
+    last = np.where(has, 255 - present[:, ::-1].argmax(axis=1), 0)
+    out = {
+        "min": np.where(has, value[first], np.nan),
+        "max": np.where(has, value[last], np.nan),
+        "distinct": distinct,
+        "nan": np.zeros(m, np.int64),
+        "inf": np.zeros(m, np.int64),
+        "clean": np.ones(m, bool),
+        "entropy": _pil_entropy(counts, n),
+    }
+    for name, q, table in (("p01", 1, value), ("p99", 99, value),
+                           ("b05", 5, unit), ("b99", 99, unit)):
+        out[name] = _percentile(lambda k, t=table: t[order_stat(k)], n, q)
+    # np.mean sums integers exactly in float64, then divides by the count.
+    total = counts @ np.arange(256, dtype=np.int64) - offset * n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean"] = np.where(has, total.astype(np.float64) / np.maximum(n, 1), np.nan)
+    out["std"] = np.std(y, axis=1) if pixels else np.full(m, np.nan)
+    return out
+
+
+def _describe_sorted(y, lo, hi, only_levels=False):
+    """Rows of any other dtype, from the rows sorted once."""
+    m, pixels = y.shape
+    floating = y.dtype.kind == "f"
+    if y.dtype == np.float16:
+        y = y.astype(np.float32)                        # same values, faster to sort
+    if floating:
+        finite = np.isfinite(y)
+        nan = np.isnan(y).sum(axis=1)
+        neg_inf = (y == -np.inf).sum(axis=1)
+        n = finite.sum(axis=1)
+        inf = pixels - nan - n
+    else:
+        finite = None
+        nan = inf = neg_inf = np.zeros(m, np.int64)
+        n = np.full(m, pixels, np.int64)
+    clean = n == pixels
+    has = n > 0
+    s = np.sort(y, axis=1)                  # -inf, finite values, +inf, NaN
+
+    def order_stat(k):                      # k-th smallest finite value (float64)
+        if pixels == 0:
+            return np.full(m, np.nan)
+        idx = np.clip(neg_inf + k, 0, max(pixels - 1, 0))[:, None]
+        return np.take_along_axis(s, idx, axis=1)[:, 0].astype(np.float64)
+
+    out = {"nan": nan, "inf": inf, "clean": clean}
+    if pixels:
+        lo_v = np.where(has, order_stat(np.zeros(m, np.int64)), np.nan)
+        hi_v = np.where(has, order_stat(np.maximum(n - 1, 0)), np.nan)
+        change = s[:, 1:] != s[:, :-1]
+        if floating:
+            sorted_finite = np.isfinite(s)
+            change &= sorted_finite[:, 1:] & sorted_finite[:, :-1]
+        distinct = change.sum(axis=1) + has
+    else:
+        lo_v = hi_v = np.full(m, np.nan)
+        distinct = np.zeros(m, np.int64)
+    out["min"], out["max"], out["distinct"] = lo_v, hi_v, distinct
+    y64 = y.astype(np.float64)
+    counts = _bin256(y64, finite, lo_v, hi_v, has)
+    out["entropy"] = _pil_entropy(*counts) if isinstance(counts, tuple) \
+        else _pil_entropy(counts, n)
+    if only_levels:
+        return out
+    out["p01"] = _percentile(order_stat, n, 1)
+    out["p99"] = _percentile(order_stat, n, 99)
+    out["b05"] = _percentile(lambda k: _unit(order_stat(k), lo, hi), n, 5)
+    out["b99"] = _percentile(lambda k: _unit(order_stat(k), lo, hi), n, 99)
+    out["mean"] = _row_means(y64, clean, finite)
+    out["std"] = _row_stds(y64, clean, finite)
+    return out
+
+
+# ----------------------------------------------------------------------- primitives
+
+
+def _row_counts(levels, width, valid=None):
+    """Per-row histograms (m, width) of small non-negative integers (m, P), by one bincount."""
+    m = levels.shape[0]
+    index = levels.astype(np.intp)
+    index += (np.arange(m, dtype=np.intp) * width)[:, None]
+    if valid is not None:
+        index[~valid] = m * width           # one extra bin, dropped
+    counts = np.bincount(index.ravel(), minlength=m * width + 1)
+    return counts[:m * width].reshape(m, width)
+
+
+def _percentile(order_stat, n, q):
+    """``np.percentile(values, q)`` (linear) of each row, from its order statistics.
+
+    ``order_stat(k)`` gives each row's k-th smallest value (k an int array);
+    ``n`` the number of values per row.  Repeats NumPy's ``_quantile`` and
+    ``_lerp``: virtual index ``(n - 1) * (q / 100)``, its floor and the next
+    index (both the last one at or beyond the end), then
+    ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``.
+    """
+    has = n > 0
+    q = np.true_divide(q, 100)
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    above = virtual >= n - 1
+    prev_i = np.where(above, n - 1, previous).astype(np.intp)
+    next_i = np.where(above, n - 1, previous + 1).astype(np.intp)
+    gamma = virtual - np.where(above, -1, previous)
+    prev_i = np.where(has, prev_i, 0)
+    next_i = np.where(has, next_i, 0)
+    a = order_stat(prev_i)
+    b = order_stat(next_i)
+    with np.errstate(invalid="ignore"):
+        diff = b - a
+        result = a + diff * gamma
+        late = gamma >= 0.5
+        result[late] = (b - diff * (1 - gamma))[late]
+    return np.where(has, result, np.nan)
+
+
+def _pil_entropy(counts, totals):
+    """Pillow's ``Image.entropy()`` of each row of counts, in bits (NaN for an empty row).
+
+    ``p = count / total``; ``entropy -= p * log(p) * M_LOG2E`` bin by bin in
+    order, empty bins skipped (``_entropy`` in Pillow's ``src/_imaging.c``).
+    ``log`` is the C library's, through :func:`math.log`, evaluated once per
+    distinct count.
+    """
+    counts = np.asarray(counts)
+    totals = np.asarray(totals)
+    m = counts.shape[0]
+    out = np.full(m, np.nan)
+    terms = np.zeros(counts.shape)
+    for total in np.unique(totals[totals > 0]):
+        rows = np.flatnonzero(totals == total)
+        c = counts[rows]
+        seen = np.flatnonzero(np.bincount(c.ravel()))
+        seen = seen[seen > 0]
+        table = np.zeros(int(c.max()) + 1)
+        p = seen / float(total)
+        table[seen] = [v * math.log(v) * _LOG2E for v in p.tolist()]
+        terms[rows] = table[c]
+    ok = totals > 0
+    if counts.shape[1]:
+        out[ok] = 0.0 - np.cumsum(terms[ok], axis=1)[:, -1]   # cumsum: in bin order
+    return out
+
+
+def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
+    """Counts (m, 256) of ``np.histogram(row[finite], bins=256, range=(lo_v, hi_v))`` per row.
+
+    Repeats NumPy's equal-bin histogram: edges ``arange(257) * step + lo``
+    (``np.linspace``), index ``int((x - lo) / (hi - lo) * 256)``, the last
+    edge closed, then NumPy's one-step corrections against the edges.  A
+    constant row puts everything in one bin.  Rows whose range cannot hold
+    257 increasing edges count each distinct value as a bin instead; those
+    come back as ``(counts, totals)`` in a tuple with the others.
+    """
+    m, pixels = y64.shape
+    counts = np.zeros((m, 256), np.int64)
+    n = finite.sum(axis=1) if finite is not None else np.full(m, pixels, np.int64)
+    if pixels == 0:
+        return counts
+    wide = has & (hi_v > lo_v)
+    flat = has & ~wide
+    counts[flat, 128] = n[flat]                # np.histogram: one bin of [x - 0.5, x + 0.5]
+    if not wide.any():
+        return counts
+    first = np.where(wide, lo_v, 0.0)
+    last = np.where(wide, hi_v, 1.0)
+    delta = np.subtract(last, first)
+    step = delta / 256
+    grid = np.arange(257, dtype=np.float64)
+    edges = np.where((step == 0)[:, None], grid / 256 * delta[:, None], grid * step[:, None])
+    edges += first[:, None]
+    edges[:, -1] = last
+    narrow = wide & np.any(edges[:, :-1] >= edges[:, 1:], axis=1)
+    wide &= ~narrow
+    if finite is None:
+        a = y64
+        valid = np.broadcast_to(wide[:, None], y64.shape)
+    else:
+        valid = finite & wide[:, None]
+        a = np.where(valid, y64, first[:, None])
+    with np.errstate(invalid="ignore", over="ignore"):
+        f = ((a - first[:, None]) / delta[:, None]) * 256
+        index = np.where(valid, f, 0).astype(np.intp)
+    index[index == 256] -= 1
+    index -= a < np.take_along_axis(edges, index, axis=1)
+    index += (a >= np.take_along_axis(edges, index + 1, axis=1)) & (index != 255)
+    counts += _row_counts(np.clip(index, 0, 255), 256, valid if not valid.all() else None) \
+        * wide[:, None]
+    if not narrow.any():
+        return counts
+    # Too narrow for 256 equal float64 bins: each distinct value is a bin.
+    width = max(int(n[narrow].max()), 256)
+    wider = np.zeros((m, width), np.int64)
+    wider[:, :256] = counts
+    for row in np.flatnonzero(narrow):
+        values = y64[row] if finite is None else y64[row][finite[row]]
+        _, c = np.unique(values, return_counts=True)
+        wider[row] = 0
+        wider[row, :len(c)] = c
+    return wider, n
+
+
+def _row_means(values, clean, finite=None):
+    """``np.mean`` of each row's finite values: vectorized for clean rows, one by one otherwise."""
+    m, pixels = values.shape
+    out = np.full(m, np.nan)
+    if pixels == 0:
+        return out
+    if clean.all():
+        return np.mean(values, axis=1)
+    out[clean] = np.mean(values[clean], axis=1)
+    for row in np.flatnonzero(~clean):
+        keep = np.isfinite(values[row]) if finite is None else finite[row]
+        keep = keep & np.isfinite(values[row])
+        if keep.any():
+            out[row] = np.mean(values[row][keep])
+    return out
+
+
+def _row_stds(values, clean, finite):
+    m, pixels = values.shape
+    out = np.full(m, np.nan)
+    if pixels == 0:
+        return out
+    if clean.all():
+        return np.std(values, axis=1)
+    out[clean] = np.std(values[clean], axis=1)
+    for row in np.flatnonzero(~clean):
+        keep = finite[row]
+        if keep.any():
+            out[row] = np.std(values[row][keep])
+    return out
+
+
+def _band_entropy(chunk):
+    """Pillow's entropy of each image over all its bands' 256-level histograms, concatenated."""
+    m, channels, pixels = chunk.shape
+    if chunk.dtype in _EIGHT_BIT:
+        levels = chunk.view(np.uint8) ^ np.uint8(0x80) if chunk.dtype == np.int8 else chunk
+        counts = _row_counts(levels.reshape(m * channels, pixels), 256)
+        counts = counts.reshape(m, channels * 256)
+        return _pil_entropy(counts, counts.sum(axis=1))
+    # Other data: 256 equal bins per band over the image's finite range (all bands).
+    y = chunk.astype(np.float64).reshape(m, channels * pixels)
+    finite = np.isfinite(y)
+    has = finite.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        lo_v = np.where(has, np.min(np.where(finite, y, np.inf), axis=1), np.nan)
+        hi_v = np.where(has, np.max(np.where(finite, y, -np.inf), axis=1), np.nan)
+    bands = y.reshape(m * channels, pixels)
+    band_finite = finite.reshape(m * channels, pixels)
+    band_has = band_finite.any(axis=1)
+    counts = _bin256(bands, band_finite, np.repeat(lo_v, channels), np.repeat(hi_v, channels),
+                     np.repeat(has, channels) & band_has)
+    if isinstance(counts, tuple):
+        counts = counts[0]
+        # A per-band fallback (range too narrow) has more than 256 bins: keep them all.
+    counts = counts.reshape(m, -1)
+    return _pil_entropy(counts, counts.sum(axis=1))
+
+
+def _constant_channels(chunk):
+    """True where every channel of an image holds at most one distinct finite value."""
+    if chunk.dtype.kind in "iu":
+        return np.all(chunk.min(axis=2) == chunk.max(axis=2), axis=1)
+    finite = np.isfinite(chunk)
+    low = np.min(np.where(finite, chunk, np.inf), axis=2)
+    high = np.max(np.where(finite, chunk, -np.inf), axis=2)
+    return np.all((low == high) | ~finite.any(axis=2), axis=1)
+
+
+def _numeric_column(table, column):
+    if column not in table:
+        raise ValueError(f"the table has no column {column!r}; choose one of: "
+                         f"{', '.join(table)}")
+    x = np.asarray(table[column])
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"column {column!r} is not numeric; choose a numeric column")
+    return x.astype(np.float64)
+
+
+# ---------------------------------------------------------------------- the table
+
+
+def _assemble(parts, n, names, x3):
+    def cat(key, dtype):
+        if not parts:
+            return np.zeros(0, dtype)
+        return np.concatenate([np.asarray(p[key]) for p in parts]).astype(dtype)
+
+    t = {"index": np.arange(n, dtype=np.int64), "name": names}
+    t["mean"], t["std"] = cat("mean", np.float64), cat("std", np.float64)
+    t["min"], t["max"] = cat("min", np.float64), cat("max", np.float64)
+    t["p01"], t["p99"] = cat("p01", np.float64), cat("p99", np.float64)
+    t["distinct"] = cat("distinct", np.int64)
+    t["nan_count"], t["inf_count"] = cat("nan", np.int64), cat("inf", np.int64)
+    t["entropy"] = cat("entropy", np.float64) + 0.0          # no -0.0
+    t["dark_score"] = cat("b99", np.float64)
+    t["light_score"] = 1 - cat("b05", np.float64)
+    scores = LOW_INFORMATION_NORMALIZING_FACTOR * cat("band_entropy", np.float64)
+    t["low_information_score"] = np.where(scores > 1, 1.0, scores)
+    with np.errstate(invalid="ignore"):
+        t["is_dark"] = t["dark_score"] < THRESHOLDS["dark"]
+        t["is_light"] = t["light_score"] < THRESHOLDS["light"]
+        t["is_low_information"] = t["low_information_score"] < THRESHOLDS["low_information"]
+    t["is_constant"] = cat("constant", bool)
+    digests = [d for p in parts for d in p["digest"]]
+    t["duplicate_of"] = _duplicates(digests, x3)
+    t["is_duplicate"] = t["duplicate_of"] >= 0
+    t["entropy_after"] = cat("entropy_after", np.float64) + 0.0
+    t["distinct_after"] = cat("distinct_after", np.int64)
+    t["levels_lost"] = t["distinct"] - t["distinct_after"]
+    t["mean_abs_change"] = cat("mean_abs_change", np.float64)
+    return {name: t[name] for name in COLUMNS}
+
+
+def _duplicates(digests, x3):
+    """Index of the first image with the same bytes, or -1 (digest, then a byte comparison)."""
+    out = np.full(len(digests), -1, np.int64)
+    first = {}
+    for i, digest in enumerate(digests):
+        j = first.setdefault(digest, i)
+        if j != i and _chunk(x3, i, i + 1).tobytes() == _chunk(x3, j, j + 1).tobytes():
+            out[i] = j
+    return out
