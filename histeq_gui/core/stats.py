@@ -527,17 +527,27 @@ def _describe_chunk(chunk, e, lo, hi):
         after_stats = _describe(after, 0.0, 255.0, only_levels=True)
         v = _luminance(e, 0.0)
     else:
-        with np.errstate(invalid="ignore"):
-            valid = ~np.isnan(levels[:, 0])
-            level8 = np.where(valid, levels[:, 0], 0).astype(np.uint8)
-        counts = _row_counts(level8, 256, None if valid.all() else valid)
+        v = e[:, 0]
+        level = np.multiply(v, 255)
+        np.rint(level, out=level)
+        valid = None
+        if not out["clean"].all():          # NaN only where the original is not finite
+            valid = ~np.isnan(level)
+            level[~valid] = 0
+        counts = _row_counts(level, 256, valid)
         after_stats = {"distinct": (counts > 0).sum(axis=1),
                        "entropy": _pil_entropy(counts, counts.sum(axis=1))}
-        v = e[:, 0]
     out["entropy_after"] = after_stats["entropy"]
     out["distinct_after"] = after_stats["distinct"]
-    b = _unit(gray.astype(np.float64), lo, hi)
-    out["mean_abs_change"] = _row_means(np.abs(v - b), out["clean"])
+    if gray.dtype in _EIGHT_BIT:            # the brightness of each level, looked up
+        offset = 128 if gray.dtype == np.int8 else 0
+        table = _unit(np.arange(256, dtype=np.float64) - offset, lo, hi)
+        b = table[_levels(gray)]
+    else:
+        b = _unit(gray.astype(np.float64), lo, hi)
+    np.subtract(v, b, out=b)
+    np.abs(b, out=b)
+    out["mean_abs_change"] = _row_means(b, out["clean"])
     out["digest"] = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in chunk]
     return out
 
@@ -553,8 +563,7 @@ def _describe_8bit(y, lo, hi):
     """uint8 / int8 rows, from one value histogram per row."""
     m, pixels = y.shape
     offset = 128 if y.dtype == np.int8 else 0
-    levels = y.view(np.uint8) ^ np.uint8(0x80) if offset else y
-    counts = _row_counts(levels, 256)
+    counts = _row_counts(_levels(y), 256)
     present = counts > 0
     distinct = present.sum(axis=1)
     n = np.full(m, pixels, np.int64)
@@ -645,10 +654,21 @@ def _describe_sorted(y, lo, hi, only_levels=False):
 # ----------------------------------------------------------------------- primitives
 
 
+def _levels(y):
+    """uint8 / int8 values as levels 0..255 (uint8)."""
+    return y.view(np.uint8) ^ np.uint8(0x80) if y.dtype == np.int8 else y
+
+
 def _row_counts(levels, width, valid=None):
-    """Per-row histograms (m, width) of small non-negative integers (m, P), by one bincount."""
+    """Per-row histograms (m, width) of integers 0..width-1 (m, P), by one bincount.
+
+    ``levels`` may be integer-valued floats; values outside the range are
+    clipped to it (they never land in another row's histogram).
+    """
     m = levels.shape[0]
     index = levels.astype(np.intp)
+    if levels.dtype.itemsize > 1 or width < 256:
+        np.clip(index, 0, width - 1, out=index)
     index += (np.arange(m, dtype=np.intp) * width)[:, None]
     if valid is not None:
         index[~valid] = m * width           # one extra bin, dropped
@@ -755,7 +775,7 @@ def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
     index[index == 256] -= 1
     index -= a < np.take_along_axis(edges, index, axis=1)
     index += (a >= np.take_along_axis(edges, index + 1, axis=1)) & (index != 255)
-    counts += _row_counts(np.clip(index, 0, 255), 256, valid if not valid.all() else None) \
+    counts += _row_counts(index, 256, valid if not valid.all() else None) \
         * wide[:, None]
     if not narrow.any():
         return counts
@@ -807,8 +827,7 @@ def _band_entropy(chunk):
     """Pillow's entropy of each image over all its bands' 256-level histograms, concatenated."""
     m, channels, pixels = chunk.shape
     if chunk.dtype in _EIGHT_BIT:
-        levels = chunk.view(np.uint8) ^ np.uint8(0x80) if chunk.dtype == np.int8 else chunk
-        counts = _row_counts(levels.reshape(m * channels, pixels), 256)
+        counts = _row_counts(_levels(chunk).reshape(m * channels, pixels), 256)
         counts = counts.reshape(m, channels * 256)
         return _pil_entropy(counts, counts.sum(axis=1))
     # Other data: 256 equal bins per band over the image's finite range (all bands).
@@ -891,6 +910,6 @@ def _duplicates(digests, x3):
     first = {}
     for i, digest in enumerate(digests):
         j = first.setdefault(digest, i)
-        if j != i and _chunk(x3, i, i + 1).tobytes() == _chunk(x3, j, j + 1).tobytes():
+        if j != i and x3[:, i].tobytes() == x3[:, j].tobytes():
             out[i] = j
     return out
