@@ -22,12 +22,12 @@ CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
 
 from .stack import as_channels_first, guess_layout
+from .stats_kernels import gray8_after, gray8_counts_std
 
 __all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
            "StatsTable", "image_stats", "robust_z", "outliers"]
@@ -211,8 +211,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     byte-for-byte those of an earlier image (as CleanVision's exact
     duplicates, an md5 of ``tobytes()``); the first occurrence is not
     flagged; ``duplicate_of`` is the index of that first occurrence (-1 for
-    the others).  Found with a BLAKE2b digest per image and confirmed by
-    comparing the bytes.
+    the others).  Identical images have identical statistics, so only
+    images whose statistics all agree are compared, by their bytes.
 
     **After equalization.**  ``equalize(images, method, bins, scope,
     channel_axis=channel_axis, **method_params)`` gives ``v`` in [0, 1];
@@ -521,9 +521,18 @@ def _describe_chunk(chunk, e, lo, hi):
         out["constant"] = _constant_channels(chunk)
 
     # After equalization: the uint8 export's levels.
-    levels = np.rint(255 * e)
+    if gray.dtype in _EIGHT_BIT:
+        offset = 128 if gray.dtype == np.int8 else 0
+        unit = _unit(np.arange(256, dtype=np.float64) - offset, lo, hi)
+        counts = np.zeros((m, 256), np.int64)
+        change = np.empty(m)
+        gray8_after(_levels(gray), np.ascontiguousarray(e[:, 0]), unit, counts, change)
+        out["entropy_after"] = _pil_entropy(counts, counts.sum(axis=1))
+        out["distinct_after"] = (counts > 0).sum(axis=1)
+        out["mean_abs_change"] = change
+        return out
     if colour:
-        after = _luminance(levels, 0.0)
+        after = _luminance(np.rint(255 * e), 0.0)
         after_stats = _describe(after, 0.0, 255.0, only_levels=True)
         v = _luminance(e, 0.0)
     else:
@@ -539,16 +548,10 @@ def _describe_chunk(chunk, e, lo, hi):
                        "entropy": _pil_entropy(counts, counts.sum(axis=1))}
     out["entropy_after"] = after_stats["entropy"]
     out["distinct_after"] = after_stats["distinct"]
-    if gray.dtype in _EIGHT_BIT:            # the brightness of each level, looked up
-        offset = 128 if gray.dtype == np.int8 else 0
-        table = _unit(np.arange(256, dtype=np.float64) - offset, lo, hi)
-        b = table[_levels(gray)]
-    else:
-        b = _unit(gray.astype(np.float64), lo, hi)
+    b = _unit(gray.astype(np.float64), lo, hi)
     np.subtract(v, b, out=b)
     np.abs(b, out=b)
     out["mean_abs_change"] = _row_means(b, out["clean"])
-    out["digest"] = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in chunk]
     return out
 
 
@@ -563,7 +566,10 @@ def _describe_8bit(y, lo, hi):
     """uint8 / int8 rows, from one value histogram per row."""
     m, pixels = y.shape
     offset = 128 if y.dtype == np.int8 else 0
-    counts = _row_counts(_levels(y), 256)
+    value = np.arange(256, dtype=np.float64) - offset       # level -> value
+    counts = np.zeros((m, 256), np.int64)
+    std = np.empty(m)
+    gray8_counts_std(_levels(y), value, counts, std)
     present = counts > 0
     distinct = present.sum(axis=1)
     n = np.full(m, pixels, np.int64)
@@ -573,7 +579,6 @@ def _describe_8bit(y, lo, hi):
     def order_stat(k):               # k-th smallest level of each row (k < n)
         return np.minimum((cum <= k[:, None]).sum(axis=1), 255)
 
-    value = np.arange(256, dtype=np.float64) - offset       # level -> value
     unit = _unit(value, lo, hi)                             # level -> brightness
     first = np.where(has, present.argmax(axis=1), 0)
     last = np.where(has, 255 - present[:, ::-1].argmax(axis=1), 0)
@@ -593,7 +598,7 @@ def _describe_8bit(y, lo, hi):
     total = counts @ np.arange(256, dtype=np.int64) - offset * n
     with np.errstate(invalid="ignore", divide="ignore"):
         out["mean"] = np.where(has, total.astype(np.float64) / np.maximum(n, 1), np.nan)
-    out["std"] = np.std(y, axis=1) if pixels else np.full(m, np.nan)
+    out["std"] = std
     return out
 
 
@@ -894,8 +899,11 @@ def _assemble(parts, n, names, x3):
         t["is_light"] = t["light_score"] < THRESHOLDS["light"]
         t["is_low_information"] = t["low_information_score"] < THRESHOLDS["low_information"]
     t["is_constant"] = cat("constant", bool)
-    digests = [d for p in parts for d in p["digest"]]
-    t["duplicate_of"] = _duplicates(digests, x3)
+    fingerprint = np.stack([t[k].astype(np.float64) for k in
+                            ("mean", "std", "min", "max", "p01", "p99", "distinct",
+                             "nan_count", "inf_count", "entropy")]
+                           + [cat("band_entropy", np.float64)], axis=1)
+    t["duplicate_of"] = _duplicates(fingerprint, x3)
     t["is_duplicate"] = t["duplicate_of"] >= 0
     t["entropy_after"] = cat("entropy_after", np.float64) + 0.0
     t["distinct_after"] = cat("distinct_after", np.int64)
@@ -904,12 +912,25 @@ def _assemble(parts, n, names, x3):
     return {name: t[name] for name in COLUMNS}
 
 
-def _duplicates(digests, x3):
-    """Index of the first image with the same bytes, or -1 (digest, then a byte comparison)."""
-    out = np.full(len(digests), -1, np.int64)
+def _duplicates(fingerprint, x3):
+    """Index of the first earlier image with the same bytes, or -1.
+
+    Images with the same bytes have the same statistics to the last bit
+    (``fingerprint``, one row per image), so only images sharing a row of it
+    are candidates; among those a dict keyed by the bytes themselves finds
+    the first occurrence (equal keys are compared in full).
+    """
+    n = len(fingerprint)
+    out = np.full(n, -1, np.int64)
+    if n < 2:
+        return out
+    rows = np.ascontiguousarray(fingerprint)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
+    _, inverse, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
     first = {}
-    for i, digest in enumerate(digests):
-        j = first.setdefault(digest, i)
-        if j != i and x3[:, i].tobytes() == x3[:, j].tobytes():
+    for i in np.flatnonzero(sizes[inverse] > 1):        # in image order
+        j = first.setdefault((int(inverse[i]), x3[:, i].tobytes()), int(i))
+        if j != i:
             out[i] = j
     return out
