@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from .stack import as_channels_first, guess_layout
-from .stats_kernels import gray8_after, gray8_counts_std
+from .stats_kernels import gray8_after, gray8_summary
 
 __all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
            "StatsTable", "image_stats", "robust_z", "outliers"]
@@ -74,6 +74,8 @@ COLUMNS = {
 }
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
+_FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
+_EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
 
@@ -280,17 +282,21 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         progress(0, total)
 
     parts = []
-    for r0 in starts:
-        r1 = min(r0 + rows, n)
-        chunk = _chunk(x3, r0, r1)                       # (m, C, P), native dtype
+    cache = {}                                  # entropy tables, shared by the chunks
+    step = rows * _EQUALIZE_CHUNKS              # images per call of equalize
+    for b0 in range(0, n, step):
+        b1 = min(b0 + step, n)
+        block = _chunk(x3, b0, b1)                       # (m, C, P), native dtype
         if equalized is None:
-            e = _equalize_chunk(equalize, chunk, xc.shape[-2:], eq_args)
+            eq_block = _equalize_chunk(equalize, block, xc.shape[-2:], eq_args)
         else:
-            e = _chunk(equalized, r0, r1)
-        parts.append(_describe_chunk(chunk, e, lo, hi))
-        done += 1
-        if progress is not None:
-            progress(done, total)
+            eq_block = _chunk(equalized, b0, b1)
+        for r0 in range(0, b1 - b0, rows):
+            r1 = min(r0 + rows, b1 - b0)
+            parts.append(_describe_chunk(block[r0:r1], eq_block[r0:r1], lo, hi, cache))
+            done += 1
+            if progress is not None:
+                progress(done, total)
 
     table = _assemble(parts, n, names, x3)
     info = {"method": method, "bins": int(bins), "scope": scope,
@@ -502,18 +508,18 @@ def _luminance(chunk, lo):
 # --------------------------------------------------------------- one chunk of images
 
 
-def _describe_chunk(chunk, e, lo, hi):
+def _describe_chunk(chunk, e, lo, hi, cache=None):
     """All per-image columns of a chunk (m, C, P) and its equalized values e (m, C, P)."""
     m, channels, pixels = chunk.shape
     colour = channels >= 3
     gray = _luminance(chunk, lo) if colour else chunk[:, 0]
-    out = _describe(gray, lo, hi)
+    out = _describe(gray, lo, hi, cache=cache)
 
     # Low information: Pillow's entropy of the image in its own mode (all bands).
     if channels == 1:
         out["band_entropy"] = out["entropy"]
     else:
-        out["band_entropy"] = _band_entropy(chunk)
+        out["band_entropy"] = _band_entropy(chunk, cache)
     # Constant: every channel holds at most one distinct finite value.
     if channels == 1:
         out["constant"] = out["distinct"] <= 1
@@ -527,13 +533,13 @@ def _describe_chunk(chunk, e, lo, hi):
         counts = np.zeros((m, 256), np.int64)
         change = np.empty(m)
         gray8_after(_levels(gray), np.ascontiguousarray(e[:, 0]), unit, counts, change)
-        out["entropy_after"] = _pil_entropy(counts, counts.sum(axis=1))
+        out["entropy_after"] = _pil_entropy(counts, counts.sum(axis=1), cache)
         out["distinct_after"] = (counts > 0).sum(axis=1)
         out["mean_abs_change"] = change
         return out
     if colour:
         after = _luminance(np.rint(255 * e), 0.0)
-        after_stats = _describe(after, 0.0, 255.0, only_levels=True)
+        after_stats = _describe(after, 0.0, 255.0, only_levels=True, cache=cache)
         v = _luminance(e, 0.0)
     else:
         v = e[:, 0]
@@ -545,7 +551,7 @@ def _describe_chunk(chunk, e, lo, hi):
             level[~valid] = 0
         counts = _row_counts(level, 256, valid)
         after_stats = {"distinct": (counts > 0).sum(axis=1),
-                       "entropy": _pil_entropy(counts, counts.sum(axis=1))}
+                       "entropy": _pil_entropy(counts, counts.sum(axis=1), cache)}
     out["entropy_after"] = after_stats["entropy"]
     out["distinct_after"] = after_stats["distinct"]
     b = _unit(gray.astype(np.float64), lo, hi)
@@ -555,54 +561,50 @@ def _describe_chunk(chunk, e, lo, hi):
     return out
 
 
-def _describe(y, lo, hi, only_levels=False):
+def _describe(y, lo, hi, only_levels=False, cache=None):
     """Statistics of the rows of ``y`` (m, P): gray pixels or a luminance."""
     if y.dtype in _EIGHT_BIT:
-        return _describe_8bit(y, lo, hi)
-    return _describe_sorted(y, lo, hi, only_levels)
+        return _describe_8bit(y, lo, hi, cache)
+    return _describe_sorted(y, lo, hi, only_levels, cache)
 
 
-def _describe_8bit(y, lo, hi):
-    """uint8 / int8 rows, from one value histogram per row."""
+def _describe_8bit(y, lo, hi, cache=None):
+    """uint8 / int8 rows, from one value histogram per row (compiled, see stats_kernels)."""
     m, pixels = y.shape
     offset = 128 if y.dtype == np.int8 else 0
     value = np.arange(256, dtype=np.float64) - offset       # level -> value
-    counts = np.zeros((m, 256), np.int64)
-    std = np.empty(m)
-    gray8_counts_std(_levels(y), value, counts, std)
-    present = counts > 0
-    distinct = present.sum(axis=1)
+    unit = _unit(value, lo, hi)                             # level -> brightness
     n = np.full(m, pixels, np.int64)
     has = n > 0
-    cum = np.cumsum(counts, axis=1)
-
-    def order_stat(k):               # k-th smallest level of each row (k < n)
-        return np.minimum((cum <= k[:, None]).sum(axis=1), 255)
-
-    unit = _unit(value, lo, hi)                             # level -> brightness
-    first = np.where(has, present.argmax(axis=1), 0)
-    last = np.where(has, 255 - present[:, ::-1].argmax(axis=1), 0)
+    wanted = (("p01", 1, value), ("p99", 99, value), ("b05", 5, unit), ("b99", 99, unit))
+    where = [_quantile_index(np.array([pixels]), q) for _, q, _ in wanted]   # same for all rows
+    ranks = np.array([i for w in where for i in (w[0][0], w[1][0])], np.int64)
+    counts = np.empty((m, 256), np.int64)
+    std = np.empty(m)
+    picked = np.empty((m, len(ranks)), np.int64)
+    extent = np.empty((m, 3), np.int64)
+    gray8_summary(_levels(y), value, ranks, counts, std, picked, extent)
     out = {
-        "min": np.where(has, value[first], np.nan),
-        "max": np.where(has, value[last], np.nan),
-        "distinct": distinct,
+        "min": np.where(has, value[extent[:, 0]], np.nan),
+        "max": np.where(has, value[extent[:, 1]], np.nan),
+        "distinct": extent[:, 2],
         "nan": np.zeros(m, np.int64),
         "inf": np.zeros(m, np.int64),
         "clean": np.ones(m, bool),
-        "entropy": _pil_entropy(counts, n),
+        "entropy": _pil_entropy(counts, n, cache),
+        "std": std,
     }
-    for name, q, table in (("p01", 1, value), ("p99", 99, value),
-                           ("b05", 5, unit), ("b99", 99, unit)):
-        out[name] = _percentile(lambda k, t=table: t[order_stat(k)], n, q)
+    for j, ((name, _, table), w) in enumerate(zip(wanted, where)):
+        a, b = table[picked[:, 2 * j]], table[picked[:, 2 * j + 1]]
+        out[name] = _lerp(a, b, np.full(m, w[2][0]), has)
     # np.mean sums integers exactly in float64, then divides by the count.
     total = counts @ np.arange(256, dtype=np.int64) - offset * n
     with np.errstate(invalid="ignore", divide="ignore"):
         out["mean"] = np.where(has, total.astype(np.float64) / np.maximum(n, 1), np.nan)
-    out["std"] = std
     return out
 
 
-def _describe_sorted(y, lo, hi, only_levels=False):
+def _describe_sorted(y, lo, hi, only_levels=False, cache=None):
     """Rows of any other dtype, from the rows sorted once."""
     m, pixels = y.shape
     floating = y.dtype.kind == "f"
@@ -643,8 +645,8 @@ def _describe_sorted(y, lo, hi, only_levels=False):
     out["min"], out["max"], out["distinct"] = lo_v, hi_v, distinct
     y64 = y.astype(np.float64)
     counts = _bin256(y64, finite, lo_v, hi_v, has)
-    out["entropy"] = _pil_entropy(*counts) if isinstance(counts, tuple) \
-        else _pil_entropy(counts, n)
+    out["entropy"] = _pil_entropy(*counts, cache) if isinstance(counts, tuple) \
+        else _pil_entropy(counts, n, cache)
     if only_levels:
         return out
     out["p01"] = _percentile(order_stat, n, 1)
@@ -685,10 +687,20 @@ def _percentile(order_stat, n, q):
     """``np.percentile(values, q)`` (linear) of each row, from its order statistics.
 
     ``order_stat(k)`` gives each row's k-th smallest value (k an int array);
-    ``n`` the number of values per row.  Repeats NumPy's ``_quantile`` and
-    ``_lerp``: virtual index ``(n - 1) * (q / 100)``, its floor and the next
-    index (both the last one at or beyond the end), then
-    ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``.
+    ``n`` the number of values per row.  See :func:`_quantile_index` and
+    :func:`_lerp`.
+    """
+    previous, following, gamma, has = _quantile_index(n, q)
+    return _lerp(order_stat(previous), order_stat(following), gamma, has)
+
+
+def _quantile_index(n, q):
+    """Where ``np.percentile`` (linear) looks in rows of ``n`` sorted values.
+
+    As NumPy's ``_quantile``: virtual index ``(n - 1) * (q / 100)``, its
+    floor and the next index (both the last one at or beyond the end), and
+    the weight ``virtual - floor``.  Returns ``(previous, next, gamma,
+    has)``, ``has`` False for rows of no value (their indexes are 0).
     """
     has = n > 0
     q = np.true_divide(q, 100)
@@ -698,10 +710,11 @@ def _percentile(order_stat, n, q):
     prev_i = np.where(above, n - 1, previous).astype(np.intp)
     next_i = np.where(above, n - 1, previous + 1).astype(np.intp)
     gamma = virtual - np.where(above, -1, previous)
-    prev_i = np.where(has, prev_i, 0)
-    next_i = np.where(has, next_i, 0)
-    a = order_stat(prev_i)
-    b = order_stat(next_i)
+    return np.where(has, prev_i, 0), np.where(has, next_i, 0), gamma, has
+
+
+def _lerp(a, b, gamma, has):
+    """NumPy's ``_lerp``: ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``."""
     with np.errstate(invalid="ignore"):
         diff = b - a
         result = a + diff * gamma
@@ -710,13 +723,13 @@ def _percentile(order_stat, n, q):
     return np.where(has, result, np.nan)
 
 
-def _pil_entropy(counts, totals):
+def _pil_entropy(counts, totals, cache=None):
     """Pillow's ``Image.entropy()`` of each row of counts, in bits (NaN for an empty row).
 
     ``p = count / total``; ``entropy -= p * log(p) * M_LOG2E`` bin by bin in
     order, empty bins skipped (``_entropy`` in Pillow's ``src/_imaging.c``).
-    ``log`` is the C library's, through :func:`math.log`, evaluated once per
-    distinct count.
+    ``log`` is the C library's, through :func:`math.log`, looked up in a
+    table of ``p * log(p) * M_LOG2E`` per count (kept in ``cache`` per total).
     """
     counts = np.asarray(counts)
     totals = np.asarray(totals)
@@ -726,16 +739,29 @@ def _pil_entropy(counts, totals):
     for total in np.unique(totals[totals > 0]):
         rows = np.flatnonzero(totals == total)
         c = counts[rows]
-        seen = np.flatnonzero(np.bincount(c.ravel()))
-        seen = seen[seen > 0]
-        table = np.zeros(int(c.max()) + 1)
-        p = seen / float(total)
-        table[seen] = [v * math.log(v) * _LOG2E for v in p.tolist()]
-        terms[rows] = table[c]
+        terms[rows] = _plogp(int(total), c, cache)[c]
     ok = totals > 0
     if counts.shape[1]:
         out[ok] = 0.0 - np.cumsum(terms[ok], axis=1)[:, -1]   # cumsum: in bin order
     return out
+
+
+def _plogp(total, counts, cache):
+    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``."""
+    if cache is not None and total in cache:
+        return cache[total]
+    if total <= _FULL_TABLE:
+        wanted = np.arange(1, total + 1)
+    else:
+        wanted = np.flatnonzero(np.bincount(counts.ravel()))
+        wanted = wanted[wanted > 0]
+    table = np.zeros(max(total, int(counts.max())) + 1 if total <= _FULL_TABLE
+                     else int(counts.max()) + 1)
+    p = wanted / float(total)
+    table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
+    if cache is not None and total <= _FULL_TABLE:
+        cache[total] = table
+    return table
 
 
 def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
@@ -828,13 +854,13 @@ def _row_stds(values, clean, finite):
     return out
 
 
-def _band_entropy(chunk):
+def _band_entropy(chunk, cache=None):
     """Pillow's entropy of each image over all its bands' 256-level histograms, concatenated."""
     m, channels, pixels = chunk.shape
     if chunk.dtype in _EIGHT_BIT:
         counts = _row_counts(_levels(chunk).reshape(m * channels, pixels), 256)
         counts = counts.reshape(m, channels * 256)
-        return _pil_entropy(counts, counts.sum(axis=1))
+        return _pil_entropy(counts, counts.sum(axis=1), cache)
     # Other data: 256 equal bins per band over the image's finite range (all bands).
     y = chunk.astype(np.float64).reshape(m, channels * pixels)
     finite = np.isfinite(y)
@@ -851,7 +877,7 @@ def _band_entropy(chunk):
         counts = counts[0]
         # A per-band fallback (range too narrow) has more than 256 bins: keep them all.
     counts = counts.reshape(m, -1)
-    return _pil_entropy(counts, counts.sum(axis=1))
+    return _pil_entropy(counts, counts.sum(axis=1), cache)
 
 
 def _constant_channels(chunk):

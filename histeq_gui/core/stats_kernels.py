@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum", "gray8_counts_std", "gray8_after"]
+__all__ = ["pairwise_sum", "gray8_summary", "gray8_after"]
 
 _BLOCK = 128            # NumPy's PW_BLOCKSIZE
 
@@ -111,27 +111,52 @@ def pairwise_sum(a, start, n):
 
 
 @njit(nogil=True, cache=True)
-def gray8_counts_std(levels, values, counts, std):
-    """Per row of ``levels`` (m, P) uint8: its histogram into ``counts`` (m, 256), ``np.std``.
+def gray8_summary(levels, values, ranks, counts, std, picked, extent):
+    """Per row of ``levels`` (m, P) uint8: histogram, ``np.std``, order statistics, extent.
 
+    ``counts`` (m, 256) receives each row's histogram (zeroed first).
     ``values[level]`` is the pixel value of a level as float64 (``level``
-    for uint8, ``level - 128`` for int8).  The mean is the exact integer sum
-    divided by P, as ``np.mean`` gets it; then ``sqrt(sum((x - mean)**2) /
-    P)`` with NumPy's pairwise sum, as ``np.std``.  ``std`` is NaN for rows
-    of no pixel.
+    for uint8, ``level - 128`` for int8): the mean is the exact integer sum
+    divided by P, as ``np.mean`` gets it, then ``std = sqrt(sum((x -
+    mean)**2) / P)`` with NumPy's pairwise sum, as ``np.std`` (NaN for rows
+    of no pixel).  ``picked[r, j]`` is the level of the ``ranks[j]``-th
+    smallest pixel (0-based; 255 beyond the end); ``extent[r]`` is the
+    smallest and largest level present and the number of levels present.
     """
     m, pixels = levels.shape
     squares = np.empty(pixels)
     for r in range(m):
         row = levels[r]
+        for k in range(256):
+            counts[r, k] = 0
         for p in range(pixels):
             counts[r, min(row[p], 255)] += 1
+        low = 255
+        high = 0
+        present = 0
+        total = 0.0
+        for k in range(256):
+            c = counts[r, k]
+            if c:
+                low = min(low, k)
+                high = k
+                present += 1
+                total += c * values[k]          # integers: exact below 2**53
+        extent[r, 0] = low
+        extent[r, 1] = high
+        extent[r, 2] = present
+        for j in range(len(ranks)):
+            below = 0
+            level = 255
+            for k in range(256):
+                below += counts[r, k]
+                if below > ranks[j]:
+                    level = k
+                    break
+            picked[r, j] = level
         if pixels == 0:
             std[r] = np.nan
             continue
-        total = 0.0
-        for k in range(256):
-            total += counts[r, k] * values[k]       # integers: exact below 2**53
         mean = total / pixels
         for p in range(pixels):
             d = values[min(row[p], 255)] - mean
