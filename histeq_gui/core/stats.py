@@ -23,11 +23,14 @@ CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .stack import as_channels_first, guess_layout
-from .stats_kernels import gray8_after, gray8_summary
+from .stats_kernels import gray8_after, gray8_summary, histogram256
 
 __all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
            "StatsTable", "image_stats", "robust_z", "outliers"]
@@ -75,6 +78,9 @@ COLUMNS = {
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
 _FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
+_WORKERS = min(2, os.cpu_count() or 1)   # chunks described side by side (the loops release the GIL)
+_pool = None
+_pool_lock = threading.Lock()
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
@@ -291,10 +297,13 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             eq_block = _equalize_chunk(equalize, block, xc.shape[-2:], eq_args)
         else:
             eq_block = _chunk(equalized, b0, b1)
-        for r0 in range(0, b1 - b0, rows):
-            r1 = min(r0 + rows, b1 - b0)
-            parts.append(_describe_chunk(block[r0:r1], eq_block[r0:r1], lo, hi, cache))
-            done += 1
+        firsts = list(range(0, b1 - b0, rows))
+        for w0 in range(0, len(firsts), _WORKERS):
+            wave = firsts[w0:w0 + _WORKERS]
+            parts.extend(_map(lambda r0: _describe_chunk(block[r0:r0 + rows],
+                                                         eq_block[r0:r0 + rows], lo, hi, cache),
+                              wave))
+            done += len(wave)
             if progress is not None:
                 progress(done, total)
 
@@ -461,6 +470,17 @@ def _value_range(x3):
 def _chunk(x3, r0, r1):
     """Images r0:r1 as a C-contiguous (m, C, P) array (a copy only when needed)."""
     return np.ascontiguousarray(np.moveaxis(x3[:, r0:r1], 0, 1))
+
+
+def _map(function, items):
+    """``[function(item) for item in items]``, side by side on the module's threads."""
+    if len(items) < 2 or _WORKERS < 2:
+        return [function(item) for item in items]
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="histeq-stats")
+    return list(_pool.map(function, items))
 
 
 def _equalize_chunk(equalize, chunk, image_shape, eq_args):
@@ -644,7 +664,7 @@ def _describe_sorted(y, lo, hi, only_levels=False, cache=None):
         distinct = np.zeros(m, np.int64)
     out["min"], out["max"], out["distinct"] = lo_v, hi_v, distinct
     y64 = y.astype(np.float64)
-    counts = _bin256(y64, finite, lo_v, hi_v, has)
+    counts = _bin256(y, finite, lo_v, hi_v, has)
     out["entropy"] = _pil_entropy(*counts, cache) if isinstance(counts, tuple) \
         else _pil_entropy(counts, n, cache)
     if only_levels:
@@ -764,7 +784,7 @@ def _plogp(total, counts, cache):
     return table
 
 
-def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
+def _bin256(y, finite, lo_v, hi_v, has):
     """Counts (m, 256) of ``np.histogram(row[finite], bins=256, range=(lo_v, hi_v))`` per row.
 
     Repeats NumPy's equal-bin histogram: edges ``arange(257) * step + lo``
@@ -774,7 +794,7 @@ def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
     257 increasing edges count each distinct value as a bin instead; those
     come back as ``(counts, totals)`` in a tuple with the others.
     """
-    m, pixels = y64.shape
+    m, pixels = y.shape
     counts = np.zeros((m, 256), np.int64)
     n = finite.sum(axis=1) if finite is not None else np.full(m, pixels, np.int64)
     if pixels == 0:
@@ -794,20 +814,7 @@ def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
     edges[:, -1] = last
     narrow = wide & np.any(edges[:, :-1] >= edges[:, 1:], axis=1)
     wide &= ~narrow
-    if finite is None:
-        a = y64
-        valid = np.broadcast_to(wide[:, None], y64.shape)
-    else:
-        valid = finite & wide[:, None]
-        a = np.where(valid, y64, first[:, None])
-    with np.errstate(invalid="ignore", over="ignore"):
-        f = ((a - first[:, None]) / delta[:, None]) * 256
-        index = np.where(valid, f, 0).astype(np.intp)
-    index[index == 256] -= 1
-    index -= a < np.take_along_axis(edges, index, axis=1)
-    index += (a >= np.take_along_axis(edges, index + 1, axis=1)) & (index != 255)
-    counts += _row_counts(index, 256, valid if not valid.all() else None) \
-        * wide[:, None]
+    histogram256(y, first, last, edges, wide, counts)
     if not narrow.any():
         return counts
     # Too narrow for 256 equal float64 bins: each distinct value is a bin.
@@ -815,7 +822,7 @@ def _bin256(y64, finite, lo_v, hi_v, has, ranges=None):
     wider = np.zeros((m, width), np.int64)
     wider[:, :256] = counts
     for row in np.flatnonzero(narrow):
-        values = y64[row] if finite is None else y64[row][finite[row]]
+        values = (y[row] if finite is None else y[row][finite[row]]).astype(np.float64)
         _, c = np.unique(values, return_counts=True)
         wider[row] = 0
         wider[row, :len(c)] = c

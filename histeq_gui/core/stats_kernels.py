@@ -187,3 +187,35 @@ def gray8_after(levels, equalized, unit, after, change):
             terms[kept] = abs(v - unit[min(levels[r, p], 255)])
             kept += 1
         change[r] = pairwise_sum(terms, 0, kept) / kept if kept else np.nan
+
+
+@njit(nogil=True, cache=True)
+def histogram256(y, first, last, edges, use, counts):
+    """Add ``np.histogram(row, bins=256, range=(first, last))`` of each used row to ``counts``.
+
+    NumPy's equal-bin algorithm on the values as float64 (``y`` of any real
+    dtype): only values with ``first <= v <= last`` count (NaN and inf never
+    do); the bin is ``int((v - first) / (last - first) * 256)``, the last
+    edge closed, then one step down if ``v < edges[k]`` or up if ``v >=
+    edges[k + 1]``.  ``edges`` (m, 257) are the rows' ``np.linspace``
+    edges; ``use[r]`` False skips row r (a constant or empty row).
+    """
+    m, pixels = y.shape
+    for r in range(m):
+        if not use[r]:
+            continue
+        low = first[r]
+        high = last[r]
+        delta = high - low
+        for p in range(pixels):
+            v = np.float64(y[r, p])
+            if not (v >= low and v <= high):
+                continue
+            k = int(((v - low) / delta) * 256)
+            k = 0 if k < 0 else (255 if k > 255 else k)
+            if v < edges[r, k]:
+                if k > 0:
+                    k -= 1
+            elif k < 255 and v >= edges[r, k + 1]:
+                k += 1
+            counts[r, k] += 1
