@@ -588,3 +588,73 @@ def test_csv_is_atomic_and_writes_a_sidecar(tmp_path, monkeypatch):
     sidecar = json.loads((tmp_path / "stats.csv.json").read_text())
     assert sidecar["source"] == "faces.npy" and sidecar["method"] == "numpy"
     assert sidecar["thresholds"] == THRESHOLDS and sidecar["rows"] == 4
+
+
+# ------------------------------------------------------------------ building blocks
+
+
+def test_equal_bins_match_np_histogram_at_the_edges():
+    """The 256-bin counts behind the entropy are np.histogram's, also for values on the edges."""
+    from histeq_gui.core.stats import _bin256
+    rng = np.random.default_rng(11)
+    rows = []
+    for lo, hi in [(0.0, 1.0), (-3.7, 12.9), (1e6, 1e6 + 0.3), (-1e-3, 2e-3), (0.1, 0.7),
+                   (5.0, 5.0 + 255 * 2.0 ** -40), (-1e300, 1e300)]:
+        edges = np.histogram(np.array([lo, hi]), bins=256)[1]
+        values = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
+                                 rng.uniform(lo, hi, 229)])
+        rows.append(np.clip(values, lo, hi)[:1000])
+    y = np.stack(rows)
+    y[3, :5] = np.nan
+    finite = np.isfinite(y)
+    lo = np.array([row[np.isfinite(row)].min() for row in y])
+    hi = np.array([row[np.isfinite(row)].max() for row in y])
+    counts = _bin256(y, finite, lo, hi, np.ones(len(y), bool))
+    for i, row in enumerate(y):
+        expected = np.histogram(row[np.isfinite(row)], bins=256)[0]
+        assert_array_equal(counts[i], expected, err_msg=str(i))
+    for values in (y[:6].astype(np.float32), (y[[0, 4]] * 60000).astype(np.uint16)):
+        f64 = values.astype(np.float64)
+        counts = _bin256(values, np.isfinite(f64), np.nanmin(f64, axis=1), np.nanmax(f64, axis=1),
+                         np.ones(len(values), bool))
+        for i, row in enumerate(f64):
+            assert_array_equal(counts[i], np.histogram(row[np.isfinite(row)], bins=256)[0])
+
+
+def test_pairwise_sum_is_numpys():
+    from histeq_gui.core.stats_kernels import pairwise_sum
+    rng = np.random.default_rng(12)
+    for n in [0, 1, 7, 8, 9, 127, 128, 129, 255, 1000, 9216, 65537]:
+        a = rng.random(n) * 10.0 ** rng.uniform(-8, 8, n)
+        assert pairwise_sum(a, 0, n) == np.add.reduce(a), n
+        if n > 10:
+            assert pairwise_sum(a, 3, n - 5) == np.add.reduce(a[3:n - 2]), n
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([np.uint8, np.int8, np.uint16, np.int32, np.float32, np.float64]),
+       st.integers(1, 5), st.integers(1, 9), st.integers(1, 9), st.integers(0, 2 ** 32 - 1),
+       st.booleans())
+def test_random_stacks_against_the_reference(dtype, n, h, w, seed, specials):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        low, high = max(info.min, -5000), min(info.max, 5000)
+        span = rng.integers(1, high - low + 1)
+        start = rng.integers(low, high - span + 1)
+        images = rng.integers(start, start + span + 1, (n, h, w)).astype(dtype)
+    else:
+        images = (rng.normal(size=(n, h, w)) * 10.0 ** rng.uniform(-3, 3)).astype(dtype)
+        images = np.round(images, int(rng.integers(0, 3))).astype(dtype)   # repeated values
+        if specials:
+            mask = rng.random(images.shape) < 0.2
+            images[mask] = rng.choice([np.nan, np.inf, -np.inf], mask.sum())
+    if n > 2:
+        images[-1] = images[0]                      # a duplicate
+    bins = int(rng.integers(2, 300))
+    check_table(image_stats(images, bins=bins), images, bins=bins)
