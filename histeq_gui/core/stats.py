@@ -8,12 +8,14 @@ entry per image, ready for a table view, a column histogram or
 :func:`~histeq_gui.core.stats_csv.stats_to_csv`.
 
 The work is vectorized over the stack: the images are taken in chunks of
-about a million pixels, and every column of a chunk comes from a few NumPy
-calls over all its images at once (8-bit images through one
-``np.bincount`` of per-image value histograms, other data through one
-``np.sort`` along the rows).  Only images holding NaN or infinite pixels
-have their mean, standard deviation and mean change computed one by one, and
-duplicates are found by hashing each image's bytes.
+about a million pixels, and every column of a chunk comes from a few calls
+over all its images at once: for 8-bit gray images two compiled passes per
+row (:mod:`.stats_kernels`: value histogram, order statistics, ``np.std``,
+histogram of the equalized levels, mean change), for other data one
+``np.sort`` along the rows plus NumPy's equal-bin histogram in a compiled
+loop.  Only images holding NaN or infinite pixels have their mean, standard
+deviation and mean change computed one by one, and only images whose
+statistics all agree are compared for duplicates.
 
 Every column equals a plain per-image NumPy computation (written out in
 ``tests/core/test_stats.py``) bit for bit; the CleanVision columns repeat
@@ -23,9 +25,6 @@ CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
 from __future__ import annotations
 
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -78,9 +77,6 @@ COLUMNS = {
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
 _FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
-_WORKERS = min(2, os.cpu_count() or 1)   # chunks described side by side (the loops release the GIL)
-_pool = None
-_pool_lock = threading.Lock()
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
@@ -297,13 +293,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             eq_block = _equalize_chunk(equalize, block, xc.shape[-2:], eq_args)
         else:
             eq_block = _chunk(equalized, b0, b1)
-        firsts = list(range(0, b1 - b0, rows))
-        for w0 in range(0, len(firsts), _WORKERS):
-            wave = firsts[w0:w0 + _WORKERS]
-            parts.extend(_map(lambda r0: _describe_chunk(block[r0:r0 + rows],
-                                                         eq_block[r0:r0 + rows], lo, hi, cache),
-                              wave))
-            done += len(wave)
+        for r0 in range(0, b1 - b0, rows):
+            parts.append(_describe_chunk(block[r0:r0 + rows], eq_block[r0:r0 + rows], lo, hi,
+                                         cache))
+            done += 1
             if progress is not None:
                 progress(done, total)
 
@@ -470,17 +463,6 @@ def _value_range(x3):
 def _chunk(x3, r0, r1):
     """Images r0:r1 as a C-contiguous (m, C, P) array (a copy only when needed)."""
     return np.ascontiguousarray(np.moveaxis(x3[:, r0:r1], 0, 1))
-
-
-def _map(function, items):
-    """``[function(item) for item in items]``, side by side on the module's threads."""
-    if len(items) < 2 or _WORKERS < 2:
-        return [function(item) for item in items]
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="histeq-stats")
-    return list(_pool.map(function, items))
 
 
 def _equalize_chunk(equalize, chunk, image_shape, eq_args):
