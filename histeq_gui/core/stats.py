@@ -548,9 +548,10 @@ def _describe_chunk(chunk, e, lo, hi, cache=None):
         level = np.multiply(v, 255)
         np.rint(level, out=level)
         valid = None
-        if not out["clean"].all():          # NaN only where the original is not finite
-            valid = ~np.isnan(level)
-            level[~valid] = 0
+        missing = np.isnan(level)           # not finite, or an image equalize refused
+        if missing.any():
+            valid = ~missing
+            level[missing] = 0
         counts = _row_counts(level, 256, valid)
         after_stats = {"distinct": (counts > 0).sum(axis=1),
                        "entropy": _pil_entropy(counts, counts.sum(axis=1), cache)}
@@ -645,12 +646,12 @@ def _describe_sorted(y, lo, hi, only_levels=False, cache=None):
         lo_v = hi_v = np.full(m, np.nan)
         distinct = np.zeros(m, np.int64)
     out["min"], out["max"], out["distinct"] = lo_v, hi_v, distinct
-    y64 = y.astype(np.float64)
     counts = _bin256(y, finite, lo_v, hi_v, has)
     out["entropy"] = _pil_entropy(*counts, cache) if isinstance(counts, tuple) \
         else _pil_entropy(counts, n, cache)
     if only_levels:
         return out
+    y64 = y.astype(np.float64)
     out["p01"] = _percentile(order_stat, n, 1)
     out["p99"] = _percentile(order_stat, n, 99)
     out["b05"] = _percentile(lambda k: _unit(order_stat(k), lo, hi), n, 5)
