@@ -276,7 +276,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         eq_progress = None
         if progress is not None:
             progress(0, total)
-            eq_progress = lambda d, t: progress(int(len(starts) * d / max(t, 1)), total)  # noqa: E731
+
+            def eq_progress(d, t):
+                progress(int(len(starts) * d / max(t, 1)), total)
         out = equalize(x, channel_axis=channel_axis, progress=eq_progress, **eq_args)
         equalized = as_channels_first(out, layout).reshape(channels, n, pixels)
         done = len(starts)
@@ -442,7 +444,7 @@ def _names(names, n):
 
 
 def _value_range(x3):
-    """``(lo, hi)`` of the [0, 1] brightness scale: the dtype's range, or the stack's finite range."""
+    """``(lo, hi)`` of the [0, 1] brightness scale: dtype range, or the stack's finite range."""
     dtype = x3.dtype
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
@@ -495,7 +497,7 @@ def _unit(values, lo, hi):
 
 
 def _luminance(chunk, lo):
-    """Luminance (m, P) float64 of a chunk (m, C, P) with 3 or 4 channels (CleanVision's formula)."""
+    """Luminance (m, P) float64 of a chunk (m, C, P) of 3 or 4 channels (CleanVision's formula)."""
     r, g, b = (chunk[:, c].astype(np.float64) for c in range(3))
     if lo != 0:
         r -= lo
