@@ -662,3 +662,18 @@ def test_random_stacks_against_the_reference(dtype, n, h, w, seed, specials):
         images[-1] = images[0]                      # a duplicate
     bins = int(rng.integers(2, 300))
     check_table(image_stats(images, bins=bins), images, bins=bins)
+
+
+def test_no_qt_in_the_core():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np\n"
+            "from histeq_gui.core.stats import image_stats\n"
+            "from histeq_gui.core.stats_csv import stats_to_csv\n"
+            "image_stats(np.zeros((2, 4, 4), np.uint8))\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'pyqtgraph'))\n"
+            "print(bad)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
