@@ -114,7 +114,7 @@ def pairwise_sum(a, start, n):
 def gray8_summary(levels, values, ranks, counts, std, picked, extent):
     """Per row of ``levels`` (m, P) uint8: histogram, ``np.std``, order statistics, extent.
 
-    ``counts`` (m, 256) receives each row's histogram (zeroed first).
+    ``counts`` (m, 256) receives each row's histogram.
     ``values[level]`` is the pixel value of a level as float64 (``level``
     for uint8, ``level - 128`` for int8): the mean is the exact integer sum
     divided by P, as ``np.mean`` gets it, then ``std = sqrt(sum((x -
@@ -125,12 +125,20 @@ def gray8_summary(levels, values, ranks, counts, std, picked, extent):
     """
     m, pixels = levels.shape
     squares = np.empty(pixels)
+    local = np.zeros((4, 256), np.int64)       # four histograms: fewer stalls on one bin
+    stop = pixels - pixels % 4
     for r in range(m):
         row = levels[r]
+        local[:] = 0
+        for p in range(0, stop, 4):
+            local[0, min(row[p], 255)] += 1
+            local[1, min(row[p + 1], 255)] += 1
+            local[2, min(row[p + 2], 255)] += 1
+            local[3, min(row[p + 3], 255)] += 1
+        for p in range(stop, pixels):
+            local[0, min(row[p], 255)] += 1
         for k in range(256):
-            counts[r, k] = 0
-        for p in range(pixels):
-            counts[r, min(row[p], 255)] += 1
+            counts[r, k] = (local[0, k] + local[1, k]) + (local[2, k] + local[3, k])
         low = 255
         high = 0
         present = 0
