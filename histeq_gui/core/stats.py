@@ -265,25 +265,25 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     equalize(np.arange(16).reshape(4, 4).astype(x.dtype), **eq_args)
     lo, hi = _value_range(x3)
     rows = max(1, _CHUNK_PIXELS // max(pixels * channels, 1))
-    starts = list(range(0, n, rows))
+    chunks = -(-n // rows)
     equalized = None
-    total = len(starts)
+    whole = scope == "stack" or n == 0
+    # Progress: one step per chunk described, and as many for equalizing a
+    # whole stack at once (scope "stack"); at least one step.
+    total = max(1, chunks * (2 if whole else 1))
     done = 0
-    if scope == "stack" or n == 0:
+    if progress is not None:
+        progress(0, total)
+    if whole:
         # One histogram for the whole stack: equalize it at once (this also
         # checks the arguments for an empty stack).
-        total *= 2
         eq_progress = None
         if progress is not None:
-            progress(0, total)
-
             def eq_progress(d, t):
-                progress(int(len(starts) * d / max(t, 1)), total)
+                progress(int(chunks * d / max(t, 1)), total)
         out = equalize(x, channel_axis=channel_axis, progress=eq_progress, **eq_args)
         equalized = as_channels_first(out, layout).reshape(channels, n, pixels)
-        done = len(starts)
-    elif progress is not None:
-        progress(0, total)
+        done = chunks
 
     parts = []
     cache = {}                                  # entropy tables, shared by the chunks
@@ -302,6 +302,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             if progress is not None:
                 progress(done, total)
 
+    if progress is not None and done < total:
+        progress(total, total)
     table = _assemble(parts, n, names, x3)
     info = {"method": method, "bins": int(bins), "scope": scope,
             "method_params": dict(method_params), "shape": list(x.shape),

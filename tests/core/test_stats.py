@@ -491,6 +491,13 @@ def test_progress_reports_and_cancels(monkeypatch):
         image_stats(images, progress=cancel)
     with pytest.raises(Cancelled):
         image_stats(images, scope="stack", progress=cancel)
+    calls = []
+    image_stats(images, scope="stack", progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 10) and calls[-1] == (10, 10)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    calls = []
+    image_stats(images[:0], progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 1), (1, 1)]
 
 
 # ----------------------------------------------------------------- dataset-relative
