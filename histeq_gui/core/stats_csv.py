@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .._version import __version__
-from .atomic import _new_file, staged
+from .atomic import _new_file, exists, staged
+from .errors import StackError
 from .sidecar import sidecar_path, write_json
 
-__all__ = ["stats_to_csv", "write_stats_csv"]
+__all__ = ["stats_to_csv", "write_stats_csv", "check_stats_target"]
 
 
-def stats_to_csv(table, path_or_file, *, overwrite=True, info=None):
+def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None):
     """Write ``table`` as CSV to a path (atomically) or to an open text file.
 
     Parameters
@@ -46,6 +48,9 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None):
         the columns, the row count, the program version and time, updated
         with ``info`` (e.g. ``{"source": "faces.npy"}``).  The CSV and the
         sidecar are moved into place together.
+    source : str or path-like, optional
+        The input the table describes: the path is refused if it is that
+        file (see :func:`check_stats_target`).
 
     Returns
     -------
@@ -57,7 +62,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None):
     ValueError
         If the columns are not 1-D arrays of one length.
     StackError
-        If the target exists and ``overwrite`` is False, or it cannot be
+        If the target is refused (:func:`check_stats_target`) or cannot be
         written (one line naming the path and what to do); nothing is left
         behind and an existing file is untouched.
 
@@ -84,6 +89,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None):
         _write(columns, path_or_file)
         return None
     target = Path(path_or_file)
+    check_stats_target(target, source=source, overwrite=overwrite)
     targets = [target]
     if info is not None:
         targets.append(sidecar_path(target))
@@ -106,6 +112,50 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None):
 
 
 write_stats_csv = stats_to_csv
+
+
+def check_stats_target(path, *, source=None, overwrite=False):
+    """Check where a statistics CSV will go, before computing anything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file to write.
+    source : str or path-like, optional
+        The input stack (file or folder): never written over, even with
+        ``overwrite``, and no CSV goes inside an input folder.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    StackError
+        One line saying what is wrong and what to do.
+    """
+    path = Path(path)
+    if source is not None:
+        item = Path(source)
+        target = path.resolve()
+        same = target == item.resolve() or (item.is_dir() and item.resolve() in target.parents)
+        if not same and exists(path) and item.exists():
+            same = os.path.samefile(path, item)
+        if same:
+            raise StackError(f"will not write '{path}': it is the input '{item}' or inside it; "
+                             "choose another path for the statistics")
+    if path.is_dir():
+        raise StackError(f"'{path}' is a folder; give a file name for the statistics, "
+                         "e.g. stats.csv")
+    folder = path.parent
+    if not folder.is_dir():
+        raise StackError(f"cannot write '{path}': the folder '{folder}' does not exist; "
+                         "create it first")
+    if exists(path) and not overwrite:
+        raise StackError(f"'{path}' exists; pass --overwrite to replace it")
+    return path
 
 
 def _text_columns(table):

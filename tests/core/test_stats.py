@@ -29,7 +29,7 @@ from skimage import data
 from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.stats import (COLUMNS, MAD_SCALE, THRESHOLDS, image_stats, outliers,
                                    robust_z)
-from histeq_gui.core.stats_csv import stats_to_csv
+from histeq_gui.core.stats_csv import check_stats_target, stats_to_csv
 
 BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
 M_LOG2E = 1.44269504088896340736     # Pillow multiplies by C's M_LOG2E
@@ -684,3 +684,21 @@ def test_no_qt_in_the_core():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_csv_target_checks(tmp_path):
+    table = image_stats(as_uint8(photo_crops(n=3, size=8)))
+    source = tmp_path / "faces.npy"
+    source.write_bytes(b"stack")
+    with pytest.raises(ValueError, match="is the input"):
+        stats_to_csv(table, source, source=source, overwrite=True)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is the input"):
+        check_stats_target(folder / "stats.csv", source=folder)
+    with pytest.raises(ValueError, match="is a folder"):
+        check_stats_target(folder)
+    with pytest.raises(ValueError, match="does not exist"):
+        check_stats_target(tmp_path / "missing" / "stats.csv")
+    assert source.read_bytes() == b"stack"
+    assert check_stats_target(tmp_path / "stats.csv", source=source) == tmp_path / "stats.csv"
