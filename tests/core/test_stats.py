@@ -425,7 +425,10 @@ def test_tiny_and_odd_shapes(shape):
     check_table(image_stats(floats), floats.reshape(-1, *shape[-2:]))
 
 
-def test_scope_stack_and_method_skimage():
+def test_scope_stack_and_method_skimage(monkeypatch):
+    from histeq_gui.core import stats
+    monkeypatch.setattr(stats, "_CHUNK_PIXELS", 4 * 32 * 32)        # several chunks,
+    monkeypatch.setattr(stats, "_EQUALIZE_CHUNKS", 1)               # each equalized alone
     images = planted(as_uint8(photo_crops(n=12, size=32)))
     check_table(image_stats(images, scope="stack", bins=40), images, bins=40, scope="stack")
     floats = photo_crops(n=6, size=24)
@@ -438,9 +441,11 @@ def test_many_chunks_equal_one(monkeypatch):
     images = planted(as_uint8(photo_crops(n=30, size=32)))
     whole = image_stats(images)
     monkeypatch.setattr(stats, "_CHUNK_PIXELS", 3 * 32 * 32)
-    chunked = image_stats(images)
-    for name in COLUMNS:
-        assert_array_equal(chunked[name], whole[name], err_msg=name)
+    for per_call in (1, 3):                     # chunks per call of equalize
+        monkeypatch.setattr(stats, "_EQUALIZE_CHUNKS", per_call)
+        chunked = image_stats(images)
+        for name in COLUMNS:
+            assert_array_equal(chunked[name], whole[name], err_msg=name)
 
 
 def test_input_is_not_modified_and_memory_maps_work(tmp_path):
