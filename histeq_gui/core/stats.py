@@ -629,7 +629,8 @@ def _describe_sorted(y, lo, hi, only_levels=False, cache=None):
         n = np.full(m, pixels, np.int64)
     clean = n == pixels
     has = n > 0
-    s = np.sort(y, axis=1)                  # -inf, finite values, +inf, NaN
+    # -inf, finite values, +inf, NaN; "stable" is a radix sort for 16-bit integers
+    s = np.sort(y, axis=1, kind="stable" if y.dtype.itemsize <= 2 and not floating else None)
 
     def order_stat(k):                      # k-th smallest finite value (float64)
         if pixels == 0:
