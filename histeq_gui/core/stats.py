@@ -162,7 +162,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     values (in float64 because NumPy's percentile of signed integers
     overflows: ``np.percentile(np.int8([-100, 100]), 50)`` is 128).  An
     image with no finite value has NaN statistics, ``distinct`` 0, and
-    counts as constant.  Integers beyond 2**53 are rounded to float64.
+    counts as constant.  ``distinct`` counts the values as stored;
+    integers beyond 2**53 are rounded in the float64 columns.
 
     **Colour.**  A colour image is described by its luminance as
     CleanVision computes the brightness of a pixel
@@ -175,7 +176,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     exactly CleanVision's ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b)``), the
     dtype's minimum for signed integers and the stack's smallest finite
     value for floats.  Alpha is ignored, except in the low-information
-    entropy (below) where Pillow counts it.
+    entropy (below) where Pillow counts it.  ``nan_count`` and
+    ``inf_count`` count the pixels whose luminance is NaN or infinite (a
+    NaN in any of R, G, B).
 
     **Entropy** (bits).  8-bit images (uint8, int8): Pillow's
     ``Image.entropy()`` of the image in mode ``"L"``: ``p = count / total``
@@ -222,9 +225,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     channel_axis=channel_axis, **method_params)`` gives ``v`` in [0, 1];
     it is cut to the 256 levels of the uint8 export, ``np.rint(255 * v)``
     (NaN pixels left out).  ``entropy_after`` and ``distinct_after`` are the
-    8-bit entropy and the number of distinct levels of that (colour: of the
-    luminance of the 8-bit RGB, as above); ``levels_lost = distinct -
-    distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
+    8-bit (Pillow) entropy and the number of distinct levels of that; for
+    colour, the entropy (256 equal bins, as for other data) and the number of
+    distinct values of the luminance ``Y`` of the 8-bit R, G, B levels.
+    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
     ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
     luminances of ``v`` and of the original).  With ``scope="image"`` each
     chunk of images is equalized on its own (the same result); with
