@@ -32,7 +32,7 @@ from .stack import as_channels_first, guess_layout
 from .stats_kernels import gray8_after, gray8_summary, histogram256
 
 __all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
-           "StatsTable", "image_stats", "robust_z", "outliers"]
+           "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
 
 #: CleanVision's default thresholds (``ImagePropertyIssueManager.get_default_params``):
 #: an image has the issue when its score is BELOW the threshold.
@@ -417,6 +417,21 @@ def outliers(table, column, threshold=3.5, side="both"):
         if side == "high":
             return z > threshold
         return np.abs(z) > threshold
+
+
+def warm_up(dtype):
+    """Get the compiled loops of :func:`image_stats` for images of ``dtype`` ready.
+
+    They compile on their first use (seconds after installing; then they
+    load from numba's cache on disk in a fraction of a second).  A viewer
+    can call this off the GUI thread while it loads a stack, like
+    :func:`histeq_gui.core.equalize.warm_up`.
+    """
+    tiny = np.arange(16).reshape(1, 4, 4).astype(dtype)
+    image_stats(tiny)
+    if tiny.dtype.kind == "f":
+        tiny[0, 0, 0] = np.nan
+        image_stats(tiny)
 
 
 # --------------------------------------------------------------------- preparation

@@ -465,6 +465,13 @@ def test_big_endian_and_empty_stack():
     assert list(empty) == list(COLUMNS) and all(len(v) == 0 for v in empty.values())
 
 
+def test_warm_up_runs_for_every_dtype():
+    from histeq_gui.core.stats import warm_up
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float16, np.float32,
+                  np.float64):
+        warm_up(dtype)
+
+
 def test_errors_are_one_line():
     with pytest.raises(ValueError, match="boolean"):
         image_stats(np.zeros((2, 4, 4), bool))
