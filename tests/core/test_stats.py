@@ -465,11 +465,15 @@ def test_big_endian_and_empty_stack():
     assert list(empty) == list(COLUMNS) and all(len(v) == 0 for v in empty.values())
 
 
-def test_warm_up_runs_for_every_dtype():
+def test_warm_up_compiles_the_loops_for_a_dtype():
+    from histeq_gui.core import stats_kernels
     from histeq_gui.core.stats import warm_up
     for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float16, np.float32,
                   np.float64):
         warm_up(dtype)
+    assert stats_kernels.gray8_summary.signatures and stats_kernels.gray8_after.signatures
+    compiled = {str(sig[0].dtype) for sig in stats_kernels.histogram256.signatures}
+    assert {"uint16", "int16", "int32", "float32", "float64"} <= compiled
 
 
 def test_errors_are_one_line():
