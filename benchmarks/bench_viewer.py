@@ -2,8 +2,8 @@
 
 Runs the real main window in this process (offscreen), changes the bins, the
 method, the scope and the image, and measures until the new images and plots
-are drawn (the view's ``viewUpdated`` signal, then ``processEvents`` so the
-paint happens).  Small images are computed in the GUI thread, big ones in a
+are drawn (the controller's ``resultChanged`` signal, after every panel drew
+it, then ``processEvents`` so the paint happens).  Small images are computed in the GUI thread, big ones in a
 worker, exactly as in normal use.  Prints medians against the goals (16 ms at
 96x96, 150 ms at 2048x2048) and, beside them, the core's share (the same
 ``compute_view`` call timed alone), so a slow row says whether the core or the
@@ -31,7 +31,8 @@ from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from histeq_gui.gui.app import quiet_harmless_qt_notes  # noqa: E402
 from histeq_gui.gui.compute import compute_view, stack_histograms  # noqa: E402
-from histeq_gui.gui.main_window import SYNC_STACK_VALUES, MainWindow  # noqa: E402
+from histeq_gui.gui.controller import SYNC_STACK_VALUES  # noqa: E402
+from histeq_gui.gui.main_window import MainWindow  # noqa: E402
 from histeq_gui.gui.stack_file import LoadedStack, open_sample  # noqa: E402
 
 
@@ -55,7 +56,7 @@ class Timer:
     def __init__(self, app, window):
         self.app, self.window = app, window
         self.updates = 0
-        window.viewUpdated.connect(self._count)
+        window.controller.resultChanged.connect(self._count)   # after the panels
 
     def _count(self):
         self.updates += 1
@@ -136,7 +137,7 @@ def main(argv=None):
     print(f"{'stack':34} {'change':7} {'update ms':>10} {'core ms':>8} {'goal ms':>8} "
           f"{'update/goal':>12}")
     for label, stack, goal in cases:
-        window.set_stack(stack)
+        window.opener.set_stack(stack)
         window.wait_until_idle()
         for name, (total, core) in run_changes(app, window, args.repeat).items():
             print(f"{label:34} {name:7} {total * 1e3:10.1f} {core * 1e3:8.1f} {goal * 1e3:8.0f} "

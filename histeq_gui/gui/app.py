@@ -140,7 +140,7 @@ def _install_excepthook():
     """Log unexpected exceptions in Qt callbacks and tell the user in one line."""
     from PyQt5.QtWidgets import QApplication, QMessageBox
 
-    from .workers import user_message
+    from .jobs import user_message
 
     def hook(kind, value, traceback):
         log.error("unexpected error", exc_info=(kind, value, traceback))
@@ -199,7 +199,7 @@ def _draw_dialog(pixmap, shot, title, palette):
 
 
 def _screenshot(window, args):
-    from .workers import user_message
+    from .jobs import user_message
 
     errors = []
 
@@ -207,18 +207,18 @@ def _screenshot(window, args):
         errors.append(user_message(error))
         return None
 
-    window.report_error = lambda title, message: errors.append(message)
-    window.ask_array = no_one_to_ask
+    window.opener.report_error = lambda title, message: errors.append(message)
+    window.opener.ask_array = no_one_to_ask
     window.resize(*args.size)
     window.show()
     if args.path:
-        window.open_path(args.path, args.index, key=args.key)
+        window.opener.open_path(args.path, args.index, key=args.key)
     else:
-        window.open_sample(args.index)
+        window.opener.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
         failures = errors or ["loading did not finish"]
-    elif window.view_problem() is not None:     # no picture without the equalized image
-        failures = [*errors, f"image {window.state.index}: {window.view_problem()}"]
+    elif window.controller.problem() is not None:     # no picture without the equalized image
+        failures = [*errors, f"image {window.state.index}: {window.controller.problem()}"]
     else:
         failures = []
     if failures:
@@ -280,9 +280,9 @@ def main(argv=None):
     _install_excepthook()
     window.show()
     if args.path:
-        window.open_path(args.path, args.index, key=args.key)
+        window.opener.open_path(args.path, args.index, key=args.key)
     else:
-        window.open_sample(args.index)
+        window.opener.open_sample(args.index)
     return app.exec_()
 
 

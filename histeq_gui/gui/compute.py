@@ -58,6 +58,26 @@ class ViewResult:
     equalized_histograms: tuple
     error: Exception | None = None
 
+    def pixel(self, position):
+        """The original and equalized values at ``position`` ``(x, y)``.
+
+        Returns
+        -------
+        tuple or None
+            ``(original, equalized)``: scalars for gray images, 1-D arrays
+            (one value per channel) for colour; ``equalized`` is None when
+            the image could not be equalized.  None when ``position`` is None
+            or outside the image.
+        """
+        if position is None:
+            return None
+        x, y = position
+        height, width = self.original.shape[:2]
+        if not (0 <= x < width and 0 <= y < height):
+            return None
+        equalized = None if self.equalized is None else self.equalized[y, x]
+        return self.original[y, x], equalized
+
 
 def _channels(image, n_channels):
     if n_channels == 1:

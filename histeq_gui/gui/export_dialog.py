@@ -21,10 +21,10 @@ from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
 from ..core.methods import METHODS, uses_value_bins
-from .controls import value_bins_note
+from .panels.settings import value_bins_note
 from .resources import SAMPLE_STACK, resource_path
 from .state import MAX_BINS, MIN_BINS
-from .workers import Runner
+from .jobs import Runner
 
 __all__ = ["ExportDialog", "default_output"]
 

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QFont
 
-from .image_panel import BACKGROUND
+from .image_views import BACKGROUND
 
 __all__ = ["HistogramPlot", "TransferPlot", "channel_colours", "bins_text", "MAX_BARS"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PyQt5.QtWidgets import QMessageBox
 
-from histeq_gui.gui import workers
+from histeq_gui.gui import jobs
 from histeq_gui.gui.main_window import MainWindow
 from histeq_gui.gui.preferences import Preferences
 
@@ -52,7 +52,7 @@ def no_thread_left(qapp):
     """Fail a test that leaves a worker thread running."""
     yield
     qapp.processEvents()
-    running = workers.live_jobs()
+    running = jobs.live_jobs()
     for job in running:
         job.cancel()
         job.wait(5000)
@@ -95,7 +95,7 @@ def wait_idle(qtbot):
 @pytest.fixture
 def sample_window(window, wait_idle):
     """The main window showing the bundled sample stack."""
-    window.open_sample()
+    window.opener.open_sample()
     wait_idle(window)
     return window
 

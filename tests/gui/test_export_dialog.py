@@ -25,7 +25,7 @@ def stack_file(tmp_path):
 
 @pytest.fixture
 def loaded(window, stack_file, wait_idle):
-    window.open_path(stack_file)
+    window.opener.open_path(stack_file)
     wait_idle(window)
     return window
 
@@ -82,7 +82,7 @@ def test_export_equals_the_histeq_command(qtbot, loaded, stack_file, tmp_path,
                         "--bins", str(bins), "--scope", scope, "--dtype", dtype, "-q"]) == 0
     assert out_gui.read_bytes() == out_cli.read_bytes()
     assert sidecar_path(out_gui).exists()
-    assert loaded.message_label.text() == f"Exported to {out_gui}"
+    assert loaded.status_bar.message_label.text() == f"Exported to {out_gui}"
 
 
 def test_export_float64_is_the_api_result(qtbot, loaded, stack_file, tmp_path):
@@ -99,7 +99,7 @@ def open_big_stack(window, tmp_path, wait_idle, name, seed):
     """Open a float64 stack big enough that exporting it takes a while."""
     source = tmp_path / name
     np.save(source, np.random.default_rng(seed).random((48, 1, 512, 512)))
-    window.open_path(source)
+    window.opener.open_path(source)
     wait_idle(window)
 
 

@@ -1,4 +1,4 @@
-"""Original | equalized: two linked image views with fixed display levels."""
+"""Original | equalized: two linked image views with fixed display levels (a widget)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QSizeF, Qt, pyqtSignal
 from PyQt5.QtWidgets import QGraphicsRectItem
 
-__all__ = ["ImagePanel", "BACKGROUND"]
+__all__ = ["ImageViews", "BACKGROUND"]
 
 BACKGROUND = "#202124"
 _TITLE_COLOUR = "#e8eaed"
@@ -57,7 +57,7 @@ class _Title(pg.LabelItem):
         return hint
 
 
-class ImagePanel(pg.GraphicsLayoutWidget):
+class ImageViews(pg.GraphicsLayoutWidget):
     """Two image views side by side, zoom and pan linked.
 
     The original is drawn with the stack's fixed levels and the equalized

@@ -1,77 +1,27 @@
-"""Moving through the stack: the image slider, spin box and play/pause."""
+"""The navigation panel: the image slider, index spin box and play/pause."""
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton,
-                             QWidget)
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QStyle,
+                             QToolButton, QWidget)
 
-__all__ = ["Player", "NavigationBar", "PLAY_INTERVAL_MS"]
-
-PLAY_INTERVAL_MS = 120
+__all__ = ["NavigationPanel"]
 
 
-class Player(QObject):
-    """Steps through the stack on a timer, looping at the end.
+class NavigationPanel(QWidget):
+    """Play/pause, first/previous/next/last, an image slider and an index spin box.
 
-    A tick is skipped while ``busy()`` says the previous image is still being
-    computed, so playback never piles up work.
-
-    Signals
-    -------
-    playingChanged(bool)
+    Parameters
+    ----------
+    context : ViewerContext
+        Its ``state`` and ``player`` are used.
     """
 
-    playingChanged = pyqtSignal(bool)
-
-    def __init__(self, state, busy=None, parent=None):
+    def __init__(self, context, parent=None):
         super().__init__(parent)
-        self.state = state
-        self._busy = busy or (lambda: False)
-        self._timer = QTimer(self)
-        self._timer.setInterval(PLAY_INTERVAL_MS)
-        self._timer.timeout.connect(self._tick)
-        state.stackChanged.connect(self.stop)
-
-    @property
-    def playing(self):
-        """True while the timer steps through the stack."""
-        return self._timer.isActive()
-
-    def play(self):
-        """Start stepping (only for stacks of more than one image)."""
-        if not self.playing and self.state.n_images > 1:
-            self._timer.start()
-            self.playingChanged.emit(True)
-
-    def stop(self):
-        """Stop stepping."""
-        if self.playing:
-            self._timer.stop()
-            self.playingChanged.emit(False)
-
-    def toggle(self):
-        """Play if paused, pause if playing."""
-        if self.playing:
-            self.stop()
-        else:
-            self.play()
-
-    def _tick(self):
-        if self._busy():
-            return
-        n = self.state.n_images
-        if n > 1:
-            self.state.set_index((self.state.index + 1) % n)
-
-
-class NavigationBar(QWidget):
-    """Play/pause, first/previous/next/last, an image slider and an index spin box."""
-
-    def __init__(self, state, player, parent=None):
-        super().__init__(parent)
-        self.state = state
-        self.player = player
+        self.state = state = context.state
+        self.player = player = context.player
         style = self.style()
         self.first_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward),
                                          "First image (Home)", lambda: state.set_index(0))
@@ -94,6 +44,7 @@ class NavigationBar(QWidget):
         self.caption.setMinimumWidth(220)
         self.caption.setStyleSheet("color: palette(dark);")
 
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # one row, any width
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for button in (self.first_button, self.previous_button, self.play_button,

@@ -1,4 +1,4 @@
-"""The worker runner: results, errors, cancel, a new request cancelling the old one."""
+"""The job runner: results, errors, cancel, a new request cancelling the old one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.gui.workers import Runner, live_jobs, user_message
+from histeq_gui.gui.jobs import Runner, live_jobs, user_message
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The settings widget: method, bins (spin box + slider, debounced), scope.
+"""The settings panel: method, bins (spin box + slider, debounced), scope.
 
 It only talks to the :class:`~histeq_gui.gui.state.ViewerState`: user input
 goes to the state's setters, and the widgets follow the state's signals.
@@ -10,10 +10,11 @@ import math
 
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel,
-                             QRadioButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                             QRadioButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout,
+                             QWidget)
 
-from ..core.methods import METHODS
-from .state import MAX_BINS, MIN_BINS
+from ...core.methods import METHODS
+from ..state import MAX_BINS, MIN_BINS
 
 __all__ = ["SettingsPanel", "BINS_INTERVAL_MS", "slider_to_bins", "bins_to_slider"]
 
@@ -56,11 +57,16 @@ class SettingsPanel(QWidget):
     :data:`BINS_INTERVAL_MS`, with the latest value, and at once when the slider
     is released.  A drag thus redraws about ten times a second instead of
     queueing one recomputation per pixel of mouse movement.
+
+    Parameters
+    ----------
+    context : ViewerContext
+        Only its ``state`` is used.
     """
 
-    def __init__(self, state, parent=None):
+    def __init__(self, context, parent=None):
         super().__init__(parent)
-        self.state = state
+        self.state = state = context.state
         self.method_combo = QComboBox()
         for method in METHODS:
             self.method_combo.addItem(method, method)
@@ -107,6 +113,7 @@ class SettingsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)   # no empty space below
 
         self._bins_timer = QTimer(self)
         self._bins_timer.setSingleShot(True)

@@ -1,4 +1,4 @@
-"""One worker abstraction for every long job: loading, stack histograms, export.
+"""The one helper for background work: loading, computing the view, stack histograms, export.
 
 A *job* is a function ``fn(report)`` run in its own :class:`QThread`.  It
 calls ``report(stage, done, total)`` now and then; ``report`` raises
@@ -14,6 +14,11 @@ ever reaches the screen.  Results, errors and cancellations come back to the
 GUI thread as callbacks, once the job's thread has finished; errors arrive
 as one line for the user, and all but :class:`StackError` are also logged
 with their traceback.
+
+Every background job of the viewer goes through a :class:`Runner`: the
+file opener (loading), the view controller (big images, whole-stack
+histograms) and the export dialog.  :func:`live_jobs` lists the threads still
+running, which the tests check is empty after each test.
 """
 
 from __future__ import annotations
