@@ -19,6 +19,8 @@ map from input value to equalized value, also drawn as the transfer curve.</p>
 <tr><td><b>Home / End</b></td><td>first / last image</td></tr>
 <tr><td><b>PgUp / PgDn</b></td><td>10 images back / forward</td></tr>
 <tr><td><b>Space</b></td><td>play / pause</td></tr>
+<tr><td><b>Enter / Esc</b></td><td>after typing in Index or Bins: use the number / undo it
+(these keys work wherever the focus is, except while you type a number)</td></tr>
 <tr><td><b>Ctrl+O</b></td><td>open a stack (or drop a file or folder on the window)</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>export the equalized stack</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>

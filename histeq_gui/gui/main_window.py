@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow
 from . import panels as registry
 from .controller import ViewController
 from .help import APP_NAME, Help
+from .keys import TypingKeys
 from .opener import Opener
 from .panels import ViewerContext
 from .player import Player
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         self.panels, self.docks = {}, {}
         self._build_panels(registry.PANELS if panels is None else panels, context)
         self._build_menus()
+        self.keys = TypingKeys(self.panels.get("images", self), self)
+        self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
         self.resize(*DEFAULT_SIZE)
         self._restore_geometry()
         self._update_title()

@@ -38,7 +38,8 @@ class NavigationPanel(QWidget):
         self.slider.setToolTip("Image index (Left/Right, PgUp/PgDn by 10)")
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.spin = QSpinBox()
-        self.spin.setToolTip("Image index, counted from 0")
+        self.spin.setToolTip("Image index, counted from 0 (type a number, then Enter)")
+        self.spin.setKeyboardTracking(False)    # typing "12" does not visit image 1 first
         self.count_label = QLabel()
         self.caption = QLabel()
         self.caption.setMinimumWidth(220)

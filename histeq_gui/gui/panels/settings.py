@@ -124,6 +124,7 @@ class SettingsPanel(QWidget):
         self.bins_spin.valueChanged.connect(self._on_spin)
         self.bins_slider.valueChanged.connect(self._on_slider)
         self.bins_slider.sliderReleased.connect(self.commit_bins)
+        self.bins_spin.editingFinished.connect(self.commit_bins)     # Enter: no wait
         self.scope_group.buttonClicked.connect(self._on_scope_picked)
         state.methodChanged.connect(self._show_method)
         state.binsChanged.connect(self._show_bins)
