@@ -226,6 +226,10 @@ class TransferPlot(pg.PlotWidget):
         """Mark ``(input, output)`` points (the pixel under the mouse); empty to clear."""
         self._marker.setData([p[0] for p in points], [p[1] for p in points])
 
+    def marked(self):
+        """``(x, y)`` of the marked points."""
+        return self._marker.getData()
+
     def curve_count(self):
         """Number of transfer curves drawn."""
         return len(self._curves)

@@ -69,6 +69,7 @@ class StatusBar(QStatusBar):
         state.changed.connect(self._show_info)
         state.cursorChanged.connect(self._show_pixel)
         controller.resultChanged.connect(self._show_problem)
+        controller.resultChanged.connect(lambda _: self._show_pixel(state.cursor))
         controller.noted.connect(self.notify)
         self._show_info()
 
@@ -107,6 +108,7 @@ class StatusBar(QStatusBar):
                                 f"{stack.describe()}")
 
     def _show_pixel(self, position):
+        """The values at ``position`` in the result shown (also when the image changes)."""
         result = self.controller.result
         values = None if result is None else result.pixel(position)
         if values is None:

@@ -680,3 +680,29 @@ def test_unexpected_error_while_loading(qtbot, sample_window, monkeypatch, messa
     assert text.startswith("Unexpected error (OSError") and "\n" not in text
     assert "Traceback" in caplog.text
     assert sample_window.state.stack.name == "sample_stack.npy"
+
+
+def marked(window):
+    x, y = window.panel("transfer").plot.marked()
+    return list(zip(np.asarray(x).tolist(), np.asarray(y).tolist()))
+
+
+def test_the_pixel_readout_follows_a_new_image_under_a_still_cursor(sample_window):
+    w = sample_window
+    w.state.set_index(3)
+    w.panel("images").views.hovered.emit(10, 20)          # the mouse stops over a pixel
+    before = current_image(w)[20, 10]
+    assert f"original {before}" in w.status_bar.pixel_label.text()
+    for index in (7, 8):                                   # paged with the keyboard
+        w.state.set_index(index)
+        image, equalized = current_image(w), w.controller.result.equalized
+        assert image[20, 10] != before
+        text = w.status_bar.pixel_label.text()
+        assert f"x 10, y 20 · original {image[20, 10]}" in text
+        assert f"equalized {equalized[20, 10]:.4g}" in text
+        assert marked(w) == [(float(image[20, 10]), float(equalized[20, 10]))]
+        before = image[20, 10]
+    w.state.set_bins(8)                                     # a new mapping, same image
+    assert marked(w) == [(float(before), float(w.controller.result.equalized[20, 10]))]
+    w.panel("images").views.hovered.emit(-1, -1)
+    assert w.status_bar.pixel_label.text() == "" and marked(w) == []

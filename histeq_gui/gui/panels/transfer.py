@@ -51,6 +51,7 @@ class TransferPanel(QWidget):
             title = (f"Transfer curve · {result.method}"
                      f"{' · value bins' if hists[0].value_bins else ''}")
         self.plot.set_curves(hists, stack.levels, title)
+        self.show_cursor(self.state.cursor)         # the same pixel, in the new result
 
     def show_cursor(self, position):
         """Mark the pixel at ``position`` on the curve (one dot per channel)."""
