@@ -100,7 +100,8 @@ def build_parser():
 
 # Qt notes that say nothing to a user: the offscreen platform has no window
 # manager to pass size hints to, and root sessions have no XDG_RUNTIME_DIR.
-_HARMLESS_QT_NOTES = ("does not support propagateSizeHints", "XDG_RUNTIME_DIR not set")
+_HARMLESS_QT_NOTES = ("does not support propagateSizeHints", "does not support raise()",
+                      "XDG_RUNTIME_DIR not set")
 
 
 def quiet_harmless_qt_notes():

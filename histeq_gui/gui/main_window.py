@@ -205,14 +205,14 @@ class MainWindow(QMainWindow):
 
     def open_export_dialog(self):
         """Show the export dialog for the current stack and settings (non-blocking)."""
-        from .export_dialog import ExportDialog
+        from .export_dialog import ExportDialog, show_folder
         if self.state.stack is None:
             return None
         if self.export_dialog is None or not self.export_dialog.isVisible():
             self.export_dialog = ExportDialog(self.state, self.prefs, self)
             self.export_dialog.finished.connect(self._on_export_dialog_closed)
-            self.export_dialog.exported.connect(
-                lambda path: self.status_bar.notify(f"Exported to {path}", 10000))
+            self.export_dialog.exported.connect(lambda path: self.status_bar.notify(
+                f"Exported to {path}", 60000, action=("Open folder", lambda: show_folder(path))))
             self.export_dialog.open()
         self.export_dialog.raise_()
         return self.export_dialog

@@ -122,7 +122,7 @@ class Opener(QObject):
     def _on_loaded(self, stack, index=0, remember=True):
         if remember and stack.path is not None:
             self.prefs.add_recent(stack.path)
-            self.prefs.set_last_folder(stack.path.parent)
+            self.prefs.set_last_data_folder(stack.path.parent)
         self.state.set_stack(stack, index)
         self.noted.emit(f"Opened {stack.name}")
 
@@ -152,14 +152,14 @@ class Opener(QObject):
     def choose_file(self):
         """Ask for a stack file and open it."""
         path, _ = QFileDialog.getOpenFileName(self.window, "Open a stack",
-                                              str(self.prefs.last_folder()), OPEN_FILTER)
+                                              str(self.prefs.last_data_folder()), OPEN_FILTER)
         if path:
             self.open_path(path)
 
     def choose_folder(self):
         """Ask for a folder of images and open it."""
         path = QFileDialog.getExistingDirectory(self.window, "Open a folder of images",
-                                                str(self.prefs.last_folder()))
+                                                str(self.prefs.last_data_folder()))
         if path:
             self.open_path(path)
 

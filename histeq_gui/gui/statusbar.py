@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QLabel, QStatusBar
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QLabel, QPushButton, QStatusBar
 
 from .progress import ProgressIndicator
 
@@ -38,6 +38,8 @@ class StatusBar(QStatusBar):
         "x 10, y 20 · original 37 · equalized 0.41" for the pixel under the mouse.
     message_label : QLabel
         Short notes (:meth:`notify`) and why the image cannot be equalized.
+    action_button : QPushButton
+        Shown with a note that offers something to do ("Open folder").
     info_label : QLabel
         Image number, shape, dtype and layout.
     progress : ProgressIndicator
@@ -55,7 +57,14 @@ class StatusBar(QStatusBar):
         self._problem_shown = False
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(self.message_label.clear)
+        self._message_timer.timeout.connect(lambda: self.notify(""))
+        self.action_button = QPushButton()
+        self.action_button.setFlat(True)
+        self.action_button.setStyleSheet("color: palette(link); text-decoration: underline;")
+        self.action_button.setFocusPolicy(Qt.NoFocus)
+        self.action_button.clicked.connect(self._on_action)
+        self.action_button.hide()
+        self._action = None
         self.info_label = QLabel()
         self.progress = ProgressIndicator()
         for runner, title in ((controller.compute_runner, "Computing"),
@@ -63,6 +72,7 @@ class StatusBar(QStatusBar):
             self.progress.watch(runner, title)
         self.addWidget(self.pixel_label, 1)
         self.addWidget(self.message_label)
+        self.addWidget(self.action_button)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.info_label)
 
@@ -73,20 +83,29 @@ class StatusBar(QStatusBar):
         controller.noted.connect(self.notify)
         self._show_info()
 
-    def notify(self, text, timeout_ms=5000, problem=False):
+    def notify(self, text, timeout_ms=5000, problem=False, action=None):
         """A short note (it does not hide the pixel values).
 
         A ``problem`` (the image cannot be equalized) is shown in a warning
-        colour and stays until the view shows a result again.
+        colour and stays until the view shows a result again.  ``action``,
+        ``(label, callable)``, adds a button beside the note while it shows.
         """
         self.message_label.setStyleSheet(_PROBLEM_STYLE if problem else _NOTE_STYLE)
         self.message_label.setText(text)
         self.message_label.setToolTip(text)       # all of it, when the bar is too narrow
+        self._action = None if action is None or not text else action[1]
+        if self._action is not None:
+            self.action_button.setText(action[0])
+        self.action_button.setVisible(self._action is not None)
         self._problem_shown = problem
         if problem:
             self._message_timer.stop()
         else:
             self._message_timer.start(timeout_ms)
+
+    def _on_action(self):
+        if self._action is not None:
+            self._action()
 
     def _show_problem(self, result):
         if result is None:

@@ -487,7 +487,7 @@ def test_preferences_remember_method_bins_and_folder(qtbot, prefs, settings_file
     try:
         assert again.state.method == "skimage"
         assert again.state.bins == 77
-        assert again.prefs.last_folder() == tmp_path
+        assert again.prefs.last_data_folder() == tmp_path
         assert again.prefs.recent_files()[0] == str(path.resolve())
     finally:
         again.close()
@@ -706,3 +706,11 @@ def test_the_pixel_readout_follows_a_new_image_under_a_still_cursor(sample_windo
     assert marked(w) == [(float(before), float(w.controller.result.equalized[20, 10]))]
     w.panel("images").views.hovered.emit(-1, -1)
     assert w.status_bar.pixel_label.text() == "" and marked(w) == []
+
+
+@pytest.mark.parametrize("key", [Qt.Key_Escape, Qt.Key_Return])
+def test_the_help_window_closes_with_escape_or_enter(qtbot, sample_window, key):
+    box = sample_window.help.show()
+    assert box.isVisible()
+    qtbot.keyClick(box, key)
+    assert not box.isVisible()
