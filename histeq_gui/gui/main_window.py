@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PyQt5.QtCore import QEventLoop, Qt, QThread
+from PyQt5.QtCore import QEventLoop, QSize, Qt, QThread
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow
 
@@ -34,9 +34,21 @@ __all__ = ["MainWindow", "APP_NAME"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 860)
+_FRAME = (16, 38)           # window frame and title bar, outside the window's size
 LAYOUT_VERSION = 2          # saveState/restoreState: a layout of another version is ignored
 _AREAS = {"left": Qt.LeftDockWidgetArea, "right": Qt.RightDockWidgetArea,
           "top": Qt.TopDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
+
+
+def fitted_size(available):
+    """The window's first size: :data:`DEFAULT_SIZE`, or less to fit ``available`` (a QRect).
+
+    Room is left for the window frame and title bar, which the size does not
+    include (a 1366x768 screen with a task bar gives about 1350x690).
+    """
+    width, height = DEFAULT_SIZE
+    return QSize(min(width, available.width() - _FRAME[0]),
+                 min(height, available.height() - _FRAME[1]))
 
 
 class MainWindow(QMainWindow):
@@ -85,12 +97,12 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
-        self.resize(*DEFAULT_SIZE)
+        self._fit_to_screen()
         self._restore_geometry()
         self._update_title()
 
         self.opener.noted.connect(self.status_bar.notify)
-        self.controller.problemChanged.connect(lambda problem: problem and self.player.stop())
+        self.controller.problemChanged.connect(self._on_problem)
         state.stackChanged.connect(self._update_title)
         state.methodChanged.connect(self.prefs.set_method)
         state.binsChanged.connect(self.prefs.set_bins)
@@ -185,6 +197,13 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.help_action)
         help_menu.addAction("&About histeq-gui", self.help.about)
 
+    def _fit_to_screen(self):
+        screen = self.screen() or QApplication.primaryScreen()
+        available = screen.availableGeometry()
+        size = fitted_size(available)
+        self.resize(size)
+        self.move(available.center() - self.rect().center())
+
     def _restore_geometry(self):
         geometry = self.prefs.geometry()
         if geometry is not None:
@@ -192,6 +211,10 @@ class MainWindow(QMainWindow):
         layout = self.prefs.window_state()
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)
+
+    def _on_problem(self, problem):
+        if problem:
+            self.player.stop()          # do not play on through images that fail
 
     def _update_title(self):
         stack = self.state.stack
@@ -207,6 +230,7 @@ class MainWindow(QMainWindow):
         """Show the export dialog for the current stack and settings (non-blocking)."""
         from .export_dialog import ExportDialog, show_folder
         if self.state.stack is None:
+            self.status_bar.notify("Nothing to export: open a stack first (Ctrl+O)")
             return None
         if self.export_dialog is None or not self.export_dialog.isVisible():
             self.export_dialog = ExportDialog(self.state, self.prefs, self)

@@ -17,7 +17,8 @@ from PyQt5.QtGui import QColor, QFont
 
 from .image_views import BACKGROUND
 
-__all__ = ["HistogramPlot", "TransferPlot", "channel_colours", "bins_text", "MAX_BARS"]
+__all__ = ["HistogramPlot", "TransferPlot", "CountAxis", "channel_colours", "bins_text",
+           "compact_count", "MAX_BARS"]
 
 MAX_BARS = 4096     # bars drawn per histogram at the most (the largest bin count one can pick)
 
@@ -65,11 +66,56 @@ def _style(plot, title):
     font.setPointSizeF(8)
     for name in ("left", "bottom", "right"):
         axis = item.getAxis(name)
+        axis.enableAutoSIPrefix(False)      # no "(x0.001)" beside a title
         axis.setTextPen(_TEXT)
         axis.setPen("#80868b")
         axis.setStyle(tickFont=font, tickTextOffset=3)
         axis.label.setFont(font)
     return item
+
+
+def compact_count(value):
+    """A pixel count in at most 5 characters: 950, 9500, 12k, 250k, 1.25M, 12M."""
+    value = float(value)
+    for limit, unit, divisor in ((1e4, "", 1.0), (1e6, "k", 1e3), (1e9, "M", 1e6)):
+        if abs(value) < limit:
+            break
+    else:
+        unit, divisor = "G", 1e9
+    if not unit:
+        return str(int(round(value)))
+    digits = 2 if abs(value / divisor) < 10 else (1 if abs(value / divisor) < 100 else 0)
+    return f"{value / divisor:.{digits}f}".rstrip("0").rstrip(".") + unit
+
+
+class CountAxis(pg.AxisItem):
+    """An axis of pixel counts: whole-number ticks only, short labels, no SI prefix.
+
+    (pyqtgraph would put ticks at 0.5 for an image of a few pixels, and a
+    six-digit count would run into the axis title.)
+    """
+
+    def __init__(self, orientation="left", **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickSpacing(self, minVal, maxVal, size):
+        """pyqtgraph's spacings, at least 1 (no tick between two whole counts)."""
+        levels = []
+        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
+            level = (max(float(spacing), 1.0), offset)
+            if level not in levels:
+                levels.append(level)
+        return levels
+
+    def tickValues(self, minVal, maxVal, size):
+        """The ticks, whole numbers only."""
+        return [(spacing, [v for v in values if float(v).is_integer()])
+                for spacing, values in super().tickValues(minVal, maxVal, size)]
+
+    def tickStrings(self, values, scale, spacing):
+        """Counts as :func:`compact_count` writes them."""
+        return [compact_count(v * scale) for v in values]
 
 
 class _OverlayBox(pg.ViewBox):
@@ -92,13 +138,13 @@ class HistogramPlot(pg.PlotWidget):
     """
 
     def __init__(self, title="Histogram", parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": CountAxis("left")})
         self._title = title
         item = _style(self, title)
         item.setLabel("left", "pixels", color=_TEXT)
         item.showAxis("right")
         item.setLabel("right", "CDF", color=CDF_COLOUR)
-        item.getAxis("left").setWidth(54)
+        item.getAxis("left").setWidth(60)
         item.getAxis("right").setWidth(44)
         self.cdf_box = _OverlayBox()
         self.cdf_box.setZValue(item.zValue() + 1)      # the CDF over the bars

@@ -57,7 +57,7 @@ class StatusBar(QStatusBar):
         self._problem_shown = False
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(lambda: self.notify(""))
+        self._message_timer.timeout.connect(self.clear_note)
         self.action_button = QPushButton()
         self.action_button.setFlat(True)
         self.action_button.setStyleSheet("color: palette(link); text-decoration: underline;")
@@ -79,7 +79,7 @@ class StatusBar(QStatusBar):
         state.changed.connect(self._show_info)
         state.cursorChanged.connect(self._show_pixel)
         controller.resultChanged.connect(self._show_problem)
-        controller.resultChanged.connect(lambda _: self._show_pixel(state.cursor))
+        controller.resultChanged.connect(self._show_pixel_again)
         controller.noted.connect(self.notify)
         self._show_info()
 
@@ -103,6 +103,10 @@ class StatusBar(QStatusBar):
         else:
             self._message_timer.start(timeout_ms)
 
+    def clear_note(self):
+        """Remove the note (and its button)."""
+        self.notify("")
+
     def _on_action(self):
         if self._action is not None:
             self._action()
@@ -125,6 +129,9 @@ class StatusBar(QStatusBar):
         # Images are numbered as the array indexes them: from 0.
         self.info_label.setText(f"image {self.state.index} of {stack.n_images} · "
                                 f"{stack.describe()}")
+
+    def _show_pixel_again(self, _result):
+        self._show_pixel(self.state.cursor)
 
     def _show_pixel(self, position):
         """The values at ``position`` in the result shown (also when the image changes)."""

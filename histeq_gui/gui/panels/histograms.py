@@ -45,9 +45,13 @@ class HistogramsPanel(QWidget):
         return QSize(700, 290)
 
     def show_result(self, result):
-        """Draw the histograms of ``result`` (a ViewResult); None leaves them as they are."""
+        """Draw the histograms of ``result`` (a ViewResult); None: empty, saying why."""
         stack = self.state.stack
         if result is None or stack is None:
+            why = "no stack" if stack is None else "computing…"
+            self.original.set_histograms([], (0.0, 1.0), f"Histogram · {why}")
+            self.equalized.set_histograms([], (0.0, 1.0), f"Histogram of the equalized image · "
+                                                          f"{why}")
             return
         hists, eq_hists = result.histograms, result.equalized_histograms
         drawn = bins_text(hists[0], drawn=True) if hists else "not available"

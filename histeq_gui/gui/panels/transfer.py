@@ -40,9 +40,11 @@ class TransferPanel(QWidget):
         return QSize(380, 420)
 
     def show_result(self, result):
-        """Draw the transfer curve of ``result``; None leaves it as it is."""
+        """Draw the transfer curve of ``result``; None: none, saying why."""
         stack = self.state.stack
         if result is None or stack is None:
+            why = "no stack" if stack is None else "computing…"
+            self.plot.set_curves([], (0.0, 1.0), f"Transfer curve · {why}")
             return
         hists = result.histograms
         if not hists:
