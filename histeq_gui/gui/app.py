@@ -81,9 +81,9 @@ def build_parser():
                         help="equalization method (default: the last one used, else numpy)")
     parser.add_argument("--bins", type=_bins, metavar="N",
                         help="histogram bins, 2..4096 (default: the last used, else 256)")
-    parser.add_argument("--scope", choices=SCOPES, default="image",
+    parser.add_argument("--scope", choices=SCOPES,
                         help="one histogram per image, or one for the whole stack "
-                             "(default: %(default)s)")
+                             "(default: the last used, else image)")
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
@@ -269,12 +269,13 @@ def main(argv=None):
         prefs = Preferences.from_file(args.settings)
     else:
         prefs = Preferences.for_user()
-    window = MainWindow(prefs)          # with the remembered method and bins
+    window = MainWindow(prefs)          # with the remembered method, bins and scope
     if args.method is not None:
         window.state.set_method(args.method)
     if args.bins is not None:
         window.state.set_bins(args.bins)
-    window.state.set_scope(args.scope)
+    if args.scope is not None:
+        window.state.set_scope(args.scope)
     if args.screenshot is not None:
         return _screenshot(window, args)
 

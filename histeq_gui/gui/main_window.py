@@ -11,12 +11,11 @@ or draws.
 
 from __future__ import annotations
 
-import logging
 import time
 
 from PyQt5.QtCore import QEventLoop, QSize, Qt, QThread
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow
+from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMenu
 
 from . import panels as registry
 from .controller import ViewController
@@ -30,8 +29,6 @@ from .state import ViewerState
 from .statusbar import StatusBar
 
 __all__ = ["MainWindow", "APP_NAME"]
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 860)
 _FRAME = (16, 38)           # window frame and title bar, outside the window's size
@@ -60,7 +57,7 @@ class MainWindow(QMainWindow):
         Where geometry, layout, folders, method, bins and recent files are
         kept (default: in memory only).
     state : ViewerState, optional
-        Default: a new state with the remembered method and bins.
+        Default: a new state with the remembered method, bins and scope.
     panels : sequence of PanelSpec, optional
         The panels to build (default: the registry,
         :data:`histeq_gui.gui.panels.PANELS`, read when the window is made).
@@ -80,7 +77,7 @@ class MainWindow(QMainWindow):
         self.prefs = preferences if preferences is not None else Preferences()
         if state is None:
             state = ViewerState()
-            self._restore_view_settings(state)
+            self.prefs.restore_view(state)
         self.state = state
         self.export_dialog = None
         self.controller = ViewController(state, self)
@@ -104,19 +101,9 @@ class MainWindow(QMainWindow):
         self.opener.noted.connect(self.status_bar.notify)
         self.controller.problemChanged.connect(self._on_problem)
         state.stackChanged.connect(self._update_title)
-        state.methodChanged.connect(self.prefs.set_method)
-        state.binsChanged.connect(self.prefs.set_bins)
+        self.prefs.follow(state)
 
     # ------------------------------------------------------------------ construction
-    def _restore_view_settings(self, state):
-        """Set the remembered method and bins (the only place they are restored)."""
-        for setter, remembered in ((state.set_method, self.prefs.method),
-                                   (state.set_bins, self.prefs.bins)):
-            try:
-                setter(remembered())
-            except ValueError:
-                log.warning("ignoring a remembered setting that is no longer valid")
-
     def _build_panels(self, specs, context):
         for spec in specs:
             if spec.id in self.panels:
@@ -159,43 +146,36 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self):
-        s, opener = self.state, self.opener
+        opener = self.opener
         self.export_action = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
-        self.previous_action = self._action("&Previous image", lambda: s.step(-1), Qt.Key_Left)
-        self.next_action = self._action("&Next image", lambda: s.step(1), Qt.Key_Right)
-        self.first_action = self._action("&First image", lambda: s.set_index(0), Qt.Key_Home)
-        self.last_action = self._action("&Last image", lambda: s.set_index(s.n_images - 1),
-                                        Qt.Key_End)
-        self.back10_action = self._action("10 images &back", lambda: s.step(-10), Qt.Key_PageUp)
-        self.forward10_action = self._action("10 images f&orward", lambda: s.step(10),
-                                             Qt.Key_PageDown)
-        self.play_action = self._action("Play / &pause", self.player.toggle, Qt.Key_Space)
         self.help_action = self._action("&Keyboard and help", self.help.show, Qt.Key_F1)
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([opener.open_action, opener.open_folder_action])
-        file_menu.addMenu(opener.recent_menu)
-        file_menu.addAction(opener.sample_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        image_menu = bar.addMenu("&Image")
-        image_menu.addActions([self.previous_action, self.next_action, self.first_action,
-                               self.last_action, self.back10_action, self.forward10_action])
-        image_menu.addSeparator()
-        image_menu.addAction(self.play_action)
-        zoom = getattr(self.panels.get("images"), "zoom_action", None)
-        if zoom is not None:
-            self.addAction(zoom)
-            image_menu.addAction(zoom)
-        self.view_menu = bar.addMenu("&View")
+        menus = {name: self.menuBar().addMenu(f"&{name}")
+                 for name in ("File", "Image", "View", "Help")}
+        menus["File"].addActions([opener.open_action, opener.open_folder_action])
+        menus["File"].addMenu(opener.recent_menu)
+        menus["File"].addAction(opener.sample_action)
+        menus["File"].addSeparator()
+        menus["File"].addAction(self.export_action)
+        menus["File"].addSeparator()
+        menus["File"].addAction(self.quit_action)
+        for panel in self.panels.values():      # what panels offer, e.g. Image > Next image
+            for name, actions in getattr(panel, "menu_actions", {}).items():
+                if name not in menus:
+                    menus[name] = QMenu(f"&{name}", self)
+                    self.menuBar().insertMenu(menus["Help"].menuAction(), menus[name])
+                menu = menus[name]
+                for action in actions:
+                    if action is None:
+                        menu.addSeparator()
+                    else:
+                        self.addAction(action)      # the key works wherever the focus is
+                        menu.addAction(action)
+        self.view_menu = menus["View"]
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.help_action)
-        help_menu.addAction("&About histeq-gui", self.help.about)
+        menus["Help"].addAction(self.help_action)
+        menus["Help"].addAction("&About histeq-gui", self.help.about)
 
     def _fit_to_screen(self):
         screen = self.screen() or QApplication.primaryScreen()

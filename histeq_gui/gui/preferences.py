@@ -8,6 +8,7 @@ their pictures never depend on what a user did before.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from PyQt5.QtCore import QByteArray, QSettings
@@ -15,6 +16,8 @@ from PyQt5.QtCore import QByteArray, QSettings
 __all__ = ["Preferences", "MAX_RECENT"]
 
 MAX_RECENT = 10
+
+log = logging.getLogger(__name__)
 
 
 class Preferences:
@@ -61,6 +64,25 @@ class Preferences:
         """Write pending changes to disk."""
         if self._settings is not None:
             self._settings.sync()
+
+    # ------------------------------------------------------------------ the view's settings
+    def restore_view(self, state):
+        """Set the remembered method, bins and scope on ``state`` (the one place they are).
+
+        A remembered value that is no longer valid is skipped (and logged).
+        """
+        for setter, remembered in ((state.set_method, self.method), (state.set_bins, self.bins),
+                                   (state.set_scope, self.scope)):
+            try:
+                setter(remembered())
+            except ValueError:
+                log.warning("ignoring a remembered setting that is no longer valid")
+
+    def follow(self, state):
+        """Remember the method, bins and scope of ``state`` whenever they change."""
+        state.methodChanged.connect(self.set_method)
+        state.binsChanged.connect(self.set_bins)
+        state.scopeChanged.connect(self.set_scope)
 
     # ------------------------------------------------------------------ typed values
     def method(self, default="numpy"):

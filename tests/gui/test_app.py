@@ -120,6 +120,31 @@ def test_options_parse():
         ("stack.tif", "skimage", 64, "stack", 3)
 
 
+def run_main_without_a_loop(monkeypatch, qapp, args):
+    """``main(args)`` with the window's show and the event loop stubbed; the window made."""
+    from histeq_gui.gui.main_window import MainWindow
+    windows = []
+    monkeypatch.setattr(MainWindow, "show", lambda self: windows.append(self))
+    monkeypatch.setattr(type(qapp), "exec_", lambda self: 0)    # no event loop to run
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)      # main() installs its own
+    assert main(args) == 0
+    [window] = windows
+    return window
+
+
+def test_remembered_scope_is_used_without_scope(tmp_path, monkeypatch, qapp):
+    from histeq_gui.gui.preferences import Preferences
+    settings = tmp_path / "settings.ini"
+    remembered = Preferences.from_file(settings)
+    remembered.set_scope("stack")
+    remembered.sync()
+    window = run_main_without_a_loop(monkeypatch, qapp, ["--settings", str(settings)])
+    try:
+        assert window.state.scope == "stack"
+    finally:
+        window.close()
+
+
 def test_options_win_over_remembered_settings(tmp_path, monkeypatch, qapp):
     from histeq_gui.gui.main_window import MainWindow
     from histeq_gui.gui.preferences import Preferences

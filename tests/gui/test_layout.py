@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QDockWidget, QLabel
+from PyQt5.QtWidgets import QAction, QDockWidget, QLabel
 
 from histeq_gui import equalize, histogram
 from histeq_gui.gui import panels as panels_module
@@ -40,12 +40,16 @@ def test_the_transfer_curve_has_its_own_dock(sample_window):
 
 
 class CountingPanel(QLabel):
-    """A throwaway panel: it follows the controller like the real ones."""
+    """A throwaway panel: it follows the controller like the real ones, and offers a menu."""
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.results = []
         context.controller.resultChanged.connect(self.results.append)
+        self.reset = QAction("&Reset the count", self)
+        self.reset.setShortcut("Ctrl+Shift+K")
+        self.reset.triggered.connect(self.results.clear)
+        self.menu_actions = {"Count": [self.reset], "View": [None]}
 
 
 def test_a_new_panel_is_one_registry_line(qtbot, monkeypatch, prefs, wait_idle):
@@ -67,6 +71,10 @@ def test_a_new_panel_is_one_registry_line(qtbot, monkeypatch, prefs, wait_idle):
         wait_idle(w)
         panel = w.panel("counter")
         assert panel.results and panel.results[-1] is w.controller.result
+        titles = [a.text() for a in w.menuBar().actions()]
+        assert titles == ["&File", "&Image", "&View", "&Count", "&Help"]
+        qtbot.keyClick(w.panel("images").views, Qt.Key_K, Qt.ControlModifier | Qt.ShiftModifier)
+        assert panel.results == []
     finally:
         w.close()
 

@@ -472,7 +472,8 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
     release.set()
 
 
-def test_preferences_remember_method_bins_and_folder(qtbot, prefs, settings_file, tmp_path, wait_idle):
+def test_preferences_remember_method_bins_scope_and_folder(qtbot, prefs, settings_file, tmp_path,
+                                                          wait_idle):
     w = MainWindow(prefs)
     w.show()
     path = tmp_path / "remember.npy"
@@ -481,12 +482,15 @@ def test_preferences_remember_method_bins_and_folder(qtbot, prefs, settings_file
     wait_idle(w)
     w.state.set_method("skimage")
     w.state.set_bins(77)
+    w.state.set_scope("stack")
     w.close()
     assert settings_file.exists()
     again = MainWindow(type(prefs).from_file(settings_file))
     try:
         assert again.state.method == "skimage"
         assert again.state.bins == 77
+        assert again.state.scope == "stack"
+        assert again.panel("settings").scope_buttons["stack"].isChecked()
         assert again.prefs.last_data_folder() == tmp_path
         assert again.prefs.recent_files()[0] == str(path.resolve())
     finally:

@@ -14,6 +14,12 @@ and it draws the current values once (``context.controller.result``), so it
 can be made at any time.  It writes only through the state's setters; it
 never computes and never reaches into another panel.  The main window puts
 it in a dock (or in the middle) as its :class:`PanelSpec` says.
+
+A panel may offer menu entries: a ``menu_actions`` attribute, a dict from a
+menu name ("File", "Image", "View", "Help", or a new one) to a list of
+QActions (None for a separator).  The window adds them to that menu and to
+itself, so their shortcuts work wherever the focus is, even while the
+panel's dock is hidden.
 """
 
 from __future__ import annotations

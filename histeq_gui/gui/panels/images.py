@@ -52,8 +52,8 @@ class ImagesPanel(QWidget):
         Shown instead of the views when no stack is open.
     note : QLabel
         The result's note, when it has one.
-    zoom_action : QAction
-        "Reset zoom" (Ctrl+0), for the Image menu.
+    menu_actions : dict
+        "Reset zoom" (Ctrl+0), for the View menu.
     """
 
     def __init__(self, context, parent=None):
@@ -80,9 +80,10 @@ class ImagesPanel(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
-        self.zoom_action = QAction("&Reset zoom", self)
-        self.zoom_action.setShortcut("Ctrl+0")
-        self.zoom_action.triggered.connect(self.reset_zoom)
+        zoom = QAction("&Reset zoom", self)
+        zoom.setShortcut("Ctrl+0")
+        zoom.triggered.connect(self.reset_zoom)
+        self.menu_actions = {"View": [zoom, None]}
 
         self.views.hovered.connect(self._on_hover)
         self.controller.resultChanged.connect(self.show_result)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import (QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QStyle,
-                             QToolButton, QWidget)
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox,
+                             QStyle, QToolButton, QWidget)
 
 __all__ = ["NavigationPanel"]
 
@@ -16,12 +17,28 @@ class NavigationPanel(QWidget):
     ----------
     context : ViewerContext
         Its ``state`` and ``player`` are used.
+
+    Attributes
+    ----------
+    menu_actions : dict
+        The Image menu's actions, with their keys (Left/Right, Home/End,
+        PgUp/PgDn, Space); the window adds them, so the keys work also while
+        this panel is hidden.
     """
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.state = state = context.state
         self.player = player = context.player
+        self.menu_actions = {"Image": [
+            self._action("&Previous image", lambda: state.step(-1), Qt.Key_Left),
+            self._action("&Next image", lambda: state.step(1), Qt.Key_Right),
+            self._action("&First image", lambda: state.set_index(0), Qt.Key_Home),
+            self._action("&Last image", lambda: state.set_index(state.n_images - 1), Qt.Key_End),
+            self._action("10 images &back", lambda: state.step(-10), Qt.Key_PageUp),
+            self._action("10 images f&orward", lambda: state.step(10), Qt.Key_PageDown),
+            None,
+            self._action("Play / &pause", player.toggle, Qt.Key_Space)]}
         style = self.style()
         self.first_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward),
                                          "First image (Home)", lambda: state.set_index(0))
@@ -63,6 +80,12 @@ class NavigationPanel(QWidget):
         state.indexChanged.connect(self._show_index)
         player.playingChanged.connect(self._show_playing)
         self.sync_from_state()
+
+    def _action(self, text, slot, key):
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(lambda checked=False: slot())
+        return action
 
     def _button(self, icon, tip, slot):
         button = QToolButton()
