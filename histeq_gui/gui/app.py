@@ -204,10 +204,12 @@ def _screenshot(window, args):
 
     errors = []
 
-    def no_one_to_ask(path, error):     # an .npz of several arrays and no --key
+    def no_one_to_ask(path, error, problem=None):     # an .npz of several arrays, no --key
         errors.append(user_message(error))
         return None
 
+    warnings = []
+    window.opener.warned.connect(warnings.append)
     window.opener.report_error = lambda title, message: errors.append(message)
     window.opener.ask_array = no_one_to_ask
     window.resize(*args.size)
@@ -235,7 +237,7 @@ def _screenshot(window, args):
     finally:
         window.close()
         window.deleteLater()
-    for message in errors:
+    for message in [*errors, *warnings]:
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")
     return 0

@@ -16,7 +16,7 @@ from PyQt5.QtWidgets import QAction, QFileDialog, QInputDialog, QMenu, QMessageB
 
 from ..core.errors import KeyNeeded
 from .jobs import Runner
-from .stack_file import open_sample, open_stack
+from .stack_file import describe_array, open_sample, open_stack
 
 __all__ = ["Opener", "OPEN_FILTER"]
 
@@ -38,8 +38,12 @@ class Opener(QObject):
 
     Signals
     -------
-    noted(str)
-        A short note for the status bar ("Opened x.npy").
+    noted(str, int)
+        A note for the status bar and how long to show it, in ms ("Opened
+        x.npy", and any warning below).
+    warned(str)
+        Something the user asked for was not done as asked (an index past the
+        end, dropped files left out): one line each.
 
     Attributes
     ----------
@@ -53,11 +57,14 @@ class Opener(QObject):
         ``report_error(title, message)``: a warning box by default; scripts
         (``--screenshot``) and tests put their own here.
     ask_array : callable
-        ``ask_array(path, error) -> key or None``: which array of an .npz of
-        several to open (a list dialog by default).
+        ``ask_array(path, error, problem=None) -> key or None``: which array
+        of an .npz of several to open (a list dialog by default); ``error`` is
+        the :class:`KeyNeeded` with the names (and ``arrays``: shapes and
+        dtypes), ``problem`` why the last pick could not be opened.
     """
 
-    noted = pyqtSignal(str)
+    noted = pyqtSignal(str, int)
+    warned = pyqtSignal(str)
 
     def __init__(self, window, state, preferences):
         super().__init__(window)
@@ -93,18 +100,23 @@ class Opener(QObject):
         return self.loader.busy
 
     # ------------------------------------------------------------------ loading
-    def open_path(self, path, index=0, key=None):
+    def open_path(self, path, index=0, key=None, chosen_from=None, warnings=()):
         """Load ``path`` in the background; on success it replaces the current stack.
 
         ``key`` names the array of an ``.npz`` file; for one of several arrays
-        and no key, :attr:`ask_array` asks which one and the load runs again.
-        A file that cannot be read leaves the current stack as it is and
-        goes to :attr:`report_error`.  Returns the loading job.
+        and no key, :attr:`ask_array` asks which one and the load runs again
+        (and asks again, saying why, when the one picked cannot be opened:
+        ``chosen_from`` is then the question it answered).  A file that
+        cannot be read leaves the current stack as it is and goes to
+        :attr:`report_error`.  ``warnings`` are told once it is open.
+        Returns the loading job.
         """
         path = Path(path)
         return self.loader.start(lambda report: open_stack(path, report, key=key),
-                                 on_done=partial(self._on_loaded, index=index),
-                                 on_error=partial(self._on_load_error, path, index),
+                                 on_done=partial(self._on_loaded, index=index,
+                                                 warnings=tuple(warnings)),
+                                 on_error=partial(self._on_load_error, path, index,
+                                                  chosen_from, key),
                                  name=f"load {path.name}")
 
     def open_sample(self, index=0):
@@ -119,20 +131,30 @@ class Opener(QObject):
         """Show an already loaded stack (see :func:`~histeq_gui.gui.stack_file.open_stack`)."""
         self._on_loaded(stack, index=index, remember=False)
 
-    def _on_loaded(self, stack, index=0, remember=True):
+    def _on_loaded(self, stack, index=0, remember=True, warnings=()):
         if remember and stack.path is not None:
             self.prefs.add_recent(stack.path)
             self.prefs.set_last_data_folder(stack.path.parent)
         self.state.set_stack(stack, index)
-        self.noted.emit(f"Opened {stack.name}")
+        warnings = list(warnings)
+        if index != self.state.index:
+            warnings.append(f"image {index} does not exist, showing image {self.state.index}, "
+                            f"the last ({stack.n_images} images, numbered from 0)")
+        for warning in warnings:
+            self.warned.emit(warning)
+        self.noted.emit("; ".join([f"Opened {stack.name}", *warnings]),
+                        15000 if warnings else 5000)
 
-    def _on_load_error(self, path, index, message, error):
-        if not isinstance(error, KeyNeeded):
+    def _on_load_error(self, path, index, chosen_from, key, message, error):
+        problem = None
+        if chosen_from is not None and not isinstance(error, KeyNeeded):
+            error, problem = chosen_from, f"'{key}' cannot be opened: {message}"
+        elif not isinstance(error, KeyNeeded):
             self.show_error("Cannot open", message)
             return
-        key = self.ask_array(path, error)
+        key = self.ask_array(path, error, problem)
         if key is not None:
-            self.open_path(path, index, key=key)
+            self.open_path(path, index, key=key, chosen_from=error)
 
     def show_error(self, title, message):
         """Tell the user what went wrong in one line (via :attr:`report_error`)."""
@@ -141,12 +163,22 @@ class Opener(QObject):
     def _message_box(self, title, message):
         QMessageBox.warning(self.window, title, message)
 
-    def _choose_array(self, path, error):
-        """Ask which array of the .npz file ``path`` to open; None if the user cancels."""
-        key, ok = QInputDialog.getItem(self.window, "Choose an array",
-                                       f"'{path.name}' holds several arrays. Open which one?",
-                                       error.keys, 0, False)
-        return key if ok and key else None
+    def _choose_array(self, path, error, problem=None):
+        """Ask which array of the .npz file ``path`` to open; None if the user cancels.
+
+        Each array is listed with its shape and dtype (read from its header).
+        """
+        arrays = {name: describe_array(shape, dtype)
+                  for name, shape, dtype in (getattr(error, "arrays", None) or [])}
+        items = [f"{key} — {arrays[key]}" if key in arrays else key for key in error.keys]
+        question = f"'{path.name}' holds several arrays. Open which one?"
+        if problem:
+            question = f"{problem}\n\n{question}"
+        item, ok = QInputDialog.getItem(self.window, "Choose an array", question, items, 0,
+                                        False)
+        if not ok or item not in items:
+            return None
+        return error.keys[items.index(item)]
 
     # ------------------------------------------------------------------ asking for a path
     def choose_file(self):
@@ -197,5 +229,14 @@ class Opener(QObject):
             event.ignore()
             return True
         event.acceptProposedAction()
-        self.open_path(local[0])
+        self.open_path(local[0], warnings=[_ignored(local[1:])] if local[1:] else [])
         return True
+
+
+def _ignored(paths):
+    """What is said about dropped files left out (only one stack is open at a time)."""
+    names = [Path(p).name for p in paths]
+    listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    files = "file was" if len(names) == 1 else "files were"
+    return (f"{len(names)} other dropped {files} ignored ({listed}): drop one file, or a "
+            "folder of images to open them all as one stack")

@@ -68,6 +68,16 @@ def test_screenshot_of_a_given_file(tmp_path):
     assert (original != equalized).any()
 
 
+def test_screenshot_says_when_the_index_was_clamped(tmp_path, capsys):
+    path = tmp_path / "four.npy"
+    np.save(path, np.random.default_rng(3).integers(0, 255, (4, 20, 20), dtype=np.uint8))
+    out = tmp_path / "clamped.png"
+    assert main([str(path), "--index", "5000", "--screenshot", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: image 5000 does not exist" in err and "showing image 3" in err
+    assert out.exists()
+
+
 def test_screenshot_of_a_bad_file_fails_cleanly(tmp_path, capsys):
     path = tmp_path / "bad.npy"
     path.write_text("not numpy")

@@ -224,10 +224,10 @@ def test_mouse_over_the_image_reports_the_pixel(qtbot, sample_window):
     assert seen[-1] == (40, 12)
 
 
-def drop(window, path):
-    """Drag ``path`` onto the window and drop it, through Qt's event dispatch."""
+def drop(window, *paths):
+    """Drag ``paths`` onto the window and drop them, through Qt's event dispatch."""
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(window, enter)
     event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
@@ -260,6 +260,33 @@ def test_drop_a_folder(qtbot, sample_window, tmp_path, rng):
     assert w.state.n_images == 3
     w.state.set_index(2)
     np.testing.assert_array_equal(np.asarray(w.panel("images").views.original_item.image), frames[2])
+
+
+def test_dropping_several_files_opens_the_first_and_says_so(qtbot, sample_window, tmp_path,
+                                                           rng):
+    w = sample_window
+    paths = [tmp_path / f"{name}.npy" for name in ("a", "b", "c")]
+    for path in paths:
+        np.save(path, rng.integers(0, 255, (2, 8, 8), dtype=np.uint8))
+    assert drop(w, *paths) == (True, True)
+    qtbot.waitUntil(lambda: w.state.stack.name == "a.npy" and not w.busy)
+    note = w.status_bar.message_label.text()
+    assert "2 other dropped files were ignored (b.npy, c.npy)" in note
+    assert "folder" in note
+
+
+def test_an_index_past_the_end_is_shown_as_the_last_and_said(qtbot, window, tmp_path, rng,
+                                                             wait_idle):
+    path = tmp_path / "four.npy"
+    np.save(path, rng.integers(0, 255, (4, 8, 8), dtype=np.uint8))
+    window.opener.open_path(path, index=5000)
+    wait_idle(window)
+    assert window.state.index == 3
+    note = window.status_bar.message_label.text()
+    assert "image 5000 does not exist" in note and "showing image 3, the last" in note
+    window.opener.open_path(path, index=2)
+    wait_idle(window)
+    assert "does not exist" not in window.status_bar.message_label.text()
 
 
 def test_drag_without_files_is_refused(sample_window):
@@ -343,24 +370,35 @@ def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng
 def several_arrays(tmp_path, rng):
     path = tmp_path / "several.npz"
     arrays = {"first": rng.integers(0, 255, (2, 8, 8), dtype=np.uint8),
-              "second": rng.integers(0, 255, (3, 8, 8), dtype=np.uint8)}
+              "labels": np.arange(3),
+              "second": rng.integers(0, 255, (3, 8, 8), dtype=np.uint16)}
     np.savez(path, **arrays)
     return path, arrays
 
 
 @pytest.fixture
 def get_item(monkeypatch):
-    """QInputDialog.getItem patched: records the items offered, answers ``get_item.answer``."""
+    """QInputDialog.getItem patched: records what is offered, picks ``answers`` in turn.
+
+    An answer is an array name; the item offered for it is picked.  With no
+    answer left, the dialog is cancelled.
+    """
     from PyQt5.QtWidgets import QInputDialog
 
     class GetItem:
         def __init__(self):
-            self.answer = ("", False)
+            self.answers = []
             self.offered = []
+            self.labels = []
 
         def __call__(self, parent, title, label, items, current=0, editable=True, *args):
             self.offered.append(list(items))
-            return self.answer
+            self.labels.append(label)
+            if not self.answers:
+                return "", False
+            name = self.answers.pop(0)
+            [item] = [i for i in items if i.split(" ")[0] == name]
+            return item, True
     patched = GetItem()
     monkeypatch.setattr(QInputDialog, "getItem", patched)
     return patched
@@ -370,13 +408,27 @@ def test_an_npz_of_several_arrays_asks_which_one(qtbot, sample_window, several_a
                                                  get_item, message_boxes):
     w = sample_window
     path, arrays = several_arrays
-    get_item.answer = ("second", True)
+    get_item.answers = ["second"]
     w.opener.open_path(path, index=1)
     qtbot.waitUntil(lambda: w.state.stack.path == path and not w.busy)
-    assert get_item.offered == [["first", "second"]]
+    [offered] = get_item.offered
+    assert offered == ["first — 2×8×8 uint8", "labels — 3 int64", "second — 3×8×8 uint16"]
     np.testing.assert_array_equal(w.state.stack.array, arrays["second"])
     assert w.state.index == 1
     assert w.windowTitle() == "several.npz [second] — histeq-gui"
+    assert not message_boxes.calls
+
+
+def test_a_wrong_pick_is_offered_again_with_the_reason(qtbot, sample_window, several_arrays,
+                                                       get_item, message_boxes):
+    w = sample_window
+    path, arrays = several_arrays
+    get_item.answers = ["labels", "first"]
+    w.opener.open_path(path)
+    qtbot.waitUntil(lambda: w.state.stack.path == path and not w.busy)
+    assert len(get_item.offered) == 2 and get_item.offered[0] == get_item.offered[1]
+    assert "labels" in get_item.labels[1] and "cannot" in get_item.labels[1]
+    np.testing.assert_array_equal(w.state.stack.array, arrays["first"])
     assert not message_boxes.calls
 
 
@@ -387,6 +439,18 @@ def test_cancelling_the_choice_of_array_keeps_the_stack(qtbot, sample_window, se
     w.opener.open_path(several_arrays[0])
     qtbot.waitUntil(lambda: bool(get_item.offered) and not w.busy)
     assert w.state.stack is before and not message_boxes.calls
+
+
+def test_the_npz_headers_are_read_without_loading(tmp_path, monkeypatch):
+    from histeq_gui.gui.stack_file import npz_arrays
+    path = tmp_path / "mixed.npz"
+    np.savez_compressed(path, big=np.zeros((50, 1, 40, 30), np.float32),
+                        objects=np.array([{"a": 1}], dtype=object))
+    monkeypatch.setattr(np, "load", None)                      # nothing is loaded
+    monkeypatch.setattr(np.lib.format, "read_array", None)
+    arrays = dict((name, (shape, dtype)) for name, shape, dtype in npz_arrays(path))
+    assert arrays == {"big": ((50, 1, 40, 30), np.dtype(np.float32)),
+                      "objects": ((1,), np.dtype(object))}
 
 
 def test_colour_stack_per_channel(qtbot, window, rng):
