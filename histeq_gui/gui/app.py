@@ -145,9 +145,34 @@ def _install_excepthook():
 
     def hook(kind, value, traceback):
         log.error("unexpected error", exc_info=(kind, value, traceback))
-        if QApplication.instance() is not None and not isinstance(value, KeyboardInterrupt):
+        app = QApplication.instance()
+        # A box only while a window is open: after the last one closed, a modal
+        # box nobody sees would keep the process alive.
+        if app is not None and not isinstance(value, KeyboardInterrupt) and \
+                any(w.isVisible() for w in app.topLevelWidgets()):
             QMessageBox.critical(None, "histeq-gui", user_message(value))
     sys.excepthook = hook
+
+
+def _exit_now_if_jobs_are_left(code):
+    """End the process at once when a closed window left a job running.
+
+    Only loads and computations are ever left (an export is waited for: it
+    cleans up after itself), and they only read; such a thread (the compiler
+    warming up, say) cannot be stopped from outside, and waiting for it made
+    the process linger for seconds after the window closed.
+    """
+    from .jobs import live_jobs
+
+    left = live_jobs()
+    if left:
+        log.info("not waiting for %d background job(s) after the window closed: %s",
+                 len(left), ", ".join(job.name for job in left))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _render(window, path, show_export=False):
@@ -287,7 +312,7 @@ def main(argv=None):
         window.opener.open_path(args.path, args.index, key=args.key)
     else:
         window.opener.open_sample(args.index)
-    return app.exec_()
+    return _exit_now_if_jobs_are_left(app.exec_())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -212,7 +212,9 @@ class ViewController(QObject):
             self.problemChanged.emit(problem)
 
     # ------------------------------------------------------------------ closing
-    def shutdown(self):
-        """Cancel every job and wait for the threads (before the window closes)."""
-        for runner in self.runners:
-            runner.shutdown()
+    def shutdown(self, timeout_ms=None):
+        """Cancel every job and wait for the threads, at most ``timeout_ms`` each.
+
+        Returns True if they all ended (see :meth:`Runner.shutdown`).
+        """
+        return all([runner.shutdown(timeout_ms) for runner in self.runners])

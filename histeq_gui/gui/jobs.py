@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _PROGRESS_INTERVAL = 0.05   # seconds between progress signals of one job
 _all_jobs = weakref.WeakSet()
+_left_running = set()       # jobs a shutdown stopped waiting for: kept until the process ends
 
 
 def live_jobs():
@@ -251,6 +252,8 @@ class Runner(QObject):
         # code, a generator's clean-up included, is over, so this wait for the
         # thread's own exit returns at once and the GUI thread never blocks.
         job = self.sender()
+        if job is None or job not in self._jobs:    # left behind by shutdown(): nothing to do
+            return
         job.wait()
         self._jobs.discard(job)
         on_done, on_error, on_cancel = self._callbacks.pop(job, (None, None, None))
@@ -275,12 +278,30 @@ class Runner(QObject):
                 return False
         return True
 
-    def shutdown(self):
-        """Cancel everything and wait for the threads (call before the window closes)."""
+    def shutdown(self, timeout_ms=None):
+        """Cancel everything and wait for the threads (call before the window closes).
+
+        Parameters
+        ----------
+        timeout_ms : int, optional
+            Wait at most this long (default: until every thread has ended).
+            A job that has not stopped by then (one that cannot see the
+            cancel, such as the compiler warming up) is left to end on its
+            own: nothing of it is delivered, and it is kept alive meanwhile
+            (a running QThread must not be destroyed).
+
+        Returns
+        -------
+        bool
+            True if every thread of this runner has ended.
+        """
         self.abandon()
         for job in list(self._jobs):
             job.cancel()
-        self.wait()
+        ended = self.wait(timeout_ms)
         for job in list(self._jobs):
             self._jobs.discard(job)
             self._callbacks.pop(job, None)
+            if job.isRunning():
+                _left_running.add(job)
+        return ended

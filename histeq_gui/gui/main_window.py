@@ -32,6 +32,7 @@ __all__ = ["MainWindow", "APP_NAME"]
 
 DEFAULT_SIZE = (1400, 860)
 _FRAME = (16, 38)           # window frame and title bar, outside the window's size
+CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
 LAYOUT_VERSION = 2          # saveState/restoreState: a layout of another version is ignored
 _AREAS = {"left": Qt.LeftDockWidgetArea, "right": Qt.RightDockWidgetArea,
           "top": Qt.TopDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
@@ -238,12 +239,18 @@ class MainWindow(QMainWindow):
         return not self.busy
 
     def closeEvent(self, event):
-        """Stop playback and every job, remember the window, then close."""
+        """Stop playback and every job, remember the window, then close.
+
+        An export is waited for (cancelled, it removes what it wrote); a load
+        or computation only briefly: one that cannot stop at once (the
+        compiler warming up) is left behind, and ``main()`` does not wait
+        for it either.
+        """
         self.player.stop()
         if self.export_dialog is not None:
             self.export_dialog.shutdown()
-        self.opener.loader.shutdown()
-        self.controller.shutdown()
+        self.opener.loader.shutdown(CLOSE_WAIT_MS)
+        self.controller.shutdown(CLOSE_WAIT_MS)
         self.prefs.set_geometry(self.saveGeometry())
         self.prefs.set_window_state(self.saveState(LAYOUT_VERSION))
         self.prefs.sync()

@@ -110,9 +110,16 @@ def test_screenshot_of_an_npz_of_several_arrays_needs_a_key(tmp_path, capsys):
 
 
 def test_screenshot_with_the_export_dialog(tmp_path):
-    out = tmp_path / "export.png"
-    assert main(["--show-export", "--screenshot", str(out)]) == 0
-    assert image_of(out).width() >= 1200
+    plain, with_dialog = tmp_path / "plain.png", tmp_path / "export.png"
+    assert main(["--index", "5", "--screenshot", str(plain)]) == 0
+    assert main(["--index", "5", "--show-export", "--screenshot", str(with_dialog)]) == 0
+    a, b = pixels(plain), pixels(with_dialog)
+    assert a.shape == b.shape and b.shape[1] >= 1200
+    height, width = a.shape[:2]
+    middle = (slice(height // 3, 2 * height // 3), slice(width // 3, 2 * width // 3))
+    assert (a[middle] != b[middle]).any(axis=-1).mean() > 0.5   # the dialog covers the middle
+    corner = (slice(0, 20), slice(0, 20))
+    assert (b[corner].astype(int).sum() < a[corner].astype(int).sum())   # the window is dimmed
 
 
 @pytest.mark.parametrize("args", [["--bins", "1"], ["--bins", "5000"], ["--method", "cv2"],

@@ -782,3 +782,22 @@ def test_the_help_window_closes_with_escape_or_enter(qtbot, sample_window, key):
     assert box.isVisible()
     qtbot.keyClick(box, key)
     assert not box.isVisible()
+
+
+def test_closing_does_not_wait_for_a_load_that_cannot_stop(qtbot, window, monkeypatch,
+                                                          message_boxes):
+    started, release = threading.Event(), threading.Event()
+
+    def compiling(path, progress=None, key=None):     # deaf to Cancel, like a compiler
+        started.set()
+        release.wait(10)
+        raise RuntimeError("finished after the window closed")
+    monkeypatch.setattr(opener_module, "open_stack", compiling)
+    job = window.opener.open_path("x.npy")
+    assert started.wait(5)
+    window.close()
+    assert not window.isVisible() and job.isRunning()    # closed without waiting for it
+    release.set()
+    qtbot.waitUntil(lambda: not job.isRunning())
+    qtbot.wait(20)
+    assert not message_boxes.calls                       # nothing reported after closing
