@@ -162,9 +162,9 @@ def _exit_now_if_jobs_are_left(code):
     warming up, say) cannot be stopped from outside, and waiting for it made
     the process linger for seconds after the window closed.
     """
-    from .jobs import live_jobs
+    from .jobs import left_running
 
-    left = live_jobs()
+    left = left_running()
     if left:
         log.info("not waiting for %d background job(s) after the window closed: %s",
                  len(left), ", ".join(job.name for job in left))

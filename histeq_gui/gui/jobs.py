@@ -33,7 +33,7 @@ from PyQt5.QtCore import QObject, QThread, pyqtSignal
 
 from ..core.errors import Cancelled, StackError, first_line
 
-__all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs"]
+__all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs", "left_running"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,11 @@ _left_running = set()       # jobs a shutdown stopped waiting for: kept until th
 def live_jobs():
     """Jobs whose thread is still running (tests check this is empty at teardown)."""
     return [job for job in list(_all_jobs) if job.isRunning()]
+
+
+def left_running():
+    """Jobs a :meth:`Runner.shutdown` stopped waiting for that still run."""
+    return [job for job in list(_left_running) if job.isRunning()]
 
 
 def user_message(error):

@@ -16,6 +16,7 @@ from histeq_gui.gui import controller as controller_module
 from histeq_gui.gui import opener as opener_module
 from histeq_gui.gui.main_window import MainWindow
 
+from histeq_gui.gui.jobs import left_running
 from histeq_gui.gui.stack_file import LoadedStack
 
 
@@ -797,6 +798,7 @@ def test_closing_does_not_wait_for_a_load_that_cannot_stop(qtbot, window, monkey
     assert started.wait(5)
     window.close()
     assert not window.isVisible() and job.isRunning()    # closed without waiting for it
+    assert job in left_running()         # main() will not wait for it either
     release.set()
     qtbot.waitUntil(lambda: not job.isRunning())
     qtbot.wait(20)
