@@ -26,7 +26,7 @@ __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 860)
-MIN_SCREENSHOT = (1200, 750)
+MIN_SCREENSHOT = (1024, 640)
 _EXIT_ERROR = 1
 
 
@@ -89,7 +89,7 @@ def build_parser():
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
-                        help="window size for --screenshot, at least 1200x750 "
+                        help="window size for --screenshot, at least 1024x640 "
                              "(default: 1400x860)")
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
@@ -237,7 +237,8 @@ def _screenshot(window, args):
     window.opener.warned.connect(warnings.append)
     window.opener.report_error = lambda title, message: errors.append(message)
     window.opener.ask_array = no_one_to_ask
-    window.resize(*args.size)
+    from PyQt5.QtCore import QSize
+    window.fit(QSize(*args.size))
     window.show()
     if args.path:
         window.opener.open_path(args.path, args.index, key=args.key)

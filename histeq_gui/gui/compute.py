@@ -164,6 +164,7 @@ def image_note(original, equalized, scope):
     An image with no finite pixel has nothing to equalize.  A flat image
     (one value everywhere) has nothing to spread: with its own histogram it
     maps to one value (white for numpy and skimage, even when it was black).
+    NaN and inf values are counted: they are left out of the histogram.
     """
     finite = original[np.isfinite(original)] if original.dtype.kind == "f" else original
     if finite.size == 0:
@@ -171,6 +172,10 @@ def image_note(original, equalized, scope):
                 "equalize. NaN pixels are drawn magenta.")
     first = finite.flat[0]
     if scope != "image" or not np.all(finite == first):
+        missing = original.size - finite.size
+        if missing:
+            return (f"{missing:,} of {original.size:,} values are NaN or inf (drawn magenta): "
+                    "they are left out of the histogram and stay NaN when equalized.")
         return None
     out = equalized[np.isfinite(equalized)]
     if out.size == 0 or not np.all(out == out.flat[0]):

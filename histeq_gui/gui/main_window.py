@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from PyQt5.QtCore import QEventLoop, QSize, Qt, QThread
+from PyQt5.QtCore import QEventLoop, QPoint, QSize, Qt, QThread
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMenu
 
@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
-        self._fit_to_screen()
+        self.fit()
         self._restore_geometry()
         self._update_title()
 
@@ -124,13 +124,6 @@ class MainWindow(QMainWindow):
             self.docks[spec.id] = dock
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
-        for area in _AREAS.values():      # sizes from what the panels ask for
-            docks = [d for d in self.docks.values() if self.dockWidgetArea(d) == area]
-            hints = [d.widget().sizeHint() for d in docks]
-            if docks and area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
-                self.resizeDocks(docks, [max(h.width() for h in hints)] * len(docks),
-                                 Qt.Horizontal)
-            self.resizeDocks(docks, [h.height() for h in hints], Qt.Vertical)
         if "images" in self.panels:
             self.panels["images"].setFocus()
 
@@ -178,12 +171,29 @@ class MainWindow(QMainWindow):
         menus["Help"].addAction(self.help_action)
         menus["Help"].addAction("&About histeq-gui", self.help.about)
 
-    def _fit_to_screen(self):
-        screen = self.screen() or QApplication.primaryScreen()
-        available = screen.availableGeometry()
-        size = fitted_size(available)
+    def fit(self, size=None):
+        """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
+
+        The docks get the sizes their panels ask for, scaled down in a window
+        smaller than :data:`DEFAULT_SIZE`, so the images keep most of the room.
+        """
+        available = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        if size is None:
+            size = fitted_size(available)
+            self.move(available.center() - QPoint(size.width() // 2, size.height() // 2))
         self.resize(size)
-        self.move(available.center() - self.rect().center())
+        self._size_docks(size.width() / DEFAULT_SIZE[0], size.height() / DEFAULT_SIZE[1])
+
+    def _size_docks(self, x_scale, y_scale):
+        """Docks as big as their panels ask, less in a window smaller than the default."""
+        for area in _AREAS.values():
+            docks = [d for d in self.docks.values() if self.dockWidgetArea(d) == area]
+            hints = [d.widget().sizeHint() for d in docks]
+            if docks and area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
+                width = int(max(h.width() for h in hints) * min(1.0, x_scale))
+                self.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
+            self.resizeDocks(docks, [int(h.height() * min(1.0, y_scale)) for h in hints],
+                             Qt.Vertical)
 
     def _restore_geometry(self):
         geometry = self.prefs.geometry()

@@ -18,7 +18,7 @@ from PyQt5.QtGui import QColor, QFont
 from .image_views import BACKGROUND
 
 __all__ = ["HistogramPlot", "TransferPlot", "CountAxis", "channel_colours", "bins_text",
-           "compact_count", "MAX_BARS"]
+           "compact_counts", "MAX_BARS"]
 
 MAX_BARS = 4096     # bars drawn per histogram at the most (the largest bin count one can pick)
 
@@ -74,18 +74,28 @@ def _style(plot, title):
     return item
 
 
-def compact_count(value):
-    """A pixel count in at most 5 characters: 950, 9500, 12k, 250k, 1.25M, 12M."""
-    value = float(value)
+def compact_counts(values):
+    """Pixel counts in at most 5 characters each, in one unit for all: 950, 9500, 12k, 1.25M.
+
+    The unit (none, k, M, G) comes from the largest value, so the ticks of
+    one axis read alike ("5k, 10k, 15k", not "5000, 10k, 15k").
+    """
+    values = [float(v) for v in values]
+    top = max((abs(v) for v in values), default=0.0)
     for limit, unit, divisor in ((1e4, "", 1.0), (1e6, "k", 1e3), (1e9, "M", 1e6)):
-        if abs(value) < limit:
+        if top < limit:
             break
     else:
         unit, divisor = "G", 1e9
     if not unit:
-        return str(int(round(value)))
-    digits = 2 if abs(value / divisor) < 10 else (1 if abs(value / divisor) < 100 else 0)
-    return f"{value / divisor:.{digits}f}".rstrip("0").rstrip(".") + unit
+        return [str(int(round(v))) for v in values]
+    texts = []
+    for v in values:
+        scaled = v / divisor
+        digits = 2 if abs(scaled) < 10 else (1 if abs(scaled) < 100 else 0)
+        text = f"{scaled:.{digits}f}".rstrip("0").rstrip(".")
+        texts.append("0" if text in ("0", "-0") else text + unit)
+    return texts
 
 
 class CountAxis(pg.AxisItem):
@@ -114,8 +124,8 @@ class CountAxis(pg.AxisItem):
                 for spacing, values in super().tickValues(minVal, maxVal, size)]
 
     def tickStrings(self, values, scale, spacing):
-        """Counts as :func:`compact_count` writes them."""
-        return [compact_count(v * scale) for v in values]
+        """Counts as :func:`compact_counts` writes them."""
+        return compact_counts([v * scale for v in values])
 
 
 class _OverlayBox(pg.ViewBox):
@@ -261,7 +271,10 @@ class TransferPlot(pg.PlotWidget):
         for c, (h, curve) in enumerate(zip(histograms, self._curves)):
             x, y = h.coarsened(MAX_BARS).transfer_curve(x_range=x_range)
             curve.setData(x, y, pen=pg.mkPen(_cdf_colour(n, c), width=2))
-        self._diagonal.setData(list(x_range), [0.0, 1.0])
+        if n:
+            self._diagonal.setData(list(x_range), [0.0, 1.0])
+        else:
+            self._diagonal.setData([], [])
         item.setXRange(*x_range, padding=0.02)
         item.setYRange(0.0, 1.0, padding=0.02)
         if title is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PyQt5.QtCore import QSize
 from PyQt5.QtWidgets import QMessageBox
 
 from histeq_gui.gui import jobs
@@ -75,6 +76,7 @@ def prefs(settings_file):
 def window(qtbot, prefs):
     """An empty main window, shown offscreen and active (so window shortcuts work)."""
     w = MainWindow(prefs)
+    w.fit(QSize(1400, 860))        # the offscreen screen is only 800x600
     w.show()
     w.activateWindow()
     qtbot.waitExposed(w)

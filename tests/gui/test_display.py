@@ -144,6 +144,17 @@ def test_a_constant_image_gets_a_note(window, value, words):
     assert not panel.note.isVisible()
 
 
+def test_nan_pixels_are_counted_in_a_note(window):
+    data = np.random.default_rng(6).random((2, 10, 12))
+    data[0, :2, :3] = np.nan
+    data[0, 5, 5] = np.inf
+    window.opener.set_stack(LoadedStack.from_array(data))
+    note = window.panel("images").note
+    assert note.isVisible() and "7 of 120 values are NaN or inf" in note.text()
+    window.state.set_index(1)
+    assert not note.isVisible()
+
+
 def test_an_image_without_finite_pixels_gets_a_note(window):
     data = np.full((2, 6, 6), np.nan)
     data[1] = 1.0
@@ -204,7 +215,7 @@ def test_the_default_size_fits_the_screen(screen):
 def test_the_window_is_usable_on_a_1366x768_screen(qtbot, prefs, wait_idle):
     w = MainWindow(prefs)
     size = fitted_size(QRect(0, 0, 1366, 728))
-    w.resize(size)
+    w.fit(size)
     w.show()
     qtbot.waitExposed(w)
     try:

@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, 
                              QRadioButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout,
                              QWidget)
 
+from ...core import methods as _methods
 from ...core.methods import METHODS
 from ..state import MAX_BINS, MIN_BINS
 
@@ -29,6 +30,19 @@ _METHOD_TIPS = {
 _SCOPES = (("image", "This image", "Each image is equalized with its own histogram."),
            ("stack", "Whole stack", "One histogram of the whole stack maps every image "
                                     "(ImageJ's \"use stack histogram\")."))
+
+
+def method_tip(name):
+    """What a method does, for its tooltip: the registry's summary when there is one."""
+    get_method = getattr(_methods, "get_method", None)     # the method registry, once merged
+    if get_method is not None:
+        try:
+            summary = getattr(get_method(name), "summary", "")
+        except (KeyError, ValueError):
+            summary = ""
+        if summary:
+            return summary
+    return _METHOD_TIPS.get(name, "")
 
 
 def slider_to_bins(position):
@@ -70,7 +84,7 @@ class SettingsPanel(QWidget):
         self.method_combo = QComboBox()
         for method in METHODS:
             self.method_combo.addItem(method, method)
-            self.method_combo.setItemData(self.method_combo.count() - 1, _METHOD_TIPS[method],
+            self.method_combo.setItemData(self.method_combo.count() - 1, method_tip(method),
                                           Qt.ToolTipRole)
         self.method_combo.setToolTip("Equalization method (same names as the histeq command "
                                      "and the Python API)")
