@@ -185,15 +185,21 @@ class MainWindow(QMainWindow):
         self._size_docks(size.width() / DEFAULT_SIZE[0], size.height() / DEFAULT_SIZE[1])
 
     def _size_docks(self, x_scale, y_scale):
-        """Docks as big as their panels ask, less in a window smaller than the default."""
+        """Docks as big as their panels ask, less in a window smaller than the default.
+
+        The side columns fill the height anyway (a panel of controls keeps its
+        height with a fixed size policy); the rows above and below the images
+        shrink with the window, as the side columns' width does.
+        """
         for area in _AREAS.values():
             docks = [d for d in self.docks.values() if self.dockWidgetArea(d) == area]
             hints = [d.widget().sizeHint() for d in docks]
-            if docks and area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
+            side = area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea)
+            if docks and side:
                 width = int(max(h.width() for h in hints) * min(1.0, x_scale))
                 self.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
-            self.resizeDocks(docks, [int(h.height() * min(1.0, y_scale)) for h in hints],
-                             Qt.Vertical)
+            scale = 1.0 if side else min(1.0, y_scale)
+            self.resizeDocks(docks, [int(h.height() * scale) for h in hints], Qt.Vertical)
 
     def _restore_geometry(self):
         geometry = self.prefs.geometry()

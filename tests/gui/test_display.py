@@ -233,6 +233,10 @@ def test_the_window_is_usable_on_a_1366x768_screen(qtbot, prefs, wait_idle):
         navigation = w.panel("navigation")
         assert navigation.spin.isVisible() and navigation.spin.width() > 30
         assert w.panel("settings").scope_buttons["stack"].isVisible()
+        w.state.set_method("skimage")             # the bins note appears: all of it shows
+        note = w.panel("settings").bins_note
+        qtbot.waitUntil(lambda: note.height() >= note.heightForWidth(note.width()) > 0)
+        assert w.panel("transfer").plot.height() > 200
     finally:
         w.close()
 

@@ -63,6 +63,24 @@ def value_bins_note(dtype):
             "the bin count is ignored.")
 
 
+class WrappedNote(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width.
+
+    (A form layout sizes a wrapped label for a guessed width; in a narrow
+    dock the last line would be cut off.)
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 class SettingsPanel(QWidget):
     """Method, bins and scope controls bound to a :class:`ViewerState`.
 
@@ -95,8 +113,7 @@ class SettingsPanel(QWidget):
         self.bins_slider = QSlider(Qt.Horizontal)
         self.bins_slider.setRange(0, _SLIDER_STEPS)
         self.bins_slider.setToolTip("Number of bins (logarithmic scale)")
-        self.bins_note = QLabel()
-        self.bins_note.setWordWrap(True)
+        self.bins_note = WrappedNote()
         self.bins_note.setObjectName("binsNote")
         self.bins_note.setStyleSheet("#binsNote { background: #fff4ce; color: #5c4400; "
                                      "border: 1px solid #e0c060; border-radius: 3px; "
@@ -127,7 +144,7 @@ class SettingsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
-        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)   # no empty space below
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # the curve takes the rest
 
         self._bins_timer = QTimer(self)
         self._bins_timer.setSingleShot(True)
