@@ -46,7 +46,14 @@ _STAGE_TEXT = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
 
 
 def for_dialog(message):
-    """A core message with the ``histeq`` options it names put as the dialog's controls."""
+    """A core message with the ``histeq`` options it names put as the dialog's controls.
+
+    Examples
+    --------
+    >>> for_dialog("PNG files hold only uint8 or uint16 values, not float32; "
+    ...            "choose --dtype uint8 or uint16")
+    'PNG files hold only uint8 or uint16 values, not float32; set "Data type" to uint8 or uint16'
+    """
     for option, control in _CONTROLS.items():
         message = re.sub(rf"\b(choose|use|pass) {option}\b", f"set {control} to", message)
         message = re.sub(rf"{option}\b", control, message)

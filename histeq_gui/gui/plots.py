@@ -79,6 +79,13 @@ def compact_counts(values):
 
     The unit (none, k, M, G) comes from the largest value, so the ticks of
     one axis read alike ("5k, 10k, 15k", not "5000, 10k, 15k").
+
+    Examples
+    --------
+    >>> compact_counts([0, 5000, 10000, 15000])
+    ['0', '5k', '10k', '15k']
+    >>> compact_counts([0, 1250000, 2500000])
+    ['0', '1.25M', '2.5M']
     """
     values = [float(v) for v in values]
     top = max((abs(v) for v in values), default=0.0)
