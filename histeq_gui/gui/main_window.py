@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import time
 
-from PyQt5.QtCore import QEventLoop, QPoint, QSize, Qt, QThread
+from PyQt5.QtCore import QEventLoop, QPoint, Qt, QThread
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMenu
+from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu
 
 from . import panels as registry
 from .controller import ViewController
+from .docking import dock_panels, fitted_size, size_docks
 from .help import APP_NAME, Help
 from .keys import TypingKeys
 from .opener import Opener
@@ -30,23 +31,8 @@ from .statusbar import StatusBar
 
 __all__ = ["MainWindow", "APP_NAME"]
 
-DEFAULT_SIZE = (1400, 860)
-_FRAME = (16, 38)           # window frame and title bar, outside the window's size
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
 LAYOUT_VERSION = 2          # saveState/restoreState: a layout of another version is ignored
-_AREAS = {"left": Qt.LeftDockWidgetArea, "right": Qt.RightDockWidgetArea,
-          "top": Qt.TopDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
-
-
-def fitted_size(available):
-    """The window's first size: :data:`DEFAULT_SIZE`, or less to fit ``available`` (a QRect).
-
-    Room is left for the window frame and title bar, which the size does not
-    include (a 1366x768 screen with a task bar gives about 1350x690).
-    """
-    width, height = DEFAULT_SIZE
-    return QSize(min(width, available.width() - _FRAME[0]),
-                 min(height, available.height() - _FRAME[1]))
 
 
 class MainWindow(QMainWindow):
@@ -90,14 +76,16 @@ class MainWindow(QMainWindow):
         self.help = Help(self)
         context = ViewerContext(state, self.controller, self.player, self.prefs,
                                 self.status_bar.notify)
-        self.panels, self.docks = {}, {}
-        self._build_panels(registry.PANELS if panels is None else panels, context)
+        self.panels, self.docks = dock_panels(self, registry.PANELS if panels is None else panels,
+                                              context)
         self._build_menus()
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
         self.fit()
         self._restore_geometry()
         self._update_title()
+        if "images" in self.panels:
+            self.panels["images"].setFocus()
 
         self.opener.noted.connect(self.status_bar.notify)
         self.controller.problemChanged.connect(self._on_problem)
@@ -105,28 +93,6 @@ class MainWindow(QMainWindow):
         self.prefs.follow(state)
 
     # ------------------------------------------------------------------ construction
-    def _build_panels(self, specs, context):
-        for spec in specs:
-            if spec.id in self.panels:
-                raise ValueError(f"two panels are registered as {spec.id!r}")
-            widget = spec.factory(context)
-            self.panels[spec.id] = widget
-            if spec.area == "central":
-                self.setCentralWidget(widget)
-                continue
-            dock = QDockWidget(spec.title, self)
-            dock.setObjectName(spec.id)
-            dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable |
-                             QDockWidget.DockWidgetFloatable)
-            dock.setWidget(widget)
-            self.addDockWidget(_AREAS[spec.area], dock, Qt.Vertical)   # docks of a side stack
-            dock.setVisible(spec.visible)
-            self.docks[spec.id] = dock
-        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-        self.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
-        if "images" in self.panels:
-            self.panels["images"].setFocus()
-
     def panel(self, panel_id):
         """The panel widget registered as ``panel_id``."""
         return self.panels[panel_id]
@@ -175,31 +141,14 @@ class MainWindow(QMainWindow):
         """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
 
         The docks get the sizes their panels ask for, scaled down in a window
-        smaller than :data:`DEFAULT_SIZE`, so the images keep most of the room.
+        smaller than the default, so the images keep most of the room.
         """
         available = (self.screen() or QApplication.primaryScreen()).availableGeometry()
         if size is None:
             size = fitted_size(available)
             self.move(available.center() - QPoint(size.width() // 2, size.height() // 2))
         self.resize(size)
-        self._size_docks(size.width() / DEFAULT_SIZE[0], size.height() / DEFAULT_SIZE[1])
-
-    def _size_docks(self, x_scale, y_scale):
-        """Docks as big as their panels ask, less in a window smaller than the default.
-
-        The side columns fill the height anyway (a panel of controls keeps its
-        height with a fixed size policy); the rows above and below the images
-        shrink with the window, as the side columns' width does.
-        """
-        for area in _AREAS.values():
-            docks = [d for d in self.docks.values() if self.dockWidgetArea(d) == area]
-            hints = [d.widget().sizeHint() for d in docks]
-            side = area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea)
-            if docks and side:
-                width = int(max(h.width() for h in hints) * min(1.0, x_scale))
-                self.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
-            scale = 1.0 if side else min(1.0, y_scale)
-            self.resizeDocks(docks, [int(h.height() * scale) for h in hints], Qt.Vertical)
+        size_docks(self, self.docks, size)
 
     def _restore_geometry(self):
         geometry = self.prefs.geometry()
