@@ -1,8 +1,8 @@
 """Make the PNGs in ``screenshots/`` from the real app.
 
 Each picture is one run of ``python -m histeq_gui ... --screenshot OUT.png``
-(offscreen, 1400x860, no remembered settings), so the pictures show exactly
-what a user sees with those options.
+(offscreen, 1400x860 unless ``--size`` says otherwise, no remembered
+settings), so the pictures show exactly what a user sees with those options.
 
 Usage::
 
@@ -33,6 +33,9 @@ SHOTS = {
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),
+    "viewer_1366x768.png": ("the window a 1366x768 screen gives (1350x690 inside the frame)",
+                            ["--method", "numpy", "--bins", "256", "--index", "13",
+                             "--size", "1350x690"]),
 }
 
 
