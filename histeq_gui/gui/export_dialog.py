@@ -32,10 +32,11 @@ from .jobs import Runner
 __all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
 _KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
-              "tif": "TIFF stack", "png-folder": "folder of numbered PNG files"}
+              "tif": "TIFF stack", "png": "PNG image (a single image)",
+              "png-folder": "folder of numbered PNG files"}
 # Browse…: every kind the export writes; a name without an extension gets the chosen kind's.
 _SAVE_KINDS = (("NumPy array (*.npy)", ".npy"), ("NumPy archive (*.npz)", ".npz"),
-               ("TIFF stack (*.tif *.tiff)", ".tif"),
+               ("TIFF stack (*.tif *.tiff)", ".tif"), ("PNG image, a single image (*.png)", ".png"),
                ("Folder of numbered PNG files (no extension) (*)", ""))
 _SAVE_FILTER = ";;".join(text for text, _ in _SAVE_KINDS)
 # The core's messages name the command's options; the dialog names its own controls.
@@ -99,7 +100,8 @@ def default_output(source, fallback_folder):
     """A free output path next to the source (or in ``fallback_folder``).
 
     ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
-    taken); image files and folders give a ``.tif``.  The bundled sample and
+    taken); a single ``.png`` image gives a ``.png``; other image files and
+    folders give a ``.tif``.  The bundled sample and
     read-only folders use ``fallback_folder``.
     """
     if source is None:

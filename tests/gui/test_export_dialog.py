@@ -174,7 +174,7 @@ def test_default_output_is_free_and_not_in_the_bundle(tmp_path):
 
 @pytest.mark.parametrize("name, expected", [("a.npz", "a_equalized.npz"),
                                             ("a.TIFF", "a_equalized.tiff"),
-                                            ("a.png", "a_equalized.tif"),
+                                            ("a.png", "a_equalized.png"),
                                             ("frames", "frames_equalized.tif")])
 def test_default_output_keeps_a_writable_kind(tmp_path, name, expected):
     source = tmp_path / name
@@ -306,7 +306,7 @@ def test_browse_offers_every_writable_kind(loaded, file_dialogs):
     dialog = open_dialog(loaded)
     dialog.browse_button.click()
     [(kind, start, filters)] = file_dialogs.calls
-    for pattern in ("*.npy", "*.npz", "*.tif", "*.tiff", "PNG"):
+    for pattern in ("*.npy", "*.npz", "*.tif", "*.tiff", "*.png", "PNG files"):
         assert pattern in filters
     dialog.reject()
 
