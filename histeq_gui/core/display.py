@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_SATURATED", "LEVEL_MODES", "dtype_range", "finite_range", "widen",
-           "saturated_levels", "default_levels_mode", "drawn_histogram"]
+__all__ = ["DEFAULT_SATURATED", "LEVEL_MODES", "check_saturated", "dtype_range", "finite_range",
+           "widen", "saturated_levels", "default_levels_mode", "drawn_histogram"]
 
 DEFAULT_SATURATED = 0.35
 """Percent of pixels left saturated by the automatic levels (ImageJ's default)."""
@@ -124,7 +124,8 @@ def widen(levels, fallback=(0.0, 1.0)):
     return lo, hi
 
 
-def _check_saturated(saturated):
+def check_saturated(saturated):
+    """``saturated`` as a float if it is a percentage in [0, 100), else a one-line ValueError."""
     try:
         saturated = float(saturated)
     except (TypeError, ValueError):
@@ -178,7 +179,7 @@ def saturated_levels(values, saturated=DEFAULT_SATURATED):
     >>> round(low, 4), round(high, 4)
     (0.0018, 0.9993)
     """
-    saturated = _check_saturated(saturated)
+    saturated = check_saturated(saturated)
     flat = np.asarray(values).reshape(-1)
     if flat.dtype.kind == "f":
         flat = flat[np.isfinite(flat)]

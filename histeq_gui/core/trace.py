@@ -46,6 +46,8 @@ class Trace:
     value_bins : bool
         True when each bin holds one integer value (scikit-image on integer
         images).
+    n_bins : int
+        Number of bins of the histogram.
     """
 
     value: object
@@ -58,6 +60,7 @@ class Trace:
     fraction: float
     output: float
     value_bins: bool
+    n_bins: int
 
     @property
     def inside(self):
@@ -120,7 +123,7 @@ def trace_value(histogram, value, dtype=None):
     total = int(counts.sum())
     if not np.isfinite(float(scalar)):
         return Trace(scalar, None, np.nan, np.nan, 0, 0, total, np.nan, np.nan,
-                     histogram.value_bins)
+                     histogram.value_bins, len(counts))
     edges = np.asarray(histogram.edges, dtype=np.float64)
     x = float(scalar)
     k = int(np.searchsorted(edges, x, side="right")) - 1
@@ -131,7 +134,9 @@ def trace_value(histogram, value, dtype=None):
         k = -1 if k < 0 else len(counts)
         cumulative = 0 if k < 0 else total
         return Trace(scalar, k, np.nan, np.nan, 0, cumulative, total,
-                     cumulative / total if total else np.nan, output, histogram.value_bins)
+                     cumulative / total if total else np.nan, output, histogram.value_bins,
+                     len(counts))
     cumulative = int(counts[:k + 1].sum())
     return Trace(scalar, k, float(edges[k]), float(edges[k + 1]), int(counts[k]), cumulative,
-                 total, cumulative / total if total else np.nan, output, histogram.value_bins)
+                 total, cumulative / total if total else np.nan, output, histogram.value_bins,
+                 len(counts))
