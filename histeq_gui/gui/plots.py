@@ -120,6 +120,8 @@ def compact_counts(values):
     ['0', '5k', '10k', '15k']
     >>> compact_counts([0, 1250000, 2500000])
     ['0', '1.25M', '2.5M']
+    >>> compact_counts([100000, 250000, 300000])
+    ['100k', '250k', '300k']
     """
     values = [float(v) for v in values]
     top = max((abs(v) for v in values), default=0.0)
@@ -134,7 +136,9 @@ def compact_counts(values):
     for v in values:
         scaled = v / divisor
         digits = 2 if abs(scaled) < 10 else (1 if abs(scaled) < 100 else 0)
-        text = f"{scaled:.{digits}f}".rstrip("0").rstrip(".")
+        text = f"{scaled:.{digits}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         texts.append("0" if text in ("0", "-0") else text + unit)
     return texts
 
@@ -171,12 +175,9 @@ class CountAxis(pg.AxisItem):
         return levels
 
     def tickValues(self, minVal, maxVal, size):
-        """The ticks, whole numbers only (whole decades with log counts)."""
-        ticks = [(spacing, [v for v in values if float(v).is_integer()])
-                 for spacing, values in super().tickValues(minVal, maxVal, size)]
-        if self.log_counts:
-            ticks = [(spacing, [v for v in values if v >= 0]) for spacing, values in ticks]
-        return ticks
+        """The ticks, whole numbers from 0 up (whole decades from 1 with log counts)."""
+        return [(spacing, [v for v in values if float(v).is_integer() and v >= 0])
+                for spacing, values in super().tickValues(minVal, maxVal, size)]
 
     def tickStrings(self, values, scale, spacing):
         """Counts as :func:`compact_counts` writes them."""

@@ -345,3 +345,17 @@ def gray_array(image):
     pointer.setsize(image.bytesPerLine() * image.height())
     rows = np.frombuffer(pointer, np.uint8).reshape(image.height(), image.bytesPerLine())
     return rows[:, :image.width()].copy()
+
+
+@pytest.mark.parametrize("top", [40, 9_999, 357_903, 2_500_000, 4_000_000_000])
+def test_count_labels_read_back_as_their_values(qtbot, top):
+    from histeq_gui.gui.plots import HistogramPlot
+    plot = HistogramPlot()
+    qtbot.addWidget(plot)
+    axis = plot.getPlotItem().getAxis("left")
+    units = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}
+    for spacing, values in axis.tickValues(-0.03 * top, top, 150):
+        assert all(v >= 0 for v in values)                    # nothing under the zero line
+        for value, text in zip(values, axis.tickStrings(values, 1.0, spacing)):
+            number, unit = (text[:-1], text[-1]) if text[-1] in "kMG" else (text, "")
+            assert float(number) * units[unit] == pytest.approx(value, rel=0.01), text
