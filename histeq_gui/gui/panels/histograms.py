@@ -180,8 +180,8 @@ class HistogramsPanel(QWidget):
         self.original.set_histograms(hists, x_range, title, x_label=x_label)
         if eq_hists:
             if result.eq_levels_bins:
-                levels = len(eq_hists[0].counts)
-                eq_drawn = f"{levels:,} output levels, a bin each"
+                used = int(np.count_nonzero(eq_hists[0].counts))
+                eq_drawn = f"a bin per output level, {used:,} used"
             else:
                 eq_drawn = bins_text(eq_hists[0], drawn=True)
         else:
