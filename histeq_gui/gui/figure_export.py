@@ -178,7 +178,8 @@ def add_save_actions(menu, plot, folder=None):
         action = QAction(text, menu)
 
         def save(checked=False, suffix=suffix):
-            start = Path(folder() if folder else Path.cwd()) / _default_name(plot, suffix)
+            start = Path((folder() if folder else None) or Path.cwd()) / _default_name(plot,
+                                                                                   suffix)
             path = _ask_path(plot, "Save plot", {suffix: PLOT_KINDS[suffix]}, start)
             if path is not None:
                 try:

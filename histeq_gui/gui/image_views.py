@@ -264,6 +264,11 @@ class ImageViews(pg.GraphicsLayoutWidget):
     def _on_user_zoom(self, *_):
         self._fitted = False
 
+    def leaveEvent(self, event):
+        """The mouse left the views: no pixel is under it any more."""
+        super().leaveEvent(event)
+        self.hovered.emit(-1, -1)
+
     def _on_mouse_moved(self, pos):
         for view in (self.original_view, self.equalized_view):
             if self._shape is not None and view.sceneBoundingRect().contains(pos):

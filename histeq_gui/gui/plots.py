@@ -208,6 +208,9 @@ class _PlotWidget(pg.PlotWidget):
         The plot's menu: Save as PNG/SVG, data as CSV; panels add entries.
     readout : QLabel
         A note over the plot's top-left corner (what is under the mouse).
+    save_folder : callable or None
+        Gives the folder the Save dialogs start in (panels set it from the
+        preferences); None: the current folder.
     """
 
     def __init__(self, parent=None, **kwargs):
@@ -230,8 +233,10 @@ class _PlotWidget(pg.PlotWidget):
                                    "border: 1px solid #5f6368; padding: 2px 4px;")
         self.readout.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.readout.hide()
-        from .figure_export import add_save_actions     # (it imports this module's names)
-        add_save_actions(self.menu, self)
+        self.save_folder = None     # a callable giving the folder Save… starts in (default: cwd)
+        from .figure_export import add_save_actions
+        add_save_actions(self.menu, self, lambda: self.save_folder() if self.save_folder
+                         else None)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

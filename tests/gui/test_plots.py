@@ -360,3 +360,21 @@ def test_count_labels_read_back_as_their_values(qtbot, top):
         for value, text in zip(values, axis.tickStrings(values, 1.0, spacing)):
             number, unit = (text[:-1], text[-1]) if text[-1] in "kMG" else (text, "")
             assert float(number) * units[unit] == pytest.approx(value, rel=0.01), text
+
+
+def test_the_plot_menu_saves_where_the_user_chooses(big_window, tmp_path, monkeypatch):
+    from PyQt5.QtWidgets import QFileDialog
+    show(big_window, dark_faces())
+    plot = big_window.panel("histograms").original
+    asked = []
+
+    def choose(parent, title, start, filters):
+        asked.append((start, filters))
+        return str(tmp_path / "chosen"), filters            # no extension typed
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", choose)
+    texts = [a.text() for a in plot.menu.actions()]
+    assert texts[:3] == ["Save plot as &PNG…", "Save plot as &SVG…", "Save plot &data as CSV…"]
+    plot.menu.actions()[2].trigger()
+    assert (tmp_path / "chosen.csv").stat().st_size > 0
+    assert asked[0][0].startswith(str(big_window.prefs.last_export_folder()))
+    assert asked[0][1] == "CSV data (*.csv)"

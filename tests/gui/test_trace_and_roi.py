@@ -144,3 +144,16 @@ def test_a_region_is_clipped_to_the_image_and_used_by_the_whole_stack_scope(samp
     w.state.set_index(3)
     np.testing.assert_array_equal(w.controller.result.equalized, expected[3, 0])
     assert w.state.set_roi((200, 200, 5, 5)) is None and w.state.roi is None
+
+
+def test_leaving_the_image_for_the_histogram_traces_the_bin_not_the_old_pixel(sample_window):
+    from PyQt5.QtCore import QEvent
+    w = sample_window
+    views = w.panel("images").views
+    views.hovered.emit(10, 20)
+    assert w.state.cursor == (10, 20)
+    views.leaveEvent(QEvent(QEvent.Leave))
+    assert w.state.cursor is None
+    w.state.set_probe(100.0)
+    [t] = w.panel("transfer").current_traces()
+    assert t.value == 100

@@ -85,6 +85,9 @@ class HistogramsPanel(QWidget):
         self.controller = context.controller
         self.original = HistogramPlot("Histogram of the original")
         self.equalized = HistogramPlot("Histogram of the equalized image")
+        if context.preferences is not None:
+            for plot in (self.original, self.equalized):
+                plot.save_folder = context.preferences.last_export_folder
         self.log_check = QCheckBox("Log counts")
         self.log_check.setToolTip("Counts on a log scale in both histograms (a bin of one "
                                   "pixel beside one of thousands)")

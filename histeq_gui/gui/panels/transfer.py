@@ -130,6 +130,8 @@ class TransferPanel(QWidget):
         self.state = context.state
         self.controller = context.controller
         self.plot = TransferPlot()
+        if context.preferences is not None:
+            self.plot.save_folder = context.preferences.last_export_folder
         self.trace_label = QLabel(TRACE_HINT)
         self.trace_label.setObjectName("traceText")
         self.trace_label.setWordWrap(True)
