@@ -232,3 +232,13 @@ def test_a_file_has_no_image_names(tmp_path):
     np.save(path, np.zeros((2, 4, 4), np.uint8))
     stack = open_stack(path)
     assert stack.names is None and stack.image_name(0) == "" and stack.title(1) == "x.npy"
+
+
+def test_percentiles_of_a_huge_stack_come_from_evenly_spaced_images(monkeypatch):
+    from histeq_gui.gui import stack_file
+    stack = outlier_stack()                                 # 30 images of 625 values
+    monkeypatch.setattr(stack_file, "PERCENTILE_VALUES", 625 * 10)
+    loaded = LoadedStack.from_array(stack)
+    sample = stack[::3]                                     # 10 images: every third
+    assert loaded.percentile_levels(1.0) == tuple(np.nanpercentile(sample, [0.5, 99.5]))
+    assert loaded.percentile_levels(1.0) is loaded.percentile_levels(1.0)   # kept

@@ -7,16 +7,15 @@ import csv
 
 import numpy as np
 import pytest
-import tifffile
 from PyQt5.QtCore import QEvent, QPointF, QSize, Qt
 from PyQt5.QtGui import QImage
 from skimage import data
 
-from histeq_gui import equalize, histogram
+from histeq_gui import equalize
 from histeq_gui.core.export import convert
 from histeq_gui.gui.figure_export import FIGURE_SCALE, figure_rect, save_figure, save_plot
 from histeq_gui.gui.main_window import MainWindow
-from histeq_gui.gui.plots import MIN_BAR_PX, RUG_PX
+from histeq_gui.gui.plots import CDF_COLOUR, MIN_BAR_PX, RUG_PX
 from histeq_gui.gui.resources import SAMPLE_STACK, resource_path
 from histeq_gui.gui.stack_file import LoadedStack
 
@@ -289,6 +288,7 @@ def test_every_plot_saves_png_svg_and_its_drawn_data_as_csv(big_window, tmp_path
         assert not image.isNull() and image.width() >= 2 * plot.getPlotItem().width() - 2
         text = svg.read_text()
         assert text.lstrip().startswith("<?xml") and "<svg" in text and "<path" in text
+        assert CDF_COLOUR in text.lower()                   # the curve (the CDF's own view too)
         columns = read_csv(table)
         if name == "transfer":
             x, y = plot.curve()

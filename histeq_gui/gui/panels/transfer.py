@@ -6,6 +6,7 @@ import html
 
 import numpy as np
 from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtGui import QFontMetrics
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core.export import convert, output_dtype
@@ -159,7 +160,6 @@ class TransferPanel(QWidget):
         """Five lines of the trace's 8 pt text, whatever is shown (the plot does not jump)."""
         font = self.trace_label.font()
         font.setPointSizeF(8)
-        from PyQt5.QtGui import QFontMetrics
         return QFontMetrics(font).lineSpacing() * 5 + 8
 
     def _redraw(self):
