@@ -3,10 +3,13 @@
 Each picture is one run of ``python -m histeq_gui ... --screenshot OUT.png``
 (offscreen, 1400x860 unless ``--size`` says otherwise, no remembered
 settings), so the pictures show exactly what a user sees with those options.
+The hard cases (dark, bright, 16-bit, a float stack with one outlier,
+channel-first colour) are written first by ``scripts/make_hard_cases.py`` into
+a temporary folder; ``{hard}`` in an option stands for that folder.
 
 Usage::
 
-    python scripts/make_screenshots.py [--out screenshots]
+    python scripts/make_screenshots.py [--out screenshots] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
+              "multipage_rgb.tif")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -36,6 +42,34 @@ SHOTS = {
     "viewer_1366x768.png": ("the window a 1366x768 screen gives (1350x690 inside the frame)",
                             ["--method", "numpy", "--bins", "256", "--index", "13",
                              "--size", "1350x690"]),
+    "viewer_dark_every_bin.png": ("a dark uint8 face, 256 bins over the full 0..255 axis: "
+                                  "every non-empty bin visible",
+                                  ["{hard}/dark.npy", "--hist-range", "dtype", "--index", "2"]),
+    "viewer_bright_every_bin.png": ("a bright uint8 face over 0..255: every non-empty bin "
+                                    "visible", ["{hard}/bright.npy", "--hist-range", "dtype",
+                                                "--index", "2"]),
+    "viewer_16bit_every_bin.png": ("12-bit camera data in uint16 on its 0..65535 axis, "
+                                   "skimage's thousands of value bins all visible",
+                                   ["{hard}/camera16.tif", "--method", "skimage",
+                                    "--hist-range", "dtype"]),
+    "viewer_log_counts.png": ("log counts: a bin of one pixel beside one of thousands",
+                              ["{hard}/dark.npy", "--log-counts", "--index", "2"]),
+    "viewer_float_outlier_percentile.png": ("a float stack with one 1e6 hot pixel (in image 17)"
+                                            ": with the stack's 0.35% saturated percentiles "
+                                            "every original looks normal (the stack range "
+                                            "would show them black)",
+                                            ["{hard}/float_outlier.npy", "--index", "16",
+                                             "--levels", "percentile"]),
+    "viewer_multipage_rgb_colour.png": ("scikit-image's multipage_rgb.tif (2, 3, 10, 10) in "
+                                        "colour with --channel-axis 1, a pixel traced",
+                                        ["{hard}/multipage_rgb.tif", "--channel-axis", "1",
+                                         "--trace", "3,4"]),
+    "viewer_trace.png": ("one pixel traced: its bin, counts, CDF and output, marked on the "
+                         "histogram, the CDF and the transfer curve",
+                         ["--index", "5", "--trace", "52,30"]),
+    "viewer_roi.png": ("a region of interest drives the histogram; its mapping equalizes the "
+                       "whole image", ["--index", "5", "--roi", "30,20,40,36",
+                                       "--trace", "45,40"]),
 }
 
 
@@ -43,13 +77,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots",
                         help="folder for the PNGs (default: screenshots/)")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="pictures to make")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with tempfile.TemporaryDirectory(prefix="histeq-hard-") as hard:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hard_cases.py"), "--out",
+                        hard, "--only", *HARD_CASES], env=env, check=True, capture_output=True,
+                       timeout=600)
+        return _make(args, env, hard)
+
+
+def _make(args, env, hard):
     failed = 0
     for name, (what, options) in SHOTS.items():
+        if args.only and name not in args.only:
+            continue
         target = args.out / name
+        options = [option.replace("{hard}", hard) for option in options]
         result = subprocess.run([sys.executable, "-m", "histeq_gui", *options,
                                  "--screenshot", str(target)],
                                 env=env, capture_output=True, text=True, timeout=300)

@@ -94,6 +94,8 @@ def build_parser():
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
+    from .view_options import add_view_options
+    add_view_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -304,6 +306,8 @@ def main(argv=None):
         window.state.set_bins(args.bins)
     if args.scope is not None:
         window.state.set_scope(args.scope)
+    from .view_options import apply_view_options
+    apply_view_options(window.state, args)
     if args.screenshot is not None:
         return _screenshot(window, args)
 

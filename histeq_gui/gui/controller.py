@@ -7,8 +7,9 @@ whole-stack histograms of big stacks, in :class:`~histeq_gui.gui.jobs.Runner`
 jobs, where a new request cancels the one before it.  Panels never compute:
 they draw the result it emits.
 
-The whole-stack histograms are cached per ``(method, bins)`` for the stack
-shown, and the cache goes with the stack: a new stack starts an empty one.
+The whole-stack histograms are cached per ``(method, bins, roi)`` for the
+stack shown, and the cache goes with the stack: a new stack starts an empty
+one.
 """
 
 from __future__ import annotations
@@ -130,17 +131,19 @@ class ViewController(QObject):
             if hists is None:
                 return              # a job computes them and calls refresh again
         request = (stack, state.index, state.method, state.bins, state.scope, hists)
+        roi = state.roi
         if stack.pixels_per_image <= SYNC_IMAGE_VALUES:
             self.compute_runner.abandon()
             try:
-                result = compute_view(*request)
+                result = compute_view(*request, roi=roi)
             except Exception as exc:  # noqa: BLE001 - a bug: shown to the user, and logged
                 log_if_unexpected(exc, f"equalizing image {state.index}")
                 self._show_failure(exc)
                 return
             self._on_computed(result)
         else:
-            self.compute_runner.start(lambda report: compute_view(*request, progress=report),
+            self.compute_runner.start(lambda report: compute_view(*request, progress=report,
+                                                                  roi=roi),
                                       on_done=self._on_computed,
                                       on_error=lambda message, error: self._show_failure(error),
                                       name=f"image {state.index}")
@@ -153,33 +156,33 @@ class ViewController(QObject):
         so that paging through the images does not try again each time.
         """
         state, stack = self.state, self.state.stack
-        method, bins = state.method, state.bins
-        hists = self._cache.get(method, bins)
+        method, bins, roi = state.method, state.bins, state.roi
+        hists = self._cache.get(method, bins, roi)
         if hists is None and stack.array.size <= SYNC_STACK_VALUES:
             try:
-                hists = stack_histograms(stack, method, bins)
+                hists = stack_histograms(stack, method, bins, roi=roi)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
                 log_if_unexpected(exc, "computing the whole-stack histogram")
                 hists = exc
-            self._cache.put(method, bins, hists)
+            self._cache.put(method, bins, hists, roi)
         if isinstance(hists, Exception):
             self._show_failure(hists)
             return None
-        if hists is None and (self._stack_job_key != (stack, method, bins)
+        if hists is None and (self._stack_job_key != (stack, method, bins, roi)
                               or not self.stack_runner.busy):
-            self._stack_job_key = (stack, method, bins)
-            done = partial(self._on_stack_histograms, stack, method, bins)
+            self._stack_job_key = (stack, method, bins, roi)
+            done = partial(self._on_stack_histograms, stack, method, bins, roi)
             self.stack_runner.start(
-                lambda report: stack_histograms(stack, method, bins, report),
+                lambda report: stack_histograms(stack, method, bins, report, roi=roi),
                 on_done=done, on_error=lambda message, error: done(error),
                 on_cancel=self._on_stack_cancelled, name="stack histogram")
         return hists
 
-    def _on_stack_histograms(self, stack, method, bins, hists):
+    def _on_stack_histograms(self, stack, method, bins, roi, hists):
         """The stack job's histograms, or the exception it failed with: keep it, redraw."""
         self._stack_job_key = None
         if stack is self.state.stack:
-            self._cache.put(method, bins, hists)
+            self._cache.put(method, bins, hists, roi)
             self.refresh()
 
     def _on_stack_cancelled(self):
@@ -201,7 +204,7 @@ class ViewController(QObject):
         """Show the current image's original and why it cannot be equalized."""
         state = self.state
         self._set_result(failed_view(state.stack, state.index, state.method, state.bins,
-                                     state.scope, error))
+                                     state.scope, error, state.roi))
 
     def _set_result(self, result):
         self._result = result

@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, 
                              QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.atomic import exists
+from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
@@ -88,21 +89,28 @@ def _is_bundled(path):
 
 
 def _same_kind_suffix(source):
-    """The source's extension if the export can write that kind of file, else ".tif"."""
+    """The source's extension if the export can write that kind of file, else ".tif".
+
+    A folder of images gives "" (a folder of PNG files, as ``histeq`` writes
+    for an output without an extension).
+    """
+    if source.is_dir():
+        return ""
     try:
         kind = output_kind(source)
     except StackError:
         return ".tif"
-    return ".tif" if kind == "png-folder" or source.is_dir() else source.suffix.lower()
+    return ".tif" if kind == "png-folder" else source.suffix.lower()
 
 
 def default_output(source, fallback_folder):
     """A free output path next to the source (or in ``fallback_folder``).
 
     ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
-    taken); a single ``.png`` image gives a ``.png``; other image files and
-    folders give a ``.tif``.  The bundled sample and
-    read-only folders use ``fallback_folder``.
+    taken); a single ``.png`` image gives a ``.png``; a folder of images
+    gives a folder (``shots`` -> ``shots_equalized``, of PNG files); other
+    image files give a ``.tif``.  The bundled sample and read-only folders
+    use ``fallback_folder``.
     """
     if source is None:
         folder, stem, suffix = Path(fallback_folder), "stack", ".tif"
@@ -127,7 +135,8 @@ class ExportDialog(QDialog):
     Parameters
     ----------
     state : ViewerState
-        Gives the stack and pre-fills method, bins and scope.
+        Gives the stack and pre-fills method, bins, scope and the colour axis
+        (the layout the viewer shows, so the export is what is seen).
     preferences : Preferences
         For the folder to start in; remembers the folder exported to.
     parent : QWidget, optional
@@ -181,8 +190,18 @@ class ExportDialog(QDialog):
                                         "one histogram of the whole stack")):
             self.scope_combo.addItem(text, scope)
         self.scope_combo.setCurrentIndex(self.scope_combo.findData(state.scope))
-        self.stage_label = QLabel("Method, bins and scope come from the viewer; change them "
-                                  "here if you like.")
+        self.channel_combo = QComboBox()
+        self.channel_combo.setToolTip("The colour axis, equalized channel by channel (as "
+                                      "histeq --channel-axis); from the viewer")
+        viewer_axis = getattr(stack, "channel_choice", "auto")
+        for choice, layout in channel_axis_choices(stack.array.shape):
+            what = "colour" if layout.channel_axis is not None else "gray"
+            name = {"auto": "auto", None: "none"}.get(choice, f"axis {choice}")
+            self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
+            if choice == viewer_axis:
+                self.channel_combo.setCurrentIndex(self.channel_combo.count() - 1)
+        self.stage_label = QLabel("Method, bins, scope and colour axis come from the viewer; "
+                                  "change them here if you like.")
         self.stage_label.setWordWrap(True)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -205,6 +224,7 @@ class ExportDialog(QDialog):
         form.addRow("Method", self.method_combo)
         form.addRow("Bins", bins_cell)
         form.addRow("Scope", self.scope_combo)
+        form.addRow("Colour axis", self.channel_combo)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
         self.cancel_button = self.buttons.addButton("Close", QDialogButtonBox.RejectRole)
@@ -232,7 +252,7 @@ class ExportDialog(QDialog):
                               bins=self.bins_spin.value(),
                               scope=self.scope_combo.currentData(),
                               dtype=self.dtype_combo.currentData(),
-                              channel_axis="auto")
+                              channel_axis=self.channel_combo.currentData())
 
     def _show_format(self):
         text = self.output_edit.text().strip()
@@ -264,7 +284,7 @@ class ExportDialog(QDialog):
     def _set_running(self, running):
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
-                       self.export_button):
+                       self.channel_combo, self.export_button):
             widget.setEnabled(not running)
         if not running:
             self._show_bins_note()

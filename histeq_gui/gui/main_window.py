@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.opener.noted.connect(self.status_bar.notify)
         self.controller.problemChanged.connect(self._on_problem)
         state.stackChanged.connect(self._update_title)
+        state.indexChanged.connect(self._update_title)        # a folder's file name
         self.prefs.follow(state)
 
     # ------------------------------------------------------------------ construction
@@ -162,9 +163,10 @@ class MainWindow(QMainWindow):
         if problem:
             self.player.stop()          # do not play on through images that fail
 
-    def _update_title(self):
+    def _update_title(self, *_):
         stack = self.state.stack
-        self.setWindowTitle(f"{stack.name} — {APP_NAME}" if stack is not None else APP_NAME)
+        self.setWindowTitle(f"{stack.title(self.state.index)} — {APP_NAME}" if stack is not None
+                            else APP_NAME)
 
     # ------------------------------------------------------------------ exporting
     @property

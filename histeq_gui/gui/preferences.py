@@ -20,6 +20,29 @@ MAX_RECENT = 10
 log = logging.getLogger(__name__)
 
 
+_DISPLAY = (("levels", lambda s: s.set_levels_mode, str),
+            ("saturated", lambda s: s.set_saturated, float),
+            ("hist_range", lambda s: s.set_hist_range, str),
+            ("log_counts", lambda s: s.set_log_counts, bool),
+            ("link_histograms", lambda s: s.set_link_histograms, bool),
+            ("eq_scale", lambda s: s.set_eq_scale, str))
+
+
+def _typed(value, kind):
+    """A value read back from QSettings (INI files give strings) as ``kind``."""
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false"):
+                raise ValueError(f"not a yes/no value: {value!r}")
+            return value.lower() == "true"
+        return bool(value)
+    if kind is float:
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a name: {value!r}")
+    return value
+
+
 class Preferences:
     """Typed access to the viewer's settings.
 
@@ -67,9 +90,12 @@ class Preferences:
 
     # ------------------------------------------------------------------ the view's settings
     def restore_view(self, state):
-        """Set the remembered method, bins and scope on ``state`` (the one place they are).
+        """Set the remembered method, bins, scope and display choices on ``state``.
 
-        A remembered value that is no longer valid is skipped (and logged).
+        The display choices are the levels (mode and saturated percent; manual
+        numbers belong to one stack and are not kept), the histograms' x
+        range, log counts, linked axes and the equalized scale.  A remembered
+        value that is no longer valid is skipped (and logged).
         """
         for setter, remembered in ((state.set_method, self.method), (state.set_bins, self.bins),
                                    (state.set_scope, self.scope)):
@@ -77,12 +103,32 @@ class Preferences:
                 setter(remembered())
             except ValueError:
                 log.warning("ignoring a remembered setting that is no longer valid")
+        for key, setter, kind in _DISPLAY:
+            value = self._get(f"display/{key}")
+            if value is None:
+                continue
+            try:
+                setter(state)(_typed(value, kind))
+            except (TypeError, ValueError):
+                log.warning("ignoring a remembered display setting that is no longer valid")
 
     def follow(self, state):
-        """Remember the method, bins and scope of ``state`` whenever they change."""
+        """Remember the method, bins, scope and display choices of ``state`` when they change."""
         state.methodChanged.connect(self.set_method)
         state.binsChanged.connect(self.set_bins)
         state.scopeChanged.connect(self.set_scope)
+        state.levelsChanged.connect(lambda: self.remember_display(state))
+        state.displayChanged.connect(lambda: self.remember_display(state))
+
+    def remember_display(self, state):
+        """Keep the display choices of ``state`` (see :meth:`restore_view`)."""
+        mode = state.levels_mode
+        self._set("display/levels", mode if mode != "manual" else "auto")
+        self._set("display/saturated", float(state.saturated))
+        self._set("display/hist_range", state.hist_range)
+        self._set("display/log_counts", bool(state.log_counts))
+        self._set("display/link_histograms", bool(state.link_histograms))
+        self._set("display/eq_scale", state.eq_scale)
 
     # ------------------------------------------------------------------ typed values
     def method(self, default="numpy"):

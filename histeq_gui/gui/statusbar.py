@@ -51,6 +51,7 @@ class StatusBar(QStatusBar):
         self.state = state
         self.controller = controller
         self.pixel_label = QLabel()
+        self.pixel_label.setMinimumWidth(1)     # a long colour readout never widens the window
         self.message_label = QLabel()
         self.message_label.setStyleSheet(_NOTE_STYLE)
         self.message_label.setContentsMargins(0, 0, 16, 0)
@@ -127,8 +128,9 @@ class StatusBar(QStatusBar):
                                     "on the window")
             return
         # Images are numbered as the array indexes them: from 0.
-        self.info_label.setText(f"image {self.state.index} of {stack.n_images} · "
-                                f"{stack.describe()}")
+        name = stack.image_name(self.state.index)
+        self.info_label.setText(f"{name + ' · ' if name else ''}image {self.state.index} of "
+                                f"{stack.n_images} · {stack.describe()}")
 
     def _show_pixel_again(self, _result):
         self._show_pixel(self.state.cursor)

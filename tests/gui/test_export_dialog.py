@@ -175,7 +175,7 @@ def test_default_output_is_free_and_not_in_the_bundle(tmp_path):
 @pytest.mark.parametrize("name, expected", [("a.npz", "a_equalized.npz"),
                                             ("a.TIFF", "a_equalized.tiff"),
                                             ("a.png", "a_equalized.png"),
-                                            ("frames", "frames_equalized.tif")])
+                                            ("frames", "frames_equalized")])
 def test_default_output_keeps_a_writable_kind(tmp_path, name, expected):
     source = tmp_path / name
     if source.suffix:

@@ -94,7 +94,7 @@ def test_switching_scope_uses_the_stack_histogram(sample_window, method):
     expected = equalize(stack, method, 64, scope="stack")[30, 0]
     np.testing.assert_array_equal(shown_equalized(w), expected)
     assert not np.array_equal(image_scope, expected)
-    assert "whole stack" in w.panel("histograms").original.title()
+    assert "whole stack" in w.panel("histograms").original.title().lower()
     w.state.set_index(31)
     np.testing.assert_array_equal(shown_equalized(w),
                                   equalize(stack, method, 64, scope="stack")[31, 0])
@@ -102,15 +102,20 @@ def test_switching_scope_uses_the_stack_histogram(sample_window, method):
     np.testing.assert_array_equal(shown_equalized(w), equalize(stack[31, 0], method, 64))
 
 
-def test_transfer_curve_is_the_histograms_map_over_the_whole_axis(sample_window):
+@pytest.mark.parametrize("hist_range", ["data", "dtype"])
+def test_transfer_curve_is_the_histograms_map_over_the_whole_axis(sample_window, hist_range):
     w = sample_window
     w.state.set_bins(32)
-    levels = w.state.stack.levels
-    x, y = histogram(current_image(w), "numpy", 32).transfer_curve(x_range=levels)
+    w.state.set_hist_range(hist_range)
+    h = histogram(current_image(w), "numpy", 32)
+    x_range = (h.edges[0], h.edges[-1]) if hist_range == "data" else (0.0, 255.0)
+    x, y = h.transfer_curve(x_range=x_range)
     curve_x, curve_y = w.panel("transfer").plot.curve()
     np.testing.assert_array_equal(curve_x, x)
-    np.testing.assert_array_equal(curve_y, y)
-    assert (curve_x[0], curve_x[-1]) == levels == (0.0, 255.0)
+    np.testing.assert_array_equal(curve_y, 255 * y)          # the uint8 export's scale
+    assert (curve_x[0], curve_x[-1]) == x_range
+    w.state.set_eq_scale("unit")
+    np.testing.assert_array_equal(w.panel("transfer").plot.curve()[1], y)
 
 
 def test_millions_of_value_bins_are_drawn_as_at_most_max_bars(qtbot, window, wait_idle):
@@ -486,13 +491,15 @@ def test_gray_alpha_stack_shows_the_gray_channel(window, rng):
     assert f"original ({data[1, 6, 5, 0]}, {data[1, 6, 5, 1]})" in window.status_bar.pixel_label.text()
 
 
-def test_float_stack_levels_are_the_stack_range(window, rng):
+def test_float_stack_levels_can_be_the_stack_range(window, rng):
     data = rng.normal(10.0, 3.0, (6, 20, 20))
     data[2, 3, 4] = np.nan
+    window.state.set_levels_mode("stack")
     window.opener.set_stack(LoadedStack.from_array(data))
     lo, hi = np.nanmin(data), np.nanmax(data)
     assert tuple(window.panel("images").views.original_item.levels) == (lo, hi)
     window.state.set_index(2)
+    assert tuple(window.panel("images").views.original_item.levels) == (lo, hi)
     expected = equalize(data[2], "numpy", 256)
     np.testing.assert_array_equal(window.controller.result.equalized, expected)
 
@@ -523,7 +530,7 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
     window.opener.set_stack(LoadedStack.from_array(data))
     release = threading.Event()
 
-    def slow(stack, method, bins, progress=None):
+    def slow(stack, method, bins, progress=None, roi=None):
         while not release.wait(0.01):
             progress("Stack histogram", 0, 1)     # raises Cancelled once cancelled
 
@@ -685,8 +692,9 @@ def test_a_big_endian_file_is_made_native_once_and_a_native_one_stays_mapped(tmp
     assert big.levels == native.levels
 
 
-def test_wide_integer_levels_are_the_stack_range(window, rng):
+def test_wide_integer_levels_can_be_the_stack_range(window, rng):
     data = rng.integers(100, 4096, (3, 20, 20), dtype=np.uint16)   # 12-bit camera data
+    window.state.set_levels_mode("stack")
     window.opener.set_stack(LoadedStack.from_array(data))
     levels = (float(data.min()), float(data.max()))
     assert tuple(window.panel("images").views.original_item.levels) == levels
@@ -752,8 +760,9 @@ def test_unexpected_error_while_loading(qtbot, sample_window, monkeypatch, messa
 
 
 def marked(window):
+    """The points marked on the transfer curve, the equalized value in [0, 1]."""
     x, y = window.panel("transfer").plot.marked()
-    return list(zip(np.asarray(x).tolist(), np.asarray(y).tolist()))
+    return list(zip(np.asarray(x).tolist(), (np.asarray(y) / 255).tolist()))   # uint8 scale
 
 
 def test_the_pixel_readout_follows_a_new_image_under_a_still_cursor(sample_window):

@@ -1,11 +1,18 @@
-"""The images panel: the original and the equalized image side by side, with titles."""
+"""The images panel: the original and the equalized image side by side, with titles.
+
+It also holds the region of interest (a rectangle on the original whose
+pixels make the histogram: Image > Histogram of a region, Ctrl+R), marks the
+pixel traced, and offers File > Save figure….
+"""
 
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
+from ..levels import current_levels, describe_mode
 from ..plots import bins_text
 
 __all__ = ["ImagesPanel", "EMPTY_HINT"]
@@ -25,6 +32,8 @@ def equalized_title(result, problem):
         return f"Equalized · {problem}"
     hists = result.histograms
     scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
+    if result.roi is not None:
+        scope_text += " of the region"
     return f"Equalized · {result.method}, {bins_text(hists[0])}, {scope_text}"
 
 
@@ -52,14 +61,21 @@ class ImagesPanel(QWidget):
         Shown instead of the views when no stack is open.
     note : QLabel
         The result's note, when it has one.
+    roi_action : QAction
+        Checkable: a rectangle on the original drives the histogram
+        (``state.roi``); unchecked, the whole image does.
+    figure_action : QAction
+        Save figure… (the images and plots as one PNG at twice their size).
     menu_actions : dict
-        "Reset zoom" (Ctrl+0), for the View menu.
+        "Reset zoom" (Ctrl+0) for the View menu; the region action for the
+        Image menu; Save figure… for the File menu.
     """
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.state = context.state
         self.controller = context.controller
+        preferences = context.preferences
         self.views = ImageViews()
         self.views.setFocusPolicy(Qt.StrongFocus)
         self.setFocusProxy(self.views)
@@ -83,12 +99,26 @@ class ImagesPanel(QWidget):
         zoom = QAction("&Reset zoom", self)
         zoom.setShortcut("Ctrl+0")
         zoom.triggered.connect(self.reset_zoom)
-        self.menu_actions = {"View": [zoom, None]}
+        self.roi_action = QAction("Histogram of a &region", self)
+        self.roi_action.setCheckable(True)
+        self.roi_action.setShortcut("Ctrl+R")
+        self.roi_action.setToolTip("Draw a rectangle on the original: its pixels make the "
+                                   "histogram, whose mapping equalizes the whole image")
+        self.roi_action.toggled.connect(self._on_roi_toggled)
+        folder = None if preferences is None else preferences.last_export_folder
+        self.figure_action = save_figure_action(self, context.notify, folder)
+        self.menu_actions = {"View": [zoom, None], "Image": [None, self.roi_action],
+                             "File": [self.figure_action]}
 
         self.views.hovered.connect(self._on_hover)
+        self.views.roiChanged.connect(self.state.set_roi)
+        self.state.roiChanged.connect(self._show_roi)
+        self.state.levelsChanged.connect(self._show_levels)
+        self.state.cursorChanged.connect(self.views.mark_pixel)
         self.controller.resultChanged.connect(self.show_result)
         self.controller.busyChanged.connect(self._show_busy)
         self.show_result(self.controller.result)
+        self._show_roi(self.state.roi)
 
     def reset_zoom(self):
         """Fit the whole image in the views again."""
@@ -97,9 +127,37 @@ class ImagesPanel(QWidget):
     def _on_hover(self, x, y):
         self.state.set_cursor(None if x < 0 else (x, y))
 
+    def _on_roi_toggled(self, on):
+        if on and self.state.roi is None:
+            stack = self.state.stack
+            if stack is None:
+                self.roi_action.setChecked(False)
+                return
+            height, width = stack.layout.image_shape
+            self.state.set_roi((width // 4, height // 4, max(1, width // 2),
+                                max(1, height // 2)))
+        elif not on:
+            self.state.set_roi(None)
+
+    def _show_roi(self, roi):
+        """Show the state's region on the views (or none), and the action's check."""
+        self.views.set_roi(roi)
+        self.roi_action.blockSignals(True)
+        self.roi_action.setChecked(roi is not None)
+        self.roi_action.blockSignals(False)
+
+    def _show_levels(self):
+        result = self.controller.result
+        if result is not None and self.state.stack is not None:
+            self.views.set_levels(current_levels(self.state, result))
+            self.views.set_titles(*self._titles(result))
+
     def _titles(self, result):
         stack = self.state.stack
-        return (f"Original · image {result.index} · {stack.dtype}",
+        name = stack.image_name(result.index)
+        name = f" · {name}" if name else ""
+        return (f"Original · image {result.index}{name} · {stack.dtype} · "
+                f"{describe_mode(self.state)}",
                 equalized_title(result, self.controller.problem()))
 
     def show_result(self, result):
@@ -114,8 +172,10 @@ class ImagesPanel(QWidget):
                                       "Equalized · computing…")
             return
         self.note.setText(result.note or "")
-        self.views.set_images(result.original, result.equalized, stack.levels)
+        self.views.set_images(result.original, result.equalized,
+                              current_levels(self.state, result))
         self.views.set_titles(*self._titles(result))
+        self.views.mark_pixel(self.state.cursor)
 
     def _show_busy(self, busy):
         """Mark the titles of the image shown while a newer one is computed."""
