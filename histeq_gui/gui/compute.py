@@ -19,7 +19,8 @@ import numpy as np
 from ..core.equalize import histogram
 from ..core.errors import Cancelled
 
-__all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache"]
+__all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
+           "image_note"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +47,9 @@ class ViewResult:
         bins; empty when the image could not be equalized.
     error : Exception or None
         Why the image could not be equalized, or None.
+    note : str or None
+        Why the result looks as it does, when a new user would wonder (a
+        flat image that turns white, an image with no finite pixel).
     """
 
     index: int
@@ -57,6 +61,27 @@ class ViewResult:
     histograms: tuple
     equalized_histograms: tuple
     error: Exception | None = None
+    note: str | None = None
+
+    def pixel(self, position):
+        """The original and equalized values at ``position`` ``(x, y)``.
+
+        Returns
+        -------
+        tuple or None
+            ``(original, equalized)``: scalars for gray images, 1-D arrays
+            (one value per channel) for colour; ``equalized`` is None when
+            the image could not be equalized.  None when ``position`` is None
+            or outside the image.
+        """
+        if position is None:
+            return None
+        x, y = position
+        height, width = self.original.shape[:2]
+        if not (0 <= x < width and 0 <= y < height):
+            return None
+        equalized = None if self.equalized is None else self.equalized[y, x]
+        return self.original[y, x], equalized
 
 
 def _channels(image, n_channels):
@@ -123,7 +148,48 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
         return ViewResult(index, method, bins, scope, original, None,
                           tuple(hists) if len(hists) == n else (), (), exc)
     result = equalized[0] if n == 1 else np.stack(equalized, axis=-1)
-    return ViewResult(index, method, bins, scope, original, result, tuple(hists), tuple(eq_hists))
+    return ViewResult(index, method, bins, scope, original, result, tuple(hists), tuple(eq_hists),
+                      note=image_note(original, result, scope))
+
+
+def _shade(value, lo, hi):
+    if value == lo:
+        return " (black)"
+    return " (white)" if value == hi else ""
+
+
+def image_note(original, equalized, scope):
+    """Why an equalized image looks as it does, for the images that surprise: or None.
+
+    An image with no finite pixel has nothing to equalize.  A flat image
+    (one value everywhere) has nothing to spread: with its own histogram it
+    maps to one value (white for numpy and skimage, even when it was black).
+    NaN and inf values are counted: they are left out of the histogram.
+    """
+    finite = original[np.isfinite(original)] if original.dtype.kind == "f" else original
+    if finite.size == 0:
+        return ("This image has no finite pixel (all NaN or inf): there is nothing to "
+                "equalize. NaN pixels are drawn magenta.")
+    first = finite.flat[0]
+    if scope != "image" or not np.all(finite == first):
+        missing = original.size - finite.size
+        if missing:
+            return (f"{missing:,} of {original.size:,} values are NaN or inf (drawn magenta): "
+                    "they are left out of the histogram and stay NaN when equalized.")
+        return None
+    out = equalized[np.isfinite(equalized)]
+    if out.size == 0 or not np.all(out == out.flat[0]):
+        return None
+    if original.dtype.kind in "iu":
+        info = np.iinfo(original.dtype)
+        shade = _shade(first, info.min, info.max) if info.bits == 8 else ""
+    else:
+        shade = ""
+    value = f"{first:g}" if original.dtype.kind == "f" else str(first)
+    mapped = float(out.flat[0])
+    why = "its CDF is 1 at that value, so " if mapped == 1.0 else ""
+    return (f"This image is flat: every pixel is {value}{shade}. With a single value there is "
+            f"nothing to spread: {why}every pixel maps to {mapped:g}{_shade(mapped, 0.0, 1.0)}.")
 
 
 def failed_view(stack, index, method, bins, scope, error):

@@ -15,9 +15,10 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QFont
 
-from .image_panel import BACKGROUND
+from .image_views import BACKGROUND
 
-__all__ = ["HistogramPlot", "TransferPlot", "channel_colours", "bins_text", "MAX_BARS"]
+__all__ = ["HistogramPlot", "TransferPlot", "CountAxis", "channel_colours", "bins_text",
+           "compact_counts", "MAX_BARS"]
 
 MAX_BARS = 4096     # bars drawn per histogram at the most (the largest bin count one can pick)
 
@@ -65,11 +66,66 @@ def _style(plot, title):
     font.setPointSizeF(8)
     for name in ("left", "bottom", "right"):
         axis = item.getAxis(name)
+        axis.enableAutoSIPrefix(False)      # no "(x0.001)" beside a title
         axis.setTextPen(_TEXT)
         axis.setPen("#80868b")
         axis.setStyle(tickFont=font, tickTextOffset=3)
         axis.label.setFont(font)
     return item
+
+
+def compact_counts(values):
+    """Pixel counts in at most 5 characters each, in one unit for all: 950, 9500, 12k, 1.25M.
+
+    The unit (none, k, M, G) comes from the largest value, so the ticks of
+    one axis read alike ("5k, 10k, 15k", not "5000, 10k, 15k").
+    """
+    values = [float(v) for v in values]
+    top = max((abs(v) for v in values), default=0.0)
+    for limit, unit, divisor in ((1e4, "", 1.0), (1e6, "k", 1e3), (1e9, "M", 1e6)):
+        if top < limit:
+            break
+    else:
+        unit, divisor = "G", 1e9
+    if not unit:
+        return [str(int(round(v))) for v in values]
+    texts = []
+    for v in values:
+        scaled = v / divisor
+        digits = 2 if abs(scaled) < 10 else (1 if abs(scaled) < 100 else 0)
+        text = f"{scaled:.{digits}f}".rstrip("0").rstrip(".")
+        texts.append("0" if text in ("0", "-0") else text + unit)
+    return texts
+
+
+class CountAxis(pg.AxisItem):
+    """An axis of pixel counts: whole-number ticks only, short labels, no SI prefix.
+
+    (pyqtgraph would put ticks at 0.5 for an image of a few pixels, and a
+    six-digit count would run into the axis title.)
+    """
+
+    def __init__(self, orientation="left", **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickSpacing(self, minVal, maxVal, size):
+        """pyqtgraph's spacings, at least 1 (no tick between two whole counts)."""
+        levels = []
+        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
+            level = (max(float(spacing), 1.0), offset)
+            if level not in levels:
+                levels.append(level)
+        return levels
+
+    def tickValues(self, minVal, maxVal, size):
+        """The ticks, whole numbers only."""
+        return [(spacing, [v for v in values if float(v).is_integer()])
+                for spacing, values in super().tickValues(minVal, maxVal, size)]
+
+    def tickStrings(self, values, scale, spacing):
+        """Counts as :func:`compact_counts` writes them."""
+        return compact_counts([v * scale for v in values])
 
 
 class _OverlayBox(pg.ViewBox):
@@ -92,13 +148,13 @@ class HistogramPlot(pg.PlotWidget):
     """
 
     def __init__(self, title="Histogram", parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": CountAxis("left")})
         self._title = title
         item = _style(self, title)
         item.setLabel("left", "pixels", color=_TEXT)
         item.showAxis("right")
         item.setLabel("right", "CDF", color=CDF_COLOUR)
-        item.getAxis("left").setWidth(54)
+        item.getAxis("left").setWidth(60)
         item.getAxis("right").setWidth(44)
         self.cdf_box = _OverlayBox()
         self.cdf_box.setZValue(item.zValue() + 1)      # the CDF over the bars
@@ -215,7 +271,10 @@ class TransferPlot(pg.PlotWidget):
         for c, (h, curve) in enumerate(zip(histograms, self._curves)):
             x, y = h.coarsened(MAX_BARS).transfer_curve(x_range=x_range)
             curve.setData(x, y, pen=pg.mkPen(_cdf_colour(n, c), width=2))
-        self._diagonal.setData(list(x_range), [0.0, 1.0])
+        if n:
+            self._diagonal.setData(list(x_range), [0.0, 1.0])
+        else:
+            self._diagonal.setData([], [])
         item.setXRange(*x_range, padding=0.02)
         item.setYRange(0.0, 1.0, padding=0.02)
         if title is not None:
@@ -225,6 +284,10 @@ class TransferPlot(pg.PlotWidget):
     def mark(self, points):
         """Mark ``(input, output)`` points (the pixel under the mouse); empty to clear."""
         self._marker.setData([p[0] for p in points], [p[1] for p in points])
+
+    def marked(self):
+        """``(x, y)`` of the marked points."""
+        return self._marker.getData()
 
     def curve_count(self):
         """Number of transfer curves drawn."""

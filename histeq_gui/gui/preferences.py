@@ -1,4 +1,4 @@
-"""What the viewer remembers between runs: geometry, last folder, method, bins, recent files.
+"""What the viewer remembers between runs: geometry, layout, folders, settings, recent files.
 
 :class:`Preferences` wraps a :class:`QSettings`; tests hand it one that
 writes to a temporary file, and ``--screenshot`` runs use no file at all so
@@ -8,6 +8,7 @@ their pictures never depend on what a user did before.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from PyQt5.QtCore import QByteArray, QSettings
@@ -15,6 +16,8 @@ from PyQt5.QtCore import QByteArray, QSettings
 __all__ = ["Preferences", "MAX_RECENT"]
 
 MAX_RECENT = 10
+
+log = logging.getLogger(__name__)
 
 
 class Preferences:
@@ -62,6 +65,25 @@ class Preferences:
         if self._settings is not None:
             self._settings.sync()
 
+    # ------------------------------------------------------------------ the view's settings
+    def restore_view(self, state):
+        """Set the remembered method, bins and scope on ``state`` (the one place they are).
+
+        A remembered value that is no longer valid is skipped (and logged).
+        """
+        for setter, remembered in ((state.set_method, self.method), (state.set_bins, self.bins),
+                                   (state.set_scope, self.scope)):
+            try:
+                setter(remembered())
+            except ValueError:
+                log.warning("ignoring a remembered setting that is no longer valid")
+
+    def follow(self, state):
+        """Remember the method, bins and scope of ``state`` whenever they change."""
+        state.methodChanged.connect(self.set_method)
+        state.binsChanged.connect(self.set_bins)
+        state.scopeChanged.connect(self.set_scope)
+
     # ------------------------------------------------------------------ typed values
     def method(self, default="numpy"):
         """The remembered method name."""
@@ -83,15 +105,39 @@ class Preferences:
         """Remember the bin count."""
         self._set("view/bins", int(bins))
 
-    def last_folder(self):
-        """The folder of the last opened or exported file, or the home folder."""
-        value = self._get("files/last_folder", "")
-        path = Path(value) if isinstance(value, str) and value else None
-        return path if path is not None and path.is_dir() else Path.home()
+    def scope(self, default="image"):
+        """The remembered scope."""
+        value = self._get("view/scope", default)
+        return value if isinstance(value, str) else default
 
-    def set_last_folder(self, folder):
-        """Remember the folder of the last file opened or written."""
-        self._set("files/last_folder", str(folder))
+    def set_scope(self, scope):
+        """Remember the scope."""
+        self._set("view/scope", str(scope))
+
+    def _folder(self, *keys):
+        for key in keys:
+            value = self._get(key, "")
+            path = Path(value) if isinstance(value, str) and value else None
+            if path is not None and path.is_dir():
+                return path
+        return Path.home()
+
+    def last_data_folder(self):
+        """Where the last stack was opened from (Open starts there), or the home folder."""
+        return self._folder("files/last_data_folder", "files/last_folder")
+
+    def set_last_data_folder(self, folder):
+        """Remember the folder of the last stack opened."""
+        self._set("files/last_data_folder", str(folder))
+
+    def last_export_folder(self):
+        """Where the last export went, else the last data folder, else the home folder."""
+        return self._folder("files/last_export_folder", "files/last_data_folder",
+                            "files/last_folder")
+
+    def set_last_export_folder(self, folder):
+        """Remember the folder of the last export."""
+        self._set("files/last_export_folder", str(folder))
 
     def recent_files(self):
         """Recently opened files and folders, newest first."""

@@ -7,19 +7,21 @@ of Qt so that it can run anywhere and be tested on its own.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.equalize import warm_up
-from ..core.errors import StackError
+from ..core.errors import KeyNeeded, StackError
 from ..core.histogram import check_dtype
 from ..core.io import load_stack
 from ..core.stack import as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path
 
-__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels"]
+__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels", "npz_arrays",
+           "describe_array"]
 
 _LEVEL_CHUNK = 1 << 22  # values per step when scanning a float stack for its range
 
@@ -170,6 +172,40 @@ def _labels(path, n_images):
     return tuple(labels)
 
 
+def npz_arrays(path):
+    """The arrays of an ``.npz`` file, from their headers only: ``[(name, shape, dtype)]``.
+
+    Nothing is loaded or unpickled: each member's ``.npy`` header is read
+    (NumPy's ``read_magic`` and ``read_array_header_*``).  A member that is
+    not a readable ``.npy`` gets ``shape`` and ``dtype`` None.
+    """
+    arrays = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[:-len(".npy")]
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(member)
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+                shape, dtype = None, None
+            arrays.append((name, shape, dtype))
+    return arrays
+
+
+def describe_array(shape, dtype):
+    """``3×96×96 uint8`` for a chooser; what cannot be opened says so."""
+    if shape is None:
+        return "not a NumPy array"
+    if dtype.hasobject:
+        return f"{'×'.join(map(str, shape))} Python objects (never opened)"
+    return f"{'×'.join(map(str, shape)) or 'scalar'} {dtype}"
+
+
 def open_stack(path, progress=None, key=None):
     """Load a stack for viewing.
 
@@ -192,14 +228,22 @@ def open_stack(path, progress=None, key=None):
     StackError
         With a one-line message when the file cannot be read or viewed;
         :class:`~histeq_gui.core.errors.KeyNeeded` (with the names) for an
-        ``.npz`` file of several arrays and no ``key``.
+        ``.npz`` file of several arrays and no ``key``; its ``arrays`` holds
+        ``(name, shape, dtype)`` of each (see :func:`npz_arrays`), or None.
     """
     path = Path(path)
 
     def stage(name):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    array = _native(load_stack(path, key=key, progress=stage("Reading")))
+    try:
+        array = _native(load_stack(path, key=key, progress=stage("Reading")))
+    except KeyNeeded as error:          # what each array is, for the chooser (headers only)
+        try:
+            error.arrays = npz_arrays(path)
+        except (OSError, zipfile.BadZipFile, ValueError):
+            error.arrays = None
+        raise
     try:
         check_dtype(array.dtype)
         layout = guess_layout(array.shape, "auto")

@@ -3,6 +3,9 @@
 The state is the single source of truth.  Widgets write to it through its
 setters and redraw themselves from its signals; nothing else keeps a copy.
 Every setter validates its value and emits its signal only on a real change.
+The pixel under the mouse (:attr:`ViewerState.cursor`) is kept here too, so
+that every panel can follow it, but it is not a setting: it does not emit
+``changed`` (nothing is recomputed for it).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ class ViewerState(QObject):
     indexChanged(int), methodChanged(str), binsChanged(int), scopeChanged(str)
         One setting changed.
     changed()
-        After any of the above.
+        After any of the above (the settings that decide what is computed).
+    cursorChanged(object)
+        The pixel under the mouse, ``(x, y)``, or None off the image.
     """
 
     stackChanged = pyqtSignal()
@@ -50,6 +55,7 @@ class ViewerState(QObject):
     binsChanged = pyqtSignal(int)
     scopeChanged = pyqtSignal(str)
     changed = pyqtSignal()
+    cursorChanged = pyqtSignal(object)
 
     def __init__(self, method="numpy", bins=256, scope="image", parent=None):
         super().__init__(parent)
@@ -58,6 +64,7 @@ class ViewerState(QObject):
         self._method = check_method(method)
         self._bins = check_bins(bins)
         self._scope = check_scope(scope)
+        self._cursor = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -84,6 +91,11 @@ class ViewerState(QObject):
     def scope(self):
         """"image" or "stack"."""
         return self._scope
+
+    @property
+    def cursor(self):
+        """The pixel ``(x, y)`` under the mouse (column, row of the image), or None."""
+        return self._cursor
 
     @property
     def n_images(self):
@@ -140,3 +152,10 @@ class ViewerState(QObject):
             self._scope = scope
             self.scopeChanged.emit(scope)
             self.changed.emit()
+
+    def set_cursor(self, position):
+        """Set the pixel under the mouse: ``(x, y)``, or None when it is off the image."""
+        position = None if position is None else (int(position[0]), int(position[1]))
+        if position != self._cursor:
+            self._cursor = position
+            self.cursorChanged.emit(position)

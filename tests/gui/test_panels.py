@@ -1,4 +1,4 @@
-"""Each control and the state, both ways: widget -> state and state -> widget."""
+"""Each panel and the state, both ways: widget -> state and state -> widget."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import Qt
 
-from histeq_gui.gui.controls import (BINS_INTERVAL_MS, SettingsPanel, bins_to_slider,
-                                     slider_to_bins)
-from histeq_gui.gui.navigation import NavigationBar, Player
+from histeq_gui.gui.panels import ViewerContext
+from histeq_gui.gui.panels.navigation import NavigationPanel
+from histeq_gui.gui.panels.settings import (BINS_INTERVAL_MS, SettingsPanel, bins_to_slider,
+                                            slider_to_bins)
+from histeq_gui.gui.player import Player
 from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.state import ViewerState
 
@@ -22,7 +24,7 @@ def state():
 
 @pytest.fixture
 def panel(qtbot, state):
-    widget = SettingsPanel(state)
+    widget = SettingsPanel(ViewerContext(state))
     qtbot.addWidget(widget)
     widget.show()
     return widget
@@ -31,7 +33,7 @@ def panel(qtbot, state):
 @pytest.fixture
 def navigation(qtbot, state):
     player = Player(state)
-    bar = NavigationBar(state, player)
+    bar = NavigationPanel(ViewerContext(state, player=player))
     qtbot.addWidget(bar)
     bar.show()
     yield bar
@@ -126,8 +128,8 @@ def test_value_bins_note_follows_the_stack(panel, state):
 def test_value_bins_note_in_the_window(sample_window):
     w = sample_window
     w.state.set_method("skimage")
-    assert w.settings_panel.bins_note.isVisible()
-    assert "value bins" in w.original_histogram.title()
+    assert w.panel("settings").bins_note.isVisible()
+    assert "value bins" in w.panel("histograms").original.title()
 
 
 # ---------------------------------------------------------------------- scope

@@ -1,4 +1,4 @@
-"""The settings widget: method, bins (spin box + slider, debounced), scope.
+"""The settings panel: method, bins (spin box + slider, debounced), scope.
 
 It only talks to the :class:`~histeq_gui.gui.state.ViewerState`: user input
 goes to the state's setters, and the widgets follow the state's signals.
@@ -10,10 +10,12 @@ import math
 
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel,
-                             QRadioButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                             QRadioButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout,
+                             QWidget)
 
-from ..core.methods import METHODS
-from .state import MAX_BINS, MIN_BINS
+from ...core import methods as _methods
+from ...core.methods import METHODS
+from ..state import MAX_BINS, MIN_BINS
 
 __all__ = ["SettingsPanel", "BINS_INTERVAL_MS", "slider_to_bins", "bins_to_slider"]
 
@@ -28,6 +30,19 @@ _METHOD_TIPS = {
 _SCOPES = (("image", "This image", "Each image is equalized with its own histogram."),
            ("stack", "Whole stack", "One histogram of the whole stack maps every image "
                                     "(ImageJ's \"use stack histogram\")."))
+
+
+def method_tip(name):
+    """What a method does, for its tooltip: the registry's summary when there is one."""
+    get_method = getattr(_methods, "get_method", None)     # the method registry, once merged
+    if get_method is not None:
+        try:
+            summary = getattr(get_method(name), "summary", "")
+        except (KeyError, ValueError):
+            summary = ""
+        if summary:
+            return summary
+    return _METHOD_TIPS.get(name, "")
 
 
 def slider_to_bins(position):
@@ -56,15 +71,20 @@ class SettingsPanel(QWidget):
     :data:`BINS_INTERVAL_MS`, with the latest value, and at once when the slider
     is released.  A drag thus redraws about ten times a second instead of
     queueing one recomputation per pixel of mouse movement.
+
+    Parameters
+    ----------
+    context : ViewerContext
+        Only its ``state`` is used.
     """
 
-    def __init__(self, state, parent=None):
+    def __init__(self, context, parent=None):
         super().__init__(parent)
-        self.state = state
+        self.state = state = context.state
         self.method_combo = QComboBox()
         for method in METHODS:
             self.method_combo.addItem(method, method)
-            self.method_combo.setItemData(self.method_combo.count() - 1, _METHOD_TIPS[method],
+            self.method_combo.setItemData(self.method_combo.count() - 1, method_tip(method),
                                           Qt.ToolTipRole)
         self.method_combo.setToolTip("Equalization method (same names as the histeq command "
                                      "and the Python API)")
@@ -107,6 +127,7 @@ class SettingsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)   # no empty space below
 
         self._bins_timer = QTimer(self)
         self._bins_timer.setSingleShot(True)
@@ -117,6 +138,7 @@ class SettingsPanel(QWidget):
         self.bins_spin.valueChanged.connect(self._on_spin)
         self.bins_slider.valueChanged.connect(self._on_slider)
         self.bins_slider.sliderReleased.connect(self.commit_bins)
+        self.bins_spin.editingFinished.connect(self.commit_bins)     # Enter: no wait
         self.scope_group.buttonClicked.connect(self._on_scope_picked)
         state.methodChanged.connect(self._show_method)
         state.binsChanged.connect(self._show_bins)

@@ -1,4 +1,4 @@
-"""Original | equalized: two linked image views with fixed display levels."""
+"""Original | equalized: two linked image views with fixed display levels (a widget)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import math
 
 import pyqtgraph as pg
 from PyQt5.QtCore import QSizeF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QPen
 from PyQt5.QtWidgets import QGraphicsRectItem
 
-__all__ = ["ImagePanel", "BACKGROUND"]
+__all__ = ["ImageViews", "BACKGROUND", "NAN_COLOUR"]
 
 BACKGROUND = "#202124"
 _TITLE_COLOUR = "#e8eaed"
 _FRAME_COLOUR = "#5f6368"
+NAN_COLOUR = "#c000c0"     # NaN pixels: pyqtgraph draws them transparent, over this
 
 
 def _displayable(image):
@@ -57,12 +59,13 @@ class _Title(pg.LabelItem):
         return hint
 
 
-class ImagePanel(pg.GraphicsLayoutWidget):
+class ImageViews(pg.GraphicsLayoutWidget):
     """Two image views side by side, zoom and pan linked.
 
     The original is drawn with the stack's fixed levels and the equalized
     image with [0, 1], so paging through a stack never changes the display
-    scaling.  Arrays are row-major ``(H, W)`` or ``(H, W, C)``.
+    scaling.  NaN pixels are drawn in :data:`NAN_COLOUR`, not black.  Arrays
+    are row-major ``(H, W)`` or ``(H, W, C)``.
 
     Signals
     -------
@@ -88,9 +91,9 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         self.equalized_view.setYLink(self.original_view)
         for col in (0, 1):          # equal columns, so linked views show the same region
             self.ci.layout.setColumnStretchFactor(col, 1)
-        self.original_item, original_frame = self._add_image(self.original_view)
-        self.equalized_item, equalized_frame = self._add_image(self.equalized_view)
-        self._frames = (original_frame, equalized_frame)
+        self.original_item, *original_rects = self._add_image(self.original_view)
+        self.equalized_item, *equalized_rects = self._add_image(self.equalized_view)
+        self._frames = (*original_rects, *equalized_rects)
         self._shape = None
         self._fitted = True         # the image fills the views until the user zooms or pans
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -107,15 +110,21 @@ class ImagePanel(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _add_image(view):
+        """An image item, the NaN colour behind it, and a frame around it."""
         item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         view.addItem(item)
+        backdrop = QGraphicsRectItem(0, 0, 0, 0)  # shows through NaN (transparent) pixels
+        backdrop.setPen(QPen(Qt.NoPen))
+        backdrop.setBrush(QColor(NAN_COLOUR))
+        backdrop.setZValue(-1)
+        view.addItem(backdrop, ignoreBounds=True)
         frame = QGraphicsRectItem(0, 0, 0, 0)     # the image's edge, visible on black images
         pen = pg.mkPen(_FRAME_COLOUR, width=1)
         pen.setCosmetic(True)
         frame.setPen(pen)
         frame.setZValue(1)
         view.addItem(frame, ignoreBounds=True)
-        return item, frame
+        return item, backdrop, frame
 
     def set_titles(self, original, equalized):
         """Text above the two views."""
