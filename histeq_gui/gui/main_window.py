@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMe
 from . import panels as registry
 from .controller import ViewController
 from .help import APP_NAME, Help
+from .inspection import Inspection
 from .keys import TypingKeys
 from .opener import Opener
 from .panels import ViewerContext
@@ -82,14 +83,16 @@ class MainWindow(QMainWindow):
         self.state = state
         self.export_dialog = None
         self.controller = ViewController(state, self)
+        self.inspection = Inspection(state, self)       # the statistics the panels share
         self.player = Player(state, busy=lambda: self.busy, parent=self)
         self.opener = Opener(self, state, self.prefs)
         self.status_bar = StatusBar(state, self.controller)
         self.status_bar.progress.watch(self.opener.loader, "Loading")
+        self.status_bar.progress.watch(self.inspection.runner, "Statistics")
         self.setStatusBar(self.status_bar)
         self.help = Help(self)
         context = ViewerContext(state, self.controller, self.player, self.prefs,
-                                self.status_bar.notify)
+                                self.status_bar.notify, inspection=self.inspection)
         self.panels, self.docks = {}, {}
         self._build_panels(registry.PANELS if panels is None else panels, context)
         self._build_menus()
@@ -120,8 +123,13 @@ class MainWindow(QMainWindow):
                              QDockWidget.DockWidgetFloatable)
             dock.setWidget(widget)
             self.addDockWidget(_AREAS[spec.area], dock, Qt.Vertical)   # docks of a side stack
+            if spec.tab_with in self.docks:
+                self.tabifyDockWidget(self.docks[spec.tab_with], dock)
             dock.setVisible(spec.visible)
             self.docks[spec.id] = dock
+        for spec in specs:                  # the first panel of each tabbed dock in front
+            if spec.tab_with in self.docks and spec.id in self.docks:
+                self.docks[spec.tab_with].raise_()
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
         if "images" in self.panels:
@@ -151,7 +159,7 @@ class MainWindow(QMainWindow):
         menus["File"].addAction(opener.sample_action)
         menus["File"].addSeparator()
         menus["File"].addAction(self.export_action)
-        menus["File"].addSeparator()
+        before_quit = menus["File"].addSeparator()
         menus["File"].addAction(self.quit_action)
         for panel in self.panels.values():      # what panels offer, e.g. Image > Next image
             for name, actions in getattr(panel, "menu_actions", {}).items():
@@ -164,7 +172,10 @@ class MainWindow(QMainWindow):
                         menu.addSeparator()
                     else:
                         self.addAction(action)      # the key works wherever the focus is
-                        menu.addAction(action)
+                        if name == "File":          # with the other exports, before Quit
+                            menu.insertAction(before_quit, action)
+                        else:
+                            menu.addAction(action)
         self.view_menu = menus["View"]
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
@@ -261,6 +272,10 @@ class MainWindow(QMainWindow):
             self.export_dialog.shutdown()
         self.opener.loader.shutdown(CLOSE_WAIT_MS)
         self.controller.shutdown(CLOSE_WAIT_MS)
+        self.inspection.shutdown(CLOSE_WAIT_MS)
+        for panel in self.panels.values():
+            if hasattr(panel, "shutdown"):
+                panel.shutdown(CLOSE_WAIT_MS)
         self.prefs.set_geometry(self.saveGeometry())
         self.prefs.set_window_state(self.saveState(LAYOUT_VERSION))
         self.prefs.sync()
