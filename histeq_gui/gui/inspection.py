@@ -26,6 +26,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
+from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QObject, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QDockWidget
 
@@ -521,6 +522,8 @@ class _ShownTracker(QObject):
         widget.installEventFilter(self)
 
     def eventFilter(self, watched, event):
+        if sip.isdeleted(self.widget) or sip.isdeleted(self.inspection):
+            return False
         if event.type() in (QEvent.Show, QEvent.Hide, QEvent.ParentChange):
             self._follow_dock()
             self._update()

@@ -43,7 +43,11 @@ _NAN_RGB = QColor(NAN_COLOUR).getRgb()[:3]
 
 @dataclass(frozen=True)
 class Variant:
-    """Which picture of an image: the original, or equalized with these settings."""
+    """Which picture of an image: the original, or equalized with these settings.
+
+    ``bins`` is None when the method ignores it for the stack (skimage on
+    integers), so that changing it keeps the thumbnails.
+    """
 
     kind: str = "original"
     method: str | None = None
@@ -52,8 +56,13 @@ class Variant:
 
     @classmethod
     def equalized(cls, method, bins, scope):
-        """The equalized variant for these settings."""
-        return cls("equalized", method, int(bins), scope)
+        """The equalized variant for these settings (``bins`` None: ignored by the method)."""
+        return cls("equalized", method, None if bins is None else int(bins), scope)
+
+    @property
+    def bins_used(self):
+        """The bin count to pass on (any valid one when the method ignores it)."""
+        return 256 if self.bins is None else self.bins
 
 
 ORIGINAL = Variant()
@@ -222,7 +231,7 @@ class Thumbnails:
 
     def ready(self, variant):
         """True if :meth:`make` needs no whole-stack pass first (scope "stack")."""
-        return variant.scope != "stack" or (variant.method, variant.bins) in self._hists
+        return variant.scope != "stack" or (variant.method, variant.bins_used) in self._hists
 
     def make(self, variant, indices, progress=None):
         """Make the thumbnails of ``indices``: a dict index -> QImage (None if it failed).
@@ -266,13 +275,13 @@ class Thumbnails:
         return steps
 
     def _stack_histograms(self, variant, progress):
-        key = (variant.method, variant.bins)
+        key = (variant.method, variant.bins_used)
         with self._lock:
             hists = self._hists.get(key)
         if hists is None:
             # (progress may raise to cancel: give it a chance during this pass)
             report = None if progress is None else (lambda stage, done, total: progress(0, 1))
-            hists = stack_histograms(self.stack, variant.method, variant.bins, report)
+            hists = stack_histograms(self.stack, variant.method, variant.bins_used, report)
             with self._lock:
                 self._hists[key] = hists
         return hists
@@ -308,7 +317,8 @@ class Thumbnails:
                 return hists[0].apply(batch)
             return np.stack([hists[c].apply(batch[..., c]) for c in range(batch.shape[-1])],
                             axis=-1)
-        args = dict(method=variant.method, bins=variant.bins, scope="image", channel_axis=axis)
+        args = dict(method=variant.method, bins=variant.bins_used, scope="image",
+                    channel_axis=axis)
         try:
             return equalize(batch, **args)
         except ValueError:          # an image this method refuses (a too narrow float range)
