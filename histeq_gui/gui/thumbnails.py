@@ -26,6 +26,7 @@ import numpy as np
 from PyQt5.QtGui import QColor, QImage
 
 from ..core.equalize import equalize
+from ..core.stack import as_channels_first
 from .compute import stack_histograms
 from .image_views import NAN_COLOUR
 
@@ -111,20 +112,20 @@ def display_bytes(batch, lo, hi):
     """``(uint8 pixels, NaN mask or None)`` of a batch drawn with levels ``[lo, hi]``."""
     if batch.dtype == np.uint8 and lo == 0 and hi == 255:
         return np.ascontiguousarray(batch), None
-    x = np.asarray(batch, np.float32)
     nan = None
-    if x.dtype.kind == "f":
-        bad = ~np.isfinite(x)
-        if bad.any():
-            nan = np.isnan(x)
-            if nan.ndim == 4:
-                nan = nan.any(axis=-1)
-            x = np.where(bad, np.where(np.isnan(x), lo, np.where(x > 0, hi, lo)), x)
+    if batch.dtype.kind == "f" and not np.isfinite(batch).all():
+        nan = np.isnan(batch)
+        batch = np.nan_to_num(batch, nan=lo, posinf=hi, neginf=lo)
+        if nan.ndim == 4:
+            nan = nan.any(axis=-1)
+        if not nan.any():
+            nan = None
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    x = (x - np.float32(lo)) * np.float32(scale)
-    np.clip(x, 0, 255, out=x)
+    x = np.subtract(batch, lo, dtype=np.float32)        # one pass each, in float32
+    x *= np.float32(scale)
     x += np.float32(0.5)
-    return x.astype(np.uint8), (nan if nan is not None and nan.any() else None)
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8), nan
 
 
 def to_qimages(pixels, nan=None):
@@ -249,17 +250,36 @@ class Thumbnails:
         for done, step in enumerate(steps):
             if progress is not None:
                 progress(done, len(steps))
-            images = [_drawable(self.stack.image(i)) for i in step]
-            groups = {}
-            for i, image in zip(step, images):
-                groups.setdefault((image.shape, image.dtype.str), []).append((i, image))
-            for members in groups.values():
-                batch = np.stack([image for _, image in members])
-                for (i, _), thumb in zip(members, self._batch(variant, batch, hists)):
+            for members, batch in self._groups(step):
+                for i, thumb in zip(members, self._batch(variant, batch, hists)):
                     made[i] = thumb
         if progress is not None:
             progress(len(steps), len(steps))
         return made
+
+    def _groups(self, indices):
+        """``[(indices, batch)]``: the images as batches ``(m, H, W[, C])`` of one shape each.
+
+        A stack of one shape (a :class:`LoadedStack`) gives one batch, taken
+        with one indexing of its array; other stacks (each image its own
+        shape) are asked image by image and grouped by shape.
+        """
+        stack = self.stack
+        layout = getattr(stack, "layout", None)
+        if layout is not None and sum(layout.shape[a] > 1 for a in layout.batch_axes) <= 1:
+            # one batch axis (others of length 1): a view with the images along axis 1
+            channels = as_channels_first(stack.array, layout)
+            flat = channels.reshape(channels.shape[0], layout.n_images, *layout.image_shape)
+            batch = np.moveaxis(flat[:, indices], 0, -1)         # (m, H, W, C), a copy
+            if batch.shape[-1] in (1, 2):                       # gray (+ alpha): the gray
+                return [(indices, batch[..., 0])]
+            return [(indices, batch[..., :3])]                  # RGB(A): RGB
+        groups = {}
+        for i in indices:
+            image = _drawable(stack.image(i))
+            groups.setdefault((image.shape, image.dtype.str), []).append((i, image))
+        return [([i for i, _ in members], np.stack([image for _, image in members]))
+                for members in groups.values()]
 
     def _steps(self, indices):
         steps, current, values = [], [], 0
