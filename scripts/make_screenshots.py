@@ -2,7 +2,9 @@
 
 Each picture is one run of ``python -m histeq_gui ... --screenshot OUT.png``
 (offscreen, 1400x860, no remembered settings), so the pictures show exactly
-what a user sees with those options.
+what a user sees with those options.  The inspection pictures use the
+1800-face stack of ``scripts/make_hard_cases.py`` (made in its default
+folder if it is not there yet).
 
 Usage::
 
@@ -33,7 +35,31 @@ SHOTS = {
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),
+    # FACES: the 1800 faces with planted odd images (make_hard_cases.py)
+    "inspect_stats.png": ("1800 faces: the statistics table sorted by mean, flagged cells "
+                          "coloured, the column histogram of the mean",
+                          ["FACES", "--view", "stats", "--inspect", "sort=mean", "--index",
+                           "400"]),
+    "inspect_montage.png": ("1800 faces: the thumbnail grid brushed to a mean of 0-45 on the "
+                            "column histogram, flags marked",
+                            ["FACES", "--view", "montage", "--inspect", "brush=mean:0:45",
+                             "--index", "100"]),
+    "inspect_montage_equalized.png": ("1800 faces: only the flagged images, equalized "
+                                      "thumbnails",
+                                      ["FACES", "--view", "montage", "--inspect",
+                                       "filter=flagged,thumbnails=equalized", "--index",
+                                       "300"]),
 }
+
+
+def _faces():
+    """The 1800-face stack of make_hard_cases.py, made if missing."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_hard_cases import DEFAULT_OUT, main as make_cases
+    path = DEFAULT_OUT / "faces1800.npy"
+    if not path.exists():
+        make_cases(["--only", path.name])
+    return str(path)
 
 
 def main(argv=None):
@@ -47,6 +73,7 @@ def main(argv=None):
     failed = 0
     for name, (what, options) in SHOTS.items():
         target = args.out / name
+        options = [_faces() if option == "FACES" else option for option in options]
         result = subprocess.run([sys.executable, "-m", "histeq_gui", *options,
                                  "--screenshot", str(target)],
                                 env=env, capture_output=True, text=True, timeout=300)

@@ -109,7 +109,7 @@ def test_the_table_holds_image_stats(inspect_window, faces):
     for name in ("mean", "std", "entropy", "dark_score", "is_dark", "duplicate_of",
                  "entropy_after", "mean_abs_change"):
         np.testing.assert_array_equal(column_values(panel, name), expected[name])
-    assert panel.model.columnCount() == len(expected)       # every column of image_stats
+    assert sorted(panel.model.columns) == sorted(expected)     # every column of image_stats
 
 
 # ---------------------------------------------------------------------- rows and images
@@ -461,3 +461,65 @@ def test_export_refuses_the_input_file(qtbot, window, tmp_path, wait_idle, messa
 def QMessageBoxYes():
     from PyQt5.QtWidgets import QMessageBox
     return QMessageBox.Yes
+
+
+# ---------------------------------------------------------------------- window and command line
+def test_the_panels_are_tabs_and_export_is_in_the_file_menu(sample_window):
+    w = sample_window
+    assert w.tabifiedDockWidgets(w.docks["histograms"]) == [w.docks["stats"], w.docks["grid"]]
+    assert w.docks["column_histogram"] in w.tabifiedDockWidgets(w.docks["transfer"])
+    file_menu = [a.text() for a in w.menuBar().actions()[0].menu().actions()]
+    export = file_menu.index("&Export…")
+    assert file_menu[export + 1] == "Export &statistics (CSV)…"
+    assert file_menu[-1] == "&Quit"
+
+
+def test_up_and_down_in_the_grid_move_a_line(qtbot, inspect_window):
+    w = inspect_window
+    w.docks["grid"].raise_()
+    grid = w.panel("grid").grid
+    qtbot.waitUntil(lambda: grid.isVisible() and grid.viewport().width() > 200)
+    w.inspection.sort("mean")
+    rows = w.inspection.rows.tolist()
+    w.state.set_index(rows[1])
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key_Down)
+    assert w.state.index == rows[1 + grid.columns()]
+    qtbot.keyClick(grid, Qt.Key_Up)
+    assert w.state.index == rows[1]
+
+
+def test_view_screenshots(tmp_path, capsys):
+    from histeq_gui.gui.app import main
+    path = tmp_path / "faces.npy"
+    np.save(path, planted_faces(60))
+    for view in ("stats", "montage"):
+        out = tmp_path / f"{view}.png"
+        assert main([str(path), "--view", view, "--inspect", "sort=mean,brush=mean:0:90",
+                     "--screenshot", str(out)]) == 0
+        assert out.stat().st_size > 10_000
+    assert "stats.png (1400x860)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec", ["sort=nope", "filter=bright", "brush=mean:0", "brush=name:0:1",
+                                  "thumbnails=big", "colour=red"])
+def test_bad_inspect_settings_are_usage_errors(spec, capsys):
+    from histeq_gui.gui.app import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--inspect", spec, "--screenshot", "x.png"])
+    assert exit_info.value.code == 2
+    assert "--inspect" in capsys.readouterr().err
+
+
+def test_a_view_brings_its_panels_to_the_front(qtbot, sample_window):
+    from histeq_gui.gui.views import apply_view
+    w = sample_window
+    apply_view(w, "montage")
+    assert not w.panel("grid").visibleRegion().isEmpty()
+    assert not w.panel("column_histogram").visibleRegion().isEmpty()
+    assert w.panel("histograms").visibleRegion().isEmpty()
+    assert w.docks["grid"].height() > w.height() // 2
+    wait_for_table(qtbot, w)                       # a panel on screen wants the table
+    apply_view(w, "viewer")
+    assert not w.panel("histograms").visibleRegion().isEmpty()
+    assert w.panel("grid").visibleRegion().isEmpty()

@@ -15,8 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QFont
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy,
-                             QToolButton, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton,
+                             QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS
 from ..image_views import BACKGROUND
@@ -114,12 +114,11 @@ class ColumnHistogramPanel(QWidget):
         for name in NUMERIC_COLUMNS:
             self.column_combo.addItem(name, name)
         self.column_combo.setCurrentIndex(NUMERIC_COLUMNS.index("mean"))
+        self.column_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLength)
+        self.column_combo.setMinimumContentsLength(10)
         self.log_check = QCheckBox("log counts")
         self.log_check.setToolTip("Counts on a logarithmic scale: a bin of one image stays "
                                   "visible beside bins of thousands")
-        self.info_label = QLabel()
-        self.info_label.setStyleSheet("color: palette(dark);")
-        self.info_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear brush")
         self.clear_button.setAutoRaise(True)
@@ -169,7 +168,7 @@ class ColumnHistogramPanel(QWidget):
         bar.addWidget(QLabel("Column"))
         bar.addWidget(self.column_combo)
         bar.addWidget(self.log_check)
-        bar.addWidget(self.info_label, 1)
+        bar.addStretch(1)
         bar.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -225,7 +224,7 @@ class ColumnHistogramPanel(QWidget):
             self.all_curve.setData([], [])
             self.shown_curve.setData([], [])
             self.current_line.hide()
-            self.info_label.setText("no statistics yet")
+            self._title("no statistics yet")
             self._show_brush(self.inspection.brush)
             return
         values = np.asarray(table[self.column])
@@ -273,14 +272,21 @@ class ColumnHistogramPanel(QWidget):
             return
         values = np.asarray(table[self.column], np.float64)
         missing = int(np.count_nonzero(~np.isfinite(values)))
-        text = f"{table.n_images:,} images"
+        text = f"{self.column} of {table.n_images:,} images"
         if inspection.filter_mask() is not None:
             text += f" · blue: {inspection.describe_filter()}"
         if inspection.brush is not None:
             text += f" · {len(inspection.rows):,} shown"
         if missing:
             text += f" · {missing:,} without a value"
-        self.info_label.setText(text)
+        self._title(text)
+
+    def _title(self, text):
+        self.plot.getPlotItem().setTitle(text, color=_TEXT, size="9pt")
+
+    def title(self):
+        """The text above the plot: images, what is blue, how many are shown."""
+        return self.plot.getPlotItem().titleLabel.text
 
     def _draw_current(self, index):
         table = self.inspection.table

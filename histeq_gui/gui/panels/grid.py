@@ -407,7 +407,7 @@ class GridPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: palette(dark);")
         legend = QLabel(" ".join(
-            f"<span style='color:{colour}'>■</span>&nbsp;{label}"
+            f"<span style='color:{colour}'>■</span>&nbsp;{label.replace('information', 'info')}"
             for _, label, colour, _, _ in FLAGS.values())
             + f" <span style='color:{OUTLIER_COLOURS[0]}'>■</span>&nbsp;outlier")
         legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)

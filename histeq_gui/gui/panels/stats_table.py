@@ -23,8 +23,8 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
 from ...core.stats import COLUMNS, THRESHOLDS
 from ..inspection import FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, want_while_shown
 
-__all__ = ["StatsTablePanel", "StatsTableModel", "format_cell", "header_label", "VALUE_ROLE",
-           "IMAGE_ROLE"]
+__all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
+           "VALUE_ROLE", "IMAGE_ROLE"]
 
 VALUE_ROLE = Qt.UserRole          # the cell's value as stored (a NumPy scalar)
 IMAGE_ROLE = Qt.UserRole + 1      # the image index of the row
@@ -34,6 +34,15 @@ _CELL_COLOURS = {column: QColor(spec[3]) for column, spec in FLAGS.items()}
 _CELL_COLOURS["outlier"] = QColor(OUTLIER_COLOURS[1])
 _TEXT = QColor("#202124")
 _SIDES = (("both", "both tails"), ("low", "low only"), ("high", "high only"))
+
+
+#: The table's columns, every one of ``image_stats``: what flags an image first, then
+#: the scores behind the flags, the statistics, and what equalization does.
+TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_constant",
+               "is_duplicate", "duplicate_of", "dark_score", "light_score",
+               "low_information_score", "mean", "std", "min", "max", "p01", "p99", "distinct",
+               "nan_count", "inf_count", "entropy", "entropy_after", "distinct_after",
+               "levels_lost", "mean_abs_change")
 
 
 def format_cell(value):
@@ -56,7 +65,7 @@ def format_cell(value):
 
 def header_label(name):
     """A column's header: its name, on two lines (at an underscore) when it is long."""
-    if len(name) <= 9 or "_" not in name:
+    if len(name) <= 7 or "_" not in name:
         return name
     cuts = [i for i, c in enumerate(name) if c == "_"]
     best = min(cuts, key=lambda i: max(i + 1, len(name) - i - 1))
@@ -83,7 +92,7 @@ class StatsTableModel(QAbstractTableModel):
     def __init__(self, inspection, parent=None):
         super().__init__(parent)
         self.inspection = inspection
-        self.columns = list(COLUMNS)
+        self.columns = list(TABLE_ORDER)
         self._numeric = [COLUMNS[c][0] in ("int64", "float64") for c in self.columns]
         self._headers = [header_label(c) for c in self.columns]
         self._tips = [_header_tip(c) for c in self.columns]
@@ -209,11 +218,15 @@ class StatsTablePanel(QWidget):
         for mode, text in FILTERS.items():
             self.filter_combo.addItem(text, mode)
         self.filter_combo.setToolTip("Which images the table and the grid show")
+        self.filter_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLength)
+        self.filter_combo.setMinimumContentsLength(14)
         self.outlier_column = QComboBox()
         for name in NUMERIC_COLUMNS:
             self.outlier_column.addItem(name, name)
         self.outlier_column.setCurrentIndex(NUMERIC_COLUMNS.index("mean"))
         self.outlier_column.setToolTip("The column whose unusual values are shown")
+        self.outlier_column.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLength)
+        self.outlier_column.setMinimumContentsLength(8)
         self.outlier_threshold = QDoubleSpinBox()
         self.outlier_threshold.setRange(0.5, 100.0)
         self.outlier_threshold.setSingleStep(0.5)
@@ -228,6 +241,7 @@ class StatsTablePanel(QWidget):
         self.count_label = QLabel()
         self.brush_label = QLabel()
         self.brush_label.setStyleSheet("color: #1a73e8;")
+        self.brush_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.clear_brush_button = QToolButton()
         self.clear_brush_button.setText("Clear brush")
         self.clear_brush_button.setToolTip("Show the images outside the brushed range again")
@@ -276,9 +290,9 @@ class StatsTablePanel(QWidget):
         bar.addWidget(self.outlier_threshold)
         bar.addWidget(self.outlier_side)
         bar.addWidget(self.count_label)
-        bar.addWidget(self.brush_label)
+        bar.addWidget(self.brush_label, 1)         # these two shrink (clipped) in a
         bar.addWidget(self.clear_brush_button)
-        bar.addWidget(self.message_label, 1)       # shrinks (clipped) in a narrow dock
+        bar.addWidget(self.message_label, 1)       # narrow dock
         bar.addWidget(self.compute_button)
         bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
@@ -357,8 +371,11 @@ class StatsTablePanel(QWidget):
             self.count_label.setText("")
             return
         shown, total = len(inspection.rows), inspection.table.n_images
-        self.count_label.setText(f"{total:,} images" if shown == total
-                                 else f"{shown:,} of {total:,} images")
+        text = f"{total:,} images" if shown == total else f"{shown:,} of {total:,} images"
+        column, descending = inspection.sort_key
+        if column:
+            text += f", by {column} {'↓' if descending else '↑'}"
+        self.count_label.setText(text)
 
     def _show_message(self):
         inspection = self.inspection
@@ -381,6 +398,7 @@ class StatsTablePanel(QWidget):
         self.export_action.setEnabled(inspection.table is not None)
 
     def _on_table(self):
+        self._show_names()
         self._show_message()
 
     # ------------------------------------------------------------------ rows and the image
@@ -396,7 +414,13 @@ class StatsTablePanel(QWidget):
         self.view.resizeColumnsToContents()
         header = self.view.horizontalHeader()
         for column in range(self.model.columnCount()):
-            header.resizeSection(column, min(max(header.sectionSize(column), 48), 160))
+            header.resizeSection(column, min(max(header.sectionSize(column), 40), 160))
+
+    def _show_names(self):
+        """The name column only when the stack has names (a folder of images)."""
+        table = self.inspection.table
+        empty = table is None or not np.any(np.char.str_len(table["name"]) > 0)
+        self.view.setColumnHidden(self.model.column_of("name"), bool(empty))
 
     def select_image(self, index):
         """Select and scroll to the row of image ``index`` (none if it is filtered out)."""
