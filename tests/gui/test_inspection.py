@@ -20,8 +20,6 @@ from PyQt5.QtGui import QMouseEvent
 from PyQt5.QtWidgets import QApplication
 from skimage import data
 
-from histeq_gui import equalize
-from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.stats import image_stats
 from histeq_gui.gui import inspection as inspection_module
 from histeq_gui.gui import jobs

@@ -67,6 +67,7 @@ class ThumbnailGrid(QAbstractScrollArea):
         self.variant = ORIGINAL
         self._size = DEFAULT_SIZE
         self._rows = np.zeros(0, np.int64)
+        self._selected = None           # per image: selected in the table (when several are)
         self._current = -1
         self._job_key = None
         self._caption_font = QFont(self.font())
@@ -120,6 +121,15 @@ class ThumbnailGrid(QAbstractScrollArea):
     @property
     def thumbnail_size(self):
         return self._size
+
+    def set_selected(self, indices, n_images):
+        """Mark these images as selected (nothing is marked for one or none)."""
+        if len(indices) > 1:
+            self._selected = np.zeros(n_images, bool)
+            self._selected[indices] = True
+        else:
+            self._selected = None
+        self.viewport().update()
 
     def set_current(self, index):
         """Frame image ``index`` as the one shown."""
@@ -273,15 +283,15 @@ class ThumbnailGrid(QAbstractScrollArea):
         indices = self._rows[span.start:span.stop]
         complete = self._ensure(indices)
         inspection = self.inspection
-        selected = inspection.selected
-        selected = set(selected.tolist()) if 1 < len(selected) <= 100_000 else ()
+        selected = self._selected
         painter.setFont(self._caption_font)
         for position, index in zip(span, indices):
             rect = self._cell_rect(position)
             if not rect.intersects(event.rect()):
                 continue
-            self._paint_cell(painter, rect, int(index), inspection.flags(int(index)),
-                             int(index) in selected)
+            index = int(index)
+            self._paint_cell(painter, rect, index, inspection.flags(index),
+                             selected is not None and index < len(selected) and selected[index])
         painter.end()
         if complete:
             self._prefetch_timer.start()
@@ -436,7 +446,8 @@ class GridPanel(QWidget):
         state.changed.connect(self._show_variant)
         inspection.rowsChanged.connect(self._on_rows)
         inspection.tableChanged.connect(self.grid.viewport().update)
-        inspection.selectionChanged.connect(self.grid.viewport().update)
+        inspection.selectionChanged.connect(
+            lambda: self.grid.set_selected(inspection.selected, state.n_images))
         want_while_shown(self, inspection)      # the flags come from the statistics
         self._on_stack()
 

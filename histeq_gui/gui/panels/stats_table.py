@@ -212,6 +212,7 @@ class StatsTablePanel(QWidget):
         self.inspection = inspection = context.inspection
         self.model = StatsTableModel(inspection, self)
         self._syncing = False
+        self._sized_for = None
         self.export_dialog = None
 
         self.filter_combo = QComboBox()
@@ -398,19 +399,21 @@ class StatsTablePanel(QWidget):
         self.export_action.setEnabled(inspection.table is not None)
 
     def _on_table(self):
+        table = self.inspection.table
+        if table is not None and self._sized_for is not self.state.stack:
+            self._sized_for = self.state.stack       # new magnitudes: new widths
+            self._size_columns()
         self._show_names()
         self._show_message()
 
     # ------------------------------------------------------------------ rows and the image
     def _after_reset(self):
-        """After new rows: sizes, the count, and the current image's row selected."""
-        if self.inspection.table is not None and not getattr(self, "_sized", False):
-            self._size_columns()
+        """After new rows: the count, and the current image's row selected."""
         self._show_count()
         self.select_image(self.state.index)
 
     def _size_columns(self):
-        self._sized = True
+        """Columns as wide as their header and the rows in view (once per stack)."""
         self.view.resizeColumnsToContents()
         header = self.view.horizontalHeader()
         for column in range(self.model.columnCount()):
