@@ -34,6 +34,7 @@ _CELL_COLOURS = {column: QColor(spec[3]) for column, spec in FLAGS.items()}
 _CELL_COLOURS["outlier"] = QColor(OUTLIER_COLOURS[1])
 _TEXT = QColor("#202124")
 _SIDES = (("both", "both tails"), ("low", "low only"), ("high", "high only"))
+_SIZE_SAMPLE = 64            # rows of each column measured for its width
 
 
 #: The table's columns, every one of ``image_stats``: what flags an image first, then
@@ -413,11 +414,34 @@ class StatsTablePanel(QWidget):
         self.select_image(self.state.index)
 
     def _size_columns(self):
-        """Columns as wide as their header and the rows in view (once per stack)."""
-        self.view.resizeColumnsToContents()
+        """Columns as wide as their header and their values (once per stack).
+
+        Measured on a sample of each column (its first rows, rows spread over
+        the table, its smallest, largest and smallest non-zero magnitude,
+        which has the longest decimals), not every row: Qt's own
+        resize-to-contents asks a thousand rows of every column and takes
+        seconds.
+        """
+        table = self.inspection.table
         header = self.view.horizontalHeader()
-        for column in range(self.model.columnCount()):
-            header.resizeSection(column, min(max(header.sectionSize(column), 40), 160))
+        cells = self.view.fontMetrics()
+        titles = header.fontMetrics()
+        for column, name in enumerate(self.model.columns):
+            values = table[name]
+            step = max(1, len(values) // _SIZE_SAMPLE)
+            sample = [*values[:_SIZE_SAMPLE], *values[::step]]
+            if values.dtype.kind in "iuf" and len(values):
+                pick = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+                if pick.size:
+                    sample += [pick.min(), pick.max()]
+                    small = pick[pick != 0]
+                    if small.size:
+                        sample.append(small[np.argmin(np.abs(small))])
+            text = max((cells.horizontalAdvance(format_cell(v)) for v in sample), default=0)
+            title = max(titles.horizontalAdvance(line)
+                        for line in self.model.headerData(column, Qt.Horizontal).split("\n"))
+            width = max(text + 14, title + 26)            # room for the sort arrow
+            header.resizeSection(column, min(max(width, 40), 220))
 
     def _show_names(self):
         """The name column only when the stack has names (a folder of images)."""
