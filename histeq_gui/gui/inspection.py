@@ -209,7 +209,7 @@ class Inspection(QObject):
         """Say whether ``owner`` (a shown panel, say) needs the table.
 
         The statistics are computed only while someone wants them: panels
-        call this from their show and hide events.  The job starts once the
+        say so through :func:`want_while_shown`.  The job starts once the
         events of the moment are handled (a panel shown and hidden at once
         starts none).  Returns whether anyone wants them now.
         """
