@@ -288,7 +288,9 @@ def test_brushing_the_column_histogram_filters_table_and_grid(qtbot, inspect_win
         y = np.mean(hist.view.viewRange()[1])
         return plot.mapFromScene(hist.view.mapViewToScene(QPointF(x, y)))
 
+    width = plot.width()
     drag(qtbot, plot.viewport(), QPointF(point(lo_value)), QPointF(point(hi_value)))
+    assert plot.width() == width              # nothing moved under the mouse
     qtbot.waitUntil(lambda: w.inspection.brush is not None)
     column, lo, hi = w.inspection.brush
     assert column == "mean"
@@ -303,6 +305,7 @@ def test_brushing_the_column_histogram_filters_table_and_grid(qtbot, inspect_win
     # clearing restores every image
     qtbot.mouseClick(hist.clear_button, Qt.LeftButton)
     assert w.inspection.brush is None and not hist.region.isVisible()
+    assert not hist.clear_button.isEnabled()
     assert rows_of(panel) == list(range(len(faces)))
     assert w.panel("grid").grid._rows.tolist() == list(range(len(faces)))
 

@@ -302,7 +302,8 @@ class ColumnHistogramPanel(QWidget):
     # ------------------------------------------------------------------ brushing
     def _show_brush(self, brush):
         shown = brush is not None and brush[0] == self.column and self._edges is not None
-        self.clear_button.setVisible(brush is not None)
+        # enabled, never shown or hidden: the dock must not change width under a drag
+        self.clear_button.setEnabled(brush is not None)
         self.region.setVisible(shown)
         if shown:
             self._setting_region = True

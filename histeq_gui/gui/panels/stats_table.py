@@ -356,7 +356,7 @@ class StatsTablePanel(QWidget):
             self.brush_label.setText(f"brush: {column} in [{format_cell(lo)}, "
                                      f"{format_cell(hi)}]")
         self.brush_label.setVisible(brush is not None)
-        self.clear_brush_button.setVisible(brush is not None)
+        self.clear_brush_button.setEnabled(brush is not None)   # no jump in the layout
 
     def _show_sort(self, column, descending):
         header = self.view.horizontalHeader()
