@@ -116,13 +116,14 @@ class ColumnHistogramPanel(QWidget):
         self.column_combo.setCurrentIndex(NUMERIC_COLUMNS.index("mean"))
         self.column_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLength)
         self.column_combo.setMinimumContentsLength(10)
-        self.log_check = QCheckBox("log counts")
+        self.log_check = QCheckBox("log")
         self.log_check.setToolTip("Counts on a logarithmic scale: a bin of one image stays "
                                   "visible beside bins of thousands")
         self.clear_button = QToolButton()
-        self.clear_button.setText("Clear brush")
+        self.clear_button.setText("Clear")
         self.clear_button.setAutoRaise(True)
-        self.clear_button.setToolTip("Show every image again (also: double click, Escape)")
+        self.clear_button.setToolTip("Clear the brush: show every image again (also: double "
+                                     "click, Escape)")
 
         self.view = BrushViewBox(enableMenu=False)
         self.view.setMouseEnabled(x=True, y=False)

@@ -244,6 +244,7 @@ class StatsTablePanel(QWidget):
         self.brush_label = QLabel()
         self.brush_label.setStyleSheet("color: #1a73e8;")
         self.brush_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.brush_label.setContentsMargins(8, 0, 0, 0)
         self.clear_brush_button = QToolButton()
         self.clear_brush_button.setText("Clear brush")
         self.clear_brush_button.setToolTip("Show the images outside the brushed range again")
