@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PyQt5.QtGui import QColor, QImage
@@ -42,12 +42,12 @@ _JOB_VALUES = 1 << 22       # values per step of a thumbnail job (it can stop be
 _NAN_RGB = QColor(NAN_COLOUR).getRgb()[:3]
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):
     """Which picture of an image: the original, or equalized with these settings.
 
     ``bins`` is None when the method ignores it for the stack (skimage on
-    integers), so that changing it keeps the thumbnails.
+    integers), so that changing it keeps the thumbnails.  (A named tuple:
+    it is a cache key, hashed for every cell drawn.)
     """
 
     kind: str = "original"

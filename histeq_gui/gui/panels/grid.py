@@ -35,6 +35,10 @@ _CAPTION = "#bdc1c6"
 _MARK = 9                      # side of a flag's square
 _FLAG_MARKS = [(bit, QColor(colour)) for bit, _, colour, _, _ in FLAGS.values()]
 _FLAG_MARKS.append((OUTLIER_BIT, QColor(OUTLIER_COLOURS[0])))
+# made once, not for every cell drawn
+_BACK_COLOUR, _CAPTION_COLOUR, _MARK_EDGE = QColor(_CELL_BACK), QColor(_CAPTION), QColor("#000")
+_CURRENT_PEN, _SELECTED_PEN = QPen(QColor(_CURRENT), 3), QPen(QColor(_CURRENT), 1)
+_CURRENT_TEXT = QColor("#ffffff")
 
 
 class ThumbnailGrid(QAbstractScrollArea):
@@ -162,12 +166,16 @@ class ThumbnailGrid(QAbstractScrollArea):
         super().resizeEvent(event)
         self._update_scroll_range()
 
-    def _cell_rect(self, position):
-        width, height = self.cell_size()
-        columns = self.columns()
+    def _cell_rect(self, position, geometry=None):
+        """The cell of ``position`` in viewport coordinates (``geometry``: :meth:`_geometry`)."""
+        width, height, columns, left, top = geometry or self._geometry()
         line, column = divmod(int(position), columns)
-        return QRect(self._origin_x() + column * width,
-                     line * height - self.verticalScrollBar().value(), width, height)
+        return QRect(left + column * width, line * height - top, width, height)
+
+    def _geometry(self):
+        """``(cell width, cell height, columns, left margin, scroll)``, once per paint."""
+        width, height = self.cell_size()
+        return width, height, self.columns(), self._origin_x(), self.verticalScrollBar().value()
 
     def visible_positions(self):
         """``range`` of the positions in :attr:`rows` whose cells are (partly) in view."""
@@ -284,9 +292,10 @@ class ThumbnailGrid(QAbstractScrollArea):
         complete = self._ensure(indices)
         inspection = self.inspection
         selected = self._selected
+        geometry = self._geometry()
         painter.setFont(self._caption_font)
         for position, index in zip(span, indices):
-            rect = self._cell_rect(position)
+            rect = self._cell_rect(position, geometry)
             if not rect.intersects(event.rect()):
                 continue
             index = int(index)
@@ -299,31 +308,30 @@ class ThumbnailGrid(QAbstractScrollArea):
     def _paint_cell(self, painter, rect, index, bits, selected):
         size = self._size
         square = QRect(rect.x() + _PAD, rect.y() + _PAD, size, size)
-        painter.fillRect(square, QColor(_CELL_BACK))
+        painter.fillRect(square, _BACK_COLOUR)
         found, image = self.thumbnails.get(self.variant, index)
         if found and image is not None:
             x = square.x() + (size - image.width()) // 2          # letterboxed
             y = square.y() + (size - image.height()) // 2
             painter.drawImage(x, y, image)
         else:
-            painter.setPen(QColor(_CAPTION))
+            painter.setPen(_CAPTION_COLOUR)
             painter.drawText(square, Qt.AlignCenter, "…" if not found else "cannot\nequalize")
         if bits:
             x = square.x() + 2
             for bit, colour in _FLAG_MARKS:
                 if bits & bit:
                     mark = QRect(x, square.y() + 2, _MARK, _MARK)
-                    painter.fillRect(mark.adjusted(-1, -1, 1, 1), QColor("#000000"))
+                    painter.fillRect(mark.adjusted(-1, -1, 1, 1), _MARK_EDGE)
                     painter.fillRect(mark, colour)
                     x += _MARK + 3
         if index == self._current:
-            pen = QPen(QColor(_CURRENT), 3)
-            painter.setPen(pen)
+            painter.setPen(_CURRENT_PEN)
             painter.drawRect(square.adjusted(-2, -2, 1, 1))
         elif selected:
-            painter.setPen(QPen(QColor(_CURRENT), 1))
+            painter.setPen(_SELECTED_PEN)
             painter.drawRect(square.adjusted(-1, -1, 0, 0))
-        painter.setPen(QColor("#ffffff" if index == self._current else _CAPTION))
+        painter.setPen(_CURRENT_TEXT if index == self._current else _CAPTION_COLOUR)
         caption = QRect(rect.x(), square.bottom() + 2, rect.width(), self._caption_height)
         painter.drawText(caption, Qt.AlignHCenter | Qt.AlignTop, str(index))
 
