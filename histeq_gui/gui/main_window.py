@@ -34,7 +34,8 @@ __all__ = ["MainWindow", "APP_NAME"]
 DEFAULT_SIZE = (1400, 860)
 _FRAME = (16, 38)           # window frame and title bar, outside the window's size
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
-LAYOUT_VERSION = 2          # saveState/restoreState: a layout of another version is ignored
+LAYOUT_VERSION = 3          # saveState/restoreState: a layout of another version is ignored
+                            # (3: the inspection panels, tabbed; an older layout stacked them)
 _AREAS = {"left": Qt.LeftDockWidgetArea, "right": Qt.RightDockWidgetArea,
           "top": Qt.TopDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
 

@@ -524,3 +524,25 @@ def test_a_view_brings_its_panels_to_the_front(qtbot, sample_window):
     apply_view(w, "viewer")
     assert not w.panel("histograms").visibleRegion().isEmpty()
     assert w.panel("grid").visibleRegion().isEmpty()
+
+
+def test_a_layout_saved_before_the_inspection_panels_is_not_restored(qtbot, prefs,
+                                                                     settings_file):
+    from histeq_gui.gui import panels
+    from histeq_gui.gui.main_window import MainWindow
+    old = [p for p in panels.PANELS if p.id not in ("stats", "column_histogram", "grid")]
+    first = MainWindow(prefs, panels=old)
+    first.show()
+    qtbot.waitExposed(first)
+    first.prefs.set_window_state(first.saveState(2))      # what the previous version kept
+    first.prefs.sync()
+    first.hide()
+    first.deleteLater()
+    again = MainWindow(type(prefs).from_file(settings_file))
+    again.show()
+    qtbot.waitExposed(again)
+    try:
+        assert again.docks["stats"] in again.tabifiedDockWidgets(again.docks["histograms"])
+        assert again.panel("stats").visibleRegion().isEmpty()       # behind the histograms
+    finally:
+        again.close()
