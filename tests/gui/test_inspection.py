@@ -546,3 +546,23 @@ def test_a_layout_saved_before_the_inspection_panels_is_not_restored(qtbot, pref
         assert again.panel("stats").visibleRegion().isEmpty()       # behind the histograms
     finally:
         again.close()
+
+
+def test_escape_and_double_click_clear_the_brush(qtbot, inspect_window):
+    w = inspect_window
+    hist = w.panel("column_histogram")
+    w.inspection.set_brush("mean", 0, 90)
+    assert hist.region.isVisible() and len(w.inspection.rows) < 40
+    hist.plot.setFocus()
+    qtbot.keyClick(hist.plot, Qt.Key_Escape)
+    assert w.inspection.brush is None and len(w.inspection.rows) == 40
+    w.inspection.set_brush("mean", 0, 90)
+    centre = QPointF(hist.plot.viewport().rect().center())
+    viewport = hist.plot.viewport()
+    for kind, buttons in ((QEvent.MouseButtonPress, Qt.LeftButton),
+                          (QEvent.MouseButtonRelease, Qt.NoButton),
+                          (QEvent.MouseButtonDblClick, Qt.LeftButton),
+                          (QEvent.MouseButtonRelease, Qt.NoButton)):
+        _send(viewport, kind, centre, Qt.LeftButton, buttons)
+    qtbot.waitUntil(lambda: w.inspection.brush is None, timeout=2000)
+    assert len(w.inspection.rows) == 40

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QFont
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton,
+from PyQt5.QtGui import QColor, QFont, QKeySequence
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QShortcut, QToolButton,
                              QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS
@@ -180,6 +180,8 @@ class ColumnHistogramPanel(QWidget):
         self.column_combo.currentIndexChanged.connect(self._on_column)
         self.log_check.toggled.connect(lambda _: self.redraw())
         self.clear_button.clicked.connect(inspection.clear_brush)
+        escape = QShortcut(QKeySequence(Qt.Key_Escape), self, inspection.clear_brush)
+        escape.setContext(Qt.WidgetWithChildrenShortcut)     # while the plot has the focus
         self.view.brushed.connect(self._on_dragged)
         self.view.cleared.connect(inspection.clear_brush)
         self.region.sigRegionChanged.connect(self._on_region_moved)
@@ -353,12 +355,6 @@ class ColumnHistogramPanel(QWidget):
         """Brush ``[lo, hi]`` of the column shown (as a drag does)."""
         self.inspection.set_brush(self.column, lo, hi)
 
-    def keyPressEvent(self, event):
-        if event.key() == Qt.Key_Escape and self.inspection.brush is not None:
-            self.inspection.clear_brush()
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
     def sizeHint(self):
         return QSize(380, 420)          # as the transfer curve it shares the dock with
