@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif")
+              "multipage_rgb.tif", "faces1800.npy")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -70,6 +70,20 @@ SHOTS = {
     "viewer_roi.png": ("a region of interest drives the histogram; its mapping equalizes the "
                        "whole image", ["--index", "5", "--roi", "30,20,40,36",
                                        "--trace", "45,40"]),
+    # the 1800 faces with planted odd images (make_hard_cases.py)
+    "inspect_stats.png": ("1800 faces: the statistics table sorted by mean, flagged cells "
+                          "coloured, the column histogram of the mean",
+                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean", "--index",
+                           "400"]),
+    "inspect_montage.png": ("1800 faces: the thumbnail grid brushed to a mean of 0-45 on the "
+                            "column histogram, flags marked",
+                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect", "brush=mean:0:45",
+                             "--index", "100"]),
+    "inspect_montage_equalized.png": ("1800 faces: only the flagged images, equalized "
+                                      "thumbnails",
+                                      ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
+                                       "filter=flagged,thumbnails=equalized", "--index",
+                                       "300"]),
 }
 
 

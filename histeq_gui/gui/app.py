@@ -1,7 +1,7 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--screenshot OUT.png]``
+[--view viewer|stats|montage] [--screenshot OUT.png]``
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -64,6 +64,14 @@ def _size(text):
     return width, height
 
 
+def _inspect(text):
+    from .views import parse_inspect
+    try:
+        return parse_inspect(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser():
     """The argparse parser of ``histeq-gui``."""
     parser = argparse.ArgumentParser(
@@ -86,6 +94,10 @@ def build_parser():
                              "(default: the last used, else image)")
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
+    parser.add_argument("--view", choices=("viewer", "stats", "montage"),
+                        help="bring a view to the front: the statistics table (stats) or the "
+                             "thumbnail grid (montage), each with the column histogram")
+    parser.add_argument("--inspect", type=_inspect, default={}, help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
@@ -226,6 +238,22 @@ def _draw_dialog(pixmap, shot, title, palette):
     painter.end()
 
 
+def _arrange(window, args):
+    """Bring the view ``--view`` asks for to the front (a shown window)."""
+    if args.view is not None:
+        from .views import apply_view
+        apply_view(window, args.view)
+
+
+def _inspected(window, args):
+    """Wait for the statistics, apply ``--inspect``, wait for the thumbnails; True if done."""
+    from .views import apply_inspect, wait_for_inspection
+    if not wait_for_inspection(window):
+        return False
+    apply_inspect(window, args.inspect)
+    return wait_for_inspection(window)
+
+
 def _screenshot(window, args):
     from .jobs import user_message
 
@@ -242,12 +270,15 @@ def _screenshot(window, args):
     from PyQt5.QtCore import QSize
     window.fit(QSize(*args.size))
     window.show()
+    _arrange(window, args)
     if args.path:
         window.opener.open_path(args.path, args.index, key=args.key)
     else:
         window.opener.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
         failures = errors or ["loading did not finish"]
+    elif (args.view or args.inspect) and not _inspected(window, args):
+        failures = [*errors, "the statistics or thumbnails did not finish"]
     elif window.controller.problem() is not None:     # no picture without the equalized image
         failures = [*errors, f"image {window.state.index}: {window.controller.problem()}"]
     else:
@@ -313,6 +344,10 @@ def main(argv=None):
 
     _install_excepthook()
     window.show()
+    _arrange(window, args)
+    if args.inspect:
+        from .views import apply_inspect_when_ready
+        apply_inspect_when_ready(window, args.inspect)
     if args.path:
         window.opener.open_path(args.path, args.index, key=args.key)
     else:

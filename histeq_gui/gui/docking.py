@@ -34,7 +34,8 @@ def dock_panels(window, specs, context):
 
     Each panel gets a movable, closable, floatable QDockWidget whose
     objectName is the panel's id (under which saveState remembers its place);
-    docks of one side are stacked; the right column runs the full height.  A
+    docks of one side are stacked, or tabbed with the dock named by the spec's
+    ``tab_with``; the first of a tabbed group is in front; the right column runs the full height.  A
     "central" panel becomes the central widget.
 
     Returns
@@ -56,7 +57,12 @@ def dock_panels(window, specs, context):
                          QDockWidget.DockWidgetFloatable)
         dock.setWidget(widget)
         window.addDockWidget(AREAS[spec.area], dock, Qt.Vertical)
+        if spec.tab_with in docks:
+            window.tabifyDockWidget(docks[spec.tab_with], dock)
         dock.setVisible(spec.visible)
+    for spec in specs:                  # the first panel of each tabbed dock in front
+        if spec.tab_with in docks and spec.id in docks:
+            docks[spec.tab_with].raise_()
     window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
     window.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
     return panels, docks

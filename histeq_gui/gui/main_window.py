@@ -21,6 +21,7 @@ from . import panels as registry
 from .controller import ViewController
 from .docking import dock_panels, fitted_size, size_docks
 from .help import APP_NAME, Help
+from .inspection import Inspection
 from .keys import TypingKeys
 from .opener import Opener
 from .panels import ViewerContext
@@ -32,7 +33,8 @@ from .statusbar import StatusBar
 __all__ = ["MainWindow", "APP_NAME"]
 
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
-LAYOUT_VERSION = 2          # saveState/restoreState: a layout of another version is ignored
+LAYOUT_VERSION = 3          # saveState/restoreState: a layout of another version is ignored
+                            # (3: the inspection panels, tabbed; an older layout stacked them)
 
 
 class MainWindow(QMainWindow):
@@ -68,14 +70,16 @@ class MainWindow(QMainWindow):
         self.state = state
         self.export_dialog = None
         self.controller = ViewController(state, self)
+        self.inspection = Inspection(state, self)       # the statistics the panels share
         self.player = Player(state, busy=lambda: self.busy, parent=self)
         self.opener = Opener(self, state, self.prefs)
         self.status_bar = StatusBar(state, self.controller)
         self.status_bar.progress.watch(self.opener.loader, "Loading")
+        self.status_bar.progress.watch(self.inspection.runner, "Statistics")
         self.setStatusBar(self.status_bar)
         self.help = Help(self)
         context = ViewerContext(state, self.controller, self.player, self.prefs,
-                                self.status_bar.notify)
+                                self.status_bar.notify, inspection=self.inspection)
         self.panels, self.docks = dock_panels(self, registry.PANELS if panels is None else panels,
                                               context)
         self._build_menus()
@@ -118,7 +122,7 @@ class MainWindow(QMainWindow):
         menus["File"].addAction(opener.sample_action)
         menus["File"].addSeparator()
         menus["File"].addAction(self.export_action)
-        menus["File"].addSeparator()
+        before_quit = menus["File"].addSeparator()
         menus["File"].addAction(self.quit_action)
         for panel in self.panels.values():      # what panels offer, e.g. Image > Next image
             for name, actions in getattr(panel, "menu_actions", {}).items():
@@ -131,7 +135,10 @@ class MainWindow(QMainWindow):
                         menu.addSeparator()
                     else:
                         self.addAction(action)      # the key works wherever the focus is
-                        menu.addAction(action)
+                        if name == "File":          # with the other exports, before Quit
+                            menu.insertAction(before_quit, action)
+                        else:
+                            menu.addAction(action)
         self.view_menu = menus["View"]
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
@@ -218,6 +225,10 @@ class MainWindow(QMainWindow):
             self.export_dialog.shutdown()
         self.opener.loader.shutdown(CLOSE_WAIT_MS)
         self.controller.shutdown(CLOSE_WAIT_MS)
+        self.inspection.shutdown(CLOSE_WAIT_MS)
+        for panel in self.panels.values():
+            if hasattr(panel, "shutdown"):
+                panel.shutdown(CLOSE_WAIT_MS)
         self.prefs.set_geometry(self.saveGeometry())
         self.prefs.set_window_state(self.saveState(LAYOUT_VERSION))
         self.prefs.sync()

@@ -10,10 +10,13 @@ panel receives and subscribes to.
 from __future__ import annotations
 
 from .base import AREAS, PanelSpec, ViewerContext
+from .column_histogram import ColumnHistogramPanel
+from .grid import GridPanel
 from .histograms import HistogramsPanel
 from .images import ImagesPanel
 from .navigation import NavigationPanel
 from .settings import SettingsPanel
+from .stats_table import StatsTablePanel
 from .transfer import TransferPanel
 
 __all__ = ["PANELS", "PanelSpec", "ViewerContext", "AREAS"]
@@ -24,4 +27,8 @@ PANELS = [
     PanelSpec("navigation", "Navigation", "bottom", NavigationPanel),
     PanelSpec("settings", "Settings", "right", SettingsPanel),
     PanelSpec("transfer", "Transfer curve", "right", TransferPanel),
+    PanelSpec("stats", "Statistics", "bottom", StatsTablePanel, tab_with="histograms"),
+    PanelSpec("column_histogram", "Column histogram", "right", ColumnHistogramPanel,
+              tab_with="transfer"),
+    PanelSpec("grid", "Thumbnails", "bottom", GridPanel, tab_with="histograms"),
 ]

@@ -20,6 +20,9 @@ menu name ("File", "Image", "View", "Help", or a new one) to a list of
 QActions (None for a separator).  The window adds them to that menu and to
 itself, so their shortcuts work wherever the focus is, even while the
 panel's dock is hidden.
+
+A panel that runs jobs of its own offers ``shutdown(timeout_ms)``; the
+window calls it when it closes.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ class ViewerContext:
         What the viewer remembers between runs.
     notify : callable
         ``notify(text)`` shows a short note in the status bar.
+    inspection : Inspection or None
+        The statistics of the stack with their filter, brush, sort and
+        selection (:class:`~histeq_gui.gui.inspection.Inspection`), shared by
+        the inspection panels.
     """
 
     state: Any
@@ -55,6 +62,7 @@ class ViewerContext:
     player: Any = None
     preferences: Any = None
     notify: Callable[[str], None] = lambda text: None
+    inspection: Any = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,8 @@ class PanelSpec:
         ``factory(context) -> QWidget``; usually the panel's class.
     visible : bool
         Shown at the first start (the View menu shows or hides it later).
+    tab_with : str, optional
+        The id of a panel whose dock this one shares, as a tab behind it.
     """
 
     id: str
@@ -81,6 +91,7 @@ class PanelSpec:
     area: str
     factory: Callable[[ViewerContext], Any]
     visible: bool = True
+    tab_with: str | None = None
 
     def __post_init__(self):
         if self.area not in AREAS:
