@@ -4,7 +4,7 @@ Each picture is one run of ``python -m histeq_gui ... --screenshot OUT.png``
 (offscreen, 1400x860 unless ``--size`` says otherwise, no remembered
 settings), so the pictures show exactly what a user sees with those options.
 The hard cases (dark, bright, 16-bit, a float stack with one outlier,
-channel-first colour) are written first by ``scripts/make_hard_cases.py`` into
+channel-first colour, 1800 faces) are written first by ``scripts/make_hard_cases.py`` into
 a temporary folder; ``{hard}`` in an option stands for that folder.
 
 Usage::

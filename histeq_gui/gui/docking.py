@@ -65,6 +65,10 @@ def dock_panels(window, specs, context):
             docks[spec.tab_with].raise_()
     window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
     window.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
+    # Tabbing docks leaves the layout with a stale minimum height (Qt 5.15: a
+    # 1350x690 window could not be made lower than 717): compute it afresh.
+    window.layout().invalidate()
+    window.layout().activate()
     return panels, docks
 
 
@@ -79,7 +83,11 @@ def size_docks(window, docks, size):
     x_scale = min(1.0, size.width() / DEFAULT_SIZE[0])
     y_scale = min(1.0, size.height() / DEFAULT_SIZE[1])
     for area in AREAS.values():
-        column = [d for d in docks.values() if window.dockWidgetArea(d) == area]
+        column = []             # one dock per place: docks tabbed together share one
+        for dock in docks.values():
+            if window.dockWidgetArea(dock) == area and not dock.isFloating() and not any(
+                    other in column for other in window.tabifiedDockWidgets(dock)):
+                column.append(dock)
         hints = [d.widget().sizeHint() for d in column]
         side = area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea)
         if column and side:
