@@ -31,7 +31,7 @@ from .equalize import equalize, histogram
 from .histogram import check_bins, check_dtype
 
 __all__ = ["WorkedTable", "worked_table", "default_levels", "check_levels", "MAX_LEVEL_ROWS",
-           "ROWS", "worked_table_to_csv", "Difference", "compare_images", "output_cdf",
+           "ROWS", "worked_table_to_csv", "Difference", "compare_images", "output_cdf", "diagonal_distance",
            "Again", "equalize_again"]
 
 #: Integer images whose range spans more levels than this get one row per bin instead.
@@ -423,12 +423,15 @@ class Difference:
         row-major order), or None.
     channel : int or None
         Its channel for colour images.
+    mean_abs : float
+        ``np.nanmean(abs(a - b))`` over all values (NaN when there is none).
     """
 
     image: np.ndarray
     max_abs: float
     position: tuple | None
     channel: int | None = None
+    mean_abs: float = math.nan
 
 
 def compare_images(a, b, channel_axis=None):
@@ -472,12 +475,14 @@ def compare_images(a, b, channel_axis=None):
     filled = np.where(np.isnan(magnitude), -np.inf, magnitude)
     flat = int(np.argmax(filled))
     where = np.unravel_index(flat, magnitude.shape)
+    mean = float(np.nanmean(magnitude))
     if channel_axis is None:
-        return Difference(diff, float(magnitude[where]), tuple(int(i) for i in where), None)
+        return Difference(diff, float(magnitude[where]), tuple(int(i) for i in where), None,
+                          mean)
     pick = np.argmax(filled, axis=-1)
     plane = np.take_along_axis(diff, pick[..., np.newaxis], axis=-1)[..., 0]
     return Difference(plane, float(magnitude[where]), tuple(int(i) for i in where[:-1]),
-                      int(where[-1]))
+                      int(where[-1]), mean)
 
 
 def output_cdf(equalized):
@@ -509,6 +514,28 @@ def output_cdf(equalized):
         return np.empty(0), np.empty(0)
     distinct, counts = np.unique(values, return_counts=True)
     return distinct, np.cumsum(counts) / values.size
+
+
+def diagonal_distance(values, fraction):
+    """How far a CDF (from :func:`output_cdf`) is from the diagonal of a flat histogram.
+
+    The Kolmogorov-Smirnov distance to the uniform distribution on [0, 1]:
+    the largest vertical gap between the step function and ``y = x``, on
+    either side of each step.
+
+    Examples
+    --------
+    >>> diagonal_distance([0.0, 0.5, 1.0], [0.25, 0.75, 1.0])
+    0.25
+    >>> diagonal_distance([1.0], [1.0])       # every pixel white
+    1.0
+    """
+    v = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    f = np.asarray(fraction, dtype=np.float64)
+    if v.size == 0:
+        return math.nan
+    before = np.concatenate([[0.0], f[:-1]])
+    return float(max(np.max(np.abs(f - v)), np.max(np.abs(v - before))))
 
 
 @dataclass(frozen=True, eq=False)

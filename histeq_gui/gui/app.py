@@ -1,7 +1,7 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--screenshot OUT.png]``
+[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--screenshot OUT.png]``
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -86,6 +86,17 @@ def build_parser():
                              "(default: the last used, else image)")
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
+    from .views import VIEW_NAMES
+    parser.add_argument("--view", choices=VIEW_NAMES, default="viewer",
+                        help="start in this view: the viewer, or a teaching view filling the "
+                             "window (default: viewer)")
+    parser.add_argument("--compare", choices=METHODS, metavar="METHOD",
+                        help="the comparison view's second method (setting B; default: the "
+                             "next method after --method)")
+    parser.add_argument("--compare-bins", type=_bins, metavar="N",
+                        help="setting B's bins, 2..4096 (default: as --bins)")
+    parser.add_argument("--compare-scope", choices=SCOPES,
+                        help="setting B's scope (default: image)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
@@ -269,6 +280,16 @@ def _screenshot(window, args):
     return 0
 
 
+def _set_compare(window, args):
+    """Setting B of the comparison view from ``--compare``, ``--compare-bins``, ``--compare-scope``."""
+    from .compare_model import other_method
+    compare, state = window.state.compare, window.state
+    compare.set_method(args.compare if args.compare is not None else other_method(state.method))
+    compare.set_bins(args.compare_bins if args.compare_bins is not None else state.bins)
+    if args.compare_scope is not None:
+        compare.set_scope(args.compare_scope)
+
+
 def main(argv=None):
     """Run the viewer; return the exit code.
 
@@ -304,6 +325,9 @@ def main(argv=None):
         window.state.set_bins(args.bins)
     if args.scope is not None:
         window.state.set_scope(args.scope)
+    _set_compare(window, args)
+    if args.view != "viewer":
+        window.show_view(args.view)
     if args.screenshot is not None:
         return _screenshot(window, args)
 

@@ -47,6 +47,15 @@ class ViewerState(QObject):
         After any of the above (the settings that decide what is computed).
     cursorChanged(object)
         The pixel under the mouse, ``(x, y)``, or None off the image.
+    levelsChanged(object)
+        The worked table's number of levels ``L`` (an int, or None for the
+        dtype's default); not a setting of the view, so no ``changed``.
+
+    Attributes
+    ----------
+    compare : CompareSettings
+        The comparison view's second setting (method, bins, scope), with its
+        own ``changed`` signal; the viewer's own settings are setting A.
     """
 
     stackChanged = pyqtSignal()
@@ -56,6 +65,7 @@ class ViewerState(QObject):
     scopeChanged = pyqtSignal(str)
     changed = pyqtSignal()
     cursorChanged = pyqtSignal(object)
+    levelsChanged = pyqtSignal(object)
 
     def __init__(self, method="numpy", bins=256, scope="image", parent=None):
         super().__init__(parent)
@@ -65,6 +75,9 @@ class ViewerState(QObject):
         self._bins = check_bins(bins)
         self._scope = check_scope(scope)
         self._cursor = None
+        self._levels = None
+        from .compare_model import CompareSettings, other_method
+        self.compare = CompareSettings(other_method(self._method), self._bins, "image", self)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -96,6 +109,11 @@ class ViewerState(QObject):
     def cursor(self):
         """The pixel ``(x, y)`` under the mouse (column, row of the image), or None."""
         return self._cursor
+
+    @property
+    def levels(self):
+        """``L`` of the worked table, or None for the default (the dtype's levels, or bins)."""
+        return self._levels
 
     @property
     def n_images(self):
@@ -159,3 +177,12 @@ class ViewerState(QObject):
         if position != self._cursor:
             self._cursor = position
             self.cursorChanged.emit(position)
+
+    def set_levels(self, levels):
+        """Set ``L`` for the worked table (2..2**32), or None for the default."""
+        if levels is not None:
+            from ..core.worked import check_levels
+            levels = check_levels(levels)
+        if levels != self._levels:
+            self._levels = levels
+            self.levelsChanged.emit(levels)

@@ -32,8 +32,9 @@ from histeq_gui import equalize, histogram
 from histeq_gui.core import colour, worked
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.methods import METHODS
-from histeq_gui.core.worked import (compare_images, default_levels, equalize_again, output_cdf,
-                                    worked_table, worked_table_to_csv)
+from histeq_gui.core.worked import (compare_images, default_levels, diagonal_distance,
+                                    equalize_again, output_cdf, worked_table,
+                                    worked_table_to_csv)
 
 cv2 = pytest.importorskip("cv2")
 
@@ -368,6 +369,7 @@ def test_compare_images_is_the_api_difference(image):
     d = compare_images(a, b)
     assert d.max_abs == np.nanmax(np.abs(a - b))
     assert abs(a - b)[d.position] == d.max_abs
+    assert d.mean_abs == np.nanmean(np.abs(a - b))
     assert_array_equal(d.image, a - b)
 
 
@@ -399,6 +401,16 @@ def test_output_cdf():
     assert_array_equal(f, [np.count_nonzero(finite <= x) / finite.size for x in v])
     assert f[-1] == 1.0
     assert output_cdf(np.full(3, np.nan))[0].size == 0
+
+
+def test_diagonal_distance_is_the_ks_statistic():
+    from scipy import stats
+    rng = np.random.default_rng(5)
+    for sample in (rng.random(200), rng.random(50) ** 2, np.repeat([0.1, 0.6, 0.9], 5)):
+        v, f = output_cdf(sample)
+        assert diagonal_distance(v, f) == pytest.approx(stats.kstest(sample, "uniform").statistic,
+                                                        abs=1e-12)
+    assert np.isnan(diagonal_distance([], []))
 
 
 def test_equalize_again():

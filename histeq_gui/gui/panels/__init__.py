@@ -10,11 +10,14 @@ panel receives and subscribes to.
 from __future__ import annotations
 
 from .base import AREAS, PanelSpec, ViewerContext
+from .compare import ComparePanel
 from .histograms import HistogramsPanel
 from .images import ImagesPanel
 from .navigation import NavigationPanel
+from .not_flat import NotFlatPanel
 from .settings import SettingsPanel
 from .transfer import TransferPanel
+from .worked_table import WorkedTablePanel
 
 __all__ = ["PANELS", "PanelSpec", "ViewerContext", "AREAS"]
 
@@ -24,4 +27,8 @@ PANELS = [
     PanelSpec("navigation", "Navigation", "bottom", NavigationPanel),
     PanelSpec("settings", "Settings", "right", SettingsPanel),
     PanelSpec("transfer", "Transfer curve", "right", TransferPanel),
+    # teaching (issue 9): hidden docks; --view / View > ... (full window) gives them the window
+    PanelSpec("compare", "Compare", "top", ComparePanel, visible=False),
+    PanelSpec("worked_table", "Worked table", "top", WorkedTablePanel, visible=False),
+    PanelSpec("not_flat", "Why it is not flat", "top", NotFlatPanel, visible=False),
 ]
