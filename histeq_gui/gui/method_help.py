@@ -208,14 +208,18 @@ class MethodHelp(QDialog):
         return self.browser.toPlainText()
 
 
-def show_method_help(parent, method):
-    """Show (or bring forward) the one help window of ``parent`` on ``method``; return it."""
-    box = getattr(parent, "_method_help", None)
+def show_method_help(widget, method):
+    """Show (or bring forward) the one help window of ``widget``'s window on ``method``.
+
+    Returns the :class:`MethodHelp` window.
+    """
+    owner = widget.window() if widget is not None else None
+    box = getattr(owner, "_method_help", None)
     if box is None:
-        box = MethodHelp(method, parent.window() if parent is not None else None)
+        box = MethodHelp(method, owner)
         box.setAttribute(Qt.WA_DeleteOnClose, False)
-        if parent is not None:
-            parent._method_help = box
+        if owner is not None:
+            owner._method_help = box
     else:
         box.show_method(method)
     box.show()

@@ -502,6 +502,11 @@ def test_examples_in_docstrings(module):
     assert tried > 0 and failures == 0
 
 
+def test_worked_table_is_public():
+    import histeq_gui
+    assert histeq_gui.worked_table is worked_table and "worked_table" in histeq_gui.__all__
+
+
 def test_teaching_core_imports_no_qt():
     code = ("import sys, histeq_gui.core.worked, histeq_gui.core.colour\n"
             "qt = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'pyqtgraph')]\n"

@@ -411,7 +411,7 @@ class ComparePanel(QWidget):
             where += f", {('red', 'green', 'blue', 'alpha')[min(d.channel, 3)]} channel"
         if d.max_abs < ROUNDING:
             return (f"A and B give the <b>same</b> image here: largest |A \u2212 B| = "
-                    f"{d.max_abs:.3g} (floating point rounding) at {where}.")
+                    f"{d.max_abs:.6g} (floating point rounding) at {where}.")
         return (f"Largest |A \u2212 B| = <b>{d.max_abs:.6g}</b>{self._in_levels(d.max_abs)} "
                 f"at {where} "
                 f"(<span style='color: {MARK_COLOUR}'>\u25ef</span>); "
