@@ -1,7 +1,8 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--screenshot OUT.png]``
+[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--levels L]
+[--screenshot OUT.png]``
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -41,6 +42,16 @@ def _bins(text):
         return check_bins(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _levels(text):
+    from ..core.worked import check_levels
+    try:
+        return check_levels(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if text.strip().lstrip("-").isdigit() else
+                                         f"{text!r} is not a whole number; use e.g. "
+                                         "--levels 8") from None
 
 
 def _index(text):
@@ -97,6 +108,9 @@ def build_parser():
                         help="setting B's bins, 2..4096 (default: as --bins)")
     parser.add_argument("--compare-scope", choices=SCOPES,
                         help="setting B's scope (default: image)")
+    parser.add_argument("--levels", type=_levels, metavar="L",
+                        help="L, the output levels of the worked table (default: 256 for 8-bit, "
+                             "65536 for 16-bit, the bins for floats)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
@@ -326,6 +340,8 @@ def main(argv=None):
     if args.scope is not None:
         window.state.set_scope(args.scope)
     _set_compare(window, args)
+    if args.levels is not None:
+        window.state.set_levels(args.levels)
     if args.view != "viewer":
         window.show_view(args.view)
     if args.screenshot is not None:

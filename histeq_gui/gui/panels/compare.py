@@ -431,6 +431,7 @@ class ComparePanel(QWidget):
         """Draw a gray image's CDF in the setting's colour (colour images keep theirs)."""
         if n_channels != 1:
             return
+        plot.getPlotItem().setLabel("right", "CDF", color=colour)
         for item in plot.cdf_box.addedItems:
             if isinstance(item, pg.PlotDataItem):
                 item.setPen(pg.mkPen(colour, width=2))
