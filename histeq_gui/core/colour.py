@@ -63,7 +63,9 @@ def as_unit_rgb(image, channel_axis=-1):
 
 
 def rgb_to_ycbcr(rgb):
-    """RGB in [0, 1] (channels last) to BT.601 ``Y, Cb, Cr`` (``Y`` in [0, 1], ``Cb, Cr`` in [-0.5, 0.5]).
+    """RGB in [0, 1] (channels last) to BT.601 ``Y, Cb, Cr``.
+
+    ``Y`` is in [0, 1], ``Cb`` and ``Cr`` in [-0.5, 0.5].
 
     Examples
     --------

@@ -31,7 +31,8 @@ from .equalize import equalize, histogram
 from .histogram import check_bins, check_dtype
 
 __all__ = ["WorkedTable", "worked_table", "default_levels", "check_levels", "MAX_LEVEL_ROWS",
-           "ROWS", "worked_table_to_csv", "Difference", "compare_images", "output_cdf", "diagonal_distance",
+           "ROWS", "worked_table_to_csv", "Difference", "compare_images", "output_cdf",
+           "diagonal_distance",
            "Again", "equalize_again"]
 
 #: Integer images whose range spans more levels than this get one row per bin instead.
@@ -130,7 +131,7 @@ class WorkedTable(dict):
 
     @property
     def inputs_per_output(self):
-        """``(s, k)``: each output level that receives pixels and how many input rows merge in it."""
+        """``(s, k)``: each output level receiving pixels, and how many input rows merge in it."""
         s = np.array([g[0] for g in self.groups], dtype=np.int64)
         k = np.array([len(g[1]) for g in self.groups], dtype=np.int64)
         return s, k

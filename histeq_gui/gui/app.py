@@ -295,7 +295,7 @@ def _screenshot(window, args):
 
 
 def _set_compare(window, args):
-    """Setting B of the comparison view from ``--compare``, ``--compare-bins``, ``--compare-scope``."""
+    """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
     from .compare_model import other_method
     compare, state = window.state.compare, window.state
     compare.set_method(args.compare if args.compare is not None else other_method(state.method))

@@ -30,7 +30,8 @@ __all__ = ["FORMULAS", "method_info", "method_help_html", "MethodHelp", "show_me
 FORMULAS = {
     "numpy": ("C<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / (N &Delta;<sub>j</sub>) "
               "(np.histogram's density, cumulated); "
-              "T(x) = interp(x, left edges e<sub>k</sub>, 255 C<sub>k</sub> / C<sub>K</sub>) / 255"),
+              "T(x) = interp(x, left edges e<sub>k</sub>, "
+              "255 C<sub>k</sub> / C<sub>K</sub>) / 255"),
     "skimage": ("cdf<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N; "
                 "T(x) = interp(x, bin centres c<sub>k</sub>, cdf<sub>k</sub>); "
                 "integer images: one bin per integer value"),

@@ -259,7 +259,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         self._on_stack()
 
     def sizeHint(self):
-        return QSize(640, 420)
+        return QSize(640, 300)
 
     @property
     def busy(self):
@@ -290,7 +290,7 @@ class WorkedTablePanel(WhenShown, QWidget):
 
     # ------------------------------------------------------------------ computing
     def _request(self):
-        """What to compute: ``(pixels, method, bins, levels, mask, rows, scope, index, channel)``."""
+        """What to compute: pixels, method, bins, levels, mask, rows, scope, index, channel."""
         state, stack = self.state, self.state.stack
         channel = max(self.channel_combo.currentData() or 0, 0)
         pixels = sample_pixels(stack, state.index, state.scope, channel)
@@ -320,7 +320,7 @@ class WorkedTablePanel(WhenShown, QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _show(self, request, table=None):
-        """Show ``table`` made for ``request``; a string instead of a table says why there is none."""
+        """Show ``table`` made for ``request``; a string instead says why there is none."""
         if isinstance(table, str) or table is None:
             self.table = None
             self.model.set_table(None)
