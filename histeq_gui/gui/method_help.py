@@ -66,6 +66,17 @@ WIKI_IMAGE = np.array([[52, 55, 61, 59, 79, 61, 76, 61], [62, 59, 55, 104, 94, 8
                       np.uint8)
 
 
+def _declaration(name):
+    """The registry's declaration of method ``name`` (None before the registry, or if unknown)."""
+    get_method = getattr(_methods, "get_method", None)
+    if get_method is None:
+        return None
+    try:
+        return get_method(name)
+    except (KeyError, ValueError):
+        return None
+
+
 def method_info(name):
     """What is known of method ``name``: a dict of texts (empty strings when not declared).
 
@@ -74,13 +85,7 @@ def method_info(name):
     declaration when there is one, else from :data:`FORMULAS` and the
     built-in notes.
     """
-    declared = None
-    get_method = getattr(_methods, "get_method", None)
-    if get_method is not None:
-        try:
-            declared = get_method(name)
-        except (KeyError, ValueError):
-            declared = None
+    declared = _declaration(name)
     fallback = _FALLBACK.get(name, {})
 
     def text(attribute):

@@ -432,7 +432,7 @@ def test_method_help_pages(qtbot, method):
 
 def test_method_help_reads_the_registry_defensively(monkeypatch):
     """Attributes the registry declares are shown; missing ones fall back, never raise."""
-    from histeq_gui.core import methods as methods_module
+    from histeq_gui.gui import method_help
 
     class Declared:
         label = "Declared label"
@@ -443,9 +443,12 @@ def test_method_help_reads_the_registry_defensively(monkeypatch):
         source = "a/source.py"
         params = ()
 
-    monkeypatch.setattr(methods_module, "get_method", lambda name: Declared(), raising=False)
+    monkeypatch.setattr(method_help, "_declaration", lambda name: Declared())
     page = method_help_html("numpy")
     assert "Declared label" in page and "s = f(r)" in page and "a/source.py" in page
+    monkeypatch.setattr(method_help, "_declaration", lambda name: object())   # declares nothing
+    info = method_info("numpy")
+    assert info["label"] == "NumPy recipe (the seed Q&A thread)" and info["params"] == []
 
 
 def test_help_menu_and_buttons_open_the_method_help(qtbot, sample_window):
