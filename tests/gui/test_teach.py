@@ -70,17 +70,21 @@ def test_views_fill_the_window_and_come_back(qtbot, sample_window):
         ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
 
 
-def test_closing_in_a_view_remembers_the_viewer_layout(qtbot, prefs, wait_idle):
+def test_closing_in_a_view_remembers_the_viewer_layout(qtbot, prefs, settings_file):
     from histeq_gui.gui.main_window import MainWindow
-    w = MainWindow(prefs)
-    w.show()
-    w.show_view("not-flat")
-    w.close()
-    again = MainWindow(prefs)
+    first = MainWindow(prefs)
+    first.show()
+    qtbot.waitExposed(first)
+    first.docks["settings"].hide()              # the user's own layout of the viewer
+    first.show_view("not-flat")
+    first.close()
+    again = MainWindow(type(prefs).from_file(settings_file))
     again.show()
+    qtbot.waitExposed(again)
     try:
-        assert again.centralWidget().isVisible()
-        assert again.docks["histograms"].isVisible() and not again.docks["not_flat"].isVisible()
+        assert again.centralWidget().isVisible() and again.views.view == "viewer"
+        assert again.docks["histograms"].isVisible() and not again.docks["settings"].isVisible()
+        assert not again.docks["not_flat"].isVisible()
     finally:
         again.close()
 
@@ -292,7 +296,22 @@ def test_worked_table_follows_method_image_rows_and_roi(qtbot, window, wait_idle
     assert "region of interest" in panel.summary.text()
 
 
-def test_worked_table_copy_and_csv(qtbot, window, wait_idle, tmp_path):
+class Clipboard:
+    """The clipboard, in the process (the platform's may be shared or asynchronous)."""
+
+    def __init__(self):
+        self._text = ""
+
+    def setText(self, text):
+        self._text = text
+
+    def text(self):
+        return self._text
+
+
+def test_worked_table_copy_and_csv(qtbot, window, wait_idle, tmp_path, monkeypatch):
+    clipboard = Clipboard()
+    monkeypatch.setattr(QApplication, "clipboard", staticmethod(lambda: clipboard))
     open_stack(window, book_stack(), wait_idle)
     window.state.set_levels(8)
     window.show_view("worked-table")
