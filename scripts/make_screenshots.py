@@ -7,6 +7,10 @@ The hard cases (dark, bright, 16-bit, a float stack with one outlier,
 channel-first colour, 1800 faces) are written first by ``scripts/make_hard_cases.py`` into
 a temporary folder; ``{hard}`` in an option stands for that folder.
 
+The teaching views also use a few hard cases (a 16-bit photograph, a colour
+photograph: ``scripts/make_hard_cases.py``) and the textbook's 3-bit example,
+written into a temporary folder first.
+
 Usage::
 
     python scripts/make_screenshots.py [--out screenshots] [--only NAME ...]
@@ -23,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif", "faces1800.npy")
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -84,7 +88,40 @@ SHOTS = {
                                       ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
                                        "filter=flagged,thumbnails=equalized", "--index",
                                        "300"]),
+    # teaching views (issue 9); {hard} is the folder of hard cases and the textbook's example
+    "compare_numpy_skimage.png": ("compare view: numpy vs skimage on a 16-bit photograph, their "
+                                  "difference and its largest pixel",
+                                  ["{hard}/camera16.tif", "--view", "compare", "--method", "numpy",
+                                   "--compare", "skimage"]),
+    "compare_8_bins.png": ("compare view: numpy with 256 bins vs 8 bins",
+                           ["--view", "compare", "--method", "numpy", "--bins", "256",
+                            "--compare", "numpy", "--compare-bins", "8", "--index", "5"]),
+    "worked_table_textbook.png": ("worked table of the textbook's 3-bit example (L = 8)",
+                                  ["{hard}/textbook_3bit.npy", "--view", "worked-table",
+                                   "--output-levels", "8"]),
+    "worked_table.png": ("worked table of the dark camera image: merged levels grouped",
+                         ["--view", "worked-table", "--index", "5", "--method", "numpy"]),
+    "not_flat.png": ("why it is not flat: output CDF, merged levels, equalize again",
+                     ["--view", "not-flat", "--index", "5", "--method", "numpy"]),
+    "colour_lesson.png": ("not-flat view of a colour photograph: per channel vs luminance only",
+                          ["{hard}/astronaut_rgb.npy", "--view", "not-flat"]),
 }
+
+#: Counts of levels 0..7 of the textbook's 64x64 3-bit image (Gonzalez & Woods, Example 3.5).
+TEXTBOOK_COUNTS = (790, 1023, 850, 656, 329, 245, 122, 81)
+
+
+def make_inputs(folder, env):
+    """Write the hard cases and the textbook's example into ``folder``."""
+    import numpy as np
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hard_cases.py"),
+                             "--out", str(folder), "--only", *HARD_CASES],
+                            env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"make_hard_cases.py failed: {result.stderr.strip()}")
+    image = np.repeat(np.arange(8, dtype=np.uint8), TEXTBOOK_COUNTS).reshape(64, 64)
+    np.save(folder / "textbook_3bit.npy", image[np.newaxis])
 
 
 def main(argv=None):
@@ -96,19 +133,17 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    with tempfile.TemporaryDirectory(prefix="histeq-hard-") as hard:
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hard_cases.py"), "--out",
-                        hard, "--only", *HARD_CASES], env=env, check=True, capture_output=True,
-                       timeout=600)
-        return _make(args, env, hard)
+    shots = {name: shot for name, shot in SHOTS.items() if not args.only or name in args.only}
+    with tempfile.TemporaryDirectory(prefix="histeq-shots-") as hard:
+        if any("{hard}" in option for _, options in shots.values() for option in options):
+            make_inputs(Path(hard), env)
+        return _shoot(shots, args.out, env, hard)
 
 
-def _make(args, env, hard):
+def _shoot(shots, out, env, hard):
     failed = 0
-    for name, (what, options) in SHOTS.items():
-        if args.only and name not in args.only:
-            continue
-        target = args.out / name
+    for name, (what, options) in shots.items():
+        target = out / name
         options = [option.replace("{hard}", hard) for option in options]
         result = subprocess.run([sys.executable, "-m", "histeq_gui", *options,
                                  "--screenshot", str(target)],

@@ -1,7 +1,8 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--view viewer|stats|montage] [--screenshot OUT.png]``
+[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--output-levels L]
+[--screenshot OUT.png]`` and the display options of :mod:`.view_options`
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -43,6 +44,16 @@ def _bins(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _levels(text):
+    from ..core.worked import check_levels
+    try:
+        return check_levels(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if text.strip().lstrip("-").isdigit() else
+                                         f"{text!r} is not a whole number; use e.g. "
+                                         "--output-levels 8") from None
+
+
 def _index(text):
     try:
         value = int(text)
@@ -65,7 +76,7 @@ def _size(text):
 
 
 def _inspect(text):
-    from .views import parse_inspect
+    from .inspect_options import parse_inspect
     try:
         return parse_inspect(text)
     except ValueError as exc:
@@ -94,10 +105,22 @@ def build_parser():
                              "(default: the last used, else image)")
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
-    parser.add_argument("--view", choices=("viewer", "stats", "montage"),
-                        help="bring a view to the front: the statistics table (stats) or the "
-                             "thumbnail grid (montage), each with the column histogram")
     parser.add_argument("--inspect", type=_inspect, default={}, help=argparse.SUPPRESS)
+    from .views import VIEW_NAMES
+    parser.add_argument("--view", choices=VIEW_NAMES, default="viewer",
+                        help="start in this view: the viewer, the statistics table (stats) or "
+                             "the thumbnail grid (montage) beside the images, or a teaching "
+                             "view filling the window (default: viewer)")
+    parser.add_argument("--compare", choices=METHODS, metavar="METHOD",
+                        help="the comparison view's second method (setting B; default: the "
+                             "next method after --method)")
+    parser.add_argument("--compare-bins", type=_bins, metavar="N",
+                        help="setting B's bins, 2..4096 (default: as --bins)")
+    parser.add_argument("--compare-scope", choices=SCOPES,
+                        help="setting B's scope (default: image)")
+    parser.add_argument("--output-levels", type=_levels, metavar="L",
+                        help="L, the output levels of the worked table (default: 256 for 8-bit, "
+                             "65536 for 16-bit, the bins for floats)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
@@ -240,14 +263,13 @@ def _draw_dialog(pixmap, shot, title, palette):
 
 def _arrange(window, args):
     """Bring the view ``--view`` asks for to the front (a shown window)."""
-    if args.view is not None:
-        from .views import apply_view
-        apply_view(window, args.view)
+    if args.view != "viewer":
+        window.show_view(args.view)
 
 
 def _inspected(window, args):
     """Wait for the statistics, apply ``--inspect``, wait for the thumbnails; True if done."""
-    from .views import apply_inspect, wait_for_inspection
+    from .inspect_options import apply_inspect, wait_for_inspection
     if not wait_for_inspection(window):
         return False
     apply_inspect(window, args.inspect)
@@ -277,7 +299,7 @@ def _screenshot(window, args):
         window.opener.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
         failures = errors or ["loading did not finish"]
-    elif (args.view or args.inspect) and not _inspected(window, args):
+    elif (args.view in ("stats", "montage") or args.inspect) and not _inspected(window, args):
         failures = [*errors, "the statistics or thumbnails did not finish"]
     elif window.controller.problem() is not None:     # no picture without the equalized image
         failures = [*errors, f"image {window.state.index}: {window.controller.problem()}"]
@@ -300,6 +322,16 @@ def _screenshot(window, args):
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")
     return 0
+
+
+def _set_compare(window, args):
+    """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
+    from .compare_model import other_method
+    compare, state = window.state.compare, window.state
+    compare.set_method(args.compare if args.compare is not None else other_method(state.method))
+    compare.set_bins(args.compare_bins if args.compare_bins is not None else state.bins)
+    if args.compare_scope is not None:
+        compare.set_scope(args.compare_scope)
 
 
 def main(argv=None):
@@ -339,6 +371,9 @@ def main(argv=None):
         window.state.set_scope(args.scope)
     from .view_options import apply_view_options
     apply_view_options(window.state, args)
+    _set_compare(window, args)
+    if args.output_levels is not None:
+        window.state.set_output_levels(args.output_levels)
     if args.screenshot is not None:
         return _screenshot(window, args)
 
@@ -346,7 +381,7 @@ def main(argv=None):
     window.show()
     _arrange(window, args)
     if args.inspect:
-        from .views import apply_inspect_when_ready
+        from .inspect_options import apply_inspect_when_ready
         apply_inspect_when_ready(window, args.inspect)
     if args.path:
         window.opener.open_path(args.path, args.index, key=args.key)

@@ -118,7 +118,8 @@ def figure_rect(window):
                                         if d.metaObject().className() == "QDockWidget"
                                         and d.isVisible() and not d.isFloating()]
     for part in parts:
-        if part is not None and part.isVisible():
+        # A dock behind another's tab is "visible" to Qt, but off the window.
+        if part is not None and part.isVisible() and not part.visibleRegion().isEmpty():
             rect = rect.united(QRect(part.mapTo(window, QPoint(0, 0)), part.size()))
     return rect if rect.isValid() else window.rect()
 

@@ -29,12 +29,14 @@ from .player import Player
 from .preferences import Preferences
 from .state import ViewerState
 from .statusbar import StatusBar
+from .views import ViewSwitcher
 
 __all__ = ["MainWindow", "APP_NAME"]
 
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
-LAYOUT_VERSION = 3          # saveState/restoreState: a layout of another version is ignored
-                            # (3: the inspection panels, tabbed; an older layout stacked them)
+LAYOUT_VERSION = 4          # saveState/restoreState: a layout of another version is ignored
+                            # (3: the inspection panels, tabbed; an older layout stacked them;
+                            # 4: the teaching panels, and the column histogram hidden at start)
 
 
 class MainWindow(QMainWindow):
@@ -55,6 +57,8 @@ class MainWindow(QMainWindow):
     ----------
     state, controller, opener, player, status_bar, help
         The parts it assembles.
+    views : ViewSwitcher
+        The viewer or one teaching panel filling the window (:meth:`show_view`).
     panels : dict
         Panel id -> panel widget.
     docks : dict
@@ -82,6 +86,7 @@ class MainWindow(QMainWindow):
                                 self.status_bar.notify, inspection=self.inspection)
         self.panels, self.docks = dock_panels(self, registry.PANELS if panels is None else panels,
                                               context)
+        self.views = ViewSwitcher(self, self.docks)
         self._build_menus()
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
@@ -140,10 +145,16 @@ class MainWindow(QMainWindow):
                         else:
                             menu.addAction(action)
         self.view_menu = menus["View"]
+        self.view_menu.addActions(list(self.views.actions.values()))
+        self.view_menu.addSeparator()
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
         menus["Help"].addAction(self.help_action)
         menus["Help"].addAction("&About histeq-gui", self.help.about)
+
+    def show_view(self, name):
+        """Show the viewer ("viewer") or a teaching view ("compare", "worked-table", "not-flat")."""
+        self.views.show_view(name)
 
     def fit(self, size=None):
         """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
@@ -178,8 +189,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ exporting
     @property
     def busy(self):
-        """True while a load or a computation for the view is running."""
-        return self.opener.busy or self.controller.busy
+        """True while a load or a computation for the view (or a panel) is running."""
+        return self.opener.busy or self.controller.busy or \
+            any(getattr(panel, "busy", False) for panel in self.panels.values())
 
     def open_export_dialog(self):
         """Show the export dialog for the current stack and settings (non-blocking)."""
@@ -226,9 +238,10 @@ class MainWindow(QMainWindow):
         self.opener.loader.shutdown(CLOSE_WAIT_MS)
         self.controller.shutdown(CLOSE_WAIT_MS)
         self.inspection.shutdown(CLOSE_WAIT_MS)
-        for panel in self.panels.values():
+        for panel in self.panels.values():          # panels with jobs of their own
             if hasattr(panel, "shutdown"):
                 panel.shutdown(CLOSE_WAIT_MS)
+        self.views.show_view("viewer")              # the layout remembered is the viewer's
         self.prefs.set_geometry(self.saveGeometry())
         self.prefs.set_window_state(self.saveState(LAYOUT_VERSION))
         self.prefs.sync()

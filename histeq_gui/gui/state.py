@@ -116,6 +116,15 @@ class ViewerState(QObject):
         The pixel under the mouse, ``(x, y)``, or None off the image.
     probeChanged(object)
         The value under the mouse on the original histogram, or None.
+    outputLevelsChanged(object)
+        The worked table's number of levels ``L`` (an int, or None for the
+        dtype's default); not a setting of the view, so no ``changed``.
+
+    Attributes
+    ----------
+    compare : CompareSettings
+        The comparison view's second setting (method, bins, scope), with its
+        own ``changed`` signal; the viewer's own settings are setting A.
     """
 
     stackChanged = pyqtSignal()
@@ -130,6 +139,7 @@ class ViewerState(QObject):
     levelsChanged = pyqtSignal()
     displayChanged = pyqtSignal()
     probeChanged = pyqtSignal(object)
+    outputLevelsChanged = pyqtSignal(object)
 
     def __init__(self, method="numpy", bins=256, scope="image", parent=None):
         super().__init__(parent)
@@ -149,6 +159,9 @@ class ViewerState(QObject):
         self._log_counts = False
         self._link_histograms = False
         self._eq_scale = "export"
+        self._output_levels = None
+        from .compare_model import CompareSettings, other_method
+        self.compare = CompareSettings(other_method(self._method), self._bins, "image", self)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -230,6 +243,11 @@ class ViewerState(QObject):
     def eq_scale(self):
         """Equalized values on the axes: "export" (the export's scale) or "unit" ([0, 1])."""
         return self._eq_scale
+
+    @property
+    def output_levels(self):
+        """``L`` of the worked table, or None for the default (the dtype's levels, or bins)."""
+        return self._output_levels
 
     @property
     def n_images(self):
@@ -400,3 +418,12 @@ class ViewerState(QObject):
         if position != self._cursor:
             self._cursor = position
             self.cursorChanged.emit(position)
+
+    def set_output_levels(self, levels):
+        """Set ``L`` for the worked table (2..2**32), or None for the default."""
+        if levels is not None:
+            from ..core.worked import check_levels
+            levels = check_levels(levels)
+        if levels != self._output_levels:
+            self._output_levels = levels
+            self.outputLevelsChanged.emit(levels)

@@ -1,150 +1,175 @@
-"""Arrangements of the window for a task: ``histeq-gui --view stats|montage``.
+"""Views: arrangements of the window for a task (``histeq-gui --view NAME``, View menu).
 
-A *view* brings the panels of a task to the front and gives them room:
+A view is one entry of :data:`VIEWS`, of one of two kinds:
 
-- ``viewer``: the window as it opens (images, histograms, transfer curve);
-- ``stats``: the statistics table below the images, tall, and the column
-  histogram on the right;
-- ``montage``: the thumbnail grid below the images, tall, and the column
-  histogram on the right.
+- an *arrangement* keeps the images and brings the panels of a task to the
+  front, giving the bottom one a share of the height: ``viewer`` (the window
+  as it opens: histograms and transfer curve), ``stats`` (the statistics
+  table and the column histogram) and ``montage`` (the thumbnail grid and
+  the column histogram);
+- a *whole-window* view gives one teaching panel the window: the images and
+  the other docks are hidden (the navigation bar stays, to page through the
+  stack) and come back as they were when another view is chosen:
+  ``compare``, ``worked-table`` and ``not-flat``.
 
-:func:`parse_inspect` reads the ``--inspect`` option scripts use to set up
-the inspection before a screenshot (``sort=mean``, ``filter=flagged``,
-``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy``, comma
-separated); :func:`apply_inspect` applies it once the statistics exist.
+:class:`ViewSwitcher` switches between them (View menu, Ctrl+1..6).
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
-from PyQt5.QtCore import QEventLoop, Qt, QThread
-from PyQt5.QtWidgets import QApplication
+from PyQt5.QtCore import QObject, Qt, pyqtSignal
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QActionGroup, QApplication
 
-from ..core.stats import COLUMNS
-from .inspection import FILTERS, NUMERIC_COLUMNS
-
-__all__ = ["VIEWS", "apply_view", "parse_inspect", "apply_inspect", "apply_inspect_when_ready",
-           "wait_for_inspection"]
-
-#: View name -> (panels brought to the front, the bottom panel's share of the height).
-VIEWS = {
-    "viewer": (("histograms", "transfer"), None),
-    "stats": (("stats", "column_histogram"), 0.55),
-    "montage": (("grid", "column_histogram"), 0.62),
-}
+__all__ = ["View", "VIEWS", "VIEW_NAMES", "KEPT_DOCKS", "ViewSwitcher"]
 
 
-def apply_view(window, name):
-    """Arrange ``window`` (a shown MainWindow) for view ``name`` (a key of :data:`VIEWS`)."""
-    if name not in VIEWS:
-        raise ValueError(f"unknown view {name!r}; choose one of {', '.join(VIEWS)}")
-    front, share = VIEWS[name]
-    docks = [window.docks[panel] for panel in front if panel in window.docks]
-    for dock in docks:
-        dock.show()
-        dock.raise_()
-    if share is not None and docks:
-        bottom = [d for d in docks if window.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
-        if bottom:
-            window.resizeDocks(bottom, [int(window.height() * share)], Qt.Vertical)
-    QApplication.instance().processEvents()
+@dataclass(frozen=True)
+class View:
+    """One view of :data:`VIEWS`.
 
-
-def parse_inspect(text):
-    """``"sort=mean:desc,filter=flagged,brush=mean:0:40"`` as a dict (ValueError if wrong)."""
-    spec = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, _, value = part.partition("=")
-        if key == "sort":
-            column, _, order = value.partition(":")
-            if column not in COLUMNS or order not in ("", "asc", "desc"):
-                raise ValueError(f"sort={value!r}: give a column and optionally :desc, "
-                                 "e.g. sort=mean:desc")
-            spec["sort"] = (column, order == "desc")
-        elif key == "filter":
-            mode, _, column = value.partition(":")
-            if mode not in FILTERS or (column and column not in NUMERIC_COLUMNS):
-                raise ValueError(f"filter={value!r}: choose one of {', '.join(FILTERS)} "
-                                 "(outliers:COLUMN for outliers of a column)")
-            spec["filter"] = (mode, column or None)
-        elif key == "brush":
-            try:
-                column, lo, hi = value.split(":")
-                lo, hi = float(lo), float(hi)
-            except ValueError:
-                raise ValueError(f"brush={value!r}: give COLUMN:LO:HI, e.g. brush=mean:0:40") \
-                    from None
-            if column not in NUMERIC_COLUMNS:
-                raise ValueError(f"brush={value!r}: {column!r} is not a numeric column")
-            spec["brush"] = (column, lo, hi)
-        elif key == "column":
-            if value not in NUMERIC_COLUMNS:
-                raise ValueError(f"column={value!r} is not a numeric column")
-            spec["column"] = value
-        elif key == "thumbnails":
-            if value not in ("original", "equalized"):
-                raise ValueError("thumbnails= takes original or equalized")
-            spec["thumbnails"] = value
-        else:
-            raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column or "
-                             "thumbnails")
-    return spec
-
-
-def apply_inspect(window, spec):
-    """Apply a :func:`parse_inspect` dict to ``window``'s inspection and panels."""
-    inspection = window.inspection
-    if "column" in spec and "column_histogram" in window.panels:
-        window.panel("column_histogram").set_column(spec["column"])
-    if "brush" in spec:
-        column = spec["brush"][0]
-        if "column_histogram" in window.panels:
-            window.panel("column_histogram").set_column(column)
-        inspection.set_brush(*spec["brush"])
-    if "filter" in spec:
-        inspection.set_filter(*spec["filter"])
-    if "sort" in spec:
-        inspection.sort(*spec["sort"])
-    if "thumbnails" in spec and "grid" in window.panels:
-        window.panel("grid").set_equalized(spec["thumbnails"] == "equalized")
-
-
-def apply_inspect_when_ready(window, spec):
-    """Apply ``spec`` (:func:`parse_inspect`) once, when the first table is ready."""
-    inspection = window.inspection
-
-    def ready():
-        if inspection.table is not None:
-            inspection.tableChanged.disconnect(ready)
-            apply_inspect(window, spec)
-    inspection.tableChanged.connect(ready)
-
-
-def wait_for_inspection(window, timeout_ms=600_000):
-    """Process events until the statistics (if a shown panel wants them) and thumbnails are made.
-
-    Returns True if everything finished in time.
+    Attributes
+    ----------
+    text : str
+        Its entry in the View menu.
+    front : tuple of str
+        Panels brought to the front (an arrangement).
+    share : float or None
+        The bottom panel's share of the window's height (an arrangement).
+    whole : str or None
+        The panel that gets the whole window (a whole-window view).
     """
-    app = QApplication.instance()
-    inspection = window.inspection
-    grid = window.panels.get("grid")
-    deadline = time.monotonic() + timeout_ms / 1000
 
-    def busy():
-        if inspection.busy or window.busy:
-            return True
-        if inspection.wanted and inspection.table is None and not inspection.problem \
-                and window.state.stack is not None:
-            return True
-        return grid is not None and grid.isVisible() and grid.grid.runner.busy
+    text: str
+    front: tuple = ()
+    share: float | None = None
+    whole: str | None = None
 
-    app.processEvents()
-    while time.monotonic() < deadline:
-        for _ in range(3):                      # the deferred starts (zero timers) run
-            app.processEvents(QEventLoop.AllEvents, 20)
-        if not busy():
-            break
-        QThread.msleep(5)
-    app.processEvents()
-    return not busy()
+    def panels(self):
+        """The panels the view needs."""
+        return (self.whole,) if self.whole else self.front
+
+
+#: View name (``--view``) -> :class:`View`.
+VIEWS = {
+    "viewer": View("&Viewer", front=("histograms", "transfer")),
+    "stats": View("&Statistics table", front=("stats", "column_histogram"), share=0.55),
+    "montage": View("&Thumbnail grid", front=("grid", "column_histogram"), share=0.62),
+    "compare": View("&Compare two settings (whole window)", whole="compare"),
+    "worked-table": View("&Worked table (whole window)", whole="worked_table"),
+    "not-flat": View("Why it is &not flat (whole window)", whole="not_flat"),
+}
+VIEW_NAMES = tuple(VIEWS)
+#: Docks that stay visible in a whole-window view.
+KEPT_DOCKS = ("navigation",)
+
+
+class ViewSwitcher(QObject):
+    """Switches the main window between the views of :data:`VIEWS`.
+
+    Parameters
+    ----------
+    window : QMainWindow
+    docks : dict
+        Panel id -> QDockWidget (the window's).
+
+    Signals
+    -------
+    viewChanged(str)
+        The new view's name.
+
+    Attributes
+    ----------
+    actions : dict
+        View name -> checkable QAction (exclusive), for the View menu; views
+        whose panels the window lacks have none.
+    """
+
+    viewChanged = pyqtSignal(str)
+
+    def __init__(self, window, docks, parent=None):
+        super().__init__(parent if parent is not None else window)
+        self.window = window
+        self.docks = docks
+        self._view = "viewer"
+        self._kept = None         # dock id -> visible, remembered while a whole-window view shows
+        self.actions = {}
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        number = 0
+        for name, view in VIEWS.items():
+            if name != "viewer" and not all(p in docks for p in view.panels()):
+                continue
+            number += 1
+            action = QAction(view.text, window)
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setChecked(name == "viewer")
+            action.triggered.connect(lambda checked=False, n=name: self.show_view(n))
+            group.addAction(action)
+            self.actions[name] = action
+
+    @property
+    def view(self):
+        """The name of the view shown."""
+        return self._view
+
+    def available(self):
+        """The views this window can show."""
+        return tuple(self.actions)
+
+    def show_view(self, name):
+        """Show view ``name``; an unknown or unavailable name raises ValueError."""
+        if name not in self.actions:
+            raise ValueError(f"unknown view {name!r}; choose one of: "
+                             f"{', '.join(self.available())}")
+        if name == self._view:
+            return
+        view = VIEWS[name]
+        if view.whole:
+            self._show_whole(view.whole)
+        else:
+            self._restore()
+            self._arrange(view)
+        self._view = name
+        self.actions[name].setChecked(True)
+        self.viewChanged.emit(name)
+
+    def _show_whole(self, target):
+        if self._kept is None:
+            self._kept = {pid: not dock.isHidden() for pid, dock in self.docks.items()}
+        central = self.window.centralWidget()
+        if central is not None:
+            central.hide()
+        for pid, dock in self.docks.items():
+            dock.setVisible(pid == target or pid in KEPT_DOCKS)
+        self.docks[target].setFloating(False)
+        self.docks[target].raise_()
+
+    def _restore(self):
+        """Back from a whole-window view: the images and the docks as they were."""
+        if self._kept is None:
+            return
+        central = self.window.centralWidget()
+        if central is not None:
+            central.show()
+        for pid, visible in self._kept.items():
+            self.docks[pid].setVisible(visible)
+        self._kept = None
+
+    def _arrange(self, view):
+        docks = [self.docks[panel] for panel in view.front if panel in self.docks]
+        for dock in docks:
+            dock.show()
+            dock.raise_()
+        if view.share is not None:
+            bottom = [d for d in docks
+                      if self.window.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+            if bottom:
+                self.window.resizeDocks(bottom, [int(self.window.height() * view.share)],
+                                        Qt.Vertical)
+        app = QApplication.instance()
+        if app is not None:
+            app.processEvents()

@@ -29,7 +29,7 @@ def test_every_registered_panel_is_built(sample_window):
         assert dock is w.docks[spec.id] and dock.widget() is w.panel(spec.id)
         assert dock.windowTitle() == spec.title and spec.title in entries
         assert dock.features() & QDockWidget.DockWidgetMovable
-        assert dock.isVisible()
+        assert dock.isVisible() == spec.visible       # teaching panels start hidden
 
 
 def test_the_transfer_curve_has_its_own_dock(sample_window):
