@@ -45,12 +45,28 @@ def _executor():
         return _pool
 
 
+def _quiet(function):
+    """``function`` run with NumPy's floating point warnings off.
+
+    Extreme values make intermediate infinities and NaN (overflowing bin
+    centres, subnormal bin widths) exactly as they do in the references;
+    they are handled explicitly, so NumPy's warnings would only be noise on
+    the user's stderr.  (``np.errstate`` does not reach the pool's threads,
+    hence a wrapper around every piece of work.)
+    """
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return function(*args)
+    return quiet
+
+
 def _run(function, items, tick=None):
     """``[function(item) for item in items]`` on the thread pool, in waves.
 
     ``tick(n)`` is called in the calling thread after every wave of ``n``
     items, so a progress callback can report and raise to cancel.
     """
+    function = _quiet(function)
     items = list(items)
     results = []
     wave = 2 * _workers()
@@ -146,6 +162,7 @@ class _Source:
 # ------------------------------------------------------------------ running a group
 
 
+@_quiet
 def _tables(source, group, method, bins, tick=None):
     """Build the tables of a group: its range, then its counts, block by block."""
     parts = _run(lambda b: hg.block_stats(*source.block(b)), group.blocks, tick)
@@ -157,7 +174,7 @@ def _tables(source, group, method, bins, tick=None):
     pixels = source.x2.shape[1] * (1 if group.per_row else group.r1 - group.r0)
 
     def distinct():
-        values = _run(lambda b: np.unique(source.block(b)[0]), group.blocks)
+        values = _run(lambda b: np.unique(source.block(b)[0].astype(np.float64)), group.blocks)
         return np.unique(np.concatenate(values))
 
     t = tb.start(method, bins, source.x2.dtype, stats, pixels, distinct)

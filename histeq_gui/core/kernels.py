@@ -20,27 +20,80 @@ kernels compile on first use per dtype and are cached on disk.
 
 from __future__ import annotations
 
-from functools import cache
+import functools
 
 import numpy as np
 from numba import njit
 
 from .methods import seed_cdf, slope
 
-__all__ = ["count_bins", "map_bins", "count_values", "map_values", "seed_value_map"]
+__all__ = ["count_bins", "map_bins", "count_values", "map_values", "seed_value_map",
+           "compiled_signatures"]
+
+_MADE = {}      # (factory name, flags...) -> the kernel it made
+
+
+def _factory(make):
+    """One kernel per combination of flags, made on first request and kept."""
+    @functools.wraps(make)
+    def get(*flags):
+        key = (make.__name__,) + flags
+        kernel = _MADE.get(key)
+        if kernel is None:
+            kernel = _MADE.setdefault(key, make(*flags))
+        return kernel
+    return get
+
+
+def compiled_signatures():
+    """The argument types each kernel has been compiled (or loaded) for, so far.
+
+    Returns
+    -------
+    dict
+        ``{name: [signature, ...]}``, with names like ``"count_bins(True)"``;
+        a signature is a tuple of numba types.  For tests and diagnostics:
+        after ``warm_up(dtype)`` the kernels for ``dtype`` are listed here.
+    """
+    made = {f"{key[0]}{key[1:]}".replace(",)", ")"): kernel for key, kernel in list(_MADE.items())}
+    made["seed_value_map"] = seed_value_map
+    return {name: list(kernel.signatures) for name, kernel in made.items()}
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _bin(v, first, scale, lower, base):
+def _bin(v, first, scale, lower, base, bins):
     # A first guess, then one look at the lower and the upper edge, as
-    # np.histogram does; lower[base + bins] is inf, so a guess of `bins`
-    # (v equal to the last edge) moves down into the last bin.
-    k = int((v - first) * scale) + base
+    # np.histogram does; returns base + the bin, in [base, base + bins).
+    # Bounds: the guess is clipped into [0, bins - 1] before it becomes an
+    # index (NaN, negative: 0; v at the last edge, or a wrong scale: bins - 1),
+    # so the two edges read are inside the sample's bins + 1 entries; a result
+    # that the correction moved outside the bins (only for wrong tables or
+    # pixels outside the edges) becomes bin 0.  For valid input (v finite
+    # within the outer edges, a right table) neither changes anything: the
+    # true bin is within one of the guess.  The rarely taken branches are
+    # nearly free (about 0.5 ns a pixel).
+    g = (v - first) * scale
+    if not g >= 0.0:
+        g = 0.0
+    elif g >= bins:
+        g = bins - 1.0
+    k = base + int(g)
     if lower[k] > v:
         k -= 1
     elif lower[k + 1] <= v:
         k += 1
+    if np.uint64(k - base) >= np.uint64(bins):
+        k = base
     return k
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _sample(samples, r, n):
+    # The sample of row r, refused unless it has tables.
+    s = samples[r]
+    if s < 0 or s >= n:
+        raise ValueError("a row's sample has no tables")
+    return s
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -49,7 +102,37 @@ def _value(slope, offset, value, divisor):
     return (slope * offset + value) / divisor
 
 
-@cache
+@njit(nogil=True, cache=True, inline="always")
+def _check_block(x, sel, use_sel, samples, out):
+    # The block's companions cover it: a sample per row, a selection and an
+    # output of at least the block's shape.
+    if samples.shape[0] < x.shape[0]:
+        raise ValueError("fewer sample numbers than rows")
+    if use_sel and (sel.shape[0] < x.shape[0] or sel.shape[1] < x.shape[1]):
+        raise ValueError("the selection is smaller than the block")
+    if out.shape[0] < x.shape[0] or out.shape[1] < x.shape[1]:
+        raise ValueError("the output is smaller than the block")
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _covers(x, base, width):
+    # True when a table of `width` values from `base` has an entry for every
+    # value x's dtype can hold (8- to 32-bit integers): then no pixel needs
+    # a check.
+    if x.itemsize > 4:
+        return False
+    info = np.iinfo(x.dtype)
+    return base <= info.min and base + width - 1 >= info.max
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _check_span(row0, size, length):
+    # Entries row0 .. row0 + size - 1 of a flat table of `length` entries.
+    if row0 < 0 or row0 + size > length:
+        raise ValueError("a sample's table lies outside its array")
+
+
+@_factory
 def count_bins(use_sel):
     """Kernel ``(x, sel, samples, exact, first, scale, lower, stride, offset, counts)``.
 
@@ -59,22 +142,34 @@ def count_bins(use_sel):
     their sample's outer edges.  ``lower`` is the flat table of lower edges
     (``inf`` at slot ``bins`` of each sample).  Rows of samples that are not
     ``exact`` are skipped (NumPy counts those).
+
+    Whatever its inputs, the kernel reads and writes only inside its arrays:
+    a row whose sample or count slice lies outside them raises ValueError,
+    and a pixel that is not finite or outside the edges lands in a bin of its
+    sample (a wrong count, never a wrong address).
     """
-    @njit(nogil=True, cache=True)
+    @njit(nogil=True, cache=True, error_model="numpy")
     def count_bins_kernel(x, sel, samples, exact, first, scale, lower, stride, offset, counts):
+        _check_block(x, sel, use_sel, samples, x)
+        bins = stride - 1
+        if bins < 1:
+            raise ValueError("a table needs at least one bin")
+        n = min(exact.shape[0], first.shape[0], scale.shape[0], lower.shape[0] // stride)
         for r in range(x.shape[0]):
-            s = samples[r]
+            s = _sample(samples, r, n)
             if not exact[s]:
                 continue
             f, sc, base = first[s], scale[s], s * stride
+            row = base - offset
+            _check_span(row, stride, counts.shape[0])
             for i in range(x.shape[1]):
                 if use_sel and not sel[r, i]:
                     continue
-                counts[_bin(x[r, i], f, sc, lower, base) - offset] += 1
+                counts[_bin(x[r, i], f, sc, lower, base, bins) - offset] += 1
     return count_bins_kernel
 
 
-@cache
+@_factory
 def map_bins(centred, clamp):
     """Kernel ``(x, samples, exact, first, last, scale, lower, stride, centres, start,
     slope, value, divisor, out)``.
@@ -89,12 +184,24 @@ def map_bins(centred, clamp):
     this changes no result); without it every pixel must be finite and
     inside.  Rows of samples that are not ``exact`` are skipped (NumPy maps
     those).
+
+    Every table is read only inside its sample's ``stride`` entries (a row
+    whose sample has no such entries raises ValueError), so wrong tables or
+    pixels give wrong values, never a wrong address.
     """
-    @njit(nogil=True, cache=True)
+    @njit(nogil=True, cache=True, error_model="numpy")
     def map_bins_kernel(x, samples, exact, first, last, scale, lower, stride, centres, start,
                         slope, value, divisor, out):
+        _check_block(x, x, False, samples, out)
+        bins = stride - 1
+        if bins < 1:
+            raise ValueError("a table needs at least one bin")
+        n = min(exact.shape[0], first.shape[0], last.shape[0], scale.shape[0],
+                lower.shape[0] // stride, slope.shape[0] // stride, value.shape[0] // stride)
+        if centred:
+            n = min(n, centres.shape[0] // stride, start.shape[0] // stride)
         for r in range(x.shape[0]):
-            s = samples[r]
+            s = _sample(samples, r, n)
             if not exact[s]:
                 continue
             f, l, sc, base = first[s], last[s], scale[s], s * stride
@@ -108,8 +215,9 @@ def map_bins(centred, clamp):
                         v = f
                     elif v > l:
                         v = l
-                k = _bin(v, f, sc, lower, base)
+                k = _bin(v, f, sc, lower, base, bins)
                 if centred:
+                    # k <= base + bins - 1, so j <= base + bins: inside the sample.
                     j = k + 1 if v >= centres[k] else k
                     offset = np.float64(v) - start[j]
                 else:
@@ -119,47 +227,75 @@ def map_bins(centred, clamp):
     return map_bins_kernel
 
 
-@cache
+@_factory
 def count_values(use_sel):
     """Kernel ``(x, sel, samples, base, width, offset, counts)`` counting integer values.
 
     ``counts[sample * width + x - base[sample] - offset] += 1`` for every pixel (only
     where ``sel`` is true with ``use_sel``); counted values must lie in
-    ``[base, base + width)`` of their sample.
+    ``[base, base + width)`` of their sample.  A value outside that range is
+    counted at the nearest end (a wrong count, never a wrong address); a row
+    whose sample or count slice lies outside the arrays raises ValueError.
+    A row whose table covers every value of the dtype (uint8 tables are
+    always 256 wide) needs no check per pixel.
     """
-    @njit(nogil=True, cache=True)
+    @njit(nogil=True, cache=True, error_model="numpy")
     def count_values_kernel(x, sel, samples, base, width, offset, counts):
+        _check_block(x, sel, use_sel, samples, x)
+        if width < 1:
+            raise ValueError("a table needs at least one value")
+        n = base.shape[0]
         for r in range(x.shape[0]):
-            s = samples[r]
-            shift = s * width - base[s] - offset
+            s = _sample(samples, r, n)
+            b = base[s]
+            row = s * width
+            _check_span(row - offset, width, counts.shape[0])
+            if _covers(x, b, width):
+                shift = row - offset - b        # every value of x's dtype has an entry
+                for i in range(x.shape[1]):
+                    if use_sel and not sel[r, i]:
+                        continue
+                    counts[np.int64(x[r, i]) + shift] += 1
+                continue
             for i in range(x.shape[1]):
                 if use_sel and not sel[r, i]:
                     continue
-                counts[x[r, i] + shift] += 1
+                k = np.int64(x[r, i]) - b
+                if np.uint64(k) >= np.uint64(width):     # outside: the nearest end
+                    k = 0 if k < 0 else width - 1
+                counts[row - offset + k] += 1
     return count_values_kernel
 
 
-@cache
-def map_values(clamp):
+@_factory
+def map_values():
     """Kernel ``(x, samples, base, width, lut, out)`` looking integer pixels up.
 
-    ``out = lut[sample * width + x - base[sample]]``.  With ``clamp`` values
-    outside ``[base, base + width)`` take the nearest end of the table;
-    without it they must lie inside.
+    ``out = lut[sample * width + x - base[sample]]``; values outside
+    ``[base, base + width)`` take the nearest end of the table (so pixels
+    outside the counted range need no separate kernel, and every read stays
+    inside ``lut``).  A row whose sample has no table raises ValueError.
+    As for counting, a table covering the whole dtype skips the checks.
     """
-    @njit(nogil=True, cache=True)
+    @njit(nogil=True, cache=True, error_model="numpy")
     def map_values_kernel(x, samples, base, width, lut, out):
+        _check_block(x, x, False, samples, out)
+        if width < 1:
+            raise ValueError("a table needs at least one value")
+        n = min(base.shape[0], lut.shape[0] // width)
         for r in range(x.shape[0]):
-            s = samples[r]
+            s = _sample(samples, r, n)
             b = base[s]
             row = s * width
+            if _covers(x, b, width):
+                shift = row - b                 # every value of x's dtype has an entry
+                for i in range(x.shape[1]):
+                    out[r, i] = lut[np.int64(x[r, i]) + shift]
+                continue
             for i in range(x.shape[1]):
-                k = x[r, i] - b
-                if clamp:
-                    if k < 0:
-                        k = 0
-                    elif k >= width:
-                        k = width - 1
+                k = np.int64(x[r, i]) - b
+                if np.uint64(k) >= np.uint64(width):     # outside: the nearest end
+                    k = 0 if k < 0 else width - 1
                 out[r, i] = lut[row + k]
     return map_values_kernel
 
@@ -173,10 +309,18 @@ def seed_value_map(value_counts, base, exact, first, last, scale, lower, edges, 
     seed recipe's CDF is taken of them (``fp``, see ``methods.seed_cdf``)
     and the map is evaluated at every value (``lut``), as ``map_bins`` would
     for pixels of that value.  Samples that are not ``exact`` are skipped.
+    Arrays whose shapes do not agree raise ValueError; every index stays
+    inside them.
     """
     samples, width = value_counts.shape
     bins = edges.shape[1] - 1
     stride = bins + 1
+    if (bins < 1 or edges.shape[0] < samples or binned.shape[0] < samples
+            or binned.shape[1] != bins or fp.shape[0] < samples or fp.shape[1] != bins
+            or lut.shape[0] < samples or lut.shape[1] < width
+            or min(base.shape[0], exact.shape[0], first.shape[0], last.shape[0],
+                   scale.shape[0], lower.shape[0] // stride) < samples):
+        raise ValueError("the tables of seed_value_map do not agree")
     slopes = np.zeros(bins)
     for s in range(samples):
         if not exact[s]:
@@ -185,7 +329,8 @@ def seed_value_map(value_counts, base, exact, first, last, scale, lower, edges, 
         binned[s, :] = 0
         for v in range(width):
             if value_counts[s, v]:
-                binned[s, _bin(np.float64(base[s] + v), f, sc, lower, b) - b] += value_counts[s, v]
+                binned[s, _bin(np.float64(base[s] + v), f, sc, lower, b, bins) - b] += \
+                    value_counts[s, v]
         seed_cdf(binned[s], edges[s], fp[s])
         for j in range(bins - 1):
             slopes[j] = slope(fp[s], j, np.float64(edges[s, j]), np.float64(edges[s, j + 1]))
@@ -195,5 +340,5 @@ def seed_value_map(value_counts, base, exact, first, last, scale, lower, edges, 
                 x = f
             elif x > l:
                 x = l
-            k = _bin(x, f, sc, lower, b)
+            k = _bin(x, f, sc, lower, b, bins)
             lut[s, v] = _value(slopes[k - b], x - np.float64(lower[k]), fp[s, k - b], 255.0)

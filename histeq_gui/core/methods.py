@@ -63,6 +63,8 @@ def seed_cdf(counts, edges, out):
     ``255 * cdf / cdf[-1]``.  An empty sample gives NaN.
     """
     n = counts.shape[0]
+    if n < 1 or edges.shape[0] < n + 1 or out.shape[0] < n:
+        raise ValueError("seed_cdf: counts, edges and out do not agree")
     total = 0
     for k in range(n):
         total += counts[k]
@@ -78,6 +80,8 @@ def seed_cdf(counts, edges, out):
 @njit(nogil=True, cache=True, error_model="numpy")
 def cumulative_cdf(counts, out):
     """scikit-image's CDF of one sample: ``counts.cumsum() / float(total)``."""
+    if out.shape[0] < counts.shape[0]:
+        raise ValueError("cumulative_cdf: out is shorter than counts")
     total = 0
     for k in range(counts.shape[0]):
         total += counts[k]
@@ -129,13 +133,9 @@ def _cdf_rounding(dtype):
 
 
 @njit(nogil=True, cache=True)
-def _seed_cdfs(counts, edges, out):
-    for s in range(counts.shape[0]):
-        seed_cdf(counts[s], edges[s], out[s])
-
-
-@njit(nogil=True, cache=True)
 def _cumulative_cdfs(counts, out):
+    if out.shape[0] < counts.shape[0]:
+        raise ValueError("_cumulative_cdfs: fewer rows of out than of counts")
     for s in range(counts.shape[0]):
         cumulative_cdf(counts[s], out[s])
 
@@ -152,11 +152,17 @@ def numpy_nodes(counts, edges):
     Returns
     -------
     Nodes
-        ``xp`` the left bin edges, ``fp`` the density CDF scaled to 255
-        (:func:`seed_cdf`), bit-identical to the per-image recipe.
+        ``xp`` the left bin edges, ``fp`` the density CDF scaled to 255,
+        bit-identical to the per-image recipe: ``np.histogram(density=True)``
+        is ``n / db / n.sum()`` with ``db`` the bin widths taken in the bin
+        dtype (float16 widths round in float16), then ``cumsum`` and
+        ``255 * cdf / cdf[-1]``, row by row.  An empty sample gives NaN.
     """
-    fp = np.empty(counts.shape)
-    _seed_cdfs(np.ascontiguousarray(counts), _compiled(edges), fp)
+    with np.errstate(all="ignore"):
+        widths = np.diff(edges, axis=1).astype(np.float64)
+        density = counts / widths / counts.sum(axis=1, keepdims=True)
+        cdf = np.cumsum(density, axis=1)
+        fp = 255 * cdf / cdf[:, -1:]
     return Nodes(edges[:, :-1].astype(np.float64, copy=False), fp, 255.0)
 
 
@@ -167,18 +173,14 @@ def skimage_nodes(counts, edges, data_dtype):
     dtype, ``fp`` the cumulative counts over the total (:func:`cumulative_cdf`),
     rounded to float32 for float32 images as scikit-image does.
     """
-    centres = (edges[:, :-1] + edges[:, 1:]) / 2.0
+    with np.errstate(over="ignore"):    # near the largest float; np.interp maps those
+        centres = (edges[:, :-1] + edges[:, 1:]) / 2.0
     rounding = _cdf_rounding(data_dtype)
     cdf = np.empty(counts.shape)
     _cumulative_cdfs(np.ascontiguousarray(counts), cdf)
     if rounding != np.float64:
         cdf = cdf.astype(rounding).astype(np.float64)
     return Nodes(centres.astype(np.float64), cdf, 1.0, rounding)
-
-
-def _compiled(edges):
-    # numba computes in float32 at least; float16 widths are exact in float32.
-    return edges.astype(np.float32) if edges.dtype == np.float16 else edges
 
 
 def skimage_value_cdf(value_counts, first):
@@ -224,6 +226,10 @@ class Segments:
 @njit(nogil=True, cache=True, error_model="numpy")
 def _segments(xp, fp, shift, slopes, values):
     samples, n = xp.shape
+    if (n < 1 or fp.shape[0] < samples or fp.shape[1] < n or shift < 0 or shift > 1
+            or slopes.shape[0] < samples or slopes.shape[1] < n + 1
+            or values.shape[0] < samples or values.shape[1] < n + 1):
+        raise ValueError("_segments: the node and segment tables do not agree")
     for s in range(samples):
         for j in range(n - 1):
             slopes[s, j + shift] = slope(fp[s], j, xp[s, j], xp[s, j + 1])

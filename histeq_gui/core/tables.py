@@ -17,7 +17,10 @@ methods exactly:
     scikit-image on integers whose range is too wide for a table per value
     (int64 spanning 2**40, where ``equalize_hist`` itself would try to
     allocate a bin per integer): each value is replaced by its rank among the
-    distinct values, which gives the same counts and the same result.
+    distinct values, which gives the same counts and the same result.  The
+    values are ranked as float64, as ``equalize_hist`` interpolates them:
+    integers beyond 2**53 that round to the same float64 share a rank (and
+    so the CDF value of the largest of them), exactly as they do there.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Tables:
     base: np.ndarray = None
     width: int = 0
     uniq: np.ndarray = None          # sorted distinct values ("ranks")
+    map_exact: np.ndarray = None     # float kind: samples the kernels map (see _float_map)
     clamp: bool = True               # pixels may lie outside the counted range
 
     @property
@@ -81,8 +85,8 @@ def _choose_kind(method, dtype, stats, pixels_per_sample):
 def start(method, bins, dtype, stats, pixels_per_sample, distinct):
     """New tables for samples with these statistics.
 
-    ``distinct()`` returns the sorted distinct values of the group; it is
-    only called for the "ranks" kind.
+    ``distinct()`` returns the sorted distinct values of the group as
+    float64; it is only called for the "ranks" kind.
     """
     kind = _choose_kind(method, dtype, stats, pixels_per_sample)
     t = Tables(method, kind, dtype, bins, stats)
@@ -90,6 +94,10 @@ def start(method, bins, dtype, stats, pixels_per_sample, distinct):
     t.clamp = bool((stats.n < pixels_per_sample).any())
     if kind == "float":
         t.binning = hg.binning(stats, bins, dtype)
+    elif kind == "values" and dtype.itemsize == 1:
+        # Every value of the dtype: the kernels then check no pixel.
+        t.base = np.full(t.samples, np.iinfo(dtype).min, np.int64)
+        t.width = 256
     elif kind == "values":
         t.base = stats.amin.astype(np.int64)
         t.width = _value_width(stats)
@@ -107,7 +115,7 @@ def _selection(sel, shape):
 
 
 def _ranks(t, x):
-    ranks = np.searchsorted(t.uniq, x, side="right") - 1
+    ranks = np.searchsorted(t.uniq, np.asarray(x, np.float64), side="right") - 1
     return np.maximum(ranks, 0, out=ranks)
 
 
@@ -172,6 +180,14 @@ def _float_map(t, counts):
         centres = np.concatenate([t.nodes.xp, t.nodes.xp[:, -1:]], axis=1)
         t.centres = centres.ravel().astype(hg.kernel_dtype(t.dtype))
     t.segments = mt.segments(t.nodes, left_edges=t.method == "numpy")
+    # np.interp has fallbacks for non-finite slopes (bins a few subnormals
+    # wide, centres that overflow near the largest float): samples whose
+    # nodes or segments are not all finite are mapped by np.interp itself.
+    seg = t.segments
+    finite = (np.isfinite(t.nodes.xp).all(axis=1)
+              & np.isfinite(seg.slope.reshape(t.samples, -1)).all(axis=1)
+              & np.isfinite(seg.value.reshape(t.samples, -1)).all(axis=1))
+    t.map_exact = (t.binning.exact & finite) | t.stats.empty
 
 
 def finish(t, counts):
@@ -207,14 +223,14 @@ def _map_float(t, x, samples, out, clamp):
     b, seg = t.binning, t.segments
     centred = t.centres is not None
     kernels.map_bins(centred, clamp)(
-        np.asarray(x, hg.kernel_dtype(t.dtype)), samples, b.exact, b.first, b.last, b.scale,
+        np.asarray(x, hg.kernel_dtype(t.dtype)), samples, t.map_exact, b.first, b.last, b.scale,
         b.lower, b.bins + 1, t.centres if centred else _NOTHING.astype(b.lower.dtype),
         seg.start if centred else _NOTHING, seg.slope, seg.value, t.nodes.scale, out)
     if t.nodes.rounding != np.float64:
         # scikit-image returns float32 for float32 images.
         out[...] = out.astype(t.nodes.rounding)
-    for s in np.flatnonzero(~b.exact):
-        # Bins a few ulps wide: np.interp itself maps these samples.
+    for s in np.flatnonzero(~t.map_exact):
+        # Bins a few ulps wide, or nodes not finite: np.interp itself maps these samples.
         for r in np.flatnonzero(samples == s):
             row = np.clip(x[r], b.first[s], b.last[s])
             values = mt.finish(np.interp(row, t.nodes.xp[s], t.nodes.fp[s]), t.nodes)
@@ -232,7 +248,7 @@ def map_block(t, x, samples, out, clamp=None):
     if t.kind == "float":
         _map_float(t, x, samples, out, clamp)
     else:
-        kernels.map_values(clamp)(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
+        kernels.map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
     empty = t.stats.empty[samples]
     if empty.any():
         out[empty] = np.nan

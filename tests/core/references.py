@@ -46,11 +46,30 @@ def numpy_reference(image, bins, mask=None):
     return out
 
 
+def ecdf_reference(image, mask=None):
+    """What ``equalize_hist`` computes for integers: the fraction of chosen pixels <= each value.
+
+    Below the smallest chosen value ``np.interp`` holds the first CDF value,
+    so each value counts as at least that smallest one.  ``np.interp`` works
+    in float64, so the values are compared as float64 (integers beyond 2**53
+    that round together get the fraction of the largest of them).  Used where
+    ``equalize_hist`` itself would need a bin per integer of a huge range.
+    """
+    chosen = np.ones(image.shape, bool) if mask is None else np.broadcast_to(mask, image.shape)
+    values = np.sort(image[chosen].astype(np.float64))
+    at_least = np.maximum(image.astype(np.float64), values[0])
+    return np.searchsorted(values, at_least, side="right") / values.size
+
+
 def skimage_reference(image, bins, mask=None):
     """The "skimage" method for one image: equalize_hist, NaN-aware, masked."""
     finite, chosen, out = _selection(image, mask)
     if not chosen.any():
         return out
+    if image.dtype.kind in "iu" and int(image.max()) - min(int(image.min()), 0) > 2 ** 22:
+        # equalize_hist would allocate a bin per integer from min(0, minimum) to the
+        # maximum (32 GB for one uint32 pixel of 2**32 - 2), and breaks beyond int64.
+        return ecdf_reference(image, mask)
     if finite.all():
         return exposure.equalize_hist(image, bins, mask=mask).astype(np.float64)
     # equalize_hist cannot take NaN: give the non-finite pixels a chosen value

@@ -17,12 +17,12 @@ from histeq_gui import equalize, histogram
 from histeq_gui.core.errors import Cancelled
 
 BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
-BINS = [2, 3, 17, 256, 1000, 1500, 4096]
+BINS = [1, 2, 3, 17, 256, 1000, 1500, 4096, 65536]
 
 
 def close(actual, expected, dtype=np.float64):
     """Assert the requirement (1e-9, float32+skimage 1e-6) and, on x86-64, bit equality."""
-    tol = 1e-6 if dtype == np.float32 else 1e-9
+    tol = 1e-6 if dtype in (np.float16, np.float32) else 1e-9
     assert actual.dtype == np.float64 and actual.shape == expected.shape
     assert_allclose(actual, expected, rtol=0, atol=tol, equal_nan=True)
     if BIT_EXACT:
@@ -79,6 +79,23 @@ def test_skimage_method_equals_equalize_hist(dtype, bins):
     stack = hard_stack(dtype)
     expected = np.stack([exposure.equalize_hist(img, bins).astype(np.float64) for img in stack])
     close(equalize(stack, "skimage", bins), expected, dtype)
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("bins", [1, 2, 3, 17, 256, 4096])
+def test_float16_images_equal_the_reference_or_are_refused_likewise(method, bins):
+    # float16 edges and bin widths round in float16, as np.histogram makes
+    # them; many bins over a narrow float16 range cannot be distinct, and
+    # np.histogram refuses those ranges: so does equalize, in one line.
+    for image in hard_stack(np.float16)[:, 0]:
+        try:
+            expected = REFERENCES[method](image, bins)
+        except ValueError:
+            with pytest.raises(ValueError, match="too many bins") as error:
+                equalize(image, method, bins)
+            assert "\n" not in str(error.value)
+        else:
+            close(equalize(image, method, bins), expected, np.float16)
 
 
 def test_the_sample_stack_in_the_seed_layout():
@@ -224,7 +241,8 @@ def test_progress_is_reported_and_can_cancel():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"bins": 0}, "bins"), ({"bins": -3}, "bins"), ({"bins": 2.5}, "bins"),
-    ({"bins": True}, "bins"), ({"method": "opencv"}, "method"), ({"scope": "all"}, "scope"),
+    ({"bins": True}, "bins"), ({"bins": 65537}, "at most 65536"),
+    ({"method": "opencv"}, "method"), ({"scope": "all"}, "scope"),
 ])
 def test_bad_arguments_say_what_to_pass(kwargs, message):
     with pytest.raises(ValueError, match=message) as error:
@@ -268,3 +286,53 @@ def test_big_endian_images_from_files_are_equalized_like_native_ones(dtype, meth
     assert_array_equal(equalize(stack, method, 50), equalize(native, method, 50))
     assert_array_equal(histogram(stack[0], method, 50).apply(stack[0]),
                        equalize(native[0], method, 50))
+
+
+_WARM_UP_CHECK = """
+import json, sys
+import numpy as np
+from histeq_gui.core import kernels
+from histeq_gui.core.equalize import equalize, histogram, warm_up
+from histeq_gui.core.methods import METHODS
+
+dtype = np.dtype(sys.argv[1])
+assert not any(kernels.compiled_signatures().values())     # a fresh process
+warm_up(dtype)
+before = kernels.compiled_signatures()
+# What the viewer asks for while paging through a stack of this dtype.
+stack = (np.arange(3 * 40 * 30) % 97).reshape(3, 1, 40, 30).astype(dtype)
+if dtype.kind == "f":
+    stack[1, 0, 3, 4] = np.nan
+for method in METHODS:
+    for image in stack[:, 0]:
+        h = histogram(image, method, 64)
+        histogram(h.apply(image), method, 64)
+    histogram(stack, method, 64).apply(stack)
+    for scope in ("image", "stack"):
+        equalize(stack, method, 64, scope=scope)
+after = kernels.compiled_signatures()
+print(json.dumps({name: [str(s) for s in sigs] for name, sigs in before.items()}))
+print(json.dumps({name: [str(s) for s in sigs] for name, sigs in after.items()}))
+"""
+
+
+@pytest.mark.parametrize("dtype, array_type", [
+    ("uint8", "Array(uint8"), ("int16", "Array(int16"), ("uint16", "Array(uint16"),
+    ("float32", "Array(float32"), ("float64", "Array(float64"),
+])
+def test_warm_up_compiles_what_the_viewer_then_uses(dtype, array_type):
+    # In a fresh interpreter: the kernels' dispatchers start empty, warm_up()
+    # compiles (or loads from numba's cache) those for this dtype, and then
+    # nothing the viewer does compiles anything more.
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", _WARM_UP_CHECK, dtype], capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
+    assert result.returncode == 0, result.stderr
+    before, after = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    assert any(sig.startswith(f"({array_type}") for sigs in before.values() for sig in sigs), \
+        f"warm_up({dtype}) compiled nothing for {dtype}: {before}"
+    assert after == before, "the viewer's calls compiled kernels warm_up had not"
