@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["MIN_BINS", "MAX_BINS", "Stats", "Binning", "check_bins", "check_dtype", "bin_dtype",
-           "kernel_dtype", "block_stats", "selection", "merge_stats", "binning"]
+           "kernel_dtype", "block_stats", "selection", "merge_stats", "binning", "bin_of"]
 
 MIN_BINS = 1
 MAX_BINS = 65536    # the one upper bound of the API, the command and the viewer
@@ -328,3 +328,16 @@ def _check_edges(stats, bins, dt, width, edges):
         raise ValueError(
             f"too many bins ({bins}) for the value range [{stats.lo[bad]}, {stats.hi[bad]}] "
             f"in {dt}: the bin edges would not increase; use fewer bins")
+
+
+def bin_of(values, edges):
+    """The bin of each value by the ``edges`` themselves: ``edges[k] <= v < edges[k + 1]``.
+
+    The last bin includes its right edge; values below the first edge get
+    bin 0, values above the last (and NaN) the last bin.  This is the bin
+    ``np.histogram`` assigns whenever its guess-and-correct step is exact;
+    used for samples whose bins are a few ulps wide.
+    """
+    bins = len(edges) - 1
+    k = np.searchsorted(edges, values, side="right") - 1
+    return np.clip(k, 0, bins - 1, out=k)

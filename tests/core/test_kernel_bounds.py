@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from histeq_gui.core import kernels
+from histeq_gui.core.engine import kernels
 
 # A deeper run: HISTEQ_FUZZ_EXAMPLES=5000 python -m pytest tests/core/test_kernel_bounds.py
 SETTINGS = settings(max_examples=int(os.environ.get("HISTEQ_FUZZ_EXAMPLES", 60)),
@@ -35,7 +35,8 @@ _CHECKED = {}
 def checked(kernel):
     """``kernel`` compiled with bounds checking (once per test session)."""
     if kernel not in _CHECKED:
-        options = {k: v for k, v in kernel.targetoptions.items() if k not in ("cache", "boundscheck", "nopython")}
+        options = {k: v for k, v in kernel.targetoptions.items()
+                   if k not in ("cache", "boundscheck", "nopython")}
         _CHECKED[kernel] = numba.njit(**options, boundscheck=True)(kernel.py_func)
     return _CHECKED[kernel]
 
@@ -102,15 +103,15 @@ def layout(data, rows):
     return n, stride, samples
 
 
-@pytest.mark.parametrize("use_sel", [False, True])
+@pytest.mark.parametrize("use_sel, weighted", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @SETTINGS
 @given(data=st.data())
-def test_count_bins_stays_inside(use_sel, dtype, data):
+def test_count_bins_stays_inside(use_sel, weighted, dtype, data):
     x = data.draw(mat(dtype, floats(dtype)))
     n, stride, samples = layout(data, x.shape[0])
     offset = data.draw(st.one_of(st.just(0), st.integers(-6, 6)))
-    run(checked(kernels.count_bins(use_sel)), x,
+    run(checked(kernels.count_bins(use_sel, weighted)), x,
         data.draw(mat(np.bool_, bools)) if data.draw(bools) else np.ones(x.shape, bool),
         samples,
         data.draw(vec(np.bool_, bools, length(data, n, 1))),
@@ -118,6 +119,7 @@ def test_count_bins_stays_inside(use_sel, dtype, data):
         data.draw(vec(dtype, floats(dtype), length(data, n, 1))),
         data.draw(vec(dtype, floats(dtype), length(data, n, stride))),
         stride, offset,
+        data.draw(mat(np.int64, st.integers(0, 9))) if weighted else np.zeros((1, 1), np.int64),
         np.zeros(length(data, n, stride), np.int64))
 
 
@@ -141,6 +143,26 @@ def test_map_bins_stays_inside(centred, clamp, data):
         data.draw(vec(np.bool_, bools, length(data, n, 1))),
         per_sample(), per_sample(), per_sample(), per_bin(), stride, per_bin(), per_bin(),
         per_bin(), per_bin(), data.draw(floats()), np.empty(out_shape))
+
+
+@pytest.mark.parametrize("clamp", [False, True])
+@SETTINGS
+@given(data=st.data())
+def test_map_bin_table_stays_inside(clamp, data):
+    x = data.draw(mat(np.float64, floats()))
+    n, stride, samples = layout(data, x.shape[0])
+
+    def per_sample():
+        return data.draw(vec(np.float64, floats(), length(data, n, 1)))
+
+    def per_bin():
+        return data.draw(vec(np.float64, floats(), length(data, n, stride)))
+
+    out_shape = data.draw(st.sampled_from([x.shape, (x.shape[0], max(x.shape[1] - 1, 0))]))
+    run(checked(kernels.map_bin_table(clamp)), x, samples,
+        data.draw(vec(np.bool_, bools, length(data, n, 1))),
+        per_sample(), per_sample(), per_sample(), per_bin(), stride, per_bin(),
+        np.empty(out_shape))
 
 
 @pytest.mark.parametrize("use_sel", [False, True])
@@ -173,26 +195,3 @@ def test_map_values_stays_inside(dtype, data):
         data.draw(vec(np.int64, st.one_of(small_ints, any_ints), length(data, n, 1))),
         width, data.draw(vec(np.float64, floats(), length(data, n, width))),
         np.empty(out_shape))
-
-
-@SETTINGS
-@given(data=st.data())
-def test_seed_value_map_stays_inside(data):
-    samples, width, bins = (data.draw(st.integers(0, 3)), data.draw(st.integers(0, 6)),
-                            data.draw(st.integers(0, 4)))
-    counts = data.draw(arrays(np.int64, (samples, width), elements=st.integers(0, 5)))
-
-    def near(n):
-        return data.draw(st.one_of(st.just(n), st.integers(max(n - 1, 0), n + 1)))
-
-    def per_sample(dtype=np.float64, elements=None):
-        return data.draw(vec(dtype, floats() if elements is None else elements, near(samples)))
-
-    run(checked(kernels.seed_value_map), counts,
-        per_sample(np.int64, st.one_of(small_ints, any_ints)),
-        per_sample(np.bool_, bools), per_sample(), per_sample(), per_sample(),
-        data.draw(vec(np.float64, floats(), near(samples * (bins + 1)))),
-        data.draw(arrays(np.float64, (near(samples), near(bins + 1)), elements=floats())),
-        np.zeros((near(samples), near(bins)), np.int64),
-        np.zeros((near(samples), near(bins))),
-        np.zeros((near(samples), near(width))))

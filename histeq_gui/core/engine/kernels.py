@@ -1,9 +1,12 @@
 """Compiled per-pixel loops (numba): counting and mapping the pixels of a block.
 
-Everything per *sample* (ranges, bin edges, CDF nodes, slopes) is computed
-with NumPy in :mod:`.histogram` and :mod:`.methods`; these kernels only walk
-the pixels, once to count and once to map, doing for each pixel the very
-floating point operations ``np.histogram`` and ``np.interp`` do.  A block is
+Everything per *sample* (ranges, bin edges, a method's nodes or table) is
+computed with NumPy (:mod:`histeq_gui.core.histogram`, the method's hooks,
+:mod:`.segments`); these kernels only walk the pixels, once to count and
+once to map, doing for each pixel the very floating point operations
+``np.histogram`` and ``np.interp`` do.  They know no method: count into
+bins or integer values; map through interpolation segments, or through a
+table by bin or by value.  A block is
 a 2-D array ``(rows, pixels)``; ``samples[r]`` is the sample (histogram) row
 ``r`` belongs to.
 
@@ -25,9 +28,7 @@ import functools
 import numpy as np
 from numba import njit
 
-from .methods import seed_cdf, slope
-
-__all__ = ["count_bins", "map_bins", "count_values", "map_values", "seed_value_map",
+__all__ = ["count_bins", "map_bins", "map_bin_table", "count_values", "map_values",
            "compiled_signatures"]
 
 _MADE = {}      # (factory name, flags...) -> the kernel it made
@@ -51,13 +52,12 @@ def compiled_signatures():
     Returns
     -------
     dict
-        ``{name: [signature, ...]}``, with names like ``"count_bins(True)"``;
+        ``{name: [signature, ...]}``, with names like ``"count_bins(True, False)"``;
         a signature is a tuple of numba types.  For tests and diagnostics:
         after ``warm_up(dtype)`` the kernels for ``dtype`` are listed here.
     """
-    made = {f"{key[0]}{key[1:]}".replace(",)", ")"): kernel for key, kernel in list(_MADE.items())}
-    made["seed_value_map"] = seed_value_map
-    return {name: list(kernel.signatures) for name, kernel in made.items()}
+    return {f"{key[0]}{key[1:]}".replace(",)", ")"): list(kernel.signatures)
+            for key, kernel in list(_MADE.items())}
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -133,15 +133,16 @@ def _check_span(row0, size, length):
 
 
 @_factory
-def count_bins(use_sel):
-    """Kernel ``(x, sel, samples, exact, first, scale, lower, stride, offset, counts)``.
+def count_bins(use_sel, weighted):
+    """Kernel ``(x, sel, samples, exact, first, scale, lower, stride, offset, weights, counts)``.
 
-    It adds pixels to their bins: ``counts[sample * stride + bin - offset] += 1``.
-    ``x`` is in the kernel dtype.  With ``use_sel`` only pixels where ``sel``
-    is true count, otherwise all do; counted pixels must be finite and inside
-    their sample's outer edges.  ``lower`` is the flat table of lower edges
-    (``inf`` at slot ``bins`` of each sample).  Rows of samples that are not
-    ``exact`` are skipped (NumPy counts those).
+    It adds pixels to their bins: ``counts[sample * stride + bin - offset] += 1``
+    (``+= weights[r, i]`` when ``weighted``: integer values counted by how
+    often they occur).  ``x`` is in the kernel dtype.  With ``use_sel`` only
+    pixels where ``sel`` is true count, otherwise all do; counted pixels must
+    be finite and inside their sample's outer edges.  ``lower`` is the flat
+    table of lower edges (``inf`` at slot ``bins`` of each sample).  Rows of
+    samples that are not ``exact`` are skipped (NumPy counts those).
 
     Whatever its inputs, the kernel reads and writes only inside its arrays:
     a row whose sample or count slice lies outside them raises ValueError,
@@ -149,8 +150,11 @@ def count_bins(use_sel):
     sample (a wrong count, never a wrong address).
     """
     @njit(nogil=True, cache=True, error_model="numpy")
-    def count_bins_kernel(x, sel, samples, exact, first, scale, lower, stride, offset, counts):
+    def count_bins_kernel(x, sel, samples, exact, first, scale, lower, stride, offset, weights,
+                          counts):
         _check_block(x, sel, use_sel, samples, x)
+        if weighted and (weights.shape[0] < x.shape[0] or weights.shape[1] < x.shape[1]):
+            raise ValueError("fewer weights than pixels")
         bins = stride - 1
         if bins < 1:
             raise ValueError("a table needs at least one bin")
@@ -165,7 +169,11 @@ def count_bins(use_sel):
             for i in range(x.shape[1]):
                 if use_sel and not sel[r, i]:
                     continue
-                counts[_bin(x[r, i], f, sc, lower, base, bins) - offset] += 1
+                k = _bin(x[r, i], f, sc, lower, base, bins) - offset
+                if weighted:
+                    counts[k] += weights[r, i]
+                else:
+                    counts[k] += 1
     return count_bins_kernel
 
 
@@ -225,6 +233,46 @@ def map_bins(centred, clamp):
                     offset = np.float64(v) - np.float64(lower[k])
                 out[r, i] = _value(slope[j], offset, value[j], divisor)
     return map_bins_kernel
+
+
+@_factory
+def map_bin_table(clamp):
+    """Kernel ``(x, samples, exact, first, last, scale, lower, stride, table, out)``.
+
+    Each pixel takes its bin's entry of the flat ``table`` (``stride`` =
+    bins + 1 entries per sample): the pixel is binned as for counting.  With
+    ``clamp`` non-finite pixels give NaN and the others are first clamped
+    into their sample's outer edges (first or last bin); without it every
+    pixel must be finite and inside.  Rows of samples that are not
+    ``exact`` are skipped (NumPy maps those).  Reads stay inside the
+    sample's entries whatever the inputs; a row whose sample has no table
+    raises ValueError.
+    """
+    @njit(nogil=True, cache=True, error_model="numpy")
+    def map_bin_table_kernel(x, samples, exact, first, last, scale, lower, stride, table, out):
+        _check_block(x, x, False, samples, out)
+        bins = stride - 1
+        if bins < 1:
+            raise ValueError("a table needs at least one bin")
+        n = min(exact.shape[0], first.shape[0], last.shape[0], scale.shape[0],
+                lower.shape[0] // stride, table.shape[0] // stride)
+        for r in range(x.shape[0]):
+            s = _sample(samples, r, n)
+            if not exact[s]:
+                continue
+            f, l, sc, base = first[s], last[s], scale[s], s * stride
+            for i in range(x.shape[1]):
+                v = x[r, i]
+                if clamp:
+                    if not np.isfinite(v):
+                        out[r, i] = np.nan
+                        continue
+                    if v < f:
+                        v = f
+                    elif v > l:
+                        v = l
+                out[r, i] = table[_bin(v, f, sc, lower, base, bins)]
+    return map_bin_table_kernel
 
 
 @_factory
@@ -298,47 +346,3 @@ def map_values():
                     k = 0 if k < 0 else width - 1
                 out[r, i] = lut[row + k]
     return map_values_kernel
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def seed_value_map(value_counts, base, exact, first, last, scale, lower, edges, binned, fp, lut):
-    """The numpy method on integers: bins, seed CDF and map at every integer value.
-
-    For each sample ``s``: the counts of the integer values ``base[s] + v``
-    (``value_counts[s, v]``) are binned as pixels would be (``binned``), the
-    seed recipe's CDF is taken of them (``fp``, see ``methods.seed_cdf``)
-    and the map is evaluated at every value (``lut``), as ``map_bins`` would
-    for pixels of that value.  Samples that are not ``exact`` are skipped.
-    Arrays whose shapes do not agree raise ValueError; every index stays
-    inside them.
-    """
-    samples, width = value_counts.shape
-    bins = edges.shape[1] - 1
-    stride = bins + 1
-    if (bins < 1 or edges.shape[0] < samples or binned.shape[0] < samples
-            or binned.shape[1] != bins or fp.shape[0] < samples or fp.shape[1] != bins
-            or lut.shape[0] < samples or lut.shape[1] < width
-            or min(base.shape[0], exact.shape[0], first.shape[0], last.shape[0],
-                   scale.shape[0], lower.shape[0] // stride) < samples):
-        raise ValueError("the tables of seed_value_map do not agree")
-    slopes = np.zeros(bins)
-    for s in range(samples):
-        if not exact[s]:
-            continue
-        f, l, sc, b = first[s], last[s], scale[s], s * stride
-        binned[s, :] = 0
-        for v in range(width):
-            if value_counts[s, v]:
-                binned[s, _bin(np.float64(base[s] + v), f, sc, lower, b, bins) - b] += \
-                    value_counts[s, v]
-        seed_cdf(binned[s], edges[s], fp[s])
-        for j in range(bins - 1):
-            slopes[j] = slope(fp[s], j, np.float64(edges[s, j]), np.float64(edges[s, j + 1]))
-        for v in range(width):
-            x = np.float64(base[s] + v)
-            if x < f:
-                x = f
-            elif x > l:
-                x = l
-            k = _bin(x, f, sc, lower, b, bins)
-            lut[s, v] = _value(slopes[k - b], x - np.float64(lower[k]), fp[s, k - b], 255.0)
