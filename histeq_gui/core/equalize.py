@@ -185,7 +185,7 @@ def _tables(source, group, method, params, bins, tick=None):
     pixels = source.x2.shape[1] * (1 if group.per_row else group.r1 - group.r0)
 
     def distinct():
-        values = _run(lambda b: np.unique(source.block(b)[0].astype(np.float64)), group.blocks)
+        values = _run(lambda b: np.unique(source.block(b)[0]), group.blocks)
         return np.unique(np.concatenate(values))
 
     t = tb.start(method, params, bins, source.x2.dtype, stats, pixels, distinct)

@@ -92,7 +92,7 @@ def test_float16_images_equal_the_reference_or_are_refused_likewise(method, bins
         try:
             expected = REFERENCES[method](image, bins)
         except ValueError:
-            with pytest.raises(ValueError, match="too many bins") as error:
+            with pytest.raises(ValueError, match="bins") as error:
                 equalize(image, method, bins)
             assert "\n" not in str(error.value)
         else:
@@ -244,7 +244,7 @@ def test_progress_is_reported_and_can_cancel():
 @pytest.mark.parametrize("kwargs, message", [
     ({"bins": 0}, "bins"), ({"bins": -3}, "bins"), ({"bins": 2.5}, "bins"),
     ({"bins": True}, "bins"), ({"bins": 65537}, "at most 65536"),
-    ({"method": "opencv"}, "method"), ({"scope": "all"}, "scope"),
+    ({"method": "opencv2"}, "method"), ({"scope": "all"}, "scope"),
 ])
 def test_bad_arguments_say_what_to_pass(kwargs, message):
     with pytest.raises(ValueError, match=message) as error:

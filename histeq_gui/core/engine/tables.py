@@ -23,10 +23,9 @@ Three kinds of cells, and the compiled loops of :mod:`.kernels` for each:
     Table methods over integer values whose range is too wide for a table
     per value (int64 spanning 2**40, where ``equalize_hist`` itself would try
     to allocate a bin per integer): each value is replaced by its rank among
-    the distinct values, which gives the same cumulative counts.  The values
-    are ranked as float64, as ``equalize_hist`` interpolates them: integers
-    beyond 2**53 that round to the same float64 share a rank, exactly as they
-    do there.
+    the distinct values, which gives the same cumulative counts.  (Cells
+    carry their float64 value too: ``skimage`` merges the integers beyond
+    2**53 that ``equalize_hist``'s ``np.interp`` sees as one float64.)
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ class Tables:
     bin_table: np.ndarray = None     # flat output value per bin (stride bins + 1)
     base: np.ndarray = None
     width: int = 0
-    uniq: np.ndarray = None          # sorted distinct values as float64 ("ranks")
+    uniq: np.ndarray = None          # sorted distinct values ("ranks"), in the data dtype
     map_exact: np.ndarray = None     # "bins": samples the kernels map (the others: NumPy)
     clamp: bool = True               # pixels may lie outside the counted range
 
@@ -102,8 +101,8 @@ def _choose_kind(method, dtype, stats, pixels_per_sample):
 def start(method, params, bins, dtype, stats, pixels_per_sample, distinct):
     """New tables for samples with these statistics.
 
-    ``distinct()`` returns the sorted distinct values of the group as
-    float64; it is only called for the "ranks" kind.
+    ``distinct()`` returns the sorted distinct values of the group; it is
+    only called for the "ranks" kind.
     """
     kind = _choose_kind(method, dtype, stats, pixels_per_sample)
     t = Tables(method, params, kind, method.kind(dtype), dtype, bins, stats)
@@ -132,7 +131,7 @@ def _selection(sel, shape):
 
 
 def _ranks(t, x):
-    ranks = np.searchsorted(t.uniq, np.asarray(x, np.float64), side="right") - 1
+    ranks = np.searchsorted(t.uniq, x, side="right") - 1
     return np.maximum(ranks, 0, out=ranks)
 
 
@@ -216,7 +215,7 @@ def _bins_map(t, counts):
         _node_map(t, t.method.nodes(counts, b.edges, t.dtype, t.params))
         return
     cells = Cells(counts, np.arange(b.bins, dtype=np.float64)[np.newaxis], float(b.bins),
-                  False, t.dtype)
+                  False, t.dtype, b.edges[:, :-1].astype(np.float64))
     table = _check_table(t, t.method.table(cells, t.params), b.bins)
     padded = np.zeros((t.samples, b.bins + 1))
     padded[:, :-1] = table
@@ -228,14 +227,25 @@ def _levels(dtype):
     return float(2 ** (8 * dtype.itemsize))
 
 
+def _exact_levels(values, dtype):
+    """``value - dtype minimum`` as float64, rounded once (int64 spans 2**64)."""
+    if dtype == np.int64:
+        return (values.view(np.uint64) ^ np.uint64(1 << 63)).astype(np.float64)
+    if dtype == np.uint64:
+        return values.astype(np.float64)
+    return (values.astype(np.int64) - int(np.iinfo(dtype).min)).astype(np.float64)
+
+
 def _value_table(t, counts):
     """A table method's output per integer value (or rank)."""
-    low = float(np.iinfo(t.dtype).min)
     if t.kind == "values":
-        level = t.base[:, np.newaxis].astype(np.float64) - low + np.arange(t.width)
+        grid = t.base[:, np.newaxis] + np.arange(t.width)
+        level = (grid - int(np.iinfo(t.dtype).min)).astype(np.float64)
+        value = grid.astype(np.float64)
     else:
-        level = (t.uniq - low)[np.newaxis]
-    cells = Cells(counts, level, _levels(t.dtype), True, t.dtype)
+        level = _exact_levels(t.uniq, t.dtype)[np.newaxis]
+        value = t.uniq.astype(np.float64)[np.newaxis]
+    cells = Cells(counts, level, _levels(t.dtype), True, t.dtype, value)
     return _check_table(t, t.method.table(cells, t.params), t.width).ravel()
 
 

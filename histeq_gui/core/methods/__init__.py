@@ -10,10 +10,10 @@ viewer's method control and help, the README's methods table
 (:func:`markdown_table`) and the tests' parametrisation.
 
 Adding a method: write ``methods/<name>.py`` declaring ``METHOD =
-Method(...)`` with its hooks in plain NumPy, add it to ``_BUILT_IN`` below,
-add its reference to ``tests/core/references.py`` (every test that loops
-over :data:`METHODS` then covers it) and run
-``scripts/update_readme_methods.py``.
+Method(...)`` with its hooks in plain NumPy (``opencv_lut.py`` is a short
+example of a table method), add it to ``_BUILT_IN`` below, add its
+reference to ``tests/core/references.py`` (every test that loops over
+:data:`METHODS` then covers it) and run ``scripts/update_readme_methods.py``.
 
 Importing this package imports NumPy only (no numba, no scikit-image), so
 ``histeq --help`` stays fast; the compiled loops load when a method is first
@@ -32,14 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import numpy_recipe, skimage_hist
+from . import numpy_recipe, opencv_lut, skimage_hist
 from .base import Cells, Method, Nodes, Param, bins_param
 
 __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "bins_param", "register",
            "unregister", "get_method", "check_method", "uses_value_bins", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
-_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD)
+_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD)
 
 
 class _Names(Sequence):
@@ -136,11 +136,18 @@ def _bins_text(method):
     bins = method.param("bins")
     if bins is None:
         return "not used"
+    default = bins_param()
+    extra = "" if (bins.low, bins.high) == (default.low, default.high) else \
+        f" ({_number_range(bins)})"
     if bins.dtypes == "uif":
-        return "always used"
+        return "always used" + extra
     used = " and ".join({"u": "unsigned", "i": "signed", "f": "float"}[k]
                         for k in "uif" if k in bins.dtypes)
-    return f"{used} images only"
+    return f"{used} images only{extra}"
+
+
+def _number_range(param):
+    return param.describe().replace("a whole number from ", "").replace(" to ", "..")
 
 
 def _cell(text):

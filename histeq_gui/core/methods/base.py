@@ -186,6 +186,9 @@ class Cells:
         True for integer cells, False for bins.
     dtype : numpy.dtype
         The images' dtype.
+    value : ndarray of float64, shape (samples or 1, cells)
+        Each cell's value as float64 (integer cells; beyond 2**53 distinct
+        integers may round to the same float64) or its bin's left edge.
     """
 
     counts: np.ndarray
@@ -193,6 +196,7 @@ class Cells:
     levels: float
     by_value: bool
     dtype: np.dtype
+    value: np.ndarray = None
 
 
 @dataclass(frozen=True)

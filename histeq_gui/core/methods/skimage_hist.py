@@ -43,11 +43,18 @@ def table(cells, params):
     The fraction of counted pixels ``<= max(value, smallest counted value)``:
     exactly what ``np.interp`` gives at integer positions over
     scikit-image's one-bin-per-integer CDF, below and above the counted
-    range too.
+    range too.  ``np.interp`` works in float64: integers beyond 2**53 that
+    round to the same float64 all get the CDF of the largest of them, as
+    there.
     """
     cdf = _cdf(cells.counts)
     first = np.argmax(cells.counts > 0, axis=1)
     floor = np.take_along_axis(cdf, first[:, np.newaxis], axis=1)
+    value = np.broadcast_to(cells.value, cdf.shape)
+    if (np.diff(value, axis=1) == 0).any():
+        # np.interp's search lands on the last node of equal float64 values.
+        last = np.array([np.searchsorted(row, row, side="right") - 1 for row in value])
+        cdf = np.take_along_axis(cdf, last, axis=1)
     return np.maximum(cdf, floor, out=cdf)
 
 
