@@ -24,7 +24,8 @@ import threading
 import warnings
 
 from ._version import __version__
-from .core.choices import METHODS, OUTPUT_DTYPES, SCOPES
+from .core.choices import OUTPUT_DTYPES
+from .core.methods import METHODS, SCOPES
 from .core.errors import printable
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither

@@ -1,13 +1,18 @@
 """Equalize whole stacks at once: :func:`equalize`, :func:`histogram`, :class:`Histogram`.
 
-The stack is seen as a 2-D array with one row per image and channel, cut into
-blocks of about a million pixels that run on a small thread pool (the
-per-pixel loops in :mod:`.kernels` release the GIL).  A *group* is a set of
-rows whose histograms are built together: several whole images for
-``scope="image"`` (each row its own sample), or every row of a channel for
-``scope="stack"`` and for a very large image (one sample).  Each group's
-blocks are visited three times: range, counts, mapping; :mod:`.tables` does
-the counting and mapping.
+Any method of the registry (:mod:`histeq_gui.core.methods`) runs through
+the same engine.  The stack is seen as a 2-D array with one row per image
+and channel, cut into blocks of about a million pixels that run on a small
+thread pool (the per-pixel loops in :mod:`.engine.kernels` release the
+GIL).  A *group* is a set of rows whose histograms are built together:
+several whole images for ``scope="image"`` (each row its own sample), or
+every row of a channel for ``scope="stack"`` and for a very large image
+(one sample).  Each group's blocks are visited three times: range, counts,
+mapping; :mod:`.engine.tables` does the counting and mapping with the
+method's hooks.  Whole-image methods (CLAHE) run once per row instead.
+
+Importing this module does not import numba: the engine loads on the first
+call that needs it.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import histogram as hg
-from . import methods as mt
-from . import tables as tb
+from .methods import METHODS, SCOPES, get_method
 from .stack import as_channels_first, from_channels_first, guess_layout
+
+
+def _engine():
+    """The engine's tables module (imports numba the first time)."""
+    from .engine import tables
+    return tables
 
 __all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "warm_up"]
 
-SCOPES = ("image", "stack")
 _BLOCK = 1 << 20        # most pixels in a block
 
 _pool_lock = threading.Lock()
@@ -45,12 +54,28 @@ def _executor():
         return _pool
 
 
+def _quiet(function):
+    """``function`` run with NumPy's floating point warnings off.
+
+    Extreme values make intermediate infinities and NaN (overflowing bin
+    centres, subnormal bin widths) exactly as they do in the references;
+    they are handled explicitly, so NumPy's warnings would only be noise on
+    the user's stderr.  (``np.errstate`` does not reach the pool's threads,
+    hence a wrapper around every piece of work.)
+    """
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return function(*args)
+    return quiet
+
+
 def _run(function, items, tick=None):
     """``[function(item) for item in items]`` on the thread pool, in waves.
 
     ``tick(n)`` is called in the calling thread after every wave of ``n``
     items, so a progress callback can report and raise to cancel.
     """
+    function = _quiet(function)
     items = list(items)
     results = []
     wave = 2 * _workers()
@@ -125,7 +150,7 @@ def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
     if pixels >= _BLOCK:
         return [_Group(r, r + 1, True, _blocks(r, r + 1, pixels)) for r in range(rows)]
     size = -(-rows * pixels // (2 * _workers())) if lookup else _BLOCK
-    step = max(1, min(size // pixels, tb.TABLE_LIMIT // table_width))
+    step = max(1, min(size // pixels, _engine().TABLE_LIMIT // table_width))
     return [_Group(r, min(r + step, rows), True, [(r, min(r + step, rows), 0, pixels)])
             for r in range(0, rows, step)]
 
@@ -146,8 +171,10 @@ class _Source:
 # ------------------------------------------------------------------ running a group
 
 
-def _tables(source, group, method, bins, tick=None):
+@_quiet
+def _tables(source, group, method, params, bins, tick=None):
     """Build the tables of a group: its range, then its counts, block by block."""
+    tb = _engine()
     parts = _run(lambda b: hg.block_stats(*source.block(b)), group.blocks, tick)
     samples_of_row = np.zeros(source.x2.shape[0], np.intp)
     samples_of_row[group.r0:group.r1] = group.samples(group.r0, group.r1)
@@ -160,7 +187,7 @@ def _tables(source, group, method, bins, tick=None):
         values = _run(lambda b: np.unique(source.block(b)[0]), group.blocks)
         return np.unique(np.concatenate(values))
 
-    t = tb.start(method, bins, source.x2.dtype, stats, pixels, distinct)
+    t = tb.start(method, params, bins, source.x2.dtype, stats, pixels, distinct)
 
     def count(i):
         b = group.blocks[i]
@@ -176,17 +203,43 @@ def _tables(source, group, method, bins, tick=None):
 
 
 def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None):
+    tb = _engine()
+
     def work(b):
         tb.map_block(t, source.block(b)[0], samples_of(b[0], b[1]), out[b[0]:b[1], b[2]:b[3]],
                      clamp)
     _run(work, blocks, tick)
 
 
-def _equalize_group(source, group, method, bins, out, tick=None):
+def _equalize_group(source, group, method, params, bins, out, tick=None):
     """Equalize one group into ``out`` (rows, pixels)."""
-    t = _tables(source, group, method, bins, tick)
+    t = _tables(source, group, method, params, bins, tick)
     _map_blocks(source, group.blocks, t, group.samples, out, tick)
     return t
+
+
+def _equalize_images(source, image_shape, method, params, out, tick=None):
+    """A whole-image method: ``method.image`` once per row (image and channel).
+
+    Non-finite pixels come back NaN; an image with no finite selected pixel
+    comes back all NaN without calling the method.
+    """
+    def work(r):
+        image = source.x2[r].reshape(image_shape)
+        mask = None if source.mask2 is None else source.mask2[r].reshape(image_shape)
+        finite = np.isfinite(image) if image.dtype.kind == "f" else None
+        chosen = finite if mask is None else (mask if finite is None else finite & mask)
+        if chosen is not None and not chosen.any():
+            out[r] = np.nan
+            return
+        result = np.asarray(method.image(image, mask, params), np.float64)
+        if result.shape != image.shape:
+            raise ValueError(f"the {method.name} method returned shape {result.shape} "
+                             f"for an image of shape {image.shape}")
+        if finite is not None:
+            result = np.where(finite, result, np.nan)
+        out[r] = result.ravel()
+    _run(work, range(source.x2.shape[0]), tick)
 
 
 # ------------------------------------------------------------------------ public API
@@ -195,10 +248,18 @@ def _equalize_group(source, group, method, bins, out, tick=None):
 def _table_width(dtype, method, bins):
     """Table entries per sample to plan for: a bin each, and a value each for 8/16-bit integers.
 
-    (scikit-image on integers has no bins, only values.)
+    (Methods with a table over integer values have no bins there, only values.)
     """
     values = 1 << (8 * dtype.itemsize) if dtype.kind in "iu" and dtype.itemsize <= 2 else 0
-    return values if method == "skimage" and values else max(values, bins + 1)
+    return values if dtype.kind in method.value_cells and values else max(values, bins + 1)
+
+
+def _prepare(x, method, bins, params, scope="image"):
+    """The method and its resolved parameters for ``x``, or a one-line ValueError."""
+    m = get_method(method)
+    m.check_dtype(x.dtype)
+    m.check_scope(check_scope(scope))
+    return m, m.resolve_params(x.dtype, bins=bins, **params)
 
 
 def _as_images(images, min_ndim=2):
@@ -248,7 +309,7 @@ def _as_mask(mask, layout, xc_shape):
 
 
 def equalize(images, method="numpy", bins=256, scope="image", mask=None,
-             channel_axis=None, progress=None):
+             channel_axis=None, progress=None, **params):
     """Histogram-equalize every image of a stack at once.
 
     Parameters
@@ -257,13 +318,16 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         Any array whose last two axes are one image ``(H, W)``; every leading
         axis is a batch axis, so ``(1800, 1, 96, 96)``, ``(N, H, W)`` and a
         single ``(H, W)`` all work.  Integer or floating point.
-    method : {"numpy", "skimage"}
+    method : str
+        A registered method (:data:`histeq_gui.core.methods.METHODS`):
         ``"numpy"``: the Q&A thread's recipe (density histogram, cumulative
         sum, ``np.interp`` over the left bin edges) divided by 255.
         ``"skimage"``: ``skimage.exposure.equalize_hist(image, nbins=bins)``.
+        See ``get_method(name).how`` for each.
     bins : int
-        Number of equal-width bins.  scikit-image ignores it for integer
-        images (one bin per integer value).
+        Number of equal-width bins, 1 to 65536.  Some methods ignore it for
+        integer images (scikit-image: one bin per integer value; see
+        :func:`histeq_gui.core.methods.uses_value_bins`).
     scope : {"image", "stack"}
         ``"image"``: each image is equalized with its own histogram.
         ``"stack"``: one histogram of the whole stack (per channel) gives the
@@ -276,6 +340,8 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     progress : callable, optional
         ``progress(done, total)`` called as blocks finish; it may raise to
         cancel (e.g. :class:`~histeq_gui.core.errors.Cancelled`).
+    **params
+        The method's own parameters (``get_method(method).params``).
 
     Returns
     -------
@@ -287,9 +353,12 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     Raises
     ------
     ValueError
-        For an unknown method or scope, ``bins < 1``, an unsupported dtype,
-        a mask that fits no image or selects nothing, or more bins than a
-        float32 image's range can hold.
+        One line, for an unknown method, scope or parameter, a value out of
+        its range (``bins`` outside 1..65536), a scope or dtype the method
+        does not support, a mask that fits no image or selects nothing, a
+        value range wider than the bin dtype holds (``[-1e308, 1e308]``) or
+        more bins than the range can hold; ``np.histogram`` refuses exactly
+        these ranges too.
 
     Notes
     -----
@@ -306,10 +375,8 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     >>> out.shape, out.dtype, float(out.max())
     ((2, 1, 4, 4), dtype('float64'), 1.0)
     """
-    mt.check_method(method)
-    bins = hg.check_bins(bins)
-    check_scope(scope)
     x = _as_images(images)
+    m, p = _prepare(x, method, bins, params, scope)
     layout = guess_layout(x.shape, channel_axis)
     xc = as_channels_first(x, layout)
     rows_per_channel = int(np.prod(xc.shape[1:-2], dtype=np.int64))
@@ -319,17 +386,21 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         return np.zeros(x.shape)
     mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
-    groups = _groups(x2.shape[0], pixels, scope, rows_per_channel, _table_width(x2.dtype, method, bins),
-                     lookup=x2.dtype.kind in "iu")
     out2 = np.empty(x2.shape)
-    # Groups of one block run side by side; a group of many blocks runs its
-    # blocks side by side instead.
-    single = [g for g in groups if len(g.blocks) == 1]
-    multi = [g for g in groups if len(g.blocks) > 1]
-    tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
-    _run(lambda g: _equalize_group(source, g, method, bins, out2), single, tick)
-    for g in multi:
-        _equalize_group(source, g, method, bins, out2, tick)
+    if m.kind(x.dtype) == "image":
+        _equalize_images(source, xc.shape[-2:], m, p, out2,
+                         _ticker(progress, x2.shape[0]))
+    else:
+        groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
+                         _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
+        # Groups of one block run side by side; a group of many blocks runs its
+        # blocks side by side instead.
+        single = [g for g in groups if len(g.blocks) == 1]
+        multi = [g for g in groups if len(g.blocks) > 1]
+        tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
+        _run(lambda g: _equalize_group(source, g, m, p, bins, out2), single, tick)
+        for g in multi:
+            _equalize_group(source, g, m, p, bins, out2, tick)
     out = out2.reshape(xc.shape)
     return np.ascontiguousarray(from_channels_first(out, layout))
 
@@ -348,17 +419,25 @@ class Histogram:
         The requested number of bins.
     value_bins : bool
         True when the method bins one integer value per bin and ``bins`` was
-        not used (scikit-image on integer images).
+        not used (scikit-image and OpenCV on integer images).
     counts : ndarray of int64, shape (K,)
         Pixels per bin.
     edges : ndarray of float64, shape (K + 1,)
         Bin edges (for value bins: the integers -/+ 0.5).
     cdf_x : ndarray of float64, shape (K,)
-        Where the method anchors its CDF: the left edges (numpy) or the bin
-        centres (skimage).
+        Where the method anchors its map: the left edges (numpy, and methods
+        with one value per bin) or the bin centres (skimage), or the integer
+        values of value bins.
     cdf : ndarray of float64, shape (K,)
-        The normalized CDF in [0, 1] at ``cdf_x``: the map from input value
-        to equalized value at those points.
+        The map from input value to equalized value at ``cdf_x``, in [0, 1]
+        (for the CDF methods, the normalized CDF).
+    tables : object
+        The engine's tables (None for whole-image methods).
+    steps : bool
+        True when the map is constant over each bin (one value per bin):
+        :meth:`transfer_curve` is then a staircase.
+    params : dict
+        The method's parameters, as resolved.
     """
 
     method: str
@@ -368,17 +447,30 @@ class Histogram:
     edges: np.ndarray
     cdf_x: np.ndarray
     cdf: np.ndarray
-    tables: tb.Tables
+    tables: object
+    steps: bool = False
+    params: dict = None
+
+    @property
+    def global_map(self):
+        """True when one input -> output map serves every pixel (not CLAHE's local maps)."""
+        return self.tables is not None
 
     def transfer_curve(self, x_range=None):
         """Points ``(x, y)`` of the input -> output map, flat beyond the nodes.
 
         The flat ends reach the histogram's outer edges, or ``x_range``
-        ``(low, high)`` (e.g. the display range) when that is wider.
+        ``(low, high)`` (e.g. the display range) when that is wider.  With
+        ``steps`` the curve is a staircase over the bins.  For a whole-image
+        method (no single map) it is the input's CDF.
         """
         low, high = self.edges[0], self.edges[-1]
         if x_range is not None:
             low, high = min(low, x_range[0]), max(high, x_range[1])
+        if self.steps:
+            x = np.concatenate([[low], np.repeat(self.edges, 2)[1:-1], [high]])
+            y = np.concatenate([[self.cdf[0]], np.repeat(self.cdf, 2), [self.cdf[-1]]])
+            return x, y
         x = np.concatenate([[low], self.cdf_x, [high]])
         y = np.concatenate([[self.cdf[0]], self.cdf, [self.cdf[-1]]])
         return x, y
@@ -399,15 +491,18 @@ class Histogram:
         ends = np.minimum(starts + step, k) - 1
         return replace(self, counts=np.add.reduceat(self.counts, starts),
                        edges=np.append(self.edges[starts], self.edges[-1]),
-                       cdf_x=self.cdf_x[ends], cdf=self.cdf[ends])
+                       cdf_x=self.cdf_x[ends], cdf=self.cdf[ends], steps=False)
 
     def apply(self, images, progress=None):
         """Equalize ``images`` (any shape, same kind of data) with this histogram.
 
         Returns float64 in [0, 1] of the same shape; values outside the
         histogram's range map to its end values, non-finite ones to NaN.
+        A whole-image method is applied to each image of ``images``.
         """
         x = _as_images(images, min_ndim=0)
+        if self.tables is None:
+            return equalize(x, self.method, self.bins, progress=progress, **self.params)
         x2 = _rows(x)
         if x2.size == 0:
             return np.zeros(x.shape)
@@ -421,20 +516,22 @@ class Histogram:
         return out.reshape(x.shape)
 
 
-def histogram(images, method="numpy", bins=256, mask=None, progress=None):
-    """The histogram and CDF a method builds from all pixels of ``images``.
+def histogram(images, method="numpy", bins=256, mask=None, progress=None, **params):
+    """The histogram and map a method builds from all pixels of ``images``.
 
     Pass one image for the per-image histogram, or a whole (grayscale) stack
     for the stack histogram.  The counting is the very code
     :func:`equalize` uses, so ``histogram(img).apply(img)`` equals
     ``equalize(img)`` and ``histogram(stack).apply(stack)`` equals
-    ``equalize(stack, scope="stack")``.
+    ``equalize(stack, scope="stack")``.  For a whole-image method (no single
+    map) the histogram is the plain one over ``bins`` bins, ``cdf`` its CDF,
+    and :meth:`Histogram.apply` equalizes image by image.
 
     Parameters
     ----------
     images : array_like
         One sample: all its pixels go into one histogram.
-    method, bins, mask, progress
+    method, bins, mask, progress, **params
         As for :func:`equalize`.
 
     Returns
@@ -448,9 +545,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None):
     >>> h.counts.tolist(), h.cdf.tolist()
     ([1, 1, 1, 1], [0.25, 0.5, 0.75, 1.0])
     """
-    mt.check_method(method)
-    bins = hg.check_bins(bins)
     x = _as_images(images, min_ndim=0)
+    m, p = _prepare(x, method, bins, params)
     if x.ndim < 2:
         x = x.reshape(1, -1)        # plain values: one image of one row
     x2 = _rows(x)
@@ -462,21 +558,33 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None):
         mask2 = _as_mask(mask, layout, as_channels_first(x, layout).shape)
     group = _Group(0, x2.shape[0], False, _blocks(0, x2.shape[0], x2.shape[1]))
     tick = _ticker(progress, 2 * len(group.blocks))
-    t = _tables(_Source(x2, mask2), group, method, bins, tick)
-    return _public(t, method, bins)
+    if m.kind(x.dtype) == "image":
+        # No single map: the plain histogram (the seed recipe's bins) and its CDF.
+        plain = get_method("numpy")
+        t = _tables(_Source(x2, mask2), group, plain, plain.resolve_params(x.dtype, bins=bins),
+                    bins, tick)
+        counts = t.counts[0]
+        with np.errstate(all="ignore"):
+            cdf = np.cumsum(counts) / counts.sum()
+        edges = t.binning.edges[0].astype(np.float64)
+        return Histogram(m.name, bins, False, counts, edges, edges[1:], cdf, None, False, p)
+    t = _tables(_Source(x2, mask2), group, m, p, bins, tick)
+    return _public(t, m.name, bins, p)
 
 
-def _public(t, method, bins):
+def _public(t, method, bins, params):
     """Wrap the single-sample tables ``t`` for plotting."""
-    if t.kind == "float" or (t.kind == "values" and method == "numpy"):
-        return Histogram(method, bins, False, t.counts[0], t.binning.edges[0].astype(np.float64),
-                         t.nodes.xp[0], t.nodes.cdf[0], t)
+    if t.kind == "bins" or not t.by_value:
+        edges = t.binning.edges[0].astype(np.float64)
+        if t.mapping == "nodes":
+            return Histogram(method, bins, False, t.counts[0], edges, t.nodes.xp[0],
+                             t.nodes.cdf[0], t, False, params)
+        table = t.bin_table.reshape(t.samples, -1)[0, :-1]
+        return Histogram(method, bins, False, t.counts[0], edges, edges[:-1], table.copy(), t,
+                         True, params)
     counts = t.value_counts[0]
     present = np.flatnonzero(counts)
-    if len(present) == 0:
-        lo, hi = 0, 0
-    else:
-        lo, hi = present[0], present[-1]
+    lo, hi = (present[0], present[-1]) if len(present) else (0, 0)
     if t.kind == "values":
         x = float(t.base[0]) + np.arange(lo, hi + 1, dtype=np.float64)
         edges = np.append(x - 0.5, x[-1] + 0.5)
@@ -485,7 +593,7 @@ def _public(t, method, bins):
         middle = (x[:-1] + x[1:]) / 2
         edges = np.concatenate([[x[0] - 0.5], middle, [x[-1] + 0.5]])
     cdf = t.lut[lo:hi + 1].copy()
-    return Histogram(method, bins, True, counts[lo:hi + 1], edges, x, cdf, t)
+    return Histogram(method, bins, True, counts[lo:hi + 1], edges, x, cdf, t, False, params)
 
 
 def warm_up(dtype):
@@ -494,14 +602,19 @@ def warm_up(dtype):
     The per-pixel loops are compiled on their first use for a dtype (about a
     second after installing; then they load from numba's cache on disk in a
     few milliseconds).  The viewer calls this while it loads a stack, off the
-    GUI thread, so that no redraw waits for the compiler.
+    GUI thread, so that no redraw waits for the compiler.  Every registered
+    method that maps through the engine is run once on a tiny image (and its
+    equalized image); whole-image methods compile nothing and are skipped.
     """
     tiny = np.arange(16).reshape(4, 4).astype(hg.check_dtype(dtype))
     samples = [tiny]
     if tiny.dtype.kind == "f":
         samples.append(tiny.copy())
         samples[-1][0, 0] = np.nan                 # the loops that skip NaN
-    for method in mt.METHODS:
+    for method in METHODS:
+        m = get_method(method)
+        if not m.supports(tiny.dtype) or m.kind(tiny.dtype) == "image":
+            continue
         for sample in samples:
             equalized = histogram(sample, method, 8).apply(sample)
             histogram(equalized, method, 8)        # the histogram of an equalized image

@@ -15,18 +15,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Stats", "Binning", "check_bins", "check_dtype", "bin_dtype", "kernel_dtype",
-           "block_stats", "selection",
-           "merge_stats", "binning"]
+__all__ = ["MIN_BINS", "MAX_BINS", "Stats", "Binning", "check_bins", "check_dtype", "bin_dtype",
+           "kernel_dtype", "block_stats", "selection", "merge_stats", "binning", "bin_of"]
+
+MIN_BINS = 1
+MAX_BINS = 65536    # the one upper bound of the API, the command and the viewer
 
 
 def check_bins(bins):
-    """Return ``bins`` as an int, or raise a ValueError that says what to pass."""
-    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
-        raise ValueError(f"bins must be a whole number of at least 1, got {bins!r}; "
-                         "use e.g. bins=256")
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins}; use e.g. bins=256")
+    """Return ``bins`` as an int if it is a valid number of bins, else raise.
+
+    Parameters
+    ----------
+    bins : int
+        A whole number from :data:`MIN_BINS` to :data:`MAX_BINS` (1 to 65536).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        One line naming the valid range, for anything else (floats, bools,
+        numbers out of range).
+
+    Examples
+    --------
+    >>> check_bins(256)
+    256
+    >>> check_bins(0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: bins must be a whole number of at least 1 and at most 65536, got 0; ...
+    """
+    if (isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer))
+            or not MIN_BINS <= bins <= MAX_BINS):
+        raise ValueError(f"bins must be a whole number of at least {MIN_BINS} and at most "
+                         f"{MAX_BINS}, got {bins!r}; use e.g. bins=256")
     return int(bins)
 
 
@@ -216,7 +242,8 @@ def binning(stats, bins, data_dtype):
     ----------
     stats : Stats
         Per-sample range of the selected pixels.  Empty samples get the
-        placeholder range [0, 1].
+        placeholder range [0, 1] and are marked exact (nothing is counted
+        for them and their result is NaN, whatever their tables hold).
     bins : int
         Number of equal-width bins.
     data_dtype : numpy.dtype
@@ -229,8 +256,16 @@ def binning(stats, bins, data_dtype):
     Raises
     ------
     ValueError
-        If a sample's range cannot hold ``bins`` distinct edges in the bin
-        dtype (``np.histogram`` refuses these too).
+        One line, where ``np.histogram`` refuses too: a range whose width
+        overflows the bin dtype (``[-1e308, 1e308]`` in float64, where NumPy
+        raises "Too many bins", or an IndexError for one bin), or bins so
+        many that the edges are not finite and strictly increasing.
+
+    Notes
+    -----
+    A sample is ``exact`` (binned by the compiled guess-and-correct loop)
+    only when its bins are at least 64 ulps wide and its guess factor
+    ``scale`` is finite and positive; the others are binned by NumPy itself.
     """
     dt = bin_dtype(data_dtype)
     lo, hi = stats.lo, stats.hi
@@ -240,35 +275,69 @@ def binning(stats, bins, data_dtype):
     first = lo.astype(dt)
     last = hi.astype(dt)
     constant = lo == hi
-    if constant.any():
-        # np.histogram widens a constant sample to [v - 0.5, v + 0.5] in the bin dtype.
-        first[constant] -= dt.type(0.5)
-        last[constant] += dt.type(0.5)
-    # np.linspace(first, last, bins + 1): y = arange * step + start; y[-1] = stop.
-    step = (last - first) / dt.type(bins)
-    table = np.empty((len(first), bins + 1), dt)
-    np.multiply(np.arange(bins + 1, dtype=dt), step[:, np.newaxis], out=table)
-    table += first[:, np.newaxis]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if constant.any():
+            # np.histogram widens a constant sample to [v - 0.5, v + 0.5] in the bin dtype.
+            first[constant] -= dt.type(0.5)
+            last[constant] += dt.type(0.5)
+        # np.linspace(first, last, bins + 1): y = arange * step + start; y[-1] = stop.
+        width = last - first
+        step = width / dt.type(bins)
+        table = np.empty((len(first), bins + 1), dt)
+        np.multiply(np.arange(bins + 1, dtype=dt), step[:, np.newaxis], out=table)
+        table += first[:, np.newaxis]
     table[:, -1] = last
+    _check_edges(stats, bins, dt, width, table)
     edges = table.copy()
     table[:, -1] = np.inf
     magnitude = np.maximum(np.abs(first), np.abs(last))
-    # Bins at least 64 ulps wide: the guess is provably within one bin.
-    exact = step >= 64 * np.spacing(magnitude)
-    if data_dtype.kind in "iu":
-        # Integers beyond 2**52 round in float64; only np.histogram repeats its rounding.
-        exact &= magnitude < 2.0 ** 52
-    if not exact.all():
-        width = np.diff(edges[~exact], axis=1)
-        if not (width > 0).all():
-            bad = int(np.flatnonzero(~exact)[np.flatnonzero(~(width > 0).all(axis=1))[0]])
-            raise ValueError(
-                f"too many bins ({bins}) for the value range [{stats.lo[bad]}, "
-                f"{stats.hi[bad]}] of sample {bad} in {dt}; use fewer bins")
     guess_dtype = np.float64 if dt == np.float64 else np.float32
     with np.errstate(over="ignore", divide="ignore"):
         scale = (bins / (last.astype(np.float64) - first)).astype(guess_dtype)
+        # Bins at least 64 ulps wide: the guess is provably within one bin.
+        # (64 ulps of float16's largest values overflow: those samples are not exact.)
+        exact = (step >= 64 * np.spacing(magnitude)) & np.isfinite(scale) & (scale > 0)
+    if data_dtype.kind in "iu":
+        # Integers beyond 2**52 round in float64; only np.histogram repeats its rounding.
+        exact &= magnitude < 2.0 ** 52
+    # Empty samples: nothing to count, and their result is NaN whatever the map.
+    exact |= stats.empty
     # The kernels compare float16 data as float32 (exactly the same order).
     kdt = kernel_dtype(dt)
     return Binning(lo, hi, first.astype(kdt, copy=False), last.astype(kdt, copy=False), edges,
                    table.ravel().astype(kdt, copy=False), dt, scale, exact)
+
+
+def _check_edges(stats, bins, dt, width, edges):
+    """Refuse the ranges and bin counts ``np.histogram`` refuses, in one line.
+
+    Empty samples (no selected finite pixel) are not checked: their
+    placeholder range is never used, they come back all NaN.
+    """
+    wide = ~np.isfinite(width) & ~stats.empty
+    if wide.any():
+        bad = int(np.flatnonzero(wide)[0])
+        raise ValueError(
+            f"the values span [{stats.lo[bad]}, {stats.hi[bad]}], a range wider than {dt} "
+            f"can hold (np.histogram refuses it too); scale the images down or clip "
+            f"their extreme values")
+    ok = np.isfinite(edges).all(axis=1) & (edges[:, 1:] > edges[:, :-1]).all(axis=1)
+    ok |= stats.empty
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        raise ValueError(
+            f"too many bins ({bins}) for the value range [{stats.lo[bad]}, {stats.hi[bad]}] "
+            f"in {dt}: the bin edges would not increase; use fewer bins")
+
+
+def bin_of(values, edges):
+    """The bin of each value by the ``edges`` themselves: ``edges[k] <= v < edges[k + 1]``.
+
+    The last bin includes its right edge; values below the first edge get
+    bin 0, values above the last (and NaN) the last bin.  This is the bin
+    ``np.histogram`` assigns whenever its guess-and-correct step is exact;
+    used for samples whose bins are a few ulps wide.
+    """
+    bins = len(edges) - 1
+    k = np.searchsorted(edges, values, side="right") - 1
+    return np.clip(k, 0, bins - 1, out=k)

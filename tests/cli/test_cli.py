@@ -432,7 +432,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, make):
 
 @pytest.mark.parametrize("option,value", [("--bins", "0"), ("--bins", "-5"), ("--bins", "2.5"),
                                           ("--bins", "lots"),
-                                          ("--method", "opencv"), ("--scope", "all"),
+                                          ("--method", "opencv2"), ("--scope", "all"),
                                           ("--dtype", "int8"), ("--channel-axis", "last")])
 def test_usage_errors_exit_2(tmp_path, capsys, option, value):
     source = _input(tmp_path)
@@ -500,8 +500,9 @@ def test_subprocess_bad_input(tmp_path, make):
 def test_subprocess_usage_error(tmp_path):
     result = _subprocess(_input(tmp_path), "-o", tmp_path / "o.npy", "--bins", "0")
     assert result.returncode == 2
-    assert result.stderr == ("histeq: error: argument --bins: bins must be at least 1, got 0; "
-                             "use e.g. bins=256; see 'histeq --help'\n")
+    assert result.stderr == ("histeq: error: argument --bins: bins must be a whole number of "
+                             "at least 1 and at most 65536, got 0; use e.g. bins=256; see "
+                             "'histeq --help'\n")
     assert "Traceback" not in result.stderr
     assert _listing(tmp_path) == ["in.npy"]
 

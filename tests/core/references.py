@@ -46,11 +46,35 @@ def numpy_reference(image, bins, mask=None):
     return out
 
 
+def ecdf_reference(image, mask=None):
+    """What ``equalize_hist`` computes for integers: the fraction of chosen pixels <= each value.
+
+    ``np.interp`` works in float64 over the CDF at every integer of the
+    chosen range: a value gets the fraction of chosen pixels whose float64
+    is <= its float64 (integers beyond 2**53 that round together count as
+    one), and a value whose float64 is below the smallest chosen one gets
+    the first CDF value, the fraction equal to the smallest chosen integer.
+    Used where ``equalize_hist`` itself would need a bin per integer of a
+    huge range.
+    """
+    chosen = np.ones(image.shape, bool) if mask is None else np.broadcast_to(mask, image.shape)
+    picked = image[chosen]
+    values = np.sort(picked.astype(np.float64))
+    x = image.astype(np.float64)
+    out = np.searchsorted(values, x, side="right") / values.size
+    out[x < values[0]] = np.count_nonzero(picked == picked.min()) / values.size
+    return out
+
+
 def skimage_reference(image, bins, mask=None):
     """The "skimage" method for one image: equalize_hist, NaN-aware, masked."""
     finite, chosen, out = _selection(image, mask)
     if not chosen.any():
         return out
+    if image.dtype.kind in "iu" and int(image.max()) - min(int(image.min()), 0) > 2 ** 22:
+        # equalize_hist would allocate a bin per integer from min(0, minimum) to the
+        # maximum (32 GB for one uint32 pixel of 2**32 - 2), and breaks beyond int64.
+        return ecdf_reference(image, mask)
     if finite.all():
         return exposure.equalize_hist(image, bins, mask=mask).astype(np.float64)
     # equalize_hist cannot take NaN: give the non-finite pixels a chosen value
@@ -61,7 +85,60 @@ def skimage_reference(image, bins, mask=None):
     return out
 
 
-REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference}
+def opencv_reference(image, bins, mask=None):
+    """The "opencv" method for one image: OpenCV's equalizeHist written out, and its extension.
+
+    From ``modules/imgproc/src/histogram.cpp`` (``cv::equalizeHist``): the
+    histogram over the levels; ``i`` the first non-empty level; a constant
+    image is returned as it is; ``scale = (levels - 1.f) / (total -
+    hist[i])`` in float32; ``lut[i] = 0`` and for each later level ``sum +=
+    hist[level]``, ``lut[level] = saturate_cast(sum * scale)`` (a float32
+    product, ``cvRound`` rounds half to even).  The loop runs over the
+    dtype's levels for integers (value - minimum; only the levels present
+    matter), over ``np.histogram``'s bins for floats.  Pixels outside the
+    mask below the first counted level get 0.  The result is ``lut / (levels
+    - 1)``; for uint8 the tests check this function against cv2 itself.
+    Fewer than 2 levels make no table (the method declares bins >= 2).
+    """
+    if bins < 2:
+        raise ValueError("opencv needs at least 2 levels")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    pixels = image[finite]
+    if image.dtype.kind in "iu":
+        levels = 2 ** (8 * image.dtype.itemsize)
+        low = int(np.iinfo(image.dtype).min)
+        present, hist = np.unique(image[chosen], return_counts=True)
+        # The cell of each pixel: the last counted value <= it (-1: below them all).
+        cell = np.searchsorted(present, pixels, side="right") - 1
+    else:
+        levels = bins
+        hist, edges = np.histogram(image[chosen], bins)
+        cell = np.clip(np.searchsorted(edges, pixels, side="right") - 1, 0, bins - 1)
+    total = int(hist.sum())
+    i = int(np.flatnonzero(hist)[0])          # while (!hist[i]) ++i;
+    top = levels - 1
+    if hist[i] == total:                       # dst.setTo(i): every level stays
+        if image.dtype.kind in "iu":      # level / (levels - 1) in float64
+            own = [np.float64(int(v) - low) / np.float64(top) for v in pixels]
+        else:
+            own = cell / top
+        out[finite] = own
+        return out
+    scale = np.float32(top) / np.float32(total - int(hist[i]))
+    lut = np.zeros(len(hist))                  # lut[i] = 0, and 0 below i
+    running = 0
+    for k in range(i + 1, len(hist)):
+        running += int(hist[k])
+        value = np.rint(np.float32(running) * scale)          # cvRound(sum * scale)
+        lut[k] = float(min(max(value, np.float32(0)), np.float32(top)))  # saturate_cast
+    out[finite] = np.where(cell >= 0, lut[np.maximum(cell, 0)], 0.0) / top
+    return out
+
+
+REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
+              "opencv": opencv_reference}
 
 
 def per_image(reference, stack, bins, mask=None):

@@ -322,7 +322,7 @@ def test_convert_refuses_bad_names():
 # --- settings and validation before computing ----------------------------------------------
 
 @pytest.mark.parametrize("fields,match", [
-    ({"method": "opencv"}, "unknown method 'opencv'"),
+    ({"method": "opencv2"}, "unknown method 'opencv2'"),
     ({"bins": 0}, "at least 1"),
     ({"bins": 2.5}, "whole number"),
     ({"scope": "all"}, "unknown scope 'all'"),

@@ -7,7 +7,7 @@ from references import sample_stack, seed_recipe
 from skimage import exposure
 
 from histeq_gui import equalize, histogram
-from histeq_gui.core.methods import uses_value_bins
+from histeq_gui.core.methods import METHODS, uses_value_bins
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
@@ -48,7 +48,7 @@ def test_skimage_bins_integers_one_value_each_and_says_so():
     assert_array_equal(h.edges, np.arange(lo, hi + 2) - 0.5)
 
 
-@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("method", METHODS)
 def test_apply_is_equalize(method):
     stack = sample_stack()[:30]
     image = stack[4, 0]

@@ -16,10 +16,9 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayou
                              QLabel, QLineEdit, QRadioButton, QSizePolicy, QSlider, QSpinBox,
                              QVBoxLayout, QWidget)
 
-from ...core import methods as _methods
 from ...core.channels import channel_axis_choices
 from ...core.display import LEVEL_MODES
-from ...core.methods import METHODS
+from ...core.methods import METHODS, get_method
 from ..levels import MODE_TEXT, MODE_TIPS, current_levels, describe_mode, effective_mode
 from ..plots import format_number
 from ..stack_file import COLOUR_SIZES
@@ -32,28 +31,14 @@ BINS_INTERVAL_MS = 100
 _PER_OCTAVE = 100                                    # slider steps per doubling of the bins
 SLIDER_STEPS = _PER_OCTAVE * round(math.log2(MAX_BINS / MIN_BINS))
 _SNAP = 3                                            # steps either side of a power of two
-_METHOD_TIPS = {
-    "numpy": "The seed recipe: np.histogram with the chosen number of bins over the image's "
-             "range, CDF interpolated at the LEFT bin edges.",
-    "skimage": "skimage.exposure.equalize_hist: CDF interpolated at the bin CENTRES; integer "
-               "images get one bin per integer value (the bin count is ignored).",
-}
 _SCOPES = (("image", "This image", "Each image is equalized with its own histogram."),
            ("stack", "Whole stack", "One histogram of the whole stack maps every image "
                                     "(ImageJ's \"use stack histogram\")."))
 
 
 def method_tip(name):
-    """What a method does, for its tooltip: the registry's summary when there is one."""
-    get_method = getattr(_methods, "get_method", None)     # the method registry, once merged
-    if get_method is not None:
-        try:
-            summary = getattr(get_method(name), "summary", "")
-        except (KeyError, ValueError):
-            summary = ""
-        if summary:
-            return summary
-    return _METHOD_TIPS.get(name, "")
+    """What a method does, for its tooltip: the registry's one-line summary."""
+    return get_method(name).summary
 
 
 def slider_to_bins(position):

@@ -1,0 +1,345 @@
+"""What a method declares (:class:`Method`, :class:`Param`) and what its hooks exchange.
+
+A method is one :class:`Method` object: its name, texts, parameters, the
+scopes and dtypes it supports, and up to three *hooks*, plain NumPy
+functions that say how it maps pixels.  The engine
+(:mod:`histeq_gui.core.engine`) counts and maps the pixels with generic
+compiled loops; a hook only turns a group of histograms into a map:
+
+``nodes(counts, edges, dtype, params) -> Nodes``
+    Interpolation nodes per sample from the counts of equal-width bins
+    (``counts`` of shape (samples, bins), ``edges`` (samples, bins + 1) in
+    the bin dtype, exactly as ``np.histogram`` makes them).  Each pixel gets
+    ``np.interp(x, xp, fp) / scale`` (``numpy``, ``skimage``).
+``table(cells, params) -> ndarray``
+    One output value in [0, 1] per *cell* per sample, shape (samples,
+    cells): a cell is an integer value (for the dtypes in
+    ``value_cells``: the method ignores ``bins`` there) or an equal-width
+    bin; each pixel takes its cell's value (``opencv``; ``skimage`` on
+    integers).  See :class:`Cells`.
+``image(pixels, mask, params) -> ndarray``
+    A whole-image function (CLAHE, matching): one (H, W) image in, float64
+    (H, W) in [0, 1] out; the engine calls it once per image and channel.
+    Such a method has only the "image" scope.
+
+Importing this module (or the registry) imports NumPy only: the compiled
+loops and scikit-image load when a method is first applied.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..histogram import MAX_BINS, MIN_BINS, check_bins
+
+__all__ = ["Param", "Method", "Nodes", "Cells", "bins_param", "KIND_NAMES", "SCOPES"]
+
+KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
+SCOPES = ("image", "stack")  # every scope a method may support
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method.
+
+    Attributes
+    ----------
+    name : str
+        The keyword of ``equalize(..., name=value)`` (and ``--name`` later).
+    default : int, float or str
+    type : type
+        ``int``, ``float`` or ``str``.
+    help : str
+        One line for tooltips and ``--help``.
+    low, high : float, optional
+        Inclusive range of numbers.
+    choices : tuple of str, optional
+        The values a ``str`` parameter takes.
+    dtypes : str
+        Kinds (``numpy.dtype.kind``: "u", "i", "f") of the images the
+        parameter is used for; for the others it is accepted and ignored
+        (as ``skimage`` ignores ``bins`` for integer images).
+    """
+
+    name: str
+    default: object
+    type: type
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    dtypes: str = "uif"
+
+    def used_for(self, dtype):
+        """True if the parameter changes the result for images of ``dtype``."""
+        return np.dtype(dtype).kind in self.dtypes
+
+    def describe(self):
+        """What a valid value is, in words: "a whole number from 1 to 65536"."""
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        what = "a whole number" if self.type is int else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} from {_number(self.low)} to {_number(self.high)}"
+        if self.low is not None:
+            return f"{what} of at least {_number(self.low)}"
+        if self.high is not None:
+            return f"{what} of at most {_number(self.high)}"
+        return what
+
+    def check(self, value, method=""):
+        """``value`` as the parameter's type if valid, else a one-line ValueError.
+
+        Examples
+        --------
+        >>> Param("clip", 0.01, float, "clip limit", low=0, high=1).check(0.5)
+        0.5
+        >>> Param("clip", 0.01, float, "clip limit", low=0, high=1).check(2, "clahe")
+        Traceback (most recent call last):
+        ...
+        ValueError: clahe: clip must be a number from 0 to 1, got 2
+        """
+        prefix = f"{method}: " if method else ""
+        bad = ValueError(f"{prefix}{self.name} must be {self.describe()}, got {value!r}")
+        if self.type is str:
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                raise bad
+            return value
+        if isinstance(value, (bool, np.bool_)):
+            raise bad
+        if self.type is int:
+            if not isinstance(value, (int, np.integer)):
+                raise bad
+            value = int(value)
+        else:
+            if not isinstance(value, (int, float, np.integer, np.floating)):
+                raise bad
+            value = float(value)
+            if not math.isfinite(value):
+                raise bad
+        if (self.low is not None and value < self.low) or (self.high is not None
+                                                           and value > self.high):
+            raise bad
+        return value
+
+
+def _number(x):
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def bins_param(dtypes="uif", low=MIN_BINS, help=None):
+    """The ``bins`` parameter every binning method shares (range 1..65536)."""
+    return Param("bins", 256, int, help or "number of equal-width histogram bins",
+                 low=low, high=MAX_BINS, dtypes=dtypes)
+
+
+@dataclass
+class Nodes:
+    """The piecewise linear map ``np.interp(x, xp, fp) / scale`` of each sample.
+
+    Attributes
+    ----------
+    xp, fp : ndarray of float64, shape (samples, nodes)
+        Interpolation nodes (``xp`` increasing).
+    scale : float
+        Divisor of the interpolated value (255 for the seed recipe).
+    rounding : numpy.dtype
+        The result is rounded to this dtype before being returned as float64
+        (float32 where scikit-image returns float32).
+    anchor : {"left", "centre"}
+        Where the nodes sit in their bins: at the LEFT edges (node ``k`` is
+        bin ``k``'s left edge, the last bin is flat) or at the CENTRES.
+    """
+
+    xp: np.ndarray
+    fp: np.ndarray
+    scale: float = 1.0
+    rounding: np.dtype = np.dtype(np.float64)
+    anchor: str = "left"
+
+    @property
+    def cdf(self):
+        """The normalized CDF in [0, 1] at ``xp`` (what the plots draw)."""
+        return (self.fp / self.scale).astype(self.rounding).astype(np.float64)
+
+
+@dataclass
+class Cells:
+    """The histograms a ``table`` hook turns into one output value per cell.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (samples, cells)
+        Selected pixels per cell, cells in increasing order of value.
+    level : ndarray of float64, shape (samples or 1, cells)
+        The level of each cell in ``0 .. levels - 1``: for integer cells the
+        value minus the dtype's minimum (uint8 0..255, int8 -128 -> 0), for
+        bins the bin number.  Cells may skip levels (integers absent from a
+        wide-ranged image are left out: they hold no pixel).
+    levels : float
+        Number of levels: ``2 ** bits`` for integer cells, ``bins`` for bins.
+    by_value : bool
+        True for integer cells, False for bins.
+    dtype : numpy.dtype
+        The images' dtype.
+    value : ndarray of float64, shape (samples or 1, cells)
+        Each cell's value as float64 (integer cells; beyond 2**53 distinct
+        integers may round to the same float64) or its bin's left edge.
+    """
+
+    counts: np.ndarray
+    level: np.ndarray
+    levels: float
+    by_value: bool
+    dtype: np.dtype
+    value: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered equalization method: what it is, and how it maps.
+
+    Attributes
+    ----------
+    name : str
+        The one name used by the API, ``histeq --method`` and the viewer.
+    label : str
+        A short human name ("NumPy recipe").
+    summary : str
+        One line: what it does.
+    reference : str
+        What it reproduces exactly.
+    source : str
+        The source file or document that reference follows.
+    how : str
+        How it works: a few sentences of plain text (safe to show as HTML).
+    params : tuple of Param
+        Its parameters, ``bins`` included if it uses bins.
+    scopes : tuple of str
+        Supported scopes among "image" and "stack".
+    dtypes : str
+        Kinds of images it supports ("uif": unsigned, signed, float).
+    value_cells : str
+        Kinds of images mapped by a ``table`` over integer values (the
+        method ignores ``bins`` for them).
+    nodes, table, image : callable, optional
+        The hooks (see the module docstring).
+    """
+
+    name: str
+    label: str
+    summary: str
+    reference: str
+    source: str
+    how: str
+    params: tuple = ()
+    scopes: tuple = SCOPES
+    dtypes: str = "uif"
+    value_cells: str = ""
+    nodes: Callable | None = field(default=None, repr=False)
+    table: Callable | None = field(default=None, repr=False)
+    image: Callable | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"a method name is letters, digits, '-' and '_', got {self.name!r}")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: parameter names repeat: {names}")
+        if not set(self.scopes) <= set(SCOPES) or not self.scopes:
+            raise ValueError(f"{self.name}: scopes must be among {SCOPES}")
+        if not set(self.dtypes) <= set(KIND_NAMES) or not self.dtypes:
+            raise ValueError(f"{self.name}: dtypes must be kinds among 'uif'")
+        if self.image is not None:
+            if self.nodes is not None or self.table is not None or self.value_cells:
+                raise ValueError(f"{self.name}: an image method has no nodes or table hook")
+            if self.scopes != ("image",):
+                raise ValueError(f"{self.name}: an image method has only the 'image' scope")
+            return
+        if self.value_cells and self.table is None:
+            raise ValueError(f"{self.name}: value_cells needs a table hook")
+        if self.nodes is None and self.table is None:
+            raise ValueError(f"{self.name}: give a nodes, table or image hook")
+
+    # ------------------------------------------------------------------ questions
+
+    def param(self, name):
+        """The :class:`Param` called ``name``, or None."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def kind(self, dtype):
+        """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
+        if self.image is not None:
+            return "image"
+        if np.dtype(dtype).kind in self.value_cells or self.nodes is None:
+            return "table"
+        return "nodes"
+
+    def ignores_bins(self, dtype):
+        """True when ``bins`` does not change the result for images of ``dtype``."""
+        bins = self.param("bins")
+        return bins is None or not bins.used_for(dtype)
+
+    def supports(self, dtype):
+        """True if images of ``dtype`` can be equalized with this method."""
+        return np.dtype(dtype).kind in self.dtypes
+
+    # ---------------------------------------------------------------- validation
+
+    def check_scope(self, scope):
+        """Return ``scope`` if this method supports it, else a one-line ValueError."""
+        if scope not in self.scopes:
+            raise ValueError(f"the {self.name} method works on each image by itself and has "
+                             f"no {scope!r} scope; use scope='image'")
+        return scope
+
+    def check_dtype(self, dtype):
+        """Return ``dtype`` if this method supports it, else a one-line ValueError."""
+        dtype = np.dtype(dtype)
+        if not self.supports(dtype):
+            kinds = " and ".join(KIND_NAMES[k] for k in self.dtypes)
+            raise ValueError(f"the {self.name} method works on {kinds} images, not {dtype}; "
+                             f"convert the images or choose another method")
+        return dtype
+
+    def resolve_params(self, dtype, **params):
+        """All parameters for images of ``dtype``: the given ones checked, defaults for the rest.
+
+        ``bins`` is always accepted (it is an argument of ``equalize``);
+        other names must be this method's.
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` for every parameter of the method.
+
+        Raises
+        ------
+        ValueError
+            One line: an unknown name (naming the method's parameters) or a
+            value out of range (naming the range).
+
+        Examples
+        --------
+        >>> from histeq_gui.core.methods import get_method
+        >>> get_method("numpy").resolve_params("uint8")
+        {'bins': 256}
+        >>> get_method("numpy").resolve_params("uint8", level=3)
+        Traceback (most recent call last):
+        ...
+        ValueError: the numpy method has no parameter 'level'; its parameters: bins
+        """
+        known = {p.name: p for p in self.params}
+        for name in params:
+            if name not in known and name != "bins":
+                names = ", ".join(known) or "none"
+                raise ValueError(f"the {self.name} method has no parameter {name!r}; "
+                                 f"its parameters: {names}")
+        if "bins" in params:
+            check_bins(params["bins"])
+        return {name: p.check(params[name], self.name) if name in params else p.default
+                for name, p in known.items()}

@@ -1,0 +1,42 @@
+"""``numpy``: the recipe of the Q&A thread this program starts from."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Method, Nodes, bins_param
+
+__all__ = ["METHOD", "nodes"]
+
+
+def nodes(counts, edges, dtype, params):
+    """Nodes of the seed recipe: the density CDF scaled to 255 at the LEFT bin edges.
+
+    ``np.histogram(density=True)`` is ``n / db / n.sum()`` with ``db`` the
+    bin widths taken in the bin dtype (float16 widths round in float16), then
+    ``cumsum`` and ``255 * cdf / cdf[-1]``; here row by row, the same
+    operations in the same order, so bit-identical to the per-image recipe.
+    An empty sample gives NaN.
+    """
+    with np.errstate(all="ignore"):
+        widths = np.diff(edges, axis=1).astype(np.float64)
+        density = counts / widths / counts.sum(axis=1, keepdims=True)
+        cdf = np.cumsum(density, axis=1)
+        fp = 255 * cdf / cdf[:, -1:]
+    return Nodes(edges[:, :-1].astype(np.float64, copy=False), fp, 255.0, anchor="left")
+
+
+METHOD = Method(
+    name="numpy",
+    label="NumPy recipe",
+    summary="The Q&A thread's answer: np.histogram CDF interpolated at the LEFT bin edges.",
+    reference="the NumPy answer of the seed Q&A thread (image_histogram_equalization), "
+              "divided by 255",
+    source="http://www.janeriksolem.net/histogram-equalization-with-python-and.html "
+           "(written out in tests/core/references.py: seed_recipe)",
+    how="np.histogram(image, bins, density=True); cdf = cumsum, scaled to 255 * cdf / "
+        "cdf[-1]; each pixel becomes np.interp(pixel, left bin edges, cdf) / 255. "
+        "Anchoring the CDF at the left edges shifts every pixel up by up to one bin.",
+    params=(bins_param(help="number of equal-width bins over the image's range"),),
+    nodes=nodes,
+)

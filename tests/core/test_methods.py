@@ -1,0 +1,217 @@
+"""The method registry: one declaration per method, read by everything else."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from references import REFERENCES
+
+from histeq_gui import equalize, histogram
+from histeq_gui.core import methods
+from histeq_gui.core.methods import (METHODS, Method, Param, bins_param, check_method,
+                                     get_method, markdown_table, register, unregister,
+                                     uses_value_bins)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_methods_lists_the_registered_methods_in_order():
+    assert tuple(METHODS)[:2] == ("numpy", "skimage")
+    assert METHODS == tuple(METHODS) and list(METHODS) == [m for m in METHODS]
+    assert "numpy" in METHODS and "nonsense" not in METHODS and 3 not in METHODS
+    assert METHODS[0] == "numpy" and len(METHODS) == len(tuple(METHODS))
+    for name in METHODS:
+        method = get_method(name)
+        assert isinstance(method, Method) and method.name == name and check_method(name) == name
+        assert method.label and method.summary and method.reference and method.source
+        assert method.how and "\n" not in method.summary
+
+
+def test_every_method_has_a_reference_the_tests_compare_with():
+    assert set(METHODS) <= set(REFERENCES), "add the new method's reference to references.py"
+
+
+@pytest.mark.parametrize("name", [None, "", "NUMPY", "opencv2", 3])
+def test_unknown_methods_are_one_line_errors_listing_the_names(name):
+    with pytest.raises(ValueError, match="choose one of: numpy, skimage") as error:
+        get_method(name)
+    assert "\n" not in str(error.value)
+    with pytest.raises(ValueError, match="unknown method"):
+        equalize(np.zeros((4, 4), np.uint8), name)
+
+
+def test_params_are_completed_and_checked():
+    numpy = get_method("numpy")
+    assert numpy.resolve_params("uint8") == {"bins": 256}
+    assert numpy.resolve_params("float32", bins=7) == {"bins": 7}
+    with pytest.raises(ValueError, match="has no parameter 'levels'; its parameters: bins"):
+        numpy.resolve_params("uint8", levels=3)
+    with pytest.raises(ValueError, match="has no parameter 'levels'"):
+        equalize(np.zeros((4, 4), np.uint8), "numpy", levels=3)
+    with pytest.raises(ValueError, match="at most 65536"):
+        numpy.resolve_params("uint8", bins=70000)
+
+
+@pytest.mark.parametrize("param, value, message", [
+    (Param("k", 3, int, "k", low=1, high=9), 0, "k must be a whole number from 1 to 9, got 0"),
+    (Param("k", 3, int, "k", low=1, high=9), 2.5, "whole number"),
+    (Param("k", 3, int, "k", low=1, high=9), True, "whole number"),
+    (Param("c", 0.1, float, "c", low=0), -1.0, "c must be a number of at least 0"),
+    (Param("c", 0.1, float, "c", low=0), float("nan"), "a number"),
+    (Param("c", 0.1, float, "c", low=0), "1", "a number"),
+    (Param("ref", "a", str, "r", choices=("a", "b")), "c", "one of 'a', 'b'"),
+])
+def test_a_bad_parameter_value_names_the_valid_range(param, value, message):
+    with pytest.raises(ValueError, match=message) as error:
+        param.check(value, "demo")
+    assert str(error.value).startswith("demo: ") and "\n" not in str(error.value)
+
+
+def test_param_values_come_back_in_their_type():
+    assert Param("k", 3, int, "k", low=1).check(np.int16(4)) == 4
+    assert type(Param("c", 0.5, float, "c").check(2)) is float
+
+
+def test_uses_value_bins_says_when_bins_are_ignored():
+    assert uses_value_bins("skimage", np.uint8) and uses_value_bins("skimage", np.int64)
+    assert not uses_value_bins("skimage", np.float32)
+    assert not any(uses_value_bins("numpy", dt) for dt in (np.uint8, np.int32, np.float64))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "bad name"}, "letters, digits"),
+    ({"scopes": ("all",)}, "scopes"),
+    ({"dtypes": "b"}, "dtypes"),
+    ({"nodes": None}, "give a nodes, table or image hook"),
+    ({"value_cells": "u"}, "value_cells needs a table hook"),
+    ({"image": lambda x, m, p: x}, "no nodes or table hook"),
+    ({"params": (bins_param(), bins_param())}, "repeat"),
+])
+def test_a_declaration_that_cannot_work_is_refused(kwargs, message):
+    fields = dict(name="demo", label="Demo", summary="s", reference="r", source="s", how="h",
+                  nodes=lambda *args: None)
+    fields.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        Method(**fields)
+
+
+def test_a_method_name_registers_once():
+    with pytest.raises(ValueError, match="already registered"):
+        register(get_method("numpy"))
+
+
+def test_importing_the_registry_and_the_api_loads_neither_numba_nor_scikit_image():
+    code = ("import sys\n"
+            "import histeq_gui.core.methods, histeq_gui.core.equalize\n"
+            "from histeq_gui.core.methods import METHODS, get_method, markdown_table\n"
+            "[get_method(m).resolve_params('uint8') for m in METHODS]\n"
+            "markdown_table()\n"
+            "print(sorted(m for m in ('numba', 'skimage') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _identity_table(cells, params):
+    # Each cell keeps its own level: x / 255 for uint8, bin k -> k / (bins - 1) for floats.
+    return np.broadcast_to(cells.level / (cells.levels - 1), cells.counts.shape).copy()
+
+
+def _stretch(image, mask, params):
+    chosen = np.isfinite(image) if mask is None else np.isfinite(image) & mask
+    low, high = image[chosen].min(), image[chosen].max()
+    return np.clip((image - low) / max(high - low, 1), 0, 1) ** params["gamma"]
+
+
+@pytest.fixture
+def throwaway_methods():
+    """Two methods registered for one test (a table and a whole-image one), then removed."""
+    table = Method(name="levels-test", label="Levels", summary="Every level stays.",
+                   reference="the identity", source="this test", how="Keeps each level.",
+                   params=(bins_param(dtypes="f"),), value_cells="ui", table=_identity_table)
+    image = Method(name="stretch-test", label="Stretch", summary="Min-max stretch.",
+                   reference="(x - min) / (max - min)", source="this test", how="Stretches.",
+                   params=(Param("gamma", 1.0, float, "exponent", low=0.1, high=10),),
+                   scopes=("image",), image=_stretch)
+    register(table)
+    register(image)
+    yield table, image
+    unregister("levels-test")
+    unregister("stretch-test")
+    assert "levels-test" not in METHODS and "stretch-test" not in METHODS
+
+
+def test_a_registered_method_reaches_the_command_the_readme_and_the_engine(throwaway_methods):
+    from histeq_gui.cli import build_parser
+
+    assert tuple(METHODS)[-2:] == ("levels-test", "stretch-test")
+    parser = build_parser()
+    method_action = next(a for a in parser._actions if a.dest == "method")
+    assert "levels-test" in method_action.choices and "stretch-test" in method_action.choices
+    args = parser.parse_args(["in.npy", "-o", "out.npy", "--method", "levels-test"])
+    assert args.method == "levels-test"
+    table = markdown_table()
+    assert "| `levels-test` | the identity |" in table and "`stretch-test`" in table
+    assert "`gamma` (a number from 0.1 to 10, default 1.0)" in table
+
+    # The table method runs through the engine: integer cells and bins.
+    x = np.random.default_rng(0).integers(0, 256, (3, 1, 9, 9)).astype(np.uint8)
+    assert_array_equal(equalize(x, "levels-test"), x / 255)
+    assert_array_equal(equalize(x, "levels-test", scope="stack"), x / 255)
+    assert uses_value_bins("levels-test", np.uint8) and not uses_value_bins("levels-test", float)
+    floats = x.astype(np.float64)
+    out = equalize(floats, "levels-test", bins=4)
+    for image, result in zip(floats, out):
+        edges = np.histogram(image, 4)[1]
+        bins = np.clip(np.searchsorted(edges, image, side="right") - 1, 0, 3)
+        assert_array_equal(result, bins / 3)
+    h = histogram(floats[0, 0], "levels-test", 4)
+    assert h.steps
+    assert_array_equal(h.transfer_curve()[1], [0, 0, 0, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 1, 1, 1])
+    assert_array_equal(h.transfer_curve()[0], np.concatenate([[h.edges[0]],
+                                                              np.repeat(h.edges, 2)[1:-1],
+                                                              [h.edges[-1]]]))
+
+    # The whole-image method: per image, NaN kept, parameters checked, no stack scope.
+    floats[1, 0, 2, 2] = np.nan
+    out = equalize(floats, "stretch-test", gamma=2.0)
+    for image, result in zip(floats[:, 0], out[:, 0]):
+        assert_array_equal(result, _stretch(image, None, {"gamma": 2.0}))
+    assert np.isnan(out[1, 0, 2, 2])
+    assert_array_equal(histogram(floats[0, 0], "stretch-test", gamma=2.0).apply(floats[0, 0]),
+                       out[0, 0])
+    with pytest.raises(ValueError, match="no 'stack' scope"):
+        equalize(floats, "stretch-test", scope="stack")
+    with pytest.raises(ValueError, match="gamma must be a number from 0.1 to 10"):
+        equalize(floats, "stretch-test", gamma=20)
+
+
+def test_the_readme_methods_table_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- methods-table -->\n", "<!-- /methods-table -->"
+    assert readme.count(start) == 1 and readme.count(end) == 1
+    current = readme.split(start)[1].split(end)[0]
+    assert current == markdown_table(), "run scripts/update_readme_methods.py"
+
+
+def test_the_readme_script_rewrites_only_between_the_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nbefore\n<!-- methods-table -->\nold\n<!-- /methods-table -->\n"
+                      "after\n", encoding="utf-8")
+    script = ROOT / "scripts" / "update_readme_methods.py"
+    check = [sys.executable, str(script), "--readme", str(readme), "--check"]
+    assert subprocess.run(check, capture_output=True).returncode == 1
+    assert subprocess.run(check[:-1], capture_output=True).returncode == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# x\n\nbefore\n<!-- methods-table -->\n| method |")
+    assert text.endswith(markdown_table() + "<!-- /methods-table -->\nafter\n")
+    assert subprocess.run(check, capture_output=True).returncode == 0
+
+
+def test_the_registry_module_lists_its_api():
+    for name in methods.__all__:
+        assert hasattr(methods, name)
