@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, load, memory, save, sidecar
+from . import atomic, fit, load, memory, save, sidecar
 from .choices import OUTPUT_DTYPES
-from .equalize import check_scope, equalize, histogram
+from .equalize import check_scope, equalize
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
 from .methods import check_method, uses_value_bins
@@ -405,19 +405,19 @@ def _take(plan, key, reader):
 
 
 def _stack_histograms(plan, reader):
-    """One histogram of the whole stack per channel (a generator of progress)."""
+    """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
+    progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
     s, layout = plan.settings, plan.layout
-    maps = []
-    for c in range(layout.channels):
-        sample = _take(plan, _channel_key(layout, c), reader)
 
-        def build(progress, sample=sample, c=c):
-            def report(done, total):
-                progress(c * total + done, layout.channels * total)
-            return _core(histogram, sample, s.method, s.bins, progress=report)
+    def chunks():
+        for key, _ in _chunks(layout, plan.chunk_images):
+            chunk = _take(plan, key, reader)
+            yield [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
 
-        maps.append((yield from _in_thread("histogram", build)))
-    return maps
+    def build(progress):
+        return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins, progress=progress)
+
+    return (yield from _in_thread("histogram", build))
 
 
 def _chunks(layout, chunk_images):

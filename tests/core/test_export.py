@@ -348,7 +348,7 @@ def _refuse_computing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("computed before validating")
     monkeypatch.setattr(export_module, "equalize", boom)
-    monkeypatch.setattr(export_module, "histogram", boom)
+    monkeypatch.setattr(export_module.fit, "fit_each", boom)
 
 
 @pytest.mark.parametrize("make,match", [
