@@ -216,22 +216,22 @@ def _error(message):
 
 
 def _run(args):
-    """Load, export and describe the result in one line."""
+    """Open the input lazily, export it chunk by chunk and describe the result in one line."""
     from .core.export import ExportSettings, check_target, export
-    from .core.io import load_stack
+    from .core.readers import open_reader
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     check_target(args.output, source=args.input, overwrite=args.overwrite)
-    images = load_stack(args.input, key=args.key)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    try:
-        output = export(images, args.output, settings, source=args.input,
-                        overwrite=args.overwrite, progress=bar.update)
-    finally:
-        bar.close()
-    return _summary(output, images.shape, settings, images.dtype)
+    with open_reader(args.input, key=args.key) as images:
+        try:
+            output = export(images, args.output, settings, source=args.input,
+                            overwrite=args.overwrite, progress=bar.update)
+        finally:
+            bar.close()
+        return _summary(output, images.shape, settings, images.dtype)
 
 
 def _summary(output, shape, settings, input_dtype):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import shutil
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,10 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, fit, load, memory, save, sidecar
+from . import atomic, fit, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize
 from .errors import Cancelled, StackError
+from .files import _guard
 from .histogram import check_bins, check_dtype
 from .methods import check_method, uses_value_bins
 from .stack import guess_layout
@@ -173,7 +175,7 @@ def convert(values, dtype, input_dtype):
 class _Plan:
     """A validated export: everything needed to compute and write it."""
 
-    images: np.ndarray
+    images: object              # an ndarray or a Reader
     output: Path
     kind: str
     settings: ExportSettings
@@ -183,39 +185,67 @@ class _Plan:
     overwrite: bool
     chunk_images: int
 
+    @property
+    def shape(self):
+        return tuple(self.images.shape)
+
+    @property
+    def input_dtype(self):
+        return self.images.dtype
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images):
     """Check settings, images and output before anything is computed."""
     if not isinstance(settings, ExportSettings):
         raise TypeError(f"settings must be an ExportSettings, not {type(settings).__name__}")
     settings.validate()
-    images = images if isinstance(images, np.ndarray) else np.asarray(images)
+    if not isinstance(images, (np.ndarray, readers.Reader)):
+        images = np.asarray(images)
+    shape, size = tuple(images.shape), math.prod(images.shape)
     try:
         check_dtype(images.dtype)
-        layout = guess_layout(images.shape, settings.channel_axis)
+        layout = guess_layout(shape, settings.channel_axis)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
-    if images.size == 0:
-        raise StackError(f"cannot export this stack: it holds no pixels (shape {images.shape})")
+    if size == 0:
+        raise StackError(f"cannot export this stack: it holds no pixels (shape {shape})")
     if chunk_images is None:
-        per_image = max(1, images.size // max(layout.n_images, 1))
+        per_image = max(1, size // max(layout.n_images, 1))
         chunk_images = max(1, _CHUNK_VALUES // per_image)
     elif isinstance(chunk_images, bool) or not isinstance(chunk_images, (int, np.integer)) \
             or chunk_images < 1:
         raise ValueError(f"chunk_images must be a whole number of at least 1, got "
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
-    _check_not_input(output, [source, getattr(images, "filename", None)])
+    _check_not_input(output, [source, getattr(images, "filename", None),
+                              getattr(images, "path", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
-    # The whole result is kept in memory until it is written (streaming comes with chunk
-    # writers), plus a chunk of float64 values; refuse now rather than be killed later.
-    result_bytes = math.prod(images.shape) * dtype.itemsize
-    memory.check_fits(result_bytes + min(_CHUNK_VALUES, images.size) * 8, output,
-                      f"the equalized stack of shape {images.shape} {dtype}", doing="export to")
+    _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
+
+
+_UNCOMPRESSED = ("npy", "tif")      # kinds whose size is known before writing
+
+
+def _check_disk(output, kind, nbytes, what):
+    """Refuse up front an output that cannot fit in the free space of its disk.
+
+    Only for the kinds written uncompressed (their size is the pixels' plus
+    a little); compressed ones (.npz, PNG) report a full disk when it happens.
+    An existing output is replaced only at the end, so it is not counted as free.
+    """
+    if kind not in _UNCOMPRESSED:
+        return
+    with _guard(output, "write"):
+        free = shutil.disk_usage(output.parent).free
+    needed = nbytes + (1 << 20)         # headers, TIFF pages, the sidecar
+    if needed > free:
+        raise StackError(f"cannot write '{output}': the equalized stack needs "
+                         f"{memory.size_text(needed)} ({what}) but its disk has only "
+                         f"{memory.size_text(free)} free; free some space or write elsewhere")
 
 
 def _check_not_input(output, inputs):
@@ -367,27 +397,29 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 # --- the steps ---------------------------------------------------------------------------
 
 def _run(plan):
-    # A stack mapped from a .npy file is read with file reads, chunk by chunk: a file cut
-    # meanwhile is then a one-line error, where touching the map would die of SIGBUS.
-    reader = load.MappedReader.for_array(plan.images)
+    # A stack mapped from a .npy file is read with file reads, chunk by chunk (readers):
+    # a file cut meanwhile is then a one-line error, where touching the map would die of
+    # SIGBUS, and resident memory stays bounded by the chunk.
+    reader = readers.reader_for(plan.images)
     try:
-        result = np.empty(plan.images.shape, plan.dtype)
         maps = (yield from _stack_histograms(plan, reader)) \
             if plan.settings.scope == "stack" else None
-        yield from _equalize_chunks(plan, maps, result, reader)
+        json_path = sidecar.sidecar_path(plan.output)
+        # A sidecar this program wrote for this output is replaced even without overwrite
+        # (it may have been left without its output); any other file there is not.
+        ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+        with atomic.staged([plan.output, json_path],
+                           overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+            writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
+                                         target=plan.output)
+            with writer:
+                yield from _equalize_chunks(plan, maps, reader, writer)
+                writer.finish()
+            yield from _in_thread("write", writer.verify)
+            sidecar.write_json(temp_json, _sidecar_info(plan), target=json_path)
     finally:
-        if reader is not None:
+        if reader is not plan.images:
             reader.close()
-    json_path = sidecar.sidecar_path(plan.output)
-    # A sidecar this program wrote for this output is replaced even without overwrite
-    # (it may have been left without its output); any other file there is not.
-    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-    with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        yield from _in_thread("write", lambda progress: save.write_stack(
-            temp, result, layout=plan.layout, progress=progress, target=plan.output))
-        del result
-        sidecar.write_json(temp_json, _sidecar_info(plan), target=json_path)
     return plan.output
 
 
@@ -398,20 +430,35 @@ def _channel_key(layout, channel):
     return tuple(key)
 
 
-def _take(plan, key, reader):
-    """``plan.images[key]``, read from the file when the stack is mapped from one."""
-    view = plan.images[key]
-    return view if reader is None else reader.read(view)
+def _pieces(layout, axis, chunk_images):
+    """``(start, stop, images)``: the stack cut along ``axis`` into about ``chunk_images``.
+
+    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.
+    """
+    if axis is None:
+        yield 0, 1, layout.n_images
+        return
+    length = layout.shape[axis]
+    per_index = layout.n_images / length    # images per index (a fraction along channels)
+    step = max(1, int(chunk_images // max(per_index, 1)))
+    for start in range(0, length, step):
+        stop = min(start + step, length)
+        yield start, stop, round(stop * per_index) - round(start * per_index)
+
+
+def _read(reader, axis, start, stop):
+    return reader.read(0, reader.shape[0]) if axis is None else reader.read(start, stop, axis)
 
 
 def _stack_histograms(plan, reader):
     """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
     progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
     s, layout = plan.settings, plan.layout
+    axis = readers.stack_axis(layout)
 
     def chunks():
-        for key, _ in _chunks(layout, plan.chunk_images):
-            chunk = _take(plan, key, reader)
+        for start, stop, _ in _pieces(layout, axis, plan.chunk_images):
+            chunk = _read(reader, axis, start, stop)
             yield [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
 
     def build(progress):
@@ -420,42 +467,26 @@ def _stack_histograms(plan, reader):
     return (yield from _in_thread("histogram", build))
 
 
-def _chunks(layout, chunk_images):
-    """Index tuples cutting the stack into chunks of about ``chunk_images`` images.
-
-    The stack is cut along its first batch axis longer than one; yields
-    ``(key, images in the chunk)``.
-    """
-    axis = next((a for a in layout.batch_axes if layout.shape[a] > 1), None)
-    if axis is None:
-        yield (slice(None),) * layout.ndim, layout.n_images
-        return
-    length = layout.shape[axis]
-    per_index = layout.n_images // length
-    step = max(1, chunk_images // per_index)
-    for start in range(0, length, step):
-        stop = min(start + step, length)
-        key = [slice(None)] * layout.ndim
-        key[axis] = slice(start, stop)
-        yield tuple(key), (stop - start) * per_index
-
-
-def _equalize_chunks(plan, maps, result, reader):
-    s, layout = plan.settings, plan.layout
+def _equalize_chunks(plan, maps, reader, writer):
+    """Equalize and write the stack chunk by chunk along the writer's axis (a generator)."""
+    s, layout, axis = plan.settings, plan.layout, writer.axis
     total, done = layout.n_images, 0
     yield "equalize", 0, total
-    for key, n in _chunks(layout, plan.chunk_images):
-        chunk = _take(plan, key, reader)
+    for start, stop, n in _pieces(layout, axis, plan.chunk_images):
+        chunk = _read(reader, axis, start, stop)
         if maps is None:
             values = _core(equalize, chunk, s.method, s.bins, "image",
                            channel_axis=layout.channel_axis)
         else:
             values = np.empty(chunk.shape)
-            for c, hist in enumerate(maps):
+            # a chunk along the channel axis holds channels start:stop, else all of them
+            first = start if axis is not None and axis == layout.channel_axis else 0
+            for c in range(1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]):
                 channel = _channel_key(layout, c)
-                values[channel] = _core(hist.apply, chunk[channel])
-        result[key] = convert(values, plan.settings.dtype, plan.images.dtype)
+                values[channel] = _core(maps[first + c].apply, chunk[channel])
+        out = convert(values, plan.settings.dtype, plan.input_dtype)
         del values
+        writer.write(start, stop, out)
         done += n
         yield "equalize", done, total
 
@@ -517,12 +548,12 @@ def _sidecar_info(plan):
         "source": None if plan.source is None else str(plan.source.absolute()),
         "output": plan.output.name,
         "format": plan.kind,
-        "shape": list(plan.images.shape),
-        "input_dtype": str(plan.images.dtype),
+        "shape": list(plan.shape),
+        "input_dtype": str(plan.input_dtype),
         "output_dtype": str(plan.dtype),
         "method": s.method,
         "bins": int(s.bins),
-        "bins_ignored": uses_value_bins(s.method, plan.images.dtype),
+        "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
         "scope": s.scope,
         "channel_axis": plan.layout.channel_axis,
     }

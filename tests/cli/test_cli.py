@@ -508,7 +508,7 @@ def test_subprocess_usage_error(tmp_path):
 
 _SLOW = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import export, save
+    from histeq_gui.core import export, writers
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -520,15 +520,15 @@ _SLOW = textwrap.dedent("""
             time.sleep(0.2)
             return convert(*args)
         export.convert = slow_convert
-    else:
-        write_stack = save.write_stack
-        def slow_write(*args, progress, **kwargs):
+    else:                               # writing is verified chunk by chunk: slow that down
+        verify = writers.ChunkWriter.verify
+        def slow_verify(self, progress=None):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
-            return write_stack(*args, progress=slow, **kwargs)
-        save.write_stack = slow_write
+            return verify(self, slow)
+        writers.ChunkWriter.verify = slow_verify
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -641,17 +641,17 @@ def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
 
 _SLOW_CLEAN_UP = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import atomic, save
+    from histeq_gui.core import atomic, writers
     from histeq_gui import cli
 
-    write_stack = save.write_stack
-    def slow_write(*args, progress, **kwargs):
+    verify = writers.ChunkWriter.verify
+    def slow_verify(self, progress=None):
         def slow(done, total):
             print("busy", flush=True)
             time.sleep(0.2)
             progress(done, total)
-        return write_stack(*args, progress=slow, **kwargs)
-    save.write_stack = slow_write
+        return verify(self, slow)
+    writers.ChunkWriter.verify = slow_verify
     remove = atomic._remove
     def slow_remove(path):
         print("cleaning", flush=True)
