@@ -5,15 +5,21 @@ Both the ``histeq`` command and the viewer's export dialog call
 same stack and the same :class:`ExportSettings` give the same bytes whoever
 asks.
 
-The pipeline validates everything before it computes anything, equalizes the
-stack in chunks of images (``scope="image"``) or builds one histogram per
-channel and applies it chunk by chunk (``scope="stack"``), converts the float64
-result to the output dtype (:func:`convert`) and writes it with a JSON sidecar
-that says how the output was made.  Output and sidecar are written (and the
-output verified) under hidden names in the target folder and moved into place
-together at the very end by :func:`~histeq_gui.core.io.staged`, so when the
-caller cancels or anything fails, neither remains and an existing output keeps
-its bytes.
+The pipeline validates everything before it computes anything (including
+that an uncompressed output fits on its disk), then streams: the input is
+read chunk by chunk through a :class:`~histeq_gui.core.readers.Reader` (an
+array, a ``.npy`` map read with ``pread``, or any lazy reader of
+:func:`~histeq_gui.core.readers.open_reader`), equalized in one pass
+(``scope="image"``) or in two (``scope="stack"``: one histogram per channel
+fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
+applied chunk by chunk), converted to the output dtype (:func:`convert`) and
+handed to the output's chunk writer (:mod:`~histeq_gui.core.writers`), which
+keeps a digest per chunk and verifies the file against them.  No copy of the
+whole stack or result is kept: memory is bounded by the chunk.  Output and
+its JSON sidecar are written under hidden names in the target folder and
+moved into place together at the very end by
+:func:`~histeq_gui.core.io.staged`, so when the caller cancels or anything
+fails, neither remains and an existing output keeps its bytes.
 """
 
 from __future__ import annotations
@@ -305,9 +311,12 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
 
     Parameters
     ----------
-    images : ndarray
-        The stack, e.g. from :func:`~histeq_gui.core.io.load_stack` (a
-        read-only memory map is fine: it is never modified).
+    images : ndarray or Reader
+        The stack: an array, e.g. from :func:`~histeq_gui.core.io.load_stack`
+        (a read-only memory map is fine: it is read with ``pread`` and never
+        modified), or a :class:`~histeq_gui.core.readers.Reader` from
+        :func:`~histeq_gui.core.readers.open_reader`, read chunk by chunk
+        (it stays open: closing it is the caller's).
     output : str or path-like
         ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
         a path without an extension for a folder of numbered PNG files.
@@ -320,12 +329,17 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         Replace an existing output (never the source).
     chunk_images : int, optional
         Images equalized at a time; default about 64 MB of float64 results.
-        The result does not depend on it.
+        The result does not depend on it.  Chunks are cut along the stack's
+        image axis; for .npy, .npz and TIFF files along the first axis longer
+        than one, so a channels-first ``(C, N, H, W)`` stack is written
+        channel by channel.
 
     Yields
     ------
     stage : {"histogram", "equalize", "write"}
-        ``"histogram"`` only for ``scope="stack"``.
+        ``"histogram"`` (fitting, only for ``scope="stack"``), ``"equalize"``
+        (equalizing and writing, in images), ``"write"`` (verifying what was
+        written).
     done, total : int
         Progress within the stage.
 
@@ -342,7 +356,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         For a stack that cannot be equalized, an unsupported output type, a
         dtype the output cannot hold (PNG: uint8, uint16 grayscale), a
         missing or unwritable folder, an existing output without
-        ``overwrite``, an output that is the source, or a failed write.
+        ``overwrite``, an output that is the source, an uncompressed output
+        larger than the free space of its disk, or a failed write.
 
     Notes
     -----
@@ -358,10 +373,10 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     and moved into place together (:func:`~histeq_gui.core.io.staged`) only
     after both are complete and the output is verified.  If the generator is
     closed early (the caller cancelled) or anything raises, neither remains
-    and an existing output is untouched.  The long calls (the stack
-    histogram, writing and verifying) run in a helper thread so that they
-    can report progress here; closing the generator stops them at their next
-    progress report.
+    and an existing output is untouched.  The long calls (fitting the stack
+    histogram, verifying) run in a helper thread so that they can report
+    progress here; closing the generator stops them at their next progress
+    report.
 
     Examples
     --------

@@ -3,9 +3,11 @@
 Loading never unpickles, never modifies the input and turns every failure
 into a one-line :class:`~histeq_gui.core.errors.StackError` that says what is
 wrong and what to do.  TIFF files are checked against what they declare,
-because tifffile may only log a warning for a truncated file.  The private
-readers (``_load_npy``, ``_load_npz``, ``_open_tiff``, ``_tiff_pages``,
-``_load_image``) also read written files back in :mod:`histeq_gui.core.save`.
+because tifffile may only log a warning for a truncated file.
+:func:`load_stack` opens a lazy reader (:func:`~histeq_gui.core.readers.open_reader`)
+and reads everything; the private helpers here (``_load_npy``, ``_npz_member``,
+``_tiff_session``, ``_tiff_pages``, ``_load_image``, ``_folder_files``) are
+what those readers, and the writers' verification, read files with.
 """
 
 from __future__ import annotations

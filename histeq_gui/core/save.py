@@ -2,8 +2,10 @@
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
 :func:`write_stack` writes the stack under a temporary name from
-:func:`~histeq_gui.core.atomic.staged`, reads it back in chunks and compares
-it with what was meant to be written; only then is it moved into place.
+:func:`~histeq_gui.core.atomic.staged` through the format's chunk writer
+(:mod:`~histeq_gui.core.writers`), which reads it back chunk by chunk and
+compares each chunk's digest with the one written; only then is it moved
+into place.
 """
 
 from __future__ import annotations
