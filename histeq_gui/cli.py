@@ -133,14 +133,14 @@ def build_parser():
         prog=_PROG,
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
-        epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files or a folder of "
-               "images.  Outputs: .npy, .npz, .tif/.tiff, .png (a single image), or a path "
-               "without an extension for a folder of numbered PNG files.  The input is never "
-               "modified.")
+        epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files, a folder of "
+               "images or a .zarr array.  Outputs: .npy, .npz, .tif/.tiff, .png (a single "
+               "image), .zarr (a Zarr v3 array), or a path without an extension for a folder of "
+               "numbered PNG files.  The input is read chunk by chunk and never modified.")
     parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
     parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
-                        help="output file (.npy, .npz, .tif, .png for a single image) or "
-                             "PNG folder (no extension)")
+                        help="output file (.npy, .npz, .tif, .png for a single image), .zarr "
+                             "array or PNG folder (no extension)")
     parser.add_argument("--method", choices=METHODS, default="numpy",
                         help="equalization method (default: %(default)s)")
     parser.add_argument("--bins", type=_bins, default=256, metavar="N",

@@ -34,7 +34,8 @@ __all__ = ["load_stack"]
 _TIFF_EXTS = (".tif", ".tiff")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 _FOLDER_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-_READABLE = ".npy, .npz, .tif/.tiff, .png, .jpg/.jpeg, .bmp, .gif, .webp or a folder of images"
+_READABLE = (".npy, .npz, .tif/.tiff, .png, .jpg/.jpeg, .bmp, .gif, .webp, a .zarr array or a "
+             "folder of images")
 
 
 def load_stack(path, key=None, progress=None):

@@ -26,17 +26,19 @@ from .writers import open_writer
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
 
 _OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", ".png": "png",
-                 "": "png-folder"}
-_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), or a name without extension for a "
-             "folder of PNG files")
+                 ".zarr": "zarr", "": "png-folder"}
+_FOLDER_KINDS = ("png-folder", "zarr")
+_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), .zarr (a Zarr v3 array), or a name "
+             "without extension for a folder of PNG files")
 
 
 def output_kind(path):
-    """Return the output format of ``path``: "npy", "npz", "tif", "png" or "png-folder".
+    """Return the output format of ``path``: "npy", "npz", "tif", "png", "zarr" or "png-folder".
 
     ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
-    last); a path without an extension is a folder of numbered PNG files.
-    Raises StackError for any other extension.
+    last); ``.zarr`` a Zarr v3 array (a folder; needs the ``zarr`` extra); a
+    path without an extension is a folder of numbered PNG files.  Raises
+    StackError for any other extension.
 
     Examples
     --------
@@ -91,6 +93,10 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     kind = output_kind(path)
     if kind in ("png", "png-folder") and dtype is not None:
         _check_png(np.dtype(dtype), layout, single=kind == "png")
+    if kind == "zarr":
+        from .zarr_io import zarr_module
+
+        zarr_module(path, "write")
     with _guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
@@ -99,8 +105,12 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         present = exists(path)
         if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-        if present and kind != "png-folder" and path.is_dir():
+        if present and kind not in _FOLDER_KINDS and path.is_dir():
             raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
+        if present and kind == "zarr" and not (path.is_dir() and not path.is_symlink()
+                                               and (path / "zarr.json").is_file()):
+            raise StackError(f"will not replace '{path}': it is not a Zarr array (no "
+                             "zarr.json in a folder); choose another name")
         if present and kind == "png-folder":
             if not path.is_dir():
                 raise StackError(f"cannot write '{path}': it exists and is not a folder; "
