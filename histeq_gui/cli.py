@@ -3,6 +3,7 @@
 Example::
 
     histeq stack.npy -o equalized.tif --method skimage --bins 128 --scope stack
+    histeq big.npy -o big_eq.zarr --scope stack --engine dask --scheduler tcp://10.0.0.5:8786
 
 The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
@@ -159,6 +160,14 @@ def build_parser():
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
                              "channels last, 'none' treats the stack as grayscale "
                              "(default: auto)")
+    parser.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="'local': this process and its threads (default); 'dask': the "
+                             "same steps as a Dask graph, on Dask's local scheduler or on "
+                             "--scheduler (same output bytes; needs histeq-gui[dask])")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="address of a dask.distributed scheduler, e.g. "
+                             "tcp://10.0.0.5:8786 (with --engine dask; the input must be at the "
+                             "same path on every worker)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (never the input)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -184,7 +193,10 @@ def main(argv=None):
     """
     try:
         with _Signals(), _Quiet():
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.scheduler is not None and args.engine != "dask":
+                parser.error("--scheduler needs --engine dask")
             written = _run(args)
     except _Terminated:
         print(f"{_PROG}: terminated", file=sys.stderr)
@@ -228,7 +240,8 @@ def _run(args):
     with open_reader(args.input, key=args.key) as images:
         try:
             output = export(images, args.output, settings, source=args.input,
-                            overwrite=args.overwrite, progress=bar.update)
+                            overwrite=args.overwrite, progress=bar.update, engine=args.engine,
+                            scheduler=args.scheduler)
         finally:
             bar.close()
         return _summary(output, images.shape, settings, images.dtype)

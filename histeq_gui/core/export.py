@@ -24,6 +24,7 @@ fails, neither remains and an existing output keeps its bytes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -306,7 +307,8 @@ def check_target(output, *, source=None, overwrite=False):
     return kind
 
 
-def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None):
+def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None,
+                 engine="local", scheduler=None):
     """Export a stack step by step: a generator of progress, returning the output path.
 
     Parameters
@@ -333,6 +335,15 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         image axis; for .npy, .npz and TIFF files along the first axis longer
         than one, so a channels-first ``(C, N, H, W)`` stack is written
         channel by channel.
+    engine : {"local", "dask"}, optional
+        ``"local"`` (default): this process and the core's thread pool.
+        ``"dask"``: the same steps as a Dask graph
+        (:mod:`~histeq_gui.core.dask_engine`, the ``dask`` extra), on Dask's
+        local scheduler or on the ``dask.distributed`` scheduler at
+        ``scheduler``.  The bytes written are the same.
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler (``tcp://host:8786``);
+        only with ``engine="dask"``.
 
     Yields
     ------
@@ -384,11 +395,29 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     >>> for stage, done, total in steps:                                  # doctest: +SKIP
     ...     print(stage, done, total)
     """
+    runner = _engine(engine, scheduler)
     plan = _plan(images, output, settings, source, overwrite, chunk_images)
-    return _run(plan)
+    return _run(plan, runner)
 
 
-def export(images, output, settings, *, source=None, overwrite=False, progress=None):
+ENGINES = ("local", "dask")
+
+
+def _engine(name, scheduler):
+    """The engine object for ``name`` (checked before anything else)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose 'local' or 'dask'")
+    if name == "local":
+        if scheduler is not None:
+            raise ValueError("a scheduler address needs the dask engine; add --engine dask")
+        return LocalEngine()
+    from . import dask_engine
+
+    return dask_engine.DaskEngine(scheduler)
+
+
+def export(images, output, settings, *, source=None, overwrite=False, progress=None,
+           engine="local", scheduler=None):
     """Run :func:`export_steps` to the end and return the output path.
 
     ``progress(stage, done, total)`` is called at every step; it may raise
@@ -396,7 +425,8 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
     which case nothing is written and the exception propagates.  The other
     parameters are those of :func:`export_steps`.
     """
-    steps = export_steps(images, output, settings, source=source, overwrite=overwrite)
+    steps = export_steps(images, output, settings, source=source, overwrite=overwrite,
+                         engine=engine, scheduler=scheduler)
     try:
         while True:
             try:
@@ -411,27 +441,33 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 
 # --- the steps ---------------------------------------------------------------------------
 
-def _run(plan):
+def _run(plan, engine):
     # A stack mapped from a .npy file is read with file reads, chunk by chunk (readers):
     # a file cut meanwhile is then a one-line error, where touching the map would die of
     # SIGBUS, and resident memory stays bounded by the chunk.
     reader = readers.reader_for(plan.images)
     try:
-        maps = (yield from _stack_histograms(plan, reader)) \
-            if plan.settings.scope == "stack" else None
-        json_path = sidecar.sidecar_path(plan.output)
-        # A sidecar this program wrote for this output is replaced even without overwrite
-        # (it may have been left without its output); any other file there is not.
-        ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-        with atomic.staged([plan.output, json_path],
-                           overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-            writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
-                                         target=plan.output)
-            with writer:
-                yield from _equalize_chunks(plan, maps, reader, writer)
-                writer.finish()
-            yield from _in_thread("write", writer.verify)
-            sidecar.write_json(temp_json, _sidecar_info(plan), target=json_path)
+        with engine.session():
+            maps = (yield from engine.fit(plan, reader)) \
+                if plan.settings.scope == "stack" else None
+            json_path = sidecar.sidecar_path(plan.output)
+            # A sidecar this program wrote for this output is replaced even without overwrite
+            # (it may have been left without its output); any other file there is not.
+            ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+            with atomic.staged([plan.output, json_path],
+                               overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+                writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype,
+                                             plan.layout, target=plan.output)
+                with writer:
+                    total, done = plan.layout.n_images, 0
+                    yield "equalize", 0, total
+                    for start, stop, n, out in engine.equalized(plan, reader, maps, writer.axis):
+                        writer.write(start, stop, out)
+                        done += n
+                        yield "equalize", done, total
+                    writer.finish()
+                yield from _in_thread("write", writer.verify)
+                sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
     finally:
         if reader is not plan.images:
             reader.close()
@@ -445,10 +481,11 @@ def _channel_key(layout, channel):
     return tuple(key)
 
 
-def _pieces(layout, axis, chunk_images):
+def pieces(layout, axis, chunk_images):
     """``(start, stop, images)``: the stack cut along ``axis`` into about ``chunk_images``.
 
-    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.
+    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.  Every
+    engine cuts the stack this way.
     """
     if axis is None:
         yield 0, 1, layout.n_images
@@ -461,49 +498,66 @@ def _pieces(layout, axis, chunk_images):
         yield start, stop, round(stop * per_index) - round(start * per_index)
 
 
-def _read(reader, axis, start, stop):
+def read_piece(reader, axis, start, stop):
+    """The piece ``start:stop`` along ``axis`` of :func:`pieces` (axis None: everything)."""
     return reader.read(0, reader.shape[0]) if axis is None else reader.read(start, stop, axis)
 
 
-def _stack_histograms(plan, reader):
-    """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
-    progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
-    s, layout = plan.settings, plan.layout
-    axis = readers.stack_axis(layout)
-
-    def chunks():
-        for start, stop, _ in _pieces(layout, axis, plan.chunk_images):
-            chunk = _read(reader, axis, start, stop)
-            yield [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
-
-    def build(progress):
-        return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins, progress=progress)
-
-    return (yield from _in_thread("histogram", build))
+def channel_pieces(chunk, layout):
+    """The channels of a chunk of whole images, one array per channel (what is fitted)."""
+    return [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
 
 
-def _equalize_chunks(plan, maps, reader, writer):
-    """Equalize and write the stack chunk by chunk along the writer's axis (a generator)."""
-    s, layout, axis = plan.settings, plan.layout, writer.axis
-    total, done = layout.n_images, 0
-    yield "equalize", 0, total
-    for start, stop, n in _pieces(layout, axis, plan.chunk_images):
-        chunk = _read(reader, axis, start, stop)
-        if maps is None:
-            values = _core(equalize, chunk, s.method, s.bins, "image",
-                           channel_axis=layout.channel_axis)
-        else:
-            values = np.empty(chunk.shape)
-            # a chunk along the channel axis holds channels start:stop, else all of them
-            first = start if axis is not None and axis == layout.channel_axis else 0
-            for c in range(1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]):
-                channel = _channel_key(layout, c)
-                values[channel] = _core(maps[first + c].apply, chunk[channel])
-        out = convert(values, plan.settings.dtype, plan.input_dtype)
-        del values
-        writer.write(start, stop, out)
-        done += n
-        yield "equalize", done, total
+def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
+    """Equalize one piece of the stack and convert it to the output dtype.
+
+    ``maps`` is None for scope "image" (each image its own histogram), else
+    the fitted histogram of each channel; a piece cut along the channel axis
+    (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
+    Every engine equalizes its pieces with this function.
+    """
+    if maps is None:
+        values = _core(equalize, chunk, settings.method, settings.bins, "image",
+                       channel_axis=layout.channel_axis)
+    else:
+        values = np.empty(chunk.shape)
+        first = start if axis is not None and axis == layout.channel_axis else 0
+        for c in range(1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]):
+            channel = _channel_key(layout, c)
+            values[channel] = _core(maps[first + c].apply, chunk[channel])
+    return convert(values, settings.dtype, input_dtype)
+
+
+class LocalEngine:
+    """The default engine: this process, the core's own thread pool, one chunk at a time."""
+
+    name = "local"
+
+    def session(self):
+        return contextlib.nullcontext()
+
+    def fit(self, plan, reader):
+        """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
+        progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
+        s, layout = plan.settings, plan.layout
+        axis = readers.stack_axis(layout)
+
+        def chunks():
+            for start, stop, _ in pieces(layout, axis, plan.chunk_images):
+                yield channel_pieces(read_piece(reader, axis, start, stop), layout)
+
+        def build(progress):
+            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
+                         progress=progress)
+
+        return (yield from _in_thread("histogram", build))
+
+    def equalized(self, plan, reader, maps, axis):
+        """``(start, stop, images, output chunk)`` in order along ``axis``."""
+        for start, stop, n in pieces(plan.layout, axis, plan.chunk_images):
+            chunk = read_piece(reader, axis, start, stop)
+            yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
+                                                 start, plan.input_dtype)
 
 
 def _core(function, *args, **kwargs):
@@ -554,7 +608,7 @@ def _in_thread(stage, function):
         thread.join()
 
 
-def _sidecar_info(plan):
+def _sidecar_info(plan, engine="local"):
     s = plan.settings
     return {
         "program": sidecar.PROGRAM,
@@ -571,4 +625,5 @@ def _sidecar_info(plan):
         "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
         "scope": s.scope,
         "channel_axis": plan.layout.channel_axis,
+        "engine": engine,
     }

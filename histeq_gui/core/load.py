@@ -128,6 +128,7 @@ def _load_npy(path):
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     # Which file the map shows, so that a reader can tell if it was replaced since.
     array._histeq_file = (os.path.abspath(path), info.st_dev, info.st_ino)
+    array._histeq_signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     return array
 
 

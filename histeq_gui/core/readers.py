@@ -83,6 +83,9 @@ class Reader:
         As stored (possibly non-native byte order).
     names : list of str or None
         The file of each image of a folder, in order; None otherwise.
+    signature : tuple or None
+        ``(st_dev, st_ino, st_size, st_mtime_ns)`` of the path when it was
+        opened, to tell later whether the file changed.
 
     Notes
     -----
@@ -96,6 +99,7 @@ class Reader:
     path = None
     names = None
     depth = 0
+    signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
     def __init__(self, shape, dtype):
         self.shape = tuple(int(n) for n in shape)
@@ -562,6 +566,7 @@ def open_reader(path, key=None):
     except BaseException:
         reader.close()
         raise
+    reader.signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     return reader
 
 

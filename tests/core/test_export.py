@@ -225,6 +225,7 @@ def test_sidecar_says_how_the_output_was_made(tmp_path):
         "bins_ignored": True,       # scikit-image bins integers one value per bin
         "scope": "stack",
         "channel_axis": None,
+        "engine": "local",
     }
 
 
