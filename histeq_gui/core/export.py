@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, fit, memory, readers, save, sidecar, writers
+from . import atomic, fit, lut, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
 from .equalize import check_scope, equalize
 from .errors import Cancelled, StackError
@@ -514,15 +514,34 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
     ``maps`` is None for scope "image" (each image its own histogram), else
     the fitted histogram of each channel; a piece cut along the channel axis
     (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
-    Every engine equalizes its pieces with this function.
+    Every engine equalizes its pieces with this function.  Integer images of
+    at most 16 bits (8 bits for scope "image") go through tables in the
+    output dtype (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
     """
+    channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
+    first = start if axis is not None and axis == layout.channel_axis else 0
+    native = np.dtype(input_dtype).newbyteorder("=")
+    if lut.applies(native, settings.scope):
+        def to_output(values):
+            return convert(values, settings.dtype, input_dtype)
+
+        out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
+        for c in range(channels):
+            key = _channel_key(layout, c)
+            pixels = np.asarray(chunk[key], native)
+            table = _core(lut.stack_table, maps[first + c], native, to_output) \
+                if maps is not None else \
+                _core(lut.image_tables, pixels, settings.method, settings.bins, to_output)
+            rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1]) \
+                if maps is None else pixels.reshape(1, -1)
+            out[key] = lut.look_up(rows, table, np.iinfo(native).min).reshape(pixels.shape)
+        return out
     if maps is None:
         values = _core(equalize, chunk, settings.method, settings.bins, "image",
                        channel_axis=layout.channel_axis)
     else:
         values = np.empty(chunk.shape)
-        first = start if axis is not None and axis == layout.channel_axis else 0
-        for c in range(1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]):
+        for c in range(channels):
             channel = _channel_key(layout, c)
             values[channel] = _core(maps[first + c].apply, chunk[channel])
     return convert(values, settings.dtype, input_dtype)

@@ -44,7 +44,8 @@ from . import methods as mt
 from . import tables as tb
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
-           "chunk_distinct", "merge_distinct", "finish", "single_threaded"]
+           "chunk_distinct", "merge_distinct", "finish", "single_threaded", "image_value_maps",
+           "run_blocks"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
 
@@ -430,3 +431,49 @@ def single_threaded():
     finally:
         thread.name = name
 
+
+
+def image_value_maps(images, method="numpy", bins=256):
+    """Every image's own map (scope "image") evaluated at every value of its 8-bit dtype.
+
+    Parameters
+    ----------
+    images : ndarray of uint8 or int8
+        Images whose last two axes are one image (no colour axis).
+    method, bins
+        As for :func:`~histeq_gui.core.equalize.equalize`.
+
+    Returns
+    -------
+    ndarray of float64, shape (images, 256)
+        Row ``r`` maps value ``iinfo.min + k`` of image ``r`` (in the order
+        of ``images.reshape(-1, H * W)``) to what ``equalize(images, method,
+        bins)`` gives a pixel of that value in that image: the very tables
+        :func:`~histeq_gui.core.equalize.equalize` builds (same groups, same
+        counting), evaluated on the 256 values instead of on the pixels.
+    """
+    x = eq._as_images(images)
+    if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
+        raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
+    x2 = eq._rows(x)
+    rows, pixels = x2.shape
+    grid = np.arange(256, dtype=np.int64) + int(np.iinfo(x.dtype).min)
+    out = np.empty((rows, 256))
+    source = eq._Source(x2)
+    groups = eq._groups(rows, pixels, "image", 1, eq._table_width(x2.dtype, method, bins),
+                        lookup=True)
+
+    def work(group):
+        t = eq._tables(source, group, method, bins)
+        n = group.r1 - group.r0
+        values = np.ascontiguousarray(np.broadcast_to(grid.astype(x.dtype), (n, 256)))
+        tb.map_block(t, values, group.samples(group.r0, group.r1), out[group.r0:group.r1],
+                     clamp=True)
+
+    eq._run(work, groups)
+    return out
+
+
+def run_blocks(function, items):
+    """``[function(item) for item in items]`` on the core's thread pool (serial inside it)."""
+    return eq._run(function, items)
