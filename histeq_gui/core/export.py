@@ -532,8 +532,7 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
             table = _core(lut.stack_table, maps[first + c], native, to_output) \
                 if maps is not None else \
                 _core(lut.image_tables, pixels, settings.method, settings.bins, to_output)
-            rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1]) \
-                if maps is None else pixels.reshape(1, -1)
+            rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1])
             out[key] = lut.look_up(rows, table, np.iinfo(native).min).reshape(pixels.shape)
         return out
     if maps is None:

@@ -200,17 +200,107 @@ class ChunkWriter:
         return False
 
 
-class _FileWriter(ChunkWriter):
-    """Writers of one file: it is created at open and flushed and fsynced at finish."""
+class _Pipe:
+    """A helper thread that consumes the chunks handed to it, so writing overlaps computing.
 
-    def _create(self):
+    ``consume(chunks)`` runs in the thread over an iterator of the chunks
+    :meth:`put` (at most two wait in between); an error it raises is raised
+    by the next :meth:`put` or by :meth:`close`, as a one-line StackError
+    naming ``target`` (through ``_guard``).
+    """
+
+    def __init__(self, target, consume, name):
+        self.target, self.error = target, None
+        self.queue = queue.Queue(maxsize=2)
+
+        def chunks():
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                if item is _STOP:
+                    raise Cancelled("writing stopped")
+                yield item
+
+        def work():
+            try:
+                consume(chunks())
+            except BaseException as exc:        # handed to the writing thread
+                self.error = exc
+                while True:                     # let a blocked put() go on
+                    try:
+                        self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+
+        self.thread = threading.Thread(target=work, name=name, daemon=True)
+        self.thread.start()
+
+    def put(self, item):
+        while True:
+            self._raise()
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if not self.thread.is_alive():
+                    self._raise()
+                    raise StackError(f"cannot write '{self.target}': the writer stopped")
+
+    def _raise(self):
+        if self.error is not None:
+            error, self.error = self.error, None
+            with _guard(self.target, "write"):
+                raise error
+
+    def close(self):
+        """Wait until every chunk is consumed; raise what went wrong."""
+        self.put(None)
+        self.thread.join()
+        self._raise()
+
+    def abort(self):
+        """Stop the thread without finishing (the consumer sees Cancelled)."""
+        while self.thread.is_alive():
+            try:
+                self.queue.put(_STOP, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+
+
+class _FileWriter(ChunkWriter):
+    """Writers of one file: created at open, written by a helper thread, fsynced at finish.
+
+    Subclasses give ``_consume(chunks)``, which writes the chunks (C-contiguous
+    arrays in the file's dtype, in order) and must call :meth:`_keep` for each.
+    """
+
+    def _start(self, name):
         self._files = _new_file(self.path, self.target)
         self.fh = self._files.__enter__()
+        self._pipe = _Pipe(self.target, self._consume, name)
 
-    def _close(self):
+    def _write(self, start, stop, data):
+        self._pipe.put((start, stop, data))
+
+    def _keep(self, start, stop, data):
+        """Record the digest of a chunk (in the helper thread, before writing it)."""
+        self.digests.append((start, stop, digest(data)))
+
+    def _finish(self):
+        self._pipe.close()
+        self._end()
         self._files.__exit__(None, None, None)      # flush + fsync + close
+        self._files = None
+
+    def _end(self):
+        """What completes the file after its last chunk (archives)."""
 
     def _abort(self):
+        if getattr(self, "_pipe", None) is not None:
+            self._pipe.abort()
         if getattr(self, "_files", None) is not None:
             try:
                 self._files.__exit__(Cancelled, Cancelled(), None)
@@ -218,27 +308,25 @@ class _FileWriter(ChunkWriter):
                 pass
             self._files = None
 
-    def _write_bytes(self, stream, data):
-        with _guard(self.target, "write"):
-            stream.write(data.reshape(-1).view(np.uint8).data)
+    @staticmethod
+    def _bytes(data):
+        return data.reshape(-1).view(np.uint8).data
 
 
 class NpyWriter(_FileWriter):
     kind = "npy"
 
     def _open(self):
-        self._create()
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                   "shape": self.shape}
+        self._start("histeq-npy-writer")
         with _guard(self.target, "write"):
             np.lib.format.write_array_header_1_0(self.fh, header)
 
-    def _write(self, start, stop, data):
-        self._write_bytes(self.fh, data)
-        self.digests.append((start, stop, digest(data)))
-
-    def _finish(self):
-        self._close()
+    def _consume(self, chunks):
+        for start, stop, data in chunks:
+            self._keep(start, stop, data)
+            self.fh.write(self._bytes(data))
 
     def _verify(self, progress):
         with readers.ArrayReader(load._load_npy(self.path), self.path, "npy") as reader:
@@ -259,25 +347,30 @@ class NpzWriter(NpyWriter):
     def _open(self):
         if not self.key or "/" in self.key:
             raise StackError(f"invalid .npz key {self.key!r}; use a plain name such as 'images'")
-        self._create()
+        self._files = _new_file(self.path, self.target)
+        self.fh = self._files.__enter__()
         with _guard(self.target, "write"):
             self._archive = zipfile.ZipFile(self.fh, "w", zipfile.ZIP_DEFLATED)
             self._member = self._archive.open(self.key + ".npy", "w", force_zip64=True)
             header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                       "shape": self.shape}
             np.lib.format.write_array_header_1_0(self._member, header)
+        self._pipe = _Pipe(self.target, self._consume, "histeq-npz-writer")
 
-    def _write(self, start, stop, data):
-        self._write_bytes(self._member, data)
-        self.digests.append((start, stop, digest(data)))
+    def _consume(self, chunks):
+        for start, stop, data in chunks:
+            self._keep(start, stop, data)
+            self._member.write(self._bytes(data))
 
-    def _finish(self):
+    def _end(self):
         with _guard(self.target, "write"):
             self._member.close()
             self._archive.close()
-        self._close()
 
     def _abort(self):
+        if getattr(self, "_pipe", None) is not None:
+            self._pipe.abort()
+            self._pipe = None
         for part in ("_member", "_archive"):
             try:
                 getattr(self, part).close()
@@ -297,8 +390,7 @@ class NpzWriter(NpyWriter):
 class TiffWriter(_FileWriter):
     """A multi-page TIFF written by tifffile from pages handed over chunk by chunk.
 
-    tifffile pulls pages from an iterator; it runs in a helper thread that
-    takes the chunks from a small queue, so writing also overlaps computing.
+    tifffile pulls pages from an iterator, in the helper thread.
     """
 
     kind = "tif"
@@ -307,73 +399,19 @@ class TiffWriter(_FileWriter):
         self.dtype = _native(self.dtype)
         layout, shape = self.layout, self.shape
         self._k = 3 if layout.channel_axis == len(shape) - 1 and layout.channels in (3, 4) else 2
-        self._queue = queue.Queue(maxsize=2)
-        self._error = None
-        self._create()
+        self._start("histeq-tiff-writer")
+
+    def _consume(self, chunks):
+        shape, page = self.shape, self.shape[len(self.shape) - self._k:]
 
         def pages():
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                if item is _STOP:
-                    raise Cancelled("writing stopped")
-                yield from item.reshape((-1,) + shape[len(shape) - self._k:])
+            for start, stop, data in chunks:
+                self._keep(start, stop, data)
+                yield from data.reshape((-1,) + page)
 
-        def work():
-            try:
-                tifffile.imwrite(self.fh, pages(), shape=shape, dtype=self.dtype,
-                                 photometric="rgb" if self._k == 3 else "minisblack",
-                                 bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES)
-            except BaseException as exc:        # handed to the writing thread
-                self._error = exc
-                while True:                     # let a blocked put() go on
-                    try:
-                        self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-
-        self._thread = threading.Thread(target=work, name="histeq-tiff-writer", daemon=True)
-        self._thread.start()
-
-    def _put(self, item):
-        while True:
-            self._raise_error()
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if not self._thread.is_alive():
-                    self._raise_error()
-                    raise StackError(f"cannot write '{self.target}': the TIFF writer stopped")
-
-    def _raise_error(self):
-        if self._error is not None:
-            error, self._error = self._error, None
-            with _guard(self.target, "write"):
-                raise error
-
-    def _write(self, start, stop, data):
-        self._put(data)
-        self.digests.append((start, stop, digest(data)))
-
-    def _finish(self):
-        self._put(None)
-        self._thread.join()
-        self._raise_error()
-        self._close()
-
-    def _abort(self):
-        if getattr(self, "_thread", None) is not None and self._thread.is_alive():
-            while True:
-                try:
-                    self._queue.put(_STOP, timeout=0.1)
-                    break
-                except queue.Full:
-                    if not self._thread.is_alive():
-                        break
-            self._thread.join()
-        super()._abort()
+        tifffile.imwrite(self.fh, pages(), shape=shape, dtype=self.dtype,
+                         photometric="rgb" if self._k == 3 else "minisblack",
+                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES)
 
     def _verify(self, progress):
         with readers.TiffReader(self.path) as reader:
