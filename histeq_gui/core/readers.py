@@ -45,7 +45,7 @@ from . import load, memory
 from .errors import StackError
 from .files import _check_array, _check_regular, _guard, _open_input, _Progress, _row_chunks, \
     _stat_input
-from .stack import image_at
+from .stack import Layout, image_at
 
 __all__ = ["Reader", "ArrayReader", "open_reader", "reader_for", "stack_axis", "CHUNK_BYTES"]
 
@@ -203,8 +203,6 @@ class Reader:
         per = n // self.shape[axis]          # images per index along the image axis
         i, rest = divmod(index, per)
         piece = self.read(i, i + 1, axis)
-        from .stack import Layout
-
         return image_at(piece, Layout(piece.shape, layout.channel_axis), rest)
 
     def chunks(self, axis=0, images=None, progress=None):

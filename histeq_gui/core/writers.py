@@ -120,6 +120,9 @@ class ChunkWriter:
     def write(self, start, stop, chunk):
         """Write ``stack[..., start:stop, ...]`` (along the axis), right after the last chunk.
 
+        File writers hand the chunk to a helper thread: do not modify it
+        after this call (the export passes a new array every time).
+
         Raises
         ------
         ValueError

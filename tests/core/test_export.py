@@ -955,3 +955,27 @@ def test_the_export_peak_memory_is_bounded_by_the_chunk(tmp_path, scope):
 def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope):
     peak = _export_peak(tmp_path, 1024, scope, 1 << 23)         # default chunks (64 MB)
     assert peak < 512 << 20, f"{peak / 2**20:.0f} MB more to export 1 GB"
+
+
+def _refuse_loading(monkeypatch):
+    from histeq_gui.core import readers
+
+    def refuse(self, progress=None):
+        raise AssertionError("the whole stack was loaded")
+    for cls in (readers.Reader, readers.ArrayReader, readers.NpzReader, readers.TiffReader,
+                readers.FolderReader):
+        monkeypatch.setattr(cls, "load", refuse)
+    monkeypatch.setattr(export_module, "_CHUNK_VALUES", 3 * 96 * 96)    # 3 images a chunk
+
+
+@pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_the_command_never_loads_the_whole_input(tmp_path, monkeypatch, how, scope):
+    from histeq_gui import cli
+
+    path, stack = _input_file(tmp_path, how, _faces(12))
+    _refuse_loading(monkeypatch)
+    assert cli.main([str(path), "-o", str(tmp_path / "out.tif"), "--scope", scope, "-q"]) == 0
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_stack(tmp_path / "out.tif"),
+                                  convert(equalize(stack, scope=scope), "same", np.uint8))
