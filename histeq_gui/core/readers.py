@@ -437,13 +437,17 @@ class TiffReader(Reader):
     def _read_rows(self, r0, r1, out):
         if self.depth == 0:             # pages that are not whole rows: all of them at once
             r0, r1 = 0, self.pages
+        self._read_pages(r0, r1, out.reshape(r1 - r0, -1))
+
+    def _read_pages(self, start, stop, out):
+        """Decode pages ``start:stop`` (one batch) into ``out`` of shape (pages, values)."""
         self._errors.watch()
-        pages = load._tiff_pages(self.path, self._tif, r0, r1)
+        pages = load._tiff_pages(self.path, self._tif, start, stop)
         load._raise_tiff_errors(self.path, self._errors.messages)
-        if pages.size != out.size:
-            load._raise_tiff_errors(self.path, [f"pages {r0}:{r1} hold {pages.size} values, "
-                                                f"not {out.size}"])
-        out.reshape(pages.shape)[...] = pages
+        if pages.shape != out.shape:
+            load._raise_tiff_errors(self.path, [f"pages {start}:{stop} hold {pages.size} "
+                                                f"values, not {out.size}"])
+        out[...] = pages
 
     def load(self, progress=None):
         memory.check_fits(self.nbytes, self.path,
@@ -455,17 +459,9 @@ class TiffReader(Reader):
         report = _Progress(progress, self.pages)
         with self._lock:
             for start, stop in _row_chunks(self.pages, flat.shape[1] * out.itemsize):
-                self._read_rows_of_pages(start, stop, flat[start:stop])
+                self._read_pages(start, stop, flat[start:stop])
                 report(stop)
         return out
-
-    def _read_rows_of_pages(self, start, stop, out):
-        self._errors.watch()
-        pages = load._tiff_pages(self.path, self._tif, start, stop)
-        if pages.shape != out.shape:
-            load._raise_tiff_errors(self.path, [f"pages {start}:{stop} hold {pages.size} "
-                                                f"values, not {out.size}"])
-        out[...] = pages
 
     def close(self):
         self._errors.messages.clear()       # each was raised by the read that met it
