@@ -459,14 +459,14 @@ def test_missing_output_option_is_a_usage_error(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["out.npy", "out.tif", "frames"])
 def test_keyboard_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch, name):
     source = _input(tmp_path)
-    equalize, calls = export_module.equalize, []
+    equalize, calls = export_module.equalize_piece, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
         return equalize(*args, **kwargs)
-    monkeypatch.setattr(export_module, "equalize", interrupted)
+    monkeypatch.setattr(export_module, "equalize_piece", interrupted)
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 16 * 12 * 4)    # chunks of 4 images
     code, out, err = _run(capsys, source, "-o", tmp_path / name)
     assert (code, out, err) == (130, "", "histeq: interrupted\n")

@@ -350,6 +350,7 @@ def _refuse_computing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("computed before validating")
     monkeypatch.setattr(export_module, "equalize", boom)
+    monkeypatch.setattr(export_module, "equalize_piece", boom)
     monkeypatch.setattr(export_module.fit, "fit_each", boom)
 
 
@@ -874,7 +875,7 @@ class _Usage:
 @pytest.mark.parametrize("name", ["out.npy", "out.tif"])
 def test_a_stack_too_big_for_the_disk_is_refused_up_front(tmp_path, monkeypatch, name):
     computed = []
-    monkeypatch.setattr(export_module, "equalize", lambda *a, **k: computed.append(1))
+    monkeypatch.setattr(export_module, "equalize_piece", lambda *a, **k: computed.append(1))
     monkeypatch.setattr(export_module.shutil, "disk_usage", lambda path: _Usage(2_000_000))
     stack = np.zeros((300, 100, 100), np.uint8)                  # 3 MB of output
     with pytest.raises(StackError) as excinfo:
