@@ -210,7 +210,19 @@ def start(part, method="numpy", bins=256, distinct=None):
 
 
 def chunk_distinct(images):
-    """The sorted distinct values of one chunk (all pixels, as the engine's rank tables take)."""
+    """The distinct-values step of one chunk.
+
+    Parameters
+    ----------
+    images : array_like
+        A chunk of images.
+
+    Returns
+    -------
+    ndarray
+        Its sorted distinct values (all pixels, selected or not, as the
+        engine's rank tables take them); merge with :func:`merge_distinct`.
+    """
     x, x2 = _as_pixels(images)
     if x2.size == 0:
         return np.empty(0, x.dtype)
@@ -219,12 +231,28 @@ def chunk_distinct(images):
 
 
 def merge_distinct(*values):
-    """Merge sorted distinct values of several chunks."""
+    """Merge the sorted distinct values of several chunks (any order, same result)."""
     return np.unique(np.concatenate(values)) if len(values) != 1 else values[0]
 
 
 def chunk_counts(t, images, mask=None):
-    """The counts of one chunk in the tables ``t`` (from :func:`start`): shape (1, K)."""
+    """The counting step of one chunk.
+
+    Parameters
+    ----------
+    t : tables.Tables
+        From :func:`start` (the same for every chunk).
+    images : array_like
+        A chunk of images, of the dtype the range was fitted on.
+    mask : array_like of bool, optional
+        Broadcastable to ``images``.
+
+    Returns
+    -------
+    ndarray of int64, shape (1, K)
+        Its counts; the counts of all chunks add up to those of their
+        concatenation.
+    """
     x, x2 = _as_pixels(images)
     counts = tb.empty_counts(t)
     if x2.size == 0:
@@ -243,7 +271,14 @@ def chunk_counts(t, images, mask=None):
 
 
 def finish(t, counts, method="numpy", bins=256):
-    """The :class:`~histeq_gui.core.equalize.Histogram` of tables ``t`` with these counts."""
+    """The last step: the histogram of tables ``t`` with the summed ``counts``.
+
+    Returns
+    -------
+    Histogram
+        As :func:`~histeq_gui.core.equalize.histogram` returns it (``t`` is
+        completed in place and becomes its ``tables``).
+    """
     return eq._public(tb.finish(t, counts), method, bins)
 
 
@@ -396,7 +431,8 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None):
     >>> import numpy as np
     >>> stack = np.arange(4 * 8 * 8, dtype=np.uint16).reshape(4, 8, 8)
     >>> h = fit(lambda: (stack[i:i + 1] for i in range(4)), "numpy", bins=16)
-    >>> bool(np.array_equal(h.apply(stack[:2]), eq.histogram(stack).apply(stack[:2])))
+    >>> whole = eq.histogram(stack, "numpy", 16)
+    >>> bool(np.array_equal(h.apply(stack[:2]), whole.apply(stack[:2])))
     True
     """
     return fit_each(chunks, 1, method, bins, mask, progress, _single=True)[0]

@@ -29,7 +29,13 @@ _BLOCK = 1 << 20            # pixels per block of the look-up, on the thread poo
 
 
 def applies(input_dtype, scope):
-    """True if images of ``input_dtype`` are equalized through tables for ``scope``."""
+    """True if images of ``input_dtype`` are equalized through tables for ``scope``.
+
+    Examples
+    --------
+    >>> applies("uint8", "image"), applies("uint16", "stack"), applies("uint16", "image")
+    (True, True, False)
+    """
     dtype = np.dtype(input_dtype)
     if dtype.kind not in "iu":
         return False
@@ -42,12 +48,36 @@ def _grid(dtype):
 
 
 def stack_table(histogram, dtype, convert):
-    """One table ``(1, 2**bits)``: ``convert(histogram.apply(v))`` for every value ``v``."""
+    """The table of one fitted histogram (scope "stack").
+
+    Parameters
+    ----------
+    histogram : Histogram
+        Fitted on images of ``dtype``.
+    dtype : numpy.dtype
+        An integer dtype of at most 16 bits (native byte order).
+    convert : callable
+        Equalized float64 values -> output values (e.g. a partial of
+        :func:`~histeq_gui.core.export.convert`).
+
+    Returns
+    -------
+    ndarray, shape (1, 2 ** bits)
+        ``convert(histogram.apply(v))`` for every value ``v`` of the dtype,
+        from its minimum up.
+    """
     return convert(histogram.apply(_grid(np.dtype(dtype).newbyteorder("="))))[np.newaxis]
 
 
 def image_tables(images, method, bins, convert):
-    """Tables ``(images, 256)``: each 8-bit image's map at every value, converted."""
+    """The tables of 8-bit images equalized one by one (scope "image").
+
+    Returns
+    -------
+    ndarray, shape (images, 256)
+        Row ``r``: ``convert`` of image ``r``'s map at every value
+        (:func:`~histeq_gui.core.fit.image_value_maps`).
+    """
     return convert(fit.image_value_maps(images, method, bins))
 
 
@@ -69,9 +99,31 @@ def _look_up(x, table, base, out):
 
 
 def look_up(x2, table, base):
-    """``table[row, x - base]`` for every pixel of ``x2`` (rows, pixels), in the table's dtype.
+    """Look every pixel up in its row's table.
 
-    ``table`` has one row for all rows, or one row per row of ``x2``.
+    Parameters
+    ----------
+    x2 : ndarray of int, shape (rows, pixels)
+    table : ndarray, shape (1, width) or (rows, width)
+        One table for every row, or one per row.
+    base : int
+        The value of column 0 (the dtype's minimum).
+
+    Returns
+    -------
+    ndarray, shape (rows, pixels), of the table's dtype
+        ``table[row, x - base]``, the index clamped into ``[0, width)``.
+
+    Raises
+    ------
+    ValueError
+        If the tables do not fit the rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> look_up(np.array([[0, 2, 9]], np.uint8), np.array([[5, 6, 7]]), 0).tolist()
+    [[5, 7, 7]]
     """
     x2 = np.ascontiguousarray(x2)
     table = np.ascontiguousarray(table)
