@@ -270,7 +270,13 @@ def _checked_tiff(path, tif, errors):
         if tif.is_imagej and (series.kind != "imagej" or n_pages < images):
             errors.messages.append(f"declares {images} ImageJ images but holds {n_pages} pages")
         size = tif.filehandle.size
-        for page in series.pages:
+        # Raw pages one after the other: their data is one range to check, and the last page
+        # (whose tags end a file cut short) is parsed; parsing every page of a large stack
+        # costs more than reading it.  Otherwise every page's data is checked.
+        start = series.dataoffset
+        raw = start is not None and start + math.prod(series.shape) * series.dtype.itemsize <= size
+        pages = [tif.pages[len(tif.pages) - 1]] if raw else series.pages
+        for page in pages:
             if page is None or any(offset + count > size for offset, count in
                                    zip(page.dataoffsets, page.databytecounts)):
                 errors.messages.append("page data lies beyond the end of the file")

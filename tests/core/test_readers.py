@@ -38,6 +38,10 @@ def _write(path, array, how):
             (np.savez if how == "npz-stored" else np.savez_compressed)(fh, images=array)
     elif how == "tif":
         tifffile.imwrite(path, array)
+    elif how == "tif-zlib":
+        tifffile.imwrite(path, array, compression="zlib")
+    elif how == "tif-big-endian":
+        tifffile.imwrite(path, array, byteorder=">")
     elif how == "folder":
         path.mkdir()
         for i, image in enumerate(array):
@@ -59,6 +63,9 @@ CASES = [
     ("tif", "a.tif", (1, 9, 20, 24), "uint16"),
     ("tif", "a.tif", (7, 20, 24, 3), "uint8"),
     ("tif", "a.tif", (20, 24), "float32"),
+    ("tif-zlib", "a.tif", (12, 1, 96, 96), "uint8"),
+    ("tif-zlib", "a.tif", (7, 20, 24, 3), "uint8"),
+    ("tif-big-endian", "a.tif", (6, 20, 24), "uint16"),
     ("folder", "frames", (8, 20, 24), "uint8"),
     ("folder", "frames", (5, 20, 24, 3), "uint8"),
 ]
@@ -80,6 +87,8 @@ def test_reads_what_load_stack_loads(tmp_path, how, name, shape, dtype):
     with open_reader(path) as reader:
         assert reader.shape == whole.shape and reader.dtype == whole.dtype
         assert reader.kind == how.split("-")[0]
+        if how.startswith("tif"):
+            assert (reader._raw is None) == (how == "tif-zlib")
         assert reader.names == (sorted(os.listdir(path), key=lambda n: int(n[3:-4]))
                                 if how == "folder" else None)
         for axis in range(max(reader.ndim - 2, 1)):
@@ -147,24 +156,51 @@ def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, mo
 
 
 def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
-    path = _write(tmp_path / "a.tif", _faces(40), "tif")
+    path = _write(tmp_path / "a.tif", _faces(40), "tif-zlib")
     calls = []
     pages = load._tiff_pages
     monkeypatch.setattr(load, "_tiff_pages",
                         lambda path, tif, start, stop: (calls.append((start, stop)),
                                                         pages(path, tif, start, stop))[1])
     with open_reader(path) as reader:
-        assert reader.depth == 2 and reader.pages == 40
+        assert reader.depth == 2 and reader.pages == 40 and reader._raw is None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
     assert calls == [(0, 16), (16, 32), (32, 40)]   # a batch of pages per chunk, not one each
     np.testing.assert_array_equal(out, _faces(40))
+
+
+@pytest.mark.parametrize("how", ["tif", "tif-big-endian"])
+def test_raw_tiff_pages_are_read_with_one_pread_per_chunk(tmp_path, monkeypatch, how):
+    stack = _faces(40).astype(np.uint16) * 257
+    path = _write(tmp_path / "a.tif", stack, how)
+    calls = []
+    preadv = os.preadv
+    monkeypatch.setattr(os, "preadv", lambda fd, buffers, offset: (
+        calls.append(offset), preadv(fd, buffers, offset))[1])
+    monkeypatch.setattr(load, "_tiff_pages", None)          # tifffile's page path unused
+    with open_reader(path) as reader:
+        assert reader._raw is not None
+        out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
+        assert out.dtype == np.uint16                           # native, as load_stack gives
+    assert len(calls) == 3 and calls[1] - calls[0] == 16 * 96 * 96 * 2
+    np.testing.assert_array_equal(out, stack)
+
+
+def test_a_raw_tiff_cut_after_opening_is_one_line(tmp_path):
+    path = _write(tmp_path / "a.tif", _faces(20), "tif")
+    with open_reader(path) as reader:
+        os.truncate(path, 30000)
+        np.testing.assert_array_equal(reader.read(0, 2), _faces(2))
+        with pytest.raises(StackError, match="the file changed while it was read .it ends "
+                                             "before page 3"):
+            reader.read(2, 20)
 
 
 def test_tiff_errors_logged_in_another_thread_are_caught(tmp_path, monkeypatch):
     """tifffile logs (not raises) signs of damage; a read in another thread still sees them."""
     import logging
 
-    path = _write(tmp_path / "a.tif", _faces(6), "tif")
+    path = _write(tmp_path / "a.tif", _faces(6), "tif-zlib")      # decoded by tifffile
     pages = load._tiff_pages
 
     def logging_pages(path, tif, start, stop):
