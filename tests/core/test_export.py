@@ -753,10 +753,13 @@ def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, na
                 out[...] = wrong_last(out)
         monkeypatch.setattr(readers.NpzReader, "_read_rows", read_rows)
     elif name.endswith(".tif"):
-        pages = load._tiff_pages
-        monkeypatch.setattr(load, "_tiff_pages", lambda path, tif, start, stop: (
-            wrong_last(pages(path, tif, start, stop)) if stop == len(tif.pages)
-            else pages(path, tif, start, stop)))
+        pages = readers.TiffReader._read_pages
+
+        def read_pages(self, start, stop, out):
+            pages(self, start, stop, out)
+            if stop == self.pages:
+                out[...] = wrong_last(out)
+        monkeypatch.setattr(readers.TiffReader, "_read_pages", read_pages)
     else:
         load_image = load._load_image
         monkeypatch.setattr(load, "_load_image", lambda path, folder_item=False: (
