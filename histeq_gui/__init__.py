@@ -30,10 +30,11 @@ _LAZY = {
     "SCOPES": ".core.equalize", "METHODS": ".core.methods",
     "load_stack": ".core.io", "save_stack": ".core.io",
     "StackError": ".core.errors", "Cancelled": ".core.errors",
+    "worked_table": ".core.worked",
 }
 
 __all__ = ["__version__", "equalize", "histogram", "Histogram", "load_stack", "save_stack",
-           "METHODS", "SCOPES", "StackError", "Cancelled"]
+           "METHODS", "SCOPES", "StackError", "Cancelled", "worked_table"]
 
 
 def __getattr__(name):

@@ -96,15 +96,11 @@ def _bins(text):
 
 
 def _channel_axis(text):
-    if text.lower() == "auto":
-        return "auto"
-    if text.lower() == "none":
-        return None
+    from .core.channels import parse_channel_axis    # the viewer reads it the same way
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'none' or an axis "
-                                         "number such as -1") from None
+        return parse_channel_axis(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class _Quiet:

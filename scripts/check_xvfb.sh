@@ -2,7 +2,8 @@
 # Real-window check of the viewer under Xvfb:
 #   1. start `histeq-gui FILE` on a virtual X display (the xcb platform, a real window),
 #   2. find its window with xdotool and check the title holds the file name and "histeq-gui",
-#   3. press Ctrl+Q with xdotool and check that the program exits with code 0.
+#   3. press Ctrl+Q with xdotool and check that the program exits with code 0, and how soon
+#      (it must not linger: printed in seconds; more than 5 s fails).
 #
 # Usage: scripts/check_xvfb.sh            (uses `histeq-gui` from PATH, or installs this
 #                                           checkout into a temporary prefix to get one)
@@ -81,6 +82,7 @@ echo "window $WID title: $TITLE"
 # Let it finish loading, then Ctrl+Q (XTEST key events to the focused window).
 sleep 1
 xdotool windowfocus --sync "$WID" 2>/dev/null || true
+QUIT_AT=$(date +%s%N)
 xdotool key --clearmodifiers ctrl+q
 
 CODE=""
@@ -94,7 +96,9 @@ done
 APP_PID_DONE=$APP_PID
 APP_PID=""
 [[ -n "$CODE" ]] || { kill "$APP_PID_DONE" 2>/dev/null; fail "the viewer did not quit on Ctrl+Q"; }
-echo "exit code after Ctrl+Q: $CODE"
+EXIT_MS=$(( ($(date +%s%N) - QUIT_AT) / 1000000 ))
+echo "exit code after Ctrl+Q: $CODE, $EXIT_MS ms after the key"
+(( EXIT_MS <= 5000 )) || fail "the process lingered $EXIT_MS ms after Ctrl+Q"
 if grep -q "Traceback" "$WORK/app.err"; then cat "$WORK/app.err" >&2; fail "a traceback was printed"; fi
 [[ "$CODE" == 0 ]] || { cat "$WORK/app.err" >&2; fail "exit code $CODE"; }
-echo "PASS: window titled '$TITLE' quit with Ctrl+Q, exit code 0"
+echo "PASS: window titled '$TITLE' quit with Ctrl+Q in $EXIT_MS ms, exit code 0"

@@ -1,12 +1,19 @@
 """Make the PNGs in ``screenshots/`` from the real app.
 
 Each picture is one run of ``python -m histeq_gui ... --screenshot OUT.png``
-(offscreen, 1400x860, no remembered settings), so the pictures show exactly
-what a user sees with those options.
+(offscreen, 1400x860 unless ``--size`` says otherwise, no remembered
+settings), so the pictures show exactly what a user sees with those options.
+The hard cases (dark, bright, 16-bit, a float stack with one outlier,
+channel-first colour, 1800 faces) are written first by ``scripts/make_hard_cases.py`` into
+a temporary folder; ``{hard}`` in an option stands for that folder.
+
+The teaching views also use a few hard cases (a 16-bit photograph, a colour
+photograph: ``scripts/make_hard_cases.py``) and the textbook's 3-bit example,
+written into a temporary folder first.
 
 Usage::
 
-    python scripts/make_screenshots.py [--out screenshots]
+    python scripts/make_screenshots.py [--out screenshots] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -33,20 +43,108 @@ SHOTS = {
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),
+    "viewer_1366x768.png": ("the window a 1366x768 screen gives (1350x690 inside the frame)",
+                            ["--method", "numpy", "--bins", "256", "--index", "13",
+                             "--size", "1350x690"]),
+    "viewer_dark_every_bin.png": ("a dark uint8 face, 256 bins over the full 0..255 axis: "
+                                  "every non-empty bin visible",
+                                  ["{hard}/dark.npy", "--hist-range", "dtype", "--index", "2"]),
+    "viewer_bright_every_bin.png": ("a bright uint8 face over 0..255: every non-empty bin "
+                                    "visible", ["{hard}/bright.npy", "--hist-range", "dtype",
+                                                "--index", "2"]),
+    "viewer_16bit_every_bin.png": ("12-bit camera data in uint16 on its 0..65535 axis, "
+                                   "skimage's thousands of value bins all visible",
+                                   ["{hard}/camera16.tif", "--method", "skimage",
+                                    "--hist-range", "dtype"]),
+    "viewer_log_counts.png": ("log counts: a bin of one pixel beside one of thousands",
+                              ["{hard}/dark.npy", "--log-counts", "--index", "2"]),
+    "viewer_float_outlier_percentile.png": ("a float stack with one 1e6 hot pixel (in image 17)"
+                                            ": with the stack's 0.35% saturated percentiles "
+                                            "every original looks normal (the stack range "
+                                            "would show them black)",
+                                            ["{hard}/float_outlier.npy", "--index", "16",
+                                             "--levels", "percentile"]),
+    "viewer_multipage_rgb_colour.png": ("scikit-image's multipage_rgb.tif (2, 3, 10, 10) in "
+                                        "colour with --channel-axis 1, a pixel traced",
+                                        ["{hard}/multipage_rgb.tif", "--channel-axis", "1",
+                                         "--trace", "3,4"]),
+    "viewer_trace.png": ("one pixel traced: its bin, counts, CDF and output, marked on the "
+                         "histogram, the CDF and the transfer curve",
+                         ["--index", "5", "--trace", "52,30"]),
+    "viewer_roi.png": ("a region of interest drives the histogram; its mapping equalizes the "
+                       "whole image", ["--index", "5", "--roi", "30,20,40,36",
+                                       "--trace", "45,40"]),
+    # the 1800 faces with planted odd images (make_hard_cases.py)
+    "inspect_stats.png": ("1800 faces: the statistics table sorted by mean, flagged cells "
+                          "coloured, the column histogram of the mean",
+                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean", "--index",
+                           "400"]),
+    "inspect_montage.png": ("1800 faces: the thumbnail grid brushed to a mean of 0-45 on the "
+                            "column histogram, flags marked",
+                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect", "brush=mean:0:45",
+                             "--index", "100"]),
+    "inspect_montage_equalized.png": ("1800 faces: only the flagged images, equalized "
+                                      "thumbnails",
+                                      ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
+                                       "filter=flagged,thumbnails=equalized", "--index",
+                                       "300"]),
+    # teaching views (issue 9); {hard} is the folder of hard cases and the textbook's example
+    "compare_numpy_skimage.png": ("compare view: numpy vs skimage on a 16-bit photograph, their "
+                                  "difference and its largest pixel",
+                                  ["{hard}/camera16.tif", "--view", "compare", "--method", "numpy",
+                                   "--compare", "skimage"]),
+    "compare_8_bins.png": ("compare view: numpy with 256 bins vs 8 bins",
+                           ["--view", "compare", "--method", "numpy", "--bins", "256",
+                            "--compare", "numpy", "--compare-bins", "8", "--index", "5"]),
+    "worked_table_textbook.png": ("worked table of the textbook's 3-bit example (L = 8)",
+                                  ["{hard}/textbook_3bit.npy", "--view", "worked-table",
+                                   "--output-levels", "8"]),
+    "worked_table.png": ("worked table of the dark camera image: merged levels grouped",
+                         ["--view", "worked-table", "--index", "5", "--method", "numpy"]),
+    "not_flat.png": ("why it is not flat: output CDF, merged levels, equalize again",
+                     ["--view", "not-flat", "--index", "5", "--method", "numpy"]),
+    "colour_lesson.png": ("not-flat view of a colour photograph: per channel vs luminance only",
+                          ["{hard}/astronaut_rgb.npy", "--view", "not-flat"]),
 }
+
+#: Counts of levels 0..7 of the textbook's 64x64 3-bit image (Gonzalez & Woods, Example 3.5).
+TEXTBOOK_COUNTS = (790, 1023, 850, 656, 329, 245, 122, 81)
+
+
+def make_inputs(folder, env):
+    """Write the hard cases and the textbook's example into ``folder``."""
+    import numpy as np
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hard_cases.py"),
+                             "--out", str(folder), "--only", *HARD_CASES],
+                            env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"make_hard_cases.py failed: {result.stderr.strip()}")
+    image = np.repeat(np.arange(8, dtype=np.uint8), TEXTBOOK_COUNTS).reshape(64, 64)
+    np.save(folder / "textbook_3bit.npy", image[np.newaxis])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots",
                         help="folder for the PNGs (default: screenshots/)")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="pictures to make")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    shots = {name: shot for name, shot in SHOTS.items() if not args.only or name in args.only}
+    with tempfile.TemporaryDirectory(prefix="histeq-shots-") as hard:
+        if any("{hard}" in option for _, options in shots.values() for option in options):
+            make_inputs(Path(hard), env)
+        return _shoot(shots, args.out, env, hard)
+
+
+def _shoot(shots, out, env, hard):
     failed = 0
-    for name, (what, options) in SHOTS.items():
-        target = args.out / name
+    for name, (what, options) in shots.items():
+        target = out / name
+        options = [option.replace("{hard}", hard) for option in options]
         result = subprocess.run([sys.executable, "-m", "histeq_gui", *options,
                                  "--screenshot", str(target)],
                                 env=env, capture_output=True, text=True, timeout=300)

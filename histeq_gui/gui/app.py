@@ -1,7 +1,8 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--screenshot OUT.png]``
+[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--output-levels L]
+[--screenshot OUT.png]`` and the display options of :mod:`.view_options`
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
 rendered offscreen, saved as a PNG, and the program exits: 0 on success, 1
@@ -26,7 +27,7 @@ __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 860)
-MIN_SCREENSHOT = (1200, 750)
+MIN_SCREENSHOT = (1024, 640)
 _EXIT_ERROR = 1
 
 
@@ -41,6 +42,16 @@ def _bins(text):
         return check_bins(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _levels(text):
+    from ..core.worked import check_levels
+    try:
+        return check_levels(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if text.strip().lstrip("-").isdigit() else
+                                         f"{text!r} is not a whole number; use e.g. "
+                                         "--output-levels 8") from None
 
 
 def _index(text):
@@ -64,6 +75,14 @@ def _size(text):
     return width, height
 
 
+def _inspect(text):
+    from .inspect_options import parse_inspect
+    try:
+        return parse_inspect(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser():
     """The argparse parser of ``histeq-gui``."""
     parser = argparse.ArgumentParser(
@@ -81,26 +100,45 @@ def build_parser():
                         help="equalization method (default: the last one used, else numpy)")
     parser.add_argument("--bins", type=_bins, metavar="N",
                         help="histogram bins, 2..4096 (default: the last used, else 256)")
-    parser.add_argument("--scope", choices=SCOPES, default="image",
+    parser.add_argument("--scope", choices=SCOPES,
                         help="one histogram per image, or one for the whole stack "
-                             "(default: %(default)s)")
+                             "(default: the last used, else image)")
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
+    parser.add_argument("--inspect", type=_inspect, default={}, help=argparse.SUPPRESS)
+    from .views import VIEW_NAMES
+    parser.add_argument("--view", choices=VIEW_NAMES, default="viewer",
+                        help="start in this view: the viewer, the statistics table (stats) or "
+                             "the thumbnail grid (montage) beside the images, or a teaching "
+                             "view filling the window (default: viewer)")
+    parser.add_argument("--compare", choices=METHODS, metavar="METHOD",
+                        help="the comparison view's second method (setting B; default: the "
+                             "next method after --method)")
+    parser.add_argument("--compare-bins", type=_bins, metavar="N",
+                        help="setting B's bins, 2..4096 (default: as --bins)")
+    parser.add_argument("--compare-scope", choices=SCOPES,
+                        help="setting B's scope (default: image)")
+    parser.add_argument("--output-levels", type=_levels, metavar="L",
+                        help="L, the output levels of the worked table (default: 256 for 8-bit, "
+                             "65536 for 16-bit, the bins for floats)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
-                        help="window size for --screenshot, at least 1200x750 "
+                        help="window size for --screenshot, at least 1024x640 "
                              "(default: 1400x860)")
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
+    from .view_options import add_view_options
+    add_view_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 # Qt notes that say nothing to a user: the offscreen platform has no window
 # manager to pass size hints to, and root sessions have no XDG_RUNTIME_DIR.
-_HARMLESS_QT_NOTES = ("does not support propagateSizeHints", "XDG_RUNTIME_DIR not set")
+_HARMLESS_QT_NOTES = ("does not support propagateSizeHints", "does not support raise()",
+                      "XDG_RUNTIME_DIR not set")
 
 
 def quiet_harmless_qt_notes():
@@ -140,13 +178,38 @@ def _install_excepthook():
     """Log unexpected exceptions in Qt callbacks and tell the user in one line."""
     from PyQt5.QtWidgets import QApplication, QMessageBox
 
-    from .workers import user_message
+    from .jobs import user_message
 
     def hook(kind, value, traceback):
         log.error("unexpected error", exc_info=(kind, value, traceback))
-        if QApplication.instance() is not None and not isinstance(value, KeyboardInterrupt):
+        app = QApplication.instance()
+        # A box only while a window is open: after the last one closed, a modal
+        # box nobody sees would keep the process alive.
+        if app is not None and not isinstance(value, KeyboardInterrupt) and \
+                any(w.isVisible() for w in app.topLevelWidgets()):
             QMessageBox.critical(None, "histeq-gui", user_message(value))
     sys.excepthook = hook
+
+
+def _exit_now_if_jobs_are_left(code):
+    """End the process at once when a closed window left a job running.
+
+    Only loads and computations are ever left (an export is waited for: it
+    cleans up after itself), and they only read; such a thread (the compiler
+    warming up, say) cannot be stopped from outside, and waiting for it made
+    the process linger for seconds after the window closed.
+    """
+    from .jobs import left_running
+
+    left = left_running()
+    if left:
+        log.info("not waiting for %d background job(s) after the window closed: %s",
+                 len(left), ", ".join(job.name for job in left))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _render(window, path, show_export=False):
@@ -198,27 +261,48 @@ def _draw_dialog(pixmap, shot, title, palette):
     painter.end()
 
 
+def _arrange(window, args):
+    """Bring the view ``--view`` asks for to the front (a shown window)."""
+    if args.view != "viewer":
+        window.show_view(args.view)
+
+
+def _inspected(window, args):
+    """Wait for the statistics, apply ``--inspect``, wait for the thumbnails; True if done."""
+    from .inspect_options import apply_inspect, wait_for_inspection
+    if not wait_for_inspection(window):
+        return False
+    apply_inspect(window, args.inspect)
+    return wait_for_inspection(window)
+
+
 def _screenshot(window, args):
-    from .workers import user_message
+    from .jobs import user_message
 
     errors = []
 
-    def no_one_to_ask(path, error):     # an .npz of several arrays and no --key
+    def no_one_to_ask(path, error, problem=None):     # an .npz of several arrays, no --key
         errors.append(user_message(error))
         return None
 
-    window.report_error = lambda title, message: errors.append(message)
-    window.ask_array = no_one_to_ask
-    window.resize(*args.size)
+    warnings = []
+    window.opener.warned.connect(warnings.append)
+    window.opener.report_error = lambda title, message: errors.append(message)
+    window.opener.ask_array = no_one_to_ask
+    from PyQt5.QtCore import QSize
+    window.fit(QSize(*args.size))
     window.show()
+    _arrange(window, args)
     if args.path:
-        window.open_path(args.path, args.index, key=args.key)
+        window.opener.open_path(args.path, args.index, key=args.key)
     else:
-        window.open_sample(args.index)
+        window.opener.open_sample(args.index)
     if not window.wait_until_idle(timeout_ms=600_000) or window.state.stack is None:
         failures = errors or ["loading did not finish"]
-    elif window.view_problem() is not None:     # no picture without the equalized image
-        failures = [*errors, f"image {window.state.index}: {window.view_problem()}"]
+    elif (args.view in ("stats", "montage") or args.inspect) and not _inspected(window, args):
+        failures = [*errors, "the statistics or thumbnails did not finish"]
+    elif window.controller.problem() is not None:     # no picture without the equalized image
+        failures = [*errors, f"image {window.state.index}: {window.controller.problem()}"]
     else:
         failures = []
     if failures:
@@ -234,10 +318,20 @@ def _screenshot(window, args):
     finally:
         window.close()
         window.deleteLater()
-    for message in errors:
+    for message in [*errors, *warnings]:
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")
     return 0
+
+
+def _set_compare(window, args):
+    """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
+    from .compare_model import other_method
+    compare, state = window.state.compare, window.state
+    compare.set_method(args.compare if args.compare is not None else other_method(state.method))
+    compare.set_bins(args.compare_bins if args.compare_bins is not None else state.bins)
+    if args.compare_scope is not None:
+        compare.set_scope(args.compare_scope)
 
 
 def main(argv=None):
@@ -268,22 +362,32 @@ def main(argv=None):
         prefs = Preferences.from_file(args.settings)
     else:
         prefs = Preferences.for_user()
-    window = MainWindow(prefs)          # with the remembered method and bins
+    window = MainWindow(prefs)          # with the remembered method, bins and scope
     if args.method is not None:
         window.state.set_method(args.method)
     if args.bins is not None:
         window.state.set_bins(args.bins)
-    window.state.set_scope(args.scope)
+    if args.scope is not None:
+        window.state.set_scope(args.scope)
+    from .view_options import apply_view_options
+    apply_view_options(window.state, args)
+    _set_compare(window, args)
+    if args.output_levels is not None:
+        window.state.set_output_levels(args.output_levels)
     if args.screenshot is not None:
         return _screenshot(window, args)
 
     _install_excepthook()
     window.show()
+    _arrange(window, args)
+    if args.inspect:
+        from .inspect_options import apply_inspect_when_ready
+        apply_inspect_when_ready(window, args.inspect)
     if args.path:
-        window.open_path(args.path, args.index, key=args.key)
+        window.opener.open_path(args.path, args.index, key=args.key)
     else:
-        window.open_sample(args.index)
-    return app.exec_()
+        window.opener.open_sample(args.index)
+    return _exit_now_if_jobs_are_left(app.exec_())
 
 
 if __name__ == "__main__":  # pragma: no cover

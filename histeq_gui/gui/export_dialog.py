@@ -7,33 +7,78 @@ bytes.  Closing the generator (Cancel) leaves no output behind.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt, QUrl, pyqtSignal
+from PyQt5.QtGui import QDesktopServices
 from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                              QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
                              QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.atomic import exists
+from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
 from ..core.methods import METHODS, uses_value_bins
-from .controls import value_bins_note
+from .panels.settings import value_bins_note
 from .resources import SAMPLE_STACK, resource_path
 from .state import MAX_BINS, MIN_BINS
-from .workers import Runner
+from .jobs import Runner
 
-__all__ = ["ExportDialog", "default_output"]
+__all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
 _KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
-              "tif": "TIFF stack", "png-folder": "folder of numbered PNG files"}
-_SAVE_FILTER = ("NumPy array (*.npy);;NumPy archive (*.npz);;TIFF stack (*.tif *.tiff);;"
-                "All files (*)")
+              "tif": "TIFF stack", "png": "PNG image (a single image)",
+              "png-folder": "folder of numbered PNG files"}
+# Browse…: every kind the export writes; a name without an extension gets the chosen kind's.
+_SAVE_KINDS = (("NumPy array (*.npy)", ".npy"), ("NumPy archive (*.npz)", ".npz"),
+               ("TIFF stack (*.tif *.tiff)", ".tif"), ("PNG image, a single image (*.png)", ".png"),
+               ("Folder of numbered PNG files (no extension) (*)", ""))
+_SAVE_FILTER = ";;".join(text for text, _ in _SAVE_KINDS)
+# The core's messages name the command's options; the dialog names its own controls.
+_CONTROLS = {"--dtype": '"Data type"', "--method": '"Method"', "--bins": '"Bins"',
+             "--scope": '"Scope"'}
 _STAGE_TEXT = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
                "write": "Writing and verifying"}
+
+
+def for_dialog(message):
+    """A core message with the ``histeq`` options it names put as the dialog's controls.
+
+    Examples
+    --------
+    >>> for_dialog("PNG files hold only uint8 or uint16 values, not float32; "
+    ...            "choose --dtype uint8 or uint16")
+    'PNG files hold only uint8 or uint16 values, not float32; set "Data type" to uint8 or uint16'
+    """
+    for option, control in _CONTROLS.items():
+        message = re.sub(rf"\b(choose|use|pass) {option}\b", f"set {control} to", message)
+        message = re.sub(rf"{option}\b", control, message)
+    return message
+
+
+def _with_kind_suffix(path, chosen_filter):
+    """``path`` with the extension of the kind chosen in Browse…, if it has none."""
+    path = Path(path)
+    for text, suffix in _SAVE_KINDS:
+        if text == chosen_filter and suffix and not path.suffix:
+            return path.with_name(path.name + suffix)
+    return path
+
+
+def show_folder(path):
+    """Open the folder an export went to in the desktop's file manager.
+
+    A PNG folder is opened itself; for a file, the folder holding it.
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 def _is_bundled(path):
@@ -44,20 +89,28 @@ def _is_bundled(path):
 
 
 def _same_kind_suffix(source):
-    """The source's extension if the export can write that kind of file, else ".tif"."""
+    """The source's extension if the export can write that kind of file, else ".tif".
+
+    A folder of images gives "" (a folder of PNG files, as ``histeq`` writes
+    for an output without an extension).
+    """
+    if source.is_dir():
+        return ""
     try:
         kind = output_kind(source)
     except StackError:
         return ".tif"
-    return ".tif" if kind == "png-folder" or source.is_dir() else source.suffix.lower()
+    return ".tif" if kind == "png-folder" else source.suffix.lower()
 
 
 def default_output(source, fallback_folder):
     """A free output path next to the source (or in ``fallback_folder``).
 
     ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
-    taken); image files and folders give a ``.tif``.  The bundled sample and
-    read-only folders use ``fallback_folder``.
+    taken); a single ``.png`` image gives a ``.png``; a folder of images
+    gives a folder (``shots`` -> ``shots_equalized``, of PNG files); other
+    image files give a ``.tif``.  The bundled sample and read-only folders
+    use ``fallback_folder``.
     """
     if source is None:
         folder, stem, suffix = Path(fallback_folder), "stack", ".tif"
@@ -82,7 +135,8 @@ class ExportDialog(QDialog):
     Parameters
     ----------
     state : ViewerState
-        Gives the stack and pre-fills method, bins and scope.
+        Gives the stack and pre-fills method, bins, scope and the colour axis
+        (the layout the viewer shows, so the export is what is seen).
     preferences : Preferences
         For the folder to start in; remembers the folder exported to.
     parent : QWidget, optional
@@ -108,9 +162,11 @@ class ExportDialog(QDialog):
         stack = self.stack
         self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")
         self.input_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.output_edit = QLineEdit(str(default_output(stack.path, preferences.last_folder())))
+        self.output_edit = QLineEdit(str(default_output(stack.path,
+                                                        preferences.last_export_folder())))
         self.output_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
+        self.browse_button.setAutoDefault(False)     # Enter exports; it never browses
         self.format_label = QLabel()
         self.format_label.setWordWrap(True)
         self.dtype_combo = QComboBox()
@@ -134,8 +190,18 @@ class ExportDialog(QDialog):
                                         "one histogram of the whole stack")):
             self.scope_combo.addItem(text, scope)
         self.scope_combo.setCurrentIndex(self.scope_combo.findData(state.scope))
-        self.stage_label = QLabel("Method, bins and scope come from the viewer; change them "
-                                  "here if you like.")
+        self.channel_combo = QComboBox()
+        self.channel_combo.setToolTip("The colour axis, equalized channel by channel (as "
+                                      "histeq --channel-axis); from the viewer")
+        viewer_axis = getattr(stack, "channel_choice", "auto")
+        for choice, layout in channel_axis_choices(stack.array.shape):
+            what = "colour" if layout.channel_axis is not None else "gray"
+            name = {"auto": "auto", None: "none"}.get(choice, f"axis {choice}")
+            self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
+            if choice == viewer_axis:
+                self.channel_combo.setCurrentIndex(self.channel_combo.count() - 1)
+        self.stage_label = QLabel("Method, bins, scope and colour axis come from the viewer; "
+                                  "change them here if you like.")
         self.stage_label.setWordWrap(True)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -158,10 +224,12 @@ class ExportDialog(QDialog):
         form.addRow("Method", self.method_combo)
         form.addRow("Bins", bins_cell)
         form.addRow("Scope", self.scope_combo)
+        form.addRow("Colour axis", self.channel_combo)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
         self.cancel_button = self.buttons.addButton("Close", QDialogButtonBox.RejectRole)
-        self.export_button.setDefault(True)
+        self.cancel_button.setAutoDefault(False)
+        self.export_button.setDefault(True)          # Enter in any field; Escape closes
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.stage_label)
@@ -184,7 +252,7 @@ class ExportDialog(QDialog):
                               bins=self.bins_spin.value(),
                               scope=self.scope_combo.currentData(),
                               dtype=self.dtype_combo.currentData(),
-                              channel_axis="auto")
+                              channel_axis=self.channel_combo.currentData())
 
     def _show_format(self):
         text = self.output_edit.text().strip()
@@ -194,7 +262,8 @@ class ExportDialog(QDialog):
         try:
             kind = output_kind(text)
         except StackError as exc:
-            self.format_label.setText(f"<span style='color:#c5221f'>{exc}</span>")
+            self.format_label.setText(f"<span style='color:#c5221f'>"
+                                      f"{html.escape(for_dialog(str(exc)))}</span>")
             return
         self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} (format from the extension; "
                                   "no extension: a folder of PNG files) and a .json sidecar.")
@@ -206,16 +275,16 @@ class ExportDialog(QDialog):
         self.bins_spin.setEnabled(not ignored)
 
     def _browse(self):
-        start = self.output_edit.text().strip() or str(self.prefs.last_folder())
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", start, _SAVE_FILTER,
-                                              options=QFileDialog.DontConfirmOverwrite)
+        start = self.output_edit.text().strip() or str(self.prefs.last_export_folder())
+        path, chosen = QFileDialog.getSaveFileName(self, "Export to", start, _SAVE_FILTER,
+                                                   options=QFileDialog.DontConfirmOverwrite)
         if path:
-            self.output_edit.setText(path)
+            self.output_edit.setText(str(_with_kind_suffix(path, chosen)))
 
     def _set_running(self, running):
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
-                       self.export_button):
+                       self.channel_combo, self.export_button):
             widget.setEnabled(not running)
         if not running:
             self._show_bins_note()
@@ -273,7 +342,7 @@ class ExportDialog(QDialog):
 
     def _on_done(self, path):
         self._set_running(False)
-        self.prefs.set_last_folder(Path(path).parent)
+        self.prefs.set_last_export_folder(Path(path).parent)
         self.stage_label.setText(f"Exported to {path}")
         self.exported.emit(str(path))
         self.accept()
@@ -296,7 +365,7 @@ class ExportDialog(QDialog):
         self._stopped("Export cancelled; nothing was written.")
 
     def _error(self, message):
-        QMessageBox.warning(self, "Cannot export", message)
+        QMessageBox.warning(self, "Cannot export", for_dialog(message))
 
     def cancel_export(self):
         """Stop the running export; nothing is left behind."""

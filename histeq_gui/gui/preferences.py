@@ -1,4 +1,4 @@
-"""What the viewer remembers between runs: geometry, last folder, method, bins, recent files.
+"""What the viewer remembers between runs: geometry, layout, folders, settings, recent files.
 
 :class:`Preferences` wraps a :class:`QSettings`; tests hand it one that
 writes to a temporary file, and ``--screenshot`` runs use no file at all so
@@ -8,6 +8,7 @@ their pictures never depend on what a user did before.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from PyQt5.QtCore import QByteArray, QSettings
@@ -15,6 +16,31 @@ from PyQt5.QtCore import QByteArray, QSettings
 __all__ = ["Preferences", "MAX_RECENT"]
 
 MAX_RECENT = 10
+
+log = logging.getLogger(__name__)
+
+
+_DISPLAY = (("levels", lambda s: s.set_levels_mode, str),
+            ("saturated", lambda s: s.set_saturated, float),
+            ("hist_range", lambda s: s.set_hist_range, str),
+            ("log_counts", lambda s: s.set_log_counts, bool),
+            ("link_histograms", lambda s: s.set_link_histograms, bool),
+            ("eq_scale", lambda s: s.set_eq_scale, str))
+
+
+def _typed(value, kind):
+    """A value read back from QSettings (INI files give strings) as ``kind``."""
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false"):
+                raise ValueError(f"not a yes/no value: {value!r}")
+            return value.lower() == "true"
+        return bool(value)
+    if kind is float:
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a name: {value!r}")
+    return value
 
 
 class Preferences:
@@ -62,6 +88,48 @@ class Preferences:
         if self._settings is not None:
             self._settings.sync()
 
+    # ------------------------------------------------------------------ the view's settings
+    def restore_view(self, state):
+        """Set the remembered method, bins, scope and display choices on ``state``.
+
+        The display choices are the levels (mode and saturated percent; manual
+        numbers belong to one stack and are not kept), the histograms' x
+        range, log counts, linked axes and the equalized scale.  A remembered
+        value that is no longer valid is skipped (and logged).
+        """
+        for setter, remembered in ((state.set_method, self.method), (state.set_bins, self.bins),
+                                   (state.set_scope, self.scope)):
+            try:
+                setter(remembered())
+            except ValueError:
+                log.warning("ignoring a remembered setting that is no longer valid")
+        for key, setter, kind in _DISPLAY:
+            value = self._get(f"display/{key}")
+            if value is None:
+                continue
+            try:
+                setter(state)(_typed(value, kind))
+            except (TypeError, ValueError):
+                log.warning("ignoring a remembered display setting that is no longer valid")
+
+    def follow(self, state):
+        """Remember the method, bins, scope and display choices of ``state`` when they change."""
+        state.methodChanged.connect(self.set_method)
+        state.binsChanged.connect(self.set_bins)
+        state.scopeChanged.connect(self.set_scope)
+        state.levelsChanged.connect(lambda: self.remember_display(state))
+        state.displayChanged.connect(lambda: self.remember_display(state))
+
+    def remember_display(self, state):
+        """Keep the display choices of ``state`` (see :meth:`restore_view`)."""
+        mode = state.levels_mode
+        self._set("display/levels", mode if mode != "manual" else "auto")
+        self._set("display/saturated", float(state.saturated))
+        self._set("display/hist_range", state.hist_range)
+        self._set("display/log_counts", bool(state.log_counts))
+        self._set("display/link_histograms", bool(state.link_histograms))
+        self._set("display/eq_scale", state.eq_scale)
+
     # ------------------------------------------------------------------ typed values
     def method(self, default="numpy"):
         """The remembered method name."""
@@ -83,15 +151,39 @@ class Preferences:
         """Remember the bin count."""
         self._set("view/bins", int(bins))
 
-    def last_folder(self):
-        """The folder of the last opened or exported file, or the home folder."""
-        value = self._get("files/last_folder", "")
-        path = Path(value) if isinstance(value, str) and value else None
-        return path if path is not None and path.is_dir() else Path.home()
+    def scope(self, default="image"):
+        """The remembered scope."""
+        value = self._get("view/scope", default)
+        return value if isinstance(value, str) else default
 
-    def set_last_folder(self, folder):
-        """Remember the folder of the last file opened or written."""
-        self._set("files/last_folder", str(folder))
+    def set_scope(self, scope):
+        """Remember the scope."""
+        self._set("view/scope", str(scope))
+
+    def _folder(self, *keys):
+        for key in keys:
+            value = self._get(key, "")
+            path = Path(value) if isinstance(value, str) and value else None
+            if path is not None and path.is_dir():
+                return path
+        return Path.home()
+
+    def last_data_folder(self):
+        """Where the last stack was opened from (Open starts there), or the home folder."""
+        return self._folder("files/last_data_folder", "files/last_folder")
+
+    def set_last_data_folder(self, folder):
+        """Remember the folder of the last stack opened."""
+        self._set("files/last_data_folder", str(folder))
+
+    def last_export_folder(self):
+        """Where the last export went, else the last data folder, else the home folder."""
+        return self._folder("files/last_export_folder", "files/last_data_folder",
+                            "files/last_folder")
+
+    def set_last_export_folder(self, folder):
+        """Remember the folder of the last export."""
+        self._set("files/last_export_folder", str(folder))
 
     def recent_files(self):
         """Recently opened files and folders, newest first."""

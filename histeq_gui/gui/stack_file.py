@@ -1,27 +1,37 @@
-"""The stack the viewer shows: the loaded array, its layout, display levels and labels.
+"""The stack the viewer shows: the loaded array, its layout, display levels, labels and names.
 
 :func:`open_stack` is what the loader job runs in a worker thread; it is free
-of Qt so that it can run anywhere and be tested on its own.
+of Qt so that it can run anywhere and be tested on its own.  The maths of the
+levels is :mod:`histeq_gui.core.display`'s; the file names of a folder come
+from :func:`histeq_gui.core.folder.folder_images`, the colour axis a TIFF
+declares from :func:`histeq_gui.core.channels.declared_channel_axis`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from ..core.channels import channel_axis_text, declared_channel_axis, parse_channel_axis
+from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range, finite_range,
+                            saturated_levels, widen)
 from ..core.equalize import warm_up
-from ..core.errors import StackError
+from ..core.errors import KeyNeeded, StackError
+from ..core.folder import folder_images
 from ..core.histogram import check_dtype
 from ..core.io import load_stack
 from ..core.stack import as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path
 
-__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels"]
+__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels", "npz_arrays",
+           "describe_array", "PERCENTILE_VALUES", "COLOUR_SIZES"]
 
-_LEVEL_CHUNK = 1 << 22  # values per step when scanning a float stack for its range
+PERCENTILE_VALUES = 1 << 25   # stacks up to this many values get exact stack percentiles
+COLOUR_SIZES = (2, 3, 4)      # what the viewer can draw as colour: gray+alpha, RGB, RGBA
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +55,14 @@ class LoadedStack:
         A short caption per image, when the file comes with one.
     key : str or None
         The array's name in an ``.npz`` file, when one was chosen.
+    names : tuple of str or None
+        The file name of each image, for a folder of images.
+    channel_choice : "auto", None or int
+        The colour-axis choice ``layout`` was made with (as ``histeq
+        --channel-axis`` takes it).
+    declared_axis : int or None
+        The colour axis the file itself declares (RGB samples in a TIFF),
+        when that is not the axis ``"auto"`` finds: offered to the user.
     """
 
     array: np.ndarray
@@ -53,9 +71,13 @@ class LoadedStack:
     levels: tuple
     labels: tuple | None = None
     key: str | None = None
+    names: tuple | None = None
+    channel_choice: object = "auto"
+    declared_axis: int | None = None
+    _percentiles: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_array(cls, array, path=None, labels=None):
+    def from_array(cls, array, path=None, labels=None, names=None):
         """Wrap an array already in memory (colour recognised with ``"auto"``)."""
         array = _native(np.asarray(array))
         try:
@@ -64,13 +86,74 @@ class LoadedStack:
         except ValueError as exc:
             raise StackError(f"cannot view this array: {exc}") from None
         return cls(array, layout, None if path is None else Path(path), display_levels(array),
-                   labels)
+                   labels, names=None if names is None else tuple(names))
+
+    def with_channel_axis(self, axis):
+        """This stack laid out with another colour axis ("auto", None or an axis number).
+
+        Raises
+        ------
+        ValueError
+            One line, for an axis out of range or whose size the viewer
+            cannot draw as colour (2, 3 or 4: gray+alpha, RGB, RGBA).
+        """
+        axis = parse_channel_axis(axis)
+        layout = guess_layout(self.array.shape, axis)
+        if axis not in ("auto", None) and layout.channels not in COLOUR_SIZES:
+            raise ValueError(f"axis {axis} of shape {self.array.shape} has "
+                             f"{layout.channels} values; a colour axis has 2, 3 or 4 "
+                             "(gray+alpha, RGB, RGBA)")
+        if axis not in ("auto", None):
+            axis = layout.channel_axis              # -1 is remembered as 3
+        return replace(self, layout=layout, channel_choice=axis, _percentiles=self._percentiles)
 
     @property
     def name(self):
         """File or folder name (and the chosen array of an .npz), for the window title."""
         name = self.path.name if self.path is not None else "untitled"
         return name if self.key is None else f"{name} [{self.key}]"
+
+    def image_name(self, index):
+        """The file image ``index`` came from (a folder of images), else an empty string."""
+        if self.names is None or len(self.names) != self.n_images or \
+                not 0 <= index < len(self.names):
+            return ""
+        return self.names[index]
+
+    def title(self, index):
+        """The window title's part for image ``index``: ``folder — file.png``, or the name."""
+        image = self.image_name(index)
+        return f"{self.name} — {image}" if image else self.name
+
+    @property
+    def default_levels_mode(self):
+        """The display levels the "auto" choice stands for with this stack's dtype."""
+        return default_levels_mode(self.dtype)
+
+    @property
+    def dtype_levels(self):
+        """The dtype's full range (floats: [0, 1])."""
+        return dtype_range(self.dtype)
+
+    def percentile_levels(self, saturated=DEFAULT_SATURATED):
+        """Levels that saturate ``saturated`` percent of the stack's values (cached).
+
+        Exact percentiles (:func:`histeq_gui.core.display.saturated_levels`)
+        of the whole stack up to :data:`PERCENTILE_VALUES` values; of evenly
+        spaced images adding up to about that many in a bigger stack.
+        """
+        key = float(saturated)
+        if key not in self._percentiles:
+            self._percentiles[key] = widen(saturated_levels(self._percentile_sample(), key),
+                                           self.levels)
+        return self._percentiles[key]
+
+    def _percentile_sample(self):
+        if self.array.size <= PERCENTILE_VALUES:
+            return self.array
+        per_image = max(1, self.array.size // max(self.n_images, 1))
+        step = -(-self.n_images // max(1, PERCENTILE_VALUES // per_image))
+        return np.stack([self.image(i) for i in range(0, self.n_images, step)])
 
     @property
     def n_images(self):
@@ -108,9 +191,16 @@ class LoadedStack:
         return self.labels[index]
 
     def describe(self):
-        """One line for the status bar: shape, dtype and layout."""
+        """One line for the status bar: shape, dtype and layout (and how colour was chosen)."""
         shape = "×".join(str(s) for s in self.array.shape)
-        return f"{shape} · {self.array.dtype} · {self.layout.name}"
+        return f"{shape} · {self.array.dtype} · {self.layout.name}{self._colour_note()}"
+
+    def _colour_note(self):
+        if self.channel_choice == "auto":
+            return " (colour: channels last)" if self.layout.channel_axis is not None else ""
+        if self.channel_choice is None:
+            return " (gray, chosen)"
+        return f" (colour axis {channel_axis_text(self.channel_choice)})"
 
 
 def _native(array):
@@ -121,34 +211,18 @@ def _native(array):
 
 
 def display_levels(array, progress=None):
-    """Fixed display levels of a stack's original images.
+    """The stack's range: the display levels "stack range" stands for.
 
     8-bit integers use their dtype's full range (0..255 for uint8), so every
     such stack looks the same; wider integers and floats use the range of the
-    whole stack (finite values only), scanned in chunks with
-    ``progress(done, total)`` after each.  (The dtype range of uint16 or int32
-    would show 12-bit camera data or small counts as a black image with an
-    invisible histogram.)
+    whole stack (finite values only, :func:`histeq_gui.core.display.finite_range`),
+    scanned in chunks with ``progress(done, total)`` after each; a flat stack
+    is widened by 0.5 each way, one with no finite value gets [0, 1].
     """
     dtype = np.dtype(array.dtype)
     if dtype.kind in "iu" and dtype.itemsize == 1:
-        info = np.iinfo(dtype)
-        return float(info.min), float(info.max)
-    flat = np.asarray(array).reshape(-1)
-    total = max(1, -(-flat.size // _LEVEL_CHUNK))
-    lo, hi = np.inf, -np.inf
-    for step, start in enumerate(range(0, flat.size, _LEVEL_CHUNK)):
-        chunk = flat[start:start + _LEVEL_CHUNK]
-        finite = chunk[np.isfinite(chunk)] if dtype.kind == "f" else chunk
-        if finite.size:
-            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-        if progress is not None:
-            progress(step + 1, total)
-    if lo > hi:
-        return 0.0, 1.0
-    if lo == hi:
-        return lo - 0.5, hi + 0.5
-    return lo, hi
+        return dtype_range(dtype)
+    return widen(finite_range(array, progress))
 
 
 def _labels(path, n_images):
@@ -168,6 +242,40 @@ def _labels(path, n_images):
         label = str(record.get("label", ""))
         labels.append(f"{label} ({source})" if source and label else label or source)
     return tuple(labels)
+
+
+def npz_arrays(path):
+    """The arrays of an ``.npz`` file, from their headers only: ``[(name, shape, dtype)]``.
+
+    Nothing is loaded or unpickled: each member's ``.npy`` header is read
+    (NumPy's ``read_magic`` and ``read_array_header_*``).  A member that is
+    not a readable ``.npy`` gets ``shape`` and ``dtype`` None.
+    """
+    arrays = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[:-len(".npy")]
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(member)
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+                shape, dtype = None, None
+            arrays.append((name, shape, dtype))
+    return arrays
+
+
+def describe_array(shape, dtype):
+    """``3×96×96 uint8`` for a chooser; what cannot be opened says so."""
+    if shape is None:
+        return "not a NumPy array"
+    if dtype.hasobject:
+        return f"{'×'.join(map(str, shape))} Python objects (never opened)"
+    return f"{'×'.join(map(str, shape)) or 'scalar'} {dtype}"
 
 
 def open_stack(path, progress=None, key=None):
@@ -192,14 +300,22 @@ def open_stack(path, progress=None, key=None):
     StackError
         With a one-line message when the file cannot be read or viewed;
         :class:`~histeq_gui.core.errors.KeyNeeded` (with the names) for an
-        ``.npz`` file of several arrays and no ``key``.
+        ``.npz`` file of several arrays and no ``key``; its ``arrays`` holds
+        ``(name, shape, dtype)`` of each (see :func:`npz_arrays`), or None.
     """
     path = Path(path)
 
     def stage(name):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    array = _native(load_stack(path, key=key, progress=stage("Reading")))
+    try:
+        array = _native(load_stack(path, key=key, progress=stage("Reading")))
+    except KeyNeeded as error:          # what each array is, for the chooser (headers only)
+        try:
+            error.arrays = npz_arrays(path)
+        except (OSError, zipfile.BadZipFile, ValueError):
+            error.arrays = None
+        raise
     try:
         check_dtype(array.dtype)
         layout = guess_layout(array.shape, "auto")
@@ -208,8 +324,19 @@ def open_stack(path, progress=None, key=None):
     levels = display_levels(array, stage("Scanning the value range"))
     if progress is not None:
         progress("Preparing", 0, 1)
+    names = None
+    if path.is_dir():
+        names = tuple(p.name for p in folder_images(path))
+        if len(names) != layout.n_images:
+            names = None
+    declared = declared_channel_axis(path, array.shape)
+    stack = LoadedStack(array, layout, path, levels, _labels(path, layout.n_images), key,
+                        names, declared_axis=None if declared == layout.channel_axis
+                        else declared)
+    if stack.default_levels_mode == "percentile":
+        stack.percentile_levels()   # here, in the loader's thread, not at the first redraw
     warm_up(array.dtype)        # compile here, in the loader's thread, not at the first redraw
-    return LoadedStack(array, layout, path, levels, _labels(path, layout.n_images), key)
+    return stack
 
 
 def open_sample(progress=None):

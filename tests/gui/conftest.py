@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PyQt5.QtCore import QSize
 from PyQt5.QtWidgets import QMessageBox
 
-from histeq_gui.gui import workers
+from histeq_gui.gui import jobs
 from histeq_gui.gui.main_window import MainWindow
 from histeq_gui.gui.preferences import Preferences
 
@@ -52,7 +53,7 @@ def no_thread_left(qapp):
     """Fail a test that leaves a worker thread running."""
     yield
     qapp.processEvents()
-    running = workers.live_jobs()
+    running = jobs.live_jobs()
     for job in running:
         job.cancel()
         job.wait(5000)
@@ -75,6 +76,7 @@ def prefs(settings_file):
 def window(qtbot, prefs):
     """An empty main window, shown offscreen and active (so window shortcuts work)."""
     w = MainWindow(prefs)
+    w.fit(QSize(1400, 860))        # the offscreen screen is only 800x600
     w.show()
     w.activateWindow()
     qtbot.waitExposed(w)
@@ -95,7 +97,7 @@ def wait_idle(qtbot):
 @pytest.fixture
 def sample_window(window, wait_idle):
     """The main window showing the bundled sample stack."""
-    window.open_sample()
+    window.opener.open_sample()
     wait_idle(window)
     return window
 

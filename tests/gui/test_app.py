@@ -68,6 +68,16 @@ def test_screenshot_of_a_given_file(tmp_path):
     assert (original != equalized).any()
 
 
+def test_screenshot_says_when_the_index_was_clamped(tmp_path, capsys):
+    path = tmp_path / "four.npy"
+    np.save(path, np.random.default_rng(3).integers(0, 255, (4, 20, 20), dtype=np.uint8))
+    out = tmp_path / "clamped.png"
+    assert main([str(path), "--index", "5000", "--screenshot", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: image 5000 does not exist" in err and "showing image 3" in err
+    assert out.exists()
+
+
 def test_screenshot_of_a_bad_file_fails_cleanly(tmp_path, capsys):
     path = tmp_path / "bad.npy"
     path.write_text("not numpy")
@@ -100,9 +110,16 @@ def test_screenshot_of_an_npz_of_several_arrays_needs_a_key(tmp_path, capsys):
 
 
 def test_screenshot_with_the_export_dialog(tmp_path):
-    out = tmp_path / "export.png"
-    assert main(["--show-export", "--screenshot", str(out)]) == 0
-    assert image_of(out).width() >= 1200
+    plain, with_dialog = tmp_path / "plain.png", tmp_path / "export.png"
+    assert main(["--index", "5", "--screenshot", str(plain)]) == 0
+    assert main(["--index", "5", "--show-export", "--screenshot", str(with_dialog)]) == 0
+    a, b = pixels(plain), pixels(with_dialog)
+    assert a.shape == b.shape and b.shape[1] >= 1200
+    height, width = a.shape[:2]
+    middle = (slice(height // 3, 2 * height // 3), slice(width // 3, 2 * width // 3))
+    assert (a[middle] != b[middle]).any(axis=-1).mean() > 0.5   # the dialog covers the middle
+    corner = (slice(0, 20), slice(0, 20))
+    assert (b[corner].astype(int).sum() < a[corner].astype(int).sum())   # the window is dimmed
 
 
 @pytest.mark.parametrize("args", [["--bins", "1"], ["--bins", "5000"], ["--method", "cv2"],
@@ -118,6 +135,31 @@ def test_options_parse():
                                       "--scope", "stack", "--index", "3"])
     assert (args.path, args.method, args.bins, args.scope, args.index) == \
         ("stack.tif", "skimage", 64, "stack", 3)
+
+
+def run_main_without_a_loop(monkeypatch, qapp, args):
+    """``main(args)`` with the window's show and the event loop stubbed; the window made."""
+    from histeq_gui.gui.main_window import MainWindow
+    windows = []
+    monkeypatch.setattr(MainWindow, "show", lambda self: windows.append(self))
+    monkeypatch.setattr(type(qapp), "exec_", lambda self: 0)    # no event loop to run
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)      # main() installs its own
+    assert main(args) == 0
+    [window] = windows
+    return window
+
+
+def test_remembered_scope_is_used_without_scope(tmp_path, monkeypatch, qapp):
+    from histeq_gui.gui.preferences import Preferences
+    settings = tmp_path / "settings.ini"
+    remembered = Preferences.from_file(settings)
+    remembered.set_scope("stack")
+    remembered.sync()
+    window = run_main_without_a_loop(monkeypatch, qapp, ["--settings", str(settings)])
+    try:
+        assert window.state.scope == "stack"
+    finally:
+        window.close()
 
 
 def test_options_win_over_remembered_settings(tmp_path, monkeypatch, qapp):

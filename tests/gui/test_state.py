@@ -52,3 +52,50 @@ def test_new_stack_resets_index(state):
     state.set_index(5)
     state.set_stack(LoadedStack.from_array(np.zeros((3, 4, 4), np.uint8)))
     assert state.index == 0
+
+
+# ---------------------------------------------------------------------- display-only settings
+def test_display_settings_never_ask_for_a_recomputation():
+    s = ViewerState()
+    changed, display, levels = [], [], []
+    s.changed.connect(lambda: changed.append(1))
+    s.displayChanged.connect(lambda: display.append(1))
+    s.levelsChanged.connect(lambda: levels.append(1))
+    s.set_levels_mode("percentile")
+    s.set_saturated(1.0)
+    s.set_manual_levels(0, 10)
+    s.set_hist_range("dtype")
+    s.set_log_counts(True)
+    s.set_link_histograms(True)
+    s.set_eq_scale("unit")
+    s.set_probe(3.5)
+    assert changed == [] and len(levels) == 3 and len(display) == 4
+    assert s.levels_mode == "manual" and s.manual_levels == (0.0, 10.0)
+    s.set_log_counts(True)                      # no change, no signal
+    assert len(display) == 4
+
+
+def test_display_settings_are_checked():
+    s = ViewerState()
+    for setter, bad in ((s.set_levels_mode, "bright"), (s.set_saturated, 100),
+                        (s.set_hist_range, "all"), (s.set_eq_scale, "uint8")):
+        with pytest.raises(ValueError):
+            setter(bad)
+    with pytest.raises(ValueError, match="below the high level"):
+        s.set_manual_levels(5, 5)
+    with pytest.raises(ValueError, match="need numbers"):
+        s.set_levels_mode("manual")
+
+
+def test_the_region_is_a_setting_and_follows_the_stack():
+    s = ViewerState()
+    changed = []
+    s.changed.connect(lambda: changed.append(1))
+    s.set_roi((2.4, 3.6, 10, 10))                 # whole pixels, before any stack
+    assert s.roi == (2, 4, 10, 10) and changed == [1]
+    s.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.uint8)))
+    assert s.roi == (2, 4, 6, 4)                   # clipped to 8x8
+    s.set_stack(LoadedStack.from_array(np.zeros((3, 3, 3), np.uint8)))
+    assert s.roi is None                           # none of it left
+    with pytest.raises(ValueError, match="x, y, width, height"):
+        s.set_roi((1, 2, 3))

@@ -1,18 +1,22 @@
-"""Original | equalized: two linked image views with fixed display levels."""
+"""Original | equalized: two linked image views with fixed display levels (a widget)."""
 
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
-from PyQt5.QtCore import QSizeF, Qt, pyqtSignal
+from PyQt5.QtCore import QRectF, QSizeF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QPen
 from PyQt5.QtWidgets import QGraphicsRectItem
 
-__all__ = ["ImagePanel", "BACKGROUND"]
+__all__ = ["ImageViews", "BACKGROUND", "NAN_COLOUR", "ROI_COLOUR"]
 
 BACKGROUND = "#202124"
 _TITLE_COLOUR = "#e8eaed"
 _FRAME_COLOUR = "#5f6368"
+NAN_COLOUR = "#c000c0"     # NaN pixels: pyqtgraph draws them transparent, over this
+ROI_COLOUR = "#fbbc04"     # the region of interest
+MARK_COLOUR = "#00e5ff"    # the pixel traced
 
 
 def _displayable(image):
@@ -57,20 +61,29 @@ class _Title(pg.LabelItem):
         return hint
 
 
-class ImagePanel(pg.GraphicsLayoutWidget):
+class ImageViews(pg.GraphicsLayoutWidget):
     """Two image views side by side, zoom and pan linked.
 
-    The original is drawn with the stack's fixed levels and the equalized
-    image with [0, 1], so paging through a stack never changes the display
-    scaling.  Arrays are row-major ``(H, W)`` or ``(H, W, C)``.
+    The original is drawn with the display levels given (fixed while paging
+    unless they are "this image's range") and the equalized image with
+    [0, 1].  NaN pixels are drawn in :data:`NAN_COLOUR`, not black.  Arrays
+    are row-major ``(H, W)`` or ``(H, W, C)``.
+
+    A region of interest (:meth:`set_roi`) is a rectangle the user can move
+    and resize on the original (snapped to whole pixels, kept inside the
+    image), outlined on the equalized view too; the pixel traced is outlined
+    on both (:meth:`mark_pixel`).
 
     Signals
     -------
     hovered(int, int)
         Pixel column and row under the mouse, or ``(-1, -1)`` off the image.
+    roiChanged(object)
+        The user moved or resized the region: ``(x, y, width, height)``.
     """
 
     hovered = pyqtSignal(int, int)
+    roiChanged = pyqtSignal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -88,11 +101,15 @@ class ImagePanel(pg.GraphicsLayoutWidget):
         self.equalized_view.setYLink(self.original_view)
         for col in (0, 1):          # equal columns, so linked views show the same region
             self.ci.layout.setColumnStretchFactor(col, 1)
-        self.original_item, original_frame = self._add_image(self.original_view)
-        self.equalized_item, equalized_frame = self._add_image(self.equalized_view)
-        self._frames = (original_frame, equalized_frame)
+        self.original_item, *original_rects = self._add_image(self.original_view)
+        self.equalized_item, *equalized_rects = self._add_image(self.equalized_view)
+        self._frames = (*original_rects, *equalized_rects)
         self._shape = None
         self._fitted = True         # the image fills the views until the user zooms or pans
+        self.roi = None             # the pg.RectROI on the original, while there is a region
+        self._roi_outline = self._outline(self.equalized_view, ROI_COLOUR, Qt.DashLine)
+        self._marks = [self._outline(view, MARK_COLOUR, Qt.SolidLine)
+                       for view in (self.original_view, self.equalized_view)]
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.original_view.sigResized.connect(self._refit)
         for view in (self.original_view, self.equalized_view):
@@ -107,15 +124,86 @@ class ImagePanel(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _add_image(view):
+        """An image item, the NaN colour behind it, and a frame around it."""
         item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         view.addItem(item)
+        backdrop = QGraphicsRectItem(0, 0, 0, 0)  # shows through NaN (transparent) pixels
+        backdrop.setPen(QPen(Qt.NoPen))
+        backdrop.setBrush(QColor(NAN_COLOUR))
+        backdrop.setZValue(-1)
+        view.addItem(backdrop, ignoreBounds=True)
         frame = QGraphicsRectItem(0, 0, 0, 0)     # the image's edge, visible on black images
         pen = pg.mkPen(_FRAME_COLOUR, width=1)
         pen.setCosmetic(True)
         frame.setPen(pen)
         frame.setZValue(1)
         view.addItem(frame, ignoreBounds=True)
-        return item, frame
+        return item, backdrop, frame
+
+    @staticmethod
+    def _outline(view, colour, style):
+        rect = QGraphicsRectItem(0, 0, 0, 0)
+        pen = pg.mkPen(colour, width=1.5, style=style)
+        pen.setCosmetic(True)
+        rect.setPen(pen)
+        rect.setZValue(5)
+        rect.hide()
+        view.addItem(rect, ignoreBounds=True)
+        return rect
+
+    # ------------------------------------------------------------------ region of interest
+    def set_roi(self, roi):
+        """Show the region ``(x, y, width, height)`` (None: remove it); emits nothing."""
+        if roi is None:
+            if self.roi is not None:
+                self.original_view.removeItem(self.roi)
+                self.roi = None
+            self._roi_outline.hide()
+            return
+        x, y, w, h = roi
+        if self.roi is None:
+            self.roi = pg.RectROI((x, y), (w, h), pen=pg.mkPen(ROI_COLOUR, width=2),
+                                  snapSize=1.0, translateSnap=True, scaleSnap=True,
+                                  removable=False)
+            self.roi.setZValue(10)
+            self.roi.sigRegionChangeFinished.connect(self._on_roi_moved)
+            self.original_view.addItem(self.roi)
+        else:
+            self.roi.blockSignals(True)
+            self.roi.setPos((x, y), update=False)
+            self.roi.setSize((w, h))
+            self.roi.blockSignals(False)
+        if self._shape is not None:
+            self.roi.maxBounds = QRectF(0, 0, self._shape[1], self._shape[0])
+        self._roi_outline.setRect(x, y, w, h)
+        self._roi_outline.show()
+
+    def roi_rect(self):
+        """The region shown ``(x, y, width, height)``, in whole pixels, or None."""
+        if self.roi is None:
+            return None
+        pos, size = self.roi.pos(), self.roi.size()
+        return (round(pos.x()), round(pos.y()), round(size.x()), round(size.y()))
+
+    def _on_roi_moved(self, *_):
+        rect = self.roi_rect()
+        if rect is not None:
+            self._roi_outline.setRect(*rect)
+            self.roiChanged.emit(rect)
+
+    def mark_pixel(self, position):
+        """Outline the pixel ``(x, y)`` in both views (None: no outline)."""
+        for mark in self._marks:
+            if position is None or self._shape is None:
+                mark.hide()
+            else:
+                mark.setRect(position[0], position[1], 1, 1)
+                mark.show()
+
+    def set_levels(self, levels):
+        """Draw the original with other display levels (nothing else changes)."""
+        if self.original_item.image is not None:
+            self.original_item.setLevels(tuple(levels))
 
     def set_titles(self, original, equalized):
         """Text above the two views."""
@@ -147,6 +235,8 @@ class ImagePanel(pg.GraphicsLayoutWidget):
             self._shape = shape
             for frame in self._frames:
                 frame.setRect(0, 0, shape[1], shape[0])
+            if self.roi is not None:
+                self.roi.maxBounds = QRectF(0, 0, shape[1], shape[0])
             self.reset_zoom()
 
     def clear_images(self):
@@ -173,6 +263,11 @@ class ImagePanel(pg.GraphicsLayoutWidget):
 
     def _on_user_zoom(self, *_):
         self._fitted = False
+
+    def leaveEvent(self, event):
+        """The mouse left the views: no pixel is under it any more."""
+        super().leaveEvent(event)
+        self.hovered.emit(-1, -1)
 
     def _on_mouse_moved(self, pos):
         for view in (self.original_view, self.equalized_view):

@@ -1,77 +1,44 @@
-"""Moving through the stack: the image slider, spin box and play/pause."""
+"""The navigation panel: the image slider, index spin box and play/pause."""
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton,
-                             QWidget)
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox,
+                             QStyle, QToolButton, QWidget)
 
-__all__ = ["Player", "NavigationBar", "PLAY_INTERVAL_MS"]
-
-PLAY_INTERVAL_MS = 120
+__all__ = ["NavigationPanel"]
 
 
-class Player(QObject):
-    """Steps through the stack on a timer, looping at the end.
+class NavigationPanel(QWidget):
+    """Play/pause, first/previous/next/last, an image slider and an index spin box.
 
-    A tick is skipped while ``busy()`` says the previous image is still being
-    computed, so playback never piles up work.
+    Parameters
+    ----------
+    context : ViewerContext
+        Its ``state`` and ``player`` are used.
 
-    Signals
-    -------
-    playingChanged(bool)
+    Attributes
+    ----------
+    menu_actions : dict
+        The Image menu's actions, with their keys (Left/Right, Home/End,
+        PgUp/PgDn, Space); the window adds them, so the keys work also while
+        this panel is hidden.
     """
 
-    playingChanged = pyqtSignal(bool)
-
-    def __init__(self, state, busy=None, parent=None):
+    def __init__(self, context, parent=None):
         super().__init__(parent)
-        self.state = state
-        self._busy = busy or (lambda: False)
-        self._timer = QTimer(self)
-        self._timer.setInterval(PLAY_INTERVAL_MS)
-        self._timer.timeout.connect(self._tick)
-        state.stackChanged.connect(self.stop)
-
-    @property
-    def playing(self):
-        """True while the timer steps through the stack."""
-        return self._timer.isActive()
-
-    def play(self):
-        """Start stepping (only for stacks of more than one image)."""
-        if not self.playing and self.state.n_images > 1:
-            self._timer.start()
-            self.playingChanged.emit(True)
-
-    def stop(self):
-        """Stop stepping."""
-        if self.playing:
-            self._timer.stop()
-            self.playingChanged.emit(False)
-
-    def toggle(self):
-        """Play if paused, pause if playing."""
-        if self.playing:
-            self.stop()
-        else:
-            self.play()
-
-    def _tick(self):
-        if self._busy():
-            return
-        n = self.state.n_images
-        if n > 1:
-            self.state.set_index((self.state.index + 1) % n)
-
-
-class NavigationBar(QWidget):
-    """Play/pause, first/previous/next/last, an image slider and an index spin box."""
-
-    def __init__(self, state, player, parent=None):
-        super().__init__(parent)
-        self.state = state
-        self.player = player
+        self.state = state = context.state
+        self.player = player = context.player
+        self.menu_actions = {"Image": [
+            self._action("&Previous image", lambda: state.step(-1), Qt.Key_Left),
+            self._action("&Next image", lambda: state.step(1), Qt.Key_Right),
+            self._action("&First image", lambda: state.set_index(0), Qt.Key_Home),
+            self._action("&Last image", lambda: state.set_index(state.n_images - 1), Qt.Key_End),
+            self._action("10 images &back", lambda: state.step(-10), Qt.Key_PageUp),
+            self._action("10 images f&orward", lambda: state.step(10), Qt.Key_PageDown),
+            None,
+            self._action("Play / &pause", player.toggle, Qt.Key_Space)]}
         style = self.style()
         self.first_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward),
                                          "First image (Home)", lambda: state.set_index(0))
@@ -88,12 +55,14 @@ class NavigationBar(QWidget):
         self.slider.setToolTip("Image index (Left/Right, PgUp/PgDn by 10)")
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.spin = QSpinBox()
-        self.spin.setToolTip("Image index, counted from 0")
+        self.spin.setToolTip("Image index, counted from 0 (type a number, then Enter)")
+        self.spin.setKeyboardTracking(False)    # typing "12" does not visit image 1 first
         self.count_label = QLabel()
         self.caption = QLabel()
         self.caption.setMinimumWidth(220)
         self.caption.setStyleSheet("color: palette(dark);")
 
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # one row, any width
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for button in (self.first_button, self.previous_button, self.play_button,
@@ -111,6 +80,12 @@ class NavigationBar(QWidget):
         state.indexChanged.connect(self._show_index)
         player.playingChanged.connect(self._show_playing)
         self.sync_from_state()
+
+    def _action(self, text, slot, key):
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(lambda checked=False: slot())
+        return action
 
     def _button(self, icon, tip, slot):
         button = QToolButton()

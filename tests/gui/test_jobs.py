@@ -1,4 +1,4 @@
-"""The worker runner: results, errors, cancel, a new request cancelling the old one."""
+"""The job runner: results, errors, cancel, a new request cancelling the old one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.gui.workers import Runner, live_jobs, user_message
+from histeq_gui.gui.jobs import Runner, live_jobs, user_message
 
 
 @pytest.fixture
@@ -234,3 +234,32 @@ def test_user_message_keeps_the_first_line():
     assert user_message(ValueError("bins must be at least 1\nmore")) == "bins must be at least 1"
     assert user_message(StackError("x")) == "x"
     assert user_message(KeyError("k")).startswith("Unexpected error (KeyError")
+
+
+def test_shutdown_with_a_timeout_leaves_a_stuck_job_and_delivers_nothing(qtbot, qapp):
+    runner = Runner("stuck")
+    outcome = Outcome()
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(report):              # e.g. numba compiling: it cannot see the cancel
+        started.set()
+        release.wait(10)
+        return "late"
+
+    job = runner.start(stuck, **outcome.kwargs())
+    assert started.wait(5)
+    assert runner.shutdown(timeout_ms=50) is False
+    assert job.isRunning() and not runner.busy
+    release.set()
+    qtbot.waitUntil(lambda: not job.isRunning())
+    qtbot.wait(20)                  # its end reaches the GUI thread: nothing to deliver
+    assert outcome.done == [] and outcome.errors == [] and outcome.cancelled == 0
+    del runner
+    qtbot.wait(20)
+
+
+def test_shutdown_without_a_timeout_waits(qapp):
+    runner = Runner("slow")
+    release = threading.Event()
+    job = runner.start(lambda report: release.wait(0.2))
+    assert runner.shutdown() is True and not job.isRunning()

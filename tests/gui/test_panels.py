@@ -1,4 +1,4 @@
-"""Each control and the state, both ways: widget -> state and state -> widget."""
+"""Each panel and the state, both ways: widget -> state and state -> widget."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import Qt
 
-from histeq_gui.gui.controls import (BINS_INTERVAL_MS, SettingsPanel, bins_to_slider,
-                                     slider_to_bins)
-from histeq_gui.gui.navigation import NavigationBar, Player
+from histeq_gui.gui.panels import ViewerContext
+from histeq_gui.gui.panels.navigation import NavigationPanel
+from histeq_gui.gui.panels.settings import (BINS_INTERVAL_MS, SLIDER_STEPS, SettingsPanel,
+                                            bins_to_slider, slider_to_bins)
+from histeq_gui.gui.player import Player
 from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.state import ViewerState
 
@@ -22,7 +24,7 @@ def state():
 
 @pytest.fixture
 def panel(qtbot, state):
-    widget = SettingsPanel(state)
+    widget = SettingsPanel(ViewerContext(state))
     qtbot.addWidget(widget)
     widget.show()
     return widget
@@ -31,7 +33,7 @@ def panel(qtbot, state):
 @pytest.fixture
 def navigation(qtbot, state):
     player = Player(state)
-    bar = NavigationBar(state, player)
+    bar = NavigationPanel(ViewerContext(state, player=player))
     qtbot.addWidget(bar)
     bar.show()
     yield bar
@@ -85,10 +87,34 @@ def test_commit_bins_now(panel, state):
     assert state.bins == 64
 
 
-@pytest.mark.parametrize("bins", [2, 3, 8, 100, 256, 1000, 4095, 4096])
-def test_slider_mapping_round_trips(bins):
-    assert slider_to_bins(0) == 2 and slider_to_bins(1000) == 4096
+@pytest.mark.parametrize("bins", [3, 11, 100, 181, 362, 1200, 1448, 2900])
+def test_slider_mapping_round_trips_between_powers_of_two(bins):
+    assert slider_to_bins(0) == 2 and slider_to_bins(SLIDER_STEPS) == 4096
     assert abs(slider_to_bins(bins_to_slider(bins)) - bins) <= max(1, bins * 0.004)
+
+
+@pytest.mark.parametrize("power", range(1, 13))
+def test_the_slider_lands_on_every_power_of_two(qtbot, panel, state, power):
+    bins = 2 ** power
+    position = bins_to_slider(bins)
+    assert slider_to_bins(position) == bins
+    for near in range(-3, 4):               # a drag that stops close by snaps onto it
+        if 0 <= position + near <= SLIDER_STEPS:
+            assert slider_to_bins(position + near) == bins
+    panel.bins_slider.setValue(position + 2 if position < SLIDER_STEPS else position - 2)
+    panel.commit_bins()
+    assert state.bins == bins and panel.bins_spin.value() == bins
+    if power < 12:
+        panel.bins_slider.setValue(position)
+        qtbot.keyClick(panel.bins_slider, Qt.Key_PageUp)
+        panel.commit_bins()
+        assert state.bins == 2 * bins           # PgUp doubles
+
+
+def test_the_spin_box_still_takes_any_bin_count(panel, state):
+    panel.bins_spin.setValue(300)
+    panel.commit_bins()
+    assert state.bins == 300 and panel.bins_slider.value() == bins_to_slider(300)
 
 
 def test_bins_limits(panel):
@@ -126,8 +152,8 @@ def test_value_bins_note_follows_the_stack(panel, state):
 def test_value_bins_note_in_the_window(sample_window):
     w = sample_window
     w.state.set_method("skimage")
-    assert w.settings_panel.bins_note.isVisible()
-    assert "value bins" in w.original_histogram.title()
+    assert w.panel("settings").bins_note.isVisible()
+    assert "value bins" in w.panel("histograms").original.title()
 
 
 # ---------------------------------------------------------------------- scope

@@ -1,4 +1,4 @@
-"""One worker abstraction for every long job: loading, stack histograms, export.
+"""The one helper for background work: loading, computing the view, stack histograms, export.
 
 A *job* is a function ``fn(report)`` run in its own :class:`QThread`.  It
 calls ``report(stage, done, total)`` now and then; ``report`` raises
@@ -14,6 +14,11 @@ ever reaches the screen.  Results, errors and cancellations come back to the
 GUI thread as callbacks, once the job's thread has finished; errors arrive
 as one line for the user, and all but :class:`StackError` are also logged
 with their traceback.
+
+Every background job of the viewer goes through a :class:`Runner`: the
+file opener (loading), the view controller (big images, whole-stack
+histograms) and the export dialog.  :func:`live_jobs` lists the threads still
+running, which the tests check is empty after each test.
 """
 
 from __future__ import annotations
@@ -28,17 +33,23 @@ from PyQt5.QtCore import QObject, QThread, pyqtSignal
 
 from ..core.errors import Cancelled, StackError, first_line
 
-__all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs"]
+__all__ = ["Job", "Runner", "user_message", "log_if_unexpected", "live_jobs", "left_running"]
 
 log = logging.getLogger(__name__)
 
 _PROGRESS_INTERVAL = 0.05   # seconds between progress signals of one job
 _all_jobs = weakref.WeakSet()
+_left_running = set()       # jobs a shutdown stopped waiting for: kept until the process ends
 
 
 def live_jobs():
     """Jobs whose thread is still running (tests check this is empty at teardown)."""
     return [job for job in list(_all_jobs) if job.isRunning()]
+
+
+def left_running():
+    """Jobs a :meth:`Runner.shutdown` stopped waiting for that still run."""
+    return [job for job in list(_left_running) if job.isRunning()]
 
 
 def user_message(error):
@@ -246,6 +257,8 @@ class Runner(QObject):
         # code, a generator's clean-up included, is over, so this wait for the
         # thread's own exit returns at once and the GUI thread never blocks.
         job = self.sender()
+        if job is None or job not in self._jobs:    # left behind by shutdown(): nothing to do
+            return
         job.wait()
         self._jobs.discard(job)
         on_done, on_error, on_cancel = self._callbacks.pop(job, (None, None, None))
@@ -270,12 +283,30 @@ class Runner(QObject):
                 return False
         return True
 
-    def shutdown(self):
-        """Cancel everything and wait for the threads (call before the window closes)."""
+    def shutdown(self, timeout_ms=None):
+        """Cancel everything and wait for the threads (call before the window closes).
+
+        Parameters
+        ----------
+        timeout_ms : int, optional
+            Wait at most this long (default: until every thread has ended).
+            A job that has not stopped by then (one that cannot see the
+            cancel, such as the compiler warming up) is left to end on its
+            own: nothing of it is delivered, and it is kept alive meanwhile
+            (a running QThread must not be destroyed).
+
+        Returns
+        -------
+        bool
+            True if every thread of this runner has ended.
+        """
         self.abandon()
         for job in list(self._jobs):
             job.cancel()
-        self.wait()
+        ended = self.wait(timeout_ms)
         for job in list(self._jobs):
             self._jobs.discard(job)
             self._callbacks.pop(job, None)
+            if job.isRunning():
+                _left_running.add(job)
+        return ended

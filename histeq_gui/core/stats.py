@@ -1,0 +1,976 @@
+"""Per-image statistics and quality flags of a whole stack: :func:`image_stats`.
+
+One call describes every image of a stack: plain statistics (mean, spread,
+percentiles, distinct values, entropy), the dark / light / low-information
+scores and flags of CleanVision, exact duplicates, and what equalization does
+to each image.  The result is a *table*: a dict of 1-D NumPy arrays with one
+entry per image, ready for a table view, a column histogram or
+:func:`~histeq_gui.core.stats_csv.stats_to_csv`.
+
+The work is vectorized over the stack: the images are taken in chunks of
+about a million pixels, and every column of a chunk comes from a few calls
+over all its images at once: for 8-bit gray images two compiled passes per
+row (:mod:`.stats_kernels`: value histogram, order statistics, ``np.std``,
+histogram of the equalized levels, mean change), for other data one
+``np.sort`` along the rows plus NumPy's equal-bin histogram in a compiled
+loop.  Only images holding NaN or infinite pixels have their mean, standard
+deviation and mean change computed one by one, and only images whose
+statistics all agree are compared for duplicates.
+
+Every column equals a plain per-image NumPy computation (written out in
+``tests/core/test_stats.py``) bit for bit; the CleanVision columns repeat
+CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .stack import as_channels_first, guess_layout
+from .stats_kernels import gray8_after, gray8_summary, histogram256
+
+__all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
+           "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
+
+#: CleanVision's default thresholds (``ImagePropertyIssueManager.get_default_params``):
+#: an image has the issue when its score is BELOW the threshold.
+THRESHOLDS = {"dark": 0.32, "light": 0.05, "low_information": 0.3}
+
+#: CleanVision's ``normalizing_factor`` of the low-information score.
+LOW_INFORMATION_NORMALIZING_FACTOR = 0.1
+
+#: Scale that makes the median absolute deviation estimate the standard
+#: deviation of normal data: 1 / Phi^-1(3/4) = 1.482602..., rounded as in
+#: Iglewicz & Hoaglin's modified z-score (0.6745 (x - median) / MAD).
+MAD_SCALE = 1.4826
+
+#: The columns of the table, in order: name -> (dtype, meaning).
+COLUMNS = {
+    "index": ("int64", "image number in the stack, from 0"),
+    "name": ("str", "source file name (a folder of images), else empty"),
+    "mean": ("float64", "mean of the finite values"),
+    "std": ("float64", "population standard deviation of the finite values (np.std)"),
+    "min": ("float64", "smallest finite value"),
+    "max": ("float64", "largest finite value"),
+    "p01": ("float64", "1st percentile of the finite values (np.percentile, linear)"),
+    "p99": ("float64", "99th percentile of the finite values (np.percentile, linear)"),
+    "distinct": ("int64", "number of distinct finite values"),
+    "nan_count": ("int64", "number of NaN pixels"),
+    "inf_count": ("int64", "number of +inf and -inf pixels"),
+    "entropy": ("float64", "entropy in bits of the 256-level histogram (see Notes)"),
+    "dark_score": ("float64", "CleanVision: 99th percentile of the pixel brightness"),
+    "light_score": ("float64", "CleanVision: 1 - 5th percentile of the pixel brightness"),
+    "low_information_score": ("float64", "CleanVision: min(0.1 * entropy, 1)"),
+    "is_dark": ("bool", "dark_score < 0.32"),
+    "is_light": ("bool", "light_score < 0.05"),
+    "is_low_information": ("bool", "low_information_score < 0.3"),
+    "is_constant": ("bool", "every channel holds at most one distinct finite value"),
+    "is_duplicate": ("bool", "the same pixels as an earlier image"),
+    "duplicate_of": ("int64", "index of the first image with these pixels, else -1"),
+    "entropy_after": ("float64", "entropy of the equalized image at 256 levels"),
+    "distinct_after": ("int64", "distinct levels of the equalized image at 256 levels"),
+    "levels_lost": ("int64", "distinct - distinct_after"),
+    "mean_abs_change": ("float64", "mean |equalized - original|, both on a [0, 1] scale"),
+}
+
+_CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
+_FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
+_EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
+_LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
+_EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
+
+
+class StatsTable(dict):
+    """The table :func:`image_stats` returns: column name -> 1-D array, one entry per image.
+
+    A plain ``dict`` (``COLUMNS`` gives the order and dtypes) with one more
+    attribute, ``info``: a dict of how the table was made (method, bins,
+    scope, shape, dtype, thresholds, ...), which
+    :func:`~histeq_gui.core.stats_csv.stats_to_csv` writes into the sidecar.
+    """
+
+    def __init__(self, columns=(), info=None):
+        super().__init__(columns)
+        self.info = dict(info or {})
+
+    @property
+    def n_images(self):
+        """Number of rows."""
+        return len(self["index"]) if "index" in self else 0
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=None, names=None,
+                progress=None, **method_params):
+    """Statistics, quality flags and equalization effect of every image of a stack.
+
+    Parameters
+    ----------
+    images : array_like
+        A stack as :func:`~histeq_gui.equalize` takes it: the last two axes
+        are one image ``(H, W)``, every leading axis a batch axis
+        (``(1800, 1, 96, 96)``, ``(N, H, W)``, one ``(H, W)``), plus a colour
+        axis if ``channel_axis`` is given.  Integer or float pixels.  Not
+        modified (memory maps are read chunk by chunk).
+    method, bins, scope
+        The equalization the ``*_after`` columns and ``mean_abs_change``
+        describe, passed to :func:`histeq_gui.equalize` (see there).
+    channel_axis : int or "auto", optional
+        The colour axis, as for :func:`~histeq_gui.equalize`.  A colour image
+        is described by its luminance (see Notes); 2 channels are gray +
+        alpha (the gray channel is used), 3 and 4 are RGB and RGBA.
+    names : sequence of str, optional
+        One name per image, e.g. the file names of a folder of images;
+        default empty strings.
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk of images; it may raise
+        (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the work,
+        and the exception propagates.
+    **method_params
+        Further parameters of the method, passed on to ``equalize``.
+
+    Returns
+    -------
+    StatsTable
+        A dict of 1-D arrays with one entry per image, keys and dtypes as in
+        :data:`COLUMNS`: ``index``, ``name``, ``mean``, ``std``, ``min``,
+        ``max``, ``p01``, ``p99``, ``distinct``, ``nan_count``, ``inf_count``,
+        ``entropy``, ``dark_score``, ``light_score``,
+        ``low_information_score``, ``is_dark``, ``is_light``,
+        ``is_low_information``, ``is_constant``, ``is_duplicate``,
+        ``duplicate_of``, ``entropy_after``, ``distinct_after``,
+        ``levels_lost``, ``mean_abs_change``.
+
+    Raises
+    ------
+    ValueError
+        For a method, bins or scope ``equalize`` refuses, an unsupported
+        dtype (boolean, complex), a colour axis of more than 4 channels, or
+        ``names`` of the wrong length.
+
+    Notes
+    -----
+    **Values.**  The statistics are those of the image's finite values
+    (NaN and +-inf are left out and counted in ``nan_count`` and
+    ``inf_count``), as ``float64``: ``mean`` and ``std`` are ``np.mean`` and
+    ``np.std`` of ``image[np.isfinite(image)].astype(np.float64)``, ``p01``
+    and ``p99`` are ``np.percentile`` (linear interpolation) of the same
+    values (in float64 because NumPy's percentile of signed integers
+    overflows: ``np.percentile(np.int8([-100, 100]), 50)`` is 128).  An
+    image with no finite value has NaN statistics, ``distinct`` 0, and
+    counts as constant.  ``distinct`` counts the values as stored;
+    integers beyond 2**53 are rounded in the float64 columns.
+
+    **Colour.**  A colour image is described by its luminance as
+    CleanVision computes the brightness of a pixel
+    (``calculate_brightness`` in
+    ``cleanvision/issue_managers/image_property.py``)::
+
+        Y = lo + sqrt(0.241 R'**2 + 0.691 G'**2 + 0.068 B'**2),  R' = R - lo, ...
+
+    in float64, where ``lo`` is 0 for unsigned integers (so 8-bit RGB gives
+    exactly CleanVision's ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b)``), the
+    dtype's minimum for signed integers and the stack's smallest finite
+    value for floats.  Alpha is ignored, except in the low-information
+    entropy (below) where Pillow counts it.  ``nan_count`` and
+    ``inf_count`` count the pixels whose luminance is NaN or infinite (a
+    NaN in any of R, G, B).
+
+    **Entropy** (bits).  8-bit images (uint8, int8): Pillow's
+    ``Image.entropy()`` of the image in mode ``"L"``: ``p = count / total``
+    over the 256 value counts, ``entropy = -sum(p * log(p) * M_LOG2E)``
+    summed in bin order, skipping empty bins (``src/_imaging.c``,
+    ``_entropy``), with the C library's ``log`` (``math.log``), so the value
+    is Pillow's to the last bit (0.0 rather than Pillow's -0.0 for a
+    constant image).  Other data (16-bit, floats, colour luminance): the same
+    formula over ``np.histogram(values.astype(np.float64), bins=256)`` of
+    the finite values, 256 equal bins between the image's smallest and
+    largest finite value (a constant image: 0 bits); if that range is too
+    narrow to hold 257 distinct float64 edges, each distinct value is a bin.
+
+    **CleanVision** (https://github.com/cleanlab/cleanvision, read at commit
+    2f69ae8a, ``src/cleanvision/issue_managers/image_property.py`` and
+    ``image_property_issue_manager.py``).  The pixel brightness ``b`` is
+    ``imarr / 255.0`` for a gray ("L") image and
+    ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b) / 255`` for RGB(A)
+    (``calc_percentile_brightness``); for other data we use the same scale
+    ``b = (value - lo) / (hi - lo)``, ``lo, hi`` the dtype's range for
+    integers and the stack's finite range for floats (8-bit: exactly
+    CleanVision's).  Then, as ``BrightnessProperty`` and
+    ``EntropyProperty.get_scores`` compute them:
+
+    - ``dark_score = np.percentile(b, 99)``; dark when < 0.32;
+    - ``light_score = 1 - np.percentile(b, 5)``; light when < 0.05;
+    - ``low_information_score = min(0.1 * E, 1)`` with ``E`` Pillow's
+      ``entropy()`` of the image as CleanVision opens it: for gray images the
+      ``entropy`` column; for colour the entropy of all channels' 256-level
+      histograms concatenated (Pillow's multi-band rule, e.g. 768 bins for
+      RGB, alpha included for RGBA), 256 equal bins over the image's finite
+      range for non-8-bit data; low information when < 0.3.
+
+    A NaN score (no finite pixel) never flags.
+
+    **Duplicates.**  ``is_duplicate`` marks an image whose pixels are
+    byte-for-byte those of an earlier image (as CleanVision's exact
+    duplicates, an md5 of ``tobytes()``); the first occurrence is not
+    flagged; ``duplicate_of`` is the index of that first occurrence (-1 for
+    the others).  Identical images have identical statistics, so only
+    images whose statistics all agree are compared, by their bytes.
+
+    **After equalization.**  ``equalize(images, method, bins, scope,
+    channel_axis=channel_axis, **method_params)`` gives ``v`` in [0, 1];
+    it is cut to the 256 levels of the uint8 export, ``np.rint(255 * v)``
+    (NaN pixels left out).  ``entropy_after`` and ``distinct_after`` are the
+    8-bit (Pillow) entropy and the number of distinct levels of that; for
+    colour, the entropy (256 equal bins, as for other data) and the number of
+    distinct values of the luminance ``Y`` of the 8-bit R, G, B levels.
+    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
+    ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
+    luminances of ``v`` and of the original).  With ``scope="image"`` each
+    chunk of images is equalized on its own (the same result); with
+    ``scope="stack"`` the whole stack is equalized at once (float64, 8 bytes
+    per value).  An image that ``equalize`` refuses on its own (a float
+    image whose range is too narrow for ``bins`` equal bins) gets NaN
+    ``entropy_after`` and ``mean_abs_change`` and ``distinct_after`` 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.zeros((3, 1, 8, 8), np.uint8)
+    >>> stack[1] = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    >>> stack[2] = stack[1]
+    >>> table = image_stats(stack)
+    >>> table["is_dark"].tolist(), table["is_constant"].tolist()
+    ([True, False, False], [True, False, False])
+    >>> table["duplicate_of"].tolist(), table["entropy"].tolist()   # Pillow's value, to the bit
+    ([-1, -1, 1], [0.0, 5.999999999999999, 5.999999999999999])
+    """
+    from .. import equalize      # the public function, whatever module holds it
+
+    x = _as_stack(images)
+    layout = guess_layout(x.shape, channel_axis)
+    xc = as_channels_first(x, layout)
+    channels = xc.shape[0]
+    if channels > 4:
+        raise ValueError(f"images with {channels} channels cannot be described; give 1 (gray), "
+                         "2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or channel_axis=None")
+    n = layout.n_images
+    pixels = xc.shape[-2] * xc.shape[-1]
+    x3 = xc.reshape(channels, n, pixels)             # a view for the usual layouts
+    names = _names(names, n)
+    eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
+
+    # Check the arguments on a small ramp first, so that a bad one is an error
+    # rather than a column of NaN (see _equalize_chunk).
+    equalize(np.arange(16).reshape(4, 4).astype(x.dtype), **eq_args)
+    lo, hi = _value_range(x3)
+    rows = max(1, _CHUNK_PIXELS // max(pixels * channels, 1))
+    chunks = -(-n // rows)
+    equalized = None
+    whole = scope == "stack" or n == 0
+    # Progress: one step per chunk described, and as many for equalizing a
+    # whole stack at once (scope "stack"); at least one step.
+    total = max(1, chunks * (2 if whole else 1))
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    if whole:
+        # One histogram for the whole stack: equalize it at once (this also
+        # checks the arguments for an empty stack).
+        eq_progress = None
+        if progress is not None:
+            def eq_progress(d, t):
+                progress(int(chunks * d / max(t, 1)), total)
+        out = equalize(x, channel_axis=channel_axis, progress=eq_progress, **eq_args)
+        equalized = as_channels_first(out, layout).reshape(channels, n, pixels)
+        done = chunks
+
+    parts = []
+    cache = {}                                  # entropy tables, shared by the chunks
+    step = rows * _EQUALIZE_CHUNKS              # images per call of equalize
+    for b0 in range(0, n, step):
+        b1 = min(b0 + step, n)
+        block = _chunk(x3, b0, b1)                       # (m, C, P), native dtype
+        if equalized is None:
+            eq_block = _equalize_chunk(equalize, block, xc.shape[-2:], eq_args)
+        else:
+            eq_block = _chunk(equalized, b0, b1)
+        for r0 in range(0, b1 - b0, rows):
+            parts.append(_describe_chunk(block[r0:r0 + rows], eq_block[r0:r0 + rows], lo, hi,
+                                         cache))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+    if progress is not None and done < total:
+        progress(total, total)
+    table = _assemble(parts, n, names, x3)
+    info = {"method": method, "bins": int(bins), "scope": scope,
+            "method_params": dict(method_params), "shape": list(x.shape),
+            "dtype": str(x.dtype), "layout": layout.name, "channels": channels,
+            "brightness_range": [lo, hi], "thresholds": dict(THRESHOLDS),
+            "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR}
+    return StatsTable(table, info)
+
+
+def robust_z(table, column):
+    """Robust z-score of one column: ``(x - median) / (1.4826 * MAD)``.
+
+    Parameters
+    ----------
+    table : mapping
+        A table from :func:`image_stats` (or any dict of 1-D arrays).
+    column : str
+        A numeric or boolean column.
+
+    Returns
+    -------
+    ndarray of float64
+        One score per row; NaN where the value is NaN.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-numeric column.
+
+    Notes
+    -----
+    ``MAD = median(|x - median(x)|)`` over the non-NaN values.  The factor
+    :data:`MAD_SCALE` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
+    standard deviation for normal data, so the score reads like a z-score
+    that a few extreme images cannot inflate (Iglewicz & Hoaglin's modified
+    z-score, ``0.6745 (x - median) / MAD``; 3.5 is their outlier cut).
+    When more than half the values are equal (MAD = 0) the mean absolute
+    deviation is used instead, ``(x - median) / (1.253314 * meanAD)`` (the
+    same published rule's fallback); if every value is equal, all scores
+    are 0.
+
+    Examples
+    --------
+    >>> z = robust_z({"mean": np.array([1.0, 2.0, 3.0, 4.0, 100.0])}, "mean")
+    >>> np.round(z, 3).tolist()
+    [-1.349, -0.674, 0.0, 0.674, 65.426]
+    """
+    x = _numeric_column(table, column)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return out
+    values = x[ok]
+    median = np.median(values)
+    deviation = np.abs(values - median)
+    mad = np.median(deviation)
+    if mad > 0:
+        scale = MAD_SCALE * mad
+    else:
+        scale = 1.253314 * np.mean(deviation)
+    if scale > 0 and np.isfinite(scale):
+        out[ok] = (values - median) / scale
+    else:                       # all equal (or infinite spread): nothing stands out
+        deviation = values - median
+        with np.errstate(invalid="ignore"):
+            out[ok] = np.where(deviation == 0, 0.0, np.copysign(np.inf, deviation))
+    return out
+
+
+def outliers(table, column, threshold=3.5, side="both"):
+    """Rows whose robust z-score (:func:`robust_z`) lies beyond ``threshold``.
+
+    Unlike CleanVision's fixed thresholds, which can flag every image of a
+    dark or flat dataset, this flags images that are unusual *for this
+    stack*.
+
+    Parameters
+    ----------
+    table : mapping
+        A table from :func:`image_stats`.
+    column : str
+        A numeric or boolean column, e.g. ``"mean"`` or ``"entropy"``.
+    threshold : float
+        Cut on ``|z|``; 3.5 is Iglewicz & Hoaglin's recommendation.
+    side : {"both", "low", "high"}
+        Flag both tails, only ``z < -threshold`` or only ``z > threshold``.
+
+    Returns
+    -------
+    ndarray of bool
+        True for the outliers; NaN values are never outliers.
+
+    Examples
+    --------
+    >>> outliers({"mean": np.array([1.0, 2.0, 3.0, 4.0, 100.0])}, "mean").tolist()
+    [False, False, False, False, True]
+    """
+    if side not in ("both", "low", "high"):
+        raise ValueError(f"unknown side {side!r}; choose 'both', 'low' or 'high'")
+    threshold = float(threshold)
+    if not threshold >= 0:
+        raise ValueError(f"threshold must be a number >= 0, got {threshold}")
+    z = robust_z(table, column)
+    with np.errstate(invalid="ignore"):
+        if side == "low":
+            return z < -threshold
+        if side == "high":
+            return z > threshold
+        return np.abs(z) > threshold
+
+
+def warm_up(dtype):
+    """Get the compiled loops of :func:`image_stats` for images of ``dtype`` ready.
+
+    They compile on their first use (seconds after installing; then they
+    load from numba's cache on disk in a fraction of a second).  A viewer
+    can call this off the GUI thread while it loads a stack, like
+    :func:`histeq_gui.core.equalize.warm_up`.
+    """
+    tiny = np.arange(16).reshape(1, 4, 4).astype(dtype)
+    image_stats(tiny)
+    if tiny.dtype.kind == "f":
+        tiny[0, 0, 0] = np.nan
+        image_stats(tiny)
+
+
+# --------------------------------------------------------------------- preparation
+
+
+def _as_stack(images):
+    x = np.asarray(images)
+    dtype = x.dtype
+    if dtype.kind == "b":
+        raise ValueError("boolean images cannot be described; convert them to uint8 first")
+    if dtype.kind not in "iuf" or dtype.fields is not None:
+        raise ValueError(f"images of dtype {dtype} cannot be described; "
+                         "use integer or floating point images")
+    if dtype.kind == "f" and dtype not in (np.float16, np.float32, np.float64):
+        raise ValueError(f"{dtype} images are not supported; convert them to float64 first")
+    if x.ndim < 2:
+        raise ValueError(f"expected images with at least 2 dimensions (height, width), "
+                         f"got an array of shape {x.shape}")
+    native = dtype.newbyteorder("=")
+    return x if dtype == native else x.astype(native)
+
+
+def _names(names, n):
+    if names is None:
+        return np.array([""] * n, dtype=str)
+    names = [str(name) for name in names]
+    if len(names) != n:
+        raise ValueError(f"got {len(names)} names for {n} images; give one name per image "
+                         "or none")
+    return np.array(names, dtype=str)
+
+
+def _value_range(x3):
+    """``(lo, hi)`` of the [0, 1] brightness scale: dtype range, or the stack's finite range."""
+    dtype = x3.dtype
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max)
+    lo, hi = np.inf, -np.inf
+    n = x3.shape[1]
+    rows = max(1, _CHUNK_PIXELS // max(x3.shape[0] * x3.shape[2], 1))
+    for r0 in range(0, n, rows):
+        part = x3[:, r0:r0 + rows]
+        finite = part[np.isfinite(part)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if lo > hi:
+        return 0.0, 1.0          # no finite value at all
+    return lo, hi
+
+
+def _chunk(x3, r0, r1):
+    """Images r0:r1 as a C-contiguous (m, C, P) array (a copy only when needed)."""
+    return np.ascontiguousarray(np.moveaxis(x3[:, r0:r1], 0, 1))
+
+
+def _equalize_chunk(equalize, chunk, image_shape, eq_args):
+    """Equalize a chunk (m, C, P) image by image (scope "image"), as (m, C, P) float64.
+
+    If ``equalize`` refuses the chunk (a ValueError: say a float image whose
+    range is too narrow for the bins), the images are equalized one at a
+    time and those it refuses come back all NaN.
+    """
+    m, channels, pixels = chunk.shape
+    images = chunk.reshape(m, channels, *image_shape)
+    axis = 1 if channels > 1 else None
+    try:
+        return equalize(images, channel_axis=axis, **eq_args).reshape(m, channels, pixels)
+    except ValueError:
+        out = np.full((m, channels, pixels), np.nan)
+        for i in range(m):
+            try:
+                out[i] = equalize(images[i:i + 1], channel_axis=axis,
+                                  **eq_args).reshape(channels, pixels)
+            except ValueError:
+                pass
+        return out
+
+
+def _unit(values, lo, hi):
+    """Values (float64) on the [0, 1] brightness scale ``(v - lo) / (hi - lo)``."""
+    span = hi - lo if hi > lo else 1.0
+    return (values - lo) / span
+
+
+def _luminance(chunk, lo):
+    """Luminance (m, P) float64 of a chunk (m, C, P) of 3 or 4 channels (CleanVision's formula)."""
+    r, g, b = (chunk[:, c].astype(np.float64) for c in range(3))
+    if lo != 0:
+        r -= lo
+        g -= lo
+        b -= lo
+    y = np.sqrt(0.241 * (r * r) + 0.691 * (g * g) + 0.068 * (b * b))
+    if lo != 0:
+        y += lo
+    return y
+
+
+# --------------------------------------------------------------- one chunk of images
+
+
+def _describe_chunk(chunk, e, lo, hi, cache=None):
+    """All per-image columns of a chunk (m, C, P) and its equalized values e (m, C, P)."""
+    m, channels, pixels = chunk.shape
+    colour = channels >= 3
+    gray = _luminance(chunk, lo) if colour else chunk[:, 0]
+    out = _describe(gray, lo, hi, cache=cache)
+
+    # Low information: Pillow's entropy of the image in its own mode (all bands).
+    if channels == 1:
+        out["band_entropy"] = out["entropy"]
+    else:
+        out["band_entropy"] = _band_entropy(chunk, cache)
+    # Constant: every channel holds at most one distinct finite value.
+    if channels == 1:
+        out["constant"] = out["distinct"] <= 1
+    else:
+        out["constant"] = _constant_channels(chunk)
+
+    # After equalization: the uint8 export's levels.
+    if gray.dtype in _EIGHT_BIT:
+        offset = 128 if gray.dtype == np.int8 else 0
+        unit = _unit(np.arange(256, dtype=np.float64) - offset, lo, hi)
+        counts = np.zeros((m, 256), np.int64)
+        change = np.empty(m)
+        gray8_after(_levels(gray), np.ascontiguousarray(e[:, 0]), unit, counts, change)
+        out["entropy_after"] = _pil_entropy(counts, counts.sum(axis=1), cache)
+        out["distinct_after"] = (counts > 0).sum(axis=1)
+        out["mean_abs_change"] = change
+        return out
+    if colour:
+        after = _luminance(np.rint(255 * e), 0.0)
+        after_stats = _describe(after, 0.0, 255.0, only_levels=True, cache=cache)
+        v = _luminance(e, 0.0)
+    else:
+        v = e[:, 0]
+        level = np.multiply(v, 255)
+        np.rint(level, out=level)
+        valid = None
+        missing = np.isnan(level)           # not finite, or an image equalize refused
+        if missing.any():
+            valid = ~missing
+            level[missing] = 0
+        counts = _row_counts(level, 256, valid)
+        after_stats = {"distinct": (counts > 0).sum(axis=1),
+                       "entropy": _pil_entropy(counts, counts.sum(axis=1), cache)}
+    out["entropy_after"] = after_stats["entropy"]
+    out["distinct_after"] = after_stats["distinct"]
+    b = _unit(gray.astype(np.float64), lo, hi)
+    np.subtract(v, b, out=b)
+    np.abs(b, out=b)
+    out["mean_abs_change"] = _row_means(b, out["clean"])
+    return out
+
+
+def _describe(y, lo, hi, only_levels=False, cache=None):
+    """Statistics of the rows of ``y`` (m, P): gray pixels or a luminance."""
+    if y.dtype in _EIGHT_BIT:
+        return _describe_8bit(y, lo, hi, cache)
+    return _describe_sorted(y, lo, hi, only_levels, cache)
+
+
+def _describe_8bit(y, lo, hi, cache=None):
+    """uint8 / int8 rows, from one value histogram per row (compiled, see stats_kernels)."""
+    m, pixels = y.shape
+    offset = 128 if y.dtype == np.int8 else 0
+    value = np.arange(256, dtype=np.float64) - offset       # level -> value
+    unit = _unit(value, lo, hi)                             # level -> brightness
+    n = np.full(m, pixels, np.int64)
+    has = n > 0
+    wanted = (("p01", 1, value), ("p99", 99, value), ("b05", 5, unit), ("b99", 99, unit))
+    where = [_quantile_index(np.array([pixels]), q) for _, q, _ in wanted]   # same for all rows
+    ranks = np.array([i for w in where for i in (w[0][0], w[1][0])], np.int64)
+    counts = np.empty((m, 256), np.int64)
+    std = np.empty(m)
+    picked = np.empty((m, len(ranks)), np.int64)
+    extent = np.empty((m, 3), np.int64)
+    gray8_summary(_levels(y), value, ranks, counts, std, picked, extent)
+    out = {
+        "min": np.where(has, value[extent[:, 0]], np.nan),
+        "max": np.where(has, value[extent[:, 1]], np.nan),
+        "distinct": extent[:, 2],
+        "nan": np.zeros(m, np.int64),
+        "inf": np.zeros(m, np.int64),
+        "clean": np.ones(m, bool),
+        "entropy": _pil_entropy(counts, n, cache),
+        "std": std,
+    }
+    for j, ((name, _, table), w) in enumerate(zip(wanted, where)):
+        a, b = table[picked[:, 2 * j]], table[picked[:, 2 * j + 1]]
+        out[name] = _lerp(a, b, np.full(m, w[2][0]), has)
+    # np.mean sums integers exactly in float64, then divides by the count.
+    total = counts @ np.arange(256, dtype=np.int64) - offset * n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean"] = np.where(has, total.astype(np.float64) / np.maximum(n, 1), np.nan)
+    return out
+
+
+def _describe_sorted(y, lo, hi, only_levels=False, cache=None):
+    """Rows of any other dtype, from the rows sorted once."""
+    m, pixels = y.shape
+    floating = y.dtype.kind == "f"
+    if y.dtype == np.float16:
+        y = y.astype(np.float32)                        # same values, faster to sort
+    if floating:
+        finite = np.isfinite(y)
+        nan = np.isnan(y).sum(axis=1)
+        neg_inf = (y == -np.inf).sum(axis=1)
+        n = finite.sum(axis=1)
+        inf = pixels - nan - n
+    else:
+        finite = None
+        nan = inf = neg_inf = np.zeros(m, np.int64)
+        n = np.full(m, pixels, np.int64)
+    clean = n == pixels
+    has = n > 0
+    # -inf, finite values, +inf, NaN; "stable" is a radix sort for 16-bit integers
+    s = np.sort(y, axis=1, kind="stable" if y.dtype.itemsize <= 2 and not floating else None)
+
+    def order_stat(k):                      # k-th smallest finite value (float64)
+        if pixels == 0:
+            return np.full(m, np.nan)
+        idx = np.clip(neg_inf + k, 0, max(pixels - 1, 0))[:, None]
+        return np.take_along_axis(s, idx, axis=1)[:, 0].astype(np.float64)
+
+    out = {"nan": nan, "inf": inf, "clean": clean}
+    if pixels:
+        lo_v = np.where(has, order_stat(np.zeros(m, np.int64)), np.nan)
+        hi_v = np.where(has, order_stat(np.maximum(n - 1, 0)), np.nan)
+        change = s[:, 1:] != s[:, :-1]
+        if floating:
+            sorted_finite = np.isfinite(s)
+            change &= sorted_finite[:, 1:] & sorted_finite[:, :-1]
+        distinct = change.sum(axis=1) + has
+    else:
+        lo_v = hi_v = np.full(m, np.nan)
+        distinct = np.zeros(m, np.int64)
+    out["min"], out["max"], out["distinct"] = lo_v, hi_v, distinct
+    counts = _bin256(y, finite, lo_v, hi_v, has)
+    out["entropy"] = _pil_entropy(*counts, cache) if isinstance(counts, tuple) \
+        else _pil_entropy(counts, n, cache)
+    if only_levels:
+        return out
+    y64 = y.astype(np.float64)
+    out["p01"] = _percentile(order_stat, n, 1)
+    out["p99"] = _percentile(order_stat, n, 99)
+    out["b05"] = _percentile(lambda k: _unit(order_stat(k), lo, hi), n, 5)
+    out["b99"] = _percentile(lambda k: _unit(order_stat(k), lo, hi), n, 99)
+    out["mean"] = _row_means(y64, clean, finite)
+    out["std"] = _row_stds(y64, clean, finite)
+    return out
+
+
+# ----------------------------------------------------------------------- primitives
+
+
+def _levels(y):
+    """uint8 / int8 values as levels 0..255 (uint8)."""
+    return y.view(np.uint8) ^ np.uint8(0x80) if y.dtype == np.int8 else y
+
+
+def _row_counts(levels, width, valid=None):
+    """Per-row histograms (m, width) of integers 0..width-1 (m, P), by one bincount.
+
+    ``levels`` may be integer-valued floats; values outside the range are
+    clipped to it (they never land in another row's histogram).
+    """
+    m = levels.shape[0]
+    index = levels.astype(np.intp)
+    if levels.dtype.itemsize > 1 or width < 256:
+        np.clip(index, 0, width - 1, out=index)
+    index += (np.arange(m, dtype=np.intp) * width)[:, None]
+    if valid is not None:
+        index[~valid] = m * width           # one extra bin, dropped
+    counts = np.bincount(index.ravel(), minlength=m * width + 1)
+    return counts[:m * width].reshape(m, width)
+
+
+def _percentile(order_stat, n, q):
+    """``np.percentile(values, q)`` (linear) of each row, from its order statistics.
+
+    ``order_stat(k)`` gives each row's k-th smallest value (k an int array);
+    ``n`` the number of values per row.  See :func:`_quantile_index` and
+    :func:`_lerp`.
+    """
+    previous, following, gamma, has = _quantile_index(n, q)
+    return _lerp(order_stat(previous), order_stat(following), gamma, has)
+
+
+def _quantile_index(n, q):
+    """Where ``np.percentile`` (linear) looks in rows of ``n`` sorted values.
+
+    As NumPy's ``_quantile``: virtual index ``(n - 1) * (q / 100)``, its
+    floor and the next index (both the last one at or beyond the end), and
+    the weight ``virtual - floor``.  Returns ``(previous, next, gamma,
+    has)``, ``has`` False for rows of no value (their indexes are 0).
+    """
+    has = n > 0
+    q = np.true_divide(q, 100)
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    above = virtual >= n - 1
+    prev_i = np.where(above, n - 1, previous).astype(np.intp)
+    next_i = np.where(above, n - 1, previous + 1).astype(np.intp)
+    gamma = virtual - np.where(above, -1, previous)
+    return np.where(has, prev_i, 0), np.where(has, next_i, 0), gamma, has
+
+
+def _lerp(a, b, gamma, has):
+    """NumPy's ``_lerp``: ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``."""
+    with np.errstate(invalid="ignore"):
+        diff = b - a
+        result = a + diff * gamma
+        late = gamma >= 0.5
+        result[late] = (b - diff * (1 - gamma))[late]
+    return np.where(has, result, np.nan)
+
+
+def _pil_entropy(counts, totals, cache=None):
+    """Pillow's ``Image.entropy()`` of each row of counts, in bits (NaN for an empty row).
+
+    ``p = count / total``; ``entropy -= p * log(p) * M_LOG2E`` bin by bin in
+    order, empty bins skipped (``_entropy`` in Pillow's ``src/_imaging.c``).
+    ``log`` is the C library's, through :func:`math.log`, looked up in a
+    table of ``p * log(p) * M_LOG2E`` per count (kept in ``cache`` per total).
+    """
+    counts = np.asarray(counts)
+    totals = np.asarray(totals)
+    m = counts.shape[0]
+    out = np.full(m, np.nan)
+    terms = np.zeros(counts.shape)
+    for total in np.unique(totals[totals > 0]):
+        rows = np.flatnonzero(totals == total)
+        c = counts[rows]
+        terms[rows] = _plogp(int(total), c, cache)[c]
+    ok = totals > 0
+    if counts.shape[1]:
+        out[ok] = 0.0 - np.cumsum(terms[ok], axis=1)[:, -1]   # cumsum: in bin order
+    return out
+
+
+def _plogp(total, counts, cache):
+    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``."""
+    if cache is not None and total in cache:
+        return cache[total]
+    if total <= _FULL_TABLE:
+        wanted = np.arange(1, total + 1)
+    else:
+        wanted = np.flatnonzero(np.bincount(counts.ravel()))
+        wanted = wanted[wanted > 0]
+    table = np.zeros(max(total, int(counts.max())) + 1 if total <= _FULL_TABLE
+                     else int(counts.max()) + 1)
+    p = wanted / float(total)
+    table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
+    if cache is not None and total <= _FULL_TABLE:
+        cache[total] = table
+    return table
+
+
+def _bin256(y, finite, lo_v, hi_v, has):
+    """Counts (m, 256) of ``np.histogram(row[finite], bins=256, range=(lo_v, hi_v))`` per row.
+
+    Repeats NumPy's equal-bin histogram: edges ``arange(257) * step + lo``
+    (``np.linspace``), index ``int((x - lo) / (hi - lo) * 256)``, the last
+    edge closed, then NumPy's one-step corrections against the edges.  A
+    constant row puts everything in one bin.  Rows whose range cannot hold
+    257 increasing edges count each distinct value as a bin instead; those
+    come back as ``(counts, totals)`` in a tuple with the others.
+    """
+    m, pixels = y.shape
+    counts = np.zeros((m, 256), np.int64)
+    n = finite.sum(axis=1) if finite is not None else np.full(m, pixels, np.int64)
+    if pixels == 0:
+        return counts
+    wide = has & (hi_v > lo_v)
+    flat = has & ~wide
+    counts[flat, 128] = n[flat]                # np.histogram: one bin of [x - 0.5, x + 0.5]
+    if not wide.any():
+        return counts
+    first = np.where(wide, lo_v, 0.0)
+    last = np.where(wide, hi_v, 1.0)
+    delta = np.subtract(last, first)
+    step = delta / 256
+    grid = np.arange(257, dtype=np.float64)
+    edges = np.where((step == 0)[:, None], grid / 256 * delta[:, None], grid * step[:, None])
+    edges += first[:, None]
+    edges[:, -1] = last
+    narrow = wide & np.any(edges[:, :-1] >= edges[:, 1:], axis=1)
+    wide &= ~narrow
+    histogram256(y, first, last, edges, wide, counts)
+    if not narrow.any():
+        return counts
+    # Too narrow for 256 equal float64 bins: each distinct value is a bin.
+    width = max(int(n[narrow].max()), 256)
+    wider = np.zeros((m, width), np.int64)
+    wider[:, :256] = counts
+    for row in np.flatnonzero(narrow):
+        values = (y[row] if finite is None else y[row][finite[row]]).astype(np.float64)
+        _, c = np.unique(values, return_counts=True)
+        wider[row] = 0
+        wider[row, :len(c)] = c
+    return wider, n
+
+
+def _row_means(values, clean, finite=None):
+    """``np.mean`` of each row's finite values: vectorized for clean rows, one by one otherwise."""
+    m, pixels = values.shape
+    out = np.full(m, np.nan)
+    if pixels == 0:
+        return out
+    if clean.all():
+        return np.mean(values, axis=1)
+    out[clean] = np.mean(values[clean], axis=1)
+    for row in np.flatnonzero(~clean):
+        keep = np.isfinite(values[row]) if finite is None else finite[row]
+        keep = keep & np.isfinite(values[row])
+        if keep.any():
+            out[row] = np.mean(values[row][keep])
+    return out
+
+
+def _row_stds(values, clean, finite):
+    m, pixels = values.shape
+    out = np.full(m, np.nan)
+    if pixels == 0:
+        return out
+    if clean.all():
+        return np.std(values, axis=1)
+    out[clean] = np.std(values[clean], axis=1)
+    for row in np.flatnonzero(~clean):
+        keep = finite[row]
+        if keep.any():
+            out[row] = np.std(values[row][keep])
+    return out
+
+
+def _band_entropy(chunk, cache=None):
+    """Pillow's entropy of each image over all its bands' 256-level histograms, concatenated."""
+    m, channels, pixels = chunk.shape
+    if chunk.dtype in _EIGHT_BIT:
+        counts = _row_counts(_levels(chunk).reshape(m * channels, pixels), 256)
+        counts = counts.reshape(m, channels * 256)
+        return _pil_entropy(counts, counts.sum(axis=1), cache)
+    # Other data: 256 equal bins per band over the image's finite range (all bands).
+    y = chunk.astype(np.float64).reshape(m, channels * pixels)
+    finite = np.isfinite(y)
+    has = finite.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        lo_v = np.where(has, np.min(np.where(finite, y, np.inf), axis=1), np.nan)
+        hi_v = np.where(has, np.max(np.where(finite, y, -np.inf), axis=1), np.nan)
+    bands = y.reshape(m * channels, pixels)
+    band_finite = finite.reshape(m * channels, pixels)
+    band_has = band_finite.any(axis=1)
+    counts = _bin256(bands, band_finite, np.repeat(lo_v, channels), np.repeat(hi_v, channels),
+                     np.repeat(has, channels) & band_has)
+    if isinstance(counts, tuple):
+        counts = counts[0]
+        # A per-band fallback (range too narrow) has more than 256 bins: keep them all.
+    counts = counts.reshape(m, -1)
+    return _pil_entropy(counts, counts.sum(axis=1), cache)
+
+
+def _constant_channels(chunk):
+    """True where every channel of an image holds at most one distinct finite value."""
+    if chunk.dtype.kind in "iu":
+        return np.all(chunk.min(axis=2) == chunk.max(axis=2), axis=1)
+    finite = np.isfinite(chunk)
+    low = np.min(np.where(finite, chunk, np.inf), axis=2)
+    high = np.max(np.where(finite, chunk, -np.inf), axis=2)
+    return np.all((low == high) | ~finite.any(axis=2), axis=1)
+
+
+def _numeric_column(table, column):
+    if column not in table:
+        raise ValueError(f"the table has no column {column!r}; choose one of: "
+                         f"{', '.join(table)}")
+    x = np.asarray(table[column])
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"column {column!r} is not numeric; choose a numeric column")
+    return x.astype(np.float64)
+
+
+# ---------------------------------------------------------------------- the table
+
+
+def _assemble(parts, n, names, x3):
+    def cat(key, dtype):
+        if not parts:
+            return np.zeros(0, dtype)
+        return np.concatenate([np.asarray(p[key]) for p in parts]).astype(dtype)
+
+    t = {"index": np.arange(n, dtype=np.int64), "name": names}
+    t["mean"], t["std"] = cat("mean", np.float64), cat("std", np.float64)
+    t["min"], t["max"] = cat("min", np.float64), cat("max", np.float64)
+    t["p01"], t["p99"] = cat("p01", np.float64), cat("p99", np.float64)
+    t["distinct"] = cat("distinct", np.int64)
+    t["nan_count"], t["inf_count"] = cat("nan", np.int64), cat("inf", np.int64)
+    t["entropy"] = cat("entropy", np.float64) + 0.0          # no -0.0
+    t["dark_score"] = cat("b99", np.float64)
+    t["light_score"] = 1 - cat("b05", np.float64)
+    scores = LOW_INFORMATION_NORMALIZING_FACTOR * cat("band_entropy", np.float64)
+    t["low_information_score"] = np.where(scores > 1, 1.0, scores)
+    with np.errstate(invalid="ignore"):
+        t["is_dark"] = t["dark_score"] < THRESHOLDS["dark"]
+        t["is_light"] = t["light_score"] < THRESHOLDS["light"]
+        t["is_low_information"] = t["low_information_score"] < THRESHOLDS["low_information"]
+    t["is_constant"] = cat("constant", bool)
+    fingerprint = np.stack([t[k].astype(np.float64) for k in
+                            ("mean", "std", "min", "max", "p01", "p99", "distinct",
+                             "nan_count", "inf_count", "entropy")]
+                           + [cat("band_entropy", np.float64)], axis=1)
+    t["duplicate_of"] = _duplicates(fingerprint, x3)
+    t["is_duplicate"] = t["duplicate_of"] >= 0
+    t["entropy_after"] = cat("entropy_after", np.float64) + 0.0
+    t["distinct_after"] = cat("distinct_after", np.int64)
+    t["levels_lost"] = t["distinct"] - t["distinct_after"]
+    t["mean_abs_change"] = cat("mean_abs_change", np.float64)
+    return {name: t[name] for name in COLUMNS}
+
+
+def _duplicates(fingerprint, x3):
+    """Index of the first earlier image with the same bytes, or -1.
+
+    Images with the same bytes have the same statistics to the last bit
+    (``fingerprint``, one row per image), so only images sharing a row of it
+    are candidates; among those a dict keyed by the bytes themselves finds
+    the first occurrence (equal keys are compared in full).
+    """
+    n = len(fingerprint)
+    out = np.full(n, -1, np.int64)
+    if n < 2:
+        return out
+    rows = np.ascontiguousarray(fingerprint)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
+    _, inverse, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    first = {}
+    for i in np.flatnonzero(sizes[inverse] > 1):        # in image order
+        j = first.setdefault((int(inverse[i]), x3[:, i].tobytes()), int(i))
+        if j != i:
+            out[i] = j
+    return out

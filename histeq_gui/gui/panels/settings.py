@@ -1,0 +1,428 @@
+"""The settings panel: method, bins (spin box + slider, debounced), scope, display levels, colour.
+
+It only talks to the :class:`~histeq_gui.gui.state.ViewerState`: user input
+goes to the state's setters, and the widgets follow the state's signals.  The
+numbers of the display levels shown are :func:`histeq_gui.gui.levels.current_levels`
+of the result shown.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QDoubleValidator
+from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+                             QLabel, QLineEdit, QRadioButton, QSizePolicy, QSlider, QSpinBox,
+                             QVBoxLayout, QWidget)
+
+from ...core import methods as _methods
+from ...core.channels import channel_axis_choices
+from ...core.display import LEVEL_MODES
+from ...core.methods import METHODS
+from ..levels import MODE_TEXT, MODE_TIPS, current_levels, describe_mode, effective_mode
+from ..plots import format_number
+from ..stack_file import COLOUR_SIZES
+from ..state import MAX_BINS, MIN_BINS
+
+__all__ = ["SettingsPanel", "BINS_INTERVAL_MS", "slider_to_bins", "bins_to_slider",
+           "SLIDER_STEPS", "colour_choices"]
+
+BINS_INTERVAL_MS = 100
+_PER_OCTAVE = 100                                    # slider steps per doubling of the bins
+SLIDER_STEPS = _PER_OCTAVE * round(math.log2(MAX_BINS / MIN_BINS))
+_SNAP = 3                                            # steps either side of a power of two
+_METHOD_TIPS = {
+    "numpy": "The seed recipe: np.histogram with the chosen number of bins over the image's "
+             "range, CDF interpolated at the LEFT bin edges.",
+    "skimage": "skimage.exposure.equalize_hist: CDF interpolated at the bin CENTRES; integer "
+               "images get one bin per integer value (the bin count is ignored).",
+}
+_SCOPES = (("image", "This image", "Each image is equalized with its own histogram."),
+           ("stack", "Whole stack", "One histogram of the whole stack maps every image "
+                                    "(ImageJ's \"use stack histogram\")."))
+
+
+def method_tip(name):
+    """What a method does, for its tooltip: the registry's summary when there is one."""
+    get_method = getattr(_methods, "get_method", None)     # the method registry, once merged
+    if get_method is not None:
+        try:
+            summary = getattr(get_method(name), "summary", "")
+        except (KeyError, ValueError):
+            summary = ""
+        if summary:
+            return summary
+    return _METHOD_TIPS.get(name, "")
+
+
+def slider_to_bins(position):
+    """Bin count at a slider position: logarithmic, 100 steps per doubling.
+
+    Every power of two (2, 4, ..., 256, 512, 1024, 2048, 4096) is a slider
+    position of its own, and positions within a few steps of one snap to it,
+    so a drag lands on 256 or 1024 easily.
+
+    Examples
+    --------
+    >>> [slider_to_bins(p) for p in (0, 700, 702, 750, 1100)]
+    [2, 256, 256, 362, 4096]
+    """
+    position = int(position)
+    nearest = round(position / _PER_OCTAVE) * _PER_OCTAVE
+    if abs(position - nearest) <= _SNAP:
+        position = nearest
+    return int(round(MIN_BINS * 2.0 ** (position / _PER_OCTAVE)))
+
+
+def bins_to_slider(bins):
+    """Slider position of a bin count (inverse of :func:`slider_to_bins`)."""
+    return int(round(_PER_OCTAVE * math.log2(bins / MIN_BINS)))
+
+
+def colour_choices(stack):
+    """The colour-axis choices offered for ``stack``: ``[(choice, text)]``.
+
+    "auto" (the rule ``histeq --channel-axis auto`` uses), "none" (gray),
+    and each axis of 2, 3 or 4 values; the axis the file declares says so.
+    """
+    if stack is None:
+        return [("auto", "auto")]
+    choices = []
+    for choice, layout in channel_axis_choices(stack.array.shape):
+        if choice == "auto":
+            kind = "colour" if layout.channel_axis is not None else "gray"
+            text = f"auto: {layout.name} ({kind})"
+        elif choice is None:
+            text = f"none: {layout.name} (gray)"
+        elif layout.channels in COLOUR_SIZES:
+            text = f"axis {choice}: {layout.name}"
+            if choice == stack.declared_axis:
+                text += " — RGB in the file"
+        else:
+            continue
+        choices.append((choice, text))
+    return choices
+
+
+def value_bins_note(dtype):
+    """The sentence shown when the method ignores the bin count."""
+    return (f"skimage uses one bin per integer value for {dtype} images; "
+            "the bin count is ignored.")
+
+
+class WrappedNote(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width.
+
+    (A form layout sizes a wrapped label for a guessed width; in a narrow
+    dock the last line would be cut off.)
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
+class SettingsPanel(QWidget):
+    """Method, bins, scope, display levels and colour axis, bound to a :class:`ViewerState`.
+
+    Dragging the bins slider or stepping the spin box updates the number at
+    once; the state (and so the recomputation) follows at most every
+    :data:`BINS_INTERVAL_MS`, with the latest value, and at once when the slider
+    is released.  A drag thus redraws about ten times a second instead of
+    queueing one recomputation per pixel of mouse movement.
+
+    The display levels are a choice (automatic, dtype range, stack range,
+    this image's range, saturated percentiles, manual) with the numbers in
+    use shown; typing numbers makes them manual.  The colour axis offers the
+    choices of ``histeq --channel-axis`` that the viewer can draw.
+
+    Parameters
+    ----------
+    context : ViewerContext
+        Its ``state``, ``controller`` (for the numbers of this image's levels,
+        optional) and ``notify`` are used.
+    """
+
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.state = state = context.state
+        self.controller = context.controller
+        self.notify = context.notify
+        self.method_combo = QComboBox()
+        for method in METHODS:
+            self.method_combo.addItem(method, method)
+            self.method_combo.setItemData(self.method_combo.count() - 1, method_tip(method),
+                                          Qt.ToolTipRole)
+        self.method_combo.setToolTip("Equalization method (same names as the histeq command "
+                                     "and the Python API)")
+        self.bins_spin = QSpinBox()
+        self.bins_spin.setRange(MIN_BINS, MAX_BINS)
+        self.bins_spin.setKeyboardTracking(False)
+        self.bins_spin.setToolTip(f"Number of histogram bins ({MIN_BINS}..{MAX_BINS})")
+        self.bins_slider = QSlider(Qt.Horizontal)
+        self.bins_slider.setRange(0, SLIDER_STEPS)
+        self.bins_slider.setPageStep(_PER_OCTAVE)
+        self.bins_slider.setTickInterval(_PER_OCTAVE)
+        self.bins_slider.setTickPosition(QSlider.TicksBelow)
+        self.bins_slider.setToolTip("Number of bins, logarithmic: the ticks are the powers of "
+                                    "two (2 … 256, 512, 1024, 2048, 4096), which the slider "
+                                    "snaps to; PgUp/PgDn double or halve")
+        self.bins_note = WrappedNote()
+        self.bins_note.setObjectName("binsNote")
+        self.bins_note.setStyleSheet("#binsNote { background: #fff4ce; color: #5c4400; "
+                                     "border: 1px solid #e0c060; border-radius: 3px; "
+                                     "padding: 3px 5px; }")
+        self.bins_note.hide()
+        self.scope_group = QButtonGroup(self)
+        self.scope_buttons = {}
+        scope_row = QHBoxLayout()
+        scope_row.setContentsMargins(0, 0, 0, 0)
+        for i, (scope, text, tip) in enumerate(_SCOPES):
+            button = QRadioButton(text)
+            button.setToolTip(tip)
+            self.scope_group.addButton(button, i)
+            self.scope_buttons[scope] = button
+            scope_row.addWidget(button)
+        scope_row.addStretch(1)
+
+        self.levels_combo = QComboBox()
+        for mode in LEVEL_MODES:
+            self.levels_combo.addItem(MODE_TEXT[mode], mode)
+            self.levels_combo.setItemData(self.levels_combo.count() - 1, MODE_TIPS[mode],
+                                          Qt.ToolTipRole)
+        self.levels_combo.setToolTip("How the original is displayed: the values shown as "
+                                     "black and white (nothing is recomputed)")
+        self.low_edit = QLineEdit()
+        self.high_edit = QLineEdit()
+        for edit, which in ((self.low_edit, "black"), (self.high_edit, "white")):
+            edit.setValidator(QDoubleValidator())
+            edit.setToolTip(f"The value shown as {which}; type a number and press Enter for "
+                            "manual levels")
+            edit.setMinimumWidth(60)
+        self.saturated_spin = QDoubleSpinBox()
+        self.saturated_spin.setRange(0.0, 50.0)
+        self.saturated_spin.setDecimals(2)
+        self.saturated_spin.setSingleStep(0.05)
+        self.saturated_spin.setSuffix(" %")
+        self.saturated_spin.setKeyboardTracking(False)
+        self.saturated_spin.setToolTip("Percent of the stack's pixels left saturated, half at "
+                                       "each end (ImageJ's default: 0.35 %)")
+        self.colour_combo = QComboBox()
+        for combo in (self.colour_combo, self.levels_combo):    # long items do not widen it
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+        self.colour_combo.setToolTip("The colour axis, as histeq --channel-axis: auto "
+                                     "(channels last of 2-4 values), none (gray), or an axis")
+        self.colour_note = WrappedNote()
+        self.colour_note.setObjectName("colourNote")
+        self.colour_note.setStyleSheet("#colourNote { color: palette(dark); }")
+        self.colour_note.hide()
+
+        bins_row = QHBoxLayout()
+        bins_row.setContentsMargins(0, 0, 0, 0)
+        bins_row.addWidget(self.bins_spin)
+        bins_row.addWidget(self.bins_slider, 1)
+        levels_row = QHBoxLayout()
+        levels_row.setContentsMargins(0, 0, 0, 0)
+        levels_row.addWidget(self.low_edit, 1)
+        levels_row.addWidget(QLabel("to"))
+        levels_row.addWidget(self.high_edit, 1)
+        levels_row.addWidget(self.saturated_spin)
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Method", self.method_combo)
+        form.addRow("Bins", bins_row)
+        form.addRow("", self.bins_note)
+        form.addRow("Scope", scope_row)
+        form.addRow("Display", self.levels_combo)
+        form.addRow("Levels", levels_row)
+        form.addRow("Colour", self.colour_combo)
+        form.addRow("", self.colour_note)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(form)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # the curve takes the rest
+
+        self._bins_timer = QTimer(self)
+        self._bins_timer.setSingleShot(True)
+        self._bins_timer.setInterval(BINS_INTERVAL_MS)
+        self._bins_timer.timeout.connect(self.commit_bins)
+
+        self.method_combo.currentIndexChanged.connect(self._on_method_picked)
+        self.bins_spin.valueChanged.connect(self._on_spin)
+        self.bins_slider.valueChanged.connect(self._on_slider)
+        self.bins_slider.sliderReleased.connect(self.commit_bins)
+        self.bins_spin.editingFinished.connect(self.commit_bins)     # Enter: no wait
+        self.scope_group.buttonClicked.connect(self._on_scope_picked)
+        self.levels_combo.currentIndexChanged.connect(self._on_levels_picked)
+        self.low_edit.editingFinished.connect(self._on_levels_typed)
+        self.high_edit.editingFinished.connect(self._on_levels_typed)
+        self.saturated_spin.valueChanged.connect(self._on_saturated)
+        self.colour_combo.activated.connect(self._on_colour_picked)
+        state.methodChanged.connect(self._show_method)
+        state.binsChanged.connect(self._show_bins)
+        state.scopeChanged.connect(self._show_scope)
+        state.stackChanged.connect(self._show_note)
+        state.methodChanged.connect(self._show_note)
+        state.levelsChanged.connect(self._show_levels)
+        state.stackChanged.connect(self._show_levels)
+        state.indexChanged.connect(self._show_levels)
+        state.stackChanged.connect(self._show_colour)
+        state.channelAxisChanged.connect(self._show_colour)
+        if self.controller is not None:
+            self.controller.resultChanged.connect(self._show_levels)
+        self.sync_from_state()
+
+    # ------------------------------------------------------------------ state -> widgets
+    def sync_from_state(self):
+        """Show every value of the state."""
+        self._show_method(self.state.method)
+        self._show_bins(self.state.bins)
+        self._show_scope(self.state.scope)
+        self._show_note()
+        self._show_levels()
+        self._show_colour()
+
+    def _show_method(self, method):
+        index = self.method_combo.findData(method)
+        if index != self.method_combo.currentIndex():
+            self.method_combo.blockSignals(True)
+            self.method_combo.setCurrentIndex(index)
+            self.method_combo.blockSignals(False)
+
+    def _show_bins(self, bins):
+        self._bins_timer.stop()
+        self._set_bins_widgets(bins)
+
+    def _set_bins_widgets(self, bins, slider=True):
+        self.bins_spin.blockSignals(True)
+        self.bins_spin.setValue(bins)
+        self.bins_spin.blockSignals(False)
+        if slider and not self.bins_slider.isSliderDown():
+            self.bins_slider.blockSignals(True)
+            self.bins_slider.setValue(bins_to_slider(bins))
+            self.bins_slider.blockSignals(False)
+
+    def _show_scope(self, scope):
+        button = self.scope_buttons[scope]
+        if not button.isChecked():
+            button.setChecked(True)
+
+    def _show_note(self, *_):
+        ignored = self.state.value_bins
+        if ignored:
+            self.bins_note.setText(value_bins_note(self.state.stack.dtype))
+        self.bins_note.setVisible(ignored)
+        self.bins_spin.setEnabled(not ignored)
+        self.bins_slider.setEnabled(not ignored)
+
+    def _show_levels(self, *_):
+        state = self.state
+        index = self.levels_combo.findData(state.levels_mode)
+        self.levels_combo.blockSignals(True)
+        self.levels_combo.setCurrentIndex(index)
+        self.levels_combo.setItemText(self.levels_combo.findData("auto"),
+                                      f"Auto: {describe_mode(state)}" if state.stack else
+                                      "Automatic")
+        self.levels_combo.blockSignals(False)
+        result = None if self.controller is None else self.controller.result
+        low, high = current_levels(state, result)
+        for edit, value in ((self.low_edit, low), (self.high_edit, high)):
+            if not edit.hasFocus() or not edit.isModified():
+                edit.setText(format_number(value))
+                edit.setModified(False)
+        self.saturated_spin.blockSignals(True)
+        self.saturated_spin.setValue(state.saturated)
+        self.saturated_spin.blockSignals(False)
+        self.saturated_spin.setVisible(effective_mode(state) == "percentile")
+        enabled = state.stack is not None
+        for widget in (self.levels_combo, self.low_edit, self.high_edit, self.saturated_spin):
+            widget.setEnabled(enabled)
+
+    def _show_colour(self, *_):
+        stack = self.state.stack
+        self.colour_combo.blockSignals(True)
+        self.colour_combo.clear()
+        for choice, text in colour_choices(stack):
+            self.colour_combo.addItem(text, choice)
+        index = next((i for i in range(self.colour_combo.count())
+                      if self.colour_combo.itemData(i) == self.state.channel_axis), 0)
+        self.colour_combo.setCurrentIndex(index)
+        self.colour_combo.blockSignals(False)
+        self.colour_combo.setEnabled(stack is not None and self.colour_combo.count() > 2)
+        declared = None if stack is None else stack.declared_axis
+        hint = (declared is not None and stack.layout.channel_axis != declared)
+        if hint:
+            self.colour_note.setText(f"The file tags axis {declared} as RGB: pick "
+                                     f"\"axis {declared}\" for colour")
+        self.colour_note.setVisible(bool(hint))
+
+    # ------------------------------------------------------------------ widgets -> state
+    def _on_method_picked(self, index):
+        self.state.set_method(self.method_combo.itemData(index))
+
+    def _on_spin(self, bins):
+        self._set_bins_widgets(bins)
+        self._schedule_bins()
+
+    def _on_slider(self, position):
+        self._set_bins_widgets(slider_to_bins(position), slider=False)
+        self._schedule_bins()
+
+    def _schedule_bins(self):
+        if not self._bins_timer.isActive():     # a running timer will take the latest value
+            self._bins_timer.start()
+
+    def commit_bins(self):
+        """Write the bins shown to the state now (ends a pending wait)."""
+        self._bins_timer.stop()
+        self.state.set_bins(self.bins_spin.value())
+
+    def _on_levels_picked(self, index):
+        mode = self.levels_combo.itemData(index)
+        if mode == "manual" and self.state.manual_levels is None:
+            self._on_levels_typed(force=True)       # manual from the numbers shown
+            return
+        self.state.set_levels_mode(mode)
+
+    def _on_levels_typed(self, force=False):
+        try:
+            low, high = float(self.low_edit.text()), float(self.high_edit.text())
+        except ValueError:
+            self._show_levels()
+            return
+        if not force and not (self.low_edit.isModified() or self.high_edit.isModified()):
+            return                                  # nothing was typed
+        self.low_edit.setModified(False)
+        self.high_edit.setModified(False)
+        try:
+            self.state.set_manual_levels(low, high)
+        except ValueError as exc:
+            self.notify(str(exc))
+            self._show_levels()
+
+    def _on_saturated(self, value):
+        try:
+            self.state.set_saturated(value)
+        except ValueError as exc:
+            self.notify(str(exc))
+
+    def _on_colour_picked(self, index):
+        choice = self.colour_combo.itemData(index)
+        try:
+            self.state.set_channel_axis(choice)
+        except ValueError as exc:
+            self.notify(str(exc))
+            self._show_colour()
+
+    def _on_scope_picked(self, button):
+        for scope, candidate in self.scope_buttons.items():
+            if candidate is button:
+                self.state.set_scope(scope)

@@ -1,0 +1,149 @@
+"""What the teaching panels share: the pixels they explain, the ROI hook, work now or in a job.
+
+The worked table and the "why it is not flat" panel explain the mapping of
+the image shown: its own histogram (scope "image"), or the whole stack's
+(scope "stack"), channel by channel, restricted to the region of interest
+when the viewer has one.  :func:`sample_pixels` gives those pixels,
+:func:`roi_mask` the region.  :class:`Work` runs a computation at once when
+it is small and in a :class:`~histeq_gui.gui.jobs.Runner` job otherwise, so
+that big images never freeze the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from .controller import SYNC_IMAGE_VALUES
+from .jobs import Runner, log_if_unexpected, user_message
+
+__all__ = ["roi_mask", "roi_signal", "sample_pixels", "Work", "WhenShown", "CHANNEL_NAMES"]
+
+CHANNEL_NAMES = ("red", "green", "blue", "alpha")
+
+
+def roi_mask(state, shape):
+    """The region of interest of ``state`` as a boolean ``(H, W)`` mask, or None.
+
+    The hook for the viewer's ROI (issue 9, "ROI and plots"): ``state.roi``
+    when the state has one, either a boolean mask of the image's shape or a
+    rectangle ``(x, y, width, height)`` in pixels.  A state without ``roi``,
+    an empty ROI or one that does not fit the image gives None: the whole
+    image.
+    """
+    roi = getattr(state, "roi", None)
+    if roi is None:
+        return None
+    height, width = shape[:2]
+    if isinstance(roi, np.ndarray):
+        mask = roi.astype(bool, copy=False)
+        return mask if mask.shape == (height, width) and mask.any() else None
+    try:
+        x, y, w, h = (int(round(float(v))) for v in roi)
+    except (TypeError, ValueError):
+        return None
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, width), min(y + h, height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    mask = np.zeros((height, width), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def roi_signal(state):
+    """The state's signal for a changed ROI (``roiChanged``), or None while it has none."""
+    return getattr(state, "roiChanged", None)
+
+
+def sample_pixels(stack, index, scope, channel=0):
+    """The pixels whose histogram maps image ``index``: the image's, or the whole stack's.
+
+    Returns one channel: ``(H, W)`` for scope "image", ``(N, H, W)``-like
+    for scope "stack" (every image of the stack).
+    """
+    if scope == "stack":
+        return stack.channel_stack(channel)
+    image = stack.image(index)
+    return image if stack.channels == 1 else image[..., channel]
+
+
+class Work(QObject):
+    """One kind of computation of a panel: now when small, else in a job; the newest wins.
+
+    Signals
+    -------
+    busyChanged(bool)
+        A job started or ended.
+    """
+
+    busyChanged = pyqtSignal(bool)
+
+    def __init__(self, name, parent=None):
+        super().__init__(parent)
+        self.runner = Runner(name, self)
+        self.runner.busyChanged.connect(self.busyChanged)
+
+    @property
+    def busy(self):
+        """True while a job runs."""
+        return self.runner.busy
+
+    def request(self, fn, on_done, on_error, values):
+        """Run ``fn(report)`` and hand its result to ``on_done`` (errors: ``on_error(message)``).
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(report)``; ``report`` is None when it runs at once.
+        on_done, on_error : callable
+            Called in the GUI thread, only for the newest request.
+        values : int
+            How many values ``fn`` goes through; up to
+            :data:`~histeq_gui.gui.controller.SYNC_IMAGE_VALUES` it runs at once.
+        """
+        if values <= SYNC_IMAGE_VALUES:
+            self.runner.abandon()
+            try:
+                result = fn(None)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, logged if a bug
+                log_if_unexpected(exc, f"computing {self.runner.name}")
+                on_error(user_message(exc))
+                return
+            on_done(result)
+            return
+        self.runner.start(fn, on_done=on_done, on_error=lambda message, error: on_error(message),
+                          name=self.runner.name)
+
+    def abandon(self):
+        """Drop the running job's result."""
+        self.runner.abandon()
+
+    def shutdown(self, timeout_ms=None):
+        """Cancel and wait (see :meth:`Runner.shutdown`)."""
+        return self.runner.shutdown(timeout_ms)
+
+
+class WhenShown:
+    """Mixin for a panel that computes only while it is shown.
+
+    The panel calls :meth:`wanted` at the top of its ``refresh``: while the
+    panel is hidden (its dock closed, another view shown) the request is
+    remembered instead, and the first ``showEvent`` brings it up to date.
+    """
+
+    _stale = False
+
+    def wanted(self):
+        """True if the panel should compute now; else it will when shown."""
+        if self.isVisible():
+            self._stale = False
+            return True
+        self._stale = True
+        return False
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()

@@ -1,0 +1,98 @@
+"""Keys reach the viewer wherever the focus is, except while a number is being typed."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QApplication
+
+
+def focused():
+    return QApplication.focusWidget()
+
+
+def press(qtbot, key, modifier=Qt.NoModifier):
+    """A key press as the user makes it: to whatever has the focus."""
+    qtbot.keyClick(focused(), key, modifier)
+
+
+def type_into(qtbot, spin, text):
+    spin.setFocus()
+    assert focused() is spin
+    spin.selectAll()
+    qtbot.keyClicks(spin, text)
+
+
+NAV_KEYS = [(Qt.Key_Right, 12, 13), (Qt.Key_Left, 12, 11), (Qt.Key_Home, 12, 0),
+            (Qt.Key_End, 12, 99), (Qt.Key_PageDown, 12, 22), (Qt.Key_PageUp, 12, 2)]
+
+
+@pytest.mark.parametrize("key, start, end", NAV_KEYS)
+def test_keys_work_after_typing_in_the_index_box(qtbot, sample_window, key, start, end):
+    w = sample_window
+    spin = w.panel("navigation").spin
+    type_into(qtbot, spin, str(start))
+    assert w.state.index == 0                 # typing alone does not jump yet
+    press(qtbot, Qt.Key_Return)
+    assert w.state.index == start
+    press(qtbot, key)
+    assert w.state.index == end and spin.value() == end
+
+
+def test_space_plays_after_typing_in_the_index_box(qtbot, sample_window):
+    w = sample_window
+    type_into(qtbot, w.panel("navigation").spin, "7")
+    press(qtbot, Qt.Key_Enter)                # the keypad's Enter commits too
+    assert w.state.index == 7
+    press(qtbot, Qt.Key_Space)
+    assert w.player.playing
+    press(qtbot, Qt.Key_Space)
+    assert not w.player.playing
+
+
+def test_keys_work_after_typing_in_the_bins_box(qtbot, sample_window):
+    w = sample_window
+    w.state.set_index(4)
+    type_into(qtbot, w.panel("settings").bins_spin, "64")
+    press(qtbot, Qt.Key_Return)
+    assert w.state.bins == 64
+    press(qtbot, Qt.Key_Right)
+    assert w.state.index == 5 and w.state.bins == 64
+    press(qtbot, Qt.Key_Left)
+    assert w.state.index == 4
+
+
+def test_keys_edit_the_text_while_typing_and_escape_reverts(qtbot, sample_window):
+    w = sample_window
+    w.state.set_index(30)
+    spin = w.panel("navigation").spin
+    type_into(qtbot, spin, "45")
+    press(qtbot, Qt.Key_Left)                 # moves the text cursor, not the image
+    press(qtbot, Qt.Key_Home)
+    press(qtbot, Qt.Key_Space)
+    assert w.state.index == 30 and focused() is spin
+    press(qtbot, Qt.Key_Escape)
+    assert w.state.index == 30 and spin.value() == 30 and spin.text() == "30"
+    assert focused() is w.panel("images").views       # back to the images
+    press(qtbot, Qt.Key_Right)
+    assert w.state.index == 31
+
+
+def test_escape_in_the_bins_box_reverts(qtbot, sample_window):
+    w = sample_window
+    spin = w.panel("settings").bins_spin
+    type_into(qtbot, spin, "12")
+    press(qtbot, Qt.Key_Escape)
+    assert spin.value() == 256 and spin.text() == "256" and w.state.bins == 256
+    assert focused() is w.panel("images").views
+
+
+def test_a_focused_box_that_is_not_being_edited_leaves_keys_to_the_viewer(qtbot, sample_window):
+    w = sample_window
+    w.state.set_index(3)
+    spin = w.panel("navigation").spin
+    spin.setFocus()                           # clicked into, nothing typed
+    press(qtbot, Qt.Key_Right)
+    assert w.state.index == 4
+    press(qtbot, Qt.Key_Up)                   # the box's own keys still step it
+    assert w.state.index == 5
