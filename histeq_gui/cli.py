@@ -3,6 +3,7 @@
 Example::
 
     histeq stack.npy -o equalized.tif --method skimage --bins 128 --scope stack
+    histeq big.npy -o big_eq.zarr --scope stack --engine dask --scheduler tcp://10.0.0.5:8786
 
 The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
@@ -130,14 +131,14 @@ def build_parser():
         prog=_PROG,
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
-        epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files or a folder of "
-               "images.  Outputs: .npy, .npz, .tif/.tiff, .png (a single image), or a path "
-               "without an extension for a folder of numbered PNG files.  The input is never "
-               "modified.")
+        epilog="Inputs: .npy, .npz, .tif/.tiff, PNG/JPEG/BMP/GIF/WebP files, a folder of "
+               "images or a .zarr array.  Outputs: .npy, .npz, .tif/.tiff, .png (a single "
+               "image), .zarr (a Zarr v3 array), or a path without an extension for a folder of "
+               "numbered PNG files.  The input is read chunk by chunk and never modified.")
     parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
     parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
-                        help="output file (.npy, .npz, .tif, .png for a single image) or "
-                             "PNG folder (no extension)")
+                        help="output file (.npy, .npz, .tif, .png for a single image), .zarr "
+                             "array or PNG folder (no extension)")
     parser.add_argument("--method", choices=METHODS, default="numpy",
                         help="equalization method (default: %(default)s)")
     parser.add_argument("--bins", type=_bins, default=256, metavar="N",
@@ -156,6 +157,14 @@ def build_parser():
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
                              "channels last, 'none' treats the stack as grayscale "
                              "(default: auto)")
+    parser.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="'local': this process and its threads (default); 'dask': the "
+                             "same steps as a Dask graph, on Dask's local scheduler or on "
+                             "--scheduler (same output bytes; needs histeq-gui[dask])")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="address of a dask.distributed scheduler, e.g. "
+                             "tcp://10.0.0.5:8786 (with --engine dask; the input must be at the "
+                             "same path on every worker)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (never the input)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -181,7 +190,10 @@ def main(argv=None):
     """
     try:
         with _Signals(), _Quiet():
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.scheduler is not None and args.engine != "dask":
+                parser.error("--scheduler needs --engine dask")
             written = _run(args)
     except _Terminated:
         print(f"{_PROG}: terminated", file=sys.stderr)
@@ -213,22 +225,23 @@ def _error(message):
 
 
 def _run(args):
-    """Load, export and describe the result in one line."""
+    """Open the input lazily, export it chunk by chunk and describe the result in one line."""
     from .core.export import ExportSettings, check_target, export
-    from .core.io import load_stack
+    from .core.readers import open_reader
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     check_target(args.output, source=args.input, overwrite=args.overwrite)
-    images = load_stack(args.input, key=args.key)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    try:
-        output = export(images, args.output, settings, source=args.input,
-                        overwrite=args.overwrite, progress=bar.update)
-    finally:
-        bar.close()
-    return _summary(output, images.shape, settings, images.dtype)
+    with open_reader(args.input, key=args.key) as images:
+        try:
+            output = export(images, args.output, settings, source=args.input,
+                            overwrite=args.overwrite, progress=bar.update, engine=args.engine,
+                            scheduler=args.scheduler)
+        finally:
+            bar.close()
+        return _summary(output, images.shape, settings, images.dtype)
 
 
 def _summary(output, shape, settings, input_dtype):

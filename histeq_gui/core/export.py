@@ -5,22 +5,30 @@ Both the ``histeq`` command and the viewer's export dialog call
 same stack and the same :class:`ExportSettings` give the same bytes whoever
 asks.
 
-The pipeline validates everything before it computes anything, equalizes the
-stack in chunks of images (``scope="image"``) or builds one histogram per
-channel and applies it chunk by chunk (``scope="stack"``), converts the float64
-result to the output dtype (:func:`convert`) and writes it with a JSON sidecar
-that says how the output was made.  Output and sidecar are written (and the
-output verified) under hidden names in the target folder and moved into place
-together at the very end by :func:`~histeq_gui.core.io.staged`, so when the
-caller cancels or anything fails, neither remains and an existing output keeps
-its bytes.
+The pipeline validates everything before it computes anything (including
+that an uncompressed output fits on its disk), then streams: the input is
+read chunk by chunk through a :class:`~histeq_gui.core.readers.Reader` (an
+array, a ``.npy`` map read with ``pread``, or any lazy reader of
+:func:`~histeq_gui.core.readers.open_reader`), equalized in one pass
+(``scope="image"``) or in two (``scope="stack"``: one histogram per channel
+fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
+applied chunk by chunk), converted to the output dtype (:func:`convert`) and
+handed to the output's chunk writer (:mod:`~histeq_gui.core.writers`), which
+keeps a digest per chunk and verifies the file against them.  No copy of the
+whole stack or result is kept: memory is bounded by the chunk.  Output and
+its JSON sidecar are written under hidden names in the target folder and
+moved into place together at the very end by
+:func:`~histeq_gui.core.io.staged`, so when the caller cancels or anything
+fails, neither remains and an existing output keeps its bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
+import shutil
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,10 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, load, memory, save, sidecar
+from . import atomic, fit, lut, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
-from .equalize import check_scope, equalize, histogram
+from .equalize import check_scope, equalize
 from .errors import Cancelled, StackError
+from .files import _guard
 from .histogram import check_bins, check_dtype
 from .methods import check_method, uses_value_bins
 from .stack import guess_layout
@@ -173,7 +182,7 @@ def convert(values, dtype, input_dtype):
 class _Plan:
     """A validated export: everything needed to compute and write it."""
 
-    images: np.ndarray
+    images: object              # an ndarray or a Reader
     output: Path
     kind: str
     settings: ExportSettings
@@ -183,39 +192,67 @@ class _Plan:
     overwrite: bool
     chunk_images: int
 
+    @property
+    def shape(self):
+        return tuple(self.images.shape)
+
+    @property
+    def input_dtype(self):
+        return self.images.dtype
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images):
     """Check settings, images and output before anything is computed."""
     if not isinstance(settings, ExportSettings):
         raise TypeError(f"settings must be an ExportSettings, not {type(settings).__name__}")
     settings.validate()
-    images = images if isinstance(images, np.ndarray) else np.asarray(images)
+    if not isinstance(images, (np.ndarray, readers.Reader)):
+        images = np.asarray(images)
+    shape, size = tuple(images.shape), math.prod(images.shape)
     try:
         check_dtype(images.dtype)
-        layout = guess_layout(images.shape, settings.channel_axis)
+        layout = guess_layout(shape, settings.channel_axis)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
-    if images.size == 0:
-        raise StackError(f"cannot export this stack: it holds no pixels (shape {images.shape})")
+    if size == 0:
+        raise StackError(f"cannot export this stack: it holds no pixels (shape {shape})")
     if chunk_images is None:
-        per_image = max(1, images.size // max(layout.n_images, 1))
+        per_image = max(1, size // max(layout.n_images, 1))
         chunk_images = max(1, _CHUNK_VALUES // per_image)
     elif isinstance(chunk_images, bool) or not isinstance(chunk_images, (int, np.integer)) \
             or chunk_images < 1:
         raise ValueError(f"chunk_images must be a whole number of at least 1, got "
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
-    _check_not_input(output, [source, getattr(images, "filename", None)])
+    _check_not_input(output, [source, getattr(images, "filename", None),
+                              getattr(images, "path", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
-    # The whole result is kept in memory until it is written (streaming comes with chunk
-    # writers), plus a chunk of float64 values; refuse now rather than be killed later.
-    result_bytes = math.prod(images.shape) * dtype.itemsize
-    memory.check_fits(result_bytes + min(_CHUNK_VALUES, images.size) * 8, output,
-                      f"the equalized stack of shape {images.shape} {dtype}", doing="export to")
+    _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images))
+
+
+_UNCOMPRESSED = ("npy", "tif")      # kinds whose size is known before writing
+
+
+def _check_disk(output, kind, nbytes, what):
+    """Refuse up front an output that cannot fit in the free space of its disk.
+
+    Only for the kinds written uncompressed (their size is the pixels' plus
+    a little); compressed ones (.npz, PNG) report a full disk when it happens.
+    An existing output is replaced only at the end, so it is not counted as free.
+    """
+    if kind not in _UNCOMPRESSED:
+        return
+    with _guard(output, "write"):
+        free = shutil.disk_usage(output.parent).free
+    needed = nbytes + (1 << 20)         # headers, TIFF pages, the sidecar
+    if needed > free:
+        raise StackError(f"cannot write '{output}': the equalized stack needs "
+                         f"{memory.size_text(needed)} ({what}) but its disk has only "
+                         f"{memory.size_text(free)} free; free some space or write elsewhere")
 
 
 def _check_not_input(output, inputs):
@@ -270,14 +307,18 @@ def check_target(output, *, source=None, overwrite=False):
     return kind
 
 
-def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None):
+def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None,
+                 engine="local", scheduler=None):
     """Export a stack step by step: a generator of progress, returning the output path.
 
     Parameters
     ----------
-    images : ndarray
-        The stack, e.g. from :func:`~histeq_gui.core.io.load_stack` (a
-        read-only memory map is fine: it is never modified).
+    images : ndarray or Reader
+        The stack: an array, e.g. from :func:`~histeq_gui.core.io.load_stack`
+        (a read-only memory map is fine: it is read with ``pread`` and never
+        modified), or a :class:`~histeq_gui.core.readers.Reader` from
+        :func:`~histeq_gui.core.readers.open_reader`, read chunk by chunk
+        (it stays open: closing it is the caller's).
     output : str or path-like
         ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
         a path without an extension for a folder of numbered PNG files.
@@ -290,12 +331,26 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         Replace an existing output (never the source).
     chunk_images : int, optional
         Images equalized at a time; default about 64 MB of float64 results.
-        The result does not depend on it.
+        The result does not depend on it.  Chunks are cut along the stack's
+        image axis; for .npy, .npz and TIFF files along the first axis longer
+        than one, so a channels-first ``(C, N, H, W)`` stack is written
+        channel by channel.
+    engine : {"local", "dask"}, optional
+        ``"local"`` (default): this process and the core's thread pool.
+        ``"dask"``: the same steps as a Dask graph
+        (:mod:`~histeq_gui.core.dask_engine`, the ``dask`` extra), on Dask's
+        local scheduler or on the ``dask.distributed`` scheduler at
+        ``scheduler``.  The bytes written are the same.
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler (``tcp://host:8786``);
+        only with ``engine="dask"``.
 
     Yields
     ------
     stage : {"histogram", "equalize", "write"}
-        ``"histogram"`` only for ``scope="stack"``.
+        ``"histogram"`` (fitting, only for ``scope="stack"``), ``"equalize"``
+        (equalizing and writing, in images), ``"write"`` (verifying what was
+        written).
     done, total : int
         Progress within the stage.
 
@@ -312,7 +367,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         For a stack that cannot be equalized, an unsupported output type, a
         dtype the output cannot hold (PNG: uint8, uint16 grayscale), a
         missing or unwritable folder, an existing output without
-        ``overwrite``, an output that is the source, or a failed write.
+        ``overwrite``, an output that is the source, an uncompressed output
+        larger than the free space of its disk, or a failed write.
 
     Notes
     -----
@@ -328,10 +384,10 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     and moved into place together (:func:`~histeq_gui.core.io.staged`) only
     after both are complete and the output is verified.  If the generator is
     closed early (the caller cancelled) or anything raises, neither remains
-    and an existing output is untouched.  The long calls (the stack
-    histogram, writing and verifying) run in a helper thread so that they
-    can report progress here; closing the generator stops them at their next
-    progress report.
+    and an existing output is untouched.  The long calls (fitting the stack
+    histogram, verifying) run in a helper thread so that they can report
+    progress here; closing the generator stops them at their next progress
+    report.
 
     Examples
     --------
@@ -339,11 +395,29 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     >>> for stage, done, total in steps:                                  # doctest: +SKIP
     ...     print(stage, done, total)
     """
+    runner = _engine(engine, scheduler)
     plan = _plan(images, output, settings, source, overwrite, chunk_images)
-    return _run(plan)
+    return _run(plan, runner)
 
 
-def export(images, output, settings, *, source=None, overwrite=False, progress=None):
+ENGINES = ("local", "dask")
+
+
+def _engine(name, scheduler):
+    """The engine object for ``name`` (checked before anything else)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose 'local' or 'dask'")
+    if name == "local":
+        if scheduler is not None:
+            raise ValueError("a scheduler address needs the dask engine; add --engine dask")
+        return LocalEngine()
+    from . import dask_engine
+
+    return dask_engine.DaskEngine(scheduler)
+
+
+def export(images, output, settings, *, source=None, overwrite=False, progress=None,
+           engine="local", scheduler=None):
     """Run :func:`export_steps` to the end and return the output path.
 
     ``progress(stage, done, total)`` is called at every step; it may raise
@@ -351,7 +425,8 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
     which case nothing is written and the exception propagates.  The other
     parameters are those of :func:`export_steps`.
     """
-    steps = export_steps(images, output, settings, source=source, overwrite=overwrite)
+    steps = export_steps(images, output, settings, source=source, overwrite=overwrite,
+                         engine=engine, scheduler=scheduler)
     try:
         while True:
             try:
@@ -366,28 +441,36 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
 
 # --- the steps ---------------------------------------------------------------------------
 
-def _run(plan):
-    # A stack mapped from a .npy file is read with file reads, chunk by chunk: a file cut
-    # meanwhile is then a one-line error, where touching the map would die of SIGBUS.
-    reader = load.MappedReader.for_array(plan.images)
+def _run(plan, engine):
+    # A stack mapped from a .npy file is read with file reads, chunk by chunk (readers):
+    # a file cut meanwhile is then a one-line error, where touching the map would die of
+    # SIGBUS, and resident memory stays bounded by the chunk.
+    reader = readers.reader_for(plan.images)
     try:
-        result = np.empty(plan.images.shape, plan.dtype)
-        maps = (yield from _stack_histograms(plan, reader)) \
-            if plan.settings.scope == "stack" else None
-        yield from _equalize_chunks(plan, maps, result, reader)
+        with engine.session():
+            maps = (yield from engine.fit(plan, reader)) \
+                if plan.settings.scope == "stack" else None
+            json_path = sidecar.sidecar_path(plan.output)
+            # A sidecar this program wrote for this output is replaced even without overwrite
+            # (it may have been left without its output); any other file there is not.
+            ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+            with atomic.staged([plan.output, json_path],
+                               overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+                writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype,
+                                             plan.layout, target=plan.output)
+                with writer:
+                    total, done = plan.layout.n_images, 0
+                    yield "equalize", 0, total
+                    for start, stop, n, out in engine.equalized(plan, reader, maps, writer.axis):
+                        writer.write(start, stop, out)
+                        done += n
+                        yield "equalize", done, total
+                    writer.finish()
+                yield from _in_thread("write", writer.verify)
+                sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
     finally:
-        if reader is not None:
+        if reader is not plan.images:
             reader.close()
-    json_path = sidecar.sidecar_path(plan.output)
-    # A sidecar this program wrote for this output is replaced even without overwrite
-    # (it may have been left without its output); any other file there is not.
-    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-    with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        yield from _in_thread("write", lambda progress: save.write_stack(
-            temp, result, layout=plan.layout, progress=progress, target=plan.output))
-        del result
-        sidecar.write_json(temp_json, _sidecar_info(plan), target=json_path)
     return plan.output
 
 
@@ -398,66 +481,101 @@ def _channel_key(layout, channel):
     return tuple(key)
 
 
-def _take(plan, key, reader):
-    """``plan.images[key]``, read from the file when the stack is mapped from one."""
-    view = plan.images[key]
-    return view if reader is None else reader.read(view)
+def pieces(layout, axis, chunk_images):
+    """``(start, stop, images)``: the stack cut along ``axis`` into about ``chunk_images``.
 
-
-def _stack_histograms(plan, reader):
-    """One histogram of the whole stack per channel (a generator of progress)."""
-    s, layout = plan.settings, plan.layout
-    maps = []
-    for c in range(layout.channels):
-        sample = _take(plan, _channel_key(layout, c), reader)
-
-        def build(progress, sample=sample, c=c):
-            def report(done, total):
-                progress(c * total + done, layout.channels * total)
-            return _core(histogram, sample, s.method, s.bins, progress=report)
-
-        maps.append((yield from _in_thread("histogram", build)))
-    return maps
-
-
-def _chunks(layout, chunk_images):
-    """Index tuples cutting the stack into chunks of about ``chunk_images`` images.
-
-    The stack is cut along its first batch axis longer than one; yields
-    ``(key, images in the chunk)``.
+    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.  Every
+    engine cuts the stack this way.
     """
-    axis = next((a for a in layout.batch_axes if layout.shape[a] > 1), None)
     if axis is None:
-        yield (slice(None),) * layout.ndim, layout.n_images
+        yield 0, 1, layout.n_images
         return
     length = layout.shape[axis]
-    per_index = layout.n_images // length
-    step = max(1, chunk_images // per_index)
+    per_index = layout.n_images / length    # images per index (a fraction along channels)
+    step = max(1, int(chunk_images // max(per_index, 1)))
     for start in range(0, length, step):
         stop = min(start + step, length)
-        key = [slice(None)] * layout.ndim
-        key[axis] = slice(start, stop)
-        yield tuple(key), (stop - start) * per_index
+        yield start, stop, round(stop * per_index) - round(start * per_index)
 
 
-def _equalize_chunks(plan, maps, result, reader):
-    s, layout = plan.settings, plan.layout
-    total, done = layout.n_images, 0
-    yield "equalize", 0, total
-    for key, n in _chunks(layout, plan.chunk_images):
-        chunk = _take(plan, key, reader)
-        if maps is None:
-            values = _core(equalize, chunk, s.method, s.bins, "image",
-                           channel_axis=layout.channel_axis)
-        else:
-            values = np.empty(chunk.shape)
-            for c, hist in enumerate(maps):
-                channel = _channel_key(layout, c)
-                values[channel] = _core(hist.apply, chunk[channel])
-        result[key] = convert(values, plan.settings.dtype, plan.images.dtype)
-        del values
-        done += n
-        yield "equalize", done, total
+def read_piece(reader, axis, start, stop):
+    """The piece ``start:stop`` along ``axis`` of :func:`pieces` (axis None: everything)."""
+    return reader.read(0, reader.shape[0]) if axis is None else reader.read(start, stop, axis)
+
+
+def channel_pieces(chunk, layout):
+    """The channels of a chunk of whole images, one array per channel (what is fitted)."""
+    return [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
+
+
+def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
+    """Equalize one piece of the stack and convert it to the output dtype.
+
+    ``maps`` is None for scope "image" (each image its own histogram), else
+    the fitted histogram of each channel; a piece cut along the channel axis
+    (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
+    Every engine equalizes its pieces with this function.  Integer images of
+    at most 16 bits (8 bits for scope "image") go through tables in the
+    output dtype (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
+    """
+    channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
+    first = start if axis is not None and axis == layout.channel_axis else 0
+    native = np.dtype(input_dtype).newbyteorder("=")
+    if lut.applies(native, settings.scope):
+        def to_output(values):
+            return convert(values, settings.dtype, input_dtype)
+
+        out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
+        for c in range(channels):
+            key = _channel_key(layout, c)
+            pixels = np.asarray(chunk[key], native)
+            table = _core(lut.stack_table, maps[first + c], native, to_output) \
+                if maps is not None else \
+                _core(lut.image_tables, pixels, settings.method, settings.bins, to_output)
+            rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1])
+            out[key] = lut.look_up(rows, table, np.iinfo(native).min).reshape(pixels.shape)
+        return out
+    if maps is None:
+        values = _core(equalize, chunk, settings.method, settings.bins, "image",
+                       channel_axis=layout.channel_axis)
+    else:
+        values = np.empty(chunk.shape)
+        for c in range(channels):
+            channel = _channel_key(layout, c)
+            values[channel] = _core(maps[first + c].apply, chunk[channel])
+    return convert(values, settings.dtype, input_dtype)
+
+
+class LocalEngine:
+    """The default engine: this process, the core's own thread pool, one chunk at a time."""
+
+    name = "local"
+
+    def session(self):
+        return contextlib.nullcontext()
+
+    def fit(self, plan, reader):
+        """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
+        progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
+        s, layout = plan.settings, plan.layout
+        axis = readers.stack_axis(layout)
+
+        def chunks():
+            for start, stop, _ in pieces(layout, axis, plan.chunk_images):
+                yield channel_pieces(read_piece(reader, axis, start, stop), layout)
+
+        def build(progress):
+            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
+                         progress=progress)
+
+        return (yield from _in_thread("histogram", build))
+
+    def equalized(self, plan, reader, maps, axis):
+        """``(start, stop, images, output chunk)`` in order along ``axis``."""
+        for start, stop, n in pieces(plan.layout, axis, plan.chunk_images):
+            chunk = read_piece(reader, axis, start, stop)
+            yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
+                                                 start, plan.input_dtype)
 
 
 def _core(function, *args, **kwargs):
@@ -508,7 +626,7 @@ def _in_thread(stage, function):
         thread.join()
 
 
-def _sidecar_info(plan):
+def _sidecar_info(plan, engine="local"):
     s = plan.settings
     return {
         "program": sidecar.PROGRAM,
@@ -517,12 +635,13 @@ def _sidecar_info(plan):
         "source": None if plan.source is None else str(plan.source.absolute()),
         "output": plan.output.name,
         "format": plan.kind,
-        "shape": list(plan.images.shape),
-        "input_dtype": str(plan.images.dtype),
+        "shape": list(plan.shape),
+        "input_dtype": str(plan.input_dtype),
         "output_dtype": str(plan.dtype),
         "method": s.method,
         "bins": int(s.bins),
-        "bins_ignored": uses_value_bins(s.method, plan.images.dtype),
+        "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
         "scope": s.scope,
         "channel_axis": plan.layout.channel_axis,
+        "engine": engine,
     }

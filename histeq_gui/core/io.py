@@ -15,7 +15,17 @@ single image files (PNG, JPEG, BMP, GIF, WebP; an animated GIF gives all its
 frames).  Outputs: ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (one
 image) and, for a path without an extension, a folder of numbered PNG files.
 
+Stacks larger than memory are read on demand: :func:`open_reader` gives a
+:class:`Reader` (shape, dtype, file names; whole images by range along an
+axis, image ``i`` of a layout, chunks with progress) that reads ``.npy`` and
+uncompressed ``.npz`` members with ``pread``, compressed members as a
+stream, TIFF pages in batches and folders file by file; :func:`open_writer`
+gives a :class:`ChunkWriter` per output kind that writes chunk by chunk and
+verifies the file against per-chunk digests.  Zarr v3 arrays (``.zarr``
+folders) are read and written the same way with the ``zarr`` extra.
+
 The work is done in :mod:`~histeq_gui.core.load`, :mod:`~histeq_gui.core.save`,
+:mod:`~histeq_gui.core.readers`, :mod:`~histeq_gui.core.writers`,
 :mod:`~histeq_gui.core.atomic` (moving into place) and
 :mod:`~histeq_gui.core.sidecar`, with what reading and writing share in
 :mod:`~histeq_gui.core.files`; this module gathers their public names.
@@ -23,8 +33,12 @@ The work is done in :mod:`~histeq_gui.core.load`, :mod:`~histeq_gui.core.save`,
 
 from .atomic import staged
 from .load import load_stack
+from .readers import ArrayReader, Reader, open_reader, reader_for, stack_axis
 from .save import check_output, output_kind, save_stack, write_stack
 from .sidecar import read_sidecar, sidecar_path, write_json, write_sidecar
+from .writers import ChunkWriter, open_writer, write_axis
 
 __all__ = ["load_stack", "save_stack", "write_sidecar", "read_sidecar", "sidecar_path",
-           "output_kind", "check_output", "staged", "write_stack", "write_json"]
+           "output_kind", "check_output", "staged", "write_stack", "write_json",
+           "open_reader", "Reader", "ArrayReader", "reader_for", "stack_axis",
+           "open_writer", "ChunkWriter", "write_axis"]

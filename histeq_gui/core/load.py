@@ -3,9 +3,11 @@
 Loading never unpickles, never modifies the input and turns every failure
 into a one-line :class:`~histeq_gui.core.errors.StackError` that says what is
 wrong and what to do.  TIFF files are checked against what they declare,
-because tifffile may only log a warning for a truncated file.  The private
-readers (``_load_npy``, ``_load_npz``, ``_open_tiff``, ``_tiff_pages``,
-``_load_image``) also read written files back in :mod:`histeq_gui.core.save`.
+because tifffile may only log a warning for a truncated file.
+:func:`load_stack` opens a lazy reader (:func:`~histeq_gui.core.readers.open_reader`)
+and reads everything; the private helpers here (``_load_npy``, ``_npz_member``,
+``_tiff_session``, ``_tiff_pages``, ``_load_image``, ``_folder_files``) are
+what those readers, and the writers' verification, read files with.
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ import logging
 import math
 import os
 import re
-import stat
 import threading
 import zipfile
 from contextlib import contextmanager
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -27,15 +27,15 @@ import tifffile
 from . import memory
 from .errors import KeyNeeded, StackError, first_line
 from .gif import scan_gif
-from .files import (_check_array, _check_regular, _guard, _open_input, _Progress, _row_chunks,
-                    _stat_input)
+from .files import _guard, _open_input
 
 __all__ = ["load_stack"]
 
 _TIFF_EXTS = (".tif", ".tiff")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 _FOLDER_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-_READABLE = ".npy, .npz, .tif/.tiff, .png, .jpg/.jpeg, .bmp, .gif, .webp or a folder of images"
+_READABLE = (".npy, .npz, .tif/.tiff, .png, .jpg/.jpeg, .bmp, .gif, .webp, a .zarr array or a "
+             "folder of images")
 
 
 def load_stack(path, key=None, progress=None):
@@ -78,32 +78,10 @@ def load_stack(path, key=None, progress=None):
     data inside the file) because tifffile may only log a warning and return
     fewer pages for a truncated file.
     """
-    path = Path(path)
-    info = _stat_input(path)        # missing, link loop, name too long: one line
-    is_folder = stat.S_ISDIR(info.st_mode)
-    ext = "" if is_folder else path.suffix.lower()
-    if key is not None and ext != ".npz":
-        raise StackError(f"key={key!r} (--key) only applies to .npz files, not '{path}'; "
-                         "leave it out")
-    if not is_folder:
-        _check_regular(path, info)      # a named pipe would block forever: never opened
-    if is_folder:
-        array = _load_folder(path, progress)
-    elif ext in _TIFF_EXTS:
-        array = _load_tiff(path, progress)
-    else:
-        if ext == ".npy":
-            array = _load_npy(path)
-        elif ext == ".npz":
-            array = _load_npz(path, key)
-        elif ext in _IMAGE_EXTS:
-            array = _load_image(path)
-        else:
-            raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
-                             f"use {_READABLE}")
-        _Progress(progress, 1)(1)       # read in one go
-    _check_array(array, f"'{path}'")
-    return array
+    from .readers import open_reader
+
+    with open_reader(path, key) as reader:
+        return reader.load(progress)
 
 
 def _npy_header(fh):
@@ -150,6 +128,7 @@ def _load_npy(path):
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     # Which file the map shows, so that a reader can tell if it was replaced since.
     array._histeq_file = (os.path.abspath(path), info.st_dev, info.st_ino)
+    array._histeq_signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     return array
 
 
@@ -163,24 +142,46 @@ def _load_npz(path, key):
         with _guard(path, what=".npz file"):
             archive = zipfile.ZipFile(fh)
         with archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            names = [_npz_key(m.filename) for m in members]
-            listed = ", ".join(names)
-            if not names:
-                raise StackError(f"cannot read '{path}': the archive holds no arrays")
-            if key is None and len(names) > 1:
-                raise KeyNeeded(f"'{path}' holds several arrays ({listed}); choose one "
-                                "(command line: --key NAME)", names)
-            wanted = names[0] if key is None else _npz_key(key)
-            if wanted not in names:
-                raise StackError(f"'{path}' has no array named '{wanted}'; it holds: {listed}; "
-                                 "pass one of these as --key NAME")
-            member = members[names.index(wanted)]
-            if not member.filename.endswith(".npy"):
-                raise StackError(f"cannot read '{path}': '{member.filename}' in the archive is "
-                                 "not a .npy array; choose another --key, or save the arrays "
-                                 "with np.savez")
-            return _read_npz_member(path, archive, member)
+            return _read_npz_member(path, archive, _npz_member(path, archive, key))
+
+
+def _npz_member(path, archive, key):
+    """The member of ``archive`` holding the array ``key`` (the only one when key is None)."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    names = [_npz_key(m.filename) for m in members]
+    listed = ", ".join(names)
+    if not names:
+        raise StackError(f"cannot read '{path}': the archive holds no arrays")
+    if key is None and len(names) > 1:
+        raise KeyNeeded(f"'{path}' holds several arrays ({listed}); choose one "
+                        "(command line: --key NAME)", names)
+    wanted = names[0] if key is None else _npz_key(key)
+    if wanted not in names:
+        raise StackError(f"'{path}' has no array named '{wanted}'; it holds: {listed}; "
+                         "pass one of these as --key NAME")
+    member = members[names.index(wanted)]
+    if not member.filename.endswith(".npy"):
+        raise StackError(f"cannot read '{path}': '{member.filename}' in the archive is "
+                         "not a .npy array; choose another --key, or save the arrays "
+                         "with np.savez")
+    return member
+
+
+def _npz_header(path, archive, member):
+    """(shape, fortran_order, dtype, data bytes, header bytes) of an .npz member, checked.
+
+    Refuses pickled data, absurd shapes and a member holding fewer data bytes
+    than its header declares.
+    """
+    where = f"'{path}' (member '{member.filename}')"
+    with _guard(path, what=".npz file"), archive.open(member) as fh:
+        shape, fortran, dtype, needed = _npy_info(path, fh, ".npz file", where)
+        header = fh.tell()
+    if member.file_size - header < needed:
+        raise StackError(f"cannot read {where}: it is truncated "
+                         f"({max(member.file_size - header, 0)} of {needed} data bytes "
+                         f"for shape {shape}); copy or save it again")
+    return shape, fortran, dtype, needed, header
 
 
 def _read_npz_member(path, archive, member):
@@ -207,24 +208,33 @@ def _read_npz_member(path, archive, member):
 
 
 class _TiffErrors(logging.Handler):
-    """Collects the errors tifffile logs (instead of raising) in this thread."""
+    """Collects the errors tifffile logs (instead of raising) in the threads reading a file.
+
+    The thread that opens the file is watched; a lazy reader adds the threads
+    it reads pages in (:meth:`watch`).
+    """
 
     def __init__(self):
         super().__init__(logging.ERROR)
-        self.thread, self.messages = threading.get_ident(), []
+        self.threads, self.messages = {threading.get_ident()}, []
+
+    def watch(self):
+        """Collect the errors logged by the calling thread too."""
+        self.threads.add(threading.get_ident())
 
     def emit(self, record):
-        if record.thread == self.thread:
+        if record.thread in self.threads:
             self.messages.append(re.sub(r"^<[^>]*>\s*", "", first_line(record.getMessage(), 160)))
 
 
 @contextmanager
-def _open_tiff(path):
-    """Open a TIFF file and check it against what it declares; yield (TiffFile, first series).
+def _tiff_session(path):
+    """Open a TIFF file and check it against what it declares; yield (TiffFile, series, errors).
 
-    tifffile logs (rather than raises) many signs of a truncated file and then returns a shorter
-    series, so its log errors are collected here and turned into a StackError, before and after
-    the caller reads the pages.
+    tifffile logs (rather than raises) many signs of a truncated file and then returns a
+    shorter series, so its log errors are collected in ``errors`` and turned into a
+    StackError before and after the caller reads the pages (and by
+    :func:`_raise_tiff_errors` whenever the caller checks).
     """
     errors, logger = _TiffErrors(), logging.getLogger("tifffile")
     logger.addHandler(errors)   # also keeps tifffile's messages off stderr
@@ -233,10 +243,17 @@ def _open_tiff(path):
             with _guard(path, what="TIFF file"):
                 tif = tifffile.TiffFile(fh, name=path.name)
             with tif:
-                for checked in _checked_tiff(path, tif, errors):
-                    yield checked
+                for tif, series in _checked_tiff(path, tif, errors):
+                    yield tif, series, errors
     finally:
         logger.removeHandler(errors)
+
+
+@contextmanager
+def _open_tiff(path):
+    """:func:`_tiff_session` without the error collector: yield (TiffFile, first series)."""
+    with _tiff_session(path) as (tif, series, _errors):
+        yield tif, series
 
 
 def _checked_tiff(path, tif, errors):
@@ -253,7 +270,13 @@ def _checked_tiff(path, tif, errors):
         if tif.is_imagej and (series.kind != "imagej" or n_pages < images):
             errors.messages.append(f"declares {images} ImageJ images but holds {n_pages} pages")
         size = tif.filehandle.size
-        for page in series.pages:
+        # Raw pages one after the other: their data is one range to check, and the last page
+        # (whose tags end a file cut short) is parsed; parsing every page of a large stack
+        # costs more than reading it.  Otherwise every page's data is checked.
+        start = series.dataoffset
+        raw = start is not None and start + math.prod(series.shape) * series.dtype.itemsize <= size
+        pages = [tif.pages[len(tif.pages) - 1]] if raw else series.pages
+        for page in pages:
             if page is None or any(offset + count > size for offset, count in
                                    zip(page.dataoffsets, page.databytecounts)):
                 errors.messages.append("page data lies beyond the end of the file")
@@ -276,23 +299,10 @@ def _tiff_pages(path, tif, start, stop):
 
 
 def _load_tiff(path, progress=None):
-    with _open_tiff(path) as (tif, series):
-        n_pages = len(series)
-        memory.check_fits(math.prod(series.shape) * series.dtype.itemsize, path,
-                          f"{n_pages} page{'s' * (n_pages != 1)}, shape {tuple(series.shape)} "
-                          f"{series.dtype}")
-        with _guard(path, what="TIFF file"):
-            out = np.empty(series.shape, series.dtype)
-        flat = out.reshape(n_pages, -1)
-        prog = _Progress(progress, n_pages)
-        for start, stop in _row_chunks(n_pages, flat.shape[1] * out.itemsize):
-            pages = _tiff_pages(path, tif, start, stop)
-            if pages.shape != flat[start:stop].shape:
-                _raise_tiff_errors(path, [f"pages {start}:{stop} hold {pages.size} values, "
-                                          f"not {flat[start:stop].size}"])
-            flat[start:stop] = pages
-            prog(stop)
-    return out
+    from .readers import TiffReader
+
+    with TiffReader(path) as reader:
+        return reader.load(progress)
 
 
 def _load_image(path, folder_item=False):
@@ -368,7 +378,8 @@ def _natural_key(name):
     return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
 
 
-def _load_folder(folder, progress=None):
+def _folder_files(folder):
+    """The image files of a folder in natural name order (hidden and non-regular files left out)."""
     with _guard(folder, what="folder"):
         files = sorted((p for p in folder.iterdir() if p.suffix.lower() in _FOLDER_EXTS
                         and not p.name.startswith(".") and p.is_file()),
@@ -376,22 +387,7 @@ def _load_folder(folder, progress=None):
     if not files:
         raise StackError(f"cannot read '{folder}': the folder holds no PNG, JPEG or TIFF "
                          "images; choose a folder of images or a stack file")
-    prog, out = _Progress(progress, len(files)), None
-    for i, file in enumerate(files):
-        image = _load_image(file, folder_item=True)
-        if out is None:
-            memory.check_fits(len(files) * image.nbytes, folder,
-                              f"{len(files)} images of shape {image.shape} {image.dtype}")
-            with _guard(folder, what="folder"):
-                out = np.empty((len(files),) + image.shape, image.dtype)
-        elif image.shape != out.shape[1:] or image.dtype != out.dtype:
-            raise StackError(
-                f"cannot read '{folder}': '{file.name}' is {image.shape} {image.dtype} but "
-                f"'{files[0].name}' is {out.shape[1:]} {out.dtype}; all images in the folder "
-                "must have the same size and type")
-        out[i] = image
-        prog(i + 1)
-    return out
+    return files
 
 
 class MappedReader:
@@ -450,13 +446,26 @@ class MappedReader:
             low, high = low + min(0, (n - 1) * step), high + max(0, (n - 1) * step)
         high += view.itemsize
         if high - low > 2 * view.nbytes + 4096 and view.ndim > 1:
-            for i in range(view.shape[0]):     # sparse: read each sub-view on its own
-                self._read_into(view[i], out[i])
+            # Sparse (a channel of colour pixels, images of a Fortran-ordered file): read
+            # along the axis of the longest step, so that each piece is dense or small.
+            axis = int(np.argmax(np.abs(view.strides)))
+            for i in range(view.shape[axis]):
+                key = (slice(None),) * axis + (i,)
+                self._read_into(view[key], out[key])
             return
         if not self.start <= low <= high <= self.start + (self.end - self.offset):
             raise ValueError("the view does not lie inside the mapped array")
-        data = np.empty(high - low, np.uint8)
-        position, done = self.offset + (low - self.start), 0
+        direct = view.flags.c_contiguous and out.flags.c_contiguous and out.dtype == view.dtype
+        data = out.reshape(-1).view(np.uint8) if direct else np.empty(high - low, np.uint8)
+        self._pread(data, self.offset + (low - self.start))
+        if not direct:
+            first = view.__array_interface__["data"][0] - low
+            out[...] = np.ndarray(view.shape, view.dtype, buffer=data, offset=first,
+                                  strides=view.strides)
+
+    def _pread(self, data, position):
+        """Fill the bytes ``data`` from the file at ``position``; a short file is a StackError."""
+        done = 0
         while done < data.size:
             with _guard(self.path, what=".npy file"):
                 n = os.preadv(self.fd, [memoryview(data)[done:]], position + done) \
@@ -465,9 +474,6 @@ class MappedReader:
                 size = os.fstat(self.fd).st_size
                 raise self._changed(f"it is now {size} bytes, {self.end} expected")
             done += n
-        first = view.__array_interface__["data"][0] - low
-        out[...] = np.ndarray(view.shape, view.dtype, buffer=data, offset=first,
-                              strides=view.strides)
 
     def _pread_into(self, data, done, position):
         chunk = os.pread(self.fd, data.size - done, position + done)

@@ -2,42 +2,43 @@
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
 :func:`write_stack` writes the stack under a temporary name from
-:func:`~histeq_gui.core.atomic.staged`, reads it back in chunks and compares
-it with what was meant to be written; only then is it moved into place.
+:func:`~histeq_gui.core.atomic.staged` through the format's chunk writer
+(:mod:`~histeq_gui.core.writers`), which reads it back chunk by chunk and
+compares each chunk's digest with the one written; only then is it moved
+into place.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import zipfile
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
-import tifffile
 
-from .atomic import _new_file, _sync_folder, _temp_path, clean_up, exists, staged
+from . import files as _files
+from . import readers
+from .atomic import _temp_path, clean_up, exists, staged
 from .errors import StackError
-from .files import _check_array, _guard, _Progress, _row_chunks
-from .load import MappedReader, _load_image, _load_npy, _load_npz, _open_tiff, _tiff_pages
-from .stack import guess_layout, image_at
+from .files import _check_array, _guard, _Progress
+from .stack import guess_layout
+from .writers import open_writer
 
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
 
 _OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", ".png": "png",
-                 "": "png-folder"}
-_BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
-_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), or a name without extension for a "
-             "folder of PNG files")
+                 ".zarr": "zarr", "": "png-folder"}
+_FOLDER_KINDS = ("png-folder", "zarr")
+_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), .zarr (a Zarr v3 array), or a name "
+             "without extension for a folder of PNG files")
 
 
 def output_kind(path):
-    """Return the output format of ``path``: "npy", "npz", "tif", "png" or "png-folder".
+    """Return the output format of ``path``: "npy", "npz", "tif", "png", "zarr" or "png-folder".
 
     ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
-    last); a path without an extension is a folder of numbered PNG files.
-    Raises StackError for any other extension.
+    last); ``.zarr`` a Zarr v3 array (a folder; needs the ``zarr`` extra); a
+    path without an extension is a folder of numbered PNG files.  Raises
+    StackError for any other extension.
 
     Examples
     --------
@@ -92,6 +93,10 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     kind = output_kind(path)
     if kind in ("png", "png-folder") and dtype is not None:
         _check_png(np.dtype(dtype), layout, single=kind == "png")
+    if kind == "zarr":
+        from .zarr_io import zarr_module
+
+        zarr_module(path, "write")
     with _guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
@@ -100,8 +105,12 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         present = exists(path)
         if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-        if present and kind != "png-folder" and path.is_dir():
+        if present and kind not in _FOLDER_KINDS and path.is_dir():
             raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
+        if present and kind == "zarr" and not (path.is_dir() and not path.is_symlink()
+                                               and (path / "zarr.json").is_file()):
+            raise StackError(f"will not replace '{path}': it is not a Zarr array (no "
+                             "zarr.json in a folder); choose another name")
         if present and kind == "png-folder":
             if not path.is_dir():
                 raise StackError(f"cannot write '{path}': it exists and is not a folder; "
@@ -181,8 +190,10 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
     :func:`~histeq_gui.core.atomic.staged`: ``array``, ``layout``, ``key``
     and ``progress`` are as there and the format comes from the extension of
     ``path``; ``target`` (default ``path``) is the path named in error
-    messages.  Raises StackError as :func:`save_stack` does; what was
-    written is left for ``staged`` to remove.
+    messages.  The stack goes through the format's chunk writer
+    (:func:`~histeq_gui.core.writers.open_writer`) in chunks of about 8 MB,
+    which verifies it chunk by chunk.  Raises StackError as :func:`save_stack`
+    does; what was written is left for ``staged`` to remove.
     """
     path = Path(path)
     target = path if target is None else Path(target)
@@ -194,127 +205,28 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
     elif tuple(layout.shape) != array.shape:
         raise StackError(f"the layout is for shape {tuple(layout.shape)} but the stack has "
                          f"shape {array.shape}; pass the stack's own layout")
-    if kind == "npz" and (not key or "/" in key):
-        raise StackError(f"invalid .npz key {key!r}; use a plain name such as 'images'")
-    if kind == "png-folder":
-        _check_png(array.dtype, layout)
-        prog = _Progress(progress, 2 * layout.n_images)
-        _write_png_folder(path, target, array, layout, prog)
-    elif kind == "png":
-        _check_png(array.dtype, layout, single=True)
-        prog = _Progress(progress, 2)
-        with _new_file(path, target, prog) as fh:
-            iio.imwrite(fh, _png_image(array, layout, 0), extension=".png", plugin="pillow")
-        prog(1)
-    else:
-        prog = _Progress(progress, 2 * array.shape[0])
-        with _new_file(path, target, prog) as fh:
-            if kind == "npy":
-                _write_npy(fh, array, prog)
-            elif kind == "npz":
-                with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as archive, \
-                        archive.open(key + ".npy", "w", force_zip64=True) as member:
-                    _write_npy(member, array, prog)
-            else:
-                _write_tiff(fh, array, layout, prog)
+    if kind in ("png", "png-folder"):
+        _check_png(array.dtype, layout, single=kind == "png")
+    source = readers.reader_for(array)
+    writer = open_writer(path, kind, array.shape, array.dtype, layout, target=target, key=key)
+    length = writer.length
+    prog = _Progress(progress, 2 * length)
+    axis = writer.axis
+    # PNG folders: an image at a time (encoding is slow; progress per image); files: ~8 MB
+    step = 1 if axis is None or kind == "png-folder" else \
+        max(1, _files._CHUNK_BYTES // max(array.nbytes // array.shape[axis], 1))
     try:
-        _compare(path, kind, array, layout, key, prog)
-    except StackError as exc:
-        if exc is prog.error:
-            raise
-        raise StackError(f"cannot write '{target}': the written file does not read back as "
-                         f"written ({exc}); nothing was written, check the disk and retry") from exc
-
-
-def _write_npy(fh, array, prog):
-    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False,
-              "shape": array.shape}
-    np.lib.format.write_array_header_1_0(fh, header)
-    for start, stop in _row_chunks(array.shape[0], array[:1].nbytes):
-        fh.write(np.ascontiguousarray(array[start:stop]).data.cast("B"))
-        prog(stop)
-
-
-def _write_tiff(fh, array, layout, prog):
-    # One page holds (H, W, C) for RGB(A) channels last, else (H, W).
-    k = 3 if layout.channel_axis == array.ndim - 1 and layout.channels in (3, 4) else 2
-    dtype = _native(array.dtype)
-    batch = array.shape[:-k]
-    pages_per_row = int(np.prod(batch[1:], dtype=np.int64)) if batch else 1
-
-    def pages():
-        for i, index in enumerate(np.ndindex(batch)):
-            yield np.ascontiguousarray(array[index], dtype=dtype)
-            if batch and (i + 1) % pages_per_row == 0:
-                prog((i + 1) // pages_per_row)
-
-    tifffile.imwrite(fh, pages(), shape=array.shape, dtype=dtype,
-                     photometric="rgb" if k == 3 else "minisblack",
-                     bigtiff=array.nbytes > _BIGTIFF_BYTES)
-    prog(array.shape[0])
-
-
-def _native(dtype):
-    return dtype.newbyteorder("=")
-
-
-def _same(a, b):
-    return a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-
-
-def _compare(path, kind, array, layout, key, prog):
-    """Read ``path`` back (in chunks) and compare it with ``array``; StackError if it differs."""
-    if kind == "png":
-        stored, meant = _load_image(path, folder_item=True), _png_image(array, layout, 0)
-        if stored.dtype != meant.dtype or not _same(stored, meant):
-            raise StackError(f"the image reads back as {stored.shape} {stored.dtype}")
-        prog(2)
-        return
-    if kind == "png-folder":
-        names = sorted(os.listdir(path))
-        if len(names) != layout.n_images:
-            raise StackError(f"{len(names)} files for {layout.n_images} images")
-        for i, name in enumerate(names):
-            stored, meant = _load_image(path / name, folder_item=True), _png_image(array, layout, i)
-            if stored.dtype != meant.dtype or not _same(stored, meant):
-                raise StackError(f"{name} reads back as {stored.shape} {stored.dtype}")
-            prog(len(names) + i + 1)
-        return
-    rows, row_bytes = array.shape[0], array[:1].nbytes
-    expected = array.dtype if kind in ("npy", "npz") else _native(array.dtype)
-
-    def check(shape, dtype, read_rows):
-        if tuple(shape) != array.shape or dtype != expected:
-            raise StackError(f"got {tuple(shape)} {dtype} instead of {array.shape} {expected}")
-        for start, stop in _row_chunks(rows, row_bytes):
-            if not _same(read_rows(start, stop), array[start:stop]):
-                raise StackError(f"rows {start}:{stop} differ")
-            prog(rows + stop)
-
-    if kind == "npz":
-        # _load_npz without a key also proves that the archive holds just this one array
-        stored = _load_npz(path, None)
-        check(stored.shape, stored.dtype, lambda start, stop: stored[start:stop])
-        return
-    if kind == "npy":
-        stored = _load_npy(path)
-        reader = MappedReader.for_array(stored)     # file reads, chunk by chunk
-        try:
-            check(stored.shape, stored.dtype, lambda start, stop: reader.read(stored[start:stop]))
-        finally:
-            reader.close()
-        return
-    with _open_tiff(path) as (tif, series):
-        n_pages, shape = len(series), tuple(series.shape)
-        if n_pages == 1:                # a single image: one page holds every row
-            whole = _tiff_pages(path, tif, 0, 1).reshape(shape)
-            check(shape, series.dtype, lambda start, stop: whole[start:stop])
-        elif n_pages % rows:
-            raise StackError(f"{n_pages} pages for {rows} rows")
-        else:
-            per_row = n_pages // rows
-            check(shape, series.dtype, lambda start, stop: _tiff_pages(
-                path, tif, start * per_row, stop * per_row).reshape((stop - start,) + shape[1:]))
+        with writer:
+            for start in range(0, length, step):
+                stop = min(start + step, length)
+                chunk = array if axis is None else source.read(start, stop, axis)
+                with _guard(target, "write", progress=prog):
+                    writer.write(start, stop, chunk)
+                prog(stop)
+            writer.finish()
+        writer.verify(lambda done, total: prog(length + done))
+    finally:
+        source.close()
 
 
 def _check_png(dtype, layout, single=False):
@@ -332,23 +244,3 @@ def _check_png(dtype, layout, single=False):
     if layout.channels > 1 and dtype == np.uint16:
         raise StackError("PNG folders hold uint16 only for grayscale images (Pillow cannot "
                          "write 16-bit colour); choose --dtype uint8, or write .tif instead")
-
-
-def _png_image(array, layout, i):
-    """Image ``i`` as it goes into a PNG: (H, W) or (H, W, 3/4), native byte order."""
-    image = np.ascontiguousarray(image_at(array, layout, i), dtype=_native(array.dtype))
-    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-
-
-def _write_png_folder(path, target, array, layout, prog):
-    """Write one PNG per image into the new folder ``path``; fsync each file, then the folder."""
-    n = layout.n_images
-    digits = max(5, len(str(n - 1)))
-    with _guard(target, "write", progress=prog):
-        os.mkdir(path)
-    for i in range(n):
-        with _new_file(path / f"{i:0{digits}d}.png", target, prog) as fh:
-            iio.imwrite(fh, _png_image(array, layout, i), extension=".png", plugin="pillow")
-        prog(i + 1)
-    with _guard(target, "write", progress=prog):
-        _sync_folder(path)

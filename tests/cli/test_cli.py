@@ -459,14 +459,14 @@ def test_missing_output_option_is_a_usage_error(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["out.npy", "out.tif", "frames"])
 def test_keyboard_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch, name):
     source = _input(tmp_path)
-    equalize, calls = export_module.equalize, []
+    equalize, calls = export_module.equalize_piece, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
         return equalize(*args, **kwargs)
-    monkeypatch.setattr(export_module, "equalize", interrupted)
+    monkeypatch.setattr(export_module, "equalize_piece", interrupted)
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 16 * 12 * 4)    # chunks of 4 images
     code, out, err = _run(capsys, source, "-o", tmp_path / name)
     assert (code, out, err) == (130, "", "histeq: interrupted\n")
@@ -509,7 +509,7 @@ def test_subprocess_usage_error(tmp_path):
 
 _SLOW = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import export, save
+    from histeq_gui.core import export, writers
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -521,15 +521,15 @@ _SLOW = textwrap.dedent("""
             time.sleep(0.2)
             return convert(*args)
         export.convert = slow_convert
-    else:
-        write_stack = save.write_stack
-        def slow_write(*args, progress, **kwargs):
+    else:                               # writing is verified chunk by chunk: slow that down
+        verify = writers.ChunkWriter.verify
+        def slow_verify(self, progress=None):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
-            return write_stack(*args, progress=slow, **kwargs)
-        save.write_stack = slow_write
+            return verify(self, slow)
+        writers.ChunkWriter.verify = slow_verify
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -642,17 +642,17 @@ def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
 
 _SLOW_CLEAN_UP = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import atomic, save
+    from histeq_gui.core import atomic, writers
     from histeq_gui import cli
 
-    write_stack = save.write_stack
-    def slow_write(*args, progress, **kwargs):
+    verify = writers.ChunkWriter.verify
+    def slow_verify(self, progress=None):
         def slow(done, total):
             print("busy", flush=True)
             time.sleep(0.2)
             progress(done, total)
-        return write_stack(*args, progress=slow, **kwargs)
-    save.write_stack = slow_write
+        return verify(self, slow)
+    writers.ChunkWriter.verify = slow_verify
     remove = atomic._remove
     def slow_remove(path):
         print("cleaning", flush=True)

@@ -10,12 +10,13 @@ import pytest
 
 import histeq_gui
 from histeq_gui.core import export as export_module
-from histeq_gui.core import io, save, sidecar
+from histeq_gui.core import io, save, sidecar, writers
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
                                     export_steps, output_dtype)
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
+from histeq_gui.core.stack import guess_layout
 
 RNG = np.random.default_rng(20240601)
 TARGETS = ["out.npy", "out.npz", "out.tif", "frames"]
@@ -224,6 +225,7 @@ def test_sidecar_says_how_the_output_was_made(tmp_path):
         "bins_ignored": True,       # scikit-image bins integers one value per bin
         "scope": "stack",
         "channel_axis": None,
+        "engine": "local",
     }
 
 
@@ -348,7 +350,8 @@ def _refuse_computing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("computed before validating")
     monkeypatch.setattr(export_module, "equalize", boom)
-    monkeypatch.setattr(export_module, "histogram", boom)
+    monkeypatch.setattr(export_module, "equalize_piece", boom)
+    monkeypatch.setattr(export_module.fit, "fit_each", boom)
 
 
 @pytest.mark.parametrize("make,match", [
@@ -508,7 +511,7 @@ def test_progress_raising_stops_and_leaves_nothing(tmp_path, stage, exc, name, e
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
     existing = _existing(tmp_path, name)
-    monkeypatch.setattr(save, "_same", lambda a, b: False)
+    monkeypatch.setattr(writers, "digest", lambda data: object())      # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, name, existing)
@@ -722,14 +725,15 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
 @pytest.mark.parametrize("name", TARGETS)
 def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
     """The read-back returns the right shape and first chunks, and a wrong last chunk."""
-    from histeq_gui.core import files, load
+    from histeq_gui.core import files, load, readers
 
     monkeypatch.setattr(files, "_CHUNK_BYTES", 12 * 10)       # one image per chunk
+    monkeypatch.setattr(export_module, "_CHUNK_VALUES", 12 * 10)
     existing = _existing(tmp_path, name)
 
     def wrong_last(array):
         array = np.array(array)
-        array[-1].flat[-1] ^= 1
+        array.reshape(-1)[-1] ^= 1
         return array
     if name.endswith(".npy"):
         reader_read = load.MappedReader.read
@@ -741,18 +745,241 @@ def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, na
             return wrong_last(values) if last else values
         monkeypatch.setattr(load.MappedReader, "read", read)
     elif name.endswith(".npz"):
-        load_npz = save._load_npz
-        monkeypatch.setattr(save, "_load_npz", lambda path, key: wrong_last(load_npz(path, key)))
+        rows = readers.NpzReader._read_rows
+
+        def read_rows(self, r0, r1, out):
+            rows(self, r0, r1, out)
+            if r1 * self.dtype.itemsize == self.nbytes:
+                out[...] = wrong_last(out)
+        monkeypatch.setattr(readers.NpzReader, "_read_rows", read_rows)
     elif name.endswith(".tif"):
-        pages = save._tiff_pages
-        monkeypatch.setattr(save, "_tiff_pages", lambda path, tif, start, stop: (
-            wrong_last(pages(path, tif, start, stop)) if stop == len(tif.pages)
-            else pages(path, tif, start, stop)))
+        pages = readers.TiffReader._read_pages
+
+        def read_pages(self, start, stop, out):
+            pages(self, start, stop, out)
+            if stop == self.pages:
+                out[...] = wrong_last(out)
+        monkeypatch.setattr(readers.TiffReader, "_read_pages", read_pages)
     else:
-        load_image = save._load_image
-        monkeypatch.setattr(save, "_load_image", lambda path, folder_item=False: (
+        load_image = load._load_image
+        monkeypatch.setattr(load, "_load_image", lambda path, folder_item=False: (
             wrong_last(load_image(path, folder_item)) if path.name == "00029.png"
             else load_image(path, folder_item)))
     with pytest.raises(StackError, match="does not read back as written"):
         export(_gray(30), tmp_path / name, ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, name, existing)
+
+
+# --- streaming: chunk writers, lazy readers, bounded memory --------------------------------
+
+def _faces(n=30):
+    from references import sample_stack
+
+    return sample_stack()[:n]
+
+
+def _reference_bytes(tmp_path, name, stack, settings):
+    """What the in-memory path writes: equalize the whole stack, convert, save_stack."""
+    layout = guess_layout(stack.shape, settings.channel_axis)
+    values = equalize(stack, settings.method, settings.bins, settings.scope,
+                      channel_axis=layout.channel_axis)
+    folder = tmp_path / "reference"
+    folder.mkdir(exist_ok=True)
+    out = save_stack(folder / name, convert(values, settings.dtype, stack.dtype), layout=layout,
+                     overwrite=True)
+    return _content(out)
+
+
+def _content(path):
+    """The bytes of an output; for .npz the bytes of its member (the zip stamps the time)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            return {info.filename: archive.read(info) for info in archive.infolist()}
+    return _snapshot(path)
+
+
+STREAM_CASES = {
+    "faces": (lambda: _faces(), ExportSettings(bins=64)),
+    "colour": (lambda: RNG.integers(0, 256, (7, 20, 24, 3)).astype(np.uint8),
+               ExportSettings(method="skimage")),
+    "float-nan": (lambda: np.where(RNG.random((9, 20, 24)) < 0.02, np.nan,
+                                   RNG.random((9, 20, 24))).astype(np.float32),
+                  ExportSettings(bins=100, dtype="uint16")),
+    "channels-first": (lambda: RNG.integers(0, 4000, (3, 5, 20, 24)).astype(np.uint16),
+                       ExportSettings(channel_axis=0, dtype="uint8")),
+    "1xN": (lambda: RNG.integers(0, 256, (1, 9, 20, 24)).astype(np.uint8), ExportSettings()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STREAM_CASES))
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("name", ["out.npy", "out.npz", "out.tif", "frames"])
+def test_streaming_equals_the_in_memory_path(tmp_path, case, scope, name):
+    make, settings = STREAM_CASES[case]
+    stack = make()
+    settings = ExportSettings(**{**settings.__dict__, "scope": scope})
+    expected = _reference_bytes(tmp_path, name, stack, settings)
+    for chunk in (1, 4, None):
+        folder = tmp_path / f"chunk-{chunk}"
+        folder.mkdir()
+        _run_steps(export_steps(stack, folder / name, settings, chunk_images=chunk))
+        assert _content(folder / name) == expected, f"chunks of {chunk} images"
+
+
+def _input_file(tmp_path, how, stack):
+    path = {"npy": "in.npy", "npz-stored": "in.npz", "npz-deflated": "in.npz",
+            "tif": "in.tif", "folder": "in"}[how]
+    path = tmp_path / path
+    if how == "npy":
+        np.save(path, stack)
+    elif how.startswith("npz"):
+        with open(path, "wb") as fh:
+            (np.savez if how == "npz-stored" else np.savez_compressed)(fh, images=stack)
+    elif how == "tif":
+        save_stack(path, stack)
+    else:
+        save_stack(path, stack[:, 0])
+        stack = stack[:, 0]
+    return path, stack
+
+
+@pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_a_lazy_input_exports_the_same_bytes_as_in_memory(tmp_path, how, scope):
+    from histeq_gui.core.readers import open_reader
+
+    path, stack = _input_file(tmp_path, how, _faces(12))
+    settings = ExportSettings(scope=scope, bins=50, method="skimage")
+    export(stack, tmp_path / "a.tif", settings)
+    with open_reader(path) as reader:
+        _run_steps(export_steps(reader, tmp_path / "b.tif", settings, source=path,
+                                chunk_images=5))
+        assert reader.read(0, 1).shape[0] == 1      # the caller's reader stays open
+    assert (tmp_path / "a.tif").read_bytes() == (tmp_path / "b.tif").read_bytes()
+    assert read_sidecar(tmp_path / "b.tif")["source"] == str(path.absolute())
+
+
+def test_a_reader_input_is_never_written_onto(tmp_path):
+    from histeq_gui.core.readers import open_reader
+
+    path, _ = _input_file(tmp_path, "tif", _faces(3))
+    with open_reader(path) as reader, pytest.raises(StackError, match="it is the input"):
+        export_steps(reader, path, ExportSettings(), overwrite=True)
+
+
+class _Usage:
+    def __init__(self, free):
+        self.total, self.used, self.free = 10 * free, 9 * free, free
+
+
+@pytest.mark.parametrize("name", ["out.npy", "out.tif"])
+def test_a_stack_too_big_for_the_disk_is_refused_up_front(tmp_path, monkeypatch, name):
+    computed = []
+    monkeypatch.setattr(export_module, "equalize_piece", lambda *a, **k: computed.append(1))
+    monkeypatch.setattr(export_module.shutil, "disk_usage", lambda path: _Usage(2_000_000))
+    stack = np.zeros((300, 100, 100), np.uint8)                  # 3 MB of output
+    with pytest.raises(StackError) as excinfo:
+        export_steps(stack, tmp_path / name, ExportSettings(dtype="float32"))
+    assert str(excinfo.value) == (
+        f"cannot write '{tmp_path / name}': the equalized stack needs 13.0 MB (shape "
+        "(300, 100, 100) float32) but its disk has only 2.0 MB free; free some space or write "
+        "elsewhere")
+    assert computed == [] and _listing(tmp_path) == []
+
+
+def test_compressed_outputs_are_not_refused_for_their_raw_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_module.shutil, "disk_usage", lambda path: _Usage(2_000_000))
+    stack = np.zeros((300, 100, 100), np.uint8)
+    export(stack, tmp_path / "out.npz", ExportSettings())        # compresses to a few kB
+    assert load_stack(tmp_path / "out.npz").shape == stack.shape
+
+
+def test_a_stack_larger_than_the_free_memory_is_exported(tmp_path, monkeypatch):
+    """No whole copy of the result is kept any more, so nothing is refused for memory."""
+    from histeq_gui.core import memory
+
+    np.save(tmp_path / "in.npy", _faces(30))
+    monkeypatch.setattr(memory, "available", lambda: 100_000)       # less than the stack
+    stack = load_stack(tmp_path / "in.npy")
+    out = export(stack, tmp_path / "out.npy", ExportSettings(scope="stack"))
+    np.testing.assert_array_equal(load_stack(out),
+                                  convert(equalize(_faces(30), scope="stack"), "same", np.uint8))
+
+
+_PEAK = '''
+import sys
+import numpy as np
+from histeq_gui.core import export
+from histeq_gui.core.readers import open_reader
+
+def hwm():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmHWM"))
+
+source, output, scope, values = sys.argv[1:5]
+export._CHUNK_VALUES = int(values)
+export.export(np.zeros((4, 64, 64), np.uint8), output + ".warm.npy",
+              export.ExportSettings(scope=scope))        # compile and import everything first
+before = hwm()
+with open_reader(source) as reader:
+    export.export(reader, output, export.ExportSettings(scope=scope))
+print(hwm() - before)
+'''
+
+
+def _export_peak(tmp_path, mb, scope, chunk_values):
+    import subprocess
+    import sys
+
+    image = (np.arange(512 * 512) % 251).astype(np.uint8).reshape(512, 512)
+    source = tmp_path / "in.npy"
+    np.save(source, np.ascontiguousarray(np.broadcast_to(image, (mb * 4, 512, 512))))
+    repo = Path(histeq_gui.__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", _PEAK, source, tmp_path / "out.npy", scope,
+                             str(chunk_values)], capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, PYTHONPATH=str(repo)))
+    assert result.returncode == 0, result.stderr
+    out = np.load(tmp_path / "out.npy", mmap_mode="r")
+    assert out.shape == (mb * 4, 512, 512)
+    return int(result.stdout)
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_the_export_peak_memory_is_bounded_by_the_chunk(tmp_path, scope):
+    # 96 MB in and out, chunks of 4 images (1 Mi values: 8 MB of float64)
+    peak = _export_peak(tmp_path, 96, scope, 1 << 20)
+    assert peak < 64 << 20, f"{peak / 2**20:.0f} MB more to export 96 MB in chunks of 8 MB"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope):
+    peak = _export_peak(tmp_path, 1024, scope, 1 << 23)         # default chunks (64 MB)
+    assert peak < 512 << 20, f"{peak / 2**20:.0f} MB more to export 1 GB"
+
+
+def _refuse_loading(monkeypatch):
+    from histeq_gui.core import readers
+
+    def refuse(self, progress=None):
+        raise AssertionError("the whole stack was loaded")
+    for cls in (readers.Reader, readers.ArrayReader, readers.NpzReader, readers.TiffReader,
+                readers.FolderReader):
+        monkeypatch.setattr(cls, "load", refuse)
+    monkeypatch.setattr(export_module, "_CHUNK_VALUES", 3 * 96 * 96)    # 3 images a chunk
+
+
+@pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_the_command_never_loads_the_whole_input(tmp_path, monkeypatch, how, scope):
+    from histeq_gui import cli
+
+    path, stack = _input_file(tmp_path, how, _faces(12))
+    _refuse_loading(monkeypatch)
+    assert cli.main([str(path), "-o", str(tmp_path / "out.tif"), "--scope", scope, "-q"]) == 0
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_stack(tmp_path / "out.tif"),
+                                  convert(equalize(stack, scope=scope), "same", np.uint8))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from histeq_gui.core import files, io, save
+from histeq_gui.core import files, io, save, writers
 from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
@@ -508,7 +508,7 @@ def test_output_kind():
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(save, "_BIGTIFF_BYTES", 100)
+    monkeypatch.setattr(writers, "_BIGTIFF_BYTES", 100)
     save_stack(tmp_path / "big.tif", _stack((3, 8, 8), "uint8"))
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_bigtiff
@@ -546,7 +546,7 @@ def _current(tmp_path, name):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(save, "_same", lambda a, b: False)
+    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"))
     assert _listing(tmp_path) == []
@@ -555,7 +555,7 @@ def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(save, "_same", lambda a, b: False)
+    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"), overwrite=True)
     assert _current(tmp_path, name) == before
@@ -1133,21 +1133,21 @@ def _tamper_late(path, kind, array):
         iio.imwrite(last, image)
 
 
-def _tamper(monkeypatch):
+def _tamper(monkeypatch, array):
     """Corrupt what write_stack writes, after writing and before it is read back."""
-    compare = save._compare
+    verify = writers.ChunkWriter.verify
 
-    def corrupt_then_compare(path, kind, array, layout, key, prog):
-        _tamper_late(path, kind, array)
-        return compare(path, kind, array, layout, key, prog)
-    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+    def corrupt_then_verify(self, progress=None):
+        _tamper_late(self.path, self.kind, array)
+        return verify(self, progress)
+    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
     monkeypatch.setattr(files, "_CHUNK_BYTES", 8 * 8)    # one image per chunk: many chunks
 
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_a_late_wrong_byte_is_caught_by_the_verification(tmp_path, monkeypatch, name):
     array = _stack((6, 8, 8), "uint8")
-    _tamper(monkeypatch)
+    _tamper(monkeypatch, array)
     with pytest.raises(StackError, match="does not read back as written") as excinfo:
         save_stack(tmp_path / name, array)
     assert "\n" not in str(excinfo.value)
@@ -1157,22 +1157,23 @@ def test_a_late_wrong_byte_is_caught_by_the_verification(tmp_path, monkeypatch, 
 @pytest.mark.parametrize("name", TARGETS)
 def test_a_late_wrong_byte_keeps_the_previous_output(tmp_path, monkeypatch, name):
     before = _previous(tmp_path, name)
-    _tamper(monkeypatch)
+    array = _stack((6, 8, 8), "uint8")
+    _tamper(monkeypatch, array)
     with pytest.raises(StackError, match="does not read back as written"):
-        save_stack(tmp_path / name, _stack((6, 8, 8), "uint8"), overwrite=True)
+        save_stack(tmp_path / name, array, overwrite=True)
     assert _current(tmp_path, name) == before
     assert _listing(tmp_path) == [name]
 
 
 def test_a_wrong_single_png_is_caught(tmp_path, monkeypatch):
-    compare = save._compare
+    verify = writers.ChunkWriter.verify
 
-    def corrupt_then_compare(path, kind, array, layout, key, prog):
-        image = iio.imread(path)
+    def corrupt_then_verify(self, progress=None):
+        image = iio.imread(self.path)
         image[-1, -1] ^= 1
-        iio.imwrite(path, image, extension=".png")
-        return compare(path, kind, array, layout, key, prog)
-    monkeypatch.setattr(save, "_compare", corrupt_then_compare)
+        iio.imwrite(self.path, image, extension=".png")
+        return verify(self, progress)
+    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / "one.png", _stack((8, 8), "uint8"))
     assert _listing(tmp_path) == []

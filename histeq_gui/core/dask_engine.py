@@ -1,0 +1,300 @@
+"""The Dask engine: the export's steps as a Dask graph, locally or on a distributed cluster.
+
+``histeq IN -o OUT --engine dask [--scheduler ADDRESS]`` (or
+``export(..., engine="dask", scheduler=...)``) runs the very steps of the
+default engine as Dask tasks, so the bytes written are the same:
+
+- every task reads its piece of the stack itself: a worker opens the input
+  file with :func:`~histeq_gui.core.readers.open_reader` (so the input must
+  be at the same path on every worker: a shared file system) and checks it
+  is the file the export started with; an array in memory is handed to the
+  graph once;
+- scope ``"image"`` is a map over the pieces (:func:`~histeq_gui.core.export.equalize_piece`);
+- scope ``"stack"`` is a histogram reduction, then the same map: the range
+  of every piece (:func:`~histeq_gui.core.fit.chunk_range`) merged in a tree
+  on the workers, then the counts (:func:`~histeq_gui.core.fit.chunk_counts`),
+  summed the same way, finished here.  The range comes first because the
+  bins depend on it (``dask.array.histogram`` even refuses a bin count
+  without an explicit range, dask/dask#5256);
+- the equalized pieces come back in order, a window of them at a time, and
+  are written here by the output's chunk writer (:mod:`~histeq_gui.core.writers`),
+  which verifies them and commits through :func:`~histeq_gui.core.atomic.staged`.
+
+Tasks call the core inside :func:`~histeq_gui.core.fit.single_threaded`, so
+a worker's threads never wait on the core's own thread pool (Dask already
+runs one task per worker thread).
+
+Dask is an optional extra (``pip install "histeq-gui[dask]"``).  Without an
+address the graph runs on Dask's local threaded scheduler; with one, on
+``dask.distributed.Client(ADDRESS)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from . import fit, readers
+from .errors import StackError
+from .files import _stat_input
+
+__all__ = ["DaskEngine", "INSTALL", "dask_modules"]
+
+INSTALL = 'pip install "histeq-gui[dask]"'
+_CONNECT_TIMEOUT = "10s"
+
+
+def dask_modules(distributed=False):
+    """``(dask, dask.distributed or None)``, or a one-line StackError saying how to install them."""
+    try:
+        import dask
+        import dask.array  # noqa: F401  (the extra's array support)
+    except ImportError:
+        raise StackError(f"the dask engine needs the dask package; install it with {INSTALL}") \
+            from None
+    client = None
+    if distributed:
+        try:
+            import distributed as client
+        except ImportError:
+            raise StackError("a scheduler address needs the distributed package; install it "
+                             f"with {INSTALL}") from None
+    return dask, client
+
+
+def _signature(path):
+    info = _stat_input(path)
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _source(images):
+    """What a task needs to read the stack: ("file", path, key, signature) or ("array", array).
+
+    The signature is the file's when it was opened (``Reader.signature``):
+    a task refuses a file that changed since.
+    """
+    reader = images if isinstance(images, readers.Reader) else None
+    if reader is None:
+        mapped = getattr(images, "_histeq_file", None)       # a whole map from load_stack
+        if mapped is not None and isinstance(images, np.memmap):
+            return ("file", Path(mapped[0]), None, images._histeq_signature)
+        return ("array", images)
+    if reader.path is None or reader.signature is None:
+        return ("array", reader.array if reader.kind == "array" else reader.load())
+    key = getattr(reader, "key", None) if reader.kind == "npz" else None
+    return ("file", reader.path, key, reader.signature)
+
+
+def read_piece(source, axis, start, stop):
+    """Task: the piece ``start:stop`` along ``axis`` of the stack (a new array)."""
+    if source[0] == "array":
+        array = source[1]
+        piece = array if axis is None else array[(slice(None),) * axis + (slice(start, stop),)]
+        return np.array(piece)
+    _, path, key, signature = source
+    if _signature(path) != signature:
+        raise StackError(f"cannot read '{path}': the file changed during the export (it was "
+                         "replaced or modified); export again once it is complete")
+    with readers.open_reader(path, key) as reader:
+        return np.array(reader.read(0, reader.shape[0]) if axis is None
+                        else reader.read(start, stop, axis))
+
+
+def range_parts(piece, layout, method, bins):
+    """Task: the range step of every channel of a piece."""
+    from .export import channel_pieces
+
+    with fit.single_threaded():
+        return [fit.chunk_range(part, method=method, bins=bins)
+                for part in channel_pieces(piece, layout)]
+
+
+def merge_range_lists(a, b):
+    """Task: merge two lists of per-channel ranges."""
+    return [fit.merge_ranges(x, y) for x, y in zip(a, b)]
+
+
+def distinct_parts(piece, layout):
+    """Task: the distinct values of every channel of a piece."""
+    from .export import channel_pieces
+
+    with fit.single_threaded():
+        return [fit.chunk_distinct(part) for part in channel_pieces(piece, layout)]
+
+
+def merge_distinct_lists(a, b):
+    """Task: merge two lists of per-channel distinct values."""
+    return [fit.merge_distinct(x, y) for x, y in zip(a, b)]
+
+
+def count_parts(piece, layout, tables):
+    """Task: the counts of every channel of a piece (None where a channel needs none)."""
+    from .export import channel_pieces
+
+    with fit.single_threaded():
+        return [None if t is None else fit.chunk_counts(t, part)
+                for t, part in zip(tables, channel_pieces(piece, layout))]
+
+
+def add_count_lists(a, b):
+    """Task: add two lists of per-channel counts."""
+    return [None if x is None else x + y for x, y in zip(a, b)]
+
+
+def equalize_task(piece, settings, layout, maps, axis, start, input_dtype):
+    """Task: equalize and convert one piece (the default engine's own function)."""
+    from .export import equalize_piece
+
+    with fit.single_threaded():
+        return equalize_piece(piece, settings, layout, maps, axis, start, input_dtype)
+
+
+class DaskEngine:
+    """Runs the export's steps as Dask tasks; see the module docstring.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler; None for Dask's local
+        threaded scheduler.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler=None):
+        self.address = scheduler
+        self.dask, self.distributed = dask_modules(distributed=scheduler is not None)
+        self.scheduler, self.window = None, 1
+
+    @contextlib.contextmanager
+    def session(self):
+        """Connect to the scheduler (or use the local one) for the duration of an export."""
+        if self.address is None:
+            self.scheduler = "threads"
+            self.window = 2 * (os.cpu_count() or 1)
+            yield
+            return
+        try:
+            client = self.distributed.Client(self.address, set_as_default=False,
+                                             timeout=_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+            raise StackError(f"cannot reach the Dask scheduler at '{self.address}' ({reason}); "
+                             "check the address and that the scheduler runs") from None
+        try:
+            self.scheduler = client
+            self.window = max(2, 2 * sum(client.nthreads().values()))
+            yield
+        finally:
+            client.close()
+            self.scheduler = None
+
+    # --- running tasks
+    def _compute(self, *tasks):
+        try:
+            return self.dask.compute(*tasks, scheduler=self.scheduler)
+        except StackError:
+            raise
+        except ValueError as exc:           # the core's one-line errors, from a worker
+            raise StackError(f"cannot equalize the stack: {exc}") from exc
+
+    def _input(self, plan):
+        source = _source(plan.images)
+        if source[0] == "array":            # one key for the whole array, not one per task
+            source = ("array", self.dask.delayed(source[1], name=f"histeq-stack-{uuid.uuid4()}",
+                                                 traverse=False))
+        return source
+
+    def _pieces(self, plan, axis, source):
+        """``[(start, stop, images, delayed piece)]`` of :func:`export.pieces` along ``axis``."""
+        from .export import pieces
+
+        read = self.dask.delayed(read_piece, pure=True)
+        return [(start, stop, n, read(source, axis, start, stop))
+                for start, stop, n in pieces(plan.layout, axis, plan.chunk_images)]
+
+    def _reduce(self, items, task, merge, progress):
+        """``merge`` of ``task(piece)`` over every piece: a tree per window, windows merged here.
+
+        ``progress(done, total)`` after each window, in pieces.
+        """
+        delayed = self.dask.delayed
+        result = None
+        for i in range(0, len(items), self.window):
+            parts = [delayed(task, pure=True)(piece) for *_, piece in items[i:i + self.window]]
+            while len(parts) > 1:           # a tree of merges on the workers
+                pairs = [delayed(merge, pure=True)(a, b) for a, b in zip(parts[::2], parts[1::2])]
+                parts = pairs + parts[len(parts) - len(parts) % 2:]
+            (part,) = self._compute(parts[0])
+            result = part if result is None else merge(result, part)
+            progress(min(i + self.window, len(items)))
+        return result
+
+    # --- the engine's interface (see export.LocalEngine)
+    def fit(self, plan, reader):
+        """Fit one histogram per channel as a reduction over the pieces (a generator of progress).
+
+        Passes over the pieces as :func:`~histeq_gui.core.fit.fit`: the ranges
+        (with the value counts of 8- and 16-bit integers), the distinct values
+        if a channel needs ranks, the counts if a channel needs them.
+        """
+        from .export import _core, _in_thread
+
+        s, layout = plan.settings, plan.layout
+        source = self._input(plan)
+        items = self._pieces(plan, readers.stack_axis(layout), source)
+        n = len(items)
+        dtype = np.dtype(plan.input_dtype).newbyteorder("=")
+
+        def build(progress):
+            passes, done = [1 if dtype.kind in "iu" and dtype.itemsize <= 2 else 2], [0]
+
+            def run(task, merge):
+                result = self._reduce(items, task, merge,
+                                      lambda d: progress(done[0] + d, passes[0] * n))
+                done[0] += n
+                return result
+
+            ranges = run(lambda piece: range_parts(piece, layout, s.method, s.bins),
+                         merge_range_lists)
+            distinct = []
+
+            def distinct_of(c):
+                if not distinct:
+                    passes[0] += 1
+                    distinct.extend(run(lambda piece: distinct_parts(piece, layout),
+                                        merge_distinct_lists))
+                return distinct[c]
+
+            started = [_core(fit.start, part, s.method, s.bins, lambda c=c: distinct_of(c))
+                       for c, part in enumerate(ranges)]
+            tables = [t if counts is None else None for t, counts in started]
+            counts = [c for _, c in started]
+            if any(t is not None for t in tables):
+                passes[0] = max(passes[0], done[0] // n + 1)
+                summed = run(lambda piece: count_parts(piece, layout, tables), add_count_lists)
+                counts = [c if c is not None else summed[i] for i, c in enumerate(counts)]
+            return [_core(fit.finish, t, c, s.method, s.bins)
+                    for (t, _), c in zip(started, counts)]
+
+        return (yield from _in_thread("histogram", build))
+
+    def equalized(self, plan, reader, maps, axis):
+        """``(start, stop, images, output chunk)`` in order along ``axis``, a window at a time."""
+        source = self._input(plan)
+        delayed = self.dask.delayed
+        maps_key = None if maps is None else delayed(maps, name=f"histeq-maps-{uuid.uuid4()}",
+                                                     traverse=False)
+        items = self._pieces(plan, axis, source)
+        for i in range(0, len(items), self.window):
+            window = items[i:i + self.window]
+            tasks = [delayed(equalize_task, pure=True)(piece, plan.settings, plan.layout,
+                                                       maps_key, axis, start, plan.input_dtype)
+                     for start, _, _, piece in window]
+            for (start, stop, n, _), out in zip(window, self._compute(*tasks)):
+                yield start, stop, n, out
+

@@ -1,0 +1,515 @@
+"""Fit one histogram over a stream of chunks, then apply it chunk by chunk.
+
+Scope ``"stack"`` maps every image with ONE histogram of the whole stack.
+When the stack does not fit in memory (an export of a large file, a Dask
+graph, a viewer showing a stack larger than memory) that histogram is
+*fitted* from chunks of images, accumulating, and then *applied* to each
+chunk with :meth:`Histogram.apply <histeq_gui.core.equalize.Histogram.apply>`.
+:func:`fit` returns the very :class:`~histeq_gui.core.equalize.Histogram`
+that :func:`~histeq_gui.core.equalize.histogram` returns for all the chunks
+concatenated: same counts, edges and CDF, and ``apply`` gives the same bits.
+
+The fit is built from the engine's own steps (per-block statistics, tables,
+counting, finishing), in passes over the chunks:
+
+1. *range*: per-chunk statistics (:func:`chunk_range`), merged
+   (:func:`merge_ranges`).  Integers of at most 16 bits are also counted per
+   value over the whole dtype range in this pass, so integer value tables
+   (scikit-image on integers, the numpy method on a narrow integer range)
+   need no other pass.
+2. *counts* (:func:`start`, :func:`chunk_counts`, :func:`finish`): floating
+   point data, and integers binned with float edges, are counted once the
+   range is known.  scikit-image on integers of a very wide range (int64
+   spanning 2**40) first collects the distinct values (:func:`chunk_distinct`).
+
+The step functions are pure and their partial results merge in any order,
+so the same steps run serially (:func:`fit`) or as a Dask reduction
+(:mod:`histeq_gui.core.dask_engine`).
+
+This module is the one place that knows the engine's internal steps; see
+:func:`single_threaded` for running the core without its thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import equalize as eq
+from . import histogram as hg
+from . import methods as mt
+from . import tables as tb
+
+__all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
+           "chunk_distinct", "merge_distinct", "finish", "single_threaded", "image_value_maps",
+           "run_blocks"]
+
+_VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
+
+
+# --------------------------------------------------------------------------- the steps
+
+@dataclass
+class RangePart:
+    """What one or more chunks tell about one sample (a histogram to fit).
+
+    Attributes
+    ----------
+    dtype : numpy.dtype
+        Pixel dtype (native byte order).
+    pixels : int
+        Number of pixels seen (selected or not, finite or not).
+    stats : histogram.Stats
+        Statistics of the pixels as one sample (arrays of length 1), or None
+        when no pixel was seen yet.
+    values : ndarray of int64, shape (1, 2 ** bits), or None
+        Integers of at most 16 bits: the count of each value of the dtype
+        (selected pixels only), from ``iinfo(dtype).min`` up.
+    """
+
+    dtype: np.dtype
+    pixels: int
+    stats: hg.Stats = None
+    values: np.ndarray = None
+
+
+def _as_pixels(images):
+    """The images as rows of pixels ``(rows, pixels)`` in a dtype the engine takes."""
+    x = eq._as_images(images, min_ndim=0)
+    return x, eq._rows(x)
+
+
+def _selection_rows(x, mask):
+    """The mask broadcast to ``x`` as rows like ``eq._rows(x)``, or None."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        m = m.astype(bool)
+    try:
+        m = np.broadcast_to(m, x.shape)
+    except ValueError:
+        raise ValueError(f"a mask of shape {np.shape(mask)} does not fit images of shape "
+                         f"{x.shape}; give one (H, W) mask or one per image") from None
+    return eq._rows(m)
+
+
+def _small_int(dtype):
+    return dtype.kind in "iu" and dtype.itemsize * 8 <= _VALUE_BITS
+
+
+def _whole_range_tables(method, bins, dtype):
+    """Value tables spanning every value of a small integer dtype (for counting only)."""
+    width = 1 << (8 * dtype.itemsize)
+    return tb.Tables(method, "values", dtype, bins, None, base=np.array([np.iinfo(dtype).min],
+                                                                        np.int64), width=width)
+
+
+def _one_sample(stats, rows, dtype):
+    """Per-row statistics of a block merged into one sample."""
+    return hg.merge_stats([(stats, np.arange(rows))], np.zeros(rows, np.intp), 1, dtype)
+
+
+def _blocks(x2, sel2):
+    source = eq._Source(x2, sel2)
+    return source, eq._blocks(0, x2.shape[0], x2.shape[1])
+
+
+def chunk_range(images, mask=None, *, method="numpy", bins=256):
+    """The range step of one chunk: its statistics as one sample.
+
+    Parameters
+    ----------
+    images : array_like
+        A chunk of images (any shape; all its pixels go into the sample).
+    mask : array_like of bool, optional
+        Broadcastable to ``images``: the pixels that drive the histogram.
+    method, bins
+        As for :func:`fit` (only used to lay out the value counts).
+
+    Returns
+    -------
+    RangePart
+    """
+    x, x2 = _as_pixels(images)
+    part = RangePart(x.dtype, int(x2.size))
+    if x2.size == 0:
+        return part
+    source, blocks = _blocks(x2, _selection_rows(x, mask))
+    whole = _whole_range_tables(method, bins, x.dtype) if _small_int(x.dtype) else None
+
+    def work(b):
+        block, sel = source.block(b)
+        stats, effective = hg.block_stats(block, sel)
+        counts = None
+        if whole is not None:
+            counts = tb.count(whole, block, effective, np.zeros(block.shape[0], np.intp))[1]
+        return _one_sample(stats, block.shape[0], x.dtype), counts
+
+    for stats, counts in eq._run(work, blocks):
+        part = merge_ranges(part, RangePart(x.dtype, 0, stats, counts))
+    return part
+
+
+def merge_ranges(a, b):
+    """Merge two :class:`RangePart` of the same sample (any order gives the same result)."""
+    if a.dtype != b.dtype:
+        raise ValueError(f"all chunks must have one dtype; got {a.dtype} and {b.dtype}")
+    if a.stats is None or b.stats is None:
+        stats = a.stats if b.stats is None else b.stats
+    else:
+        both = [(a.stats, np.zeros(1, np.intp)), (b.stats, np.zeros(1, np.intp))]
+        stats = hg.merge_stats(both, np.zeros(1, np.intp), 1, a.dtype)
+    if a.values is None or b.values is None:
+        values = a.values if b.values is None else b.values
+    else:
+        values = a.values + b.values
+    return RangePart(a.dtype, a.pixels + b.pixels, stats, values)
+
+
+def start(part, method="numpy", bins=256, distinct=None):
+    """The tables of a fitted range, and their counts when the range pass has them.
+
+    Parameters
+    ----------
+    part : RangePart
+        The merged range of every chunk.
+    method, bins
+        As for :func:`fit`.
+    distinct : callable, optional
+        ``distinct()`` returns the sorted distinct values of all chunks; only
+        called for scikit-image on integers of a very wide range.
+
+    Returns
+    -------
+    tables : tables.Tables
+    counts : ndarray or None
+        The counts to :func:`finish` with, or None when a counting pass over
+        the chunks (:func:`chunk_counts`) is needed.
+
+    Raises
+    ------
+    ValueError
+        For no pixels at all, no selected pixel, or too many bins for the range.
+    """
+    if part.stats is None or part.pixels == 0:
+        raise ValueError("cannot make a histogram of an empty array")
+
+    def no_distinct():
+        raise ValueError("the distinct values of the chunks are needed for this histogram")
+
+    t = tb.start(method, bins, part.dtype, part.stats, part.pixels,
+                 distinct if distinct is not None else no_distinct)
+    if t.kind == "values" and part.values is not None:
+        low = int(t.base[0]) - int(np.iinfo(part.dtype).min)
+        return t, part.values[:, low:low + t.width].copy()
+    return t, None
+
+
+def chunk_distinct(images):
+    """The distinct-values step of one chunk.
+
+    Parameters
+    ----------
+    images : array_like
+        A chunk of images.
+
+    Returns
+    -------
+    ndarray
+        Its sorted distinct values (all pixels, selected or not, as the
+        engine's rank tables take them); merge with :func:`merge_distinct`.
+    """
+    x, x2 = _as_pixels(images)
+    if x2.size == 0:
+        return np.empty(0, x.dtype)
+    source, blocks = _blocks(x2, None)
+    return merge_distinct(*eq._run(lambda b: np.unique(source.block(b)[0]), blocks))
+
+
+def merge_distinct(*values):
+    """Merge the sorted distinct values of several chunks (any order, same result)."""
+    return np.unique(np.concatenate(values)) if len(values) != 1 else values[0]
+
+
+def chunk_counts(t, images, mask=None):
+    """The counting step of one chunk.
+
+    Parameters
+    ----------
+    t : tables.Tables
+        From :func:`start` (the same for every chunk).
+    images : array_like
+        A chunk of images, of the dtype the range was fitted on.
+    mask : array_like of bool, optional
+        Broadcastable to ``images``.
+
+    Returns
+    -------
+    ndarray of int64, shape (1, K)
+        Its counts; the counts of all chunks add up to those of their
+        concatenation.
+    """
+    x, x2 = _as_pixels(images)
+    counts = tb.empty_counts(t)
+    if x2.size == 0:
+        return counts
+    if x.dtype != t.dtype:
+        raise ValueError(f"all chunks must have one dtype; got {x.dtype} and {t.dtype}")
+    source, blocks = _blocks(x2, _selection_rows(x, mask))
+
+    def work(b):
+        block, sel = source.block(b)
+        return tb.count(t, block, hg.selection(block, sel), np.zeros(block.shape[0], np.intp))
+
+    for first, part in eq._run(work, blocks):
+        counts[first:first + len(part)] += part
+    return counts
+
+
+def finish(t, counts, method="numpy", bins=256):
+    """The last step: the histogram of tables ``t`` with the summed ``counts``.
+
+    Returns
+    -------
+    Histogram
+        As :func:`~histeq_gui.core.equalize.histogram` returns it (``t`` is
+        completed in place and becomes its ``tables``).
+    """
+    return eq._public(tb.finish(t, counts), method, bins)
+
+
+# ---------------------------------------------------------------------------- drivers
+
+def _sized(iterable):
+    try:
+        return len(iterable)
+    except TypeError:
+        return None
+
+
+def _pairs(item, n, single):
+    """The n samples of one item of ``chunks()``: a list of (images, mask)."""
+    if single:
+        item = (item,)
+    if len(item) != n:
+        raise ValueError(f"each chunk must give {n} arrays, one per sample; got {len(item)}")
+    return [piece if isinstance(piece, tuple) else (piece, None) for piece in item]
+
+
+class _Passes:
+    """Runs passes over ``chunks()``, reporting ``progress(done, total)`` after every chunk.
+
+    ``total`` is the chunks of the passes planned so far (known once the
+    first call of ``chunks()`` tells its length).
+    """
+
+    def __init__(self, chunks, n, progress, single):
+        self.chunks, self.n, self.progress, self.single = chunks, n, progress, single
+        self.done, self.planned, self.length = 0, 1, None
+
+    def plan(self, passes):
+        self.planned = max(self.planned, passes)
+
+    def run(self, step):
+        """Call ``step(sample, images, mask)`` for every sample of every chunk."""
+        iterable = self.chunks()
+        if self.length is None:
+            self.length = _sized(iterable)
+        for item in iterable:
+            for s, (images, mask) in enumerate(_pairs(item, self.n, self.single)):
+                step(s, images, mask)
+            self.done += 1
+            if self.progress is not None:
+                total = self.done if self.length is None else self.planned * self.length
+                self.progress(self.done, max(total, self.done))
+
+
+def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _single=False):
+    """Fit ``n`` histograms at once from chunks that each hold a piece of every sample.
+
+    Like :func:`fit`, but ``chunks()`` yields sequences of ``n`` arrays (or
+    ``(images, mask)`` pairs), e.g. the channels of a chunk of colour images,
+    so that every chunk is read once per pass whatever ``n``.
+
+    Returns
+    -------
+    list of Histogram
+        One per sample, each equal to :func:`fit` of that sample's pieces.
+    """
+    mt.check_method(method)
+    bins = hg.check_bins(bins)
+    if mask is not None and not np.any(mask):
+        raise ValueError("the mask selects no pixel; select at least one pixel per image")
+    passes = _Passes(chunks, n, progress, _single)
+    ranges = [None] * n
+
+    def mask_of(chunk_mask):
+        return mask if chunk_mask is None else chunk_mask
+
+    def add_range(s, images, chunk_mask):
+        part = chunk_range(images, mask_of(chunk_mask), method=method, bins=bins)
+        if passes.done == 0 and s == 0 and not _small_int(part.dtype):
+            passes.plan(2)                  # floats and wide integers: a counting pass
+        ranges[s] = part if ranges[s] is None else merge_ranges(ranges[s], part)
+
+    passes.run(add_range)
+    if any(r is None for r in ranges):
+        raise ValueError("cannot make a histogram of an empty array")
+    found = []
+
+    def distinct(s):
+        if not found:                       # one pass for every sample that needs it
+            passes.plan(passes.planned + 1)
+            found.extend([None] * n)
+
+            def add(s, images, _mask):
+                values = chunk_distinct(images)
+                found[s] = values if found[s] is None else merge_distinct(found[s], values)
+            passes.run(add)
+        return found[s]
+
+    started = [start(part, method, bins, lambda s=s: distinct(s)) for s, part in enumerate(ranges)]
+    tables = [t for t, _ in started]
+    counts = [c for _, c in started]
+    missing = [s for s in range(n) if counts[s] is None]
+    if missing:
+        passes.plan(passes.done // max(passes.length or 1, 1) + 1)
+        for s in missing:
+            counts[s] = tb.empty_counts(tables[s])
+
+        def add_counts(s, images, chunk_mask):
+            if counts[s] is not None and s in missing:
+                counts[s] += chunk_counts(tables[s], images, mask_of(chunk_mask))
+        passes.run(add_counts)
+    return [finish(t, c, method, bins) for t, c in zip(tables, counts)]
+
+
+def fit(chunks, method="numpy", bins=256, mask=None, progress=None):
+    """Fit one histogram from chunks of images, as if they were one array.
+
+    Parameters
+    ----------
+    chunks : callable
+        ``chunks()`` returns a fresh iterable of arrays (chunks of images of
+        one dtype), or of ``(images, mask)`` pairs for a mask per chunk.  It
+        is called once per pass: once for integers of at most 16 bits with a
+        value table (scikit-image on integers, the numpy method on a narrow
+        integer range), twice for floating point data and integers binned
+        with float edges (range, then counts), three times for scikit-image
+        on integers of a very wide range (range, distinct values, counts).
+    method : str
+        A method of :data:`histeq_gui.core.methods.METHODS`.
+    bins : int
+        Number of bins, as for :func:`~histeq_gui.core.equalize.histogram`.
+    mask : array_like of bool, optional
+        Broadcastable to every chunk (e.g. one ``(H, W)`` mask): the pixels
+        that drive the histogram.
+    progress : callable, optional
+        ``progress(done, total)`` after every chunk of every pass; ``total``
+        counts the passes expected so far (it may grow once, when the data
+        turn out to need another pass) and equals ``done`` when ``chunks()``
+        has no length.  It may raise to cancel.
+
+    Returns
+    -------
+    Histogram
+        Equal to ``histogram(np.concatenate(list(chunks())), method, bins,
+        mask)``: counts, edges, CDF and :meth:`~Histogram.apply` bit for bit.
+
+    Raises
+    ------
+    ValueError
+        As :func:`~histeq_gui.core.equalize.histogram` does, and for chunks
+        of different dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.arange(4 * 8 * 8, dtype=np.uint16).reshape(4, 8, 8)
+    >>> h = fit(lambda: (stack[i:i + 1] for i in range(4)), "numpy", bins=16)
+    >>> whole = eq.histogram(stack, "numpy", 16)
+    >>> bool(np.array_equal(h.apply(stack[:2]), whole.apply(stack[:2])))
+    True
+    """
+    return fit_each(chunks, 1, method, bins, mask, progress, _single=True)[0]
+
+
+@contextmanager
+def single_threaded():
+    """Run the core in the calling thread only, without its thread pool, inside this block.
+
+    For callers that are themselves a worker of a pool (a Dask or
+    ``dask.distributed`` task): the engine then never waits on its own pool
+    from inside another pool.  It uses the engine's rule that a thread of its
+    own pool runs its work serially (``equalize._run``): the calling thread's
+    name is given the pool's prefix for the duration of the block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with single_threaded():
+    ...     out = eq.equalize(np.zeros((2, 4, 4), np.uint8))
+    >>> out.shape
+    (2, 4, 4)
+    """
+    thread = threading.current_thread()
+    name = thread.name
+    if name.startswith("histeq-core"):
+        yield
+        return
+    thread.name = f"histeq-core-serial-{name}"
+    try:
+        yield
+    finally:
+        thread.name = name
+
+
+
+def image_value_maps(images, method="numpy", bins=256):
+    """Every image's own map (scope "image") evaluated at every value of its 8-bit dtype.
+
+    Parameters
+    ----------
+    images : ndarray of uint8 or int8
+        Images whose last two axes are one image (no colour axis).
+    method, bins
+        As for :func:`~histeq_gui.core.equalize.equalize`.
+
+    Returns
+    -------
+    ndarray of float64, shape (images, 256)
+        Row ``r`` maps value ``iinfo.min + k`` of image ``r`` (in the order
+        of ``images.reshape(-1, H * W)``) to what ``equalize(images, method,
+        bins)`` gives a pixel of that value in that image: the very tables
+        :func:`~histeq_gui.core.equalize.equalize` builds (same groups, same
+        counting), evaluated on the 256 values instead of on the pixels.
+    """
+    x = eq._as_images(images)
+    if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
+        raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
+    x2 = eq._rows(x)
+    rows, pixels = x2.shape
+    grid = np.arange(256, dtype=np.int64) + int(np.iinfo(x.dtype).min)
+    out = np.empty((rows, 256))
+    source = eq._Source(x2)
+    groups = eq._groups(rows, pixels, "image", 1, eq._table_width(x2.dtype, method, bins),
+                        lookup=True)
+
+    def work(group):
+        t = eq._tables(source, group, method, bins)
+        n = group.r1 - group.r0
+        values = np.ascontiguousarray(np.broadcast_to(grid.astype(x.dtype), (n, 256)))
+        tb.map_block(t, values, group.samples(group.r0, group.r1), out[group.r0:group.r1],
+                     clamp=True)
+
+    eq._run(work, groups)
+    return out
+
+
+def run_blocks(function, items):
+    """``[function(item) for item in items]`` on the core's thread pool (serial inside it)."""
+    return eq._run(function, items)

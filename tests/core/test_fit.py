@@ -1,0 +1,219 @@
+"""fit(): one histogram from chunks equals histogram() of the chunks concatenated, bit for bit."""
+
+import threading
+
+import numpy as np
+import pytest
+from references import REFERENCES, sample_stack
+from skimage import data
+
+from histeq_gui.core import equalize as eq
+from histeq_gui.core.errors import Cancelled
+from histeq_gui.core.fit import (chunk_counts, chunk_range, fit, fit_each, merge_ranges,
+                                 single_threaded, start)
+from histeq_gui.core.methods import METHODS
+
+DTYPES = ["uint8", "uint16", "int16", "float32", "float64"]
+
+
+def photo_stack(dtype, n=9, size=40):
+    """Crops of real photographs in ``dtype``, with a dark, a bright and a constant image."""
+    photos = [data.camera(), data.moon(), data.coins(), data.page()]
+    rng = np.random.default_rng(3)
+    images = []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        y, x = rng.integers(0, min(photo.shape) - size, 2)
+        images.append((photo[y:y + size, x:x + size] / 255.0) ** [1, 2.5, 0.4][i % 3])
+    stack = np.stack(images)[:, np.newaxis]
+    stack[n // 2] = stack[n // 2, 0, 3, 3]             # a constant image
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return np.round(stack * 255).astype(dtype)
+    if dtype == np.uint16:
+        return np.round(stack * 60000 + 1000).astype(dtype)
+    if dtype == np.int16:
+        return np.round(stack * 20000 - 9000).astype(dtype)
+    return (stack * 3 - 1).astype(dtype)
+
+
+def cuts(n):
+    """Ways to cut n images into chunks: whole, one image each, uneven, with empty chunks."""
+    return {"whole": [(0, n)], "single": [(i, i + 1) for i in range(n)],
+            "uneven": [(0, 2), (2, 7), (7, n)], "empty": [(0, 0), (0, 4), (4, 4), (4, n)]}
+
+
+def chunked(stack, cut):
+    return lambda: [stack[a:b] for a, b in cut]
+
+
+def assert_same(fitted, reference, probe):
+    assert fitted.method == reference.method and fitted.bins == reference.bins
+    assert fitted.value_bins == reference.value_bins
+    for name in ("counts", "edges", "cdf_x", "cdf"):
+        got, want = getattr(fitted, name), getattr(reference, name)
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    a, b = fitted.apply(probe), reference.apply(probe)
+    assert a.tobytes() == b.tobytes()       # bit for bit, NaN included
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cut", ["whole", "single", "uneven", "empty"])
+@pytest.mark.parametrize("bins", [7, 256])
+def test_fit_equals_histogram_of_the_concatenation(method, dtype, cut, bins):
+    stack = photo_stack(dtype)
+    if stack.dtype.kind == "f":
+        stack[2, 0, :5, :5] = np.nan
+        stack[6, 0, 0, 0] = np.inf
+    pieces = chunked(stack, cuts(len(stack))[cut])
+    reference = eq.histogram(np.concatenate(pieces()), method, bins)
+    assert_same(fit(pieces, method, bins), reference, stack)
+    # and the mapping is equalize(scope="stack"), itself checked against the references
+    np.testing.assert_array_equal(fit(pieces, method, bins).apply(stack),
+                                  eq.equalize(stack, method, bins, "stack"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fit_with_a_mask(method, dtype):
+    stack = photo_stack(dtype, n=5)
+    mask = np.zeros(stack.shape[-2:], bool)
+    mask[5:30, 8:20] = True
+    pieces = chunked(stack, [(0, 1), (1, 3), (3, 5)])
+    reference = eq.histogram(stack, method, 64, mask=mask)
+    assert_same(fit(pieces, method, 64, mask=mask), reference, stack)
+    # a mask per chunk, as pairs
+    pairs = lambda: [(stack[a:b], mask) for a, b in [(0, 2), (2, 5)]]    # noqa: E731
+    assert_same(fit(pairs, method, 64), reference, stack)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fit_against_the_one_image_reference(method):
+    """A stack cut in chunks, fitted, equals the reference applied to the stack as one image."""
+    stack = sample_stack()[:40]
+    whole = stack.reshape(-1, stack.shape[-1])          # the stack as one tall image
+    expected = REFERENCES[method](whole, 100).reshape(stack.shape)
+    h = fit(lambda: (stack[i:i + 7] for i in range(0, 40, 7)), method, 100)
+    np.testing.assert_array_equal(h.apply(stack), expected)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", ["constant chunks", "all nan but one chunk", "one pixel",
+                                  "int64 wide", "int32 wide", "uint16 few pixels wide",
+                                  "big-endian"])
+def test_fit_hard_cases(method, case):
+    rng = np.random.default_rng(5)
+    if case == "constant chunks":
+        stack = np.concatenate([np.full((2, 6, 6), v, np.float32) for v in (3, 3, 8)])
+    elif case == "all nan but one chunk":
+        stack = np.full((4, 6, 6), np.nan)
+        stack[3] = rng.random((6, 6))
+    elif case == "one pixel":
+        stack = np.array([[[7]]], np.uint8)
+    elif case == "int64 wide":                  # skimage: ranks of the distinct values
+        stack = rng.integers(-2 ** 40, 2 ** 40, (5, 8, 8))
+    elif case == "int32 wide":
+        stack = rng.integers(-2 ** 30, 2 ** 30, (5, 8, 8)).astype(np.int32)
+    elif case == "uint16 few pixels wide":      # numpy: float bins on integers
+        stack = rng.integers(0, 65536, (3, 5, 5)).astype(np.uint16)
+    else:
+        stack = rng.integers(0, 4000, (4, 9, 9)).astype(">u2")
+    pieces = chunked(stack, [(i, i + 1) for i in range(len(stack))])
+    assert_same(fit(pieces, method, 32), eq.histogram(stack, method, 32), stack)
+
+
+def test_fit_each_fits_every_channel_in_one_read():
+    rgb = np.stack([photo_stack("uint8", n=4)[:, 0] for _ in range(3)], axis=-1)
+    rgb[..., 1] //= 3
+    rgb[..., 2] = 255 - rgb[..., 2]
+    reads = []
+
+    def chunks():
+        reads.append(1)
+        return ([c[..., k] for k in range(3)] for c in (rgb[:1], rgb[1:]))
+    fitted = fit_each(chunks, 3, "skimage", 256)
+    assert len(reads) == 1                      # uint8 value tables: one pass for all three
+    for k in range(3):
+        assert_same(fitted[k], eq.histogram(rgb[..., k], "skimage", 256), rgb[..., k])
+
+
+@pytest.mark.parametrize("dtype,passes", [("uint8", 1), ("int16", 1), ("float32", 2),
+                                           ("int32", 2), ("int64", 3)])
+def test_passes_over_the_chunks(dtype, passes):
+    stack = photo_stack("uint8", n=4).astype(dtype)
+    calls = []
+
+    def chunks():
+        calls.append(1)
+        return [stack[:2], stack[2:]]
+    seen = []
+    fit(chunks, "skimage", 50, progress=lambda done, total: seen.append((done, total)))
+    assert len(calls) == passes     # int64: range, distinct values (ranks), counts
+    assert [done for done, _ in seen] == list(range(1, 2 * passes + 1))
+    if passes < 3:                  # the passes are known after the first chunk
+        assert {total for _, total in seen} == {2 * passes}
+    assert seen[-1] == (2 * passes, 2 * passes)
+
+
+def test_progress_may_cancel():
+    stack = photo_stack("float32", n=4)
+
+    def progress(done, total):
+        if done == 3:
+            raise Cancelled()
+    with pytest.raises(Cancelled):
+        fit(lambda: [stack[:2], stack[2:]], progress=progress)
+
+
+def test_errors_are_one_line_value_errors():
+    with pytest.raises(ValueError, match="empty array"):
+        fit(lambda: [])
+    with pytest.raises(ValueError, match="empty array"):
+        fit(lambda: [np.zeros((0, 4, 4), np.uint8)])
+    with pytest.raises(ValueError, match="one dtype"):
+        fit(lambda: [np.zeros((1, 4, 4), np.uint8), np.zeros((1, 4, 4), np.uint16)])
+    with pytest.raises(ValueError, match="selects no pixel"):
+        fit(lambda: [np.zeros((1, 4, 4))], mask=np.zeros((4, 4), bool))
+    with pytest.raises(ValueError, match="unknown method"):
+        fit(lambda: [np.zeros((1, 4, 4))], method="nope")
+    with pytest.raises(ValueError, match="too many bins"):
+        fit(lambda: [np.array([[1.0, np.nextafter(1.0, 2)]])], bins=4096)
+
+
+def test_steps_merge_in_any_order():
+    stack = photo_stack("float64", n=6)
+    parts = [chunk_range(stack[i:i + 1]) for i in range(6)]
+    forward, backward = parts[0], parts[-1]
+    for p in parts[1:]:
+        forward = merge_ranges(forward, p)
+    for p in parts[-2::-1]:
+        backward = merge_ranges(p, backward)
+    t, counts = start(forward, "numpy", 30)
+    assert counts is None                   # floats need a counting pass
+    total = sum(chunk_counts(t, stack[i:i + 1]) for i in range(6))
+    t2, _ = start(backward, "numpy", 30)
+    np.testing.assert_array_equal(total, sum(chunk_counts(t2, stack[i:i + 2])
+                                             for i in range(0, 6, 2)))
+
+
+def test_single_threaded_runs_the_core_in_the_calling_thread(monkeypatch):
+    threads = set()
+    stack = np.tile(photo_stack("float64", n=20, size=100), (1, 1, 4, 4))   # 4 blocks
+    block_stats = eq.hg.block_stats
+
+    def spy(*args):
+        threads.add(threading.current_thread().name)
+        return block_stats(*args)
+    monkeypatch.setattr(eq.hg, "block_stats", spy)
+    monkeypatch.setattr(eq, "_workers", lambda: 2)
+    name = threading.current_thread().name
+    with single_threaded():
+        expected = eq.histogram(stack)
+        assert threading.current_thread().name != name
+    assert threading.current_thread().name == name
+    assert threads == {f"histeq-core-serial-{name}"}
+    threads.clear()
+    assert_same(fit(lambda: [stack]), expected, stack[:1])
+    assert any(t.startswith("histeq-core_") for t in threads)      # the pool, outside
