@@ -90,7 +90,7 @@ def _choose_kind(method, dtype, stats, pixels_per_sample):
     if dtype.kind == "f":
         return "bins"
     small = dtype.itemsize <= 4 and _value_width(stats) * len(stats.n) <= TABLE_LIMIT
-    if dtype.kind in method.value_cells:
+    if method.by_value(dtype):
         return "values" if small else "ranks"
     if method.kind(dtype) == "nodes" and small and _value_width(stats) <= max(
             4096, pixels_per_sample):
