@@ -32,14 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import numpy_recipe, opencv_lut, skimage_hist
+from . import imagej_equalize, numpy_recipe, opencv_lut, skimage_hist
 from .base import Cells, Method, Nodes, Param, bins_param
 
 __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "bins_param", "register",
            "unregister", "get_method", "check_method", "uses_value_bins", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
-_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD)
+_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
+             imagej_equalize.IMAGEJ, imagej_equalize.IMAGEJ_CLASSIC)
 
 
 class _Names(Sequence):
