@@ -9,6 +9,7 @@ the selected finite pixels alone, applied to every finite pixel.
 """
 
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -219,9 +220,45 @@ def imagej_classic_reference(image, bins, mask=None):
     return imagej_reference(image, bins, mask, classic=True)
 
 
+def textbook_reference(image, bins, mask=None, levels=None):
+    """The "textbook" method for one image: s_k = round((L - 1) * c_k / N) / (L - 1).
+
+    Gonzalez & Woods, Digital Image Processing (3rd ed., Eq. 3.3-8): ``c_k``
+    the counted pixels at or below the pixel's level (integers: its value;
+    floats: ``np.histogram(image, bins)``'s bin, outside the counted range
+    the nearest bin), ``N`` all counted pixels; ``(L - 1) * c_k / N`` in
+    float64 as ``((L - 1) * c_k) / N``, rounded to the nearest integer with
+    halves up, exactly (as a Fraction).  ``L`` defaults to the dtype's
+    levels for integers, ``bins`` for floats (at least 2).
+    """
+    if bins < 2:
+        raise ValueError("textbook needs at least 2 bins")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    pixels = image[finite]
+    if image.dtype.kind in "iu":
+        L = 2 ** (8 * image.dtype.itemsize) if levels is None else levels
+        counted = np.sort(image[chosen].ravel())
+        c = np.searchsorted(counted, pixels, side="right")        # pixels <= the value
+    else:
+        L = bins if levels is None else levels
+        counts, edges = np.histogram(image[chosen], bins)
+        cell = np.clip(np.searchsorted(edges, pixels, side="right") - 1, 0, bins - 1)
+        c = np.cumsum(counts)[cell]
+    n = int(np.count_nonzero(chosen))
+    top = float(L - 1)
+    table = {}
+    for k in np.unique(c).tolist():
+        s = math.floor(Fraction((top * k) / n) + Fraction(1, 2))   # round half up, exactly
+        table[k] = s / top
+    out[finite] = [table[k] for k in c.tolist()]
+    return out
+
+
 REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
               "opencv": opencv_reference, "imagej": imagej_reference,
-              "imagej-classic": imagej_classic_reference}
+              "imagej-classic": imagej_classic_reference, "textbook": textbook_reference}
 
 
 def per_image(reference, stack, bins, mask=None):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import imagej_equalize, numpy_recipe, opencv_lut, skimage_hist
+from . import imagej_equalize, numpy_recipe, opencv_lut, skimage_hist, textbook
 from .base import Cells, Method, Nodes, Param, bins_param
 
 __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "bins_param", "register",
@@ -40,7 +40,7 @@ __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "bins_param", "regist
 
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
-             imagej_equalize.IMAGEJ, imagej_equalize.IMAGEJ_CLASSIC)
+             imagej_equalize.IMAGEJ, imagej_equalize.IMAGEJ_CLASSIC, textbook.METHOD)
 
 
 class _Names(Sequence):
