@@ -1,10 +1,10 @@
 """``imagej`` and ``imagej-classic``: ImageJ's Process > Enhance Contrast > Equalize.
 
 ImageJ (``ij/plugin/ContrastEnhancer.java``, ``equalize(ImageProcessor ip,
-int[] histogram)`` and ``getWeightedValue``; code by Richard Kirk, unchanged
-in ImageJ's history since 2008) builds one look-up table per image from its histogram
-``h`` over the levels ``0 .. max`` (``max = range = 255`` for 8-bit images,
-65535 for 16-bit), in double precision:
+int[] histogram)`` and ``getWeightedValue``; code by Richard Kirk,
+unchanged in ImageJ's history since 2008) builds one look-up table per
+image from its histogram ``h`` over the levels ``0 .. max`` (``max = range
+= 255`` for 8-bit images, 65535 for 16-bit), in double precision:
 
 1. the weight of a level is ``w(i) = sqrt(h[i])``, or ``h[i]`` itself when
    ``h[i] < 2`` (counts of 0 and 1 are not square-rooted) or with the Alt
@@ -45,17 +45,24 @@ Every dtype:
   every pixel (ImageJ's ROI: ``getHistogram`` of the ROI, then
   ``resetRoi`` and ``applyTable`` on the whole image).
 - **NaN and inf** are left out of the histogram and come back NaN.
+- ``histogram(image, "imagej").apply(other)`` maps values outside the
+  histogram's range to its end values, as for every method (ImageJ's own
+  table would give 0 below the first level of a 16-bit image and 65535
+  above the last one); uint8 tables cover all 256 levels, so for 8-bit
+  images ``apply`` is ImageJ's table everywhere.
 - **constant images**: a level strictly inside ``1 .. max - 1`` maps to
   ``round(range / 2) / max`` (128 / 255 for uint8: the middle of its own
   bar); level 0 to 0 and level ``max`` to 1.
 - **colour** (``channel_axis``): each channel is equalized with its own
-  histogram.  ImageJ's RGB images differ: one table from their brightness
-  histogram is applied to all three channels.
+  histogram.  ImageJ's RGB images differ: one table, from the histogram of
+  their brightness ((r + g + b) / 3, or weighted; ``ColorProcessor.
+  getHistogram``), is applied to all three channels.
 
 Stacks: ``scope="image"`` equalizes every image with its own histogram.
 ImageJ does not quite: with "Process all slices" and without "Use stack
-histogram" it equalizes every slice with the histogram of slice 1 (the
-histogram is taken once, before its loop over the slices; so since 2012,
+histogram" it equalizes every slice with the histogram of slice 1 (its
+loop over the slices takes the histogram in the first pass and keeps it:
+``if (histogram==null) histogram = ip.getHistogram()``; so since 2012,
 ImageJ 1.46g).  ``scope="stack"`` is ImageJ's "Use stack histogram": one
 table from the histogram of the whole stack (``StackStatistics``).
 """
