@@ -119,9 +119,10 @@ def check_method(method):
 def uses_value_bins(method, dtype):
     """True when ``method`` ignores ``bins`` for images of ``dtype``.
 
-    That is scikit-image and OpenCV on integer images (one cell per integer
-    value); the viewer says so next to the bins control and the export's
-    sidecar records it.
+    That is scikit-image, OpenCV and the textbook on integer images, ImageJ
+    on 8- and 16-bit ones (one cell per integer value; see
+    :meth:`Method.by_value`); the viewer says so next to the bins control
+    and the export's sidecar records it.
     """
     return get_method(method).ignores_bins(dtype)
 

@@ -14,9 +14,10 @@ compiled loops; a hook only turns a group of histograms into a map:
 ``table(cells, params) -> ndarray``
     One output value in [0, 1] per *cell* per sample, shape (samples,
     cells): a cell is an integer value (for the dtypes in
-    ``value_cells``: the method ignores ``bins`` there) or an equal-width
-    bin; each pixel takes its cell's value (``opencv``; ``skimage`` on
-    integers).  See :class:`Cells`.
+    ``value_cells`` of at most ``value_bits`` bits: the method ignores
+    ``bins`` there) or an equal-width bin; each pixel takes its cell's value
+    (``opencv``, ``imagej``, ``textbook``; ``skimage`` on integers).  See
+    :class:`Cells`.
 ``image(pixels, mask, params) -> ndarray``
     A whole-image function (CLAHE, matching): one (H, W) image in, float64
     (H, W) in [0, 1] out; the engine calls it once per image and channel.
