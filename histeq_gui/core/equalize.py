@@ -251,7 +251,7 @@ def _table_width(dtype, method, bins):
     (Methods with a table over integer values have no bins there, only values.)
     """
     values = 1 << (8 * dtype.itemsize) if dtype.kind in "iu" and dtype.itemsize <= 2 else 0
-    return values if dtype.kind in method.value_cells and values else max(values, bins + 1)
+    return values if method.by_value(dtype) and values else max(values, bins + 1)
 
 
 def _prepare(x, method, bins, params, scope="image"):

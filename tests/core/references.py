@@ -8,6 +8,8 @@ program promises for NaN / inf pixels and masks: the reference computed on
 the selected finite pixels alone, applied to every finite pixel.
 """
 
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -137,8 +139,126 @@ def opencv_reference(image, bins, mask=None):
     return out
 
 
+def java_math_round(x):
+    """Java's ``Math.round(double)``: the nearest integer, ties towards positive infinity.
+
+    Java 7+ defines it as ``floor(x + 1/2)`` taken exactly (not in double
+    arithmetic).  Python's ``round`` is exact too but sends ties to the even
+    neighbour; a tie sent down is ``2 * x == 2 * r + 1`` (exact: doubling a double
+    and comparing a float with an int are exact in Python), and then Java
+    goes one up.  (NaN gives 0 in Java; these loops never make one for an
+    image with pixels.)
+    """
+    r = round(x)
+    return r + 1 if 2 * x == 2 * r + 1 else r
+
+
+def imagej_reference(image, bins, mask=None, classic=False):
+    """The "imagej" method for one image: ImageJ's Equalize written out from the Java source.
+
+    ``ij/plugin/ContrastEnhancer.java``, ``equalize(ImageProcessor ip, int[]
+    histogram)`` and ``getWeightedValue(int[] histogram, int i)`` (ImageJ
+    1.54; unchanged since 2008), line for line below in Python floats (IEEE
+    doubles, as Java's): ``max = range = 255`` for 8-bit, 65535 for 16-bit
+    images; ``classic`` is ``classicEqualization`` (the Alt key).  The
+    histogram is ``ip.getHistogram()``: one count per level, of the masked
+    pixels (the ROI); the table is then applied to every pixel.
+
+    The extension to other dtypes (ImageJ refuses 32-bit images): int8 and
+    int16 are shifted to unsigned levels (value - minimum); other integers
+    and floats use ``np.histogram(image, bins)``'s bins as the levels,
+    ``max = range = bins - 1``, each pixel in its bin (outside the counted
+    range: the nearest bin).  The result is ``lut / max``; NaN and inf are
+    left out and come back NaN.
+    """
+    if bins < 2:
+        raise ValueError("imagej needs at least 2 levels")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    pixels = image[finite]
+    if image.dtype.kind in "iu" and image.dtype.itemsize <= 2:
+        low = int(np.iinfo(image.dtype).min)
+        histogram = np.bincount(image[chosen].astype(np.int64).ravel() - low,
+                                minlength=2 ** (8 * image.dtype.itemsize)).tolist()
+        level = pixels.astype(np.int64) - low
+    else:
+        counts, edges = np.histogram(image[chosen], bins)
+        histogram = counts.tolist()
+        level = np.clip(np.searchsorted(edges, pixels, side="right") - 1, 0, bins - 1)
+
+    # --- ContrastEnhancer.equalize(ImageProcessor ip, int[] histogram) ---
+    max = range_ = len(histogram) - 1         # 255 (8-bit), 65535 (16-bit); here also bins - 1
+
+    def getWeightedValue(histogram, i):      # noqa: N802 (the Java name)
+        h = histogram[i]
+        if h < 2 or classic:
+            return float(h)
+        return math.sqrt(float(h))
+
+    sum = getWeightedValue(histogram, 0)
+    for i in range(1, max):
+        sum += 2 * getWeightedValue(histogram, i)
+    sum += getWeightedValue(histogram, max)
+    scale = range_ / sum
+    lut = [0] * (range_ + 1)
+    lut[0] = 0
+    sum = getWeightedValue(histogram, 0)
+    for i in range(1, max):
+        delta = getWeightedValue(histogram, i)
+        sum += delta
+        lut[i] = java_math_round(sum * scale)
+        sum += delta
+    lut[max] = max
+    # --- applyTable(ip, lut), returned as lut / max ---
+    out[finite] = np.array(lut, dtype=np.float64)[level] / max
+    return out
+
+
+def imagej_classic_reference(image, bins, mask=None):
+    """The "imagej-classic" method: :func:`imagej_reference` with Alt held (plain counts)."""
+    return imagej_reference(image, bins, mask, classic=True)
+
+
+def textbook_reference(image, bins, mask=None, levels=None):
+    """The "textbook" method for one image: s_k = round((L - 1) * c_k / N) / (L - 1).
+
+    Gonzalez & Woods, Digital Image Processing (3rd ed., Eq. 3.3-8): ``c_k``
+    the counted pixels at or below the pixel's level (integers: its value;
+    floats: ``np.histogram(image, bins)``'s bin, outside the counted range
+    the nearest bin), ``N`` all counted pixels; ``(L - 1) * c_k / N`` in
+    float64 as ``((L - 1) * c_k) / N``, rounded to the nearest integer with
+    halves up, exactly (as a Fraction).  ``L`` defaults to the dtype's
+    levels for integers, ``bins`` for floats (at least 2).
+    """
+    if bins < 2:
+        raise ValueError("textbook needs at least 2 bins")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    pixels = image[finite]
+    if image.dtype.kind in "iu":
+        L = 2 ** (8 * image.dtype.itemsize) if levels is None else levels
+        counted = np.sort(image[chosen].ravel())
+        c = np.searchsorted(counted, pixels, side="right")        # pixels <= the value
+    else:
+        L = bins if levels is None else levels
+        counts, edges = np.histogram(image[chosen], bins)
+        cell = np.clip(np.searchsorted(edges, pixels, side="right") - 1, 0, bins - 1)
+        c = np.cumsum(counts)[cell]
+    n = int(np.count_nonzero(chosen))
+    top = float(L - 1)
+    table = {}
+    for k in np.unique(c).tolist():
+        s = math.floor(Fraction((top * k) / n) + Fraction(1, 2))   # round half up, exactly
+        table[k] = s / top
+    out[finite] = [table[k] for k in c.tolist()]
+    return out
+
+
 REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
-              "opencv": opencv_reference}
+              "opencv": opencv_reference, "imagej": imagej_reference,
+              "imagej-classic": imagej_classic_reference, "textbook": textbook_reference}
 
 
 def per_image(reference, stack, bins, mask=None):

@@ -14,6 +14,7 @@ from histeq_gui.core import methods
 from histeq_gui.core.methods import (METHODS, Method, Param, bins_param, check_method,
                                      get_method, markdown_table, register, unregister,
                                      uses_value_bins)
+from histeq_gui.core.methods.base import round_half_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +88,7 @@ def test_uses_value_bins_says_when_bins_are_ignored():
     ({"dtypes": "b"}, "dtypes"),
     ({"nodes": None}, "give a nodes, table or image hook"),
     ({"value_cells": "u"}, "value_cells needs a table hook"),
+    ({"value_bits": 12}, "value_bits must be 8, 16, 32 or 64"),
     ({"image": lambda x, m, p: x}, "no nodes or table hook"),
     ({"params": (bins_param(), bins_param())}, "repeat"),
 ])
@@ -215,3 +217,59 @@ def test_the_readme_script_rewrites_only_between_the_markers(tmp_path):
 def test_the_registry_module_lists_its_api():
     for name in methods.__all__:
         assert hasattr(methods, name)
+
+
+def test_value_bits_map_narrow_integers_by_value_and_wider_ones_by_bins():
+    # ImageJ's way: 8- and 16-bit images by their levels, 32/64-bit ones by bins.
+    narrow = Method(name="narrow-test", label="Narrow", summary="Every level stays.",
+                    reference="the identity", source="this test", how="Keeps each level.",
+                    params=(bins_param(),), value_cells="ui", value_bits=16,
+                    table=_identity_table)
+    assert narrow.by_value(np.uint8) and narrow.by_value(np.int16)
+    assert not narrow.by_value(np.int32) and not narrow.by_value(np.float32)
+    assert narrow.kind(np.int32) == narrow.kind(np.uint8) == "table"
+    register(narrow)
+    try:
+        assert uses_value_bins("narrow-test", np.uint16)
+        assert not uses_value_bins("narrow-test", np.uint32)
+        assert not uses_value_bins("narrow-test", np.float64)
+        assert "| `narrow-test` | the identity | float and 32/64-bit integer images only |" \
+            in markdown_table()
+        x = np.random.default_rng(1).integers(0, 60000, (2, 9, 9))
+        assert_array_equal(equalize(x.astype(np.uint16), "narrow-test", 4), x / 65535)
+        wide = x.astype(np.int32)
+        out = equalize(wide, "narrow-test", 4)
+        for image, result in zip(wide, out):
+            edges = np.histogram(image, 4)[1]
+            bins = np.clip(np.searchsorted(edges, image, side="right") - 1, 0, 3)
+            assert_array_equal(result, bins / 3)
+        assert not histogram(wide[0], "narrow-test", 4).value_bins
+        assert histogram(wide[0].astype(np.int16), "narrow-test", 4).value_bins
+    finally:
+        unregister("narrow-test")
+
+
+def test_a_default_may_depend_on_the_dtype_and_bins():
+    levels = Param("levels", lambda dtype, bins: 2 ** (8 * dtype.itemsize) if dtype.kind in "iu"
+                   else bins, int, "L", low=2, default_text="the dtype's levels, or bins")
+    assert levels.default_for("uint8") == 256 and levels.default_for("float32", 9) == 9
+    assert levels.describe_default() == "the dtype's levels, or bins"
+    assert Param("k", 3, int, "k").describe_default() == "3"
+    method = Method(name="levels-default-test", label="L", summary="s", reference="r",
+                    source="s", how="h", params=(bins_param(dtypes="f"), levels),
+                    value_cells="ui", table=_identity_table)
+    assert method.resolve_params("int16") == {"bins": 256, "levels": 65536}
+    assert method.resolve_params("float64", bins=17) == {"bins": 17, "levels": 17}
+    assert method.resolve_params("float64", bins=17, levels=5) == {"bins": 17, "levels": 5}
+    with pytest.raises(ValueError, match="levels must be a whole number of at least 2"):
+        method.resolve_params("uint8", levels=1)
+
+
+def test_round_half_up_rounds_ties_up_exactly():
+    ties = np.array([0.5, 1.5, 2.5, 126.5, 65534.5])
+    assert_array_equal(round_half_up(ties), ties + 0.5)
+    assert_array_equal(np.rint(ties), [0, 2, 2, 126, 65534])      # NumPy: halves to even
+    below = np.nextafter(ties, 0)                                    # just under each tie
+    assert_array_equal(round_half_up(below), ties - 0.5)
+    # floor(x + 0.5) in float64 is wrong here; the exact rule is not.
+    assert np.floor(0.49999999999999994 + 0.5) == 1 and round_half_up(0.49999999999999994) == 0

@@ -18,7 +18,8 @@ Three kinds of cells, and the compiled loops of :mod:`.kernels` for each:
     table, and looked up for each pixel.  Node methods (``numpy``) bin the
     values themselves, weighted by their counts, and evaluate their nodes
     at every value; table methods over integer values (``skimage``,
-    ``opencv``) get the counts per value directly.
+    ``opencv``, ``textbook``; ``imagej`` up to 16 bits: ``Method.by_value``)
+    get the counts per value directly.
 ``"ranks"``
     Table methods over integer values whose range is too wide for a table
     per value (int64 spanning 2**40, where ``equalize_hist`` itself would try
@@ -90,7 +91,7 @@ def _choose_kind(method, dtype, stats, pixels_per_sample):
     if dtype.kind == "f":
         return "bins"
     small = dtype.itemsize <= 4 and _value_width(stats) * len(stats.n) <= TABLE_LIMIT
-    if dtype.kind in method.value_cells:
+    if method.by_value(dtype):
         return "values" if small else "ranks"
     if method.kind(dtype) == "nodes" and small and _value_width(stats) <= max(
             4096, pixels_per_sample):

@@ -32,14 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import numpy_recipe, opencv_lut, skimage_hist
+from . import imagej_equalize, numpy_recipe, opencv_lut, skimage_hist, textbook
 from .base import SCOPES, Cells, Method, Nodes, Param, bins_param
 
 __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "bins_param", "register",
            "unregister", "get_method", "check_method", "uses_value_bins", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
-_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD)
+_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
+             imagej_equalize.IMAGEJ, imagej_equalize.IMAGEJ_CLASSIC, textbook.METHOD)
 
 
 class _Names(Sequence):
@@ -118,9 +119,10 @@ def check_method(method):
 def uses_value_bins(method, dtype):
     """True when ``method`` ignores ``bins`` for images of ``dtype``.
 
-    That is scikit-image and OpenCV on integer images (one cell per integer
-    value); the viewer says so next to the bins control and the export's
-    sidecar records it.
+    That is scikit-image, OpenCV and the textbook on integer images, ImageJ
+    on 8- and 16-bit ones (one cell per integer value; see
+    :meth:`Method.by_value`); the viewer says so next to the bins control
+    and the export's sidecar records it.
     """
     return get_method(method).ignores_bins(dtype)
 
@@ -132,6 +134,9 @@ def _dtypes_text(kinds):
     return ", ".join(names[k] for k in "uif" if k in kinds)
 
 
+_BITS = (8, 16, 32, 64)
+
+
 def _bins_text(method):
     bins = method.param("bins")
     if bins is None:
@@ -139,11 +144,24 @@ def _bins_text(method):
     default = bins_param()
     extra = "" if (bins.low, bins.high) == (default.low, default.high) else \
         f" ({_number_range(bins)})"
-    if bins.dtypes == "uif":
+    # Which integer sizes of each kind use bins (ImageJ: only 32- and 64-bit integers).
+    used = {kind: [bits for bits in _BITS if not method.ignores_bins(f"{kind}{bits // 8}")]
+            for kind in "ui"}
+    floats = not method.ignores_bins("f8")
+    if floats and all(len(used[k]) == len(_BITS) for k in "ui"):
         return "always used" + extra
-    used = " and ".join({"u": "unsigned", "i": "signed", "f": "float"}[k]
-                        for k in "uif" if k in bins.dtypes)
-    return f"{used} images only{extra}"
+    parts = ["float"] if floats else []
+    if used["u"] == used["i"] and used["u"]:
+        parts.append(("" if len(used["u"]) == len(_BITS) else
+                      "/".join(map(str, used["u"])) + "-bit ") + "integer")
+    else:
+        for kind, name in (("u", "unsigned"), ("i", "signed")):
+            if used[kind]:
+                parts.append(name if len(used[kind]) == len(_BITS) else
+                             "/".join(map(str, used[kind])) + f"-bit {name}")
+    if not parts:
+        return "not used"
+    return " and ".join(parts) + " images only" + extra
 
 
 def _number_range(param):
@@ -171,7 +189,7 @@ def markdown_table():
     lines = ["| method | reproduces | `bins` | scopes | dtypes | other parameters |",
              "| --- | --- | --- | --- | --- | --- |"]
     for method in _REGISTRY.values():
-        others = [f"`{p.name}` ({p.describe()}, default {p.default!r})"
+        others = [f"`{p.name}` ({p.describe()}, default {p.describe_default()})"
                   for p in method.params if p.name != "bins"]
         lines.append(f"| `{method.name}` | {_cell(method.reference)} | {_bins_text(method)} "
                      f"| {', '.join(method.scopes)} | {_dtypes_text(method.dtypes)} "

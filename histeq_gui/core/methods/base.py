@@ -14,9 +14,10 @@ compiled loops; a hook only turns a group of histograms into a map:
 ``table(cells, params) -> ndarray``
     One output value in [0, 1] per *cell* per sample, shape (samples,
     cells): a cell is an integer value (for the dtypes in
-    ``value_cells``: the method ignores ``bins`` there) or an equal-width
-    bin; each pixel takes its cell's value (``opencv``; ``skimage`` on
-    integers).  See :class:`Cells`.
+    ``value_cells`` of at most ``value_bits`` bits: the method ignores
+    ``bins`` there) or an equal-width bin; each pixel takes its cell's value
+    (``opencv``, ``imagej``, ``textbook``; ``skimage`` on integers).  See
+    :class:`Cells`.
 ``image(pixels, mask, params) -> ndarray``
     A whole-image function (CLAHE, matching): one (H, W) image in, float64
     (H, W) in [0, 1] out; the engine calls it once per image and channel.
@@ -36,7 +37,8 @@ import numpy as np
 
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
-__all__ = ["Param", "Method", "Nodes", "Cells", "bins_param", "KIND_NAMES", "SCOPES"]
+__all__ = ["Param", "Method", "Nodes", "Cells", "bins_param", "round_half_up", "KIND_NAMES",
+           "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
 SCOPES = ("image", "stack")  # every scope a method may support
@@ -50,7 +52,11 @@ class Param:
     ----------
     name : str
         The keyword of ``equalize(..., name=value)`` (and ``--name`` later).
-    default : int, float or str
+    default : int, float, str or callable
+        The value used when none is given; or a function ``default(dtype,
+        bins)`` of the images' dtype and the resolved ``bins`` when the
+        default depends on them (``textbook``'s ``levels``: 256 for uint8,
+        ``bins`` for floats).  :meth:`default_for` gives the value.
     type : type
         ``int``, ``float`` or ``str``.
     help : str
@@ -63,6 +69,9 @@ class Param:
         Kinds (``numpy.dtype.kind``: "u", "i", "f") of the images the
         parameter is used for; for the others it is accepted and ignored
         (as ``skimage`` ignores ``bins`` for integer images).
+    default_text : str
+        The default in words, for help and the README (needed when
+        ``default`` is a function).
     """
 
     name: str
@@ -73,10 +82,21 @@ class Param:
     high: float | None = None
     choices: tuple | None = None
     dtypes: str = "uif"
+    default_text: str = ""
 
     def used_for(self, dtype):
         """True if the parameter changes the result for images of ``dtype``."""
         return np.dtype(dtype).kind in self.dtypes
+
+    def default_for(self, dtype, bins=256):
+        """The default value for images of ``dtype`` (and ``bins`` bins)."""
+        if callable(self.default):
+            return self.default(np.dtype(dtype), bins)
+        return self.default
+
+    def describe_default(self):
+        """The default in words: ``default_text``, else its ``repr``."""
+        return self.default_text or repr(self.default)
 
     def describe(self):
         """What a valid value is, in words: "a whole number from 1 to 65536"."""
@@ -128,6 +148,8 @@ class Param:
 
 
 def _number(x):
+    if float(x).is_integer() and x >= 2 ** 20 and int(x) & (int(x) - 1) == 0:
+        return f"2**{int(x).bit_length() - 1}"         # 2**64, not 18446744073709551616
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
@@ -135,6 +157,25 @@ def bins_param(dtypes="uif", low=MIN_BINS, help=None):
     """The ``bins`` parameter every binning method shares (range 1..65536)."""
     return Param("bins", 256, int, help or "number of equal-width histogram bins",
                  low=low, high=MAX_BINS, dtypes=dtypes)
+
+
+def round_half_up(x):
+    """The nearest integer of each value, halves rounded up (towards +inf), as float64.
+
+    ``floor(x) + 1`` where ``x - floor(x) >= 0.5`` (a difference that is
+    exact for ``|x| < 2**52``): ``floor(x + 0.5)`` taken exactly (adding
+    0.5 to 0.49999999999999994 rounds to 1.0 in float64).  This is Java's
+    ``Math.round`` and the textbook's "rounded to the nearest integer";
+    ``np.rint`` rounds halves to even instead.  NaN stays NaN.
+
+    Examples
+    --------
+    >>> round_half_up([0.5, 1.5, 2.5, -0.5, 0.49999999999999994, 2.4]).tolist()
+    [1.0, 2.0, 3.0, 0.0, 0.0, 2.0]
+    """
+    x = np.asarray(x, np.float64)
+    whole = np.floor(x)
+    return whole + (x - whole >= 0.5)
 
 
 @dataclass
@@ -226,6 +267,10 @@ class Method:
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
         method ignores ``bins`` for them).
+    value_bits : int
+        Integers of the ``value_cells`` kinds up to this many bits are
+        mapped over their values; wider ones over ``bins`` equal-width bins
+        (ImageJ: 16, its 8- and 16-bit images).  See :meth:`by_value`.
     nodes, table, image : callable, optional
         The hooks (see the module docstring).
     """
@@ -240,6 +285,7 @@ class Method:
     scopes: tuple = SCOPES
     dtypes: str = "uif"
     value_cells: str = ""
+    value_bits: int = 64
     nodes: Callable | None = field(default=None, repr=False)
     table: Callable | None = field(default=None, repr=False)
     image: Callable | None = field(default=None, repr=False)
@@ -260,6 +306,8 @@ class Method:
             if self.scopes != ("image",):
                 raise ValueError(f"{self.name}: an image method has only the 'image' scope")
             return
+        if self.value_bits not in (8, 16, 32, 64):
+            raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.value_cells and self.table is None:
             raise ValueError(f"{self.name}: value_cells needs a table hook")
         if self.nodes is None and self.table is None:
@@ -271,18 +319,23 @@ class Method:
         """The :class:`Param` called ``name``, or None."""
         return next((p for p in self.params if p.name == name), None)
 
+    def by_value(self, dtype):
+        """True if images of ``dtype`` are mapped by a table over their integer values."""
+        dtype = np.dtype(dtype)
+        return dtype.kind in self.value_cells and 8 * dtype.itemsize <= self.value_bits
+
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
         if self.image is not None:
             return "image"
-        if np.dtype(dtype).kind in self.value_cells or self.nodes is None:
+        if self.by_value(dtype) or self.nodes is None:
             return "table"
         return "nodes"
 
     def ignores_bins(self, dtype):
         """True when ``bins`` does not change the result for images of ``dtype``."""
         bins = self.param("bins")
-        return bins is None or not bins.used_for(dtype)
+        return bins is None or not bins.used_for(dtype) or self.by_value(dtype)
 
     def supports(self, dtype):
         """True if images of ``dtype`` can be equalized with this method."""
@@ -341,5 +394,9 @@ class Method:
                                  f"its parameters: {names}")
         if "bins" in params:
             check_bins(params["bins"])
-        return {name: p.check(params[name], self.name) if name in params else p.default
+        resolved = {name: p.check(params[name], self.name)
+                    for name, p in known.items() if name in params}
+        bins = resolved.get("bins", params.get("bins", known["bins"].default
+                                               if "bins" in known else bins_param().default))
+        return {name: resolved[name] if name in resolved else p.default_for(dtype, bins)
                 for name, p in known.items()}
