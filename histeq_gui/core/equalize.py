@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import histogram as hg
-from .methods import METHODS, get_method
+from .methods import METHODS, Method, get_method
+from .methods.base import StackView
 from .stack import as_channels_first, from_channels_first, guess_layout
 
 
@@ -34,7 +35,8 @@ def _engine():
     from .engine import tables
     return tables
 
-__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "warm_up"]
+__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "stack_params",
+           "channel_params", "warm_up"]
 
 SCOPES = ("image", "stack")
 _BLOCK = 1 << 20        # most pixels in a block
@@ -219,12 +221,16 @@ def _equalize_group(source, group, method, params, bins, out, tick=None):
     return t
 
 
-def _equalize_images(source, image_shape, method, params, out, tick=None):
+def _equalize_images(source, image_shape, method, params, out, tick=None, rows_per_channel=1):
     """A whole-image method: ``method.image`` once per row (image and channel).
 
     Non-finite pixels come back NaN; an image with no finite selected pixel
-    comes back all NaN without calling the method.
+    comes back all NaN without calling the method.  Stack-aware parameters
+    (resolved, one value per channel) give each row its channel's value.
     """
+    by_channel = [channel_params(method, params, c)
+                  for c in range(source.x2.shape[0] // rows_per_channel)]
+
     def work(r):
         image = source.x2[r].reshape(image_shape)
         mask = None if source.mask2 is None else source.mask2[r].reshape(image_shape)
@@ -233,7 +239,8 @@ def _equalize_images(source, image_shape, method, params, out, tick=None):
         if chosen is not None and not chosen.any():
             out[r] = np.nan
             return
-        result = np.asarray(method.image(image, mask, params), np.float64)
+        result = np.asarray(method.image(image, mask, by_channel[r // rows_per_channel]),
+                            np.float64)
         if result.shape != image.shape:
             raise ValueError(f"the {method.name} method returned shape {result.shape} "
                              f"for an image of shape {image.shape}")
@@ -255,12 +262,112 @@ def _table_width(dtype, method, bins):
     return values if dtype.kind in method.value_cells and values else max(values, bins + 1)
 
 
-def _prepare(x, method, bins, params, scope="image"):
+def _prepare(x, method, bins, params, scope="image", mask=None):
     """The method and its resolved parameters for ``x``, or a one-line ValueError."""
     m = get_method(method)
     m.check_dtype(x.dtype)
     m.check_scope(check_scope(scope))
+    m.check_mask(mask)
     return m, m.resolve_params(x.dtype, bins=bins, **params)
+
+
+def _resolve_stack(m, params, view):
+    """``params`` with each stack-aware one resolved against ``view``: a value per channel."""
+    if not m.stack_aware:
+        return params
+    params = dict(params)
+    for p in m.stack_aware:
+        values = tuple(p.resolve(params[p.name], view))
+        if len(values) != view.channels:
+            raise ValueError(f"the {m.name} method's {p.name} resolved to {len(values)} "
+                             f"values for {view.channels} channels")
+        params[p.name] = values
+    return params
+
+
+def _view(x, mask, channel_axis):
+    """The layout of ``x``, its channels-first array and rows, its mask rows, its StackView."""
+    layout = guess_layout(x.shape, channel_axis)
+    xc = as_channels_first(x, layout)
+    x2 = xc.reshape(-1, xc.shape[-2] * xc.shape[-1])
+    mask2 = None if mask is None or x2.size == 0 else _as_mask(mask, layout, xc.shape)
+    return layout, xc, x2, mask2, StackView(x2, mask2, layout.channels, layout)
+
+
+def channel_params(method, params, channel):
+    """The parameters for one channel: each resolved stack-aware one takes that channel's value.
+
+    Parameters
+    ----------
+    method : str or Method
+    params : dict
+        Parameters as :func:`stack_params` returns them.
+    channel : int
+
+    Returns
+    -------
+    dict
+        ``params`` with every stack-aware parameter (a tuple of one value
+        per channel) replaced by its value for ``channel``; pass it to
+        :func:`histogram` or :func:`equalize` for that channel alone.
+    """
+    m = method if isinstance(method, Method) else get_method(method)
+    if not m.stack_aware:
+        return params
+    out = dict(params)
+    for p in m.stack_aware:
+        value = params.get(p.name)
+        if isinstance(value, tuple):
+            out[p.name] = value[channel] if len(value) > 1 else value[0]
+    return out
+
+
+def stack_params(images, method="numpy", channel_axis=None, mask=None, **params):
+    """A method's parameters, with the stack-aware ones resolved against the whole stack.
+
+    A stack-aware parameter (``match``'s ``reference``: an index into the
+    stack, or ``"stack"``) means something only for a whole stack.  Whoever
+    equalizes a stack in parts (the export's chunks, the viewer's one image
+    at a time) resolves it here once and passes the result on, so every
+    part uses the whole stack's reference.
+
+    Parameters
+    ----------
+    images : array_like
+        The whole stack, as given to :func:`equalize`.
+    method, channel_axis, mask, **params
+        As for :func:`equalize` (``bins`` is checked and left out).
+
+    Returns
+    -------
+    dict
+        Every parameter of the method but ``bins`` (defaults filled in);
+        each stack-aware one is a tuple of one resolved value per channel.
+        Pass it as ``**params`` to :func:`equalize` for any part of the
+        stack with the same channels, or take one channel's with
+        :func:`channel_params` for :func:`histogram`.
+
+    Raises
+    ------
+    ValueError
+        One line, as :func:`equalize` raises them (an index out of range,
+        a reference with no finite pixel, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4)
+    >>> p = stack_params(stack, "match", reference=2)
+    >>> out = equalize(stack[:1], "match", **p)       # image 0, matched to image 2
+    >>> bool(np.array_equal(out, equalize(stack, "match", reference=2)[:1]))
+    True
+    """
+    x = _as_images(images)
+    m, p = _prepare(x, method, params.pop("bins", 256), params, mask=mask)
+    p.pop("bins", None)        # an argument of equalize() and histogram() themselves
+    if x.size == 0:
+        return p
+    return _resolve_stack(m, p, _view(x, mask, channel_axis)[-1])
 
 
 def _as_images(images, min_ndim=2):
@@ -377,20 +484,18 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     ((2, 1, 4, 4), dtype('float64'), 1.0)
     """
     x = _as_images(images)
-    m, p = _prepare(x, method, bins, params, scope)
-    layout = guess_layout(x.shape, channel_axis)
-    xc = as_channels_first(x, layout)
+    m, p = _prepare(x, method, bins, params, scope, mask)
+    layout, xc, x2, mask2, view = _view(x, mask, channel_axis)
     rows_per_channel = int(np.prod(xc.shape[1:-2], dtype=np.int64))
     pixels = xc.shape[-2] * xc.shape[-1]
-    x2 = xc.reshape(-1, pixels)
     if x2.size == 0:
         return np.zeros(x.shape)
-    mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
     out2 = np.empty(x2.shape)
     if m.kind(x.dtype) == "image":
+        p = _resolve_stack(m, p, view)
         _equalize_images(source, xc.shape[-2:], m, p, out2,
-                         _ticker(progress, x2.shape[0]))
+                         _ticker(progress, x2.shape[0]), rows_per_channel)
     else:
         groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
                          _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
@@ -439,6 +544,9 @@ class Histogram:
         :meth:`transfer_curve` is then a staircase.
     params : dict
         The method's parameters, as resolved.
+    mapped : bool
+        True for a whole-image method's map of pixel values (``match``):
+        one cell per value, ``cdf_x -> cdf`` the map of this sample.
     """
 
     method: str
@@ -451,11 +559,15 @@ class Histogram:
     tables: object
     steps: bool = False
     params: dict = None
+    mapped: bool = False
 
     @property
     def global_map(self):
-        """True when one input -> output map serves every pixel (not CLAHE's local maps)."""
-        return self.tables is not None
+        """True when one input -> output map serves every pixel (not CLAHE's local maps).
+
+        Without one the viewer has no transfer curve to draw.
+        """
+        return self.tables is not None or self.mapped
 
     def transfer_curve(self, x_range=None):
         """Points ``(x, y)`` of the input -> output map, flat beyond the nodes.
@@ -463,7 +575,8 @@ class Histogram:
         The flat ends reach the histogram's outer edges, or ``x_range``
         ``(low, high)`` (e.g. the display range) when that is wider.  With
         ``steps`` the curve is a staircase over the bins.  For a whole-image
-        method (no single map) it is the input's CDF.
+        method without a single map (``global_map`` False) it is the input's
+        CDF.
         """
         low, high = self.edges[0], self.edges[-1]
         if x_range is not None:
@@ -503,7 +616,8 @@ class Histogram:
         """
         x = _as_images(images, min_ndim=0)
         if self.tables is None:
-            return equalize(x, self.method, self.bins, progress=progress, **self.params)
+            params = {k: v for k, v in self.params.items() if k != "bins"}
+            return equalize(x, self.method, self.bins, progress=progress, **params)
         x2 = _rows(x)
         if x2.size == 0:
             return np.zeros(x.shape)
@@ -525,15 +639,21 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     :func:`equalize` uses, so ``histogram(img).apply(img)`` equals
     ``equalize(img)`` and ``histogram(stack).apply(stack)`` equals
     ``equalize(stack, scope="stack")``.  For a whole-image method (no single
-    map) the histogram is the plain one over ``bins`` bins, ``cdf`` its CDF,
-    and :meth:`Histogram.apply` equalizes image by image.
+    map, CLAHE) the histogram is the plain one over ``bins`` bins, ``cdf`` its
+    CDF, ``global_map`` False, and :meth:`Histogram.apply` equalizes image by
+    image; a whole-image method that maps pixel values (``match``) gives its
+    map instead: a cell per value, ``cdf_x -> cdf`` the map, ``global_map``
+    True.
 
     Parameters
     ----------
     images : array_like
         One sample: all its pixels go into one histogram.
     method, bins, mask, progress, **params
-        As for :func:`equalize`.
+        As for :func:`equalize`.  A stack-aware parameter resolves against
+        ``images`` (``reference="stack"``: all its pixels); to use a whole
+        stack's, pass the values :func:`stack_params` and
+        :func:`channel_params` give.
 
     Returns
     -------
@@ -547,7 +667,7 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     ([1, 1, 1, 1], [0.25, 0.5, 0.75, 1.0])
     """
     x = _as_images(images, min_ndim=0)
-    m, p = _prepare(x, method, bins, params)
+    m, p = _prepare(x, method, bins, params, mask=mask)
     if x.ndim < 2:
         x = x.reshape(1, -1)        # plain values: one image of one row
     x2 = _rows(x)
@@ -560,6 +680,18 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     group = _Group(0, x2.shape[0], False, _blocks(0, x2.shape[0], x2.shape[1]))
     tick = _ticker(progress, 2 * len(group.blocks))
     if m.kind(x.dtype) == "image":
+        # The sample is one channel: its stack-aware parameters resolve against it.
+        view = StackView(x2, mask2, 1, guess_layout(x.shape))
+        p = channel_params(m, _resolve_stack(m, p, view), 0)
+        if m.curve is not None:
+            # A map of pixel values (matching): the histogram it is built on, and the map.
+            with np.errstate(all="ignore"):
+                c = m.curve(x2, mask2, p)
+            if tick is not None:
+                tick(2 * len(group.blocks))
+            return Histogram(m.name, bins, True, np.asarray(c.counts, np.int64),
+                             np.asarray(c.edges, np.float64), np.asarray(c.x, np.float64),
+                             np.asarray(c.y, np.float64), None, False, p, mapped=True)
         # No single map: the plain histogram (the seed recipe's bins) and its CDF.
         plain = get_method("numpy")
         t = _tables(_Source(x2, mask2), group, plain, plain.resolve_params(x.dtype, bins=bins),

@@ -33,10 +33,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import numpy_recipe, opencv_lut, skimage_hist
-from .base import Cells, Method, Nodes, Param, bins_param
+from .base import Cells, Curve, Method, Nodes, Param, StackView, bins_param
 
-__all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "bins_param", "register",
-           "unregister", "get_method", "check_method", "uses_value_bins", "markdown_table"]
+__all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "Curve", "StackView", "bins_param",
+           "register", "unregister", "get_method", "check_method", "uses_value_bins",
+           "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD)

@@ -20,7 +20,18 @@ compiled loops; a hook only turns a group of histograms into a map:
 ``image(pixels, mask, params) -> ndarray``
     A whole-image function (CLAHE, matching): one (H, W) image in, float64
     (H, W) in [0, 1] out; the engine calls it once per image and channel.
-    Such a method has only the "image" scope.
+    Such a method has only the "image" scope.  Non-finite pixels come in as
+    they are (the hook decides what they do to the others) and go out NaN.
+``curve(pixels, mask, params) -> Curve``
+    Optional, for a whole-image method whose result is a function of each
+    pixel's value (matching, not CLAHE): that function, for the plots
+    (:func:`~histeq_gui.core.equalize.histogram` returns it as the
+    transfer curve).
+
+A parameter may be *stack-aware* (:attr:`Param.resolve`): a value such as
+"the whole stack" or "image 3 of the stack" that the engine turns into one
+plain value per channel against the images being equalized
+(:class:`StackView`) before calling the hook, which gets its channel's.
 
 Importing this module (or the registry) imports NumPy only: the compiled
 loops and scikit-image load when a method is first applied.
@@ -36,7 +47,7 @@ import numpy as np
 
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
-__all__ = ["Param", "Method", "Nodes", "Cells", "bins_param", "KIND_NAMES"]
+__all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "bins_param", "KIND_NAMES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
 _SCOPES = ("image", "stack")
@@ -50,19 +61,36 @@ class Param:
     ----------
     name : str
         The keyword of ``equalize(..., name=value)`` (and ``--name`` later).
-    default : int, float or str
+    default : int, float, str or object
     type : type
-        ``int``, ``float`` or ``str``.
+        ``int``, ``float``, ``str``, or ``object`` for anything else (an
+        image array, say), checked by ``validate``.
     help : str
         One line for tooltips and ``--help``.
     low, high : float, optional
-        Inclusive range of numbers.
+        Inclusive range of numbers (``low`` excluded with ``low_open``).
     choices : tuple of str, optional
-        The values a ``str`` parameter takes.
+        The values a ``str`` parameter takes; for an ``int`` or ``float``
+        parameter, words accepted besides the numbers (``"auto"``).
     dtypes : str
         Kinds (``numpy.dtype.kind``: "u", "i", "f") of the images the
         parameter is used for; for the others it is accepted and ignored
         (as ``skimage`` ignores ``bins`` for integer images).
+    low_open : bool
+        True when ``low`` itself is not allowed (a clip limit above 0).
+    text : str, optional
+        What a valid ``object`` value is, in words (:meth:`describe`).
+    validate : callable, optional
+        ``validate(value) -> value`` for ``type=object``: the value to use,
+        or a one-line ValueError naming the parameter (:meth:`check` adds
+        the method's name).
+    resolve : callable, optional
+        Makes the parameter *stack-aware*: ``resolve(value, stack) ->
+        tuple`` turns a valid value into one plain value per channel of the
+        images being equalized (a :class:`StackView`), before the hook
+        runs; it must accept its own results again (so a value resolved
+        against a whole stack can be passed on for parts of it).  Only
+        whole-image methods have stack-aware parameters.
     """
 
     name: str
@@ -73,22 +101,44 @@ class Param:
     high: float | None = None
     choices: tuple | None = None
     dtypes: str = "uif"
+    low_open: bool = False
+    text: str | None = None
+    validate: Callable | None = field(default=None, repr=False)
+    resolve: Callable | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.type is object and (self.validate is None or not self.text):
+            raise ValueError(f"parameter {self.name}: type=object needs validate and text")
 
     def used_for(self, dtype):
         """True if the parameter changes the result for images of ``dtype``."""
         return np.dtype(dtype).kind in self.dtypes
 
     def describe(self):
-        """What a valid value is, in words: "a whole number from 1 to 65536"."""
-        if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+        """What a valid value is, in words: "a whole number from 1 to 65536".
+
+        Examples
+        --------
+        >>> Param("clip", 0.01, float, "clip limit", low=0, high=1, low_open=True).describe()
+        'a number above 0 and at most 1'
+        >>> Param("k", "auto", int, "size", low=1, choices=("auto",)).describe()
+        "a whole number of at least 1, or 'auto'"
+        """
+        if self.type is object:
+            return self.text
+        if self.type is str:
+            return "one of " + ", ".join(repr(c) for c in self.choices or ())
         what = "a whole number" if self.type is int else "a number"
-        if self.low is not None and self.high is not None:
-            return f"{what} from {_number(self.low)} to {_number(self.high)}"
-        if self.low is not None:
-            return f"{what} of at least {_number(self.low)}"
-        if self.high is not None:
-            return f"{what} of at most {_number(self.high)}"
+        low, high = self.low, self.high
+        if low is not None and high is not None:
+            what += (f" above {_number(low)} and at most {_number(high)}" if self.low_open
+                     else f" from {_number(low)} to {_number(high)}")
+        elif low is not None:
+            what += f" above {_number(low)}" if self.low_open else f" of at least {_number(low)}"
+        elif high is not None:
+            what += f" of at most {_number(high)}"
+        if self.choices:
+            what += ", or " + " or ".join(repr(c) for c in self.choices)
         return what
 
     def check(self, value, method=""):
@@ -104,10 +154,17 @@ class Param:
         ValueError: clahe: clip must be a number from 0 to 1, got 2
         """
         prefix = f"{method}: " if method else ""
+        if self.type is object:
+            try:
+                return self.validate(value)
+            except ValueError as exc:
+                raise ValueError(f"{prefix}{exc}") from None
         bad = ValueError(f"{prefix}{self.name} must be {self.describe()}, got {value!r}")
         if self.type is str:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise bad
+            return value
+        if isinstance(value, str) and self.choices and value in self.choices:
             return value
         if isinstance(value, (bool, np.bool_)):
             raise bad
@@ -121,8 +178,9 @@ class Param:
             value = float(value)
             if not math.isfinite(value):
                 raise bad
-        if (self.low is not None and value < self.low) or (self.high is not None
-                                                           and value > self.high):
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise bad
+        if self.high is not None and value > self.high:
             raise bad
         return value
 
@@ -199,6 +257,67 @@ class Cells:
     value: np.ndarray = None
 
 
+@dataclass
+class Curve:
+    """The map of a whole-image method whose result depends on each pixel's value only.
+
+    Returned by a ``curve`` hook for one sample; the plots draw ``counts``
+    over ``edges`` as the histogram and ``x -> y`` as the transfer curve.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (K,)
+        Selected finite pixels per cell (a cell per value).
+    edges : ndarray of float64, shape (K + 1,)
+        The cells' edges.
+    x : ndarray of float64, shape (K,)
+        Each cell's value.
+    y : ndarray of float64, shape (K,)
+        What a pixel of value ``x`` becomes, in [0, 1].
+    """
+
+    counts: np.ndarray
+    edges: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class StackView:
+    """The images a stack-aware parameter is resolved against (see :attr:`Param.resolve`).
+
+    Attributes
+    ----------
+    rows : ndarray, shape (channels * images, H * W)
+        One row per image and channel, channel by channel: rows ``c *
+        images`` to ``(c + 1) * images - 1`` are channel ``c``.  A view of
+        the pixels (a memory map stays one).
+    mask : ndarray of bool or None
+        The user's mask broadcast to ``rows``, or None.
+    channels : int
+        Number of colour channels (1 for grayscale).
+    layout : Layout
+        The layout of the array given to the API (its shape and channel
+        axis), for references given as arrays.
+    """
+
+    rows: np.ndarray
+    mask: np.ndarray | None
+    channels: int
+    layout: object
+
+    @property
+    def images(self):
+        """Number of images (rows per channel)."""
+        return self.rows.shape[0] // self.channels
+
+    def channel(self, c):
+        """``(rows, mask)`` of channel ``c`` (mask None without a mask)."""
+        n = self.images
+        mask = None if self.mask is None else self.mask[c * n:(c + 1) * n]
+        return self.rows[c * n:(c + 1) * n], mask
+
+
 @dataclass(frozen=True)
 class Method:
     """A registered equalization method: what it is, and how it maps.
@@ -226,7 +345,10 @@ class Method:
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
         method ignores ``bins`` for them).
-    nodes, table, image : callable, optional
+    masks : bool
+        False for a method that cannot use a mask (CLAHE): a mask is then
+        refused with a one-line error.
+    nodes, table, image, curve : callable, optional
         The hooks (see the module docstring).
     """
 
@@ -240,9 +362,11 @@ class Method:
     scopes: tuple = _SCOPES
     dtypes: str = "uif"
     value_cells: str = ""
+    masks: bool = True
     nodes: Callable | None = field(default=None, repr=False)
     table: Callable | None = field(default=None, repr=False)
     image: Callable | None = field(default=None, repr=False)
+    curve: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -254,6 +378,9 @@ class Method:
             raise ValueError(f"{self.name}: scopes must be among {_SCOPES}")
         if not set(self.dtypes) <= set(KIND_NAMES) or not self.dtypes:
             raise ValueError(f"{self.name}: dtypes must be kinds among 'uif'")
+        if self.image is None and (self.curve is not None or self.stack_aware):
+            raise ValueError(f"{self.name}: a curve hook and stack-aware parameters need an "
+                             f"image hook")
         if self.image is not None:
             if self.nodes is not None or self.table is not None or self.value_cells:
                 raise ValueError(f"{self.name}: an image method has no nodes or table hook")
@@ -270,6 +397,11 @@ class Method:
     def param(self, name):
         """The :class:`Param` called ``name``, or None."""
         return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def stack_aware(self):
+        """The parameters resolved against the stack (:attr:`Param.resolve`)."""
+        return tuple(p for p in self.params if p.resolve is not None)
 
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
@@ -296,6 +428,13 @@ class Method:
             raise ValueError(f"the {self.name} method works on each image by itself and has "
                              f"no {scope!r} scope; use scope='image'")
         return scope
+
+    def check_mask(self, mask):
+        """Return ``mask`` if this method can use it (or it is None), else a one-line ValueError."""
+        if mask is not None and not self.masks:
+            raise ValueError(f"the {self.name} method takes no mask: it uses every pixel of "
+                             f"each image; leave the mask out or choose another method")
+        return mask
 
     def check_dtype(self, dtype):
         """Return ``dtype`` if this method supports it, else a one-line ValueError."""
