@@ -6,6 +6,11 @@ from, kept as the thread wrote it (variable names and all); the program's
 ``skimage.exposure.equalize_hist``.  The ``*_finite`` variants state what the
 program promises for NaN / inf pixels and masks: the reference computed on
 the selected finite pixels alone, applied to every finite pixel.
+
+Whole-image methods (``clahe``) have no "stack" scope: their
+references raise a ValueError for anything but one 2-D image, as
+``equalize`` refuses the scope.  :func:`params` gives the parameters the
+tests that loop over every method pass.
 """
 
 from pathlib import Path
@@ -137,8 +142,55 @@ def opencv_reference(image, bins, mask=None):
     return out
 
 
+def _one_image(image, method):
+    if image.ndim != 2:
+        raise ValueError(f"{method} works on one image at a time: no 'stack' scope")
+
+
+def clahe_reference(image, bins, mask=None, clip_limit=0.01, kernel_size=None):
+    """The "clahe" method for one image: ``equalize_adapthist``, as the method module defines.
+
+    uint8, uint16 and floats in [0, 1] go to ``equalize_adapthist`` as they
+    are (float16 as float32); int8/int16 shifted to unsigned; anything else
+    ``(x - min) / (max - min)`` in float64.  Non-finite pixels are filled
+    with the median of the finite ones (of two middle values, the lower) and
+    come back NaN.  No mask.
+    """
+    _one_image(image, "clahe")
+    if mask is not None:
+        raise ValueError("clahe takes no mask")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    x = image.astype(np.float32) if image.dtype == np.float16 else image
+    if not finite.all():
+        values = np.sort(x[finite])
+        x = np.where(finite, x, values[(values.size - 1) // 2])
+    if x.dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if x.dtype == np.int8 else np.uint16
+        x = (x.astype(np.int64) - np.iinfo(x.dtype).min).astype(unsigned)
+    elif x.dtype not in (np.uint8, np.uint16) and not (
+            x.dtype.kind == "f" and x.min() >= 0 and x.max() <= 1):
+        x = x.astype(np.float64)
+        low, high = x.min(), x.max()
+        if not np.isfinite(high - low):
+            x, low, high = x / 2, low / 2, high / 2
+        x = (x - low) / (high - low) if high > low else np.zeros(x.shape)
+    result = exposure.equalize_adapthist(x, kernel_size=kernel_size, clip_limit=clip_limit,
+                                         nbins=bins)
+    out[finite] = result[finite]
+    return out
+
+
 REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
-              "opencv": opencv_reference}
+              "opencv": opencv_reference, "clahe": clahe_reference}
+
+PARAMS = {}
+
+
+def params(method):
+    """The parameters the tests that loop over every method pass to ``method``."""
+    return dict(PARAMS.get(method, {}))
 
 
 def per_image(reference, stack, bins, mask=None):
