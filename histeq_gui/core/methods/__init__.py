@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import clahe, numpy_recipe, opencv_lut, skimage_hist
+from . import clahe, match, numpy_recipe, opencv_lut, skimage_hist
 from .base import Cells, Curve, Method, Nodes, Param, StackView, bins_param
 
 __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "Curve", "StackView", "bins_param",
@@ -40,7 +40,8 @@ __all__ = ["METHODS", "Method", "Param", "Nodes", "Cells", "Curve", "StackView",
            "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
-_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD, clahe.METHOD)
+_BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD, clahe.METHOD,
+             match.METHOD)
 
 
 class _Names(Sequence):
