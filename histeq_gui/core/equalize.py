@@ -158,6 +158,21 @@ def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
             for r in range(0, rows, step)]
 
 
+def _within_channels(groups, rows_per_channel):
+    """``groups`` with each group of whole images that spans channels cut at their boundaries."""
+    out = []
+    for g in groups:
+        first, last = g.r0 // rows_per_channel, (g.r1 - 1) // rows_per_channel
+        if first == last:
+            out.append(g)
+            continue
+        pixels = g.blocks[0][3]         # a group of several images is one block of them
+        for c in range(first, last + 1):
+            r0, r1 = max(g.r0, c * rows_per_channel), min(g.r1, (c + 1) * rows_per_channel)
+            out.append(_Group(r0, r1, g.per_row, [(r0, r1, 0, pixels)]))
+    return out
+
+
 class _Source:
     """A 2-D view of the pixels (rows, pixels) and of the mask, block by block."""
 
@@ -227,11 +242,13 @@ def _equalize_images(source, image_shape, method, params, out, tick=None, rows_p
     Non-finite pixels come back NaN; an image with no finite selected pixel
     comes back all NaN without calling the method.  Stack-aware parameters
     (resolved, one value per channel) give each row its channel's value.
+    The pool gets runs of rows of about a block's pixels each (a row at
+    least): one task per image would cost more than matching a small image.
     """
     by_channel = [channel_params(method, params, c)
                   for c in range(source.x2.shape[0] // rows_per_channel)]
 
-    def work(r):
+    def one(r):
         image = source.x2[r].reshape(image_shape)
         mask = None if source.mask2 is None else source.mask2[r].reshape(image_shape)
         finite = np.isfinite(image) if image.dtype.kind == "f" else None
@@ -247,7 +264,27 @@ def _equalize_images(source, image_shape, method, params, out, tick=None, rows_p
         if finite is not None:
             result = np.where(finite, result, np.nan)
         out[r] = result.ravel()
-    _run(work, range(source.x2.shape[0]), tick)
+
+    def work(run):
+        for r in range(*run):
+            one(r)
+
+    rows = source.x2.shape[0]
+    step = max(1, _BLOCK // max(source.x2.shape[1], 1))
+    runs = [(r, min(r + step, rows)) for r in range(0, rows, step)]
+    done = _ticker_by_rows(tick, runs)
+    _run(work, runs, done)
+
+
+def _ticker_by_rows(tick, runs):
+    """``tick`` told the rows of each finished wave of runs rather than the runs."""
+    if tick is None:
+        return None
+    sizes = iter([b - a for a, b in runs])
+
+    def by_rows(n):
+        tick(sum(next(sizes) for _ in range(n)))
+    return by_rows
 
 
 # ------------------------------------------------------------------------ public API
@@ -492,21 +529,29 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         return np.zeros(x.shape)
     source = _Source(x2, mask2)
     out2 = np.empty(x2.shape)
+    p = _resolve_stack(m, p, view)
     if m.kind(x.dtype) == "image":
-        p = _resolve_stack(m, p, view)
         _equalize_images(source, xc.shape[-2:], m, p, out2,
                          _ticker(progress, x2.shape[0]), rows_per_channel)
     else:
         groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
                          _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
+        if m.stack_aware:
+            # Each group gets its channel's resolved values: no group spans two channels.
+            groups = _within_channels(groups, rows_per_channel)
+        by_channel = [channel_params(m, p, c) for c in range(x2.shape[0] // rows_per_channel)]
+
+        def run(g, tick=None):
+            return _equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins,
+                                   out2, tick)
         # Groups of one block run side by side; a group of many blocks runs its
         # blocks side by side instead.
         single = [g for g in groups if len(g.blocks) == 1]
         multi = [g for g in groups if len(g.blocks) > 1]
         tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
-        _run(lambda g: _equalize_group(source, g, m, p, bins, out2), single, tick)
+        _run(run, single, tick)
         for g in multi:
-            _equalize_group(source, g, m, p, bins, out2, tick)
+            run(g, tick)
     out = out2.reshape(xc.shape)
     return np.ascontiguousarray(from_channels_first(out, layout))
 
@@ -679,10 +724,10 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
         mask2 = _as_mask(mask, layout, as_channels_first(x, layout).shape)
     group = _Group(0, x2.shape[0], False, _blocks(0, x2.shape[0], x2.shape[1]))
     tick = _ticker(progress, 2 * len(group.blocks))
+    # The sample is one channel: its stack-aware parameters resolve against it.
+    view = StackView(x2, mask2, 1, guess_layout(x.shape))
+    p = channel_params(m, _resolve_stack(m, p, view), 0)
     if m.kind(x.dtype) == "image":
-        # The sample is one channel: its stack-aware parameters resolve against it.
-        view = StackView(x2, mask2, 1, guess_layout(x.shape))
-        p = channel_params(m, _resolve_stack(m, p, view), 0)
         if m.curve is not None:
             # A map of pixel values (matching): the histogram it is built on, and the map.
             with np.errstate(all="ignore"):

@@ -206,7 +206,8 @@ def match_reference(image, bins, mask=None, reference=MATCH_REFERENCE):
     The selected finite pixels are matched by ``match_histograms`` itself
     (both given flat: it needs equal dimensions, and it takes any shape);
     the other finite pixels, by the documented rule: ``F(v)`` = the fraction
-    of selected pixels ``<= v``, ``np.interp(F(v), G, reference values)``.
+    of selected pixels ``<= v`` (below them all: as the smallest),
+    ``np.interp(F(v), G, reference values)``.
     scikit-image's unsigned path (``np.bincount``) cannot count a float or
     negative reference and would allocate a count per integer up to the
     image's maximum: for those images its other path (``np.unique``) is
@@ -235,7 +236,8 @@ def match_reference(image, bins, mask=None, reference=MATCH_REFERENCE):
         matched[chosen] = np.interp(src_quantiles, quantiles, values)[src_lookup]
     others = finite & ~chosen
     if others.any():
-        f = np.searchsorted(np.sort(source), image[others], side="right") / source.size
+        below = np.searchsorted(np.sort(source), image[others], side="right")
+        f = np.maximum(below, np.count_nonzero(source == source.min())) / source.size
         m = np.interp(f, quantiles, values)
         if image.dtype in (np.float16, np.float32):
             m = m.astype(np.float32)

@@ -242,7 +242,9 @@ def test_histogram_gives_the_map_from_source_levels_to_matched_values(dtype):
     reference = as_dtype(photos()[9], dtype)
     h = histogram(image, "match", reference=reference)
     out = equalize(image, "match", reference=reference)
-    assert h.global_map and h.mapped and h.value_bins and h.tables is None
+    assert h.global_map and h.value_bins
+    # Integers: the engine's table per value; floats: the curve hook's map per value.
+    assert (h.tables is None) == h.mapped == (dtype == np.float32)
     assert h.counts.sum() == image.size and len(h.edges) == len(h.counts) + 1
     assert (np.diff(h.cdf_x) > 0).all() and (np.diff(h.cdf) >= 0).all()
     present = np.unique(image)
@@ -338,3 +340,18 @@ def test_the_input_and_a_read_only_reference_are_not_changed(tmp_path):
     same(out, equalize(stack, "match", reference=np.array(reference)))
     assert_array_equal(stack, before)
     assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float64])
+def test_unselected_values_beyond_the_selected_ones_map_as_the_nearest_selected(dtype):
+    image = np.zeros((8, 8), dtype)
+    image[:, 2:5], image[:, 5:] = 50, 100                 # selected: half 50, half 100
+    image[:, 1] = 200                                      # unselected, brighter
+    mask = np.zeros(image.shape, bool)
+    mask[:, 2:8] = True
+    reference = data.camera()[::16, ::16]
+    out = equalize(image, "match", mask=mask, reference=reference)
+    assert (out[:, 0] == out[0, 2]).all()                  # 0: as 50, not as F = 0
+    assert (out[:, 1] == out[0, 5]).all() and out[0, 1] == reference.max() / 255
+    assert out[0, 2] > reference.min() / 255
+    same(out, match_reference(image, 0, mask, reference))

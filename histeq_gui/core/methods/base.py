@@ -22,6 +22,9 @@ compiled loops; a hook only turns a group of histograms into a map:
     (H, W) in [0, 1] out; the engine calls it once per image and channel.
     Such a method has only the "image" scope.  Non-finite pixels come in as
     they are (the hook decides what they do to the others) and go out NaN.
+    It may also have a ``table`` hook for the integer kinds in
+    ``value_cells`` (matching: a table per image over integer values), which
+    the engine's compiled loops then count and map as for a table method.
 ``curve(pixels, mask, params) -> Curve``
     Optional, for a whole-image method whose result is a function of each
     pixel's value (matching, not CLAHE): that function, for the plots
@@ -344,7 +347,8 @@ class Method:
         Kinds of images it supports ("uif": unsigned, signed, float).
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
-        method ignores ``bins`` for them).
+        method ignores ``bins`` for them); for a whole-image method, the
+        kinds its table maps instead of its image hook.
     masks : bool
         False for a method that cannot use a mask (CLAHE): a mask is then
         refused with a one-line error.
@@ -382,8 +386,9 @@ class Method:
             raise ValueError(f"{self.name}: a curve hook and stack-aware parameters need an "
                              f"image hook")
         if self.image is not None:
-            if self.nodes is not None or self.table is not None or self.value_cells:
-                raise ValueError(f"{self.name}: an image method has no nodes or table hook")
+            if self.nodes is not None or (self.table is None) != (not self.value_cells):
+                raise ValueError(f"{self.name}: an image method has no nodes hook, and a table "
+                                 f"hook only with value_cells (the kinds it maps)")
             if self.scopes != ("image",):
                 raise ValueError(f"{self.name}: an image method has only the 'image' scope")
             return
@@ -405,7 +410,7 @@ class Method:
 
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
-        if self.image is not None:
+        if self.image is not None and np.dtype(dtype).kind not in self.value_cells:
             return "image"
         if np.dtype(dtype).kind in self.value_cells or self.nodes is None:
             return "table"

@@ -43,20 +43,22 @@ units; here they are divided into the reference dtype's range:
   [0, 1] (scikit-image's float convention, ``lfw_subset``) keeps its units
   exactly; a float reference in 0..255 is divided by its maximum.
 
-Per dtype, as ``match_histograms`` (the two code paths of
-``_match_cumulative_cdf`` give the same values at every pixel value):
-integers of a range under 2**22 levels count values with ``np.bincount``
-(as scikit-image does for unsigned images), others and floats with
-``np.unique``; scikit-image's unsigned path needs an unsigned reference
-(``np.bincount``), here any reference works.  For float16 and float32
-images the matched values are rounded to float32 first, as
-``match_histograms`` returns them.
+Per dtype, as ``match_histograms`` (its two code paths in
+``_match_cumulative_cdf``, ``np.bincount`` for unsigned images and
+``np.unique`` for the others, give the same value at every pixel value):
+integer images are counted per value (or per distinct value, for a range
+too wide) by the engine's compiled loops, and :func:`table` turns all
+their counts into tables at once; float images go through :func:`image`,
+one ``np.unique`` per image.  scikit-image's unsigned path needs an
+unsigned reference (``np.bincount``), here any reference works.  For
+float16 and float32 images the matched values are rounded to float32
+first, as ``match_histograms`` returns them.
 
 - **NaN and inf** pixels are left out of both histograms and come back NaN.
 - **masks**: the selected pixels make the image's histogram ``F``; every
   pixel is mapped with it, an unselected value ``v`` through ``F(v)`` = the
-  fraction of selected pixels ``<= v`` (below them all: the reference's
-  smallest value).
+  fraction of selected pixels ``<= v``, or as the smallest selected value
+  below them all (as the ``skimage`` method does).
 - **colour**: channel by channel, each as ``match_histograms(channel,
   reference channel)``.  (``match_histograms(..., channel_axis=-1)`` fills
   an array of the image's dtype, so for integer images it truncates every
@@ -76,7 +78,7 @@ from .. import histogram as hg
 from .base import Curve, Method, Param
 
 __all__ = ["METHOD", "Reference", "reference_of", "load_reference", "parse_reference",
-           "validate", "resolve", "image", "curve"]
+           "validate", "resolve", "table", "image", "curve"]
 
 _BINCOUNT_SPAN = 1 << 22    # integers of a narrower range are counted with np.bincount
 
@@ -376,57 +378,61 @@ def _round_trip(out, matched, ref):
         out[wrong] = np.nextafter(out[wrong], np.where(back[wrong] < target[wrong], 2.0, -1.0))
 
 
+def _fractions(counts):
+    """``F`` per cell: the fraction of counted pixels ``<=`` each cell, per row.
+
+    ``np.cumsum(counts) / pixels`` as scikit-image computes it; cells below
+    the first counted one (a mask, a table wider than the image's values)
+    take the first counted cell's fraction.
+    """
+    counts = np.atleast_2d(counts)
+    f = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
+    first = np.argmax(counts > 0, axis=1)[:, np.newaxis]
+    return np.maximum(f, np.take_along_axis(f, first, axis=1), out=f)
+
+
+def table(cells, params):
+    """Integer images: the output per integer value (or rank), for many images at once.
+
+    The engine counts every image's values and maps its pixels through this
+    table with its compiled loops; ``np.interp`` runs once for all images.
+    """
+    f = _fractions(cells.counts)
+    return _matched(f, params["reference"], cells.dtype)
+
+
 def image(pixels, mask, params):
-    """``match_histograms(image, reference)`` of one image, divided into [0, 1]."""
-    ref = params["reference"]
+    """``match_histograms(image, reference)`` of one (float) image, divided into [0, 1]."""
     x = np.asarray(pixels)
     flat = x.ravel()
     chosen = _chosen(flat, mask)
-    selected = flat if chosen is None else flat[chosen]
-    n = selected.size
-    span = _int_span(flat)
-    if span is not None:
-        # A table over every integer of the image's range, as scikit-image's
-        # np.bincount path; a value nobody selected takes F of the next lower one.
-        low, levels = span
-        counts = np.bincount(_offsets(selected, low), minlength=levels)
-        table = _matched(np.cumsum(counts) / n, ref, x.dtype)
-        return table[_offsets(flat, low)].reshape(x.shape)
     if chosen is None:
         values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-        return _matched(np.cumsum(counts) / n, ref, x.dtype)[inverse].reshape(x.shape)
-    values, counts = np.unique(selected, return_counts=True)
-    # Cell 0: below every selected value (F = 0); cell k + 1: the k-th value and above.
-    table = _matched(np.concatenate([[0.0], np.cumsum(counts) / n]), ref, x.dtype)
-    cell = np.searchsorted(values, flat, side="right")
+        return _matched(_fractions(counts)[0], params["reference"], x.dtype)[inverse].reshape(
+            x.shape)
+    values, counts = np.unique(flat[chosen], return_counts=True)
+    table = _matched(_fractions(counts)[0], params["reference"], x.dtype)
+    # Below every selected value: as the smallest; NaN lands past the end (and goes out NaN).
+    cell = np.clip(np.searchsorted(values, flat, side="right") - 1, 0, len(values) - 1)
     return table[cell].reshape(x.shape)
 
 
 def curve(pixels, mask, params):
-    """The map of one sample: a cell per value (every integer of its range), value -> output."""
-    ref = params["reference"]
+    """The map of one (float) sample: a cell per distinct value, value -> output."""
     flat = np.asarray(pixels).ravel()
     chosen = _chosen(flat, mask)
     selected = flat if chosen is None else flat[chosen]
-    n = selected.size
-    if n == 0:
+    if selected.size == 0:
         return Curve(np.zeros(1, np.int64), np.array([0.0, 1.0]), np.array([0.5]),
                      np.array([np.nan]))
-    span = _int_span(selected)
-    if span is not None:
-        low, levels = span
-        counts = np.bincount(_offsets(selected, low), minlength=levels)
-        x = _levels(low, np.arange(levels), selected.dtype)
-        edges = np.append(x - 0.5, x[-1] + 0.5)
+    values, counts = np.unique(selected, return_counts=True)
+    x = values.astype(np.float64)
+    if len(x) == 1:
+        edges = np.array([x[0] - 0.5, x[0] + 0.5])
     else:
-        values, counts = np.unique(selected, return_counts=True)
-        x = values.astype(np.float64)
-        if len(x) == 1:
-            edges = np.array([x[0] - 0.5, x[0] + 0.5])
-        else:
-            edges = np.concatenate([[x[0]], (x[:-1] + x[1:]) / 2, [x[-1]]])
+        edges = np.concatenate([[x[0]], (x[:-1] + x[1:]) / 2, [x[-1]]])
     return Curve(counts.astype(np.int64), edges, x,
-                 _matched(np.cumsum(counts) / n, ref, flat.dtype))
+                 _matched(_fractions(counts)[0], params["reference"], flat.dtype))
 
 
 METHOD = Method(
@@ -454,6 +460,8 @@ METHOD = Method(
                        "viewer) an image file path",
                   validate=validate, resolve=resolve),),
     scopes=("image",),
+    value_cells="ui",
+    table=table,
     image=image,
     curve=curve,
 )
