@@ -402,7 +402,7 @@ def stack_params(images, method="numpy", channel_axis=None, mask=None, **params)
     x = _as_images(images)
     m, p = _prepare(x, method, params.pop("bins", 256), params, mask=mask)
     p.pop("bins", None)        # an argument of equalize() and histogram() themselves
-    if x.size == 0:
+    if x.size == 0 or not m.stack_aware:
         return p
     return _resolve_stack(m, p, _view(x, mask, channel_axis)[-1])
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .._version import __version__
 from . import atomic, save, sidecar
-from .equalize import check_scope, equalize, histogram
+from .equalize import check_scope, equalize, histogram, stack_params
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
 from .methods import check_method, uses_value_bins
@@ -412,11 +412,15 @@ def _equalize_chunks(plan, maps, result):
     s, layout = plan.settings, plan.layout
     total, done = layout.n_images, 0
     yield "equalize", 0, total
+    # Stack-aware parameters (match's reference "stack" or an index) mean the whole
+    # stack, not a chunk: resolved once.
+    params = {} if maps is not None else _core(stack_params, plan.images, s.method,
+                                               channel_axis=layout.channel_axis)
     for key, n in _chunks(layout, plan.chunk_images):
         chunk = plan.images[key]
         if maps is None:
             values = _core(equalize, chunk, s.method, s.bins, "image",
-                           channel_axis=layout.channel_axis)
+                           channel_axis=layout.channel_axis, **params)
         else:
             values = np.empty(chunk.shape)
             for c, hist in enumerate(maps):

@@ -585,3 +585,21 @@ def test_an_output_inside_an_input_folder_is_refused(tmp_path):
     with pytest.raises(StackError, match="input"):
         check_target(folder / "eq.tif", source=folder)
     assert sorted(p.name for p in folder.iterdir()) == ["0.tif", "1.tif", "2.tif"]
+
+
+@pytest.mark.parametrize("name", ["m.npy", "m.tif"])
+def test_chunks_match_the_whole_stacks_histogram_not_their_own(tmp_path, name):
+    # match's default reference is the whole stack: resolved once, not per chunk.
+    stack = _gray(30)
+    stack[:10] //= 4                                    # dark images in the first chunk
+    settings = ExportSettings(method="match")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "seven").mkdir()
+    _, one = _run_steps(export_steps(stack, tmp_path / "one" / name, settings, chunk_images=30))
+    _, seven = _run_steps(export_steps(stack, tmp_path / "seven" / name, settings,
+                                       chunk_images=7))
+    assert _snapshot(one) == _snapshot(seven)
+    expected = convert(equalize(stack, "match"), "same", np.uint8)
+    np.testing.assert_array_equal(load_stack(seven), expected)
+    assert not np.array_equal(expected[:7], convert(equalize(stack[:7], "match"), "same",
+                                                    np.uint8))
