@@ -32,7 +32,7 @@ from . import atomic, save, sidecar
 from .equalize import check_scope, equalize, histogram, stack_params
 from .errors import Cancelled, StackError
 from .histogram import check_bins, check_dtype
-from .methods import check_method, uses_value_bins
+from .methods import check_method, get_method, uses_value_bins
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -76,7 +76,7 @@ class ExportSettings:
         """
         check_method(self.method)
         check_bins(self.bins)
-        check_scope(self.scope)
+        get_method(self.method).check_scope(check_scope(self.scope))
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")

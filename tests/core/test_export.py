@@ -603,3 +603,10 @@ def test_chunks_match_the_whole_stacks_histogram_not_their_own(tmp_path, name):
     np.testing.assert_array_equal(load_stack(seven), expected)
     assert not np.array_equal(expected[:7], convert(equalize(stack[:7], "match"), "same",
                                                     np.uint8))
+
+
+def test_a_scope_the_method_does_not_have_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="the clahe method works on each image by itself and "
+                                         "has no 'stack' scope") as error:
+        export(_gray(4), tmp_path / "c.npy", ExportSettings(method="clahe", scope="stack"))
+    assert "\n" not in str(error.value) and not (tmp_path / "c.npy").exists()
