@@ -145,12 +145,12 @@ def add_count_lists(a, b):
     return [None if x is None else x + y for x, y in zip(a, b)]
 
 
-def equalize_task(piece, settings, layout, maps, axis, start, input_dtype):
+def equalize_task(piece, settings, layout, maps, axis, start, input_dtype, params=None):
     """Task: equalize and convert one piece (the default engine's own function)."""
     from .export import equalize_piece
 
     with fit.single_threaded():
-        return equalize_piece(piece, settings, layout, maps, axis, start, input_dtype)
+        return equalize_piece(piece, settings, layout, maps, axis, start, input_dtype, params)
 
 
 class DaskEngine:
@@ -283,17 +283,25 @@ class DaskEngine:
 
         return (yield from _in_thread("histogram", build))
 
-    def equalized(self, plan, reader, maps, axis):
-        """``(start, stop, images, output chunk)`` in order along ``axis``, a window at a time."""
+    def equalized(self, plan, reader, maps, axis, params=None):
+        """``(start, stop, images, output chunk)`` in order along ``axis``, a window at a time.
+
+        ``params``: the stack-aware parameters resolved for the whole stack (by
+        the export, through ``reader``), handed to the graph once.
+        """
         source = self._input(plan)
         delayed = self.dask.delayed
         maps_key = None if maps is None else delayed(maps, name=f"histeq-maps-{uuid.uuid4()}",
+                                                     traverse=False)
+        params_key = None if not params else delayed(params,
+                                                     name=f"histeq-params-{uuid.uuid4()}",
                                                      traverse=False)
         items = self._pieces(plan, axis, source)
         for i in range(0, len(items), self.window):
             window = items[i:i + self.window]
             tasks = [delayed(equalize_task, pure=True)(piece, plan.settings, plan.layout,
-                                                       maps_key, axis, start, plan.input_dtype)
+                                                       maps_key, axis, start, plan.input_dtype,
+                                                       params_key)
                      for start, _, _, piece in window]
             for (start, stop, n, _), out in zip(window, self._compute(*tasks)):
                 yield start, stop, n, out

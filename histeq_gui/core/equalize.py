@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import histogram as hg
-from .methods import METHODS, SCOPES, get_method
+from .methods import METHODS, SCOPES, Method, get_method
+from .methods.base import StackStream, StackView
 from .stack import as_channels_first, from_channels_first, guess_layout
 
 
@@ -34,7 +35,8 @@ def _engine():
     from .engine import tables
     return tables
 
-__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "warm_up"]
+__all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "stack_params",
+           "channel_params", "warm_up"]
 
 _BLOCK = 1 << 20        # most pixels in a block
 
@@ -155,6 +157,21 @@ def _groups(rows, pixels, scope, rows_per_channel, table_width, lookup):
             for r in range(0, rows, step)]
 
 
+def _within_channels(groups, rows_per_channel):
+    """``groups`` with each group of whole images that spans channels cut at their boundaries."""
+    out = []
+    for g in groups:
+        first, last = g.r0 // rows_per_channel, (g.r1 - 1) // rows_per_channel
+        if first == last:
+            out.append(g)
+            continue
+        pixels = g.blocks[0][3]         # a group of several images is one block of them
+        for c in range(first, last + 1):
+            r0, r1 = max(g.r0, c * rows_per_channel), min(g.r1, (c + 1) * rows_per_channel)
+            out.append(_Group(r0, r1, g.per_row, [(r0, r1, 0, pixels)]))
+    return out
+
+
 class _Source:
     """A 2-D view of the pixels (rows, pixels) and of the mask, block by block."""
 
@@ -218,13 +235,19 @@ def _equalize_group(source, group, method, params, bins, out, tick=None):
     return t
 
 
-def _equalize_images(source, image_shape, method, params, out, tick=None):
+def _equalize_images(source, image_shape, method, params, out, tick=None, rows_per_channel=1):
     """A whole-image method: ``method.image`` once per row (image and channel).
 
     Non-finite pixels come back NaN; an image with no finite selected pixel
-    comes back all NaN without calling the method.
+    comes back all NaN without calling the method.  Stack-aware parameters
+    (resolved, one value per channel) give each row its channel's value.
+    The pool gets runs of rows of about a block's pixels each (a row at
+    least): one task per image would cost more than matching a small image.
     """
-    def work(r):
+    by_channel = [channel_params(method, params, c)
+                  for c in range(source.x2.shape[0] // rows_per_channel)]
+
+    def one(r):
         image = source.x2[r].reshape(image_shape)
         mask = None if source.mask2 is None else source.mask2[r].reshape(image_shape)
         finite = np.isfinite(image) if image.dtype.kind == "f" else None
@@ -232,14 +255,35 @@ def _equalize_images(source, image_shape, method, params, out, tick=None):
         if chosen is not None and not chosen.any():
             out[r] = np.nan
             return
-        result = np.asarray(method.image(image, mask, params), np.float64)
+        result = np.asarray(method.image(image, mask, by_channel[r // rows_per_channel]),
+                            np.float64)
         if result.shape != image.shape:
             raise ValueError(f"the {method.name} method returned shape {result.shape} "
                              f"for an image of shape {image.shape}")
         if finite is not None:
             result = np.where(finite, result, np.nan)
         out[r] = result.ravel()
-    _run(work, range(source.x2.shape[0]), tick)
+
+    def work(run):
+        for r in range(*run):
+            one(r)
+
+    rows = source.x2.shape[0]
+    step = max(1, _BLOCK // max(source.x2.shape[1], 1))
+    runs = [(r, min(r + step, rows)) for r in range(0, rows, step)]
+    done = _ticker_by_rows(tick, runs)
+    _run(work, runs, done)
+
+
+def _ticker_by_rows(tick, runs):
+    """``tick`` told the rows of each finished wave of runs rather than the runs."""
+    if tick is None:
+        return None
+    sizes = iter([b - a for a, b in runs])
+
+    def by_rows(n):
+        tick(sum(next(sizes) for _ in range(n)))
+    return by_rows
 
 
 # ------------------------------------------------------------------------ public API
@@ -254,12 +298,122 @@ def _table_width(dtype, method, bins):
     return values if method.by_value(dtype) and values else max(values, bins + 1)
 
 
-def _prepare(x, method, bins, params, scope="image"):
+def _prepare(x, method, bins, params, scope="image", mask=None):
     """The method and its resolved parameters for ``x``, or a one-line ValueError."""
     m = get_method(method)
     m.check_dtype(x.dtype)
     m.check_scope(check_scope(scope))
+    m.check_mask(mask)
     return m, m.resolve_params(x.dtype, bins=bins, **params)
+
+
+def _resolve_stack(m, params, view):
+    """``params`` with each stack-aware one resolved against ``view``: a value per channel."""
+    if not m.stack_aware:
+        return params
+    params = dict(params)
+    for p in m.stack_aware:
+        values = tuple(p.resolve(params[p.name], view))
+        if len(values) != view.channels:
+            raise ValueError(f"the {m.name} method's {p.name} resolved to {len(values)} "
+                             f"values for {view.channels} channels")
+        params[p.name] = values
+    return params
+
+
+def _view(x, mask, channel_axis):
+    """The layout of ``x``, its channels-first array and rows, its mask rows, its StackView."""
+    layout = guess_layout(x.shape, channel_axis)
+    xc = as_channels_first(x, layout)
+    x2 = xc.reshape(-1, xc.shape[-2] * xc.shape[-1])
+    mask2 = None if mask is None or x2.size == 0 else _as_mask(mask, layout, xc.shape)
+    return layout, xc, x2, mask2, StackView(x2, mask2, layout.channels, layout)
+
+
+def channel_params(method, params, channel):
+    """The parameters for one channel: each resolved stack-aware one takes that channel's value.
+
+    Parameters
+    ----------
+    method : str or Method
+    params : dict
+        Parameters as :func:`stack_params` returns them.
+    channel : int
+
+    Returns
+    -------
+    dict
+        ``params`` with every stack-aware parameter (a tuple of one value
+        per channel) replaced by its value for ``channel``; pass it to
+        :func:`histogram` or :func:`equalize` for that channel alone.
+    """
+    m = method if isinstance(method, Method) else get_method(method)
+    if not m.stack_aware:
+        return params
+    out = dict(params)
+    for p in m.stack_aware:
+        value = params.get(p.name)
+        if isinstance(value, tuple):
+            out[p.name] = value[channel] if len(value) > 1 else value[0]
+    return out
+
+
+def stack_params(images, method="numpy", channel_axis=None, mask=None, **params):
+    """A method's parameters, with the stack-aware ones resolved against the whole stack.
+
+    A stack-aware parameter (``match``'s ``reference``: an index into the
+    stack, or ``"stack"``) means something only for a whole stack.  Whoever
+    equalizes a stack in parts (the export's chunks, the viewer's one image
+    at a time) resolves it here once and passes the result on, so every
+    part uses the whole stack's reference.
+
+    Parameters
+    ----------
+    images : array_like or StackStream
+        The whole stack, as given to :func:`equalize`; or a
+        :class:`~histeq_gui.core.methods.base.StackStream` that reads it
+        piece by piece (a file larger than memory, in the export: its own
+        layout and no mask, so ``channel_axis`` and ``mask`` are not used).
+    method, channel_axis, mask, **params
+        As for :func:`equalize` (``bins`` is checked and left out).
+
+    Returns
+    -------
+    dict
+        Every parameter of the method but ``bins`` (defaults filled in);
+        each stack-aware one is a tuple of one resolved value per channel.
+        Pass it as ``**params`` to :func:`equalize` for any part of the
+        stack with the same channels, or take one channel's with
+        :func:`channel_params` for :func:`histogram`.
+
+    Raises
+    ------
+    ValueError
+        One line, as :func:`equalize` raises them (an index out of range,
+        a reference with no finite pixel, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4)
+    >>> p = stack_params(stack, "match", reference=2)
+    >>> out = equalize(stack[:1], "match", **p)       # image 0, matched to image 2
+    >>> bool(np.array_equal(out, equalize(stack, "match", reference=2)[:1]))
+    True
+    """
+    stream = images if isinstance(images, StackStream) else None
+    if stream is not None and mask is not None:
+        raise ValueError("a StackStream has no mask; resolve against the array with its mask")
+    x = stream if stream is not None else _as_images(images)
+    m, p = _prepare(x, method, params.pop("bins", 256), params, mask=mask)
+    p.pop("bins", None)        # an argument of equalize() and histogram() themselves
+    if not m.stack_aware:
+        return p
+    if stream is not None:
+        return _resolve_stack(m, p, stream) if stream.images else p
+    if x.size == 0:
+        return p
+    return _resolve_stack(m, p, _view(x, mask, channel_axis)[-1])
 
 
 def _as_images(images, min_ndim=2):
@@ -376,31 +530,37 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     ((2, 1, 4, 4), dtype('float64'), 1.0)
     """
     x = _as_images(images)
-    m, p = _prepare(x, method, bins, params, scope)
-    layout = guess_layout(x.shape, channel_axis)
-    xc = as_channels_first(x, layout)
+    m, p = _prepare(x, method, bins, params, scope, mask)
+    layout, xc, x2, mask2, view = _view(x, mask, channel_axis)
     rows_per_channel = int(np.prod(xc.shape[1:-2], dtype=np.int64))
     pixels = xc.shape[-2] * xc.shape[-1]
-    x2 = xc.reshape(-1, pixels)
     if x2.size == 0:
         return np.zeros(x.shape)
-    mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
     out2 = np.empty(x2.shape)
+    p = _resolve_stack(m, p, view)
     if m.kind(x.dtype) == "image":
         _equalize_images(source, xc.shape[-2:], m, p, out2,
-                         _ticker(progress, x2.shape[0]))
+                         _ticker(progress, x2.shape[0]), rows_per_channel)
     else:
         groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
                          _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
+        if m.stack_aware:
+            # Each group gets its channel's resolved values: no group spans two channels.
+            groups = _within_channels(groups, rows_per_channel)
+        by_channel = [channel_params(m, p, c) for c in range(x2.shape[0] // rows_per_channel)]
+
+        def run(g, tick=None):
+            return _equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins,
+                                   out2, tick)
         # Groups of one block run side by side; a group of many blocks runs its
         # blocks side by side instead.
         single = [g for g in groups if len(g.blocks) == 1]
         multi = [g for g in groups if len(g.blocks) > 1]
         tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
-        _run(lambda g: _equalize_group(source, g, m, p, bins, out2), single, tick)
+        _run(run, single, tick)
         for g in multi:
-            _equalize_group(source, g, m, p, bins, out2, tick)
+            run(g, tick)
     out = out2.reshape(xc.shape)
     return np.ascontiguousarray(from_channels_first(out, layout))
 
@@ -438,6 +598,9 @@ class Histogram:
         :meth:`transfer_curve` is then a staircase.
     params : dict
         The method's parameters, as resolved.
+    mapped : bool
+        True for a whole-image method's map of pixel values (``match``):
+        one cell per value, ``cdf_x -> cdf`` the map of this sample.
     """
 
     method: str
@@ -450,11 +613,15 @@ class Histogram:
     tables: object
     steps: bool = False
     params: dict = None
+    mapped: bool = False
 
     @property
     def global_map(self):
-        """True when one input -> output map serves every pixel (not CLAHE's local maps)."""
-        return self.tables is not None
+        """True when one input -> output map serves every pixel (not CLAHE's local maps).
+
+        Without one the viewer has no transfer curve to draw.
+        """
+        return self.tables is not None or self.mapped
 
     def transfer_curve(self, x_range=None):
         """Points ``(x, y)`` of the input -> output map, flat beyond the nodes.
@@ -462,7 +629,8 @@ class Histogram:
         The flat ends reach the histogram's outer edges, or ``x_range``
         ``(low, high)`` (e.g. the display range) when that is wider.  With
         ``steps`` the curve is a staircase over the bins.  For a whole-image
-        method (no single map) it is the input's CDF.
+        method without a single map (``global_map`` False) it is the input's
+        CDF.
         """
         low, high = self.edges[0], self.edges[-1]
         if x_range is not None:
@@ -502,7 +670,8 @@ class Histogram:
         """
         x = _as_images(images, min_ndim=0)
         if self.tables is None:
-            return equalize(x, self.method, self.bins, progress=progress, **self.params)
+            params = {k: v for k, v in self.params.items() if k != "bins"}
+            return equalize(x, self.method, self.bins, progress=progress, **params)
         x2 = _rows(x)
         if x2.size == 0:
             return np.zeros(x.shape)
@@ -524,15 +693,21 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     :func:`equalize` uses, so ``histogram(img).apply(img)`` equals
     ``equalize(img)`` and ``histogram(stack).apply(stack)`` equals
     ``equalize(stack, scope="stack")``.  For a whole-image method (no single
-    map) the histogram is the plain one over ``bins`` bins, ``cdf`` its CDF,
-    and :meth:`Histogram.apply` equalizes image by image.
+    map, CLAHE) the histogram is the plain one over ``bins`` bins, ``cdf`` its
+    CDF, ``global_map`` False, and :meth:`Histogram.apply` equalizes image by
+    image; a whole-image method that maps pixel values (``match``) gives its
+    map instead: a cell per value, ``cdf_x -> cdf`` the map, ``global_map``
+    True.
 
     Parameters
     ----------
     images : array_like
         One sample: all its pixels go into one histogram.
     method, bins, mask, progress, **params
-        As for :func:`equalize`.
+        As for :func:`equalize`.  A stack-aware parameter resolves against
+        ``images`` (``reference="stack"``: all its pixels); to use a whole
+        stack's, pass the values :func:`stack_params` and
+        :func:`channel_params` give.
 
     Returns
     -------
@@ -546,7 +721,7 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     ([1, 1, 1, 1], [0.25, 0.5, 0.75, 1.0])
     """
     x = _as_images(images, min_ndim=0)
-    m, p = _prepare(x, method, bins, params)
+    m, p = _prepare(x, method, bins, params, mask=mask)
     if x.ndim < 2:
         x = x.reshape(1, -1)        # plain values: one image of one row
     x2 = _rows(x)
@@ -558,7 +733,19 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
         mask2 = _as_mask(mask, layout, as_channels_first(x, layout).shape)
     group = _Group(0, x2.shape[0], False, _blocks(0, x2.shape[0], x2.shape[1]))
     tick = _ticker(progress, 2 * len(group.blocks))
+    # The sample is one channel: its stack-aware parameters resolve against it.
+    view = StackView(x2, mask2, 1, guess_layout(x.shape))
+    p = channel_params(m, _resolve_stack(m, p, view), 0)
     if m.kind(x.dtype) == "image":
+        if m.curve is not None:
+            # A map of pixel values (matching): the histogram it is built on, and the map.
+            with np.errstate(all="ignore"):
+                c = m.curve(x2, mask2, p)
+            if tick is not None:
+                tick(2 * len(group.blocks))
+            return Histogram(m.name, bins, True, np.asarray(c.counts, np.int64),
+                             np.asarray(c.edges, np.float64), np.asarray(c.x, np.float64),
+                             np.asarray(c.y, np.float64), None, False, p, mapped=True)
         # No single map: the plain histogram (the seed recipe's bins) and its CDF.
         plain = get_method("numpy")
         t = _tables(_Source(x2, mask2), group, plain, plain.resolve_params(x.dtype, bins=bins),

@@ -39,11 +39,11 @@ import numpy as np
 from .._version import __version__
 from . import atomic, fit, lut, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
-from .equalize import check_scope, equalize
+from .equalize import channel_params, check_scope, equalize, stack_params
 from .errors import Cancelled, StackError
 from .files import _guard
 from .histogram import check_bins, check_dtype
-from .methods import check_method, uses_value_bins
+from .methods import StackStream, check_method, get_method, uses_value_bins
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -86,7 +86,7 @@ class ExportSettings:
         """
         check_method(self.method)
         check_bins(self.bins)
-        check_scope(self.scope)
+        get_method(self.method).check_scope(check_scope(self.scope))
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
@@ -348,9 +348,11 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     Yields
     ------
     stage : {"histogram", "equalize", "write"}
-        ``"histogram"`` (fitting, only for ``scope="stack"``), ``"equalize"``
-        (equalizing and writing, in images), ``"write"`` (verifying what was
-        written).
+        ``"histogram"`` (fitting, only for ``scope="stack"``; or, for
+        ``scope="image"``, reading the stack once for a stack-aware
+        parameter that needs every pixel: ``match``'s reference
+        ``"stack"``), ``"equalize"`` (equalizing and writing, in images),
+        ``"write"`` (verifying what was written).
     done, total : int
         Progress within the stage.
 
@@ -378,7 +380,12 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ``(1800, 1, 96, 96)`` out; a PNG folder holds one file per image).  With
     ``scope="stack"`` one :func:`~histeq_gui.histogram` of the whole stack per
     channel is applied chunk by chunk, which equals
-    ``equalize(images, scope="stack")`` exactly.
+    ``equalize(images, scope="stack")`` exactly.  Stack-aware parameters
+    (``match``'s reference: ``"stack"`` or an index) are resolved once for
+    the whole stack through the same reader
+    (:func:`~histeq_gui.core.equalize.stack_params` of a
+    :class:`~histeq_gui.core.methods.StackStream`), so the result equals
+    ``equalize(images, method)`` whatever the chunks.
 
     Output and sidecar are written under hidden names in the output folder
     and moved into place together (:func:`~histeq_gui.core.io.staged`) only
@@ -450,6 +457,10 @@ def _run(plan, engine):
         with engine.session():
             maps = (yield from engine.fit(plan, reader)) \
                 if plan.settings.scope == "stack" else None
+            # Stack-aware parameters (match's reference "stack" or an index) mean the whole
+            # stack, not a piece: resolved once, through the reader.
+            params = (yield from _stack_params(plan, reader)) \
+                if maps is None and get_method(plan.settings.method).stack_aware else None
             json_path = sidecar.sidecar_path(plan.output)
             # A sidecar this program wrote for this output is replaced even without overwrite
             # (it may have been left without its output); any other file there is not.
@@ -461,7 +472,8 @@ def _run(plan, engine):
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
-                    for start, stop, n, out in engine.equalized(plan, reader, maps, writer.axis):
+                    for start, stop, n, out in engine.equalized(plan, reader, maps, writer.axis,
+                                                                params):
                         writer.write(start, stop, out)
                         done += n
                         yield "equalize", done, total
@@ -508,20 +520,86 @@ def channel_pieces(chunk, layout):
     return [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
 
 
-def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
+def stack_stream(plan, reader, progress=None):
+    """The stack of ``plan`` read piece by piece through ``reader``: a StackStream.
+
+    Its pieces are the fit's (:func:`pieces` along the image axis, every
+    channel), read when they are reached; ``progress(done, total)`` after
+    each, in images.  Memory holds one piece.
+    """
+    layout = plan.layout
+    axis = readers.stack_axis(layout)
+    native = np.dtype(plan.input_dtype).newbyteorder("=")
+    pixels = math.prod(layout.image_shape)
+
+    def rows(array):
+        return np.asarray(array, native).reshape(-1, pixels)
+
+    def read_pieces():
+        done = 0
+        for start, stop, n in pieces(layout, axis, plan.chunk_images):
+            yield [rows(c) for c in channel_pieces(read_piece(reader, axis, start, stop), layout)]
+            done += n
+            if progress is not None:
+                progress(done, layout.n_images)
+
+    def read_image(i):
+        image = reader.image(i, layout)         # (H, W), or (H, W, C) with colour
+        if layout.channel_axis is None:
+            return [rows(image)[0]]
+        return [rows(image[..., c])[0] for c in range(layout.channels)]
+
+    return StackStream(layout.n_images, layout.channels, layout, native, read_pieces,
+                       read_image)
+
+
+def _stack_params(plan, reader):
+    """The method's parameters with the stack-aware ones resolved once for the whole stack.
+
+    A generator of "histogram" progress (a parameter that needs every pixel,
+    match's reference ``"stack"``, reads the stack once, piece by piece:
+    memory holds one piece and the reference's counts); returns the
+    parameters as :func:`~histeq_gui.core.equalize.stack_params` gives them.
+    """
+    s = plan.settings
+
+    def build(progress):
+        return _core(stack_params, stack_stream(plan, reader, progress), s.method, bins=s.bins)
+
+    return (yield from _in_thread("histogram", build))
+
+
+def _piece_params(method, params, first, channels):
+    """``params`` for a piece holding channels ``first .. first + channels - 1`` of ``method``."""
+    if not params:
+        return {}
+    out = dict(params)
+    for p in method.stack_aware:
+        value = params.get(p.name)
+        if isinstance(value, tuple) and len(value) > 1:
+            out[p.name] = value[first:first + channels]
+    return out
+
+
+def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, params=None):
     """Equalize one piece of the stack and convert it to the output dtype.
 
     ``maps`` is None for scope "image" (each image its own histogram), else
     the fitted histogram of each channel; a piece cut along the channel axis
     (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
-    Every engine equalizes its pieces with this function.  Integer images of
-    at most 16 bits (8 bits for scope "image") go through tables in the
-    output dtype (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
+    ``params`` (scope "image"): the method's parameters with the stack-aware
+    ones resolved for the whole stack (:func:`_stack_params`), or None for
+    the defaults.  Every engine equalizes its pieces with this function.
+    Integer images of at most 16 bits (8 bits for scope "image", methods
+    with a map of pixel values) go through tables in the output dtype
+    (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
     """
     channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
     first = start if axis is not None and axis == layout.channel_axis else 0
     native = np.dtype(input_dtype).newbyteorder("=")
-    if lut.applies(native, settings.scope):
+    method = get_method(settings.method)
+    params = _piece_params(method, params, first, channels)
+    if lut.applies(native, settings.scope) and method.kind(native) != "image":
         def to_output(values):
             return convert(values, settings.dtype, input_dtype)
 
@@ -531,13 +609,14 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
             pixels = np.asarray(chunk[key], native)
             table = _core(lut.stack_table, maps[first + c], native, to_output) \
                 if maps is not None else \
-                _core(lut.image_tables, pixels, settings.method, settings.bins, to_output)
+                _core(lut.image_tables, pixels, settings.method, settings.bins, to_output,
+                      **channel_params(method, params, c))
             rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1])
             out[key] = lut.look_up(rows, table, np.iinfo(native).min).reshape(pixels.shape)
         return out
     if maps is None:
         values = _core(equalize, chunk, settings.method, settings.bins, "image",
-                       channel_axis=layout.channel_axis)
+                       channel_axis=layout.channel_axis, **params)
     else:
         values = np.empty(chunk.shape)
         for c in range(channels):
@@ -570,12 +649,12 @@ class LocalEngine:
 
         return (yield from _in_thread("histogram", build))
 
-    def equalized(self, plan, reader, maps, axis):
+    def equalized(self, plan, reader, maps, axis, params=None):
         """``(start, stop, images, output chunk)`` in order along ``axis``."""
         for start, stop, n in pieces(plan.layout, axis, plan.chunk_images):
             chunk = read_piece(reader, axis, start, stop)
             yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
-                                                 start, plan.input_dtype)
+                                                 start, plan.input_dtype, params)
 
 
 def _core(function, *args, **kwargs):

@@ -41,13 +41,28 @@ import numpy as np
 from . import equalize as eq
 from . import histogram as hg
 from . import methods as mt
-from . import tables as tb
+from .stack import guess_layout
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
            "chunk_distinct", "merge_distinct", "finish", "single_threaded", "image_value_maps",
            "run_blocks"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
+
+
+def _tables():
+    """The engine's tables module (imports numba the first time)."""
+    from .engine import tables
+    return tables
+
+
+def _one_map(method):
+    """The registered Method ``method``, refused in one line if it maps image by image (CLAHE)."""
+    m = method if isinstance(method, mt.Method) else mt.get_method(method)
+    if m.image is not None:
+        raise ValueError(f"the {m.name} method maps each image by itself, with no histogram "
+                         "of the whole stack to fit; use scope='image'")
+    return m
 
 
 # --------------------------------------------------------------------------- the steps
@@ -104,8 +119,8 @@ def _small_int(dtype):
 def _whole_range_tables(method, bins, dtype):
     """Value tables spanning every value of a small integer dtype (for counting only)."""
     width = 1 << (8 * dtype.itemsize)
-    return tb.Tables(method, "values", dtype, bins, None, base=np.array([np.iinfo(dtype).min],
-                                                                        np.int64), width=width)
+    return _tables().Tables(None, {}, "values", "table", dtype, bins, None,
+                            base=np.array([np.iinfo(dtype).min], np.int64), width=width)
 
 
 def _one_sample(stats, rows, dtype):
@@ -140,6 +155,7 @@ def chunk_range(images, mask=None, *, method="numpy", bins=256):
         return part
     source, blocks = _blocks(x2, _selection_rows(x, mask))
     whole = _whole_range_tables(method, bins, x.dtype) if _small_int(x.dtype) else None
+    tb = _tables()
 
     def work(b):
         block, sel = source.block(b)
@@ -195,14 +211,17 @@ def start(part, method="numpy", bins=256, distinct=None):
     ValueError
         For no pixels at all, no selected pixel, or too many bins for the range.
     """
+    m = _one_map(method)
+    m.check_dtype(part.dtype)
+    params = m.resolve_params(part.dtype, bins=bins)
     if part.stats is None or part.pixels == 0:
         raise ValueError("cannot make a histogram of an empty array")
 
     def no_distinct():
         raise ValueError("the distinct values of the chunks are needed for this histogram")
 
-    t = tb.start(method, bins, part.dtype, part.stats, part.pixels,
-                 distinct if distinct is not None else no_distinct)
+    t = _tables().start(m, params, bins, part.dtype, part.stats, part.pixels,
+                        distinct if distinct is not None else no_distinct)
     if t.kind == "values" and part.values is not None:
         low = int(t.base[0]) - int(np.iinfo(part.dtype).min)
         return t, part.values[:, low:low + t.width].copy()
@@ -253,6 +272,7 @@ def chunk_counts(t, images, mask=None):
         Its counts; the counts of all chunks add up to those of their
         concatenation.
     """
+    tb = _tables()
     x, x2 = _as_pixels(images)
     counts = tb.empty_counts(t)
     if x2.size == 0:
@@ -270,8 +290,10 @@ def chunk_counts(t, images, mask=None):
     return counts
 
 
-def finish(t, counts, method="numpy", bins=256):
+def finish(t, counts, method=None, bins=None):
     """The last step: the histogram of tables ``t`` with the summed ``counts``.
+
+    ``method`` and ``bins`` are those ``t`` was started with (``t`` knows them).
 
     Returns
     -------
@@ -279,7 +301,7 @@ def finish(t, counts, method="numpy", bins=256):
         As :func:`~histeq_gui.core.equalize.histogram` returns it (``t`` is
         completed in place and becomes its ``tables``).
     """
-    return eq._public(tb.finish(t, counts), method, bins)
+    return eq._public(_tables().finish(t, counts), t.method.name, t.bins, t.params)
 
 
 # ---------------------------------------------------------------------------- drivers
@@ -340,7 +362,7 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     list of Histogram
         One per sample, each equal to :func:`fit` of that sample's pieces.
     """
-    mt.check_method(method)
+    _one_map(method)
     bins = hg.check_bins(bins)
     if mask is not None and not np.any(mask):
         raise ValueError("the mask selects no pixel; select at least one pixel per image")
@@ -379,7 +401,7 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     if missing:
         passes.plan(passes.done // max(passes.length or 1, 1) + 1)
         for s in missing:
-            counts[s] = tb.empty_counts(tables[s])
+            counts[s] = _tables().empty_counts(tables[s])
 
         def add_counts(s, images, chunk_mask):
             if counts[s] is not None and s in missing:
@@ -468,39 +490,51 @@ def single_threaded():
         thread.name = name
 
 
-
-def image_value_maps(images, method="numpy", bins=256):
+def image_value_maps(images, method="numpy", bins=256, **params):
     """Every image's own map (scope "image") evaluated at every value of its 8-bit dtype.
 
     Parameters
     ----------
     images : ndarray of uint8 or int8
         Images whose last two axes are one image (no colour axis).
-    method, bins
-        As for :func:`~histeq_gui.core.equalize.equalize`.
+    method, bins, **params
+        As for :func:`~histeq_gui.core.equalize.equalize`; a method that
+        maps 8-bit images through tables (not CLAHE).  Stack-aware
+        parameters resolve against ``images`` (pass the values
+        :func:`~histeq_gui.core.equalize.stack_params` and
+        :func:`~histeq_gui.core.equalize.channel_params` give for a whole
+        stack's).
 
     Returns
     -------
     ndarray of float64, shape (images, 256)
         Row ``r`` maps value ``iinfo.min + k`` of image ``r`` (in the order
         of ``images.reshape(-1, H * W)``) to what ``equalize(images, method,
-        bins)`` gives a pixel of that value in that image: the very tables
+        bins, **params)`` gives a pixel of that value in that image: the very tables
         :func:`~histeq_gui.core.equalize.equalize` builds (same groups, same
         counting), evaluated on the 256 values instead of on the pixels.
     """
     x = eq._as_images(images)
     if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
         raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
+    m, p = eq._prepare(x, method, bins, params)
+    if m.kind(x.dtype) == "image":
+        raise ValueError(f"the {m.name} method has no map of pixel values for {x.dtype} images")
+    tb = _tables()
     x2 = eq._rows(x)
     rows, pixels = x2.shape
     grid = np.arange(256, dtype=np.int64) + int(np.iinfo(x.dtype).min)
     out = np.empty((rows, 256))
+    if x2.size == 0:
+        return out
+    view = mt.StackView(x2, None, 1, guess_layout(x.shape))
+    p = eq.channel_params(m, eq._resolve_stack(m, p, view), 0)
     source = eq._Source(x2)
-    groups = eq._groups(rows, pixels, "image", 1, eq._table_width(x2.dtype, method, bins),
+    groups = eq._groups(rows, pixels, "image", 1, eq._table_width(x2.dtype, m, bins),
                         lookup=True)
 
     def work(group):
-        t = eq._tables(source, group, method, bins)
+        t = eq._tables(source, group, m, p, bins)
         n = group.r1 - group.r0
         values = np.ascontiguousarray(np.broadcast_to(grid.astype(x.dtype), (n, 256)))
         tb.map_block(t, values, group.samples(group.r0, group.r1), out[group.r0:group.r1],

@@ -69,8 +69,11 @@ def stack_table(histogram, dtype, convert):
     return convert(histogram.apply(_grid(np.dtype(dtype).newbyteorder("="))))[np.newaxis]
 
 
-def image_tables(images, method, bins, convert):
+def image_tables(images, method, bins, convert, **params):
     """The tables of 8-bit images equalized one by one (scope "image").
+
+    ``params``: the method's parameters, as for
+    :func:`~histeq_gui.core.fit.image_value_maps`.
 
     Returns
     -------
@@ -78,7 +81,7 @@ def image_tables(images, method, bins, convert):
         Row ``r``: ``convert`` of image ``r``'s map at every value
         (:func:`~histeq_gui.core.fit.image_value_maps`).
     """
-    return convert(fit.image_value_maps(images, method, bins))
+    return convert(fit.image_value_maps(images, method, bins, **params))
 
 
 @njit(nogil=True, cache=True)

@@ -6,6 +6,11 @@ from, kept as the thread wrote it (variable names and all); the program's
 ``skimage.exposure.equalize_hist``.  The ``*_finite`` variants state what the
 program promises for NaN / inf pixels and masks: the reference computed on
 the selected finite pixels alone, applied to every finite pixel.
+
+Whole-image methods (``clahe``, ``match``) have no "stack" scope: their
+references raise a ValueError for anything but one 2-D image, as
+``equalize`` refuses the scope.  :func:`params` gives the parameters the
+tests that loop over every method pass (``match`` needs its reference).
 """
 
 import math
@@ -13,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from skimage import exposure
+from skimage import data, exposure
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_stack.npy"
 
@@ -256,9 +261,122 @@ def textbook_reference(image, bins, mask=None, levels=None):
     return out
 
 
+def _one_image(image, method):
+    if image.ndim != 2:
+        raise ValueError(f"{method} works on one image at a time: no 'stack' scope")
+
+
+def clahe_reference(image, bins, mask=None, clip_limit=0.01, kernel_size=None):
+    """The "clahe" method for one image: ``equalize_adapthist``, as the method module defines.
+
+    uint8, uint16 and floats in [0, 1] go to ``equalize_adapthist`` as they
+    are (float16 as float32); int8/int16 shifted to unsigned; anything else
+    ``(x - min) / (max - min)`` in float64.  Non-finite pixels are filled
+    with the median of the finite ones (of two middle values, the lower) and
+    come back NaN.  No mask.
+    """
+    _one_image(image, "clahe")
+    if mask is not None:
+        raise ValueError("clahe takes no mask")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    x = image.astype(np.float32) if image.dtype == np.float16 else image
+    if not finite.all():
+        values = np.sort(x[finite])
+        x = np.where(finite, x, values[(values.size - 1) // 2])
+    if x.dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if x.dtype == np.int8 else np.uint16
+        x = (x.astype(np.int64) - np.iinfo(x.dtype).min).astype(unsigned)
+    elif x.dtype not in (np.uint8, np.uint16) and not (
+            x.dtype.kind == "f" and x.min() >= 0 and x.max() <= 1):
+        x = x.astype(np.float64)
+        low, high = x.min(), x.max()
+        if not np.isfinite(high - low):
+            x, low, high = x / 2, low / 2, high / 2
+        x = (x - low) / (high - low) if high > low else np.zeros(x.shape)
+    result = exposure.equalize_adapthist(x, kernel_size=kernel_size, clip_limit=clip_limit,
+                                         nbins=bins)
+    out[finite] = result[finite]
+    return out
+
+
+def _moon():
+    crop = data.moon()[200:264, 150:214]           # a real photo, 64x64 uint8, grey 60..190
+    return np.ascontiguousarray(crop)
+
+
+MATCH_REFERENCE = _moon()
+
+
+def match_scale(reference):
+    """``(low, high)``: the reference dtype's range; floats: the smallest holding [0, 1] too."""
+    reference = np.asarray(reference)
+    if reference.dtype.kind in "iu":
+        info = np.iinfo(reference.dtype)
+        return float(info.min), float(info.max)
+    finite = reference[np.isfinite(reference)]
+    return min(0.0, float(finite.min())), max(1.0, float(finite.max()))
+
+
+def match_reference(image, bins, mask=None, reference=MATCH_REFERENCE):
+    """The "match" method for one image: ``match_histograms`` divided into [0, 1].
+
+    The selected finite pixels are matched by ``match_histograms`` itself
+    (both given flat: it needs equal dimensions, and it takes any shape);
+    the other finite pixels, by the documented rule: ``F(v)`` = the fraction
+    of selected pixels ``<= v`` (below them all: as the smallest),
+    ``np.interp(F(v), G, reference values)``.
+    scikit-image's unsigned path (``np.bincount``) cannot count a float or
+    negative reference and would allocate a count per integer up to the
+    image's maximum: for those images its other path (``np.unique``) is
+    written out here.  float16/float32 results are float32, as it returns
+    them.
+    """
+    _one_image(image, "match")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    reference = np.asarray(reference)
+    template = reference[np.isfinite(reference)] if reference.dtype.kind == "f" \
+        else reference.ravel()
+    source = image[chosen]
+    values, counts = np.unique(template, return_counts=True)
+    quantiles = np.cumsum(counts) / template.size
+    matched = np.empty(image.shape)
+    if source.dtype.kind != "u" or (template.dtype.kind == "u" and source.max() < 2 ** 22):
+        matched[chosen] = exposure.match_histograms(source, template).astype(np.float64)
+    else:
+        # Its np.bincount path would need a float or non-negative template, or
+        # allocate a count per integer up to 2**64: its np.unique path, written out.
+        src_values, src_lookup, src_counts = np.unique(source, return_inverse=True,
+                                                       return_counts=True)
+        src_quantiles = np.cumsum(src_counts) / source.size
+        matched[chosen] = np.interp(src_quantiles, quantiles, values)[src_lookup]
+    others = finite & ~chosen
+    if others.any():
+        below = np.searchsorted(np.sort(source), image[others], side="right")
+        f = np.maximum(below, np.count_nonzero(source == source.min())) / source.size
+        m = np.interp(f, quantiles, values)
+        if image.dtype in (np.float16, np.float32):
+            m = m.astype(np.float32)
+        matched[others] = m
+    low, high = match_scale(reference)
+    out[finite] = (matched[finite] - low) / (high - low)
+    return out
+
+
 REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
               "opencv": opencv_reference, "imagej": imagej_reference,
-              "imagej-classic": imagej_classic_reference, "textbook": textbook_reference}
+              "imagej-classic": imagej_classic_reference, "textbook": textbook_reference,
+              "clahe": clahe_reference, "match": match_reference}
+
+PARAMS = {"match": {"reference": MATCH_REFERENCE}}
+
+
+def params(method):
+    """The parameters the tests that loop over every method pass to ``method``."""
+    return dict(PARAMS.get(method, {}))
 
 
 def per_image(reference, stack, bins, mask=None):

@@ -13,7 +13,7 @@ from histeq_gui.core import dask_engine, fit
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, export, export_steps
 from histeq_gui.core.io import load_stack, open_reader, read_sidecar, save_stack
-from histeq_gui.core.methods import METHODS
+from histeq_gui.core.methods import METHODS, get_method
 
 distributed = pytest.importorskip("distributed")
 RNG = np.random.default_rng(21)
@@ -48,8 +48,7 @@ def _floats():
     return stack
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("method, scope", [(m, s) for m in METHODS for s in get_method(m).scopes])
 @pytest.mark.parametrize("data", ["faces", "colour", "float32-nan", "int64-wide"])
 def test_the_distributed_engine_writes_the_default_engines_bytes(tmp_path, cluster, method,
                                                                  scope, data):
@@ -200,11 +199,12 @@ def test_a_worker_in_another_process_gives_the_same_bytes(tmp_path, how):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
                                   scheduler_kwargs=_HTTP_LOCAL) as local:
-        for scope in ("image", "stack"):
-            settings = ExportSettings(scope=scope, method="numpy", bins=33)
+        # match: the whole stack's references (resolved here) pickled to the worker
+        for scope, method in (("image", "numpy"), ("stack", "numpy"), ("image", "match")):
+            settings = ExportSettings(scope=scope, method=method, bins=33)
             with open_reader(path) as reader:
-                b = export(reader, tmp_path / f"b-{scope}.npz", settings, engine="dask",
-                           scheduler=local.scheduler_address)
-            a = export(stack, tmp_path / f"a-{scope}.npz", settings)
+                b = export(reader, tmp_path / f"b-{scope}-{method}.npz", settings,
+                           engine="dask", scheduler=local.scheduler_address)
+            a = export(stack, tmp_path / f"a-{scope}-{method}.npz", settings)
             np.testing.assert_array_equal(load_stack(a), load_stack(b))
             assert np.load(a)["images"].tobytes() == np.load(b)["images"].tobytes()

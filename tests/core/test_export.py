@@ -919,18 +919,19 @@ def hwm():
     with open("/proc/self/status") as fh:
         return next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmHWM"))
 
-source, output, scope, values = sys.argv[1:5]
+source, output, scope, values, method = sys.argv[1:6]
 export._CHUNK_VALUES = int(values)
+settings = export.ExportSettings(scope=scope, method=method)
 export.export(np.zeros((4, 64, 64), np.uint8), output + ".warm.npy",
-              export.ExportSettings(scope=scope))        # compile and import everything first
+              settings)                                 # compile and import everything first
 before = hwm()
 with open_reader(source) as reader:
-    export.export(reader, output, export.ExportSettings(scope=scope))
+    export.export(reader, output, settings)
 print(hwm() - before)
 '''
 
 
-def _export_peak(tmp_path, mb, scope, chunk_values):
+def _export_peak(tmp_path, mb, scope, chunk_values, method="numpy"):
     import subprocess
     import sys
 
@@ -939,7 +940,8 @@ def _export_peak(tmp_path, mb, scope, chunk_values):
     np.save(source, np.ascontiguousarray(np.broadcast_to(image, (mb * 4, 512, 512))))
     repo = Path(histeq_gui.__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", _PEAK, source, tmp_path / "out.npy", scope,
-                             str(chunk_values)], capture_output=True, text=True, timeout=600,
+                             str(chunk_values), method], capture_output=True, text=True,
+                            timeout=600,
                             env=dict(os.environ, PYTHONPATH=str(repo)))
     assert result.returncode == 0, result.stderr
     out = np.load(tmp_path / "out.npy", mmap_mode="r")
@@ -947,10 +949,12 @@ def _export_peak(tmp_path, mb, scope, chunk_values):
     return int(result.stdout)
 
 
-@pytest.mark.parametrize("scope", ["image", "stack"])
-def test_the_export_peak_memory_is_bounded_by_the_chunk(tmp_path, scope):
-    # 96 MB in and out, chunks of 4 images (1 Mi values: 8 MB of float64)
-    peak = _export_peak(tmp_path, 96, scope, 1 << 20)
+@pytest.mark.parametrize("scope, method", [("image", "numpy"), ("stack", "numpy"),
+                                           ("image", "match")])
+def test_the_export_peak_memory_is_bounded_by_the_chunk(tmp_path, scope, method):
+    # 96 MB in and out, chunks of 4 images (1 Mi values: 8 MB of float64); match reads the
+    # stack once more, piece by piece, for its reference "stack"
+    peak = _export_peak(tmp_path, 96, scope, 1 << 20, method)
     assert peak < 64 << 20, f"{peak / 2**20:.0f} MB more to export 96 MB in chunks of 8 MB"
 
 
@@ -983,3 +987,103 @@ def test_the_command_never_loads_the_whole_input(tmp_path, monkeypatch, how, sco
     monkeypatch.undo()
     np.testing.assert_array_equal(load_stack(tmp_path / "out.tif"),
                                   convert(equalize(stack, scope=scope), "same", np.uint8))
+
+
+@pytest.mark.parametrize("name", ["m.npy", "m.tif"])
+def test_chunks_match_the_whole_stacks_histogram_not_their_own(tmp_path, name):
+    # match's default reference is the whole stack: resolved once, not per chunk.
+    stack = _gray(30)
+    stack[:10] //= 4                                    # dark images in the first chunk
+    settings = ExportSettings(method="match")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "seven").mkdir()
+    _, one = _run_steps(export_steps(stack, tmp_path / "one" / name, settings, chunk_images=30))
+    _, seven = _run_steps(export_steps(stack, tmp_path / "seven" / name, settings,
+                                       chunk_images=7))
+    assert _snapshot(one) == _snapshot(seven)
+    expected = convert(equalize(stack, "match"), "same", np.uint8)
+    np.testing.assert_array_equal(load_stack(seven), expected)
+    assert not np.array_equal(expected[:7], convert(equalize(stack[:7], "match"), "same",
+                                                    np.uint8))
+
+
+def test_a_scope_the_method_does_not_have_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="the clahe method works on each image by itself and "
+                                         "has no 'stack' scope") as error:
+        export(_gray(4), tmp_path / "c.npy", ExportSettings(method="clahe", scope="stack"))
+    assert "\n" not in str(error.value) and not (tmp_path / "c.npy").exists()
+
+
+# --- match's reference "stack" through a reader: one more pass, piece by piece -------------
+
+@pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
+def test_a_lazy_input_is_matched_to_the_whole_stack_without_loading_it(tmp_path, monkeypatch,
+                                                                        how):
+    from histeq_gui.core.readers import open_reader
+
+    faces = _faces(12).copy()
+    faces[:4] //= 3                                     # dark images in the first pieces
+    path, stack = _input_file(tmp_path, how, faces)
+    _refuse_loading(monkeypatch)
+    with open_reader(path) as reader:
+        steps, out = _run_steps(export_steps(reader, tmp_path / "out.tif",
+                                             ExportSettings(method="match"), chunk_images=5))
+    monkeypatch.undo()
+    expected = convert(equalize(stack, "match"), "same", np.uint8)
+    np.testing.assert_array_equal(load_stack(out), expected)
+    # the reference was read once, piece by piece, as a "histogram" stage
+    assert [s for s in steps if s[0] == "histogram"][-1] == ("histogram", 12, 12)
+    assert not np.array_equal(expected[:5], convert(equalize(stack[:5], "match"), "same",
+                                                    np.uint8))
+
+
+def test_only_a_stack_aware_parameter_reads_the_stack_first(tmp_path):
+    steps, _ = _run_steps(export_steps(_gray(6), tmp_path / "a.npy", ExportSettings()))
+    assert "histogram" not in {stage for stage, *_ in steps}
+    steps, _ = _run_steps(export_steps(_gray(6), tmp_path / "b.npy",
+                                       ExportSettings(method="clahe")))
+    assert "histogram" not in {stage for stage, *_ in steps}
+
+
+@pytest.mark.parametrize("layout", ["channels last", "channels first", "float nan"])
+def test_colour_and_floats_are_matched_to_the_whole_stack_in_any_pieces(tmp_path, layout):
+    """Pieces along the image axis, or along the channel axis (the writer's, for (C, N, H, W))."""
+    from histeq_gui.core.readers import open_reader
+
+    if layout == "channels last":
+        stack, axis = _colour(9), -1
+        stack[:3, ..., 1] //= 4
+    elif layout == "channels first":
+        stack, axis = np.moveaxis(_colour(9), -1, 0).copy(), 0        # (3, 9, H, W)
+        stack[1, :3] //= 4
+    else:
+        stack, axis = _gray(9, "float32"), None
+        stack[:3] = stack[:3] ** 3
+        stack[1, 0, :2] = np.nan
+    np.save(tmp_path / "in.npy", stack)
+    expected = convert(equalize(stack, "match", channel_axis=axis), "same", stack.dtype)
+    settings = ExportSettings(method="match", channel_axis=axis)
+    for chunk in (1, 2, 100):
+        with open_reader(tmp_path / "in.npy") as reader:
+            _, out = _run_steps(export_steps(reader, tmp_path / f"out{chunk}.npy", settings,
+                                             chunk_images=chunk))
+        got = np.load(out)
+        assert got.tobytes() == expected.tobytes(), chunk
+
+
+def test_cancelling_while_the_reference_is_read_leaves_nothing(tmp_path):
+    out = tmp_path / "out.npy"
+    steps = export_steps(_gray(20), out, ExportSettings(method="match"), chunk_images=2)
+    for stage, done, total in steps:
+        if stage == "histogram" and done >= 4:
+            break
+    steps.close()
+    assert _listing(tmp_path) == []
+
+
+def test_a_reference_that_cannot_be_made_is_one_line(tmp_path):
+    stack = np.full((4, 1, 6, 6), np.nan, np.float32)
+    with pytest.raises(StackError, match="^cannot equalize the stack: reference has no finite "
+                                         r"\(selected\) pixel; choose another reference$"):
+        export(stack, tmp_path / "out.npy", ExportSettings(method="match"))
+    assert _listing(tmp_path) == []

@@ -11,9 +11,13 @@ from histeq_gui.core import equalize as eq
 from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.fit import (chunk_counts, chunk_range, fit, fit_each, merge_ranges,
                                  single_threaded, start)
-from histeq_gui.core.methods import METHODS
+from histeq_gui.core.methods import METHODS, get_method
 
 DTYPES = ["uint8", "uint16", "int16", "float32", "float64"]
+# Methods with one map for a whole sample (a "stack" scope) can be fitted; whole-image
+# methods (clahe, match) cannot.
+ONE_MAP = [m for m in METHODS if "stack" in get_method(m).scopes]
+WHOLE_IMAGE = [m for m in METHODS if m not in ONE_MAP]
 
 
 def photo_stack(dtype, n=9, size=40):
@@ -58,7 +62,7 @@ def assert_same(fitted, reference, probe):
     assert a.tobytes() == b.tobytes()       # bit for bit, NaN included
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ONE_MAP)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cut", ["whole", "single", "uneven", "empty"])
 @pytest.mark.parametrize("bins", [7, 256])
@@ -75,7 +79,7 @@ def test_fit_equals_histogram_of_the_concatenation(method, dtype, cut, bins):
                                   eq.equalize(stack, method, bins, "stack"))
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ONE_MAP)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fit_with_a_mask(method, dtype):
     stack = photo_stack(dtype, n=5)
@@ -89,7 +93,7 @@ def test_fit_with_a_mask(method, dtype):
     assert_same(fit(pairs, method, 64), reference, stack)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ONE_MAP)
 def test_fit_against_the_one_image_reference(method):
     """A stack cut in chunks, fitted, equals the reference applied to the stack as one image."""
     stack = sample_stack()[:40]
@@ -99,7 +103,7 @@ def test_fit_against_the_one_image_reference(method):
     np.testing.assert_array_equal(h.apply(stack), expected)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ONE_MAP)
 @pytest.mark.parametrize("case", ["constant chunks", "all nan but one chunk", "one pixel",
                                   "int64 wide", "int32 wide", "uint16 few pixels wide",
                                   "big-endian"])
@@ -180,6 +184,17 @@ def test_errors_are_one_line_value_errors():
         fit(lambda: [np.zeros((1, 4, 4))], method="nope")
     with pytest.raises(ValueError, match="too many bins"):
         fit(lambda: [np.array([[1.0, np.nextafter(1.0, 2)]])], bins=4096)
+
+
+@pytest.mark.parametrize("method", WHOLE_IMAGE)
+def test_a_whole_image_method_has_no_stack_histogram_to_fit(method):
+    chunks = [photo_stack("uint8", n=2)]
+    for call in (lambda: fit(lambda: chunks, method), lambda: fit_each(lambda: [chunks], 1, method),
+                 lambda: start(chunk_range(chunks[0]), method)):
+        with pytest.raises(ValueError, match=f"^the {method} method maps each image by itself, "
+                                             "with no histogram of the whole stack to fit; use "
+                                             "scope='image'$"):
+            call()
 
 
 def test_steps_merge_in_any_order():

@@ -7,7 +7,7 @@ from skimage import data
 from histeq_gui.core import lut
 from histeq_gui.core.equalize import equalize, histogram
 from histeq_gui.core.export import ExportSettings, convert, equalize_piece, output_dtype
-from histeq_gui.core.methods import METHODS
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core.stack import guess_layout
 
 RNG = np.random.default_rng(17)
@@ -28,9 +28,9 @@ def _photos(dtype, n=10, size=48):
     return (info.min + 7 + np.round(stack * (span - 14))).astype(dtype)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method, scope", [(m, s) for m in METHODS
+                                           for s in get_method(m).scopes])
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", ">u2"])
-@pytest.mark.parametrize("scope", ["image", "stack"])
 @pytest.mark.parametrize("out", ["same", "uint8", "uint16", "float32", "float64"])
 @pytest.mark.parametrize("bins", [3, 256, 4096])
 def test_tables_give_the_bytes_of_float64_then_convert(method, dtype, scope, out, bins):

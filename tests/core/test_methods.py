@@ -89,7 +89,11 @@ def test_uses_value_bins_says_when_bins_are_ignored():
     ({"nodes": None}, "give a nodes, table or image hook"),
     ({"value_cells": "u"}, "value_cells needs a table hook"),
     ({"value_bits": 12}, "value_bits must be 8, 16, 32 or 64"),
-    ({"image": lambda x, m, p: x}, "no nodes or table hook"),
+    ({"image": lambda x, m, p: x}, "an image method has no nodes hook"),
+    ({"image": lambda x, m, p: x, "nodes": None, "table": lambda c, p: c.counts,
+      "scopes": ("image",)}, "a table hook only with value_cells"),
+    ({"image": lambda x, m, p: x, "nodes": None, "value_cells": "u", "scopes": ("image",)},
+     "a table hook only with value_cells"),
     ({"params": (bins_param(), bins_param())}, "repeat"),
 ])
 def test_a_declaration_that_cannot_work_is_refused(kwargs, message):
@@ -273,3 +277,121 @@ def test_round_half_up_rounds_ties_up_exactly():
     assert_array_equal(round_half_up(below), ties - 0.5)
     # floor(x + 0.5) in float64 is wrong here; the exact rule is not.
     assert np.floor(0.49999999999999994 + 0.5) == 1 and round_half_up(0.49999999999999994) == 0
+# ------------------------------------------------- what whole-image methods may declare
+
+
+@pytest.mark.parametrize("param, good, bad, message", [
+    (Param("c", 0.01, float, "c", low=0, high=1, low_open=True), [1e-12, 0.5, 1],
+     [0, -0.1, 1.5], "c must be a number above 0 and at most 1"),
+    (Param("k", "auto", int, "k", low=1, high=9, choices=("auto",)), ["auto", 1, 9],
+     ["big", 0, 2.5, None], "k must be a whole number from 1 to 9, or 'auto'"),
+])
+def test_open_ranges_and_words_besides_numbers(param, good, bad, message):
+    for value in good:
+        assert param.check(value) == value
+    for value in bad:
+        with pytest.raises(ValueError, match=message):
+            param.check(value, "demo")
+
+
+def test_an_object_parameter_is_checked_by_its_validator_and_described_by_its_text():
+    def validate(value):
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"template must be an array, got a {type(value).__name__}")
+        return value
+
+    p = Param("template", None, object, "t", text="an array", validate=validate)
+    assert p.describe() == "an array"
+    x = np.zeros(3)
+    assert p.check(x) is x
+    with pytest.raises(ValueError, match="^demo: template must be an array, got a str$"):
+        p.check("x", "demo")
+    with pytest.raises(ValueError, match="needs validate and text"):
+        Param("template", None, object, "t")
+
+
+def _offset_validate(value):
+    if isinstance(value, (tuple, str, int, float, np.integer)):
+        return value
+    raise ValueError(f"offset must be an index into the stack or 'stack', got {value!r}")
+
+
+def _offset_resolve(value, view):
+    """Per channel: the mean of the given image (or of the stack) of that channel."""
+    if isinstance(value, tuple):                # resolved already
+        return value
+    if isinstance(value, float):                # one channel's, resolved already
+        return (value,) * view.channels
+    out = []
+    for c in range(view.channels):
+        rows, mask = view.channel(c)
+        chosen = rows if value == "stack" else rows[value]
+        out.append(float(chosen.mean()))
+    return tuple(out)
+
+
+def _minus_offset(image, mask, params):
+    return np.clip((image - params["offset"]) / 255 + 0.5, 0, 1)
+
+
+def _offset_curve(pixels, mask, params):
+    from histeq_gui.core.methods import Curve
+    values, counts = np.unique(pixels, return_counts=True)
+    x = values.astype(np.float64)
+    return Curve(counts, np.append(x - 0.5, x[-1] + 0.5), x, _minus_offset(x, None, params))
+
+
+@pytest.fixture
+def offset_method():
+    """A whole-image method with a stack-aware parameter and a curve, registered for one test."""
+    method = Method(name="offset-test", label="Offset", summary="Minus a mean.",
+                    reference="x - mean", source="this test", how="Subtracts.",
+                    params=(Param("offset", "stack", object, "whose mean",
+                                  text="an index into the stack or 'stack'",
+                                  validate=_offset_validate, resolve=_offset_resolve),),
+                    scopes=("image",), masks=False, image=_minus_offset, curve=_offset_curve)
+    register(method)
+    yield method
+    unregister("offset-test")
+
+
+def test_stack_aware_parameters_resolve_against_the_whole_stack_per_channel(offset_method):
+    from histeq_gui.core.equalize import channel_params, stack_params
+
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 256, (4, 6, 5, 3)).astype(np.uint8)
+    rgb[..., 1] //= 2
+    means = [[float(rgb[i, ..., c].mean()) for c in range(3)] for i in range(4)]
+    out = equalize(rgb, "offset-test", channel_axis=-1, offset=2)
+    for c in range(3):
+        assert_array_equal(out[..., c], np.clip((rgb[..., c] - means[2][c]) / 255 + 0.5, 0, 1))
+    whole = [float(rgb[..., c].mean()) for c in range(3)]
+    p = stack_params(rgb, "offset-test", channel_axis=-1)
+    assert p == {"offset": tuple(whole)}
+    # Resolved once, passed on to parts of the stack: the whole stack's values.
+    assert_array_equal(equalize(rgb[:1], "offset-test", channel_axis=-1, **p),
+                       equalize(rgb, "offset-test", channel_axis=-1)[:1])
+    one = channel_params("offset-test", p, 1)
+    assert one == {"offset": whole[1]}
+    h = histogram(rgb[0, ..., 1], "offset-test", **one)
+    assert h.mapped and h.global_map and h.tables is None and h.value_bins
+    assert_array_equal(h.cdf, np.clip((h.cdf_x - whole[1]) / 255 + 0.5, 0, 1))
+    assert_array_equal(h.apply(rgb[0, ..., 1]), out_whole := equalize(
+        rgb, "offset-test", channel_axis=-1)[0, ..., 1])
+    assert out_whole.shape == (6, 5)
+    with pytest.raises(ValueError, match="takes no mask"):
+        equalize(rgb, "offset-test", channel_axis=-1, mask=np.ones((6, 5), bool))
+    with pytest.raises(ValueError, match="takes no mask"):
+        histogram(rgb[0, ..., 0], "offset-test", mask=np.ones((6, 5), bool))
+    assert "`offset` (an index into the stack or 'stack', default 'stack')" in markdown_table()
+
+
+def test_a_curve_or_a_stack_aware_parameter_needs_an_image_hook():
+    aware = Param("offset", "stack", object, "o", text="t", validate=_offset_validate,
+                  resolve=_offset_resolve)
+    fields = dict(name="demo", label="Demo", summary="s", reference="r", source="s", how="h",
+                  nodes=lambda *args: None)
+    for extra in ({"curve": _offset_curve}, {"params": (aware,)}):
+        with pytest.raises(ValueError, match="need an image hook"):
+            Method(**fields, **extra)
+

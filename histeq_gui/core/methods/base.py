@@ -21,7 +21,21 @@ compiled loops; a hook only turns a group of histograms into a map:
 ``image(pixels, mask, params) -> ndarray``
     A whole-image function (CLAHE, matching): one (H, W) image in, float64
     (H, W) in [0, 1] out; the engine calls it once per image and channel.
-    Such a method has only the "image" scope.
+    Such a method has only the "image" scope.  Non-finite pixels come in as
+    they are (the hook decides what they do to the others) and go out NaN.
+    It may also have a ``table`` hook for the integer kinds in
+    ``value_cells`` (matching: a table per image over integer values), which
+    the engine's compiled loops then count and map as for a table method.
+``curve(pixels, mask, params) -> Curve``
+    Optional, for a whole-image method whose result is a function of each
+    pixel's value (matching, not CLAHE): that function, for the plots
+    (:func:`~histeq_gui.core.equalize.histogram` returns it as the
+    transfer curve).
+
+A parameter may be *stack-aware* (:attr:`Param.resolve`): a value such as
+"the whole stack" or "image 3 of the stack" that the engine turns into one
+plain value per channel against the images being equalized
+(:class:`StackView`) before calling the hook, which gets its channel's.
 
 Importing this module (or the registry) imports NumPy only: the compiled
 loops and scikit-image load when a method is first applied.
@@ -37,8 +51,8 @@ import numpy as np
 
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
-__all__ = ["Param", "Method", "Nodes", "Cells", "bins_param", "round_half_up", "KIND_NAMES",
-           "SCOPES"]
+__all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStream",
+           "bins_param", "round_half_up", "KIND_NAMES", "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
 SCOPES = ("image", "stack")  # every scope a method may support
@@ -52,19 +66,21 @@ class Param:
     ----------
     name : str
         The keyword of ``equalize(..., name=value)`` (and ``--name`` later).
-    default : int, float, str or callable
+    default : int, float, str, object or callable
         The value used when none is given; or a function ``default(dtype,
         bins)`` of the images' dtype and the resolved ``bins`` when the
         default depends on them (``textbook``'s ``levels``: 256 for uint8,
         ``bins`` for floats).  :meth:`default_for` gives the value.
     type : type
-        ``int``, ``float`` or ``str``.
+        ``int``, ``float``, ``str``, or ``object`` for anything else (an
+        image array, say), checked by ``validate``.
     help : str
         One line for tooltips and ``--help``.
     low, high : float, optional
-        Inclusive range of numbers.
+        Inclusive range of numbers (``low`` excluded with ``low_open``).
     choices : tuple of str, optional
-        The values a ``str`` parameter takes.
+        The values a ``str`` parameter takes; for an ``int`` or ``float``
+        parameter, words accepted besides the numbers (``"auto"``).
     dtypes : str
         Kinds (``numpy.dtype.kind``: "u", "i", "f") of the images the
         parameter is used for; for the others it is accepted and ignored
@@ -72,6 +88,24 @@ class Param:
     default_text : str
         The default in words, for help and the README (needed when
         ``default`` is a function).
+    low_open : bool
+        True when ``low`` itself is not allowed (a clip limit above 0).
+    text : str, optional
+        What a valid ``object`` value is, in words (:meth:`describe`).
+    validate : callable, optional
+        ``validate(value) -> value`` for ``type=object``: the value to use,
+        or a one-line ValueError naming the parameter (:meth:`check` adds
+        the method's name).
+    resolve : callable, optional
+        Makes the parameter *stack-aware*: ``resolve(value, stack) ->
+        tuple`` turns a valid value into one plain value per channel of the
+        images being equalized (a :class:`StackView`, or a
+        :class:`StackStream` for a stack read piece by piece, which answers
+        the same questions: ``channels``, ``images``, ``layout``,
+        ``pieces()``, ``image(i)``, ``channel(c)``), before the hook
+        runs; it must accept its own results again (so a value resolved
+        against a whole stack can be passed on for parts of it).  Only
+        whole-image methods have stack-aware parameters.
     """
 
     name: str
@@ -83,6 +117,14 @@ class Param:
     choices: tuple | None = None
     dtypes: str = "uif"
     default_text: str = ""
+    low_open: bool = False
+    text: str | None = None
+    validate: Callable | None = field(default=None, repr=False)
+    resolve: Callable | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.type is object and (self.validate is None or not self.text):
+            raise ValueError(f"parameter {self.name}: type=object needs validate and text")
 
     def used_for(self, dtype):
         """True if the parameter changes the result for images of ``dtype``."""
@@ -99,16 +141,30 @@ class Param:
         return self.default_text or repr(self.default)
 
     def describe(self):
-        """What a valid value is, in words: "a whole number from 1 to 65536"."""
-        if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+        """What a valid value is, in words: "a whole number from 1 to 65536".
+
+        Examples
+        --------
+        >>> Param("clip", 0.01, float, "clip limit", low=0, high=1, low_open=True).describe()
+        'a number above 0 and at most 1'
+        >>> Param("k", "auto", int, "size", low=1, choices=("auto",)).describe()
+        "a whole number of at least 1, or 'auto'"
+        """
+        if self.type is object:
+            return self.text
+        if self.type is str:
+            return "one of " + ", ".join(repr(c) for c in self.choices or ())
         what = "a whole number" if self.type is int else "a number"
-        if self.low is not None and self.high is not None:
-            return f"{what} from {_number(self.low)} to {_number(self.high)}"
-        if self.low is not None:
-            return f"{what} of at least {_number(self.low)}"
-        if self.high is not None:
-            return f"{what} of at most {_number(self.high)}"
+        low, high = self.low, self.high
+        if low is not None and high is not None:
+            what += (f" above {_number(low)} and at most {_number(high)}" if self.low_open
+                     else f" from {_number(low)} to {_number(high)}")
+        elif low is not None:
+            what += f" above {_number(low)}" if self.low_open else f" of at least {_number(low)}"
+        elif high is not None:
+            what += f" of at most {_number(high)}"
+        if self.choices:
+            what += ", or " + " or ".join(repr(c) for c in self.choices)
         return what
 
     def check(self, value, method=""):
@@ -124,10 +180,17 @@ class Param:
         ValueError: clahe: clip must be a number from 0 to 1, got 2
         """
         prefix = f"{method}: " if method else ""
+        if self.type is object:
+            try:
+                return self.validate(value)
+            except ValueError as exc:
+                raise ValueError(f"{prefix}{exc}") from None
         bad = ValueError(f"{prefix}{self.name} must be {self.describe()}, got {value!r}")
         if self.type is str:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise bad
+            return value
+        if isinstance(value, str) and self.choices and value in self.choices:
             return value
         if isinstance(value, (bool, np.bool_)):
             raise bad
@@ -141,8 +204,9 @@ class Param:
             value = float(value)
             if not math.isfinite(value):
                 raise bad
-        if (self.low is not None and value < self.low) or (self.high is not None
-                                                           and value > self.high):
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise bad
+        if self.high is not None and value > self.high:
             raise bad
         return value
 
@@ -240,6 +304,139 @@ class Cells:
     value: np.ndarray = None
 
 
+@dataclass
+class Curve:
+    """The map of a whole-image method whose result depends on each pixel's value only.
+
+    Returned by a ``curve`` hook for one sample; the plots draw ``counts``
+    over ``edges`` as the histogram and ``x -> y`` as the transfer curve.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (K,)
+        Selected finite pixels per cell (a cell per value).
+    edges : ndarray of float64, shape (K + 1,)
+        The cells' edges.
+    x : ndarray of float64, shape (K,)
+        Each cell's value.
+    y : ndarray of float64, shape (K,)
+        What a pixel of value ``x`` becomes, in [0, 1].
+    """
+
+    counts: np.ndarray
+    edges: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class StackView:
+    """The images a stack-aware parameter is resolved against (see :attr:`Param.resolve`).
+
+    Attributes
+    ----------
+    rows : ndarray, shape (channels * images, H * W)
+        One row per image and channel, channel by channel: rows ``c *
+        images`` to ``(c + 1) * images - 1`` are channel ``c``.  A view of
+        the pixels (a memory map stays one).
+    mask : ndarray of bool or None
+        The user's mask broadcast to ``rows``, or None.
+    channels : int
+        Number of colour channels (1 for grayscale).
+    layout : Layout
+        The layout of the array given to the API (its shape and channel
+        axis), for references given as arrays.
+    """
+
+    rows: np.ndarray
+    mask: np.ndarray | None
+    channels: int
+    layout: object
+
+    @property
+    def images(self):
+        """Number of images (rows per channel)."""
+        return self.rows.shape[0] // self.channels
+
+    def channel(self, c):
+        """``(rows, mask)`` of channel ``c`` (mask None without a mask)."""
+        n = self.images
+        mask = None if self.mask is None else self.mask[c * n:(c + 1) * n]
+        return self.rows[c * n:(c + 1) * n], mask
+
+    def pieces(self):
+        """The stack in pieces of whole images, for a resolver that reads every pixel.
+
+        Yields, per piece, a list over channels of ``(rows, mask)``; the
+        pieces hold every image once, in order.  Here the stack is in memory:
+        one piece.  A :class:`StackStream` yields several, so a resolver
+        written with ``pieces`` works on a stack of any size.
+        """
+        yield [self.channel(c) for c in range(self.channels)]
+
+    def image(self, i):
+        """Image ``i`` (``0 <= i < images``) of every channel: a list of ``(row, mask row)``."""
+        out = []
+        for c in range(self.channels):
+            rows, mask = self.channel(c)
+            out.append((rows[i], None if mask is None else mask[i]))
+        return out
+
+
+@dataclass(frozen=True)
+class StackStream:
+    """A stack read piece by piece, resolved against as a :class:`StackView` is.
+
+    The export streams stacks larger than memory; it resolves stack-aware
+    parameters against one of these (``match``'s reference ``"stack"``: one
+    read pass, memory for one piece and the reference; an index: one image
+    read).  It has no mask.
+
+    Attributes
+    ----------
+    images : int
+        Number of images (rows per channel).
+    channels : int
+        Number of colour channels (1 for grayscale).
+    layout : Layout
+        The stack's layout (its shape and channel axis).
+    dtype : numpy.dtype
+        The pixels' dtype, native byte order.
+    read_pieces : callable
+        ``read_pieces()`` returns an iterable of pieces of whole images,
+        each a list over channels of an array of rows ``(images in the
+        piece, H * W)``; together they hold every image once, in order.
+    read_image : callable
+        ``read_image(i)`` returns image ``i`` as a list over channels of one
+        row ``(H * W,)``.
+    """
+
+    images: int
+    channels: int
+    layout: object
+    dtype: np.dtype
+    read_pieces: Callable = field(repr=False)
+    read_image: Callable = field(repr=False)
+    mask = None
+
+    def pieces(self):
+        """As :meth:`StackView.pieces`: each piece read when it is reached."""
+        for piece in self.read_pieces():
+            yield [(rows, None) for rows in piece]
+
+    def image(self, i):
+        """As :meth:`StackView.image`: reads image ``i``."""
+        return [(row, None) for row in self.read_image(i)]
+
+    def channel(self, c):
+        """``(rows, None)``: every image of channel ``c``, read into memory at once.
+
+        For resolvers that need a whole channel as one array; one that can
+        work piece by piece uses :meth:`pieces` instead.
+        """
+        return np.concatenate([piece[c] for piece in self.read_pieces()]), None
+
+
 @dataclass(frozen=True)
 class Method:
     """A registered equalization method: what it is, and how it maps.
@@ -266,12 +463,16 @@ class Method:
         Kinds of images it supports ("uif": unsigned, signed, float).
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
-        method ignores ``bins`` for them).
+        method ignores ``bins`` for them); for a whole-image method, the
+        kinds its table maps instead of its image hook.
     value_bits : int
         Integers of the ``value_cells`` kinds up to this many bits are
         mapped over their values; wider ones over ``bins`` equal-width bins
         (ImageJ: 16, its 8- and 16-bit images).  See :meth:`by_value`.
-    nodes, table, image : callable, optional
+    masks : bool
+        False for a method that cannot use a mask (CLAHE): a mask is then
+        refused with a one-line error.
+    nodes, table, image, curve : callable, optional
         The hooks (see the module docstring).
     """
 
@@ -286,9 +487,11 @@ class Method:
     dtypes: str = "uif"
     value_cells: str = ""
     value_bits: int = 64
+    masks: bool = True
     nodes: Callable | None = field(default=None, repr=False)
     table: Callable | None = field(default=None, repr=False)
     image: Callable | None = field(default=None, repr=False)
+    curve: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -300,14 +503,18 @@ class Method:
             raise ValueError(f"{self.name}: scopes must be among {SCOPES}")
         if not set(self.dtypes) <= set(KIND_NAMES) or not self.dtypes:
             raise ValueError(f"{self.name}: dtypes must be kinds among 'uif'")
+        if self.image is None and (self.curve is not None or self.stack_aware):
+            raise ValueError(f"{self.name}: a curve hook and stack-aware parameters need an "
+                             f"image hook")
+        if self.value_bits not in (8, 16, 32, 64):
+            raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:
-            if self.nodes is not None or self.table is not None or self.value_cells:
-                raise ValueError(f"{self.name}: an image method has no nodes or table hook")
+            if self.nodes is not None or (self.table is None) != (not self.value_cells):
+                raise ValueError(f"{self.name}: an image method has no nodes hook, and a table "
+                                 f"hook only with value_cells (the kinds it maps)")
             if self.scopes != ("image",):
                 raise ValueError(f"{self.name}: an image method has only the 'image' scope")
             return
-        if self.value_bits not in (8, 16, 32, 64):
-            raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.value_cells and self.table is None:
             raise ValueError(f"{self.name}: value_cells needs a table hook")
         if self.nodes is None and self.table is None:
@@ -324,9 +531,14 @@ class Method:
         dtype = np.dtype(dtype)
         return dtype.kind in self.value_cells and 8 * dtype.itemsize <= self.value_bits
 
+    @property
+    def stack_aware(self):
+        """The parameters resolved against the stack (:attr:`Param.resolve`)."""
+        return tuple(p for p in self.params if p.resolve is not None)
+
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
-        if self.image is not None:
+        if self.image is not None and not self.by_value(dtype):
             return "image"
         if self.by_value(dtype) or self.nodes is None:
             return "table"
@@ -349,6 +561,13 @@ class Method:
             raise ValueError(f"the {self.name} method works on each image by itself and has "
                              f"no {scope!r} scope; use scope='image'")
         return scope
+
+    def check_mask(self, mask):
+        """Return ``mask`` if this method can use it (or it is None), else a one-line ValueError."""
+        if mask is not None and not self.masks:
+            raise ValueError(f"the {self.name} method takes no mask: it uses every pixel of "
+                             f"each image; leave the mask out or choose another method")
+        return mask
 
     def check_dtype(self, dtype):
         """Return ``dtype`` if this method supports it, else a one-line ValueError."""

@@ -1,0 +1,178 @@
+"""``clahe``: ``skimage.exposure.equalize_adapthist``, image by image.
+
+Contrast Limited Adaptive Histogram Equalization (Zuiderveld, Graphics Gems
+IV, 1994) equalizes each tile of the image with its own clipped histogram
+and blends the tiles' maps bilinearly, so there is no single input ->
+output map: :func:`~histeq_gui.core.equalize.histogram` gives the image's
+plain histogram with ``global_map`` False, and the viewer draws no transfer
+curve.
+
+What each image is given to ``equalize_adapthist(image, kernel_size,
+clip_limit, nbins=bins)`` as (scikit-image 0.26, ``exposure/_adapthist.py``):
+
+- **uint8, uint16, and float images whose finite values all lie in [0, 1]**
+  (scikit-image's float convention): as they are, so the result IS the
+  per-image call (float64; float32 for float32 images, as scikit-image
+  returns them).  Float16 is given as float32: ``equalize_adapthist``
+  overflows on float16 (its ``img_as_uint`` multiplies by 65535 in
+  float16, whose largest value is 65504).
+- **int8, int16**: shifted to uint8, uint16 (``x - dtype min``: -128 -> 0),
+  exactly; ``equalize_adapthist`` itself would clip every negative value
+  to 0.
+- **any other image** (32- and 64-bit integers, floats outside [0, 1]):
+  ``(x - min) / (max - min)`` over its finite values, in float64.
+  ``equalize_adapthist`` refuses floats outside [-1, 1], clips negative
+  values and keeps the top 16 bits of 32/64-bit integers; CLAHE itself
+  rescales every image to 14 bits of its own min..max first, so this loses
+  nothing it would keep.
+- **constant images** come back 1.0 everywhere, as ``equalize_adapthist``
+  returns them.
+- **NaN and inf** pixels are replaced by the median of the image's finite
+  pixels (of two middle values, the lower) for the computation: a neutral
+  grey that widens no range; they come back NaN.  An image with no finite
+  pixel comes back all NaN.
+- **masks** are refused: CLAHE's tiles use every pixel and scikit-image has
+  no mask.
+- **colour** (``channel_axis``): channel by channel.  ``equalize_adapthist``
+  given an RGB image equalizes its HSV value instead.
+- **stacks**: always image by image.  ``equalize_adapthist`` given an (N, H,
+  W) array treats it as one 3-D volume with 3-D tiles: on the bundled
+  sample stack (100, 96, 96) that differs from the per-image loop by up to
+  0.946 (mean 0.244), on ``skimage.data.lfw_subset()`` (200, 25, 25) by up
+  to 1.0 (mean 0.217).  ``scope="stack"`` has no meaning and is refused.
+
+``bins`` is scikit-image's ``nbins``: the number of gray bins of each tile's
+histogram (the same meaning as for every other method, so the viewer's bins
+control, ``--bins`` and the export sidecar cover it).  scikit-image bins its
+14-bit levels ``1 + 16384 // nbins`` at a time, so 256 bins are in fact 253
+bins of 65 levels, and any ``bins`` above 16384 gives one bin per level.
+
+``kernel_size``: ``"auto"`` (scikit-image's None: 1/8 of the image's height
+by 1/8 of its width, at least 1) or one int for both axes.  A kernel larger
+than the image is allowed: scikit-image pads the image by reflection.  A
+``(height, width)`` pair could come later as a second parameter type (the
+hook passes ``kernel_size`` through, and ``equalize_adapthist`` takes one
+int per axis).
+
+OpenCV's ``cv2.createCLAHE(clipLimit=40, tileGridSize=(8, 8))`` counts its
+clip limit in multiples of the mean bin count of a tile (tile pixels / 256
+for 8-bit images), scikit-image in a fraction of the tile's pixels: the
+same per-bin limit is ``clipLimit ~= 256 * clip_limit`` for 8-bit images
+(``65536 * clip_limit`` for 16-bit).  So scikit-image's default 0.01 is
+OpenCV's 2.56, and OpenCV's default 40 is scikit-image's 0.156.  The two
+still differ in other ways (OpenCV pads with BORDER_REFLECT_101, works on
+256 levels, redistributes the clipped counts differently, and does not
+stretch its result to [0, 1] as ``equalize_adapthist`` does; the stretch
+dominates below a clip limit of about 0.01).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Method, Param, bins_param
+
+__all__ = ["METHOD", "image", "prepared", "KERNEL_MAX"]
+
+KERNEL_MAX = 1024       # largest kernel_size: scikit-image pads the image to ~1.5 kernels
+
+
+def _middle(values):
+    """The median of ``values`` as one of them (of two middle values, the lower): no arithmetic."""
+    k = (values.size - 1) // 2
+    return np.partition(values, k)[k]
+
+
+def prepared(pixels):
+    """The image as it is given to ``equalize_adapthist`` (see the module docstring).
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W)
+        One image of any supported dtype; NaN and inf allowed if it has a
+        finite pixel.
+
+    Returns
+    -------
+    ndarray
+        uint8, uint16, float32 or float64 (the image itself when it is
+        given as it is).
+
+    Examples
+    --------
+    >>> prepared(np.array([[-128, 0], [1, 127]], np.int8)).tolist()
+    [[0, 128], [129, 255]]
+    >>> prepared(np.array([[np.nan, 2.0], [4.0, 6.0]])).tolist()
+    [[0.5, 0.0], [0.5, 1.0]]
+    """
+    x = np.asarray(pixels)
+    dtype = x.dtype
+    if dtype in (np.uint8, np.uint16):
+        return x
+    if dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if dtype == np.int8 else np.uint16
+        return (x.astype(np.int32) - int(np.iinfo(dtype).min)).astype(unsigned)
+    if dtype.kind == "f":
+        if dtype == np.float16:
+            x = x.astype(np.float32)
+        finite = np.isfinite(x)
+        if not finite.all():
+            x = np.where(finite, x, _middle(x[finite]))
+        low, high = x.min(), x.max()
+        if low >= 0 and high <= 1:
+            return x
+    # Everything else: the range to [0, 1] in float64 (a constant image to 0).
+    values = x.astype(np.float64)
+    low, high = values.min(), values.max()
+    if not np.isfinite(high - low):          # +-1e308: halve first (exact for normal floats)
+        values, low, high = values / 2, low / 2, high / 2
+    values -= low
+    if high > low:
+        values /= high - low
+    return values
+
+
+def image(pixels, mask, params):
+    """``equalize_adapthist`` of one image, as float64 in [0, 1]."""
+    from skimage.exposure import equalize_adapthist
+
+    kernel = params["kernel_size"]
+    return equalize_adapthist(prepared(pixels), kernel_size=None if kernel == "auto" else kernel,
+                              clip_limit=params["clip_limit"], nbins=params["bins"])
+
+
+METHOD = Method(
+    name="clahe",
+    label="scikit-image CLAHE",
+    summary="Contrast limited adaptive equalization: each tile its own clipped histogram, "
+            "the tiles' maps blended bilinearly.",
+    reference="skimage.exposure.equalize_adapthist(image, kernel_size, clip_limit, "
+              "nbins=bins), image by image, as float64",
+    source="scikit-image skimage/exposure/_adapthist.py (equalize_adapthist, _clahe, "
+           "clip_histogram, map_histogram); Zuiderveld, Graphics Gems IV (1994)",
+    how="Each image is cut into tiles of kernel_size pixels (auto: 1/8 of its height by "
+        "1/8 of its width); each tile's histogram of bins gray bins is clipped at "
+        "clip_limit times the tile's pixel count, the excess spread over all bins, and its "
+        "CDF is the tile's map; every pixel blends the maps of its four nearest tiles. "
+        "There is no single transfer curve. Clip scales: scikit-image's clip_limit (0, 1] "
+        "is a fraction of a tile's pixels, default 0.01; OpenCV's "
+        "cv2.createCLAHE(clipLimit=40, tileGridSize=(8, 8)) counts in mean bin counts, so "
+        "clipLimit ~= 256 * clip_limit for 8-bit images (0.01 ~ 2.56; OpenCV's 40 ~ 0.156). "
+        "uint8, uint16 and floats in [0, 1] are given to scikit-image as they are; int8 and "
+        "int16 are shifted to unsigned; other images are scaled from their min..max to "
+        "[0, 1] first. A stack is always equalized image by image: equalize_adapthist on an "
+        "(N, H, W) array uses 3-D tiles across the images (on the sample stack that differs "
+        "from the per-image loop by up to 0.95). Colour goes channel by channel; NaN pixels "
+        "are filled with the image's median for the computation and come back NaN. No mask; "
+        "no 'stack' scope.",
+    params=(
+        Param("clip_limit", 0.01, float, "clipping limit, a fraction of a tile's pixels "
+              "(higher: more contrast; 1: no clipping)", low=0.0, high=1.0, low_open=True),
+        Param("kernel_size", "auto", int, "tile size in pixels ('auto': 1/8 of the image's "
+              "height and width)", low=1, high=KERNEL_MAX, choices=("auto",)),
+        bins_param(help="gray bins of each tile's histogram (scikit-image's nbins)"),
+    ),
+    scopes=("image",),
+    masks=False,
+    image=image,
+)
