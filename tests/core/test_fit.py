@@ -13,13 +13,14 @@ import threading
 import numpy as np
 import pytest
 from references import REFERENCES, sample_stack
+from throwaway_methods import power_reference, registered
 from skimage import data
 
 from histeq_gui.core import equalize as eq
 from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.fit import (chunk_counts, chunk_range, fit, fit_each, merge_ranges,
                                  single_threaded, start)
-from histeq_gui.core.methods import METHODS, Method, Param, get_method, register, unregister
+from histeq_gui.core.methods import METHODS, Method, get_method, register, unregister
 
 DTYPES = ["uint8", "uint16", "int16", "int64-wide", "float32", "float64"]
 
@@ -310,40 +311,32 @@ def test_a_methods_parameters_reach_the_fit(method):
     assert fitted.params == reference.params == m.resolve_params(stack.dtype, bins=32, **others)
 
 
-def _power_nodes(counts, edges, dtype, params):
-    from histeq_gui.core.methods import Nodes
-    cdf = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
-    return Nodes(edges[:, :-1].astype(np.float64), cdf ** params["power"])
-
-
 @pytest.fixture
 def power_method():
-    """A throwaway node method with a parameter, registered for one test."""
-    method = register(Method(name="power-test", label="Power", summary="CDF to a power.",
-                             reference="cdf ** power", source="this test", how="Powers.",
-                             params=(Param("bins", 256, int, "bins", low=1, high=65536),
-                                     Param("power", 1.0, float, "exponent", low=0.5, high=4)),
-                             nodes=_power_nodes))
-    yield method
-    unregister("power-test")
+    """``power-test`` (tests/throwaway_methods.py) registered for one test."""
+    with registered() as method:
+        yield method
 
 
 def test_a_registered_methods_parameter_reaches_the_fit_and_its_errors_are_one_line(
         power_method):
     stack = photo_stack("float64", n=5)
     pieces = chunked(stack, [(0, 2), (2, 5)])
-    squared = fit(pieces, "power-test", 20, power=2.0)
-    assert squared.params == {"bins": 20, "power": 2.0}
-    assert_same(squared, eq.histogram(stack, "power-test", 20, power=2.0), stack)
+    given = {"power": 2.0, "floor_level": 10, "curve": "down"}
+    squared = fit(pieces, "power-test", 20, **given)
+    assert squared.params == {"bins": 20, **given}
+    assert_same(squared, eq.histogram(stack, "power-test", 20, **given), stack)
+    finite = stack[np.isfinite(stack)]
+    np.testing.assert_array_equal(squared.apply(finite), power_reference(finite, 20, **given))
     plain = fit(pieces, "power-test", 20)
-    np.testing.assert_allclose(squared.cdf, plain.cdf ** 2, rtol=1e-15)
     assert not np.array_equal(squared.apply(stack), plain.apply(stack))
     calls = []
 
     def counted():
         calls.append(1)
         return pieces()
-    with pytest.raises(ValueError, match="has no parameter 'levels'; its parameters: bins, power"):
+    with pytest.raises(ValueError, match="has no parameter 'levels'; its parameters: bins, power, "
+                                         "floor_level, curve"):
         fit(counted, "power-test", 20, levels=3)
     assert calls == []                          # refused before reading anything
     with pytest.raises(ValueError, match="power must be a number from 0.5 to 4, got 9"):
