@@ -763,3 +763,122 @@ def test_a_single_image_exports_to_one_png(tmp_path, capsys, name, image):
     info = read_sidecar(tmp_path / "eq.png")
     assert info["format"] == "png" and info["output"] == "eq.png"
     assert _listing(tmp_path) == sorted([name, "eq.png", "eq.png.json"])
+
+
+# --- the methods' parameters as options ------------------------------------------------------
+
+def _help(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["--help"])
+    assert excinfo.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def _usage_error(capsys, *args):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith("histeq: error: ") and err.rstrip().endswith("see 'histeq --help'")
+    return err
+
+
+def test_every_parameter_of_every_registered_method_is_an_option():
+    from histeq_gui.core.methods import METHODS, get_method
+
+    parser = cli.build_parser()
+    flags = {s: a for a in parser._actions for s in a.option_strings}
+    for method in METHODS:
+        for param in get_method(method).params:
+            if param.name == "bins":
+                continue
+            action = flags["--" + param.name.replace("_", "-")]
+            assert method in action.help and param.help.replace("%", "%%") in action.help
+
+
+def test_a_registered_methods_parameters_are_options_that_reach_the_export(tmp_path, capsys):
+    """Registered after the command was imported: the parser reads the registry when built."""
+    from throwaway_methods import registered
+
+    source = _input(tmp_path, _stack((6, 1, 16, 12), "float32"))
+    assert "--power" not in _help(capsys)
+    with registered():
+        text = _help(capsys)
+        assert ("--power X exponent of the CDF (a number from 0.5 to 4, default 1.0; used by "
+                "power-test)") in text
+        assert "--floor-level N lowest output, in percent (a whole number from 0 to 100, " \
+               "default 0; used by power-test)" in text
+        assert "--curve {up,down} direction of the map" in text
+        code, _, err = _run(capsys, source, "-o", tmp_path / "out.npy", "--method", "power-test",
+                            "--bins", "20", "--power", "2", "--floor-level", "10",
+                            "--curve", "down", "--scope", "stack", "--dtype", "float64")
+        assert (code, err) == (0, "")
+        given = {"power": 2.0, "floor_level": 10, "curve": "down"}
+        expected = histeq_gui.equalize(load_stack(source), "power-test", 20, "stack", **given)
+        assert load_stack(tmp_path / "out.npy").tobytes() == expected.tobytes()
+        assert read_sidecar(tmp_path / "out.npy")["params"] == {"bins": 20, **given}
+        # the defaults when no option is given, recorded all the same
+        code, _, err = _run(capsys, source, "-o", tmp_path / "plain.npy", "--method",
+                            "power-test")
+        assert (code, err) == (0, "")
+        assert read_sidecar(tmp_path / "plain.npy")["params"] == {
+            "bins": 256, "power": 1.0, "floor_level": 0, "curve": "up"}
+    assert "--power" not in _help(capsys)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--method", "numpy", "--power", "2"],
+     "--power is not a parameter of the numpy method (its parameters: --bins)"),
+    (["--method", "power-test", "--power", "9"],
+     "argument --power: power must be a number from 0.5 to 4, got 9.0"),
+    (["--method", "power-test", "--power", "lots"],
+     "argument --power: power must be a number from 0.5 to 4, got 'lots'"),
+    (["--method", "power-test", "--floor-level", "2.5"],
+     "argument --floor-level: floor_level must be a whole number from 0 to 100, got '2.5'"),
+    (["--method", "power-test", "--curve", "sideways"],
+     "argument --curve: curve must be one of 'up', 'down', got 'sideways'"),
+])
+def test_a_parameter_the_method_does_not_take_or_a_bad_value_is_a_usage_error(
+        tmp_path, capsys, args, message):
+    from throwaway_methods import registered
+
+    source = _input(tmp_path)
+    with registered():
+        err = _usage_error(capsys, source, "-o", tmp_path / "o.npy", *args)
+    assert message in err
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+def test_a_parameter_may_say_how_its_text_is_read(tmp_path, capsys):
+    """The hook for file-valued parameters: a Param with ``parse(text)`` gets the text."""
+    from dataclasses import dataclass
+    from typing import Callable
+
+    from histeq_gui.core.methods import Method, Param, register, unregister
+    from throwaway_methods import POWER, registered
+
+    @dataclass(frozen=True)
+    class FromFile(Param):
+        parse: Callable = None
+
+    np.save(tmp_path / "power.npy", np.array(3.0))
+    power = FromFile("power", 1.0, float, "exponent, read from a .npy file", low=0.5, high=4,
+                     parse=lambda text: float(np.load(text)))
+    method = Method(**{**POWER.__dict__, "name": "file-power-test",
+                       "params": (POWER.params[0], power) + POWER.params[2:]})
+    source = _input(tmp_path)
+    with registered(method):
+        code, _, err = _run(capsys, source, "-o", tmp_path / "o.npy", "--method",
+                            "file-power-test", "--power", tmp_path / "power.npy")
+    assert (code, err) == (0, "")
+    assert read_sidecar(tmp_path / "o.npy")["params"]["power"] == 3.0
+
+
+def test_a_parameter_named_like_an_option_gets_a_prefixed_flag(tmp_path, capsys):
+    from histeq_gui.core.methods import Param
+    from throwaway_methods import POWER, registered
+
+    method = POWER.__class__(**{**POWER.__dict__, "name": "scope-test", "params": (
+        POWER.params[0], Param("scope", 1.0, float, "a clash", low=0.5, high=4))})
+    with registered(method):
+        assert "--param-scope X a clash" in _help(capsys)
