@@ -4,10 +4,13 @@ Example::
 
     histeq stack.npy -o equalized.tif --method skimage --bins 128 --scope stack
     histeq big.npy -o big_eq.zarr --scope stack --engine dask --scheduler tcp://10.0.0.5:8786
+    histeq faces/ --stats faces.csv                 # the statistics table only
 
 The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
-for the same settings.  Every parameter of every registered method (but
+for the same settings.  ``--stats STATS.csv`` writes the statistics table of
+:func:`histeq_gui.core.stats.image_stats` (with ``-o`` or without it) as CSV
+with its own sidecar.  Every parameter of every registered method (but
 ``bins``, which is ``--bins``) is an option, ``--<name>`` with dashes for
 underscores (``clip_limit``: ``--clip-limit``), built from the registry each
 time the parser is built (:func:`build_parser`), so a newly registered
@@ -142,9 +145,15 @@ def build_parser():
                "image), .zarr (a Zarr v3 array), or a path without an extension for a folder of "
                "numbered PNG files.  The input is read chunk by chunk and never modified.")
     parser.add_argument("input", metavar="INPUT", help="stack file or folder of images")
-    parser.add_argument("-o", "--output", metavar="OUTPUT", required=True,
+    parser.add_argument("-o", "--output", metavar="OUTPUT",
                         help="output file (.npy, .npz, .tif, .png for a single image), .zarr "
-                             "array or PNG folder (no extension)")
+                             "array or PNG folder (no extension); needed unless --stats is "
+                             "given")
+    parser.add_argument("--stats", metavar="STATS.csv",
+                        help="also (or, without -o, only) write the statistics of every image "
+                             "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
+                             "quality flags and the equalization's effect with the chosen "
+                             "method, bins and scope; the stack is read whole for it")
     parser.add_argument("--method", choices=tuple(METHODS), default="numpy",
                         help="equalization method (default: %(default)s); its own "
                              "parameters are the options under 'method parameters'")
@@ -345,6 +354,9 @@ def main(argv=None):
         with _Signals(), _Quiet():
             parser = build_parser()
             args = parser.parse_args(argv)
+            if args.output is None and args.stats is None:
+                parser.error("the following arguments are required: -o/--output (or --stats "
+                             "STATS.csv for the statistics only)")
             if args.scheduler is not None and args.engine != "dask":
                 parser.error("--scheduler needs --engine dask")
             args.params = _method_params(parser, args)
@@ -362,7 +374,8 @@ def main(argv=None):
         _error("not enough memory for this stack; close other programs or split the stack")
         return _EXIT_ERROR
     if not args.quiet:
-        _say(written, sys.stdout)
+        for line in written:
+            _say(line, sys.stdout)
     return 0
 
 
@@ -379,7 +392,10 @@ def _error(message):
 
 
 def _run(args):
-    """Open the input lazily, export it chunk by chunk and describe the result in one line."""
+    """Open the input lazily, export it chunk by chunk and/or write its statistics.
+
+    Returns the lines describing what was written (one per file and its sidecar).
+    """
     from .core.export import ExportSettings, check_target, export
     from .core.readers import open_reader
 
@@ -387,16 +403,58 @@ def _run(args):
                               dtype=args.dtype, channel_axis=args.channel_axis,
                               params=args.params)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
-    check_target(args.output, source=args.input, overwrite=args.overwrite)
+    if args.output is not None:
+        check_target(args.output, source=args.input, overwrite=args.overwrite)
+    if args.stats is not None:
+        _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    lines = []
     with open_reader(args.input, key=args.key) as images:
         try:
-            output = export(images, args.output, settings, source=args.input,
-                            overwrite=args.overwrite, progress=bar.update, engine=args.engine,
-                            scheduler=args.scheduler)
+            if args.output is not None:
+                output = export(images, args.output, settings, source=args.input,
+                                overwrite=args.overwrite, progress=bar.update,
+                                engine=args.engine, scheduler=args.scheduler)
+                lines.append(_summary(output, images.shape, settings, images.dtype))
+            if args.stats is not None:
+                lines.append(_write_stats(args, images, settings, bar))
         finally:
             bar.close()
-        return _summary(output, images.shape, settings, images.dtype)
+    return lines
+
+
+def _check_stats(args):
+    """The statistics target, checked before anything is read (one-line StackErrors)."""
+    from pathlib import Path
+
+    from .core.io import sidecar_path
+    from .core.stats_csv import check_stats_target
+
+    check_stats_target(args.stats, source=args.input, overwrite=args.overwrite)
+    if args.output is not None:
+        taken = {os.path.realpath(p) for p in (args.output, sidecar_path(Path(args.output)))}
+        if {os.path.realpath(p) for p in (args.stats, sidecar_path(Path(args.stats)))} & taken:
+            raise StackError(f"--stats '{args.stats}' and -o '{args.output}' would write the "
+                             "same file; give the statistics another name, e.g. stats.csv")
+
+
+def _write_stats(args, images, settings, bar):
+    """Compute :func:`~histeq_gui.core.stats.image_stats` of the stack and write it as CSV."""
+    from .core.export import _core
+    from .core.stats import image_stats
+    from .core.stats_csv import stats_to_csv
+    from .core.io import sidecar_path
+
+    stack = images.load()
+    table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
+                  channel_axis=settings.channel_axis, names=images.names,
+                  progress=lambda done, total: bar.update("statistics", done, total),
+                  **settings.params)
+    source = os.path.abspath(args.input)
+    path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
+                        info={"source": source})
+    return (f"wrote {path}: statistics of {table.n_images} images, {len(table)} columns; "
+            f"sidecar {sidecar_path(path)}")
 
 
 def _summary(output, shape, settings, input_dtype):
