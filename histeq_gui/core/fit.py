@@ -416,8 +416,8 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     >>> rgb = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
     >>> red, green, blue = fit_each(lambda: [[c[..., k] for k in range(3)] for c in rgb], 3,
     ...                             "opencv")
-    >>> red.counts.sum(), green.method
-    (np.int64(32), 'opencv')
+    >>> int(red.counts.sum()), green.method
+    (32, 'opencv')
     """
     m = global_method(method)
     bins = hg.check_bins(bins)
@@ -581,8 +581,8 @@ def image_value_maps(images, method="numpy", bins=256, **params):
     Examples
     --------
     >>> maps = image_value_maps(np.array([[[0, 0], [255, 255]]], np.uint8), "opencv")
-    >>> maps.shape, maps[0, 0], maps[0, 255]
-    ((1, 256), np.float64(0.0), np.float64(1.0))
+    >>> maps.shape, float(maps[0, 0]), float(maps[0, 255])
+    ((1, 256), 0.0, 1.0)
     """
     x = eq._as_images(images)
     if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
