@@ -30,7 +30,7 @@ import os
 import queue
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -504,6 +504,7 @@ def _run(plan, engine):
     # SIGBUS, and resident memory stays bounded by the chunk.
     reader = readers.reader_for(plan.images)
     try:
+        plan = _whole_stack_params(plan, reader)
         with engine.session():
             maps = (yield from engine.fit(plan, reader)) \
                 if plan.settings.scope == "stack" else None
@@ -529,6 +530,29 @@ def _run(plan, engine):
         if reader is not plan.images:
             reader.close()
     return plan.output
+
+
+def _whole_stack_params(plan, reader):
+    """The plan with the method's *stack-aware* parameters resolved against the whole stack.
+
+    A parameter may mean something only for a whole stack (``match``'s
+    ``reference``: ``"stack"`` or an index into it; its :class:`Param`
+    declares ``resolve``).  Equalizing chunk by chunk, each chunk would
+    resolve it against itself; so it is resolved here once, by
+    ``equalize.stack_params`` (which the method's module provides), and
+    every chunk, on every engine, gets the result.  This reads the whole
+    stack (a ``.npy`` input stays a memory map).  The sidecar keeps the
+    values as given.  Methods without such parameters are untouched.
+    """
+    method = get_method(plan.settings.method)
+    if not any(getattr(p, "resolve", None) is not None for p in method.params):
+        return plan
+    from . import equalize as eq
+
+    stack = reader.load()
+    params = _core(eq.stack_params, stack, method.name, channel_axis=plan.layout.channel_axis,
+                   bins=plan.settings.bins, **plan.settings.params)
+    return replace(plan, settings=replace(plan.settings, params=params))
 
 
 def _channel_key(layout, channel):
@@ -573,16 +597,15 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype):
     (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
     Every engine equalizes its pieces with this function, with the method's
     parameters ``settings.params``.  Integer images of at most 16 bits (8
-    bits for scope "image", methods with one map per image) go through
-    tables in the output dtype (:mod:`~histeq_gui.core.lut`): the same
-    bytes, one pass.
+    bits for scope "image"), for methods with a ``nodes`` or ``table`` hook
+    only (not whole-image ones), go through tables in the output dtype
+    (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
     """
     channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
     first = start if axis is not None and axis == layout.channel_axis else 0
     native = np.dtype(input_dtype).newbyteorder("=")
     params = settings.params
-    if lut.applies(native, settings.scope) and \
-            get_method(settings.method).kind(native) != "image":
+    if lut.applies(native, settings.scope) and get_method(settings.method).image is None:
         def to_output(values):
             return convert(values, settings.dtype, input_dtype)
 

@@ -59,27 +59,32 @@ def _tables():
 
 
 def global_method(method):
-    """The registered :class:`~histeq_gui.core.methods.Method` ``method``, if it has one map.
+    """The registered :class:`~histeq_gui.core.methods.Method` ``method``, if it has a stack scope.
 
-    A method with a ``nodes`` or ``table`` hook maps every pixel of a
-    histogram's sample through one map, which can be fitted over chunks; a
-    whole-image method (CLAHE) has no such map.
+    A method with a ``nodes`` or ``table`` hook and the "stack" scope maps
+    every pixel of a histogram's sample through one map, which can be fitted
+    over chunks; a whole-image method (CLAHE, matching) has no such map of
+    the whole stack.
 
     Raises
     ------
     ValueError
-        One line, for an unknown method or a whole-image method.
+        One line, for an unknown method or one without a stack histogram.
 
     Examples
     --------
     >>> global_method("numpy").name
     'numpy'
     """
-    m = method if isinstance(method, mt.Method) else mt.get_method(method)
-    if m.image is not None:
+    m = _method(method)
+    if m.image is not None or "stack" not in m.scopes:
         raise ValueError(f"the {m.name} method maps each image by itself, with no histogram "
                          "of the whole stack to fit; use scope='image'")
     return m
+
+
+def _method(method):
+    return method if isinstance(method, mt.Method) else mt.get_method(method)
 
 
 def _check_names(m, params):
@@ -587,7 +592,10 @@ def image_value_maps(images, method="numpy", bins=256, **params):
     x = eq._as_images(images)
     if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
         raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
-    m, p = eq._prepare(x, global_method(method).name, bins, params)
+    if _method(method).image is not None:
+        raise ValueError(f"the {_method(method).name} method has no map per value of an image; "
+                         "equalize the images instead")
+    m, p = eq._prepare(x, _method(method).name, bins, params)
     tb = _tables()
     x2 = eq._rows(x)
     rows, pixels = x2.shape

@@ -25,13 +25,19 @@ from histeq_gui.core.methods import METHODS, Method, get_method, register, unreg
 DTYPES = ["uint8", "uint16", "int16", "int64-wide", "float32", "float64"]
 
 
+def has_stack_histogram(name):
+    method = get_method(name)
+    return method.image is None and "stack" in method.scopes
+
+
 def global_methods():
-    """The registered methods with one map for all pixels (what a stack histogram is)."""
-    return [m for m in METHODS if get_method(m).image is None]
+    """The registered methods with one map for all pixels of a stack (a stack histogram)."""
+    return [m for m in METHODS if has_stack_histogram(m)]
 
 
 def image_methods():
-    return [m for m in METHODS if get_method(m).image is not None]
+    """The others: whole-image methods (CLAHE, matching), no stack scope."""
+    return [m for m in METHODS if not has_stack_histogram(m)]
 
 
 def supported(method, dtype):
@@ -355,16 +361,24 @@ def test_a_whole_image_method_has_no_stack_histogram_to_fit(method):
         fit_each(lambda: [[np.zeros((1, 4, 4))]], 1, method)
 
 
-def test_a_whole_image_method_registered_for_a_test_is_refused():
-    method = register(Method(name="stretch-fit-test", label="Stretch", summary="Stretch.",
-                             reference="min-max", source="this test", how="Stretches.",
-                             scopes=("image",), image=lambda image, mask, params: image))
+def test_a_method_without_a_stack_histogram_registered_for_a_test_is_refused():
+    from histeq_gui.core.methods import Nodes
+
+    whole = register(Method(name="stretch-fit-test", label="Stretch", summary="Stretch.",
+                            reference="min-max", source="this test", how="Stretches.",
+                            scopes=("image",), image=lambda image, mask, params: image))
+    per_image = register(Method(name="image-nodes-test", label="Nodes", summary="Nodes.",
+                                reference="-", source="this test", how="-", scopes=("image",),
+                                nodes=lambda c, e, d, p: Nodes(e[:, :-1], np.cumsum(c, 1))))
     try:
-        with pytest.raises(ValueError, match="^the stretch-fit-test method maps each image by "
-                                             "itself, with no histogram of the whole stack"):
-            fit(lambda: [np.zeros((1, 4, 4))], method.name)
+        for method in (whole, per_image):
+            with pytest.raises(ValueError, match=f"^the {method.name} method maps each image "
+                                                 "by itself, with no histogram of the whole "
+                                                 "stack to fit; use scope='image'$"):
+                fit(lambda: [np.zeros((1, 4, 4))], method.name)
     finally:
-        unregister(method.name)
+        unregister(whole.name)
+        unregister(per_image.name)
 
 
 _NAN_COUNT = """
