@@ -8,10 +8,14 @@ The public API is free of Qt::
     >>> equalize(stack, method="numpy", bins=256).shape
     (4, 1, 96, 96)
 
-``equalize`` and ``histogram`` are the two methods of the Q&A thread the
-program starts from, vectorized over whole stacks; ``load_stack`` and
-``save_stack`` read and write the formats the viewer and the ``histeq``
-command use.
+``equalize`` and ``histogram`` run every registered method (``METHODS``)
+over whole stacks; ``fit`` fits the one histogram of a stack too large for
+memory from chunks of it (``open_reader`` reads any input chunk by chunk) and
+its ``apply`` maps each chunk; ``load_stack`` and ``save_stack`` read and
+write the formats the viewer and the ``histeq`` command use;
+``image_stats`` describes every image (with ``robust_z`` and ``outliers`` to
+find the unusual ones, ``stats_to_csv`` to write the table) and
+``worked_table`` shows one image's equalization step by step.
 
 Importing the package is cheap: the public names are imported from their
 modules on first use (PEP 562), so ``histeq --help`` never loads the
@@ -31,10 +35,14 @@ _LAZY = {
     "load_stack": ".core.io", "save_stack": ".core.io",
     "StackError": ".core.errors", "Cancelled": ".core.errors",
     "worked_table": ".core.worked",
+    "image_stats": ".core.stats", "robust_z": ".core.stats", "outliers": ".core.stats",
+    "stats_to_csv": ".core.stats_csv",
+    "fit": ".core.fit", "open_reader": ".core.readers",
 }
 
 __all__ = ["__version__", "equalize", "histogram", "Histogram", "load_stack", "save_stack",
-           "METHODS", "SCOPES", "StackError", "Cancelled", "worked_table"]
+           "METHODS", "SCOPES", "StackError", "Cancelled", "worked_table", "image_stats",
+           "robust_z", "outliers", "stats_to_csv", "fit", "open_reader"]
 
 
 def __getattr__(name):

@@ -104,13 +104,12 @@ def read_piece(source, axis, start, stop):
                         else reader.read(start, stop, axis))
 
 
-def range_parts(piece, layout, method, bins):
+def range_parts(piece, layout):
     """Task: the range step of every channel of a piece."""
     from .export import channel_pieces
 
     with fit.single_threaded():
-        return [fit.chunk_range(part, method=method, bins=bins)
-                for part in channel_pieces(piece, layout)]
+        return [fit.chunk_range(part) for part in channel_pieces(piece, layout)]
 
 
 def merge_range_lists(a, b):
@@ -259,8 +258,7 @@ class DaskEngine:
                 done[0] += n
                 return result
 
-            ranges = run(lambda piece: range_parts(piece, layout, s.method, s.bins),
-                         merge_range_lists)
+            ranges = run(lambda piece: range_parts(piece, layout), merge_range_lists)
             distinct = []
 
             def distinct_of(c):
@@ -270,7 +268,8 @@ class DaskEngine:
                                         merge_distinct_lists))
                 return distinct[c]
 
-            started = [_core(fit.start, part, s.method, s.bins, lambda c=c: distinct_of(c))
+            started = [_core(fit.start, part, s.method, s.bins, lambda c=c: distinct_of(c),
+                             **s.params)
                        for c, part in enumerate(ranges)]
             tables = [t if counts is None else None for t, counts in started]
             counts = [c for _, c in started]
@@ -278,8 +277,7 @@ class DaskEngine:
                 passes[0] = max(passes[0], done[0] // n + 1)
                 summed = run(lambda piece: count_parts(piece, layout, tables), add_count_lists)
                 counts = [c if c is not None else summed[i] for i, c in enumerate(counts)]
-            return [_core(fit.finish, t, c, s.method, s.bins)
-                    for (t, _), c in zip(started, counts)]
+            return [_core(fit.finish, t, c) for (t, _), c in zip(started, counts)]
 
         return (yield from _in_thread("histogram", build))
 

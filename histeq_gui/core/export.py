@@ -30,7 +30,7 @@ import os
 import queue
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,17 +59,33 @@ class ExportSettings:
 
     Attributes
     ----------
-    method : {"numpy", "skimage"}
-        Equalization method (see :func:`histeq_gui.equalize`).
+    method : str
+        A registered equalization method (:data:`histeq_gui.core.methods.METHODS`;
+        see :func:`histeq_gui.equalize`).
     bins : int
-        Number of histogram bins (scikit-image ignores it for integer images).
+        Number of histogram bins (some methods ignore it for integer images).
     scope : {"image", "stack"}
-        One histogram per image, or one for the whole stack (per channel).
+        One histogram per image, or one for the whole stack (per channel);
+        the method must support it.
     dtype : {"same", "uint8", "uint16", "float32", "float64"}
         Output dtype; see :func:`convert`.
     channel_axis : "auto", None or int
         Colour axis equalized channel by channel: ``"auto"`` recognises
         channels last of size 3 or 4 (RGB/RGBA), None means grayscale.
+    params : dict
+        The method's own parameters besides ``bins`` (``{"levels": 8}``), as
+        for :func:`histeq_gui.equalize`; the others take their defaults.
+        The sidecar records every parameter as resolved for the stack's
+        dtype (:meth:`resolved_params`).
+
+    Examples
+    --------
+    >>> ExportSettings(method="opencv", params={}).validate().method
+    'opencv'
+    >>> ExportSettings(params={"levels": 8}).validate()
+    Traceback (most recent call last):
+    ...
+    ValueError: the numpy method has no parameter 'levels'; its parameters: bins
     """
 
     method: str = "numpy"
@@ -77,16 +93,20 @@ class ExportSettings:
     scope: str = "image"
     dtype: str = "same"
     channel_axis: object = "auto"
+    params: dict = field(default_factory=dict)
 
     def validate(self):
         """Return ``self`` if every field is valid, else raise a one-line ValueError.
 
-        Whether ``channel_axis`` fits a stack is checked against its shape
-        when exporting.
+        Whether ``channel_axis`` fits a stack is checked against its shape,
+        and the parameters against its dtype (:meth:`resolved_params`), when
+        exporting.
         """
         check_method(self.method)
         check_bins(self.bins)
-        get_method(self.method).check_scope(check_scope(self.scope))
+        check_scope(self.scope)
+        method = get_method(self.method)
+        method.check_scope(self.scope)
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
@@ -95,7 +115,41 @@ class ExportSettings:
                 (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)))):
             raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
                              f"{axis!r}; use None for grayscale stacks")
+        if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
+            raise ValueError(f"params must be a dict of parameter names and values, got "
+                             f"{self.params!r}")
+        if "bins" in self.params:
+            raise ValueError("give bins as ExportSettings.bins (histeq --bins), not in params")
+        known = [p.name for p in method.params]
+        for name, value in self.params.items():
+            if name not in known:
+                raise ValueError(f"the {method.name} method has no parameter {name!r}; its "
+                                 f"parameters: {', '.join(known) or 'none'}")
+            method.param(name).check(value, method.name)
         return self
+
+    def resolved_params(self, input_dtype):
+        """Every parameter of the method for images of ``input_dtype``, ``bins`` included.
+
+        Returns
+        -------
+        dict
+            ``get_method(method).resolve_params(input_dtype, bins=bins, **params)``:
+            the given values checked, the defaults for the others.
+
+        Raises
+        ------
+        ValueError
+            One line, for a parameter or a dtype the method does not take.
+
+        Examples
+        --------
+        >>> ExportSettings(bins=64).resolved_params("float32")
+        {'bins': 64}
+        """
+        method = get_method(self.method)
+        dtype = method.check_dtype(np.dtype(input_dtype).newbyteorder("="))
+        return method.resolve_params(dtype, bins=self.bins, **self.params)
 
 
 def output_dtype(dtype, input_dtype):
@@ -191,6 +245,7 @@ class _Plan:
     source: object
     overwrite: bool
     chunk_images: int
+    params: dict                # every parameter as resolved for the stack (the sidecar's)
 
     @property
     def shape(self):
@@ -212,6 +267,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     try:
         check_dtype(images.dtype)
         layout = guess_layout(shape, settings.channel_axis)
+        params = settings.resolved_params(images.dtype)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
@@ -231,7 +287,8 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
     return _Plan(images, output, kind, settings, layout, dtype,
-                 None if source is None else Path(source), bool(overwrite), int(chunk_images))
+                 None if source is None else Path(source), bool(overwrite), int(chunk_images),
+                 params)
 
 
 _UNCOMPRESSED = ("npy", "tif")      # kinds whose size is known before writing
@@ -564,7 +621,8 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        return _core(stack_params, stack_stream(plan, reader, progress), s.method, bins=s.bins)
+        return _core(stack_params, stack_stream(plan, reader, progress), s.method, bins=s.bins,
+                     **s.params)
 
     return (yield from _in_thread("histogram", build))
 
@@ -589,7 +647,7 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, para
     (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
     ``params`` (scope "image"): the method's parameters with the stack-aware
     ones resolved for the whole stack (:func:`_stack_params`), or None for
-    the defaults.  Every engine equalizes its pieces with this function.
+    ``settings.params`` as given.  Every engine equalizes its pieces with this function.
     Integer images of at most 16 bits (8 bits for scope "image", methods
     with a map of pixel values) go through tables in the output dtype
     (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
@@ -598,7 +656,8 @@ def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, para
     first = start if axis is not None and axis == layout.channel_axis else 0
     native = np.dtype(input_dtype).newbyteorder("=")
     method = get_method(settings.method)
-    params = _piece_params(method, params, first, channels)
+    params = _piece_params(method, settings.params if params is None else params, first,
+                           channels)
     if lut.applies(native, settings.scope) and method.kind(native) != "image":
         def to_output(values):
             return convert(values, settings.dtype, input_dtype)
@@ -645,7 +704,7 @@ class LocalEngine:
 
         def build(progress):
             return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
-                         progress=progress)
+                         progress=progress, **s.params)
 
         return (yield from _in_thread("histogram", build))
 
@@ -720,7 +779,33 @@ def _sidecar_info(plan, engine="local"):
         "method": s.method,
         "bins": int(s.bins),
         "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
+        "params": {name: _json_value(value) for name, value in plan.params.items()},
         "scope": s.scope,
         "channel_axis": plan.layout.channel_axis,
         "engine": engine,
     }
+
+
+def _json_value(value):
+    """A parameter's value as JSON holds it: numbers and text as they are, else a description.
+
+    Examples
+    --------
+    >>> _json_value(np.int64(8)), _json_value(0.5), _json_value(Path("ref.png"))
+    (8, 0.5, 'ref.png')
+    >>> _json_value(np.zeros((2, 3), np.uint8))
+    {'array': {'shape': [2, 3], 'dtype': 'uint8'}}
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        return {"array": {"shape": list(value.shape), "dtype": str(value.dtype)}}
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    return repr(value)

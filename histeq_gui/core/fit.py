@@ -7,27 +7,30 @@ graph, a viewer showing a stack larger than memory) that histogram is
 chunk with :meth:`Histogram.apply <histeq_gui.core.equalize.Histogram.apply>`.
 :func:`fit` returns the very :class:`~histeq_gui.core.equalize.Histogram`
 that :func:`~histeq_gui.core.equalize.histogram` returns for all the chunks
-concatenated: same counts, edges and CDF, and ``apply`` gives the same bits.
+concatenated: same counts, edges and CDF, and ``apply`` gives the same bits,
+for every registered method with one map for all pixels (a ``nodes`` or
+``table`` hook; a whole-image method such as CLAHE has no stack histogram).
 
-The fit is built from the engine's own steps (per-block statistics, tables,
-counting, finishing), in passes over the chunks:
+The fit is built from the engine's own steps (:mod:`histeq_gui.core.engine.tables`:
+per-block statistics, tables, counting, finishing), in passes over the chunks:
 
 1. *range*: per-chunk statistics (:func:`chunk_range`), merged
    (:func:`merge_ranges`).  Integers of at most 16 bits are also counted per
    value over the whole dtype range in this pass, so integer value tables
-   (scikit-image on integers, the numpy method on a narrow integer range)
+   (table methods on integers, a node method on a narrow integer range)
    need no other pass.
 2. *counts* (:func:`start`, :func:`chunk_counts`, :func:`finish`): floating
    point data, and integers binned with float edges, are counted once the
-   range is known.  scikit-image on integers of a very wide range (int64
-   spanning 2**40) first collects the distinct values (:func:`chunk_distinct`).
+   range is known.  Table methods on integers of a very wide range (int64
+   spanning 2**40) first collect the distinct values (:func:`chunk_distinct`).
 
 The step functions are pure and their partial results merge in any order,
 so the same steps run serially (:func:`fit`) or as a Dask reduction
 (:mod:`histeq_gui.core.dask_engine`).
 
-This module is the one place that knows the engine's internal steps; see
-:func:`single_threaded` for running the core without its thread pool.
+This module is the one place outside the engine that knows the engine's
+internal steps; see :func:`single_threaded` for running the core without its
+thread pool.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from .stack import guess_layout
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
            "chunk_distinct", "merge_distinct", "finish", "single_threaded", "image_value_maps",
-           "run_blocks"]
+           "run_blocks", "global_method"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
 
@@ -56,13 +59,49 @@ def _tables():
     return tables
 
 
-def _one_map(method):
-    """The registered Method ``method``, refused in one line if it maps image by image (CLAHE)."""
-    m = method if isinstance(method, mt.Method) else mt.get_method(method)
-    if m.image is not None:
+def global_method(method):
+    """The registered :class:`~histeq_gui.core.methods.Method` ``method``, if it has a stack scope.
+
+    A method with a ``nodes`` or ``table`` hook and the "stack" scope maps
+    every pixel of a histogram's sample through one map, which can be fitted
+    over chunks; a whole-image method (CLAHE, matching) has no such map of
+    the whole stack.
+
+    Raises
+    ------
+    ValueError
+        One line, for an unknown method or one without a stack histogram.
+
+    Examples
+    --------
+    >>> global_method("numpy").name
+    'numpy'
+    """
+    m = _method(method)
+    if m.image is not None or "stack" not in m.scopes:
         raise ValueError(f"the {m.name} method maps each image by itself, with no histogram "
                          "of the whole stack to fit; use scope='image'")
     return m
+
+
+def _method(method):
+    return method if isinstance(method, mt.Method) else mt.get_method(method)
+
+
+def _check_names(m, params):
+    """A one-line ValueError for a parameter ``m`` does not take (before reading anything)."""
+    known = {p.name for p in m.params} | {"bins"}
+    for name in params:
+        if name not in known:
+            names = ", ".join(p.name for p in m.params) or "none"
+            raise ValueError(f"the {m.name} method has no parameter {name!r}; "
+                             f"its parameters: {names}")
+
+
+def _resolve(m, dtype, bins, params):
+    """The method's parameters for images of ``dtype`` (one-line ValueErrors)."""
+    m.check_dtype(dtype)
+    return m.resolve_params(dtype, bins=bins, **params)
 
 
 # --------------------------------------------------------------------------- the steps
@@ -116,11 +155,11 @@ def _small_int(dtype):
     return dtype.kind in "iu" and dtype.itemsize * 8 <= _VALUE_BITS
 
 
-def _whole_range_tables(method, bins, dtype):
+def _whole_range_tables(dtype):
     """Value tables spanning every value of a small integer dtype (for counting only)."""
-    width = 1 << (8 * dtype.itemsize)
-    return _tables().Tables(None, {}, "values", "table", dtype, bins, None,
-                            base=np.array([np.iinfo(dtype).min], np.int64), width=width)
+    return _tables().Tables(None, None, "values", "table", dtype, 0, None,
+                            base=np.array([np.iinfo(dtype).min], np.int64),
+                            width=1 << (8 * dtype.itemsize))
 
 
 def _one_sample(stats, rows, dtype):
@@ -133,7 +172,7 @@ def _blocks(x2, sel2):
     return source, eq._blocks(0, x2.shape[0], x2.shape[1])
 
 
-def chunk_range(images, mask=None, *, method="numpy", bins=256):
+def chunk_range(images, mask=None):
     """The range step of one chunk: its statistics as one sample.
 
     Parameters
@@ -142,20 +181,25 @@ def chunk_range(images, mask=None, *, method="numpy", bins=256):
         A chunk of images (any shape; all its pixels go into the sample).
     mask : array_like of bool, optional
         Broadcastable to ``images``: the pixels that drive the histogram.
-    method, bins
-        As for :func:`fit` (only used to lay out the value counts).
 
     Returns
     -------
     RangePart
+        Merge the parts of all chunks with :func:`merge_ranges`.
+
+    Examples
+    --------
+    >>> part = chunk_range(np.array([[1.0, np.nan], [3.0, 2.0]]))
+    >>> part.pixels, part.stats.n.tolist(), part.stats.hi.tolist()
+    (4, [3], [3.0])
     """
     x, x2 = _as_pixels(images)
     part = RangePart(x.dtype, int(x2.size))
     if x2.size == 0:
         return part
     source, blocks = _blocks(x2, _selection_rows(x, mask))
-    whole = _whole_range_tables(method, bins, x.dtype) if _small_int(x.dtype) else None
-    tb = _tables()
+    whole = _whole_range_tables(x.dtype) if _small_int(x.dtype) else None
+    tb = _tables() if whole is not None else None
 
     def work(b):
         block, sel = source.block(b)
@@ -186,22 +230,27 @@ def merge_ranges(a, b):
     return RangePart(a.dtype, a.pixels + b.pixels, stats, values)
 
 
-def start(part, method="numpy", bins=256, distinct=None):
+def start(part, method="numpy", bins=256, distinct=None, **params):
     """The tables of a fitted range, and their counts when the range pass has them.
 
     Parameters
     ----------
     part : RangePart
         The merged range of every chunk.
-    method, bins
+    method : str or Method
+        A registered method with one map (see :func:`global_method`).
+    bins : int
         As for :func:`fit`.
     distinct : callable, optional
         ``distinct()`` returns the sorted distinct values of all chunks; only
-        called for scikit-image on integers of a very wide range.
+        called for table methods on integers of a very wide range.
+    **params
+        The method's parameters, as for :func:`fit`; resolved here for the
+        data's dtype and kept in the tables.
 
     Returns
     -------
-    tables : tables.Tables
+    tables : engine.tables.Tables
     counts : ndarray or None
         The counts to :func:`finish` with, or None when a counting pass over
         the chunks (:func:`chunk_counts`) is needed.
@@ -209,18 +258,19 @@ def start(part, method="numpy", bins=256, distinct=None):
     Raises
     ------
     ValueError
-        For no pixels at all, no selected pixel, or too many bins for the range.
+        For no pixels at all, a method, dtype or parameter that does not
+        fit, or too many bins for the range.
     """
-    m = _one_map(method)
-    m.check_dtype(part.dtype)
-    params = m.resolve_params(part.dtype, bins=bins)
+    m = global_method(method)
+    bins = hg.check_bins(bins)
+    resolved = _resolve(m, part.dtype, bins, params)
     if part.stats is None or part.pixels == 0:
         raise ValueError("cannot make a histogram of an empty array")
 
     def no_distinct():
         raise ValueError("the distinct values of the chunks are needed for this histogram")
 
-    t = _tables().start(m, params, bins, part.dtype, part.stats, part.pixels,
+    t = _tables().start(m, resolved, bins, part.dtype, part.stats, part.pixels,
                         distinct if distinct is not None else no_distinct)
     if t.kind == "values" and part.values is not None:
         low = int(t.base[0]) - int(np.iinfo(part.dtype).min)
@@ -241,6 +291,11 @@ def chunk_distinct(images):
     ndarray
         Its sorted distinct values (all pixels, selected or not, as the
         engine's rank tables take them); merge with :func:`merge_distinct`.
+
+    Examples
+    --------
+    >>> chunk_distinct(np.array([[5, 1], [5, 3]], np.int64)).tolist()
+    [1, 3, 5]
     """
     x, x2 = _as_pixels(images)
     if x2.size == 0:
@@ -259,7 +314,7 @@ def chunk_counts(t, images, mask=None):
 
     Parameters
     ----------
-    t : tables.Tables
+    t : engine.tables.Tables
         From :func:`start` (the same for every chunk).
     images : array_like
         A chunk of images, of the dtype the range was fitted on.
@@ -290,16 +345,15 @@ def chunk_counts(t, images, mask=None):
     return counts
 
 
-def finish(t, counts, method=None, bins=None):
+def finish(t, counts):
     """The last step: the histogram of tables ``t`` with the summed ``counts``.
-
-    ``method`` and ``bins`` are those ``t`` was started with (``t`` knows them).
 
     Returns
     -------
     Histogram
         As :func:`~histeq_gui.core.equalize.histogram` returns it (``t`` is
-        completed in place and becomes its ``tables``).
+        completed in place and becomes its ``tables``), with the method,
+        bins and parameters ``t`` was started with.
     """
     return eq._public(_tables().finish(t, counts), t.method.name, t.bins, t.params)
 
@@ -350,7 +404,8 @@ class _Passes:
                 self.progress(self.done, max(total, self.done))
 
 
-def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _single=False):
+def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _single=False,
+             **params):
     """Fit ``n`` histograms at once from chunks that each hold a piece of every sample.
 
     Like :func:`fit`, but ``chunks()`` yields sequences of ``n`` arrays (or
@@ -361,9 +416,18 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     -------
     list of Histogram
         One per sample, each equal to :func:`fit` of that sample's pieces.
+
+    Examples
+    --------
+    >>> rgb = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    >>> red, green, blue = fit_each(lambda: [[c[..., k] for k in range(3)] for c in rgb], 3,
+    ...                             "opencv")
+    >>> int(red.counts.sum()), green.method
+    (32, 'opencv')
     """
-    _one_map(method)
+    m = global_method(method)
     bins = hg.check_bins(bins)
+    _check_names(m, params)
     if mask is not None and not np.any(mask):
         raise ValueError("the mask selects no pixel; select at least one pixel per image")
     passes = _Passes(chunks, n, progress, _single)
@@ -373,9 +437,11 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
         return mask if chunk_mask is None else chunk_mask
 
     def add_range(s, images, chunk_mask):
-        part = chunk_range(images, mask_of(chunk_mask), method=method, bins=bins)
-        if passes.done == 0 and s == 0 and not _small_int(part.dtype):
-            passes.plan(2)                  # floats and wide integers: a counting pass
+        part = chunk_range(images, mask_of(chunk_mask))
+        if passes.done == 0 and s == 0:
+            _resolve(m, part.dtype, bins, params)   # refuse after one chunk, not after all
+            if not _small_int(part.dtype):
+                passes.plan(2)                      # floats and wide integers: a counting pass
         ranges[s] = part if ranges[s] is None else merge_ranges(ranges[s], part)
 
     passes.run(add_range)
@@ -394,23 +460,25 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
             passes.run(add)
         return found[s]
 
-    started = [start(part, method, bins, lambda s=s: distinct(s)) for s, part in enumerate(ranges)]
+    started = [start(part, m, bins, lambda s=s: distinct(s), **params)
+               for s, part in enumerate(ranges)]
     tables = [t for t, _ in started]
     counts = [c for _, c in started]
     missing = [s for s in range(n) if counts[s] is None]
     if missing:
         passes.plan(passes.done // max(passes.length or 1, 1) + 1)
+        empty = _tables().empty_counts
         for s in missing:
-            counts[s] = _tables().empty_counts(tables[s])
+            counts[s] = empty(tables[s])
 
         def add_counts(s, images, chunk_mask):
-            if counts[s] is not None and s in missing:
+            if s in missing:
                 counts[s] += chunk_counts(tables[s], images, mask_of(chunk_mask))
         passes.run(add_counts)
-    return [finish(t, c, method, bins) for t, c in zip(tables, counts)]
+    return [finish(t, c) for t, c in zip(tables, counts)]
 
 
-def fit(chunks, method="numpy", bins=256, mask=None, progress=None):
+def fit(chunks, method="numpy", bins=256, mask=None, progress=None, **params):
     """Fit one histogram from chunks of images, as if they were one array.
 
     Parameters
@@ -419,12 +487,13 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None):
         ``chunks()`` returns a fresh iterable of arrays (chunks of images of
         one dtype), or of ``(images, mask)`` pairs for a mask per chunk.  It
         is called once per pass: once for integers of at most 16 bits with a
-        value table (scikit-image on integers, the numpy method on a narrow
+        value table (table methods on integers, a node method on a narrow
         integer range), twice for floating point data and integers binned
-        with float edges (range, then counts), three times for scikit-image
+        with float edges (range, then counts), three times for table methods
         on integers of a very wide range (range, distinct values, counts).
     method : str
-        A method of :data:`histeq_gui.core.methods.METHODS`.
+        A method of :data:`histeq_gui.core.methods.METHODS` with one map for
+        all pixels (``nodes`` or ``table``; not a whole-image method).
     bins : int
         Number of bins, as for :func:`~histeq_gui.core.equalize.histogram`.
     mask : array_like of bool, optional
@@ -435,29 +504,34 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None):
         counts the passes expected so far (it may grow once, when the data
         turn out to need another pass) and equals ``done`` when ``chunks()``
         has no length.  It may raise to cancel.
+    **params
+        The method's own parameters, as for
+        :func:`~histeq_gui.core.equalize.equalize`; an unknown name is
+        refused before any chunk is read, a bad value or a dtype the method
+        does not take after the first chunk.
 
     Returns
     -------
     Histogram
         Equal to ``histogram(np.concatenate(list(chunks())), method, bins,
-        mask)``: counts, edges, CDF and :meth:`~Histogram.apply` bit for bit.
+        mask, **params)``: counts, edges, CDF, parameters and
+        :meth:`~Histogram.apply` bit for bit.
 
     Raises
     ------
     ValueError
-        As :func:`~histeq_gui.core.equalize.histogram` does, and for chunks
-        of different dtypes.
+        As :func:`~histeq_gui.core.equalize.histogram` does, for chunks of
+        different dtypes, and for a whole-image method.
 
     Examples
     --------
-    >>> import numpy as np
     >>> stack = np.arange(4 * 8 * 8, dtype=np.uint16).reshape(4, 8, 8)
     >>> h = fit(lambda: (stack[i:i + 1] for i in range(4)), "numpy", bins=16)
     >>> whole = eq.histogram(stack, "numpy", 16)
     >>> bool(np.array_equal(h.apply(stack[:2]), whole.apply(stack[:2])))
     True
     """
-    return fit_each(chunks, 1, method, bins, mask, progress, _single=True)[0]
+    return fit_each(chunks, 1, method, bins, mask, progress, _single=True, **params)[0]
 
 
 @contextmanager
@@ -498,28 +572,31 @@ def image_value_maps(images, method="numpy", bins=256, **params):
     images : ndarray of uint8 or int8
         Images whose last two axes are one image (no colour axis).
     method, bins, **params
-        As for :func:`~histeq_gui.core.equalize.equalize`; a method that
-        maps 8-bit images through tables (not CLAHE).  Stack-aware
-        parameters resolve against ``images`` (pass the values
-        :func:`~histeq_gui.core.equalize.stack_params` and
-        :func:`~histeq_gui.core.equalize.channel_params` give for a whole
-        stack's).
+        As for :func:`~histeq_gui.core.equalize.equalize`; a method with one
+        map per image (not a whole-image method).
 
     Returns
     -------
     ndarray of float64, shape (images, 256)
         Row ``r`` maps value ``iinfo.min + k`` of image ``r`` (in the order
         of ``images.reshape(-1, H * W)``) to what ``equalize(images, method,
-        bins, **params)`` gives a pixel of that value in that image: the very tables
-        :func:`~histeq_gui.core.equalize.equalize` builds (same groups, same
-        counting), evaluated on the 256 values instead of on the pixels.
+        bins, **params)`` gives a pixel of that value in that image: the very
+        tables :func:`~histeq_gui.core.equalize.equalize` builds (same groups,
+        same counting), evaluated on the 256 values instead of on the pixels.
+
+    Examples
+    --------
+    >>> maps = image_value_maps(np.array([[[0, 0], [255, 255]]], np.uint8), "opencv")
+    >>> maps.shape, float(maps[0, 0]), float(maps[0, 255])
+    ((1, 256), 0.0, 1.0)
     """
     x = eq._as_images(images)
     if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
         raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
-    m, p = eq._prepare(x, method, bins, params)
+    m, p = eq._prepare(x, _method(method).name, bins, params)
     if m.kind(x.dtype) == "image":
-        raise ValueError(f"the {m.name} method has no map of pixel values for {x.dtype} images")
+        raise ValueError(f"the {m.name} method has no map of pixel values for {x.dtype} images; "
+                         "equalize the images instead")
     tb = _tables()
     x2 = eq._rows(x)
     rows, pixels = x2.shape

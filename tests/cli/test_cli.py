@@ -763,3 +763,249 @@ def test_a_single_image_exports_to_one_png(tmp_path, capsys, name, image):
     info = read_sidecar(tmp_path / "eq.png")
     assert info["format"] == "png" and info["output"] == "eq.png"
     assert _listing(tmp_path) == sorted([name, "eq.png", "eq.png.json"])
+
+
+# --- the methods' parameters as options ------------------------------------------------------
+
+def _help(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["--help"])
+    assert excinfo.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def _usage_error(capsys, *args):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith("histeq: error: ") and err.rstrip().endswith("see 'histeq --help'")
+    return err
+
+
+def test_every_parameter_of_every_registered_method_is_an_option():
+    from histeq_gui.core.methods import METHODS, get_method
+
+    parser = cli.build_parser()
+    flags = {s: a for a in parser._actions for s in a.option_strings}
+    for method in METHODS:
+        for param in get_method(method).params:
+            if param.name == "bins":
+                continue
+            action = flags["--" + param.name.replace("_", "-")]
+            assert method in action.help and param.help.replace("%", "%%") in action.help
+
+
+def test_a_registered_methods_parameters_are_options_that_reach_the_export(tmp_path, capsys):
+    """Registered after the command was imported: the parser reads the registry when built."""
+    from throwaway_methods import registered
+
+    source = _input(tmp_path, _stack((6, 1, 16, 12), "float32"))
+    assert "--power" not in _help(capsys)
+    with registered():
+        text = _help(capsys)
+        assert ("--power X exponent of the CDF (a number from 0.5 to 4, default 1.0; used by "
+                "power-test)") in text
+        assert "--floor-level N lowest output, in percent (a whole number from 0 to 100, " \
+               "default 0; used by power-test)" in text
+        assert "--curve {up,down} direction of the map" in text
+        code, _, err = _run(capsys, source, "-o", tmp_path / "out.npy", "--method", "power-test",
+                            "--bins", "20", "--power", "2", "--floor-level", "10",
+                            "--curve", "down", "--scope", "stack", "--dtype", "float64")
+        assert (code, err) == (0, "")
+        given = {"power": 2.0, "floor_level": 10, "curve": "down"}
+        expected = histeq_gui.equalize(load_stack(source), "power-test", 20, "stack", **given)
+        assert load_stack(tmp_path / "out.npy").tobytes() == expected.tobytes()
+        assert read_sidecar(tmp_path / "out.npy")["params"] == {"bins": 20, **given}
+        # the defaults when no option is given, recorded all the same
+        code, _, err = _run(capsys, source, "-o", tmp_path / "plain.npy", "--method",
+                            "power-test")
+        assert (code, err) == (0, "")
+        assert read_sidecar(tmp_path / "plain.npy")["params"] == {
+            "bins": 256, "power": 1.0, "floor_level": 0, "curve": "up"}
+    assert "--power" not in _help(capsys)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--method", "numpy", "--power", "2"],
+     "--power is not a parameter of the numpy method (its parameters: --bins)"),
+    (["--method", "power-test", "--power", "9"],
+     "argument --power: power must be a number from 0.5 to 4, got 9.0"),
+    (["--method", "power-test", "--power", "lots"],
+     "argument --power: power must be a number from 0.5 to 4, got 'lots'"),
+    (["--method", "power-test", "--floor-level", "2.5"],
+     "argument --floor-level: floor_level must be a whole number from 0 to 100, got '2.5'"),
+    (["--method", "power-test", "--curve", "sideways"],
+     "argument --curve: curve must be one of 'up', 'down', got 'sideways'"),
+])
+def test_a_parameter_the_method_does_not_take_or_a_bad_value_is_a_usage_error(
+        tmp_path, capsys, args, message):
+    from throwaway_methods import registered
+
+    source = _input(tmp_path)
+    with registered():
+        err = _usage_error(capsys, source, "-o", tmp_path / "o.npy", *args)
+    assert message in err
+    assert _listing(tmp_path) == ["in.npy"]
+
+
+def test_a_parameter_may_say_how_its_text_is_read(tmp_path, capsys):
+    """The hook for file-valued parameters: a Param with ``parse(text)`` gets the text."""
+    from dataclasses import dataclass
+    from typing import Callable
+
+    from histeq_gui.core.methods import Method, Param, register, unregister
+    from throwaway_methods import POWER, registered
+
+    @dataclass(frozen=True)
+    class FromFile(Param):
+        parse: Callable = None
+
+    np.save(tmp_path / "power.npy", np.array(3.0))
+    power = FromFile("power", 1.0, float, "exponent, read from a .npy file", low=0.5, high=4,
+                     parse=lambda text: float(np.load(text)))
+    method = Method(**{**POWER.__dict__, "name": "file-power-test",
+                       "params": (POWER.params[0], power) + POWER.params[2:]})
+    source = _input(tmp_path)
+    with registered(method):
+        code, _, err = _run(capsys, source, "-o", tmp_path / "o.npy", "--method",
+                            "file-power-test", "--power", tmp_path / "power.npy")
+    assert (code, err) == (0, "")
+    assert read_sidecar(tmp_path / "o.npy")["params"]["power"] == 3.0
+
+
+def test_a_parameter_named_like_an_option_gets_a_prefixed_flag(tmp_path, capsys):
+    from histeq_gui.core.methods import Param
+    from throwaway_methods import POWER, registered
+
+    method = POWER.__class__(**{**POWER.__dict__, "name": "scope-test", "params": (
+        POWER.params[0], Param("scope", 1.0, float, "a clash", low=0.5, high=4))})
+    with registered(method):
+        assert "--param-scope X a clash" in _help(capsys)
+
+
+# --- --stats: the statistics table as CSV -----------------------------------------------------
+
+def _read_csv(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def _assert_csv_equals_table(path, table):
+    header, rows = _read_csv(path)
+    assert header == list(table)
+    assert len(rows) == table.n_images
+    for k, name in enumerate(header):
+        column = [row[k] for row in rows]
+        values = table[name]
+        if values.dtype.kind == "f":
+            np.testing.assert_array_equal(np.array([float(v) for v in column]), values)
+        elif values.dtype.kind == "b":
+            assert column == ["true" if v else "false" for v in values]
+        elif values.dtype.kind in "iu":
+            assert [int(v) for v in column] == values.tolist()
+        else:
+            assert column == [str(v) for v in values]
+
+
+def test_stats_alone_writes_the_image_stats_table(tmp_path, capsys):
+    from skimage import data
+
+    stack = np.stack([data.camera()[::8, ::8], data.moon()[::8, ::8],        # real photographs
+                      data.coins()[::4, ::4][:64, :64], np.full((64, 64), 7, np.uint8)])
+    source = _input(tmp_path, stack)
+    code, out, err = _run(capsys, source, "--stats", tmp_path / "stats.csv", "--bins", "64")
+    assert (code, err) == (0, "")
+    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, 25 columns; "
+                   f"sidecar {tmp_path / 'stats.csv.json'}\n")
+    expected = histeq_gui.image_stats(load_stack(source), bins=64, channel_axis="auto")
+    _assert_csv_equals_table(tmp_path / "stats.csv", expected)
+    info = read_sidecar(tmp_path / "stats.csv")
+    assert info["kind"] == "image statistics" and info["rows"] == 4
+    assert info["source"] == str(source.absolute()) and info["bins"] == 64
+    assert _listing(tmp_path) == ["in.npy", "stats.csv", "stats.csv.json"]
+
+
+def test_stats_with_an_output_writes_both(tmp_path, capsys):
+    from throwaway_methods import registered
+
+    array = _stack((7, 1, 16, 12), "float32")
+    array[2, 0, 3, 3] = np.nan
+    source = _input(tmp_path, array)
+    with registered():
+        code, out, err = _run(capsys, source, "-o", tmp_path / "eq.tif", "--stats",
+                              tmp_path / "s.csv", "--method", "power-test", "--power", "2",
+                              "--scope", "stack")
+        assert (code, err) == (0, "")
+        expected = histeq_gui.image_stats(array, "power-test", scope="stack", power=2.0)
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"wrote {tmp_path / 'eq.tif'}")
+    assert lines[1].startswith(f"wrote {tmp_path / 's.csv'}: statistics of 7 images")
+    _assert_csv_equals_table(tmp_path / "s.csv", expected)
+    assert read_sidecar(tmp_path / "s.csv")["method_params"] == {"power": 2.0}
+    assert read_sidecar(tmp_path / "eq.tif")["params"]["power"] == 2.0
+    assert _listing(tmp_path) == ["eq.tif", "eq.tif.json", "in.npy", "s.csv", "s.csv.json"]
+
+
+def test_stats_of_a_folder_are_named_after_its_files(tmp_path, capsys):
+    folder = tmp_path / "faces"
+    stack = _stack((3, 16, 12))
+    save_stack(folder, stack)
+    names = sorted(os.listdir(folder))
+    code, _, err = _run(capsys, folder, "--stats", tmp_path / "s.csv")
+    assert (code, err) == (0, "")
+    header, rows = _read_csv(tmp_path / "s.csv")
+    assert [row[header.index("name")] for row in rows] == names
+    _assert_csv_equals_table(tmp_path / "s.csv",
+                             histeq_gui.image_stats(load_stack(folder), names=names,
+                                                    channel_axis="auto"))
+
+
+def test_stats_targets_are_checked_before_reading(tmp_path, capsys, monkeypatch):
+    from histeq_gui.core import readers
+
+    source = _input(tmp_path)
+    (tmp_path / "old.csv").write_text("keep")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read before checking the targets")
+    monkeypatch.setattr(readers, "open_reader", refuse)
+    for args, fragment in [
+            (["--stats", tmp_path / "old.csv"], "exists; pass --overwrite"),
+            (["--stats", tmp_path / "missing" / "s.csv"], "does not exist"),
+            (["--stats", tmp_path], "is a folder"),
+            (["--stats", source], "it is the input"),
+            (["--stats", tmp_path / "o.npy", "-o", tmp_path / "o.npy"], "the same file"),
+            (["--stats", tmp_path / "o.npy.json", "-o", tmp_path / "o.npy"], "the same file")]:
+        code, out, err = _run(capsys, source, *args)
+        assert code == 1 and err.count("\n") == 1 and fragment in err, err
+    assert (tmp_path / "old.csv").read_text() == "keep"
+    assert _listing(tmp_path) == ["in.npy", "old.csv"]
+
+
+def test_stats_overwrite_replaces_atomically_and_a_failure_leaves_the_old_file(tmp_path, capsys,
+                                                                                monkeypatch):
+    from histeq_gui.core import stats_csv
+
+    source = _input(tmp_path)
+    (tmp_path / "s.csv").write_text("old")
+    assert _run(capsys, source, "--stats", tmp_path / "s.csv", "--overwrite")[0] == 0
+    assert (tmp_path / "s.csv").read_text().startswith("index,name,")
+
+    def broken(columns, fh):
+        fh.write("index,na")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(stats_csv, "_write", broken)
+    before = (tmp_path / "s.csv").read_bytes()
+    code, _, err = _run(capsys, source, "--stats", tmp_path / "s.csv", "--overwrite")
+    assert code == 1 and err.count("\n") == 1
+    assert (tmp_path / "s.csv").read_bytes() == before
+    assert _listing(tmp_path) == ["in.npy", "s.csv", "s.csv.json"]
+
+
+def test_neither_output_nor_stats_is_a_usage_error(tmp_path, capsys):
+    err = _usage_error(capsys, _input(tmp_path))
+    assert "-o/--output (or --stats STATS.csv" in err

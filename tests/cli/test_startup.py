@@ -163,3 +163,21 @@ def test_ctrl_c_while_importing_the_compiler_is_one_line(tmp_path):
     """, tmp_path / "in.npy", "-o", tmp_path / "out.npy")
     assert (result.returncode, result.stdout, result.stderr) == (130, "", "histeq: interrupted\n")
     assert sorted(os.listdir(tmp_path)) == ["in.npy"]
+
+
+def test_the_public_names_are_the_core_functions():
+    """Each lazily exported name is the very object of the module that defines it."""
+    from histeq_gui.core import equalize, errors, fit, io, methods, readers, stats, stats_csv
+    from histeq_gui.core import worked
+
+    expected = {"equalize": equalize.equalize, "histogram": equalize.histogram,
+                "Histogram": equalize.Histogram, "SCOPES": equalize.SCOPES,
+                "METHODS": methods.METHODS, "load_stack": io.load_stack,
+                "save_stack": io.save_stack, "StackError": errors.StackError,
+                "Cancelled": errors.Cancelled, "worked_table": worked.worked_table,
+                "image_stats": stats.image_stats, "robust_z": stats.robust_z,
+                "outliers": stats.outliers, "stats_to_csv": stats_csv.stats_to_csv,
+                "fit": fit.fit, "open_reader": readers.open_reader}
+    assert set(histeq_gui.__all__) == set(expected) | {"__version__"}
+    for name, value in expected.items():
+        assert getattr(histeq_gui, name) is value, name

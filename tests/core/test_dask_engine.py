@@ -52,6 +52,10 @@ def _floats():
 @pytest.mark.parametrize("data", ["faces", "colour", "float32-nan", "int64-wide"])
 def test_the_distributed_engine_writes_the_default_engines_bytes(tmp_path, cluster, method,
                                                                  scope, data):
+    from histeq_gui.core.methods import get_method
+
+    if scope not in get_method(method).scopes:
+        pytest.skip(f"{method} has no {scope!r} scope")
     images = {"faces": lambda: sample_stack()[:30], "colour": _colour, "float32-nan": _floats,
               "int64-wide": lambda: RNG.integers(-2 ** 40, 2 ** 40, (6, 10, 12))}[data]()
     settings = ExportSettings(method=method, scope=scope, bins=90,
@@ -153,7 +157,7 @@ def test_tasks_run_the_core_single_threaded(monkeypatch):
     monkeypatch.setattr(fit, "chunk_range", spy)
     from histeq_gui.core.stack import guess_layout
 
-    dask_engine.range_parts(sample_stack()[:3], guess_layout((3, 1, 96, 96)), "numpy", 256)
+    dask_engine.range_parts(sample_stack()[:3], guess_layout((3, 1, 96, 96)))
     assert names and all(name.startswith("histeq-core-serial-") for name in names)
 
 
@@ -208,3 +212,21 @@ def test_a_worker_in_another_process_gives_the_same_bytes(tmp_path, how):
             a = export(stack, tmp_path / f"a-{scope}-{method}.npz", settings)
             np.testing.assert_array_equal(load_stack(a), load_stack(b))
             assert np.load(a)["images"].tobytes() == np.load(b)["images"].tobytes()
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_method_parameters_reach_the_workers(tmp_path, cluster, scope, dtype):
+    """A registered method's parameters travel with the graph: same bytes as the default engine,
+    different from the defaults'."""
+    from throwaway_methods import registered
+
+    images = sample_stack()[:12].astype(dtype)
+    given = {"power": 2.0, "floor_level": 10, "curve": "down"}
+    with registered():
+        settings = ExportSettings(method="power-test", scope=scope, bins=30, params=given)
+        a, b = _pair(tmp_path, images, "out.npy", settings, scheduler=cluster)
+        plain = export(images, tmp_path / "plain.npy",
+                       ExportSettings(method="power-test", scope=scope, bins=30))
+    assert a.read_bytes() == b.read_bytes() != plain.read_bytes()
+    assert read_sidecar(b)["params"] == {"bins": 30, **given}

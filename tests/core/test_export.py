@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from throwaway_methods import registered as _power
 
 import histeq_gui
 from histeq_gui.core import export as export_module
@@ -223,6 +224,7 @@ def test_sidecar_says_how_the_output_was_made(tmp_path):
         "method": "skimage",
         "bins": 64,
         "bins_ignored": True,       # scikit-image bins integers one value per bin
+        "params": {"bins": 64},     # every parameter of the method, as resolved
         "scope": "stack",
         "channel_axis": None,
         "engine": "local",
@@ -1087,3 +1089,110 @@ def test_a_reference_that_cannot_be_made_is_one_line(tmp_path):
                                          r"\(selected\) pixel; choose another reference$"):
         export(stack, tmp_path / "out.npy", ExportSettings(method="match"))
     assert _listing(tmp_path) == []
+# --- the method's parameters, end to end ------------------------------------------------------
+
+POWER_PARAMS = {"power": 2.0, "floor_level": 10, "curve": "down"}
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_method_parameters_reach_the_core_and_the_sidecar(tmp_path, dtype, scope):
+    """A registered method's parameters change the bytes exactly as the API's, chunk by chunk."""
+    stack = _gray(9, dtype)
+    if stack.dtype.kind == "f":
+        stack[2, 0, 1, 1] = np.nan
+    with _power():
+        settings = ExportSettings(method="power-test", bins=20, scope=scope, dtype="uint16",
+                                  params=POWER_PARAMS)
+        expected = convert(equalize(stack, "power-test", 20, scope, **POWER_PARAMS), "uint16",
+                           stack.dtype)
+        plain = convert(equalize(stack, "power-test", 20, scope), "uint16", stack.dtype)
+        assert not np.array_equal(expected, plain)
+        for chunk in (1, 4, None):
+            out = tmp_path / f"out-{chunk}.npy"
+            _run_steps(export_steps(stack, out, settings, chunk_images=chunk))
+            np.testing.assert_array_equal(load_stack(out), expected)
+    info = read_sidecar(tmp_path / "out-1.npy")
+    assert info["params"] == {"bins": 20, **POWER_PARAMS}
+    assert info["method"] == "power-test"
+
+
+def test_the_sidecar_records_the_defaults_of_parameters_not_given(tmp_path):
+    with _power():
+        out = export(_gray(3), tmp_path / "o.npy", ExportSettings(method="power-test",
+                                                                   params={"power": 3}))
+    assert read_sidecar(out)["params"] == {"bins": 256, "power": 3.0, "floor_level": 0,
+                                           "curve": "up"}
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"levels": 8}, "the power-test method has no parameter 'levels'; its parameters: bins, "
+                    "power, floor_level, curve"),
+    ({"power": 9}, "power-test: power must be a number from 0.5 to 4, got 9"),
+    ({"floor_level": 2.5}, "floor_level must be a whole number from 0 to 100, got 2.5"),
+    ({"curve": "sideways"}, "curve must be one of 'up', 'down', got 'sideways'"),
+    ({"bins": 8}, "give bins as ExportSettings.bins"),
+    ([("power", 2)], "params must be a dict"),
+])
+def test_bad_parameters_are_refused_before_computing(tmp_path, monkeypatch, params, match):
+    _refuse_computing(monkeypatch)
+    with _power():
+        with pytest.raises(ValueError, match=match) as excinfo:
+            export_steps(_gray(2), tmp_path / "x.npy", ExportSettings(method="power-test",
+                                                                      params=params))
+    assert "\n" not in str(excinfo.value)
+    assert _listing(tmp_path) == []
+
+
+def test_a_method_without_stack_scope_is_refused_by_the_settings():
+    from histeq_gui.core.methods import Method, register, unregister
+
+    register(Method(name="whole-image-test", label="W", summary="W.", reference="w",
+                    source="this test", how="W.", scopes=("image",),
+                    image=lambda image, mask, params: image))
+    try:
+        with pytest.raises(ValueError, match="has no 'stack' scope; use scope='image'"):
+            ExportSettings(method="whole-image-test", scope="stack").validate()
+        ExportSettings(method="whole-image-test", scope="image").validate()
+    finally:
+        unregister("whole-image-test")
+
+
+def test_a_dtype_the_method_refuses_is_a_stack_error_before_computing(tmp_path, monkeypatch):
+    from histeq_gui.core.methods import Method, Nodes, register, unregister
+
+    _refuse_computing(monkeypatch)
+    register(Method(name="ints-only-test", label="I", summary="I.", reference="i",
+                    source="this test", how="I.", dtypes="ui",
+                    nodes=lambda counts, edges, dtype, params: Nodes(edges[:, :-1], counts)))
+    try:
+        with pytest.raises(StackError, match="cannot export this stack: the ints-only-test "
+                                             "method works on unsigned integer and signed "
+                                             "integer images, not float32"):
+            export_steps(_gray(2, "float32"), tmp_path / "x.npy",
+                         ExportSettings(method="ints-only-test"))
+    finally:
+        unregister("ints-only-test")
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("method", histeq_gui.METHODS)
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+def test_every_method_streams_the_bytes_of_the_in_memory_path(tmp_path, method, dtype):
+    """Every registered method, in every scope it has: chunks of 1 and 4 images equal
+    equalize() of the whole stack, converted."""
+    from histeq_gui.core.methods import get_method
+
+    m = get_method(method)
+    if not m.supports(dtype):
+        pytest.skip(f"{method} does not take {dtype}")
+    stack = _faces(9).astype(dtype) * (1 if dtype == "uint8" else 97)
+    if stack.dtype.kind == "f":
+        stack[3, 0, :4, :4] = np.nan
+    for scope in m.scopes:
+        settings = ExportSettings(method=method, bins=50, scope=scope)
+        expected = convert(equalize(stack, method, 50, scope), "same", stack.dtype)
+        for chunk in (1, 4):
+            out = tmp_path / f"{scope}-{chunk}.tif"
+            _run_steps(export_steps(stack, out, settings, chunk_images=chunk))
+            np.testing.assert_array_equal(load_stack(out), expected)
