@@ -205,10 +205,10 @@ def method_options():
     --------
     >>> from histeq_gui.core.methods import Method, Param, register, unregister
     >>> _ = register(Method(name="demo", label="Demo", summary="Demo.", reference="-",
-    ...                     source="-", how="-", params=(Param("clip_limit", 0.01, float, "clip"),),
+    ...                     source="-", how="-", params=(Param("strength", 0.5, float, "how much"),),
     ...                     table=lambda cells, params: cells.level))
-    >>> [(name, [m for m, _ in users]) for name, users in method_options().items()]
-    [('clip_limit', ['demo'])]
+    >>> [m for m, _ in method_options()["strength"]]
+    ['demo']
     >>> _ = unregister("demo")
     """
     found = {}
