@@ -142,17 +142,6 @@ class WorkedTable(dict):
         return len(self["n"]) if "n" in self else 0
 
 
-def _registry_method(method):
-    """The registry's declaration of ``method`` (once the registry exists), else None."""
-    get_method = getattr(_methods, "get_method", None)
-    if get_method is None:
-        return None
-    try:
-        return get_method(method)
-    except (KeyError, ValueError):
-        return None
-
-
 def _selected(x, mask):
     """The finite pixels of ``x`` that ``mask`` selects, flat."""
     keep = None
@@ -284,12 +273,13 @@ def worked_table(image, method="numpy", bins=256, levels=None, mask=None, rows="
     _methods.check_method(method)
     bins = check_bins(bins)
     L = default_levels(x.dtype, bins) if levels is None else check_levels(levels)
-    declared = _registry_method(method)
-    if declared is not None and getattr(declared, "image", None) is not None:
-        raise ValueError(f"the {method} method maps each pixel by its neighbourhood, not by one "
-                         "table, so it has no worked table; choose a global method")
-    if declared is not None and hasattr(declared, "param") and declared.param("levels") \
-            is not None:
+    declared = _methods.get_method(method)
+    if declared.image is not None:
+        why = ("maps each pixel by its neighbourhood" if declared.kind(x.dtype) == "image"
+               else "maps to a reference, not by this image's histogram alone")
+        raise ValueError(f"the {method} method {why}, so it has no worked table; choose a "
+                         "global method (e.g. textbook)")
+    if declared.param("levels") is not None:
         params.setdefault("levels", L)
     selected = _selected(x, mask)
     if selected.size == 0:

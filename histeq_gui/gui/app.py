@@ -99,7 +99,7 @@ def build_parser():
     parser.add_argument("--method", choices=METHODS,
                         help="equalization method (default: the last one used, else numpy)")
     parser.add_argument("--bins", type=_bins, metavar="N",
-                        help="histogram bins, 2..4096 (default: the last used, else 256)")
+                        help="histogram bins, 1..65536 (default: the last used, else 256)")
     parser.add_argument("--scope", choices=SCOPES,
                         help="one histogram per image, or one for the whole stack "
                              "(default: the last used, else image)")
@@ -115,7 +115,7 @@ def build_parser():
                         help="the comparison view's second method (setting B; default: the "
                              "next method after --method)")
     parser.add_argument("--compare-bins", type=_bins, metavar="N",
-                        help="setting B's bins, 2..4096 (default: as --bins)")
+                        help="setting B's bins, 1..65536 (default: as --bins)")
     parser.add_argument("--compare-scope", choices=SCOPES,
                         help="setting B's scope (default: image)")
     parser.add_argument("--output-levels", type=_levels, metavar="L",

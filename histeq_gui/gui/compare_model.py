@@ -94,7 +94,7 @@ class CompareSettings(QObject):
             self.changed.emit()
 
     def set_bins(self, bins):
-        """Set the bin count (2..4096, else ValueError)."""
+        """Set the bin count (1..65536, else ValueError)."""
         from .state import check_bins
         bins = check_bins(bins)
         if bins != self._bins:

@@ -269,8 +269,9 @@ class ExportDialog(QDialog):
                                   "no extension: a folder of PNG files) and a .json sidecar.")
 
     def _show_bins_note(self):
-        ignored = uses_value_bins(self.method_combo.currentData(), self.stack.dtype)
-        self.bins_note.setText(value_bins_note(self.stack.dtype) if ignored else "")
+        method = self.method_combo.currentData()
+        ignored = uses_value_bins(method, self.stack.dtype)
+        self.bins_note.setText(value_bins_note(method, self.stack.dtype) if ignored else "")
         self.bins_note.setVisible(ignored)
         self.bins_spin.setEnabled(not ignored)
 

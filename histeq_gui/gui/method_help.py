@@ -1,10 +1,8 @@
 """'How it works': one help page per method, generated from the method's declaration.
 
-The page reads what the method registry declares (label, summary, formula or
+The page shows what the method registry declares (label, summary, formula,
 "how it works" text, the reference it reproduces and its source, the
-parameters) with ``getattr`` and defaults, so that it shows whatever the
-registry provides; for the methods that predate the registry it falls back
-on :data:`FORMULAS`.  Every page ends with the method run on the textbook's
+parameters): a new method gets its page by being registered.  Every page ends with the method run on the textbook's
 3-bit example and on Wikipedia's 8x8 example
 (:func:`histeq_gui.core.worked.worked_table`), so that the conventions can
 be compared number by number.
@@ -23,37 +21,8 @@ from ..core import methods as _methods
 from ..core.methods import METHODS
 from ..core.worked import worked_table
 
-__all__ = ["FORMULAS", "method_info", "method_help_html", "MethodHelp", "show_method_help",
+__all__ = ["method_info", "method_help_html", "MethodHelp", "show_method_help",
            "BOOK_COUNTS", "WIKI_IMAGE"]
-
-#: The formula of each convention, for methods whose declaration does not state one.
-FORMULAS = {
-    "numpy": ("C<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / (N &Delta;<sub>j</sub>) "
-              "(np.histogram's density, cumulated); "
-              "T(x) = interp(x, left edges e<sub>k</sub>, "
-              "255 C<sub>k</sub> / C<sub>K</sub>) / 255"),
-    "skimage": ("cdf<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N; "
-                "T(x) = interp(x, bin centres c<sub>k</sub>, cdf<sub>k</sub>); "
-                "integer images: one bin per integer value"),
-    "opencv": ("s<sub>k</sub> = round((cdf(r<sub>k</sub>) &minus; cdf<sub>min</sub>) / "
-               "(N &minus; cdf<sub>min</sub>) &middot; 255) in single precision; "
-               "T(r<sub>k</sub>) = s<sub>k</sub> / 255"),
-    "textbook": ("s<sub>k</sub> = round((L &minus; 1) &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N); "
-                 "T(r<sub>k</sub>) = s<sub>k</sub> / (L &minus; 1)"),
-}
-
-_FALLBACK = {
-    "numpy": dict(label="NumPy recipe (the seed Q&A thread)",
-                  summary="np.histogram's CDF interpolated at the LEFT bin edges.",
-                  reference="the NumPy answer of the seed Q&A thread, divided by 255",
-                  source="tests/core/references.py: seed_recipe"),
-    "skimage": dict(label="scikit-image equalize_hist",
-                    summary="The CDF interpolated at the bin CENTRES; integer images get one "
-                            "bin per integer value (bins is ignored).",
-                    reference="skimage.exposure.equalize_hist(image, nbins=bins)",
-                    source="skimage/exposure/exposure.py (equalize_hist, "
-                           "cumulative_distribution)"),
-}
 
 #: The textbook's example: counts of levels 0..7 of a 64x64 3-bit image (Gonzalez & Woods,
 #: Example 3.5).
@@ -66,43 +35,22 @@ WIKI_IMAGE = np.array([[52, 55, 61, 59, 79, 61, 76, 61], [62, 59, 55, 104, 94, 8
                       np.uint8)
 
 
-def _declaration(name):
-    """The registry's declaration of method ``name`` (None before the registry, or if unknown)."""
-    get_method = getattr(_methods, "get_method", None)
-    if get_method is None:
-        return None
-    try:
-        return get_method(name)
-    except (KeyError, ValueError):
-        return None
-
-
 def method_info(name):
-    """What is known of method ``name``: a dict of texts (empty strings when not declared).
+    """What the registry declares of method ``name``: a dict of texts.
 
-    Keys: name, label, summary, formula, how, reference, source, params (a
-    list of ``(name, default, text)``).  Read from the registry's
-    declaration when there is one, else from :data:`FORMULAS` and the
-    built-in notes.
+    Keys: name, label, summary, formula (HTML), how, reference, source,
+    params (a list of ``(name, default, text)``).
+
+    Raises
+    ------
+    ValueError
+        One line, for a method that is not registered.
     """
-    declared = _declaration(name)
-    fallback = _FALLBACK.get(name, {})
-
-    def text(attribute):
-        value = getattr(declared, attribute, None) if declared is not None else None
-        return str(value) if value else fallback.get(attribute, "")
-
-    params = []
-    for p in getattr(declared, "params", ()) or ():
-        describe = getattr(p, "describe", None)
-        what = describe() if callable(describe) else ""
-        params.append((getattr(p, "name", "?"), getattr(p, "default", None),
-                       "; ".join(t for t in (getattr(p, "help", ""), what) if t)))
-    if not params and declared is None:
-        params = [("bins", 256, "number of equal-width bins")]
-    return {"name": name, "label": text("label") or name, "summary": text("summary"),
-            "formula": text("formula"), "how": text("how"), "reference": text("reference"),
-            "source": text("source"), "params": params}
+    m = _methods.get_method(name)
+    params = [(p.name, p.default, "; ".join(t for t in (p.help, p.describe()) if t))
+              for p in m.params]
+    return {"name": m.name, "label": m.label, "summary": m.summary, "formula": m.formula,
+            "how": m.how, "reference": m.reference, "source": m.source, "params": params}
 
 
 def _examples(name):
@@ -144,11 +92,9 @@ def method_help_html(name):
     parts = [f"<h3>{e(info['name'])} &mdash; {e(info['label'])}</h3>"]
     if info["summary"]:
         parts.append(f"<p>{e(info['summary'])}</p>")
-    formula = info["formula"] or FORMULAS.get(name, "")
-    if formula:
-        # FORMULAS hold trusted markup; a declared formula is plain text.
-        shown = formula if not info["formula"] else e(formula)
-        parts.append(f"<p><b>Formula</b>: {shown}</p>")
+    if info["formula"]:
+        # The registry's formula is HTML written in the method's module (trusted markup).
+        parts.append(f"<p><b>Formula</b>: {info['formula']}</p>")
     if info["how"]:
         parts.append(f"<p><b>How it works</b>: {e(info['how'])}</p>")
     if info["reference"]:

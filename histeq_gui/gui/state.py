@@ -25,26 +25,21 @@ import math
 from ..core.channels import parse_channel_axis
 from ..core.display import DEFAULT_SATURATED, LEVEL_MODES, check_saturated
 from ..core.equalize import check_scope
+from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.histogram import check_bins as _core_check_bins
 from ..core.methods import check_method, uses_value_bins
 
 __all__ = ["ViewerState", "check_bins", "check_levels_mode", "check_roi", "MIN_BINS", "MAX_BINS",
            "LEVEL_MODES", "HIST_RANGES", "EQ_SCALES"]
 
-MIN_BINS = 2
-MAX_BINS = 4096
-
-
 def check_bins(bins):
-    """``bins`` as an int if the viewer offers it, else a ValueError.
+    """``bins`` as an int if it is a valid number of bins, else a one-line ValueError.
 
-    The core's check (a whole number, at least 1), then the viewer's range
-    (2..4096): the one check for the state, the controls and ``--bins``.
+    The core's own check and range (:data:`~histeq_gui.core.histogram.MIN_BINS`
+    to :data:`~histeq_gui.core.histogram.MAX_BINS`): the viewer takes every
+    bin count the API and ``histeq --bins`` take.
     """
-    bins = _core_check_bins(bins)
-    if not MIN_BINS <= bins <= MAX_BINS:
-        raise ValueError(f"bins must be between {MIN_BINS} and {MAX_BINS}, got {bins}")
-    return bins
+    return _core_check_bins(bins)
 
 
 HIST_RANGES = ("data", "dtype")
@@ -341,7 +336,7 @@ class ViewerState(QObject):
             self.changed.emit()
 
     def set_bins(self, bins):
-        """Set the bin count; values outside 2..4096 raise ValueError."""
+        """Set the bin count; values outside 1..65536 raise ValueError (the core's range)."""
         bins = check_bins(bins)
         if bins != self._bins:
             self._bins = bins

@@ -14,46 +14,23 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from . import compute
 from .controller import SYNC_IMAGE_VALUES
 from .jobs import Runner, log_if_unexpected, user_message
+from .state import check_roi
 
-__all__ = ["roi_mask", "roi_signal", "sample_pixels", "Work", "WhenShown", "CHANNEL_NAMES"]
+__all__ = ["roi_mask", "sample_pixels", "Work", "WhenShown", "CHANNEL_NAMES"]
 
 CHANNEL_NAMES = ("red", "green", "blue", "alpha")
 
 
 def roi_mask(state, shape):
-    """The region of interest of ``state`` as a boolean ``(H, W)`` mask, or None.
+    """The region of interest of ``state`` as a boolean ``(H, W)`` mask, or None (whole image).
 
-    The hook for the viewer's ROI (issue 9, "ROI and plots"): ``state.roi``
-    when the state has one, either a boolean mask of the image's shape or a
-    rectangle ``(x, y, width, height)`` in pixels.  A state without ``roi``,
-    an empty ROI or one that does not fit the image gives None: the whole
-    image.
+    ``state.roi`` clipped to the image (:func:`~histeq_gui.gui.state.check_roi`),
+    as the viewer's own plots use it (:func:`~histeq_gui.gui.compute.roi_mask`).
     """
-    roi = getattr(state, "roi", None)
-    if roi is None:
-        return None
-    height, width = shape[:2]
-    if isinstance(roi, np.ndarray):
-        mask = roi.astype(bool, copy=False)
-        return mask if mask.shape == (height, width) and mask.any() else None
-    try:
-        x, y, w, h = (int(round(float(v))) for v in roi)
-    except (TypeError, ValueError):
-        return None
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w, width), min(y + h, height)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    mask = np.zeros((height, width), bool)
-    mask[y0:y1, x0:x1] = True
-    return mask
-
-
-def roi_signal(state):
-    """The state's signal for a changed ROI (``roiChanged``), or None while it has none."""
-    return getattr(state, "roiChanged", None)
+    return compute.roi_mask(check_roi(state.roi, tuple(shape[:2])), tuple(shape[:2]))
 
 
 def sample_pixels(stack, index, scope, channel=0):

@@ -10,6 +10,7 @@ import pytest
 from throwaway_methods import registered as _power
 
 import histeq_gui
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core import export as export_module
 from histeq_gui.core import io, save, sidecar, writers
 from histeq_gui.core.equalize import equalize
@@ -77,7 +78,7 @@ def test_gray_n1hw_round_trip(tmp_path, name, scope):
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
-@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("method", [m for m in METHODS if "stack" in get_method(m).scopes])
 def test_stack_scope_equals_equalize_stack_scope(tmp_path, dtype, method):
     stack = _gray(20, dtype)
     if stack.dtype.kind == "f":

@@ -34,7 +34,7 @@ def test_index_is_clamped(state):
 
 
 @pytest.mark.parametrize("setter, value", [("set_method", "cv2"), ("set_scope", "all"),
-                                           ("set_bins", 1), ("set_bins", 4097)])
+                                           ("set_bins", 0), ("set_bins", 65537)])
 def test_invalid_values_raise(state, setter, value):
     with pytest.raises(ValueError):
         getattr(state, setter)(value)

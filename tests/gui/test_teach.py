@@ -9,6 +9,7 @@ examples.
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 import numpy as np
@@ -436,37 +437,33 @@ def test_not_flat_colour_lesson(qtbot, window, wait_idle):
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_method_help_pages(qtbot, method):
+    """Every registered method's page shows its declaration and its own computed example."""
+    from histeq_gui.core.methods import get_method
+
+    m = get_method(method)
     page = method_help_html(method)
     info = method_info(method)
-    assert info["label"] and info["summary"] and method in page
-    t = worked_table(np.repeat(np.arange(8, dtype=np.uint8), BOOK_N).reshape(64, 64), method,
-                     levels=8)
-    row = "".join(f"<td align='right'>{s}</td>" for s in t["s"].tolist())
-    assert row in page                                  # the method's own s_k, computed
+    assert info["label"] == m.label and info["formula"] == m.formula and m.formula in page
+    assert html.escape(m.source) in page and [p[0] for p in info["params"]] == \
+        [p.name for p in m.params]
+    book = np.repeat(np.arange(8, dtype=np.uint8), BOOK_N).reshape(64, 64)
+    if m.image is None:
+        t = worked_table(book, method, levels=8)
+        row = "".join(f"<td align='right'>{s}</td>" for s in t["s"].tolist())
+        assert row in page                              # the method's own s_k, computed
+    else:
+        with pytest.raises(ValueError) as why:
+            worked_table(book, method, levels=8)
+        assert "No worked example: " + html.escape(str(why.value)) in page
     box = MethodHelp(method)
     qtbot.addWidget(box)
-    assert box.combo.currentData() == method and "textbook" in box.text()
+    assert box.combo.currentData() == method and m.label in box.text()
 
 
-def test_method_help_reads_the_registry_defensively(monkeypatch):
-    """Attributes the registry declares are shown; missing ones fall back, never raise."""
-    from histeq_gui.gui import method_help
-
-    class Declared:
-        label = "Declared label"
-        summary = "Declared summary."
-        formula = "s = f(r)"
-        how = ""
-        reference = "a reference"
-        source = "a/source.py"
-        params = ()
-
-    monkeypatch.setattr(method_help, "_declaration", lambda name: Declared())
-    page = method_help_html("numpy")
-    assert "Declared label" in page and "s = f(r)" in page and "a/source.py" in page
-    monkeypatch.setattr(method_help, "_declaration", lambda name: object())   # declares nothing
-    info = method_info("numpy")
-    assert info["label"] == "NumPy recipe (the seed Q&A thread)" and info["params"] == []
+def test_method_help_of_an_unknown_method_is_one_line():
+    with pytest.raises(ValueError, match="unknown method 'opencv2'") as error:
+        method_info("opencv2")
+    assert "\n" not in str(error.value)
 
 
 def test_help_menu_and_buttons_open_the_method_help(qtbot, sample_window):

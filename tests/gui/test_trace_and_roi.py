@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QPointF
 
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui import equalize, histogram
 from histeq_gui.core.export import convert
 from histeq_gui.gui.compute import roi_mask
@@ -88,7 +89,7 @@ def test_a_colour_pixel_is_traced_per_channel(window):
 
 
 # ---------------------------------------------------------------------- region of interest
-@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("method", [m for m in METHODS if get_method(m).masks])
 def test_a_region_drives_the_histogram_and_maps_the_whole_image(sample_window, method):
     w = sample_window
     w.state.set_method(method)

@@ -10,6 +10,7 @@ from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDragEnterEvent, QDropEvent
 from PyQt5.QtWidgets import QApplication
 
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui import equalize, histogram
 from histeq_gui.core.stack import image_at
 from histeq_gui.gui import controller as controller_module
@@ -82,7 +83,7 @@ def test_switching_method(sample_window):
     np.testing.assert_array_equal(shown_equalized(w), equalize(image, "numpy", 8))
 
 
-@pytest.mark.parametrize("method", ["numpy", "skimage"])
+@pytest.mark.parametrize("method", [m for m in METHODS if "stack" in get_method(m).scopes])
 def test_switching_scope_uses_the_stack_histogram(sample_window, method):
     w = sample_window
     w.state.set_method(method)

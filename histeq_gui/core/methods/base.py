@@ -455,6 +455,9 @@ class Method:
         The source file or document that reference follows.
     how : str
         How it works: a few sentences of plain text (safe to show as HTML).
+    formula : str
+        The mapping as one formula in HTML (``<sub>``, entities), shown in
+        the viewer's "How it works" page; empty when ``how`` says it all.
     params : tuple of Param
         Its parameters, ``bins`` included if it uses bins.
     scopes : tuple of str
@@ -482,6 +485,7 @@ class Method:
     reference: str
     source: str
     how: str
+    formula: str = ""
     params: tuple = ()
     scopes: tuple = SCOPES
     dtypes: str = "uif"

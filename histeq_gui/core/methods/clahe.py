@@ -150,6 +150,9 @@ METHOD = Method(
               "nbins=bins), image by image, as float64",
     source="scikit-image skimage/exposure/_adapthist.py (equalize_adapthist, _clahe, "
            "clip_histogram, map_histogram); Zuiderveld, Graphics Gems IV (1994)",
+    formula=("per tile: h'<sub>k</sub> = min(h<sub>k</sub>, clip) + excess / bins; "
+             "T<sub>tile</sub>(x) = &Sigma;<sub>j&le;k(x)</sub> h'<sub>j</sub> / N<sub>tile</sub>; "
+             "T(x) = bilinear blend of the 4 nearest tiles' T<sub>tile</sub>(x)"),
     how="Each image is cut into tiles of kernel_size pixels (auto: 1/8 of its height by "
         "1/8 of its width); each tile's histogram of bins gray bins is clipped at "
         "clip_limit times the tile's pixel count, the excess spread over all bins, and its "

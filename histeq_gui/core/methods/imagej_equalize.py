@@ -170,6 +170,10 @@ def _bins():
 
 _SOURCE = ("ImageJ ij/plugin/ContrastEnhancer.java (equalize(ImageProcessor, int[]), "
            "getWeightedValue), ImageJ 1.54")
+_FORMULA = ("w<sub>k</sub> = {weight}; "
+            "lut<sub>k</sub> = round(max &middot; (w<sub>0</sub> + 2 &Sigma;<sub>0&lt;j&lt;k</sub> "
+            "w<sub>j</sub> + w<sub>k</sub>) / (w<sub>0</sub> + 2 &Sigma;<sub>0&lt;j&lt;max</sub> "
+            "w<sub>j</sub> + w<sub>max</sub>)); T(r<sub>k</sub>) = lut<sub>k</sub> / max")
 _HOW = ("w(level) = {weight}; total = w(0) + 2 * (w(1) + ... + w(max - 1)) + w(max); "
         "sum = w(0), and for each inner level sum += w(level), lut[level] = round(sum * max / "
         "total) rounding halves up (Java's Math.round), sum += w(level); lut[0] = 0 and "
@@ -189,6 +193,7 @@ IMAGEJ = Method(
               "for 16-bit images, bit for bit; the same loops over bins for floats and wider "
               "integers",
     source=_SOURCE,
+    formula=_FORMULA.format(weight="&radic;n<sub>k</sub> (n<sub>k</sub> when n<sub>k</sub> &le; 1)"),
     how=_HOW.format(weight="sqrt(count), or the count itself when it is 0 or 1"),
     params=(_bins(),),
     value_cells="ui",
@@ -205,6 +210,7 @@ IMAGEJ_CLASSIC = Method(
               "65535 for 16-bit images, bit for bit; the same loops over bins for floats and "
               "wider integers",
     source=_SOURCE,
+    formula=_FORMULA.format(weight="n<sub>k</sub>"),
     how=_HOW.format(weight="the count (ImageJ's classic equalization, Alt held)"),
     params=(_bins(),),
     value_cells="ui",

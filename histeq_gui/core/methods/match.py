@@ -511,6 +511,8 @@ METHOD = Method(
               "into [0, 1] by the reference dtype's range",
     source="scikit-image skimage/exposure/histogram_matching.py (match_histograms, "
            "_match_cumulative_cdf); Gonzalez & Woods, histogram specification",
+    formula=("F(v) = image's cumulative fraction at v, G(u) = reference's; "
+             "T(v) = G<sup>&minus;1</sup>(F(v)) = interp(F(v), G, reference values)"),
     how="F = the image's cumulative fraction of pixels at each distinct value, G = the "
         "reference's; a pixel of value v becomes np.interp(F(v), G, reference values). The "
         "reference is an image array (all its pixels; a stack: all its images), an index "

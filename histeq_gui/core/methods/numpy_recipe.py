@@ -34,6 +34,9 @@ METHOD = Method(
               "divided by 255",
     source="http://www.janeriksolem.net/histogram-equalization-with-python-and.html "
            "(written out in tests/core/references.py: seed_recipe)",
+    formula=("C<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / (N &Delta;<sub>j</sub>) "
+             "(np.histogram's density, cumulated); "
+             "T(x) = interp(x, left edges e<sub>k</sub>, 255 C<sub>k</sub> / C<sub>K</sub>) / 255"),
     how="np.histogram(image, bins, density=True); cdf = cumsum, scaled to 255 * cdf / "
         "cdf[-1]; each pixel becomes np.interp(pixel, left bin edges, cdf) / 255. "
         "Anchoring the CDF at the left edges shifts every pixel up by up to one bin.",

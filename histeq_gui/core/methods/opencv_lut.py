@@ -95,6 +95,9 @@ METHOD = Method(
               "over the dtype's levels for other integers, over bins for floats",
     source="OpenCV modules/imgproc/src/histogram.cpp (cv::equalizeHist, "
            "EqualizeHistLut_Invoker)",
+    formula=("s<sub>k</sub> = round((cdf(r<sub>k</sub>) &minus; cdf<sub>min</sub>) / "
+             "(N &minus; cdf<sub>min</sub>) &middot; 255) in single precision; "
+             "T(r<sub>k</sub>) = s<sub>k</sub> / 255"),
     how="lut[i] = 0 for the first occupied level i; for each later level sum += hist[level], "
         "lut[level] = round(sum * (levels - 1) / (total - hist[i])) in single precision; "
         "each pixel becomes lut[its level] / (levels - 1). A constant image maps to itself. "

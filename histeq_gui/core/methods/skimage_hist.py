@@ -66,6 +66,9 @@ METHOD = Method(
     reference="skimage.exposure.equalize_hist(image, nbins=bins), as float64",
     source="scikit-image skimage/exposure/exposure.py (equalize_hist, "
            "cumulative_distribution, histogram)",
+    formula=("cdf<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N; "
+             "T(x) = interp(x, bin centres c<sub>k</sub>, cdf<sub>k</sub>); "
+             "integer images: one bin per integer value"),
     how="cdf = cumulative counts / total; each pixel becomes np.interp(pixel, bin centres, "
         "cdf). Integer images get one bin per integer value between their minimum and "
         "maximum, so bins is ignored for them. For float16/float32 images the CDF and the "

@@ -98,6 +98,8 @@ METHOD = Method(
               "reproduced",
     source="R. C. Gonzalez, R. E. Woods, Digital Image Processing, 3rd ed., Section 3.3.1 "
            "(Eq. 3.3-8), Example 3.5 and Table 3.1",
+    formula=("s<sub>k</sub> = round((L &minus; 1) &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N); "
+             "T(r<sub>k</sub>) = s<sub>k</sub> / (L &minus; 1)"),
     how="cdf = cumulative counts / total over one cell per integer value (floats: bins "
         "equal-width bins); s = (L - 1) * cdf rounded to the nearest integer, halves up; each "
         "pixel becomes s / (L - 1). L (levels) defaults to the dtype's number of levels for "

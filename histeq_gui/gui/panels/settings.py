@@ -44,14 +44,14 @@ def method_tip(name):
 def slider_to_bins(position):
     """Bin count at a slider position: logarithmic, 100 steps per doubling.
 
-    Every power of two (2, 4, ..., 256, 512, 1024, 2048, 4096) is a slider
+    Every power of two (1, 2, 4, ..., 256, 512, 1024, ..., 65536) is a slider
     position of its own, and positions within a few steps of one snap to it,
     so a drag lands on 256 or 1024 easily.
 
     Examples
     --------
-    >>> [slider_to_bins(p) for p in (0, 700, 702, 750, 1100)]
-    [2, 256, 256, 362, 4096]
+    >>> [slider_to_bins(p) for p in (0, 800, 802, 850, 1100, 1600)]
+    [1, 256, 256, 362, 2048, 65536]
     """
     position = int(position)
     nearest = round(position / _PER_OCTAVE) * _PER_OCTAVE
@@ -90,9 +90,15 @@ def colour_choices(stack):
     return choices
 
 
-def value_bins_note(dtype):
-    """The sentence shown when the method ignores the bin count."""
-    return (f"skimage uses one bin per integer value for {dtype} images; "
+def value_bins_note(method, dtype):
+    """The sentence shown when ``method`` ignores the bin count for ``dtype`` images.
+
+    Examples
+    --------
+    >>> value_bins_note("opencv", "uint8")
+    'opencv uses one bin per integer value for uint8 images; the bin count is ignored.'
+    """
+    return (f"{method} uses one bin per integer value for {dtype} images; "
             "the bin count is ignored.")
 
 
@@ -303,7 +309,7 @@ class SettingsPanel(QWidget):
     def _show_note(self, *_):
         ignored = self.state.value_bins
         if ignored:
-            self.bins_note.setText(value_bins_note(self.state.stack.dtype))
+            self.bins_note.setText(value_bins_note(self.state.method, self.state.stack.dtype))
         self.bins_note.setVisible(ignored)
         self.bins_spin.setEnabled(not ignored)
         self.bins_slider.setEnabled(not ignored)

@@ -26,7 +26,7 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QApplication, QComboBox
 from ...core.errors import StackError
 from ...core.worked import MAX_LEVEL_ROWS, default_levels, worked_table, worked_table_to_csv
 from ..method_help import show_method_help
-from ..teaching import CHANNEL_NAMES, WhenShown, Work, roi_mask, roi_signal, sample_pixels
+from ..teaching import CHANNEL_NAMES, WhenShown, Work, roi_mask, sample_pixels
 
 __all__ = ["WorkedTablePanel", "WorkedTableModel", "COLUMN_TITLES", "table_text",
            "MAX_SPIN_LEVELS"]
@@ -253,9 +253,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         state.stackChanged.connect(self._on_stack)
         state.changed.connect(self.refresh)
         state.outputLevelsChanged.connect(self._show_levels)
-        signal = roi_signal(state)
-        if signal is not None:
-            signal.connect(lambda *_: self.refresh())
+        state.roiChanged.connect(lambda *_: self.refresh())
         self._on_stack()
 
     def sizeHint(self):
