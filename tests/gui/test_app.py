@@ -122,7 +122,7 @@ def test_screenshot_with_the_export_dialog(tmp_path):
     assert (b[corner].astype(int).sum() < a[corner].astype(int).sum())   # the window is dimmed
 
 
-@pytest.mark.parametrize("args", [["--bins", "1"], ["--bins", "5000"], ["--method", "cv2"],
+@pytest.mark.parametrize("args", [["--bins", "0"], ["--bins", "65537"], ["--method", "cv2"],
                                   ["--index", "-1"], ["--scope", "all"]])
 def test_bad_options_are_usage_errors(args, capsys):
     with pytest.raises(SystemExit) as info:
