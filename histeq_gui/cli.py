@@ -158,8 +158,10 @@ def build_parser():
                         help="equalization method (default: %(default)s); its own "
                              "parameters are the options under 'method parameters'")
     parser.add_argument("--bins", type=_bins, default=256, metavar="N",
-                        help="number of histogram bins (default: %(default)s; skimage "
-                             "ignores it for integer images)")
+                        help="number of histogram bins, 1..65536 (default: %(default)s; "
+                             "methods with one cell per integer value, e.g. skimage and "
+                             "opencv on uint8, ignore it for integer images: the sidecar "
+                             "says so)")
     parser.add_argument("--scope", choices=SCOPES, default="image",
                         help="one histogram per image, or one for the whole stack "
                              "(default: %(default)s)")
