@@ -74,12 +74,6 @@ GLOBAL = tuple(m for m in METHODS if get_method(m).image is None)
 WRITTEN_OUT = ("numpy", "skimage")
 
 
-def needs(method):
-    """Skip until ``method`` is registered (the method registry brings opencv and textbook)."""
-    if method not in METHODS:
-        pytest.skip(f"the {method!r} method is not registered yet (method registry, issue 7)")
-
-
 def book_image():
     """The textbook's 64x64 3-bit image: level k repeated n_k times (in uint8)."""
     return np.repeat(np.arange(8, dtype=np.uint8), BOOK_N).reshape(64, 64)
@@ -110,7 +104,6 @@ def test_textbook_table(method):
 
 
 def test_textbook_method_reproduces_the_book():
-    needs("textbook")
     image = book_image()
     t = worked_table(image, "textbook", levels=8)
     assert_array_equal(t["s"], BOOK_S)
@@ -152,7 +145,6 @@ def test_wikipedia_counts_and_cdf(method):
 
 
 def test_wikipedia_opencv_method():
-    needs("opencv")
     t = worked_table(WIKI, "opencv", rows="present")
     assert dict(zip(t["r"].tolist(), t["s"].tolist())) == wiki_formula(WIKI)
     s = dict(zip(t["r"].tolist(), t["s"].tolist()))

@@ -337,8 +337,6 @@ def test_worked_table_copy_and_csv(qtbot, window, wait_idle, tmp_path, monkeypat
 
 
 def test_worked_table_wikipedia_under_opencv(qtbot, window, wait_idle):
-    if "opencv" not in METHODS:
-        pytest.skip("the 'opencv' method is not registered yet (method registry, issue 7)")
     from histeq_gui.gui.method_help import WIKI_IMAGE
     open_stack(window, WIKI_IMAGE[np.newaxis], wait_idle)
     window.state.set_method("opencv")
