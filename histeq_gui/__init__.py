@@ -37,12 +37,12 @@ _LAZY = {
     "worked_table": ".core.worked",
     "image_stats": ".core.stats", "robust_z": ".core.stats", "outliers": ".core.stats",
     "stats_to_csv": ".core.stats_csv",
-    "fit": ".core.fit", "open_reader": ".core.readers",
+    "fit": ".core.fit", "open_reader": ".core.readers", "use_executor": ".core.equalize",
 }
 
 __all__ = ["__version__", "equalize", "histogram", "Histogram", "load_stack", "save_stack",
            "METHODS", "SCOPES", "StackError", "Cancelled", "worked_table", "image_stats",
-           "robust_z", "outliers", "stats_to_csv", "fit", "open_reader"]
+           "robust_z", "outliers", "stats_to_csv", "fit", "open_reader", "use_executor"]
 
 
 def __getattr__(name):

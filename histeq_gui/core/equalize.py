@@ -17,9 +17,11 @@ call that needs it.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,7 +38,7 @@ def _engine():
     return tables
 
 __all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "stack_params",
-           "channel_params", "warm_up"]
+           "channel_params", "warm_up", "use_executor"]
 
 _BLOCK = 1 << 20        # most pixels in a block
 
@@ -54,6 +56,56 @@ def _executor():
         if _pool is None:
             _pool = ThreadPoolExecutor(_workers(), thread_name_prefix="histeq-core")
         return _pool
+
+
+_OWN_POOL = object()
+_chosen_executor = contextvars.ContextVar("histeq_executor", default=_OWN_POOL)
+
+
+@contextmanager
+def use_executor(executor):
+    """Run the core's parallel work on ``executor`` inside this block (this thread and context).
+
+    Parameters
+    ----------
+    executor : concurrent.futures.Executor or None
+        Any executor with ``map`` (a ``ThreadPoolExecutor`` of the caller's,
+        say): the engine's blocks run on it instead of the core's own pool.
+        None: everything runs in the calling thread, with no pool at all,
+        which is what a worker of another pool (a Dask or
+        ``dask.distributed`` task) wants, so that pools never nest.
+
+    Notes
+    -----
+    The choice is a context variable, so it holds for the calling thread
+    (and asyncio task) only; work handed to the executor runs serially
+    inside each of its items, so the engine never waits on a pool from a
+    thread of that pool.  Results do not depend on the executor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with use_executor(None):                     # no thread pool
+    ...     out = equalize(np.zeros((2, 4, 4), np.uint8))
+    >>> out.shape
+    (2, 4, 4)
+    """
+    token = _chosen_executor.set(executor)
+    try:
+        yield executor
+    finally:
+        _chosen_executor.reset(token)
+
+
+def _serial_inside(function):
+    """``function`` run with the engine serial in whatever thread runs it (a pool's item)."""
+    def serial(*args):
+        token = _chosen_executor.set(None)
+        try:
+            return function(*args)
+        finally:
+            _chosen_executor.reset(token)
+    return serial
 
 
 def _quiet(function):
@@ -80,15 +132,23 @@ def _run(function, items, tick=None):
     function = _quiet(function)
     items = list(items)
     results = []
-    wave = 2 * _workers()
-    inside = threading.current_thread().name.startswith("histeq-core")
-    serial = _workers() < 2 or len(items) < 2 or inside  # a pool thread never waits on the pool
+    chosen = _chosen_executor.get()
+    own = chosen is _OWN_POOL
+    workers = _workers() if own or chosen is None else \
+        max(int(getattr(chosen, "_max_workers", 0) or _workers()), 1)
+    wave = 2 * workers
+    inside = own and threading.current_thread().name.startswith("histeq-core")
+    # A pool's thread never waits on a pool: items run serially inside (_serial_inside).
+    serial = chosen is None or (own and (workers < 2 or inside)) or len(items) < 2
+    if not serial:
+        pool = _executor() if own else chosen
+        function = _serial_inside(function)
     for i in range(0, len(items), 1 if serial else wave):
         batch = items[i:i + (1 if serial else wave)]
         if serial:
             results.append(function(batch[0]))
         else:
-            results.extend(_executor().map(function, batch))
+            results.extend(pool.map(function, batch))
         if tick is not None:
             tick(len(batch))
     return results

@@ -35,8 +35,6 @@ thread pool.
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -534,15 +532,13 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None, **params):
     return fit_each(chunks, 1, method, bins, mask, progress, _single=True, **params)[0]
 
 
-@contextmanager
 def single_threaded():
-    """Run the core in the calling thread only, without its thread pool, inside this block.
+    """Run the core in the calling thread only, without any thread pool, inside this block.
 
-    For callers that are themselves a worker of a pool (a Dask or
-    ``dask.distributed`` task): the engine then never waits on its own pool
-    from inside another pool.  It uses the engine's rule that a thread of its
-    own pool runs its work serially (``equalize._run``): the calling thread's
-    name is given the pool's prefix for the duration of the block.
+    ``use_executor(None)`` (:func:`~histeq_gui.core.equalize.use_executor`),
+    for callers that are themselves a worker of a pool (a Dask or
+    ``dask.distributed`` task): the engine then never waits on a pool from
+    inside another pool.
 
     Examples
     --------
@@ -552,16 +548,7 @@ def single_threaded():
     >>> out.shape
     (2, 4, 4)
     """
-    thread = threading.current_thread()
-    name = thread.name
-    if name.startswith("histeq-core"):
-        yield
-        return
-    thread.name = f"histeq-core-serial-{name}"
-    try:
-        yield
-    finally:
-        thread.name = name
+    return eq.use_executor(None)
 
 
 def image_value_maps(images, method="numpy", bins=256, **params):

@@ -149,16 +149,16 @@ def test_tasks_run_the_core_single_threaded(monkeypatch):
     names = []
     chunk_range = fit.chunk_range
 
-    def spy(*args, **kwargs):
-        import threading
+    from histeq_gui.core import equalize as eq
 
-        names.append(threading.current_thread().name)
+    def spy(*args, **kwargs):
+        names.append(eq._chosen_executor.get())        # the engine's pool choice in the task
         return chunk_range(*args, **kwargs)
     monkeypatch.setattr(fit, "chunk_range", spy)
     from histeq_gui.core.stack import guess_layout
 
     dask_engine.range_parts(sample_stack()[:3], guess_layout((3, 1, 96, 96)))
-    assert names and all(name.startswith("histeq-core-serial-") for name in names)
+    assert names and all(choice is None for choice in names)    # use_executor(None): no pool
 
 
 def _hide(monkeypatch, *packages):

@@ -6,6 +6,8 @@ are also checked to be bit-identical.
 """
 
 import platform
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -362,3 +364,59 @@ def test_warm_up_compiles_what_the_viewer_then_uses(dtype, array_type):
     assert any(sig.startswith(f"({array_type}") for sigs in before.values() for sig in sigs), \
         f"warm_up({dtype}) compiled nothing for {dtype}: {before}"
     assert after == before, "the viewer's calls compiled kernels warm_up had not"
+
+
+# --------------------------------------------------------------- an injectable thread pool
+
+class _CountingPool(ThreadPoolExecutor):
+    """A caller's pool that counts the items the engine hands it."""
+
+    def __init__(self, workers):
+        super().__init__(workers, thread_name_prefix="caller-pool")
+        self.items = 0
+
+    def map(self, function, *iterables, **kwargs):
+        items = list(iterables[0])
+        self.items += len(items)
+        return super().map(function, items, **kwargs)
+
+
+def _thread_names(n):
+    from histeq_gui.core import equalize as eq
+
+    return eq._run(lambda i: threading.current_thread().name, range(n))
+
+
+def test_use_executor_runs_the_engine_on_the_callers_pool():
+    from histeq_gui.core.equalize import use_executor
+
+    stack = sample_stack()
+    expected = equalize(stack, "skimage", 64)
+    with _CountingPool(2) as pool:
+        with use_executor(pool):
+            out = equalize(stack, "skimage", 64)
+            names = _thread_names(8)
+        assert pool.items > 0                       # the engine's blocks went to this pool
+    np.testing.assert_array_equal(out, expected)    # the result does not depend on the pool
+    assert all(n.startswith("caller-pool") for n in names)
+
+
+def test_use_executor_none_runs_in_the_calling_thread_only():
+    from histeq_gui.core.equalize import use_executor
+    from histeq_gui.core.fit import single_threaded
+
+    me = threading.current_thread().name
+    for block in (use_executor(None), single_threaded()):
+        with block:
+            assert set(_thread_names(8)) == {me}
+    assert _thread_names(1) == [me]                 # a single item never goes to a pool
+
+
+def test_work_on_a_pool_never_waits_on_a_pool_from_inside_it():
+    # Each item of a one-thread pool runs the engine again: serial inside, so no deadlock.
+    from histeq_gui.core import equalize as eq
+    from histeq_gui.core.equalize import use_executor
+
+    with _CountingPool(1) as pool, use_executor(pool):
+        inner = eq._run(lambda i: _thread_names(4), range(3))
+    assert all(len(set(names)) == 1 and names[0].startswith("caller-pool") for names in inner)
