@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import histogram as hg
+from .engine import backend
 from .methods import METHODS, SCOPES, get_method
 from .stack import as_channels_first, from_channels_first, guess_layout
 
@@ -75,7 +76,7 @@ def _run(function, items, tick=None):
     ``tick(n)`` is called in the calling thread after every wave of ``n``
     items, so a progress callback can report and raise to cancel.
     """
-    function = _quiet(function)
+    function = backend.carry(_quiet(function))
     items = list(items)
     results = []
     wave = 2 * _workers()
@@ -596,26 +597,47 @@ def _public(t, method, bins, params):
     return Histogram(method, bins, True, counts[lo:hi + 1], edges, x, cdf, t, False, params)
 
 
-def warm_up(dtype):
+def warm_up(dtype, progress=None):
     """Get the compiled kernels for images of ``dtype`` ready.
 
-    The per-pixel loops are compiled on their first use for a dtype (about a
-    second after installing; then they load from numba's cache on disk in a
-    few milliseconds).  The viewer calls this while it loads a stack, off the
-    GUI thread, so that no redraw waits for the compiler.  Every registered
-    method that maps through the engine is run once on a tiny image (and its
-    equalized image); whole-image methods compile nothing and are skipped.
+    The per-pixel loops are compiled on their first use for a dtype (seconds
+    after installing; then they load from numba's cache on disk in a
+    fraction of a second).  Every registered method that maps through the
+    engine is run once with the compiled loops on a tiny image (its
+    histogram, its equalized image and that image's histogram, a stack in
+    both scopes); whole-image methods compile nothing and are skipped.  Then the dtype is marked ready
+    (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
+    the "ready" kernels (the viewer) switches from the NumPy loops to the
+    compiled ones.  The viewer calls this in a background thread, after it
+    has shown its first image, so that nobody waits for the compiler.
+
+    Parameters
+    ----------
+    dtype : dtype-like
+        The images' dtype.
+    progress : callable, optional
+        ``progress(done, total)`` after each method; it may raise to stop
+        (the dtype is then not marked ready).
+
+    Raises
+    ------
+    ValueError
+        For a dtype that cannot be equalized.
     """
     tiny = np.arange(16).reshape(4, 4).astype(hg.check_dtype(dtype))
     samples = [tiny]
     if tiny.dtype.kind == "f":
         samples.append(tiny.copy())
         samples[-1][0, 0] = np.nan                 # the loops that skip NaN
-    for method in METHODS:
-        m = get_method(method)
-        if not m.supports(tiny.dtype) or m.kind(tiny.dtype) == "image":
-            continue
-        for sample in samples:
-            equalized = histogram(sample, method, 8).apply(sample)
-            histogram(equalized, method, 8)        # the histogram of an equalized image
-            equalize(np.stack([sample, sample]), method, 8)
+    methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
+               and get_method(name).kind(tiny.dtype) != "image"]
+    with backend.use("compiled"):
+        for done, method in enumerate(methods, 1):
+            for sample in samples:
+                equalized = histogram(sample, method, 8).apply(sample)
+                histogram(equalized, method, 8)        # the histogram of an equalized image
+                for scope in SCOPES:
+                    equalize(np.stack([sample, sample]), method, 8, scope=scope)
+            if progress is not None:
+                progress(done, len(methods))
+    backend.mark_ready(tiny.dtype)

@@ -4,7 +4,9 @@ A group's samples (images, or one whole stack) share a :class:`Tables`:
 :func:`start` picks its kind from the method and the data, :func:`count`
 adds a block of pixels to the histograms, :func:`finish` has the method's
 hook turn the counts into a map, and :func:`map_block` equalizes a block.
-Three kinds of cells, and the compiled loops of :mod:`.kernels` for each:
+Three kinds of cells, and
+the loops of :mod:`.kernels` for each (or their NumPy twins, see
+:mod:`.backend`):
 
 ``"bins"``
     Bins of equal width, exactly as ``np.histogram`` makes them
@@ -36,7 +38,7 @@ import numpy as np
 
 from .. import histogram as hg
 from ..methods.base import Cells, Method, Nodes
-from . import kernels
+from . import backend
 from .segments import Segments, finish as finish_values, segments
 
 __all__ = ["Tables", "TABLE_LIMIT", "start", "count", "empty_counts", "finish", "map_block"]
@@ -158,14 +160,14 @@ def count(t, x, sel, samples):
     first, n = int(samples.min()), int(samples.max() - samples.min()) + 1
     if t.kind != "bins":
         counts = np.zeros(n * t.width, np.int64)
-        kernels.count_values(use_sel)(xk, sel_k, samples, t.base, t.width, first * t.width,
-                                      counts)
+        _kernels(t).count_values(use_sel)(xk, sel_k, samples, t.base, t.width,
+                                          first * t.width, counts)
         return first, counts.reshape(n, t.width)
     b = t.binning
     stride = b.bins + 1
     counts = np.zeros(n * stride, np.int64)
-    kernels.count_bins(use_sel, False)(xk, sel_k, samples, b.exact, b.first, b.scale, b.lower,
-                                       stride, first * stride, _NO_WEIGHTS, counts)
+    _kernels(t).count_bins(use_sel, False)(xk, sel_k, samples, b.exact, b.first, b.scale,
+                                           b.lower, stride, first * stride, _NO_WEIGHTS, counts)
     counts = counts.reshape(n, stride)[:, :-1]
     for s in np.flatnonzero(~b.exact[first:first + n]) + first:
         for r in np.flatnonzero(samples == s):
@@ -262,8 +264,8 @@ def _nodes_at_values(t, counts):
     grid = t.base[:, np.newaxis].astype(np.float64) + np.arange(t.width, dtype=np.float64)
     stride = b.bins + 1
     binned = np.zeros(t.samples * stride, np.int64)
-    kernels.count_bins(False, True)(grid, _NO_SELECTION, samples, b.exact, b.first, b.scale,
-                                    b.lower, stride, 0, counts, binned)
+    _kernels(t).count_bins(False, True)(grid, _NO_SELECTION, samples, b.exact, b.first, b.scale,
+                                        b.lower, stride, 0, counts, binned)
     binned = binned.reshape(t.samples, stride)[:, :-1]
     for s in np.flatnonzero(~b.exact):
         # Bins a few ulps wide: np.histogram itself.
@@ -294,7 +296,7 @@ def finish(t, counts):
 def _map_nodes(t, x, samples, out, clamp):
     b, seg = t.binning, t.segments
     centred = t.centres is not None
-    kernels.map_bins(centred, clamp)(
+    _kernels(t).map_bins(centred, clamp)(
         np.asarray(x, hg.kernel_dtype(t.dtype)), samples, t.map_exact, b.first, b.last,
         b.scale, b.lower, b.bins + 1, t.centres if centred else _NOTHING.astype(b.lower.dtype),
         seg.start if centred else _NOTHING, seg.slope, seg.value, t.nodes.scale, out)
@@ -312,9 +314,9 @@ def _map_nodes(t, x, samples, out, clamp):
 
 def _map_bin_table(t, x, samples, out, clamp):
     b = t.binning
-    kernels.map_bin_table(clamp)(np.asarray(x, hg.kernel_dtype(t.dtype)), samples, t.map_exact,
-                                 b.first, b.last, b.scale, b.lower, b.bins + 1, t.bin_table,
-                                 out)
+    _kernels(t).map_bin_table(clamp)(np.asarray(x, hg.kernel_dtype(t.dtype)), samples,
+                                     t.map_exact, b.first, b.last, b.scale, b.lower, b.bins + 1,
+                                     t.bin_table, out)
     for s in np.flatnonzero(~t.map_exact):
         # Bins a few ulps wide: each pixel's bin from the edges themselves.
         table = t.bin_table.reshape(t.samples, -1)[s]
@@ -333,7 +335,7 @@ def map_block(t, x, samples, out, clamp=None):
     """
     clamp = t.clamp if clamp is None else clamp
     if t.kind != "bins":
-        kernels.map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
+        _kernels(t).map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
     elif t.mapping == "nodes":
         _map_nodes(t, x, samples, out, clamp)
     else:
@@ -342,3 +344,8 @@ def map_block(t, x, samples, out, clamp=None):
     if empty.any():
         out[empty] = np.nan
     return out
+
+
+def _kernels(t):
+    """The per-pixel loops for ``t``'s pixels: compiled or NumPy (see :mod:`.backend`)."""
+    return backend.kernels_for(t.dtype)
