@@ -203,19 +203,19 @@ def _tables(source, group, method, params, bins, tick=None):
     return tb.finish(t, counts)
 
 
-def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None):
+def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None, convert=None):
     tb = _engine()
 
     def work(b):
         tb.map_block(t, source.block(b)[0], samples_of(b[0], b[1]), out[b[0]:b[1], b[2]:b[3]],
-                     clamp)
+                     clamp, convert)
     _run(work, blocks, tick)
 
 
-def _equalize_group(source, group, method, params, bins, out, tick=None):
-    """Equalize one group into ``out`` (rows, pixels)."""
+def _equalize_group(source, group, method, params, bins, out, tick=None, convert=None):
+    """Equalize one group into ``out`` (rows, pixels), converted by ``convert`` if given."""
     t = _tables(source, group, method, params, bins, tick)
-    _map_blocks(source, group.blocks, t, group.samples, out, tick)
+    _map_blocks(source, group.blocks, t, group.samples, out, tick, convert=convert)
     return t
 
 
@@ -273,6 +273,29 @@ def _as_images(images, min_ndim=2):
     return x if x.dtype == native else x.astype(native)    # big-endian files, say
 
 
+def _output(dtype, input_dtype):
+    """The result dtype for ``equalize(..., dtype=dtype)`` and the conversion to it.
+
+    Returns ``(target, convert)``: ``convert(values)`` turns equalized float64
+    values into ``target`` exactly as the export does
+    (:func:`histeq_gui.core.export.convert`), or is None for float64 (the
+    values themselves).
+    """
+    if dtype is None:
+        return np.dtype(np.float64), None
+    from .export import convert, output_dtype
+    name = dtype
+    if not isinstance(dtype, str):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = repr(dtype)
+    target = output_dtype(name, input_dtype)
+    if target == np.float64:
+        return target, None
+    return target, lambda values: convert(values, name, input_dtype)
+
+
 def _rows(x):
     """All pixels of ``x`` as rows of one image each (a single row below 2-D)."""
     return x.reshape(1, -1) if x.ndim < 2 else x.reshape(-1, x.shape[-2] * x.shape[-1])
@@ -310,7 +333,7 @@ def _as_mask(mask, layout, xc_shape):
 
 
 def equalize(images, method="numpy", bins=256, scope="image", mask=None,
-             channel_axis=None, progress=None, **params):
+             channel_axis=None, progress=None, dtype=None, **params):
     """Histogram-equalize every image of a stack at once.
 
     Parameters
@@ -341,15 +364,26 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     progress : callable, optional
         ``progress(done, total)`` called as blocks finish; it may raise to
         cancel (e.g. :class:`~histeq_gui.core.errors.Cancelled`).
+    dtype : {None, "float64", "float32", "uint8", "uint16", "same"}, optional
+        The result's dtype, as an export writes it
+        (:func:`histeq_gui.core.export.output_dtype`; "same" is the images'
+        dtype; a NumPy dtype of those names is accepted too).  None or
+        "float64": values in [0, 1].  Otherwise the result is exactly
+        ``convert(equalize(images, ...), dtype, images.dtype)`` (see
+        :func:`histeq_gui.core.export.convert`: integers over their full
+        range, rounded half to even, NaN to the minimum), computed without
+        float64 values per pixel where the map is a table: integer images
+        map each pixel straight through their table, converted once.
     **params
         The method's own parameters (``get_method(method).params``).
 
     Returns
     -------
-    ndarray of float64
-        Values in [0, 1], same shape as ``images``.  NaN and infinite pixels
-        are left out of the histograms and come back as NaN; an image with no
-        finite (selected) pixel comes back all NaN.
+    ndarray
+        Same shape as ``images``.  float64 by default: values in [0, 1].
+        NaN and infinite pixels are left out of the histograms and come back
+        as NaN; an image with no finite (selected) pixel comes back all NaN
+        (the minimum of an integer ``dtype``).
 
     Raises
     ------
@@ -375,8 +409,11 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     >>> out = equalize(stack, method="numpy", bins=16)
     >>> out.shape, out.dtype, float(out.max())
     ((2, 1, 4, 4), dtype('float64'), 1.0)
+    >>> equalize(stack, method="numpy", bins=16, dtype="uint8")[0, 0, 0].tolist()
+    [16, 32, 48, 64]
     """
     x = _as_images(images)
+    target, convert = _output(dtype, x.dtype)
     m, p = _prepare(x, method, bins, params, scope)
     layout = guess_layout(x.shape, channel_axis)
     xc = as_channels_first(x, layout)
@@ -384,13 +421,16 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     pixels = xc.shape[-2] * xc.shape[-1]
     x2 = xc.reshape(-1, pixels)
     if x2.size == 0:
-        return np.zeros(x.shape)
+        return np.zeros(x.shape, target)
     mask2 = None if mask is None else _as_mask(mask, layout, xc.shape)
     source = _Source(x2, mask2)
-    out2 = np.empty(x2.shape)
+    out2 = np.empty(x2.shape, target)
     if m.kind(x.dtype) == "image":
-        _equalize_images(source, xc.shape[-2:], m, p, out2,
+        values = out2 if convert is None else np.empty(x2.shape)
+        _equalize_images(source, xc.shape[-2:], m, p, values,
                          _ticker(progress, x2.shape[0]))
+        if convert is not None:
+            out2[...] = convert(values)
     else:
         groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
                          _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
@@ -399,9 +439,10 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         single = [g for g in groups if len(g.blocks) == 1]
         multi = [g for g in groups if len(g.blocks) > 1]
         tick = _ticker(progress, len(single) + 3 * sum(len(g.blocks) for g in multi))
-        _run(lambda g: _equalize_group(source, g, m, p, bins, out2), single, tick)
+        _run(lambda g: _equalize_group(source, g, m, p, bins, out2, convert=convert), single,
+             tick)
         for g in multi:
-            _equalize_group(source, g, m, p, bins, out2, tick)
+            _equalize_group(source, g, m, p, bins, out2, tick, convert)
     out = out2.reshape(xc.shape)
     return np.ascontiguousarray(from_channels_first(out, layout))
 
@@ -494,26 +535,31 @@ class Histogram:
                        edges=np.append(self.edges[starts], self.edges[-1]),
                        cdf_x=self.cdf_x[ends], cdf=self.cdf[ends], steps=False)
 
-    def apply(self, images, progress=None):
+    def apply(self, images, progress=None, dtype=None):
         """Equalize ``images`` (any shape, same kind of data) with this histogram.
 
         Returns float64 in [0, 1] of the same shape; values outside the
         histogram's range map to its end values, non-finite ones to NaN.
         A whole-image method is applied to each image of ``images``.
+        ``dtype`` converts the result as for :func:`equalize`: exactly
+        ``convert(self.apply(images), dtype, images.dtype)``, integer images
+        looked up straight into it.
         """
         x = _as_images(images, min_ndim=0)
         if self.tables is None:
-            return equalize(x, self.method, self.bins, progress=progress, **self.params)
+            return equalize(x, self.method, self.bins, progress=progress, dtype=dtype,
+                            **self.params)
+        target, convert = _output(dtype, x.dtype)
         x2 = _rows(x)
         if x2.size == 0:
-            return np.zeros(x.shape)
+            return np.zeros(x.shape, target)
         if x.dtype != self.tables.dtype:
             raise ValueError(f"this histogram was made from {self.tables.dtype} pixels; "
                              f"got {x.dtype}")
-        out = np.empty(x2.shape)
+        out = np.empty(x2.shape, target)
         blocks = _blocks(0, x2.shape[0], x2.shape[1])
         _map_blocks(_Source(x2), blocks, self.tables, lambda r0, r1: np.zeros(r1 - r0, np.intp),
-                    out, _ticker(progress, len(blocks)), clamp=True)
+                    out, _ticker(progress, len(blocks)), clamp=True, convert=convert)
         return out.reshape(x.shape)
 
 
@@ -605,7 +651,9 @@ def warm_up(dtype, progress=None):
     fraction of a second).  Every registered method that maps through the
     engine is run once with the compiled loops on a tiny image (its
     histogram, its equalized image and that image's histogram, a stack in
-    both scopes); whole-image methods compile nothing and are skipped.  Then the dtype is marked ready
+    both scopes, and for integer images the results in every integer and
+    float32 output dtype); whole-image methods compile nothing and are
+    skipped.  Then the dtype is marked ready
     (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
     the "ready" kernels (the viewer) switches from the NumPy loops to the
     compiled ones.  The viewer calls this in a background thread, after it
@@ -629,6 +677,8 @@ def warm_up(dtype, progress=None):
     if tiny.dtype.kind == "f":
         samples.append(tiny.copy())
         samples[-1][0, 0] = np.nan                 # the loops that skip NaN
+    # Integer images are looked up straight into integer and float32 outputs.
+    outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
     methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
                and get_method(name).kind(tiny.dtype) != "image"]
     with backend.use("compiled"):
@@ -638,6 +688,8 @@ def warm_up(dtype, progress=None):
                 histogram(equalized, method, 8)        # the histogram of an equalized image
                 for scope in SCOPES:
                     equalize(np.stack([sample, sample]), method, 8, scope=scope)
+            for output in outputs if done == 1 else ():
+                equalize(np.stack([tiny, tiny]), method, 8, dtype=output)
             if progress is not None:
                 progress(done, len(methods))
     backend.mark_ready(tiny.dtype)

@@ -6,7 +6,7 @@ Two levels:
   and bin count (and hypothesis' extreme images), is run by both the
   compiled kernel and its NumPy twin (a "twin" backend), whose outputs must
   be identical, NaN and the sign of zero included;
-- the public results (``equalize``,
+- the public results (``equalize`` in float64 and integer outputs,
   ``histogram``'s counts, edges and CDF, ``apply``) with the NumPy kernels
   equal those with the compiled kernels, bit for bit.
 
@@ -143,6 +143,9 @@ def test_every_kernel_call_of_the_engine_gives_the_same_bits_in_numpy(twin, dtyp
             h = refused(histogram, stack[:2], method, bins)
             if h is not None:                                  # values outside its range
                 refused(histogram, h.apply(outside), method, bins)
+        if stack.dtype.kind in "iu":
+            for output in ("uint8", "uint16", "float32", "same"):
+                equalize(stack, method, dtype=output)
     expected = {"count_bins", "map_bins", "map_bin_table"} if np.dtype(dtype).kind == "f" \
         else {"count_values", "map_values", "count_bins", "map_bins"}
     assert {name for name, _ in twin.calls} >= expected
@@ -185,6 +188,8 @@ def test_public_results_are_the_same_with_either_kernels(method, dtype):
             out = []
             for scope in m.scopes:
                 out.append(equalize(stack, method, 64, scope=scope))
+                out.append(equalize(stack, method, 64, scope=scope, dtype="uint8"))
+                out.append(equalize(stack, method, 64, scope=scope, dtype="same"))
             for image in stack[:3]:
                 h = histogram(image, method, 64)
                 eq = h.apply(image)
@@ -207,7 +212,7 @@ def test_numpy_choice_never_runs_a_compiled_kernel_even_in_pool_threads(monkeypa
     with backend.use("numpy"):
         for method in METHODS:
             if get_method(method).kind(stack.dtype) != "image":
-                equalize(stack, method)
+                equalize(stack, method, dtype="uint8")
                 equalize(stack.astype(np.float32), method, scope="stack")
     with pytest.raises(AssertionError, match="compiled kernel"):
         equalize(stack[:2], "numpy")
@@ -268,7 +273,7 @@ with backend.use("numpy"):
     for method in METHODS:
         h = histogram(stack[0], method, 64)
         histogram(h.apply(stack[0]), method, 64)
-        equalize(stack, method, 64)
+        equalize(stack, method, 64, dtype="uint8")
 assert "numba" not in sys.modules, "numba was imported"
 print("ok")
 """

@@ -3,8 +3,8 @@
 A group's samples (images, or one whole stack) share a :class:`Tables`:
 :func:`start` picks its kind from the method and the data, :func:`count`
 adds a block of pixels to the histograms, :func:`finish` has the method's
-hook turn the counts into a map, and :func:`map_block` equalizes a block.
-Three kinds of cells, and
+hook turn the counts into a map, and :func:`map_block` equalizes a block
+(in float64, or straight into an output dtype).  Three kinds of cells, and
 the loops of :mod:`.kernels` for each (or their NumPy twins, see
 :mod:`.backend`):
 
@@ -32,7 +32,7 @@ the loops of :mod:`.kernels` for each (or their NumPy twins, see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,7 @@ class Tables:
     uniq: np.ndarray = None          # sorted distinct values ("ranks"), in the data dtype
     map_exact: np.ndarray = None     # "bins": samples the kernels map (the others: NumPy)
     clamp: bool = True               # pixels may lie outside the counted range
+    out_luts: dict = field(default_factory=dict, repr=False)  # lut converted, per out dtype
 
     @property
     def samples(self):
@@ -327,13 +328,43 @@ def _map_bin_table(t, x, samples, out, clamp):
             out[r] = values
 
 
-def map_block(t, x, samples, out, clamp=None):
+def _output_lut(t, dtype, convert):
+    """The lookup table converted once to the output ``dtype`` (kept per dtype)."""
+    lut = t.out_luts.get(dtype)
+    if lut is None:
+        lut = np.ascontiguousarray(convert(t.lut), dtype)
+        if lut.shape != t.lut.shape:
+            raise ValueError(f"converting a table of shape {t.lut.shape} gave {lut.shape}")
+        t.out_luts[dtype] = lut
+    return lut
+
+
+def map_block(t, x, samples, out, clamp=None, convert=None):
     """Equalized values of one block ``(rows, pixels)``, written into ``out``.
 
     ``clamp`` (default: ``t.clamp``) must be True when the block may hold
     values outside the counted range, or non-finite values.
+
+    ``convert`` (with an ``out`` of another dtype than float64) turns
+    equalized float64 values into ``out``'s dtype, element by element (the
+    export's ``convert``).  Integer tables ("values", "ranks") are then
+    converted once and every pixel is looked up straight into ``out``, with
+    no float64 value per pixel; bins are mapped to float64 a block at a time
+    and converted.  Either way ``out`` holds ``convert`` of what ``out``
+    would hold in float64, exactly.
     """
     clamp = t.clamp if clamp is None else clamp
+    if convert is not None and out.dtype != np.float64:
+        if t.kind == "bins":
+            values = map_block(t, x, samples, np.empty(x.shape), clamp)
+            out[...] = convert(values)
+            return out
+        lut = _output_lut(t, out.dtype, convert)
+        _kernels(t).map_values()(_kernel_values(t, x), samples, t.base, t.width, lut, out)
+        empty = t.stats.empty[samples]
+        if empty.any():
+            out[empty] = convert(np.full(1, np.nan))[0]
+        return out
     if t.kind != "bins":
         _kernels(t).map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
     elif t.mapping == "nodes":
