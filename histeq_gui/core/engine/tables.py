@@ -41,7 +41,8 @@ from ..methods.base import Cells, Method, Nodes
 from . import backend
 from .segments import Segments, finish as finish_values, segments
 
-__all__ = ["Tables", "TABLE_LIMIT", "start", "count", "empty_counts", "finish", "map_block"]
+__all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "stats_from_counts", "count",
+           "empty_counts", "finish", "map_block"]
 
 TABLE_LIMIT = 1 << 22   # largest per-value lookup table (entries) of a group
 _NOTHING = np.zeros(1)  # stands in for tables a kernel does not use
@@ -124,6 +125,45 @@ def start(method, params, bins, dtype, stats, pixels_per_sample, distinct):
         t.uniq = distinct()
         t.base = np.zeros(t.samples, np.int64)
         t.width = len(t.uniq)
+    return t
+
+
+def counted_first(method, dtype, samples):
+    """Statistics for 8-bit integer samples that are counted before their range is known.
+
+    8-bit images are mapped through a table over all 256 values by every
+    method that maps integers by value (and by node methods, which evaluate
+    their map at each value): then the range pass over the pixels is not
+    needed, the range comes from the counts (:func:`stats_from_counts`).
+    Returns the placeholder statistics to :func:`start` the tables with (a
+    sample spanning the whole dtype), or None when this does not apply.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or dtype.itemsize != 1:
+        return None
+    info = np.iinfo(dtype)
+    low = np.full(samples, info.min, dtype)
+    high = np.full(samples, info.max, dtype)
+    n = np.ones(samples, np.int64)
+    stats = hg.Stats(low, high, n, low, high)
+    return stats if _choose_kind(method, dtype, stats, 1) == "values" else None
+
+
+def stats_from_counts(t, counts):
+    """Set ``t``'s statistics from its counts per value (all pixels counted, no selection).
+
+    The very statistics :func:`histogram.block_stats` gives integer pixels
+    with no selection: the smallest and largest value present and the
+    number of pixels.
+    """
+    present = counts > 0
+    n = counts.sum(axis=1)
+    first = np.argmax(present, axis=1)
+    last = t.width - 1 - np.argmax(present[:, ::-1], axis=1)
+    info = np.iinfo(t.dtype)
+    lo = np.where(n > 0, t.base + first, info.max).astype(t.dtype)
+    hi = np.where(n > 0, t.base + last, info.min).astype(t.dtype)
+    t.stats = hg.Stats(lo, hi, n, lo, hi)
     return t
 
 
@@ -242,7 +282,9 @@ def _exact_levels(values, dtype):
 def _value_table(t, counts):
     """A table method's output per integer value (or rank)."""
     if t.kind == "values":
-        grid = t.base[:, np.newaxis] + np.arange(t.width)
+        # One row for all samples when they share their first value (8-bit: always).
+        base = t.base[:1] if (t.base == t.base[0]).all() else t.base
+        grid = base[:, np.newaxis] + np.arange(t.width)
         level = (grid - int(np.iinfo(t.dtype).min)).astype(np.float64)
         value = grid.astype(np.float64)
     else:
