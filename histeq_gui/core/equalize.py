@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import histogram as hg
+from .engine import backend
 from .methods import METHODS, SCOPES, Method, get_method
 from .methods.base import StackStream, StackView
 from .stack import as_channels_first, from_channels_first, guess_layout
@@ -129,7 +130,7 @@ def _run(function, items, tick=None):
     ``tick(n)`` is called in the calling thread after every wave of ``n``
     items, so a progress callback can report and raise to cancel.
     """
-    function = _quiet(function)
+    function = backend.carry(_quiet(function))
     items = list(items)
     results = []
     chosen = _chosen_executor.get()
@@ -250,15 +251,31 @@ class _Source:
 
 @_quiet
 def _tables(source, group, method, params, bins, tick=None):
-    """Build the tables of a group: its range, then its counts, block by block."""
+    """Build the tables of a group: its range, then its counts, block by block.
+
+    8-bit integer images without a mask are counted at once, over all their
+    values, and their range taken from the counts (one pass less).
+    """
     tb = _engine()
+    pixels = source.x2.shape[1] * (1 if group.per_row else group.r1 - group.r0)
+    placeholder = None if source.mask2 is not None else \
+        tb.counted_first(method, source.x2.dtype, group.n_samples)
+    if placeholder is not None:
+        if tick is not None:
+            tick(len(group.blocks))         # the range pass, not needed
+        t = tb.start(method, params, bins, source.x2.dtype, placeholder, pixels, None)
+        counts = tb.empty_counts(t)
+        for first, part in _run(lambda b: tb.count(t, source.block(b)[0], None,
+                                                   group.samples(b[0], b[1])),
+                                group.blocks, tick):
+            counts[first:first + len(part)] += part
+        return tb.finish(tb.stats_from_counts(t, counts), counts)
     parts = _run(lambda b: hg.block_stats(*source.block(b)), group.blocks, tick)
     samples_of_row = np.zeros(source.x2.shape[0], np.intp)
     samples_of_row[group.r0:group.r1] = group.samples(group.r0, group.r1)
     rows = [np.arange(b[0], b[1]) for b in group.blocks]
     stats = hg.merge_stats([(p[0], r) for p, r in zip(parts, rows)], samples_of_row,
                            group.n_samples, source.x2.dtype)
-    pixels = source.x2.shape[1] * (1 if group.per_row else group.r1 - group.r0)
 
     def distinct():
         values = _run(lambda b: np.unique(source.block(b)[0]), group.blocks)
@@ -279,19 +296,19 @@ def _tables(source, group, method, params, bins, tick=None):
     return tb.finish(t, counts)
 
 
-def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None):
+def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None, convert=None):
     tb = _engine()
 
     def work(b):
         tb.map_block(t, source.block(b)[0], samples_of(b[0], b[1]), out[b[0]:b[1], b[2]:b[3]],
-                     clamp)
+                     clamp, convert)
     _run(work, blocks, tick)
 
 
-def _equalize_group(source, group, method, params, bins, out, tick=None):
-    """Equalize one group into ``out`` (rows, pixels)."""
+def _equalize_group(source, group, method, params, bins, out, tick=None, convert=None):
+    """Equalize one group into ``out`` (rows, pixels), converted by ``convert`` if given."""
     t = _tables(source, group, method, params, bins, tick)
-    _map_blocks(source, group.blocks, t, group.samples, out, tick)
+    _map_blocks(source, group.blocks, t, group.samples, out, tick, convert=convert)
     return t
 
 
@@ -486,6 +503,29 @@ def _as_images(images, min_ndim=2):
     return x if x.dtype == native else x.astype(native)    # big-endian files, say
 
 
+def _output(dtype, input_dtype):
+    """The result dtype for ``equalize(..., dtype=dtype)`` and the conversion to it.
+
+    Returns ``(target, convert)``: ``convert(values)`` turns equalized float64
+    values into ``target`` exactly as the export does
+    (:func:`histeq_gui.core.export.convert`), or is None for float64 (the
+    values themselves).
+    """
+    if dtype is None:
+        return np.dtype(np.float64), None
+    from .export import convert, output_dtype
+    name = dtype
+    if not isinstance(dtype, str):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = repr(dtype)
+    target = output_dtype(name, input_dtype)
+    if target == np.float64:
+        return target, None
+    return target, lambda values: convert(values, name, input_dtype)
+
+
 def _rows(x):
     """All pixels of ``x`` as rows of one image each (a single row below 2-D)."""
     return x.reshape(1, -1) if x.ndim < 2 else x.reshape(-1, x.shape[-2] * x.shape[-1])
@@ -523,7 +563,7 @@ def _as_mask(mask, layout, xc_shape):
 
 
 def equalize(images, method="numpy", bins=256, scope="image", mask=None,
-             channel_axis=None, progress=None, **params):
+             channel_axis=None, progress=None, dtype=None, **params):
     """Histogram-equalize every image of a stack at once.
 
     Parameters
@@ -554,15 +594,26 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     progress : callable, optional
         ``progress(done, total)`` called as blocks finish; it may raise to
         cancel (e.g. :class:`~histeq_gui.core.errors.Cancelled`).
+    dtype : {None, "float64", "float32", "uint8", "uint16", "same"}, optional
+        The result's dtype, as an export writes it
+        (:func:`histeq_gui.core.export.output_dtype`; "same" is the images'
+        dtype; a NumPy dtype of those names is accepted too).  None or
+        "float64": values in [0, 1].  Otherwise the result is exactly
+        ``convert(equalize(images, ...), dtype, images.dtype)`` (see
+        :func:`histeq_gui.core.export.convert`: integers over their full
+        range, rounded half to even, NaN to the minimum), computed without
+        float64 values per pixel where the map is a table: integer images
+        map each pixel straight through their table, converted once.
     **params
         The method's own parameters (``get_method(method).params``).
 
     Returns
     -------
-    ndarray of float64
-        Values in [0, 1], same shape as ``images``.  NaN and infinite pixels
-        are left out of the histograms and come back as NaN; an image with no
-        finite (selected) pixel comes back all NaN.
+    ndarray
+        Same shape as ``images``.  float64 by default: values in [0, 1].
+        NaN and infinite pixels are left out of the histograms and come back
+        as NaN; an image with no finite (selected) pixel comes back all NaN
+        (the minimum of an integer ``dtype``).
 
     Raises
     ------
@@ -588,20 +639,26 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     >>> out = equalize(stack, method="numpy", bins=16)
     >>> out.shape, out.dtype, float(out.max())
     ((2, 1, 4, 4), dtype('float64'), 1.0)
+    >>> equalize(stack, method="numpy", bins=16, dtype="uint8")[0, 0, 0].tolist()
+    [16, 33, 50, 67]
     """
     x = _as_images(images)
+    target, convert = _output(dtype, x.dtype)
     m, p = _prepare(x, method, bins, params, scope, mask)
     layout, xc, x2, mask2, view = _view(x, mask, channel_axis)
     rows_per_channel = int(np.prod(xc.shape[1:-2], dtype=np.int64))
     pixels = xc.shape[-2] * xc.shape[-1]
     if x2.size == 0:
-        return np.zeros(x.shape)
+        return np.zeros(x.shape, target)
     source = _Source(x2, mask2)
-    out2 = np.empty(x2.shape)
+    out2 = np.empty(x2.shape, target)
     p = _resolve_stack(m, p, view)
     if m.kind(x.dtype) == "image":
-        _equalize_images(source, xc.shape[-2:], m, p, out2,
+        values = out2 if convert is None else np.empty(x2.shape)
+        _equalize_images(source, xc.shape[-2:], m, p, values,
                          _ticker(progress, x2.shape[0]), rows_per_channel)
+        if convert is not None:
+            out2[...] = convert(values)
     else:
         groups = _groups(x2.shape[0], pixels, scope, rows_per_channel,
                          _table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")
@@ -612,7 +669,7 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
 
         def run(g, tick=None):
             return _equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins,
-                                   out2, tick)
+                                   out2, tick, convert)
         # Groups of one block run side by side; a group of many blocks runs its
         # blocks side by side instead.
         single = [g for g in groups if len(g.blocks) == 1]
@@ -721,27 +778,31 @@ class Histogram:
                        edges=np.append(self.edges[starts], self.edges[-1]),
                        cdf_x=self.cdf_x[ends], cdf=self.cdf[ends], steps=False)
 
-    def apply(self, images, progress=None):
+    def apply(self, images, progress=None, dtype=None):
         """Equalize ``images`` (any shape, same kind of data) with this histogram.
 
         Returns float64 in [0, 1] of the same shape; values outside the
         histogram's range map to its end values, non-finite ones to NaN.
         A whole-image method is applied to each image of ``images``.
+        ``dtype`` converts the result as for :func:`equalize`: exactly
+        ``convert(self.apply(images), dtype, images.dtype)``, integer images
+        looked up straight into it.
         """
         x = _as_images(images, min_ndim=0)
         if self.tables is None:
             params = {k: v for k, v in self.params.items() if k != "bins"}
-            return equalize(x, self.method, self.bins, progress=progress, **params)
+            return equalize(x, self.method, self.bins, progress=progress, dtype=dtype, **params)
+        target, convert = _output(dtype, x.dtype)
         x2 = _rows(x)
         if x2.size == 0:
-            return np.zeros(x.shape)
+            return np.zeros(x.shape, target)
         if x.dtype != self.tables.dtype:
             raise ValueError(f"this histogram was made from {self.tables.dtype} pixels; "
                              f"got {x.dtype}")
-        out = np.empty(x2.shape)
+        out = np.empty(x2.shape, target)
         blocks = _blocks(0, x2.shape[0], x2.shape[1])
         _map_blocks(_Source(x2), blocks, self.tables, lambda r0, r1: np.zeros(r1 - r0, np.intp),
-                    out, _ticker(progress, len(blocks)), clamp=True)
+                    out, _ticker(progress, len(blocks)), clamp=True, convert=convert)
         return out.reshape(x.shape)
 
 
@@ -843,26 +904,53 @@ def _public(t, method, bins, params):
     return Histogram(method, bins, True, counts[lo:hi + 1], edges, x, cdf, t, False, params)
 
 
-def warm_up(dtype):
+def warm_up(dtype, progress=None):
     """Get the compiled kernels for images of ``dtype`` ready.
 
-    The per-pixel loops are compiled on their first use for a dtype (about a
-    second after installing; then they load from numba's cache on disk in a
-    few milliseconds).  The viewer calls this while it loads a stack, off the
-    GUI thread, so that no redraw waits for the compiler.  Every registered
-    method that maps through the engine is run once on a tiny image (and its
-    equalized image); whole-image methods compile nothing and are skipped.
+    The per-pixel loops are compiled on their first use for a dtype (seconds
+    after installing; then they load from numba's cache on disk in a
+    fraction of a second).  Every registered method that maps through the
+    engine is run once with the compiled loops on a tiny image (its
+    histogram, its equalized image and that image's histogram, a stack in
+    both scopes, and for integer images the results in every integer and
+    float32 output dtype); whole-image methods compile nothing and are
+    skipped.  Then the dtype is marked ready
+    (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
+    the "ready" kernels (the viewer) switches from the NumPy loops to the
+    compiled ones.  The viewer calls this in a background thread, after it
+    has shown its first image, so that nobody waits for the compiler.
+
+    Parameters
+    ----------
+    dtype : dtype-like
+        The images' dtype.
+    progress : callable, optional
+        ``progress(done, total)`` after each method; it may raise to stop
+        (the dtype is then not marked ready).
+
+    Raises
+    ------
+    ValueError
+        For a dtype that cannot be equalized.
     """
     tiny = np.arange(16).reshape(4, 4).astype(hg.check_dtype(dtype))
     samples = [tiny]
     if tiny.dtype.kind == "f":
         samples.append(tiny.copy())
         samples[-1][0, 0] = np.nan                 # the loops that skip NaN
-    for method in METHODS:
-        m = get_method(method)
-        if not m.supports(tiny.dtype) or m.kind(tiny.dtype) == "image":
-            continue
-        for sample in samples:
-            equalized = histogram(sample, method, 8).apply(sample)
-            histogram(equalized, method, 8)        # the histogram of an equalized image
-            equalize(np.stack([sample, sample]), method, 8)
+    # Integer images are looked up straight into integer and float32 outputs.
+    outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
+    methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
+               and get_method(name).kind(tiny.dtype) != "image"]
+    with backend.use("compiled"):
+        for done, method in enumerate(methods, 1):
+            for sample in samples:
+                equalized = histogram(sample, method, 8).apply(sample)
+                histogram(equalized, method, 8)        # the histogram of an equalized image
+                for scope in get_method(method).scopes:
+                    equalize(np.stack([sample, sample]), method, 8, scope=scope)
+            for output in outputs if done == 1 else ():
+                equalize(np.stack([tiny, tiny]), method, 8, dtype=output)
+            if progress is not None:
+                progress(done, len(methods))
+    backend.mark_ready(tiny.dtype)

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, fit, lut, memory, readers, save, sidecar, writers
+from . import atomic, fit, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
-from .equalize import channel_params, check_scope, equalize, stack_params
+from .equalize import check_scope, equalize, stack_params
 from .errors import Cancelled, StackError
 from .files import _guard
 from .histogram import check_bins, check_dtype
@@ -640,48 +640,32 @@ def _piece_params(method, params, first, channels):
 
 
 def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, params=None):
-    """Equalize one piece of the stack and convert it to the output dtype.
+    """Equalize one piece of the stack straight into the output dtype.
 
     ``maps`` is None for scope "image" (each image its own histogram), else
     the fitted histogram of each channel; a piece cut along the channel axis
     (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
     ``params`` (scope "image"): the method's parameters with the stack-aware
     ones resolved for the whole stack (:func:`_stack_params`), or None for
-    ``settings.params`` as given.  Every engine equalizes its pieces with this function.
-    Integer images of at most 16 bits (8 bits for scope "image", methods
-    with a map of pixel values) go through tables in the output dtype
-    (:mod:`~histeq_gui.core.lut`): the same bytes, one pass.
+    ``settings.params`` as given.  Every engine equalizes its pieces with
+    this function, through the engine's own output path
+    (``equalize(..., dtype=)``, ``Histogram.apply(..., dtype=)``): integer
+    images are looked up straight into the output dtype, the very bytes of
+    :func:`convert` of the float64 result.
     """
     channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
     first = start if axis is not None and axis == layout.channel_axis else 0
-    native = np.dtype(input_dtype).newbyteorder("=")
     method = get_method(settings.method)
     params = _piece_params(method, settings.params if params is None else params, first,
                            channels)
-    if lut.applies(native, settings.scope) and method.kind(native) != "image":
-        def to_output(values):
-            return convert(values, settings.dtype, input_dtype)
-
-        out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
-        for c in range(channels):
-            key = _channel_key(layout, c)
-            pixels = np.asarray(chunk[key], native)
-            table = _core(lut.stack_table, maps[first + c], native, to_output) \
-                if maps is not None else \
-                _core(lut.image_tables, pixels, settings.method, settings.bins, to_output,
-                      **channel_params(method, params, c))
-            rows = pixels.reshape(-1, pixels.shape[-2] * pixels.shape[-1])
-            out[key] = lut.look_up(rows, table, np.iinfo(native).min).reshape(pixels.shape)
-        return out
     if maps is None:
-        values = _core(equalize, chunk, settings.method, settings.bins, "image",
-                       channel_axis=layout.channel_axis, **params)
-    else:
-        values = np.empty(chunk.shape)
-        for c in range(channels):
-            channel = _channel_key(layout, c)
-            values[channel] = _core(maps[first + c].apply, chunk[channel])
-    return convert(values, settings.dtype, input_dtype)
+        return _core(equalize, chunk, settings.method, settings.bins, "image",
+                     channel_axis=layout.channel_axis, dtype=settings.dtype, **params)
+    out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
+    for c in range(channels):
+        channel = _channel_key(layout, c)
+        out[channel] = _core(maps[first + c].apply, chunk[channel], dtype=settings.dtype)
+    return out
 
 
 class LocalEngine:

@@ -42,10 +42,9 @@ import numpy as np
 from . import equalize as eq
 from . import histogram as hg
 from . import methods as mt
-from .stack import guess_layout
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
-           "chunk_distinct", "merge_distinct", "finish", "single_threaded", "image_value_maps",
+           "chunk_distinct", "merge_distinct", "finish", "single_threaded",
            "run_blocks", "global_method"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
@@ -549,65 +548,3 @@ def single_threaded():
     (2, 4, 4)
     """
     return eq.use_executor(None)
-
-
-def image_value_maps(images, method="numpy", bins=256, **params):
-    """Every image's own map (scope "image") evaluated at every value of its 8-bit dtype.
-
-    Parameters
-    ----------
-    images : ndarray of uint8 or int8
-        Images whose last two axes are one image (no colour axis).
-    method, bins, **params
-        As for :func:`~histeq_gui.core.equalize.equalize`; a method with one
-        map per image (not a whole-image method).
-
-    Returns
-    -------
-    ndarray of float64, shape (images, 256)
-        Row ``r`` maps value ``iinfo.min + k`` of image ``r`` (in the order
-        of ``images.reshape(-1, H * W)``) to what ``equalize(images, method,
-        bins, **params)`` gives a pixel of that value in that image: the very
-        tables :func:`~histeq_gui.core.equalize.equalize` builds (same groups,
-        same counting), evaluated on the 256 values instead of on the pixels.
-
-    Examples
-    --------
-    >>> maps = image_value_maps(np.array([[[0, 0], [255, 255]]], np.uint8), "opencv")
-    >>> maps.shape, float(maps[0, 0]), float(maps[0, 255])
-    ((1, 256), 0.0, 1.0)
-    """
-    x = eq._as_images(images)
-    if x.dtype.itemsize != 1 or x.dtype.kind not in "iu":
-        raise ValueError(f"value maps are for 8-bit integer images, not {x.dtype}")
-    m, p = eq._prepare(x, _method(method).name, bins, params)
-    if m.kind(x.dtype) == "image":
-        raise ValueError(f"the {m.name} method has no map of pixel values for {x.dtype} images; "
-                         "equalize the images instead")
-    tb = _tables()
-    x2 = eq._rows(x)
-    rows, pixels = x2.shape
-    grid = np.arange(256, dtype=np.int64) + int(np.iinfo(x.dtype).min)
-    out = np.empty((rows, 256))
-    if x2.size == 0:
-        return out
-    view = mt.StackView(x2, None, 1, guess_layout(x.shape))
-    p = eq.channel_params(m, eq._resolve_stack(m, p, view), 0)
-    source = eq._Source(x2)
-    groups = eq._groups(rows, pixels, "image", 1, eq._table_width(x2.dtype, m, bins),
-                        lookup=True)
-
-    def work(group):
-        t = eq._tables(source, group, m, p, bins)
-        n = group.r1 - group.r0
-        values = np.ascontiguousarray(np.broadcast_to(grid.astype(x.dtype), (n, 256)))
-        tb.map_block(t, values, group.samples(group.r0, group.r1), out[group.r0:group.r1],
-                     clamp=True)
-
-    eq._run(work, groups)
-    return out
-
-
-def run_blocks(function, items):
-    """``[function(item) for item in items]`` on the core's thread pool (serial inside it)."""
-    return eq._run(function, items)

@@ -196,15 +196,21 @@ def _exit_now_if_jobs_are_left(code):
 
     Only loads and computations are ever left (an export is waited for: it
     cleans up after itself), and they only read; such a thread (the compiler
-    warming up, say) cannot be stopped from outside, and waiting for it made
-    the process linger for seconds after the window closed.
+    preparing the fast kernels, say) cannot be stopped from outside, and
+    waiting for it made the process linger for seconds after the window
+    closed.
     """
     from .jobs import left_running
+    from .warmup import preparing
 
     left = left_running()
     if left:
         log.info("not waiting for %d background job(s) after the window closed: %s",
                  len(left), ", ".join(job.name for job in left))
+    compiling = preparing()
+    if compiling:
+        log.info("not waiting for the fast kernels being prepared")
+    if left or compiling:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -351,6 +357,18 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ..core.engine import backend
+
+    # The window never waits on the compiler: NumPy loops until the compiled ones are
+    # prepared in the background (gui/warmup.py).  A screenshot shows one image: NumPy only.
+    old = backend.set_default("ready" if args.screenshot is None else "numpy")
+    try:
+        return _main(args)
+    finally:
+        backend.set_default(old)
+
+
+def _main(args):
     app = _application(offscreen=args.screenshot is not None)
 
     from .main_window import MainWindow

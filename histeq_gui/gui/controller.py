@@ -10,6 +10,15 @@ they draw the result it emits.
 The whole-stack histograms are cached per ``(method, bins, roi)`` for the
 stack shown, and the cache goes with the stack: a new stack starts an empty
 one.
+
+Nothing waits on the compiler.  The viewer runs with the engine's "ready"
+kernels (``histeq-gui`` sets them for its process, see
+:mod:`histeq_gui.core.engine.backend`): plain NumPy until the compiled loops
+of a dtype are prepared.  Once the first image of a stack is shown, the
+controller asks :attr:`ViewController.warm_up` to prepare the loops of its
+dtype (and of float64, the equalized images') in the background; the
+status bar says "Preparing fast kernels" meanwhile, and later computations
+use the compiled loops.  The results are the same bits either way.
 """
 
 from __future__ import annotations
@@ -17,17 +26,22 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PyQt5.QtCore import QObject, pyqtSignal
+import numpy as np
+from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
+from ..core.engine import backend
+from . import startup
 from .compute import HistogramCache, compute_view, failed_view, stack_histograms
 from .jobs import Runner, log_if_unexpected, user_message
+from .warmup import KernelWarmUp
 
-__all__ = ["ViewController", "SYNC_IMAGE_VALUES", "SYNC_STACK_VALUES"]
+__all__ = ["ViewController", "SYNC_IMAGE_VALUES", "SYNC_STACK_VALUES", "WARM_UP_DELAY_MS"]
 
 log = logging.getLogger(__name__)
 
 SYNC_IMAGE_VALUES = 1 << 19    # images up to this many values are computed in the GUI thread
 SYNC_STACK_VALUES = 1 << 24    # stacks up to this many values get their histogram at once
+WARM_UP_DELAY_MS = 300         # from a stack's first image shown to preparing its kernels
 
 
 class ViewController(QObject):
@@ -54,6 +68,9 @@ class ViewController(QObject):
     ----------
     compute_runner, stack_runner : Runner
         The jobs of big images and of whole-stack histograms.
+    warm_up : KernelWarmUp
+        The compiled kernels being prepared in the background (for the
+        status bar); not one of :attr:`runners`: nothing waits for it.
     """
 
     resultChanged = pyqtSignal(object)
@@ -71,11 +88,17 @@ class ViewController(QObject):
         self._stack_job_key = None
         self.compute_runner = Runner("compute", self)
         self.stack_runner = Runner("stack histogram", self)
+        self.warm_up = KernelWarmUp(self)
+        self._warm_up_timer = QTimer(self)
+        self._warm_up_timer.setSingleShot(True)
+        self._warm_up_timer.timeout.connect(self._prepare_kernels)
+        self._kernels_asked_for = None      # the stack whose kernels were asked for
         for runner in self.runners:
             runner.busyChanged.connect(self._on_runner_busy)
         state.stackChanged.connect(self._on_stack_changed)
         state.scopeChanged.connect(self._on_scope_changed)
         state.changed.connect(self.refresh)
+        self.start_report = startup.follow(self)
 
     # ------------------------------------------------------------------ what is shown
     @property
@@ -213,11 +236,42 @@ class ViewController(QObject):
         if problem != self._problem:
             self._problem = problem
             self.problemChanged.emit(problem)
+        if result is not None:
+            self._ask_for_kernels()
+
+    # ------------------------------------------------------------------ fast kernels
+    def kernel_dtypes(self):
+        """The dtypes whose compiled kernels the stack shown needs: its own and float64."""
+        stack = self.state.stack
+        if stack is None:
+            return []
+        return list(dict.fromkeys([np.dtype(stack.dtype), np.dtype(np.float64)]))
+
+    def _ask_for_kernels(self):
+        """After the first image of a stack is shown, have its kernels prepared soon.
+
+        Only with the "ready" kernels (the viewer's): elsewhere the engine
+        compiles when it needs to, as the API does.
+        """
+        stack = self.state.stack
+        if stack is None or stack is self._kernels_asked_for or backend.current() != "ready":
+            return
+        self._kernels_asked_for = stack
+        if any(self.warm_up.needed(dtype) for dtype in self.kernel_dtypes()):
+            self._warm_up_timer.start(WARM_UP_DELAY_MS)
+
+    def _prepare_kernels(self):
+        for dtype in self.kernel_dtypes():
+            self.warm_up.request(dtype)
 
     # ------------------------------------------------------------------ closing
     def shutdown(self, timeout_ms=None):
         """Cancel every job and wait for the threads, at most ``timeout_ms`` each.
 
-        Returns True if they all ended (see :meth:`Runner.shutdown`).
+        Returns True if they all ended (see :meth:`Runner.shutdown`).  The
+        kernels being prepared are not waited for (nothing can stop the
+        compiler; the process does not wait for it either).
         """
+        self._warm_up_timer.stop()
+        self.warm_up.detach()
         return all([runner.shutdown(timeout_ms) for runner in self.runners])

@@ -19,7 +19,6 @@ import numpy as np
 from ..core.channels import channel_axis_text, declared_channel_axis, parse_channel_axis
 from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range, finite_range,
                             saturated_levels, widen)
-from ..core.equalize import warm_up
 from ..core.errors import KeyNeeded, StackError
 from ..core.folder import folder_images
 from ..core.histogram import check_dtype
@@ -335,7 +334,9 @@ def open_stack(path, progress=None, key=None):
                         else declared)
     if stack.default_levels_mode == "percentile":
         stack.percentile_levels()   # here, in the loader's thread, not at the first redraw
-    warm_up(array.dtype)        # compile here, in the loader's thread, not at the first redraw
+    # No compiling here: loading never waits on the compiler.  The viewer shows
+    # the first image with the NumPy loops and has the compiled ones prepared
+    # in the background afterwards (see gui/warmup.py).
     return stack
 
 

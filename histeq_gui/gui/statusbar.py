@@ -69,7 +69,8 @@ class StatusBar(QStatusBar):
         self.info_label = QLabel()
         self.progress = ProgressIndicator()
         for runner, title in ((controller.compute_runner, "Computing"),
-                              (controller.stack_runner, "Whole-stack histogram")):
+                              (controller.stack_runner, "Whole-stack histogram"),
+                              (controller.warm_up, "Preparing fast kernels")):
             self.progress.watch(runner, title)
         self.addWidget(self.pixel_label, 1)
         self.addWidget(self.message_label)

@@ -177,7 +177,8 @@ def test_the_public_names_are_the_core_functions():
                 "Cancelled": errors.Cancelled, "worked_table": worked.worked_table,
                 "image_stats": stats.image_stats, "robust_z": stats.robust_z,
                 "outliers": stats.outliers, "stats_to_csv": stats_csv.stats_to_csv,
-                "fit": fit.fit, "open_reader": readers.open_reader}
+                "fit": fit.fit, "open_reader": readers.open_reader,
+                "use_executor": equalize.use_executor}
     assert set(histeq_gui.__all__) == set(expected) | {"__version__"}
     for name, value in expected.items():
         assert getattr(histeq_gui, name) is value, name

@@ -695,13 +695,13 @@ from histeq_gui import cli
 
 source = sys.argv[1]
 export._CHUNK_VALUES = 64 * 64          # one image per chunk
-convert, calls = export.convert, []
-def convert_then_cut(*args):
+read_piece, calls = export.read_piece, []
+def read_then_cut(*args):
     calls.append(1)
     if len(calls) == 2:                 # the input is cut while the export runs
         os.truncate(source, 4096)
-    return convert(*args)
-export.convert = convert_then_cut
+    return read_piece(*args)
+export.read_piece = read_then_cut
 sys.exit(cli.main(sys.argv[1:]))
 '''
 

@@ -3,8 +3,10 @@
 A group's samples (images, or one whole stack) share a :class:`Tables`:
 :func:`start` picks its kind from the method and the data, :func:`count`
 adds a block of pixels to the histograms, :func:`finish` has the method's
-hook turn the counts into a map, and :func:`map_block` equalizes a block.
-Three kinds of cells, and the compiled loops of :mod:`.kernels` for each:
+hook turn the counts into a map, and :func:`map_block` equalizes a block
+(in float64, or straight into an output dtype).  Three kinds of cells, and
+the loops of :mod:`.kernels` for each (or their NumPy twins, see
+:mod:`.backend`):
 
 ``"bins"``
     Bins of equal width, exactly as ``np.histogram`` makes them
@@ -31,16 +33,17 @@ Three kinds of cells, and the compiled loops of :mod:`.kernels` for each:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import histogram as hg
 from ..methods.base import Cells, Method, Nodes
-from . import kernels
+from . import backend
 from .segments import Segments, finish as finish_values, segments
 
-__all__ = ["Tables", "TABLE_LIMIT", "start", "count", "empty_counts", "finish", "map_block"]
+__all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "stats_from_counts", "count",
+           "empty_counts", "finish", "map_block"]
 
 TABLE_LIMIT = 1 << 22   # largest per-value lookup table (entries) of a group
 _NOTHING = np.zeros(1)  # stands in for tables a kernel does not use
@@ -72,6 +75,7 @@ class Tables:
     uniq: np.ndarray = None          # sorted distinct values ("ranks"), in the data dtype
     map_exact: np.ndarray = None     # "bins": samples the kernels map (the others: NumPy)
     clamp: bool = True               # pixels may lie outside the counted range
+    out_luts: dict = field(default_factory=dict, repr=False)  # lut converted, per out dtype
 
     @property
     def samples(self):
@@ -125,6 +129,45 @@ def start(method, params, bins, dtype, stats, pixels_per_sample, distinct):
     return t
 
 
+def counted_first(method, dtype, samples):
+    """Statistics for 8-bit integer samples that are counted before their range is known.
+
+    8-bit images are mapped through a table over all 256 values by every
+    method that maps integers by value (and by node methods, which evaluate
+    their map at each value): then the range pass over the pixels is not
+    needed, the range comes from the counts (:func:`stats_from_counts`).
+    Returns the placeholder statistics to :func:`start` the tables with (a
+    sample spanning the whole dtype), or None when this does not apply.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or dtype.itemsize != 1:
+        return None
+    info = np.iinfo(dtype)
+    low = np.full(samples, info.min, dtype)
+    high = np.full(samples, info.max, dtype)
+    n = np.ones(samples, np.int64)
+    stats = hg.Stats(low, high, n, low, high)
+    return stats if _choose_kind(method, dtype, stats, 1) == "values" else None
+
+
+def stats_from_counts(t, counts):
+    """Set ``t``'s statistics from its counts per value (all pixels counted, no selection).
+
+    The very statistics :func:`histogram.block_stats` gives integer pixels
+    with no selection: the smallest and largest value present and the
+    number of pixels.
+    """
+    present = counts > 0
+    n = counts.sum(axis=1)
+    first = np.argmax(present, axis=1)
+    last = t.width - 1 - np.argmax(present[:, ::-1], axis=1)
+    info = np.iinfo(t.dtype)
+    lo = np.where(n > 0, t.base + first, info.max).astype(t.dtype)
+    hi = np.where(n > 0, t.base + last, info.min).astype(t.dtype)
+    t.stats = hg.Stats(lo, hi, n, lo, hi)
+    return t
+
+
 def _selection(sel, shape):
     if sel is None:
         return _NO_SELECTION, False
@@ -159,14 +202,14 @@ def count(t, x, sel, samples):
     first, n = int(samples.min()), int(samples.max() - samples.min()) + 1
     if t.kind != "bins":
         counts = np.zeros(n * t.width, np.int64)
-        kernels.count_values(use_sel)(xk, sel_k, samples, t.base, t.width, first * t.width,
-                                      counts)
+        _kernels(t).count_values(use_sel)(xk, sel_k, samples, t.base, t.width,
+                                          first * t.width, counts)
         return first, counts.reshape(n, t.width)
     b = t.binning
     stride = b.bins + 1
     counts = np.zeros(n * stride, np.int64)
-    kernels.count_bins(use_sel, False)(xk, sel_k, samples, b.exact, b.first, b.scale, b.lower,
-                                       stride, first * stride, _NO_WEIGHTS, counts)
+    _kernels(t).count_bins(use_sel, False)(xk, sel_k, samples, b.exact, b.first, b.scale,
+                                           b.lower, stride, first * stride, _NO_WEIGHTS, counts)
     counts = counts.reshape(n, stride)[:, :-1]
     for s in np.flatnonzero(~b.exact[first:first + n]) + first:
         for r in np.flatnonzero(samples == s):
@@ -240,7 +283,9 @@ def _exact_levels(values, dtype):
 def _value_table(t, counts):
     """A table method's output per integer value (or rank)."""
     if t.kind == "values":
-        grid = t.base[:, np.newaxis] + np.arange(t.width)
+        # One row for all samples when they share their first value (8-bit: always).
+        base = t.base[:1] if (t.base == t.base[0]).all() else t.base
+        grid = base[:, np.newaxis] + np.arange(t.width)
         level = (grid - int(np.iinfo(t.dtype).min)).astype(np.float64)
         value = grid.astype(np.float64)
     else:
@@ -263,8 +308,8 @@ def _nodes_at_values(t, counts):
     grid = t.base[:, np.newaxis].astype(np.float64) + np.arange(t.width, dtype=np.float64)
     stride = b.bins + 1
     binned = np.zeros(t.samples * stride, np.int64)
-    kernels.count_bins(False, True)(grid, _NO_SELECTION, samples, b.exact, b.first, b.scale,
-                                    b.lower, stride, 0, counts, binned)
+    _kernels(t).count_bins(False, True)(grid, _NO_SELECTION, samples, b.exact, b.first, b.scale,
+                                        b.lower, stride, 0, counts, binned)
     binned = binned.reshape(t.samples, stride)[:, :-1]
     for s in np.flatnonzero(~b.exact):
         # Bins a few ulps wide: np.histogram itself.
@@ -295,7 +340,7 @@ def finish(t, counts):
 def _map_nodes(t, x, samples, out, clamp):
     b, seg = t.binning, t.segments
     centred = t.centres is not None
-    kernels.map_bins(centred, clamp)(
+    _kernels(t).map_bins(centred, clamp)(
         np.asarray(x, hg.kernel_dtype(t.dtype)), samples, t.map_exact, b.first, b.last,
         b.scale, b.lower, b.bins + 1, t.centres if centred else _NOTHING.astype(b.lower.dtype),
         seg.start if centred else _NOTHING, seg.slope, seg.value, t.nodes.scale, out)
@@ -313,9 +358,9 @@ def _map_nodes(t, x, samples, out, clamp):
 
 def _map_bin_table(t, x, samples, out, clamp):
     b = t.binning
-    kernels.map_bin_table(clamp)(np.asarray(x, hg.kernel_dtype(t.dtype)), samples, t.map_exact,
-                                 b.first, b.last, b.scale, b.lower, b.bins + 1, t.bin_table,
-                                 out)
+    _kernels(t).map_bin_table(clamp)(np.asarray(x, hg.kernel_dtype(t.dtype)), samples,
+                                     t.map_exact, b.first, b.last, b.scale, b.lower, b.bins + 1,
+                                     t.bin_table, out)
     for s in np.flatnonzero(~t.map_exact):
         # Bins a few ulps wide: each pixel's bin from the edges themselves.
         table = t.bin_table.reshape(t.samples, -1)[s]
@@ -326,15 +371,45 @@ def _map_bin_table(t, x, samples, out, clamp):
             out[r] = values
 
 
-def map_block(t, x, samples, out, clamp=None):
+def _output_lut(t, dtype, convert):
+    """The lookup table converted once to the output ``dtype`` (kept per dtype)."""
+    lut = t.out_luts.get(dtype)
+    if lut is None:
+        lut = np.ascontiguousarray(convert(t.lut), dtype)
+        if lut.shape != t.lut.shape:
+            raise ValueError(f"converting a table of shape {t.lut.shape} gave {lut.shape}")
+        t.out_luts[dtype] = lut
+    return lut
+
+
+def map_block(t, x, samples, out, clamp=None, convert=None):
     """Equalized values of one block ``(rows, pixels)``, written into ``out``.
 
     ``clamp`` (default: ``t.clamp``) must be True when the block may hold
     values outside the counted range, or non-finite values.
+
+    ``convert`` (with an ``out`` of another dtype than float64) turns
+    equalized float64 values into ``out``'s dtype, element by element (the
+    export's ``convert``).  Integer tables ("values", "ranks") are then
+    converted once and every pixel is looked up straight into ``out``, with
+    no float64 value per pixel; bins are mapped to float64 a block at a time
+    and converted.  Either way ``out`` holds ``convert`` of what ``out``
+    would hold in float64, exactly.
     """
     clamp = t.clamp if clamp is None else clamp
+    if convert is not None and out.dtype != np.float64:
+        if t.kind == "bins":
+            values = map_block(t, x, samples, np.empty(x.shape), clamp)
+            out[...] = convert(values)
+            return out
+        lut = _output_lut(t, out.dtype, convert)
+        _kernels(t).map_values()(_kernel_values(t, x), samples, t.base, t.width, lut, out)
+        empty = t.stats.empty[samples]
+        if empty.any():
+            out[empty] = convert(np.full(1, np.nan))[0]
+        return out
     if t.kind != "bins":
-        kernels.map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
+        _kernels(t).map_values()(_kernel_values(t, x), samples, t.base, t.width, t.lut, out)
     elif t.mapping == "nodes":
         _map_nodes(t, x, samples, out, clamp)
     else:
@@ -343,3 +418,8 @@ def map_block(t, x, samples, out, clamp=None):
     if empty.any():
         out[empty] = np.nan
     return out
+
+
+def _kernels(t):
+    """The per-pixel loops for ``t``'s pixels: compiled or NumPy (see :mod:`.backend`)."""
+    return backend.kernels_for(t.dtype)

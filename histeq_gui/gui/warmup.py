@@ -1,0 +1,189 @@
+"""Preparing the fast (compiled) kernels in the background, once per dtype and process.
+
+After a fresh install numba compiles the engine's loops on their first use:
+seconds per dtype.  The viewer never waits for that: it runs with the
+engine's "ready" kernels (:mod:`histeq_gui.core.engine.backend`), the NumPy
+loops until a dtype is prepared, and asks for the dtype of the stack it
+shows to be prepared once its first image is on screen.  One daemon thread
+per process runs :func:`histeq_gui.core.equalize.warm_up` for the dtypes
+asked for, one after the other (the compiler cannot be interrupted, and
+nothing must wait for it: not a window when it closes, nor the process when
+it ends); when a dtype is done it is marked ready and the next computation
+uses the compiled loops.  The results are the same bits either way, so
+nothing shown needs redrawing.
+
+Each window has its own :class:`KernelWarmUp`, which looks like a
+:class:`~histeq_gui.gui.jobs.Runner` to the status bar's progress display
+("Preparing fast kernels: uint8…", with Cancel, which stops after the method
+being compiled; the viewer then stays on the NumPy loops for that dtype
+until it is asked again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import deque
+
+import numpy as np
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from ..core.engine import backend
+from ..core.errors import Cancelled
+
+__all__ = ["KernelWarmUp", "preparing", "wait_for_kernels"]
+
+log = logging.getLogger(__name__)
+
+
+class _Preparer:
+    """The process's one preparing thread and its queue of dtypes (no Qt)."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.queue = deque()
+        self.thread = None
+        self.current = None
+        self.cancelled = threading.Event()
+        self.listeners = set()
+        self.warm_up = None         # the function run; tests may put their own here
+
+    def tell(self, *event):
+        for listener in list(self.listeners):
+            listener(*event)
+
+    def needed(self, dtype):
+        # Compared by their strings: a dtype equals None (np.dtype(None) is
+        # float64), so "dtype != self.current" was False for float64 while
+        # nothing was being prepared, and float64 was never asked for.
+        key = dtype.str
+        with self.lock:
+            return not backend.is_ready(dtype) and \
+                all(key != queued.str for queued in self.queue) and \
+                (self.current is None or key != self.current.str)
+
+    def request(self, dtype):
+        with self.lock:
+            if not self.needed(dtype):
+                return False
+            self.queue.append(dtype)
+            self.cancelled.clear()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self.work, name="histeq-warm-up",
+                                               daemon=True)
+                self.tell("busy", True)
+                self.thread.start()
+            return True
+
+    def cancel(self):
+        with self.lock:
+            self.queue.clear()
+            self.cancelled.set()
+
+    def work(self):
+        warm_up = self.warm_up
+        if warm_up is None:
+            from ..core.equalize import warm_up
+        while True:
+            with self.lock:
+                if not self.queue:
+                    self.thread = self.current = None
+                    self.tell("busy", False)
+                    return
+                dtype = self.current = self.queue.popleft()
+
+            def progress(done, total, name=dtype.name):
+                if self.cancelled.is_set():
+                    raise Cancelled()
+                self.tell("progress", name, done, total)
+
+            try:
+                self.tell("progress", dtype.name, 0, 1)
+                warm_up(dtype, progress=progress)
+            except Cancelled:
+                log.info("preparing the fast kernels for %s was cancelled", dtype.name)
+                continue
+            except Exception:       # noqa: BLE001 - the NumPy loops go on working
+                log.exception("preparing the fast kernels for %s failed", dtype.name)
+                continue
+            self.tell("prepared", dtype.name)
+
+
+_preparer = _Preparer()
+
+
+def preparing():
+    """True while the process prepares kernels (the viewer's exit does not wait for it)."""
+    with _preparer.lock:
+        return _preparer.thread is not None
+
+
+def wait_for_kernels(timeout=None):
+    """Block until the preparing thread has ended (tests, scripts); True if it has."""
+    thread = _preparer.thread
+    if thread is not None:
+        thread.join(timeout)
+        return not thread.is_alive()
+    return True
+
+
+class KernelWarmUp(QObject):
+    """A window's view of the preparing thread: ask for dtypes, follow the progress.
+
+    Signals
+    -------
+    busyChanged(bool)
+        Preparing started, or the last dtype asked for is done.
+    progressed(str, int, int)
+        The dtype being prepared (its name), methods done and their number.
+    prepared(str)
+        A dtype is ready: the engine's "ready" kernels use the compiled loops
+        for it from now on.
+    """
+
+    busyChanged = pyqtSignal(bool)
+    progressed = pyqtSignal(str, int, int)
+    prepared = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        me = weakref.ref(self)
+        signals = {"busy": "busyChanged", "progress": "progressed", "prepared": "prepared"}
+
+        def listen(kind, *args):            # called in the preparing thread (or the GUI's)
+            window = me()
+            try:
+                if window is not None:
+                    getattr(window, signals[kind]).emit(*args)
+                    return
+            except RuntimeError:            # its window is gone
+                pass
+            _preparer.listeners.discard(listen)
+
+        self._listen = listen
+        _preparer.listeners.add(listen)
+
+    @property
+    def busy(self):
+        """True while kernels are being prepared (for any window)."""
+        return preparing()
+
+    def needed(self, dtype):
+        """True if the kernels of ``dtype`` are neither ready nor on the way."""
+        return _preparer.needed(np.dtype(dtype).newbyteorder("="))
+
+    def request(self, dtype):
+        """Prepare the kernels of ``dtype`` in the background, unless ready or on the way.
+
+        Returns True if it was queued.
+        """
+        return _preparer.request(np.dtype(dtype).newbyteorder("="))
+
+    def cancel(self):
+        """Stop after the method being compiled, and forget the dtypes waiting."""
+        _preparer.cancel()
+
+    def detach(self):
+        """Stop following the preparing thread (the window closes)."""
+        _preparer.listeners.discard(self._listen)
