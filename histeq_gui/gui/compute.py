@@ -23,7 +23,7 @@ shown equals ``equalize(stack, method, bins, **params)[index]``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -197,7 +197,9 @@ class ViewResult:
         list of Trace or None
             One :class:`~histeq_gui.core.trace.Trace` per channel, from the
             histograms that map this image; None without histograms, or for
-            a position outside the image.
+            a position outside the image.  For a method without a single map
+            (CLAHE) ``output`` is the pixel's own equalized value (NaN for a
+            value alone): the histogram's CDF maps nothing there.
         """
         if not self.histograms:
             return None
@@ -211,7 +213,15 @@ class ViewResult:
         else:
             return None
         dtype = self.original.dtype
-        return [trace_value(h, v, dtype) for h, v in zip(self.histograms, values)]
+        traces = [trace_value(h, v, dtype) for h, v in zip(self.histograms, values)]
+        if self.histograms[0].global_map:
+            return traces
+        # No single map (CLAHE): the pixel's own equalized value; a value alone has none.
+        if position is None or self.equalized is None:
+            outputs = [float("nan")] * len(traces)
+        else:
+            outputs = np.atleast_1d(self.pixel(position)[1]).astype(float).tolist()
+        return [replace(t, output=o) for t, o in zip(traces, outputs)]
 
     def pixel(self, position):
         """The original and equalized values at ``position`` ``(x, y)``.
