@@ -131,6 +131,8 @@ def build_parser():
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
     from .view_options import add_view_options
     add_view_options(parser)
+    from ..cli import _add_method_options       # --clip-limit, --reference, ... as histeq
+    _add_method_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -324,6 +326,25 @@ def _screenshot(window, args):
     return 0
 
 
+def _set_method_params(parser, args, state):
+    """``--scope`` and the method's own options (``--clip-limit 0.05``, as ``histeq`` reads them).
+
+    A scope the method does not have, or an option of another method, is a
+    usage error (one line, exit 2).
+    """
+    from ..cli import _method_params
+
+    args.method = state.method
+    params = _method_params(parser, args)
+    if params:
+        state.set_params({**state.params, **params})
+    if args.scope is not None:
+        try:
+            state.set_scope(args.scope)
+        except ValueError as exc:
+            parser.error(f"argument --scope: {exc}")
+
+
 def _set_compare(window, args):
     """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
     from .compare_model import other_method
@@ -349,7 +370,8 @@ def main(argv=None):
         ``--screenshot`` cannot load its stack, equalize the image shown or
         write the PNG.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = _application(offscreen=args.screenshot is not None)
 
@@ -367,8 +389,7 @@ def main(argv=None):
         window.state.set_method(args.method)
     if args.bins is not None:
         window.state.set_bins(args.bins)
-    if args.scope is not None:
-        window.state.set_scope(args.scope)
+    _set_method_params(parser, args, window.state)
     from .view_options import apply_view_options
     apply_view_options(window.state, args)
     _set_compare(window, args)

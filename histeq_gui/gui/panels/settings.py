@@ -113,7 +113,12 @@ def value_bins_note(method, dtype):
     --------
     >>> value_bins_note("opencv", "uint8")
     'opencv uses one bin per integer value for uint8 images; the bin count is ignored.'
+    >>> value_bins_note("match", "float32")
+    'match takes no bin count: it counts each distinct value of the float32 images.'
     """
+    if get_method(method).param("bins") is None:
+        return (f"{method} takes no bin count: it counts each distinct value of the "
+                f"{dtype} images.")
     return (f"{method} uses one bin per integer value for {dtype} images; "
             "the bin count is ignored.")
 
