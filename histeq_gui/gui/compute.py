@@ -35,7 +35,7 @@ from ..core.methods import get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
-           "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key"]
+           "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key", "params_dict"]
 
 
 class _Same:
@@ -73,6 +73,11 @@ def params_key(params):
                 value = _Same(value)
         items.append((name, value))
     return tuple(items)
+
+
+def params_dict(key):
+    """The parameter dict of a :func:`params_key` (arrays unwrapped)."""
+    return {name: value.value if isinstance(value, _Same) else value for name, value in key}
 
 
 def needs_stack(method):

@@ -371,3 +371,74 @@ def test_export_dialog_offers_no_stack_scope_for_clahe(window, faces):
 def test_check_params_names_the_method():
     with pytest.raises(ValueError, match="the numpy method has no parameter 'clip_limit'"):
         check_params("numpy", {"clip_limit": 0.1})
+
+
+# ------------------------------------------------------------------ thumbnails, statistics, app
+def qimage_pixels(image):
+    from PyQt5.QtGui import QImage
+    image = image.convertToFormat(QImage.Format_RGB32)
+    h, w = image.height(), image.width()
+    buffer = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
+    return buffer.reshape(h, image.bytesPerLine() // 4, 4)[:, :w, 2].astype(np.int64)
+
+
+@pytest.mark.parametrize("method, params", [("match", {"reference": 3}),
+                                            ("match", {"reference": "stack"}),
+                                            ("clahe", {"clip_limit": 0.05}),
+                                            ("textbook", {"levels": 4})])
+def test_thumbnails_use_the_params_and_the_whole_stacks_reference(method, params):
+    from histeq_gui.gui.thumbnails import Thumbnails, Variant
+    camera, moon = skdata.camera()[::4, ::4], skdata.moon()[::4, ::4]
+    photos = np.stack([camera[r:r + 64, c:c + 64] for r in (0, 64) for c in (0, 64)]
+                      + [moon[:64, :64], moon[64:, 64:]])
+    thumbs = Thumbnails(LoadedStack.from_array(photos), size=64)
+    variant = Variant.equalized(method, 256, "image", params)
+    assert variant.params_dict == params
+    made = thumbs.make(variant, [1, 4])             # a page without the reference image
+    expected = equalize(photos, method, 256, **params) * 255
+    for i in (1, 4):
+        assert np.abs(qimage_pixels(made[i]) - expected[i]).max() <= 0.5 + 1e-4
+    # Not what the page alone, or the method's defaults, would give.
+    if params.get("reference") == "stack":
+        other = (equalize(photos[[1, 4]], method, 256, **params) * 255)[1]
+    else:
+        other = (equalize(photos, method, 256) * 255)[4]
+    assert np.abs(qimage_pixels(made[4]) - other).max() > 1
+
+
+def test_statistics_use_the_params(qtbot, window, wait_idle):
+    from histeq_gui.core.stats import image_stats
+    photos = np.stack([skdata.camera()[i::4, i::4][:128, :128] for i in range(3)])
+    window.opener.set_stack(LoadedStack.from_array(photos))
+    wait_idle(window)
+    window.state.set_method("clahe")
+    window.state.set_param("clip_limit", 0.2)
+    window.show_view("stats")
+    qtbot.waitUntil(lambda: window.inspection.table is not None and not window.inspection.busy
+                    and not window.inspection.stale, timeout=20000)
+    table = window.inspection.table
+    assert table.info["method_params"] == {"clip_limit": 0.2}
+    expected = image_stats(photos, method="clahe", clip_limit=0.2)
+    default = image_stats(photos, method="clahe")
+    for column in ("entropy_after", "mean_abs_change"):
+        np.testing.assert_array_equal(table[column], expected[column])
+        assert not np.array_equal(table[column], default[column])
+
+
+def test_app_takes_the_methods_options_as_histeq(capsys):
+    from histeq_gui.gui.app import _set_method_params, build_parser
+    parser = build_parser()
+    args = parser.parse_args(["--method", "clahe", "--clip-limit", "0.05", "--kernel-size",
+                              "auto"])
+    state = ViewerState(method="clahe")
+    _set_method_params(parser, args, state)
+    assert state.params == {"clip_limit": 0.05, "kernel_size": "auto"}
+    for argv in (["--method", "clahe", "--scope", "stack"], ["--method", "numpy",
+                                                             "--clip-limit", "0.1"]):
+        args = parser.parse_args(argv)
+        state = ViewerState(method=argv[1])
+        with pytest.raises(SystemExit) as exit_info:
+            _set_method_params(parser, args, state)
+        assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no 'stack' scope" in err and "--clip-limit is not a parameter of the numpy" in err
