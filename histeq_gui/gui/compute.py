@@ -35,7 +35,8 @@ from ..core.methods import get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
-           "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key", "params_dict"]
+           "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key",
+           "params_dict"]
 
 
 class _Same:

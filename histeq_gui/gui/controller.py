@@ -157,7 +157,7 @@ class ViewController(QObject):
                                       name=f"image {state.index}")
 
     def _stack_histograms(self):
-        """The whole-stack histograms for the state's settings, or None (see :meth:`_stack_wide`)."""
+        """The whole-stack histograms for the state's settings, or None (:meth:`_stack_wide`)."""
         return self._stack_wide("hists")
 
     def _stack_wide(self, what):
