@@ -131,6 +131,8 @@ def build_parser():
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
     from .view_options import add_view_options
     add_view_options(parser)
+    from ..cli import _add_method_options       # --clip-limit, --reference, ... as histeq
+    _add_method_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -330,6 +332,25 @@ def _screenshot(window, args):
     return 0
 
 
+def _set_method_params(parser, args, state):
+    """``--scope`` and the method's own options (``--clip-limit 0.05``, as ``histeq`` reads them).
+
+    A scope the method does not have, or an option of another method, is a
+    usage error (one line, exit 2).
+    """
+    from ..cli import _method_params
+
+    args.method = state.method
+    params = _method_params(parser, args)
+    if params:
+        state.set_params({**state.params, **params})
+    if args.scope is not None:
+        try:
+            state.set_scope(args.scope)
+        except ValueError as exc:
+            parser.error(f"argument --scope: {exc}")
+
+
 def _set_compare(window, args):
     """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
     from .compare_model import other_method
@@ -355,7 +376,8 @@ def main(argv=None):
         ``--screenshot`` cannot load its stack, equalize the image shown or
         write the PNG.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from ..core.engine import backend
 
@@ -363,12 +385,12 @@ def main(argv=None):
     # prepared in the background (gui/warmup.py).  A screenshot shows one image: NumPy only.
     old = backend.set_default("ready" if args.screenshot is None else "numpy")
     try:
-        return _main(args)
+        return _main(parser, args)
     finally:
         backend.set_default(old)
 
 
-def _main(args):
+def _main(parser, args):
     app = _application(offscreen=args.screenshot is not None)
 
     from .main_window import MainWindow
@@ -385,8 +407,7 @@ def _main(args):
         window.state.set_method(args.method)
     if args.bins is not None:
         window.state.set_bins(args.bins)
-    if args.scope is not None:
-        window.state.set_scope(args.scope)
+    _set_method_params(parser, args, window.state)
     from .view_options import apply_view_options
     apply_view_options(window.state, args)
     _set_compare(window, args)

@@ -11,23 +11,121 @@ still show the original.
 A region of interest (a rectangle of the image) becomes the core's ``mask``:
 its pixels make the histogram, whose map is applied to the whole image, as
 ``equalize(image, mask=...)`` does.
+
+The method's own parameters (``state.params``) are passed on.  A
+stack-aware one (``match``'s reference ``"stack"`` or an image index) means
+something only for the whole stack: :func:`resolve_stack_params` resolves it
+once per stack (the viewer caches it by :func:`params_key`), and
+:func:`compute_view` gives each channel its resolved value, so the image
+shown equals ``equalize(stack, method, bins, **params)[index]``.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..core.display import dtype_range, finite_range
-from ..core.equalize import histogram
+from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled
 from ..core.export import convert
+from ..core.methods import get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
-           "image_note", "roi_mask"]
+           "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key",
+           "params_dict"]
+
+
+class _Same:
+    """A value compared by identity (an image array given as a parameter), kept alive."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, _Same) and other.value is self.value
+
+    def __hash__(self):
+        return id(self.value)
+
+
+def params_key(params):
+    """A hashable key of a parameter dict (arrays by identity), for caches.
+
+    Examples
+    --------
+    >>> params_key({"clip_limit": 0.05, "kernel_size": "auto"})
+    (('clip_limit', 0.05), ('kernel_size', 'auto'))
+    """
+    items = []
+    for name in sorted(params or {}):
+        value = params[name]
+        try:
+            hash(value)
+        except TypeError:
+            value = _Same(value)
+        else:
+            if hasattr(value, "__array__"):
+                value = _Same(value)
+        items.append((name, value))
+    return tuple(items)
+
+
+def params_dict(key):
+    """The parameter dict of a :func:`params_key` (arrays unwrapped)."""
+    return {name: value.value if isinstance(value, _Same) else value for name, value in key}
+
+
+def needs_stack(method):
+    """True if ``method`` has stack-aware parameters (resolved once per stack)."""
+    return bool(get_method(method).stack_aware)
+
+
+def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
+    """The method's parameters with the stack-aware ones resolved against the whole stack.
+
+    Parameters
+    ----------
+    stack : LoadedStack
+    method : str
+    bins : int
+    params : dict
+        The parameters set (``state.params``).
+    roi : tuple, optional
+        The region ``(x, y, width, height)``: references taken from the
+        stack count its pixels only, as ``equalize(stack, mask=...)`` does.
+    progress : callable, optional
+        ``progress(stage, done, total)``, called before and after (the
+        resolution reads the stack once; it may raise ``Cancelled``).
+
+    Returns
+    -------
+    dict
+        :func:`~histeq_gui.core.equalize.stack_params` of the stack: every
+        parameter but ``bins``, each stack-aware one a tuple of one value
+        per channel.  For a method without stack-aware parameters, ``params``
+        as given.
+
+    Raises
+    ------
+    ValueError
+        One line (an index out of range, a reference file that cannot be read).
+    """
+    if not needs_stack(method):
+        return dict(params)
+    if progress is not None:
+        progress("Reference", 0, 1)
+    mask = roi_mask(roi, stack.layout.image_shape)
+    resolved = stack_params(stack.array, method, channel_axis=stack.layout.channel_axis,
+                            mask=mask, bins=bins, **params)
+    if progress is not None:
+        progress("Reference", 1, 1)
+    return resolved
 
 
 def roi_mask(roi, image_shape):
@@ -105,7 +203,9 @@ class ViewResult:
         list of Trace or None
             One :class:`~histeq_gui.core.trace.Trace` per channel, from the
             histograms that map this image; None without histograms, or for
-            a position outside the image.
+            a position outside the image.  For a method without a single map
+            (CLAHE) ``output`` is the pixel's own equalized value (NaN for a
+            value alone): the histogram's CDF maps nothing there.
         """
         if not self.histograms:
             return None
@@ -119,7 +219,15 @@ class ViewResult:
         else:
             return None
         dtype = self.original.dtype
-        return [trace_value(h, v, dtype) for h, v in zip(self.histograms, values)]
+        traces = [trace_value(h, v, dtype) for h, v in zip(self.histograms, values)]
+        if self.histograms[0].global_map:
+            return traces
+        # No single map (CLAHE): the pixel's own equalized value; a value alone has none.
+        if position is None or self.equalized is None:
+            outputs = [float("nan")] * len(traces)
+        else:
+            outputs = np.atleast_1d(self.pixel(position)[1]).astype(float).tolist()
+        return [replace(t, output=o) for t, o in zip(traces, outputs)]
 
     def pixel(self, position):
         """The original and equalized values at ``position`` ``(x, y)``.
@@ -158,7 +266,8 @@ def _stage(progress, name, weight_done, parts):
     return report
 
 
-def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=None, roi=None):
+def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=None, roi=None,
+                 params=None):
     """Equalize image ``index`` of ``stack`` and gather its histograms.
 
     Parameters
@@ -177,6 +286,10 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
         ``(x, y, width, height)``: only these pixels make the histogram (of
         this image; for scope "stack", ``stack_hists`` must be the region's);
         its map equalizes the whole image.
+    params : dict, optional
+        The method's parameters; stack-aware ones as
+        :func:`resolve_stack_params` gives them (a tuple of one value per
+        channel), else they resolve against this image alone.
 
     Returns
     -------
@@ -194,8 +307,12 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     the method ignores the bins (scikit-image on integers: one bin per
     value).  Then they count the export's output levels, one bin each (the
     values :func:`histeq_gui.core.export.convert` writes for dtype "same"),
-    so that both histograms follow the same rule.
+    so that both histograms follow the same rule.  For a whole-image method
+    (CLAHE; matching of float images) the equalized values are counted in
+    ``bins`` plain equal-width bins (the seed recipe's), as its own
+    histogram of the original is.
     """
+    params = {} if params is None else params
     if scope == "stack" and stack_hists is None:
         raise ValueError("scope 'stack' needs the stack's histograms; compute them first")
     original = np.ascontiguousarray(stack.image(index))
@@ -210,7 +327,8 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
         for c, channel in enumerate(channels):
             hists.append(stack_hists[c] if scope == "stack" else
                          histogram(channel, method, bins, mask=mask,
-                                   progress=_stage(progress, "Histogram", c, parts)))
+                                   progress=_stage(progress, "Histogram", c, parts),
+                                   **channel_params(method, params, c)))
         equalized = [h.apply(channel, progress=_stage(progress, "Equalizing", n + c, parts))
                      for c, (h, channel) in enumerate(zip(hists, channels))]
         if hists and hists[0].value_bins:       # count output levels, one bin each
@@ -218,9 +336,16 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
             counted = [convert(eq, "same", original.dtype) for eq in equalized]
         else:
             counted = equalized
-        eq_hists = [histogram(eq, method, bins, mask=mask,
-                              progress=_stage(progress, "Histogram", 2 * n + c, parts))
-                    for c, eq in enumerate(counted)]
+        m = get_method(method)
+        eq_hists = []
+        for c, eq in enumerate(counted):
+            if m.kind(eq.dtype) == "image":         # no map of its own: plain bins
+                counter, own = "numpy", {}
+            else:
+                counter, own = method, channel_params(method, params, c)
+            eq_hists.append(histogram(eq, counter, bins, mask=mask,
+                                      progress=_stage(progress, "Histogram", 2 * n + c, parts),
+                                      **own))
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - the viewer shows it (and logs it if a bug)
@@ -280,43 +405,59 @@ def failed_view(stack, index, method, bins, scope, error, roi=None):
                       image_range=finite_range(original))
 
 
-def stack_histograms(stack, method, bins, progress=None, roi=None):
+def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
     """The whole stack's histogram per channel (what scope "stack" maps with).
 
-    With ``roi`` ``(x, y, width, height)``, of that region of every image.
+    With ``roi`` ``(x, y, width, height)``, of that region of every image;
+    ``params``: the method's own parameters (``textbook``'s ``levels``).
     """
     mask = roi_mask(roi, stack.layout.image_shape)
     hists = []
     for c in range(stack.channels):
         report = _stage(progress, "Stack histogram", c, stack.channels)
         hists.append(histogram(stack.channel_stack(c), method, bins, mask=mask,
-                               progress=report))
+                               progress=report, **channel_params(method, params or {}, c)))
     return tuple(hists)
 
 
 class HistogramCache:
-    """Stack histograms of one stack, by ``(method, bins, roi)``, least recently used dropped.
+    """Stack-wide results of one stack, least recently used dropped.
 
-    The viewer also keeps here the exception that making them raised, so that
-    it does not try again for every image.
+    The whole-stack histograms by ``(method, bins, roi, params)``, and the
+    resolved stack-aware parameters (:func:`resolve_stack_params`) by the
+    same key (:meth:`get_params`, :meth:`put_params`).  The viewer also
+    keeps here the exception that making them raised, so that it does not
+    try again for every image.  A new stack gets a new cache.
     """
 
     def __init__(self, size=16):
         self._size = size
         self._items = OrderedDict()
 
-    def get(self, method, bins, roi=None):
-        """The cached histograms for ``(method, bins, roi)``, or None."""
-        key = (method, bins, roi)
+    def get(self, method, bins, roi=None, params=None):
+        """The cached histograms for ``(method, bins, roi, params)``, or None."""
+        return self._get(("hists", method, bins, roi, params_key(params)))
+
+    def put(self, method, bins, hists, roi=None, params=None):
+        """Remember ``hists`` for ``(method, bins, roi, params)``."""
+        self._put(("hists", method, bins, roi, params_key(params)), hists)
+
+    def get_params(self, method, bins, roi, params):
+        """The resolved parameters cached for these settings, or None."""
+        return self._get(("params", method, bins, roi, params_key(params)))
+
+    def put_params(self, method, bins, roi, params, resolved):
+        """Remember the resolved parameters (or the exception resolving raised)."""
+        self._put(("params", method, bins, roi, params_key(params)), resolved)
+
+    def _get(self, key):
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
         return None
 
-    def put(self, method, bins, hists, roi=None):
-        """Remember ``hists`` for ``(method, bins, roi)``."""
-        key = (method, bins, roi)
-        self._items[key] = hists
+    def _put(self, key, value):
+        self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self._size:
             self._items.popitem(last=False)

@@ -7,9 +7,11 @@ whole-stack histograms of big stacks, in :class:`~histeq_gui.gui.jobs.Runner`
 jobs, where a new request cancels the one before it.  Panels never compute:
 they draw the result it emits.
 
-The whole-stack histograms are cached per ``(method, bins, roi)`` for the
-stack shown, and the cache goes with the stack: a new stack starts an empty
-one.
+The whole-stack histograms are cached per ``(method, bins, roi, params)``
+for the stack shown, and so are the method's stack-aware parameters
+resolved against the whole stack (``match``'s reference "stack" or image
+index, :func:`~histeq_gui.gui.compute.resolve_stack_params`); the cache goes
+with the stack: a new stack starts an empty one.
 
 Nothing waits on the compiler.  The viewer runs with the engine's "ready"
 kernels (``histeq-gui`` sets them for its process, see
@@ -31,7 +33,8 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.engine import backend
 from . import startup
-from .compute import HistogramCache, compute_view, failed_view, stack_histograms
+from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_key,
+                      resolve_stack_params, stack_histograms)
 from .jobs import Runner, log_if_unexpected, user_message
 from .warmup import KernelWarmUp
 
@@ -153,12 +156,17 @@ class ViewController(QObject):
             hists = self._stack_histograms()
             if hists is None:
                 return              # a job computes them and calls refresh again
+        params = state.params
+        if needs_stack(state.method):
+            params = self._stack_wide("params")
+            if params is None:
+                return              # a job resolves them and calls refresh again
         request = (stack, state.index, state.method, state.bins, state.scope, hists)
         roi = state.roi
         if stack.pixels_per_image <= SYNC_IMAGE_VALUES:
             self.compute_runner.abandon()
             try:
-                result = compute_view(*request, roi=roi)
+                result = compute_view(*request, roi=roi, params=params)
             except Exception as exc:  # noqa: BLE001 - a bug: shown to the user, and logged
                 log_if_unexpected(exc, f"equalizing image {state.index}")
                 self._show_failure(exc)
@@ -166,52 +174,74 @@ class ViewController(QObject):
             self._on_computed(result)
         else:
             self.compute_runner.start(lambda report: compute_view(*request, progress=report,
-                                                                  roi=roi),
+                                                                  roi=roi, params=params),
                                       on_done=self._on_computed,
                                       on_error=lambda message, error: self._show_failure(error),
                                       name=f"image {state.index}")
 
     def _stack_histograms(self):
-        """The whole-stack histograms for the state's method and bins, or None.
+        """The whole-stack histograms for the state's settings, or None (:meth:`_stack_wide`)."""
+        return self._stack_wide("hists")
+
+    def _stack_wide(self, what):
+        """The whole-stack histograms (``what`` "hists") or resolved parameters ("params").
 
         None while a job makes them (it calls :meth:`refresh` when done), and
         when making them failed: then the failure is shown, and remembered
         so that paging through the images does not try again each time.
         """
         state, stack = self.state, self.state.stack
-        method, bins, roi = state.method, state.bins, state.roi
-        hists = self._cache.get(method, bins, roi)
-        if hists is None and stack.array.size <= SYNC_STACK_VALUES:
-            try:
-                hists = stack_histograms(stack, method, bins, roi=roi)
-            except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
-                log_if_unexpected(exc, "computing the whole-stack histogram")
-                hists = exc
-            self._cache.put(method, bins, hists, roi)
-        if isinstance(hists, Exception):
-            self._show_failure(hists)
-            return None
-        if hists is None and (self._stack_job_key != (stack, method, bins, roi)
-                              or not self.stack_runner.busy):
-            self._stack_job_key = (stack, method, bins, roi)
-            done = partial(self._on_stack_histograms, stack, method, bins, roi)
-            self.stack_runner.start(
-                lambda report: stack_histograms(stack, method, bins, report, roi=roi),
-                on_done=done, on_error=lambda message, error: done(error),
-                on_cancel=self._on_stack_cancelled, name="stack histogram")
-        return hists
+        method, bins, roi, params = state.method, state.bins, state.roi, state.params
+        if what == "hists":
+            get, put = self._cache.get, self._cache.put
 
-    def _on_stack_histograms(self, stack, method, bins, roi, hists):
-        """The stack job's histograms, or the exception it failed with: keep it, redraw."""
-        self._stack_job_key = None
-        if stack is self.state.stack:
-            self._cache.put(method, bins, hists, roi)
-            self.refresh()
+            def make(report=None):
+                return stack_histograms(stack, method, bins, report, roi=roi, params=params)
+            doing = "computing the whole-stack histogram"
+        else:
+            def get(m, b, r, p):
+                return self._cache.get_params(m, b, r, p)
+
+            def put(m, b, value, r, p):
+                self._cache.put_params(m, b, r, p, value)
+
+            def make(report=None):
+                return resolve_stack_params(stack, method, bins, params, roi=roi,
+                                            progress=report)
+            doing = "resolving the method's parameters against the stack"
+        value = get(method, bins, roi, params)
+        if value is None and stack.array.size <= SYNC_STACK_VALUES:
+            try:
+                value = make()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
+                log_if_unexpected(exc, doing)
+                value = exc
+            put(method, bins, value, roi, params)
+        if isinstance(value, Exception):
+            self._show_failure(value)
+            return None
+        key = (what, stack, method, bins, roi, params_key(params))
+        if value is None and (self._stack_job_key != key or not self.stack_runner.busy):
+            self._stack_job_key = key
+
+            def done(result):
+                self._stack_job_key = None
+                if stack is self.state.stack:
+                    put(method, bins, result, roi, params)
+                    self.refresh()
+            self.stack_runner.start(make, on_done=done, on_error=lambda message, error: done(error),
+                                    on_cancel=self._on_stack_cancelled,
+                                    name="stack histogram" if what == "hists" else "reference")
+        return value
 
     def _on_stack_cancelled(self):
+        what = (self._stack_job_key or ("hists",))[0]
         self._stack_job_key = None
-        self.state.set_scope("image")
-        self.noted.emit("Whole-stack histogram cancelled; showing each image's own histogram")
+        if what == "hists":
+            self.state.set_scope("image")
+            self.noted.emit("Whole-stack histogram cancelled; showing each image's own histogram")
+        else:
+            self.noted.emit("Resolving the reference against the stack was cancelled")
 
     def _on_computed(self, result):
         """Show a result of compute_view; log its failure unless one like it is shown already.

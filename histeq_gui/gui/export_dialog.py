@@ -24,7 +24,7 @@ from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
-from ..core.methods import METHODS, uses_value_bins
+from ..core.methods import METHODS, get_method, uses_value_bins
 from .panels.settings import value_bins_note
 from .resources import SAMPLE_STACK, resource_path
 from .state import MAX_BINS, MIN_BINS
@@ -136,7 +136,11 @@ class ExportDialog(QDialog):
     ----------
     state : ViewerState
         Gives the stack and pre-fills method, bins, scope and the colour axis
-        (the layout the viewer shows, so the export is what is seen).
+        (the layout the viewer shows, so the export is what is seen); the
+        method's own parameters are the ones set in the viewer for the
+        method chosen here (``state.params_of``), shown in the dialog and
+        passed as ``ExportSettings.params``: the bytes ``histeq --method M
+        --<param> V`` writes.
     preferences : Preferences
         For the folder to start in; remembers the folder exported to.
     parent : QWidget, optional
@@ -154,6 +158,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export the equalized stack")
         self.setModal(True)
         self.stack = state.stack
+        self.state = state
         self.prefs = preferences
         self.runner = Runner("export", self)
         self.output_path = None
@@ -190,6 +195,11 @@ class ExportDialog(QDialog):
                                         "one histogram of the whole stack")):
             self.scope_combo.addItem(text, scope)
         self.scope_combo.setCurrentIndex(self.scope_combo.findData(state.scope))
+        self.params_label = QLabel()
+        self.params_label.setWordWrap(True)
+        self.params_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.params_label.setToolTip("The method's own parameters, as set in the viewer's "
+                                     "settings (histeq --<parameter> VALUE)")
         self.channel_combo = QComboBox()
         self.channel_combo.setToolTip("The colour axis, equalized channel by channel (as "
                                       "histeq --channel-axis); from the viewer")
@@ -223,6 +233,7 @@ class ExportDialog(QDialog):
         form.addRow("Data type", self.dtype_combo)
         form.addRow("Method", self.method_combo)
         form.addRow("Bins", bins_cell)
+        form.addRow("Parameters", self.params_label)
         form.addRow("Scope", self.scope_combo)
         form.addRow("Colour axis", self.channel_combo)
         self.buttons = QDialogButtonBox()
@@ -239,20 +250,55 @@ class ExportDialog(QDialog):
         self.browse_button.clicked.connect(self._browse)
         self.output_edit.textChanged.connect(self._show_format)
         self.method_combo.currentIndexChanged.connect(self._show_bins_note)
+        self.method_combo.currentIndexChanged.connect(self._show_method_params)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self._on_cancel_button)
         self.runner.progressed.connect(self._on_progress)
         self._show_format()
         self._show_bins_note()
+        self._show_method_params()
 
     # ------------------------------------------------------------------ fields
+    def params(self):
+        """The parameters of the method chosen, as set for it in the viewer (a new dict)."""
+        return self.state.params_of(self.method_combo.currentData())
+
     def settings(self):
         """The :class:`ExportSettings` the fields describe."""
         return ExportSettings(method=self.method_combo.currentData(),
                               bins=self.bins_spin.value(),
                               scope=self.scope_combo.currentData(),
                               dtype=self.dtype_combo.currentData(),
-                              channel_axis=self.channel_combo.currentData())
+                              channel_axis=self.channel_combo.currentData(),
+                              params=self.params())
+
+    def _show_method_params(self):
+        method = get_method(self.method_combo.currentData())
+        given = self.params()
+        parts = []
+        for p in method.params:
+            if p.name == "bins":
+                continue
+            value = given.get(p.name)
+            if value is None:
+                text = f"{p.describe_default()} (default)"
+            elif isinstance(value, Path):
+                text = str(value)
+            elif hasattr(value, "shape"):
+                text = f"an image array {tuple(value.shape)}"
+            else:
+                text = repr(value) if isinstance(value, str) else str(value)
+            parts.append(f"{p.name} = {text}")
+        self.params_label.setText("; ".join(parts) if parts else "none")
+        # A method that works image by image has no whole-stack scope: say so, do not offer it.
+        stack_index = self.scope_combo.findData("stack")
+        item = self.scope_combo.model().item(stack_index)
+        item.setEnabled("stack" in method.scopes)
+        if "stack" not in method.scopes and self.scope_combo.currentData() == "stack":
+            self.scope_combo.setCurrentIndex(self.scope_combo.findData("image"))
+        self.scope_combo.setToolTip("" if "stack" in method.scopes else
+                                    f"{method.name} works on each image by itself: no "
+                                    "whole-stack scope")
 
     def _show_format(self):
         text = self.output_edit.text().strip()

@@ -34,6 +34,7 @@ from ..core.errors import first_line
 from ..core.methods import uses_value_bins
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
 from .jobs import Runner
+from .compute import params_key
 
 __all__ = ["Inspection", "FLAGS", "FILTERS", "NUMERIC_COLUMNS", "OUTLIER_BIT", "flag_bits",
            "flag_reasons", "describe_filter", "want_while_shown"]
@@ -203,7 +204,7 @@ class Inspection(QObject):
         if stack is None:
             return None
         bins = None if uses_value_bins(state.method, stack.dtype) else state.bins
-        return (stack, state.method, bins, state.scope)
+        return (stack, state.method, bins, state.scope, params_key(state.params))
 
     def want(self, owner, wanted=True):
         """Say whether ``owner`` (a shown panel, say) needs the table.
@@ -238,14 +239,16 @@ class Inspection(QObject):
             return                      # it is being computed
         if key == self._failed_key and not force:
             return
-        stack, method, bins, scope = key
+        stack, method, bins, scope, _ = key
+        params = self.state.params          # the method's own (stack-aware: the whole stack's)
         array = stack.array
         axis = stack.layout.channel_axis
         bins = self.state.bins if bins is None else bins
 
         def job(report):
             return image_stats(array, method=method, bins=bins, scope=scope, channel_axis=axis,
-                               progress=lambda done, total: report("Statistics", done, total))
+                               progress=lambda done, total: report("Statistics", done, total),
+                               **params)
 
         self._job_key = key
         self._set_problem("")

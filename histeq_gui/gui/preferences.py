@@ -90,13 +90,25 @@ class Preferences:
 
     # ------------------------------------------------------------------ the view's settings
     def restore_view(self, state):
-        """Set the remembered method, bins, scope and display choices on ``state``.
+        """Set the remembered method, its parameters, bins, scope and display choices on ``state``.
 
+        Every method's parameters are remembered (:meth:`params`), so each
+        comes back as it was left.
         The display choices are the levels (mode and saturated percent; manual
         numbers belong to one stack and are not kept), the histograms' x
         range, log counts, linked axes and the equalized scale.  A remembered
         value that is no longer valid is skipped (and logged).
         """
+        from ..core.methods import METHODS
+
+        for name in METHODS:                        # each method's own parameters
+            params = self.params(name)
+            if params:
+                try:
+                    state.set_params(params, method=name)
+                except ValueError:
+                    log.warning("ignoring remembered %s parameters that are no longer valid",
+                                name)
         for setter, remembered in ((state.set_method, self.method), (state.set_bins, self.bins),
                                    (state.set_scope, self.scope)):
             try:
@@ -113,8 +125,9 @@ class Preferences:
                 log.warning("ignoring a remembered display setting that is no longer valid")
 
     def follow(self, state):
-        """Remember the method, bins, scope and display choices of ``state`` when they change."""
+        """Remember the method, its parameters, bins, scope and display choices when they change."""
         state.methodChanged.connect(self.set_method)
+        state.paramsChanged.connect(lambda params: self.set_params(state.method, params))
         state.binsChanged.connect(self.set_bins)
         state.scopeChanged.connect(self.set_scope)
         state.levelsChanged.connect(lambda: self.remember_display(state))
@@ -139,6 +152,37 @@ class Preferences:
     def set_method(self, method):
         """Remember the method."""
         self._set("view/method", str(method))
+
+    def params(self, method):
+        """The parameters remembered for ``method``: ``{name: value}`` (empty if none).
+
+        Numbers and words are kept as they are, a reference file as its path
+        (:class:`pathlib.Path`); values that cannot be kept (an image array
+        given through the API) are not remembered.
+        """
+        try:
+            items = json.loads(self._get(f"params/{method}", "{}") or "{}")
+        except (TypeError, ValueError):
+            return {}
+        if not isinstance(items, dict):
+            return {}
+        out = {}
+        for name, value in items.items():
+            if isinstance(value, dict) and isinstance(value.get("path"), str):
+                out[name] = Path(value["path"])
+            elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                out[name] = value
+        return out
+
+    def set_params(self, method, params):
+        """Remember the parameters of ``method`` (those that can be kept, see :meth:`params`)."""
+        kept = {}
+        for name, value in params.items():
+            if isinstance(value, Path):
+                kept[name] = {"path": str(value)}
+            elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                kept[name] = value
+        self._set(f"params/{method}", json.dumps(kept))
 
     def bins(self, default=256):
         """The remembered bin count."""

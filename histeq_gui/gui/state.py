@@ -6,8 +6,9 @@ Every setter validates its value and emits its signal only on a real change.
 
 Three kinds of values live here:
 
-- what decides the computed result (stack, index, method, bins, scope, the
-  colour axis and the region of interest): their setters emit ``changed``;
+- what decides the computed result (stack, index, method, its parameters,
+  bins, scope, the colour axis and the region of interest): their setters
+  emit ``changed``;
 - how the result is displayed (display levels, the histograms' x range, log
   counts, linked axes, the equalized values' scale): ``levelsChanged`` and
   ``displayChanged``, never ``changed`` (nothing is recomputed for them);
@@ -27,10 +28,10 @@ from ..core.display import DEFAULT_SATURATED, LEVEL_MODES, check_saturated
 from ..core.equalize import check_scope
 from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.histogram import check_bins as _core_check_bins
-from ..core.methods import check_method, uses_value_bins
+from ..core.methods import check_method, get_method, uses_value_bins
 
-__all__ = ["ViewerState", "check_bins", "check_levels_mode", "check_roi", "MIN_BINS", "MAX_BINS",
-           "LEVEL_MODES", "HIST_RANGES", "EQ_SCALES"]
+__all__ = ["ViewerState", "check_bins", "check_levels_mode", "check_roi", "check_params",
+           "same_params", "MIN_BINS", "MAX_BINS", "LEVEL_MODES", "HIST_RANGES", "EQ_SCALES"]
 
 def check_bins(bins):
     """``bins`` as an int if it is a valid number of bins, else a one-line ValueError.
@@ -47,6 +48,53 @@ HIST_RANGES = ("data", "dtype")
 
 EQ_SCALES = ("export", "unit")
 """Equalized values on the axes: in the export's scale (0..255 for uint8), or in [0, 1]."""
+
+
+def check_params(method, params):
+    """``params`` of ``method`` checked by the registry: a new dict, or a one-line ValueError.
+
+    Every name must be one of the method's parameters other than ``bins``
+    (the viewer's bins are a setting of their own); each value goes through
+    :meth:`~histeq_gui.core.methods.Param.check` (its type and range), so
+    ``equalize(..., method, **params)`` accepts them.  Stack-aware values
+    (``match``'s reference index) are checked against the stack only when
+    the image is computed.
+
+    Examples
+    --------
+    >>> check_params("clahe", {"clip_limit": 0.05, "kernel_size": "auto"})
+    {'clip_limit': 0.05, 'kernel_size': 'auto'}
+    >>> check_params("clahe", {"clip_limit": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: clahe: clip_limit must be a number above 0 and at most 1, got 2
+    """
+    m = get_method(method)
+    out = {}
+    for name, value in dict(params).items():
+        param = m.param(name)
+        if param is None or name == "bins":
+            own = ", ".join(p.name for p in m.params if p.name != "bins") or "none"
+            raise ValueError(f"the {m.name} method has no parameter {name!r} to set here; "
+                             f"its parameters: {own}")
+        out[name] = param.check(value, m.name)
+    return out
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    if type(a) is not type(b) or hasattr(a, "__array__") or hasattr(b, "__array__"):
+        return False            # arrays (a reference image): only the same object
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def same_params(a, b):
+    """True if two parameter dicts hold the same values (arrays: the same object)."""
+    return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
 
 
 def check_levels_mode(mode):
@@ -97,6 +145,9 @@ class ViewerState(QObject):
         A new stack was set (the index was reset with it).
     indexChanged(int), methodChanged(str), binsChanged(int), scopeChanged(str)
         One setting changed.
+    paramsChanged(object)
+        The current method's parameters (:attr:`ViewerState.params`, a
+        dict) changed, or the method changed (to its own remembered ones).
     channelAxisChanged(object), roiChanged(object)
         The colour axis choice ("auto", None or an axis) or the region of
         interest (``(x, y, w, h)`` or None) changed.
@@ -127,6 +178,7 @@ class ViewerState(QObject):
     methodChanged = pyqtSignal(str)
     binsChanged = pyqtSignal(int)
     scopeChanged = pyqtSignal(str)
+    paramsChanged = pyqtSignal(object)
     changed = pyqtSignal()
     cursorChanged = pyqtSignal(object)
     channelAxisChanged = pyqtSignal(object)
@@ -142,7 +194,9 @@ class ViewerState(QObject):
         self._index = 0
         self._method = check_method(method)
         self._bins = check_bins(bins)
-        self._scope = check_scope(scope)
+        self._scope = get_method(self._method).check_scope(check_scope(scope))
+        self._wanted_scope = self._scope
+        self._params = {}               # method -> {name: value} set by the user
         self._cursor = None
         self._probe = None
         self._channel_axis = "auto"
@@ -173,6 +227,20 @@ class ViewerState(QObject):
     def method(self):
         """The equalization method."""
         return self._method
+
+    @property
+    def params(self):
+        """The current method's parameters set by the user (a new dict; ``bins`` is not one).
+
+        The others take their defaults.  Pass them on as
+        ``equalize(..., method=state.method, bins=state.bins, **state.params)``.
+        Each method keeps its own: changing the method and back restores them.
+        """
+        return dict(self._params.get(self._method, {}))
+
+    def params_of(self, method):
+        """The parameters set for ``method`` (a new dict), current or not."""
+        return dict(self._params.get(check_method(method), {}))
 
     @property
     def bins(self):
@@ -328,11 +396,57 @@ class ViewerState(QObject):
         self.set_index(self._index + int(delta))
 
     def set_method(self, method):
-        """Set the method; an unknown name raises ValueError."""
+        """Set the method; an unknown name raises ValueError.
+
+        Its parameters are the ones last set for it (:attr:`params`).  A
+        method without the current scope (CLAHE and matching work on each
+        image by itself: no "stack") switches the scope to "image"; the scope
+        asked for comes back with a method that has it.
+        """
         method = check_method(method)
         if method != self._method:
             self._method = method
+            scopes = get_method(method).scopes
+            scope = self._wanted_scope if self._wanted_scope in scopes else scopes[0]
             self.methodChanged.emit(method)
+            if scope != self._scope:
+                self._scope = scope
+                self.scopeChanged.emit(scope)
+            self.paramsChanged.emit(self.params)
+            self.changed.emit()
+
+    def set_param(self, name, value):
+        """Set one parameter of the current method (checked by the registry).
+
+        Raises ValueError (one line) for a name the method does not have, or
+        a value of the wrong type or out of range; nothing changes then.
+        """
+        params = self.params
+        params.update(check_params(self._method, {name: value}))
+        self._store_params(self._method, params)
+
+    def reset_param(self, name):
+        """Give parameter ``name`` of the current method its default again."""
+        params = self.params
+        if name in params:
+            del params[name]
+            self._store_params(self._method, params)
+
+    def set_params(self, params, method=None):
+        """Set all the parameters of ``method`` (default: the current one); others: default.
+
+        Raises ValueError (one line) for an unknown name or a bad value;
+        nothing changes then.
+        """
+        method = self._method if method is None else check_method(method)
+        self._store_params(method, check_params(method, params))
+
+    def _store_params(self, method, params):
+        if same_params(params, self._params.get(method, {})):
+            return
+        self._params[method] = params
+        if method == self._method:
+            self.paramsChanged.emit(self.params)
             self.changed.emit()
 
     def set_bins(self, bins):
@@ -344,8 +458,13 @@ class ViewerState(QObject):
             self.changed.emit()
 
     def set_scope(self, scope):
-        """Set the scope ("image" or "stack"); anything else raises ValueError."""
-        scope = check_scope(scope)
+        """Set the scope ("image" or "stack"); anything else raises ValueError.
+
+        A scope the current method does not have raises ValueError too (one
+        line: CLAHE has no "stack" scope).
+        """
+        scope = get_method(self._method).check_scope(check_scope(scope))
+        self._wanted_scope = scope
         if scope != self._scope:
             self._scope = scope
             self.scopeChanged.emit(scope)

@@ -27,7 +27,8 @@ from PyQt5.QtGui import QColor, QImage
 
 from ..core.equalize import equalize
 from ..core.stack import as_channels_first
-from .compute import stack_histograms
+from .compute import (needs_stack, params_dict, params_key, resolve_stack_params,
+                      stack_histograms)
 from .image_views import NAN_COLOUR
 
 __all__ = ["Variant", "ORIGINAL", "Thumbnails", "thumbnail_shape", "reduce_images",
@@ -54,11 +55,22 @@ class Variant(NamedTuple):
     method: str | None = None
     bins: int | None = None
     scope: str | None = None
+    params: tuple = ()
 
     @classmethod
-    def equalized(cls, method, bins, scope):
-        """The equalized variant for these settings (``bins`` None: ignored by the method)."""
-        return cls("equalized", method, None if bins is None else int(bins), scope)
+    def equalized(cls, method, bins, scope, params=None):
+        """The equalized variant for these settings (``bins`` None: ignored by the method).
+
+        ``params``: the method's own parameters (``state.params``), kept as
+        :func:`~histeq_gui.gui.compute.params_key` (hashable).
+        """
+        return cls("equalized", method, None if bins is None else int(bins), scope,
+                   params_key(params))
+
+    @property
+    def params_dict(self):
+        """The method's own parameters as a dict."""
+        return params_dict(self.params)
 
     @property
     def bins_used(self):
@@ -232,7 +244,10 @@ class Thumbnails:
 
     def ready(self, variant):
         """True if :meth:`make` needs no whole-stack pass first (scope "stack")."""
-        return variant.scope != "stack" or (variant.method, variant.bins_used) in self._hists
+        if variant.kind == "equalized" and needs_stack(variant.method):
+            return ("params",) + variant[1:] in self._hists
+        return variant.scope != "stack" or (variant.method, variant.bins_used,
+                                            variant.params) in self._hists
 
     def make(self, variant, indices, progress=None):
         """Make the thumbnails of ``indices``: a dict index -> QImage (None if it failed).
@@ -243,15 +258,17 @@ class Thumbnails:
         """
         indices = [int(i) for i in indices]
         steps = self._steps(indices)
-        hists = None
+        hists, params = None, variant.params_dict
         if variant.kind == "equalized" and variant.scope == "stack":
             hists = self._stack_histograms(variant, progress)
+        if variant.kind == "equalized" and needs_stack(variant.method):
+            params = self._stack_params(variant, progress)
         made = {}
         for done, step in enumerate(steps):
             if progress is not None:
                 progress(done, len(steps))
             for members, batch in self._groups(step):
-                for i, thumb in zip(members, self._batch(variant, batch, hists)):
+                for i, thumb in zip(members, self._batch(variant, batch, hists, params)):
                     made[i] = thumb
         if progress is not None:
             progress(len(steps), len(steps))
@@ -295,25 +312,43 @@ class Thumbnails:
         return steps
 
     def _stack_histograms(self, variant, progress):
-        key = (variant.method, variant.bins_used)
+        key = (variant.method, variant.bins_used, variant.params)
         with self._lock:
             hists = self._hists.get(key)
         if hists is None:
             # (progress may raise to cancel: give it a chance during this pass)
             report = None if progress is None else (lambda stage, done, total: progress(0, 1))
-            hists = stack_histograms(self.stack, variant.method, variant.bins_used, report)
+            hists = stack_histograms(self.stack, variant.method, variant.bins_used, report,
+                                     params=variant.params_dict)
             with self._lock:
                 self._hists[key] = hists
         return hists
 
-    def _batch(self, variant, batch, hists):
+    def _stack_params(self, variant, progress):
+        """The stack-aware parameters resolved against the whole stack, once (cached)."""
+        key = ("params",) + variant[1:]
+        with self._lock:
+            params = self._hists.get(key)
+        if params is None:
+            report = None if progress is None else (lambda stage, done, total: progress(0, 1))
+            try:
+                params = resolve_stack_params(self.stack, variant.method, variant.bins_used,
+                                              variant.params_dict, progress=report)
+            except ValueError as exc:       # a reference out of range: every thumbnail fails
+                params = exc
+            with self._lock:
+                self._hists[key] = params
+        return params
+
+    def _batch(self, variant, batch, hists, params=None):
         """QImages (or None) of a batch ``(m, H, W[, C])`` of one shape."""
         if variant.kind == "original":
             lo, hi = self.stack.levels
             pixels = batch
         else:
             lo, hi = 0.0, 1.0
-            pixels = self._equalize(variant, batch, hists)
+            pixels = (None if isinstance(params, Exception) else
+                      self._equalize(variant, batch, hists, params))
             if pixels is None:
                 return [None] * len(batch)
         failed = None
@@ -329,16 +364,21 @@ class Thumbnails:
         return images
 
     @staticmethod
-    def _equalize(variant, batch, hists):
+    def _equalize(variant, batch, hists, params=None):
         """The equalized batch (float64 in [0, 1]): one call; per image only if it fails."""
         axis = -1 if batch.ndim == 4 else None
+        params = dict(params or {})
+        channels = batch.shape[-1] if axis is not None else 1
+        for name, value in params.items():      # RGBA drawn as RGB, gray + alpha as gray
+            if isinstance(value, tuple) and len(value) > channels:
+                params[name] = value[:channels]
         if hists is not None:
             if axis is None:
                 return hists[0].apply(batch)
             return np.stack([hists[c].apply(batch[..., c]) for c in range(batch.shape[-1])],
                             axis=-1)
         args = dict(method=variant.method, bins=variant.bins_used, scope="image",
-                    channel_axis=axis)
+                    channel_axis=axis, **params)
         try:
             return equalize(batch, **args)
         except ValueError:          # an image this method refuses (a too narrow float range)

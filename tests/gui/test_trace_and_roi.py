@@ -100,10 +100,16 @@ def test_a_region_drives_the_histogram_and_maps_the_whole_image(sample_window, m
     w.state.set_roi(roi)
     mask = roi_mask(roi, image.shape)
     assert mask.sum() == 40 * 30
-    expected = equalize(image, method, 256, mask=mask)
+    # Stack-aware parameters (match's reference "stack") take the whole stack's region.
+    from histeq_gui.core.equalize import channel_params, stack_params
+    p = stack_params(w.state.stack.array, method, mask=mask)
+    expected = equalize(image, method, 256, mask=mask, **p)
     np.testing.assert_array_equal(w.controller.result.equalized, expected)
+    if get_method(method).stack_aware:          # the very image the API gives for the stack
+        whole_stack = equalize(w.state.stack.array, method, 256, mask=mask)
+        np.testing.assert_array_equal(expected, whole_stack[7].reshape(image.shape))
     assert not np.array_equal(expected, whole)
-    region = histogram(image, method, 256, mask=mask)
+    region = histogram(image, method, 256, mask=mask, **channel_params(method, p, 0))
     np.testing.assert_array_equal(w.panel("histograms").original.bars()[1], region.counts)
     eq_region = w.controller.result.equalized_histograms[0]
     assert eq_region.counts.sum() == mask.sum()

@@ -531,7 +531,7 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
     window.opener.set_stack(LoadedStack.from_array(data))
     release = threading.Event()
 
-    def slow(stack, method, bins, progress=None, roi=None):
+    def slow(stack, method, bins, progress=None, roi=None, params=None):
         while not release.wait(0.01):
             progress("Stack histogram", 0, 1)     # raises Cancelled once cancelled
 

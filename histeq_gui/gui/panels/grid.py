@@ -483,7 +483,7 @@ class GridPanel(QWidget):
         if not self.equalized or state.stack is None:
             return ORIGINAL
         bins = None if uses_value_bins(state.method, state.stack.dtype) else state.bins
-        return Variant.equalized(state.method, bins, state.scope)
+        return Variant.equalized(state.method, bins, state.scope, state.params)
 
     def _show_variant(self):
         self.grid.set_variant(self.variant())

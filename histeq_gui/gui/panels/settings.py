@@ -1,4 +1,9 @@
-"""The settings panel: method, bins (spin box + slider, debounced), scope, display levels, colour.
+"""The settings panel: method, its parameters, bins (spin box + slider, debounced), scope, display
+levels, colour.
+
+The method's own parameters get one control each, generated from the
+registry (:mod:`histeq_gui.gui.param_controls`) and rebuilt when the method
+changes; a "How it works" button opens the method's help page.
 
 It only talks to the :class:`~histeq_gui.gui.state.ViewerState`: user input
 goes to the state's setters, and the widgets follow the state's signals.  The
@@ -13,12 +18,14 @@ import math
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QDoubleValidator
 from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                             QLabel, QLineEdit, QRadioButton, QSizePolicy, QSlider, QSpinBox,
-                             QVBoxLayout, QWidget)
+                             QLabel, QLineEdit, QPushButton, QRadioButton, QSizePolicy, QSlider,
+                             QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.channels import channel_axis_choices
 from ...core.display import LEVEL_MODES
 from ...core.methods import METHODS, get_method
+from ..method_help import show_method_help
+from ..param_controls import make_control, param_label
 from ..levels import MODE_TEXT, MODE_TIPS, current_levels, describe_mode, effective_mode
 from ..plots import format_number
 from ..stack_file import COLOUR_SIZES
@@ -34,6 +41,15 @@ _SNAP = 3                                            # steps either side of a po
 _SCOPES = (("image", "This image", "Each image is equalized with its own histogram."),
            ("stack", "Whole stack", "One histogram of the whole stack maps every image "
                                     "(ImageJ's \"use stack histogram\")."))
+
+
+def scope_note(method):
+    """Why the "Whole stack" scope is not offered for ``method`` (or None when it is)."""
+    m = get_method(method)
+    if "stack" in m.scopes:
+        return None
+    return (f"{method} works on each image by itself: it has no whole-stack scope "
+            f"(one histogram cannot map every image)")
 
 
 def method_tip(name):
@@ -97,7 +113,12 @@ def value_bins_note(method, dtype):
     --------
     >>> value_bins_note("opencv", "uint8")
     'opencv uses one bin per integer value for uint8 images; the bin count is ignored.'
+    >>> value_bins_note("match", "float32")
+    'match takes no bin count: it counts each distinct value of the float32 images.'
     """
+    if get_method(method).param("bins") is None:
+        return (f"{method} takes no bin count: it counts each distinct value of the "
+                f"{dtype} images.")
     return (f"{method} uses one bin per integer value for {dtype} images; "
             "the bin count is ignored.")
 
@@ -153,6 +174,11 @@ class SettingsPanel(QWidget):
                                           Qt.ToolTipRole)
         self.method_combo.setToolTip("Equalization method (same names as the histeq command "
                                      "and the Python API)")
+        self.help_button = QPushButton("How it works")
+        self.help_button.setAutoDefault(False)
+        self.help_button.setToolTip("The method's formula, the reference it reproduces and its "
+                                    "parameters, with worked examples")
+        self.param_controls = {}            # parameter name -> ParamControl (not bins)
         self.bins_spin = QSpinBox()
         self.bins_spin.setRange(MIN_BINS, MAX_BINS)
         self.bins_spin.setKeyboardTracking(False)
@@ -228,7 +254,11 @@ class SettingsPanel(QWidget):
         levels_row.addWidget(self.saturated_spin)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Method", self.method_combo)
+        method_row = QHBoxLayout()
+        method_row.setContentsMargins(0, 0, 0, 0)
+        method_row.addWidget(self.method_combo, 1)
+        method_row.addWidget(self.help_button)
+        form.addRow("Method", method_row)
         form.addRow("Bins", bins_row)
         form.addRow("", self.bins_note)
         form.addRow("Scope", scope_row)
@@ -236,6 +266,7 @@ class SettingsPanel(QWidget):
         form.addRow("Levels", levels_row)
         form.addRow("Colour", self.colour_combo)
         form.addRow("", self.colour_note)
+        self.form = form
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
@@ -247,6 +278,7 @@ class SettingsPanel(QWidget):
         self._bins_timer.timeout.connect(self.commit_bins)
 
         self.method_combo.currentIndexChanged.connect(self._on_method_picked)
+        self.help_button.clicked.connect(lambda: show_method_help(self, self.state.method))
         self.bins_spin.valueChanged.connect(self._on_spin)
         self.bins_slider.valueChanged.connect(self._on_slider)
         self.bins_slider.sliderReleased.connect(self.commit_bins)
@@ -258,8 +290,12 @@ class SettingsPanel(QWidget):
         self.saturated_spin.valueChanged.connect(self._on_saturated)
         self.colour_combo.activated.connect(self._on_colour_picked)
         state.methodChanged.connect(self._show_method)
+        state.methodChanged.connect(self._build_params)
+        state.paramsChanged.connect(self._show_params)
+        state.stackChanged.connect(self._params_follow_stack)
         state.binsChanged.connect(self._show_bins)
         state.scopeChanged.connect(self._show_scope)
+        state.methodChanged.connect(self._show_scope)
         state.stackChanged.connect(self._show_note)
         state.methodChanged.connect(self._show_note)
         state.levelsChanged.connect(self._show_levels)
@@ -275,6 +311,7 @@ class SettingsPanel(QWidget):
     def sync_from_state(self):
         """Show every value of the state."""
         self._show_method(self.state.method)
+        self._build_params()
         self._show_bins(self.state.bins)
         self._show_scope(self.state.scope)
         self._show_note()
@@ -287,6 +324,46 @@ class SettingsPanel(QWidget):
             self.method_combo.blockSignals(True)
             self.method_combo.setCurrentIndex(index)
             self.method_combo.blockSignals(False)
+
+    def _build_params(self, *_):
+        """One control per parameter of the method (not bins), generated from the registry."""
+        for control in self.param_controls.values():
+            self.form.removeRow(control)
+        self.param_controls = {}
+        method = get_method(self.state.method)
+        row = self.form.getWidgetPosition(self.bins_note)[0] + 1
+        for param in method.params:
+            if param.name == "bins":
+                continue
+            control = make_control(param)
+            control.setObjectName(f"param_{param.name}")
+            control.set_stack(self.state.stack)
+            control.picked.connect(lambda value, name=param.name: self._on_param(name, value))
+            control.reset.connect(lambda name=param.name: self._on_param_reset(name))
+            self.form.insertRow(row, param_label(param), control)
+            self.param_controls[param.name] = control
+            row += 1
+        self._show_params()
+
+    def _show_params(self, *_):
+        params = self.state.params
+        for name, control in self.param_controls.items():
+            control.show_value(params.get(name, control.param.default))
+
+    def _params_follow_stack(self):
+        for control in self.param_controls.values():
+            control.set_stack(self.state.stack)
+        self._show_params()
+
+    def _on_param(self, name, value):
+        try:
+            self.state.set_param(name, value)
+        except ValueError as exc:
+            self.notify(str(exc))
+            self._show_params()
+
+    def _on_param_reset(self, name):
+        self.state.reset_param(name)
 
     def _show_bins(self, bins):
         self._bins_timer.stop()
@@ -301,10 +378,15 @@ class SettingsPanel(QWidget):
             self.bins_slider.setValue(bins_to_slider(bins))
             self.bins_slider.blockSignals(False)
 
-    def _show_scope(self, scope):
-        button = self.scope_buttons[scope]
+    def _show_scope(self, *_):
+        button = self.scope_buttons[self.state.scope]
         if not button.isChecked():
             button.setChecked(True)
+        stack_button = self.scope_buttons["stack"]
+        note = scope_note(self.state.method)
+        stack_button.setEnabled(note is None)
+        stack_button.setText("Whole stack" if note is None else "Whole stack: n/a")
+        stack_button.setToolTip(_SCOPES[1][2] if note is None else note)
 
     def _show_note(self, *_):
         ignored = self.state.value_bins

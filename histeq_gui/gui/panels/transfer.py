@@ -1,4 +1,10 @@
-"""The transfer-curve panel: input value -> equalized value, and one value traced in words."""
+"""The transfer-curve panel: input value -> equalized value, and one value traced in words.
+
+A method without one map for the whole image (CLAHE: each pixel by its
+neighbourhood; ``get_method(m).kind(dtype) == "image"`` and no ``curve``)
+has no transfer curve: the panel hides the plot and says why in one line,
+and the trace gives the pixel's own equalized value instead of a map.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,42 @@ from ...core.export import convert, output_dtype
 from ..plots import TransferPlot, channel_names, format_number
 from .histograms import equalized_axis, original_axis
 
-__all__ = ["TransferPanel", "trace_text", "TRACE_HINT"]
+__all__ = ["TransferPanel", "trace_text", "local_trace_text", "no_curve_note", "TRACE_HINT"]
 
 TRACE_HINT = ("<span style='color:#9aa0a6'>Hover a pixel of the original (or a bin of its "
               "histogram) to trace its value through the mapping.</span>")
+
+
+def no_curve_note(result):
+    """Why ``result`` has no transfer curve (one line), or None when it has one.
+
+    That is when its histograms have no single map (``Histogram.global_map``
+    False: the method's ``kind`` is "image" for these pixels and it has no
+    ``curve``, as CLAHE).
+    """
+    hists = result.histograms if result is not None else ()
+    if not hists or hists[0].global_map:
+        return None
+    label = {"clahe": "CLAHE"}.get(result.method, result.method)
+    return (f"{label} maps each pixel by its neighbourhood: no single transfer curve. "
+            "The histograms show what it did.")
+
+
+def local_trace_text(result, position):
+    """The pixel at ``position`` of a result without a single map: its value in and out."""
+    pixel = result.pixel(position)
+    if pixel is None:
+        return TRACE_HINT
+    original, equalized = pixel
+    if equalized is None:
+        return TRACE_HINT
+    original, equalized = np.atleast_1d(original), np.atleast_1d(equalized)
+    names = channel_names(len(original))
+    parts = [f"{name}<b>{format_number(o)}</b> → <b>{e:.4f}</b>"
+             for name, o, e in zip(names, original, equalized)]
+    return (f"<b>Pixel x {position[0]}, y {position[1]}</b>: " + ", ".join(parts) +
+            f"<br>{html.escape(result.method)} maps each pixel by its neighbourhood: the same "
+            "value elsewhere maps to another output.")
 
 
 def _bin_line(t):
@@ -133,6 +171,13 @@ class TransferPanel(QWidget):
         self.plot = TransferPlot()
         if context.preferences is not None:
             self.plot.save_folder = context.preferences.last_export_folder
+        self.note_label = QLabel()
+        self.note_label.setObjectName("noCurveNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setAlignment(Qt.AlignCenter)
+        self.note_label.setStyleSheet("#noCurveNote { background: #202124; color: #e8eaed; "
+                                      "padding: 12px; }")
+        self.note_label.hide()
         self.trace_label = QLabel(TRACE_HINT)
         self.trace_label.setObjectName("traceText")
         self.trace_label.setWordWrap(True)
@@ -146,6 +191,7 @@ class TransferPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.note_label, 1)
         layout.addWidget(self.trace_label)
         self.controller.resultChanged.connect(self.show_result)
         self.state.displayChanged.connect(self._redraw)
@@ -169,11 +215,21 @@ class TransferPanel(QWidget):
         """Draw the transfer curve of ``result``; None: none, saying why."""
         stack = self.state.stack
         if result is None or stack is None:
+            self.note_label.hide()
+            self.plot.show()
             why = "no stack" if stack is None else "computing…"
             self.plot.set_curves([], (0.0, 1.0), f"Transfer curve · {why}")
             self.show_trace()
             return
         hists = result.histograms
+        note = no_curve_note(result)
+        self.note_label.setText(note or "")
+        self.note_label.setVisible(note is not None)
+        self.plot.setVisible(note is None)
+        if note is not None:
+            self.plot.set_curves([], (0.0, 1.0), f"Transfer curve · {result.method} · none")
+            self.show_trace()
+            return
         if not hists:
             title = "Transfer curve · not available"
         else:
@@ -199,6 +255,13 @@ class TransferPanel(QWidget):
 
     def show_trace(self, *_):
         """Mark the traced value on the curve and say how it is mapped."""
+        result = self.controller.result
+        if result is not None and no_curve_note(result) is not None:
+            self.plot.mark([])
+            cursor = self.state.cursor
+            self.trace_label.setText(TRACE_HINT if cursor is None
+                                     else local_trace_text(result, cursor))
+            return
         traces = self.current_traces()
         if not traces:
             self.plot.mark([])
