@@ -284,14 +284,14 @@ def stack_histograms(stack, method, bins, progress=None, roi=None):
     """The whole stack's histogram per channel (what scope "stack" maps with).
 
     With ``roi`` ``(x, y, width, height)``, of that region of every image.
+    Fitted over the stack's chunks (:meth:`LoadedStack.fit_histograms
+    <histeq_gui.gui.stack_file.LoadedStack.fit_histograms>`): the stack is
+    never held in memory for this.
     """
     mask = roi_mask(roi, stack.layout.image_shape)
-    hists = []
-    for c in range(stack.channels):
-        report = _stage(progress, "Stack histogram", c, stack.channels)
-        hists.append(histogram(stack.channel_stack(c), method, bins, mask=mask,
-                               progress=report))
-    return tuple(hists)
+    report = None if progress is None else (lambda done, total:
+                                            progress("Stack histogram", done, total))
+    return stack.fit_histograms(method, bins, mask=mask, progress=report)
 
 
 class HistogramCache:

@@ -158,7 +158,7 @@ class ViewController(QObject):
         state, stack = self.state, self.state.stack
         method, bins, roi = state.method, state.bins, state.roi
         hists = self._cache.get(method, bins, roi)
-        if hists is None and stack.array.size <= SYNC_STACK_VALUES:
+        if hists is None and stack.size <= SYNC_STACK_VALUES:
             try:
                 hists = stack_histograms(stack, method, bins, roi=roi)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug
