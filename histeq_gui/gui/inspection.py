@@ -239,7 +239,7 @@ class Inspection(QObject):
         if key == self._failed_key and not force:
             return
         stack, method, bins, scope = key
-        array = stack.array
+        array = stack.array if stack.in_memory else stack.reader    # read block by block
         axis = stack.layout.channel_axis
         bins = self.state.bins if bins is None else bins
 

@@ -718,3 +718,35 @@ def test_csv_target_checks(tmp_path):
         check_stats_target(tmp_path / "missing" / "stats.csv")
     assert source.read_bytes() == b"stack"
     assert check_stats_target(tmp_path / "stats.csv", source=source) == tmp_path / "stats.csv"
+
+
+# ---------------------------------------------------------------- a Reader (issue 10)
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("case", ["faces_u8", "rgb_u8", "float_outliers", "big_endian_u16"])
+def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, case):
+    """image_stats of an open_reader (read block by block) equals that of the array."""
+    from histeq_gui.core import readers, stats
+
+    rng = np.random.default_rng(11)
+    axis = None
+    if case == "faces_u8":
+        x = sample_stack()[:60]
+        x[4] = 0                                      # all black
+        x[7] = x[2]                                   # a duplicate
+    elif case == "rgb_u8":
+        x = np.stack([data.astronaut()[::16, ::16]] * 3 + [data.coffee()[:32, :32]])
+        axis = -1
+    elif case == "float_outliers":
+        x = rng.normal(size=(9, 1, 12, 10))
+        x[2, 0, 3, 3] = 1e9
+        x[5, 0, 0, 0] = np.nan
+    else:
+        x = rng.integers(0, 65535, (7, 10, 11), dtype=np.uint16).astype(">u2")
+    np.save(tmp_path / "x.npy", x)
+    expected = image_stats(x, "numpy", 64, scope, channel_axis=axis)
+    monkeypatch.setattr(stats, "_CHUNK_PIXELS", 300)       # many small blocks
+    with readers.open_reader(tmp_path / "x.npy") as reader:
+        got = image_stats(reader, "numpy", 64, scope, channel_axis=axis)
+    for column in COLUMNS:
+        assert_array_equal(got[column], expected[column], err_msg=column)
+    assert got.info["shape"] == list(x.shape)
