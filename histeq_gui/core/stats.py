@@ -119,6 +119,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         modified (memory maps are read chunk by chunk).  Or a
         :class:`~histeq_gui.core.readers.Reader` (:func:`~histeq_gui.core.readers.open_reader`):
         read a block of images at a time, for stacks larger than memory.
+        Or a list of images of different sizes (a ragged folder): each
+        ``(H, W)`` (or ``(H, W, C)`` with ``channel_axis``), all of one dtype
+        and number of channels; each is described on its own, scope
+        "stack" pools all their pixels into one histogram.
     method, bins, scope
         The equalization the ``*_after`` columns and ``mean_abs_change``
         describe, passed to :func:`histeq_gui.equalize` (see there).
@@ -265,7 +269,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     # rather than a column of NaN (see _equalize_chunk).
     equalize(np.arange(16).reshape(4, 4).astype(source.dtype), **eq_args)
     lo, hi = source.value_range()
-    rows = max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
+    rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
     chunks = -(-n // rows)
     hists = None
     whole = scope == "stack" or n == 0
@@ -292,12 +296,12 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
 
     parts = []
     cache = {}                                  # entropy tables, shared by the chunks
-    step = rows * _EQUALIZE_CHUNKS              # images per call of equalize
+    step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     for b0 in range(0, n, step):
         b1 = min(b0 + step, n)
         block = source.block(b0, b1)                      # (m, C, P), native dtype
         if hists is None:
-            eq_block = _equalize_chunk(equalize, block, source.image_shape, eq_args)
+            eq_block = _equalize_chunk(equalize, block, source.image_shape_of(b0), eq_args)
         else:
             eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
@@ -327,9 +331,15 @@ class _Source:
     described with memory bounded by the block.
     """
 
+    ragged = False
+
     def __init__(self, images, channel_axis):
         from . import readers
 
+        if isinstance(images, (list, tuple)) and len(images) and \
+                len({np.shape(image) for image in images}) > 1:
+            self._ragged(images, channel_axis)
+            return
         self.reader = images if isinstance(images, readers.Reader) else None
         if self.reader is not None:
             _check_dtype(self.reader.dtype)
@@ -360,8 +370,42 @@ class _Source:
         if self.reader is None:
             self.x3 = xc.reshape(self.channels, self.n, self.pixels)   # a view, usually
 
+    def _ragged(self, images, channel_axis):
+        """Images of different shapes: each one is described (and equalized) on its own."""
+        self.ragged, self.reader = True, None
+        self.images = [_as_stack(image) for image in images]
+        first = self.images[0]
+        layouts = [guess_layout(image.shape, channel_axis) for image in self.images]
+        for i, (image, layout) in enumerate(zip(self.images, layouts)):
+            if layout.n_images != 1:
+                raise ValueError(f"image {i} of shape {image.shape} is not one image; give "
+                                 "images of shape (H, W) or (H, W, C) when their sizes differ")
+            if image.dtype != first.dtype or layout.channels != layouts[0].channels:
+                raise ValueError(f"image {i} is {image.shape} {image.dtype} but image 0 is "
+                                 f"{first.shape} {first.dtype}; images of different sizes must "
+                                 "have the same dtype and number of channels")
+        self.layouts, self.layout = layouts, layouts[0]
+        self.dtype, self.n, self.channels = first.dtype, len(self.images), layouts[0].channels
+        if self.channels > 4:
+            raise ValueError(f"images with {self.channels} channels cannot be described; give "
+                             "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or "
+                             "channel_axis=None")
+        self.shape = ("ragged", self.n)
+        self.pixels = max(math.prod(layout.image_shape) for layout in layouts)
+
+    def image_shape_of(self, i):
+        """``(H, W)`` of image ``i``."""
+        return self.layouts[i].image_shape if self.ragged else self.image_shape
+
     def block(self, b0, b1):
-        """Images ``b0:b1`` as a C-contiguous ``(m, C, P)`` array of the native dtype."""
+        """Images ``b0:b1`` as a C-contiguous ``(m, C, P)`` array of the native dtype.
+
+        Images of different shapes come one at a time (``b1 == b0 + 1``).
+        """
+        if self.ragged:
+            layout = self.layouts[b0]
+            xc = as_channels_first(self.images[b0], layout)
+            return np.ascontiguousarray(xc.reshape(1, self.channels, -1))
         if self.reader is None:
             return _chunk(self.x3, b0, b1)
         if self.axis is None:
@@ -380,19 +424,21 @@ class _Source:
 
     def image_bytes(self, i):
         """The bytes of image ``i`` (all channels), to compare images."""
+        if self.ragged:
+            return (self.images[i].shape, self.block(i, i + 1).tobytes())
         if self.reader is None:
             return self.x3[:, i].tobytes()
         return self.block(i, i + 1)[0].tobytes()
 
     def value_range(self):
         """``(lo, hi)`` of the [0, 1] brightness scale (see :func:`_value_range`)."""
-        if self.reader is None:
+        if self.reader is None and not self.ragged:
             return _value_range(self.x3)
         if self.dtype.kind in "iu":
             info = np.iinfo(self.dtype)
             return float(info.min), float(info.max)
         lo, hi = np.inf, -np.inf
-        rows = max(1, _CHUNK_PIXELS // max(self.channels * self.pixels, 1))
+        rows = 1 if self.ragged else max(1, _CHUNK_PIXELS // max(self.channels * self.pixels, 1))
         for block in self.blocks(rows):
             finite = block[np.isfinite(block)]
             if finite.size:
