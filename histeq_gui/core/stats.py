@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from . import fit
 from .stack import as_channels_first, guess_layout
 from .stats_kernels import gray8_after, gray8_summary, histogram256
 
@@ -115,7 +116,13 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         are one image ``(H, W)``, every leading axis a batch axis
         (``(1800, 1, 96, 96)``, ``(N, H, W)``, one ``(H, W)``), plus a colour
         axis if ``channel_axis`` is given.  Integer or float pixels.  Not
-        modified (memory maps are read chunk by chunk).
+        modified (memory maps are read chunk by chunk).  Or a
+        :class:`~histeq_gui.core.readers.Reader` (:func:`~histeq_gui.core.readers.open_reader`):
+        read a block of images at a time, for stacks larger than memory.
+        Or a list of images of different sizes (a ragged folder): each
+        ``(H, W)`` (or ``(H, W, C)`` with ``channel_axis``), all of one dtype
+        and number of channels; each is described on its own, scope
+        "stack" pools all their pixels into one histogram.
     method, bins, scope
         The equalization the ``*_after`` columns and ``mean_abs_change``
         describe, passed to :func:`histeq_gui.equalize` (see there).
@@ -232,8 +239,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
     luminances of ``v`` and of the original).  With ``scope="image"`` each
     chunk of images is equalized on its own (the same result); with
-    ``scope="stack"`` the whole stack is equalized at once (float64, 8 bytes
-    per value).  An image that ``equalize`` refuses on its own (a float
+    ``scope="stack"`` the stack's histogram of each channel is fitted over
+    the chunks (:func:`histeq_gui.core.fit.fit_each`, the histogram of the
+    whole stack) and applied chunk by chunk, as ``equalize(images,
+    scope="stack")`` maps them.  An image that ``equalize`` refuses on its own (a float
     image whose range is too narrow for ``bins`` equal bins) gets NaN
     ``entropy_after`` and ``mean_abs_change`` and ``distinct_after`` 0.
 
@@ -251,54 +260,50 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     """
     from .. import equalize      # the public function, whatever module holds it
 
-    x = _as_stack(images)
-    layout = guess_layout(x.shape, channel_axis)
-    xc = as_channels_first(x, layout)
-    channels = xc.shape[0]
-    if channels > 4:
-        raise ValueError(f"images with {channels} channels cannot be described; give 1 (gray), "
-                         "2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or channel_axis=None")
-    n = layout.n_images
-    pixels = xc.shape[-2] * xc.shape[-1]
-    x3 = xc.reshape(channels, n, pixels)             # a view for the usual layouts
+    source = _Source(images, channel_axis)
+    channels, n = source.channels, source.n
     names = _names(names, n)
     eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
 
     # Check the arguments on a small ramp first, so that a bad one is an error
     # rather than a column of NaN (see _equalize_chunk).
-    equalize(np.arange(16).reshape(4, 4).astype(x.dtype), **eq_args)
-    lo, hi = _value_range(x3)
-    rows = max(1, _CHUNK_PIXELS // max(pixels * channels, 1))
+    equalize(np.arange(16).reshape(4, 4).astype(source.dtype), **eq_args)
+    lo, hi = source.value_range()
+    rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
     chunks = -(-n // rows)
-    equalized = None
+    hists = None
     whole = scope == "stack" or n == 0
-    # Progress: one step per chunk described, and as many for equalizing a
-    # whole stack at once (scope "stack"); at least one step.
+    # Progress: one step per chunk described, and as many for fitting the
+    # whole stack's histograms (scope "stack"); at least one step.
     total = max(1, chunks * (2 if whole else 1))
     done = 0
     if progress is not None:
         progress(0, total)
     if whole:
-        # One histogram for the whole stack: equalize it at once (this also
-        # checks the arguments for an empty stack).
-        eq_progress = None
+        # One histogram per channel for the whole stack, fitted chunk by chunk
+        # (histeq_gui.core.fit: the histogram of the concatenation), then
+        # applied to each chunk: equalize(images, scope="stack") chunk by chunk.
+        fit_progress = None
         if progress is not None:
-            def eq_progress(d, t):
+            def fit_progress(d, t):
                 progress(int(chunks * d / max(t, 1)), total)
-        out = equalize(x, channel_axis=channel_axis, progress=eq_progress, **eq_args)
-        equalized = as_channels_first(out, layout).reshape(channels, n, pixels)
+        if n:
+            hists = fit.fit_each(lambda: ([block[:, c] for c in range(channels)]
+                                          for block in source.blocks(rows)),
+                                 channels, method, bins, progress=fit_progress,
+                                 **method_params)
         done = chunks
 
     parts = []
     cache = {}                                  # entropy tables, shared by the chunks
-    step = rows * _EQUALIZE_CHUNKS              # images per call of equalize
+    step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     for b0 in range(0, n, step):
         b1 = min(b0 + step, n)
-        block = _chunk(x3, b0, b1)                       # (m, C, P), native dtype
-        if equalized is None:
-            eq_block = _equalize_chunk(equalize, block, xc.shape[-2:], eq_args)
+        block = source.block(b0, b1)                      # (m, C, P), native dtype
+        if hists is None:
+            eq_block = _equalize_chunk(equalize, block, source.image_shape_of(b0), eq_args)
         else:
-            eq_block = _chunk(equalized, b0, b1)
+            eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
             parts.append(_describe_chunk(block[r0:r0 + rows], eq_block[r0:r0 + rows], lo, hi,
                                          cache))
@@ -308,13 +313,137 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
 
     if progress is not None and done < total:
         progress(total, total)
-    table = _assemble(parts, n, names, x3)
+    table = _assemble(parts, n, names, source)
     info = {"method": method, "bins": int(bins), "scope": scope,
-            "method_params": dict(method_params), "shape": list(x.shape),
-            "dtype": str(x.dtype), "layout": layout.name, "channels": channels,
+            "method_params": dict(method_params), "shape": list(source.shape),
+            "dtype": str(source.dtype), "layout": source.layout.name, "channels": channels,
             "brightness_range": [lo, hi], "thresholds": dict(THRESHOLDS),
             "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR}
     return StatsTable(table, info)
+
+
+class _Source:
+    """The images of :func:`image_stats` as blocks ``(m, C, P)``: from an array or a Reader.
+
+    An array is used in place (a view ``(C, N, P)``); a
+    :class:`~histeq_gui.core.readers.Reader` is read a block of images at a
+    time along its image axis, so that a stack larger than memory is
+    described with memory bounded by the block.
+    """
+
+    ragged = False
+
+    def __init__(self, images, channel_axis):
+        from . import readers
+
+        if isinstance(images, (list, tuple)) and len(images) and \
+                len({np.shape(image) for image in images}) > 1:
+            self._ragged(images, channel_axis)
+            return
+        self.reader = images if isinstance(images, readers.Reader) else None
+        if self.reader is not None:
+            _check_dtype(self.reader.dtype)
+            if self.reader.ndim < 2:
+                raise ValueError(f"expected images with at least 2 dimensions (height, width), "
+                                 f"got an array of shape {self.reader.shape}")
+            self.shape = self.reader.shape
+            self.dtype = self.reader.dtype.newbyteorder("=")
+            self.layout = guess_layout(self.shape, channel_axis)
+            long_axes = [a for a in self.layout.batch_axes if self.shape[a] > 1]
+            if len(long_axes) > 1:              # images along several axes: read it whole
+                self.reader, images = None, self.reader.load()
+            else:
+                self.axis = readers.stack_axis(self.layout)
+        if self.reader is None:
+            x = _as_stack(images)
+            self.shape, self.dtype = x.shape, x.dtype
+            self.layout = guess_layout(x.shape, channel_axis)
+            xc = as_channels_first(x, self.layout)
+        self.channels = self.layout.channels
+        if self.channels > 4:
+            raise ValueError(f"images with {self.channels} channels cannot be described; give "
+                             "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or "
+                             "channel_axis=None")
+        self.n = self.layout.n_images
+        self.image_shape = self.layout.image_shape
+        self.pixels = self.image_shape[0] * self.image_shape[1]
+        if self.reader is None:
+            self.x3 = xc.reshape(self.channels, self.n, self.pixels)   # a view, usually
+
+    def _ragged(self, images, channel_axis):
+        """Images of different shapes: each one is described (and equalized) on its own."""
+        self.ragged, self.reader = True, None
+        self.images = [_as_stack(image) for image in images]
+        first = self.images[0]
+        layouts = [guess_layout(image.shape, channel_axis) for image in self.images]
+        for i, (image, layout) in enumerate(zip(self.images, layouts)):
+            if layout.n_images != 1:
+                raise ValueError(f"image {i} of shape {image.shape} is not one image; give "
+                                 "images of shape (H, W) or (H, W, C) when their sizes differ")
+            if image.dtype != first.dtype or layout.channels != layouts[0].channels:
+                raise ValueError(f"image {i} is {image.shape} {image.dtype} but image 0 is "
+                                 f"{first.shape} {first.dtype}; images of different sizes must "
+                                 "have the same dtype and number of channels")
+        self.layouts, self.layout = layouts, layouts[0]
+        self.dtype, self.n, self.channels = first.dtype, len(self.images), layouts[0].channels
+        if self.channels > 4:
+            raise ValueError(f"images with {self.channels} channels cannot be described; give "
+                             "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or "
+                             "channel_axis=None")
+        self.shape = ("ragged", self.n)
+        self.pixels = max(math.prod(layout.image_shape) for layout in layouts)
+
+    def image_shape_of(self, i):
+        """``(H, W)`` of image ``i``."""
+        return self.layouts[i].image_shape if self.ragged else self.image_shape
+
+    def block(self, b0, b1):
+        """Images ``b0:b1`` as a C-contiguous ``(m, C, P)`` array of the native dtype.
+
+        Images of different shapes come one at a time (``b1 == b0 + 1``).
+        """
+        if self.ragged:
+            layout = self.layouts[b0]
+            xc = as_channels_first(self.images[b0], layout)
+            return np.ascontiguousarray(xc.reshape(1, self.channels, -1))
+        if self.reader is None:
+            return _chunk(self.x3, b0, b1)
+        if self.axis is None:
+            piece = self.reader.read(0, self.shape[0])
+        else:
+            piece = self.reader.read(b0, b1, self.axis)
+        piece = piece.astype(self.dtype, copy=False)
+        layout = guess_layout(piece.shape, self.layout.channel_axis)
+        xc = as_channels_first(piece, layout).reshape(self.channels, b1 - b0, self.pixels)
+        return np.ascontiguousarray(np.moveaxis(xc, 0, 1))
+
+    def blocks(self, rows):
+        """Every image, ``rows`` at a time, as blocks (see :meth:`block`)."""
+        for b0 in range(0, self.n, rows):
+            yield self.block(b0, min(b0 + rows, self.n))
+
+    def image_bytes(self, i):
+        """The bytes of image ``i`` (all channels), to compare images."""
+        if self.ragged:
+            return (self.images[i].shape, self.block(i, i + 1).tobytes())
+        if self.reader is None:
+            return self.x3[:, i].tobytes()
+        return self.block(i, i + 1)[0].tobytes()
+
+    def value_range(self):
+        """``(lo, hi)`` of the [0, 1] brightness scale (see :func:`_value_range`)."""
+        if self.reader is None and not self.ragged:
+            return _value_range(self.x3)
+        if self.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            return float(info.min), float(info.max)
+        lo, hi = np.inf, -np.inf
+        rows = 1 if self.ragged else max(1, _CHUNK_PIXELS // max(self.channels * self.pixels, 1))
+        for block in self.blocks(rows):
+            finite = block[np.isfinite(block)]
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        return (0.0, 1.0) if lo > hi else (lo, hi)
 
 
 def robust_z(table, column):
@@ -439,7 +568,15 @@ def warm_up(dtype):
 
 def _as_stack(images):
     x = np.asarray(images)
-    dtype = x.dtype
+    _check_dtype(x.dtype)
+    if x.ndim < 2:
+        raise ValueError(f"expected images with at least 2 dimensions (height, width), "
+                         f"got an array of shape {x.shape}")
+    native = x.dtype.newbyteorder("=")
+    return x if x.dtype == native else x.astype(native)
+
+
+def _check_dtype(dtype):
     if dtype.kind == "b":
         raise ValueError("boolean images cannot be described; convert them to uint8 first")
     if dtype.kind not in "iuf" or dtype.fields is not None:
@@ -447,11 +584,6 @@ def _as_stack(images):
                          "use integer or floating point images")
     if dtype.kind == "f" and dtype not in (np.float16, np.float32, np.float64):
         raise ValueError(f"{dtype} images are not supported; convert them to float64 first")
-    if x.ndim < 2:
-        raise ValueError(f"expected images with at least 2 dimensions (height, width), "
-                         f"got an array of shape {x.shape}")
-    native = dtype.newbyteorder("=")
-    return x if dtype == native else x.astype(native)
 
 
 def _names(names, n):
@@ -917,7 +1049,7 @@ def _numeric_column(table, column):
 # ---------------------------------------------------------------------- the table
 
 
-def _assemble(parts, n, names, x3):
+def _assemble(parts, n, names, source):
     def cat(key, dtype):
         if not parts:
             return np.zeros(0, dtype)
@@ -943,7 +1075,7 @@ def _assemble(parts, n, names, x3):
                             ("mean", "std", "min", "max", "p01", "p99", "distinct",
                              "nan_count", "inf_count", "entropy")]
                            + [cat("band_entropy", np.float64)], axis=1)
-    t["duplicate_of"] = _duplicates(fingerprint, x3)
+    t["duplicate_of"] = _duplicates(fingerprint, source)
     t["is_duplicate"] = t["duplicate_of"] >= 0
     t["entropy_after"] = cat("entropy_after", np.float64) + 0.0
     t["distinct_after"] = cat("distinct_after", np.int64)
@@ -952,7 +1084,7 @@ def _assemble(parts, n, names, x3):
     return {name: t[name] for name in COLUMNS}
 
 
-def _duplicates(fingerprint, x3):
+def _duplicates(fingerprint, source):
     """Index of the first earlier image with the same bytes, or -1.
 
     Images with the same bytes have the same statistics to the last bit
@@ -970,7 +1102,7 @@ def _duplicates(fingerprint, x3):
     inverse = inverse.ravel()
     first = {}
     for i in np.flatnonzero(sizes[inverse] > 1):        # in image order
-        j = first.setdefault((int(inverse[i]), x3[:, i].tobytes()), int(i))
+        j = first.setdefault((int(inverse[i]), source.image_bytes(i)), int(i))
         if j != i:
             out[i] = j
     return out

@@ -228,7 +228,7 @@ class CompareController(QObject):
         _, index, method, bins, scope = key
         cached = self._cache.get(method, bins) if scope == "stack" else None
         small = stack.pixels_per_image <= SYNC_IMAGE_VALUES and (
-            scope == "image" or cached is not None or stack.array.size <= SYNC_STACK_VALUES)
+            scope == "image" or cached is not None or stack.size <= SYNC_STACK_VALUES)
         if small:
             self.runner.abandon()
             self._on_computed(key, self._compute(stack, index, method, bins, scope, cached))

@@ -31,7 +31,7 @@ from ..core.display import dtype_range, finite_range
 from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled
 from ..core.export import convert
-from ..core.methods import get_method
+from ..core.methods import StackStream, get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
@@ -121,11 +121,36 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     if progress is not None:
         progress("Reference", 0, 1)
     mask = roi_mask(roi, stack.layout.image_shape)
-    resolved = stack_params(stack.array, method, channel_axis=stack.layout.channel_axis,
+    if stack.in_memory or mask is not None:
+        source = stack.array        # a region of a stack read on demand: read whole (or refused)
+    else:
+        source = _stack_stream(stack)
+    resolved = stack_params(source, method, channel_axis=stack.layout.channel_axis,
                             mask=mask, bins=bins, **params)
     if progress is not None:
         progress("Reference", 1, 1)
     return resolved
+
+
+def _stack_stream(stack):
+    """A stack read on demand as the core's StackStream (one piece in memory at a time)."""
+    pixels = stack.layout.image_shape[0] * stack.layout.image_shape[1]
+
+    def rows(array):
+        return np.asarray(array).reshape(-1, pixels)
+
+    def read_pieces():
+        for piece in stack.channel_chunks():
+            yield [rows(channel) for channel in piece]
+
+    def read_image(i):
+        image = stack.read_image(i)         # (H, W), or (H, W, C) with colour
+        if stack.channels == 1:
+            return [rows(image)[0]]
+        return [rows(image[..., c])[0] for c in range(stack.channels)]
+
+    return StackStream(stack.layout.n_images, stack.channels, stack.layout,
+                       np.dtype(stack.dtype).newbyteorder("="), read_pieces, read_image)
 
 
 def roi_mask(roi, image_shape):
@@ -410,14 +435,14 @@ def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
 
     With ``roi`` ``(x, y, width, height)``, of that region of every image;
     ``params``: the method's own parameters (``textbook``'s ``levels``).
+    Fitted over the stack's chunks (:meth:`LoadedStack.fit_histograms
+    <histeq_gui.gui.stack_file.LoadedStack.fit_histograms>`): the stack is
+    never held in memory for this.
     """
     mask = roi_mask(roi, stack.layout.image_shape)
-    hists = []
-    for c in range(stack.channels):
-        report = _stage(progress, "Stack histogram", c, stack.channels)
-        hists.append(histogram(stack.channel_stack(c), method, bins, mask=mask,
-                               progress=report, **channel_params(method, params or {}, c)))
-    return tuple(hists)
+    report = None if progress is None else (lambda done, total:
+                                            progress("Stack histogram", done, total))
+    return stack.fit_histograms(method, bins, mask=mask, progress=report, **(params or {}))
 
 
 class HistogramCache:

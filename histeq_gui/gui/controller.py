@@ -210,7 +210,7 @@ class ViewController(QObject):
                                             progress=report)
             doing = "resolving the method's parameters against the stack"
         value = get(method, bins, roi, params)
-        if value is None and stack.array.size <= SYNC_STACK_VALUES:
+        if value is None and stack.size <= SYNC_STACK_VALUES:
             try:
                 value = make()
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged if a bug

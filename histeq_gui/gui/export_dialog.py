@@ -204,7 +204,7 @@ class ExportDialog(QDialog):
         self.channel_combo.setToolTip("The colour axis, equalized channel by channel (as "
                                       "histeq --channel-axis); from the viewer")
         viewer_axis = getattr(stack, "channel_choice", "auto")
-        for choice, layout in channel_axis_choices(stack.array.shape):
+        for choice, layout in channel_axis_choices(stack.shape):
             what = "colour" if layout.channel_axis is not None else "gray"
             name = {"auto": "auto", None: "none"}.get(choice, f"axis {choice}")
             self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
@@ -371,7 +371,7 @@ class ExportDialog(QDialog):
         except ValueError as exc:           # StackError is a ValueError
             self._error(str(exc))
             return False
-        images = self.stack.array
+        images = self.stack.reader         # read chunk by chunk by the export
         self.output_path = output
         self._set_running(True)
         self.stage_label.setText("Starting…")

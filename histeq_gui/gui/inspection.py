@@ -241,7 +241,7 @@ class Inspection(QObject):
             return
         stack, method, bins, scope, _ = key
         params = self.state.params          # the method's own (stack-aware: the whole stack's)
-        array = stack.array
+        array = stack.array if stack.in_memory else stack.reader    # read block by block
         axis = stack.layout.channel_axis
         bins = self.state.bins if bins is None else bins
 

@@ -10,7 +10,9 @@ declares from :func:`histeq_gui.core.channels.declared_channel_axis`.
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,27 +24,48 @@ from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range,
 from ..core.errors import KeyNeeded, StackError
 from ..core.folder import folder_images
 from ..core.histogram import check_dtype
-from ..core.io import load_stack
-from ..core.stack import as_channels_first, guess_layout, image_at
+from ..core import memory
+from ..core.fit import fit_each
+from ..core.readers import ArrayReader, open_reader, stack_axis
+from ..core.stack import Layout, as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path
 
-__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels", "npz_arrays",
-           "describe_array", "PERCENTILE_VALUES", "COLOUR_SIZES"]
+__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels", "stack_levels",
+           "npz_arrays", "describe_array", "memory_budget", "PERCENTILE_VALUES", "COLOUR_SIZES",
+           "IN_MEMORY_BYTES", "IMAGE_CACHE"]
 
 PERCENTILE_VALUES = 1 << 25   # stacks up to this many values get exact stack percentiles
 COLOUR_SIZES = (2, 3, 4)      # what the viewer can draw as colour: gray+alpha, RGB, RGBA
 
 
+IN_MEMORY_BYTES = 256 << 20   # stacks up to this size (and a quarter of free memory) are read whole
+IMAGE_CACHE = 8               # images of a lazy stack kept, least recently used dropped
+
+
+def memory_budget():
+    """Bytes a stack may take to be read into memory when opened (else it is read on demand).
+
+    :data:`IN_MEMORY_BYTES`, lowered to a quarter of the memory still free.
+    """
+    free = memory.available()
+    return IN_MEMORY_BYTES if free is None else min(IN_MEMORY_BYTES, free // 4)
+
+
 @dataclass(frozen=True, eq=False)
 class LoadedStack:
-    """A stack ready to be viewed.
+    """A stack ready to be viewed, read through a core :class:`~histeq_gui.core.readers.Reader`.
+
+    A small stack is read into memory when opened (its reader is an
+    :class:`~histeq_gui.core.readers.ArrayReader` of that array); a bigger
+    one (above :func:`memory_budget`) is read on demand: :meth:`image` reads
+    one image (the last :data:`IMAGE_CACHE` are kept), :meth:`chunks` and
+    :meth:`fit_histograms` go through the stack a chunk of images at a time.
+    Only :attr:`array` reads everything (and refuses what does not fit).
 
     Attributes
     ----------
-    array : ndarray
-        The pixels as loaded (a read-only memory map for ``.npy`` files), in
-        native byte order: a big-endian file is converted once, on loading,
-        not again by every whole-stack histogram.
+    reader : Reader
+        Where the pixels come from.
     layout : Layout
         Image, batch and colour axes (colour recognised with ``"auto"``).
     path : pathlib.Path or None
@@ -64,7 +87,7 @@ class LoadedStack:
         when that is not the axis ``"auto"`` finds: offered to the user.
     """
 
-    array: np.ndarray
+    reader: object
     layout: object
     path: Path | None
     levels: tuple
@@ -74,6 +97,8 @@ class LoadedStack:
     channel_choice: object = "auto"
     declared_axis: int | None = None
     _percentiles: dict = field(default_factory=dict, repr=False, compare=False)
+    _images: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
+    _lock: object = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_array(cls, array, path=None, labels=None, names=None):
@@ -84,8 +109,8 @@ class LoadedStack:
             layout = guess_layout(array.shape, "auto")
         except ValueError as exc:
             raise StackError(f"cannot view this array: {exc}") from None
-        return cls(array, layout, None if path is None else Path(path), display_levels(array),
-                   labels, names=None if names is None else tuple(names))
+        return cls(ArrayReader(array), layout, None if path is None else Path(path),
+                   display_levels(array), labels, names=None if names is None else tuple(names))
 
     def with_channel_axis(self, axis):
         """This stack laid out with another colour axis ("auto", None or an axis number).
@@ -97,14 +122,48 @@ class LoadedStack:
             cannot draw as colour (2, 3 or 4: gray+alpha, RGB, RGBA).
         """
         axis = parse_channel_axis(axis)
-        layout = guess_layout(self.array.shape, axis)
+        layout = guess_layout(self.shape, axis)
         if axis not in ("auto", None) and layout.channels not in COLOUR_SIZES:
-            raise ValueError(f"axis {axis} of shape {self.array.shape} has "
+            raise ValueError(f"axis {axis} of shape {self.shape} has "
                              f"{layout.channels} values; a colour axis has 2, 3 or 4 "
                              "(gray+alpha, RGB, RGBA)")
         if axis not in ("auto", None):
             axis = layout.channel_axis              # -1 is remembered as 3
-        return replace(self, layout=layout, channel_choice=axis, _percentiles=self._percentiles)
+        return replace(self, layout=layout, channel_choice=axis, _percentiles=self._percentiles,
+                       _images=OrderedDict(), _lock=threading.Lock())
+
+    # ------------------------------------------------------------------ what it holds
+    @property
+    def shape(self):
+        """The stack's shape (no pixel is read)."""
+        return self.reader.shape
+
+    @property
+    def size(self):
+        """Number of values in the stack."""
+        return self.reader.size
+
+    @property
+    def nbytes(self):
+        """Bytes of the whole stack."""
+        return self.reader.nbytes
+
+    @property
+    def in_memory(self):
+        """True if the whole stack is in memory (read when opened, or handed over as an array)."""
+        return isinstance(self.reader, ArrayReader) and self.reader._mapped is None
+
+    @property
+    def array(self):
+        """The whole stack as one array: EXPENSIVE for a stack read on demand.
+
+        A stack in memory gives its array; a lazy one is read whole, each
+        time (StackError if it does not fit in the free memory).  Prefer
+        :meth:`image`, :meth:`chunks` and :meth:`fit_histograms`.
+        """
+        if self.in_memory:
+            return self.reader.array
+        return _native(self.reader.load())
 
     @property
     def name(self):
@@ -148,11 +207,12 @@ class LoadedStack:
         return self._percentiles[key]
 
     def _percentile_sample(self):
-        if self.array.size <= PERCENTILE_VALUES:
-            return self.array
-        per_image = max(1, self.array.size // max(self.n_images, 1))
+        if self.size <= PERCENTILE_VALUES:
+            return self.array if self.in_memory else \
+                np.concatenate([np.ravel(c) for _, _, c in self.chunks()])
+        per_image = max(1, self.size // max(self.n_images, 1))
         step = -(-self.n_images // max(1, PERCENTILE_VALUES // per_image))
-        return np.stack([self.image(i) for i in range(0, self.n_images, step)])
+        return np.stack([self.read_image(i) for i in range(0, self.n_images, step)])
 
     @property
     def n_images(self):
@@ -166,8 +226,8 @@ class LoadedStack:
 
     @property
     def dtype(self):
-        """The pixels' dtype."""
-        return self.array.dtype
+        """The pixels' dtype (native byte order)."""
+        return self.reader.dtype.newbyteorder("=")
 
     @property
     def pixels_per_image(self):
@@ -175,12 +235,88 @@ class LoadedStack:
         h, w = self.layout.image_shape
         return h * w * self.channels
 
+    # ------------------------------------------------------------------ reading
     def image(self, index):
-        """Image ``index`` as ``(H, W)`` or ``(H, W, C)`` (a view)."""
-        return image_at(self.array, self.layout, index)
+        """Image ``index`` as ``(H, W)`` or ``(H, W, C)`` (never write into it).
+
+        A view of a stack in memory; read from the file for a lazy stack,
+        the last :data:`IMAGE_CACHE` images kept.
+        """
+        if self.in_memory:
+            return image_at(self.reader.array, self.layout, index)
+        index = int(index)
+        with self._lock:
+            if index in self._images:
+                self._images.move_to_end(index)
+                return self._images[index]
+        image = self.read_image(index)
+        image.flags.writeable = False
+        with self._lock:
+            self._images[index] = image
+            while len(self._images) > IMAGE_CACHE:
+                self._images.popitem(last=False)
+        return image
+
+    def read_image(self, index):
+        """Image ``index`` read again (not cached: for passes over many images)."""
+        if self.in_memory:
+            return image_at(self.reader.array, self.layout, index)
+        return _native(self.reader.image(int(index), self._reader_layout()))
+
+    def _reader_layout(self):
+        return Layout(self.reader.shape, self.layout.channel_axis)
+
+    def chunks(self, progress=None, images=None):
+        """Yield ``(start, stop, array)``: the stack in pieces of whole images, in order.
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(done, total)`` after each piece; whatever it raises
+            (Cancelled) stops the iteration.
+        images : int, optional
+            Indices along the stack's image axis per piece (default about
+            :data:`~histeq_gui.core.readers.CHUNK_BYTES`).
+
+        Notes
+        -----
+        Pieces are cut along the stack's image axis
+        (:func:`~histeq_gui.core.readers.stack_axis`) and keep every other
+        axis; a single image is one piece.  A stack in memory gives views.
+        """
+        axis = stack_axis(self.layout)
+        if axis is None:
+            yield 0, 1, _native(self.reader.read(0, self.shape[0], 0))
+            if progress is not None:
+                progress(1, 1)
+            return
+        for start, stop, chunk in self.reader.chunks(axis, images, progress):
+            yield start, stop, _native(chunk)
+
+    def channel_chunks(self, progress=None, images=None):
+        """Like :meth:`chunks`, each piece as a list of one array per colour channel."""
+        for _, _, chunk in self.chunks(progress, images):
+            layout = Layout(chunk.shape, self.layout.channel_axis)
+            pieces = as_channels_first(chunk, layout)
+            yield [pieces[c] for c in range(self.channels)]
+
+    def fit_histograms(self, method, bins, mask=None, progress=None, **params):
+        """The whole stack's histogram per channel, fitted chunk by chunk.
+
+        Equal to ``histogram(channel_stack(c), method, bins, mask)`` for each
+        channel (:func:`histeq_gui.core.fit.fit_each`), without holding the
+        stack in memory; ``progress(done, total)`` after each chunk of each
+        pass (it may raise Cancelled).
+
+        Returns
+        -------
+        tuple of Histogram
+        """
+        return tuple(fit_each(lambda: self.channel_chunks(), self.channels, method, bins,
+                              mask=mask, progress=progress, **params))
 
     def channel_stack(self, channel):
-        """Every image's channel ``channel``: the sample of a stack histogram (a view)."""
+        """Every image's channel ``channel`` as one array: EXPENSIVE (see :attr:`array`)."""
         return as_channels_first(self.array, self.layout)[channel]
 
     def label(self, index):
@@ -191,8 +327,9 @@ class LoadedStack:
 
     def describe(self):
         """One line for the status bar: shape, dtype and layout (and how colour was chosen)."""
-        shape = "×".join(str(s) for s in self.array.shape)
-        return f"{shape} · {self.array.dtype} · {self.layout.name}{self._colour_note()}"
+        shape = "×".join(str(s) for s in self.shape)
+        lazy = "" if self.in_memory else " · read on demand"
+        return f"{shape} · {self.dtype} · {self.layout.name}{self._colour_note()}{lazy}"
 
     def _colour_note(self):
         if self.channel_choice == "auto":
@@ -222,6 +359,21 @@ def display_levels(array, progress=None):
     if dtype.kind in "iu" and dtype.itemsize == 1:
         return dtype_range(dtype)
     return widen(finite_range(array, progress))
+
+
+def stack_levels(stack, progress=None):
+    """:func:`display_levels` of a :class:`LoadedStack`, its chunks read one at a time."""
+    if stack.in_memory:
+        return display_levels(stack.reader.array, progress)
+    dtype = stack.dtype
+    if dtype.kind in "iu" and dtype.itemsize == 1:
+        return dtype_range(dtype)
+    lo, hi = np.inf, -np.inf
+    for _, _, chunk in stack.chunks(progress):
+        found = finite_range(chunk)
+        if found is not None:
+            lo, hi = min(lo, found[0]), max(hi, found[1])
+    return widen(None if lo > hi else (lo, hi))
 
 
 def _labels(path, n_images):
@@ -308,7 +460,7 @@ def open_stack(path, progress=None, key=None):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
     try:
-        array = _native(load_stack(path, key=key, progress=stage("Reading")))
+        reader = open_reader(path, key=key)
     except KeyNeeded as error:          # what each array is, for the chooser (headers only)
         try:
             error.arrays = npz_arrays(path)
@@ -316,28 +468,50 @@ def open_stack(path, progress=None, key=None):
             error.arrays = None
         raise
     try:
-        check_dtype(array.dtype)
-        layout = guess_layout(array.shape, "auto")
-    except ValueError as exc:
-        raise StackError(f"cannot view '{path}': {exc}") from None
-    levels = display_levels(array, stage("Scanning the value range"))
-    if progress is not None:
-        progress("Preparing", 0, 1)
-    names = None
-    if path.is_dir():
-        names = tuple(p.name for p in folder_images(path))
-        if len(names) != layout.n_images:
-            names = None
-    declared = declared_channel_axis(path, array.shape)
-    stack = LoadedStack(array, layout, path, levels, _labels(path, layout.n_images), key,
-                        names, declared_axis=None if declared == layout.channel_axis
-                        else declared)
+        stack = _stack_of(reader, path, key, stage)
+    except BaseException:
+        reader.close()
+        raise
     if stack.default_levels_mode == "percentile":
         stack.percentile_levels()   # here, in the loader's thread, not at the first redraw
     # No compiling here: loading never waits on the compiler.  The viewer shows
     # the first image with the NumPy loops and has the compiled ones prepared
     # in the background afterwards (see gui/warmup.py).
     return stack
+
+
+def _stack_of(reader, path, key, stage):
+    """The LoadedStack of an open reader: read whole if small, else left to read on demand."""
+    try:
+        check_dtype(reader.dtype)
+        layout = guess_layout(reader.shape, "auto")
+    except ValueError as exc:
+        raise StackError(f"cannot view '{path}': {exc}") from None
+    if reader.nbytes <= memory_budget():
+        if isinstance(reader, ArrayReader) and reader._mapped is not None:
+            array = reader.read(0, reader.shape[0])     # a .npy map: read with pread
+            report = stage("Reading")
+            if report is not None:
+                report(1, 1)
+        else:
+            array = reader.load(stage("Reading"))
+        kind = reader.kind
+        reader.close()
+        reader = ArrayReader(_native(np.asarray(array)), path, kind)
+    names = None
+    if path.is_dir():
+        names = tuple(p.name for p in folder_images(path))
+        if len(names) != layout.n_images:
+            names = None
+    declared = declared_channel_axis(path, reader.shape)
+    stack = LoadedStack(reader, layout, path, (0.0, 1.0), _labels(path, layout.n_images), key,
+                        names, declared_axis=None if declared == layout.channel_axis
+                        else declared)
+    levels = stack_levels(stack, stage("Scanning the value range"))
+    if stage("Preparing") is not None:
+        stage("Preparing")(0, 1)
+    return replace(stack, levels=levels, _percentiles={}, _images=OrderedDict(),
+                   _lock=threading.Lock())
 
 
 def open_sample(progress=None):

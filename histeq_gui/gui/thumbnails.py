@@ -277,13 +277,16 @@ class Thumbnails:
     def _groups(self, indices):
         """``[(indices, batch)]``: the images as batches ``(m, H, W[, C])`` of one shape each.
 
-        A stack of one shape (a :class:`LoadedStack`) gives one batch, taken
-        with one indexing of its array; other stacks (each image its own
-        shape) are asked image by image and grouped by shape.
+        A stack of one shape in memory (a :class:`LoadedStack`) gives one
+        batch, taken with one indexing of its array; other stacks (read on
+        demand, or each image its own shape) are asked image by image
+        (``read_image``, not filling the stack's cache of current images)
+        and grouped by shape.
         """
         stack = self.stack
         layout = getattr(stack, "layout", None)
-        if layout is not None and sum(layout.shape[a] > 1 for a in layout.batch_axes) <= 1:
+        if getattr(stack, "in_memory", False) and layout is not None \
+                and sum(layout.shape[a] > 1 for a in layout.batch_axes) <= 1:
             # one batch axis (others of length 1): a view with the images along axis 1
             channels = as_channels_first(stack.array, layout)
             flat = channels.reshape(channels.shape[0], layout.n_images, *layout.image_shape)
@@ -292,8 +295,9 @@ class Thumbnails:
                 return [(indices, batch[..., 0])]
             return [(indices, batch[..., :3])]                  # RGB(A): RGB
         groups = {}
+        read = getattr(stack, "read_image", stack.image)
         for i in indices:
-            image = _drawable(stack.image(i))
+            image = _drawable(read(i))
             groups.setdefault((image.shape, image.dtype.str), []).append((i, image))
         return [([i for i, _ in members], np.stack([image for _, image in members]))
                 for members in groups.values()]

@@ -718,3 +718,86 @@ def test_csv_target_checks(tmp_path):
         check_stats_target(tmp_path / "missing" / "stats.csv")
     assert source.read_bytes() == b"stack"
     assert check_stats_target(tmp_path / "stats.csv", source=source) == tmp_path / "stats.csv"
+
+
+# ---------------------------------------------------------------- a Reader (issue 10)
+@pytest.mark.parametrize("scope", ["image", "stack"])
+@pytest.mark.parametrize("case", ["faces_u8", "rgb_u8", "float_outliers", "big_endian_u16"])
+def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, case):
+    """image_stats of an open_reader (read block by block) equals that of the array."""
+    from histeq_gui.core import readers, stats
+
+    rng = np.random.default_rng(11)
+    axis = None
+    if case == "faces_u8":
+        x = sample_stack()[:60]
+        x[4] = 0                                      # all black
+        x[7] = x[2]                                   # a duplicate
+    elif case == "rgb_u8":
+        x = np.stack([data.astronaut()[::16, ::16]] * 3 + [data.coffee()[:32, :32]])
+        axis = -1
+    elif case == "float_outliers":
+        x = rng.normal(size=(9, 1, 12, 10))
+        x[2, 0, 3, 3] = 1e9
+        x[5, 0, 0, 0] = np.nan
+    else:
+        x = rng.integers(0, 65535, (7, 10, 11), dtype=np.uint16).astype(">u2")
+    np.save(tmp_path / "x.npy", x)
+    expected = image_stats(x, "numpy", 64, scope, channel_axis=axis)
+    monkeypatch.setattr(stats, "_CHUNK_PIXELS", 300)       # many small blocks
+    with readers.open_reader(tmp_path / "x.npy") as reader:
+        got = image_stats(reader, "numpy", 64, scope, channel_axis=axis)
+    for column in COLUMNS:
+        assert_array_equal(got[column], expected[column], err_msg=column)
+    assert got.info["shape"] == list(x.shape)
+
+
+# ---------------------------------------------------------------- ragged images (issue 8)
+def _ragged_faces():
+    """Real photos cut to different sizes, a 1x1 image and a duplicate among them."""
+    camera, coins = data.camera(), data.coins()
+    return [camera[100:164, 200:290], coins[:37, :50], np.full((1, 1), 9, np.uint8),
+            data.moon()[::8, ::8], camera[100:164, 200:290].copy()]
+
+
+def test_ragged_images_each_get_the_row_they_get_alone():
+    images = _ragged_faces()
+    table = image_stats(images, "numpy", 256)
+    assert table["index"].tolist() == list(range(5))
+    assert table["duplicate_of"].tolist() == [-1, -1, -1, -1, 0]
+    for i, image in enumerate(images):
+        alone = image_stats(image[np.newaxis], "numpy", 256)
+        for column in COLUMNS:
+            if column in ("index", "name", "is_duplicate", "duplicate_of"):
+                continue
+            assert_array_equal(table[column][i], alone[column][0], err_msg=f"{column} {i}")
+        # and against NumPy directly
+        assert table["mean"][i] == np.mean(image.astype(np.float64))
+        assert table["p99"][i] == np.percentile(image.astype(np.float64), 99)
+    assert table["is_constant"].tolist() == [False, False, True, False, False]
+
+
+def test_ragged_scope_stack_pools_every_pixel():
+    from histeq_gui.core.equalize import histogram
+
+    images = _ragged_faces()
+    table = image_stats(images, "numpy", 64, scope="stack")
+    pooled = histogram(np.concatenate([image.ravel() for image in images]), "numpy", 64)
+    for i, image in enumerate(images):
+        v = pooled.apply(image)
+        assert_allclose(table["mean_abs_change"][i], np.mean(np.abs(v - image / 255.0)),
+                        rtol=1e-12)
+        assert table["distinct_after"][i] == len(np.unique(np.rint(255 * v)))
+
+
+def test_ragged_16_bit_and_refusals():
+    rng = np.random.default_rng(5)
+    wide = [rng.integers(0, 65535, (9, 7), dtype=np.uint16),
+            rng.integers(0, 4000, (3, 12), dtype=np.uint16)]
+    table = image_stats(wide)
+    assert table["max"].tolist() == [float(wide[0].max()), float(wide[1].max())]
+    gray_and_colour = [np.zeros((4, 5), np.uint8), np.zeros((6, 5, 3), np.uint8)]
+    with pytest.raises(ValueError, match="same dtype and number of channels"):
+        image_stats(gray_and_colour, channel_axis="auto")
+    with pytest.raises(ValueError, match="same dtype"):
+        image_stats([np.zeros((4, 5), np.uint8), np.zeros((6, 5), np.uint16)])

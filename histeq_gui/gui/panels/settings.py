@@ -90,7 +90,7 @@ def colour_choices(stack):
     if stack is None:
         return [("auto", "auto")]
     choices = []
-    for choice, layout in channel_axis_choices(stack.array.shape):
+    for choice, layout in channel_axis_choices(stack.shape):
         if choice == "auto":
             kind = "colour" if layout.channel_axis is not None else "gray"
             text = f"auto: {layout.name} ({kind})"
