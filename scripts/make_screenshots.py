@@ -88,6 +88,22 @@ SHOTS = {
                                       ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
                                        "filter=flagged,thumbnails=equalized", "--index",
                                        "300"]),
+    # one picture per method of the registry beyond numpy and skimage (issue 7), on the dark
+    # camera photograph of the sample (index 5)
+    "method_opencv.png": ("opencv: OpenCV's equalizeHist, one cell per level on uint8",
+                          ["--method", "opencv", "--index", "5"]),
+    "method_imagej.png": ("imagej: ImageJ's Equalize, square roots of the counts",
+                          ["--method", "imagej", "--index", "5"]),
+    "method_imagej_classic.png": ("imagej-classic: ImageJ's Equalize with Alt, plain counts",
+                                  ["--method", "imagej-classic", "--index", "5"]),
+    "method_textbook.png": ("textbook with L = 8 output levels: s_k = round(7 cdf)",
+                            ["--method", "textbook", "--param-levels", "8", "--index", "5"]),
+    "method_clahe.png": ("clahe (clip limit 0.02): no single transfer curve, and the panel "
+                         "says why", ["--method", "clahe", "--clip-limit", "0.02",
+                                      "--index", "5"]),
+    "method_match.png": ("match: the dark photograph matched to the histogram of image 4, "
+                         "the same photograph well exposed",
+                         ["--method", "match", "--reference", "4", "--index", "5"]),
     # teaching views (issue 9); {hard} is the folder of hard cases and the textbook's example
     "compare_numpy_skimage.png": ("compare view: numpy vs skimage on a 16-bit photograph, their "
                                   "difference and its largest pixel",

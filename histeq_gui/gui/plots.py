@@ -383,7 +383,7 @@ class HistogramPlot(_PlotWidget):
         scale, offset = self._x_map
         top = 1
         for c, (h, cdf) in enumerate(zip(self._hists, self._cdfs)):
-            cdf.setData(h.cdf_x * scale + offset, h.cdf,
+            cdf.setData(h.cdf_x * scale + offset, _cumulative(h),
                         pen=pg.mkPen(_cdf_colour(n, c), width=2))
             if len(h.counts):
                 top = max(top, int(h.counts.max()))
@@ -681,3 +681,19 @@ class TransferPlot(_PlotWidget):
         """``(x, y)`` drawn for ``channel`` (y in axis units)."""
         return self._curves[channel].getOriginalDataset()
 
+
+def _cumulative(h):
+    """The CDF drawn for histogram ``h``: its own cumulative fraction of pixels.
+
+    For the histogram-equalization methods ``h.cdf`` is their CDF (as each
+    convention anchors it); a whole-image method's histogram (``match``)
+    holds its map to the reference there instead, so its counts are
+    accumulated.
+    """
+    from ..core.methods import get_method
+
+    counts = np.asarray(h.counts, np.float64)
+    if get_method(h.method).image is not None and counts.shape == np.shape(h.cdf_x) \
+            and counts.sum() > 0:
+        return np.cumsum(counts) / counts.sum()
+    return h.cdf

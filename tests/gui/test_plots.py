@@ -378,3 +378,23 @@ def test_the_plot_menu_saves_where_the_user_chooses(big_window, tmp_path, monkey
     assert (tmp_path / "chosen.csv").stat().st_size > 0
     assert asked[0][0].startswith(str(big_window.prefs.last_export_folder()))
     assert asked[0][1] == "CSV data (*.csv)"
+
+
+@pytest.mark.parametrize("method", ["numpy", "match"])
+def test_the_cdf_drawn_is_the_images_own_cumulative_fraction(sample_window, method):
+    """match keeps its map to the reference where the CDF methods keep their CDF: the plot
+    draws the image's own cumulative fraction for every method."""
+    w = sample_window
+    w.state.set_method(method)
+    w.state.set_index(5)
+    plot = w.panel("histograms").original
+    _, y = plot._cdfs[0].getData()
+    image = w.state.stack.image(5)
+    values, counts = np.unique(image, return_counts=True)
+    expected = np.cumsum(counts) / counts.sum()
+    if method == "match":                   # one cell per value, empty ones included
+        cells = np.bincount(image.ravel().astype(np.int64) - int(image.min()))
+        expected = np.cumsum(cells) / cells.sum()
+    assert y[-1] == pytest.approx(1.0) and np.all(np.diff(y) >= 0)
+    if method == "match":
+        np.testing.assert_allclose(y, expected, rtol=0, atol=1e-12)
