@@ -263,7 +263,7 @@ class SettingsPanel(QWidget):
         form.addRow("", self.bins_note)
         form.addRow("Scope", scope_row)
         form.addRow("Display", self.levels_combo)
-        form.addRow("Levels", levels_row)
+        form.addRow("Range", levels_row)         # display range (not textbook's levels)
         form.addRow("Colour", self.colour_combo)
         form.addRow("", self.colour_note)
         self.form = form
