@@ -513,7 +513,7 @@ def _output(dtype, input_dtype):
     """
     if dtype is None:
         return np.dtype(np.float64), None
-    from .export import convert, output_dtype
+    from .convert import convert, output_dtype
     name = dtype
     if not isinstance(dtype, str):
         try:

@@ -603,7 +603,7 @@ def equalize_again(image, method="numpy", bins=256, channel_axis=None, **params)
     >>> a.levels_first, a.levels_twice, a.difference.max_abs < a.step
     (4, 4, True)
     """
-    from .export import convert
+    from .convert import convert
 
     x = np.asarray(image)
     once = equalize(x, method, bins, channel_axis=channel_axis, **params)

@@ -515,12 +515,12 @@ _SLOW = textwrap.dedent("""
     stage = sys.argv.pop(1)
     export._CHUNK_VALUES = 16 * 12      # one image per chunk
     if stage == "equalize":
-        convert = export.convert
-        def slow_convert(*args):
+        equalize_piece = export.equalize_piece
+        def slow_piece(*args):
             print("busy", flush=True)
             time.sleep(0.2)
-            return convert(*args)
-        export.convert = slow_convert
+            return equalize_piece(*args)
+        export.equalize_piece = slow_piece
     else:                               # writing is verified chunk by chunk: slow that down
         verify = writers.ChunkWriter.verify
         def slow_verify(self, progress=None):

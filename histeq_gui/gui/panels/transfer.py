@@ -15,7 +15,7 @@ from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QFontMetrics
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ...core.export import convert, output_dtype
+from ...core.convert import convert, output_dtype
 from ..plots import TransferPlot, channel_names, format_number
 from .histograms import equalized_axis, original_axis
 
