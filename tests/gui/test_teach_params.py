@@ -1,0 +1,163 @@
+"""The teaching views with each method's own parameters (issues 7 and 9).
+
+Setting B of the comparison view has its own parameters; stack-aware ones
+(``match``'s reference) are resolved against the whole stack, so each side
+equals ``equalize(stack, ..., **params)[i]``; the worked table and "why it is
+not flat" use the viewer's parameters; the region tool says up front that a
+method takes no mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from histeq_gui import equalize
+from histeq_gui.core.methods import METHODS, get_method
+from histeq_gui.gui import compare_model
+from histeq_gui.gui.compare_model import CompareSettings
+
+from test_teach import check_difference, comparison, open_stack, photos
+
+
+# ------------------------------------------------------------------ compare: B's parameters
+
+CASES = [
+    # (A method, A params, B method, B params)
+    ("numpy", {}, "match", {"reference": 2}),
+    ("numpy", {}, "match", {"reference": "stack"}),
+    ("skimage", {}, "clahe", {"clip_limit": 0.05}),
+    ("numpy", {}, "textbook", {"levels": 8}),
+    ("textbook", {"levels": 4}, "textbook", {"levels": 8}),
+    ("match", {"reference": 0}, "match", {"reference": "stack"}),
+]
+
+
+@pytest.mark.parametrize("a_method, a_params, b_method, b_params", CASES)
+def test_compare_b_uses_its_own_parameters_as_the_api(qtbot, window, wait_idle, a_method,
+                                                      a_params, b_method, b_params):
+    stack = photos()
+    open_stack(window, stack, wait_idle, index=1)
+    state = window.state
+    state.set_method(a_method)
+    state.set_params(a_params)
+    state.compare.set_method(b_method)
+    state.compare.set_params(b_params)
+    window.show_view("compare")
+    panel, result = comparison(qtbot, window)
+    for i in (1, 3):
+        if i != 1:
+            state.set_index(i)
+            panel, result = comparison(qtbot, window)
+        a = equalize(stack, a_method, 256, **a_params)[i]
+        b = equalize(stack, b_method, 256, **b_params)[i]
+        check_difference(panel, result, a, b)
+        assert np.nanmax(np.abs(a - b)) == result.difference.max_abs
+    for name, value in b_params.items():
+        assert f"{name}={value!r}" in panel.views.titles[1].text
+
+
+def test_compare_b_parameter_controls_write_setting_b(qtbot, window, wait_idle):
+    stack = photos()
+    open_stack(window, stack, wait_idle)
+    state = window.state
+    window.show_view("compare")
+    controls = window.panel("compare").controls_b
+    controls.method_combo.setCurrentIndex(controls.method_combo.findData("clahe"))
+    assert set(controls.param_controls) == {p.name for p in get_method("clahe").params} - {"bins"}
+    controls.param_controls["clip_limit"].spin.setValue(0.07)
+    assert state.compare.params == {"clip_limit": 0.07} and state.params == {}
+    panel, result = comparison(qtbot, window)
+    check_difference(panel, result, equalize(stack[0], "numpy", 256),
+                     equalize(stack, "clahe", clip_limit=0.07)[0])
+    # match: the reference control, image # 3 of the stack
+    controls.method_combo.setCurrentIndex(controls.method_combo.findData("match"))
+    reference = controls.param_controls["reference"]
+    reference.combo.setCurrentIndex(reference.combo.findData("index"))
+    reference.combo.activated.emit(reference.combo.currentIndex())
+    reference.index_spin.setValue(3)
+    assert state.compare.params == {"reference": 3}
+    panel, result = comparison(qtbot, window)
+    check_difference(panel, result, equalize(stack[0], "numpy", 256),
+                     equalize(stack, "match", reference=3)[0])
+    # each method keeps its own parameters in B
+    controls.method_combo.setCurrentIndex(controls.method_combo.findData("clahe"))
+    assert state.compare.params == {"clip_limit": 0.07}
+    assert controls.param_controls["clip_limit"].spin.value() == pytest.approx(0.07)
+    # a value the registry refuses is said, and nothing changes
+    notes = []
+    controls.notify = notes.append
+    controls._on_param("clip_limit", 5.0)
+    assert state.compare.params == {"clip_limit": 0.07} and "clip_limit" in notes[0]
+
+
+def test_compare_b_resolves_the_stack_reference_in_a_job_for_big_stacks(qtbot, window,
+                                                                       wait_idle, monkeypatch):
+    stack = photos()
+    open_stack(window, stack, wait_idle, index=2)
+    monkeypatch.setattr(compare_model, "SYNC_STACK_VALUES", 10)     # every stack is "big"
+    panel = window.panel("compare")
+    jobs = []
+    panel.compare.runner.busyChanged.connect(jobs.append)
+    window.state.compare.set_method("match")
+    window.state.compare.set_params({"reference": "stack"})
+    window.show_view("compare")
+    panel, result = comparison(qtbot, window)
+    assert True in jobs
+    check_difference(panel, result, equalize(stack[2], "numpy", 256),
+                     equalize(stack, "match", reference="stack")[2])
+    # resolved once per stack: the next image needs no job
+    jobs.clear()
+    window.state.set_index(0)
+    panel, result = comparison(qtbot, window)
+    assert jobs == []
+    check_difference(panel, result, equalize(stack[0], "numpy", 256),
+                     equalize(stack, "match", reference="stack")[0])
+
+
+def test_compare_b_refuses_a_scope_its_method_lacks(qtbot, window, wait_idle):
+    open_stack(window, photos(2), wait_idle)
+    window.show_view("compare")
+    b = window.state.compare
+    controls = window.panel("compare").controls_b
+    b.set_method("numpy")
+    b.set_scope("stack")
+    b.set_method("clahe")
+    assert b.scope == "image"
+    item = controls.scope_combo.model().item(controls.scope_combo.findData("stack"))
+    assert not item.isEnabled() and "no whole-stack scope" in controls.scope_combo.toolTip()
+    with pytest.raises(ValueError, match="clahe.*no 'stack' scope"):
+        b.set_scope("stack")
+    assert b.scope == "image"
+    b.set_method("skimage")         # the scope asked for comes back
+    assert b.scope == "stack" and item.isEnabled()
+    panel, result = comparison(qtbot, window)
+    assert result.b.scope == "stack"
+
+
+def test_compare_settings_parameters_and_swap(qtbot, window, wait_idle):
+    settings = CompareSettings("textbook")
+    seen = []
+    settings.paramsChanged.connect(seen.append)
+    settings.set_param("levels", 8)
+    settings.set_param("levels", 8)
+    assert seen == [{"levels": 8}] and settings.params_of("textbook") == {"levels": 8}
+    with pytest.raises(ValueError, match="no parameter 'clip_limit'"):
+        settings.set_param("clip_limit", 0.1)
+    with pytest.raises(ValueError, match="levels"):
+        settings.set_param("levels", 1)
+    settings.reset_param("levels")
+    assert settings.params == {}
+    with pytest.raises(ValueError):
+        CompareSettings("clahe", scope="stack")
+    open_stack(window, photos(2), wait_idle)
+    state = window.state
+    state.set_method("clahe")
+    state.set_params({"clip_limit": 0.03})
+    state.compare.set_method("textbook")
+    state.compare.set_params({"levels": 16})
+    window.show_view("compare")
+    window.panel("compare").swap_button.click()
+    assert (state.method, state.params) == ("textbook", {"levels": 16})
+    assert (state.compare.method, state.compare.params) == ("clahe", {"clip_limit": 0.03})
