@@ -161,3 +161,109 @@ def test_compare_settings_parameters_and_swap(qtbot, window, wait_idle):
     window.panel("compare").swap_button.click()
     assert (state.method, state.params) == ("textbook", {"levels": 16})
     assert (state.compare.method, state.compare.params) == ("clahe", {"clip_limit": 0.03})
+
+
+# ------------------------------------------------------------------ worked table with parameters
+
+from histeq_gui.core.worked import (equalize_again, output_cdf, worked_table,  # noqa: E402
+                                    diagonal_distance)
+from test_teach import book_stack, column, not_flat_panel, table_panel, BOOK_N  # noqa: E402
+
+
+def test_worked_table_uses_the_methods_parameters(qtbot, window, wait_idle):
+    stack = photos()
+    open_stack(window, stack, wait_idle, index=2)
+    state = window.state
+    state.set_method("textbook")
+    state.set_params({"levels": 8})
+    window.show_view("worked-table")
+    panel = table_panel(qtbot, window)
+    # L on auto takes textbook's own levels: s are the viewer's output levels
+    assert panel.table.levels == 8
+    expected = worked_table(stack[2], "textbook", levels=8)
+    assert_array_equal(panel.table["s"], expected["s"])
+    viewer = equalize(stack, "textbook", levels=8)[2]
+    s_of_level = dict(zip(panel.table["r"].tolist(), panel.table["s"].tolist()))
+    shown = np.vectorize(s_of_level.get)(stack[2])
+    assert_array_equal(shown / 7, viewer)           # the table's s is what the viewer shows
+    assert "levels=8" in panel.summary.text() and "own levels" in panel.summary.text()
+    assert len(set(column(panel, "s"))) <= 8
+    # textbook's L is its own levels parameter: the L control is disabled and says so
+    assert not panel.levels_spin.isEnabled() and "Settings" in panel.levels_spin.toolTip()
+    state.set_output_levels(16)
+    qtbot.waitUntil(lambda: panel.table is not None and panel.table.levels == 8)
+    assert_array_equal(panel.table["s"], expected["s"])
+    # without the parameter set: the viewer's default levels (256 for uint8)
+    state.set_params({})
+    qtbot.waitUntil(lambda: panel.table is not None and panel.table.levels == 256)
+    assert_array_equal(panel.table["s"], worked_table(stack[2], "textbook")["s"])
+    s_of_level = dict(zip(panel.table["r"].tolist(), panel.table["s"].tolist()))
+    shown = np.vectorize(s_of_level.get)(stack[2])
+    assert_array_equal(shown / 255, equalize(stack, "textbook")[2])
+    # opencv (no parameters) on the textbook's image, still its L
+    state.set_output_levels(8)
+    open_stack(window, book_stack(), wait_idle)
+    state.set_method("opencv")
+    qtbot.waitUntil(lambda: panel.table is not None and panel.table.info["method"] == "opencv")
+    assert panel.levels_spin.isEnabled() and panel.table.levels == 8
+    assert column(panel, "n") == [str(n) for n in BOOK_N]
+    assert_array_equal(panel.table["s"], worked_table(book_stack()[0], "opencv", levels=8)["s"])
+
+
+def test_worked_table_of_match_and_clahe_says_why_in_one_line(qtbot, window, wait_idle):
+    open_stack(window, photos(), wait_idle)
+    state = window.state
+    window.show_view("worked-table")
+    panel = table_panel(qtbot, window)
+    for method, params in (("match", {"reference": 1}), ("clahe", {"clip_limit": 0.05})):
+        state.set_method(method)
+        state.set_params(params)
+        qtbot.waitUntil(lambda: "no table" in panel.summary.text(), timeout=20000)
+        text = panel.summary.text()
+        assert panel.table is None and "\n" not in text and method in text
+        assert "no worked table" in text
+        state.set_method("numpy")
+        qtbot.waitUntil(lambda: panel.table is not None, timeout=20000)
+
+
+# ------------------------------------------------------------------ not flat with parameters
+
+def test_not_flat_uses_the_methods_parameters(qtbot, window, wait_idle):
+    stack = photos()
+    open_stack(window, stack, wait_idle, index=1)
+    state = window.state
+    state.set_method("textbook")
+    state.set_params({"levels": 8})
+    window.show_view("not-flat")
+    panel = not_flat_panel(qtbot, window)
+    qtbot.waitUntil(lambda: panel.numbers.table.levels == 8)
+    eq = equalize(stack, "textbook", levels=8)[1]
+    v, f = output_cdf(eq)
+    assert panel.numbers.distance == diagonal_distance(v, f)
+    table = worked_table(stack[1], "textbook", levels=8)
+    s, k = table.inputs_per_output
+    assert_array_equal(panel.bars.opts["x"], s) and assert_array_equal(panel.bars.opts["height"], k)
+    again = equalize_again(stack[1], "textbook", levels=8)
+    assert panel.numbers.again.difference.max_abs == again.difference.max_abs
+    assert_array_equal(panel.numbers.again.first, again.first)
+
+
+@pytest.mark.parametrize("reference", ["stack", 3])
+def test_not_flat_with_match_shows_the_cdf_and_why_no_merged_levels(qtbot, window, wait_idle,
+                                                                     reference):
+    stack = photos()
+    open_stack(window, stack, wait_idle, index=1)
+    state = window.state
+    state.set_method("match")
+    state.set_params({"reference": reference})
+    window.show_view("not-flat")
+    panel = not_flat_panel(qtbot, window)
+    eq = equalize(stack, "match", reference=reference)[1]
+    v, f = output_cdf(eq)
+    assert panel.numbers.distance == diagonal_distance(v, f)
+    assert isinstance(panel.numbers.table, str)
+    assert "no worked table" in panel.merged_text.text() and "\n" not in panel.merged_text.text()
+    once = equalize_again(stack[1], "match",
+                          reference=stack[reference] if reference != "stack" else stack)
+    assert_array_equal(panel.numbers.again.once, eq)
+    assert panel.numbers.again.difference.max_abs == once.difference.max_abs
