@@ -267,3 +267,41 @@ def test_not_flat_with_match_shows_the_cdf_and_why_no_merged_levels(qtbot, windo
                           reference=stack[reference] if reference != "stack" else stack)
     assert_array_equal(panel.numbers.again.once, eq)
     assert panel.numbers.again.difference.max_abs == once.difference.max_abs
+
+
+# ------------------------------------------------------------------ region with a method without mask
+
+def test_the_region_tool_says_up_front_that_clahe_takes_no_mask(qtbot, window, wait_idle):
+    stack = photos()
+    open_stack(window, stack, wait_idle)
+    state, panel = window.state, window.panel("images")
+    notes = []
+    panel.notify = notes.append
+    state.set_roi((10, 20, 30, 40))
+    state.set_method("clahe")
+    wait_idle(window)
+    # the region is set aside, the tool is off and says why; the image is clahe's, no error
+    assert state.roi is None and not panel.roi_action.isEnabled()
+    assert "takes no mask" in panel.roi_action.toolTip() and "set aside" in notes[-1]
+    assert window.controller.result.error is None
+    assert_array_equal(window.controller.result.equalized, equalize(stack, "clahe")[0])
+    assert "cannot equalize" not in panel.views.equalized_title.text
+    # another method that takes a mask: the region comes back and drives the histogram
+    state.set_method("textbook")
+    wait_idle(window)
+    assert state.roi == (10, 20, 30, 40) and panel.roi_action.isEnabled()
+    assert panel.roi_action.isChecked()
+    mask = np.zeros(stack.shape[1:], bool)
+    mask[20:60, 10:40] = True
+    assert_array_equal(window.controller.result.equalized,
+                       equalize(stack, "textbook", mask=mask)[0])
+    # a new stack forgets the region set aside
+    state.set_roi((1, 1, 5, 5))
+    state.set_method("clahe")
+    open_stack(window, photos(2), wait_idle)
+    state.set_method("numpy")
+    assert state.roi is None
+    # every method without a mask in the registry is covered the same way
+    for m in METHODS:
+        state.set_method(m)
+        assert panel.roi_action.isEnabled() == get_method(m).masks
