@@ -305,3 +305,31 @@ def test_the_region_tool_says_up_front_that_clahe_takes_no_mask(qtbot, window, w
     for m in METHODS:
         state.set_method(m)
         assert panel.roi_action.isEnabled() == get_method(m).masks
+
+
+# ------------------------------------------------------------------ histeq-gui --compare-param
+
+def test_compare_param_option_sets_setting_bs_parameters(qtbot, window, wait_idle, tmp_path):
+    from histeq_gui.gui.app import _set_compare, build_parser, main
+    parser = build_parser()
+    args = parser.parse_args(["--compare", "match", "--compare-param", "reference=2"])
+    _set_compare(window, args, parser)
+    assert window.state.compare.method == "match"
+    assert window.state.compare.params == {"reference": 2}
+    args = parser.parse_args(["--compare", "clahe", "--compare-param", "clip-limit=0.05",
+                              "--compare-param", "kernel_size=auto"])
+    _set_compare(window, args, parser)
+    assert window.state.compare.params == {"clip_limit": 0.05, "kernel_size": "auto"}
+    for bad in (["--compare", "clahe", "--compare-param", "levels=8"],
+                ["--compare", "clahe", "--compare-param", "clip_limit=7"],
+                ["--compare", "clahe", "--compare-param", "clip_limit"],
+                ["--compare", "clahe", "--compare-scope", "stack"]):
+        with pytest.raises(SystemExit) as exit_:
+            _set_compare(window, parser.parse_args(bad), parser)
+        assert exit_.value.code == 2
+    path = tmp_path / "photos.npy"
+    np.save(path, photos(3))
+    out = tmp_path / "compare.png"
+    assert main([str(path), "--view", "compare", "--compare", "textbook", "--compare-param",
+                 "levels=8", "--screenshot", str(out)]) == 0
+    assert out.stat().st_size > 10000
