@@ -190,6 +190,7 @@ def test_worked_table_uses_the_methods_parameters(qtbot, window, wait_idle):
     assert len(set(column(panel, "s"))) <= 8
     # textbook's L is its own levels parameter: the L control is disabled and says so
     assert not panel.levels_spin.isEnabled() and "Settings" in panel.levels_spin.toolTip()
+    assert panel.levels_spin.value() == 8
     state.set_output_levels(16)
     qtbot.waitUntil(lambda: panel.table is not None and panel.table.levels == 8)
     assert_array_equal(panel.table["s"], expected["s"])
@@ -333,3 +334,15 @@ def test_compare_param_option_sets_setting_bs_parameters(qtbot, window, wait_idl
     assert main([str(path), "--view", "compare", "--compare", "textbook", "--compare-param",
                  "levels=8", "--screenshot", str(out)]) == 0
     assert out.stat().st_size > 10000
+
+
+def test_compare_draws_no_transfer_curve_for_clahe(qtbot, window, wait_idle):
+    open_stack(window, photos(2), wait_idle)
+    window.state.compare.set_method("clahe")
+    window.show_view("compare")
+    panel, result = comparison(qtbot, window)
+    assert len(panel._b_curves) == 0 and panel.transfer.curve_count() == 1
+    assert "no curve for B (clahe" in panel.transfer.getPlotItem().titleLabel.text
+    window.state.compare.set_method("skimage")
+    panel, result = comparison(qtbot, window)
+    assert len(panel._b_curves) == 1

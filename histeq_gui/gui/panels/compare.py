@@ -29,6 +29,7 @@ from ..param_controls import make_control, param_label
 from ..plots import CDF_COLOUR, HistogramPlot, TransferPlot, channel_colours
 from ..state import MAX_BINS, MIN_BINS
 from .settings import scope_note
+from .transfer import no_curve_note
 
 __all__ = ["ComparePanel", "SettingControls", "CompareViews", "A_COLOUR", "B_COLOUR",
            "DIFF_COLOURMAP"]
@@ -486,10 +487,15 @@ class ComparePanel(QWidget):
         self.histogram_b.set_histograms(b.histograms, levels,
                                         f"B · {b.method}: histogram of the image + its map")
         self._recolour_cdf(self.histogram_b, B_COLOUR, len(b.histograms))
-        self.transfer.set_curves(a.histograms, levels,
-                                 f"Transfer curves: <span style='color: {A_COLOUR}'>A</span> "
-                                 f"and <span style='color: {B_COLOUR}'>B</span>")
-        self._set_b_curves(b.histograms, levels)
+        curves = []
+        for name, colour, result in (("A", A_COLOUR, a), ("B", B_COLOUR, b)):
+            if no_curve_note(result) is None:
+                curves.append(f"<span style='color: {colour}'>{name}</span>")
+            else:
+                curves.append(f"no curve for {name} ({result.method}: no single map)")
+        self.transfer.set_curves(a.histograms if no_curve_note(a) is None else [], levels,
+                                 "Transfer curves: " + " and ".join(curves))
+        self._set_b_curves(b.histograms if no_curve_note(b) is None else [], levels)
 
     def _difference_text(self, comparison):
         d = comparison.difference

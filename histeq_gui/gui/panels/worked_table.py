@@ -288,10 +288,14 @@ class WorkedTablePanel(WhenShown, QWidget):
         self.channel_combo.setVisible(channels > 1)
         self._show_levels(self.state.output_levels)
 
-    def _show_levels_control(self, method):
-        """L is the method's own ``levels`` for textbook: the control says so, disabled."""
+    def _show_levels_control(self, method, levels):
+        """L is the method's own ``levels`` for textbook: the control shows it, disabled."""
         own = own_levels(method)
         self.levels_spin.setEnabled(not own)
+        shown = self.state.output_levels if not own else levels
+        self.levels_spin.blockSignals(True)
+        self.levels_spin.setValue(1 if shown is None else min(shown, MAX_SPIN_LEVELS))
+        self.levels_spin.blockSignals(False)
         self.levels_spin.setToolTip(
             f"{method} maps to its own levels parameter (set it in Settings): the table's L "
             "is that, so that s is what the viewer shows" if own else _LEVELS_TIP)
@@ -325,7 +329,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         pixels, method, bins, levels, mask, rows, _, _, channel, params = request
         stack, roi = self.state.stack, self.state.roi
         levels, table_params = table_levels(levels, method, params, stack.dtype, bins)
-        self._show_levels_control(method)
+        self._show_levels_control(method, levels)
 
         def make(report):
             own = method_params(stack, method, bins, table_params, roi, channel, report)
