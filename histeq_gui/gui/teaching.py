@@ -4,7 +4,10 @@ The worked table and the "why it is not flat" panel explain the mapping of
 the image shown: its own histogram (scope "image"), or the whole stack's
 (scope "stack"), channel by channel, restricted to the region of interest
 when the viewer has one.  :func:`sample_pixels` gives those pixels,
-:func:`roi_mask` the region.  :class:`Work` runs a computation at once when
+:func:`roi_mask` the region, :func:`method_params` the method's parameters
+as the viewer uses them (stack-aware ones resolved against the whole stack)
+and :func:`table_levels` the worked table's ``L`` (textbook's own
+``levels``).  :class:`Work` runs a computation at once when
 it is small and in a :class:`~histeq_gui.gui.jobs.Runner` job otherwise, so
 that big images never freeze the window.
 """
@@ -20,8 +23,8 @@ from .controller import SYNC_IMAGE_VALUES
 from .jobs import Runner, log_if_unexpected, user_message
 from .state import check_roi
 
-__all__ = ["roi_mask", "sample_pixels", "method_params", "table_levels", "own_levels", "describe_params", "Work", "WhenShown",
-           "CHANNEL_NAMES"]
+__all__ = ["roi_mask", "sample_pixels", "method_params", "table_levels", "own_levels",
+           "describe_params", "Work", "WhenShown", "CHANNEL_NAMES"]
 
 CHANNEL_NAMES = ("red", "green", "blue", "alpha")
 

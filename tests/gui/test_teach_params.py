@@ -18,7 +18,9 @@ from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.gui import compare_model
 from histeq_gui.gui.compare_model import CompareSettings
 
-from test_teach import check_difference, comparison, open_stack, photos
+from histeq_gui.core.worked import diagonal_distance, equalize_again, output_cdf, worked_table
+from test_teach import (BOOK_N, book_stack, check_difference, column, comparison,
+                        not_flat_panel, open_stack, photos, table_panel)
 
 
 # ------------------------------------------------------------------ compare: B's parameters
@@ -165,9 +167,6 @@ def test_compare_settings_parameters_and_swap(qtbot, window, wait_idle):
 
 # ------------------------------------------------------------------ worked table with parameters
 
-from histeq_gui.core.worked import (equalize_again, output_cdf, worked_table,  # noqa: E402
-                                    diagonal_distance)
-from test_teach import book_stack, column, not_flat_panel, table_panel, BOOK_N  # noqa: E402
 
 
 def test_worked_table_uses_the_methods_parameters(qtbot, window, wait_idle):
@@ -270,7 +269,7 @@ def test_not_flat_with_match_shows_the_cdf_and_why_no_merged_levels(qtbot, windo
     assert panel.numbers.again.difference.max_abs == once.difference.max_abs
 
 
-# ------------------------------------------------------------------ region with a method without mask
+# ------------------------------------------------------------------ region, method without mask
 
 def test_the_region_tool_says_up_front_that_clahe_takes_no_mask(qtbot, window, wait_idle):
     stack = photos()

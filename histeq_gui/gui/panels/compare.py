@@ -1,7 +1,8 @@
 """The comparison panel: two settings side by side and their difference.
 
-Setting A is the viewer's own (method, bins, scope in the state); setting B
-is ``state.compare``.  Each has its row of controls, its equalized image and
+Setting A is the viewer's own (method, its parameters, bins, scope in the
+state); setting B is ``state.compare``, with parameters of its own.  Each has
+its rows of controls (the parameters' generated from the registry), its equalized image and
 its histogram with the map (the CDF) over it; the two transfer curves are
 also drawn on one plot; the difference A - B is drawn on a diverging colour
 map centred at 0 with a colour bar, its largest absolute value written out

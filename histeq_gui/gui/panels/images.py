@@ -1,7 +1,8 @@
 """The images panel: the original and the equalized image side by side, with titles.
 
 It also holds the region of interest (a rectangle on the original whose
-pixels make the histogram: Image > Histogram of a region, Ctrl+R), marks the
+pixels make the histogram: Image > Histogram of a region, Ctrl+R; off, and
+saying why, for a method that takes no mask such as CLAHE), marks the
 pixel traced, and offers File > Save figure….
 """
 
