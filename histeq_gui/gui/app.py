@@ -1,7 +1,8 @@
 """Start the viewer: command-line options, QApplication setup, ``main()``.
 
 ``histeq-gui [PATH] [--key NAME] [--method M] [--bins N] [--scope S] [--index I]
-[--view V] [--compare M] [--compare-bins N] [--compare-scope S] [--output-levels L]
+[--view V] [--compare M] [--compare-bins N] [--compare-scope S]
+[--compare-param NAME=VALUE] [--output-levels L]
 [--screenshot OUT.png]`` and the display options of :mod:`.view_options`
 (also ``python -m histeq_gui``).  Without PATH the bundled sample stack opens.
 With ``--screenshot`` the window is built exactly as a user would see it,
@@ -118,6 +119,9 @@ def build_parser():
                         help="setting B's bins, 1..65536 (default: as --bins)")
     parser.add_argument("--compare-scope", choices=SCOPES,
                         help="setting B's scope (default: image)")
+    parser.add_argument("--compare-param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of setting B's method, as histeq's option would give "
+                             "it (e.g. clip_limit=0.05, reference=stack); repeat for more")
     parser.add_argument("--output-levels", type=_levels, metavar="L",
                         help="L, the output levels of the worked table (default: 256 for 8-bit, "
                              "65536 for 16-bit, the bins for floats)")
@@ -351,14 +355,47 @@ def _set_method_params(parser, args, state):
             parser.error(f"argument --scope: {exc}")
 
 
-def _set_compare(window, args):
-    """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``."""
+def _set_compare(window, args, parser=None):
+    """Setting B of the comparison view: ``--compare``, ``--compare-bins``, ``--compare-scope``.
+
+    ``--compare-param NAME=VALUE`` (repeatable) sets B's method parameters,
+    read as ``histeq``'s option for that parameter reads its text and checked
+    by the registry; a bad one is a usage error (exit 2, one line).  A scope
+    B's method lacks is one too.
+    """
+    from ..cli import _from_text
+    from ..core.methods import get_method
     from .compare_model import other_method
+
+    def error(message):
+        if parser is None:
+            raise ValueError(message)
+        parser.error(message)
+
     compare, state = window.state.compare, window.state
     compare.set_method(args.compare if args.compare is not None else other_method(state.method))
     compare.set_bins(args.compare_bins if args.compare_bins is not None else state.bins)
     if args.compare_scope is not None:
-        compare.set_scope(args.compare_scope)
+        try:
+            compare.set_scope(args.compare_scope)
+        except ValueError as exc:
+            error(f"argument --compare-scope: {exc}")
+    params = {}
+    for item in getattr(args, "compare_param", None) or ():
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        param = get_method(compare.method).param(name)
+        if not sep or param is None or name == "bins":
+            own = ", ".join(p.name for p in get_method(compare.method).params
+                            if p.name != "bins") or "none"
+            error(f"argument --compare-param: give NAME=VALUE with NAME a parameter of the "
+                  f"{compare.method} method ({own}), got {item!r}")
+        try:
+            params[name] = param.check(_from_text(param, text.strip()), compare.method)
+        except ValueError as exc:
+            error(f"argument --compare-param: {exc}")
+    if params:
+        compare.set_params(params)
 
 
 def main(argv=None):
@@ -410,7 +447,7 @@ def _main(parser, args):
     _set_method_params(parser, args, window.state)
     from .view_options import apply_view_options
     apply_view_options(window.state, args)
-    _set_compare(window, args)
+    _set_compare(window, args, parser)
     if args.output_levels is not None:
         window.state.set_output_levels(args.output_levels)
     if args.screenshot is not None:

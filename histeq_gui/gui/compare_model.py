@@ -1,16 +1,23 @@
 """The comparison view's model: the second setting, and the pair of results it compares.
 
 Setting A is the viewer's own (the :class:`~histeq_gui.gui.state.ViewerState`'s
-method, bins and scope, whose result the
+method, parameters, bins and scope, whose result the
 :class:`~histeq_gui.gui.controller.ViewController` computes); setting B is a
-:class:`CompareSettings` (``state.compare``).  :class:`CompareController`
-computes B's :class:`~histeq_gui.gui.compute.ViewResult` for the image shown
-with the very function the viewer uses for A (:func:`compute_view`), now for
-small images or in a :class:`~histeq_gui.gui.jobs.Runner` job (newest
-request wins), pairs it with A's result for the same image and emits a
-:class:`Comparison` whose difference comes from
-:func:`histeq_gui.core.worked.compare_images`.  It works only while a view
-shows it (:meth:`CompareController.set_active`).
+:class:`CompareSettings` (``state.compare``) with its own method parameters.
+:class:`CompareController` computes B's
+:class:`~histeq_gui.gui.compute.ViewResult` for the image shown with the very
+functions the viewer uses for A: B's stack-aware parameters (``match``'s
+reference "stack" or an image index) are resolved against the whole stack
+(:func:`~histeq_gui.gui.compute.resolve_stack_params`, cached per stack,
+method, bins, region and parameters), and :func:`compute_view` equalizes;
+so each side equals ``equalize(stack, method, bins, **params)[index]``.  It
+runs now for small images and stacks, or in a
+:class:`~histeq_gui.gui.jobs.Runner` job (newest request wins), pairs B with
+A's result for the same image and emits a :class:`Comparison` whose
+difference comes from :func:`histeq_gui.core.worked.compare_images`.  The
+region of interest drives both sides, except a method that takes no mask
+(CLAHE), which then uses the whole image (its title says so).  It works only
+while a view shows it (:meth:`CompareController.set_active`).
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from ..core.equalize import check_scope
 from ..core.errors import Cancelled
-from ..core.methods import METHODS, check_method
+from ..core.methods import METHODS, check_method, get_method
 from ..core.worked import compare_images
-from .compute import HistogramCache, compute_view, failed_view, stack_histograms
+from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_dict,
+                      params_key, resolve_stack_params, stack_histograms)
 from .controller import SYNC_IMAGE_VALUES, SYNC_STACK_VALUES
 from .jobs import Runner, log_if_unexpected
 
@@ -42,34 +50,53 @@ def other_method(method):
     return names[(names.index(method) + 1) % len(names)]
 
 
-def describe_setting(method, bins, scope, value_bins=False):
-    """One short line for a setting: "numpy · 256 bins · own histogram"."""
+def describe_setting(method, bins, scope, value_bins=False, params=None):
+    """One short line for a setting: "numpy · 256 bins · own histogram".
+
+    The parameters set (``params``, defaults left out) follow:
+    "clahe · 256 bins · own histogram · clip_limit=0.05".
+    """
     bins_text = "one bin per value" if value_bins else f"{bins} bins"
     scope_text = "whole-stack histogram" if scope == "stack" else "own histogram"
-    return f"{method} · {bins_text} · {scope_text}"
+    text = f"{method} · {bins_text} · {scope_text}"
+    for name, value in sorted((params or {}).items()):
+        shown = (value.name if hasattr(value, "name") and not hasattr(value, "__array__")
+                 else "an array" if hasattr(value, "__array__") else repr(value))
+        text += f" · {name}={shown}"
+    return text
 
 
 class CompareSettings(QObject):
-    """The second setting of the comparison view: method, bins and scope.
+    """The second setting of the comparison view: method, its parameters, bins and scope.
 
     Same setters and checks as the state's (:meth:`set_method`,
+    :meth:`set_param`, :meth:`reset_param`, :meth:`set_params`,
     :meth:`set_bins`, :meth:`set_scope`); each emits ``changed`` on a real
-    change only.
+    change only.  As in the state, each method keeps its own parameters
+    (checked by the registry), a scope the method lacks is refused
+    (ValueError, one line), and choosing a method without the current scope
+    (CLAHE, matching: no "stack") switches B to "image"; the scope asked for
+    comes back with a method that has it.
 
     Signals
     -------
     changed()
-        Any of the three changed.
+        Anything changed.
+    paramsChanged(object)
+        The current method's parameters (a dict) changed, or the method did.
     """
 
     changed = pyqtSignal()
+    paramsChanged = pyqtSignal(object)
 
     def __init__(self, method="skimage", bins=256, scope="image", parent=None):
         from .state import check_bins
         super().__init__(parent)
         self._method = check_method(method)
         self._bins = check_bins(bins)
-        self._scope = check_scope(scope)
+        self._wanted_scope = check_scope(scope)
+        self._scope = get_method(self._method).check_scope(self._wanted_scope)
+        self._params = {}               # method -> {name: value}
 
     @property
     def method(self):
@@ -86,11 +113,52 @@ class CompareSettings(QObject):
         """The second scope, "image" or "stack"."""
         return self._scope
 
+    @property
+    def params(self):
+        """B's method's parameters set by the user (a new dict; defaults for the others)."""
+        return dict(self._params.get(self._method, {}))
+
+    def params_of(self, method):
+        """The parameters set for ``method`` in B (a new dict), current or not."""
+        return dict(self._params.get(check_method(method), {}))
+
     def set_method(self, method):
-        """Set the method; an unknown name raises ValueError."""
+        """Set the method; an unknown name raises ValueError (scope coerced, see the class)."""
         method = check_method(method)
         if method != self._method:
             self._method = method
+            scopes = get_method(method).scopes
+            self._scope = self._wanted_scope if self._wanted_scope in scopes else scopes[0]
+            self.paramsChanged.emit(self.params)
+            self.changed.emit()
+
+    def set_param(self, name, value):
+        """Set one parameter of B's method (the registry's check: ValueError, one line)."""
+        from .state import check_params
+        params = self.params
+        params.update(check_params(self._method, {name: value}))
+        self._store_params(self._method, params)
+
+    def reset_param(self, name):
+        """Give parameter ``name`` of B's method its default again."""
+        params = self.params
+        if name in params:
+            del params[name]
+            self._store_params(self._method, params)
+
+    def set_params(self, params, method=None):
+        """Set all the parameters of ``method`` (default: B's); the others take their defaults."""
+        from .state import check_params
+        method = self._method if method is None else check_method(method)
+        self._store_params(method, check_params(method, params))
+
+    def _store_params(self, method, params):
+        from .state import same_params
+        if same_params(params, self._params.get(method, {})):
+            return
+        self._params[method] = params
+        if method == self._method:
+            self.paramsChanged.emit(self.params)
             self.changed.emit()
 
     def set_bins(self, bins):
@@ -102,8 +170,9 @@ class CompareSettings(QObject):
             self.changed.emit()
 
     def set_scope(self, scope):
-        """Set the scope; anything but "image" or "stack" raises ValueError."""
-        scope = check_scope(scope)
+        """Set the scope: "image", or "stack" if B's method has it (else ValueError, one line)."""
+        scope = get_method(self._method).check_scope(check_scope(scope))
+        self._wanted_scope = scope
         if scope != self._scope:
             self._scope = scope
             self.changed.emit()
@@ -213,11 +282,14 @@ class CompareController(QObject):
         self._set_result(None)
 
     def _key(self):
-        state = self.state
-        return (state.stack, state.index, *self.settings.as_tuple())
+        state, settings = self.state, self.settings
+        method = settings.method
+        roi = state.roi if get_method(method).masks else None
+        return (state.stack, state.index, method, settings.bins, settings.scope,
+                params_key(settings.params), roi)
 
     def refresh(self):
-        """Bring B's result up to date (now for small images, else in a job)."""
+        """Bring B's result up to date (now for small images and stacks, else in a job)."""
         stack = self.state.stack
         if not self._active or stack is None:
             return
@@ -225,41 +297,60 @@ class CompareController(QObject):
         if key == self._b_key and self._b is not None:
             self._pair()
             return
-        _, index, method, bins, scope = key
-        cached = self._cache.get(method, bins) if scope == "stack" else None
+        _, index, method, bins, scope, pkey, roi = key
+        params = params_dict(pkey)
+        hists = self._cache.get(method, bins, roi, params) if scope == "stack" else None
+        resolved = (self._cache.get_params(method, bins, roi, params) if needs_stack(method)
+                    else params)
+        stack_small = stack.size <= SYNC_STACK_VALUES
         small = stack.pixels_per_image <= SYNC_IMAGE_VALUES and (
-            scope == "image" or cached is not None or stack.size <= SYNC_STACK_VALUES)
+            scope == "image" or hists is not None or stack_small) and (
+            resolved is not None or stack_small)
+        args = (stack, index, method, bins, scope, params, roi, hists, resolved)
         if small:
             self.runner.abandon()
-            self._on_computed(key, self._compute(stack, index, method, bins, scope, cached))
+            self._on_computed(key, self._compute(*args))
             return
         self.runner.start(
-            lambda report: self._compute(stack, index, method, bins, scope, cached, report),
+            lambda report: self._compute(*args, report=report),
             on_done=lambda outcome: self._on_computed(key, outcome),
             on_error=lambda message, error: self._on_computed(
-                key, (failed_view(stack, index, method, bins, scope, error), None)),
+                key, (failed_view(stack, index, method, bins, scope, error, roi), None, None)),
             name=f"compare image {index}")
 
     @staticmethod
-    def _compute(stack, index, method, bins, scope, hists=None, report=None):
-        """B's ViewResult and its whole-stack histograms (made first for scope "stack").
+    def _compute(stack, index, method, bins, scope, params, roi, hists=None, resolved=None,
+                 report=None):
+        """B's ViewResult, its whole-stack histograms and its resolved parameters.
 
-        Runs in a job for big images: it touches nothing but its arguments.
+        The stack-aware parameters (``match``'s reference) are resolved
+        against the whole stack first, and the whole-stack histograms made
+        for scope "stack", each unless given (cached).  Runs in a job for big
+        images and stacks: it touches nothing but its arguments.
         """
-        if scope == "stack" and hists is None:
-            try:
-                hists = stack_histograms(stack, method, bins, report)
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - shown in the view, logged if a bug
-                log_if_unexpected(exc, "computing the compared whole-stack histogram")
-                return failed_view(stack, index, method, bins, scope, exc), None
-        return compute_view(stack, index, method, bins, scope, hists, progress=report), hists
+        try:
+            if resolved is None:
+                resolved = resolve_stack_params(stack, method, bins, params, roi=roi,
+                                                progress=report)
+            if scope == "stack" and hists is None:
+                hists = stack_histograms(stack, method, bins, report, roi=roi, params=params)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown in the view, logged if a bug
+            log_if_unexpected(exc, "resolving setting B against the whole stack")
+            return failed_view(stack, index, method, bins, scope, exc, roi), None, None
+        result = compute_view(stack, index, method, bins, scope, hists, progress=report,
+                              roi=roi, params=resolved)
+        return result, hists, resolved
 
     def _on_computed(self, key, outcome):
-        result, hists = outcome
+        result, hists, resolved = outcome
+        _, _, method, bins, _, pkey, roi = key
+        params = params_dict(pkey)
         if hists is not None:
-            self._cache.put(key[2], key[3], hists)
+            self._cache.put(method, bins, hists, roi, params)
+        if resolved is not None and needs_stack(method):
+            self._cache.put_params(method, bins, roi, params, resolved)
         if key != self._key():
             return                  # the settings moved on meanwhile
         self._b, self._b_key = result, key

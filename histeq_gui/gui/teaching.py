@@ -4,7 +4,10 @@ The worked table and the "why it is not flat" panel explain the mapping of
 the image shown: its own histogram (scope "image"), or the whole stack's
 (scope "stack"), channel by channel, restricted to the region of interest
 when the viewer has one.  :func:`sample_pixels` gives those pixels,
-:func:`roi_mask` the region.  :class:`Work` runs a computation at once when
+:func:`roi_mask` the region, :func:`method_params` the method's parameters
+as the viewer uses them (stack-aware ones resolved against the whole stack)
+and :func:`table_levels` the worked table's ``L`` (textbook's own
+``levels``).  :class:`Work` runs a computation at once when
 it is small and in a :class:`~histeq_gui.gui.jobs.Runner` job otherwise, so
 that big images never freeze the window.
 """
@@ -15,11 +18,13 @@ import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from . import compute
+from ..core.methods import get_method
 from .controller import SYNC_IMAGE_VALUES
 from .jobs import Runner, log_if_unexpected, user_message
 from .state import check_roi
 
-__all__ = ["roi_mask", "sample_pixels", "Work", "WhenShown", "CHANNEL_NAMES"]
+__all__ = ["roi_mask", "sample_pixels", "method_params", "table_levels", "own_levels",
+           "describe_params", "Work", "WhenShown", "CHANNEL_NAMES"]
 
 CHANNEL_NAMES = ("red", "green", "blue", "alpha")
 
@@ -43,6 +48,62 @@ def sample_pixels(stack, index, scope, channel=0):
         return stack.channel_stack(channel)
     image = stack.image(index)
     return image if stack.channels == 1 else image[..., channel]
+
+
+def method_params(stack, method, bins, params, roi=None, channel=0, progress=None):
+    """The parameters the viewer equalizes ``channel`` with: ``params``, stack-aware ones resolved.
+
+    ``match``'s reference "stack" or an image index is resolved against the
+    whole stack (:func:`~histeq_gui.gui.compute.resolve_stack_params`, the
+    region counted as the viewer counts it) and given for ``channel``
+    (:func:`~histeq_gui.core.equalize.channel_params`), so that the core's
+    teaching functions (``worked_table``, ``equalize_again``) see what
+    ``equalize(stack, method, bins, **params)`` uses.  Other methods:
+    ``params`` as given.  May read the whole stack: call it in the panel's
+    job.
+    """
+    from ..core.equalize import channel_params
+    if not compute.needs_stack(method):
+        return dict(params)
+    resolved = compute.resolve_stack_params(stack, method, bins, params, roi=roi,
+                                            progress=progress)
+    return channel_params(method, resolved, channel)
+
+
+def table_levels(levels, method, params, dtype, bins):
+    """``L`` of a worked table, and the parameters to pass to the core's ``worked_table``.
+
+    A method with its own ``levels`` parameter (``textbook``) maps to that
+    many output levels: its table's ``L`` is that parameter (set in the
+    viewer, else its default for ``dtype`` and ``bins``), whatever ``L`` the
+    table control holds, so that the table's ``s`` are the levels the
+    viewer shows.  Other methods take ``levels`` (None: the dtype's).
+
+    Returns
+    -------
+    tuple
+        ``(L, params)``: ``params`` without ``levels`` (the core's
+        ``worked_table`` passes its ``L`` on as the method's ``levels``).
+    """
+    param = get_method(method).param("levels")
+    if param is None:
+        return levels, dict(params)
+    own = dict(params)
+    value = own.pop("levels", None)
+    if value is None:
+        value = param.default_for(dtype, bins)
+    return int(value), own
+
+
+def own_levels(method):
+    """True if ``method`` has its own ``levels`` parameter (the worked table's L is then it)."""
+    return get_method(method).param("levels") is not None
+
+
+def describe_params(params):
+    """``"levels=8, clip_limit=0.05"``: the parameters set (defaults left out), or ""."""
+    return ", ".join(f"{name}={value!r}" if not hasattr(value, "__array__")
+                     else f"{name}=an array" for name, value in sorted(params.items()))
 
 
 class Work(QObject):

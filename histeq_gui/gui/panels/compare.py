@@ -1,7 +1,8 @@
 """The comparison panel: two settings side by side and their difference.
 
-Setting A is the viewer's own (method, bins, scope in the state); setting B
-is ``state.compare``.  Each has its row of controls, its equalized image and
+Setting A is the viewer's own (method, its parameters, bins, scope in the
+state); setting B is ``state.compare``, with parameters of its own.  Each has
+its rows of controls (the parameters' generated from the registry), its equalized image and
 its histogram with the map (the CDF) over it; the two transfer curves are
 also drawn on one plot; the difference A - B is drawn on a diverging colour
 map centred at 0 with a colour bar, its largest absolute value written out
@@ -21,12 +22,15 @@ from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QAction, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                              QSizePolicy, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from ...core.methods import METHODS, uses_value_bins
+from ...core.methods import METHODS, get_method, uses_value_bins
 from ..compare_model import CompareController, describe_setting
 from ..image_views import BACKGROUND, _Title
 from ..method_help import show_method_help
+from ..param_controls import make_control, param_label
 from ..plots import CDF_COLOUR, HistogramPlot, TransferPlot, channel_colours
 from ..state import MAX_BINS, MIN_BINS
+from .settings import scope_note
+from .transfer import no_curve_note
 
 __all__ = ["ComparePanel", "SettingControls", "CompareViews", "A_COLOUR", "B_COLOUR",
            "DIFF_COLOURMAP"]
@@ -43,17 +47,33 @@ ROUNDING = 1e-9
 
 
 class SettingControls(QWidget):
-    """Method, bins and scope of one setting, bound both ways to ``target``.
+    """Method, its parameters, bins and scope of one setting, bound both ways to ``target``.
 
     ``target`` is the :class:`ViewerState` (setting A) or the
-    :class:`CompareSettings` (setting B): both have ``method``, ``bins``,
-    ``scope`` and ``set_method``, ``set_bins``, ``set_scope``.
+    :class:`CompareSettings` (setting B): both have ``method``, ``params``,
+    ``bins``, ``scope``, ``set_method``, ``set_param``, ``reset_param``,
+    ``set_bins``, ``set_scope`` and a ``paramsChanged`` signal.  The method's
+    parameters get one control each in a second row, generated from the
+    registry (:func:`~histeq_gui.gui.param_controls.make_control`) as in the
+    settings panel; the scope "whole stack" is disabled, with the reason in
+    its tooltip, for a method without it (CLAHE, matching).
+
+    Attributes
+    ----------
+    param_controls : dict
+        Parameter name -> :class:`~histeq_gui.gui.param_controls.ParamControl`.
+    notify : callable
+        ``notify(text)``: where a value the registry refuses is said.
     """
 
-    def __init__(self, name, colour, target, state, changed, parent=None):
+    def __init__(self, name, colour, target, state, changed, parent=None, notify=None):
         super().__init__(parent)
         self.target = target
         self.state = state
+        self.name = name
+        self.notify = notify or (lambda text: None)
+        self.param_controls = {}
+        self._params_method = None
         label = QLabel(f"<b style='color: {colour}'>{name}</b>")
         label.setMinimumWidth(14)
         self.method_combo = QComboBox()
@@ -67,19 +87,26 @@ class SettingControls(QWidget):
         self.scope_combo = QComboBox()
         for scope, text in _SCOPES:
             self.scope_combo.addItem(text, scope)
-        self.scope_combo.setToolTip(f"Setting {name}: each image's own histogram, or one "
-                                    "histogram of the whole stack")
         self.help_button = QToolButton()
         self.help_button.setText("?")
         self.help_button.setToolTip("How this method works")
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label)
+        row.addWidget(self.method_combo, 1)
+        row.addWidget(QLabel("bins"))
+        row.addWidget(self.bins_spin)
+        row.addWidget(self.scope_combo)
+        row.addWidget(self.help_button)
+        self.params_row = QHBoxLayout()
+        self.params_row.setContentsMargins(18, 0, 0, 0)
+        self.params_widget = QWidget()
+        self.params_widget.setLayout(self.params_row)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(label)
-        layout.addWidget(self.method_combo, 1)
-        layout.addWidget(QLabel("bins"))
-        layout.addWidget(self.bins_spin)
-        layout.addWidget(self.scope_combo)
-        layout.addWidget(self.help_button)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.params_widget)
         self._bins_timer = QTimer(self)
         self._bins_timer.setSingleShot(True)
         self._bins_timer.setInterval(BINS_INTERVAL_MS)
@@ -88,10 +115,11 @@ class SettingControls(QWidget):
             lambda i: target.set_method(self.method_combo.itemData(i)))
         self.bins_spin.valueChanged.connect(lambda _: self._bins_timer.start())
         self.bins_spin.editingFinished.connect(self.commit_bins)
-        self.scope_combo.currentIndexChanged.connect(
-            lambda i: target.set_scope(self.scope_combo.itemData(i)))
+        self.scope_combo.currentIndexChanged.connect(self._on_scope_picked)
         self.help_button.clicked.connect(lambda: show_method_help(self, target.method))
         changed.connect(self.sync)
+        target.paramsChanged.connect(self._show_params)
+        state.stackChanged.connect(self._params_follow_stack)
         state.stackChanged.connect(self.sync)
         self.sync()
 
@@ -100,9 +128,73 @@ class SettingControls(QWidget):
         self._bins_timer.stop()
         self.target.set_bins(self.bins_spin.value())
 
+    def _on_scope_picked(self, index):
+        try:
+            self.target.set_scope(self.scope_combo.itemData(index))
+        except ValueError as exc:       # a scope the method lacks (the item is disabled)
+            self.notify(str(exc))
+            self.sync()
+
+    # ------------------------------------------------------------------ parameters
+    def _build_params(self):
+        """One control per parameter of the method (not bins), from the registry."""
+        method = get_method(self.target.method)
+        if method.name == self._params_method:
+            return
+        self._params_method = method.name
+        while self.params_row.count():
+            item = self.params_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.param_controls = {}
+        for param in method.params:
+            if param.name == "bins":
+                continue
+            control = make_control(param)
+            control.setObjectName(f"param_{self.name}_{param.name}")
+            control.set_stack(self.state.stack)
+            control.picked.connect(lambda value, n=param.name: self._on_param(n, value))
+            control.reset.connect(lambda n=param.name: self.target.reset_param(n))
+            label = QLabel(param_label(param))
+            label.setToolTip(control.toolTip())
+            self.params_row.addWidget(label)
+            self.params_row.addWidget(control, 1)
+            self.param_controls[param.name] = control
+        if not self.param_controls:
+            none = QLabel(f"<i>{method.name} has no parameters besides bins</i>")
+            none.setStyleSheet("color: #9aa0a6")
+            self.params_row.addWidget(none)
+        self.params_row.addStretch(0)
+        self._show_params()
+
+    def _show_params(self, *_):
+        params = self.target.params
+        for name, control in self.param_controls.items():
+            control.show_value(params.get(name, control.param.default))
+
+    def _params_follow_stack(self):
+        for control in self.param_controls.values():
+            control.set_stack(self.state.stack)
+        self._show_params()
+
+    def _on_param(self, name, value):
+        try:
+            self.target.set_param(name, value)
+        except ValueError as exc:
+            self.notify(str(exc))
+            self._show_params()
+
     def sync(self):
-        """Show the setting's values (and whether its method uses the bins here)."""
+        """Show the setting's values (and whether its method uses the bins, has a stack scope)."""
         target = self.target
+        self._build_params()
+        note = scope_note(target.method)
+        stack_item = self.scope_combo.model().item(self.scope_combo.findData("stack"))
+        stack_item.setEnabled(note is None)
+        stack_item.setText("whole stack" if note is None else "whole stack: n/a")
+        self.scope_combo.setToolTip(
+            f"Setting {self.name}: each image's own histogram, or one histogram of the whole "
+            "stack" if note is None else f"Setting {self.name}: {note}")
         for widget, value in ((self.method_combo, target.method),
                               (self.scope_combo, target.scope)):
             index = widget.findData(value)
@@ -268,9 +360,10 @@ class ComparePanel(QWidget):
         self.state = state = context.state
         self.controller = context.controller
         self.compare = CompareController(state, context.controller, self)
-        self.controls_a = SettingControls("A", A_COLOUR, state, state, state.changed)
+        self.controls_a = SettingControls("A", A_COLOUR, state, state, state.changed,
+                                          notify=context.notify)
         self.controls_b = SettingControls("B", B_COLOUR, state.compare, state,
-                                          state.compare.changed)
+                                          state.compare.changed, notify=context.notify)
         self.swap_button = QPushButton("Swap A \u2194 B")
         self.swap_button.setToolTip("Exchange the two settings")
         self.difference_label = QLabel()
@@ -339,26 +432,29 @@ class ComparePanel(QWidget):
         self.compare.set_active(False)
 
     def swap(self):
-        """Exchange settings A and B."""
+        """Exchange settings A and B (methods, their parameters, bins and scopes)."""
         state, other = self.state, self.state.compare
-        a = (state.method, state.bins, state.scope)
-        b = other.as_tuple()
-        other.set_method(a[0])
-        other.set_bins(a[1])
-        other.set_scope(a[2])
-        state.set_method(b[0])
-        state.set_bins(b[1])
-        state.set_scope(b[2])
+        a = (state.method, state.bins, state.scope, state.params)
+        b = (other.method, other.bins, other.scope, other.params)
+        for target, (method, bins, scope, params) in ((other, a), (state, b)):
+            target.set_method(method)
+            target.set_params(params)
+            target.set_bins(bins)
+            target.set_scope(scope)
 
     # ------------------------------------------------------------------ drawing
     def _titles(self, comparison):
-        def title(name, colour, result):
+        def title(name, colour, result, params):
             value_bins = bool(result.histograms) and result.histograms[0].value_bins
-            text = describe_setting(result.method, result.bins, result.scope, value_bins)
+            text = describe_setting(result.method, result.bins, result.scope, value_bins,
+                                    params)
             if result.equalized is None:
                 text += " · cannot equalize"
+            elif result.roi is None and self.state.roi is not None:
+                text += f" · region ignored ({result.method} takes no mask)"
             return f"<span style='color: {colour}'><b>{name}</b></span> · {text}"
-        return (title("A", A_COLOUR, comparison.a), title("B", B_COLOUR, comparison.b),
+        return (title("A", A_COLOUR, comparison.a, self.state.params),
+                title("B", B_COLOUR, comparison.b, self.state.compare.params),
                 "<b>A \u2212 B</b> (blue: B brighter, red: A brighter)")
 
     def _show_busy(self, busy):
@@ -392,10 +488,15 @@ class ComparePanel(QWidget):
         self.histogram_b.set_histograms(b.histograms, levels,
                                         f"B · {b.method}: histogram of the image + its map")
         self._recolour_cdf(self.histogram_b, B_COLOUR, len(b.histograms))
-        self.transfer.set_curves(a.histograms, levels,
-                                 f"Transfer curves: <span style='color: {A_COLOUR}'>A</span> "
-                                 f"and <span style='color: {B_COLOUR}'>B</span>")
-        self._set_b_curves(b.histograms, levels)
+        curves = []
+        for name, colour, result in (("A", A_COLOUR, a), ("B", B_COLOUR, b)):
+            if no_curve_note(result) is None:
+                curves.append(f"<span style='color: {colour}'>{name}</span>")
+            else:
+                curves.append(f"no curve for {name} ({result.method}: no single map)")
+        self.transfer.set_curves(a.histograms if no_curve_note(a) is None else [], levels,
+                                 "Transfer curves: " + " and ".join(curves))
+        self._set_b_curves(b.histograms if no_curve_note(b) is None else [], levels)
 
     def _difference_text(self, comparison):
         d = comparison.difference

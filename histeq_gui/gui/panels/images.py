@@ -1,7 +1,8 @@
 """The images panel: the original and the equalized image side by side, with titles.
 
 It also holds the region of interest (a rectangle on the original whose
-pixels make the histogram: Image > Histogram of a region, Ctrl+R), marks the
+pixels make the histogram: Image > Histogram of a region, Ctrl+R; off, and
+saying why, for a method that takes no mask such as CLAHE), marks the
 pixel traced, and offers File > Save figure….
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from ...core.methods import get_method
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
 from ..levels import current_levels, describe_mode
 from ..plots import bins_text
 
-__all__ = ["ImagesPanel", "EMPTY_HINT"]
+__all__ = ["ImagesPanel", "EMPTY_HINT", "no_mask_note"]
 
 EMPTY_HINT = ("<p style='font-size: 15pt'>No stack is open</p>"
               "<p>Open one with <b>Ctrl+O</b> (File &gt; Open…), or <b>drop</b> a file or a "
@@ -24,6 +26,16 @@ EMPTY_HINT = ("<p style='font-size: 15pt'>No stack is open</p>"
               "of images</p>")
 _NOTE_STYLE = ("#imageNote { background: #fff4ce; color: #5c4400; border: 1px solid #e0c060; "
                "border-radius: 3px; padding: 3px 6px; }")
+
+
+_ROI_TIP = ("Draw a rectangle on the original: its pixels make the histogram, whose mapping "
+            "equalizes the whole image")
+
+
+def no_mask_note(method):
+    """Why the region tool is off for ``method`` (one line): it takes no mask."""
+    return (f"No region with {method}: it takes no mask (it uses every pixel of each image); "
+            "choose another method to use a region")
 
 
 def equalized_title(result, problem):
@@ -102,9 +114,10 @@ class ImagesPanel(QWidget):
         self.roi_action = QAction("Histogram of a &region", self)
         self.roi_action.setCheckable(True)
         self.roi_action.setShortcut("Ctrl+R")
-        self.roi_action.setToolTip("Draw a rectangle on the original: its pixels make the "
-                                   "histogram, whose mapping equalizes the whole image")
+        self.roi_action.setToolTip(_ROI_TIP)
         self.roi_action.toggled.connect(self._on_roi_toggled)
+        self.notify = context.notify
+        self._set_aside = None      # the region kept while the method takes no mask
         folder = None if preferences is None else preferences.last_export_folder
         self.figure_action = save_figure_action(self, context.notify, folder)
         self.menu_actions = {"View": [zoom, None], "Image": [None, self.roi_action],
@@ -113,12 +126,15 @@ class ImagesPanel(QWidget):
         self.views.hovered.connect(self._on_hover)
         self.views.roiChanged.connect(self.state.set_roi)
         self.state.roiChanged.connect(self._show_roi)
+        self.state.methodChanged.connect(self._follow_method)
+        self.state.stackChanged.connect(self._forget_set_aside)
         self.state.levelsChanged.connect(self._show_levels)
         self.state.cursorChanged.connect(self.views.mark_pixel)
         self.controller.resultChanged.connect(self.show_result)
         self.controller.busyChanged.connect(self._show_busy)
         self.show_result(self.controller.result)
         self._show_roi(self.state.roi)
+        self._follow_method(self.state.method)
 
     def reset_zoom(self):
         """Fit the whole image in the views again."""
@@ -138,6 +154,29 @@ class ImagesPanel(QWidget):
                                 max(1, height // 2)))
         elif not on:
             self.state.set_roi(None)
+
+    def _follow_method(self, method):
+        """A method that takes no mask (CLAHE): the region tool is off, and says why.
+
+        A region drawn before is set aside (the status bar says so) and comes
+        back with the next method that takes a mask, on the same stack.
+        """
+        takes_mask = get_method(method).masks
+        self.roi_action.setEnabled(takes_mask)
+        self.roi_action.setToolTip(_ROI_TIP if takes_mask else no_mask_note(method))
+        state = self.state
+        if not takes_mask and state.roi is not None:
+            self._set_aside = state.roi
+            state.set_roi(None)
+            self.notify(f"{no_mask_note(method)}: the region is set aside and comes back "
+                        "with a method that takes one")
+        elif takes_mask and self._set_aside is not None:
+            roi, self._set_aside = self._set_aside, None
+            if state.roi is None:
+                state.set_roi(roi)
+
+    def _forget_set_aside(self):
+        self._set_aside = None
 
     def _show_roi(self, roi):
         """Show the state's region on the views (or none), and the action's check."""

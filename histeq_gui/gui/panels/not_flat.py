@@ -18,6 +18,7 @@ only, with the mean hue shift of each.  All numbers come from
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,11 +29,14 @@ from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushB
                              QVBoxLayout, QWidget)
 
 from ...core import colour
+from ...core.methods import get_method
 from ...core.worked import (diagonal_distance, equalize_again, output_cdf, worked_table)
 from ..image_views import BACKGROUND, _Title
 from ..method_help import show_method_help
 from ..plots import CDF_COLOUR
-from ..teaching import CHANNEL_NAMES, WhenShown, Work, roi_mask, sample_pixels
+from ..compute import needs_stack
+from ..teaching import (CHANNEL_NAMES, WhenShown, Work, method_params, roi_mask, sample_pixels,
+                        table_levels)
 
 __all__ = ["NotFlatPanel", "NotFlat", "not_flat", "SPACE_TEXTS"]
 
@@ -50,8 +54,9 @@ class NotFlat:
     ----------
     index, method, bins, scope, channel
         What it was made for.
-    table : WorkedTable
-        The worked table of the pixels that map the image (groups: merged levels).
+    table : WorkedTable or str
+        The worked table of the pixels that map the image (groups: merged
+        levels); for a method without one (CLAHE, matching), why (one line).
     cdf : tuple of ndarray
         ``(values, fraction)``: the equalized channel's CDF.
     distance : float
@@ -79,7 +84,8 @@ class NotFlat:
     original: np.ndarray | None = None
 
 
-def not_flat(result, pixels, channel, levels, mask, again, space):
+def not_flat(result, pixels, channel, levels, mask, again, space, params=None, stack=None,
+             roi=None):
     """The numbers of the panel for a :class:`ViewResult` (Qt-free; may run in a job).
 
     Parameters
@@ -90,28 +96,55 @@ def not_flat(result, pixels, channel, levels, mask, again, space):
         The pixels whose histogram maps the image (one channel).
     channel : int
     levels : int or None
-        ``L`` of the worked table.
+        ``L`` of the worked table (None: the dtype's); a method with its own
+        ``levels`` (textbook) uses those (:func:`~histeq_gui.gui.teaching.table_levels`).
     mask : ndarray or None
         The region of interest.
     again : bool
         Also equalize the result again.
     space : str
         The colour space of the luminance-only result.
+    params : dict, optional
+        The method's parameters (``state.params``); stack-aware ones are
+        resolved against ``stack`` (with ``roi``) for ``channel``.
+    stack : LoadedStack, optional
+    roi : tuple, optional
+
+    Notes
+    -----
+    A method without a worked table (CLAHE, matching) has no merged levels
+    to count: ``table`` is then the core's one-line reason (a str); the CDF,
+    the second pass and the colour lesson are still made.
     """
+    params = {} if params is None else params
     original = result.original
     equalized = result.equalized
     colour_image = original.ndim == 3
-    table = worked_table(pixels, result.method, result.bins, levels=levels, mask=mask)
+    own = (params if stack is None else
+           method_params(stack, result.method, result.bins, params, roi, channel))
+    levels, table_params = table_levels(levels, result.method, own, original.dtype, result.bins)
+    try:
+        table = worked_table(pixels, result.method, result.bins, levels=levels, mask=mask,
+                             **table_params)
+    except ValueError as exc:
+        table = str(exc)
     plane = equalized[..., channel] if colour_image else equalized
     values, fraction = output_cdf(plane)
     second = None
     if again:
         image = original[..., channel] if colour_image else original
-        second = equalize_again(image, result.method, result.bins)
+        second = equalize_again(image, result.method, result.bins, **own)
     per_channel = luminance = shifts = None
     if colour_image and original.shape[-1] in (3, 4):
         per_channel = equalized[..., :3]
-        luminance = colour.equalize_luminance(original, result.method, result.bins, space)[..., :3]
+        if needs_stack(result.method):
+            # One luminance plane has no resolved reference of its own: matched to the image's.
+            lum_params = {k: v for k, v in params.items()
+                          if k not in {p.name for p in get_method(result.method).stack_aware}}
+        else:
+            lum_params = params
+        luminance = colour.equalize_luminance(original, result.method, result.bins, space,
+                                              **lum_params)[..., :3]
         unit = colour.as_unit_rgb(original)[..., :3]
         shifts = (colour.hue_shift(unit, per_channel), colour.hue_shift(unit, luminance))
     return NotFlat(result.index, result.method, result.bins, result.scope, channel, table,
@@ -328,11 +361,13 @@ class NotFlatPanel(WhenShown, QWidget):
         channel = max(self.channel_combo.currentData() or 0, 0)
         pixels = sample_pixels(stack, result.index, result.scope, channel)
         mask = roi_mask(self.state, stack.layout.image_shape)
-        args = (result, pixels, channel, self.state.output_levels, mask, self.again_button.isChecked(),
-                self.space_combo.currentData() or "ycbcr")
+        args = (result, pixels, channel, self.state.output_levels, mask,
+                self.again_button.isChecked(), self.space_combo.currentData() or "ycbcr",
+                self.state.params, stack, self.state.roi)
+        extra = stack.size if needs_stack(result.method) else 0
         self.work.request(lambda report: not_flat(*args), lambda numbers: self._show(numbers),
                           lambda message: self._show(None, message),
-                          pixels.size + 3 * result.original.size)
+                          pixels.size + 3 * result.original.size + extra)
 
     # ------------------------------------------------------------------ drawing
     def _show(self, numbers, why=""):
@@ -370,6 +405,10 @@ class NotFlatPanel(WhenShown, QWidget):
 
     def _show_merged(self, numbers):
         table = numbers.table
+        if isinstance(table, str):          # no worked table for this method: say why
+            self.bars.setOpts(x=[], height=[])
+            self.merged_text.setText(f"No merged levels to count: {html.escape(table)}")
+            return
         s, k = table.inputs_per_output
         self.bars.setOpts(x=s, height=k, width=max(1.0, table.levels / 400))
         item = self.merged_plot.getPlotItem()

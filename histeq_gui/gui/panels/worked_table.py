@@ -26,7 +26,9 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QApplication, QComboBox
 from ...core.errors import StackError
 from ...core.worked import MAX_LEVEL_ROWS, default_levels, worked_table, worked_table_to_csv
 from ..method_help import show_method_help
-from ..teaching import CHANNEL_NAMES, WhenShown, Work, roi_mask, sample_pixels
+from ..compute import needs_stack
+from ..teaching import (CHANNEL_NAMES, WhenShown, Work, describe_params, method_params,
+                        own_levels, roi_mask, sample_pixels, table_levels)
 
 __all__ = ["WorkedTablePanel", "WorkedTableModel", "COLUMN_TITLES", "table_text",
            "MAX_SPIN_LEVELS"]
@@ -82,6 +84,10 @@ def table_text(table, rows=None):
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerows(csv.reader(io.StringIO(buffer.getvalue())))
     return out.getvalue()
+
+
+_LEVELS_TIP = ("L, the number of output levels (s runs over 0..L\u22121); auto: 256 for 8-bit, "
+               "65536 for 16-bit, the bins for floats")
 
 
 class WorkedTableModel(QAbstractTableModel):
@@ -189,8 +195,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         self.levels_spin.setRange(1, MAX_SPIN_LEVELS)
         self.levels_spin.setSpecialValueText("auto")
         self.levels_spin.setKeyboardTracking(False)
-        self.levels_spin.setToolTip("L, the number of output levels (s runs over 0..L\u22121); "
-                                    "auto: 256 for 8-bit, 65536 for 16-bit, the bins for floats")
+        self.levels_spin.setToolTip(_LEVELS_TIP)
         self.rows_combo = QComboBox()
         self.rows_combo.addItem("every level of the range", "range")
         self.rows_combo.addItem("levels with pixels", "present")
@@ -283,6 +288,18 @@ class WorkedTablePanel(WhenShown, QWidget):
         self.channel_combo.setVisible(channels > 1)
         self._show_levels(self.state.output_levels)
 
+    def _show_levels_control(self, method, levels):
+        """L is the method's own ``levels`` for textbook: the control shows it, disabled."""
+        own = own_levels(method)
+        self.levels_spin.setEnabled(not own)
+        shown = self.state.output_levels if not own else levels
+        self.levels_spin.blockSignals(True)
+        self.levels_spin.setValue(1 if shown is None else min(shown, MAX_SPIN_LEVELS))
+        self.levels_spin.blockSignals(False)
+        self.levels_spin.setToolTip(
+            f"{method} maps to its own levels parameter (set it in Settings): the table's L "
+            "is that, so that s is what the viewer shows" if own else _LEVELS_TIP)
+
     def _on_levels_picked(self, value):
         self.state.set_output_levels(None if value <= 1 else value)
 
@@ -294,7 +311,8 @@ class WorkedTablePanel(WhenShown, QWidget):
         pixels = sample_pixels(stack, state.index, state.scope, channel)
         mask = roi_mask(state, stack.layout.image_shape)
         return (pixels, state.method, state.bins, state.output_levels, mask,
-                self.rows_combo.currentData() or "range", state.scope, state.index, channel)
+                self.rows_combo.currentData() or "range", state.scope, state.index, channel,
+                state.params)
 
     def refresh(self):
         """Recompute the table for the state (at once, or in a job for big images).
@@ -308,13 +326,18 @@ class WorkedTablePanel(WhenShown, QWidget):
             self._show(None, "no stack: open one to see its worked table")
             return
         request = self._request()
-        pixels, method, bins, levels, mask, rows = request[:6]
+        pixels, method, bins, levels, mask, rows, _, _, channel, params = request
+        stack, roi = self.state.stack, self.state.roi
+        levels, table_params = table_levels(levels, method, params, stack.dtype, bins)
+        self._show_levels_control(method, levels)
 
         def make(report):
+            own = method_params(stack, method, bins, table_params, roi, channel, report)
             return request, worked_table(pixels, method, bins, levels=levels, mask=mask,
-                                         rows=rows)
+                                         rows=rows, **own)
+        values = stack.size if needs_stack(method) else pixels.size
         self.work.request(make, lambda done: self._show(*done),
-                          lambda message: self._show(None, f"no table: {message}"), pixels.size)
+                          lambda message: self._show(None, f"no table: {message}"), values)
 
     # ------------------------------------------------------------------ drawing
     def _show(self, request, table=None):
@@ -329,7 +352,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         self.summary.setText(self._summary(request, table))
 
     def _summary(self, request, table):
-        _, method, bins, _, mask, _, scope, index, channel = request
+        _, method, bins, _, mask, _, scope, index, channel, params = request
         info = table.info
         where = "the whole stack" if scope == "stack" else f"image {index}"
         if self.state.stack is not None and self.state.stack.channels > 1:
@@ -342,8 +365,13 @@ class WorkedTablePanel(WhenShown, QWidget):
         different = int(np.count_nonzero(table["s"] != np.rint(table["scaled"])))
         excluded = (f" ({info['excluded']:,} left out: NaN, inf or outside the region)"
                     if info["excluded"] else "")
-        text = (f"<b>{method}</b> on {where}: {info['total']:,} pixels{excluded}, "
-                f"L = {table.levels}{' (auto)' if self.state.output_levels is None else ''}, "
+        set_params = describe_params(params)
+        if own_levels(method):
+            auto = f" ({method}'s own levels: Settings)"
+        else:
+            auto = " (auto)" if self.state.output_levels is None else ""
+        text = (f"<b>{method}</b>{f' ({set_params})' if set_params else ''} on {where}: "
+                f"{info['total']:,} pixels{excluded}, L = {table.levels}{auto}, "
                 f"one row per {'level' if info['kind'] == 'levels' else 'bin'}. "
                 f"<b>{table.levels_before}</b> {rows} hold pixels &rarr; "
                 f"<b>{table.levels_after}</b> output levels")
