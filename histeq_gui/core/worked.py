@@ -569,15 +569,21 @@ def _distinct(values):
     return int(np.unique(values[np.isfinite(values)]).size)
 
 
-def equalize_again(image, method="numpy", bins=256, channel_axis=None, **params):
+def equalize_again(image, method="numpy", bins=256, channel_axis=None, mask=None, first=None,
+                   **params):
     """Equalize an image, then equalize the result again, and measure what changed.
 
     Parameters
     ----------
     image : array_like
         One image, ``(H, W)`` or colour with ``channel_axis``.
-    method, bins, channel_axis, **params
-        As for :func:`~histeq_gui.equalize` (scope "image").
+    method, bins, channel_axis, mask, **params
+        As for :func:`~histeq_gui.equalize` (scope "image"); ``mask`` drives
+        the first pass only (the second pass equalizes what was saved).
+    first : ndarray of float64, optional
+        The first pass itself, when it was made otherwise (with the whole
+        stack's histogram, say: what a viewer shows); else
+        ``equalize(image, method, bins, mask=mask, **params)``.
 
     Returns
     -------
@@ -606,7 +612,12 @@ def equalize_again(image, method="numpy", bins=256, channel_axis=None, **params)
     from .convert import convert
 
     x = np.asarray(image)
-    once = equalize(x, method, bins, channel_axis=channel_axis, **params)
+    if first is None:
+        once = equalize(x, method, bins, channel_axis=channel_axis, mask=mask, **params)
+    else:
+        once = np.asarray(first, np.float64)
+        if once.shape != x.shape:
+            raise ValueError(f"the first pass has shape {once.shape}, the image {x.shape}")
     if x.dtype.kind in "iu":
         saved = convert(once, "same", x.dtype)
         info = np.iinfo(x.dtype)

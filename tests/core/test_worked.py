@@ -30,6 +30,7 @@ from skimage import data, exposure
 
 from histeq_gui import equalize, histogram
 from histeq_gui.core import colour, worked
+from histeq_gui.core.convert import convert
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core.worked import (compare_images, default_levels, diagonal_distance,
@@ -433,6 +434,23 @@ def test_equalize_again():
     f = equalize_again(image / 255.0, "numpy", bins=64)
     assert_array_equal(f.twice, equalize(equalize(image / 255.0, "numpy", 64), "numpy", 64))
     assert f.step == 1 / 63
+
+
+def test_equalize_again_from_a_given_first_pass_and_a_mask():
+    """The second pass starts from what was shown: a region's map, or the whole stack's."""
+    stack = np.stack([data.camera()[::4, ::4], data.moon()[::4, ::4]])
+    mask = np.zeros(stack.shape[1:], bool)
+    mask[10:60, 20:90] = True
+    m = equalize_again(stack[0], "skimage", mask=mask)
+    assert_array_equal(m.once, equalize(stack[0], "skimage", mask=mask))
+    assert not np.array_equal(m.once, equalize(stack[0], "skimage"))
+    shown = equalize(stack, "skimage", scope="stack")[0]
+    s = equalize_again(stack[0], "skimage", first=shown)
+    saved = convert(shown, "same", np.uint8)
+    assert_array_equal(s.once, shown)
+    assert_array_equal(s.twice, equalize(saved, "skimage"))
+    with pytest.raises(ValueError, match="the first pass has shape"):
+        equalize_again(stack[0], "skimage", first=shown[:5])
 
 
 # ------------------------------------------------------------------ colour

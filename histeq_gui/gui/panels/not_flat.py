@@ -133,7 +133,8 @@ def not_flat(result, pixels, channel, levels, mask, again, space, params=None, s
     second = None
     if again:
         image = original[..., channel] if colour_image else original
-        second = equalize_again(image, result.method, result.bins, **own)
+        # From what the viewer shows (its scope and region), not a fresh per-image pass.
+        second = equalize_again(image, result.method, result.bins, first=plane, **own)
     per_channel = luminance = shifts = None
     if colour_image and original.shape[-1] in (3, 4):
         per_channel = equalized[..., :3]
