@@ -448,7 +448,8 @@ def _write_stats(args, images, settings, bar):
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    stack = images.load()
+    # Images of different sizes (a ragged folder) are described image by image.
+    stack = images if getattr(images, "ragged", False) else images.load()
     table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
                   channel_axis=settings.channel_axis, names=images.names,
                   progress=lambda done, total: bar.update("statistics", done, total),
