@@ -417,7 +417,8 @@ def _run(args):
                 output = export(images, args.output, settings, source=args.input,
                                 overwrite=args.overwrite, progress=bar.update,
                                 engine=args.engine, scheduler=args.scheduler)
-                lines.append(_summary(output, images.shape, settings, images.dtype))
+                lines.append(_summary(output, getattr(images, "shape", None), settings,
+                                      images.dtype, getattr(images, "n_images", None)))
             if args.stats is not None:
                 lines.append(_write_stats(args, images, settings, bar))
         finally:
@@ -447,7 +448,8 @@ def _write_stats(args, images, settings, bar):
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    stack = images.load()
+    # Images of different sizes (a ragged folder) are described image by image.
+    stack = images if getattr(images, "ragged", False) else images.load()
     table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
                   channel_axis=settings.channel_axis, names=images.names,
                   progress=lambda done, total: bar.update("statistics", done, total),
@@ -459,13 +461,16 @@ def _write_stats(args, images, settings, bar):
             f"sidecar {sidecar_path(path)}")
 
 
-def _summary(output, shape, settings, input_dtype):
+def _summary(output, shape, settings, input_dtype, n_images=None):
     from .core.export import output_dtype
     from .core.io import output_kind, sidecar_path
     from .core.stack import guess_layout
 
     dtype = output_dtype(settings.dtype, input_dtype)
     sidecar = f"sidecar {sidecar_path(output)}"
+    if shape is None:               # images of different sizes (a ragged folder)
+        return (f"wrote {n_images} PNG files to {output}: images of different sizes, {dtype}; "
+                f"{sidecar}")
     if output_kind(output) == "png-folder":
         n = guess_layout(shape, settings.channel_axis).n_images
         return f"wrote {n} PNG files to {output}: stack shape {tuple(shape)}, {dtype}; {sidecar}"

@@ -45,6 +45,7 @@ from .errors import Cancelled, StackError
 from .files import _guard
 from .histogram import check_bins, check_dtype
 from .methods import StackStream, check_method, get_method, uses_value_bins
+from .folder import png_names
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -167,21 +168,29 @@ class _Plan:
     overwrite: bool
     chunk_images: int
     params: dict                # every parameter as resolved for the stack (the sidecar's)
+    names: list | None = None   # a PNG folder's file names (from the source files)
+    sources: list | None = None     # the source file of each image, when names come from them
+
+    @property
+    def ragged(self):
+        return bool(getattr(self.images, "ragged", False))
 
     @property
     def shape(self):
-        return tuple(self.images.shape)
+        return None if self.ragged else tuple(self.images.shape)
 
     @property
     def input_dtype(self):
         return self.images.dtype
 
 
-def _plan(images, output, settings, source, overwrite, chunk_images):
+def _plan(images, output, settings, source, overwrite, chunk_images, names=None):
     """Check settings, images and output before anything is computed."""
     if not isinstance(settings, ExportSettings):
         raise TypeError(f"settings must be an ExportSettings, not {type(settings).__name__}")
     settings.validate()
+    if getattr(images, "ragged", False):
+        return _plan_ragged(images, output, settings, source, overwrite)
     if not isinstance(images, (np.ndarray, readers.Reader)):
         images = np.asarray(images)
     shape, size = tuple(images.shape), math.prod(images.shape)
@@ -207,9 +216,47 @@ def _plan(images, output, settings, source, overwrite, chunk_images):
     kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
+    sources = names if names is not None else getattr(images, "names", None)
+    out_names = None
+    if kind == "png-folder" and sources is not None and len(sources) == layout.n_images:
+        out_names = png_names(sources)          # a folder's images keep their names
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images),
-                 params)
+                 params, out_names, None if out_names is None else list(sources))
+
+
+def _plan_ragged(images, output, settings, source, overwrite):
+    """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
+    output = Path(output)
+    if save.output_kind(output) != "png-folder":
+        raise StackError(f"cannot write '{output}': images of different sizes can only be "
+                         "exported to a folder; give an output without extension")
+    shapes = list(images.shapes)
+    try:
+        check_dtype(images.dtype)
+        layout = guess_layout(shapes[0], settings.channel_axis)
+        if layout.n_images != 1:
+            raise ValueError(f"an image of shape {shapes[0]} is not one image with that "
+                             "channel axis; give the colour axis (2) or none")
+        params = settings.resolved_params(images.dtype)
+    except ValueError as exc:
+        raise StackError(f"cannot export this stack: {exc}") from None
+    method = get_method(settings.method)
+    for p in method.stack_aware:
+        value = settings.params.get(p.name, p.default)
+        if isinstance(value, str) and value == "stack" or \
+                isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            raise StackError(f"cannot export images of different sizes with {p.name} "
+                             f"{value!r}: it needs images of one size; give an image file as "
+                             f"the {p.name}")
+    _check_not_input(output, [source, images.path])
+    dtype = output_dtype(settings.dtype, images.dtype)
+    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    sidecar.check_sidecar(output, overwrite)
+    out_names = png_names(images.names)
+    return _Plan(images, output, kind, settings, layout, dtype,
+                 None if source is None else Path(source), bool(overwrite), 1, params,
+                 out_names, list(images.names))
 
 
 _UNCOMPRESSED = ("npy", "tif")      # kinds whose size is known before writing
@@ -286,20 +333,24 @@ def check_target(output, *, source=None, overwrite=False):
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None,
-                 engine="local", scheduler=None):
+                 engine="local", scheduler=None, names=None):
     """Export a stack step by step: a generator of progress, returning the output path.
 
     Parameters
     ----------
-    images : ndarray or Reader
+    images : ndarray, Reader or RaggedReader
         The stack: an array, e.g. from :func:`~histeq_gui.core.io.load_stack`
         (a read-only memory map is fine: it is read with ``pread`` and never
         modified), or a :class:`~histeq_gui.core.readers.Reader` from
         :func:`~histeq_gui.core.readers.open_reader`, read chunk by chunk
-        (it stays open: closing it is the caller's).
+        (it stays open: closing it is the caller's).  A folder of images of
+        different sizes (a :class:`~histeq_gui.core.readers.RaggedReader`)
+        is equalized image by image into a folder of PNG files only.
     output : str or path-like
         ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
-        a path without an extension for a folder of numbered PNG files.
+        a path without an extension for a folder of PNG files: numbered, or
+        named after the source files (stem + ``.png``) when the stack comes
+        from a folder of images (``names``, or the reader's ``names``).
     settings : ExportSettings
         Method, bins, scope, output dtype and channel axis.
     source : str or path-like, optional
@@ -322,6 +373,12 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     scheduler : str, optional
         Address of a ``dask.distributed`` scheduler (``tcp://host:8786``);
         only with ``engine="dask"``.
+    names : sequence of str, optional
+        The source file of each image (a folder's, for a stack read into
+        memory); default the reader's ``names``.  A PNG folder output names
+        its files after them (stem + ``.png``; two sources that would get
+        the same name are refused up front) and the sidecar's ``files``
+        maps each output file to its source.
 
     Yields
     ------
@@ -381,7 +438,12 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ...     print(stage, done, total)
     """
     runner = _engine(engine, scheduler)
-    plan = _plan(images, output, settings, source, overwrite, chunk_images)
+    plan = _plan(images, output, settings, source, overwrite, chunk_images, names)
+    if plan.ragged:
+        if runner.name != "local":
+            raise StackError("the dask engine takes stacks of images of one size; export "
+                             "images of different sizes with the local engine")
+        return _run_ragged(plan)
     return _run(plan, runner)
 
 
@@ -402,7 +464,7 @@ def _engine(name, scheduler):
 
 
 def export(images, output, settings, *, source=None, overwrite=False, progress=None,
-           engine="local", scheduler=None):
+           engine="local", scheduler=None, names=None):
     """Run :func:`export_steps` to the end and return the output path.
 
     ``progress(stage, done, total)`` is called at every step; it may raise
@@ -411,7 +473,7 @@ def export(images, output, settings, *, source=None, overwrite=False, progress=N
     parameters are those of :func:`export_steps`.
     """
     steps = export_steps(images, output, settings, source=source, overwrite=overwrite,
-                         engine=engine, scheduler=scheduler)
+                         engine=engine, scheduler=scheduler, names=names)
     try:
         while True:
             try:
@@ -446,7 +508,7 @@ def _run(plan, engine):
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
                 writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype,
-                                             plan.layout, target=plan.output)
+                                             plan.layout, target=plan.output, names=plan.names)
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
@@ -461,6 +523,47 @@ def _run(plan, engine):
     finally:
         if reader is not plan.images:
             reader.close()
+    return plan.output
+
+
+def _run_ragged(plan):
+    """Export images of different sizes image by image into a folder of PNG files.
+
+    Scope "image": each image its own histogram per channel; scope
+    "stack": one histogram per channel fitted over every pixel of every
+    image (:func:`~histeq_gui.core.fit.fit_each`, one image at a time), then
+    applied to each.  Staged, verified and committed as :func:`_run` does.
+    """
+    s, reader, layout = plan.settings, plan.images, plan.layout
+    axis = layout.channel_axis
+    maps = None
+    if s.scope == "stack":
+        def chunks():
+            for image in reader.images():
+                yield channel_pieces(image, guess_layout(image.shape, axis))
+
+        def build(progress):
+            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
+                         progress=progress, **s.params)
+
+        maps = yield from _in_thread("histogram", build)
+    json_path = sidecar.sidecar_path(plan.output)
+    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+    with atomic.staged([plan.output, json_path],
+                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+        with writers.RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
+            writer.open()
+            total = reader.n_images
+            yield "equalize", 0, total
+            for i in range(total):
+                image = reader.image(i)
+                out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None, 0,
+                                     plan.input_dtype)
+                writer.write(i, i + 1, out)
+                yield "equalize", i + 1, total
+            writer.finish()
+        yield from _in_thread("write", writer.verify)
+        sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
     return plan.output
 
 
@@ -678,7 +781,7 @@ def _sidecar_info(plan, engine="local"):
         "source": None if plan.source is None else str(plan.source.absolute()),
         "output": plan.output.name,
         "format": plan.kind,
-        "shape": list(plan.shape),
+        "shape": None if plan.shape is None else list(plan.shape),
         "input_dtype": str(plan.input_dtype),
         "output_dtype": str(plan.dtype),
         "method": s.method,
@@ -688,6 +791,9 @@ def _sidecar_info(plan, engine="local"):
         "scope": s.scope,
         "channel_axis": plan.layout.channel_axis,
         "engine": engine,
+        **({} if plan.names is None else
+           {"files": dict(zip(plan.names, plan.sources))}),
+        **({"shapes": [list(shape) for shape in plan.images.shapes]} if plan.ragged else {}),
     }
 
 

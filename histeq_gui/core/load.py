@@ -33,7 +33,6 @@ __all__ = ["load_stack"]
 
 _TIFF_EXTS = (".tif", ".tiff")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-_FOLDER_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _READABLE = (".npy, .npz, .tif/.tiff, .png, .jpg/.jpeg, .bmp, .gif, .webp, a .zarr array or a "
              "folder of images")
 
@@ -373,17 +372,11 @@ def _check_image_size(path, fh, head, folder_item):
     return None
 
 
-def _natural_key(name):
-    parts = re.split(r"(\d+)", name.lower())
-    return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
-
-
 def _folder_files(folder):
-    """The image files of a folder in natural name order (hidden and non-regular files left out)."""
-    with _guard(folder, what="folder"):
-        files = sorted((p for p in folder.iterdir() if p.suffix.lower() in _FOLDER_EXTS
-                        and not p.name.startswith(".") and p.is_file()),
-                       key=lambda p: _natural_key(p.name))
+    """The image files of a folder (:func:`~histeq_gui.core.folder.folder_images`), refusing none."""
+    from .folder import folder_images
+
+    files = folder_images(folder)
     if not files:
         raise StackError(f"cannot read '{folder}': the folder holds no PNG, JPEG or TIFF "
                          "images; choose a folder of images or a stack file")

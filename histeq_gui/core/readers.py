@@ -48,7 +48,7 @@ from .files import _check_array, _check_regular, _guard, _open_input, _Progress,
     _stat_input
 from .stack import Layout, image_at
 
-__all__ = ["Reader", "ArrayReader", "open_reader", "reader_for", "stack_axis", "CHUNK_BYTES"]
+__all__ = ["Reader", "ArrayReader", "RaggedReader", "open_reader", "reader_for", "stack_axis", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 26       # default size of the pieces :meth:`Reader.chunks` reads: 64 MB
 
@@ -99,6 +99,7 @@ class Reader:
     kind = "array"
     path = None
     names = None
+    ragged = False
     depth = 0
     signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
@@ -509,10 +510,11 @@ class FolderReader(Reader):
     kind = "folder"
     depth = 1
 
-    def __init__(self, path):
+    def __init__(self, path, files=None, first=None):
         self.path = Path(path)
-        self.files = load._folder_files(self.path)
-        first = load._load_image(self.files[0], folder_item=True)
+        self.files = load._folder_files(self.path) if files is None else files
+        if first is None:
+            first = load._load_image(self.files[0], folder_item=True)
         super().__init__((len(self.files),) + first.shape, first.dtype)
         self.names = [f.name for f in self.files]
 
@@ -537,6 +539,220 @@ class FolderReader(Reader):
                 self._read_rows(i, i + 1, out[i:i + 1])
                 report(i + 1)
         return out
+
+
+def _colours(shape):
+    """"gray", "gray+alpha", "RGB", "RGBA" or "N channels" for an image shape (H, W[, C])."""
+    if len(shape) == 2:
+        return "gray"
+    return {1: "gray", 2: "gray+alpha", 3: "RGB", 4: "RGBA"}.get(shape[2],
+                                                                 f"{shape[2]} channels")
+
+
+def _size(shape):
+    """``"512x384"`` (width x height) of an image shape."""
+    return f"{shape[1]}x{shape[0]}"
+
+
+def _channels_of(shape):
+    return 1 if len(shape) == 2 else int(shape[2])
+
+
+def _probe(path, first_mode, first):
+    """``(shape, dtype, mode)`` of a folder's image from its header when that is enough.
+
+    Pillow's header gives the size and mode without decoding; an image of
+    the first image's mode decodes to its dtype and channels.  Any other
+    mode (and palettes, whose channels depend on transparency) is decoded
+    to know exactly.  TIFF files: tifffile's first series.
+    """
+    import tifffile
+    from PIL import Image
+
+    if path.suffix.lower() in load._TIFF_EXTS:
+        with _guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            return tuple(series.shape), np.dtype(series.dtype), None
+    with _open_input(path, "image file") as fh, _guard(path, what="image file"), \
+            Image.open(fh) as image:
+        (width, height), mode = image.size, image.mode
+    if mode == first_mode and mode not in ("P", "PA"):
+        return (height, width) + first.shape[2:], first.dtype, mode
+    image = load._load_image(path, folder_item=True)
+    return image.shape, image.dtype, mode
+
+
+def _folder_reader(path):
+    """A FolderReader, or a RaggedReader when the folder's images differ in size.
+
+    Every file's header is read (each image of a mode other than the first
+    one's is decoded), so that a folder of mixed sizes is known at once.
+    Images of different sizes must share the dtype and the number of
+    channels: a folder mixing gray and colour (or 8 and 16 bits) is refused
+    in one line naming two such files, not converted, since converting
+    would change the data the user inspects.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    files = load._folder_files(path)
+    first = load._load_image(files[0], folder_item=True)
+    first_mode = None
+    if files[0].suffix.lower() not in load._TIFF_EXTS:
+        with _open_input(files[0], "image file") as fh, \
+                _guard(files[0], what="image file"), Image.open(fh) as image:
+            first_mode = image.mode
+    shapes, dtypes = [first.shape], [first.dtype]
+    for f in files[1:]:
+        shape, dtype, _ = _probe(f, first_mode, first)
+        shapes.append(tuple(int(n) for n in shape))
+        dtypes.append(np.dtype(dtype))
+    if all(s[:2] == first.shape[:2] for s in shapes):
+        return FolderReader(path, files, first)      # one size: mismatched types refused on read
+    for f, shape, dtype in zip(files, shapes, dtypes):
+        if dtype != first.dtype or _channels_of(shape) != _channels_of(first.shape) \
+                or len(shape) > 3:
+            raise StackError(
+                f"cannot read '{path}': its images differ in size, and '{f.name}' is "
+                f"{_colours(shape)} {dtype} but '{files[0].name}' is {_colours(first.shape)} "
+                f"{first.dtype}; images of different sizes must share the type and channels, "
+                "convert them to one (all gray or all RGB, one bit depth) first")
+    return RaggedReader(path, files, shapes, first)
+
+
+class RaggedReader:
+    """A folder of images of different sizes, read image by image (a *ragged* stack).
+
+    It cannot be one array: :meth:`load` and :meth:`read` refuse (one line
+    saying to open it in the viewer or to export it to a folder).  Every
+    image has the same dtype and number of channels.
+
+    Attributes
+    ----------
+    ragged : bool
+        True (a :class:`Reader` has False).
+    path : pathlib.Path
+    kind : str
+        "folder".
+    files : list of pathlib.Path
+    names : list of str
+        The file name of each image, in order.
+    shapes : list of tuple
+        Each image's shape, ``(H, W)`` or ``(H, W, C)``.
+    dtype : numpy.dtype
+    channels : int
+    signature : tuple or None
+        As :attr:`Reader.signature`.
+
+    Examples
+    --------
+    >>> with open_reader("shots") as reader:                      # doctest: +SKIP
+    ...     reader.ragged, reader.n_images, reader.shapes[0], reader.image(0).shape
+    (True, 5, (512, 512), (512, 512))
+    """
+
+    ragged = True
+    kind = "folder"
+    signature = None
+
+    def __init__(self, path, files, shapes, first=None):
+        self.path, self.files = Path(path), list(files)
+        self.names = [f.name for f in self.files]
+        self.shapes = [tuple(int(n) for n in s) for s in shapes]
+        if first is None:
+            first = load._load_image(self.files[0], folder_item=True)
+        self.dtype = np.dtype(first.dtype)
+        self.channels = _channels_of(first.shape)
+        self._first = first
+        self._lock = threading.RLock()
+
+    @property
+    def n_images(self):
+        """Number of images (files)."""
+        return len(self.files)
+
+    @property
+    def size(self):
+        """Values in all the images together."""
+        return sum(math.prod(s) for s in self.shapes)
+
+    @property
+    def nbytes(self):
+        return self.size * self.dtype.itemsize
+
+    @property
+    def ndim(self):
+        return len(self.shapes[0])
+
+    def __len__(self):
+        return self.n_images
+
+    def __repr__(self):
+        return f"<RaggedReader '{self.path}' {self.n_images} images of different sizes " \
+               f"{self.dtype}>"
+
+    def image(self, index, layout=None):
+        """Image ``index`` as ``(H, W)`` or ``(H, W, C)``, decoded from its file.
+
+        ``layout`` is ignored (each image is its own).
+
+        Raises
+        ------
+        IndexError
+            For an index out of range.
+        StackError
+            If the file cannot be read, or changed since the folder was opened.
+        """
+        index = int(index)
+        if not 0 <= index < self.n_images:
+            raise IndexError(f"image {index} is out of range: the folder has {self.n_images} "
+                             "images")
+        with self._lock:
+            if index == 0 and self._first is not None:
+                image, self._first = self._first, None
+            else:
+                image = load._load_image(self.files[index], folder_item=True)
+        if image.shape != self.shapes[index] or image.dtype != self.dtype:
+            raise StackError(
+                f"cannot read '{self.files[index]}': it is now {image.shape} {image.dtype}, "
+                f"not {self.shapes[index]} {self.dtype} as when the folder was opened; open "
+                "the folder again")
+        return image
+
+    def images(self, progress=None):
+        """Yield every image in order; ``progress(done, total)`` after each (it may raise)."""
+        report = _Progress(progress, self.n_images)
+        for i in range(self.n_images):
+            yield self.image(i)
+            report(i + 1)
+
+    def refusal(self, what="load"):
+        """The one-line StackError for treating these images as one array."""
+        return StackError(
+            f"cannot {what} '{self.path}' as one array: its {self.n_images} images have "
+            f"different sizes ('{self.names[0]}' is {_size(self.shapes[0])}, "
+            f"'{self.names[self._other()]}' is {_size(self.shapes[self._other()])}); open it in "
+            "the viewer, or export it to a folder (histeq FOLDER -o OUTFOLDER)")
+
+    def _other(self):
+        return next((i for i, s in enumerate(self.shapes) if s[:2] != self.shapes[0][:2]), 0)
+
+    def load(self, progress=None):
+        """Refused: images of different sizes are not one array (StackError, one line)."""
+        raise self.refusal()
+
+    def read(self, start, stop, axis=0):
+        """Refused, as :meth:`load`; read :meth:`image` by image."""
+        raise self.refusal("read")
+
+    def close(self):
+        """Nothing to release (files are opened one at a time)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
 
 
 def open_reader(path, key=None):
@@ -578,7 +794,7 @@ def open_reader(path, key=None):
 
         reader = zarr_io.ZarrReader(path)
     elif is_folder:
-        reader = FolderReader(path)
+        reader = _folder_reader(path)
     elif ext in load._TIFF_EXTS:
         reader = TiffReader(path)
     elif ext == ".npy":
@@ -591,7 +807,8 @@ def open_reader(path, key=None):
         raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
                          f"use {load._READABLE}")
     try:
-        _check_array(reader, f"'{path}'")
+        _check_array(reader._first if getattr(reader, "ragged", False) else reader,
+                     f"'{path}'")
     except BaseException:
         reader.close()
         raise

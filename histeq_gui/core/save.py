@@ -20,6 +20,7 @@ from . import readers
 from .atomic import _temp_path, clean_up, exists, staged
 from .errors import StackError
 from .files import _check_array, _guard, _Progress
+from .sidecar import own_files
 from .stack import guess_layout
 from .writers import open_writer
 
@@ -115,7 +116,9 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
             if not path.is_dir():
                 raise StackError(f"cannot write '{path}': it exists and is not a folder; "
                                  "choose another name")
-            others = [p.name for p in path.iterdir() if not re.fullmatch(r"\d+\.png", p.name)]
+            ours = own_files(path)      # named after their sources by an earlier export
+            others = [p.name for p in path.iterdir()
+                      if not re.fullmatch(r"\d+\.png", p.name) and p.name not in ours]
             if others:
                 raise StackError(f"will not replace '{path}': it holds files other than "
                                  f"numbered PNGs (e.g. '{others[0]}'); choose a new or empty "

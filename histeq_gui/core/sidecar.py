@@ -24,7 +24,7 @@ from .atomic import _new_file, staged
 from .errors import StackError
 from .files import _guard
 
-__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "check_sidecar", "write_sidecar",
+__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar", "write_sidecar",
            "write_json", "read_sidecar"]
 
 PROGRAM = "histeq-gui"      # the "program" every sidecar this program writes carries
@@ -71,6 +71,30 @@ def is_own_sidecar(output_path):
         return False
     return (isinstance(data, dict) and data.get("program") == PROGRAM
             and data.get("output") == Path(output_path).name)
+
+
+def own_files(output_path):
+    """The file names a sidecar this program wrote for a PNG folder lists (its ``files``).
+
+    Empty when there is no such sidecar (:func:`is_own_sidecar`) or it
+    lists none: a folder of PNG files named after their sources holds these.
+
+    Examples
+    --------
+    >>> own_files("/nonexistent/out")
+    set()
+    """
+    if not is_own_sidecar(output_path):
+        return set()
+    try:
+        with open(sidecar_path(output_path), "rb") as fh:
+            files = json.loads(fh.read(_MAX_BYTES + 1)).get("files")
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(files, dict):
+        return set()
+    return {name for name in files if isinstance(name, str) and name.endswith(".png")
+            and "/" not in name and name not in (".", "..")}
 
 
 def check_sidecar(output_path, overwrite=False):

@@ -336,8 +336,8 @@ class _Source:
     def __init__(self, images, channel_axis):
         from . import readers
 
-        if isinstance(images, (list, tuple)) and len(images) and \
-                len({np.shape(image) for image in images}) > 1:
+        if getattr(images, "ragged", False) or isinstance(images, (list, tuple)) and \
+                len(images) and len({np.shape(image) for image in images}) > 1:
             self._ragged(images, channel_axis)
             return
         self.reader = images if isinstance(images, readers.Reader) else None
@@ -373,19 +373,25 @@ class _Source:
     def _ragged(self, images, channel_axis):
         """Images of different shapes: each one is described (and equalized) on its own."""
         self.ragged, self.reader = True, None
-        self.images = [_as_stack(image) for image in images]
-        first = self.images[0]
-        layouts = [guess_layout(image.shape, channel_axis) for image in self.images]
-        for i, (image, layout) in enumerate(zip(self.images, layouts)):
+        if getattr(images, "ragged", False):        # a RaggedReader: read image by image
+            self._read = lambda i: _as_stack(images.image(i))
+            shapes, dtypes = list(images.shapes), [np.dtype(images.dtype)] * images.n_images
+        else:
+            arrays = [_as_stack(image) for image in images]
+            self._read = arrays.__getitem__
+            shapes, dtypes = [a.shape for a in arrays], [a.dtype for a in arrays]
+        layouts = [guess_layout(shape, channel_axis) for shape in shapes]
+        for i, (shape, dtype, layout) in enumerate(zip(shapes, dtypes, layouts)):
             if layout.n_images != 1:
-                raise ValueError(f"image {i} of shape {image.shape} is not one image; give "
+                raise ValueError(f"image {i} of shape {shape} is not one image; give "
                                  "images of shape (H, W) or (H, W, C) when their sizes differ")
-            if image.dtype != first.dtype or layout.channels != layouts[0].channels:
-                raise ValueError(f"image {i} is {image.shape} {image.dtype} but image 0 is "
-                                 f"{first.shape} {first.dtype}; images of different sizes must "
+            if dtype != dtypes[0] or layout.channels != layouts[0].channels:
+                raise ValueError(f"image {i} is {shape} {dtype} but image 0 is "
+                                 f"{shapes[0]} {dtypes[0]}; images of different sizes must "
                                  "have the same dtype and number of channels")
         self.layouts, self.layout = layouts, layouts[0]
-        self.dtype, self.n, self.channels = first.dtype, len(self.images), layouts[0].channels
+        self.dtype, self.n, self.channels = dtypes[0].newbyteorder("="), len(shapes), \
+            layouts[0].channels
         if self.channels > 4:
             raise ValueError(f"images with {self.channels} channels cannot be described; give "
                              "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or "
@@ -404,7 +410,7 @@ class _Source:
         """
         if self.ragged:
             layout = self.layouts[b0]
-            xc = as_channels_first(self.images[b0], layout)
+            xc = as_channels_first(self._read(b0), layout)
             return np.ascontiguousarray(xc.reshape(1, self.channels, -1))
         if self.reader is None:
             return _chunk(self.x3, b0, b1)
@@ -425,7 +431,7 @@ class _Source:
     def image_bytes(self, i):
         """The bytes of image ``i`` (all channels), to compare images."""
         if self.ragged:
-            return (self.images[i].shape, self.block(i, i + 1).tobytes())
+            return (self.layouts[i].shape, self.block(i, i + 1).tobytes())
         if self.reader is None:
             return self.x3[:, i].tobytes()
         return self.block(i, i + 1)[0].tobytes()

@@ -434,28 +434,42 @@ def _png_image(array, layout, i):
 
 
 class PngFolderWriter(ChunkWriter):
-    """A new folder of numbered PNG files, one per image; each file fsynced, then the folder."""
+    """A new folder of PNG files, one per image; each file fsynced, then the folder.
+
+    The files are numbered (``00000.png``...), or named ``names`` (one per
+    image, e.g. :func:`~histeq_gui.core.folder.png_names` of the source
+    files of a folder).
+    """
 
     kind = "png-folder"
 
+    def __init__(self, *args, names=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.names = None if names is None else list(names)
+
     def _open(self):
         self.n_images = self.layout.n_images
+        if self.names is not None and len(self.names) != self.n_images:
+            raise ValueError(f"{len(self.names)} names for {self.n_images} images")
         self.digits = max(5, len(str(self.n_images - 1)))
         self.per = self.n_images // self.length         # images per index along the axis
         with _guard(self.target, "write"):
             os.mkdir(self.path)
 
     def name(self, i):
+        if self.names is not None:
+            return self.names[i]
         return f"{i:0{self.digits}d}.png"
 
     def _write(self, start, stop, data):
         layout = Layout(data.shape, self.layout.channel_axis)
         for j in range(layout.n_images):
-            i = start * self.per + j
-            image = _png_image(data, layout, j)
-            with _new_file(self.path / self.name(i), self.target) as fh:
-                iio.imwrite(fh, image, extension=".png", plugin="pillow")
-            self.digests.append((i, i + 1, digest(image)))
+            self._write_png(start * self.per + j, _png_image(data, layout, j))
+
+    def _write_png(self, i, image):
+        with _new_file(self.path / self.name(i), self.target) as fh:
+            iio.imwrite(fh, image, extension=".png", plugin="pillow")
+        self.digests.append((i, i + 1, digest(image)))
 
     def _finish(self):
         with _guard(self.target, "write"):
@@ -463,7 +477,7 @@ class PngFolderWriter(ChunkWriter):
 
     def _verify(self, progress):
         names = sorted(os.listdir(self.path))
-        if names != [self.name(i) for i in range(self.n_images)]:
+        if names != sorted(self.name(i) for i in range(self.n_images)):
             raise StackError(f"{len(names)} files for {self.n_images} images")
         for i, _, expected in self.digests:
             stored = load._load_image(self.path / self.name(i), folder_item=True)
@@ -471,6 +485,43 @@ class PngFolderWriter(ChunkWriter):
                 raise StackError(f"{self.name(i)} reads back as {stored.shape} {stored.dtype}")
             if progress is not None:
                 progress(-(-(i + 1) // self.per), self.length)
+
+
+class RaggedPngWriter(PngFolderWriter):
+    """A new folder of PNG files for images of different sizes, one image per ``write``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The folder to create (must not exist).
+    names : sequence of str
+        The file name of each image, in order.
+    dtype : dtype-like
+        What the files hold (uint8, or uint16 gray).
+    target : path-like, optional
+        The final path, for error messages.
+
+    Notes
+    -----
+    ``write(i, i + 1, image)`` with image ``i`` as ``(H, W)`` or
+    ``(H, W, C)``, in order; then ``finish()`` and ``verify()`` as for any
+    :class:`ChunkWriter`.
+    """
+
+    def __init__(self, path, names, dtype, target=None):
+        names = list(names)
+        super().__init__(path, (len(names), 1, 1), dtype, Layout((len(names), 1, 1)), 0,
+                         target=target, names=names)
+
+    def write(self, start, stop, chunk):
+        if start != self.next or stop != start + 1 or not stop <= self.length:
+            raise ValueError(f"image {start}:{stop} out of order; expected image {self.next} "
+                             f"of {self.length}")
+        image = np.ascontiguousarray(chunk, dtype=self.dtype)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        self._write_png(start, image)
+        self.next = stop
 
 
 class PngWriter(ChunkWriter):
@@ -500,7 +551,8 @@ _WRITERS = {"npy": NpyWriter, "npz": NpzWriter, "tif": TiffWriter, "png-folder":
             "png": PngWriter}
 
 
-def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", axis="auto"):
+def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", axis="auto",
+                names=None):
     """Open a :class:`ChunkWriter` of ``kind`` at ``path`` (a temporary that does not exist).
 
     Parameters
@@ -521,6 +573,8 @@ def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", 
         The array's name in an ``.npz`` file.
     axis : int, None or "auto", optional
         The axis chunks are cut along; "auto" is :func:`write_axis`.
+    names : sequence of str, optional
+        A PNG folder's file names, one per image (default numbered).
 
     Returns
     -------
@@ -544,7 +598,8 @@ def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", 
         cls = _WRITERS[kind]
     if axis == "auto":
         axis = write_axis(layout, kind)
-    writer = cls(path, shape, dtype, layout, axis, target=target, key=key)
+    extra = {"names": names} if kind == "png-folder" else {}
+    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, **extra)
     try:
         return writer.open()
     except BaseException:

@@ -343,6 +343,8 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     original = np.ascontiguousarray(stack.image(index))
     channels = _channels(original, stack.channels)
     mask = roi_mask(roi, original.shape[:2])
+    if mask is not None and not mask.any() and getattr(stack, "ragged", False):
+        mask, roi = None, None      # a region outside this (smaller) image: the whole image
     n = len(channels)
     parts = 3 * n
     hists = []
@@ -439,9 +441,11 @@ def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
     <histeq_gui.gui.stack_file.LoadedStack.fit_histograms>`): the stack is
     never held in memory for this.
     """
-    mask = roi_mask(roi, stack.layout.image_shape)
     report = None if progress is None else (lambda done, total:
                                             progress("Stack histogram", done, total))
+    if stack.ragged:        # images of different sizes: the region clipped to each
+        return stack.fit_histograms(method, bins, roi=roi, progress=report, **(params or {}))
+    mask = roi_mask(roi, stack.layout.image_shape)
     return stack.fit_histograms(method, bins, mask=mask, progress=report, **(params or {}))
 
 

@@ -376,8 +376,9 @@ class ExportDialog(QDialog):
         self._set_running(True)
         self.stage_label.setText("Starting…")
         self.progress_bar.setRange(0, 0)
+        names = self.stack.names            # a folder's files: a PNG folder keeps their names
         self.runner.start(lambda report: export_steps(images, output, settings, source=source,
-                                                      overwrite=overwrite),
+                                                      overwrite=overwrite, names=names),
                           on_done=self._on_done, on_error=self._on_error,
                           on_cancel=self._on_cancelled, name=f"export {output.name}")
         return True

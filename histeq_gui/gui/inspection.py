@@ -243,10 +243,14 @@ class Inspection(QObject):
         params = self.state.params          # the method's own (stack-aware: the whole stack's)
         array = stack.array if stack.in_memory else stack.reader    # read block by block
         axis = stack.layout.channel_axis
+        if stack.ragged and axis is not None:
+            axis = -1                       # each image (H, W, C) of its own size
         bins = self.state.bins if bins is None else bins
+        names = stack.names                 # a folder's file names, for the "name" column
 
         def job(report):
             return image_stats(array, method=method, bins=bins, scope=scope, channel_axis=axis,
+                               names=names,
                                progress=lambda done, total: report("Statistics", done, total),
                                **params)
 

@@ -134,9 +134,26 @@ class LoadedStack:
 
     # ------------------------------------------------------------------ what it holds
     @property
+    def ragged(self):
+        """True for images of different sizes (a folder of them), read image by image.
+
+        Then :attr:`layout` and :attr:`shape` are those of a stack of the
+        first image's size (its channels and colour axis hold for every
+        image); :meth:`image_shape` gives each image's own ``(H, W)``.
+        """
+        return bool(getattr(self.reader, "ragged", False))
+
+    def image_shape(self, index):
+        """``(H, W)`` of image ``index`` (every image's, unless :attr:`ragged`)."""
+        if self.ragged:
+            return tuple(self.reader.shapes[int(index)][:2])
+        return tuple(self.layout.image_shape)
+
+    @property
     def shape(self):
-        """The stack's shape (no pixel is read)."""
-        return self.reader.shape
+        """The stack's shape (no pixel is read); for a ragged stack, as if every image were
+        the first one's size (see :attr:`ragged`)."""
+        return self.layout.shape if self.ragged else self.reader.shape
 
     @property
     def size(self):
@@ -163,7 +180,7 @@ class LoadedStack:
         """
         if self.in_memory:
             return self.reader.array
-        return _native(self.reader.load())
+        return _native(self.reader.load())      # a ragged stack: refused in one line
 
     @property
     def name(self):
@@ -212,7 +229,8 @@ class LoadedStack:
                 np.concatenate([np.ravel(c) for _, _, c in self.chunks()])
         per_image = max(1, self.size // max(self.n_images, 1))
         step = -(-self.n_images // max(1, PERCENTILE_VALUES // per_image))
-        return np.stack([self.read_image(i) for i in range(0, self.n_images, step)])
+        return np.concatenate([np.ravel(self.read_image(i))
+                               for i in range(0, self.n_images, step)])
 
     @property
     def n_images(self):
@@ -232,6 +250,8 @@ class LoadedStack:
     @property
     def pixels_per_image(self):
         """Values in one image (all channels)."""
+        if self.ragged:             # the largest image's
+            return max(s[0] * s[1] for s in self.reader.shapes) * self.channels
         h, w = self.layout.image_shape
         return h * w * self.channels
 
@@ -264,6 +284,8 @@ class LoadedStack:
         return _native(self.reader.image(int(index), self._reader_layout()))
 
     def _reader_layout(self):
+        if self.ragged:
+            return None         # each image is its own
         return Layout(self.reader.shape, self.layout.channel_axis)
 
     def chunks(self, progress=None, images=None):
@@ -284,6 +306,12 @@ class LoadedStack:
         (:func:`~histeq_gui.core.readers.stack_axis`) and keep every other
         axis; a single image is one piece.  A stack in memory gives views.
         """
+        if self.ragged:             # one image per piece, each its own size
+            for i in range(self.n_images):
+                yield i, i + 1, _native(self.reader.image(i))[np.newaxis]
+                if progress is not None:
+                    progress(i + 1, self.n_images)
+            return
         axis = stack_axis(self.layout)
         if axis is None:
             yield 0, 1, _native(self.reader.read(0, self.shape[0], 0))
@@ -300,7 +328,7 @@ class LoadedStack:
             pieces = as_channels_first(chunk, layout)
             yield [pieces[c] for c in range(self.channels)]
 
-    def fit_histograms(self, method, bins, mask=None, progress=None, **params):
+    def fit_histograms(self, method, bins, mask=None, progress=None, roi=None, **params):
         """The whole stack's histogram per channel, fitted chunk by chunk.
 
         Equal to ``histogram(channel_stack(c), method, bins, mask)`` for each
@@ -308,10 +336,23 @@ class LoadedStack:
         stack in memory; ``progress(done, total)`` after each chunk of each
         pass (it may raise Cancelled).
 
+        A ragged stack takes ``roi`` ``(x, y, width, height)`` instead of
+        ``mask``: the region clipped to each image (an image it misses
+        counts no pixel).
+
         Returns
         -------
         tuple of Histogram
         """
+        if self.ragged and roi is not None:
+            def chunks():
+                for piece in self.channel_chunks():
+                    region = np.zeros(piece[0].shape[-2:], bool)
+                    x, y, w, h = roi
+                    region[y:y + h, x:x + w] = True
+                    yield [(channel, region) for channel in piece]
+            return tuple(fit_each(chunks, self.channels, method, bins, progress=progress,
+                                  **params))
         return tuple(fit_each(lambda: self.channel_chunks(), self.channels, method, bins,
                               mask=mask, progress=progress, **params))
 
@@ -327,6 +368,10 @@ class LoadedStack:
 
     def describe(self):
         """One line for the status bar: shape, dtype and layout (and how colour was chosen)."""
+        if self.ragged:
+            return (f"{self.n_images} images of different sizes · {self.dtype} · "
+                    f"{'gray' if self.channels == 1 else f'{self.channels} channels'}"
+                    " · read on demand")
         shape = "×".join(str(s) for s in self.shape)
         lazy = "" if self.in_memory else " · read on demand"
         return f"{shape} · {self.dtype} · {self.layout.name}{self._colour_note()}{lazy}"
@@ -482,6 +527,8 @@ def open_stack(path, progress=None, key=None):
 
 def _stack_of(reader, path, key, stage):
     """The LoadedStack of an open reader: read whole if small, else left to read on demand."""
+    if getattr(reader, "ragged", False):
+        return _ragged_stack(reader, path, stage)
     try:
         check_dtype(reader.dtype)
         layout = guess_layout(reader.shape, "auto")
@@ -510,6 +557,19 @@ def _stack_of(reader, path, key, stage):
     levels = stack_levels(stack, stage("Scanning the value range"))
     if stage("Preparing") is not None:
         stage("Preparing")(0, 1)
+    return replace(stack, levels=levels, _percentiles={}, _images=OrderedDict(),
+                   _lock=threading.Lock())
+
+
+def _ragged_stack(reader, path, stage):
+    """The LoadedStack of images of different sizes: always read image by image."""
+    try:
+        check_dtype(reader.dtype)
+        layout = guess_layout((reader.n_images,) + reader.shapes[0], "auto")
+    except ValueError as exc:
+        raise StackError(f"cannot view '{path}': {exc}") from None
+    stack = LoadedStack(reader, layout, path, (0.0, 1.0), None, None, tuple(reader.names))
+    levels = stack_levels(stack, stage("Scanning the value range"))
     return replace(stack, levels=levels, _percentiles={}, _images=OrderedDict(),
                    _lock=threading.Lock())
 

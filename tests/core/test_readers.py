@@ -272,9 +272,11 @@ def test_an_npy_cut_after_opening_is_one_line(tmp_path):
 
 
 def test_a_folder_image_of_another_size_is_named_when_read(tmp_path):
+    # An image replaced by one of another size after the folder was opened (a folder of
+    # several sizes from the start opens as a ragged stack: tests/core/test_ragged.py).
     path = _write(tmp_path / "frames", _faces(4)[:, 0], "folder")
-    iio.imwrite(path / "img2.png", np.zeros((5, 5), np.uint8))
     with open_reader(path) as reader:
+        iio.imwrite(path / "img2.png", np.zeros((5, 5), np.uint8))
         np.testing.assert_array_equal(reader.read(0, 2), _faces(2)[:, 0])
         with pytest.raises(StackError, match="'img2.png' is \\(5, 5\\) uint8 but 'img0.png' is"):
             reader.read(0, 4)

@@ -149,7 +149,7 @@ class ImagesPanel(QWidget):
             if stack is None:
                 self.roi_action.setChecked(False)
                 return
-            height, width = stack.layout.image_shape
+            height, width = stack.image_shape(self.state.index)
             self.state.set_roi((width // 4, height // 4, max(1, width // 2),
                                 max(1, height // 2)))
         elif not on:
