@@ -264,9 +264,11 @@ def _tables(source, group, method, params, bins, tick=None):
         if tick is not None:
             tick(len(group.blocks))         # the range pass, not needed
         t = tb.start(method, params, bins, source.x2.dtype, placeholder, pixels, None)
-        counts = _add_counts(t, _run(lambda b: tb.count(t, source.block(b)[0], None,
-                                                        group.samples(b[0], b[1])),
-                                     group.blocks, tick))
+        counts = tb.empty_counts(t)
+        for first, part in _run(lambda b: tb.count(t, source.block(b)[0], None,
+                                                   group.samples(b[0], b[1])),
+                                group.blocks, tick):
+            counts[first:first + len(part)] += part
         return tb.finish(tb.stats_from_counts(t, counts), counts)
     parts = _run(lambda b: hg.block_stats(*source.block(b)), group.blocks, tick)
     samples_of_row = np.zeros(source.x2.shape[0], np.intp)
@@ -288,21 +290,10 @@ def _tables(source, group, method, params, bins, tick=None):
         sel = parts[i][1] if len(parts) == 1 else hg.selection(x, sel)
         return tb.count(t, x, sel, group.samples(b[0], b[1]))
 
-    return tb.finish(t, _add_counts(t, _run(count, range(len(group.blocks)), tick)))
-
-
-def _add_counts(t, parts):
-    """The group's counts from its blocks' ``(first, counts)``.
-
-    A group of one block (several whole images) keeps that block's counts
-    as they are, without a copy.
-    """
-    if len(parts) == 1 and parts[0][0] == 0 and parts[0][1].shape[0] == t.samples:
-        return parts[0][1]
-    counts = _engine().empty_counts(t)
-    for first, part in parts:
+    counts = tb.empty_counts(t)
+    for first, part in _run(count, range(len(group.blocks)), tick):
         counts[first:first + len(part)] += part
-    return counts
+    return tb.finish(t, counts)
 
 
 def _map_blocks(source, blocks, t, samples_of, out, tick=None, clamp=None, convert=None):

@@ -19,14 +19,10 @@ def nodes(counts, edges, dtype, params):
     An empty sample gives NaN.
     """
     with np.errstate(all="ignore"):
-        # The same operations, in place where a temporary is not needed.
-        widths = np.diff(edges, axis=1).astype(np.float64, copy=False)
-        density = counts / widths
-        density /= counts.sum(axis=1, keepdims=True)
-        fp = np.cumsum(density, axis=1)
-        last = fp[:, -1:].copy()
-        fp *= 255
-        fp /= last
+        widths = np.diff(edges, axis=1).astype(np.float64)
+        density = counts / widths / counts.sum(axis=1, keepdims=True)
+        cdf = np.cumsum(density, axis=1)
+        fp = 255 * cdf / cdf[:, -1:]
     return Nodes(edges[:, :-1].astype(np.float64, copy=False), fp, 255.0, anchor="left")
 
 
