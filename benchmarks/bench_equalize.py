@@ -79,20 +79,6 @@ def skimage_loop(data):
     return out
 
 
-def match_loop(data, reference):
-    out = np.zeros(data.shape)
-    for i in range(data.shape[0]):
-        out[i, 0] = exposure.match_histograms(data[i, 0], reference)
-    return out
-
-
-def clahe_loop(data):
-    out = np.zeros(data.shape)
-    for i in range(data.shape[0]):
-        out[i, 0] = exposure.equalize_adapthist(data[i, 0])
-    return out
-
-
 def cv2_loop(data):
     import cv2
     out = np.zeros(data.shape, np.uint8)
@@ -229,8 +215,8 @@ def main(argv=None):
             results = {}
             for output in outputs:
                 label = f"{name}, {kind} -> {output or 'float64'}"
-                candidates[label] = (lambda d=data, o=output, p=params:
-                                     equalize(d, name, dtype=o, **p))
+                candidates[label] = (lambda d=data, o=output, p=params, n=name:
+                                     equalize(d, n, dtype=o, **p))
                 results[output] = candidates[label]()
             if found is None:
                 notes.append(f"{name}, {kind}: no reference loop to compare with")
