@@ -29,7 +29,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("HISTEQ_FUZZ_EXAMPLES", 60))
                     deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-INPUTS = [np.uint8, np.uint16, np.int16, np.uint32]
+INPUTS = [np.uint8, np.int8, np.uint16, np.int16, np.uint32]
 OUTPUTS = ["uint8", "uint16", "float32", "same"]
 
 
@@ -243,3 +243,65 @@ def test_unknown_output_dtypes_are_one_line_errors():
     assert equalize(image, dtype=np.uint16).dtype == np.uint16
     assert equalize(image, dtype=None).dtype == np.float64
     assert_array_equal(equalize(image, dtype="float64"), equalize(image), strict=True)
+
+
+def _nodes_methods(dtype):
+    """The methods that map 8-bit images through a table of their nodes evaluated per value."""
+    return [name for name in METHODS if get_method(name).supports(dtype)
+            and get_method(name).kind(dtype) == "nodes"]
+
+
+def _eight_bit_cases(dtype):
+    """8-bit stacks: photographs with their hard cases, a constant stack, a 1x1 image."""
+    stack = photos(dtype, n=5, size=24)
+    info = np.iinfo(dtype)
+    constant = np.full((2, 3, 3), info.max, dtype)
+    constant[1] = info.min
+    return [stack, constant, stack[:1, :1, :1]]
+
+
+@pytest.mark.parametrize("kernels", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_eight_bit_value_tables_equal_the_map_pixel_by_pixel(kernels, dtype):
+    # 8-bit images map through a table of their map evaluated at each of the
+    # 256 values; the very same images in float64 are mapped pixel by pixel
+    # (bins, np.interp's segments per pixel): the same bins, the same nodes
+    # and the same float64 evaluation at the same values, so the results,
+    # float64 and converted, are identical bit for bit, for every bin count,
+    # mask, scope and both kernel backends.
+    from histeq_gui.core.engine import backend
+    methods = _nodes_methods(np.dtype(dtype))
+    assert "numpy" in methods
+    rng = np.random.default_rng(11)
+    with backend.use(kernels):
+        for images in _eight_bit_cases(dtype):
+            wide = images.astype(np.float64)
+            masks = [None]
+            if images.size > 1:
+                mask = rng.random(images.shape[-2:]) < 0.3
+                mask[0, 0] = True
+                masks.append(mask)
+            for method in methods:
+                for bins in (1, 2, 3, 255, 256, 257, 4096, 65536):
+                    for mask in masks:
+                        for scope in get_method(method).scopes:
+                            kwargs = dict(bins=bins, scope=scope, mask=mask)
+                            table = equalize(images, method, **kwargs)
+                            pixels = equalize(wide, method, **kwargs)
+                            assert_array_equal(table, pixels, strict=True)
+                            for output in ("uint8", "same"):
+                                got = equalize(images, method, dtype=output, **kwargs)
+                                assert_array_equal(
+                                    got, convert(pixels, output, images.dtype), strict=True)
+
+
+def test_the_value_table_path_is_the_one_taken_for_eight_bit_images():
+    # The check above would pass trivially if 8-bit images were mapped pixel by
+    # pixel too: the engine's tables for them are per value (256 entries).
+    from histeq_gui.core.engine import tables
+    for dtype in (np.uint8, np.int8):
+        for method in _nodes_methods(np.dtype(dtype)):
+            h = histogram(photos(dtype, n=2, size=24)[0], method, 64)
+            assert h.tables.kind == "values" and h.tables.width == 256
+            assert h.tables.lut.shape == (256,)
+    assert tables.counted_first(get_method("numpy"), np.uint8, 3) is not None
