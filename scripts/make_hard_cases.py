@@ -119,6 +119,17 @@ def astronaut_rgb():
                      for p in photos])
 
 
+def ragged():
+    """A folder of gray photographs of different sizes (a raw dataset), as {name: image}."""
+    camera = data.camera()
+    return {"camera.png": camera[::2, ::2],                       # 256x256
+            "camera crop.png": camera[100:300, 150:450],           # 200x300
+            "coins.png": data.coins(),                             # 303x384
+            "moon small.png": data.moon()[::4, ::4],               # 128x128
+            "page.png": data.page(),                               # 191x384
+            "one pixel.png": np.array([[128]], np.uint8)}
+
+
 CASES = {
     "faces1800.npy": faces1800,
     "dark.npy": dark,
@@ -131,6 +142,7 @@ CASES = {
     "digits.npy": digits,
     "big2048.npy": big2048,
     "astronaut_rgb.npy": astronaut_rgb,
+    "ragged": ragged,
 }
 
 
@@ -144,6 +156,15 @@ def main(argv=None):
         if args.only and name not in args.only:
             continue
         target = args.out / name
+        if name == "ragged":
+            import imageio.v3 as iio
+
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            for file, image in make().items():
+                iio.imwrite(target / file, image)
+            print(f"{target}/: {len(make())} images of different sizes")
+            continue
         if name == "multipage_rgb.tif":
             shutil.copyfile(Path(data.__file__).parent / name, target)
             array = multipage_rgb()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy")
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -104,6 +104,11 @@ SHOTS = {
     "method_match.png": ("match: the dark photograph matched to the histogram of image 4, "
                          "the same photograph well exposed",
                          ["--method", "match", "--reference", "4", "--index", "5"]),
+    # a folder of photographs of different sizes (a ragged stack)
+    "ragged_viewer.png": ("a folder of images of different sizes: each shown at its own size",
+                          ["{hard}/ragged", "--index", "2"]),
+    "ragged_montage.png": ("the same folder as letterboxed thumbnails, flags marked",
+                           ["{hard}/ragged", "--view", "montage"]),
     # teaching views (issue 9); {hard} is the folder of hard cases and the textbook's example
     "compare_numpy_skimage.png": ("compare view: numpy vs skimage on a 16-bit photograph, their "
                                   "difference and its largest pixel",
