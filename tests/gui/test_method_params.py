@@ -442,3 +442,39 @@ def test_app_takes_the_methods_options_as_histeq(capsys):
         assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "no 'stack' scope" in err and "--clip-limit is not a parameter of the numpy" in err
+
+
+def test_a_method_registered_is_in_the_viewer_with_its_controls_help_and_result(qtbot, prefs,
+                                                                               wait_idle):
+    """Issue 7: a new method is one registry entry; the viewer's method control, its parameter
+    controls, its help page and the image shown follow from it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from throwaway_methods import power_reference, registered
+    from histeq_gui.gui.main_window import MainWindow
+    from histeq_gui.gui.method_help import method_help_html
+
+    with registered():
+        w = MainWindow(prefs)
+        qtbot.addWidget(w)
+        try:
+            w.opener.open_sample()
+            wait_idle(w)
+            settings = w.panel("settings")
+            combo = settings.method_combo
+            assert combo.findData("power-test") >= 0
+            w.state.set_method("power-test")
+            assert set(settings.param_controls) == {"power", "floor_level", "curve"}
+            assert "cdf ** power" in method_help_html("power-test")
+            w.state.set_params({"power": 2.0, "curve": "down"})
+            w.state.set_index(5)
+            qtbot.waitUntil(lambda: not w.busy and w.controller.result is not None
+                            and w.controller.result.index == 5, timeout=20000)
+            image = w.state.stack.image(5)
+            np.testing.assert_allclose(w.controller.result.equalized,
+                                       power_reference(image, 256, power=2.0, curve="down"),
+                                       rtol=0, atol=1e-12)
+        finally:
+            w.close()
