@@ -22,7 +22,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -718,6 +718,9 @@ class Histogram:
     mapped : bool
         True for a whole-image method's map of pixel values (``match``):
         one cell per value, ``cdf_x -> cdf`` the map of this sample.
+    mask : ndarray of bool or None
+        A whole-image method's mask (the selection it was made with), which
+        :meth:`apply` uses again: such a method has no tables to keep.
     """
 
     method: str
@@ -731,6 +734,7 @@ class Histogram:
     steps: bool = False
     params: dict = None
     mapped: bool = False
+    mask: object = field(default=None, repr=False)
 
     @property
     def global_map(self):
@@ -791,7 +795,12 @@ class Histogram:
         x = _as_images(images, min_ndim=0)
         if self.tables is None:
             params = {k: v for k, v in self.params.items() if k != "bins"}
-            return equalize(x, self.method, self.bins, progress=progress, dtype=dtype, **params)
+            mask = self.mask
+            if mask is not None and np.shape(mask) not in (x.shape, x.shape[-2:]):
+                raise ValueError(f"this histogram was made with a mask of shape "
+                                 f"{np.shape(mask)}; it cannot map images of shape {x.shape}")
+            return equalize(x, self.method, self.bins, progress=progress, dtype=dtype,
+                            mask=mask, **params)
         target, convert = _output(dtype, x.dtype)
         x2 = _rows(x)
         if x2.size == 0:
@@ -866,7 +875,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
                 tick(2 * len(group.blocks))
             return Histogram(m.name, bins, True, np.asarray(c.counts, np.int64),
                              np.asarray(c.edges, np.float64), np.asarray(c.x, np.float64),
-                             np.asarray(c.y, np.float64), None, False, p, mapped=True)
+                             np.asarray(c.y, np.float64), None, False, p, mapped=True,
+                             mask=mask)
         # No single map: the plain histogram (the seed recipe's bins) and its CDF.
         plain = get_method("numpy")
         t = _tables(_Source(x2, mask2), group, plain, plain.resolve_params(x.dtype, bins=bins),
@@ -875,7 +885,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
         with np.errstate(all="ignore"):
             cdf = np.cumsum(counts) / counts.sum()
         edges = t.binning.edges[0].astype(np.float64)
-        return Histogram(m.name, bins, False, counts, edges, edges[1:], cdf, None, False, p)
+        return Histogram(m.name, bins, False, counts, edges, edges[1:], cdf, None, False, p,
+                         mask=mask)
     t = _tables(_Source(x2, mask2), group, m, p, bins, tick)
     return _public(t, m.name, bins, p)
 

@@ -45,7 +45,7 @@ from . import methods as mt
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
            "chunk_distinct", "merge_distinct", "finish", "single_threaded",
-           "run_blocks", "global_method"]
+           "global_method"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
 

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from . import fit
+from .methods import get_method
 from .stack import as_channels_first, guess_layout
 from .stats_kernels import gray8_after, gray8_summary, histogram256
 
@@ -263,13 +264,19 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     source = _Source(images, channel_axis)
     channels, n = source.channels, source.n
     names = _names(names, n)
-    eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
-
-    # Check the arguments on a small ramp first, so that a bad one is an error
-    # rather than a column of NaN (see _equalize_chunk).
-    equalize(np.arange(16).reshape(4, 4).astype(source.dtype), **eq_args)
-    lo, hi = source.value_range()
     rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
+    aware = {p.name for p in get_method(method).stack_aware}
+    # Check the arguments on a small ramp first, so that a bad one is an error
+    # rather than a column of NaN (see _equalize_chunk); a stack-aware one
+    # (match's reference "stack" or an index) means the whole stack: it is
+    # resolved against it once, below, and checked there.
+    equalize(np.arange(16).reshape(4, 4).astype(source.dtype), method=method, bins=bins,
+             scope=scope, **{k: v for k, v in method_params.items() if k not in aware})
+    given = dict(method_params)                 # as given, for the table's info (and CSV)
+    if aware:
+        method_params = _whole_stack_params(source, rows, method, bins, method_params)
+    eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
+    lo, hi = source.value_range()
     chunks = -(-n // rows)
     hists = None
     whole = scope == "stack" or n == 0
@@ -315,11 +322,42 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         progress(total, total)
     table = _assemble(parts, n, names, source)
     info = {"method": method, "bins": int(bins), "scope": scope,
-            "method_params": dict(method_params), "shape": list(source.shape),
+            "method_params": given, "shape": list(source.shape),
             "dtype": str(source.dtype), "layout": source.layout.name, "channels": channels,
             "brightness_range": [lo, hi], "thresholds": dict(THRESHOLDS),
             "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR}
     return StatsTable(table, info)
+
+
+def _whole_stack_params(source, rows, method, bins, params):
+    """``params`` with the stack-aware ones resolved once against the whole stack.
+
+    Every block is then equalized against the same reference, as
+    ``equalize(images, method, **params)`` of the whole stack does (each
+    block would otherwise resolve ``"stack"`` against itself).  The stack
+    is read as a :class:`~histeq_gui.core.methods.StackStream`, block by
+    block, like the export does.
+    """
+    from .equalize import stack_params
+    from .methods import StackStream
+
+    if source.ragged:
+        names = ", ".join(p.name for p in get_method(method).stack_aware)
+        raise ValueError(f"the {method} method's {names} needs images of one size to resolve "
+                         "against the stack; give it an image array or a file instead")
+
+    def read_pieces():
+        for b0 in range(0, source.n, rows):
+            block = source.block(b0, min(b0 + rows, source.n))         # (m, C, P)
+            yield [block[:, c] for c in range(source.channels)]
+
+    def read_image(i):
+        block = source.block(i, i + 1)
+        return [block[0, c] for c in range(source.channels)]
+
+    stream = StackStream(source.n, source.channels, source.layout, source.dtype, read_pieces,
+                         read_image)
+    return stack_params(stream, method, bins=bins, **params)
 
 
 class _Source:

@@ -120,16 +120,37 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
         return dict(params)
     if progress is not None:
         progress("Reference", 0, 1)
-    mask = roi_mask(roi, stack.layout.image_shape)
-    if stack.in_memory or mask is not None:
-        source = stack.array        # a region of a stack read on demand: read whole (or refused)
+    if getattr(stack, "ragged", False):
+        resolved = _ragged_params(stack, method, bins, params)
     else:
-        source = _stack_stream(stack)
-    resolved = stack_params(source, method, channel_axis=stack.layout.channel_axis,
-                            mask=mask, bins=bins, **params)
+        mask = roi_mask(roi, stack.layout.image_shape)
+        if stack.in_memory or mask is not None:
+            source = stack.array    # a region of a stack read on demand: read whole (or refused)
+        else:
+            source = _stack_stream(stack)
+        resolved = stack_params(source, method, channel_axis=stack.layout.channel_axis,
+                                mask=mask, bins=bins, **params)
     if progress is not None:
         progress("Reference", 1, 1)
     return resolved
+
+
+def _ragged_params(stack, method, bins, params):
+    """Stack-aware parameters for images of different sizes: only those that need no stack.
+
+    An image array or file as reference resolves alone; "stack" or an index
+    would need the images as one stack: a one-line ValueError.
+    """
+    m = get_method(method)
+    for p in m.stack_aware:
+        value = params.get(p.name, p.default)
+        if isinstance(value, str) and value == "stack" or \
+                isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            raise ValueError(f"the {method} method's {p.name} {value!r} needs images of one "
+                             "size; choose a reference image file instead")
+    first = stack.read_image(0)[np.newaxis]          # what channels are; nothing else is read
+    return stack_params(first, method, channel_axis=-1 if first.ndim == 4 else None,
+                        bins=bins, **params)
 
 
 def _stack_stream(stack):

@@ -451,3 +451,26 @@ def test_a_mask_and_colour_in_pieces():
         _same_reference(refs[c], reference_of(rgb[..., c], mask[4 * c:4 * c + 4]))
     with pytest.raises(ValueError, match="a StackStream has no mask"):
         stack_params(_stream(rgb[..., 0], 2)[0], "match", mask=np.ones((16, 16), bool))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float64"])
+def test_a_masked_histogram_applies_its_mask_again(dtype):
+    """histogram(x, "match", mask=m).apply(x) == equalize(x, "match", mask=m): floats keep no
+    table, so the histogram keeps the mask (the viewer's region draws through apply)."""
+    from histeq_gui import equalize, histogram
+
+    image = data.camera()[::4, ::4].astype(dtype)
+    if image.dtype.kind == "f":
+        image /= 255.0
+    reference = data.moon()[::4, ::4].astype(dtype)
+    mask = np.zeros(image.shape, bool)
+    mask[20:80, 10:60] = True
+    expected = equalize(image, "match", reference=reference, mask=mask)
+    assert not np.array_equal(expected, equalize(image, "match", reference=reference))
+    h = histogram(image, "match", reference=reference, mask=mask)
+    np.testing.assert_array_equal(h.apply(image), expected)
+    assert (h.tables is None) == (image.dtype.kind == "f")   # floats: the mask is kept
+    if h.tables is None:
+        with pytest.raises(ValueError, match="made with a mask of shape") as error:
+            h.apply(image[:10, :10])
+        assert "\n" not in str(error.value)

@@ -801,3 +801,21 @@ def test_ragged_16_bit_and_refusals():
         image_stats(gray_and_colour, channel_axis="auto")
     with pytest.raises(ValueError, match="same dtype"):
         image_stats([np.zeros((4, 5), np.uint8), np.zeros((6, 5), np.uint16)])
+
+
+@pytest.mark.parametrize("reference", ["stack", 3])
+def test_after_columns_match_against_the_whole_stack_not_each_block(monkeypatch, reference):
+    """match's reference "stack" (or an index) means the whole stack, whatever the blocks."""
+    from histeq_gui import equalize
+    from histeq_gui.core import stats
+
+    monkeypatch.setattr(stats, "_CHUNK_PIXELS", 96 * 96 * 4)        # blocks of 4 images,
+    monkeypatch.setattr(stats, "_EQUALIZE_CHUNKS", 1)                # each equalized alone
+    faces = sample_stack()[:24].copy()
+    faces[:6] //= 4                                                  # dark first blocks
+    table = image_stats(faces, "match", reference=reference)
+    after = equalize(faces, "match", reference=reference)
+    for i in (0, 7, 23):
+        change = np.mean(np.abs(after[i, 0] - faces[i, 0] / 255.0))
+        assert table["mean_abs_change"][i] == pytest.approx(change, abs=1e-12)
+    assert table.info["method_params"] == {"reference": reference}   # as given

@@ -77,3 +77,25 @@ def test_open_page_stats_grid_and_export(qtbot, window, wait_idle, ragged, tmp_p
         expected = convert(reference[start:start + image.size], "same", np.uint8)
         np.testing.assert_array_equal(iio.imread(out_gui / name), expected.reshape(image.shape))
         start += image.size
+
+
+def test_match_against_the_stack_of_a_ragged_folder_says_why_in_one_line(qtbot, window,
+                                                                       wait_idle, ragged):
+    """A reference "stack" needs images of one size: a one-line reason, the viewer goes on."""
+    from histeq_gui.gui.compute import resolve_stack_params
+
+    folder, images = ragged
+    window.opener.open_path(folder)
+    wait_idle(window)
+    with pytest.raises(ValueError, match="reference .stack. needs images of one size") as error:
+        resolve_stack_params(window.state.stack, "match", 256, {"reference": "stack"})
+    assert "\n" not in str(error.value)
+    window.state.set_method("match")
+    qtbot.waitUntil(lambda: not window.busy, timeout=20000)
+    assert window.isVisible()
+    window.state.set_params({"reference": images[1]})               # an image array works
+    window.state.set_index(2)
+    qtbot.waitUntil(lambda: not window.busy and window.controller.result is not None
+                    and window.controller.result.index == 2, timeout=20000)
+    np.testing.assert_array_equal(window.controller.result.equalized,
+                                  equalize(images[2], "match", reference=images[1]))
