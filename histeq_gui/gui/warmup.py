@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections import deque
 
 import numpy as np
@@ -113,6 +112,24 @@ class _Preparer:
 _preparer = _Preparer()
 
 
+class _Bridge(QObject):
+    """The preparing thread's events, as one queued signal into the GUI thread."""
+
+    event = pyqtSignal(object)              # (kind, *args)
+
+
+_the_bridge = None
+
+
+def _bridge():
+    """The process's bridge (made in the GUI thread by the first window; never deleted)."""
+    global _the_bridge
+    if _the_bridge is None:
+        _the_bridge = _Bridge()
+        _preparer.listeners.add(lambda *event: _the_bridge.event.emit(event))
+    return _the_bridge
+
+
 def preparing():
     """True while the process prepares kernels (the viewer's exit does not wait for it)."""
     with _preparer.lock:
@@ -148,21 +165,18 @@ class KernelWarmUp(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        me = weakref.ref(self)
-        signals = {"busy": "busyChanged", "progress": "progressed", "prepared": "prepared"}
+        # The preparing thread never touches this object: it emits on the one
+        # bridge of the process (made here, in the GUI thread, and never
+        # deleted), whose queued signal reaches this window in the GUI thread
+        # and is disconnected by Qt when the window is destroyed.  (Emitting on
+        # a window's own object from the thread raced with its deletion.)
+        _bridge().event.connect(self._on_event)
 
-        def listen(kind, *args):            # called in the preparing thread (or the GUI's)
-            window = me()
-            try:
-                if window is not None:
-                    getattr(window, signals[kind]).emit(*args)
-                    return
-            except RuntimeError:            # its window is gone
-                pass
-            _preparer.listeners.discard(listen)
+    _SIGNALS = {"busy": "busyChanged", "progress": "progressed", "prepared": "prepared"}
 
-        self._listen = listen
-        _preparer.listeners.add(listen)
+    def _on_event(self, event):
+        kind, *args = event
+        getattr(self, self._SIGNALS[kind]).emit(*args)
 
     @property
     def busy(self):
@@ -186,4 +200,7 @@ class KernelWarmUp(QObject):
 
     def detach(self):
         """Stop following the preparing thread (the window closes)."""
-        _preparer.listeners.discard(self._listen)
+        try:
+            _bridge().event.disconnect(self._on_event)
+        except TypeError:                   # not connected (any more)
+            pass

@@ -249,6 +249,7 @@ def test_a_new_window_is_sized_to_its_screen(qtbot, monkeypatch, prefs):
     from PyQt5.QtGui import QScreen
     monkeypatch.setattr(QScreen, "availableGeometry", lambda self: QRect(0, 0, 1366, 728))
     w = MainWindow(prefs)
+    qtbot.addWidget(w)                  # closed and deleted by pytest-qt, in order
     try:
         assert w.size() == fitted_size(QRect(0, 0, 1366, 728)) != QSize(1400, 860)
     finally:

@@ -107,6 +107,7 @@ def test_the_level_choice_is_remembered(qtbot, window, prefs):
     window.state.set_levels_mode("image")
     window.state.set_saturated(1.5)
     again = MainWindow(prefs)
+    qtbot.addWidget(again)
     try:
         assert again.state.levels_mode == "image" and again.state.saturated == 1.5
     finally:
