@@ -25,7 +25,7 @@ from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
 from ..core.methods import METHODS, get_method, uses_value_bins
-from .panels.settings import value_bins_note
+from .panels.settings import WrappedNote, value_bins_note
 from .resources import SAMPLE_STACK, resource_path
 from .state import MAX_BINS, MIN_BINS
 from .jobs import Runner
@@ -172,8 +172,11 @@ class ExportDialog(QDialog):
         self.output_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setAutoDefault(False)     # Enter exports; it never browses
-        self.format_label = QLabel()
-        self.format_label.setWordWrap(True)
+        self.output_edit.setToolTip("The format comes from the extension: .npy, .npz, .tif, "
+                                    ".png (one image), .zarr; no extension: a folder of PNG "
+                                    "files")
+        self.format_label = WrappedNote()            # its last line is never cut off
+        self.format_label.setMinimumHeight(2 * self.format_label.fontMetrics().lineSpacing())
         self.dtype_combo = QComboBox()
         for name in OUTPUT_DTYPES:
             text = f"same ({output_dtype('same', stack.dtype)})" if name == "same" else name
@@ -311,8 +314,7 @@ class ExportDialog(QDialog):
             self.format_label.setText(f"<span style='color:#c5221f'>"
                                       f"{html.escape(for_dialog(str(exc)))}</span>")
             return
-        self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} (format from the extension; "
-                                  "no extension: a folder of PNG files) and a .json sidecar.")
+        self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} and a .json sidecar.")
 
     def _show_bins_note(self):
         method = self.method_combo.currentData()
