@@ -307,6 +307,8 @@ class Inspection(QObject):
 
     def shutdown(self, timeout_ms=None):
         """Cancel the job and wait for its thread (the window is closing)."""
+        for tracker in self.__dict__.pop("_trackers", []):
+            tracker.detach()
         return self.runner.shutdown(timeout_ms)
 
     # ------------------------------------------------------------------ filter, brush, sort
@@ -527,6 +529,12 @@ class _ShownTracker(QObject):
         self.dock = None
         self.in_front = True
         widget.installEventFilter(self)
+        inspection.__dict__.setdefault("_trackers", []).append(self)
+
+    def detach(self):
+        """Stop filtering the widget's events (its window closes)."""
+        if not sip.isdeleted(self) and not sip.isdeleted(self.widget):
+            self.widget.removeEventFilter(self)
 
     def eventFilter(self, watched, event):
         if sip.isdeleted(self.widget) or sip.isdeleted(self.inspection):

@@ -11,6 +11,7 @@ gives the focus back to the images.
 
 from __future__ import annotations
 
+from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QObject, Qt
 from PyQt5.QtWidgets import QAbstractSpinBox
 
@@ -47,6 +48,13 @@ class TypingKeys(QObject):
     def watch(self, spin):
         """Watch one spin box."""
         spin.installEventFilter(self)
+        self.__dict__.setdefault("_watched", []).append(spin)
+
+    def unwatch_all(self):
+        """Stop watching (the window closes: no Python filter runs while Qt destroys it)."""
+        for spin in self.__dict__.pop("_watched", []):
+            if not sip.isdeleted(spin):
+                spin.removeEventFilter(self)
 
     def eventFilter(self, spin, event):
         """Let the viewer's keys through, commit on Enter, revert on Escape."""

@@ -241,6 +241,9 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():          # panels with jobs of their own
             if hasattr(panel, "shutdown"):
                 panel.shutdown(CLOSE_WAIT_MS)
+        # No Python event filter may run while Qt destroys the window's widgets.
+        self.keys.unwatch_all()
+        self.removeEventFilter(self.opener)
         self.views.show_view("viewer")              # the layout remembered is the viewer's
         self.prefs.set_geometry(self.saveGeometry())
         self.prefs.set_window_state(self.saveState(LAYOUT_VERSION))

@@ -216,6 +216,7 @@ def test_the_default_size_fits_the_screen(screen):
 
 def test_the_window_is_usable_on_a_1366x768_screen(qtbot, prefs, wait_idle):
     w = MainWindow(prefs)
+    qtbot.addWidget(w)       # closed and deleted by pytest-qt, in order
     size = fitted_size(QRect(0, 0, 1366, 728))
     w.fit(size)
     w.show()

@@ -530,6 +530,7 @@ def test_a_layout_saved_before_the_inspection_panels_is_not_restored(qtbot, pref
     from histeq_gui.gui.main_window import MainWindow
     old = [p for p in panels.PANELS if p.id not in ("stats", "column_histogram", "grid")]
     first = MainWindow(prefs, panels=old)
+    qtbot.addWidget(first)       # closed and deleted by pytest-qt, in order
     first.show()
     qtbot.waitExposed(first)
     first.prefs.set_window_state(first.saveState(2))      # what the previous version kept
@@ -537,6 +538,7 @@ def test_a_layout_saved_before_the_inspection_panels_is_not_restored(qtbot, pref
     first.hide()
     first.deleteLater()
     again = MainWindow(type(prefs).from_file(settings_file))
+    qtbot.addWidget(again)       # closed and deleted by pytest-qt, in order
     again.show()
     qtbot.waitExposed(again)
     try:

@@ -56,6 +56,7 @@ def test_a_new_panel_is_one_registry_line(qtbot, monkeypatch, prefs, wait_idle):
     monkeypatch.setattr(panels_module, "PANELS",
                         [*PANELS, PanelSpec("counter", "Counter", "left", CountingPanel)])
     w = MainWindow(prefs)
+    qtbot.addWidget(w)       # closed and deleted by pytest-qt, in order
     w.show()
     try:
         dock = w.findChild(QDockWidget, "counter")
@@ -81,12 +82,14 @@ def test_a_new_panel_is_one_registry_line(qtbot, monkeypatch, prefs, wait_idle):
 
 def test_the_layout_is_remembered(qtbot, prefs, settings_file):
     first = MainWindow(prefs)
+    qtbot.addWidget(first)       # closed and deleted by pytest-qt, in order
     first.show()
     qtbot.waitExposed(first)
     first.docks["settings"].hide()
     first.addDockWidget(Qt.LeftDockWidgetArea, first.docks["transfer"])
     first.close()
     again = MainWindow(type(prefs).from_file(settings_file))
+    qtbot.addWidget(again)       # closed and deleted by pytest-qt, in order
     again.show()
     qtbot.waitExposed(again)
     try:

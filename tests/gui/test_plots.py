@@ -80,6 +80,7 @@ def bar_pixels(plot, channel=0):
 @pytest.fixture
 def big_window(qtbot, prefs):
     w = MainWindow(prefs)
+    qtbot.addWidget(w)       # closed and deleted by pytest-qt, in order
     w.fit(QSize(1400, 860))
     w.show()
     qtbot.waitExposed(w)
@@ -163,6 +164,7 @@ def test_x_range_data_or_dtype_and_it_is_remembered(qtbot, big_window, prefs):
     assert x_range[0] < 0 < 255 < x_range[1] < 260
     assert "full range" in plot.getPlotItem().getAxis("bottom").labelText
     again = MainWindow(prefs)
+    qtbot.addWidget(again)       # closed and deleted by pytest-qt, in order
     try:
         assert again.state.hist_range == "dtype"
         assert again.panel("histograms").range_combo.currentData() == "dtype"

@@ -74,12 +74,14 @@ def test_views_fill_the_window_and_come_back(qtbot, sample_window):
 def test_closing_in_a_view_remembers_the_viewer_layout(qtbot, prefs, settings_file):
     from histeq_gui.gui.main_window import MainWindow
     first = MainWindow(prefs)
+    qtbot.addWidget(first)       # closed and deleted by pytest-qt, in order
     first.show()
     qtbot.waitExposed(first)
     first.docks["settings"].hide()              # the user's own layout of the viewer
     first.show_view("not-flat")
     first.close()
     again = MainWindow(type(prefs).from_file(settings_file))
+    qtbot.addWidget(again)       # closed and deleted by pytest-qt, in order
     again.show()
     qtbot.waitExposed(again)
     try:

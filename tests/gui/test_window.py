@@ -548,6 +548,7 @@ def test_cancelling_the_stack_histogram_goes_back_to_image_scope(qtbot, window, 
 def test_preferences_remember_method_bins_scope_and_folder(qtbot, prefs, settings_file, tmp_path,
                                                           wait_idle):
     w = MainWindow(prefs)
+    qtbot.addWidget(w)       # closed and deleted by pytest-qt, in order
     w.show()
     path = tmp_path / "remember.npy"
     np.save(path, np.zeros((2, 8, 8), np.uint8))
@@ -559,6 +560,7 @@ def test_preferences_remember_method_bins_scope_and_folder(qtbot, prefs, setting
     w.close()
     assert settings_file.exists()
     again = MainWindow(type(prefs).from_file(settings_file))
+    qtbot.addWidget(again)       # closed and deleted by pytest-qt, in order
     try:
         assert again.state.method == "skimage"
         assert again.state.bins == 77
