@@ -5,9 +5,11 @@ Every test checks at teardown that no worker thread is left running.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
-from PyQt5.QtCore import QSize
+from PyQt5.QtCore import QEvent, QSize
 from PyQt5.QtWidgets import QMessageBox
 
 from histeq_gui.gui import jobs
@@ -36,6 +38,24 @@ class MessageBoxes:
 
     def texts(self, kind=None):
         return [text for k, _, text in self.calls if kind is None or k == kind]
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_only_between_tests(qapp):
+    """Python's cycle collector runs only here, after a test's windows are gone.
+
+    Left to itself it runs at any allocation, and may free the Python side of
+    Qt objects (graphics items of closed windows among them) while Qt still
+    has events queued for them: the event loop then crashed, rarely and at
+    random (seen in CI).  So it is switched off in the viewer's tests and run
+    at teardown, once the deleted widgets' deferred deletions are done.
+    """
+    gc.disable()
+    yield
+    qapp.sendPostedEvents(None, QEvent.DeferredDelete)
+    qapp.processEvents()
+    gc.collect()
+    qapp.processEvents()
 
 
 @pytest.fixture(autouse=True)
