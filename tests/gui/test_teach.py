@@ -318,6 +318,9 @@ def test_worked_table_copy_and_csv(qtbot, window, wait_idle, tmp_path, monkeypat
     window.state.set_output_levels(8)
     window.show_view("worked-table")
     panel = table_panel(qtbot, window)
+    # The table of this stack with L = 8, not one made before the change reached the panel.
+    qtbot.waitUntil(lambda: not panel.busy and panel.table is not None
+                    and panel.table.levels == 8 and panel.table.n_rows == 8, timeout=20000)
     panel.copy()
     lines = QApplication.clipboard().text().splitlines()
     assert lines[0].split("\t") == list(panel.table)
