@@ -34,6 +34,7 @@ from ..core.worked import compare_images
 from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_dict,
                       params_key, resolve_stack_params, stack_histograms)
 from .controller import SYNC_IMAGE_VALUES, SYNC_STACK_VALUES
+from .state import MethodParams
 from .jobs import Runner, log_if_unexpected
 
 __all__ = ["CompareSettings", "CompareController", "Comparison", "describe_setting",
@@ -66,7 +67,7 @@ def describe_setting(method, bins, scope, value_bins=False, params=None):
     return text
 
 
-class CompareSettings(QObject):
+class CompareSettings(MethodParams, QObject):
     """The second setting of the comparison view: method, its parameters, bins and scope.
 
     Same setters and checks as the state's (:meth:`set_method`,
@@ -113,15 +114,6 @@ class CompareSettings(QObject):
         """The second scope, "image" or "stack"."""
         return self._scope
 
-    @property
-    def params(self):
-        """B's method's parameters set by the user (a new dict; defaults for the others)."""
-        return dict(self._params.get(self._method, {}))
-
-    def params_of(self, method):
-        """The parameters set for ``method`` in B (a new dict), current or not."""
-        return dict(self._params.get(check_method(method), {}))
-
     def set_method(self, method):
         """Set the method; an unknown name raises ValueError (scope coerced, see the class)."""
         method = check_method(method)
@@ -129,35 +121,6 @@ class CompareSettings(QObject):
             self._method = method
             scopes = get_method(method).scopes
             self._scope = self._wanted_scope if self._wanted_scope in scopes else scopes[0]
-            self.paramsChanged.emit(self.params)
-            self.changed.emit()
-
-    def set_param(self, name, value):
-        """Set one parameter of B's method (the registry's check: ValueError, one line)."""
-        from .state import check_params
-        params = self.params
-        params.update(check_params(self._method, {name: value}))
-        self._store_params(self._method, params)
-
-    def reset_param(self, name):
-        """Give parameter ``name`` of B's method its default again."""
-        params = self.params
-        if name in params:
-            del params[name]
-            self._store_params(self._method, params)
-
-    def set_params(self, params, method=None):
-        """Set all the parameters of ``method`` (default: B's); the others take their defaults."""
-        from .state import check_params
-        method = self._method if method is None else check_method(method)
-        self._store_params(method, check_params(method, params))
-
-    def _store_params(self, method, params):
-        from .state import same_params
-        if same_params(params, self._params.get(method, {})):
-            return
-        self._params[method] = params
-        if method == self._method:
             self.paramsChanged.emit(self.params)
             self.changed.emit()
 

@@ -30,7 +30,7 @@ from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.histogram import check_bins as _core_check_bins
 from ..core.methods import check_method, get_method, uses_value_bins
 
-__all__ = ["ViewerState", "check_bins", "check_levels_mode", "check_roi", "check_params",
+__all__ = ["ViewerState", "MethodParams", "check_bins", "check_levels_mode", "check_roi", "check_params",
            "same_params", "MIN_BINS", "MAX_BINS", "LEVEL_MODES", "HIST_RANGES", "EQ_SCALES"]
 
 def check_bins(bins):
@@ -136,7 +136,64 @@ def check_roi(roi, image_shape=None):
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
-class ViewerState(QObject):
+class MethodParams:
+    """Each method's own parameters, kept per method: what a setting of method and bins needs.
+
+    For a QObject with ``_method`` (the current method), ``_params`` (method
+    -> dict of the values set) and the signals ``paramsChanged(object)`` and
+    ``changed()``: the viewer's state and the comparison's setting B.
+    """
+
+    @property
+    def params(self):
+        """The current method's parameters set by the user (a new dict; ``bins`` is not one).
+
+        The others take their defaults.  Pass them on as
+        ``equalize(..., method=state.method, bins=state.bins, **state.params)``.
+        Each method keeps its own: changing the method and back restores them.
+        """
+        return dict(self._params.get(self._method, {}))
+
+    def params_of(self, method):
+        """The parameters set for ``method`` (a new dict), current or not."""
+        return dict(self._params.get(check_method(method), {}))
+
+    def set_param(self, name, value):
+        """Set one parameter of the current method (checked by the registry).
+
+        Raises ValueError (one line) for a name the method does not have, or
+        a value of the wrong type or out of range; nothing changes then.
+        """
+        params = self.params
+        params.update(check_params(self._method, {name: value}))
+        self._store_params(self._method, params)
+
+    def reset_param(self, name):
+        """Give parameter ``name`` of the current method its default again."""
+        params = self.params
+        if name in params:
+            del params[name]
+            self._store_params(self._method, params)
+
+    def set_params(self, params, method=None):
+        """Set all the parameters of ``method`` (default: the current one); others: default.
+
+        Raises ValueError (one line) for an unknown name or a bad value;
+        nothing changes then.
+        """
+        method = self._method if method is None else check_method(method)
+        self._store_params(method, check_params(method, params))
+
+    def _store_params(self, method, params):
+        if same_params(params, self._params.get(method, {})):
+            return
+        self._params[method] = params
+        if method == self._method:
+            self.paramsChanged.emit(self.params)
+            self.changed.emit()
+
+
+class ViewerState(MethodParams, QObject):
     """Observable viewer state.
 
     Signals
@@ -227,20 +284,6 @@ class ViewerState(QObject):
     def method(self):
         """The equalization method."""
         return self._method
-
-    @property
-    def params(self):
-        """The current method's parameters set by the user (a new dict; ``bins`` is not one).
-
-        The others take their defaults.  Pass them on as
-        ``equalize(..., method=state.method, bins=state.bins, **state.params)``.
-        Each method keeps its own: changing the method and back restores them.
-        """
-        return dict(self._params.get(self._method, {}))
-
-    def params_of(self, method):
-        """The parameters set for ``method`` (a new dict), current or not."""
-        return dict(self._params.get(check_method(method), {}))
 
     @property
     def bins(self):
@@ -412,40 +455,6 @@ class ViewerState(QObject):
             if scope != self._scope:
                 self._scope = scope
                 self.scopeChanged.emit(scope)
-            self.paramsChanged.emit(self.params)
-            self.changed.emit()
-
-    def set_param(self, name, value):
-        """Set one parameter of the current method (checked by the registry).
-
-        Raises ValueError (one line) for a name the method does not have, or
-        a value of the wrong type or out of range; nothing changes then.
-        """
-        params = self.params
-        params.update(check_params(self._method, {name: value}))
-        self._store_params(self._method, params)
-
-    def reset_param(self, name):
-        """Give parameter ``name`` of the current method its default again."""
-        params = self.params
-        if name in params:
-            del params[name]
-            self._store_params(self._method, params)
-
-    def set_params(self, params, method=None):
-        """Set all the parameters of ``method`` (default: the current one); others: default.
-
-        Raises ValueError (one line) for an unknown name or a bad value;
-        nothing changes then.
-        """
-        method = self._method if method is None else check_method(method)
-        self._store_params(method, check_params(method, params))
-
-    def _store_params(self, method, params):
-        if same_params(params, self._params.get(method, {})):
-            return
-        self._params[method] = params
-        if method == self._method:
             self.paramsChanged.emit(self.params)
             self.changed.emit()
 
