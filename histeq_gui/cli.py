@@ -399,7 +399,7 @@ def _run(args):
     Returns the lines describing what was written (one per file and its sidecar).
     """
     from .core.export import ExportSettings, check_target, export
-    from .core.readers import open_reader
+    from .core.io import open_reader
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis,

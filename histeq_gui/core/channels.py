@@ -112,9 +112,9 @@ def declared_channel_axis(path, shape):
     """
     if path is None or Path(path).suffix.lower() not in _TIFF_EXTS:
         return None
-    from .load import _open_tiff        # the core's checked way to open a TIFF
+    from .io.load import open_tiff      # the core's checked way to open a TIFF
     try:
-        with _open_tiff(Path(path)) as (tif, series):
+        with open_tiff(Path(path)) as (tif, series):
             axes = series.axes
             page = series.pages[0] if len(series.pages) else None
             rgb = page is not None and int(page.photometric) == 2

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fit, readers
+from . import fit
 from .errors import StackError
-from .files import _stat_input
+from .io import Reader, open_reader, stack_axis, stat_input
 
 __all__ = ["DaskEngine", "INSTALL", "dask_modules"]
 
@@ -67,7 +67,7 @@ def dask_modules(distributed=False):
 
 
 def _signature(path):
-    info = _stat_input(path)
+    info = stat_input(path)
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
@@ -77,7 +77,7 @@ def _source(images):
     The signature is the file's when it was opened (``Reader.signature``):
     a task refuses a file that changed since.
     """
-    reader = images if isinstance(images, readers.Reader) else None
+    reader = images if isinstance(images, Reader) else None
     if reader is None:
         mapped = getattr(images, "_histeq_file", None)       # a whole map from load_stack
         if mapped is not None and isinstance(images, np.memmap):
@@ -99,7 +99,7 @@ def read_piece(source, axis, start, stop):
     if _signature(path) != signature:
         raise StackError(f"cannot read '{path}': the file changed during the export (it was "
                          "replaced or modified); export again once it is complete")
-    with readers.open_reader(path, key) as reader:
+    with open_reader(path, key) as reader:
         return np.array(reader.read(0, reader.shape[0]) if axis is None
                         else reader.read(start, stop, axis))
 
@@ -245,7 +245,7 @@ class DaskEngine:
 
         s, layout = plan.settings, plan.layout
         source = self._input(plan)
-        items = self._pieces(plan, readers.stack_axis(layout), source)
+        items = self._pieces(plan, stack_axis(layout), source)
         n = len(items)
         dtype = np.dtype(plan.input_dtype).newbyteorder("=")
 

@@ -37,15 +37,15 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, fit, memory, readers, save, sidecar, writers
+from . import fit
 from .choices import OUTPUT_DTYPES
 from .convert import convert, output_dtype
 from .equalize import check_scope, equalize, stack_params
 from .errors import Cancelled, StackError
-from .files import _guard
 from .histogram import check_bins, check_dtype
+from .io import (RaggedPngWriter, Reader, atomic, check_output, guard, memory, open_writer,
+                 output_kind, png_names, reader_for, sidecar, stack_axis)
 from .methods import StackStream, check_method, get_method, uses_value_bins
-from .folder import png_names
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -191,7 +191,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
     settings.validate()
     if getattr(images, "ragged", False):
         return _plan_ragged(images, output, settings, source, overwrite)
-    if not isinstance(images, (np.ndarray, readers.Reader)):
+    if not isinstance(images, (np.ndarray, Reader)):
         images = np.asarray(images)
     shape, size = tuple(images.shape), math.prod(images.shape)
     try:
@@ -213,7 +213,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
     _check_not_input(output, [source, getattr(images, "filename", None),
                               getattr(images, "path", None)])
     dtype = output_dtype(settings.dtype, images.dtype)
-    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
     sources = names if names is not None else getattr(images, "names", None)
@@ -228,7 +228,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
 def _plan_ragged(images, output, settings, source, overwrite):
     """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
     output = Path(output)
-    if save.output_kind(output) != "png-folder":
+    if output_kind(output) != "png-folder":
         raise StackError(f"cannot write '{output}': images of different sizes can only be "
                          "exported to a folder; give an output without extension")
     shapes = list(images.shapes)
@@ -251,7 +251,7 @@ def _plan_ragged(images, output, settings, source, overwrite):
                              f"the {p.name}")
     _check_not_input(output, [source, images.path])
     dtype = output_dtype(settings.dtype, images.dtype)
-    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     out_names = png_names(images.names)
     return _Plan(images, output, kind, settings, layout, dtype,
@@ -271,7 +271,7 @@ def _check_disk(output, kind, nbytes, what):
     """
     if kind not in _UNCOMPRESSED:
         return
-    with _guard(output, "write"):
+    with guard(output, "write"):
         free = shutil.disk_usage(output.parent).free
     needed = nbytes + (1 << 20)         # headers, TIFF pages, the sidecar
     if needed > free:
@@ -327,7 +327,7 @@ def check_target(output, *, source=None, overwrite=False):
     """
     output = Path(output)
     _check_not_input(output, [source])
-    kind = save.check_output(output, overwrite=overwrite)
+    kind = check_output(output, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     return kind
 
@@ -492,7 +492,7 @@ def _run(plan, engine):
     # A stack mapped from a .npy file is read with file reads, chunk by chunk (readers):
     # a file cut meanwhile is then a one-line error, where touching the map would die of
     # SIGBUS, and resident memory stays bounded by the chunk.
-    reader = readers.reader_for(plan.images)
+    reader = reader_for(plan.images)
     try:
         with engine.session():
             maps = (yield from engine.fit(plan, reader)) \
@@ -507,7 +507,7 @@ def _run(plan, engine):
             ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-                writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype,
+                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype,
                                              plan.layout, target=plan.output, names=plan.names)
                 with writer:
                     total, done = plan.layout.n_images, 0
@@ -551,7 +551,7 @@ def _run_ragged(plan):
     ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
     with atomic.staged([plan.output, json_path],
                        overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        with writers.RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
+        with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
             writer.open()
             total = reader.n_images
             yield "equalize", 0, total
@@ -609,7 +609,7 @@ def stack_stream(plan, reader, progress=None):
     each, in images.  Memory holds one piece.
     """
     layout = plan.layout
-    axis = readers.stack_axis(layout)
+    axis = stack_axis(layout)
     native = np.dtype(plan.input_dtype).newbyteorder("=")
     pixels = math.prod(layout.image_shape)
 
@@ -704,7 +704,7 @@ class LocalEngine:
         """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
         progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
         s, layout = plan.settings, plan.layout
-        axis = readers.stack_axis(layout)
+        axis = stack_axis(layout)
 
         def chunks():
             for start, stop, _ in pieces(layout, axis, plan.chunk_images):

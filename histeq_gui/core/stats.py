@@ -372,13 +372,13 @@ class _Source:
     ragged = False
 
     def __init__(self, images, channel_axis):
-        from . import readers
+        from .io import Reader, stack_axis
 
         if getattr(images, "ragged", False) or isinstance(images, (list, tuple)) and \
                 len(images) and len({np.shape(image) for image in images}) > 1:
             self._ragged(images, channel_axis)
             return
-        self.reader = images if isinstance(images, readers.Reader) else None
+        self.reader = images if isinstance(images, Reader) else None
         if self.reader is not None:
             _check_dtype(self.reader.dtype)
             if self.reader.ndim < 2:
@@ -391,7 +391,7 @@ class _Source:
             if len(long_axes) > 1:              # images along several axes: read it whole
                 self.reader, images = None, self.reader.load()
             else:
-                self.axis = readers.stack_axis(self.layout)
+                self.axis = stack_axis(self.layout)
         if self.reader is None:
             x = _as_stack(images)
             self.shape, self.dtype = x.shape, x.dtype

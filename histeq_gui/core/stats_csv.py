@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .atomic import _new_file, exists, staged
+from .io import exists, new_file, sidecar_path, staged, write_json
 from .errors import StackError
-from .sidecar import sidecar_path, write_json
 
 __all__ = ["stats_to_csv", "write_stats_csv", "check_stats_target"]
 
@@ -94,7 +93,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
     if info is not None:
         targets.append(sidecar_path(target))
     with staged(targets, overwrite=[overwrite, True][:len(targets)]) as temps:
-        with _new_file(temps[0], target) as raw:
+        with new_file(temps[0], target) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             _write(columns, text)
             text.flush()

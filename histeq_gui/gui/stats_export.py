@@ -18,7 +18,7 @@ from PyQt5.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFileDialo
                              QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
                              QPushButton, QRadioButton, QVBoxLayout)
 
-from ..core.atomic import exists
+from ..core.io import exists
 from ..core.stats_csv import check_stats_target, stats_to_csv
 from .jobs import Runner
 from .resources import SAMPLE_STACK, resource_path

@@ -509,7 +509,8 @@ def test_subprocess_usage_error(tmp_path):
 
 _SLOW = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import export, writers
+    from histeq_gui.core import export
+    from histeq_gui.core.io import writers
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -642,7 +643,7 @@ def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
 
 _SLOW_CLEAN_UP = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import atomic, writers
+    from histeq_gui.core.io import atomic, writers
     from histeq_gui import cli
 
     verify = writers.ChunkWriter.verify
@@ -967,7 +968,7 @@ def test_stats_of_a_folder_are_named_after_its_files(tmp_path, capsys):
 
 
 def test_stats_targets_are_checked_before_reading(tmp_path, capsys, monkeypatch):
-    from histeq_gui.core import readers
+    from histeq_gui.core.io import readers
 
     source = _input(tmp_path)
     (tmp_path / "old.csv").write_text("keep")

@@ -15,7 +15,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from histeq_gui.core import gif, memory
+from histeq_gui.core.io import gif, memory
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import load_stack
 

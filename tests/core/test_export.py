@@ -12,7 +12,8 @@ from throwaway_methods import registered as _power
 import histeq_gui
 from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core import export as export_module
-from histeq_gui.core import io, save, sidecar, writers
+from histeq_gui.core import io
+from histeq_gui.core.io import save, sidecar, writers
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
@@ -728,9 +729,9 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
 @pytest.mark.parametrize("name", TARGETS)
 def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
     """The read-back returns the right shape and first chunks, and a wrong last chunk."""
-    from histeq_gui.core import files, load, readers
+    from histeq_gui.core.io import files, load, readers
 
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 12 * 10)       # one image per chunk
+    monkeypatch.setattr(files, "PIECE_BYTES", 12 * 10)       # one image per chunk
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 12 * 10)
     existing = _existing(tmp_path, name)
 
@@ -852,7 +853,7 @@ def _input_file(tmp_path, how, stack):
 @pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
 @pytest.mark.parametrize("scope", ["image", "stack"])
 def test_a_lazy_input_exports_the_same_bytes_as_in_memory(tmp_path, how, scope):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     path, stack = _input_file(tmp_path, how, _faces(12))
     settings = ExportSettings(scope=scope, bins=50, method="skimage")
@@ -866,7 +867,7 @@ def test_a_lazy_input_exports_the_same_bytes_as_in_memory(tmp_path, how, scope):
 
 
 def test_a_reader_input_is_never_written_onto(tmp_path):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     path, _ = _input_file(tmp_path, "tif", _faces(3))
     with open_reader(path) as reader, pytest.raises(StackError, match="it is the input"):
@@ -902,7 +903,7 @@ def test_compressed_outputs_are_not_refused_for_their_raw_size(tmp_path, monkeyp
 
 def test_a_stack_larger_than_the_free_memory_is_exported(tmp_path, monkeypatch):
     """No whole copy of the result is kept any more, so nothing is refused for memory."""
-    from histeq_gui.core import memory
+    from histeq_gui.core.io import memory
 
     np.save(tmp_path / "in.npy", _faces(30))
     monkeypatch.setattr(memory, "available", lambda: 100_000)       # less than the stack
@@ -916,7 +917,7 @@ _PEAK = '''
 import sys
 import numpy as np
 from histeq_gui.core import export
-from histeq_gui.core.readers import open_reader
+from histeq_gui.core.io import open_reader
 
 def hwm():
     with open("/proc/self/status") as fh:
@@ -969,7 +970,7 @@ def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope)
 
 
 def _refuse_loading(monkeypatch):
-    from histeq_gui.core import readers
+    from histeq_gui.core.io import readers
 
     def refuse(self, progress=None):
         raise AssertionError("the whole stack was loaded")
@@ -1022,7 +1023,7 @@ def test_a_scope_the_method_does_not_have_is_refused(tmp_path):
 @pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
 def test_a_lazy_input_is_matched_to_the_whole_stack_without_loading_it(tmp_path, monkeypatch,
                                                                         how):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     faces = _faces(12).copy()
     faces[:4] //= 3                                     # dark images in the first pieces
@@ -1051,7 +1052,7 @@ def test_only_a_stack_aware_parameter_reads_the_stack_first(tmp_path):
 @pytest.mark.parametrize("layout", ["channels last", "channels first", "float nan"])
 def test_colour_and_floats_are_matched_to_the_whole_stack_in_any_pieces(tmp_path, layout):
     """Pieces along the image axis, or along the channel axis (the writer's, for (C, N, H, W))."""
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     if layout == "channels last":
         stack, axis = _colour(9), -1

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from histeq_gui.core import files, io, save, writers
+from histeq_gui.core import io
+from histeq_gui.core.io import files, save, writers
 from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
@@ -569,7 +570,7 @@ def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("exc", [Cancelled, KeyboardInterrupt])
 def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)     # one row per chunk: progress per row
+    monkeypatch.setattr(files, "PIECE_BYTES", 64)     # one row per chunk: progress per row
     seen = []
 
     def progress(done, total):
@@ -587,7 +588,7 @@ def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_cancel_during_verification_writes_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(files, "PIECE_BYTES", 64)
     array = _stack((6, 8, 8), "uint8")
 
     def progress(done, total):
@@ -1144,7 +1145,7 @@ def _tamper(monkeypatch, array):
         _tamper_late(self.path, self.kind, array)
         return verify(self, progress)
     monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 8 * 8)    # one image per chunk: many chunks
+    monkeypatch.setattr(files, "PIECE_BYTES", 8 * 8)    # one image per chunk: many chunks
 
 
 @pytest.mark.parametrize("name", TARGETS)

@@ -14,10 +14,10 @@ import tifffile
 from references import sample_stack
 
 import histeq_gui
-from histeq_gui.core import load, readers
+from histeq_gui.core.io import load, readers
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.io import load_stack, save_stack
-from histeq_gui.core.readers import ArrayReader, open_reader, reader_for, stack_axis
+from histeq_gui.core.io import ArrayReader, open_reader, reader_for, stack_axis
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -325,7 +325,7 @@ def test_an_image_file_is_read_whole(tmp_path):
 _RSS = '''
 import sys
 import numpy as np
-from histeq_gui.core.readers import open_reader
+from histeq_gui.core.io import open_reader
 
 def hwm():
     with open("/proc/self/status") as fh:

@@ -12,7 +12,7 @@ from histeq_gui import load_stack
 from histeq_gui.core.channels import (channel_axis_choices, channel_axis_text,
                                       declared_channel_axis, parse_channel_axis)
 from histeq_gui.core.errors import StackError
-from histeq_gui.core.folder import folder_images
+from histeq_gui.core.io import folder_images
 
 
 def test_folder_images_are_in_the_order_load_stack_stacks_them(tmp_path):

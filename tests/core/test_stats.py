@@ -725,7 +725,8 @@ def test_csv_target_checks(tmp_path):
 @pytest.mark.parametrize("case", ["faces_u8", "rgb_u8", "float_outliers", "big_endian_u16"])
 def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, case):
     """image_stats of an open_reader (read block by block) equals that of the array."""
-    from histeq_gui.core import readers, stats
+    from histeq_gui.core import stats
+    from histeq_gui.core.io import readers
 
     rng = np.random.default_rng(11)
     axis = None

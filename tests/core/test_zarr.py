@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from references import sample_stack
 
-from histeq_gui.core import writers, zarr_io
+from histeq_gui.core.io import writers, zarr_store
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, convert, export, export_steps
@@ -180,5 +180,5 @@ def test_an_old_zarr_is_refused_too(monkeypatch):
         __version__ = "2.18.3"
     monkeypatch.setitem(sys.modules, "zarr", Old())
     with pytest.raises(StackError, match=r"found zarr 2.18.3, which reads Zarr v2 only"):
-        zarr_io.zarr_module("x.zarr")
+        zarr_store.zarr_module("x.zarr")
     assert sidecar_path("x.zarr").name == "x.zarr.json"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from histeq_gui import equalize
-from histeq_gui.core import readers
+from histeq_gui.core.io import readers
 from histeq_gui.core.equalize import histogram
 from histeq_gui.gui import controller as controller_module
 from histeq_gui.gui import stack_file

@@ -40,10 +40,10 @@ import numpy as np
 import tifffile
 
 from . import load, readers
-from .atomic import _new_file, _sync_folder
-from .errors import Cancelled, StackError
-from .files import _guard
-from .stack import Layout, image_at
+from .atomic import new_file, sync_folder
+from ..errors import Cancelled, StackError
+from .files import guard
+from ..stack import Layout, image_at
 
 __all__ = ["ChunkWriter", "open_writer", "write_axis", "digest"]
 
@@ -209,7 +209,7 @@ class _Pipe:
     ``consume(chunks)`` runs in the thread over an iterator of the chunks
     :meth:`put` (at most two wait in between); an error it raises is raised
     by the next :meth:`put` or by :meth:`close`, as a one-line StackError
-    naming ``target`` (through ``_guard``).
+    naming ``target`` (through ``guard``).
     """
 
     def __init__(self, target, consume, name):
@@ -253,7 +253,7 @@ class _Pipe:
     def _raise(self):
         if self.error is not None:
             error, self.error = self.error, None
-            with _guard(self.target, "write"):
+            with guard(self.target, "write"):
                 raise error
 
     def close(self):
@@ -281,7 +281,7 @@ class _FileWriter(ChunkWriter):
     """
 
     def _start(self, name):
-        self._files = _new_file(self.path, self.target)
+        self._files = new_file(self.path, self.target)
         self.fh = self._files.__enter__()
         self._pipe = _Pipe(self.target, self._consume, name)
 
@@ -323,7 +323,7 @@ class NpyWriter(_FileWriter):
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                   "shape": self.shape}
         self._start("histeq-npy-writer")
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             np.lib.format.write_array_header_1_0(self.fh, header)
 
     def _consume(self, chunks):
@@ -350,9 +350,9 @@ class NpzWriter(NpyWriter):
     def _open(self):
         if not self.key or "/" in self.key:
             raise StackError(f"invalid .npz key {self.key!r}; use a plain name such as 'images'")
-        self._files = _new_file(self.path, self.target)
+        self._files = new_file(self.path, self.target)
         self.fh = self._files.__enter__()
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             self._archive = zipfile.ZipFile(self.fh, "w", zipfile.ZIP_DEFLATED)
             self._member = self._archive.open(self.key + ".npy", "w", force_zip64=True)
             header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
@@ -366,7 +366,7 @@ class NpzWriter(NpyWriter):
             self._member.write(self._bytes(data))
 
     def _end(self):
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             self._member.close()
             self._archive.close()
 
@@ -453,7 +453,7 @@ class PngFolderWriter(ChunkWriter):
             raise ValueError(f"{len(self.names)} names for {self.n_images} images")
         self.digits = max(5, len(str(self.n_images - 1)))
         self.per = self.n_images // self.length         # images per index along the axis
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             os.mkdir(self.path)
 
     def name(self, i):
@@ -467,13 +467,13 @@ class PngFolderWriter(ChunkWriter):
             self._write_png(start * self.per + j, _png_image(data, layout, j))
 
     def _write_png(self, i, image):
-        with _new_file(self.path / self.name(i), self.target) as fh:
+        with new_file(self.path / self.name(i), self.target) as fh:
             iio.imwrite(fh, image, extension=".png", plugin="pillow")
         self.digests.append((i, i + 1, digest(image)))
 
     def _finish(self):
-        with _guard(self.target, "write"):
-            _sync_folder(self.path)
+        with guard(self.target, "write"):
+            sync_folder(self.path)
 
     def _verify(self, progress):
         names = sorted(os.listdir(self.path))
@@ -535,7 +535,7 @@ class PngWriter(ChunkWriter):
 
     def _write(self, start, stop, data):
         image = _png_image(data, Layout(data.shape, self.layout.channel_axis), 0)
-        with _new_file(self.path, self.target) as fh:
+        with new_file(self.path, self.target) as fh:
             iio.imwrite(fh, image, extension=".png", plugin="pillow")
         self.digests.append((0, 1, digest(image)))
 
@@ -593,7 +593,7 @@ def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", 
     >>> w.finish(); w.verify()                                            # doctest: +SKIP
     """
     if kind == "zarr":
-        from .zarr_io import ZarrWriter as cls
+        from .zarr_store import ZarrWriter as cls
     else:
         cls = _WRITERS[kind]
     if axis == "auto":

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files as _files
+from . import files
 from . import readers
-from .atomic import _temp_path, clean_up, exists, staged
-from .errors import StackError
-from .files import _check_array, _guard, _Progress
+from .atomic import temp_path, clean_up, exists, staged
+from ..errors import StackError
+from .files import check_array, guard, Progress
 from .sidecar import own_files
-from .stack import guess_layout
+from ..stack import guess_layout
 from .writers import open_writer
 
 __all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
@@ -95,10 +95,10 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     if kind in ("png", "png-folder") and dtype is not None:
         _check_png(np.dtype(dtype), layout, single=kind == "png")
     if kind == "zarr":
-        from .zarr_io import zarr_module
+        from .zarr_store import zarr_module
 
         zarr_module(path, "write")
-    with _guard(path, "write"):
+    with guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
                              "exist; create it first")
@@ -123,7 +123,7 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
                 raise StackError(f"will not replace '{path}': it holds files other than "
                                  f"numbered PNGs (e.g. '{others[0]}'); choose a new or empty "
                                  "folder")
-        probe = _temp_path(path, "probe")
+        probe = temp_path(path, "probe")
         with open(probe, "xb"):
             pass
         probe.unlink()
@@ -202,7 +202,7 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
     target = path if target is None else Path(target)
     kind = output_kind(path)
     array = np.asanyarray(array)
-    _check_array(array, "the stack to save")
+    check_array(array, "the stack to save")
     if layout is None:
         layout = guess_layout(array.shape, "auto")
     elif tuple(layout.shape) != array.shape:
@@ -213,17 +213,17 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
     source = readers.reader_for(array)
     writer = open_writer(path, kind, array.shape, array.dtype, layout, target=target, key=key)
     length = writer.length
-    prog = _Progress(progress, 2 * length)
+    prog = Progress(progress, 2 * length)
     axis = writer.axis
     # PNG folders: an image at a time (encoding is slow; progress per image); files: ~8 MB
     step = 1 if axis is None or kind == "png-folder" else \
-        max(1, _files._CHUNK_BYTES // max(array.nbytes // array.shape[axis], 1))
+        max(1, files.PIECE_BYTES // max(array.nbytes // array.shape[axis], 1))
     try:
         with writer:
             for start in range(0, length, step):
                 stop = min(start + step, length)
                 chunk = array if axis is None else source.read(start, stop, axis)
-                with _guard(target, "write", progress=prog):
+                with guard(target, "write", progress=prog):
                     writer.write(start, stop, chunk)
                 prog(stop)
             writer.finish()

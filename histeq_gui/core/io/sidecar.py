@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import _new_file, staged
-from .errors import StackError
-from .files import _guard
+from .atomic import new_file, staged
+from ..errors import StackError
+from .files import guard
 
 __all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar", "write_sidecar",
            "write_json", "read_sidecar"]
@@ -105,7 +105,7 @@ def check_sidecar(output_path, overwrite=False):
     """
     target = sidecar_path(output_path)
     try:
-        with _guard(target, "write"):   # e.g. a name too long once ".json" is added
+        with guard(target, "write"):   # e.g. a name too long once ".json" is added
             os.lstat(target)
         present = True
     except StackError as exc:
@@ -161,14 +161,14 @@ def write_json(path, info, *, target=None):
     ``target`` (default ``path``) is the path named in error messages.
     """
     text = json.dumps(dict(info), indent=2, default=_jsonable) + "\n"
-    with _new_file(path, path if target is None else target) as fh:
+    with new_file(path, path if target is None else target) as fh:
         fh.write(text.encode("utf-8"))
 
 
 def read_sidecar(output_path):
     """Return the dict stored in the JSON sidecar of ``output_path`` (StackError if unreadable)."""
     target = sidecar_path(output_path)
-    with _guard(target, what="JSON sidecar"):
+    with guard(target, what="JSON sidecar"):
         info = json.loads(target.read_text(encoding="utf-8"))
     if not isinstance(info, dict):
         raise StackError(f"cannot read '{target}': not a sidecar (expected a JSON object); "

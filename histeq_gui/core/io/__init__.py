@@ -31,14 +31,20 @@ The work is done in :mod:`~histeq_gui.core.load`, :mod:`~histeq_gui.core.save`,
 :mod:`~histeq_gui.core.files`; this module gathers their public names.
 """
 
-from .atomic import staged
+from . import atomic, memory, sidecar
+from .atomic import clean_up, exists, new_file, staged
+from .files import guard, stat_input
+from .folders import folder_images, natural_key, png_names
 from .load import load_stack
-from .readers import ArrayReader, Reader, open_reader, reader_for, stack_axis
+from .readers import CHUNK_BYTES, ArrayReader, RaggedReader, Reader, open_reader, reader_for, \
+    stack_axis
 from .save import check_output, output_kind, save_stack, write_stack
-from .sidecar import read_sidecar, sidecar_path, write_json, write_sidecar
-from .writers import ChunkWriter, open_writer, write_axis
+from .sidecar import check_sidecar, read_sidecar, sidecar_path, write_json, write_sidecar
+from .writers import ChunkWriter, RaggedPngWriter, open_writer, write_axis
 
 __all__ = ["load_stack", "save_stack", "write_sidecar", "read_sidecar", "sidecar_path",
-           "output_kind", "check_output", "staged", "write_stack", "write_json",
-           "open_reader", "Reader", "ArrayReader", "reader_for", "stack_axis",
-           "open_writer", "ChunkWriter", "write_axis"]
+           "check_sidecar", "output_kind", "check_output", "staged", "exists", "clean_up", "new_file",
+           "write_stack", "write_json", "open_reader", "Reader", "ArrayReader", "RaggedReader",
+           "reader_for", "stack_axis", "CHUNK_BYTES", "open_writer", "ChunkWriter",
+           "RaggedPngWriter", "write_axis", "folder_images", "natural_key", "png_names",
+           "guard", "stat_input"]

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import memory
-from .atomic import _sync_folder
-from .errors import StackError
-from .files import _guard
+from .atomic import sync_folder
+from ..errors import StackError
+from .files import guard
 from .readers import Reader
 from .writers import ChunkWriter, digest
 
@@ -56,7 +56,7 @@ class ZarrReader(Reader):
     def __init__(self, path):
         self.path = Path(path)
         zarr = zarr_module(self.path)
-        with _guard(self.path, what="Zarr array"):
+        with guard(self.path, what="Zarr array"):
             if not (self.path / "zarr.json").is_file():
                 raise ValueError("no zarr.json: not a Zarr v3 array (a Zarr v2 store, a group "
                                  "or another folder)")
@@ -69,7 +69,7 @@ class ZarrReader(Reader):
 
     def _read(self, start, stop, axis):
         key = (slice(None),) * axis + (slice(start, stop),)
-        with _guard(self.path, what="Zarr array"):
+        with guard(self.path, what="Zarr array"):
             return np.asarray(self.array[key])
 
     def load(self, progress=None):
@@ -92,7 +92,7 @@ class ZarrWriter(ChunkWriter):
         if self.axis is not None:
             per_index = max(math.prod(self.shape) * self.dtype.itemsize // self.shape[self.axis], 1)
             chunks[self.axis] = max(1, min(self.shape[self.axis], _CHUNK_BYTES // per_index))
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             self.array = zarr.create_array(store=str(self.path), shape=self.shape,
                                            dtype=self.dtype, chunks=tuple(chunks),
                                            zarr_format=3, overwrite=False)
@@ -100,13 +100,13 @@ class ZarrWriter(ChunkWriter):
     def _write(self, start, stop, data):
         key = Ellipsis if self.axis is None else \
             (slice(None),) * self.axis + (slice(start, stop),)
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             self.array[key] = data
         self.digests.append((start, stop, digest(data)))
 
     def _finish(self):
         """Flush every file and folder of the array to disk (the commit needs them durable)."""
-        with _guard(self.target, "write"):
+        with guard(self.target, "write"):
             for folder, _, names in os.walk(self.path, topdown=False):
                 for name in names:
                     fd = os.open(os.path.join(folder, name), os.O_RDONLY)
@@ -114,7 +114,7 @@ class ZarrWriter(ChunkWriter):
                         os.fsync(fd)
                     finally:
                         os.close(fd)
-                _sync_folder(folder)
+                sync_folder(folder)
 
     def _verify(self, progress):
         reader = ZarrReader(self.path)

@@ -68,8 +68,8 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StackError
-from .files import _guard
+from ..errors import StackError
+from .files import guard
 
 __all__ = ["staged", "exists", "clean_up", "PROGRAM_TAG"]
 
@@ -142,7 +142,7 @@ def staged(targets, overwrite=False):
     flags = list(overwrite) if isinstance(overwrite, (list, tuple)) else \
         [overwrite] * len(targets)
     clean_up(targets[0].parent)
-    temps = [_temp_path(target, "tmp") for target in targets]
+    temps = [temp_path(target, "tmp") for target in targets]
     try:
         yield temps
         for target, flag in zip(targets, flags):
@@ -150,14 +150,14 @@ def staged(targets, overwrite=False):
                 flag(target)
             elif not flag and exists(target):
                 raise StackError(f"'{target}' exists; pass --overwrite to replace it")
-        with _guard(targets[0], "write"):
+        with guard(targets[0], "write"):
             _commit(temps, targets)
     finally:
         for temp in temps:      # none is left after the moves
             _remove(temp)
 
 
-def _temp_path(path, kind):
+def temp_path(path, kind):
     """An unused hidden name beside ``path`` with its extension (see the module docstring).
 
     The stem is shortened if needed so that the name fits in 255 bytes.
@@ -186,7 +186,7 @@ def _remove(path):
             pass
 
 
-def _sync_folder(folder):
+def sync_folder(folder):
     """fsync a folder, so that renames and new names in it are on disk."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -211,11 +211,11 @@ def _commit(temps, targets):
         existed = exists(target)
         aside = existed and (temp.is_dir() or i < len(targets) - 1)
         moves.append({"target": target.name, "temp": temp.name, "existed": existed,
-                      "backup": _temp_path(target, "old").name if aside else None})
+                      "backup": temp_path(target, "old").name if aside else None})
     if len(moves) == 1 and moves[0]["backup"] is None:
         os.replace(temps[0], targets[0])        # one rename: atomic by itself
         _step("moved 0")
-        _sync_folder(folder)
+        sync_folder(folder)
         return
     journal = _write_journal(folder, targets[0], moves)
     try:
@@ -226,7 +226,7 @@ def _commit(temps, targets):
                 _step(f"aside {i}")
             os.replace(folder / move["temp"], folder / move["target"])
             _step(f"moved {i}")
-        _sync_folder(folder)
+        sync_folder(folder)
         _step("synced")
     except BaseException:
         _repair(folder, journal, moves)
@@ -239,7 +239,7 @@ def _commit(temps, targets):
 
 
 def _write_journal(folder, first_target, moves):
-    journal = _temp_path(first_target, "journal").with_suffix(".json")
+    journal = temp_path(first_target, "journal").with_suffix(".json")
     draft = journal.with_name(journal.name.replace(f"-{PROGRAM_TAG}-journal-",
                                                    f"-{PROGRAM_TAG}-jtmp-"))
     text = json.dumps({"program": "histeq-gui", "pid": os.getpid(), "moves": moves})
@@ -252,7 +252,7 @@ def _write_journal(folder, first_target, moves):
     except BaseException:
         _remove(draft)
         raise
-    _sync_folder(folder)
+    sync_folder(folder)
     return journal
 
 
@@ -263,7 +263,7 @@ def _finish(folder, journal, moves):
             _remove(folder / move["backup"])
     _step("finished")
     _remove(journal)
-    _sync_folder(folder)
+    sync_folder(folder)
 
 
 def _repair(folder, journal, moves):
@@ -276,7 +276,7 @@ def _repair(folder, journal, moves):
         undo = journal.with_name(journal.name.replace(f"-{PROGRAM_TAG}-journal-",
                                                       f"-{PROGRAM_TAG}-undo-"))
         os.replace(journal, undo)
-        _sync_folder(folder)
+        sync_folder(folder)
         journal = undo
         _step("undo")
     for i in reversed(range(len(moves))):
@@ -291,12 +291,12 @@ def _repair(folder, journal, moves):
         elif backup is None and not move["existed"] and moved_in and exists(target):
             os.replace(target, temp)
         _step(f"restored {i}")
-    _sync_folder(folder)
+    sync_folder(folder)
     for move in moves:
         _remove(folder / move["temp"])
     _step("temps removed")
     _remove(journal)
-    _sync_folder(folder)
+    sync_folder(folder)
 
 
 # --- cleaning up after killed runs --------------------------------------------------------
@@ -427,14 +427,14 @@ def clean_up(folder):
             _remove(path)
             done.append(path)
     if done:
-        _sync_folder(folder)
+        sync_folder(folder)
     return done
 
 
 @contextmanager
-def _new_file(path, target, progress=None):
+def new_file(path, target, progress=None):
     """Create the file ``path`` for writing; flush it to disk when the block ends."""
-    with _guard(target, "write", progress=progress), open(path, "xb") as fh:
+    with guard(target, "write", progress=progress), open(path, "xb") as fh:
         yield fh
         fh.flush()
         os.fsync(fh.fileno())

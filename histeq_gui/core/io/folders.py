@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import StackError
-from .files import _guard
+from ..errors import StackError
+from .files import guard
 
 __all__ = ["FOLDER_EXTS", "folder_images", "natural_key", "png_names"]
 
@@ -61,7 +61,7 @@ def folder_images(folder):
     ['img2.png', 'img10.png']
     """
     folder = Path(folder)
-    with _guard(folder, what="folder"):
+    with guard(folder, what="folder"):
         return sorted((p for p in folder.iterdir() if p.suffix.lower() in FOLDER_EXTS
                        and not p.name.startswith(".") and p.is_file()),
                       key=lambda p: natural_key(p.name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import StackError
+from ..errors import StackError
 
 __all__ = ["available", "check_fits", "size_text"]
 

@@ -43,10 +43,10 @@ from pathlib import Path
 import numpy as np
 
 from . import load, memory
-from .errors import StackError
-from .files import _check_array, _check_regular, _guard, _open_input, _Progress, _row_chunks, \
-    _stat_input
-from .stack import Layout, image_at
+from ..errors import StackError
+from .files import check_array, check_regular, guard, open_input, Progress, row_chunks, \
+    stat_input
+from ..stack import Layout, image_at
 
 __all__ = ["Reader", "ArrayReader", "RaggedReader", "open_reader", "reader_for", "stack_axis", "CHUNK_BYTES"]
 
@@ -228,7 +228,7 @@ class Reader:
             per_index = max(self.nbytes // max(length, 1), 1)
             images = max(1, CHUNK_BYTES // per_index)
         images = max(1, int(images))
-        report = _Progress(progress, length)
+        report = Progress(progress, length)
         for start in range(0, length, images):
             stop = min(start + images, length)
             yield start, stop, self.read(start, stop, axis)
@@ -243,9 +243,9 @@ class Reader:
         out = np.empty(self.shape, self.dtype)
         flat = out.reshape((-1,) + self.shape[self.depth:]) if self.depth else out[np.newaxis]
         rows = flat.shape[0]
-        report = _Progress(progress, rows)
+        report = Progress(progress, rows)
         with self._lock:
-            for start, stop in _row_chunks(rows, flat[:1].nbytes):
+            for start, stop in row_chunks(rows, flat[:1].nbytes):
                 self._read_rows(start, stop, flat[start:stop])
                 report(stop)
         return out
@@ -283,7 +283,7 @@ class ArrayReader(Reader):
 
     def load(self, progress=None):
         """The array itself (a ``.npy`` map stays a map: nothing is read)."""
-        _Progress(progress, 1)(1)
+        Progress(progress, 1)(1)
         return self.array
 
     def close(self):
@@ -306,8 +306,8 @@ class NpzReader(Reader):
     def __init__(self, path, key=None):
         self.path, self._stack = Path(path), ExitStack()
         try:
-            fh = self._stack.enter_context(_open_input(self.path, ".npz file"))
-            with _guard(self.path, what=".npz file"):
+            fh = self._stack.enter_context(open_input(self.path, ".npz file"))
+            with guard(self.path, what=".npz file"):
                 archive = self._stack.enter_context(zipfile.ZipFile(fh))
             self.member = load._npz_member(self.path, archive, key)
             shape, fortran, dtype, needed, header = load._npz_header(self.path, archive,
@@ -328,7 +328,7 @@ class NpzReader(Reader):
 
     def _stored(self, fh, needed):
         """An ArrayReader over the member's bytes in the archive, mapped but read with pread."""
-        with _guard(self.path, what=".npz file"):
+        with guard(self.path, what=".npz file"):
             fh.seek(self.member.header_offset)
             local = fh.read(30)
             if len(local) != 30 or local[:4] != b"PK\x03\x04":
@@ -338,7 +338,7 @@ class NpzReader(Reader):
             fh.seek(start)
             header = fh.read(self._header)
             array = np.memmap(fh, self.dtype, "r", offset=start + self._header, shape=self.shape)
-        info = _stat_input(self.path)
+        info = stat_input(self.path)
         array._histeq_file = (str(Path(self.path).absolute()), info.st_dev, info.st_ino)
         self._crc, self._crc_position = zlib.crc32(header), 0
         return ArrayReader(array, self.path, "npz")
@@ -370,7 +370,7 @@ class NpzReader(Reader):
         """Elements ``r0:r1`` of the compressed member, decompressed as a stream."""
         item = self.dtype.itemsize
         begin, end = self._header + r0 * item, self._header + r1 * item
-        with _guard(self.path, what=".npz file"):
+        with guard(self.path, what=".npz file"):
             if self._stream is None or begin < self._position:
                 if self._stream is not None:
                     self._stream.close()
@@ -401,7 +401,7 @@ class NpzReader(Reader):
         """The array, read whole from the member (its CRC checked)."""
         with self._lock:
             array = load._read_npz_member(self.path, self._archive, self.member)
-        _Progress(progress, 1)(1)
+        Progress(progress, 1)(1)
         return array
 
     def close(self):
@@ -467,7 +467,7 @@ class TiffReader(Reader):
             buffer = memoryview(data.reshape(-1).view(np.uint8))
             done, position = 0, offset + start * page
             while done < len(buffer):
-                with _guard(self.path, what="TIFF file"):
+                with guard(self.path, what="TIFF file"):
                     n = os.preadv(fd, [buffer[done:]], position + done)
                 if n == 0:
                     raise StackError(f"cannot read '{self.path}': the file changed while it was "
@@ -489,12 +489,12 @@ class TiffReader(Reader):
         memory.check_fits(self.nbytes, self.path,
                           f"{self.pages} page{'s' * (self.pages != 1)}, shape {self.shape} "
                           f"{self.dtype}")
-        with _guard(self.path, what="TIFF file"):
+        with guard(self.path, what="TIFF file"):
             out = np.empty(self.shape, self.dtype)
         flat = out.reshape(self.pages, -1)
-        report = _Progress(progress, self.pages)
+        report = Progress(progress, self.pages)
         with self._lock:
-            for start, stop in _row_chunks(self.pages, flat.shape[1] * out.itemsize):
+            for start, stop in row_chunks(self.pages, flat.shape[1] * out.itemsize):
                 self._read_pages(start, stop, flat[start:stop])
                 report(stop)
         return out
@@ -531,9 +531,9 @@ class FolderReader(Reader):
     def load(self, progress=None):
         memory.check_fits(self.nbytes, self.path, f"{len(self.files)} images of shape "
                                                   f"{self.shape[1:]} {self.dtype}")
-        with _guard(self.path, what="folder"):
+        with guard(self.path, what="folder"):
             out = np.empty(self.shape, self.dtype)
-        report = _Progress(progress, len(self.files))
+        report = Progress(progress, len(self.files))
         with self._lock:
             for i in range(len(self.files)):
                 self._read_rows(i, i + 1, out[i:i + 1])
@@ -570,10 +570,10 @@ def _probe(path, first_mode, first):
     from PIL import Image
 
     if path.suffix.lower() in load._TIFF_EXTS:
-        with _guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
+        with guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             return tuple(series.shape), np.dtype(series.dtype), None
-    with _open_input(path, "image file") as fh, _guard(path, what="image file"), \
+    with open_input(path, "image file") as fh, guard(path, what="image file"), \
             Image.open(fh) as image:
         (width, height), mode = image.size, image.mode
     if mode == first_mode and mode not in ("P", "PA"):
@@ -599,8 +599,8 @@ def _folder_reader(path):
     first = load._load_image(files[0], folder_item=True)
     first_mode = None
     if files[0].suffix.lower() not in load._TIFF_EXTS:
-        with _open_input(files[0], "image file") as fh, \
-                _guard(files[0], what="image file"), Image.open(fh) as image:
+        with open_input(files[0], "image file") as fh, \
+                guard(files[0], what="image file"), Image.open(fh) as image:
             first_mode = image.mode
     shapes, dtypes = [first.shape], [first.dtype]
     for f in files[1:]:
@@ -721,7 +721,7 @@ class RaggedReader:
 
     def images(self, progress=None):
         """Yield every image in order; ``progress(done, total)`` after each (it may raise)."""
-        report = _Progress(progress, self.n_images)
+        report = Progress(progress, self.n_images)
         for i in range(self.n_images):
             yield self.image(i)
             report(i + 1)
@@ -778,7 +778,7 @@ def open_reader(path, key=None):
         told without reading the pixels.
     """
     path = Path(path)
-    info = _stat_input(path)        # missing, link loop, name too long: one line
+    info = stat_input(path)        # missing, link loop, name too long: one line
     is_folder = stat.S_ISDIR(info.st_mode)
     ext = path.suffix.lower()
     zarr = is_folder and ext == ".zarr"
@@ -788,11 +788,11 @@ def open_reader(path, key=None):
         raise StackError(f"key={key!r} (--key) only applies to .npz files, not '{path}'; "
                          "leave it out")
     if not is_folder:
-        _check_regular(path, info)      # a named pipe would block forever: never opened
+        check_regular(path, info)      # a named pipe would block forever: never opened
     if zarr:
-        from . import zarr_io
+        from . import zarr_store
 
-        reader = zarr_io.ZarrReader(path)
+        reader = zarr_store.ZarrReader(path)
     elif is_folder:
         reader = _folder_reader(path)
     elif ext in load._TIFF_EXTS:
@@ -807,7 +807,7 @@ def open_reader(path, key=None):
         raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
                          f"use {load._READABLE}")
     try:
-        _check_array(reader._first if getattr(reader, "ragged", False) else reader,
+        check_array(reader._first if getattr(reader, "ragged", False) else reader,
                      f"'{path}'")
     except BaseException:
         reader.close()

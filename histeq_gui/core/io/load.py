@@ -25,9 +25,9 @@ import numpy as np
 import tifffile
 
 from . import memory
-from .errors import KeyNeeded, StackError, first_line
+from ..errors import KeyNeeded, StackError, first_line
 from .gif import scan_gif
-from .files import _guard, _open_input
+from .files import guard, open_input
 
 __all__ = ["load_stack"]
 
@@ -99,7 +99,7 @@ def _npy_info(path, fh, what=".npy file", where=None):
     ``where`` (default: the quoted path).
     """
     where = f"'{path}'" if where is None else where
-    with _guard(path, what=what):
+    with guard(path, what=what):
         shape, fortran, dtype = _npy_header(fh)
     if dtype.hasobject:
         raise StackError(f"cannot read {where}: it holds Python objects (pickled data), which "
@@ -115,7 +115,7 @@ def _npy_info(path, fh, what=".npy file", where=None):
 
 
 def _load_npy(path):
-    with _open_input(path, ".npy file") as fh:
+    with open_input(path, ".npy file") as fh:
         shape, _, dtype, needed = _npy_info(path, fh)
         data_start, info = fh.tell(), os.fstat(fh.fileno())
     if info.st_size - data_start < needed:
@@ -123,7 +123,7 @@ def _load_npy(path):
                          f" of {needed} data bytes for shape {shape}); copy or save it again")
     if needed == 0:
         return np.empty(shape, dtype)       # nothing to map; refused as empty later
-    with _guard(path, what=".npy file"):
+    with guard(path, what=".npy file"):
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     # Which file the map shows, so that a reader can tell if it was replaced since.
     array._histeq_file = (os.path.abspath(path), info.st_dev, info.st_ino)
@@ -137,8 +137,8 @@ def _npz_key(name):
 
 def _load_npz(path, key):
     """One array of an .npz archive, read from its member (never ``np.load``'s pickle path)."""
-    with _open_input(path, ".npz file") as fh:
-        with _guard(path, what=".npz file"):
+    with open_input(path, ".npz file") as fh:
+        with guard(path, what=".npz file"):
             archive = zipfile.ZipFile(fh)
         with archive:
             return _read_npz_member(path, archive, _npz_member(path, archive, key))
@@ -173,7 +173,7 @@ def _npz_header(path, archive, member):
     than its header declares.
     """
     where = f"'{path}' (member '{member.filename}')"
-    with _guard(path, what=".npz file"), archive.open(member) as fh:
+    with guard(path, what=".npz file"), archive.open(member) as fh:
         shape, fortran, dtype, needed = _npy_info(path, fh, ".npz file", where)
         header = fh.tell()
     if member.file_size - header < needed:
@@ -185,7 +185,7 @@ def _npz_header(path, archive, member):
 
 def _read_npz_member(path, archive, member):
     where = f"'{path}' (member '{member.filename}')"
-    with _guard(path, what=".npz file"), archive.open(member) as fh:
+    with guard(path, what=".npz file"), archive.open(member) as fh:
         shape, fortran, dtype, needed = _npy_info(path, fh, ".npz file", where)
         if member.file_size - fh.tell() < needed:
             raise StackError(f"cannot read {where}: it is truncated "
@@ -238,8 +238,8 @@ def _tiff_session(path):
     errors, logger = _TiffErrors(), logging.getLogger("tifffile")
     logger.addHandler(errors)   # also keeps tifffile's messages off stderr
     try:
-        with _open_input(path, "TIFF file") as fh:
-            with _guard(path, what="TIFF file"):
+        with open_input(path, "TIFF file") as fh:
+            with guard(path, what="TIFF file"):
                 tif = tifffile.TiffFile(fh, name=path.name)
             with tif:
                 for tif, series in _checked_tiff(path, tif, errors):
@@ -249,7 +249,7 @@ def _tiff_session(path):
 
 
 @contextmanager
-def _open_tiff(path):
+def open_tiff(path):
     """:func:`_tiff_session` without the error collector: yield (TiffFile, first series)."""
     with _tiff_session(path) as (tif, series, _errors):
         yield tif, series
@@ -257,7 +257,7 @@ def _open_tiff(path):
 
 def _checked_tiff(path, tif, errors):
     """Yield the first series of ``tif`` once it agrees with what the file declares."""
-    with _guard(path, what="TIFF file"):
+    with guard(path, what="TIFF file"):
         series = tif.series[0]
         n_pages = len(series)
         if n_pages == 0 or np.prod(series.shape) % n_pages:
@@ -293,7 +293,7 @@ def _raise_tiff_errors(path, messages):
 
 def _tiff_pages(path, tif, start, stop):
     """Pages ``start:stop`` of the first series as an array of shape (stop - start, -1)."""
-    with _guard(path, what="TIFF file"):
+    with guard(path, what="TIFF file"):
         return tif.asarray(key=range(start, stop), series=0).reshape(stop - start, -1)
 
 
@@ -307,12 +307,12 @@ def _load_tiff(path, progress=None):
 def _load_image(path, folder_item=False):
     if path.suffix.lower() in _TIFF_EXTS:
         return _load_tiff(path)
-    with _open_input(path, "image file") as fh:
-        with _guard(path, what="image file"):
+    with open_input(path, "image file") as fh:
+        with guard(path, what="image file"):
             head = fh.read(26)
             fh.seek(0)
         frames = _check_image_size(path, fh, head, folder_item)
-        with _guard(path, what="image file"):
+        with guard(path, what="image file"):
             fh.seek(0)
             image = iio.imread(fh, plugin="pillow", extension=path.suffix.lower(),
                                index=0 if folder_item else None)
@@ -345,7 +345,7 @@ def _check_image_size(path, fh, head, folder_item):
     from PIL import Image
 
     if head[:6] in (b"GIF87a", b"GIF89a"):
-        with _guard(path, what="GIF file"):
+        with guard(path, what="GIF file"):
             info = scan_gif(fh.read())
         if info.problem is not None:
             raise StackError(f"cannot read '{path}': the GIF file is truncated or damaged "
@@ -358,7 +358,7 @@ def _check_image_size(path, fh, head, folder_item):
                           "pixels")
         return info.frames
     try:
-        with _guard(path, what="image file"), Image.open(fh) as image:
+        with guard(path, what="image file"), Image.open(fh) as image:
             (width, height), mode = image.size, image.mode
             frames = 1 if folder_item else int(getattr(image, "n_frames", 1))
     except StackError as exc:
@@ -374,7 +374,7 @@ def _check_image_size(path, fh, head, folder_item):
 
 def _folder_files(folder):
     """The image files of a folder (:func:`~histeq_gui.core.folder.folder_images`), refusing none."""
-    from .folder import folder_images
+    from .folders import folder_images
 
     files = folder_images(folder)
     if not files:
@@ -404,7 +404,7 @@ class MappedReader:
         self.start = root.ctypes.data       # an address: no page is touched
         self.offset = int(root.offset)
         self.end = self.offset + root.nbytes
-        with _guard(self.path, what=".npy file"):
+        with guard(self.path, what=".npy file"):
             self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         info = os.fstat(self.fd)
         if (info.st_dev, info.st_ino) != (dev, ino):
@@ -460,7 +460,7 @@ class MappedReader:
         """Fill the bytes ``data`` from the file at ``position``; a short file is a StackError."""
         done = 0
         while done < data.size:
-            with _guard(self.path, what=".npy file"):
+            with guard(self.path, what=".npy file"):
                 n = os.preadv(self.fd, [memoryview(data)[done:]], position + done) \
                     if hasattr(os, "preadv") else self._pread_into(data, done, position)
             if n == 0:
