@@ -510,7 +510,7 @@ def test_subprocess_usage_error(tmp_path):
 _SLOW = textwrap.dedent("""
     import sys, time
     from histeq_gui.core import export
-    from histeq_gui.core.io import writers
+    from histeq_gui.core.io import ChunkWriter
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -523,14 +523,14 @@ _SLOW = textwrap.dedent("""
             return equalize_piece(*args)
         export.equalize_piece = slow_piece
     else:                               # writing is verified chunk by chunk: slow that down
-        verify = writers.ChunkWriter.verify
+        verify = ChunkWriter.verify
         def slow_verify(self, progress=None):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
             return verify(self, slow)
-        writers.ChunkWriter.verify = slow_verify
+        ChunkWriter.verify = slow_verify
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -643,17 +643,17 @@ def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
 
 _SLOW_CLEAN_UP = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core.io import atomic, writers
+    from histeq_gui.core.io import ChunkWriter, atomic
     from histeq_gui import cli
 
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
     def slow_verify(self, progress=None):
         def slow(done, total):
             print("busy", flush=True)
             time.sleep(0.2)
             progress(done, total)
         return verify(self, slow)
-    writers.ChunkWriter.verify = slow_verify
+    ChunkWriter.verify = slow_verify
     remove = atomic._remove
     def slow_remove(path):
         print("cleaning", flush=True)
@@ -968,14 +968,14 @@ def test_stats_of_a_folder_are_named_after_its_files(tmp_path, capsys):
 
 
 def test_stats_targets_are_checked_before_reading(tmp_path, capsys, monkeypatch):
-    from histeq_gui.core.io import readers
+    from histeq_gui.core import io
 
     source = _input(tmp_path)
     (tmp_path / "old.csv").write_text("keep")
 
     def refuse(*args, **kwargs):
         raise AssertionError("read before checking the targets")
-    monkeypatch.setattr(readers, "open_reader", refuse)
+    monkeypatch.setattr(io, "open_reader", refuse)
     for args, fragment in [
             (["--stats", tmp_path / "old.csv"], "exists; pass --overwrite"),
             (["--stats", tmp_path / "missing" / "s.csv"], "does not exist"),

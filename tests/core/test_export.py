@@ -13,7 +13,7 @@ import histeq_gui
 from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core import export as export_module
 from histeq_gui.core import io
-from histeq_gui.core.io import save, sidecar, writers
+from histeq_gui.core.io import sidecar, writer
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
@@ -515,7 +515,7 @@ def test_progress_raising_stops_and_leaves_nothing(tmp_path, stage, exc, name, e
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
     existing = _existing(tmp_path, name)
-    monkeypatch.setattr(writers, "digest", lambda data: object())      # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())      # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, name, existing)
@@ -729,7 +729,10 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
 @pytest.mark.parametrize("name", TARGETS)
 def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
     """The read-back returns the right shape and first chunks, and a wrong last chunk."""
-    from histeq_gui.core.io import files, load, readers
+    from histeq_gui.core.io import files, folders
+    from histeq_gui.core.io.mapped import MappedReader
+    from histeq_gui.core.io.npy import NpzReader
+    from histeq_gui.core.io.tiff import TiffReader
 
     monkeypatch.setattr(files, "PIECE_BYTES", 12 * 10)       # one image per chunk
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 12 * 10)
@@ -740,33 +743,33 @@ def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, na
         array.reshape(-1)[-1] ^= 1
         return array
     if name.endswith(".npy"):
-        reader_read = load.MappedReader.read
+        reader_read = MappedReader.read
 
         def read(self, view):
             values = reader_read(self, view)
             last = view.__array_interface__["data"][0] + view.nbytes == \
                 self.start + self.root.nbytes
             return wrong_last(values) if last else values
-        monkeypatch.setattr(load.MappedReader, "read", read)
+        monkeypatch.setattr(MappedReader, "read", read)
     elif name.endswith(".npz"):
-        rows = readers.NpzReader._read_rows
+        rows = NpzReader._read_rows
 
         def read_rows(self, r0, r1, out):
             rows(self, r0, r1, out)
             if r1 * self.dtype.itemsize == self.nbytes:
                 out[...] = wrong_last(out)
-        monkeypatch.setattr(readers.NpzReader, "_read_rows", read_rows)
+        monkeypatch.setattr(NpzReader, "_read_rows", read_rows)
     elif name.endswith(".tif"):
-        pages = readers.TiffReader._read_pages
+        pages = TiffReader._read_pages
 
         def read_pages(self, start, stop, out):
             pages(self, start, stop, out)
             if stop == self.pages:
                 out[...] = wrong_last(out)
-        monkeypatch.setattr(readers.TiffReader, "_read_pages", read_pages)
+        monkeypatch.setattr(TiffReader, "_read_pages", read_pages)
     else:
-        load_image = load._load_image
-        monkeypatch.setattr(load, "_load_image", lambda path, folder_item=False: (
+        load_image = folders.read_image
+        monkeypatch.setattr(folders, "read_image", lambda path, folder_item=False: (
             wrong_last(load_image(path, folder_item)) if path.name == "00029.png"
             else load_image(path, folder_item)))
     with pytest.raises(StackError, match="does not read back as written"):
@@ -970,12 +973,14 @@ def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope)
 
 
 def _refuse_loading(monkeypatch):
-    from histeq_gui.core.io import readers
+    from histeq_gui.core.io import ArrayReader, Reader
+    from histeq_gui.core.io.folders import FolderReader
+    from histeq_gui.core.io.npy import NpzReader
+    from histeq_gui.core.io.tiff import TiffReader
 
     def refuse(self, progress=None):
         raise AssertionError("the whole stack was loaded")
-    for cls in (readers.Reader, readers.ArrayReader, readers.NpzReader, readers.TiffReader,
-                readers.FolderReader):
+    for cls in (Reader, ArrayReader, NpzReader, TiffReader, FolderReader):
         monkeypatch.setattr(cls, "load", refuse)
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 3 * 96 * 96)    # 3 images a chunk
 

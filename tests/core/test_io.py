@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from histeq_gui.core import io
-from histeq_gui.core.io import files, save, writers
+from histeq_gui.core.io import ChunkWriter, files, tiff, writer
 from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
@@ -512,7 +512,7 @@ def test_output_kind():
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(writers, "_BIGTIFF_BYTES", 100)
+    monkeypatch.setattr(tiff, "_BIGTIFF_BYTES", 100)
     save_stack(tmp_path / "big.tif", _stack((3, 8, 8), "uint8"))
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_bigtiff
@@ -550,7 +550,7 @@ def _current(tmp_path, name):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"))
     assert _listing(tmp_path) == []
@@ -559,7 +559,7 @@ def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"), overwrite=True)
     assert _current(tmp_path, name) == before
@@ -1139,12 +1139,12 @@ def _tamper_late(path, kind, array):
 
 def _tamper(monkeypatch, array):
     """Corrupt what write_stack writes, after writing and before it is read back."""
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def corrupt_then_verify(self, progress=None):
         _tamper_late(self.path, self.kind, array)
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
+    monkeypatch.setattr(ChunkWriter, "verify", corrupt_then_verify)
     monkeypatch.setattr(files, "PIECE_BYTES", 8 * 8)    # one image per chunk: many chunks
 
 
@@ -1170,14 +1170,14 @@ def test_a_late_wrong_byte_keeps_the_previous_output(tmp_path, monkeypatch, name
 
 
 def test_a_wrong_single_png_is_caught(tmp_path, monkeypatch):
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def corrupt_then_verify(self, progress=None):
         image = iio.imread(self.path)
         image[-1, -1] ^= 1
         iio.imwrite(self.path, image, extension=".png")
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
+    monkeypatch.setattr(ChunkWriter, "verify", corrupt_then_verify)
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / "one.png", _stack((8, 8), "uint8"))
     assert _listing(tmp_path) == []

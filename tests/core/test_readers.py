@@ -14,10 +14,10 @@ import tifffile
 from references import sample_stack
 
 import histeq_gui
-from histeq_gui.core.io import load, readers
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.core.io import load_stack, save_stack
-from histeq_gui.core.io import ArrayReader, open_reader, reader_for, stack_axis
+from histeq_gui.core.io import ArrayReader, load_stack, open_reader, reader_for, stack_axis
+from histeq_gui.core.io import tiff
+from histeq_gui.core.io.mapped import MappedReader
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -145,8 +145,8 @@ def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, mo
     with open_reader(path) as reader:
         assert isinstance(reader, ArrayReader) and isinstance(reader.array, np.memmap)
         calls = []
-        pread = load.MappedReader._pread
-        monkeypatch.setattr(load.MappedReader, "_pread",
+        pread = MappedReader._pread
+        monkeypatch.setattr(MappedReader, "_pread",
                             lambda self, data, position: (calls.append(position),
                                                           pread(self, data, position))[1])
         piece = reader.read(3, 5)
@@ -158,8 +158,8 @@ def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, mo
 def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.tif", _faces(40), "tif-zlib")
     calls = []
-    pages = load._tiff_pages
-    monkeypatch.setattr(load, "_tiff_pages",
+    pages = tiff._tiff_pages
+    monkeypatch.setattr(tiff, "_tiff_pages",
                         lambda path, tif, start, stop: (calls.append((start, stop)),
                                                         pages(path, tif, start, stop))[1])
     with open_reader(path) as reader:
@@ -177,7 +177,7 @@ def test_raw_tiff_pages_are_read_with_one_pread_per_chunk(tmp_path, monkeypatch,
     preadv = os.preadv
     monkeypatch.setattr(os, "preadv", lambda fd, buffers, offset: (
         calls.append(offset), preadv(fd, buffers, offset))[1])
-    monkeypatch.setattr(load, "_tiff_pages", None)          # tifffile's page path unused
+    monkeypatch.setattr(tiff, "_tiff_pages", None)          # tifffile's page path unused
     with open_reader(path) as reader:
         assert reader._raw is not None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
@@ -201,13 +201,13 @@ def test_tiff_errors_logged_in_another_thread_are_caught(tmp_path, monkeypatch):
     import logging
 
     path = _write(tmp_path / "a.tif", _faces(6), "tif-zlib")      # decoded by tifffile
-    pages = load._tiff_pages
+    pages = tiff._tiff_pages
 
     def logging_pages(path, tif, start, stop):
         logging.getLogger("tifffile").error("<TiffPage 3> simulated: strip is missing")
         return pages(path, tif, start, stop)
     with open_reader(path) as reader:
-        monkeypatch.setattr(load, "_tiff_pages", logging_pages)
+        monkeypatch.setattr(tiff, "_tiff_pages", logging_pages)
         result = {}
 
         def work():

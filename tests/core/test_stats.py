@@ -726,7 +726,7 @@ def test_csv_target_checks(tmp_path):
 def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, case):
     """image_stats of an open_reader (read block by block) equals that of the array."""
     from histeq_gui.core import stats
-    from histeq_gui.core.io import readers
+    from histeq_gui.core.io import open_reader
 
     rng = np.random.default_rng(11)
     axis = None
@@ -746,7 +746,7 @@ def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, cas
     np.save(tmp_path / "x.npy", x)
     expected = image_stats(x, "numpy", 64, scope, channel_axis=axis)
     monkeypatch.setattr(stats, "_CHUNK_PIXELS", 300)       # many small blocks
-    with readers.open_reader(tmp_path / "x.npy") as reader:
+    with open_reader(tmp_path / "x.npy") as reader:
         got = image_stats(reader, "numpy", 64, scope, channel_axis=axis)
     for column in COLUMNS:
         assert_array_equal(got[column], expected[column], err_msg=column)

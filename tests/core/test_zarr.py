@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from references import sample_stack
 
-from histeq_gui.core.io import writers, zarr_store
+from histeq_gui.core.io import ChunkWriter, writer, zarr_store
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, convert, export, export_steps
@@ -106,7 +106,7 @@ def test_a_folder_that_is_not_a_zarr_array_is_never_replaced(tmp_path):
 def test_a_failed_verification_leaves_the_old_array(tmp_path, monkeypatch):
     export(sample_stack()[:3], tmp_path / "o.zarr", ExportSettings(bins=5))
     before = load_stack(tmp_path / "o.zarr")
-    monkeypatch.setattr(writers, "digest", lambda data: object())
+    monkeypatch.setattr(writer, "digest", lambda data: object())
     with pytest.raises(StackError, match="does not read back as written"):
         export(sample_stack()[:3], tmp_path / "o.zarr", ExportSettings(bins=9), overwrite=True)
     monkeypatch.undo()
@@ -115,13 +115,13 @@ def test_a_failed_verification_leaves_the_old_array(tmp_path, monkeypatch):
 
 
 def test_a_tampered_chunk_is_caught(tmp_path, monkeypatch):
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def tamper_then_verify(self, progress=None):
         array = zarr.open_array(str(self.path), mode="r+")
         array[-1, 0, -1, -1] = array[-1, 0, -1, -1] ^ 1
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", tamper_then_verify)
+    monkeypatch.setattr(ChunkWriter, "verify", tamper_then_verify)
     with pytest.raises(StackError, match="images .* differ"):
         export(sample_stack()[:30], tmp_path / "o.zarr", ExportSettings())
     assert _listing(tmp_path) == []

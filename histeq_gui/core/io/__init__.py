@@ -24,27 +24,42 @@ gives a :class:`ChunkWriter` per output kind that writes chunk by chunk and
 verifies the file against per-chunk digests.  Zarr v3 arrays (``.zarr``
 folders) are read and written the same way with the ``zarr`` extra.
 
-The work is done in :mod:`~histeq_gui.core.load`, :mod:`~histeq_gui.core.save`,
-:mod:`~histeq_gui.core.readers`, :mod:`~histeq_gui.core.writers`,
-:mod:`~histeq_gui.core.atomic` (moving into place) and
-:mod:`~histeq_gui.core.sidecar`, with what reading and writing share in
-:mod:`~histeq_gui.core.files`; this module gathers their public names.
+How the package is laid out:
+
+- one module per format, owning reading whole, reading on demand (its
+  :class:`Reader`) and writing (its :class:`ChunkWriter`, verification
+  included): :mod:`.npy` (.npy and .npz), :mod:`.tiff`, :mod:`.images`
+  (single image files, one PNG image), :mod:`.gif` (GIF decoding, used by
+  ``images``), :mod:`.folders` (folders of images, ragged ones, folders of
+  PNG files) and :mod:`.zarr_store`;
+- :mod:`.formats`, the one table of which module reads a path and which
+  writes an output, gathered from the ``INPUTS`` and ``OUTPUTS`` each format
+  module declares;
+- the front doors: :mod:`.load` (:func:`open_reader`, :func:`load_stack`)
+  and :mod:`.save` (:func:`check_output`, :func:`open_writer`,
+  :func:`save_stack`);
+- what the formats share: :mod:`.reader` and :mod:`.writer` (the base
+  classes and their declarations), :mod:`.mapped` (memory maps read with
+  ``pread``), :mod:`.files` (one-line errors, opening inputs, progress),
+  :mod:`.memory` (refusing what would not fit), :mod:`.atomic` (moving
+  outputs into place) and :mod:`.sidecar` (the JSON beside an output).
+
+This module gathers the public names; import them from here.
 """
 
-from . import atomic, memory, sidecar
 from .atomic import clean_up, exists, new_file, staged
 from .files import guard, stat_input
-from .folders import folder_images, natural_key, png_names
-from .load import load_stack
-from .readers import CHUNK_BYTES, ArrayReader, RaggedReader, Reader, open_reader, reader_for, \
-    stack_axis
-from .save import check_output, output_kind, save_stack, write_stack
+from .folders import RaggedReader, RaggedPngWriter, folder_images, natural_key, png_names
+from .load import load_stack, open_reader
+from .reader import CHUNK_BYTES, ArrayReader, Reader, reader_for, stack_axis
+from .save import check_output, open_writer, output_kind, save_stack, write_axis, write_stack
 from .sidecar import check_sidecar, read_sidecar, sidecar_path, write_json, write_sidecar
-from .writers import ChunkWriter, RaggedPngWriter, open_writer, write_axis
+from .tiff import declared_channel_axis
+from .writer import ChunkWriter
 
-__all__ = ["load_stack", "save_stack", "write_sidecar", "read_sidecar", "sidecar_path",
-           "check_sidecar", "output_kind", "check_output", "staged", "exists", "clean_up", "new_file",
-           "write_stack", "write_json", "open_reader", "Reader", "ArrayReader", "RaggedReader",
-           "reader_for", "stack_axis", "CHUNK_BYTES", "open_writer", "ChunkWriter",
-           "RaggedPngWriter", "write_axis", "folder_images", "natural_key", "png_names",
-           "guard", "stat_input"]
+__all__ = ["load_stack", "save_stack", "open_reader", "Reader", "ArrayReader", "RaggedReader",
+           "reader_for", "stack_axis", "CHUNK_BYTES", "declared_channel_axis",
+           "output_kind", "check_output", "open_writer", "ChunkWriter", "RaggedPngWriter",
+           "write_axis", "write_stack", "folder_images", "natural_key", "png_names",
+           "staged", "exists", "clean_up", "new_file", "write_sidecar", "read_sidecar",
+           "sidecar_path", "check_sidecar", "write_json", "guard", "stat_input"]

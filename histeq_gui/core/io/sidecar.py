@@ -2,7 +2,7 @@
 
 The sidecar says how an output was made (``out.tif`` -> ``out.tif.json``); it
 is written atomically like the output (see
-:func:`~histeq_gui.core.atomic.staged`).
+:func:`~histeq_gui.core.io.atomic.staged`).
 
 A file at the sidecar's name may be the user's own (``-o data`` next to an
 unrelated ``data.json``), so it is replaced without ``overwrite`` only when
@@ -157,7 +157,7 @@ def write_sidecar(output_path, info, overwrite=False):
 def write_json(path, info, *, target=None):
     """Write ``info`` as in :func:`write_sidecar` at exactly ``path`` (which must not exist).
 
-    For a temporary path from :func:`~histeq_gui.core.atomic.staged`;
+    For a temporary path from :func:`~histeq_gui.core.io.atomic.staged`;
     ``target`` (default ``path``) is the path named in error messages.
     """
     text = json.dumps(dict(info), indent=2, default=_jsonable) + "\n"

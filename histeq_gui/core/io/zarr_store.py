@@ -5,7 +5,7 @@ reading or writing a ``.zarr`` path is refused in one line that says how to
 install it.  Arrays are written chunked along the stack's image axis (a few
 whole images per Zarr chunk, every other axis whole, compressed with Zarr's
 default codec), under a hidden temporary folder that every file of which is
-fsynced before :func:`~histeq_gui.core.atomic.staged` moves it into place
+fsynced before :func:`~histeq_gui.core.io.atomic.staged` moves it into place
 with its sidecar, like every other output.
 """
 
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import StackError
 from . import memory
 from .atomic import sync_folder
-from ..errors import StackError
 from .files import guard
-from .readers import Reader
-from .writers import ChunkWriter, digest
+from .reader import Input, Reader
+from .writer import ChunkWriter, Output, native_dtype
 
-__all__ = ["ZarrReader", "ZarrWriter", "zarr_module", "INSTALL"]
+__all__ = ["ZarrReader", "ZarrWriter", "zarr_module", "INSTALL", "INPUTS", "OUTPUTS"]
 
 INSTALL = 'pip install "histeq-gui[zarr]"'
 _CHUNK_BYTES = 1 << 24          # about 16 MB of pixels per Zarr chunk
@@ -84,10 +84,22 @@ class ZarrWriter(ChunkWriter):
     """A new Zarr v3 array, chunked along the writer's axis, written chunk by chunk."""
 
     kind = "zarr"
+    whole_images = True
+
+    @classmethod
+    def check_stack(cls, path, dtype=None, layout=None):
+        zarr_module(path, "write")
+
+    @classmethod
+    def check_replace(cls, path):
+        """Only a Zarr array (a folder holding zarr.json, not a link) is replaced."""
+        if not (path.is_dir() and not path.is_symlink() and (path / "zarr.json").is_file()):
+            raise StackError(f"will not replace '{path}': it is not a Zarr array (no "
+                             "zarr.json in a folder); choose another name")
 
     def _open(self):
         zarr = zarr_module(self.target, "write")
-        self.dtype = self.dtype.newbyteorder("=")
+        self.dtype = native_dtype(self.dtype)
         chunks = list(self.shape)
         if self.axis is not None:
             per_index = max(math.prod(self.shape) * self.dtype.itemsize // self.shape[self.axis], 1)
@@ -102,7 +114,7 @@ class ZarrWriter(ChunkWriter):
             (slice(None),) * self.axis + (slice(start, stop),)
         with guard(self.target, "write"):
             self.array[key] = data
-        self.digests.append((start, stop, digest(data)))
+        self._keep(start, stop, data)
 
     def _finish(self):
         """Flush every file and folder of the array to disk (the commit needs them durable)."""
@@ -118,7 +130,9 @@ class ZarrWriter(ChunkWriter):
 
     def _verify(self, progress):
         reader = ZarrReader(self.path)
-        if reader.shape != self.shape or reader.dtype != self.dtype:
-            raise StackError(f"got {reader.shape} {reader.dtype} instead of {self.shape} "
-                             f"{self.dtype}")
+        self._check(reader)
         self._verify_chunks(reader, progress)
+
+
+INPUTS = (Input((".zarr",), ZarrReader, "a .zarr array", folder=True),)
+OUTPUTS = (Output((".zarr",), ZarrWriter, ".zarr (a Zarr v3 array)"),)

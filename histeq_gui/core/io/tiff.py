@@ -1,0 +1,315 @@
+"""TIFF files: checked against what they declare, read whole or page batch by page batch, written.
+
+tifffile may only log a warning for a truncated file and return fewer
+pages, so every file is opened through :func:`open_tiff`, which checks the
+first series against what the file declares (page count, shaped and ImageJ
+metadata, page data inside the file) and turns tifffile's logged errors
+into a one-line StackError.  :class:`TiffReader` reads the first series
+lazily (raw contiguous pages with one ``pread``, others page by page);
+:class:`TiffWriter` writes multi-page TIFF files chunk by chunk and verifies
+them.  :func:`declared_channel_axis` tells which axis a file declares as
+colour.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from ..errors import StackError, first_line
+from . import memory
+from .files import Progress, guard, open_input, row_chunks
+from .reader import Input, Reader
+from .writer import FileWriter, Output, native_dtype
+
+__all__ = ["SUFFIXES", "open_tiff", "read_tiff", "tiff_shape", "declared_channel_axis",
+           "TiffReader", "TiffWriter", "INPUTS", "OUTPUTS"]
+
+SUFFIXES = (".tif", ".tiff")
+_BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
+
+
+class _TiffErrors(logging.Handler):
+    """Collects the errors tifffile logs (instead of raising) in the threads reading a file.
+
+    The thread that opens the file is watched; a lazy reader adds the threads
+    it reads pages in (:meth:`watch`).
+    """
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.threads, self.messages = {threading.get_ident()}, []
+
+    def watch(self):
+        """Collect the errors logged by the calling thread too."""
+        self.threads.add(threading.get_ident())
+
+    def emit(self, record):
+        if record.thread in self.threads:
+            self.messages.append(re.sub(r"^<[^>]*>\s*", "", first_line(record.getMessage(), 160)))
+
+
+@contextmanager
+def _tiff_session(path):
+    """Open a TIFF file and check it against what it declares; yield (TiffFile, series, errors).
+
+    tifffile logs (rather than raises) many signs of a truncated file and then returns a
+    shorter series, so its log errors are collected in ``errors`` and turned into a
+    StackError before and after the caller reads the pages (and by
+    :func:`_raise_tiff_errors` whenever the caller checks).
+    """
+    errors, logger = _TiffErrors(), logging.getLogger("tifffile")
+    logger.addHandler(errors)   # also keeps tifffile's messages off stderr
+    try:
+        with open_input(path, "TIFF file") as fh:
+            with guard(path, what="TIFF file"):
+                tif = tifffile.TiffFile(fh, name=path.name)
+            with tif:
+                for tif, series in _checked_tiff(path, tif, errors):
+                    yield tif, series, errors
+    finally:
+        logger.removeHandler(errors)
+
+
+@contextmanager
+def open_tiff(path):
+    """Open a TIFF file checked against what it declares: yield (TiffFile, first series).
+
+    Raises StackError (one line) for a file that cannot be read, or is
+    truncated or damaged.
+    """
+    with _tiff_session(path) as (tif, series, _errors):
+        yield tif, series
+
+
+def _checked_tiff(path, tif, errors):
+    """Yield the first series of ``tif`` once it agrees with what the file declares."""
+    with guard(path, what="TIFF file"):
+        series = tif.series[0]
+        n_pages = len(series)
+        if n_pages == 0 or np.prod(series.shape) % n_pages:
+            errors.messages.append(f"{n_pages} pages do not fit shape {series.shape}")
+        shaped = (tif.shaped_metadata or [{}])[0].get("shape") if tif.is_shaped else None
+        if shaped and np.prod(shaped) != np.prod(series.shape):
+            errors.messages.append(f"declares shape {tuple(shaped)} but holds {series.shape}")
+        images = int((tif.imagej_metadata or {}).get("images", 1))
+        if tif.is_imagej and (series.kind != "imagej" or n_pages < images):
+            errors.messages.append(f"declares {images} ImageJ images but holds {n_pages} pages")
+        size = tif.filehandle.size
+        # Raw pages one after the other: their data is one range to check, and the last page
+        # (whose tags end a file cut short) is parsed; parsing every page of a large stack
+        # costs more than reading it.  Otherwise every page's data is checked.
+        start = series.dataoffset
+        raw = start is not None and start + math.prod(series.shape) * series.dtype.itemsize <= size
+        pages = [tif.pages[len(tif.pages) - 1]] if raw else series.pages
+        for page in pages:
+            if page is None or any(offset + count > size for offset, count in
+                                   zip(page.dataoffsets, page.databytecounts)):
+                errors.messages.append("page data lies beyond the end of the file")
+                break
+    _raise_tiff_errors(path, errors.messages)
+    yield tif, series
+    _raise_tiff_errors(path, errors.messages)
+
+
+def _raise_tiff_errors(path, messages):
+    if messages:
+        raise StackError(f"cannot read '{path}': the TIFF file is truncated or damaged "
+                         f"({messages[0]}); check the file or copy it again")
+
+
+def _tiff_pages(path, tif, start, stop):
+    """Pages ``start:stop`` of the first series as an array of shape (stop - start, -1)."""
+    with guard(path, what="TIFF file"):
+        return tif.asarray(key=range(start, stop), series=0).reshape(stop - start, -1)
+
+
+def read_tiff(path, progress=None):
+    """The first series of the TIFF file ``path``, read whole (as :meth:`TiffReader.load`)."""
+    with TiffReader(path) as reader:
+        return reader.load(progress)
+
+
+def tiff_shape(path):
+    """``(shape, dtype)`` of the first series of a TIFF file, from its header (nothing decoded)."""
+    with guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        return tuple(series.shape), np.dtype(series.dtype)
+
+
+class TiffReader(Reader):
+    """The first series of a TIFF file, decoded page batch by page batch.
+
+    The file is checked against what it declares when opened (page count,
+    ImageJ and shaped metadata, data inside the file), and tifffile's logged
+    errors are checked after every batch.  A row is one page: ``depth`` is
+    the number of leading axes the pages enumerate.
+    """
+
+    kind = "tif"
+
+    def __init__(self, path):
+        self.path, self._stack = Path(path), ExitStack()
+        try:
+            tif, series, errors = self._stack.enter_context(_tiff_session(self.path))
+            super().__init__(series.shape, series.dtype)
+            self._tif, self._errors, self.pages = tif, errors, len(series)
+            self.depth = next((d for d in range(self.ndim - 2, -1, -1)
+                               if math.prod(self.shape[:d]) == self.pages), 0)
+            self._raw = self._contiguous(tif, series)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _contiguous(self, tif, series):
+        """(file descriptor, offset, file dtype) when the pages are stored raw, one after the
+        other (tifffile's contiguous series: uncompressed, in order), else None."""
+        offset = series.dataoffset
+        if offset is None or self.pages == 0:
+            return None
+        fd = tif.filehandle.fileno()
+        if offset + self.nbytes > os.fstat(fd).st_size:
+            return None                         # let tifffile read (and report) what is there
+        return fd, int(offset), self.dtype.newbyteorder(tif.byteorder)
+
+    def _read_rows(self, r0, r1, out):
+        if self.depth == 0:             # pages that are not whole rows: all of them at once
+            r0, r1 = 0, self.pages
+        self._read_pages(r0, r1, out.reshape(r1 - r0, -1))
+
+    def _read_pages(self, start, stop, out):
+        """Decode pages ``start:stop`` (one batch) into ``out`` of shape (pages, values).
+
+        Raw contiguous pages (what this program and most writers make) are read
+        in one ``pread``, as fast as a ``.npy`` file; other files page by page
+        by tifffile.
+        """
+        if self._raw is not None:
+            fd, offset, stored = self._raw
+            page = self.nbytes // self.pages
+            data = out if stored == out.dtype else np.empty(out.shape, stored)
+            buffer = memoryview(data.reshape(-1).view(np.uint8))
+            done, position = 0, offset + start * page
+            while done < len(buffer):
+                with guard(self.path, what="TIFF file"):
+                    n = os.preadv(fd, [buffer[done:]], position + done)
+                if n == 0:
+                    raise StackError(f"cannot read '{self.path}': the file changed while it was "
+                                     f"read (it ends before page {start + done // page}); read "
+                                     "it again once it is complete")
+                done += n
+            if data is not out:
+                out[...] = data
+            return
+        self._errors.watch()
+        pages = _tiff_pages(self.path, self._tif, start, stop)
+        _raise_tiff_errors(self.path, self._errors.messages)
+        if pages.shape != out.shape:
+            _raise_tiff_errors(self.path, [f"pages {start}:{stop} hold {pages.size} "
+                                           f"values, not {out.size}"])
+        out[...] = pages
+
+    def load(self, progress=None):
+        memory.check_fits(self.nbytes, self.path,
+                          f"{self.pages} page{'s' * (self.pages != 1)}, shape {self.shape} "
+                          f"{self.dtype}")
+        with guard(self.path, what="TIFF file"):
+            out = np.empty(self.shape, self.dtype)
+        flat = out.reshape(self.pages, -1)
+        report = Progress(progress, self.pages)
+        with self._lock:
+            for start, stop in row_chunks(self.pages, flat.shape[1] * out.itemsize):
+                self._read_pages(start, stop, flat[start:stop])
+                report(stop)
+        return out
+
+    def close(self):
+        self._errors.messages.clear()       # each was raised by the read that met it
+        self._stack.close()
+
+
+class TiffWriter(FileWriter):
+    """A multi-page TIFF written by tifffile from pages handed over chunk by chunk.
+
+    tifffile pulls pages from an iterator, in the helper thread.
+    """
+
+    kind = "tif"
+
+    def _open(self):
+        self.dtype = native_dtype(self.dtype)
+        layout, shape = self.layout, self.shape
+        self._k = 3 if layout.channel_axis == len(shape) - 1 and layout.channels in (3, 4) else 2
+        self._start("histeq-tiff-writer")
+
+    def _consume(self, chunks):
+        shape, page = self.shape, self.shape[len(self.shape) - self._k:]
+
+        def pages():
+            for start, stop, data in chunks:
+                self._keep(start, stop, data)
+                yield from data.reshape((-1,) + page)
+
+        tifffile.imwrite(self.fh, pages(), shape=shape, dtype=self.dtype,
+                         photometric="rgb" if self._k == 3 else "minisblack",
+                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES)
+
+    def _verify(self, progress):
+        with TiffReader(self.path) as reader:
+            self._check(reader)
+            self._verify_chunks(reader, progress)
+
+
+def declared_channel_axis(path, shape):
+    """The colour axis a TIFF file declares for an array of ``shape``, or None.
+
+    A TIFF declares colour with RGB samples per pixel (photometric RGB, 3 or
+    4 samples); tifffile names that axis ``S``.  Only files whose first
+    series has ``shape`` are considered; any other file, or one that cannot
+    be read, gives None.
+
+    Parameters
+    ----------
+    path : str or path-like or None
+    shape : tuple of int
+        The shape the file loads as.
+
+    Returns
+    -------
+    int or None
+        The axis of the RGB samples (non-negative).
+
+    Notes
+    -----
+    This is a hint, not the automatic rule: tifffile's default for a
+    ``(3, H, W)`` array is to write three RGB samples, so a stack of three
+    grayscale images often declares colour too.
+    """
+    if path is None or Path(path).suffix.lower() not in SUFFIXES:
+        return None
+    try:
+        with open_tiff(Path(path)) as (tif, series):
+            axes = series.axes
+            page = series.pages[0] if len(series.pages) else None
+            rgb = page is not None and int(page.photometric) == 2
+    except (StackError, OSError, ValueError, IndexError, TypeError):
+        return None
+    shape = tuple(int(s) for s in shape)
+    if not rgb or "S" not in axes or len(axes) != len(shape):
+        return None
+    axis = axes.index("S")
+    if shape[axis] not in (3, 4) or len(shape) < 3:
+        return None
+    return axis
+
+
+INPUTS = (Input(SUFFIXES, TiffReader, ".tif/.tiff"),)
+OUTPUTS = (Output(SUFFIXES, TiffWriter, ".tif/.tiff"),)
