@@ -19,6 +19,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -40,7 +41,7 @@ __all__ = ["FOLDER_EXTS", "folder_images", "natural_key", "png_names", "open_fol
 FOLDER_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
-def natural_key(name):
+def natural_key(name: str) -> tuple[list, str]:
     """Sort key of a file name: digits compared as numbers ("img2" before "img10").
 
     Examples
@@ -52,7 +53,7 @@ def natural_key(name):
     return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
 
 
-def folder_images(folder):
+def folder_images(folder: str | os.PathLike) -> list[Path]:
     """The files a folder stack is made of, image 0 first.
 
     Parameters
@@ -87,7 +88,7 @@ def folder_images(folder):
                       key=lambda p: natural_key(p.name))
 
 
-def png_names(names):
+def png_names(names: Sequence[str]) -> list[str]:
     """The PNG file names an export writes for source files ``names``: each stem + ``.png``.
 
     Parameters
@@ -205,7 +206,7 @@ def _probe(path, first_mode, first):
     return image.shape, image.dtype, mode
 
 
-def open_folder(path):
+def open_folder(path: str | os.PathLike) -> FolderReader | RaggedReader:
     """A FolderReader, or a RaggedReader when the folder's images differ in size.
 
     Every file's header is read (each image of a mode other than the first

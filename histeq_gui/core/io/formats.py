@@ -11,10 +11,13 @@ module listed in :data:`MODULES`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import StackError
 from . import folders, images, npy, tiff, zarr_store
+from .reader import Input
+from .writer import Output
 
 __all__ = ["MODULES", "INPUTS", "OUTPUTS", "READABLE", "WRITABLE", "input_for", "output_for",
            "output_of"]
@@ -33,7 +36,7 @@ READABLE = _listed(entry.label for entry in INPUTS)      # for "use ..." in mess
 WRITABLE = _listed(entry.label for entry in OUTPUTS)
 
 
-def input_for(path, folder):
+def input_for(path: str | os.PathLike, folder: bool) -> Input | None:
     """The :class:`~histeq_gui.core.io.reader.Input` that reads ``path``, or None.
 
     Parameters
@@ -56,7 +59,7 @@ def input_for(path, folder):
                 next((entry for entry in candidates if folder and not entry.suffixes), None))
 
 
-def output_for(path):
+def output_for(path: str | os.PathLike) -> Output:
     """The :class:`~histeq_gui.core.io.writer.Output` of ``path``, by its extension.
 
     Raises
@@ -78,7 +81,7 @@ def output_for(path):
     return entry
 
 
-def output_of(kind):
+def output_of(kind: str) -> Output:
     """The :class:`~histeq_gui.core.io.writer.Output` of the output kind ``kind`` ("npy", ...).
 
     Raises

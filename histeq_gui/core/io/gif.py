@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import imageio.v3 as iio
+import numpy as np
 
 from ..errors import StackError
 from . import memory
@@ -64,7 +67,7 @@ def _skip_sub_blocks(data, pos):
     return None
 
 
-def scan_gif(data):
+def scan_gif(data: bytes) -> GifInfo:
     """Read the structure of the GIF file held in ``data``.
 
     Parameters
@@ -115,7 +118,7 @@ def scan_gif(data):
         pos = after
 
 
-def read_gif(path, fh, folder_item=False):
+def read_gif(path: Path, fh: BinaryIO, folder_item: bool = False) -> np.ndarray:
     """Decode the GIF file open as ``fh``: all its frames, or the first for a folder's image.
 
     Parameters

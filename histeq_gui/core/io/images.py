@@ -12,6 +12,8 @@ PNG output shares.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
@@ -36,7 +38,7 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 4, "PA": 4, "LA": 2, "La": 2, "RGB": 3, "RGB
                "RGBa": 4, "RGBX": 4, "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3, "I": 4, "F": 4}
 
 
-def read_image(path, folder_item=False):
+def read_image(path: Path, folder_item: bool = False) -> np.ndarray:
     """Decode the image file ``path`` whole.
 
     Parameters
@@ -100,19 +102,19 @@ def _check_size(path, fh, folder_item):
                       f"{frames} frame{'s' * (frames != 1)} of {width}x{height} pixels, {mode}")
 
 
-def image_mode(path):
+def image_mode(path: Path) -> tuple[tuple[int, int], str]:
     """``((width, height), mode)`` of an image file, from Pillow's header (nothing decoded)."""
     with open_input(path, "image file") as fh, guard(path, what="image file"), \
             Image.open(fh) as image:
         return image.size, image.mode
 
 
-def open_image(path):
+def open_image(path: Path) -> ArrayReader:
     """An :class:`~histeq_gui.core.io.ArrayReader` of the image file ``path``, decoded whole."""
     return ArrayReader(read_image(path), path, "image")
 
 
-def check_png(dtype, layout=None, single=False):
+def check_png(dtype: np.dtype, layout: Layout | None = None, single: bool = False) -> None:
     """Raise StackError unless PNG files can hold images of ``dtype`` and ``layout``.
 
     ``single``: one ``.png`` file, which holds one image.
@@ -133,13 +135,13 @@ def check_png(dtype, layout=None, single=False):
                          "write 16-bit colour); choose --dtype uint8, or write .tif instead")
 
 
-def png_image(array, layout, i):
+def png_image(array: np.ndarray, layout: Layout, i: int) -> np.ndarray:
     """Image ``i`` as it goes into a PNG: (H, W) or (H, W, 3/4), native byte order."""
     image = np.ascontiguousarray(image_at(array, layout, i), dtype=native_dtype(array.dtype))
     return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
-def write_png(path, image, target):
+def write_png(path: Path, image: np.ndarray, target: Path) -> None:
     """Write ``image`` (from :func:`png_image`) as the new PNG file ``path``, flushed to disk.
 
     ``target`` is the path named in error messages.

@@ -13,17 +13,23 @@ changed.
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from ..errors import StackError
 from .files import check_array, check_regular, stat_input
+from .folders import RaggedReader
 from .formats import READABLE, input_for
+from .reader import Reader
 
 __all__ = ["load_stack", "open_reader"]
 
 
-def open_reader(path, key=None):
+def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | RaggedReader:
     """Open a stack file or folder for reading on demand.
 
     Parameters
@@ -70,7 +76,8 @@ def open_reader(path, key=None):
     return reader
 
 
-def load_stack(path, key=None, progress=None):
+def load_stack(path: str | os.PathLike, key: str | None = None,
+               progress: Callable[[int, int], object] | None = None) -> np.ndarray:
     """Load an image stack from a file or a folder of images.
 
     Parameters

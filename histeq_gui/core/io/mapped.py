@@ -21,7 +21,8 @@ from .files import guard
 __all__ = ["MappedReader", "remember_file"]
 
 
-def remember_file(array, path, info):
+def remember_file(array: np.memmap, path: str | os.PathLike,
+                  info: os.stat_result) -> np.memmap:
     """Mark ``array``, a memory map of the file ``path``, with the file it shows.
 
     Parameters
@@ -75,7 +76,10 @@ class MappedReader:
 
     @classmethod
     def for_array(cls, array):
-        """A reader for ``array`` if it is (a view of) a map marked by :func:`remember_file`, else None."""
+        """A reader for ``array`` if it is (a view of) a map marked by :func:`remember_file`.
+
+        None for any other array.
+        """
         root = array
         while isinstance(root, np.ndarray) and not hasattr(root, "_histeq_file"):
             root = root.base

@@ -63,7 +63,7 @@ def _npy_info(path, fh, what=".npy file", where=None):
     return shape, fortran, dtype, needed
 
 
-def map_npy(path):
+def map_npy(path: str | os.PathLike) -> np.ndarray:
     """A read-only memory map of the ``.npy`` file ``path``, its header and size checked.
 
     The map is marked with its file (:func:`~histeq_gui.core.io.mapped.remember_file`),
@@ -84,8 +84,8 @@ def map_npy(path):
     return remember_file(array, path, info)
 
 
-def open_npy(path):
-    """An :class:`~histeq_gui.core.io.ArrayReader` of the ``.npy`` file ``path`` (:func:`map_npy`)."""
+def open_npy(path: str | os.PathLike) -> ArrayReader:
+    """An :class:`~histeq_gui.core.io.ArrayReader` of the ``.npy`` file ``path`` (mapped)."""
     return ArrayReader(map_npy(path), path, "npy")
 
 
@@ -133,7 +133,7 @@ def _npz_header(path, archive, member):
 
 
 def _read_npz_member(path, archive, member):
-    """The array of an .npz member, read whole (as :func:`_npz_header` checks it), its CRC checked."""
+    """The array of an .npz member, read whole after :func:`_npz_header`; its CRC checked."""
     shape, fortran, dtype, needed, header = _npz_header(path, archive, member)
     memory.check_fits(needed, path, f"array '{_npz_key(member.filename)}' of shape {shape} "
                                     f"{dtype}")

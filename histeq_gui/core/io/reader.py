@@ -31,12 +31,14 @@ TIFF pages in batches, folders file by file).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..stack import Layout, image_at
 from . import memory
@@ -48,7 +50,7 @@ __all__ = ["Input", "Reader", "ArrayReader", "reader_for", "stack_axis", "CHUNK_
 CHUNK_BYTES = 1 << 26       # default size of the pieces :meth:`Reader.chunks` reads: 64 MB
 
 
-def stack_axis(layout):
+def stack_axis(layout: Layout) -> int | None:
     """The stack's image axis: its first batch axis longer than one, or None for one image.
 
     Cutting a stack along this axis gives chunks of whole images (all
@@ -319,7 +321,7 @@ class ArrayReader(Reader):
             self._mapped.close()
 
 
-def reader_for(images, path=None):
+def reader_for(images: Reader | ArrayLike, path: str | os.PathLike | None = None) -> Reader:
     """A :class:`Reader` for ``images``: a Reader itself, or an array (see ArrayReader)."""
     if isinstance(images, Reader):
         return images

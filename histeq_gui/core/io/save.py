@@ -12,23 +12,27 @@ or may not replace, its writer says (``check_stack``, ``check_replace``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..errors import StackError
-from ..stack import guess_layout
+from ..stack import Layout, guess_layout
 from . import files
 from .atomic import clean_up, exists, staged, temp_path
 from .files import Progress, check_array, guard
 from .formats import output_for, output_of
 from .reader import reader_for
+from .writer import ChunkWriter
 
 __all__ = ["output_kind", "check_output", "open_writer", "write_axis", "save_stack",
            "write_stack"]
 
 
-def output_kind(path):
+def output_kind(path: str | os.PathLike) -> str:
     """Return the output format of ``path``: "npy", "npz", "tif", "png", "zarr" or "png-folder".
 
     ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
@@ -44,7 +48,8 @@ def output_kind(path):
     return output_for(path).kind
 
 
-def check_output(path, *, dtype=None, layout=None, overwrite=False):
+def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
+                 layout: Layout | None = None, overwrite: bool = False) -> str:
     """Check, before any work, that a stack can be saved at ``path``.
 
     Parameters
@@ -100,8 +105,9 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     return writer.kind
 
 
-def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", axis="auto",
-                names=None):
+def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtype: DTypeLike,
+                layout: Layout, *, target: str | os.PathLike | None = None, key: str = "images",
+                axis: int | None | str = "auto", names: Sequence[str] | None = None) -> ChunkWriter:
     """Open a :class:`ChunkWriter` of ``kind`` at ``path`` (a temporary that does not exist).
 
     Parameters
@@ -152,7 +158,7 @@ def open_writer(path, kind, shape, dtype, layout, *, target=None, key="images", 
         raise
 
 
-def write_axis(layout, kind):
+def write_axis(layout: Layout, kind: str) -> int | None:
     """The axis a stack of ``layout`` is written along by a writer of ``kind`` (None: whole).
 
     Writers of whole images (PNG files, Zarr arrays) take the stack's image
@@ -162,7 +168,9 @@ def write_axis(layout, kind):
     return output_of(kind).writer.axis_for(layout)
 
 
-def save_stack(path, array, *, layout=None, key="images", overwrite=False, progress=None):
+def save_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | None = None,
+               key: str = "images", overwrite: bool = False,
+               progress: Callable[[int, int], object] | None = None) -> Path:
     """Write a stack atomically to .npy, .npz, .tif or a folder of PNG files.
 
     Parameters
@@ -218,7 +226,9 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     return path
 
 
-def write_stack(path, array, *, layout=None, key="images", progress=None, target=None):
+def write_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | None = None,
+                key: str = "images", progress: Callable[[int, int], object] | None = None,
+                target: str | os.PathLike | None = None) -> None:
     """Write a stack at exactly ``path`` (which must not exist), read it back and compare.
 
     The writing half of :func:`save_stack`, for a temporary path from

@@ -24,8 +24,8 @@ from .atomic import new_file, staged
 from ..errors import StackError
 from .files import guard
 
-__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar", "write_sidecar",
-           "write_json", "read_sidecar"]
+__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar",
+           "write_sidecar", "write_json", "read_sidecar"]
 
 PROGRAM = "histeq-gui"      # the "program" every sidecar this program writes carries
 _MAX_BYTES = 1 << 20        # a sidecar is a few hundred bytes; anything bigger is not ours

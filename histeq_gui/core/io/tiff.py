@@ -20,6 +20,7 @@ import re
 import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import tifffile
@@ -80,7 +81,7 @@ def _tiff_session(path):
 
 
 @contextmanager
-def open_tiff(path):
+def open_tiff(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
     """Open a TIFF file checked against what it declares: yield (TiffFile, first series).
 
     Raises StackError (one line) for a file that cannot be read, or is
@@ -132,13 +133,14 @@ def _tiff_pages(path, tif, start, stop):
         return tif.asarray(key=range(start, stop), series=0).reshape(stop - start, -1)
 
 
-def read_tiff(path, progress=None):
+def read_tiff(path: str | os.PathLike,
+              progress: Callable[[int, int], object] | None = None) -> np.ndarray:
     """The first series of the TIFF file ``path``, read whole (as :meth:`TiffReader.load`)."""
     with TiffReader(path) as reader:
         return reader.load(progress)
 
 
-def tiff_shape(path):
+def tiff_shape(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
     """``(shape, dtype)`` of the first series of a TIFF file, from its header (nothing decoded)."""
     with guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
         series = tif.series[0]
@@ -268,7 +270,7 @@ class TiffWriter(FileWriter):
             self._verify_chunks(reader, progress)
 
 
-def declared_channel_axis(path, shape):
+def declared_channel_axis(path: str | os.PathLike | None, shape: tuple[int, ...]) -> int | None:
     """The colour axis a TIFF file declares for an array of ``shape``, or None.
 
     A TIFF declares colour with RGB samples per pixel (photometric RGB, 3 or

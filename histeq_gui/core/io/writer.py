@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..errors import Cancelled, StackError
 from .atomic import new_file
@@ -46,13 +47,13 @@ from .reader import stack_axis
 __all__ = ["Output", "ChunkWriter", "FileWriter", "digest", "native_dtype"]
 
 
-def digest(data):
+def digest(data: np.ndarray) -> tuple[int, int]:
     """The digest of a C-contiguous array's bytes: ``(nbytes, crc32)``."""
     data = np.ascontiguousarray(data)
     return data.nbytes, zlib.crc32(data.reshape(-1).view(np.uint8))
 
 
-def native_dtype(dtype):
+def native_dtype(dtype: DTypeLike) -> np.dtype:
     """``dtype`` in the machine's byte order (what image files and Zarr arrays are written in)."""
     return np.dtype(dtype).newbyteorder("=")
 
@@ -227,7 +228,7 @@ class ChunkWriter:
         return digest(data) == expected
 
     def _check(self, reader):
-        """Raise StackError unless ``reader`` (of what was written) has the stack's shape and dtype."""
+        """Raise StackError unless ``reader``, of what was written, has the shape and dtype."""
         if reader.shape != self.shape or reader.dtype != self.dtype:
             raise StackError(f"got {reader.shape} {reader.dtype} instead of {self.shape} "
                              f"{self.dtype}")
