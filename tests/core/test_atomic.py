@@ -1,4 +1,4 @@
-"""Tests of histeq_gui.core.atomic: temporary names, cleaning up after killed runs, and the
+"""Tests of histeq_gui.core.io.atomic: temporary names, cleaning up after killed runs, and the
 commit protocol at every crash point (injected exceptions in-process, SIGKILL in a forked
 child), on real files in tmp_path."""
 

@@ -1,4 +1,5 @@
-"""core.folder and core.channels: the names of a folder's images, the colour-axis choices."""
+"""core.io.folders, core.io.tiff and core.channels: the names of a folder's images, the colour
+axis a TIFF declares, the colour-axis choices."""
 
 from pathlib import Path
 
