@@ -9,9 +9,19 @@ times, on the thread pool (:mod:`.pool`): range, counts, mapping
 counting and mapping with the method's hooks.
 
 Whole-image methods (CLAHE, matching of floats) run image by image instead
-(:func:`equalize_images`): ``Method.image`` once per image and channel.
-Non-finite pixels come back NaN, and an image with no finite (selected)
-pixel comes back all NaN without calling the method.
+(:func:`equalize_images`): ``Method.image`` once per image and channel, or,
+when the method has one and no mask is given, ``Method.images`` once per
+block of whole images of one channel::
+
+    images(pixels, params, out)
+
+``pixels`` is an ``(n, H, W)`` C-contiguous array of whole images of one
+dtype and one channel, ``out`` an ``(n, H, W)`` float64 array the hook
+fills with, for each image ``i``, exactly what ``image(pixels[i], None,
+params)`` gives.  Blocks hold about :data:`~.blocks.BLOCK` pixels (one
+image at least) and run on the pool.  Either way non-finite pixels come
+back NaN, and an image with no finite (selected) pixel comes back all NaN
+without calling the method.
 """
 
 from __future__ import annotations
@@ -122,6 +132,7 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
     """
     by_channel = [channel_params(method, params, c)
                   for c in range(source.x2.shape[0] // rows_per_channel)]
+    batched = method.images is not None and source.mask2 is None
 
     def one(r):
         image = source.x2[r].reshape(image_shape)
@@ -140,7 +151,30 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
             result = np.where(finite, result, np.nan)
         out[r] = result.ravel()
 
+    def block(run):
+        r0, r1 = run
+        pixels = np.ascontiguousarray(source.x2[r0:r1]).reshape((r1 - r0,) + tuple(image_shape))
+        finite = np.isfinite(pixels) if pixels.dtype.kind == "f" else None
+        keep = np.arange(r1 - r0) if finite is None else \
+            np.flatnonzero(finite.reshape(r1 - r0, -1).any(axis=1))
+        target = out[r0:r1].reshape(pixels.shape)
+        if len(keep) < r1 - r0:
+            target[...] = np.nan        # images with no finite pixel: all NaN, not handed over
+        if not len(keep):
+            return
+        whole = len(keep) == r1 - r0
+        values = target if whole else np.empty((len(keep),) + pixels.shape[1:])
+        method.images(pixels if whole else pixels[keep], by_channel[r0 // rows_per_channel],
+                      values)
+        if finite is not None:
+            values[~finite[keep]] = np.nan
+        if not whole:
+            target[keep] = values
+
     def work(run):
+        if batched:
+            block(run)
+            return
         for r in range(*run):
             one(r)
 
