@@ -38,14 +38,14 @@ from .._version import __version__
 from . import atomic, fit, memory, readers, save, sidecar, writers
 from .choices import OUTPUT_DTYPES
 from .convert import convert, output_dtype
-from .engine.chunks import channel_pieces, equalize_piece, pieces, read_piece
+from .engine.chunks import channel_pieces, equalize_piece, pieces, read_piece, stack_stream
 from .engine.inputs import check_scope
 from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .files import _guard
 from .histogram import check_bins, check_dtype
-from .methods import StackStream, check_method, get_method, uses_value_bins
+from .methods import check_method, get_method, uses_value_bins
 from .folder import png_names
 from .stack import guess_layout
 
@@ -574,39 +574,6 @@ def _run_ragged(plan):
     return plan.output
 
 
-def stack_stream(plan, reader, progress=None):
-    """The stack of ``plan`` read piece by piece through ``reader``: a StackStream.
-
-    Its pieces are the fit's (:func:`pieces` along the image axis, every
-    channel), read when they are reached; ``progress(done, total)`` after
-    each, in images.  Memory holds one piece.
-    """
-    layout = plan.layout
-    axis = readers.stack_axis(layout)
-    native = np.dtype(plan.input_dtype).newbyteorder("=")
-    pixels = math.prod(layout.image_shape)
-
-    def rows(array):
-        return np.asarray(array, native).reshape(-1, pixels)
-
-    def read_pieces():
-        done = 0
-        for start, stop, n in pieces(layout, axis, plan.chunk_images):
-            yield [rows(c) for c in channel_pieces(read_piece(reader, axis, start, stop), layout)]
-            done += n
-            if progress is not None:
-                progress(done, layout.n_images)
-
-    def read_image(i):
-        image = reader.image(i, layout)         # (H, W), or (H, W, C) with colour
-        if layout.channel_axis is None:
-            return [rows(image)[0]]
-        return [rows(image[..., c])[0] for c in range(layout.channels)]
-
-    return StackStream(layout.n_images, layout.channels, layout, native, read_pieces,
-                       read_image)
-
-
 def _stack_params(plan, reader):
     """The method's parameters with the stack-aware ones resolved once for the whole stack.
 
@@ -618,8 +585,8 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        return call_with_stack_errors(stack_params, stack_stream(plan, reader, progress),
-                                      s.method, bins=s.bins, **s.params)
+        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress)
+        return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
 
     return (yield from stage_in_thread("histogram", build))
 

@@ -4,21 +4,24 @@ The export streams a stack larger than memory, on this process's pool or as
 Dask tasks: both cut the stack the same way along its image axis
 (:func:`pieces`, :func:`read_piece`), split a piece into its colour
 channels (:func:`channel_pieces`) and equalize a piece straight into the
-output dtype (:func:`equalize_piece`).
+output dtype (:func:`equalize_piece`).  The export, the viewer and the
+statistics resolve a method's stack-aware parameters against the whole
+stack read piece by piece through a reader (:func:`stack_stream`).
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..convert import output_dtype
-from ..methods import Method, get_method
+from ..methods import Method, StackStream, get_method
+from ..readers import CHUNK_BYTES, stack_axis
 from .driver import equalize_stack
 from .stages import call_with_stack_errors
 
-__all__ = ["pieces", "read_piece", "channel_pieces", "equalize_piece"]
+__all__ = ["pieces", "read_piece", "channel_pieces", "equalize_piece", "stack_stream"]
 
 
 def _channel_key(layout, channel):
@@ -129,3 +132,68 @@ def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, 
         out[channel] = call_with_stack_errors(maps[first + c].apply, chunk[channel],
                                               dtype=settings.dtype)
     return out
+
+
+def stack_stream(reader, layout, chunk_images: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> StackStream:
+    """The stack of ``reader`` read piece by piece, as a method's stack-aware parameters take it.
+
+    Parameters
+    ----------
+    reader : Reader
+        The stack (:func:`~histeq_gui.core.readers.open_reader`, or
+        :func:`~histeq_gui.core.readers.reader_for` of an array).
+    layout : Layout
+        Its layout (shape ``reader.shape``, with its colour axis).
+    chunk_images : int, optional
+        Images per piece (:func:`pieces` along the image axis, every
+        channel); default about :data:`~histeq_gui.core.readers.CHUNK_BYTES`
+        of pixels.
+    progress : callable, optional
+        ``progress(done, total)`` after each piece, in images.
+
+    Returns
+    -------
+    StackStream
+        Its pieces are read when they are reached (memory holds one); image
+        ``i`` is read alone (``reader.image``).  Each holds every channel,
+        one array of rows ``(images, H * W)`` per channel, in the native
+        byte order.
+
+    Examples
+    --------
+    >>> from histeq_gui.core.readers import reader_for
+    >>> from histeq_gui.core.stack import guess_layout
+    >>> rgb = np.arange(4 * 2 * 2 * 3, dtype=np.uint8).reshape(4, 2, 2, 3)
+    >>> stream = stack_stream(reader_for(rgb), guess_layout(rgb.shape, -1), chunk_images=3)
+    >>> [[rows.shape for rows in piece] for piece in stream.read_pieces()]
+    [[(3, 4), (3, 4), (3, 4)], [(1, 4), (1, 4), (1, 4)]]
+    >>> stream.read_image(1)[2].tolist()                # image 1, channel 2
+    [14, 17, 20, 23]
+    """
+    axis = stack_axis(layout)
+    native = np.dtype(reader.dtype).newbyteorder("=")
+    pixels = layout.image_shape[0] * layout.image_shape[1]
+    if chunk_images is None:
+        per_image = pixels * layout.channels * native.itemsize
+        chunk_images = max(1, CHUNK_BYTES // max(per_image, 1))
+
+    def rows(array):
+        return np.asarray(array, native).reshape(-1, pixels)
+
+    def read_pieces():
+        done = 0
+        for start, stop, n in pieces(layout, axis, chunk_images):
+            yield [rows(c) for c in channel_pieces(read_piece(reader, axis, start, stop), layout)]
+            done += n
+            if progress is not None:
+                progress(done, layout.n_images)
+
+    def read_image(i):
+        image = reader.image(i, layout)         # (H, W), or (H, W, C) with colour
+        if layout.channel_axis is None:
+            return [rows(image)[0]]
+        return [rows(image[..., c])[0] for c in range(layout.channels)]
+
+    return StackStream(layout.n_images, layout.channels, layout, native, read_pieces,
+                       read_image)
