@@ -443,17 +443,19 @@ def _check_stats(args):
 
 def _write_stats(args, images, settings, bar):
     """Compute :func:`~histeq_gui.core.stats.image_stats` of the stack and write it as CSV."""
-    from .core.export import _core
+    from .core.engine.stages import call_with_stack_errors
     from .core.stats import image_stats
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
     # Images of different sizes (a ragged folder) are described image by image.
     stack = images if getattr(images, "ragged", False) else images.load()
-    table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
-                  channel_axis=settings.channel_axis, names=images.names,
-                  progress=lambda done, total: bar.update("statistics", done, total),
-                  **settings.params)
+    table = call_with_stack_errors(image_stats, stack, settings.method, settings.bins,
+                                   settings.scope, channel_axis=settings.channel_axis,
+                                   names=images.names,
+                                   progress=lambda done, total: bar.update("statistics", done,
+                                                                           total),
+                                   **settings.params)
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})

@@ -6,6 +6,10 @@ name with an underscore: ``--floor-level`` on the command line) and turned
 upside down with ``curve="down"`` (str with choices).  Each parameter
 changes the result, so a test can tell that a value reached the hook.  Its
 hook is a module-level function, so a Dask worker can unpickle it.
+
+``rank-test`` is a whole-image method with both an ``image`` hook and an
+``images`` hook (many images at once): each pixel becomes the fraction of
+the image's selected finite pixels at or below it, to the ``power``.
 """
 
 from contextlib import contextmanager
@@ -14,7 +18,8 @@ import numpy as np
 
 from histeq_gui.core.methods import Method, Nodes, Param, bins_param, register, unregister
 
-__all__ = ["POWER", "power_nodes", "registered", "power_reference"]
+__all__ = ["POWER", "power_nodes", "registered", "power_reference", "RANK", "rank_image",
+           "rank_images"]
 
 
 def power_nodes(counts, edges, dtype, params):
@@ -46,6 +51,31 @@ POWER = Method(
             Param("floor_level", 0, int, "lowest output, in percent", low=0, high=100),
             Param("curve", "up", str, "direction of the map", choices=("up", "down"))),
     nodes=power_nodes)
+
+
+def rank_image(pixels, mask, params):
+    """Each pixel: the fraction of the selected finite pixels at or below it, to ``power``."""
+    x = np.asarray(pixels, np.float64)
+    chosen = np.isfinite(x) if mask is None else np.isfinite(x) & mask
+    ranked = np.sort(x[chosen])
+    return (np.searchsorted(ranked, x, side="right") / ranked.size) ** params["power"]
+
+
+def rank_images(pixels, params, out):
+    """:func:`rank_image` of every image of an ``(n, H, W)`` block, written into ``out``."""
+    flat = pixels.reshape(len(pixels), -1).astype(np.float64)
+    ranked = np.sort(flat, axis=1)                          # NaN last
+    finite = np.isfinite(ranked).sum(axis=1)
+    for i, row in enumerate(flat):
+        below = np.searchsorted(ranked[i, :finite[i]], row, side="right")
+        out[i] = (below / finite[i]).reshape(out.shape[1:]) ** params["power"]
+
+
+RANK = Method(
+    name="rank-test", label="Rank", summary="Each pixel's rank.", reference="rank ** power",
+    source="tests/throwaway_methods.py", how="The fraction of pixels at or below each.",
+    params=(Param("power", 1.0, float, "exponent of the rank", low=0.5, high=4),),
+    scopes=("image",), image=rank_image, images=rank_images)
 
 
 @contextmanager

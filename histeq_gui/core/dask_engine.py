@@ -5,11 +5,12 @@
 default engine as Dask tasks, so the bytes written are the same:
 
 - every task reads its piece of the stack itself: a worker opens the input
-  file with :func:`~histeq_gui.core.readers.open_reader` (so the input must
+  file with :func:`~histeq_gui.core.io.open_reader` (so the input must
   be at the same path on every worker: a shared file system) and checks it
   is the file the export started with; an array in memory is handed to the
   graph once;
-- scope ``"image"`` is a map over the pieces (:func:`~histeq_gui.core.export.equalize_piece`);
+- scope ``"image"`` is a map over the pieces
+  (:func:`~histeq_gui.core.engine.chunks.equalize_piece`);
 - scope ``"stack"`` is a histogram reduction, then the same map: the range
   of every piece (:func:`~histeq_gui.core.fit.chunk_range`) merged in a tree
   on the workers, then the counts (:func:`~histeq_gui.core.fit.chunk_counts`),
@@ -17,8 +18,8 @@ default engine as Dask tasks, so the bytes written are the same:
   bins depend on it (``dask.array.histogram`` even refuses a bin count
   without an explicit range, dask/dask#5256);
 - the equalized pieces come back in order, a window of them at a time, and
-  are written here by the output's chunk writer (:mod:`~histeq_gui.core.writers`),
-  which verifies them and commits through :func:`~histeq_gui.core.atomic.staged`.
+  are written here by the output's chunk writer (:mod:`~histeq_gui.core.io.writer`),
+  which verifies them and commits through :func:`~histeq_gui.core.io.staged`.
 
 Tasks call the core inside :func:`~histeq_gui.core.fit.single_threaded`, so
 a worker's threads never wait on the core's own thread pool (Dask already
@@ -39,6 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from . import fit
+from .engine import chunks
+from .engine.stages import call_with_stack_errors, stage_in_thread
 from .errors import StackError
 from .io import Reader, open_reader, stack_axis, stat_input
 
@@ -100,16 +103,13 @@ def read_piece(source, axis, start, stop):
         raise StackError(f"cannot read '{path}': the file changed during the export (it was "
                          "replaced or modified); export again once it is complete")
     with open_reader(path, key) as reader:
-        return np.array(reader.read(0, reader.shape[0]) if axis is None
-                        else reader.read(start, stop, axis))
+        return np.array(chunks.read_piece(reader, axis, start, stop))
 
 
 def range_parts(piece, layout):
     """Task: the range step of every channel of a piece."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
-        return [fit.chunk_range(part) for part in channel_pieces(piece, layout)]
+        return [fit.chunk_range(part) for part in chunks.channel_pieces(piece, layout)]
 
 
 def merge_range_lists(a, b):
@@ -119,10 +119,8 @@ def merge_range_lists(a, b):
 
 def distinct_parts(piece, layout):
     """Task: the distinct values of every channel of a piece."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
-        return [fit.chunk_distinct(part) for part in channel_pieces(piece, layout)]
+        return [fit.chunk_distinct(part) for part in chunks.channel_pieces(piece, layout)]
 
 
 def merge_distinct_lists(a, b):
@@ -132,11 +130,9 @@ def merge_distinct_lists(a, b):
 
 def count_parts(piece, layout, tables):
     """Task: the counts of every channel of a piece (None where a channel needs none)."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
         return [None if t is None else fit.chunk_counts(t, part)
-                for t, part in zip(tables, channel_pieces(piece, layout))]
+                for t, part in zip(tables, chunks.channel_pieces(piece, layout))]
 
 
 def add_count_lists(a, b):
@@ -146,10 +142,9 @@ def add_count_lists(a, b):
 
 def equalize_task(piece, settings, layout, maps, axis, start, input_dtype, params=None):
     """Task: equalize and convert one piece (the default engine's own function)."""
-    from .export import equalize_piece
-
     with fit.single_threaded():
-        return equalize_piece(piece, settings, layout, maps, axis, start, input_dtype, params)
+        return chunks.equalize_piece(piece, settings, layout, maps, axis, start, input_dtype,
+                                     params)
 
 
 class DaskEngine:
@@ -194,12 +189,8 @@ class DaskEngine:
 
     # --- running tasks
     def _compute(self, *tasks):
-        try:
-            return self.dask.compute(*tasks, scheduler=self.scheduler)
-        except StackError:
-            raise
-        except ValueError as exc:           # the core's one-line errors, from a worker
-            raise StackError(f"cannot equalize the stack: {exc}") from exc
+        # The core's one-line errors come back from the workers as ValueErrors.
+        return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
 
     def _input(self, plan):
         source = _source(plan.images)
@@ -209,12 +200,10 @@ class DaskEngine:
         return source
 
     def _pieces(self, plan, axis, source):
-        """``[(start, stop, images, delayed piece)]`` of :func:`export.pieces` along ``axis``."""
-        from .export import pieces
-
+        """``[(start, stop, images, delayed piece)]`` of :func:`~.engine.chunks.pieces`."""
         read = self.dask.delayed(read_piece, pure=True)
         return [(start, stop, n, read(source, axis, start, stop))
-                for start, stop, n in pieces(plan.layout, axis, plan.chunk_images)]
+                for start, stop, n in chunks.pieces(plan.layout, axis, plan.chunk_images)]
 
     def _reduce(self, items, task, merge, progress):
         """``merge`` of ``task(piece)`` over every piece: a tree per window, windows merged here.
@@ -241,8 +230,6 @@ class DaskEngine:
         (with the value counts of 8- and 16-bit integers), the distinct values
         if a channel needs ranks, the counts if a channel needs them.
         """
-        from .export import _core, _in_thread
-
         s, layout = plan.settings, plan.layout
         source = self._input(plan)
         items = self._pieces(plan, stack_axis(layout), source)
@@ -268,8 +255,8 @@ class DaskEngine:
                                         merge_distinct_lists))
                 return distinct[c]
 
-            started = [_core(fit.start, part, s.method, s.bins, lambda c=c: distinct_of(c),
-                             **s.params)
+            started = [call_with_stack_errors(fit.start, part, s.method, s.bins,
+                                              lambda c=c: distinct_of(c), **s.params)
                        for c, part in enumerate(ranges)]
             tables = [t if counts is None else None for t, counts in started]
             counts = [c for _, c in started]
@@ -277,9 +264,10 @@ class DaskEngine:
                 passes[0] = max(passes[0], done[0] // n + 1)
                 summed = run(lambda piece: count_parts(piece, layout, tables), add_count_lists)
                 counts = [c if c is not None else summed[i] for i, c in enumerate(counts)]
-            return [_core(fit.finish, t, c) for (t, _), c in zip(started, counts)]
+            return [call_with_stack_errors(fit.finish, t, c)
+                    for (t, _), c in zip(started, counts)]
 
-        return (yield from _in_thread("histogram", build))
+        return (yield from stage_in_thread("histogram", build))
 
     def equalized(self, plan, reader, maps, axis, params=None):
         """``(start, stop, images, output chunk)`` in order along ``axis``, a window at a time.

@@ -7,13 +7,13 @@ asks.
 
 The pipeline validates everything before it computes anything (including
 that an uncompressed output fits on its disk), then streams: the input is
-read chunk by chunk through a :class:`~histeq_gui.core.readers.Reader` (an
+read chunk by chunk through a :class:`~histeq_gui.core.io.Reader` (an
 array, a ``.npy`` map read with ``pread``, or any lazy reader of
-:func:`~histeq_gui.core.readers.open_reader`), equalized in one pass
+:func:`~histeq_gui.core.io.open_reader`), equalized in one pass
 (``scope="image"``) or in two (``scope="stack"``: one histogram per channel
 fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
 applied chunk by chunk), converted to the output dtype (:func:`convert`) and
-handed to the output's chunk writer (:mod:`~histeq_gui.core.writers`), which
+handed to the output's chunk writer (:mod:`~histeq_gui.core.io.writer`), which
 keeps a digest per chunk and verifies the file against them.  No copy of the
 whole stack or result is kept: memory is bounded by the chunk.  Output and
 its JSON sidecar are written under hidden names in the target folder and
@@ -27,9 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import queue
 import shutil
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,12 +38,15 @@ from .._version import __version__
 from . import fit
 from .choices import OUTPUT_DTYPES
 from .convert import convert, output_dtype
-from .equalize import check_scope, equalize, stack_params
-from .errors import Cancelled, StackError
+from .engine.chunks import channel_pieces, equalize_piece, pieces, read_piece, stack_stream
+from .engine.inputs import check_scope
+from .engine.stages import call_with_stack_errors, stage_in_thread
+from .equalize import stack_params
+from .errors import StackError
 from .histogram import check_bins, check_dtype
 from .io import (RaggedPngWriter, Reader, atomic, check_output, guard, memory, open_writer,
                  output_kind, png_names, reader_for, sidecar, stack_axis)
-from .methods import StackStream, check_method, get_method, uses_value_bins
+from .methods import check_method, get_method, uses_value_bins
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -312,7 +313,7 @@ def check_target(output, *, source=None, overwrite=False):
     folder holding it), its type is supported, its folder exists and takes
     new files, and it does not exist unless ``overwrite``; nor does a file at
     its sidecar's name, unless that is a sidecar this program wrote for this
-    output (:func:`~histeq_gui.core.sidecar.check_sidecar`).  :func:`export_steps`
+    output (:func:`~histeq_gui.core.io.check_sidecar`).  :func:`export_steps`
     repeats them, with the checks that need the stack's dtype and layout.
 
     Returns
@@ -341,10 +342,10 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     images : ndarray, Reader or RaggedReader
         The stack: an array, e.g. from :func:`~histeq_gui.core.io.load_stack`
         (a read-only memory map is fine: it is read with ``pread`` and never
-        modified), or a :class:`~histeq_gui.core.readers.Reader` from
-        :func:`~histeq_gui.core.readers.open_reader`, read chunk by chunk
+        modified), or a :class:`~histeq_gui.core.io.Reader` from
+        :func:`~histeq_gui.core.io.open_reader`, read chunk by chunk
         (it stays open: closing it is the caller's).  A folder of images of
-        different sizes (a :class:`~histeq_gui.core.readers.RaggedReader`)
+        different sizes (a :class:`~histeq_gui.core.io.RaggedReader`)
         is equalized image by image into a folder of PNG files only.
     output : str or path-like
         ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
@@ -447,20 +448,26 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     return _run(plan, runner)
 
 
-ENGINES = ("local", "dask")
+def _local_engine(scheduler):
+    if scheduler is not None:
+        raise ValueError("a scheduler address needs the dask engine; add --engine dask")
+    return LocalEngine()
+
+
+def _dask_engine(scheduler):
+    from .dask_engine import DaskEngine     # the optional extra: imported when chosen
+
+    return DaskEngine(scheduler)
+
+
+ENGINES = {"local": _local_engine, "dask": _dask_engine}     # name -> engine(scheduler)
 
 
 def _engine(name, scheduler):
     """The engine object for ``name`` (checked before anything else)."""
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose 'local' or 'dask'")
-    if name == "local":
-        if scheduler is not None:
-            raise ValueError("a scheduler address needs the dask engine; add --engine dask")
-        return LocalEngine()
-    from . import dask_engine
-
-    return dask_engine.DaskEngine(scheduler)
+    return ENGINES[name](scheduler)
 
 
 def export(images, output, settings, *, source=None, overwrite=False, progress=None,
@@ -518,7 +525,7 @@ def _run(plan, engine):
                         done += n
                         yield "equalize", done, total
                     writer.finish()
-                yield from _in_thread("write", writer.verify)
+                yield from stage_in_thread("write", writer.verify)
                 sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
     finally:
         if reader is not plan.images:
@@ -543,10 +550,10 @@ def _run_ragged(plan):
                 yield channel_pieces(image, guess_layout(image.shape, axis))
 
         def build(progress):
-            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
-                         progress=progress, **s.params)
+            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                          s.bins, progress=progress, **s.params)
 
-        maps = yield from _in_thread("histogram", build)
+        maps = yield from stage_in_thread("histogram", build)
     json_path = sidecar.sidecar_path(plan.output)
     ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
     with atomic.staged([plan.output, json_path],
@@ -562,76 +569,9 @@ def _run_ragged(plan):
                 writer.write(i, i + 1, out)
                 yield "equalize", i + 1, total
             writer.finish()
-        yield from _in_thread("write", writer.verify)
+        yield from stage_in_thread("write", writer.verify)
         sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
     return plan.output
-
-
-def _channel_key(layout, channel):
-    key = [slice(None)] * layout.ndim
-    if layout.channel_axis is not None:
-        key[layout.channel_axis] = channel
-    return tuple(key)
-
-
-def pieces(layout, axis, chunk_images):
-    """``(start, stop, images)``: the stack cut along ``axis`` into about ``chunk_images``.
-
-    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.  Every
-    engine cuts the stack this way.
-    """
-    if axis is None:
-        yield 0, 1, layout.n_images
-        return
-    length = layout.shape[axis]
-    per_index = layout.n_images / length    # images per index (a fraction along channels)
-    step = max(1, int(chunk_images // max(per_index, 1)))
-    for start in range(0, length, step):
-        stop = min(start + step, length)
-        yield start, stop, round(stop * per_index) - round(start * per_index)
-
-
-def read_piece(reader, axis, start, stop):
-    """The piece ``start:stop`` along ``axis`` of :func:`pieces` (axis None: everything)."""
-    return reader.read(0, reader.shape[0]) if axis is None else reader.read(start, stop, axis)
-
-
-def channel_pieces(chunk, layout):
-    """The channels of a chunk of whole images, one array per channel (what is fitted)."""
-    return [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
-
-
-def stack_stream(plan, reader, progress=None):
-    """The stack of ``plan`` read piece by piece through ``reader``: a StackStream.
-
-    Its pieces are the fit's (:func:`pieces` along the image axis, every
-    channel), read when they are reached; ``progress(done, total)`` after
-    each, in images.  Memory holds one piece.
-    """
-    layout = plan.layout
-    axis = stack_axis(layout)
-    native = np.dtype(plan.input_dtype).newbyteorder("=")
-    pixels = math.prod(layout.image_shape)
-
-    def rows(array):
-        return np.asarray(array, native).reshape(-1, pixels)
-
-    def read_pieces():
-        done = 0
-        for start, stop, n in pieces(layout, axis, plan.chunk_images):
-            yield [rows(c) for c in channel_pieces(read_piece(reader, axis, start, stop), layout)]
-            done += n
-            if progress is not None:
-                progress(done, layout.n_images)
-
-    def read_image(i):
-        image = reader.image(i, layout)         # (H, W), or (H, W, C) with colour
-        if layout.channel_axis is None:
-            return [rows(image)[0]]
-        return [rows(image[..., c])[0] for c in range(layout.channels)]
-
-    return StackStream(layout.n_images, layout.channels, layout, native, read_pieces,
-                       read_image)
 
 
 def _stack_params(plan, reader):
@@ -645,51 +585,10 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        return _core(stack_params, stack_stream(plan, reader, progress), s.method, bins=s.bins,
-                     **s.params)
+        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress)
+        return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
 
-    return (yield from _in_thread("histogram", build))
-
-
-def _piece_params(method, params, first, channels):
-    """``params`` for a piece holding channels ``first .. first + channels - 1`` of ``method``."""
-    if not params:
-        return {}
-    out = dict(params)
-    for p in method.stack_aware:
-        value = params.get(p.name)
-        if isinstance(value, tuple) and len(value) > 1:
-            out[p.name] = value[first:first + channels]
-    return out
-
-
-def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, params=None):
-    """Equalize one piece of the stack straight into the output dtype.
-
-    ``maps`` is None for scope "image" (each image its own histogram), else
-    the fitted histogram of each channel; a piece cut along the channel axis
-    (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
-    ``params`` (scope "image"): the method's parameters with the stack-aware
-    ones resolved for the whole stack (:func:`_stack_params`), or None for
-    ``settings.params`` as given.  Every engine equalizes its pieces with
-    this function, through the engine's own output path
-    (``equalize(..., dtype=)``, ``Histogram.apply(..., dtype=)``): integer
-    images are looked up straight into the output dtype, the very bytes of
-    :func:`convert` of the float64 result.
-    """
-    channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
-    first = start if axis is not None and axis == layout.channel_axis else 0
-    method = get_method(settings.method)
-    params = _piece_params(method, settings.params if params is None else params, first,
-                           channels)
-    if maps is None:
-        return _core(equalize, chunk, settings.method, settings.bins, "image",
-                     channel_axis=layout.channel_axis, dtype=settings.dtype, **params)
-    out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
-    for c in range(channels):
-        channel = _channel_key(layout, c)
-        out[channel] = _core(maps[first + c].apply, chunk[channel], dtype=settings.dtype)
-    return out
+    return (yield from stage_in_thread("histogram", build))
 
 
 class LocalEngine:
@@ -711,10 +610,10 @@ class LocalEngine:
                 yield channel_pieces(read_piece(reader, axis, start, stop), layout)
 
         def build(progress):
-            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
-                         progress=progress, **s.params)
+            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                          s.bins, progress=progress, **s.params)
 
-        return (yield from _in_thread("histogram", build))
+        return (yield from stage_in_thread("histogram", build))
 
     def equalized(self, plan, reader, maps, axis, params=None):
         """``(start, stop, images, output chunk)`` in order along ``axis``."""
@@ -722,54 +621,6 @@ class LocalEngine:
             chunk = read_piece(reader, axis, start, stop)
             yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
                                                  start, plan.input_dtype, params)
-
-
-def _core(function, *args, **kwargs):
-    """Call a core function; its ValueErrors (bad data for the settings) become StackErrors."""
-    try:
-        return function(*args, **kwargs)
-    except StackError:
-        raise
-    except ValueError as exc:
-        raise StackError(f"cannot equalize the stack: {exc}") from exc
-
-
-def _in_thread(stage, function):
-    """Run ``function(progress)`` in a helper thread, yielding its progress as steps.
-
-    Returns what ``function`` returns and re-raises what it raises.  When the
-    generator is closed (or the waiting thread is interrupted), the next
-    ``progress`` call in the helper raises Cancelled and the helper is
-    joined before this generator finishes, so nothing keeps running.
-    """
-    events = queue.Queue()
-    stop = threading.Event()
-
-    def progress(done, total):
-        if stop.is_set():
-            raise Cancelled("export cancelled")
-        events.put(("step", (done, total)))
-
-    def work():
-        try:
-            events.put(("done", function(progress)))
-        except BaseException as exc:    # handed to the generator's thread
-            events.put(("error", exc))
-
-    thread = threading.Thread(target=work, name=f"histeq-export-{stage}", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = events.get()
-            if kind == "step":
-                yield (stage, *value)
-            elif kind == "done":
-                return value
-            else:
-                raise value
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _sidecar_info(plan, engine="local"):

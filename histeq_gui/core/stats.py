@@ -118,7 +118,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         (``(1800, 1, 96, 96)``, ``(N, H, W)``, one ``(H, W)``), plus a colour
         axis if ``channel_axis`` is given.  Integer or float pixels.  Not
         modified (memory maps are read chunk by chunk).  Or a
-        :class:`~histeq_gui.core.readers.Reader` (:func:`~histeq_gui.core.readers.open_reader`):
+        :class:`~histeq_gui.core.io.Reader` (:func:`~histeq_gui.core.io.open_reader`):
         read a block of images at a time, for stacks larger than memory.
         Or a list of images of different sizes (a ragged folder): each
         ``(H, W)`` (or ``(H, W, C)`` with ``channel_axis``), all of one dtype
@@ -274,7 +274,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
              scope=scope, **{k: v for k, v in method_params.items() if k not in aware})
     given = dict(method_params)                 # as given, for the table's info (and CSV)
     if aware:
-        method_params = _whole_stack_params(source, rows, method, bins, method_params)
+        method_params = _whole_stack_params(source, method, bins, method_params)
     eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
     lo, hi = source.value_range()
     chunks = -(-n // rows)
@@ -329,42 +329,32 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     return StatsTable(table, info)
 
 
-def _whole_stack_params(source, rows, method, bins, params):
+def _whole_stack_params(source, method, bins, params):
     """``params`` with the stack-aware ones resolved once against the whole stack.
 
     Every block is then equalized against the same reference, as
     ``equalize(images, method, **params)`` of the whole stack does (each
     block would otherwise resolve ``"stack"`` against itself).  The stack
-    is read as a :class:`~histeq_gui.core.methods.StackStream`, block by
-    block, like the export does.
+    is read piece by piece through its reader, like the export does
+    (:func:`~histeq_gui.core.engine.chunks.stack_stream`).
     """
+    from .engine.chunks import stack_stream
     from .equalize import stack_params
-    from .methods import StackStream
+    from .io import reader_for
 
     if source.ragged:
         names = ", ".join(p.name for p in get_method(method).stack_aware)
         raise ValueError(f"the {method} method's {names} needs images of one size to resolve "
                          "against the stack; give it an image array or a file instead")
-
-    def read_pieces():
-        for b0 in range(0, source.n, rows):
-            block = source.block(b0, min(b0 + rows, source.n))         # (m, C, P)
-            yield [block[:, c] for c in range(source.channels)]
-
-    def read_image(i):
-        block = source.block(i, i + 1)
-        return [block[0, c] for c in range(source.channels)]
-
-    stream = StackStream(source.n, source.channels, source.layout, source.dtype, read_pieces,
-                         read_image)
-    return stack_params(stream, method, bins=bins, **params)
+    reader = source.reader if source.reader is not None else reader_for(source.array)
+    return stack_params(stack_stream(reader, source.layout), method, bins=bins, **params)
 
 
 class _Source:
     """The images of :func:`image_stats` as blocks ``(m, C, P)``: from an array or a Reader.
 
     An array is used in place (a view ``(C, N, P)``); a
-    :class:`~histeq_gui.core.readers.Reader` is read a block of images at a
+    :class:`~histeq_gui.core.io.Reader` is read a block of images at a
     time along its image axis, so that a stack larger than memory is
     described with memory bounded by the block.
     """
@@ -393,7 +383,7 @@ class _Source:
             else:
                 self.axis = stack_axis(self.layout)
         if self.reader is None:
-            x = _as_stack(images)
+            x = self.array = _as_stack(images)
             self.shape, self.dtype = x.shape, x.dtype
             self.layout = guess_layout(x.shape, channel_axis)
             xc = as_channels_first(x, self.layout)

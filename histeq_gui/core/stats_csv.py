@@ -42,7 +42,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
         Whether an existing file at the path may be replaced.
     info : dict, optional
         With a path: also write a JSON sidecar ``PATH.json`` (see
-        :func:`~histeq_gui.core.sidecar.sidecar_path`) holding how the table
+        :func:`~histeq_gui.core.io.sidecar_path`) holding how the table
         was made (``table.info``: method, bins, scope, shape, thresholds...),
         the columns, the row count, the program version and time, updated
         with ``info`` (e.g. ``{"source": "faces.npy"}``).  The CSV and the

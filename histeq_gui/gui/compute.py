@@ -28,10 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..core.display import dtype_range, finite_range
+from ..core.engine.chunks import stack_stream
 from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled
 from ..core.export import convert
-from ..core.methods import StackStream, get_method
+from ..core.methods import get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
@@ -127,7 +128,7 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
         if stack.in_memory or mask is not None:
             source = stack.array    # a region of a stack read on demand: read whole (or refused)
         else:
-            source = _stack_stream(stack)
+            source = stack_stream(stack.reader, stack.layout)
         resolved = stack_params(source, method, channel_axis=stack.layout.channel_axis,
                                 mask=mask, bins=bins, **params)
     if progress is not None:
@@ -151,27 +152,6 @@ def _ragged_params(stack, method, bins, params):
     first = stack.read_image(0)[np.newaxis]          # what channels are; nothing else is read
     return stack_params(first, method, channel_axis=-1 if first.ndim == 4 else None,
                         bins=bins, **params)
-
-
-def _stack_stream(stack):
-    """A stack read on demand as the core's StackStream (one piece in memory at a time)."""
-    pixels = stack.layout.image_shape[0] * stack.layout.image_shape[1]
-
-    def rows(array):
-        return np.asarray(array).reshape(-1, pixels)
-
-    def read_pieces():
-        for piece in stack.channel_chunks():
-            yield [rows(channel) for channel in piece]
-
-    def read_image(i):
-        image = stack.read_image(i)         # (H, W), or (H, W, C) with colour
-        if stack.channels == 1:
-            return [rows(image)[0]]
-        return [rows(image[..., c])[0] for c in range(stack.channels)]
-
-    return StackStream(stack.layout.n_images, stack.channels, stack.layout,
-                       np.dtype(stack.dtype).newbyteorder("="), read_pieces, read_image)
 
 
 def roi_mask(roi, image_shape):

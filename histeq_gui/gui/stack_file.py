@@ -3,8 +3,8 @@
 :func:`open_stack` is what the loader job runs in a worker thread; it is free
 of Qt so that it can run anywhere and be tested on its own.  The maths of the
 levels is :mod:`histeq_gui.core.display`'s; the file names of a folder come
-from :func:`histeq_gui.core.folder.folder_images`, the colour axis a TIFF
-declares from :func:`histeq_gui.core.channels.declared_channel_axis`.
+from :func:`histeq_gui.core.io.folder_images`, the colour axis a TIFF
+declares from :func:`histeq_gui.core.io.declared_channel_axis`.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def memory_budget():
 
 @dataclass(frozen=True, eq=False)
 class LoadedStack:
-    """A stack ready to be viewed, read through a core :class:`~histeq_gui.core.readers.Reader`.
+    """A stack ready to be viewed, read through a core :class:`~histeq_gui.core.io.Reader`.
 
     A small stack is read into memory when opened (its reader is an
-    :class:`~histeq_gui.core.readers.ArrayReader` of that array); a bigger
+    :class:`~histeq_gui.core.io.ArrayReader` of that array); a bigger
     one (above :func:`memory_budget`) is read on demand: :meth:`image` reads
     one image (the last :data:`IMAGE_CACHE` are kept), :meth:`chunks` and
     :meth:`fit_histograms` go through the stack a chunk of images at a time.
@@ -297,12 +297,12 @@ class LoadedStack:
             (Cancelled) stops the iteration.
         images : int, optional
             Indices along the stack's image axis per piece (default about
-            :data:`~histeq_gui.core.readers.CHUNK_BYTES`).
+            :data:`~histeq_gui.core.io.CHUNK_BYTES`).
 
         Notes
         -----
         Pieces are cut along the stack's image axis
-        (:func:`~histeq_gui.core.readers.stack_axis`) and keep every other
+        (:func:`~histeq_gui.core.io.stack_axis`) and keep every other
         axis; a single image is one piece.  A stack in memory gives views.
         """
         if self.ragged:             # one image per piece, each its own size

@@ -149,10 +149,10 @@ def test_tasks_run_the_core_single_threaded(monkeypatch):
     names = []
     chunk_range = fit.chunk_range
 
-    from histeq_gui.core import equalize as eq
+    from histeq_gui.core.engine import pool
 
     def spy(*args, **kwargs):
-        names.append(eq._chosen_executor.get())        # the engine's pool choice in the task
+        names.append(pool.chosen_executor())           # the engine's pool choice in the task
         return chunk_range(*args, **kwargs)
     monkeypatch.setattr(fit, "chunk_range", spy)
     from histeq_gui.core.stack import guess_layout

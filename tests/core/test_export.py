@@ -353,7 +353,7 @@ def test_valid_settings_validate_to_themselves():
 def _refuse_computing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("computed before validating")
-    monkeypatch.setattr(export_module, "equalize", boom)
+    monkeypatch.setattr(export_module, "stack_params", boom)
     monkeypatch.setattr(export_module, "equalize_piece", boom)
     monkeypatch.setattr(export_module.fit, "fit_each", boom)
 
