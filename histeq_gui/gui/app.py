@@ -33,7 +33,7 @@ _EXIT_ERROR = 1
 
 
 def _bins(text):
-    from .state import check_bins
+    from ..core.histogram import check_bins
     try:
         value = int(text)
     except ValueError:
@@ -365,7 +365,7 @@ def _set_compare(window, args, parser=None):
     """
     from ..cli import _from_text
     from ..core.methods import get_method
-    from .compare_model import other_method
+    from .setting import other_method
 
     def error(message):
         if parser is None:

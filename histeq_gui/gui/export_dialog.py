@@ -24,11 +24,11 @@ from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
-from ..core.methods import METHODS, get_method, uses_value_bins
+from ..core.histogram import MAX_BINS, MIN_BINS
+from ..core.methods import METHODS, Method, get_method
+from .jobs import Runner
 from .panels.settings import WrappedNote, value_bins_note
 from .resources import SAMPLE_STACK, resource_path
-from .state import MAX_BINS, MIN_BINS
-from .jobs import Runner
 
 __all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
@@ -275,8 +275,12 @@ class ExportDialog(QDialog):
                               channel_axis=self.channel_combo.currentData(),
                               params=self.params())
 
+    def method(self) -> Method:
+        """The method chosen in the dialog."""
+        return get_method(self.method_combo.currentData())
+
     def _show_method_params(self):
-        method = get_method(self.method_combo.currentData())
+        method = self.method()
         given = self.params()
         parts = []
         for p in method.params:
@@ -317,8 +321,8 @@ class ExportDialog(QDialog):
         self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} and a .json sidecar.")
 
     def _show_bins_note(self):
-        method = self.method_combo.currentData()
-        ignored = uses_value_bins(method, self.stack.dtype)
+        method = self.method()
+        ignored = method.ignores_bins(self.stack.dtype)
         self.bins_note.setText(value_bins_note(method, self.stack.dtype) if ignored else "")
         self.bins_note.setVisible(ignored)
         self.bins_spin.setEnabled(not ignored)
