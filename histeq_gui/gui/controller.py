@@ -26,7 +26,6 @@ use the compiled loops.  The results are the same bits either way.
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import numpy as np
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal

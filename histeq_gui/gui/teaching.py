@@ -14,7 +14,6 @@ that big images never freeze the window.
 
 from __future__ import annotations
 
-import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from . import compute
