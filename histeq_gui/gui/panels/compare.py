@@ -26,7 +26,7 @@ from PyQt5.QtWidgets import (QAction, QComboBox, QGridLayout, QHBoxLayout, QLabe
 from ...core.histogram import MAX_BINS, MIN_BINS
 from ...core.methods import METHODS
 from ..compare_model import CompareController, describe_setting
-from ..image_views import BACKGROUND, _Title
+from ..image_views import BACKGROUND, ColumnTitle
 from ..method_help import show_method_help
 from ..param_form import ParamForm
 from ..plots import CDF_COLOUR, HistogramPlot, TransferPlot, channel_colours
@@ -188,7 +188,7 @@ class CompareViews(pg.GraphicsLayoutWidget):
         self.setAcceptDrops(False)
         self.ci.setContentsMargins(4, 4, 4, 4)
         self.ci.setSpacing(4)
-        self.titles = [_Title("", color=_TEXT, size="9pt") for _ in range(3)]
+        self.titles = [ColumnTitle("", color=_TEXT, size="9pt") for _ in range(3)]
         for col, title in enumerate(self.titles):
             self.addItem(title, row=0, col=col)
         self.views = []

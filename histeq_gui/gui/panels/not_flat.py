@@ -30,7 +30,7 @@ from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushB
 
 from ...core import colour
 from ...core.worked import (diagonal_distance, equalize_again, output_cdf, worked_table)
-from ..image_views import BACKGROUND, _Title
+from ..image_views import BACKGROUND, ColumnTitle
 from ..method_help import show_method_help
 from ..plots import CDF_COLOUR
 from ..compute import needs_stack
@@ -250,7 +250,7 @@ class NotFlatPanel(WhenShown, QWidget):
         self.colour_items = []
         views = []
         for col in range(3):
-            title = _Title("", color=_TEXT, size="9pt")
+            title = ColumnTitle("", color=_TEXT, size="9pt")
             self.colour_views.addItem(title, row=0, col=col)
             self.colour_views.ci.layout.setColumnStretchFactor(col, 1)
             view = self.colour_views.addViewBox(row=1, col=col, lockAspect=True, invertY=True,
