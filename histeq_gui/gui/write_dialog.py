@@ -156,7 +156,7 @@ class WriteDialog(QDialog):
         self.runner.progressed.connect(self._on_progress)
 
     def lay_out(self, *parts: QLayout | QWidget) -> None:
-        """Lay out ``parts`` (the subclass's fields) above the status line, progress and buttons."""
+        """Lay out ``parts`` (the fields) above the status line, progress bar and buttons."""
         layout = QVBoxLayout(self)
         for part in parts:
             if isinstance(part, QLayout):
