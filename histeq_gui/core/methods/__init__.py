@@ -33,11 +33,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import clahe, imagej_equalize, match, numpy_recipe, opencv_lut, skimage_hist, textbook
-from .base import SCOPES, Cells, Curve, Method, Nodes, Param, StackStream, StackView, bins_param
+from .base import (SCOPES, Cells, Curve, Method, Nodes, Param, RowLoop, StackStream, StackView,
+                   bins_param)
 
 __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "Curve", "StackView",
-           "StackStream", "bins_param", "register", "unregister", "get_method", "check_method",
-           "uses_value_bins", "markdown_table"]
+           "StackStream", "RowLoop", "bins_param", "register", "unregister", "get_method",
+           "check_method", "uses_value_bins", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
