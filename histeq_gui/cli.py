@@ -105,6 +105,23 @@ def _bins(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _value_range(text):
+    from .core.value_range import parse_value_range
+    try:
+        return parse_value_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _radius(text):
+    from .core.duplicates import MAX_RADIUS, check_radius
+    try:
+        return check_radius(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bits from 0 to "
+                                         f"{MAX_RADIUS}") from None
+
+
 def _channel_axis(text):
     from .core.channels import parse_channel_axis    # the viewer reads it the same way
     try:
@@ -153,7 +170,17 @@ def build_parser():
                         help="also (or, without -o, only) write the statistics of every image "
                              "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
                              "quality flags and the equalization's effect with the chosen "
-                             "method, bins and scope; the stack is read whole for it")
+                             "method, bins and scope; the stack is read block by block")
+    parser.add_argument("--value-range", type=_value_range, default="auto",
+                        metavar="{auto,dtype,data,LO,HI}",
+                        help="values the --stats brightness scores run over: 'auto' (uint8 "
+                             "0..255, 12-bit data in uint16 0..4095, floats 0..1 or their "
+                             "0.35%% saturated range), the dtype's range, the data's range, "
+                             "or LO,HI (default: auto)")
+    parser.add_argument("--near-duplicate-radius", type=_radius, default=0, metavar="BITS",
+                        help="--stats near duplicates: perceptual hashes differing in at most "
+                             "this many of 64 bits, 0..10 (default: 0, equal hashes, as "
+                             "CleanVision)")
     parser.add_argument("--method", choices=tuple(METHODS), default="numpy",
                         help="equalization method (default: %(default)s); its own "
                              "parameters are the options under 'method parameters'")
@@ -411,7 +438,8 @@ def _run(args):
         _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     lines = []
-    with open_reader(args.input, key=args.key) as images:
+    # Statistics alone take a folder mixing gray and colour images (each is described alone).
+    with open_reader(args.input, key=args.key, mixed=args.output is None) as images:
         try:
             if args.output is not None:
                 output = export(images, args.output, settings, source=args.input,
@@ -448,12 +476,12 @@ def _write_stats(args, images, settings, bar):
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    # Images of different sizes (a ragged folder) are described image by image.
-    stack = images if getattr(images, "ragged", False) else images.load()
-    table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
+    # Read a block of images at a time (a ragged folder: image by image), as the export.
+    table = _core(image_stats, images, settings.method, settings.bins, settings.scope,
                   channel_axis=settings.channel_axis, names=images.names,
                   progress=lambda done, total: bar.update("statistics", done, total),
-                  **settings.params)
+                  value_range=args.value_range,
+                  near_duplicate_radius=args.near_duplicate_radius, **settings.params)
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})

@@ -582,7 +582,7 @@ def _probe(path, first_mode, first):
     return image.shape, image.dtype, mode
 
 
-def _folder_reader(path):
+def _folder_reader(path, mixed=False):
     """A FolderReader, or a RaggedReader when the folder's images differ in size.
 
     Every file's header is read (each image of a mode other than the first
@@ -590,7 +590,9 @@ def _folder_reader(path):
     Images of different sizes must share the dtype and the number of
     channels: a folder mixing gray and colour (or 8 and 16 bits) is refused
     in one line naming two such files, not converted, since converting
-    would change the data the user inspects.
+    would change the data the user inspects.  With ``mixed``, gray and
+    colour images may be mixed (a RaggedReader whose ``shapes`` say each
+    image's channels): the statistics describe each image on its own.
     """
     from PIL import Image
 
@@ -607,11 +609,12 @@ def _folder_reader(path):
         shape, dtype, _ = _probe(f, first_mode, first)
         shapes.append(tuple(int(n) for n in shape))
         dtypes.append(np.dtype(dtype))
-    if all(s[:2] == first.shape[:2] for s in shapes):
+    one_kind = all(_channels_of(s) == _channels_of(first.shape) for s in shapes)
+    if all(s[:2] == first.shape[:2] for s in shapes) and (one_kind or not mixed):
         return FolderReader(path, files, first)      # one size: mismatched types refused on read
     for f, shape, dtype in zip(files, shapes, dtypes):
-        if dtype != first.dtype or _channels_of(shape) != _channels_of(first.shape) \
-                or len(shape) > 3:
+        if dtype != first.dtype or len(shape) > 3 or \
+                (_channels_of(shape) != _channels_of(first.shape) and not mixed):
             raise StackError(
                 f"cannot read '{path}': its images differ in size, and '{f.name}' is "
                 f"{_colours(shape)} {dtype} but '{files[0].name}' is {_colours(first.shape)} "
@@ -625,7 +628,9 @@ class RaggedReader:
 
     It cannot be one array: :meth:`load` and :meth:`read` refuse (one line
     saying to open it in the viewer or to export it to a folder).  Every
-    image has the same dtype and number of channels.
+    image has the same dtype and number of channels (opened with ``mixed``:
+    the same dtype; ``shapes`` give each image's channels, ``channels`` is
+    the most of them).
 
     Attributes
     ----------
@@ -662,7 +667,7 @@ class RaggedReader:
         if first is None:
             first = load._load_image(self.files[0], folder_item=True)
         self.dtype = np.dtype(first.dtype)
-        self.channels = _channels_of(first.shape)
+        self.channels = max(_channels_of(s) for s in self.shapes)
         self._first = first
         self._lock = threading.RLock()
 
@@ -755,7 +760,7 @@ class RaggedReader:
         return False
 
 
-def open_reader(path, key=None):
+def open_reader(path, key=None, *, mixed=False):
     """Open a stack file or folder for reading on demand.
 
     Parameters
@@ -765,6 +770,10 @@ def open_reader(path, key=None):
         arrays (``.zarr`` folders, with the ``zarr`` extra).
     key : str, optional
         The array of an ``.npz`` file (needed when it holds several).
+    mixed : bool
+        A folder may mix gray and colour images (a RaggedReader, image by
+        image): for :func:`~histeq_gui.core.stats.image_stats`, which
+        describes each image on its own.  Otherwise such a folder is refused.
 
     Returns
     -------
@@ -794,7 +803,7 @@ def open_reader(path, key=None):
 
         reader = zarr_io.ZarrReader(path)
     elif is_folder:
-        reader = _folder_reader(path)
+        reader = _folder_reader(path, mixed)
     elif ext in load._TIFF_EXTS:
         reader = TiffReader(path)
     elif ext == ".npy":
