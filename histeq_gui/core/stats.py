@@ -99,7 +99,7 @@ COLUMNS = {
 }
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
-_FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
+_FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to this
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
@@ -1015,18 +1015,27 @@ def _pil_entropy(counts, totals, cache=None):
 
 
 def _plogp(total, counts, cache):
-    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``."""
-    if cache is not None and total in cache:
-        return cache[total]
-    if total <= _FULL_TABLE:
-        wanted = np.arange(1, total + 1)
-    else:
-        wanted = np.flatnonzero(np.bincount(counts.ravel()))
-        wanted = wanted[wanted > 0]
-    table = np.zeros(max(total, int(counts.max())) + 1 if total <= _FULL_TABLE
-                     else int(counts.max()) + 1)
-    p = wanted / float(total)
-    table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
+    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``.
+
+    Only the counts present are computed (``math.log`` one value at a
+    time); ``cache`` keeps each total's table (NaN where not computed yet)
+    up to totals of :data:`_FULL_TABLE`, so images of one size share it and
+    images of many sizes (a ragged folder) cost no more than their counts.
+    """
+    top = int(counts.max()) if counts.size else 0
+    table = None if cache is None else cache.get(total)
+    if table is None or len(table) <= top:
+        fresh = np.full(max(top, 0 if table is None else len(table) - 1) + 1, np.nan)
+        if table is not None:
+            fresh[:len(table)] = table
+        table = fresh
+        table[0] = 0.0
+    present = np.zeros(len(table), bool)
+    present[counts.ravel()] = True
+    wanted = np.flatnonzero(present & np.isnan(table))
+    if wanted.size:
+        p = wanted / float(total)
+        table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
     if cache is not None and total <= _FULL_TABLE:
         cache[total] = table
     return table
