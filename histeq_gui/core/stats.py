@@ -361,10 +361,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
                                  **method_params)
         done += chunks
 
-    parts = []
+    parts = _Columns(n)
     cache = {}                                  # entropy tables, shared by the chunks
     checks = PropertyChecks(n)
-    digests = []
+    digests = np.zeros(n, "S16")
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     for b0 in range(0, n, step):
         b1 = min(b0 + step, n)
@@ -375,7 +375,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
             chunk = block[r0:r0 + rows]
-            parts.append(_describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache))
+            parts.put(b0 + r0, _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache))
             _look(checks, digests, chunk, b0 + r0, source, lo, hi)
             done += 1
             if progress is not None:
@@ -405,7 +405,7 @@ def _look(checks, digests, chunk, start, source, lo, hi):
     for k in range(len(chunk)):
         index = start + k
         shape = source.shape_of(index)
-        digests.append(image_digest(chunk[k], shape))
+        digests[index] = image_digest(chunk[k], shape)
         height, width = source.image_shape_of(index)
         picture = levels[k].reshape(-1, height, width)
         picture = picture[0] if len(picture) == 1 else np.moveaxis(picture, 0, -1)
@@ -1167,11 +1167,35 @@ def _numeric_column(table, column):
 # ---------------------------------------------------------------------- the table
 
 
+class _Columns:
+    """The per-image values of the chunks, put into one array per key as they come.
+
+    Memory is a few numbers per image, whatever the chunks (a ragged folder
+    has one image per chunk).
+    """
+
+    def __init__(self, n):
+        self.n = n
+        self.columns = {}
+
+    def put(self, start, part):
+        """The values of images ``start:start + m`` (a dict of 1-D arrays)."""
+        for key, values in part.items():
+            values = np.asarray(values)
+            column = self.columns.get(key)
+            if column is None:
+                kind = {"f": np.float64, "b": np.bool_}.get(values.dtype.kind, np.int64)
+                column = self.columns[key] = np.zeros(self.n, kind)
+            column[start:start + len(values)] = values
+
+    def get(self, key, dtype):
+        """The column ``key`` as ``dtype`` (empty for no images)."""
+        column = self.columns.get(key)
+        return np.zeros(self.n, dtype) if column is None else column.astype(dtype, copy=False)
+
+
 def _assemble(parts, n, names, source, looks, digests, radius):
-    def cat(key, dtype):
-        if not parts:
-            return np.zeros(0, dtype)
-        return np.concatenate([np.asarray(p[key]) for p in parts]).astype(dtype)
+    cat = parts.get
 
     t = {"index": np.arange(n, dtype=np.int64), "name": names}
     shapes = np.array([source.image_shape_of(i) for i in range(n)], np.int64).reshape(n, 2)
