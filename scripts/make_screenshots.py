@@ -103,10 +103,6 @@ SHOTS = {
                            "sorted by it",
                            ["{hard}/audit_gray", "--view", "montage", "--inspect",
                             "filter=is_blurry,sort=blurry_score", "--index", "0"]),
-    "inspect_checks_table.png": ("the statistics table sorted by blurry score: every "
-                                 "CleanVision check's flag and score, the value range named",
-                                 ["{hard}/audit_gray", "--view", "stats", "--inspect",
-                                  "sort=blurry_score"]),
     "inspect_12bit_range.png": ("12-bit data in 16-bit files: scored over 0..4095 (ImageJ's "
                                 "12-bit range), no longer all dark",
                                 ["{hard}/camera16.tif", "--view", "stats"]),

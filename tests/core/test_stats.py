@@ -3,9 +3,8 @@
 Every column of the table is recomputed here image by image with plain NumPy
 (``np.mean``, ``np.std``, ``np.percentile``, ``np.unique``, ``np.histogram``),
 Pillow's ``Image.entropy()`` for 8-bit images, and CleanVision's formulas
-re-typed from its source (https://github.com/cleanlab/cleanvision at commit
-2f69ae8a, ``src/cleanvision/issue_managers/image_property.py`` and
-``image_property_issue_manager.py``; line numbers below).  The equalized
+re-typed from its source (``cleanvision_reference.py``; the checks beyond
+brightness are tested in ``test_stats_cleanvision.py``).  The equalized
 images come from the seed recipe of ``references.py``, not from the program.
 
 The comparisons are exact (``assert_array_equal``): the table repeats NumPy's
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
+from cleanvision_reference import cv_scores
 from references import REFERENCES, sample_stack
 from skimage import data
 
@@ -39,50 +39,6 @@ M_LOG2E = 1.44269504088896340736     # Pillow multiplies by C's M_LOG2E
 DATASET_COLUMNS = ("odd_size_score", "is_odd_size", "is_duplicate", "duplicate_of",
                    "exact_duplicates_score", "is_near_duplicate", "near_duplicate_of",
                    "near_duplicates_score")
-
-
-# ------------------------------------------------ CleanVision, re-typed from its source
-
-
-def cv_calculate_brightness(red, green, blue):
-    # image_property.py lines 91-100 (calculate_brightness)
-    cur_bright = (
-        np.sqrt(0.241 * (red * red) + 0.691 * (green * green) + 0.068 * (blue * blue))
-    ) / 255
-    return cur_bright
-
-
-def cv_calc_percentile_brightness(imarr, percentiles):
-    # image_property.py lines 103-119 (calc_percentile_brightness), on np.asarray(image)
-    if len(imarr.shape) == 3:
-        r, g, b = (
-            imarr[:, :, 0].astype("int"),
-            imarr[:, :, 1].astype("int"),
-            imarr[:, :, 2].astype("int"),
-        )
-        pixel_brightness = cv_calculate_brightness(r, g, b)
-    else:
-        pixel_brightness = imarr / 255.0
-    perc_values = np.percentile(pixel_brightness, percentiles)
-    return perc_values
-
-
-def cv_scores(pil_image):
-    """CleanVision's dark, light and low-information scores and flags of one PIL image."""
-    # BrightnessProperty.calculate, lines 139-146
-    percentiles = [1, 5, 10, 15, 90, 95, 99]
-    perc_values = cv_calc_percentile_brightness(np.asarray(pil_image), percentiles)
-    raw = {f"brightness_perc_{p}": value for p, value in zip(percentiles, perc_values)}
-    # BrightnessProperty.get_scores, lines 158-163: dark uses perc_99, light 1 - perc_5
-    dark = raw["brightness_perc_99"]
-    light = 1 - raw["brightness_perc_5"]
-    # calc_entropy + EntropyProperty.get_scores, lines 199-233 (normalizing_factor 0.1,
-    # image_property_issue_manager.py line 64); scores above 1 become 1
-    low = 0.1 * pil_image.entropy()
-    low = 1 if low > 1 else low
-    # mark_issue, lines 50-61: score < threshold; defaults lines 59-64
-    return {"dark_score": dark, "light_score": light, "low_information_score": low,
-            "is_dark": dark < 0.32, "is_light": light < 0.05, "is_low_information": low < 0.3}
 
 
 # ------------------------------------------------------------- the other references
