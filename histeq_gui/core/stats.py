@@ -400,16 +400,12 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
-    """The per-image inputs of the checks and the duplicates of a chunk (m, C, P)."""
-    levels = to_levels(chunk, lo, hi)
+    """The per-image inputs of the checks and the duplicates of a chunk (m, C, P) of one shape."""
     for k in range(len(chunk)):
-        index = start + k
-        shape = source.shape_of(index)
-        digests[index] = image_digest(chunk[k], shape)
-        height, width = source.image_shape_of(index)
-        picture = levels[k].reshape(-1, height, width)
-        picture = picture[0] if len(picture) == 1 else np.moveaxis(picture, 0, -1)
-        checks.add(index, picture)
+        digests[start + k] = image_digest(chunk[k], source.shape_of(start + k))
+    height, width = source.image_shape_of(start)
+    levels = to_levels(chunk, lo, hi).reshape(len(chunk), -1, height, width)
+    checks.add(start, levels[:, 0] if levels.shape[1] == 1 else np.moveaxis(levels, 1, -1))
 
 
 def _whole_stack_params(source, rows, method, bins, params):

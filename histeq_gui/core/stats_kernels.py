@@ -18,8 +18,10 @@ float64 row.  So ``std`` equals ``np.std(row)`` and the mean change equals
 it on real images).  Every index into a table is clipped, whatever the
 input.
 
-:func:`edge_histograms` repeats Pillow's ``FIND_EDGES`` filter on a batch of
-small gray images (CleanVision's blur check) and :func:`hamming_sets` finds
+:func:`resample_pass` is one pass of Pillow's 8-bit resize over a batch of
+images; :func:`edge_histograms` repeats Pillow's ``FIND_EDGES`` filter on a
+batch of small gray images (CleanVision's blur check) and
+:func:`hamming_sets` finds
 the perceptual hashes within a Hamming radius of each other without
 comparing every pair (multi-index hashing).
 """
@@ -30,7 +32,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["pairwise_sum", "gray8_summary", "gray8_after", "histogram256",
-           "edge_histograms", "popcount64", "hamming_sets"]
+           "edge_histograms", "popcount64", "hamming_sets", "resample_pass"]
 
 _BLOCK = 128            # NumPy's PW_BLOCKSIZE
 
@@ -347,3 +349,31 @@ def hamming_sets(hashes, radius, shifts, widths, patterns, counts, parent):
     for i in range(n):
         parent[i] = _root(parent, i)
     return compared
+
+
+
+@njit(nogil=True, cache=True)
+def resample_pass(src, starts, counts, weights, out):
+    """One pass of Pillow's 8-bit resampling along the first axis of ``src`` (N, R) uint8.
+
+    ``out[o, r] = clip8(2**21 + sum_k src[starts[o] + k, r] * weights[o, k])``
+    in 32-bit integers, ``clip8(s)`` being ``s >> 22`` clamped to 0..255, as
+    ``_ImagingResampleHorizontal_8bpc`` and ``_ImagingResampleVertical_8bpc``
+    compute each pixel (``src/libImaging/Resample.c``; ``weights`` are its
+    fixed-point coefficients).  Running along the first axis keeps the R
+    columns (every row of every image of a batch) one contiguous vector.
+    Indices into ``src`` are clipped to its rows.
+    """
+    n_out, width = out.shape
+    last = src.shape[0] - 1
+    acc = np.empty(width, np.int32)
+    for o in range(n_out):
+        acc[:] = 1 << 21
+        for k in range(counts[o]):
+            w = weights[o, k]
+            row = src[min(max(starts[o] + k, 0), last)]
+            for r in range(width):
+                acc[r] += np.int32(row[r]) * w
+        for r in range(width):
+            v = acc[r] >> 22
+            out[o, r] = 0 if v < 0 else (255 if v > 255 else v)

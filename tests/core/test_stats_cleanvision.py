@@ -179,6 +179,35 @@ def test_blur_and_hash_of_small_odd_and_alpha_images():
     assert table["is_grayscale"].tolist() == [True] * 4 + [False, True, False, False, True, True]
 
 
+@pytest.mark.parametrize("photo, shape", [("camera", (405, 104)), ("camera", (96, 96)),
+                                          ("astronaut", (120, 90)), ("astronaut", (300, 451)),
+                                          ("coffee", (33, 200)), ("moon", (20, 40))])
+def test_a_stack_of_one_shape_is_resized_as_pillow_resizes_each_image(photo, shape):
+    """The batched resize (Pillow's passes, in the order the installed Pillow runs them)."""
+    from histeq_gui.core.stats_checks import pass_order
+
+    picture = getattr(data, photo)()
+    rng = np.random.default_rng(sum(shape))
+    starts = rng.integers(0, np.array(picture.shape[:2]) - shape + 1, (12, 2))
+    stack = np.stack([picture[y:y + shape[0], x:x + shape[1]] for y, x in starts])
+    table = image_stats(stack, channel_axis=-1 if stack.ndim == 4 else None)
+    for i, image in enumerate(stack):
+        picture_i = Image.fromarray(image)
+        assert_scores([table["blurriness"][i], table["blurriness_grayscale_std"][i]],
+                      list(cv_blurriness(picture_i)), f"blur {i}")
+        assert table["phash"][i] == str(imagehash.phash(picture_i, hash_size=8)), i
+    assert pass_order(shape[:2], (32, 32), "lanczos") in ("hv", "vh")
+
+
+def test_a_shape_pillow_resizes_otherwise_goes_through_pillow(monkeypatch):
+    from histeq_gui.core import stats_checks
+    stack = np.stack([data.camera()[i:i + 100, i:i + 80] for i in range(0, 120, 10)])
+    expected = image_stats(stack)
+    monkeypatch.setattr(stats_checks, "pass_order", lambda shape, size, name: None)
+    for name in ("blurriness", "blurriness_grayscale_std", "phash"):
+        assert_array_equal(image_stats(stack)[name], expected[name], err_msg=name)
+
+
 def test_other_dtypes_are_checked_on_256_levels_of_the_value_range():
     unit = data.camera()[::4, ::4].astype(np.float64) / 255
     twelve = np.rint(200 + unit * 3800).astype(np.uint16)          # 12-bit data in uint16
