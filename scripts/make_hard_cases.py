@@ -130,6 +130,19 @@ def ragged():
             "one pixel.png": np.array([[128]], np.uint8)}
 
 
+def faces_folder(out, n=2400):
+    """Write ``n`` small gray PNG faces (96x96, scikit-image's LFW subset enlarged); their names."""
+    from PIL import Image
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, face in enumerate(_u8(_faces(n))):
+        names.append(f"{i:05d}_face.png")
+        Image.fromarray(face).save(out / names[-1])
+    return names
+
+
 def audit_folder(out, n=2400, seed=0, with_colour=True):
     """Write a dataset folder to audit with CleanVision's checks; returns the file names.
 
