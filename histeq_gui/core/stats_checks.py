@@ -135,16 +135,17 @@ class PropertyChecks:
         """
         m, height, width = images.shape[:3]
         small = blur_size(height, width)
-        shape = images.shape[1:]
-        blur_order = None if small == (height, width) else pass_order(shape, small, "bicubic")
-        hash_order = pass_order((height, width), (_PHASH_SIDE,) * 2, "lanczos")
-        if m < _MIN_RESIZE or images.ndim == 4 and images.shape[3] != 3 or \
-                small != (height, width) and blur_order is None or hash_order is None:
+        orders = None
+        if m >= _MIN_RESIZE and (images.ndim == 3 or images.shape[3] == 3):
+            orders = (pass_order(images.shape[1:], small, "bicubic")
+                      if small != (height, width) else "none",
+                      pass_order((height, width), (_PHASH_SIDE,) * 2, "lanczos"))
+        if orders is None or None in orders:
             pairs = [_pillow_views(image, small) for image in images]
         else:
-            grays = to_gray(images if blur_order is None else
-                            resize(images, *small, "bicubic", blur_order))
-            thumbs = resize(to_gray(images), _PHASH_SIDE, _PHASH_SIDE, "lanczos", hash_order)
+            grays = to_gray(images if orders[0] == "none" else
+                            resize(images, *small, "bicubic", orders[0]))
+            thumbs = resize(to_gray(images), _PHASH_SIDE, _PHASH_SIDE, "lanczos", orders[1])
             pairs = zip(grays, thumbs)
         for k, (gray, thumb) in enumerate(pairs):
             self._pending.append((start + k, gray, thumb))
