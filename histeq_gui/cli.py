@@ -24,6 +24,7 @@ succeeds, and the input is never modified.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -82,6 +83,23 @@ class _Signals:
         return False
 
 
+def _value_range(text):
+    from .core.value_range import parse_value_range
+    try:
+        return parse_value_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _radius(text):
+    from .core.duplicates import MAX_RADIUS, check_radius
+    try:
+        return check_radius(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bits from 0 to "
+                                         f"{MAX_RADIUS}") from None
+
+
 class _Quiet:
     """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
 
@@ -122,7 +140,17 @@ def build_parser():
                         help="also (or, without -o, only) write the statistics of every image "
                              "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
                              "quality flags and the equalization's effect with the chosen "
-                             "method, bins and scope; the stack is read whole for it")
+                             "method, bins and scope; the stack is read block by block")
+    parser.add_argument("--value-range", type=_value_range, default="auto",
+                        metavar="{auto,dtype,data,LO,HI}",
+                        help="values the --stats brightness scores run over: 'auto' (uint8 "
+                             "0..255, 12-bit data in uint16 0..4095, floats 0..1 or their "
+                             "0.35%% saturated range), the dtype's range, the data's range, "
+                             "or LO,HI (default: auto)")
+    parser.add_argument("--near-duplicate-radius", type=_radius, default=0, metavar="BITS",
+                        help="--stats near duplicates: perceptual hashes differing in at most "
+                             "this many of 64 bits, 0..10 (default: 0, equal hashes, as "
+                             "CleanVision)")
     add_setting_options(parser)
     parser.add_argument("--dtype", choices=OUTPUT_DTYPES, default="same",
                         help="output dtype; 'same' keeps the input's, scaling integers to "
@@ -225,7 +253,8 @@ def _run(args):
         _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     lines = []
-    with open_reader(args.input, key=args.key) as images:
+    # Statistics alone take a folder mixing gray and colour images (each is described alone).
+    with open_reader(args.input, key=args.key, mixed=args.output is None) as images:
         try:
             if args.output is not None:
                 output = export(images, args.output, settings, source=args.input,
@@ -262,14 +291,13 @@ def _write_stats(args, images, settings, bar):
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    # Images of different sizes (a ragged folder) are described image by image.
-    stack = images if getattr(images, "ragged", False) else images.load()
-    table = call_with_stack_errors(image_stats, stack, settings.method, settings.bins,
-                                   settings.scope, channel_axis=settings.channel_axis,
-                                   names=images.names,
-                                   progress=lambda done, total: bar.update("statistics", done,
-                                                                           total),
-                                   **settings.params)
+    # Read a block of images at a time (a ragged folder: image by image), as the export.
+    table = call_with_stack_errors(
+        image_stats, images, settings.method, settings.bins, settings.scope,
+        channel_axis=settings.channel_axis, names=images.names,
+        progress=lambda done, total: bar.update("statistics", done, total),
+        value_range=args.value_range, near_duplicate_radius=args.near_duplicate_radius,
+        **settings.params)
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})
