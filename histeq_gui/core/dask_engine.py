@@ -43,7 +43,7 @@ from . import fit
 from .engine import chunks
 from .engine.stages import call_with_stack_errors, stage_in_thread
 from .errors import StackError
-from .io import Reader, open_reader, stack_axis, stat_input
+from .io import Reader, check_unchanged, open_reader, stack_axis
 
 __all__ = ["DaskEngine", "INSTALL", "dask_modules"]
 
@@ -67,11 +67,6 @@ def dask_modules(distributed=False):
             raise StackError("a scheduler address needs the distributed package; install it "
                              f"with {INSTALL}") from None
     return dask, client
-
-
-def _signature(path):
-    info = stat_input(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _source(images):
@@ -99,9 +94,7 @@ def read_piece(source, axis, start, stop):
         piece = array if axis is None else array[(slice(None),) * axis + (slice(start, stop),)]
         return np.array(piece)
     _, path, key, signature = source
-    if _signature(path) != signature:
-        raise StackError(f"cannot read '{path}': the file changed during the export (it was "
-                         "replaced or modified); export again once it is complete")
+    check_unchanged(path, signature)
     with open_reader(path, key) as reader:
         return np.array(chunks.read_piece(reader, axis, start, stop))
 
