@@ -48,7 +48,7 @@ This module gathers the public names; import them from here.
 """
 
 from .atomic import clean_up, exists, new_file, staged
-from .files import check_unchanged, guard, stat_input
+from .files import FileChanged, check_unchanged, guard, stat_input
 from .folders import RaggedReader, RaggedPngWriter, folder_images, natural_key, png_names
 from .load import load_stack, open_reader
 from .reader import CHUNK_BYTES, ArrayReader, Reader, reader_for, stack_axis
@@ -62,4 +62,5 @@ __all__ = ["load_stack", "save_stack", "open_reader", "Reader", "ArrayReader", "
            "output_kind", "check_output", "open_writer", "ChunkWriter", "RaggedPngWriter",
            "write_axis", "write_stack", "folder_images", "natural_key", "png_names",
            "staged", "exists", "clean_up", "new_file", "write_sidecar", "read_sidecar",
-           "sidecar_path", "check_sidecar", "write_json", "guard", "stat_input", "check_unchanged"]
+           "sidecar_path", "check_sidecar", "write_json", "guard", "stat_input", "check_unchanged",
+           "FileChanged"]

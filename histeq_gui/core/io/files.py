@@ -109,10 +109,14 @@ def signature(info: os.stat_result) -> tuple:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def changed_error(path, what: str = "it was replaced or modified") -> StackError:
+class FileChanged(StackError):
+    """An input file changed while it was being read (see :func:`changed_error`)."""
+
+
+def changed_error(path, what: str = "it was replaced or modified") -> FileChanged:
     """The one-line error for an input that changed while it was being read."""
-    return StackError(f"cannot read '{path}': the file changed during the export ({what}); "
-                      "export again once it is complete")
+    return FileChanged(f"cannot read '{path}': the file changed during the export ({what}); "
+                       "export again once it is complete")
 
 
 def check_unchanged(path, expected: tuple) -> None:

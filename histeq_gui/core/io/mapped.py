@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .files import changed_error, guard, signature
+from .files import changed_error, check_unchanged, guard, signature
 
 __all__ = ["MappedReader", "remember_file"]
 
@@ -134,6 +134,10 @@ class MappedReader:
         chunk = os.pread(self.fd, data.size - done, position + done)
         data[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
         return len(chunk)
+
+    def check_unchanged(self):
+        """Raise a one-line StackError if the mapped file changed since it was mapped."""
+        check_unchanged(self.path, self.root._histeq_signature)
 
     def close(self):
         """Close the file (idempotent)."""
