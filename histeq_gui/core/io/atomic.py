@@ -84,7 +84,7 @@ except ImportError:         # Windows: commits in one folder are not serialised
 from ..errors import StackError
 from .files import guard
 
-__all__ = ["staged", "exists", "clean_up", "folder_lock", "PROGRAM_TAG"]
+__all__ = ["staged", "exists", "check_writable", "clean_up", "folder_lock", "PROGRAM_TAG"]
 
 PROGRAM_TAG = "histeq"
 _KINDS = ("tmp", "old", "probe", "journal", "undo", "jtmp")
@@ -184,6 +184,20 @@ def temp_path(path, kind):
     room = _NAME_MAX - 1 - len(os.fsencode(tail))
     stem = os.fsdecode(os.fsencode(path.stem.lstrip("."))[:max(room, 0)])
     return path.parent / f".{stem}{tail}"
+
+
+def check_writable(target):
+    """Raise a one-line StackError unless new files can be created beside ``target``.
+
+    A hidden probe file (kind ``probe``) is created in the target's folder
+    and removed: this also works where permission bits do not tell (root,
+    a read-only file system, access control lists).
+    """
+    with guard(target, "write"):
+        probe = temp_path(target, "probe")
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
 
 
 def exists(path):
