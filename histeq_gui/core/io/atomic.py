@@ -157,7 +157,8 @@ def staged(targets, overwrite=False):
     flags = list(overwrite) if isinstance(overwrite, (list, tuple)) else \
         [overwrite] * len(targets)
     folder = targets[0].parent
-    clean_up(folder)
+    with guard(targets[0], "write"):
+        clean_up(folder)
     temps = [temp_path(target, "tmp") for target in targets]
     try:
         yield temps
@@ -207,13 +208,19 @@ def exists(path):
 
 
 def _remove(path):
+    """Remove a file or folder of ours if it is there, as far as possible.
+
+    Best effort: what cannot be removed (a read-only file system, a folder
+    without write permission) stays, and the next :func:`clean_up` tries
+    again; the error that brought us here, if any, is the one to report.
+    """
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
         try:
             path.unlink()
-        except FileNotFoundError:
+        except OSError:
             pass
 
 
