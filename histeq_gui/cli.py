@@ -20,7 +20,10 @@ stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
 usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
 termination (SIGTERM) with 143, after cleaning up; further signals while
 cleaning up are ignored.  Nothing is written unless the whole export
-succeeds, and the input is never modified.
+succeeds, and the input is never modified.  Once every output is in place
+(their commit reached its last move), SIGINT and SIGTERM are ignored until
+the process exits: a finished run exits 0 and says what it wrote, so a
+workflow never redoes a complete export.
 """
 
 from __future__ import annotations
@@ -57,12 +60,18 @@ class _Signals:
 
     After the first signal the handlers stay installed and ignore further
     signals, so a second Ctrl+C cannot interrupt the clean-up the first one
-    started (SIGKILL still stops the process; the next run cleans up).  Only
-    the main thread can install handlers; elsewhere this does nothing.
+    started (SIGKILL still stops the process; the next run cleans up).  A
+    signal is ignored too once ``finished()`` is true: the run's outputs are
+    in place and it ends as if no signal had come.  For the command itself
+    (``process=True``) the handlers stay installed, ignoring everything, when
+    the block ends, until the process exits: nothing can turn a finished run
+    into a killed one.  Only the main thread can install handlers; elsewhere
+    this does nothing.
     """
 
-    def __init__(self):
-        self.received, self.previous = None, {}
+    def __init__(self, process=False):
+        self.received, self.previous, self.process = None, {}, process
+        self.finished = lambda: False
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -71,13 +80,15 @@ class _Signals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None:
+        if self.received is not None or self.finished():
             return
         self.received = signum
         raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def __exit__(self, *exc_info):
-        if self.received is None:
+        if self.process:
+            self.finished = lambda: True        # the process exits now
+        elif self.received is None:
             for signum, handler in self.previous.items():
                 signal.signal(signum, handler)
         return False
@@ -351,9 +362,16 @@ def main(argv=None):
         0 on success, 1 for bad input or output, 130 when interrupted
         (SIGINT, Ctrl+C), 143 when terminated (SIGTERM).  Usage errors exit
         through argparse with code 2 (``SystemExit``).
+
+    Notes
+    -----
+    A signal that comes once every output is in place is ignored: the run
+    ends with 0.  Run as the command (``argv`` None), the handlers then stay
+    installed until the process exits; called with ``argv`` (in a program,
+    a test), the previous handlers are restored when it returns.
     """
     try:
-        with _Signals(), _Quiet():
+        with _Signals(process=argv is None) as signals, _Quiet():
             parser = build_parser()
             args = parser.parse_args(argv)
             if args.output is None and args.stats is None:
@@ -362,7 +380,12 @@ def main(argv=None):
             if args.scheduler is not None and args.engine != "dask":
                 parser.error("--scheduler needs --engine dask")
             args.params = _method_params(parser, args)
-            written = _run(args)
+            from .core.io import commit_log
+
+            with commit_log() as committed:
+                outputs = _outputs(args)
+                signals.finished = lambda: outputs <= committed
+                written = _run(args)
     except _Terminated:
         print(f"{_PROG}: terminated", file=sys.stderr)
         return _EXIT_TERMINATED
@@ -379,6 +402,14 @@ def main(argv=None):
         for line in written:
             _say(line, sys.stdout)
     return 0
+
+
+def _outputs(args):
+    """The absolute paths of every file the run writes: outputs and their sidecars."""
+    from .core.io import sidecar_path
+
+    paths = [path for path in (args.output, args.stats) if path is not None]
+    return {os.path.abspath(p) for path in paths for p in (path, sidecar_path(path))}
 
 
 def _say(text, stream):

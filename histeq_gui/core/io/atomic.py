@@ -84,7 +84,8 @@ except ImportError:         # Windows: commits in one folder are not serialised
 from ..errors import StackError
 from .files import guard
 
-__all__ = ["staged", "exists", "check_writable", "clean_up", "folder_lock", "PROGRAM_TAG"]
+__all__ = ["staged", "exists", "check_writable", "clean_up", "folder_lock", "commit_log",
+           "PROGRAM_TAG"]
 
 PROGRAM_TAG = "histeq"
 _KINDS = ("tmp", "old", "probe", "journal", "undo", "jtmp")
@@ -337,6 +338,44 @@ def _lock_file(path):
     return release
 
 
+_logs = []      # the sets of the open commit_log blocks
+
+
+@contextmanager
+def commit_log():
+    """Collect the targets whose commit, made while the block runs, reached its last move.
+
+    Yields
+    ------
+    set of str
+        Absolute paths of targets (every target of a commit together),
+        added just before the move that completes their commit: from then
+        on the new files are in place unless that rename fails (an error
+        raised as such).  A command that must not report a finished output
+        as interrupted ignores a signal once its outputs are here.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder, commit_log() as log:
+    ...     with staged([os.path.join(folder, "a.txt")]) as (temp,):
+    ...         _ = temp.write_text("hello")
+    ...     sorted(os.path.basename(path) for path in log)
+    ['a.txt']
+    """
+    log = set()
+    _logs.append(log)
+    try:
+        yield log
+    finally:
+        _logs.remove(log)
+
+
+def _log(targets):
+    for log in list(_logs):
+        log.update(os.path.abspath(target) for target in targets)
+
+
 # --- the commit --------------------------------------------------------------------------
 
 def _commit(temps, targets):
@@ -349,6 +388,7 @@ def _commit(temps, targets):
         moves.append({"target": target.name, "temp": temp.name, "existed": existed,
                       "backup": temp_path(target, "old").name if aside else None})
     if len(moves) == 1 and moves[0]["backup"] is None:
+        _log(targets)
         os.replace(temps[0], targets[0])        # one rename: atomic by itself
         _step("moved 0")
         sync_folder(folder)
@@ -360,6 +400,8 @@ def _commit(temps, targets):
             if move["backup"] is not None:
                 os.replace(folder / move["target"], folder / move["backup"])
                 _step(f"aside {i}")
+            if i == len(moves) - 1:
+                _log(targets)
             os.replace(folder / move["temp"], folder / move["target"])
             _step(f"moved {i}")
         sync_folder(folder)
