@@ -37,7 +37,7 @@ import threading
 import warnings
 
 from ._version import __version__
-from .core.choices import OUTPUT_DTYPES
+from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
 from .core.methods import METHODS, SCOPES, get_method
 
@@ -125,10 +125,14 @@ def _channel_axis(text):
 
 
 class _Quiet:
-    """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
+    """While active, library warnings and log records (NumPy, Pillow, tifffile, Dask) print nothing.
 
     What the user sees is the one line this command prints; a library's
-    warning is either harmless or turned into that line by the core.
+    warning is either harmless or turned into that line by the core.  Log
+    records still reach handlers that are not consoles (the core listens to
+    tifffile's): only the console handlers libraries installed on their
+    loggers (dask.distributed's) are muted, and the root gets a handler, so
+    that a library configuring its logging meanwhile adds none of its own.
     """
 
     def __enter__(self):
@@ -137,12 +141,26 @@ class _Quiet:
         warnings.simplefilter("ignore")
         self.handler = logging.NullHandler()    # a handler on the root: no "last resort" print
         logging.getLogger().addHandler(self.handler)
+        loggers = [logging.getLogger()] + [logger for logger in
+                                           list(logging.root.manager.loggerDict.values())
+                                           if isinstance(logger, logging.Logger)]
+        self.muted = [handler for logger in loggers for handler in logger.handlers
+                      if type(handler) is logging.StreamHandler]
+        for handler in self.muted:
+            handler.addFilter(_silent)
         return self
 
     def __exit__(self, *exc_info):
+        for handler in self.muted:
+            handler.removeFilter(_silent)
         logging.getLogger().removeHandler(self.handler)
         self.warnings.__exit__(*exc_info)
         return False
+
+
+def _silent(record):
+    """A logging filter that lets nothing through."""
+    return False
 
 
 def build_parser():
@@ -193,7 +211,8 @@ def build_parser():
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a dask.distributed scheduler, e.g. "
                              "tcp://10.0.0.5:8786 (with --engine dask; the input must be at the "
-                             "same path on every worker)")
+                             "same path on every worker; gives up if no Dask scheduler answers "
+                             f"there within {DASK_CONNECT_TIMEOUT:g} s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (never the input)")
     parser.add_argument("-q", "--quiet", action="store_true",
