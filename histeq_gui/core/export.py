@@ -51,7 +51,7 @@ from .histogram import check_bins, check_dtype
 from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, guard, memory,
                  open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
 from .methods import check_method, get_method, uses_value_bins
-from .stack import guess_layout
+from .stack import check_channel_axis, guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
@@ -117,11 +117,7 @@ class ExportSettings:
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
-        axis = self.channel_axis
-        if not (axis is None or axis == "auto" or
-                (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)))):
-            raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
-                             f"{axis!r}; use None for grayscale stacks")
+        check_channel_axis(self.channel_axis)
         if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
             raise ValueError(f"params must be a dict of parameter names and values, got "
                              f"{self.params!r}")
