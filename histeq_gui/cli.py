@@ -363,6 +363,12 @@ def _method_params(parser, args):
         except StackError:
             raise                       # a file that cannot be read: an input error, exit 1
         except ValueError as exc:
+            if param.type is object:
+                # Neither a file there, nor a number, nor a word the parameter takes: a file
+                # name that names nothing (missing, unreadable), said as the io says it.
+                from .core.io import stat_input
+
+                stat_input(text)
             parser.error(f"argument {flag}: {exc}")
     return params
 

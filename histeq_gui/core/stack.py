@@ -152,6 +152,7 @@ def guess_layout(shape, channel_axis=None):
     """
     shape = tuple(int(s) for s in shape)
     ndim = len(shape)
+    check_channel_axis(channel_axis)
     if channel_axis == "auto":
         channel_axis = None
         if ndim >= 3 and shape[-1] in (2, 3, 4) and min(shape[-3], shape[-2]) > 4:
