@@ -10,12 +10,11 @@ The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
 for the same settings.  ``--stats STATS.csv`` writes the statistics table of
 :func:`histeq_gui.core.stats.image_stats` (with ``-o`` or without it) as CSV
-with its own sidecar.  Every parameter of every registered method (but
-``bins``, which is ``--bins``) is an option, ``--<name>`` with dashes for
-underscores (``clip_limit``: ``--clip-limit``), built from the registry each
-time the parser is built (:func:`build_parser`), so a newly registered
-method's parameters are options too; giving one the chosen ``--method`` does
-not take is a usage error.  Errors about the input or the output are one line on
+with its own sidecar.  The options it shares with ``histeq-gui`` (the
+method and each of its parameters, ``--clip-limit`` say, from the registry;
+``--bins``, ``--scope``, ``--channel-axis``) come from
+:mod:`histeq_gui.cli_options`; giving a parameter the chosen ``--method``
+does not take is a usage error.  Errors about the input or the output are one line on
 stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
 usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
 termination (SIGTERM) with 143, after cleaning up; further signals while
@@ -28,7 +27,6 @@ workflow never redoes a complete export.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
@@ -37,15 +35,16 @@ import threading
 import warnings
 
 from ._version import __version__
+from .cli_options import (OneLineParser, add_method_options, add_setting_options,
+                          channel_axis_type, method_params)
 from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
-from .core.methods import METHODS, SCOPES, get_method
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
 # NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
 # that Ctrl+C during those imports is handled like any other).
 
-__all__ = ["main", "build_parser", "method_options"]
+__all__ = ["main", "build_parser"]
 
 _PROG = "histeq"
 _EXIT_ERROR, _EXIT_INTERRUPTED, _EXIT_TERMINATED = 1, 130, 143
@@ -94,36 +93,6 @@ class _Signals:
         return False
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line: what is wrong and where to look."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
-
-
-def _bins(text):
-    """The core's one range of bins (``histogram.check_bins``), with its message."""
-    from .core import histogram
-
-    try:
-        bins = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
-                                         "--bins 256") from None
-    try:
-        return histogram.check_bins(bins)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _channel_axis(text):
-    from .core.channels import parse_channel_axis    # the viewer reads it the same way
-    try:
-        return parse_channel_axis(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 class _Quiet:
     """While active, library warnings and log records (NumPy, Pillow, tifffile, Dask) print nothing.
 
@@ -165,7 +134,7 @@ def _silent(record):
 
 def build_parser():
     """The argparse parser of the ``histeq`` command."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=_PROG,
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
@@ -183,23 +152,13 @@ def build_parser():
                              "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
                              "quality flags and the equalization's effect with the chosen "
                              "method, bins and scope; the stack is read whole for it")
-    parser.add_argument("--method", choices=tuple(METHODS), default="numpy",
-                        help="equalization method (default: %(default)s); its own "
-                             "parameters are the options under 'method parameters'")
-    parser.add_argument("--bins", type=_bins, default=256, metavar="N",
-                        help="number of histogram bins, 1..65536 (default: %(default)s; "
-                             "methods with one cell per integer value, e.g. skimage and "
-                             "opencv on uint8, ignore it for integer images: the sidecar "
-                             "says so)")
-    parser.add_argument("--scope", choices=SCOPES, default="image",
-                        help="one histogram per image, or one for the whole stack "
-                             "(default: %(default)s)")
+    add_setting_options(parser)
     parser.add_argument("--dtype", choices=OUTPUT_DTYPES, default="same",
                         help="output dtype; 'same' keeps the input's, scaling integers to "
                              "their full range (default: %(default)s)")
     parser.add_argument("--key", metavar="NAME",
                         help="array to read from an .npz input holding several")
-    parser.add_argument("--channel-axis", type=_channel_axis, default="auto",
+    parser.add_argument("--channel-axis", type=channel_axis_type, default="auto",
                         metavar="{auto,none,INT}",
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
                              "channels last, 'none' treats the stack as grayscale "
@@ -218,159 +177,8 @@ def build_parser():
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success (errors still go to stderr)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_method_options(parser)
+    add_method_options(parser)
     return parser
-
-
-# --- the methods' parameters as options ------------------------------------------------------
-
-def method_options():
-    """Every parameter of every registered method but ``bins``, read from the registry now.
-
-    Returns
-    -------
-    dict
-        ``{name: [(method name, Param), ...]}`` in registry order: each
-        parameter name and the methods that declare it.
-
-    Examples
-    --------
-    >>> from histeq_gui.core.methods import Method, Param, register, unregister
-    >>> _ = register(Method(name="demo", label="Demo", summary="Demo.", reference="-",
-    ...                     source="-", how="-", params=(Param("strength", 0.5, float, "how much"),),
-    ...                     table=lambda cells, params: cells.level))
-    >>> [m for m, _ in method_options()["strength"]]
-    ['demo']
-    >>> _ = unregister("demo")
-    """
-    found = {}
-    for name in METHODS:
-        for param in get_method(name).params:
-            if param.name != "bins":
-                found.setdefault(param.name, []).append((name, param))
-    return found
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def _dest(name):
-    return f"method_param_{name}"
-
-
-def _metavar(param):
-    if param.type is str and param.choices:
-        return "{" + ",".join(param.choices) + "}"
-    what = {int: "N", float: "X"}.get(param.type, "VALUE")
-    if param.choices and param.type in (int, float):
-        return "{" + ",".join((what,) + tuple(param.choices)) + "}"
-    return what
-
-
-def _default_text(param):
-    describe = getattr(param, "describe_default", None)    # defaults that depend on the dtype
-    return describe() if callable(describe) else repr(param.default)
-
-
-def _option_help(users):
-    first = users[0][1]
-    if all(p == first for _, p in users):
-        what = f"{first.describe()}, default {_default_text(first)}"
-        text = f"{first.help} ({what}; used by {', '.join(m for m, _ in users)})"
-    else:
-        each = "; ".join(f"{m}: {p.describe()}, default {_default_text(p)}" for m, p in users)
-        text = f"{first.help} ({each})"
-    return text.replace("%", "%%")
-
-
-def _add_method_options(parser):
-    options = method_options()
-    if not options:
-        return
-    group = parser.add_argument_group(
-        "method parameters",
-        "Parameters of the methods (the methods that take each are named in its help); "
-        "give only those of the chosen --method.")
-    taken = set(parser._option_string_actions)
-    for name, users in options.items():
-        flag = _flag(name)
-        if flag in taken:               # a parameter named like one of the command's options
-            flag = _flag(f"param-{name}")
-        group.add_argument(flag, dest=_dest(name), metavar=_metavar(users[0][1]),
-                           default=None, help=_option_help(users))
-
-
-def _option_flag(parser, name):
-    action = next(a for a in parser._actions if a.dest == _dest(name))
-    return action.option_strings[0]
-
-
-def _from_text(param, text):
-    """The value of ``param`` written as ``text`` on the command line (not yet range-checked).
-
-    A parameter may declare how its text is read: ``param.parse(text)`` (for
-    instance a path to a file, read into what the method takes).  Without
-    one, ``int`` and ``float`` parameters read numbers (or one of their
-    ``choices`` words, such as "auto"), ``str`` ones take the text, and any
-    other (``type=object``) gets a :class:`pathlib.Path` for an existing
-    file, an int for a whole number, else the text itself.
-    """
-    parse = getattr(param, "parse", None)
-    if callable(parse):
-        return parse(text)
-    if param.choices and text in param.choices:
-        return text
-    if param.type is int:
-        try:
-            return int(text)
-        except ValueError:
-            return text                 # check() names what a valid value is
-    if param.type is float:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    if param.type is str:
-        return text
-    if os.path.exists(text):
-        from pathlib import Path
-
-        return Path(text)
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _method_params(parser, args):
-    """The chosen method's parameters given as options: ``{name: value}``; usage errors exit 2."""
-    method = get_method(args.method)
-    given = {name: getattr(args, _dest(name)) for name in method_options()
-             if getattr(args, _dest(name), None) is not None}
-    params = {}
-    for name, text in given.items():
-        flag = _option_flag(parser, name)
-        param = method.param(name)
-        if param is None:
-            own = ", ".join(["--bins"] * (method.param("bins") is not None) +
-                            [_option_flag(parser, p.name) for p in method.params
-                             if p.name != "bins"]) or "none"
-            parser.error(f"{flag} is not a parameter of the {method.name} method (its "
-                         f"parameters: {own})")
-        try:
-            params[name] = param.check(_from_text(param, text))
-        except StackError:
-            raise                       # a file that cannot be read: an input error, exit 1
-        except ValueError as exc:
-            if param.type is object:
-                # Neither a file there, nor a number, nor a word the parameter takes: a file
-                # name that names nothing (missing, unreadable), said as the io says it.
-                from .core.io import stat_input
-
-                stat_input(text)
-            parser.error(f"argument {flag}: {exc}")
-    return params
 
 
 def main(argv=None):
@@ -404,7 +212,7 @@ def main(argv=None):
                              "STATS.csv for the statistics only)")
             if args.scheduler is not None and args.engine != "dask":
                 parser.error("--scheduler needs --engine dask")
-            args.params = _method_params(parser, args)
+            args.params = method_params(parser, args)
             from .core.io import commit_log
 
             with commit_log() as committed:

@@ -31,7 +31,6 @@ from PyQt5.QtCore import QEvent, QObject, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QDockWidget
 
 from ..core.errors import first_line
-from ..core.methods import uses_value_bins
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
 from .jobs import Runner
 from .compute import params_key
@@ -203,7 +202,7 @@ class Inspection(QObject):
         state, stack = self.state, self.state.stack
         if stack is None:
             return None
-        bins = None if uses_value_bins(state.method, stack.dtype) else state.bins
+        bins = None if state.method_spec.ignores_bins(stack.dtype) else state.bins
         return (stack, state.method, bins, state.scope, params_key(state.params))
 
     def want(self, owner, wanted=True):
