@@ -251,12 +251,13 @@ def folder_lock(folder):
     """Hold the commit lock of ``folder`` while the block runs: one commit (or repair) at a time.
 
     Every commit and repair of this module runs under it (see the module
-    docstring), in this process and any other, this program's or not.  It is
-    ``flock`` on the folder itself, which the kernel releases when its
-    process dies, so a killed run never leaves it held; where a folder
-    cannot be locked (some network file systems), ``flock`` on a hidden
-    lock file in it, ``.histeq-commit.lock``, removed by the holder when it
-    is done (a leftover of a killed holder is reused by the next commit).
+    docstring), so that no two of them, in this process or in any other
+    running this program, touch one folder at once.  It is ``flock`` on the
+    folder itself, which the kernel releases when its process dies, so a
+    killed run never leaves it held; where a folder cannot be locked (some
+    network file systems), ``flock`` on a hidden lock file in it,
+    ``.histeq-commit.lock``, removed by the holder when it is done (a
+    leftover of a killed holder is reused by the next commit).
     Where neither works (Windows, a folder that cannot be opened), commits
     are not serialised.  The lock is re-entrant within a thread.
 
