@@ -687,6 +687,7 @@ def _as_stack(images):
 
 
 def _check_dtype(dtype):
+    dtype = np.dtype(dtype).newbyteorder("=")       # big-endian data (FITS) is described too
     if dtype.kind == "b":
         raise ValueError("boolean images cannot be described; convert them to uint8 first")
     if dtype.kind not in "iuf" or dtype.fields is not None:

@@ -278,6 +278,7 @@ class RaggedReader:
     ragged = True
     kind = "folder"
     signature = None
+    check_unchanged = Reader.check_unchanged      # the folder itself: files added or removed
 
     def __init__(self, path, files, shapes, first=None):
         self.path, self.files = Path(path), list(files)

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import StackError
-from .files import check_array, check_regular, stat_input
+from .files import check_array, check_regular, signature, stat_input
 from .folders import RaggedReader
 from .formats import READABLE, input_for
 from .reader import Reader
@@ -82,7 +82,7 @@ def open_reader(path: str | os.PathLike, key: str | None = None, *,
     except BaseException:
         reader.close()
         raise
-    reader.signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    reader.signature = signature(info)
     return reader
 
 

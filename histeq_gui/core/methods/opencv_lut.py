@@ -79,6 +79,9 @@ def table(cells, params):
         lut = np.rint(sums.astype(np.float32) * scale[:, np.newaxis])  # cvRound(sum * scale)
     np.clip(lut, 0, top, out=lut)                       # saturate_cast
     out = lut.astype(np.float64) / (levels - 1)
+    # For 32-bit types the single precision top, float32(2**32 - 1), is 2**32: the top level
+    # would map to 1 + 2**-32.
+    np.minimum(out, 1.0, out=out)
     constant = h == total                               # dst = src: each level keeps itself
     if constant.any():
         own = np.broadcast_to(cells.level / (levels - 1), counts.shape)
