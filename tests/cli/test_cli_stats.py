@@ -106,8 +106,9 @@ def test_stats_stream_the_stack_instead_of_loading_it(capsys, tmp_path, monkeypa
     def refuse(self, progress=None):
         raise AssertionError("the stack was loaded whole")
     modules = (*io_formats.MODULES, io_reader)
-    for kind in {v for m in modules for v in vars(m).values()}:   # every reader's own load()
-        if isinstance(kind, type) and "load" in vars(kind):
+    kinds = {v for m in modules for v in vars(m).values() if isinstance(v, type)}
+    for kind in kinds:   # every reader's own load()
+        if "load" in vars(kind):
             monkeypatch.setattr(kind, "load", refuse)
     code, _, err = run(capsys, source, "--stats", tmp_path / "stats.csv")
     assert (code, err) == (0, "")

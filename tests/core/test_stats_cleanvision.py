@@ -442,8 +442,9 @@ def test_a_reader_is_read_block_by_block_never_loaded(tmp_path, monkeypatch):
     def refuse(self, progress=None):
         raise AssertionError("the stack was loaded whole")
     modules = (*io_formats.MODULES, io_reader)
-    for kind in {v for m in modules for v in vars(m).values()}:   # every reader's own load()
-        if isinstance(kind, type) and "load" in vars(kind):
+    kinds = {v for m in modules for v in vars(m).values() if isinstance(v, type)}
+    for kind in kinds:   # every reader's own load()
+        if "load" in vars(kind):
             monkeypatch.setattr(kind, "load", refuse)
     with open_reader(path) as images:
         streamed = image_stats(images)
