@@ -16,8 +16,8 @@ from references import sample_stack
 import histeq_gui
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.io import ArrayReader, load_stack, open_reader, reader_for, stack_axis
-from histeq_gui.core.io import tiff
-from histeq_gui.core.io.mapped import MappedReader
+from histeq_gui.core.io import mapped, tiff
+from histeq_gui.core.io.mapped import pread_into
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -142,17 +142,16 @@ def test_an_array_in_memory_is_read_as_views():
 
 def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.npy", _faces(8), "npy")
-    with open_reader(path) as reader:
-        assert isinstance(reader, ArrayReader) and isinstance(reader.array, np.memmap)
-        calls = []
-        pread = MappedReader._pread
-        monkeypatch.setattr(MappedReader, "_pread",
-                            lambda self, data, position: (calls.append(position),
-                                                          pread(self, data, position))[1])
+    stack = load_stack(path)
+    assert isinstance(stack, np.memmap)
+    calls = []
+    monkeypatch.setattr(mapped, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), pread_into(fd, data, position, *rest))[1])
+    with reader_for(stack) as reader:
         piece = reader.read(3, 5)
-        assert not np.shares_memory(piece, reader.array)
-        assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
-        np.testing.assert_array_equal(piece, _faces(8)[3:5])
+    assert not np.shares_memory(piece, stack)
+    assert calls == [128 + 3 * 96 * 96]
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
 
 
 def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ import tifffile
 from ..errors import StackError, first_line
 from . import memory
 from .files import Progress, guard, open_input, row_chunks
+from .mapped import pread_into
 from .reader import Input, Reader
 from .writer import FileWriter, Output, native_dtype
 
@@ -198,16 +199,14 @@ class TiffReader(Reader):
             fd, offset, stored = self._raw
             page = self.nbytes // self.pages
             data = out if stored == out.dtype else np.empty(out.shape, stored)
-            buffer = memoryview(data.reshape(-1).view(np.uint8))
-            done, position = 0, offset + start * page
-            while done < len(buffer):
-                with guard(self.path, what="TIFF file"):
-                    n = os.preadv(fd, [buffer[done:]], position + done)
-                if n == 0:
-                    raise StackError(f"cannot read '{self.path}': the file changed while it was "
-                                     f"read (it ends before page {start + done // page}); read "
-                                     "it again once it is complete")
-                done += n
+
+            def cut(done):
+                return StackError(f"cannot read '{self.path}': the file changed while it was "
+                                  f"read (it ends before page {start + done // page}); read it "
+                                  "again once it is complete")
+
+            pread_into(fd, data.reshape(-1).view(np.uint8), offset + start * page, self.path, cut,
+                       "TIFF file")
             if data is not out:
                 out[...] = data
             return
