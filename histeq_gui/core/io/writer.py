@@ -40,8 +40,9 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..errors import Cancelled, StackError
+from . import memory
 from .atomic import new_file
-from .files import guard
+from .files import guard, is_shortage
 from .reader import stack_axis
 
 __all__ = ["Output", "ChunkWriter", "FileWriter", "digest", "native_dtype"]
@@ -214,6 +215,9 @@ class ChunkWriter:
         try:
             self._verify(progress)
         except StackError as exc:
+            if is_shortage(exc):        # not the disk's fault: say what ran out
+                raise StackError(f"cannot write '{self.target}': reading it back to verify "
+                                 f"it failed: {memory.shortage()}; nothing was written") from exc
             raise StackError(f"cannot write '{self.target}': the written file does not read "
                              f"back as written ({exc}); nothing was written, check the disk "
                              "and retry") from exc
