@@ -16,8 +16,8 @@ from references import sample_stack
 import histeq_gui
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.io import ArrayReader, load_stack, open_reader, reader_for, stack_axis
-from histeq_gui.core.io import mapped, tiff
-from histeq_gui.core.io.mapped import pread_into
+from histeq_gui.core.io import mapped, npy, tiff
+from histeq_gui.core.io.mapped import MappedReader, pread_into
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -138,6 +138,25 @@ def test_an_array_in_memory_is_read_as_views():
         reader.read(4, 7)
     with pytest.raises(IndexError, match="axis 5 is out of range"):
         reader.read(0, 1, axis=5)
+
+
+def _mapped_files():
+    with open("/proc/self/maps") as fh:
+        return {line.split(maxsplit=5)[-1].strip() for line in fh if len(line.split()) > 5}
+
+
+def test_an_npy_is_read_with_file_reads_and_never_mapped(tmp_path, monkeypatch):
+    """No map of the file: a map takes the file's size of address space (ulimit -v)."""
+    path = _write(tmp_path / "a.npy", _faces(8), "npy")
+    calls = []
+    monkeypatch.setattr(npy, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), mapped.pread_into(fd, data, position, *rest))[1])
+    with open_reader(path) as reader:
+        assert isinstance(reader, npy.NpyReader)
+        piece = reader.read(3, 5)
+        assert str(path) not in _mapped_files()
+    assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
 
 
 def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, monkeypatch):
