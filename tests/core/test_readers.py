@@ -178,8 +178,8 @@ def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
     calls = []
     pages = tiff._tiff_pages
     monkeypatch.setattr(tiff, "_tiff_pages",
-                        lambda path, tif, start, stop: (calls.append((start, stop)),
-                                                        pages(path, tif, start, stop))[1])
+                        lambda path, series, start, stop, out: (
+                            calls.append((start, stop)), pages(path, series, start, stop, out)))
     with open_reader(path) as reader:
         assert reader.depth == 2 and reader.pages == 40 and reader._raw is None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
@@ -221,9 +221,9 @@ def test_tiff_errors_logged_in_another_thread_are_caught(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.tif", _faces(6), "tif-zlib")      # decoded by tifffile
     pages = tiff._tiff_pages
 
-    def logging_pages(path, tif, start, stop):
+    def logging_pages(path, series, start, stop, out):
         logging.getLogger("tifffile").error("<TiffPage 3> simulated: strip is missing")
-        return pages(path, tif, start, stop)
+        pages(path, series, start, stop, out)
     with open_reader(path) as reader:
         monkeypatch.setattr(tiff, "_tiff_pages", logging_pages)
         result = {}
