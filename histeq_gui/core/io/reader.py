@@ -131,6 +131,7 @@ class Reader:
     names = None
     ragged = False
     depth = 0
+    copies = True           # read() makes new arrays (not views of one in memory)
     signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
     def __init__(self, shape, dtype):
@@ -176,7 +177,9 @@ class Reader:
         Raises
         ------
         StackError
-            If the file is damaged, truncated or changed since it was opened.
+            If the file is damaged, truncated or changed since it was opened,
+            or if the piece (when larger than :data:`CHUNK_BYTES`) would not
+            fit in the memory left.
         IndexError
             For a range outside the stack.
         """
@@ -188,6 +191,10 @@ class Reader:
         shape = self.shape[:axis] + (stop - start,) + self.shape[axis + 1:]
         if start == stop:
             return np.empty(shape, self.dtype)
+        nbytes = math.prod(shape) * self.dtype.itemsize
+        if self.copies and nbytes > CHUNK_BYTES:    # a small file may declare a huge image
+            memory.check_fits(nbytes, self.path, f"images {start}:{stop} along axis {axis} of "
+                                                 f"shape {self.shape} {self.dtype}")
         with self._lock:
             return self._read(start, stop, axis).reshape(shape)
 
@@ -306,6 +313,7 @@ class ArrayReader(Reader):
         self.array, self.path, self.kind = array, None if path is None else Path(path), kind
         self.depth = array.ndim
         self._mapped = MappedReader.for_array(array)
+        self.copies = self._mapped is not None
 
     def _read(self, start, stop, axis):
         view = self.array[(slice(None),) * axis + (slice(start, stop),)]
