@@ -71,14 +71,17 @@ def tiled_bomb(path, side, tile=1024):
     return path
 
 
-def gif_bomb(width, height, frames, transparent=False):
-    """A GIF of ``frames`` one-pixel frames on a ``width`` x ``height`` canvas, as bytes."""
+def gif_bomb(width, height, frames, transparent=False, colours=b"\x00\x00\x00\xff\xff\xff"):
+    """A GIF of ``frames`` one-pixel frames on a ``width`` x ``height`` canvas, as bytes.
+
+    Each frame has a local colour table of the two ``colours`` (black and white).
+    """
     out = [b"GIF89a", struct.pack("<HHBBB", width, height, 0, 0, 0)]
     for _ in range(frames):
         if transparent:
             out.append(b"\x21\xf9\x04\x01\x00\x00\x00\x00")     # graphic control: transparent
         # image at (0, 0), 1x1, local colour table of 2 entries; LZW: clear, 0, end
-        out.append(b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0x80) + b"\x00\x00\x00\xff\xff\xff")
+        out.append(b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0x80) + colours)
         out.append(b"\x02\x02\x44\x01\x00")
     out.append(b"\x3b")
     return b"".join(out)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from bomb_files import AS_LIMIT, page_bomb, run_limited, tiled_bomb
+from bomb_files import AS_LIMIT, gif_bomb, page_bomb, run_limited, tiled_bomb
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import load_stack, memory, open_reader
 from histeq_gui.core.io.tiff import first_series
@@ -139,3 +139,26 @@ def test_load_stack_of_an_npy_larger_than_the_address_space_says_so(tmp_path):
         f"cannot map '{path}' whole (1.5 GB): not enough address space (ulimit -v allows "
         "1.1 GB); raise the limit"), result.stdout + result.stderr[-2000:]
     assert load_stack(path).shape == (1500, 1000, 1000)     # unlimited, it maps
+
+
+def test_a_gif_of_20_large_frames_decodes_frame_by_frame(tmp_path):
+    """499 bytes of 20 colour frames of 4000x4000: 0.96 GB of frames, 1.9 GB at peak before."""
+    path = tmp_path / "big.gif"
+    path.write_bytes(gif_bomb(4000, 4000, 20, colours=b"\xff\x00\x00\x00\x00\xff"))
+    assert path.stat().st_size < 500
+    code = ("import sys; from histeq_gui import load_stack; s = load_stack(sys.argv[1]); "
+            f"print(s.shape, s[:, 0, 0, 0].min(), {_VM.format('VmHWM')})")
+    result = run_limited([path], AS_LIMIT, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    shape, low, peak = result.stdout.rsplit(" ", 2)
+    assert shape == "(20, 4000, 4000, 3)" and low == "255"      # red, the pixel at (0, 0)
+    assert int(peak) < 1_400_000_000            # the frames and one frame's work
+
+
+def test_a_10_gb_gif_is_refused_at_once(tmp_path):
+    path = tmp_path / "bomb.gif"
+    path.write_bytes(gif_bomb(4000, 4000, 200, transparent=True,
+                              colours=b"\xff\x00\x00\x00\x00\xff"))
+    result = run_limited([path, "-o", tmp_path / "out.npy"], AS_LIMIT)
+    _one_line_error(result, f"cannot read '{path}': it would decode to 13.0 GB (200 frames of "
+                            "4000x4000 pixels), more than the", "of address space left")
