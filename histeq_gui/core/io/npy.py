@@ -396,7 +396,7 @@ class NpzWriter(NpyWriter):
             self._archive.close()
 
     def _abort(self):
-        if getattr(self, "_pipe", None) is not None:
+        if self._pipe is not None:
             self._pipe.abort()
             self._pipe = None
         for part in ("_member", "_archive"):

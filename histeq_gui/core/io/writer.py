@@ -45,7 +45,7 @@ from .atomic import new_file
 from .files import guard, is_shortage
 from .reader import stack_axis
 
-__all__ = ["Output", "ChunkWriter", "FileWriter", "digest", "native_dtype"]
+__all__ = ["Output", "ChunkWriter", "PipedWriter", "FileWriter", "digest", "native_dtype"]
 
 
 def digest(data: np.ndarray) -> tuple[int, int]:
@@ -345,19 +345,21 @@ class _Pipe:
         self.thread.join()
 
 
-class FileWriter(ChunkWriter):
-    """Writers of one file: created at open, written by a helper thread, fsynced at finish.
+class PipedWriter(ChunkWriter):
+    """Writers whose chunks are written by a helper thread, so that writing overlaps computing.
 
-    Subclasses call :meth:`_start` in ``_open`` and give ``_consume(chunks)``,
-    which writes the chunks (C-contiguous arrays in the file's dtype, in
-    order) in the helper thread and must call :meth:`_keep` for each before
-    writing it.
+    Subclasses call :meth:`_start_pipe` in ``_open`` and give
+    ``_consume(chunks)``, which writes the chunks (C-contiguous arrays in the
+    output's dtype, in order) in the helper thread and must call
+    :meth:`_keep` for each before writing it; ``_end`` completes the output
+    after the last chunk.  Aborting waits for the chunk being written, so no
+    write is still going on when the caller removes what was written.
     """
 
-    def _start(self, name):
-        """Create the file and start the helper thread ``name``."""
-        self._files = new_file(self.path, self.target)
-        self.fh = self._files.__enter__()
+    _pipe = None
+
+    def _start_pipe(self, name):
+        """Start the helper thread ``name``."""
         self._pipe = _Pipe(self.target, self._consume, name)
 
     def _write(self, start, stop, data):
@@ -366,15 +368,36 @@ class FileWriter(ChunkWriter):
     def _finish(self):
         self._pipe.close()
         self._end()
+
+    def _end(self):
+        """What completes the output after its last chunk (archives, flushing)."""
+
+    def _abort(self):
+        if self._pipe is not None:
+            self._pipe.abort()
+            self._pipe = None
+
+
+class FileWriter(PipedWriter):
+    """Writers of one file: created at open, written by a helper thread, fsynced at finish.
+
+    Subclasses call :meth:`_start` in ``_open`` and give ``_consume(chunks)``
+    as for :class:`PipedWriter`.
+    """
+
+    def _start(self, name):
+        """Create the file and start the helper thread ``name``."""
+        self._files = new_file(self.path, self.target)
+        self.fh = self._files.__enter__()
+        self._start_pipe(name)
+
+    def _finish(self):
+        super()._finish()
         self._files.__exit__(None, None, None)      # flush + fsync + close
         self._files = None
 
-    def _end(self):
-        """What completes the file after its last chunk (archives)."""
-
     def _abort(self):
-        if getattr(self, "_pipe", None) is not None:
-            self._pipe.abort()
+        super()._abort()
         if getattr(self, "_files", None) is not None:
             try:
                 self._files.__exit__(Cancelled, Cancelled(), None)
@@ -385,4 +408,3 @@ class FileWriter(ChunkWriter):
     @staticmethod
     def _bytes(data):
         return data.reshape(-1).view(np.uint8).data
-
