@@ -282,11 +282,18 @@ class _Pipe:
     :meth:`put` (at most two wait in between); an error it raises is raised
     by the next :meth:`put` or by :meth:`close`, as a one-line StackError
     naming ``target`` (through ``guard``).
+
+    The end of the thread is waited for on an event it sets last, never with
+    ``Thread.join``: a signal handler that raises during ``join`` (SIGINT,
+    the CLI's SIGTERM) makes CPython 3.11 mark the thread stopped while it
+    still runs, so that an abort would return while a chunk is still being
+    written into what the caller then removes.
     """
 
     def __init__(self, target, consume, name):
         self.target, self.error = target, None
         self.queue = queue.Queue(maxsize=2)
+        self.done = threading.Event()
 
         def chunks():
             while True:
@@ -307,6 +314,8 @@ class _Pipe:
                         self.queue.get_nowait()
                     except queue.Empty:
                         break
+            finally:
+                self.done.set()
 
         self.thread = threading.Thread(target=work, name=name, daemon=True)
         self.thread.start()
@@ -318,7 +327,7 @@ class _Pipe:
                 self.queue.put(item, timeout=0.1)
                 return
             except queue.Full:
-                if not self.thread.is_alive():
+                if self.done.is_set():
                     self._raise()
                     raise StackError(f"cannot write '{self.target}': the writer stopped")
 
@@ -331,18 +340,18 @@ class _Pipe:
     def close(self):
         """Wait until every chunk is consumed; raise what went wrong."""
         self.put(None)
-        self.thread.join()
+        self.done.wait()
         self._raise()
 
     def abort(self):
-        """Stop the thread without finishing (the consumer sees Cancelled)."""
-        while self.thread.is_alive():
+        """Stop the thread without finishing (the consumer sees Cancelled); wait for its end."""
+        while not self.done.is_set():
             try:
                 self.queue.put(_STOP, timeout=0.1)
                 break
             except queue.Full:
                 continue
-        self.thread.join()
+        self.done.wait()
 
 
 class PipedWriter(ChunkWriter):
