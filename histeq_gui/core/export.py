@@ -184,6 +184,11 @@ class _Plan:
     def input_dtype(self):
         return self.images.dtype
 
+    @property
+    def calibration(self):
+        """The input's spatial calibration (kept in TIFF outputs and the sidecar), or None."""
+        return getattr(self.images, "calibration", None)
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images, names=None):
     """Check settings, images and output before anything is computed."""
@@ -534,8 +539,9 @@ def _run(plan, engine):
             ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype,
-                                             plan.layout, target=plan.output, names=plan.names)
+                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
+                                     target=plan.output, names=plan.names,
+                                     calibration=plan.calibration)
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
@@ -665,6 +671,7 @@ def _sidecar_info(plan, engine="local"):
         **({} if plan.names is None else
            {"files": dict(zip(plan.names, plan.sources))}),
         **({"shapes": [list(shape) for shape in plan.images.shapes]} if plan.ragged else {}),
+        **({} if plan.calibration is None else {"calibration": plan.calibration}),
     }
 
 

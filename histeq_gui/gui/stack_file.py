@@ -541,9 +541,9 @@ def _stack_of(reader, path, key, stage):
                 report(1, 1)
         else:
             array = reader.load(stage("Reading"))
-        kind = reader.kind
+        kind, calibration = reader.kind, reader.calibration
         reader.close()
-        reader = ArrayReader(_native(np.asarray(array)), path, kind)
+        reader = ArrayReader(_native(np.asarray(array)), path, kind, calibration)
     names = None
     if path.is_dir():
         names = tuple(p.name for p in folder_images(path))

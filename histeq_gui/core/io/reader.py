@@ -117,6 +117,10 @@ class Reader:
     signature : tuple or None
         ``(st_dev, st_ino, st_size, st_mtime_ns)`` of the path when it was
         opened, to tell later whether the file changed.
+    calibration : dict or None
+        The spatial calibration the file declares (pixel size, unit, z
+        spacing, frame interval; see
+        :func:`~histeq_gui.core.io.tiff.read_calibration`), or None.
 
     Notes
     -----
@@ -132,6 +136,7 @@ class Reader:
     ragged = False
     depth = 0
     copies = True           # read() makes new arrays (not views of one in memory)
+    calibration = None
     signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
     def __init__(self, shape, dtype):
@@ -304,13 +309,15 @@ class ArrayReader(Reader):
 
     A ``.npy`` memory map (or a view of one) is read with ``pread``
     (:class:`~histeq_gui.core.io.mapped.MappedReader`), never through its pages,
-    so resident memory stays bounded by what is read.
+    so resident memory stays bounded by what is read.  ``calibration``: that
+    of the file the array was read from, to keep in an export.
     """
 
-    def __init__(self, array, path=None, kind="array"):
+    def __init__(self, array, path=None, kind="array", calibration=None):
         array = array if isinstance(array, np.ndarray) else np.asarray(array)
         super().__init__(array.shape, array.dtype)
         self.array, self.path, self.kind = array, None if path is None else Path(path), kind
+        self.calibration = calibration
         self.depth = array.ndim
         self._mapped = MappedReader.for_array(array)
         self.copies = self._mapped is not None

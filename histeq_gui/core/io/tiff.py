@@ -15,6 +15,13 @@ lazily (raw contiguous pages with one ``pread``, others page by page);
 :class:`TiffWriter` writes multi-page TIFF files chunk by chunk and verifies
 them.  :func:`declared_channel_axis` tells which axis a file declares as
 colour.
+
+The spatial calibration a file declares (:func:`read_calibration`: ImageJ's
+pixel size, unit, z spacing and frame interval; OME's physical sizes and
+time increment; else the resolution tags) is kept by the reader
+(``TiffReader.calibration``) and written again by :class:`TiffWriter`, as
+Fiji keeps it: an ImageJ hyperstack when the stack can be one, else a TIFF
+with the resolution tags and the calibration in its description.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import math
 import os
 import re
 import threading
+import xml.etree.ElementTree as ElementTree
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -39,7 +47,8 @@ from .reader import Input, Reader
 from .writer import FileWriter, Output, native_dtype
 
 __all__ = ["SUFFIXES", "open_tiff", "read_tiff", "tiff_shape", "first_series",
-           "declared_channel_axis", "TiffReader", "TiffWriter", "INPUTS", "OUTPUTS"]
+           "read_calibration", "declared_channel_axis", "TiffReader", "TiffWriter", "INPUTS",
+           "OUTPUTS"]
 
 SUFFIXES = (".tif", ".tiff")
 _BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
@@ -47,6 +56,9 @@ PAGE_BYTES = 4096           # memory tifffile takes per parsed page (measured: 2
 _ONE_PASS_PAGES = 1000      # above this many pages, a generic series is made in one pass
 # The series kinds tifffile recognises from metadata (TiffFile.series); a file of none of
 # them and not uniform is a "generic" series, whose pages tifffile groups pairwise.
+_IMAGEJ_DTYPES = ("uint8", "uint16", "float32")    # what an ImageJ hyperstack holds
+_TIFF_UNITS = {2: "inch", 3: "cm"}                  # ResolutionUnit codes with a unit
+_OME_UNITS = {"µm": "um", "\u03bcm": "um", "Å": "angstrom"}    # OME units, as ImageJ writes them
 _NAMED_SERIES = frozenset({"shaped", "lsm", "mmstack", "ome", "imagej", "ndtiff", "fluoview",
                            "stk", "sis", "svs", "scn", "qpi", "ndpi", "bif", "avs", "eer",
                            "philips", "scanimage", "nih", "mdgel", "indica"})
@@ -218,13 +230,94 @@ def tiff_shape(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
         return tuple(series.shape), np.dtype(series.dtype)
 
 
+def _positive(value):
+    """``value`` as a positive finite float, or None."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _ome_calibration(tif):
+    """Physical sizes and time increment of an OME-TIFF's first image, as ImageJ names them."""
+    try:
+        root = ElementTree.fromstring(tif.ome_metadata)
+    except (ElementTree.ParseError, TypeError, ValueError):
+        return {}
+    pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return {}
+    found = {"pixel_width": _positive(pixels.get("PhysicalSizeX")),
+             "pixel_height": _positive(pixels.get("PhysicalSizeY")),
+             "spacing": _positive(pixels.get("PhysicalSizeZ")),
+             "finterval": _positive(pixels.get("TimeIncrement"))}
+    if found["pixel_width"] or found["pixel_height"] or found["spacing"]:
+        unit = pixels.get("PhysicalSizeXUnit", "µm")
+        found["unit"] = _OME_UNITS.get(unit, unit)
+    return found
+
+
+def read_calibration(tif: tifffile.TiffFile,
+                     series: tifffile.TiffPageSeries) -> dict | None:
+    """The spatial calibration ``tif`` declares for ``series``, as ImageJ calls it, or None.
+
+    Returns
+    -------
+    dict or None
+        The keys found among ``pixel_width``, ``pixel_height`` (the pixel
+        size, from the resolution tags: one over pixels per unit), ``unit``
+        (ImageJ's ``unit``, else the resolution unit, inch or cm),
+        ``spacing`` (the distance between z slices) and ``finterval`` (the
+        time between frames); an OME-TIFF's physical sizes and time increment
+        take their place.  ``axes`` is the series' axes (tifffile's letters),
+        for writing the stack back as a hyperstack.  None when the file
+        declares none of them (a resolution of 1 pixel per unit without a
+        unit is no calibration).
+
+    Examples
+    --------
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> tifffile.imwrite(buffer, np.zeros((3, 4, 5), np.uint8), imagej=True,
+    ...                  resolution=(1 / 0.65, 1 / 0.65),
+    ...                  metadata={"spacing": 2.0, "unit": "um", "axes": "ZYX"})
+    >>> with tifffile.TiffFile(buffer) as tif:
+    ...     read_calibration(tif, tif.series[0])
+    {'pixel_width': 0.65, 'pixel_height': 0.65, 'unit': 'um', 'spacing': 2.0, 'axes': 'ZYX'}
+    """
+    page = series.keyframe
+    found = {}
+    if tif.is_ome:
+        found = _ome_calibration(tif)
+    else:
+        x_res, y_res = page.get_resolution()
+        imagej = tif.imagej_metadata or {}
+        unit = imagej.get("unit") or _TIFF_UNITS.get(int(page.resolutionunit))
+        if (x_res, y_res) != (1, 1) or unit:
+            found["pixel_width"] = _positive(1 / x_res) if x_res else None
+            found["pixel_height"] = _positive(1 / y_res) if y_res else None
+        found["unit"] = str(unit) if unit else None
+        found["spacing"] = _positive(imagej.get("spacing"))
+        found["finterval"] = _positive(imagej.get("finterval"))
+    found = {key: value for key, value in found.items() if value is not None}
+    if not found:
+        return None
+    for key in ("pixel_width", "pixel_height", "spacing", "finterval"):
+        if key in found:
+            found[key] = round(found[key], 12)      # 13/20 stored, 0.65 meant
+    found["axes"] = series.axes
+    return found
+
+
 class TiffReader(Reader):
     """The first series of a TIFF file, decoded page batch by page batch.
 
     The file is checked against what it declares when opened (page count,
     ImageJ and shaped metadata, data inside the file), and tifffile's logged
     errors are checked after every batch.  A row is one page: ``depth`` is
-    the number of leading axes the pages enumerate.
+    the number of leading axes the pages enumerate.  ``calibration`` is
+    what :func:`read_calibration` finds in the file (None if nothing).
     """
 
     kind = "tif"
@@ -235,6 +328,8 @@ class TiffReader(Reader):
             tif, series, errors = self._stack.enter_context(_tiff_session(self.path))
             super().__init__(series.shape, series.dtype)
             self._series, self._errors, self.pages = series, errors, len(series)
+            with guard(self.path, what="TIFF file"):
+                self.calibration = read_calibration(tif, series)
             self.depth = next((d for d in range(self.ndim - 2, -1, -1)
                                if math.prod(self.shape[:d]) == self.pages), 0)
             self._raw = self._contiguous(tif, series)
@@ -306,7 +401,12 @@ class TiffReader(Reader):
 class TiffWriter(FileWriter):
     """A multi-page TIFF written by tifffile from pages handed over chunk by chunk.
 
-    tifffile pulls pages from an iterator, in the helper thread.
+    tifffile pulls pages from an iterator, in the helper thread.  With a
+    ``calibration`` (:func:`read_calibration` of the input), the file keeps
+    it as Fiji does: an ImageJ hyperstack (pixel size in the resolution
+    tags; unit, spacing and frame interval in ImageJ's description) when
+    the stack can be one and reads back with its shape, else a TIFF with
+    the resolution tags and the calibration in tifffile's description.
     """
 
     kind = "tif"
@@ -316,6 +416,42 @@ class TiffWriter(FileWriter):
         layout, shape = self.layout, self.shape
         self._k = 3 if layout.channel_axis == len(shape) - 1 and layout.channels in (3, 4) else 2
         self._start("histeq-tiff-writer")
+
+    def _imagej_axes(self):
+        """The ImageJ axes to write the stack with, or None when it cannot be a hyperstack.
+
+        ImageJ holds 8/16-bit integers and 32-bit floats (RGB: 8-bit), and
+        drops axes of length one: the input's axes are kept when none is.
+        """
+        axes = (self.calibration or {}).get("axes")
+        if not axes or len(axes) != len(self.shape) or self.dtype.name not in _IMAGEJ_DTYPES:
+            return None
+        colour = axes.endswith("S")
+        if colour and (self._k != 3 or self.shape[-1] != 3 or self.dtype != np.uint8):
+            return None
+        lead = self.shape[:len(self.shape) - (3 if colour else 2)]
+        if any(n == 1 for n in lead) or not set(axes[:len(lead)]) <= set("TZCQI"):
+            return None
+        return axes
+
+    def _tiff_options(self):
+        """tifffile.imwrite's options for the calibration (none without one)."""
+        cal = self.calibration
+        if not cal:
+            return {}
+        options, keep = {}, {key: cal[key] for key in ("unit", "spacing", "finterval")
+                             if key in cal}
+        width, height = cal.get("pixel_width"), cal.get("pixel_height")
+        if width or height:
+            options["resolution"] = (1 / (width or height), 1 / (height or width))
+            unit = {value: code for code, value in _TIFF_UNITS.items()}.get(cal.get("unit"))
+            options["resolutionunit"] = unit or 1       # else ImageJ's unit says it
+        axes = self._imagej_axes()
+        if axes is not None:
+            options.update(imagej=True, metadata={"axes": axes.replace("I", "Z"), **keep})
+        elif keep:
+            options["metadata"] = {"calibration": keep}
+        return options
 
     def _consume(self, chunks):
         shape, page = self.shape, self.shape[len(self.shape) - self._k:]
@@ -327,7 +463,8 @@ class TiffWriter(FileWriter):
 
         tifffile.imwrite(self.fh, pages(), shape=shape, dtype=self.dtype,
                          photometric="rgb" if self._k == 3 else "minisblack",
-                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES)
+                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES,
+                         **self._tiff_options())
 
     def _verify(self, progress):
         with TiffReader(self.path) as reader:

@@ -109,14 +109,19 @@ class ChunkWriter:
     names : sequence of str, optional
         The file name of each image, for writers of one file per image
         (default numbered).
+    calibration : dict, optional
+        The spatial calibration of the stack (a reader's ``calibration``),
+        for the outputs that keep it (TIFF files).
     """
 
     kind = None             # the output kind, e.g. "npy"
     whole_images = False    # chunks are whole images, not contiguous runs of the file
     image_at_a_time = False     # a whole stack is handed over one index at a time (slow encoders)
 
-    def __init__(self, path, shape, dtype, layout, axis, target=None, key="images", names=None):
+    def __init__(self, path, shape, dtype, layout, axis, target=None, key="images", names=None,
+                 calibration=None):
         self.path = Path(path)
+        self.calibration = calibration
         self.target = self.path if target is None else Path(target)
         self.shape, self.dtype, self.layout, self.axis = tuple(shape), np.dtype(dtype), layout, axis
         self.key = key
