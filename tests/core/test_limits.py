@@ -162,3 +162,23 @@ def test_a_10_gb_gif_is_refused_at_once(tmp_path):
     result = run_limited([path, "-o", tmp_path / "out.npy"], AS_LIMIT)
     _one_line_error(result, f"cannot read '{path}': it would decode to 13.0 GB (200 frames of "
                             "4000x4000 pixels), more than the", "of address space left")
+
+
+def test_the_command_names_address_space_when_it_runs_out_of_it(tmp_path, monkeypatch, capsys):
+    """A MemoryError under ulimit -v is 'not enough address space', not 'not enough memory'."""
+    from histeq_gui import cli
+    from histeq_gui.core import export as export_module
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError()
+    np.save(tmp_path / "in.npy", np.zeros((2, 8, 8), np.uint8))
+    monkeypatch.setattr(export_module, "export", out_of_memory)
+    assert cli.main([str(tmp_path / "in.npy"), "-o", str(tmp_path / "out.npy")]) == 1
+    assert capsys.readouterr().err == ("histeq: error: not enough memory; free some memory or "
+                                       "use a smaller stack\n")
+    monkeypatch.setattr(memory, "address_limit", lambda: 2 << 30)
+    monkeypatch.setattr(memory, "address_room", lambda: 1 << 30)
+    assert cli.main([str(tmp_path / "in.npy"), "-o", str(tmp_path / "out.npy")]) == 1
+    assert capsys.readouterr().err == (
+        "histeq: error: not enough address space (ulimit -v allows 2.1 GB); raise the limit "
+        "(ulimit -v, or the job's memory request) or use a smaller stack\n")
