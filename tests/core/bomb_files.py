@@ -1,4 +1,4 @@
-"""Small files that declare a lot, written by hand, and a child process under an address-space limit.
+"""Small files that declare a lot, written by hand; child processes under an address-space limit.
 
 Shared by the tests of decoding bombs and of ``ulimit -v``: each builder
 writes a file of a few kilobytes that a careless reader would decode into

@@ -1,4 +1,4 @@
-"""Corrupted inputs through ``histeq``: a one-line error (exit 1) or a correct export, never a traceback.
+"""Corrupted inputs through ``histeq``: a one-line error (exit 1) or a right export, no traceback.
 
 Seeds are small real files of every input format, made here from
 scikit-image's sample images (``.npy``, deflated ``.npz``, raw and zlib

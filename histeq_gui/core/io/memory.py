@@ -219,7 +219,7 @@ def check_fits(nbytes, path, what, doing="read"):
     else:
         room, fix = f"the {size_text(free)} of memory available", "free some memory"
     if doing == "read":
-        raise NotEnoughMemory(f"cannot read '{path}': it would decode to {size_text(nbytes)} ({what}), "
-                         f"more than {room}; use a smaller file or {fix}")
-    raise NotEnoughMemory(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory ({what}), "
-                     f"more than {room}; use a smaller stack or {fix}")
+        raise NotEnoughMemory(f"cannot read '{path}': it would decode to {size_text(nbytes)} "
+                              f"({what}), more than {room}; use a smaller file or {fix}")
+    raise NotEnoughMemory(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory "
+                          f"({what}), more than {room}; use a smaller stack or {fix}")

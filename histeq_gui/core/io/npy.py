@@ -31,7 +31,8 @@ from .mapped import file_changed, pread_into, remember_file
 from .reader import ArrayReader, Input, Reader
 from .writer import FileWriter, Output
 
-__all__ = ["map_npy", "open_npy", "NpyReader", "NpzReader", "NpyWriter", "NpzWriter", "INPUTS", "OUTPUTS"]
+__all__ = ["map_npy", "open_npy", "NpyReader", "NpzReader", "NpyWriter", "NpzWriter", "INPUTS",
+           "OUTPUTS"]
 
 
 def _npy_header(fh):

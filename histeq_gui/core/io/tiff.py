@@ -10,8 +10,8 @@ are counted first (a walk of the chain of page headers) and a file whose
 parsing would not fit in memory is refused before it is parsed; a file of
 many pages of different kinds gets its first series in one pass
 (:func:`first_series`) instead of tifffile's grouping, whose time grows
-with the square of the page count.  :class:`TiffReader` reads the first series
-lazily (raw contiguous pages with one ``pread``, others page by page);
+with the square of the page count.  :class:`TiffReader` reads the first
+series lazily (raw contiguous pages with one ``pread``, others page by page);
 :class:`TiffWriter` writes multi-page TIFF files chunk by chunk and verifies
 them.  :func:`declared_channel_axis` tells which axis a file declares as
 colour.
@@ -54,11 +54,11 @@ SUFFIXES = (".tif", ".tiff")
 _BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
 PAGE_BYTES = 4096           # memory tifffile takes per parsed page (measured: 2.7 kB, frames 0.3)
 _ONE_PASS_PAGES = 1000      # above this many pages, a generic series is made in one pass
-# The series kinds tifffile recognises from metadata (TiffFile.series); a file of none of
-# them and not uniform is a "generic" series, whose pages tifffile groups pairwise.
 _IMAGEJ_DTYPES = ("uint8", "uint16", "float32")    # what an ImageJ hyperstack holds
 _TIFF_UNITS = {2: "inch", 3: "cm"}                  # ResolutionUnit codes with a unit
 _OME_UNITS = {"µm": "um", "\u03bcm": "um", "Å": "angstrom"}    # OME units, as ImageJ writes them
+# The series kinds tifffile recognises from metadata (TiffFile.series); a file of none of
+# them and not uniform is a "generic" series, whose pages tifffile groups pairwise.
 _NAMED_SERIES = frozenset({"shaped", "lsm", "mmstack", "ome", "imagej", "ndtiff", "fluoview",
                            "stk", "sis", "svs", "scn", "qpi", "ndpi", "bif", "avs", "eer",
                            "philips", "scanimage", "nih", "mdgel", "indica"})
