@@ -257,7 +257,8 @@ def main(argv=None):
         _error(exc)
         return _EXIT_ERROR
     except MemoryError:
-        _error("not enough memory for this stack; close other programs or split the stack")
+        from .core.io import memory         # not at start-up: it imports NumPy
+        _error(memory.shortage())           # memory, or the address space under ulimit -v
         return _EXIT_ERROR
     if not args.quiet:
         for line in written:
