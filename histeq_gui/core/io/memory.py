@@ -2,16 +2,19 @@
 
 A small compressed file can declare a huge image (a "decompression bomb"):
 decoding it gets the process killed without a word.  Loaders compute the
-decoded size from what the file declares and call :func:`check_fits` first.
+decoded size from what the file declares and call :func:`check_fits` first;
+reading many files, a :class:`Budget` looks at the free memory once for a
+batch of them and counts what each one takes.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from ..errors import StackError
 
-__all__ = ["available", "check_fits", "size_text"]
+__all__ = ["available", "check_fits", "size_text", "Budget"]
 
 
 def _meminfo():
@@ -116,7 +119,10 @@ def check_fits(nbytes, path, what, doing="read"):
         ``cannot read 'x.gif': it would decode to 9.6 GB (200 frames of
         4000x4000 pixels), more than the 3.1 GB of memory available; ...``
     """
-    free = available()
+    _check(nbytes, available(), path, what, doing)
+
+
+def _check(nbytes, free, path, what, doing="read"):
     if free is None or nbytes <= free:
         return
     if doing == "read":
@@ -126,3 +132,28 @@ def check_fits(nbytes, path, what, doing="read"):
     raise StackError(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory ({what}), "
                      f"more than the {size_text(free)} available; use a smaller stack or free "
                      "some memory")
+
+
+class Budget:
+    """The free memory, looked at once, shared by the files of a batch as they are decoded.
+
+    Reading the kernel's figure costs more than decoding a small image, so
+    a reader of many files takes one Budget per batch and calls
+    :meth:`take` for each file (from any thread) before decoding it.
+
+    Examples
+    --------
+    >>> budget = Budget()
+    >>> budget.take(1000, "a.png", "1 frame of 25x10 pixels, RGBA")
+    """
+
+    def __init__(self):
+        self.free = available()
+        self._lock = threading.Lock()
+
+    def take(self, nbytes, path, what):
+        """Count ``nbytes`` for ``path``; StackError (as :func:`check_fits`) if they do not fit."""
+        with self._lock:
+            _check(nbytes, self.free, path, what)
+            if self.free is not None:
+                self.free -= nbytes
