@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from . import fit
+from .io import labels_of
 from .methods import get_method
 from .stack import as_channels_first, guess_layout
 from .stats_kernels import gray8_after, gray8_summary, histogram256
@@ -52,6 +53,7 @@ MAD_SCALE = 1.4826
 COLUMNS = {
     "index": ("int64", "image number in the stack, from 0"),
     "name": ("str", "source file name (a folder of images), else empty"),
+    "label": ("str", "first folder of the name, a relative path (a folder tree), else empty"),
     "mean": ("float64", "mean of the finite values"),
     "std": ("float64", "population standard deviation of the finite values (np.std)"),
     "min": ("float64", "smallest finite value"),
@@ -132,8 +134,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         is described by its luminance (see Notes); 2 channels are gray +
         alpha (the gray channel is used), 3 and 4 are RGB and RGBA.
     names : sequence of str, optional
-        One name per image, e.g. the file names of a folder of images;
-        default empty strings.
+        One name per image, e.g. the file names of a folder of images (for a
+        folder tree their relative paths, whose first folder is the
+        ``label``); default the reader's ``names``, else empty strings.
     progress : callable, optional
         ``progress(done, total)`` after each chunk of images; it may raise
         (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the work,
@@ -145,7 +148,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     -------
     StatsTable
         A dict of 1-D arrays with one entry per image, keys and dtypes as in
-        :data:`COLUMNS`: ``index``, ``name``, ``mean``, ``std``, ``min``,
+        :data:`COLUMNS`: ``index``, ``name``, ``label``, ``mean``, ``std``, ``min``,
         ``max``, ``p01``, ``p99``, ``distinct``, ``nan_count``, ``inf_count``,
         ``entropy``, ``dark_score``, ``light_score``,
         ``low_information_score``, ``is_dark``, ``is_light``,
@@ -263,7 +266,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
 
     source = _Source(images, channel_axis)
     channels, n = source.channels, source.n
-    names = _names(names, n)
+    names = _names(getattr(images, "names", None) if names is None else names, n)
     rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
     aware = {p.name for p in get_method(method).stack_aware}
     # Check the arguments on a small ramp first, so that a bad one is an error
@@ -1089,7 +1092,8 @@ def _assemble(parts, n, names, source):
             return np.zeros(0, dtype)
         return np.concatenate([np.asarray(p[key]) for p in parts]).astype(dtype)
 
-    t = {"index": np.arange(n, dtype=np.int64), "name": names}
+    t = {"index": np.arange(n, dtype=np.int64), "name": names,
+         "label": np.array(labels_of(names), dtype=str)}
     t["mean"], t["std"] = cat("mean", np.float64), cat("std", np.float64)
     t["min"], t["max"] = cat("min", np.float64), cat("max", np.float64)
     t["p01"], t["p99"] = cat("p01", np.float64), cat("p99", np.float64)

@@ -923,8 +923,10 @@ def test_stats_alone_writes_the_image_stats_table(tmp_path, capsys):
     source = _input(tmp_path, stack)
     code, out, err = _run(capsys, source, "--stats", tmp_path / "stats.csv", "--bins", "64")
     assert (code, err) == (0, "")
-    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, 25 columns; "
-                   f"sidecar {tmp_path / 'stats.csv.json'}\n")
+    from histeq_gui.core.stats import COLUMNS
+
+    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, {len(COLUMNS)} "
+                   f"columns; sidecar {tmp_path / 'stats.csv.json'}\n")
     expected = histeq_gui.image_stats(load_stack(source), bins=64, channel_axis="auto")
     _assert_csv_equals_table(tmp_path / "stats.csv", expected)
     info = read_sidecar(tmp_path / "stats.csv")

@@ -610,7 +610,7 @@ def test_csv_is_atomic_and_writes_a_sidecar(tmp_path, monkeypatch):
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.csv"]
     stats_to_csv(table, path, info={"source": "faces.npy"})
-    assert path.read_text().startswith("index,name,mean")
+    assert path.read_text().startswith("index,name,label,mean")
     import json
     sidecar = json.loads((tmp_path / "stats.csv.json").read_text())
     assert sidecar["source"] == "faces.npy" and sidecar["method"] == "numpy"
