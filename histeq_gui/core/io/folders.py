@@ -45,7 +45,8 @@ from ..stack import Layout
 from . import memory
 from .atomic import sync_folder
 from .files import Progress, check_array, guard
-from .images import check_png, decode_image, png_image, probe_image, read_image, write_png
+from .images import (check_png, decode_image, png_image, probe_image, read_image,
+                     read_thumbnail, write_png)
 from .listing import Listing, list_folder, no_images
 from .reader import Input, Reader
 from .sidecar import own_files
@@ -200,6 +201,22 @@ class _Images:
             first = decode_image(self.files[0])
         return first
 
+    def thumbnail(self, index: int, size: int) -> np.ndarray:
+        """Image ``index`` for a thumbnail of ``size`` pixels: a JPEG decoded smaller.
+
+        A JPEG file is decoded at 1/2, 1/4 or 1/8 of its size, still at
+        least ``size`` pixels on its longer side
+        (:func:`~histeq_gui.core.io.images.read_thumbnail`), several times
+        faster than whole; any other image is read whole (:meth:`image`).
+        """
+        index = int(index)
+        if self._decoded is None and 0 <= index < len(self.files):
+            small = read_thumbnail(self.files[index], size)
+            if small is not None and small.dtype == self.dtype and \
+                    _channels_of(small.shape) <= self.channels:
+                return with_channels(small, self.channels)
+        return self.image(index)
+
     def _kept(self, i):
         """Image ``i`` as decoded when the folder was opened, with the folder's channels."""
         image = self._decoded[i]
@@ -307,6 +324,12 @@ class FolderReader(_Images, Reader):
         """Drop the images kept since the folder was opened (files are opened one at a time)."""
         self._decoded = None
 
+    def image(self, index, layout=None):
+        """Image ``index`` (file ``index``); ``layout`` is the stack's, or None."""
+        if layout is None:
+            return self.read(int(index), int(index) + 1)[0]
+        return super().image(index, layout)
+
     def load(self, progress=None):
         memory.check_fits(self.nbytes, self.path, f"{len(self.files)} images of shape "
                                                   f"{self.shape[1:]} {self.dtype}")
@@ -368,7 +391,7 @@ def _kind_of(path, listing, shapes, dtypes):
     return channels
 
 
-def open_folder(path: str | os.PathLike, probe: bool = True,
+def open_folder(path: str | os.PathLike, probe: bool | int = True,
                 progress=None) -> FolderReader | RaggedReader:
     """A FolderReader, or a RaggedReader when the folder's images differ in size.
 
@@ -376,14 +399,16 @@ def open_folder(path: str | os.PathLike, probe: bool = True,
     ----------
     path : path-like
         A folder of images, or of subfolders of images (a tree).
-    probe : bool, optional
-        Read every file's header now (default), to know whether the images
-        share one size and how they mix gray and colour.  False: a
-        :class:`RaggedReader` at once, from the listing and the first
+    probe : bool or int, optional
+        Read every file's header now (True, the default), to know whether
+        the images share one size and how they mix gray and colour.  False:
+        a :class:`RaggedReader` at once, from the listing and the first
         image; the other headers are read when asked for
-        (:meth:`RaggedReader.probe`).
+        (:meth:`RaggedReader.probe`).  A number: read them now if the folder
+        holds at most that many images.
     progress : callable, optional
-        ``progress(done, total)`` as headers are read.
+        ``progress(done, total)`` as headers are read (or, for a small
+        folder, images decoded).
 
     Raises
     ------
@@ -395,7 +420,7 @@ def open_folder(path: str | os.PathLike, probe: bool = True,
     path = Path(path)
     listing = _listed(path)
     first = decode_image(listing.files[0])
-    if not probe:
+    if probe is False or probe is not True and len(listing.files) > probe:
         reader = RaggedReader(path, listing, None, first)
         check_array(first, f"'{path}'")
         return reader
@@ -493,6 +518,20 @@ class RaggedReader(_Images):
     def known_shape(self, index):
         """Image ``index``'s shape if known without reading anything, else None."""
         return self._shapes[int(index)]
+
+    def shape_of(self, index):
+        """Image ``index``'s shape, its header read if it was not yet (StackError if unreadable)."""
+        index = int(index)
+        shape = self._shapes[index]
+        if shape is None:
+            found, dtype = probe_image(self.files[index])
+            if np.dtype(dtype) != self.dtype:
+                raise _type_refusal(self.path, self.names[index], found, dtype, self.names[0],
+                                    self._first_shape, self.dtype)
+            shape = self._shapes[index] = _image_shape(tuple(int(n) for n in found),
+                                                       max(self.channels,
+                                                           _channels_of(found)))
+        return shape
 
     def probe(self, progress=None):
         """Read the headers not read yet: every image's shape; the channels of them all.
@@ -775,5 +814,5 @@ class RaggedPngWriter(PngFolderWriter):
         self.next = stop
 
 
-INPUTS = (Input((), open_folder, "a folder of images", folder=True),)
+INPUTS = (Input((), open_folder, "a folder of images", folder=True, probes=True),)
 OUTPUTS = (Output(("",), PngFolderWriter, "a name without extension for a folder of PNG files"),)

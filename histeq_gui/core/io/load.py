@@ -29,7 +29,8 @@ from .reader import Reader
 __all__ = ["load_stack", "open_reader"]
 
 
-def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | RaggedReader:
+def open_reader(path: str | os.PathLike, key: str | None = None, *,
+                probe: bool | int = True) -> Reader | RaggedReader:
     """Open a stack file or folder for reading on demand.
 
     Parameters
@@ -39,6 +40,12 @@ def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | Rag
         folders, with the ``zarr`` extra).
     key : str, optional
         The array of an ``.npz`` file (needed when it holds several).
+    probe : bool or int, optional
+        For a folder of images: read every image's header now (True), or
+        open it from its listing and first image only (False: a
+        :class:`~histeq_gui.core.io.folders.RaggedReader` that reads the
+        other headers when asked for), or read them if the folder holds at
+        most this many images (see :func:`~histeq_gui.core.io.folders.open_folder`).
 
     Returns
     -------
@@ -65,7 +72,10 @@ def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | Rag
     if found is None:
         raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
                          f"use {READABLE}")
-    reader = found.open(path, key) if found.key else found.open(path)
+    if found.key:
+        reader = found.open(path, key)
+    else:
+        reader = found.open(path, probe=probe) if found.probes else found.open(path)
     try:
         if not reader.ragged:           # a ragged folder's images are checked as it opens
             check_array(reader, f"'{path}'")
