@@ -66,8 +66,9 @@ def test_every_mode_decodes_to_imageios_pixels(tmp_path):
 
 def test_a_file_is_told_by_its_bytes_not_its_name(tmp_path):
     Image.fromarray(PHOTO).save(tmp_path / "photo.png", format="JPEG")
-    np.testing.assert_array_equal(read_image(tmp_path / "photo.png"),
-                                  np.asarray(Image.open(tmp_path / "photo.png")))
+    with Image.open(tmp_path / "photo.png") as pillow:
+        assert pillow.format == "JPEG"
+        np.testing.assert_array_equal(read_image(tmp_path / "photo.png"), np.asarray(pillow))
 
 
 @pytest.mark.parametrize("name", ["moving.png", "moving.webp"])

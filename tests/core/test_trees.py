@@ -1,11 +1,11 @@
 """Folder trees read as one dataset: order, names, labels, pixels, statistics per label, export.
 
-The tree is made here from scikit-image's photographs, resized with Pillow and written as
-JPEG and PNG files, gray and colour, of several sizes, in two levels of subfolders, beside a
-hidden file, a hidden folder, a text file and a link back to the top (a loop).  References:
-every file read one by one with Pillow (``np.asarray(Image.open(path))``), gray ones
-replicated into R, G and B with NumPy, as the readers document; the export compared with
-``histeq`` run on each file alone.
+The tree (``tests/photo_tree.py``) is made from scikit-image's photographs, resized with
+Pillow and written as JPEG and PNG files, gray and colour, of several sizes, in two levels of
+subfolders, beside a hidden file, a hidden folder, a text file and a link back to the top (a
+loop).  References: every file read one by one with Pillow (``np.asarray(Image.open(path))``),
+gray ones replicated into R, G and B with NumPy, as the readers document; the export compared
+with ``histeq`` run on each file alone.
 """
 
 import json
@@ -21,50 +21,12 @@ from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, export
 from histeq_gui.core.io import list_folder, open_reader, read_sidecar
 from histeq_gui.core.stats import COLUMNS
-
-#: relative path -> (photograph, size (width, height), kept gray)
-FILES = {
-    "a_top.png": ("moon", (48, 40), True),
-    "cat/gray cat.jpg": ("camera", (48, 48), True),
-    "cat/img2.jpg": ("chelsea", (90, 60), False),
-    "cat/img10.png": ("chelsea", (50, 50), False),
-    "dog/puppies/coffee.png": ("coffee", (60, 45), False),
-    "dog/puppies/coins.jpg": ("coins", (48, 38), True),
-}
-#: The order the tree is read in: relative paths, each folder in natural order.
-ORDER = ["a_top.png", "cat/gray cat.jpg", "cat/img2.jpg", "cat/img10.png",
-         "dog/puppies/coffee.png", "dog/puppies/coins.jpg"]
-LABELS = ["", "cat", "cat", "cat", "dog", "dog"]
-
-
-def _write_tree(root, files=FILES):
-    for name, (photo, size, gray) in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        image = Image.fromarray(getattr(data, photo)()).resize(size, Image.LANCZOS)
-        image = image.convert("L" if gray else "RGB")
-        image.save(path, quality=90) if path.suffix == ".jpg" else image.save(path)
-    return root
+from photo_tree import FILES, LABELS, ORDER, SUMMARY, by_pillow, write_tree
 
 
 @pytest.fixture
 def tree(tmp_path):
-    root = _write_tree(tmp_path / "tree")
-    Image.fromarray(data.camera()[:8, :8]).save(root / "cat" / ".hidden.png")
-    (root / ".cache").mkdir()
-    Image.fromarray(data.camera()[:8, :8]).save(root / ".cache" / "x.png")
-    (root / "dog" / "notes.txt").write_text("not an image")
-    os.symlink("..", root / "dog" / "loop")         # dog/loop/dog/loop/... for ever
-    return root
-
-
-def _by_pillow(root, names=ORDER):
-    """Each file read alone by Pillow; gray ones replicated into R, G and B."""
-    out = []
-    for name in names:
-        image = np.asarray(Image.open(root / name))
-        out.append(np.dstack([image] * 3) if image.ndim == 2 else image)
-    return out
+    return write_tree(tmp_path / "tree", extras=True)
 
 
 def test_the_listing_orders_names_labels_and_says_what_it_left_out(tree):
@@ -72,12 +34,11 @@ def test_the_listing_orders_names_labels_and_says_what_it_left_out(tree):
     assert list(listing.names) == ORDER
     assert listing.labels == LABELS
     assert [p.relative_to(tree).as_posix() for p in listing.files] == ORDER
-    assert listing.summary() == ("6 images in 3 folders; 1 other file ignored; a link loop not "
-                                 "followed ('dog/loop')")
+    assert listing.summary() == SUMMARY
 
 
 def test_a_tree_reads_as_the_files_read_one_by_one_with_pillow(tree):
-    expected = _by_pillow(tree)
+    expected = by_pillow(tree)
     with open_reader(tree) as reader:
         assert reader.ragged and reader.names == ORDER and reader.labels == LABELS
         assert reader.channels == 3 and reader.dtype == np.uint8
@@ -89,30 +50,42 @@ def test_a_tree_reads_as_the_files_read_one_by_one_with_pillow(tree):
 
 
 def test_a_tree_opened_without_its_headers_reads_the_same(tree):
-    expected = _by_pillow(tree)
+    """Its first image is gray; a few headers read at once (the first of each label) find
+    colour ones, so it is read as colour from the start."""
+    expected = by_pillow(tree)
     with open_reader(tree, probe=False) as reader:
-        assert reader.ragged and not reader.probed
-        assert reader.channels == 1             # from its first image, a gray one
-        assert reader.shape_of(2) == expected[2].shape and not reader.probed
+        assert reader.ragged and not reader.probed and reader.channels == 3
+        assert reader.shape_of(3) == expected[3].shape and not reader.probed
+        for i, image in enumerate(expected):
+            np.testing.assert_array_equal(reader.image(i), image)
         reader.probe()
-        assert reader.probed and reader.channels == 3
-        assert reader.shapes == [image.shape for image in expected]
+        assert reader.probed and reader.shapes == [image.shape for image in expected]
+
+
+def test_a_colour_image_the_first_headers_missed_is_refused_in_one_line_until_probed(
+        tree, monkeypatch):
+    from histeq_gui.core.io import folders
+
+    monkeypatch.setattr(folders, "_SAMPLE_FILES", 1)       # no header read but the first's
+    expected = by_pillow(tree)
+    with open_reader(tree, probe=False) as reader:
+        assert reader.channels == 1
+        np.testing.assert_array_equal(reader.image(1), expected[1][..., 0])     # gray
+        with pytest.raises(StackError) as info:
+            reader.image(2)
+        message = str(info.value)
+        assert "\n" not in message and "'cat/img2.jpg' is RGB but the folder is read as gray" \
+            in message
+        reader.probe()
+        assert reader.channels == 3
         for i, image in enumerate(expected):
             np.testing.assert_array_equal(reader.image(i), image)
 
 
-def test_before_its_headers_a_colour_image_of_a_gray_first_tree_is_refused_in_one_line(tree):
-    with open_reader(tree, probe=False) as reader:
-        with pytest.raises(StackError) as info:
-            reader.image(2)
-    message = str(info.value)
-    assert "\n" not in message and "'cat/img2.jpg' is RGB but the folder is read as gray" in message
-
-
 def test_a_tree_of_one_size_loads_as_one_array(tmp_path):
     files = {name: (photo, (40, 30), gray) for name, (photo, _, gray) in FILES.items()}
-    root = _write_tree(tmp_path / "tree", files)
-    expected = np.stack(_by_pillow(root))
+    root = write_tree(tmp_path / "tree", files)
+    expected = np.stack(by_pillow(root))
     seen = []
     stack = load_stack(root, progress=lambda done, total: seen.append((done, total)))
     np.testing.assert_array_equal(stack, expected)
@@ -128,12 +101,12 @@ def test_a_big_tree_is_read_from_its_files_the_same(tmp_path, monkeypatch):
 
     monkeypatch.setattr(folders, "_KEEP_BYTES", 0)
     files = {name: (photo, (40, 30), gray) for name, (photo, _, gray) in FILES.items()}
-    root = _write_tree(tmp_path / "tree", files)
-    np.testing.assert_array_equal(load_stack(root), np.stack(_by_pillow(root)))
+    root = write_tree(tmp_path / "tree", files)
+    np.testing.assert_array_equal(load_stack(root), np.stack(by_pillow(root)))
 
 
 def test_statistics_per_label_are_those_of_each_labels_images(tree):
-    expected = _by_pillow(tree)
+    expected = by_pillow(tree)
     with open_reader(tree) as reader:
         table = image_stats(reader, channel_axis="auto")
     assert table["name"].tolist() == ORDER and table["label"].tolist() == LABELS
@@ -158,8 +131,8 @@ def test_the_export_mirrors_the_tree_as_histeq_writes_each_file(tree, tmp_path, 
         alone = tmp_path / "alone" / png
         alone.parent.mkdir(parents=True, exist_ok=True)
         assert cli.main([str(tree / name), "-o", str(alone), "--quiet"]) == 0
-        ours = np.asarray(Image.open(tmp_path / "out" / png))
-        theirs = np.asarray(Image.open(alone))
+        with Image.open(tmp_path / "out" / png) as ours, Image.open(alone) as theirs:
+            ours, theirs = np.asarray(ours), np.asarray(theirs)
         if FILES[name][2]:          # a gray file: read as colour in the tree, R = G = B
             assert ours.shape == theirs.shape + (3,)
             for channel in range(3):
@@ -173,8 +146,7 @@ def test_histeq_reads_a_tree_for_statistics_and_export(tree, tmp_path, capsys):
     code = cli.main([str(tree), "--stats", str(tmp_path / "s.csv"), "-o", str(tmp_path / "out")])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
-    assert out[0] == (f"read {tree}: 6 images in 3 folders; 1 other file ignored; a link loop "
-                      "not followed ('dog/loop')")
+    assert out[0] == f"read {tree}: {SUMMARY}"
     lines = (tmp_path / "s.csv").read_text().splitlines()
     header = lines[0].split(",")
     assert [row.split(",")[header.index("label")] for row in lines[1:]] == LABELS

@@ -58,6 +58,7 @@ __all__ = ["png_names", "open_folder", "common_channels", "with_channels", "Fold
 
 _BATCH_BYTES = 1 << 26      # a batch of files decoded with one look at the free memory: 64 MB
 _KEEP_BYTES = 1 << 26       # a folder of at most this much is decoded when opened, and kept
+_SAMPLE_FILES = 64          # headers read at once of a folder opened without its headers
 
 
 def png_names(names: Sequence[str]) -> list[str]:
@@ -374,9 +375,8 @@ def _probe_all(files, progress=None):
     return out
 
 
-def _kind_of(path, listing, shapes, dtypes):
+def _kind_of(path, names, shapes, dtypes):
     """The channels the folder's images are read with; StackError for types that cannot mix."""
-    names = listing.names
     for name, shape, dtype in zip(names, shapes, dtypes):
         if dtype != dtypes[0]:
             raise _type_refusal(path, name, shape, dtype, names[0], shapes[0], dtypes[0])
@@ -423,6 +423,7 @@ def open_folder(path: str | os.PathLike, probe: bool | int = True,
     if probe is False or probe is not True and len(listing.files) > probe:
         reader = RaggedReader(path, listing, None, first)
         check_array(first, f"'{path}'")
+        reader.sample()
         return reader
     free = memory.available()
     decoded = None
@@ -435,7 +436,7 @@ def open_folder(path: str | os.PathLike, probe: bool | int = True,
         found = [(first.shape, first.dtype)] + _probe_all(listing.files[1:], progress)
     shapes = [tuple(int(n) for n in shape) for shape, _ in found]
     dtypes = [np.dtype(dtype) for _, dtype in found]
-    channels = _kind_of(path, listing, shapes, dtypes)
+    channels = _kind_of(path, listing.names, shapes, dtypes)
     if all(s[:2] == shapes[0][:2] for s in shapes):
         return FolderReader(path, listing, first, channels, decoded)
     check_array(first, f"'{path}'")     # a Reader is checked whole by open_reader
@@ -519,6 +520,36 @@ class RaggedReader(_Images):
         """Image ``index``'s shape if known without reading anything, else None."""
         return self._shapes[int(index)]
 
+    def sample(self, n=None):
+        """Read the headers of a few images: the first of each label, and some spread evenly.
+
+        So that a folder opened without its headers, whose first image is
+        gray, is read as colour at once when its other images are (most
+        often, some of those few are): :meth:`probe` would find it later.
+
+        Raises
+        ------
+        StackError
+            As :func:`open_folder`, for images of types that cannot be read as one.
+        """
+        n = _SAMPLE_FILES if n is None else int(n)
+        firsts = {}
+        for i, label in enumerate(self.labels):
+            firsts.setdefault(label, i)
+        spread = np.linspace(0, self.n_images - 1, min(n, self.n_images)).astype(int)
+        picked = sorted(({*list(firsts.values())[:n], *spread.tolist()}) - {0})
+        found = _probe_all([self.files[i] for i in picked])
+        shapes = [self._first_shape] + [tuple(int(k) for k in shape) for shape, _ in found]
+        dtypes = [self.dtype] + [np.dtype(dtype) for _, dtype in found]
+        names = [self.names[0]] + [self.names[i] for i in picked]
+        channels = _kind_of(self.path, names, shapes, dtypes)
+        with self._lock:
+            if channels > self.channels:
+                self.channels = channels
+                if self._first is not None:
+                    self._first = with_channels(self._first, channels)
+                self._shapes[0] = _image_shape(self._first_shape, channels)
+
     def shape_of(self, index):
         """Image ``index``'s shape, its header read if it was not yet (StackError if unreadable)."""
         index = int(index)
@@ -557,7 +588,7 @@ class RaggedReader(_Images):
         shapes[0] = self._first_shape
         for i, shape in raw.items():
             shapes[i] = shape
-        channels = _kind_of(self.path, self.listing, shapes, dtypes)
+        channels = _kind_of(self.path, self.names, shapes, dtypes)
         with self._lock:
             if channels > self.channels:
                 self.channels = channels
