@@ -1,10 +1,11 @@
 """The hidden ``--inspect`` option: set up the inspection panels before a screenshot.
 
 :func:`parse_inspect` reads ``sort=mean``, ``filter=flagged``,
-``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy`` (comma
-separated); :func:`apply_inspect` applies it once the statistics exist, and
-:func:`wait_for_inspection` waits for the statistics and thumbnails a
-screenshot needs.
+``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy``,
+``label=cat`` (a folder tree's label) and ``by-label`` (the column
+histogram's outlines per label), comma separated; :func:`apply_inspect`
+applies it once the statistics exist, and :func:`wait_for_inspection` waits
+for the statistics and thumbnails a screenshot needs.
 """
 
 from __future__ import annotations
@@ -51,13 +52,17 @@ def parse_inspect(text):
             if value not in NUMERIC_COLUMNS:
                 raise ValueError(f"column={value!r} is not a numeric column")
             spec["column"] = value
+        elif key == "label":
+            spec["label"] = value
+        elif key == "by-label":
+            spec["by_label"] = True
         elif key == "thumbnails":
             if value not in ("original", "equalized"):
                 raise ValueError("thumbnails= takes original or equalized")
             spec["thumbnails"] = value
         else:
-            raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column or "
-                             "thumbnails")
+            raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column, "
+                             "thumbnails, label or by-label")
     return spec
 
 
@@ -75,6 +80,10 @@ def apply_inspect(window, spec):
         inspection.set_filter(*spec["filter"])
     if "sort" in spec:
         inspection.sort(*spec["sort"])
+    if "label" in spec:
+        inspection.set_label(spec["label"])
+    if spec.get("by_label") and "column_histogram" in window.panels:
+        window.panel("column_histogram").label_check.setChecked(True)
     if "thumbnails" in spec and "grid" in window.panels:
         window.panel("grid").set_equalized(spec["thumbnails"] == "equalized")
 
