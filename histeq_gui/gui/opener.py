@@ -5,8 +5,9 @@ hands the stack to the :class:`~histeq_gui.gui.state.ViewerState`.  A file
 that cannot be read leaves the current stack as it is.  A big folder (tree)
 of images is shown from its listing and first image; the loader then reads
 its other headers in the background (:func:`~.stack_file.probe_stack`), and
-a folder that turns out to mix gray and colour images is shown again, as
-colour, at the image the user is on.
+shows it again, at the image the user is on, when it turns out to hold
+images of one size (read as one stack) or to mix gray and colour images
+(shown in colour).
 """
 
 from __future__ import annotations
@@ -150,9 +151,7 @@ class Opener(QObject):
         opened = f"Opened {stack.name}" + (f": {stack.summary}" if stack.summary else "")
         self.noted.emit("; ".join([opened, *warnings]), 15000 if warnings else 5000)
         if stack.headers_pending:
-            self.loader.start(lambda report: probe_stack(
-                                  stack, lambda done, total: report("Reading headers", done,
-                                                                    total)),
+            self.loader.start(lambda report: probe_stack(stack, report),
                               on_done=partial(self._on_probed, stack),
                               on_error=lambda message, error: self._on_probe_failed(message),
                               name=f"headers of {stack.path.name}")
@@ -162,12 +161,14 @@ class Opener(QObject):
         self.noted.emit(message, 15000)
 
     def _on_probed(self, stack, probed):
-        """Every header of ``stack``'s folder read: show it again if it is read as colour now."""
+        """Every header of ``stack``'s folder read: show it again if it is read otherwise now
+        (as colour, or as one stack of images of one size)."""
         if probed is stack or self.state.stack is not stack:
             return
         self.state.set_stack(probed, self.state.index)
-        self.noted.emit(f"{stack.name} mixes gray and colour images: every image is shown in "
-                        "colour (gray ones replicated into R, G and B)", 10000)
+        if probed.channels != stack.channels:
+            self.noted.emit(f"{stack.name} mixes gray and colour images: every image is shown "
+                            "in colour (gray ones replicated into R, G and B)", 10000)
 
     def _on_load_error(self, path, index, chosen_from, key, message, error):
         problem = None

@@ -627,22 +627,37 @@ def _ragged_stack(reader, path, stage):
 
 
 def probe_stack(stack, progress=None):
-    """The stack once every header of its folder is read: itself, or re-laid out for colour.
+    """The stack once every header of its folder is read (for a :attr:`~LoadedStack.headers_pending` one).
 
-    For a stack whose :attr:`~LoadedStack.headers_pending`; ``progress(done,
-    total)`` as headers are read (it may raise Cancelled).  A folder that
-    turns out to mix gray and colour (its first image gray) is read as
-    colour from then on: the stack returned is laid out so (a new
-    LoadedStack); otherwise ``stack`` itself.
+    Parameters
+    ----------
+    stack : LoadedStack
+    progress : callable, optional
+        ``progress(stage, done, total)`` as headers (then, for images of one
+        size read whole, the images) are read; it may raise Cancelled.
+
+    Returns
+    -------
+    LoadedStack
+        ``stack`` itself when nothing changes; else a new one: images of one
+        size read as one stack (in memory when small, as any folder), or a
+        folder that turns out to mix gray and colour (its first image gray)
+        laid out as colour.
 
     Raises
     ------
     StackError
         One line, for images that cannot be read as one (8 and 16 bits).
     """
+    def stage(name):
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
     reader = stack.reader
     channels = reader.channels
-    reader.probe(progress)
+    reader.probe(stage("Reading headers"))
+    settled = reader.settled()
+    if settled is not reader:
+        return _stack_of(settled, stack.path, None, stage)
     if reader.channels == channels:
         return stack
     layout = guess_layout((reader.n_images,) + reader.known_shape(0), "auto")

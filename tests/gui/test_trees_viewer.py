@@ -25,6 +25,18 @@ def tree(tmp_path):
     return write_tree(tmp_path / "tree", extras=True)
 
 
+def _hold_the_headers(monkeypatch):
+    """Have the viewer's reading of a big folder's headers wait for the Event returned."""
+    release = threading.Event()
+    probe = opener_module.probe_stack
+
+    def held(stack, progress=None):
+        release.wait(20)
+        return probe(stack, progress)
+    monkeypatch.setattr(opener_module, "probe_stack", held)
+    return release
+
+
 def _table_rows(panel):
     model = panel.model
     return [model.data(model.index(r, 0), IMAGE_ROLE) for r in range(model.rowCount())]
@@ -115,13 +127,7 @@ def test_a_big_tree_is_shown_from_its_listing_then_in_colour_at_the_same_image(
 
     monkeypatch.setattr(stack_file, "EAGER_FILES", 2)
     monkeypatch.setattr(folders, "_SAMPLE_FILES", 1)
-    release = threading.Event()
-    probe = opener_module.probe_stack
-
-    def held(stack, progress=None):
-        release.wait(20)
-        return probe(stack, progress)
-    monkeypatch.setattr(opener_module, "probe_stack", held)
+    release = _hold_the_headers(monkeypatch)
     window.opener.open_path(tree)
     qtbot.waitUntil(lambda: window.state.stack is not None, timeout=20000)
     first = window.state.stack
@@ -157,3 +163,23 @@ def test_a_big_tree_whose_first_headers_show_colour_opens_in_colour(qtbot, windo
     assert first.channels == 3
     wait_idle(window)
     assert window.state.stack is first and not first.headers_pending
+
+
+def test_a_big_tree_of_one_size_is_read_as_one_stack_once_its_headers_are_read(
+        qtbot, window, tmp_path, wait_idle, monkeypatch):
+    from photo_tree import FILES
+
+    monkeypatch.setattr(stack_file, "EAGER_FILES", 2)
+    files = {name: (photo, (40, 30), gray) for name, (photo, _, gray) in FILES.items()}
+    tree = write_tree(tmp_path / "tree", files)
+    release = _hold_the_headers(monkeypatch)
+    window.opener.open_path(tree)
+    qtbot.waitUntil(lambda: window.state.stack is not None, timeout=20000)
+    first = window.state.stack
+    release.set()
+    assert first.ragged and first.headers_pending
+    wait_idle(window)
+    stack = window.state.stack
+    assert not stack.ragged and stack.in_memory and stack.shape == (6, 30, 40, 3)
+    assert stack.names == tuple(ORDER) and stack.summary == first.summary
+    np.testing.assert_array_equal(stack.array, np.stack(by_pillow(tree)))

@@ -599,6 +599,21 @@ class RaggedReader(_Images):
                 self._first = with_channels(self._first, self.channels)
             self._shapes = [_image_shape(s, self.channels) for s in shapes]
 
+    def settled(self) -> FolderReader | RaggedReader:
+        """A :class:`FolderReader` of the same folder if its images share one size, else self.
+
+        For a folder opened without its headers (:func:`open_folder` with
+        ``probe=False``): once they are read (here, if not yet), images of one
+        size are read as one array, a block of them at a time.
+        """
+        shapes = self.shapes
+        if any(shape[:2] != shapes[0][:2] for shape in shapes):
+            return self
+        first = self._first if self._first is not None else self.image(0)
+        reader = FolderReader(self.path, self.listing, first, self.channels)
+        reader.signature = self.signature
+        return reader
+
     @property
     def size(self):
         """Values in all the images together."""
