@@ -104,7 +104,7 @@ def png_names(names: Sequence[str]) -> list[str]:
 def _listed(folder):
     """The listing of a folder, refusing one without images."""
     listing = list_folder(folder)
-    if not listing.files:
+    if not listing.names:
         raise no_images(Path(folder), listing)
     return listing
 
@@ -192,7 +192,7 @@ class _Images:
     def _start(self, path, listing, first, decoded):
         self.path = Path(path)
         self.listing = _listed(self.path) if listing is None else listing
-        self.files = list(self.listing.files)
+        self.files = self.listing.files
         self.names = list(self.listing.names)
         self.labels = self.listing.labels
         self._decoded = decoded        # every image, decoded when the folder was opened

@@ -18,8 +18,9 @@ tree once and gives a :class:`Listing`:
   pipes) are counted; a link to a folder that holds it (a link loop) is not
   followed and is named, so that the walk always ends.
 
-The listing reads only the folders (no file is opened), so a tree of
-100,000 files is listed in a fraction of a second.
+The listing reads only the folders (no file is opened) and keeps the names
+as text, making a file's path only when it is asked for: a tree of 100,000
+files is listed in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -27,17 +28,21 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StackError
 from .files import guard
 
-__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "Listing", "list_folder", "folder_images",
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "Listing", "Paths", "list_folder", "folder_images",
            "natural_key", "label_of", "labels_of", "no_images"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_KINDS = "PNG, JPEG, TIFF, BMP or WebP"     # how messages name them
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def natural_key(name: str) -> tuple[list, str]:
@@ -48,7 +53,7 @@ def natural_key(name: str) -> tuple[list, str]:
     >>> sorted(["img10.png", "img2.png", "Img1.png"], key=natural_key)
     ['Img1.png', 'img2.png', 'img10.png']
     """
-    parts = re.split(r"(\d+)", name.lower())
+    parts = _DIGITS.split(name.lower())
     return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
 
 
@@ -69,6 +74,30 @@ def labels_of(names) -> list[str]:
     return [label_of(name) for name in names]
 
 
+class Paths(Sequence):
+    """The paths of files named relative to a folder, made when asked for (a sequence of Path).
+
+    Examples
+    --------
+    >>> Paths(Path("d"), ("a/1.png", "b.png"))[0]
+    PosixPath('d/a/1.png')
+    """
+
+    def __init__(self, root: Path, names: Sequence[str]) -> None:
+        self.root, self.names = Path(root), names
+
+    def __len__(self):
+        return len(self.names)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.root / name for name in self.names[index]]
+        return self.root / self.names[index]
+
+    def __repr__(self):
+        return f"<Paths of {len(self)} files in '{self.root}'>"
+
+
 @dataclass(frozen=True)
 class Listing:
     """The image files of a folder tree, as :func:`list_folder` found them.
@@ -77,8 +106,6 @@ class Listing:
     ----------
     root : pathlib.Path
         The folder listed.
-    files : tuple of pathlib.Path
-        Every image file, in order.
     names : tuple of str
         Each file's path relative to ``root``, with ``/`` between folders.
     folders : int
@@ -91,16 +118,20 @@ class Listing:
 
     Examples
     --------
-    >>> Listing(Path("d"), (Path("d/a/1.png"),), ("a/1.png",), 1, 2, ()).summary()
+    >>> Listing(Path("d"), ("a/1.png",), 1, 2, ()).summary()
     '1 image in 1 folder; 2 other files ignored'
     """
 
     root: Path
-    files: tuple
     names: tuple
     folders: int
     others: int
     loops: tuple = ()
+
+    @property
+    def files(self) -> Paths:
+        """Every image file, in order (a sequence of pathlib.Path, made when asked for)."""
+        return Paths(self.root, self.names)
 
     @property
     def labels(self) -> list[str]:
@@ -109,7 +140,7 @@ class Listing:
 
     def summary(self) -> str:
         """One line for people: ``1,203 images in 12 folders; 3 other files ignored``."""
-        n = len(self.files)
+        n = len(self.names)
         line = f"{n:,} image{'s' * (n != 1)} in {self.folders:,} " \
                f"folder{'s' * (self.folders != 1)}"
         if self.others:
@@ -162,22 +193,22 @@ def list_folder(folder: str | os.PathLike) -> Listing:
     (('a.jpg', 'b/img2.png', 'b/img10.png'), ['', 'b', 'b'], '3 images in 2 folders; 1 other file ignored')
     """
     root = Path(folder)
-    files, names, loops = [], [], []
+    names, loops = [], []
     counts = {"folders": 0, "others": 0}
     with guard(root, what="folder"):
         top = os.stat(root)
-    _walk(root, "", {_directory_key(top)}, files, names, loops, counts)
-    return Listing(root, tuple(files), tuple(names), counts["folders"], counts["others"],
-                   tuple(loops))
+    _walk(os.fspath(root), "", {_directory_key(top)}, names, loops, counts)
+    return Listing(root, tuple(names), counts["folders"], counts["others"], tuple(loops))
 
 
-def _walk(folder, prefix, above, files, names, loops, counts):
+def _walk(folder, prefix, above, names, loops, counts):
     """Add the images of ``folder`` (named ``prefix`` + name) and of its subfolders, in order."""
     with guard(folder, what="folder"), os.scandir(folder) as entries:
-        found = sorted((entry for entry in entries if not entry.name.startswith(".")),
-                       key=lambda entry: natural_key(entry.name))
+        found = [(natural_key(entry.name), entry) for entry in entries
+                 if not entry.name.startswith(".")]
+    found.sort(key=lambda pair: pair[0])
     holds = False
-    for entry in found:
+    for _, entry in found:
         name = prefix + entry.name
         kind = _kind(entry)
         if kind == "folder":
@@ -186,11 +217,10 @@ def _walk(folder, prefix, above, files, names, loops, counts):
             if key in above:
                 loops.append(name)
                 continue
-            _walk(Path(entry.path), name + "/", above | {key}, files, names, loops, counts)
+            _walk(entry.path, name + "/", above | {key}, names, loops, counts)
         elif kind == "loop":
             loops.append(name)
-        elif kind == "file" and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-            files.append(Path(entry.path))
+        elif kind == "file" and "." + entry.name.rpartition(".")[2].lower() in IMAGE_SUFFIXES:
             names.append(name)
             holds = True
         else:
