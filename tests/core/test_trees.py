@@ -93,6 +93,10 @@ def test_a_tree_of_one_size_loads_as_one_array(tmp_path):
     with open_reader(root) as reader:
         assert not reader.ragged and reader.names == ORDER and reader.labels == LABELS
         np.testing.assert_array_equal(reader.read(2, 5), expected[2:5])
+        export(reader, tmp_path / "out", ExportSettings(), source=root)     # one array: mirrored
+    for name in ORDER:
+        with Image.open(tmp_path / "out" / (name.rsplit(".", 1)[0] + ".png")) as png:
+            assert png.size == (40, 30) and png.mode == "RGB"
 
 
 def test_a_big_tree_is_read_from_its_files_the_same(tmp_path, monkeypatch):

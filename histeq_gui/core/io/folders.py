@@ -36,7 +36,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -242,8 +242,8 @@ class _Images:
             if decoded.dtype != dtype:
                 raise _type_refusal(self.path, name, decoded.shape, decoded.dtype, first,
                                     self._first_shape, dtype)
-            if decoded.dtype == dtype and len(decoded.shape) <= 3 and \
-                    _channels_of(decoded.shape) > channels and shape is None:
+            if shape is None and len(decoded.shape) <= 3 and \
+                    _channels_of(decoded.shape) > channels:
                 raise StackError(
                     f"cannot read '{self.path}': '{name}' is {_colours(decoded.shape)} but "
                     f"the folder is read as {_colours(self._first_shape)} like its first "
@@ -296,7 +296,6 @@ class FolderReader(_Images, Reader):
         self._first_shape = first.shape
         image_shape = _image_shape(first.shape, self.channels)
         super().__init__((len(self.files),) + image_shape, first.dtype)
-        self.names = list(self.listing.names)
 
     def _batches(self, r0, r1):
         """Runs of files of about ``_BATCH_BYTES`` decoded, in order."""
@@ -392,7 +391,8 @@ def _kind_of(path, names, shapes, dtypes):
 
 
 def open_folder(path: str | os.PathLike, probe: bool | int = True,
-                progress=None) -> FolderReader | RaggedReader:
+                progress: Callable[[int, int], object] | None = None
+                ) -> FolderReader | RaggedReader:
     """A FolderReader, or a RaggedReader when the folder's images differ in size.
 
     Parameters
@@ -493,6 +493,7 @@ class RaggedReader(_Images):
         first = with_channels(first, self.channels)
         self._shapes = [tuple(int(n) for n in s) for s in shapes] if shapes is not None \
             else [first.shape] + [None] * (len(self.files) - 1)
+        self._probed = None not in self._shapes
         self._first = None if decoded is not None else first
         self._lock = threading.RLock()
         self._ahead = {}            # index -> Future of the image, decoded ahead
@@ -506,8 +507,8 @@ class RaggedReader(_Images):
 
     @property
     def probed(self):
-        """True once every image's shape is known (no header left to read)."""
-        return None not in self._shapes
+        """True once every image's header has been read (:meth:`probe`, or when opened)."""
+        return self._probed
 
     @property
     def shapes(self):
@@ -598,6 +599,7 @@ class RaggedReader(_Images):
             if self._first is not None:
                 self._first = with_channels(self._first, self.channels)
             self._shapes = [_image_shape(s, self.channels) for s in shapes]
+            self._probed = True
 
     def settled(self) -> FolderReader | RaggedReader:
         """A :class:`FolderReader` of the same folder if its images share one size, else self.
