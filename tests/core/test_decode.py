@@ -6,6 +6,8 @@ write; the folder readers are spied on to check how often they open a file and l
 free memory, and on which threads they decode.
 """
 
+import os
+import signal
 import threading
 import time
 
@@ -203,3 +205,27 @@ def test_a_tiff_in_a_folder_is_read_by_tifffile(tmp_path):
     stack = load_stack(tmp_path)
     np.testing.assert_array_equal(stack[0], GRAY.astype(np.uint16) * 200)
     np.testing.assert_array_equal(stack[1], GRAY.astype(np.uint16) * 3)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_decodes_on_a_pool_of_its_own(tmp_path):
+    """The parent's pool has no thread in a forked child: waiting on it would hang for ever."""
+    for i in range(30):
+        Image.fromarray(np.roll(GRAY, i, axis=0)).save(tmp_path / f"{i:02d}.png")
+    load_stack(tmp_path)                        # the parent's pool is made and used
+    pid = os.fork()
+    if pid == 0:
+        try:
+            code = 0 if load_stack(tmp_path).shape == (30, 64, 64) else 1
+        finally:
+            os._exit(locals().get("code", 2))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child did not finish reading the folder in 60 s")

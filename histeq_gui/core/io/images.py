@@ -130,10 +130,8 @@ def _open_pillow(path, fh, head):
 
 
 def _head(fh):
-    """The first bytes of the open file ``fh``, which is left at its start."""
-    head = fh.read(32)
-    fh.seek(0)
-    return head
+    """The first bytes of the open file ``fh`` (buffered, the file left at its start)."""
+    return fh.peek(32)[:32]
 
 
 def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | None = None,
@@ -170,7 +168,7 @@ def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | N
             if budget is None:
                 memory.check_fits(decoded.nbytes, path, decoded.describe())
             else:
-                budget.take(decoded.nbytes, path, decoded.describe())
+                budget.take(decoded.nbytes, path, decoded.describe)
             if decoded.frames == 1:
                 image = _pixels(pillow)
             else:

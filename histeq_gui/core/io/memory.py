@@ -152,8 +152,13 @@ class Budget:
         self._lock = threading.Lock()
 
     def take(self, nbytes, path, what):
-        """Count ``nbytes`` for ``path``; StackError (as :func:`check_fits`) if they do not fit."""
+        """Count ``nbytes`` for ``path``; StackError (as :func:`check_fits`) if they do not fit.
+
+        ``what`` is the text of :func:`check_fits`, or a callable that gives it (made only for
+        a refusal).
+        """
         with self._lock:
-            _check(nbytes, self.free, path, what)
+            if self.free is not None and nbytes > self.free:
+                _check(nbytes, self.free, path, what() if callable(what) else what)
             if self.free is not None:
                 self.free -= nbytes

@@ -10,7 +10,8 @@ every time.
 
 A task of this pool only decodes: it never waits on a pool.  A call from a
 thread of this pool runs serially in that thread, so nesting cannot
-deadlock.
+deadlock.  A forked child process has none of its parent's threads: it makes
+its own pool.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def decode_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(workers(), thread_name_prefix=_PREFIX)
         return _pool
+
+
+def _forget_pool():
+    """In a forked child: the parent's pool has no thread here, make a new one when asked."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _in_pool_thread():
