@@ -272,8 +272,7 @@ class LoadedStack:
     def pixels_per_image(self):
         """Values in one image (all channels)."""
         if self.ragged:             # the largest image's (of those known)
-            shapes = (self.reader.known_shape(i) for i in range(self.n_images))
-            return max(s[0] * s[1] for s in shapes if s is not None) * self.channels
+            return self.reader.largest * self.channels
         h, w = self.layout.image_shape
         return h * w * self.channels
 
@@ -403,12 +402,7 @@ class LoadedStack:
     def describe(self):
         """One line for the status bar: shape, dtype and layout (and how colour was chosen)."""
         if self.ragged:
-            if self.headers_pending:
-                sizes = "(sizes being read)"
-            else:
-                shapes = {shape[:2] for shape in self.reader.shapes}
-                sizes = "of different sizes" if len(shapes) > 1 else \
-                    "of {1}×{0}".format(*shapes.pop())
+            sizes = "(sizes being read)" if self.headers_pending else "of different sizes"
             return (f"{self.n_images:,} images {sizes} · {self.dtype} · "
                     f"{'gray' if self.channels == 1 else f'{self.channels} channels'}"
                     " · read on demand")

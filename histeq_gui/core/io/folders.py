@@ -494,6 +494,7 @@ class RaggedReader(_Images):
         self._shapes = [tuple(int(n) for n in s) for s in shapes] if shapes is not None \
             else [first.shape] + [None] * (len(self.files) - 1)
         self._probed = None not in self._shapes
+        self._largest = max(s[0] * s[1] for s in self._shapes if s is not None)
         self._first = None if decoded is not None else first
         self._lock = threading.RLock()
         self._ahead = {}            # index -> Future of the image, decoded ahead
@@ -516,6 +517,15 @@ class RaggedReader(_Images):
         if not self.probed:
             self.probe()
         return list(self._shapes)
+
+    @property
+    def largest(self):
+        """Pixels (height x width) of the largest image whose size is known so far."""
+        return self._largest
+
+    def _know(self, index, shape):
+        self._shapes[index] = shape
+        self._largest = max(self._largest, shape[0] * shape[1])
 
     def known_shape(self, index):
         """Image ``index``'s shape if known without reading anything, else None."""
@@ -560,9 +570,9 @@ class RaggedReader(_Images):
             if np.dtype(dtype) != self.dtype:
                 raise _type_refusal(self.path, self.names[index], found, dtype, self.names[0],
                                     self._first_shape, self.dtype)
-            shape = self._shapes[index] = _image_shape(tuple(int(n) for n in found),
-                                                       max(self.channels,
-                                                           _channels_of(found)))
+            shape = _image_shape(tuple(int(n) for n in found),
+                                 max(self.channels, _channels_of(found)))
+            self._know(index, shape)
         return shape
 
     def probe(self, progress=None):
@@ -599,6 +609,7 @@ class RaggedReader(_Images):
             if self._first is not None:
                 self._first = with_channels(self._first, self.channels)
             self._shapes = [_image_shape(s, self.channels) for s in shapes]
+            self._largest = max(s[0] * s[1] for s in self._shapes)
             self._probed = True
 
     def settled(self) -> FolderReader | RaggedReader:
@@ -676,7 +687,7 @@ class RaggedReader(_Images):
         shape = self._shapes[index]
         image = self._decode(index, budget, shape, changed=shape is not None)
         if self._shapes[index] is None:
-            self._shapes[index] = image.shape
+            self._know(index, image.shape)
         return image
 
     def _read_ahead(self, start):
