@@ -3,8 +3,9 @@
 A :class:`Job` runs a generator of progress steps ``(stage, done, total)``
 (:mod:`.stack_work`, :meth:`.session.Session.view_steps`) in a
 :func:`napari.qt.threading.create_worker` thread, so napari's window never
-waits for it.  Starting a job again cancels the run before it (its result is
-dropped); :meth:`Job.cancel` stops a run at its next step, closing the
+waits for it; its steps move napari's progress bar.  Starting a job again
+cancels the run before it (its result is dropped); :meth:`Job.cancel` (or
+napari's own cancel of the task) stops a run at its next step, closing the
 generator (whose helper threads stop at their next progress report).
 """
 
@@ -14,7 +15,6 @@ import threading
 from collections.abc import Callable, Generator
 
 from napari.qt.threading import create_worker
-from napari.utils import progress as napari_progress
 
 from ..core.errors import Cancelled, first_line
 
@@ -47,10 +47,12 @@ class Job:
         ``failed(text)`` in the main thread with the one-line reason a run
         failed (a cancelled run is not a failure: ``cancelled()`` is called).
     description : str, optional
-        Shown on napari's progress bar; without it no bar is shown (short
+        Shown on napari's progress bar (in its activity dock, where napari
+        also offers to cancel the task); without it no bar is shown (short
         work, such as one slice's preview).
     cancelled : callable, optional
-        ``cancelled()`` when a run was cancelled by :meth:`cancel`.
+        ``cancelled()`` when a run was cancelled (:meth:`cancel`, or napari's
+        own cancel of the task).
     """
 
     def __init__(self, done: Callable[[object], None], failed: Callable[[str], None],
@@ -62,7 +64,6 @@ class Job:
         self.description = description
         self.worker = None
         self._cancel = None
-        self._bar = None
 
     @property
     def running(self) -> bool:
@@ -73,14 +74,15 @@ class Job:
         """Run ``steps`` (a generator of progress steps returning the result), cancelling any run."""
         self.cancel(quietly=True)
         cancel = threading.Event()
+        bar = {"total": 0, "desc": self.description} if self.description else None
         worker = create_worker(_guarded, steps, cancel, _start_thread=False,
-                               _ignore_errors=True)
+                               _ignore_errors=True, _progress=bar)
         self.worker, self._cancel = worker, cancel
-        if self.description:
-            self._bar = napari_progress(total=0, desc=self.description)
         worker.yielded.connect(lambda step, w=worker: self._step(w, step))
         worker.returned.connect(lambda result, w=worker: self._returned(w, result))
         worker.errored.connect(lambda exc, w=worker: self._errored(w, exc))
+        # napari's cancel (worker.quit) stops the worker between steps: the steps end here
+        worker.aborted.connect(lambda w=worker: self._aborted(w, steps))
         worker.start()
 
     def cancel(self, quietly: bool = False) -> None:
@@ -88,6 +90,7 @@ class Job:
         if self._cancel is not None:
             self._cancel.set()
         if self.worker is not None:
+            self.worker.quit()
             self._finish(None)
             if not quietly:
                 self._cancelled()
@@ -101,23 +104,26 @@ class Job:
     def _finish(self, worker):
         if worker is None or worker is self.worker:
             self.worker, self._cancel = None, None
-            if self._bar is not None:
-                self._bar.close()
-                self._bar = None
 
     def _step(self, worker, step):
-        bar = self._bar         # napari's bar events may run code that finishes this run
+        bar = getattr(worker, "pbar", None)
         if worker is not self.worker or bar is None:
             return
         stage, done, total = step
         bar.total = int(total)
-        bar.n = int(done)
         bar.set_description(f"{self.description}: {stage}")
+        bar.update(int(done) - bar.n)
 
     def _returned(self, worker, result):
         if worker is self.worker:
             self._finish(worker)
             self._done(result)
+
+    def _aborted(self, worker, steps):
+        steps.close()           # suspended between steps: its helper threads stop now
+        if worker is self.worker:
+            self._finish(worker)
+            self._cancelled()
 
     def _errored(self, worker, exc):
         if worker is not self.worker:

@@ -166,6 +166,7 @@ class StatsWidget(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().setVisible(False)
+        self.view.setMinimumWidth(420)
         self.compute_button = QPushButton("Compute")
         self.compute_button.setToolTip("Describe every image of the layer with the current "
                                        "setting (read whole for a lazy layer)")
@@ -247,6 +248,9 @@ class StatsWidget(QWidget):
     def _computed(self, table):
         self._idle()
         self.model.set_table(table)
+        named = bool(np.any(np.char.str_len(np.asarray(table["name"], str)) > 0))
+        self.view.setColumnHidden(self.model.columns.index("name"), not named)
+        self.view.resizeColumnsToContents()
         header = self.view.horizontalHeader()
         if header.sortIndicatorSection() >= 0:
             self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
