@@ -92,15 +92,15 @@ def main(argv=None):
             setting.set_scope(scope)
             if name == "Equalize":
                 viewer.grid.enabled = True          # the original and the preview side by side
-                settle(app, lambda w=widget: w.preview_layer is not None
-                       and w.preview_layer.metadata.get("image") == index
-                       and method in w.preview_layer.name)
+                settle(app, lambda w=widget, i=index, m=method: w.preview_layer is not None
+                       and w.preview_layer.metadata.get("image") == i
+                       and m in w.preview_layer.name)
             elif name == "Histogram":
-                settle(app, lambda w=widget: w.result is not None and w.result.index == index
-                       and w.result.method == method)
+                settle(app, lambda w=widget, i=index, m=method: w.result is not None
+                       and w.result.index == i and w.result.method == m)
             else:
-                settle(app, lambda w=widget: w.model.table is not None
-                       and w.model.table.info.get("method") == method)
+                settle(app, lambda w=widget, m=method: w.model.table is not None
+                       and w.model.table.info.get("method") == m)
                 column = widget.model.columns.index("dark_score")
                 widget.view.sortByColumn(column, 0)        # the darkest first
                 viewer.window._qt_window.resizeDocks([dock], [760], Qt.Orientation.Horizontal)

@@ -15,8 +15,17 @@ with napari's progress bar and a Cancel button.
 from __future__ import annotations
 
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                            QSpinBox, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.methods import METHODS
@@ -24,20 +33,14 @@ from ..gui.param_form import ParamForm
 from .connections import Connections
 from .jobs import Job
 from .layer_picker import LayerPicker
-from .layers import EQUALIZED_KEY, SOURCE_KEY, image_index, layer_name
+from .layers import EQUALIZED_KEY, PREVIEW_KEY, SOURCE_KEY, image_index, is_preview, layer_name
 from .session import session_for
 from .stack_work import equalized_stack
 
-__all__ = ["EqualizeWidget", "PREVIEW_KEY", "is_preview"]
+__all__ = ["EqualizeWidget", "add_beside"]
 
-PREVIEW_KEY = "histeq_gui_preview"      # layer.metadata: this layer is a preview
 _SCOPES = (("image", "each image"), ("stack", "whole stack"))
 _DELAY_MS = 30                          # preview requests closer than this are merged
-
-
-def is_preview(layer) -> bool:
-    """True for a preview layer of this plugin."""
-    return bool(layer.metadata.get(PREVIEW_KEY))
 
 
 def add_beside(viewer, source, data, **kwargs):

@@ -19,11 +19,10 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QFormLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ..gui.plots import HistogramPlot, TransferPlot, bins_text
-from .equalize_widget import is_preview
 from .connections import Connections
 from .jobs import Job
 from .layer_picker import LayerPicker
-from .layers import image_index
+from .layers import image_index, is_preview
 from .session import session_for
 
 __all__ = ["HistogramWidget", "LIMITS_BRUSH"]

@@ -71,7 +71,7 @@ class Job:
         return self.worker is not None
 
     def start(self, steps: Generator) -> None:
-        """Run ``steps`` (a generator of progress steps returning the result), cancelling any run."""
+        """Run ``steps`` (a generator of progress steps returning the result), ending any run."""
         self.cancel(quietly=True)
         cancel = threading.Event()
         bar = {"total": 0, "desc": self.description} if self.description else None

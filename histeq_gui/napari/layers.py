@@ -23,10 +23,16 @@ from ..gui.stack_file import LoadedStack
 
 __all__ = ["LayerReader", "layer_reader", "layer_layout", "layer_stack", "image_index",
            "image_position", "show_image", "is_lazy", "layer_name", "SOURCE_KEY",
-           "EQUALIZED_KEY"]
+           "EQUALIZED_KEY", "PREVIEW_KEY", "is_preview"]
 
 SOURCE_KEY = "histeq_gui"                   # layer.metadata: where a layer was read from
 EQUALIZED_KEY = "histeq_gui_equalized"      # layer.metadata: how a layer was equalized
+PREVIEW_KEY = "histeq_gui_preview"          # layer.metadata: a preview of one slice
+
+
+def is_preview(layer) -> bool:
+    """True for a preview layer of this plugin (the layer pickers leave them out)."""
+    return bool(layer.metadata.get(PREVIEW_KEY))
 
 
 class LayerReader(Reader):

@@ -1,4 +1,4 @@
-"""The reader contribution: stacks as this program reads them, for the inputs napari reads otherwise.
+"""The reader contribution: stacks as this program reads them, where napari reads them otherwise.
 
 napari reads a ``.npy`` of shape ``(N, 1, H, W)`` as a 4-D layer with a
 slider of one step, cannot choose among the arrays of an ``.npz``, and reads
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.engine.chunks import pieces
 from ..core.errors import KeyNeeded, StackError
 from ..core.io import open_reader, stack_axis
-from ..core.engine.chunks import pieces
 from ..core.stack import guess_layout
 from ..gui.stack_file import memory_budget
 from .layers import SOURCE_KEY

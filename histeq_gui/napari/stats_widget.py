@@ -17,17 +17,24 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from qtpy.QtGui import QColor
-from qtpy.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                            QTableView, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.engine.stages import stage_in_thread
 from ..core.stats import COLUMNS, THRESHOLDS, image_stats
 from ..gui.stats_format import TABLE_ORDER, format_cell, header_label
-from .equalize_widget import is_preview
 from .connections import Connections
 from .jobs import Job
 from .layer_picker import LayerPicker
-from .layers import is_lazy, layer_layout, layer_reader, show_image
+from .layers import is_lazy, is_preview, layer_layout, layer_reader, show_image
 from .session import session_for
 
 __all__ = ["StatsWidget", "StatsModel", "sort_order", "FLAG_COLOUR"]

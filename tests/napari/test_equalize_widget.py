@@ -11,8 +11,8 @@ napari = pytest.importorskip("napari")
 da = pytest.importorskip("dask.array")
 
 from histeq_gui import equalize  # noqa: E402
-from histeq_gui.napari.equalize_widget import EqualizeWidget, is_preview  # noqa: E402
-from histeq_gui.napari.layers import EQUALIZED_KEY  # noqa: E402
+from histeq_gui.napari.equalize_widget import EqualizeWidget  # noqa: E402
+from histeq_gui.napari.layers import EQUALIZED_KEY, is_preview  # noqa: E402
 
 
 def dock(viewer, name="Equalize"):

@@ -1,4 +1,4 @@
-"""The Statistics widget in napari: image_stats as a sortable table; a row click moves the slider."""
+"""The Statistics widget in napari: image_stats, sortable; a row click moves the slider."""
 
 from __future__ import annotations
 
