@@ -183,3 +183,22 @@ def test_apply_runs_in_a_worker_with_progress_and_cancel(make_napari_viewer, qtb
     widget.apply_job.wait()
     qtbot.wait(50)      # the cancelled worker's last signals, if any, are ignored
     assert len(viewer.layers) == before
+
+
+def test_rgb_layers_are_equalized_channel_by_channel(make_napari_viewer, qtbot):
+    from skimage import data
+
+    astronaut = data.astronaut()[::2, ::2]
+    stack = np.stack([astronaut, astronaut[::-1], astronaut // 3])
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="astronaut", rgb=True)
+    viewer.dims.set_current_step(0, 2)
+    widget = dock(viewer)
+    widget.setting.set_method("opencv")
+    widget.setting.set_scope("stack")
+    expected = equalize(stack, "opencv", 256, "stack", channel_axis=-1)
+    qtbot.waitUntil(lambda: preview_of(widget, 2, "opencv")
+                    and np.array_equal(widget.preview_layer.data, expected[2]), timeout=60_000)
+    assert widget.preview_layer.rgb
+    layer = apply_and_wait(qtbot, widget)
+    assert layer.rgb and np.array_equal(layer.data, expected)
