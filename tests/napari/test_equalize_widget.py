@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-napari = pytest.importorskip("napari")
+napari = pytest.importorskip("napari", minversion="0.5")   # not tests/napari itself
 da = pytest.importorskip("dask.array")
 
 from histeq_gui import equalize  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-napari = pytest.importorskip("napari")
+napari = pytest.importorskip("napari", minversion="0.5")   # not tests/napari itself
 
 from histeq_gui import equalize, histogram  # noqa: E402
 from histeq_gui.gui.plots import MAX_BARS  # noqa: E402

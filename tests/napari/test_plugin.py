@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-napari = pytest.importorskip("napari")
+napari = pytest.importorskip("napari", minversion="0.5")   # not tests/napari itself
 npe2 = pytest.importorskip("npe2")
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-napari = pytest.importorskip("napari")
+napari = pytest.importorskip("napari", minversion="0.5")   # not tests/napari itself
 
 from histeq_gui.core.export import ExportSettings, export  # noqa: E402
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-napari = pytest.importorskip("napari")
+napari = pytest.importorskip("napari", minversion="0.5")   # not tests/napari itself
 
 from qtpy.QtCore import Qt  # noqa: E402
 
