@@ -15,7 +15,11 @@ fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
 applied chunk by chunk), converted to the output dtype (:func:`convert`) and
 handed to the output's chunk writer (:mod:`~histeq_gui.core.io.writer`), which
 keeps a digest per chunk and verifies the file against them.  No copy of the
-whole stack or result is kept: memory is bounded by the chunk.  Output and
+whole stack or result is kept: memory is bounded by the chunk.  An input file
+that changes while it is read (replaced, cut, grown or rewritten) would mix
+pieces of two versions: its signature
+(:meth:`~histeq_gui.core.io.Reader.check_unchanged`) is checked between the
+passes and after the last read, and a change fails the export in one line.  Output and
 its JSON sidecar are written under hidden names in the target folder and
 moved into place together at the very end by
 :func:`~histeq_gui.core.io.staged`, so when the caller cancels or anything
@@ -44,10 +48,10 @@ from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .io import (RaggedPngWriter, Reader, atomic, check_output, guard, memory, open_writer,
-                 output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, guard, memory,
+                 open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
 from .methods import check_method, get_method, uses_value_bins
-from .stack import guess_layout
+from .stack import check_channel_axis, guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
@@ -113,11 +117,7 @@ class ExportSettings:
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
-        axis = self.channel_axis
-        if not (axis is None or axis == "auto" or
-                (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)))):
-            raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
-                             f"{axis!r}; use None for grayscale stacks")
+        check_channel_axis(self.channel_axis)
         if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
             raise ValueError(f"params must be a dict of parameter names and values, got "
                              f"{self.params!r}")
@@ -406,7 +406,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         dtype the output cannot hold (PNG: uint8, uint16 grayscale), a
         missing or unwritable folder, an existing output without
         ``overwrite``, an output that is the source, an uncompressed output
-        larger than the free space of its disk, or a failed write.
+        larger than the free space of its disk, an input file that changed
+        during the export, or a failed write.
 
     Notes
     -----
@@ -501,13 +502,15 @@ def _run(plan, engine):
     # SIGBUS, and resident memory stays bounded by the chunk.
     reader = reader_for(plan.images)
     try:
-        with engine.session():
+        with _changes_named(reader), engine.session():
             maps = (yield from engine.fit(plan, reader)) \
                 if plan.settings.scope == "stack" else None
             # Stack-aware parameters (match's reference "stack" or an index) mean the whole
             # stack, not a piece: resolved once, through the reader.
             params = (yield from _stack_params(plan, reader)) \
                 if maps is None and get_method(plan.settings.method).stack_aware else None
+            if maps is not None or params is not None:
+                reader.check_unchanged()    # what was fitted is what the next pass reads
             json_path = sidecar.sidecar_path(plan.output)
             # A sidecar this program wrote for this output is replaced even without overwrite
             # (it may have been left without its output); any other file there is not.
@@ -527,6 +530,7 @@ def _run(plan, engine):
                     writer.finish()
                 yield from stage_in_thread("write", writer.verify)
                 sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
+                reader.check_unchanged()        # every piece written is of the file as opened
     finally:
         if reader is not plan.images:
             reader.close()
@@ -542,36 +546,52 @@ def _run_ragged(plan):
     applied to each.  Staged, verified and committed as :func:`_run` does.
     """
     s, reader, layout = plan.settings, plan.images, plan.layout
-    axis = layout.channel_axis
-    maps = None
-    if s.scope == "stack":
-        def chunks():
-            for image in reader.images():
-                yield channel_pieces(image, guess_layout(image.shape, axis))
+    with _changes_named(reader):
+        axis = layout.channel_axis
+        maps = None
+        if s.scope == "stack":
+            def chunks():
+                for image in reader.images():
+                    yield channel_pieces(image, guess_layout(image.shape, axis))
 
-        def build(progress):
-            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
-                                          s.bins, progress=progress, **s.params)
+            def build(progress):
+                return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                              s.bins, progress=progress, **s.params)
 
-        maps = yield from stage_in_thread("histogram", build)
-    json_path = sidecar.sidecar_path(plan.output)
-    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-    with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
-            writer.open()
-            total = reader.n_images
-            yield "equalize", 0, total
-            for i in range(total):
-                image = reader.image(i)
-                out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None, 0,
-                                     plan.input_dtype)
-                writer.write(i, i + 1, out)
-                yield "equalize", i + 1, total
-            writer.finish()
-        yield from stage_in_thread("write", writer.verify)
-        sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            maps = yield from stage_in_thread("histogram", build)
+            reader.check_unchanged()
+        json_path = sidecar.sidecar_path(plan.output)
+        ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+        with atomic.staged([plan.output, json_path],
+                           overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+            with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
+                writer.open()
+                total = reader.n_images
+                yield "equalize", 0, total
+                for i in range(total):
+                    image = reader.image(i)
+                    out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None,
+                                         0, plan.input_dtype)
+                    writer.write(i, i + 1, out)
+                    yield "equalize", i + 1, total
+                writer.finish()
+            yield from stage_in_thread("write", writer.verify)
+            sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            reader.check_unchanged()
     return plan.output
+
+
+@contextlib.contextmanager
+def _changes_named(reader):
+    """A read that failed because the input file changed meanwhile (a CRC, a page, a size
+    that no longer match) is reported as that change."""
+    try:
+        yield
+    except FileChanged:
+        raise
+    except StackError:
+        reader.check_unchanged()
+        raise
 
 
 def _stack_params(plan, reader):

@@ -15,11 +15,15 @@ __all__ = ["TABLE_ORDER", "format_cell", "header_label"]
 
 #: The table's columns, every one of ``image_stats``: what flags an image first, then
 #: the scores behind the flags, the statistics, and what equalization does.
-TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_constant",
-               "is_duplicate", "duplicate_of", "dark_score", "light_score",
-               "low_information_score", "mean", "std", "min", "max", "p01", "p99", "distinct",
-               "nan_count", "inf_count", "entropy", "entropy_after", "distinct_after",
-               "levels_lost", "mean_abs_change")
+TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_blurry",
+               "is_grayscale", "is_odd_aspect_ratio", "is_odd_size", "is_constant",
+               "is_duplicate", "is_near_duplicate", "duplicate_of", "near_duplicate_of",
+               "dark_score", "light_score", "low_information_score", "blurry_score",
+               "grayscale_score", "odd_aspect_ratio_score", "odd_size_score",
+               "exact_duplicates_score", "near_duplicates_score", "phash", "width", "height",
+               "blurriness", "blurriness_grayscale_std", "mean", "std", "min", "max", "p01",
+               "p99", "distinct", "nan_count", "inf_count", "entropy", "entropy_after",
+               "distinct_after", "levels_lost", "mean_abs_change")
 
 
 def format_cell(value):

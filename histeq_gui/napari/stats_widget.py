@@ -41,8 +41,6 @@ __all__ = ["StatsWidget", "StatsModel", "sort_order", "FLAG_COLOUR"]
 
 FLAG_COLOUR = "#f6b26b"
 _FLAG_TEXT = "#202124"
-_FLAG_OF = {"dark_score": "is_dark", "light_score": "is_light",
-            "low_information_score": "is_low_information"}
 
 
 def sort_order(values: np.ndarray, descending: bool = False) -> np.ndarray:
@@ -94,9 +92,12 @@ class StatsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def flagged(self, name: str, image: int) -> str | None:
-        """The flag column that colours cell ``name`` of ``image``, or None."""
-        flag = _FLAG_OF.get(name, name)
-        if flag.startswith("is_") and bool(self.table[flag][image]):
+        """The flag column that colours cell ``name`` of ``image``, or None.
+
+        A flag (``is_dark``) colours itself and its score (``dark_score``).
+        """
+        flag = f"is_{name[:-len('_score')]}" if name.endswith("_score") else name
+        if flag.startswith("is_") and flag in self.table and bool(self.table[flag][image]):
             return flag
         return None
 

@@ -98,6 +98,38 @@ def stat_input(path):
         return os.stat(path)
 
 
+def signature(info: os.stat_result) -> tuple:
+    """What tells whether a file changed: ``(st_dev, st_ino, st_size, st_mtime_ns)`` of ``info``.
+
+    A file replaced by another (a new inode), cut or grown, or written
+    after its modification time was taken gets another signature.  A
+    rewrite of the same size within the file system's timestamp resolution
+    (a few milliseconds on Linux) cannot be told from ``stat``.
+    """
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class FileChanged(StackError):
+    """An input file changed while it was being read (see :func:`changed_error`)."""
+
+
+def changed_error(path, what: str = "it was replaced or modified") -> FileChanged:
+    """The one-line error for an input that changed while it was being read."""
+    return FileChanged(f"cannot read '{path}': the file changed during the export ({what}); "
+                       "export again once it is complete")
+
+
+def check_unchanged(path, expected: tuple) -> None:
+    """Raise :func:`changed_error` unless the file at ``path`` still has the :func:`signature`
+    ``expected``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise changed_error(path, "it was removed or cannot be read any more") from None
+    if signature(info) != tuple(expected):
+        raise changed_error(path)
+
+
 def check_regular(path, info):
     """Raise StackError unless ``info`` (from os.stat) is a regular file's."""
     if not stat.S_ISREG(info.st_mode):

@@ -15,8 +15,7 @@ import os
 
 import numpy as np
 
-from ..errors import StackError
-from .files import guard
+from .files import changed_error, check_unchanged, guard, signature
 
 __all__ = ["MappedReader", "remember_file"]
 
@@ -42,7 +41,7 @@ def remember_file(array: np.memmap, path: str | os.PathLike,
         ``array`` itself.
     """
     array._histeq_file = (os.path.abspath(path), info.st_dev, info.st_ino)
-    array._histeq_signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    array._histeq_signature = signature(info)
     return array
 
 
@@ -72,7 +71,8 @@ class MappedReader:
         info = os.fstat(self.fd)
         if (info.st_dev, info.st_ino) != (dev, ino):
             os.close(self.fd)
-            raise self._changed("it was replaced by another file since it was loaded")
+            raise changed_error(self.path,
+                                "it was replaced by another file since it was loaded")
 
     @classmethod
     def for_array(cls, array):
@@ -86,10 +86,6 @@ class MappedReader:
         if not isinstance(root, np.memmap) or not hasattr(root, "_histeq_file"):
             return None
         return cls(root)
-
-    def _changed(self, what):
-        return StackError(f"cannot read '{self.path}': the file changed during the export "
-                          f"({what}); export again once it is complete")
 
     def read(self, view):
         """The values of ``view`` (a view of the mapped array) as a new in-memory array."""
@@ -131,13 +127,17 @@ class MappedReader:
                     if hasattr(os, "preadv") else self._pread_into(data, done, position)
             if n == 0:
                 size = os.fstat(self.fd).st_size
-                raise self._changed(f"it is now {size} bytes, {self.end} expected")
+                raise changed_error(self.path, f"it is now {size} bytes, {self.end} expected")
             done += n
 
     def _pread_into(self, data, done, position):
         chunk = os.pread(self.fd, data.size - done, position + done)
         data[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
         return len(chunk)
+
+    def check_unchanged(self):
+        """Raise a one-line StackError if the mapped file changed since it was mapped."""
+        check_unchanged(self.path, self.root._histeq_signature)
 
     def close(self):
         """Close the file (idempotent)."""

@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike
 
 from ..stack import Layout, image_at
 from . import memory
-from .files import Progress, row_chunks
+from .files import Progress, check_unchanged, row_chunks
 from .mapped import MappedReader
 
 __all__ = ["Input", "Reader", "ArrayReader", "reader_for", "stack_axis", "CHUNK_BYTES"]
@@ -280,6 +280,18 @@ class Reader:
                 report(stop)
         return out
 
+    def check_unchanged(self):
+        """Raise a one-line StackError if the file changed since it was opened.
+
+        Compares the path's :attr:`signature` now with the one taken when it
+        was opened (nothing to check for an array in memory).  A pipeline
+        that reads a stack more than once, or commits what it read, calls
+        this after its reads: pieces read before and after a change would
+        otherwise be mixed without any error.
+        """
+        if self.path is not None and self.signature is not None:
+            check_unchanged(self.path, self.signature)
+
     # --- closing
     def close(self):
         """Release the file (idempotent)."""
@@ -315,6 +327,12 @@ class ArrayReader(Reader):
         """The array itself (a ``.npy`` map stays a map: nothing is read)."""
         Progress(progress, 1)(1)
         return self.array
+
+    def check_unchanged(self):
+        """As :meth:`Reader.check_unchanged`, also for a map from ``load_stack`` (its file)."""
+        super().check_unchanged()
+        if self._mapped is not None:
+            self._mapped.check_unchanged()
 
     def close(self):
         if self._mapped is not None:

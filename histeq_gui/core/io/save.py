@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..errors import StackError
 from ..stack import Layout, guess_layout
 from . import files
-from .atomic import clean_up, exists, staged, temp_path
+from .atomic import check_writable, clean_up, exists, staged
 from .files import Progress, check_array, guard
 from .formats import output_for, output_of
 from .reader import reader_for
@@ -98,10 +98,7 @@ def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
         if present:
             writer.check_replace(path)
-        probe = temp_path(path, "probe")
-        with open(probe, "xb"):
-            pass
-        probe.unlink()
+    check_writable(path)
     return writer.kind
 
 

@@ -5,7 +5,9 @@ The table is a :class:`StatsTableModel` over the shared
 from the NumPy columns (a view asks only for the cells it shows), and its
 rows are the inspection's rows, so filtering and sorting 100,000 images is
 a NumPy operation, not 100,000 items.  Flagged cells are coloured, with a
-tooltip naming the threshold.  Clicking a row shows that image; paging
+tooltip naming the threshold; the bar names the value range the brightness
+scores run over.  Clicking a row shows that image (and, for a member of a
+set of duplicates, makes the grid show its set side by side); paging
 through the images selects and scrolls to their rows.
 """
 
@@ -19,7 +21,8 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
                              QToolButton, QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS, THRESHOLDS
-from ..inspection import FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, want_while_shown
+from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
+                          want_while_shown)
 from ..stats_format import TABLE_ORDER, format_cell, header_label
 
 __all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
@@ -42,6 +45,8 @@ def _header_tip(name):
         if name in (flag, score) and flag[3:] in THRESHOLDS:
             meaning += (f". Flagged {label} when {score} < {THRESHOLDS[flag[3:]]} "
                         "(CleanVision's default threshold).")
+    if name in ("is_near_duplicate", "near_duplicate_of", "is_duplicate", "duplicate_of"):
+        meaning += ". Click a member: the grid shows its set side by side."
     return f"{name}: {meaning}"
 
 
@@ -162,6 +167,9 @@ class StatsTablePanel(QWidget):
     outlier_column, outlier_threshold, outlier_side
         The outlier filter's column, cut on the robust z and tails.
     count_label, brush_label : QLabel
+    range_label : QLabel
+        The table's caption: the value range of the brightness scores
+        (:func:`~histeq_gui.gui.inspection.describe_value_range`).
     clear_brush_button, export_button, compute_button : QPushButton or QToolButton
     message_label : QLabel
         Computing, cancelled or failed statistics.
@@ -215,6 +223,15 @@ class StatsTablePanel(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Write the table (the rows shown, or all) as CSV with "
                                       "a .json sidecar")
+        self.range_label = QLabel()          # the table's caption, under it
+        self.range_label.setStyleSheet("color: palette(dark);")
+        self.range_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.range_label.setContentsMargins(6, 1, 6, 1)
+        self.range_label.setToolTip(
+            "The values the dark and light scores (and the 8-bit copy the blur and hash checks "
+            "see) run over: 0..255 for 8-bit images as CleanVision; the data's bit depth for "
+            "wider integers (12-bit data in 16-bit files: 0..4095); floats 0..1, or their "
+            "0.35% saturated range when they leave it. `histeq --value-range` chooses another")
         self.message_label = QLabel()
         self.message_label.setStyleSheet("color: palette(dark);")
         self.message_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -266,6 +283,7 @@ class StatsTablePanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.range_label)
 
         self.filter_combo.currentIndexChanged.connect(self._on_filter_widgets)
         self.outlier_column.currentIndexChanged.connect(self._on_filter_widgets)
@@ -365,6 +383,8 @@ class StatsTablePanel(QWidget):
 
     def _on_table(self):
         table = self.inspection.table
+        self.range_label.setText("" if table is None else describe_value_range(table))
+        self.range_label.setVisible(bool(self.range_label.text()))
         if table is not None and self._sized_for is not self.state.stack:
             self._sized_for = self.state.stack       # new magnitudes: new widths
             self._size_columns()
@@ -433,7 +453,10 @@ class StatsTablePanel(QWidget):
     def _on_current_row(self, current, _previous):
         if self._syncing or not current.isValid():
             return
-        self.state.set_index(self.model.image_at(current.row()))
+        image = self.model.image_at(current.row())
+        if not self.inspection.show_set(image):
+            self.inspection.clear_focus()
+        self.state.set_index(image)
 
     def _on_selection(self, *_):
         rows = self.inspection.rows
