@@ -15,8 +15,6 @@ images and each label's count.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PyQt5.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSize, Qt
 from PyQt5.QtGui import QColor, QKeySequence
@@ -28,6 +26,7 @@ from ...core.stats import COLUMNS, THRESHOLDS
 from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
                           want_while_shown)
 from ..label_filter import LabelChooser, label_text
+from ..stats_format import TABLE_ORDER, format_cell, header_label
 
 __all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
            "VALUE_ROLE", "IMAGE_ROLE"]
@@ -41,46 +40,6 @@ _CELL_COLOURS["outlier"] = QColor(OUTLIER_COLOURS[1])
 _TEXT = QColor("#202124")
 _SIDES = (("both", "both tails"), ("low", "low only"), ("high", "high only"))
 _SIZE_SAMPLE = 64            # rows of each column measured for its width
-
-
-#: The table's columns, every one of ``image_stats``: what flags an image first, then
-#: the scores behind the flags, the statistics, and what equalization does.
-TABLE_ORDER = ("index", "name", "label", "is_dark", "is_light", "is_low_information", "is_blurry",
-               "is_grayscale", "is_odd_aspect_ratio", "is_odd_size", "is_constant",
-               "is_duplicate", "is_near_duplicate", "duplicate_of", "near_duplicate_of",
-               "dark_score", "light_score", "low_information_score", "blurry_score",
-               "grayscale_score", "odd_aspect_ratio_score", "odd_size_score",
-               "exact_duplicates_score", "near_duplicates_score", "phash", "width", "height",
-               "blurriness", "blurriness_grayscale_std", "mean", "std", "min", "max", "p01",
-               "p99", "distinct", "nan_count", "inf_count", "entropy", "entropy_after",
-               "distinct_after", "levels_lost", "mean_abs_change")
-
-
-def format_cell(value):
-    """A table value as shown: booleans "yes" or blank, integers as they are, 4 digits."""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else ""
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value == int(value) and abs(value) < 1e9:
-            return str(int(value))
-        return f"{value:.1f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
-    return str(value)
-
-
-def header_label(name):
-    """A column's header: its name, on two lines (at an underscore) when it is long."""
-    if len(name) <= 7 or "_" not in name:
-        return name
-    cuts = [i for i, c in enumerate(name) if c == "_"]
-    best = min(cuts, key=lambda i: max(i + 1, len(name) - i - 1))
-    return name[:best + 1] + "\n" + name[best + 1:]
 
 
 def _header_tip(name):
