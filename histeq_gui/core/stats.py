@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from . import fit
+from .engine import pool
 from .engine.inputs import prepare
 from .engine.tables import value_luts
 from .duplicates import (check_radius, drop_exact_sets, exact_duplicates, image_digest,
@@ -389,16 +390,20 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         if source.ragged and hists is None else None
     if maps is not None:
         # Many sizes, 8-bit: batches of images described at once from their levels.
-        scratch = {}
+        colour = [math.prod(layout.image_shape) for layout in source.layouts
+                  if layout.channels >= 3]
+        most = max((p for p in colour if p <= _LEVELS_COLOUR), default=0)
+        scratch = {"most": most, "work": colour_work(most)} if most else {}
         for b0, b1 in _ragged_batches(source):
             blocks = [source.block(i, i + 1) for i in range(b0, b1)]
-            part, again = _describe_levels(blocks, maps, source.dtype, lo, hi, scratch)
+            (part, again), _ = _side_by_side(
+                lambda: _describe_levels(blocks, maps, source.dtype, lo, hi, scratch),
+                lambda: [_look(checks, digests, block, b0 + k, source, lo, hi)
+                         for k, block in enumerate(blocks)])
             parts.put(b0, part)
-            for k in again:                 # luminances too close for 256 bins: as below
+            for k in again:                 # the images it leaves: as below
                 eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
                 parts.put(b0 + k, _describe_chunk(blocks[k], eq, lo, hi, cache))
-            for k, block in enumerate(blocks):
-                _look(checks, digests, block, b0 + k, source, lo, hi)
             done += b1 - b0
             if progress is not None:
                 progress(done, total)
@@ -411,8 +416,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
             chunk = block[r0:r0 + rows]
-            parts.put(b0 + r0, _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache))
-            _look(checks, digests, chunk, b0 + r0, source, lo, hi)
+            part, _ = _side_by_side(
+                lambda: _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache),
+                lambda: _look(checks, digests, chunk, b0 + r0, source, lo, hi))
+            parts.put(b0 + r0, part)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -433,6 +440,20 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             "odd_size_iqr_factor": ODD_SIZE_IQR_FACTOR,
             "near_duplicate_radius": radius, "checks": CLEANVISION}
     return StatsTable(table, info)
+
+
+def _side_by_side(describe, look):
+    """``(describe(), look())`` run at the same time on the engine's pool.
+
+    The statistics of a batch and the checks' small images (Pillow's
+    resizes, the compiled filters, the digests) are independent, and both
+    spend most of their time without the GIL.
+    """
+    return pool.run(_call, [describe, look])
+
+
+def _call(job):
+    return job()
 
 
 def _value_maps(method, bins, params, dtype):
