@@ -386,25 +386,29 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     checks = PropertyChecks(n)
     digests = np.zeros(n, "S16")
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
-    maps = _value_maps(method, bins, method_params, source.dtype) \
-        if source.ragged and hists is None else None
+    maps = _value_maps(method, bins, method_params, source.dtype) if hists is None else None
     if maps is not None:
-        # Many sizes, 8-bit: batches of images described at once from their levels.
-        colour = [math.prod(layout.image_shape) for layout in source.layouts
-                  if layout.channels >= 3]
-        most = max((p for p in colour if p <= _LEVELS_COLOUR), default=0)
-        scratch = {"most": most, "work": colour_work(most)} if most else {}
-        for b0, b1 in _ragged_batches(source):
-            blocks = [source.block(i, i + 1) for i in range(b0, b1)]
+        # 8-bit: batches of images described at once from their levels, each batch
+        # beside the checks of its images.
+        scratch = {}
+        batches = _ragged_batches(source) if source.ragged else \
+            ((b0, min(b0 + rows, n)) for b0 in range(0, n, rows))
+        for b0, b1 in batches:
+            if source.ragged:
+                whole = blocks = [source.block(i, i + 1) for i in range(b0, b1)]
+            else:
+                whole = source.block(b0, b1)
+                blocks = [whole[k:k + 1] for k in range(b1 - b0)]
             (part, again), _ = _side_by_side(
-                lambda: _describe_levels(blocks, maps, source.dtype, lo, hi, scratch),
+                lambda: _describe_levels(whole, maps, source.dtype, lo, hi, scratch),
                 lambda: [_look(checks, digests, block, b0 + k, source, lo, hi)
-                         for k, block in enumerate(blocks)])
+                         for k, block in enumerate(blocks)] if source.ragged else
+                _look(checks, digests, whole, b0, source, lo, hi))
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
                 eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
                 parts.put(b0 + k, _describe_chunk(blocks[k], eq, lo, hi, cache))
-            done += b1 - b0
+            done += b1 - b0 if source.ragged else 1
             if progress is not None:
                 progress(done, total)
     for b0 in range(0 if maps is None else n, n, step):
@@ -490,6 +494,9 @@ def _ragged_batches(source):
 def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     """The per-image columns of 8-bit images of any sizes, each ``(1, C, P)``, at once.
 
+    ``blocks`` is a list of them, or a C-contiguous chunk ``(m, C, P)`` of
+    images of one shape.
+
     Returns the columns (as :func:`_describe_chunk`'s) and the positions of
     the images to describe otherwise: no pixel, an equalized value that is
     not a number, a colour image of more than :data:`_LEVELS_COLOUR` pixels
@@ -498,17 +505,25 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     keeps the colour images' scratch arrays from one call to the next.
     """
     m = len(blocks)
-    channels = np.array([b.shape[1] for b in blocks], np.int64)
-    pixels = np.array([b.shape[2] for b in blocks], np.int64)
+    channels = np.array([b.shape[-2] for b in blocks], np.int64)
+    pixels = np.array([b.shape[-1] for b in blocks], np.int64)
     colour = channels >= 3
     large = colour & (pixels > _LEVELS_COLOUR)
-    most = int(pixels[colour & ~large].max(initial=1))
-    if scratch.get("most", 0) < most:
+    most = int(pixels[colour & ~large].max(initial=0))
+    if "work" not in scratch:
+        scratch["most"], scratch["work"] = 0, colour_work(0)
+    if scratch["most"] < most:
+        # Grown to twice the size at least: few large images follow many small ones.
+        most = min(max(most, 2 * scratch["most"]), _LEVELS_COLOUR)
         scratch["most"], scratch["work"] = most, colour_work(most)
     sizes = channels * pixels
     offsets = np.zeros(m, np.int64)
     np.cumsum(sizes[:-1], out=offsets[1:])
-    flat = np.concatenate([b.reshape(-1) for b in blocks]).view(np.uint8)
+    if isinstance(blocks, np.ndarray):
+        flat = blocks.reshape(-1)                   # a chunk (m, C, P), used in place
+    else:
+        flat = np.concatenate([b.reshape(-1) for b in blocks])
+    flat = flat.view(np.uint8)
     flip = 0x80 if dtype == np.int8 else 0
     counts = np.zeros((m, 4, 256), np.int64)
     empty = pixels == 0
