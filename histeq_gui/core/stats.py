@@ -50,8 +50,8 @@ from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CL
                            LOW_INFORMATION_NORMALIZING_FACTOR, ODD_SIZE_IQR_FACTOR, THRESHOLDS,
                            PropertyChecks, blurry_scores, grayscale_scores,
                            odd_aspect_ratio_scores, odd_size_scores, phash_hex, to_levels)
-from .stats_kernels import (LUMINANCE, colour_work, count_levels, describe_levels, gray8_after,
-                            gray8_summary, histogram256)
+from .stats_kernels import (colour_work, count_levels, describe_levels, gray8_after,
+                            gray8_summary, histogram256, luminance_tables)
 from .value_range import check_value_range, needs_scan, resolve_value_range
 
 __all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
@@ -543,13 +543,10 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     value = np.arange(256, dtype=np.float64) - flip
     unit = _unit(value, lo, hi)
     span = hi - lo if hi > lo else 1.0
-    from_lo = value - lo
+    from_lo = value - lo                            # as _luminance takes the channels
     if lo != 0 or flip:
         np.maximum(from_lo, 0.0, out=from_lo)
-    tq = LUMINANCE[:, None] * (from_lo * from_lo)[None, :]
-    exact = bool(np.all(from_lo == np.rint(from_lo)) and from_lo.max() <= 511)
-    kq = (np.array([241, 691, 68], np.int64)[:, None] *
-          (from_lo * from_lo).astype(np.int64)[None, :]) if exact else np.zeros((3, 256), np.int64)
+    tq, kq, exact = luminance_tables(from_lo)
     floats = np.full((m, 12), np.nan)
     ints = np.zeros((m, 4), np.int64)
     at = np.flatnonzero(use)

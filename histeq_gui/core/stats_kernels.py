@@ -40,8 +40,8 @@ from numba import njit
 
 __all__ = ["LUMINANCE", "pairwise_leaves", "pairwise_combine", "pairwise_sum", "pil_entropy",
            "quantile_index", "lerp", "gray8_summary", "gray8_after", "histogram256",
-           "count_levels", "colour_work", "describe_levels", "edge_histograms", "popcount64", "hamming_sets",
-           "resample_pass"]
+           "count_levels", "luminance_tables", "colour_work", "describe_levels",
+           "edge_histograms", "popcount64", "hamming_sets", "resample_pass"]
 
 _BLOCK = 128            # NumPy's PW_BLOCKSIZE
 
@@ -865,6 +865,26 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
     out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
     return distinct, distinct_after, wide
+
+
+def luminance_tables(channel):
+    """The terms of CleanVision's luminance for each level, for :func:`describe_levels`.
+
+    ``channel[level]`` (256,) float64 is a level's channel value from the
+    black of the scale.  Returns ``tq`` (3, 256), ``0.241 * (v * v)``,
+    ``0.691 * (v * v)`` and ``0.068 * (v * v)`` (summed in that order and
+    square-rooted, as NumPy computes the luminance); ``kq`` (3, 256) int64,
+    the same with the weights times 1000 (``241 v**2``, ...), and ``exact``:
+    True when every value is an integer of at most 511, so that two triples
+    whose ``kq`` sums differ have luminances in that order.
+    """
+    channel = np.asarray(channel, np.float64)
+    squares = channel * channel
+    tq = LUMINANCE[:, None] * squares[None, :]
+    exact = bool(np.all(channel == np.rint(channel)) and np.all(np.abs(channel) <= 511))
+    kq = _KEY_WEIGHTS[:, None] * squares.astype(np.int64)[None, :] if exact else \
+        np.zeros((3, 256), np.int64)
+    return tq, kq, exact
 
 
 def colour_work(most):
