@@ -24,7 +24,7 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLayout, QMessageBox,
                              QProgressBar, QVBoxLayout, QWidget)
 
-from ..core.atomic import exists
+from ..core.io import exists
 from .jobs import Runner
 from .resources import SAMPLE_STACK, resource_path
 
