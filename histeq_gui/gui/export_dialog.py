@@ -123,18 +123,20 @@ class ExportDialog(WriteDialog):
 
     Signals
     -------
-    exported(str), cancelled(str)
+    exported(str), cancelled(str), noted(str)
         See :class:`~histeq_gui.gui.write_dialog.WriteDialog`.
     """
 
     STAGES = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
               "write": "Writing and verifying"}
     ERROR_TITLE = "Cannot export"
+    WRITING = "Exporting to"
 
     def __init__(self, state, preferences, parent=None):
         super().__init__("Export the equalized stack", "Export", preferences, parent)
         self.stack = state.stack
         self.state = state
+        self.close_when(state.stackChanged)
 
         stack = self.stack
         self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")

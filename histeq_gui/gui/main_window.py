@@ -11,11 +11,12 @@ or draws.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from PyQt5.QtCore import QEventLoop, QPoint, Qt, QThread
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu
+from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu, QMessageBox
 
 from . import panels as registry
 from .controller import ViewController
@@ -30,8 +31,11 @@ from .preferences import Preferences
 from .state import ViewerState
 from .statusbar import StatusBar
 from .views import ViewSwitcher
+from .write_dialog import WriteDialog, running_writes
 
 __all__ = ["MainWindow", "APP_NAME"]
+
+log = logging.getLogger(__name__)
 
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
 LAYOUT_VERSION = 4          # saveState/restoreState: a layout of another version is ignored
@@ -119,6 +123,8 @@ class MainWindow(QMainWindow):
         opener = self.opener
         self.export_action = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
+        # Quit works from the modeless dialogs too (an export running in one of them).
+        self.quit_action.setShortcutContext(Qt.ApplicationShortcut)
         self.help_action = self._action("&Keyboard and help", self.help.show, Qt.Key_F1)
         menus = {name: self.menuBar().addMenu(f"&{name}")
                  for name in ("File", "Image", "View", "Help")}
@@ -204,9 +210,10 @@ class MainWindow(QMainWindow):
             self.export_dialog.finished.connect(self._on_export_dialog_closed)
             self.export_dialog.exported.connect(lambda path: self.status_bar.notify(
                 f"Exported to {path}", 60000, action=("Open folder", lambda: show_folder(path))))
-            self.export_dialog.cancelled.connect(self.status_bar.notify)
+            self.export_dialog.noted.connect(lambda text: self.status_bar.notify(text, 60000))
             self.export_dialog.open()
         self.export_dialog.raise_()
+        self.export_dialog.activateWindow()
         return self.export_dialog
 
     def _on_export_dialog_closed(self, _result):
@@ -225,17 +232,45 @@ class MainWindow(QMainWindow):
         app.processEvents()
         return not self.busy
 
-    def closeEvent(self, event):
-        """Stop playback and every job, remember the window, then close.
+    def confirm_quit(self):
+        """Ask before quitting while a file is written; True to quit (the writes then stop).
 
-        An export is waited for (cancelled, it removes what it wrote); a load
-        or computation only briefly: one that cannot stop at once (the
-        compiler warming up) is left behind, and ``main()`` does not wait
-        for it either.
+        An export is cancelled (nothing of it is written, and the status
+        bar and the log say so); a statistics CSV, which cannot be stopped
+        half way, is waited for.  No keeps the window and the writes going.
         """
+        writes = running_writes(self)
+        if not writes:
+            return True
+        dialog = writes[0]
+        what = (f"An export to '{dialog.output_path}' is running." if dialog.cancellable else
+                f"'{dialog.output_path}' is being written; it cannot be stopped half way.")
+        question = ("Cancel it and quit? Nothing of it is written." if dialog.cancellable else
+                    "Quit as soon as it is written?")
+        dialog.raise_()
+        answer = QMessageBox.question(self, "Quit while writing?",
+                                      f"{what}\n\n{question}\n(No: keep working; it goes on.)",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return False
+        for dialog in writes:
+            log.info("quitting: %s", dialog.stop_and_wait())
+        return True
+
+    def closeEvent(self, event):
+        """Ask before stopping a write; stop playback and every job, remember the window, close.
+
+        A running export is cancelled (it removes what it wrote) after the
+        user agreed (:meth:`confirm_quit`); a load or computation is waited
+        for only briefly: one that cannot stop at once (the compiler warming
+        up) is left behind, and ``main()`` does not wait for it either.
+        """
+        if not self.confirm_quit():
+            event.ignore()
+            return
         self.player.stop()
-        if self.export_dialog is not None:
-            self.export_dialog.shutdown()
+        for dialog in self.findChildren(WriteDialog):   # idle ones: nothing runs any more
+            dialog.reject()
         self.opener.loader.shutdown(CLOSE_WAIT_MS)
         self.controller.shutdown(CLOSE_WAIT_MS)
         self.inspection.shutdown(CLOSE_WAIT_MS)

@@ -59,6 +59,7 @@ class StatsExportDialog(WriteDialog):
     """
 
     ERROR_TITLE = "Cannot export the statistics"
+    WRITING = "Writing the statistics to"
 
     def __init__(self, inspection, preferences=None, parent=None):
         # One CSV written atomically in one call: it cannot be stopped part way.
@@ -66,6 +67,7 @@ class StatsExportDialog(WriteDialog):
                          cancellable=False)
         self.inspection = inspection
         self.stack = inspection.state.stack
+        self.close_when(inspection.state.stackChanged)
         fallback = preferences.last_export_folder() if preferences is not None else Path.home()
         self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback)))
         self.path_edit.setMinimumWidth(380)

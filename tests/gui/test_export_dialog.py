@@ -439,3 +439,150 @@ def test_a_statistics_csv_being_written_cannot_be_closed_half_way(qtbot, window,
         release.set()
     assert out.exists() and window.status_bar.message_label.text() == \
         f"Statistics written to {out}"
+
+
+def open_held_export(qtbot, window, tmp_path, wait_idle):
+    """The real export of a small stack, held while equalizing: (dialog, output, folder)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    source = folder / "input.npy"
+    np.save(source, np.random.default_rng(5).integers(0, 256, (12, 1, 40, 48), np.uint8))
+    window.opener.open_path(source)
+    wait_idle(window)
+    window.status_bar.notify(f"Exported to {folder / 'earlier.npy'}")    # an older export
+    dialog = open_dialog(window)
+    out = folder / "out.npy"
+    dialog.output_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.runner.progressed, timeout=30000,
+                          check_params_cb=lambda stage, done, total: stage == "equalize"):
+        assert dialog.start_export()
+    assert window.status_bar.message_label.text() == f"Exporting to {out}…"   # not "Exported"
+    assert leftovers(folder, {"input.npy"}), "the export stages a temporary output"
+    return dialog, out, folder
+
+
+def quit_by(qtbot, window, dialog, how):
+    from PyQt5.QtCore import Qt
+    if how == "ctrl+q in the dialog":
+        dialog.activateWindow()
+        qtbot.keyClick(dialog.output_edit, Qt.Key_Q, Qt.ControlModifier)
+    elif how == "ctrl+q in the window":
+        qtbot.keyClick(window.panel("images"), Qt.Key_Q, Qt.ControlModifier)
+    else:
+        window.close()                  # what the window's close button does
+
+
+@pytest.mark.parametrize("how", ["ctrl+q in the dialog", "ctrl+q in the window",
+                                 "close the window"])
+def test_quit_during_an_export_asks_and_yes_cancels_it(qtbot, window, tmp_path, wait_idle,
+                                                       held_export, message_boxes, how):
+    from PyQt5.QtWidgets import QMessageBox
+    dialog, out, folder = open_held_export(qtbot, window, tmp_path, wait_idle)
+    message_boxes.answer = QMessageBox.Yes
+    quit_by(qtbot, window, dialog, how)
+    [question] = message_boxes.texts("question")
+    assert f"An export to '{out}' is running" in question and "Cancel it and quit?" in question
+    assert not window.isVisible() and not dialog.running
+    assert not out.exists() and not sidecar_path(out).exists()
+    assert leftovers(folder, {"input.npy"}) == []               # nothing half-written
+    assert window.status_bar.message_label.text() == "Export cancelled; nothing was written."
+
+
+@pytest.mark.parametrize("how", ["ctrl+q in the dialog", "close the window"])
+def test_quit_during_an_export_no_keeps_working(qtbot, window, tmp_path, wait_idle,
+                                                held_export, message_boxes, how):
+    from PyQt5.QtCore import Qt
+    dialog, out, folder = open_held_export(qtbot, window, tmp_path, wait_idle)
+    quit_by(qtbot, window, dialog, how)                         # answered No
+    assert len(message_boxes.texts("question")) == 1
+    assert window.isVisible() and dialog.isVisible() and dialog.running
+    assert window.status_bar.message_label.text() == f"Exporting to {out}…"
+    # The dialog is modeless: the viewer keeps working while the export runs.
+    assert dialog.windowModality() == Qt.NonModal
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.panel("images"), Qt.Key_Right)
+    qtbot.waitUntil(lambda: window.state.index == 1)
+    with qtbot.waitSignal(dialog.finished, timeout=30000):
+        qtbot.keyClick(dialog, Qt.Key_Escape)
+    assert not out.exists() and leftovers(folder, {"input.npy"}) == []
+    assert window.status_bar.message_label.text() == "Export cancelled; nothing was written."
+
+
+def test_a_failed_export_replaces_the_earlier_message(qtbot, loaded, tmp_path, message_boxes):
+    loaded.status_bar.notify(f"Exported to {tmp_path / 'earlier.npy'}")
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(tmp_path / "frames"))
+    dialog.dtype_combo.setCurrentIndex(dialog.dtype_combo.findData("float32"))  # PNG: no floats
+    with qtbot.waitSignal(dialog.noted, timeout=30000,
+                          check_params_cb=lambda text: text.startswith("Export failed")):
+        dialog.start_export()
+    text = loaded.status_bar.message_label.text()
+    assert text.startswith("Export failed; nothing was written.") and '"Data type"' in text
+    dialog.reject()
+
+
+def test_an_idle_dialog_closes_when_another_stack_opens(qtbot, loaded, tmp_path, wait_idle):
+    dialog = open_dialog(loaded)
+    other = tmp_path / "other.npy"
+    np.save(other, np.zeros((2, 8, 8), np.uint8))
+    loaded.opener.open_path(other)
+    wait_idle(loaded)
+    qtbot.waitUntil(lambda: loaded.export_dialog is None)
+    from PyQt5 import sip
+    assert sip.isdeleted(dialog) or not dialog.isVisible()
+
+
+def test_quit_while_a_statistics_csv_is_written_waits_for_it(qtbot, window, tmp_path,
+                                                             wait_idle, monkeypatch):
+    """The CSV cannot be stopped half way: Yes quits once it is written, whole."""
+    import threading
+
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QMessageBox
+
+    from histeq_gui.gui import stats_export
+    source = tmp_path / "faces.npy"
+    np.save(source, np.random.default_rng(6).integers(0, 256, (5, 24, 24), np.uint8))
+    window.opener.open_path(source)
+    wait_idle(window)
+    window.docks["stats"].raise_()
+    qtbot.waitUntil(lambda: window.inspection.table is not None, timeout=30000)
+    release = threading.Event()
+    real = stats_export.stats_to_csv
+
+    def held(*args, **kwargs):
+        release.wait(30)
+        return real(*args, **kwargs)
+    asked = []
+
+    def answer(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        release.set()                   # the CSV may finish while the window waits for it
+        return QMessageBox.Yes
+    monkeypatch.setattr(stats_export, "stats_to_csv", held)
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    dialog = window.panel("stats").open_export_dialog()
+    out = tmp_path / "stats.csv"
+    dialog.path_edit.setText(str(out))
+    assert dialog.start_export()
+    assert window.status_bar.message_label.text() == f"Writing the statistics to {out}…"
+    qtbot.keyClick(dialog.path_edit, Qt.Key_Q, Qt.ControlModifier)
+    assert len(asked) == 1 and "cannot be stopped half way" in asked[0]
+    assert not window.isVisible() and not dialog.running
+    assert out.exists() and sidecar_path(out).exists()
+    assert window.status_bar.message_label.text() == f"Statistics written to {out}"
+
+
+def test_the_progress_says_how_long_is_left(qtbot, loaded):
+    dialog = open_dialog(loaded)
+    now = [100.0]
+    dialog.clock = lambda: now[0]
+    dialog._on_progress("equalize", 0, 1000)
+    assert dialog.stage_label.text() == "Equalizing: 0 of 1,000"
+    now[0] = 110.0
+    dialog._on_progress("equalize", 250, 1000)          # 250 images in 10 s: 30 s for 750
+    assert dialog.stage_label.text() == "Equalizing: 250 of 1,000 · about 30 s left"
+    dialog._on_progress("write", 0, 4)                  # a new stage starts its own clock
+    assert dialog.stage_label.text() == "Writing and verifying: 0 of 4"
+    dialog.reject()

@@ -493,6 +493,7 @@ class StatsTablePanel(QWidget):
                                                    self.window())
             self.export_dialog.exported.connect(
                 lambda path: self.context.notify(f"Statistics written to {path}", 60000))
+            self.export_dialog.noted.connect(lambda text: self.context.notify(text, 60000))
             self.export_dialog.finished.connect(self._on_export_closed)
             self.export_dialog.open()
         self.export_dialog.raise_()
