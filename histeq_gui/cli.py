@@ -24,6 +24,7 @@ succeeds, and the input is never modified.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -129,6 +130,10 @@ def build_parser():
                              "their full range (default: %(default)s)")
     parser.add_argument("--key", metavar="NAME",
                         help="array to read from an .npz input holding several")
+    parser.add_argument("--region", type=_region_type, metavar="Y0:Y1,X0:X1",
+                        help="only the pixels image[Y0:Y1, X0:X1] of every image make the "
+                             "histograms (the viewer's region of interest); their mapping "
+                             "equalizes every pixel (default: the whole image)")
     parser.add_argument("--channel-axis", type=channel_axis_type, default="auto",
                         metavar="{auto,none,INT}",
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
@@ -149,6 +154,15 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_method_options(parser)
     return parser
+
+
+def _region_type(text):
+    from .core.region import parse_region
+
+    try:
+        return parse_region(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv=None):
@@ -217,7 +231,7 @@ def _run(args):
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis,
-                              params=args.params)
+                              params=args.params, region=args.region)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     if args.output is not None:
         check_target(args.output, source=args.input, overwrite=args.overwrite)

@@ -47,6 +47,7 @@ from .histogram import check_bins, check_dtype
 from .io import (RaggedPngWriter, Reader, atomic, check_output, guard, memory, open_writer,
                  output_kind, png_names, reader_for, sidecar, stack_axis)
 from .methods import check_method, get_method, uses_value_bins
+from .region import check_region, describe_region, region_mask, region_text
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
@@ -80,6 +81,16 @@ class ExportSettings:
         for :func:`histeq_gui.equalize`; the others take their defaults.
         The sidecar records every parameter as resolved for the stack's
         dtype (:meth:`resolved_params`).
+    region : tuple or None
+        ``(y0, y1, x0, x1)``: only the pixels ``image[y0:y1, x0:x1]`` of each
+        image make the histograms (scope "image": each image's; "stack": the
+        stack's), whose mapping is applied to every pixel, as
+        ``equalize(images, mask=region_mask(region, (H, W)))``
+        (:mod:`~histeq_gui.core.region`; ``histeq --region Y0:Y1,X0:X1``,
+        the viewer's region of interest).  None: every pixel.  It must lie
+        inside the images (images of different sizes: it is cut to each,
+        and an image it misses is equalized by all its pixels in scope
+        "image" and counts none in scope "stack", as the viewer does).
 
     Examples
     --------
@@ -97,6 +108,7 @@ class ExportSettings:
     dtype: str = "same"
     channel_axis: object = "auto"
     params: dict = field(default_factory=dict)
+    region: tuple | None = None
 
     def validate(self):
         """Return ``self`` if every field is valid, else raise a one-line ValueError.
@@ -129,6 +141,12 @@ class ExportSettings:
                 raise ValueError(f"the {method.name} method has no parameter {name!r}; its "
                                  f"parameters: {', '.join(known) or 'none'}")
             method.param(name).check(value, method.name)
+        if self.region is not None:
+            check_region(self.region)
+            if not method.masks:
+                raise ValueError(f"the {method.name} method takes no region: it uses every "
+                                 "pixel of each image; leave the region out or choose another "
+                                 "method")
         return self
 
     def resolved_params(self, input_dtype):
@@ -171,6 +189,7 @@ class _Plan:
     params: dict                # every parameter as resolved for the stack (the sidecar's)
     names: list | None = None   # a PNG folder's file names (from the source files)
     sources: list | None = None     # the source file of each image, when names come from them
+    mask: np.ndarray | None = None  # the region's (H, W) mask (one size of image)
 
     @property
     def ragged(self):
@@ -199,6 +218,8 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         check_dtype(images.dtype)
         layout = guess_layout(shape, settings.channel_axis)
         params = settings.resolved_params(images.dtype)
+        mask = None if settings.region is None else \
+            region_mask(settings.region, layout.image_shape)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
@@ -223,7 +244,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         out_names = png_names(sources)          # a folder's images keep their names
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images),
-                 params, out_names, None if out_names is None else list(sources))
+                 params, out_names, None if out_names is None else list(sources), mask)
 
 
 def _plan_ragged(images, output, settings, source, overwrite):
@@ -439,6 +460,9 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ...     print(stage, done, total)
     """
     runner = _engine(engine, scheduler)
+    if runner.name != "local" and getattr(settings, "region", None) is not None:
+        raise StackError("the dask engine takes no region; export a region "
+                         f"({describe_region(settings.region)}) with the local engine")
     plan = _plan(images, output, settings, source, overwrite, chunk_images, names)
     if plan.ragged:
         if runner.name != "local":
@@ -543,11 +567,17 @@ def _run_ragged(plan):
     """
     s, reader, layout = plan.settings, plan.images, plan.layout
     axis = layout.channel_axis
+
+    def mask_of(image):         # the region cut to this image (None: every pixel)
+        return None if s.region is None else region_mask(s.region, image.shape, clip=True)
+
     maps = None
     if s.scope == "stack":
         def chunks():
             for image in reader.images():
-                yield channel_pieces(image, guess_layout(image.shape, axis))
+                pieces = channel_pieces(image, guess_layout(image.shape, axis))
+                mask = mask_of(image)
+                yield pieces if mask is None else [(piece, mask) for piece in pieces]
 
         def build(progress):
             return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
@@ -564,8 +594,10 @@ def _run_ragged(plan):
             yield "equalize", 0, total
             for i in range(total):
                 image = reader.image(i)
+                mask = mask_of(image) if maps is None else None
                 out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None, 0,
-                                     plan.input_dtype)
+                                     plan.input_dtype,
+                                     mask=mask if mask is not None and mask.any() else None)
                 writer.write(i, i + 1, out)
                 yield "equalize", i + 1, total
             writer.finish()
@@ -585,7 +617,7 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress)
+        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress, plan.mask)
         return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
 
     return (yield from stage_in_thread("histogram", build))
@@ -611,7 +643,8 @@ class LocalEngine:
 
         def build(progress):
             return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
-                                          s.bins, progress=progress, **s.params)
+                                          s.bins, mask=plan.mask, progress=progress,
+                                          **s.params)
 
         return (yield from stage_in_thread("histogram", build))
 
@@ -620,7 +653,7 @@ class LocalEngine:
         for start, stop, n in pieces(plan.layout, axis, plan.chunk_images):
             chunk = read_piece(reader, axis, start, stop)
             yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
-                                                 start, plan.input_dtype, params)
+                                                 start, plan.input_dtype, params, plan.mask)
 
 
 def _sidecar_info(plan, engine="local"):
@@ -640,6 +673,7 @@ def _sidecar_info(plan, engine="local"):
         "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
         "params": {name: _json_value(value) for name, value in plan.params.items()},
         "scope": s.scope,
+        "region": None if s.region is None else region_text(s.region),
         "channel_axis": plan.layout.channel_axis,
         "engine": engine,
         **({} if plan.names is None else
