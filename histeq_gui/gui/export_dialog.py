@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt, QUrl
 from PyQt5.QtGui import QDesktopServices
-from PyQt5.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                             QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+                             QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.io import exists
 from ..core.channels import channel_axis_choices
@@ -25,6 +25,7 @@ from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_st
 from ..core.io import output_kind
 from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.methods import METHODS, Method, get_method
+from ..core.region import describe_region, region_of_rect, region_text
 from .panels.settings import WrappedNote, scope_note, value_bins_note
 from .write_dialog import WriteDialog, free_output_path
 
@@ -116,7 +117,9 @@ class ExportDialog(WriteDialog):
         method's own parameters are the ones set in the viewer for the
         method chosen here (``state.params_of``), shown in the dialog and
         passed as ``ExportSettings.params``: the bytes ``histeq --method M
-        --<param> V`` writes.
+        --<param> V`` writes.  The viewer's region of interest is exported
+        too (``ExportSettings.region``, ``histeq --region``), so the file
+        holds what the viewer shows; a check box leaves it out.
     preferences : Preferences
         For the folder to start in; remembers the folder exported to.
     parent : QWidget, optional
@@ -187,8 +190,13 @@ class ExportDialog(WriteDialog):
             self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
             if choice == viewer_axis:
                 self.channel_combo.setCurrentIndex(self.channel_combo.count() - 1)
-        self.stage_label.setText("Method, bins, scope and colour axis come from the viewer; "
-                                 "change them here if you like.")
+        self.region_check = QCheckBox()
+        self.region_check.setToolTip("Only the region's pixels make the histograms, as in the "
+                                     "viewer; their mapping equalizes every pixel (histeq "
+                                     "--region Y0:Y1,X0:X1). Unchecked: the whole images.")
+        self.region_check.setChecked(True)
+        self.stage_label.setText("Method, bins, scope, region and colour axis come from the "
+                                 "viewer; change them here if you like.")
 
         output_row = QHBoxLayout()
         output_row.addWidget(self.output_edit, 1)
@@ -207,6 +215,7 @@ class ExportDialog(WriteDialog):
         form.addRow("Bins", bins_cell)
         form.addRow("Parameters", self.params_label)
         form.addRow("Scope", self.scope_combo)
+        form.addRow("Region", self.region_check)
         form.addRow("Colour axis", self.channel_combo)
         self.lay_out(form)
 
@@ -214,14 +223,28 @@ class ExportDialog(WriteDialog):
         self.output_edit.textChanged.connect(self._show_format)
         self.method_combo.currentIndexChanged.connect(self._show_bins_note)
         self.method_combo.currentIndexChanged.connect(self._show_method_params)
+        self.method_combo.currentIndexChanged.connect(self._show_region)
+        state.roiChanged.connect(self._show_region)
         self._show_format()
         self._show_bins_note()
         self._show_method_params()
+        self._show_region()
 
     # ------------------------------------------------------------------ fields
     def params(self):
         """The parameters of the method chosen, as set for it in the viewer (a new dict)."""
         return self.state.params_of(self.method_combo.currentData())
+
+    def region(self):
+        """The viewer's region of interest as the export's ``(y0, y1, x0, x1)``, or None.
+
+        None without a region, when the check box leaves it out, or for a
+        method that takes none.
+        """
+        roi = self.state.roi
+        if roi is None or not self.region_check.isChecked() or not self.method().masks:
+            return None
+        return region_of_rect(roi)
 
     def settings(self):
         """The :class:`ExportSettings` the fields describe."""
@@ -230,7 +253,21 @@ class ExportDialog(WriteDialog):
                               scope=self.scope_combo.currentData(),
                               dtype=self.dtype_combo.currentData(),
                               channel_axis=self.channel_combo.currentData(),
-                              params=self.params())
+                              params=self.params(), region=self.region())
+
+    def _show_region(self, *_):
+        """The region row: the viewer's region (the check box uses it), or why there is none."""
+        roi, method = self.state.roi, self.method()
+        check = self.region_check
+        if roi is None:
+            check.setText("none: every pixel makes the histograms (draw one in the viewer, "
+                          "Ctrl+R)")
+        else:
+            region = region_of_rect(roi)
+            check.setText(f"{describe_region(region)} from the viewer "
+                          f"(histeq --region {region_text(region)})" if method.masks else
+                          f"{describe_region(region)}: not used, {method.name} takes no region")
+        check.setEnabled(roi is not None and method.masks and not self.running)
 
     def method(self) -> Method:
         """The method chosen in the dialog."""
@@ -292,10 +329,11 @@ class ExportDialog(WriteDialog):
     def set_fields_enabled(self, enabled):
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
-                       self.channel_combo):
+                       self.channel_combo, self.region_check):
             widget.setEnabled(enabled)
         if enabled:
             self._show_bins_note()
+            self._show_region()
 
     def for_user(self, message):
         return for_dialog(message)

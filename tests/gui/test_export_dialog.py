@@ -586,3 +586,53 @@ def test_the_progress_says_how_long_is_left(qtbot, loaded):
     dialog._on_progress("write", 0, 4)                  # a new stage starts its own clock
     assert dialog.stage_label.text() == "Writing and verifying: 0 of 4"
     dialog.reject()
+
+
+@pytest.mark.parametrize("scope", ["image", "stack"])
+def test_the_region_shown_is_the_region_exported(qtbot, loaded, stack_file, tmp_path, scope):
+    """A region drawn in the viewer is the export's mask: the file holds what is shown, and the
+    bytes of ``histeq --region``."""
+    from histeq_gui.core.convert import convert
+    from histeq_gui.core.io import read_sidecar
+    from histeq_gui.core.region import region_mask
+    loaded.state.set_scope(scope)
+    loaded.state.set_index(3)
+    loaded.state.set_roi((8, 4, 20, 16))                      # x, y, width, height
+    qtbot.waitUntil(lambda: not loaded.busy and loaded.controller.result is not None
+                    and loaded.controller.result.roi == (8, 4, 20, 16), timeout=30000)
+    shown = loaded.controller.result.equalized
+    dialog = open_dialog(loaded)
+    assert dialog.region_check.isChecked() and dialog.region_check.isEnabled()
+    assert "rows 4:20, columns 8:28 from the viewer" in dialog.region_check.text()
+    assert dialog.settings().region == (4, 20, 8, 28)
+    out_gui = tmp_path / "gui.npy"
+    dialog.output_edit.setText(str(out_gui))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        assert dialog.start_export()
+    written = np.load(out_gui)
+    assert np.array_equal(written[3, 0], convert(shown, "same", np.uint8))    # what is shown
+    stack = np.load(stack_file)
+    expected = convert(equalize(stack, "numpy", 256, scope,
+                                mask=region_mask((4, 20, 8, 28), (40, 48))), "same", np.uint8)
+    assert np.array_equal(written, expected)
+    out_cli = tmp_path / "cli.npy"
+    assert histeq_main([str(stack_file), "-o", str(out_cli), "--scope", scope,
+                        "--region", "4:20,8:28", "--quiet"]) == 0
+    assert out_gui.read_bytes() == out_cli.read_bytes()
+    assert read_sidecar(out_gui)["region"] == "4:20,8:28"
+
+
+def test_the_region_can_be_left_out_and_clahe_takes_none(qtbot, loaded, tmp_path):
+    loaded.state.set_roi((8, 4, 20, 16))
+    dialog = open_dialog(loaded)
+    dialog.region_check.setChecked(False)
+    assert dialog.settings().region is None
+    dialog.region_check.setChecked(True)
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("clahe"))
+    assert not dialog.region_check.isEnabled() and dialog.settings().region is None
+    assert "clahe takes no region" in dialog.region_check.text()
+    loaded.state.set_roi(None)
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("numpy"))
+    assert not dialog.region_check.isEnabled() and dialog.settings().region is None
+    assert dialog.region_check.text().startswith("none: every pixel")
+    dialog.reject()
