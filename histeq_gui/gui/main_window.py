@@ -38,9 +38,8 @@ __all__ = ["MainWindow", "APP_NAME"]
 log = logging.getLogger(__name__)
 
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
-LAYOUT_VERSION = 4          # saveState/restoreState: a layout of another version is ignored
-                            # (3: the inspection panels, tabbed; an older layout stacked them;
-                            # 4: the teaching panels, and the column histogram hidden at start)
+LAYOUT_VERSION = 5          # saveState/restoreState: a layout of another version is ignored
+                            # (one saved by a version whose views could leave it broken, too)
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +94,7 @@ class MainWindow(QMainWindow):
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
         self.fit()
+        self.first_layout = self.saveState()        # View > Reset layout
         self._restore_geometry()
         self._update_title()
         if "images" in self.panels:
@@ -152,6 +152,11 @@ class MainWindow(QMainWindow):
                             menu.addAction(action)
         self.view_menu = menus["View"]
         self.view_menu.addActions(list(self.views.actions.values()))
+        self.reset_layout_action = QAction("&Reset layout", self)
+        self.reset_layout_action.setToolTip("The viewer as it first opens: every panel in its "
+                                            "place and size")
+        self.reset_layout_action.triggered.connect(lambda checked=False: self.reset_layout())
+        self.view_menu.addAction(self.reset_layout_action)
         self.view_menu.addSeparator()
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
@@ -161,6 +166,11 @@ class MainWindow(QMainWindow):
     def show_view(self, name):
         """Show the viewer ("viewer") or a teaching view ("compare", "worked-table", "not-flat")."""
         self.views.show_view(name)
+
+    def reset_layout(self):
+        """The viewer as it first opens, in the window's size: docks in their places and sizes."""
+        self.views.reset(self.first_layout)
+        size_docks(self, self.docks, self.size())
 
     def fit(self, size=None):
         """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
