@@ -13,7 +13,7 @@ Adding a method: write ``methods/<name>.py`` declaring ``METHOD =
 Method(...)`` with its hooks in plain NumPy (``opencv_lut.py`` is a short
 example of a table method), add it to ``_BUILT_IN`` below, add its
 reference to ``tests/core/references.py`` (every test that loops over
-:data:`METHODS` then covers it) and run ``scripts/update_readme_methods.py``.
+:data:`METHODS` then covers it) and run ``scripts/update_readme.py``.
 
 Importing this package imports NumPy only (no numba, no scikit-image), so
 ``histeq --help`` stays fast; the compiled loops load when a method is first
