@@ -6,7 +6,10 @@ left as it is:
 
 - ``<!-- methods-table -->`` ... ``<!-- /methods-table -->``: the methods
   table, ``histeq_gui.core.methods.markdown_table()`` of the method
-  registry, so a newly registered method appears after one run.
+  registry, so a newly registered method appears after one run;
+- ``<!-- keys-table -->`` ... ``<!-- /keys-table -->``: the viewer's keys,
+  ``histeq_gui.gui.bindings.markdown_table()`` of the table the window's
+  actions and its F1 help are made from (no Qt is imported).
 
 A README without a block's markers is left without it::
 
@@ -30,8 +33,14 @@ def _methods_table():
     return markdown_table()
 
 
+def _keys_table():
+    from histeq_gui.gui.bindings import markdown_table
+
+    return markdown_table()
+
+
 #: marker name -> the function that makes the block's text.
-BLOCKS = {"methods-table": _methods_table}
+BLOCKS = {"methods-table": _methods_table, "keys-table": _keys_table}
 
 
 def markers(name):

@@ -23,6 +23,7 @@ from .._version import __version__
 from ..cli_options import (OneLineParser, add_method_options, add_setting_options, bins_type,
                            method_params, param_from_text)
 from ..core.methods import METHODS, SCOPES
+from .bindings import summary as keys_summary
 
 __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 
@@ -78,8 +79,7 @@ def build_parser():
         prog="histeq-gui",
         description="Look through an image stack, see what histogram equalization does to it, "
                     "and export the result.",
-        epilog="Keys: Left/Right, Home/End, PgUp/PgDn, Space (play), Ctrl+O, Ctrl+E, Ctrl+Q, "
-               "F1 (help).  Image indices count from 0.")
+        epilog=f"{keys_summary()}  Image indices count from 0.")
     parser.add_argument("path", nargs="?", metavar="PATH",
                         help="stack file or folder of images (default: the bundled sample)")
     parser.add_argument("--key", metavar="NAME",

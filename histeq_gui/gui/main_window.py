@@ -19,6 +19,7 @@ from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu, QMessageBox
 
 from . import panels as registry
+from .bindings import keys_of
 from .controller import ViewController
 from .docking import dock_panels, fitted_size, size_docks
 from .help import APP_NAME, Help
@@ -121,11 +122,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self):
         opener = self.opener
-        self.export_action = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
-        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
+        self.export_action = self._action("&Export…", self.open_export_dialog,
+                                          keys_of("export")[0])
+        self.quit_action = self._action("&Quit", self.close, keys_of("quit")[0])
         # Quit works from the modeless dialogs too (an export running in one of them).
         self.quit_action.setShortcutContext(Qt.ApplicationShortcut)
-        self.help_action = self._action("&Keyboard and help", self.help.show, Qt.Key_F1)
+        self.help_action = self._action("&Keyboard and help", self.help.show,
+                                        keys_of("help")[0])
         menus = {name: self.menuBar().addMenu(f"&{name}")
                  for name in ("File", "Image", "View", "Help")}
         menus["File"].addActions([opener.open_action, opener.open_folder_action])

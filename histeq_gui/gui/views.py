@@ -28,6 +28,8 @@ from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QApplication
 
+from .bindings import keys_of
+
 __all__ = ["View", "VIEWS", "VIEW_NAMES", "KEPT_DOCKS", "ViewSwitcher"]
 
 
@@ -103,14 +105,12 @@ class ViewSwitcher(QObject):
         self.actions = {}
         group = QActionGroup(self)
         group.setExclusive(True)
-        number = 0
         for name, view in VIEWS.items():
             if name != "viewer" and not all(p in docks for p in view.panels()):
                 continue
-            number += 1
             action = QAction(view.text, window)
             action.setCheckable(True)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcut(QKeySequence(keys_of(f"view:{name}")[0]))
             action.setChecked(name == "viewer")
             action.triggered.connect(lambda checked=False, n=name: self.show_view(n))
             group.addAction(action)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from ..bindings import keys_of
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
 from ..levels import current_levels, describe_mode
@@ -108,11 +109,11 @@ class ImagesPanel(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
         zoom = QAction("&Reset zoom", self)
-        zoom.setShortcut("Ctrl+0")
+        zoom.setShortcut(keys_of("zoom")[0])
         zoom.triggered.connect(self.reset_zoom)
         self.roi_action = QAction("Histogram of a &region", self)
         self.roi_action.setCheckable(True)
-        self.roi_action.setShortcut("Ctrl+R")
+        self.roi_action.setShortcut(keys_of("region")[0])
         self.roi_action.setToolTip(_ROI_TIP)
         self.roi_action.toggled.connect(self._on_roi_toggled)
         self.notify = context.notify

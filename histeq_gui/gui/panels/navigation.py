@@ -7,6 +7,8 @@ from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox,
                              QStyle, QToolButton, QWidget)
 
+from ..bindings import keys_of
+
 __all__ = ["NavigationPanel"]
 
 
@@ -30,15 +32,17 @@ class NavigationPanel(QWidget):
         super().__init__(parent)
         self.state = state = context.state
         self.player = player = context.player
+        (back, forward), (first, last), (page_back, page_forward) = (
+            keys_of(name) for name in ("step", "ends", "jump"))
         self.menu_actions = {"Image": [
-            self._action("&Previous image", lambda: state.step(-1), Qt.Key_Left),
-            self._action("&Next image", lambda: state.step(1), Qt.Key_Right),
-            self._action("&First image", lambda: state.set_index(0), Qt.Key_Home),
-            self._action("&Last image", lambda: state.set_index(state.n_images - 1), Qt.Key_End),
-            self._action("10 images &back", lambda: state.step(-10), Qt.Key_PageUp),
-            self._action("10 images f&orward", lambda: state.step(10), Qt.Key_PageDown),
+            self._action("&Previous image", lambda: state.step(-1), back),
+            self._action("&Next image", lambda: state.step(1), forward),
+            self._action("&First image", lambda: state.set_index(0), first),
+            self._action("&Last image", lambda: state.set_index(state.n_images - 1), last),
+            self._action("10 images &back", lambda: state.step(-10), page_back),
+            self._action("10 images f&orward", lambda: state.step(10), page_forward),
             None,
-            self._action("Play / &pause", player.toggle, Qt.Key_Space)]}
+            self._action("Play / &pause", player.toggle, keys_of("play")[0])]}
         style = self.style()
         self.first_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward),
                                          "First image (Home)", lambda: state.set_index(0))
