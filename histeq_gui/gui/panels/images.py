@@ -14,7 +14,8 @@ from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidge
 from ..bindings import keys_of
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
-from ..levels import current_levels, describe_mode
+from ..levels import (current_levels, describe_eq_levels, describe_mode,
+                      equalized_display_levels)
 from ..plots import bins_text
 
 __all__ = ["ImagesPanel", "EMPTY_HINT", "no_mask_note"]
@@ -38,15 +39,16 @@ def no_mask_note(method):
             "choose another method to use a region")
 
 
-def equalized_title(result, problem):
-    """The equalized view's title: the settings used, or why there is no image."""
+def equalized_title(result, problem, display=""):
+    """The equalized view's title: the settings used (and ``display``), or why there is no image."""
     if problem is not None:
         return f"Equalized · {problem}"
     hists = result.histograms
     scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
     if result.roi is not None:
         scope_text += " of the region"
-    return f"Equalized · {result.method}, {bins_text(hists[0])}, {scope_text}"
+    return f"Equalized · {result.method}, {bins_text(hists[0])}, {scope_text}" + \
+        (f" · {display}" if display else "")
 
 
 class ImagesPanel(QWidget):
@@ -188,7 +190,8 @@ class ImagesPanel(QWidget):
     def _show_levels(self):
         result = self.controller.result
         if result is not None and self.state.stack is not None:
-            self.views.set_levels(current_levels(self.state, result))
+            self.views.set_levels(current_levels(self.state, result),
+                                  equalized_display_levels(self.state, result))
             self.views.set_titles(*self._titles(result))
 
     def _titles(self, result):
@@ -197,7 +200,8 @@ class ImagesPanel(QWidget):
         name = f" · {name}" if name else ""
         return (f"Original · image {result.index}{name} · {stack.dtype} · "
                 f"{describe_mode(self.state)}",
-                equalized_title(result, self.controller.problem()))
+                equalized_title(result, self.controller.problem(),
+                                describe_eq_levels(self.state, result)))
 
     def show_result(self, result):
         """Draw ``result`` (a ViewResult); None: the hint, or empty views while computing."""
@@ -212,7 +216,8 @@ class ImagesPanel(QWidget):
             return
         self.note.setText(result.note or "")
         self.views.set_images(result.original, result.equalized,
-                              current_levels(self.state, result))
+                              current_levels(self.state, result),
+                              equalized_display_levels(self.state, result))
         self.views.set_titles(*self._titles(result))
         self.views.mark_pixel(self.state.cursor)
 
