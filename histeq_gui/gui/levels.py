@@ -43,9 +43,9 @@ MODE_TIPS = {
 
 
 EQ_MODE_TEXT = {
-    "auto": "Automatic",
-    "output": "Output range 0..1",
-    "percentile": "Saturated percentiles",
+    "auto": "Auto",
+    "output": "0..1",
+    "percentile": "Percent",
 }
 
 EQ_MODE_TIPS = {

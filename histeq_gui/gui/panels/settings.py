@@ -233,10 +233,10 @@ class SettingsPanel(QWidget):
         self.eq_levels_combo.setToolTip("How the equalized image is displayed (nothing is "
                                         "recomputed; the export is not changed)")
         self.colour_combo = QComboBox()
-        for combo in (self.colour_combo, self.levels_combo,     # long items do not widen it
-                      self.eq_levels_combo):
+        for combo in (self.colour_combo, self.levels_combo):    # long items do not widen it
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(14)
+        self.eq_levels_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)    # short items
         self.colour_combo.setToolTip("The colour axis, as histeq --channel-axis: auto "
                                      "(channels last of 2-4 values), none (gray), or an axis")
         self.colour_note = WrappedNote()
@@ -264,9 +264,13 @@ class SettingsPanel(QWidget):
         form.addRow("Bins", bins_row)
         form.addRow("", self.bins_note)
         form.addRow("Scope", scope_row)
-        form.addRow("Display", self.levels_combo)
+        display_row = QHBoxLayout()             # the original's levels, then the result's
+        display_row.setContentsMargins(0, 0, 0, 0)
+        display_row.addWidget(self.levels_combo, 1)
+        display_row.addWidget(QLabel("result"))
+        display_row.addWidget(self.eq_levels_combo)
+        form.addRow("Display", display_row)
         form.addRow("Range", levels_row)         # display range (not textbook's levels)
-        form.addRow("Equalized", self.eq_levels_combo)
         form.addRow("Colour", self.colour_combo)
         form.addRow("", self.colour_note)
         self.form = form
@@ -403,9 +407,11 @@ class SettingsPanel(QWidget):
         combo.blockSignals(True)
         combo.setCurrentIndex(combo.findData(state.eq_levels_mode))
         low, high = equalized_display_levels(state, result, "auto")
-        auto = "Auto: 0..1" if (low, high) == (0.0, 1.0) else \
-            f"Auto: {format_number(low)}..{format_number(high)}"
-        combo.setItemText(combo.findData("auto"), auto if result is not None else "Automatic")
+        combo.setItemText(combo.findData("auto"), "Auto" if (low, high) == (0.0, 1.0) else
+                          "Auto: %")
+        combo.setToolTip(f"How the equalized image is displayed: now {format_number(low)} to "
+                         f"{format_number(high)} (nothing is recomputed; the export is not "
+                         "changed)")
         combo.blockSignals(False)
 
     def _show_colour(self, *_):
