@@ -44,14 +44,15 @@ from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .io import (RaggedPngWriter, Reader, atomic, check_output, guard, memory, open_writer,
-                 output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io import (RaggedPngWriter, Reader, atomic, check_output, exists, guard, memory,
+                 open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io.formats import output_for
 from .methods import check_method, get_method, uses_value_bins
 from .region import check_region, describe_region, region_mask, region_text
 from .stack import guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
-           "export_steps", "export"]
+           "preview_target", "export_steps", "export"]
 
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
@@ -247,12 +248,16 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
                  params, out_names, None if out_names is None else list(sources), mask)
 
 
+def _check_ragged_kind(output, kind):
+    if kind != "png-folder":
+        raise StackError(f"cannot write '{output}': images of different sizes can only be "
+                         "exported to a folder; give an output without extension")
+
+
 def _plan_ragged(images, output, settings, source, overwrite):
     """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
     output = Path(output)
-    if output_kind(output) != "png-folder":
-        raise StackError(f"cannot write '{output}': images of different sizes can only be "
-                         "exported to a folder; give an output without extension")
+    _check_ragged_kind(output, output_kind(output))
     shapes = list(images.shapes)
     try:
         check_dtype(images.dtype)
@@ -352,6 +357,72 @@ def check_target(output, *, source=None, overwrite=False):
     kind = check_output(output, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     return kind
+
+
+def preview_target(output, images, settings, *, source=None, names=None):
+    """What an export of ``images`` to ``output`` would write, checked without touching the disk.
+
+    For a dialog checking an output as it is typed: the checks of
+    :func:`export_steps` that need neither a file created nor a folder
+    cleaned (no probe file, no clean-up of earlier runs; :func:`check_target`
+    and :func:`export_steps` make those when the export starts).
+
+    Parameters
+    ----------
+    output : str or path-like
+    images : ndarray, Reader or RaggedReader
+        The stack (only its shape, dtype and names are looked at).
+    settings : ExportSettings
+    source, names
+        As for :func:`export_steps`.
+
+    Returns
+    -------
+    kind : str
+        The output kind ("npy", ..., "png-folder").
+    png_names : list of str or None
+        The file names a PNG folder gets when they come from the source
+        files (``a.jpg`` -> ``a.png``); None when they are numbered.
+    exists : bool
+        Something is at ``output`` already: an output of this kind that an
+        export may replace (with ``overwrite``).
+
+    Raises
+    ------
+    StackError
+        One line: the output is the input, its kind is unknown or cannot
+        hold the stack (images of different sizes in one file, floats in
+        PNG files), two source files would give one PNG name, or what is at
+        ``output`` is not an output of this kind (a folder holding other
+        files).
+    ValueError
+        For invalid settings.
+    """
+    settings.validate()
+    output = Path(output)
+    ragged = bool(getattr(images, "ragged", False))
+    _check_not_input(output, [source, getattr(images, "filename", None),
+                              getattr(images, "path", None)])
+    kind = output_kind(output)
+    if ragged:
+        _check_ragged_kind(output, kind)
+    try:
+        layout = guess_layout(images.shapes[0] if ragged else tuple(images.shape),
+                              settings.channel_axis)
+    except ValueError as exc:
+        raise StackError(f"cannot export this stack: {exc}") from None
+    writer = output_for(output).writer
+    writer.check_stack(output, output_dtype(settings.dtype, images.dtype), layout)
+    sources = names if names is not None else getattr(images, "names", None)
+    out_names = None
+    if kind == "png-folder" and sources is not None and \
+            (ragged or len(sources) == layout.n_images):
+        out_names = png_names(sources)
+    with guard(output, "write"):
+        present = exists(output)
+        if present:
+            writer.check_replace(output)
+    return kind, out_names, present
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None,

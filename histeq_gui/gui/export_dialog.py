@@ -21,7 +21,8 @@ from ..core.io import exists
 from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
-from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
+from ..core.export import (OUTPUT_DTYPES, ExportSettings, check_target, export_steps,
+                           output_dtype, preview_target)
 from ..core.io import output_kind
 from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.methods import METHODS, Method, get_method
@@ -33,11 +34,11 @@ __all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
 _KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
               "tif": "TIFF stack", "png": "PNG image (a single image)",
-              "png-folder": "folder of numbered PNG files"}
+              "png-folder": "folder of PNG files", "zarr": "Zarr array"}
 # Browse…: every kind the export writes; a name without an extension gets the chosen kind's.
 _SAVE_KINDS = (("NumPy array (*.npy)", ".npy"), ("NumPy archive (*.npz)", ".npz"),
                ("TIFF stack (*.tif *.tiff)", ".tif"), ("PNG image, a single image (*.png)", ".png"),
-               ("Folder of numbered PNG files (no extension) (*)", ""))
+               ("Folder of PNG files (no extension) (*)", ""))
 _SAVE_FILTER = ";;".join(text for text, _ in _SAVE_KINDS)
 # The core's messages name the command's options; the dialog names its own controls.
 _CONTROLS = {"--dtype": '"Data type"', "--method": '"Method"', "--bins": '"Bins"',
@@ -221,6 +222,8 @@ class ExportDialog(WriteDialog):
 
         self.browse_button.clicked.connect(self._browse)
         self.output_edit.textChanged.connect(self._show_format)
+        for combo in (self.dtype_combo, self.channel_combo, self.method_combo):
+            combo.currentIndexChanged.connect(self._show_format)
         self.method_combo.currentIndexChanged.connect(self._show_bins_note)
         self.method_combo.currentIndexChanged.connect(self._show_method_params)
         self.method_combo.currentIndexChanged.connect(self._show_region)
@@ -299,18 +302,39 @@ class ExportDialog(WriteDialog):
             self.scope_combo.setCurrentIndex(self.scope_combo.findData("image"))
         self.scope_combo.setToolTip(note or "")
 
-    def _show_format(self):
+    def _show_format(self, *_):
+        """What the output typed would be, or why it cannot be written (Export is then off).
+
+        Checked as it is typed (:func:`~histeq_gui.core.export.preview_target`,
+        which writes nothing): its kind, the names of a folder's files, and
+        whether an existing output could be replaced.
+        """
         text = self.output_edit.text().strip()
+        problem = None
         if not text:
-            self.format_label.setText("Choose where to write the result.")
+            problem = "Choose where to write the result."
+        else:
+            try:
+                kind, names, present = preview_target(
+                    Path(text).expanduser(), self.stack.reader, self.settings(),
+                    source=self.stack.path, names=self.stack.names)
+            except ValueError as exc:           # StackError is a ValueError
+                text = html.escape(for_dialog(str(exc)), quote=False)
+                problem = f"<span style='color:#c5221f'>{text}</span>"
+        if not self.running:
+            self.export_button.setEnabled(problem is None)
+        if problem is not None:
+            self.format_label.setText(problem)
             return
-        try:
-            kind = output_kind(text)
-        except StackError as exc:
-            self.format_label.setText(f"<span style='color:#c5221f'>"
-                                      f"{html.escape(for_dialog(str(exc)))}</span>")
-            return
-        self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} and a .json sidecar.")
+        what = f"Writes a {_KIND_TEXT[kind]}"
+        if kind == "png-folder":
+            what += (f", named after the source files ({html.escape(self.stack.names[0])} → "
+                     f"{html.escape(names[0])}, …)" if names else
+                     ", numbered from 00000.png")
+        what += " and a .json sidecar."
+        if present:
+            what += " It exists: Export asks before replacing it."
+        self.format_label.setText(what)
 
     def _show_bins_note(self):
         method = self.method()
@@ -334,6 +358,7 @@ class ExportDialog(WriteDialog):
         if enabled:
             self._show_bins_note()
             self._show_region()
+            self._show_format()
 
     def for_user(self, message):
         return for_dialog(message)
@@ -355,8 +380,10 @@ class ExportDialog(WriteDialog):
         try:
             settings = self.settings().validate()
             overwrite = exists(output)
-            if overwrite and not self.confirm_replace(output):
-                return False
+            if overwrite:       # what cannot be replaced is refused before asking
+                check_target(output, source=source, overwrite=True)
+                if not self.confirm_replace(output):
+                    return False
             check_target(output, source=source, overwrite=overwrite)
         except ValueError as exc:           # StackError is a ValueError
             self.show_error(str(exc))

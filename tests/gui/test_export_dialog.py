@@ -314,7 +314,7 @@ def test_browse_offers_every_writable_kind(loaded, file_dialogs):
 @pytest.mark.parametrize("chosen, kind, expected", [
     ("out", "NumPy array (*.npy)", "out.npy"),
     ("out", "TIFF stack (*.tif *.tiff)", "out.tif"),
-    ("frames", "Folder of numbered PNG files (no extension) (*)", "frames"),
+    ("frames", "Folder of PNG files (no extension) (*)", "frames"),
     ("out.npz", "NumPy array (*.npy)", "out.npz"),
 ])
 def test_browse_adds_the_chosen_kinds_extension(loaded, file_dialogs, tmp_path, chosen, kind,
@@ -635,4 +635,67 @@ def test_the_region_can_be_left_out_and_clahe_takes_none(qtbot, loaded, tmp_path
     dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("numpy"))
     assert not dialog.region_check.isEnabled() and dialog.settings().region is None
     assert dialog.region_check.text().startswith("none: every pixel")
+    dialog.reject()
+
+
+def test_a_folder_that_cannot_be_replaced_is_refused_before_asking(qtbot, loaded, tmp_path,
+                                                                   message_boxes):
+    out = tmp_path / "frames"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(out))
+    label = dialog.format_label.text()          # said as it is typed, Export off
+    assert "holds files other than numbered PNGs (e.g. 'notes.txt')" in label
+    assert not dialog.export_button.isEnabled()
+    assert not dialog.start_export()
+    assert message_boxes.texts("question") == []                     # not asked first
+    [warning] = message_boxes.texts("warning")
+    assert "notes.txt" in warning and (out / "notes.txt").read_text() == "mine"
+    dialog.output_edit.setText(str(tmp_path / "new_frames"))
+    assert dialog.export_button.isEnabled()
+    assert "numbered from 00000.png" in dialog.format_label.text()   # a stack file's images
+    dialog.reject()
+
+
+def test_an_earlier_export_is_replaced_after_asking(qtbot, loaded, tmp_path, message_boxes):
+    from PyQt5.QtWidgets import QMessageBox
+    out = tmp_path / "frames"
+    dialog = open_dialog(loaded)
+    dialog.output_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        assert dialog.start_export()
+    first = sorted(p.name for p in out.iterdir())
+    assert first[0] == "00000.png" and len(first) == 12
+    again = open_dialog(loaded)
+    again.output_edit.setText(str(out))
+    assert "It exists: Export asks before replacing it." in again.format_label.text()
+    assert again.export_button.isEnabled()
+    message_boxes.answer = QMessageBox.Yes
+    with qtbot.waitSignal(again.exported, timeout=30000):
+        assert again.start_export()
+    assert len(message_boxes.texts("question")) == 1
+    assert sorted(p.name for p in out.iterdir()) == first
+
+
+def test_images_of_different_sizes_into_one_file_are_refused_as_typed(qtbot, window, tmp_path,
+                                                                      wait_idle):
+    from skimage import data
+
+    from histeq_gui.core.io import save_stack
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    save_stack(folder / "a.png", data.camera()[::4, ::4])
+    save_stack(folder / "b.png", data.coins()[:60, :50])
+    window.opener.open_path(folder)
+    wait_idle(window)
+    assert window.state.stack.ragged
+    dialog = open_dialog(window)
+    assert "named after the source files (a.png → a.png, …)" in dialog.format_label.text()
+    dialog.output_edit.setText(str(tmp_path / "shots.npy"))
+    label = dialog.format_label.text()
+    assert "images of different sizes can only be exported to a folder" in label
+    assert not dialog.export_button.isEnabled()
+    dialog.output_edit.setText(str(tmp_path / "shots_eq"))
+    assert dialog.export_button.isEnabled()
     dialog.reject()

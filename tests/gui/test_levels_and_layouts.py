@@ -224,7 +224,10 @@ def test_a_folder_input_proposes_a_folder_output(window, wait_idle, folder):
     wait_idle(window)
     dialog = window.open_export_dialog()
     assert dialog.output_edit.text() == str(folder.parent / "shots_equalized")
-    assert "folder of numbered PNG" in dialog.format_label.text()
+    names = window.state.stack.names
+    text = dialog.format_label.text()       # the names are kept, and said so
+    assert "folder of PNG files, named after the source files" in text and "numbered" not in text
+    assert f"({names[0]} → {Path(names[0]).stem}.png, …)" in text
     dialog.reject()
 
 
