@@ -3,8 +3,9 @@
 The bundled sample is well exposed; users open exactly the images it is not: dark, bright,
 low-contrast, constant, 16-bit, 12-bit in uint16 (an ImageJ TIFF with its calibration), float
 stacks with NaN and one outlier, colour channel-first, tiny 8x8 digits, one 2048x2048 image, 1800
-and 5000 faces, an animated gray GIF, an .npz of two arrays.  Every file is made from real data that ships in
-packages (scikit-image's ``skimage.data``; scikit-learn's digits if it is installed).
+and 5000 faces, an animated gray GIF, an .npz of two arrays.  Every file is made from real data
+that ships in packages (scikit-image's ``skimage.data``; scikit-learn's digits if it is
+installed).
 
 Usage::
 
@@ -121,7 +122,7 @@ def astronaut_rgb():
 
 
 def moon12():
-    """A 12-bit stack in uint16 (values 0..4095): 12 shifted crops of the moon, as an ImageJ TIFF."""
+    """12-bit data in uint16 (values 0..4095): 12 shifted crops of the moon, as an ImageJ TIFF."""
     moon = data.moon().astype(np.float64) / 255
     crops = [moon[16 * i:16 * i + 256, 8 * i:8 * i + 256] ** (0.7 + 0.05 * i) for i in range(12)]
     return np.round(np.stack(crops) * 4095).astype(np.uint16)
@@ -213,7 +214,8 @@ def main(argv=None):
                 iio.imwrite(target, array, loop=0, duration=100)
             elif name.endswith(".npz"):
                 np.savez(target, **array)
-                print(f"{target}: {', '.join(f'{k} {v.shape} {v.dtype}' for k, v in array.items())}")
+                what = ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in array.items())
+                print(f"{target}: {what}")
                 continue
             else:
                 np.save(target, array)

@@ -248,7 +248,7 @@ def test_percentiles_of_a_huge_stack_come_from_evenly_spaced_images(monkeypatch)
     assert loaded.percentile_levels(1.0) is loaded.percentile_levels(1.0)   # kept
 
 
-# ---------------------------------------------------------------------- the equalized image's levels
+# ---------------------------------------------------------------------- the result's levels
 def shown_eq_levels(window):
     return tuple(window.panel("images").views.equalized_item.levels)
 
