@@ -94,8 +94,8 @@ def _same_kind_suffix(source):
     return ".tif" if kind == "png-folder" else source.suffix.lower()
 
 
-def default_output(source, fallback_folder):
-    """A free output path next to the source (or in ``fallback_folder``).
+def default_output(source, fallback_folder, folder=None):
+    """A free output path in ``folder`` (the last export's), else next to the source.
 
     ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
     taken); a single ``.png`` image gives a ``.png``; a folder of images
@@ -104,7 +104,7 @@ def default_output(source, fallback_folder):
     use ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
     suffix = ".tif" if source is None else _same_kind_suffix(Path(source))
-    return free_output_path(source, fallback_folder, "equalized", suffix)
+    return free_output_path(source, fallback_folder, "equalized", suffix, folder)
 
 
 class ExportDialog(WriteDialog):
@@ -146,7 +146,8 @@ class ExportDialog(WriteDialog):
         self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")
         self.input_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.output_edit = QLineEdit(str(default_output(stack.path,
-                                                        preferences.last_export_folder())))
+                                                        preferences.last_export_folder(),
+                                                        preferences.export_folder())))
         self.output_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setAutoDefault(False)     # Enter exports; it never browses

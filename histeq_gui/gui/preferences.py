@@ -228,6 +228,16 @@ class Preferences:
         return self._folder("files/last_export_folder", "files/last_data_folder",
                             "files/last_folder")
 
+    def export_folder(self):
+        """The folder the last export went to, if one was remembered and still exists; else None.
+
+        The dialogs that write files propose it (Fiji's "last directory"),
+        instead of the stack's own folder.
+        """
+        value = self._get("files/last_export_folder", "")
+        path = Path(value) if isinstance(value, str) and value else None
+        return path if path is not None and path.is_dir() else None
+
     def set_last_export_folder(self, folder):
         """Remember the folder of the last export."""
         self._set("files/last_export_folder", str(folder))

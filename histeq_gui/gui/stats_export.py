@@ -26,13 +26,14 @@ __all__ = ["StatsExportDialog", "default_stats_path"]
 _FILTER = "CSV table (*.csv);;All files (*)"
 
 
-def default_stats_path(source, fallback_folder):
-    """A free CSV path beside the stack: ``faces.npy`` gives ``faces_stats.csv`` (then ``_2``...).
+def default_stats_path(source, fallback_folder, folder=None):
+    """A free CSV path in ``folder`` (the last export's) or beside the stack: ``faces.npy`` gives
+    ``faces_stats.csv`` (then ``_2``...).
 
     The bundled sample, a stack made in code and read-only folders use
     ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
-    return free_output_path(source, fallback_folder, "stats", ".csv")
+    return free_output_path(source, fallback_folder, "stats", ".csv", folder)
 
 
 class StatsExportDialog(WriteDialog):
@@ -69,7 +70,8 @@ class StatsExportDialog(WriteDialog):
         self.stack = inspection.state.stack
         self.close_when(inspection.state.stackChanged)
         fallback = preferences.last_export_folder() if preferences is not None else Path.home()
-        self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback)))
+        folder = preferences.export_folder() if preferences is not None else None
+        self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback, folder)))
         self.path_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setAutoDefault(False)

@@ -44,8 +44,8 @@ def _is_bundled(path):
 
 
 def free_output_path(source: str | os.PathLike | None, fallback_folder: str | os.PathLike,
-                     tag: str, suffix: str) -> Path:
-    """A free path ``<stem>_<tag><suffix>`` beside ``source`` (then ``_2``, ``_3``, ... if taken).
+                     tag: str, suffix: str, folder: str | os.PathLike | None = None) -> Path:
+    """A free path ``<stem>_<tag><suffix>`` in ``folder`` or beside ``source`` (then ``_2``, ...).
 
     Parameters
     ----------
@@ -59,6 +59,9 @@ def free_output_path(source: str | os.PathLike | None, fallback_folder: str | os
         What the output is: "equalized", "stats".
     suffix : str
         Its extension (with the dot), or "" for a folder.
+    folder : path, optional
+        Where to propose it (the folder the last export went to), if it can
+        be written; default beside ``source``.
 
     Returns
     -------
@@ -70,12 +73,15 @@ def free_output_path(source: str | os.PathLike | None, fallback_folder: str | os
     >>> free_output_path(None, "/nonexistent", "stats", ".csv")
     PosixPath('/nonexistent/stack_stats.csv')
     """
-    folder, stem = Path(fallback_folder), "stack"
+    chosen, stem = folder, "stack"
+    folder = Path(fallback_folder)
     if source is not None:
         source = Path(source)
         stem = source.name if source.is_dir() else source.stem
         if not _is_bundled(source) and os.access(source.parent, os.W_OK):
             folder = source.parent
+    if chosen is not None and os.access(chosen, os.W_OK):
+        folder = Path(chosen)
     candidate = folder / f"{stem}_{tag}{suffix}"
     n = 2
     while exists(candidate):

@@ -340,8 +340,8 @@ def test_open_starts_in_the_last_data_folder_not_the_export_folder(qtbot, window
         dialog.start_export()
     window.opener.choose_file()
     assert file_dialogs.calls[-1][:2] == ("open", str(data))
-    again = open_dialog(window)             # exports start where the last one went
-    assert again.output_edit.text().startswith(str(data))       # beside the input...
+    again = open_dialog(window)             # exports go where the last one went
+    assert again.output_edit.text() == str(exports / "in_equalized.npy")
     again.browse_button.click()
     again.reject()
     assert window.prefs.last_export_folder() == exports
