@@ -6,6 +6,7 @@ import numpy as np
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QLabel, QPushButton, QStatusBar
 
+from ..core.convert import convert, output_dtype
 from .progress import ProgressIndicator
 
 __all__ = ["StatusBar", "format_value"]
@@ -35,7 +36,8 @@ class StatusBar(QStatusBar):
     Attributes
     ----------
     pixel_label : QLabel
-        "x 10, y 20 · original 37 · equalized 0.41" for the pixel under the mouse.
+        "x 10, y 20 · original 37 · equalized 0.41 = 105 in the uint8 export" for the
+        pixel under the mouse (the export's value too while the plots show its scale).
     message_label : QLabel
         Short notes (:meth:`notify`) and why the image cannot be equalized.
     action_button : QPushButton
@@ -80,6 +82,7 @@ class StatusBar(QStatusBar):
 
         state.changed.connect(self._show_info)
         state.cursorChanged.connect(self._show_pixel)
+        state.displayChanged.connect(lambda: self._show_pixel(state.cursor))
         controller.resultChanged.connect(self._show_problem)
         controller.resultChanged.connect(self._show_pixel_again)
         controller.noted.connect(self.notify)
@@ -148,4 +151,10 @@ class StatusBar(QStatusBar):
         text = f"x {x}, y {y} · original {format_value(original)}"
         if equalized is not None:
             text += f" · equalized {format_value(equalized)}"
+            target = output_dtype("same", result.original.dtype)
+            if self.state.eq_scale == "export" and target.kind in "iu":
+                exported = convert(np.atleast_1d(np.asarray(equalized, np.float64)), "same",
+                                   result.original.dtype)
+                shown = exported[0] if np.ndim(equalized) == 0 else exported
+                text += f" = {format_value(shown)} in the {target} export"
         self.pixel_label.setText(text)
