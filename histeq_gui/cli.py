@@ -37,6 +37,7 @@ from .cli_options import (OneLineParser, add_method_options, add_setting_options
                           channel_axis_type, method_params)
 from .core.choices import OUTPUT_DTYPES
 from .core.errors import StackError, printable
+from .core.words import count
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
 # NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
@@ -287,7 +288,8 @@ def _write_stats(args, images, settings, bar):
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})
-    return (f"wrote {path}: statistics of {table.n_images} images, {len(table)} columns; "
+    return (f"wrote {path}: statistics of {count(table.n_images, 'image')}, "
+            f"{count(len(table), 'column')}; "
             f"sidecar {sidecar_path(path)}")
 
 
@@ -299,11 +301,12 @@ def _summary(output, shape, settings, input_dtype, n_images=None):
     dtype = output_dtype(settings.dtype, input_dtype)
     sidecar = f"sidecar {sidecar_path(output)}"
     if shape is None:               # images of different sizes (a ragged folder)
-        return (f"wrote {n_images} PNG files to {output}: images of different sizes, {dtype}; "
-                f"{sidecar}")
+        return (f"wrote {count(n_images, 'PNG file')} to {output}: images of different sizes, "
+                f"{dtype}; {sidecar}")
     if output_kind(output) == "png-folder":
         n = guess_layout(shape, settings.channel_axis).n_images
-        return f"wrote {n} PNG files to {output}: stack shape {tuple(shape)}, {dtype}; {sidecar}"
+        return (f"wrote {count(n, 'PNG file')} to {output}: stack shape {tuple(shape)}, {dtype}; "
+                f"{sidecar}")
     return f"wrote {output}: shape {tuple(shape)}, {dtype}; {sidecar}"
 
 

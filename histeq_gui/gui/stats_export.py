@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout
                              QLineEdit, QPushButton, QRadioButton, QVBoxLayout)
 
 from ..core.io import exists
+from ..core.words import count
 from ..core.stats_csv import check_stats_target, stats_to_csv
 from .write_dialog import WriteDialog, free_output_path
 
@@ -84,8 +85,9 @@ class StatsExportDialog(WriteDialog):
         sort, descending = inspection.sort_key
         order = f", sorted by {sort}{' (descending)' if descending else ''}" if sort else ""
         self.shown_radio = QRadioButton(
-            f"The {shown:,} images shown" + (f" ({'; '.join(what)})" if what else "") + order)
-        self.all_radio = QRadioButton(f"All {total:,} images, in image order")
+            f"The {count(shown, 'image')} shown" + (f" ({'; '.join(what)})" if what else "") +
+            order)
+        self.all_radio = QRadioButton(f"All {count(total, 'image')}, in image order")
         self.selected_radio = QRadioButton(f"The {picked:,} selected images")
         self.selected_radio.setVisible(picked > 1)
         group = QButtonGroup(self)
