@@ -80,6 +80,13 @@ class MainWindow(QMainWindow):
         self.controller = ViewController(state, self)
         self.inspection = Inspection(state, self)       # the statistics the panels share
         self.player = Player(state, busy=lambda: self.busy, parent=self)
+        remembered_fps = self.prefs.fps()
+        if remembered_fps is not None:
+            try:
+                self.player.set_fps(remembered_fps)
+            except ValueError:
+                log.warning("ignoring a remembered playback speed that is not valid")
+        self.player.fpsChanged.connect(self.prefs.set_fps)
         self.opener = Opener(self, state, self.prefs)
         self.status_bar = StatusBar(state, self.controller)
         self.status_bar.progress.watch(self.opener.loader, "Loading")

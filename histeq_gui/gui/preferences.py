@@ -242,6 +242,17 @@ class Preferences:
         """Remember the folder of the last export."""
         self._set("files/last_export_folder", str(folder))
 
+    def fps(self, default=None):
+        """The remembered playback speed (images per second), or ``default``."""
+        try:
+            return int(self._get("view/fps", default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_fps(self, fps):
+        """Remember the playback speed."""
+        self._set("view/fps", int(fps))
+
     def recent_files(self):
         """Recently opened files and folders, newest first."""
         try:

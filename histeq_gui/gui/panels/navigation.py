@@ -1,4 +1,4 @@
-"""The navigation panel: the image slider, index spin box and play/pause."""
+"""The navigation panel: the image slider, index spin box, play/pause and its speed."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider,
                              QStyle, QToolButton, QWidget)
 
 from ..bindings import keys_of
+from ..player import MAX_FPS
 
 __all__ = ["NavigationPanel"]
 
 
 class NavigationPanel(QWidget):
-    """Play/pause, first/previous/next/last, an image slider and an index spin box.
+    """Play/pause, first/previous/next/last, an image slider, an index spin box, the speed.
 
     Parameters
     ----------
@@ -62,6 +63,13 @@ class NavigationPanel(QWidget):
         self.spin.setToolTip("Image index, counted from 0 (type a number, then Enter)")
         self.spin.setKeyboardTracking(False)    # typing "12" does not visit image 1 first
         self.count_label = QLabel()
+        self.fps_spin = QSpinBox()
+        self.fps_spin.setRange(1, MAX_FPS)
+        self.fps_spin.setSuffix(" fps")
+        self.fps_spin.setValue(player.fps)
+        self.fps_spin.setKeyboardTracking(False)
+        self.fps_spin.setToolTip("Playback speed: images per second while playing (Space); a "
+                                 "big image that takes longer to compute plays slower")
         self.caption = QLabel()
         self.caption.setMinimumWidth(220)
         self.caption.setStyleSheet("color: palette(dark);")
@@ -76,6 +84,7 @@ class NavigationPanel(QWidget):
         layout.addWidget(QLabel("Index"))
         layout.addWidget(self.spin)
         layout.addWidget(self.count_label)
+        layout.addWidget(self.fps_spin)
         layout.addWidget(self.caption)
 
         self.slider.valueChanged.connect(state.set_index)
@@ -83,6 +92,8 @@ class NavigationPanel(QWidget):
         state.stackChanged.connect(self.sync_from_state)
         state.indexChanged.connect(self._show_index)
         player.playingChanged.connect(self._show_playing)
+        self.fps_spin.valueChanged.connect(player.set_fps)
+        player.fpsChanged.connect(self._show_fps)
         self.sync_from_state()
 
     def _action(self, text, slot, key):
@@ -110,7 +121,7 @@ class NavigationPanel(QWidget):
         self.count_label.setText(f"of {self.state.n_images}")
         enabled = self.state.n_images > 1
         for widget in (self.slider, self.spin, self.first_button, self.previous_button,
-                       self.play_button, self.next_button, self.last_button):
+                       self.play_button, self.next_button, self.last_button, self.fps_spin):
             widget.setEnabled(enabled)
         self._show_index(self.state.index)
 
@@ -122,6 +133,12 @@ class NavigationPanel(QWidget):
                 widget.blockSignals(False)
         stack = self.state.stack
         self.caption.setText(stack.label(index) if stack is not None else "")
+
+    def _show_fps(self, fps):
+        if self.fps_spin.value() != fps:
+            self.fps_spin.blockSignals(True)
+            self.fps_spin.setValue(fps)
+            self.fps_spin.blockSignals(False)
 
     def _show_playing(self, playing):
         icon = QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay
