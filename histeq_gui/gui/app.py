@@ -30,7 +30,7 @@ __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 860)
-MIN_SCREENSHOT = (1024, 640)
+MIN_SCREENSHOT = (1024, 600)      # a netbook's screen: the viewer's panels fit in it
 _EXIT_ERROR = 1
 
 
@@ -110,7 +110,7 @@ def build_parser():
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
-                        help="window size for --screenshot, at least 1024x640 "
+                        help="window size for --screenshot, at least 1024x600 "
                              "(default: 1400x860)")
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
@@ -311,6 +311,9 @@ def _screenshot(window, args):
     finally:
         window.close()
         window.deleteLater()
+    if (width, height) != tuple(args.size):        # a view whose panels need more room
+        warnings.append(f"the window needs at least {width}x{height} for this view, more than "
+                        f"--size {args.size[0]}x{args.size[1]}; the picture is {width}x{height}")
     for message in [*errors, *warnings]:
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")

@@ -109,10 +109,12 @@ class HistogramsPanel(QWidget):
         controls.setContentsMargins(4, 2, 4, 0)
         controls.addWidget(self.log_check)
         controls.addSpacing(8)
-        controls.addWidget(QLabel("Original x:"))
+        controls.addWidget(QLabel("Original:"))
+        for combo in (self.range_combo, self.scale_combo):     # whole, but a narrow window
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 6 + 30)  # may cut
         controls.addWidget(self.range_combo)
         controls.addSpacing(8)
-        controls.addWidget(QLabel("Equalized x:"))
+        controls.addWidget(QLabel("Equalized:"))
         controls.addWidget(self.scale_combo)
         controls.addSpacing(8)
         controls.addWidget(self.link_check)

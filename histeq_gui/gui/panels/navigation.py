@@ -71,7 +71,8 @@ class NavigationPanel(QWidget):
         self.fps_spin.setToolTip("Playback speed: images per second while playing (Space); a "
                                  "big image that takes longer to compute plays slower")
         self.caption = QLabel()
-        self.caption.setMinimumWidth(220)
+        self.caption.setMinimumWidth(1)     # takes what is left; a narrow window cuts it
+        self.caption.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         self.caption.setStyleSheet("color: palette(dark);")
 
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # one row, any width

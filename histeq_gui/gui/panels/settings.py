@@ -236,7 +236,9 @@ class SettingsPanel(QWidget):
         for combo in (self.colour_combo, self.levels_combo):    # long items do not widen it
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(14)
-        self.eq_levels_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)    # short items
+        for combo, chars in ((self.levels_combo, 7), (self.eq_levels_combo, 4)):
+            # As wide as their text, but a narrow window (1024 pixels) may cut it.
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * chars + 30)
         self.colour_combo.setToolTip("The colour axis, as histeq --channel-axis: auto "
                                      "(channels last of 2-4 values), none (gray), or an axis")
         self.colour_note = WrappedNote()
