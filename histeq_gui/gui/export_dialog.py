@@ -197,6 +197,8 @@ class ExportDialog(WriteDialog):
                                      "viewer; their mapping equalizes every pixel (histeq "
                                      "--region Y0:Y1,X0:X1). Unchecked: the whole images.")
         self.region_check.setChecked(True)
+        self._use_region = True             # the user's choice, kept while no region is drawn
+        self.region_check.toggled.connect(self._on_region_toggled)
         self.stage_label.setText("Method, bins, scope, region and colour axis come from the "
                                  "viewer; change them here if you like.")
 
@@ -246,9 +248,13 @@ class ExportDialog(WriteDialog):
         method that takes none.
         """
         roi = self.state.roi
-        if roi is None or not self.region_check.isChecked() or not self.method().masks:
+        if roi is None or not self._use_region or not self.method().masks:
             return None
         return region_of_rect(roi)
+
+    def _on_region_toggled(self, checked):
+        if self.region_check.isEnabled():
+            self._use_region = checked
 
     def settings(self):
         """The :class:`ExportSettings` the fields describe."""
@@ -271,7 +277,11 @@ class ExportDialog(WriteDialog):
             check.setText(f"{describe_region(region)} from the viewer "
                           f"(histeq --region {region_text(region)})" if method.masks else
                           f"{describe_region(region)}: not used, {method.name} takes no region")
-        check.setEnabled(roi is not None and method.masks and not self.running)
+        usable = roi is not None and method.masks
+        check.setEnabled(usable and not self.running)
+        check.blockSignals(True)
+        check.setChecked(usable and self._use_region)       # ticked only when it is used
+        check.blockSignals(False)
 
     def method(self) -> Method:
         """The method chosen in the dialog."""

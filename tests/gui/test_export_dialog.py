@@ -635,6 +635,9 @@ def test_the_region_can_be_left_out_and_clahe_takes_none(qtbot, loaded, tmp_path
     dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("numpy"))
     assert not dialog.region_check.isEnabled() and dialog.settings().region is None
     assert dialog.region_check.text().startswith("none: every pixel")
+    assert not dialog.region_check.isChecked()              # ticked only when it is used
+    loaded.state.set_roi((8, 4, 20, 16))                    # drawn again: used again
+    assert dialog.region_check.isChecked() and dialog.settings().region == (4, 20, 8, 28)
     dialog.reject()
 
 
