@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
         self.keys = TypingKeys(self.panels.get("images", self), self)
         self.keys.watch_all(self)           # Left/Right/Space... work after typing a number
         self.fit()
-        self.first_layout = self.saveState()        # View > Reset layout
         self._restore_geometry()
         self._update_title()
         if "images" in self.panels:
@@ -179,14 +178,17 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self):
         """The viewer as it first opens, in the window's size: docks in their places and sizes."""
-        self.views.reset(self.first_layout)
-        size_docks(self, self.docks, self.size())
+        size, layout = self.first_layout
+        self.views.reset(layout)
+        if self.size() != size:         # the sizes a new window of this size would give
+            size_docks(self, self.docks, self.size())
 
     def fit(self, size=None):
         """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
 
         The docks get the sizes their panels ask for, scaled down in a window
-        smaller than the default, so the images keep most of the room.
+        smaller than the default, so the images keep most of the room.  Before
+        the window is shown, this is the layout View > Reset layout restores.
         """
         available = (self.screen() or QApplication.primaryScreen()).availableGeometry()
         if size is None:
@@ -194,6 +196,8 @@ class MainWindow(QMainWindow):
             self.move(available.center() - QPoint(size.width() // 2, size.height() // 2))
         self.resize(size)
         size_docks(self, self.docks, size)
+        if not self.isVisible():
+            self.first_layout = (self.size(), self.saveState())
 
     def _restore_geometry(self):
         geometry = self.prefs.geometry()

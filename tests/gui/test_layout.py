@@ -172,9 +172,11 @@ def test_a_layout_left_in_another_view_is_the_viewers_after_a_restart(qtbot, pre
         again.close()
 
 
-def test_reset_layout_brings_back_the_first_layout(qtbot, fresh):
+def test_reset_layout_brings_back_the_first_layout(qtbot, fresh, wait_idle):
     first = layout_of(fresh)
     assert fresh.reset_layout_action in fresh.view_menu.actions()
+    fresh.opener.open_sample()          # panels showing a stack ask for other sizes
+    wait_idle(fresh)
     fresh.docks["settings"].hide()
     fresh.addDockWidget(Qt.LeftDockWidgetArea, fresh.docks["transfer"])
     fresh.docks["column_histogram"].show()
