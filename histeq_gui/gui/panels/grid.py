@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (QAbstractScrollArea, QButtonGroup, QComboBox, QHBox
                              QSizePolicy, QToolButton, QToolTip, QVBoxLayout, QWidget)
 
 from ...core.methods import uses_value_bins
+from ...core.words import count
 from ..image_views import BACKGROUND
 from ..inspection import FLAGS, OUTLIER_BIT, OUTLIER_COLOURS, want_while_shown
 from ..jobs import Runner
@@ -500,9 +501,9 @@ class GridPanel(QWidget):
         if self.state.stack is None:
             text = ""
         elif shown == total:
-            text = f"{total:,} images"
+            text = count(total, "image")
         else:
-            text = f"{shown:,} of {total:,} images"
+            text = f"{shown:,} of {count(total, 'image')}"
         self.count_label.setText(text)
         self.grid.ensure_visible(self.state.index)
 

@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
                              QToolButton, QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS, THRESHOLDS
+from ...core.words import count
 from ..inspection import FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, want_while_shown
 
 __all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
@@ -374,7 +375,7 @@ class StatsTablePanel(QWidget):
             self.count_label.setText("")
             return
         shown, total = len(inspection.rows), inspection.table.n_images
-        text = f"{total:,} images" if shown == total else f"{shown:,} of {total:,} images"
+        text = count(total, "image") if shown == total else f"{shown:,} of {count(total, 'image')}"
         column, descending = inspection.sort_key
         if column:
             text += f", by {column} {'↓' if descending else '↑'}"
