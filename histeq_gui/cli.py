@@ -19,7 +19,10 @@ stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
 usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
 termination (SIGTERM) with 143, after cleaning up; further signals while
 cleaning up are ignored.  Nothing is written unless the whole export
-succeeds, and the input is never modified.
+succeeds, and the input is never modified.  Once every output is in place
+(their commit reached its last move), SIGINT and SIGTERM are ignored until
+the process exits: a finished run exits 0 and says what it wrote, so a
+workflow never redoes a complete export.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import warnings
 from ._version import __version__
 from .cli_options import (OneLineParser, add_method_options, add_setting_options,
                           channel_axis_type, method_params)
-from .core.choices import OUTPUT_DTYPES
+from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
 from .core.words import count
 
@@ -58,12 +61,18 @@ class _Signals:
 
     After the first signal the handlers stay installed and ignore further
     signals, so a second Ctrl+C cannot interrupt the clean-up the first one
-    started (SIGKILL still stops the process; the next run cleans up).  Only
-    the main thread can install handlers; elsewhere this does nothing.
+    started (SIGKILL still stops the process; the next run cleans up).  A
+    signal is ignored too once ``finished()`` is true: the run's outputs are
+    in place and it ends as if no signal had come.  For the command itself
+    (``process=True``) the handlers stay installed, ignoring everything, when
+    the block ends, until the process exits: nothing can turn a finished run
+    into a killed one.  Only the main thread can install handlers; elsewhere
+    this does nothing.
     """
 
-    def __init__(self):
-        self.received, self.previous = None, {}
+    def __init__(self, process=False):
+        self.received, self.previous, self.process = None, {}, process
+        self.finished = lambda: False
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -72,23 +81,46 @@ class _Signals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None:
+        if self.received is not None or self.finished():
             return
         self.received = signum
         raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def __exit__(self, *exc_info):
-        if self.received is None:
+        if self.process:
+            self.finished = lambda: True        # the process exits now
+        elif self.received is None:
             for signum, handler in self.previous.items():
                 signal.signal(signum, handler)
         return False
 
 
+def _value_range(text):
+    from .core.value_range import parse_value_range
+    try:
+        return parse_value_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _radius(text):
+    from .core.duplicates import MAX_RADIUS, check_radius
+    try:
+        return check_radius(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bits from 0 to "
+                                         f"{MAX_RADIUS}") from None
+
+
 class _Quiet:
-    """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
+    """While active, library warnings and log records (NumPy, Pillow, tifffile, Dask) print nothing.
 
     What the user sees is the one line this command prints; a library's
-    warning is either harmless or turned into that line by the core.
+    warning is either harmless or turned into that line by the core.  Log
+    records still reach handlers that are not consoles (the core listens to
+    tifffile's): only the console handlers libraries installed on their
+    loggers (dask.distributed's) are muted, and the root gets a handler, so
+    that a library configuring its logging meanwhile adds none of its own.
     """
 
     def __enter__(self):
@@ -97,12 +129,26 @@ class _Quiet:
         warnings.simplefilter("ignore")
         self.handler = logging.NullHandler()    # a handler on the root: no "last resort" print
         logging.getLogger().addHandler(self.handler)
+        loggers = [logging.getLogger()] + [logger for logger in
+                                           list(logging.root.manager.loggerDict.values())
+                                           if isinstance(logger, logging.Logger)]
+        self.muted = [handler for logger in loggers for handler in logger.handlers
+                      if type(handler) is logging.StreamHandler]
+        for handler in self.muted:
+            handler.addFilter(_silent)
         return self
 
     def __exit__(self, *exc_info):
+        for handler in self.muted:
+            handler.removeFilter(_silent)
         logging.getLogger().removeHandler(self.handler)
         self.warnings.__exit__(*exc_info)
         return False
+
+
+def _silent(record):
+    """A logging filter that lets nothing through."""
+    return False
 
 
 def build_parser():
@@ -124,7 +170,17 @@ def build_parser():
                         help="also (or, without -o, only) write the statistics of every image "
                              "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
                              "quality flags and the equalization's effect with the chosen "
-                             "method, bins and scope; the stack is read whole for it")
+                             "method, bins and scope; the stack is read block by block")
+    parser.add_argument("--value-range", type=_value_range, default="auto",
+                        metavar="{auto,dtype,data,LO,HI}",
+                        help="values the --stats brightness scores run over: 'auto' (uint8 "
+                             "0..255, 12-bit data in uint16 0..4095, floats 0..1 or their "
+                             "0.35%% saturated range), the dtype's range, the data's range, "
+                             "or LO,HI (default: auto)")
+    parser.add_argument("--near-duplicate-radius", type=_radius, default=0, metavar="BITS",
+                        help="--stats near duplicates: perceptual hashes differing in at most "
+                             "this many of 64 bits, 0..10 (default: 0, equal hashes, as "
+                             "CleanVision)")
     add_setting_options(parser)
     parser.add_argument("--dtype", choices=OUTPUT_DTYPES, default="same",
                         help="output dtype; 'same' keeps the input's, scaling integers to "
@@ -147,7 +203,8 @@ def build_parser():
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a dask.distributed scheduler, e.g. "
                              "tcp://10.0.0.5:8786 (with --engine dask; the input must be at the "
-                             "same path on every worker)")
+                             "same path on every worker; gives up if no Dask scheduler answers "
+                             f"there within {DASK_CONNECT_TIMEOUT:g} s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (never the input)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -180,9 +237,16 @@ def main(argv=None):
         0 on success, 1 for bad input or output, 130 when interrupted
         (SIGINT, Ctrl+C), 143 when terminated (SIGTERM).  Usage errors exit
         through argparse with code 2 (``SystemExit``).
+
+    Notes
+    -----
+    A signal that comes once every output is in place is ignored: the run
+    ends with 0.  Run as the command (``argv`` None), the handlers then stay
+    installed until the process exits; called with ``argv`` (in a program,
+    a test), the previous handlers are restored when it returns.
     """
     try:
-        with _Signals(), _Quiet():
+        with _Signals(process=argv is None) as signals, _Quiet():
             parser = build_parser()
             args = parser.parse_args(argv)
             if args.output is None and args.stats is None:
@@ -191,7 +255,12 @@ def main(argv=None):
             if args.scheduler is not None and args.engine != "dask":
                 parser.error("--scheduler needs --engine dask")
             args.params = method_params(parser, args)
-            written = _run(args)
+            from .core.io import commit_log
+
+            with commit_log() as committed:
+                outputs = _outputs(args)
+                signals.finished = lambda: outputs <= committed
+                written = _run(args)
     except _Terminated:
         print(f"{_PROG}: terminated", file=sys.stderr)
         return _EXIT_TERMINATED
@@ -202,12 +271,21 @@ def main(argv=None):
         _error(exc)
         return _EXIT_ERROR
     except MemoryError:
-        _error("not enough memory for this stack; close other programs or split the stack")
+        from .core.io import memory         # not at start-up: it imports NumPy
+        _error(memory.shortage())           # memory, or the address space under ulimit -v
         return _EXIT_ERROR
     if not args.quiet:
         for line in written:
             _say(line, sys.stdout)
     return 0
+
+
+def _outputs(args):
+    """The absolute paths of every file the run writes: outputs and their sidecars."""
+    from .core.io import sidecar_path
+
+    paths = [path for path in (args.output, args.stats) if path is not None]
+    return {os.path.abspath(p) for path in paths for p in (path, sidecar_path(path))}
 
 
 def _say(text, stream):
@@ -240,7 +318,8 @@ def _run(args):
         _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     lines = []
-    with open_reader(args.input, key=args.key) as images:
+    # Statistics alone take a folder mixing gray and colour images (each is described alone).
+    with open_reader(args.input, key=args.key, mixed=args.output is None) as images:
         try:
             if args.output is not None:
                 output = export(images, args.output, settings, source=args.input,
@@ -277,14 +356,13 @@ def _write_stats(args, images, settings, bar):
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    # Images of different sizes (a ragged folder) are described image by image.
-    stack = images if getattr(images, "ragged", False) else images.load()
-    table = call_with_stack_errors(image_stats, stack, settings.method, settings.bins,
-                                   settings.scope, channel_axis=settings.channel_axis,
-                                   names=images.names,
-                                   progress=lambda done, total: bar.update("statistics", done,
-                                                                           total),
-                                   **settings.params)
+    # Read a block of images at a time (a ragged folder: image by image), as the export.
+    table = call_with_stack_errors(
+        image_stats, images, settings.method, settings.bins, settings.scope,
+        channel_axis=settings.channel_axis, names=images.names,
+        progress=lambda done, total: bar.update("statistics", done, total),
+        value_range=args.value_range, near_duplicate_radius=args.near_duplicate_radius,
+        **settings.params)
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})

@@ -226,7 +226,9 @@ def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
     Each is read by :func:`param_from_text` and checked by the registry.  An
     option of a parameter the method does not take, or a bad value, is a
     usage error (``parser.error``: one line, exit 2); a reference file that
-    cannot be read raises its StackError (an input error).
+    cannot be read, or a free-form value that is not a word the parameter
+    takes and names no file, raises the StackError of reading that path (an
+    input error).
     """
     method = get_method(args.method) if method is None else method
     given = {name: getattr(args, _dest(name)) for name in method_options()
@@ -246,5 +248,11 @@ def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
         except StackError:
             raise                       # a file that cannot be read: an input error, exit 1
         except ValueError as exc:
+            if param.type is object:
+                # Neither a file there, nor a number, nor a word the parameter takes: a file
+                # name that names nothing (missing, unreadable), said as the io says it.
+                from .core.io import stat_input
+
+                stat_input(text)
             parser.error(f"argument {flag}: {exc}")
     return params

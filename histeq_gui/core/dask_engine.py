@@ -27,28 +27,36 @@ runs one task per worker thread).
 
 Dask is an optional extra (``pip install "histeq-gui[dask]"``).  Without an
 address the graph runs on Dask's local threaded scheduler; with one, on
-``dask.distributed.Client(ADDRESS)``.
+``dask.distributed.Client(ADDRESS)``, once a Dask scheduler has answered
+there: a service that does not answer within
+:data:`~histeq_gui.core.choices.DASK_CONNECT_TIMEOUT` seconds, or answers
+something else, is one line ("cannot reach the Dask scheduler at ..."),
+and so is a cluster that fails during the export (a lost scheduler, a
+worker that died: "the Dask cluster failed (...)").
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import numpy as np
 
 from . import fit
+from .choices import DASK_CONNECT_TIMEOUT
 from .engine import chunks
 from .engine.stages import call_with_stack_errors, stage_in_thread
-from .errors import StackError
-from .io import Reader, open_reader, stack_axis, stat_input
+from .errors import StackError, first_line
+from .io import Reader, check_unchanged, open_reader, stack_axis
 
-__all__ = ["DaskEngine", "INSTALL", "dask_modules"]
+__all__ = ["DaskEngine", "INSTALL", "dask_modules", "scheduler_problem"]
 
 INSTALL = 'pip install "histeq-gui[dask]"'
-_CONNECT_TIMEOUT = "10s"
 
 
 def dask_modules(distributed=False):
@@ -69,9 +77,70 @@ def dask_modules(distributed=False):
     return dask, client
 
 
-def _signature(path):
-    info = stat_input(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+def scheduler_problem(distributed, address: str, timeout: float | None = None) -> str | None:
+    """Why no Dask scheduler can be used at ``address``, or None if one answers there.
+
+    Asks the service at ``address`` who it is (a Dask server's ``identity``)
+    over Dask's own protocol, in a thread and an event loop of its own, and
+    gives up after ``timeout`` seconds (default
+    :data:`~histeq_gui.core.choices.DASK_CONNECT_TIMEOUT`) whatever the
+    service does: nothing listening, a service that accepts and never
+    answers, one that answers something else (a web page, a Dask worker).
+    Nothing is left behind to print at exit.
+
+    Parameters
+    ----------
+    distributed : module
+        ``dask.distributed`` (see :func:`dask_modules`).
+    address : str
+        The scheduler's address, ``tcp://host:8786``.
+    timeout : float, optional
+        Seconds to wait for an answer.
+
+    Returns
+    -------
+    str or None
+        What went wrong, for a message; None for a scheduler.
+    """
+    timeout = DASK_CONNECT_TIMEOUT if timeout is None else float(timeout)
+
+    async def identity():
+        comm = await distributed.comm.connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome = {}
+
+    def ask():
+        try:
+            outcome["identity"] = asyncio.run(asyncio.wait_for(identity(), timeout))
+        except BaseException as exc:        # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ask, name="histeq-dask-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)                # wait_for ends it; this is only a backstop
+    error = outcome.get("error")
+    if error is not None and not isinstance(error, Exception):
+        raise error                         # KeyboardInterrupt and the like
+    if "identity" not in outcome and error is None or \
+            isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return f"nothing answered as a Dask scheduler within {timeout:g} s"
+    if isinstance(error, OSError) and not isinstance(error, distributed.comm.CommClosedError):
+        return " ".join(first_line(error, 160).split())     # refused, unknown host
+    if error is not None:
+        # what it sent, read as Dask's frames: a bogus length (MemoryError), a decoding error
+        return "the service there does not speak Dask's protocol"
+    answer = outcome["identity"]
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind == "Scheduler":
+        return None
+    if isinstance(kind, str) and kind:
+        return f"the service there is a Dask {kind[:40]}, not a scheduler"
+    return "the service there does not speak Dask's protocol"
 
 
 def _source(images):
@@ -99,9 +168,7 @@ def read_piece(source, axis, start, stop):
         piece = array if axis is None else array[(slice(None),) * axis + (slice(start, stop),)]
         return np.array(piece)
     _, path, key, signature = source
-    if _signature(path) != signature:
-        raise StackError(f"cannot read '{path}': the file changed during the export (it was "
-                         "replaced or modified); export again once it is complete")
+    check_unchanged(path, signature)
     with open_reader(path, key) as reader:
         return np.array(chunks.read_piece(reader, axis, start, stop))
 
@@ -172,25 +239,53 @@ class DaskEngine:
             self.window = 2 * (os.cpu_count() or 1)
             yield
             return
-        try:
-            client = self.distributed.Client(self.address, set_as_default=False,
-                                             timeout=_CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-            raise StackError(f"cannot reach the Dask scheduler at '{self.address}' ({reason}); "
-                             "check the address and that the scheduler runs") from None
+        problem = scheduler_problem(self.distributed, self.address)
+        if problem is None:
+            try:
+                client = self.distributed.Client(self.address, set_as_default=False,
+                                                 timeout=f"{DASK_CONNECT_TIMEOUT}s")
+            except (OSError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
+                problem = " ".join(first_line(exc, 160).split())
+        if problem is not None:
+            raise StackError(f"cannot reach the Dask scheduler at '{self.address}' ({problem}); "
+                             "check the address and that the scheduler runs")
         try:
             self.scheduler = client
-            self.window = max(2, 2 * sum(client.nthreads().values()))
+            with self._cluster_failures():
+                self.window = max(2, 2 * sum(client.nthreads().values()))
             yield
         finally:
-            client.close()
             self.scheduler = None
+            with contextlib.suppress(Exception):    # a lost scheduler: the error is reported
+                client.close(timeout=DASK_CONNECT_TIMEOUT)
+
+    @contextlib.contextmanager
+    def _cluster_failures(self):
+        """A cluster that fails (not the data) is one line: a lost scheduler, a dead worker."""
+        try:
+            yield
+        except StackError:
+            raise
+        except self.distributed.KilledWorker:
+            raise StackError("the Dask cluster failed (a worker died while running a task; "
+                             "its log says why); check the scheduler and its workers, then "
+                             "export again") from None
+        except concurrent.futures.CancelledError:
+            raise StackError("the Dask cluster failed (the connection to the scheduler was "
+                             "lost); check the scheduler and its workers, then export "
+                             "again") from None
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            raise StackError(f"the Dask cluster failed ({type(exc).__name__}: "
+                             f"{first_line(exc, 120)}); check the scheduler and its workers, "
+                             "then export again") from None
 
     # --- running tasks
     def _compute(self, *tasks):
         # The core's one-line errors come back from the workers as ValueErrors.
-        return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
+        if self.distributed is None:
+            return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
+        with self._cluster_failures():
+            return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
 
     def _input(self, plan):
         source = _source(plan.images)

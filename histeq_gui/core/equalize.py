@@ -416,8 +416,8 @@ def warm_up(dtype, progress=None):
     engine is run once with the compiled loops on a tiny image (its
     histogram, its equalized image and that image's histogram, a stack in
     both scopes, and for integer images the results in every integer and
-    float32 output dtype); whole-image methods compile nothing and are
-    skipped.  Then the dtype is marked ready
+    float32 output dtype, once per kind of map); whole-image methods compile
+    nothing and are skipped.  Then the dtype is marked ready
     (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
     the "ready" kernels (the viewer) switches from the NumPy loops to the
     compiled ones.  The viewer calls this in a background thread, after it
@@ -445,6 +445,9 @@ def warm_up(dtype, progress=None):
     outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
     methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
                and get_method(name).kind(tiny.dtype) != "image"]
+    # The output loops depend on the dtype only, and for 8-bit images on the kind of map
+    # (one compiled pass per image through a table or nodes loop): once per kind.
+    converted = set()
     with backend.use("compiled"):
         for done, method in enumerate(methods, 1):
             for sample in samples:
@@ -452,8 +455,11 @@ def warm_up(dtype, progress=None):
                 histogram(equalized, method, 8)        # the histogram of an equalized image
                 for scope in get_method(method).scopes:
                     equalize(np.stack([sample, sample]), method, 8, scope=scope)
-            for output in outputs if done == 1 else ():
+            kind = get_method(method).kind(tiny.dtype)
+            for output in outputs if kind not in converted else ():
                 equalize(np.stack([tiny, tiny]), method, 8, dtype=output)
+                histogram(tiny, method, 8).apply(tiny, dtype=output)
+            converted.add(kind)
             if progress is not None:
                 progress(done, len(methods))
     backend.mark_ready(tiny.dtype)

@@ -15,7 +15,11 @@ fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
 applied chunk by chunk), converted to the output dtype (:func:`convert`) and
 handed to the output's chunk writer (:mod:`~histeq_gui.core.io.writer`), which
 keeps a digest per chunk and verifies the file against them.  No copy of the
-whole stack or result is kept: memory is bounded by the chunk.  Output and
+whole stack or result is kept: memory is bounded by the chunk.  An input file
+that changes while it is read (replaced, cut, grown or rewritten) would mix
+pieces of two versions: its signature
+(:meth:`~histeq_gui.core.io.Reader.check_unchanged`) is checked between the
+passes and after the last read, and a change fails the export in one line.  Output and
 its JSON sidecar are written under hidden names in the target folder and
 moved into place together at the very end by
 :func:`~histeq_gui.core.io.staged`, so when the caller cancels or anything
@@ -44,12 +48,12 @@ from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .io import (RaggedPngWriter, Reader, atomic, check_output, exists, guard, memory,
-                 open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, exists, guard,
+                 memory, open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
 from .io.formats import output_for
 from .methods import check_method, get_method, uses_value_bins
 from .region import check_region, describe_region, region_mask, region_text
-from .stack import guess_layout
+from .stack import check_channel_axis, guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "preview_target", "export_steps", "export"]
@@ -126,11 +130,7 @@ class ExportSettings:
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
-        axis = self.channel_axis
-        if not (axis is None or axis == "auto" or
-                (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)))):
-            raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
-                             f"{axis!r}; use None for grayscale stacks")
+        check_channel_axis(self.channel_axis)
         if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
             raise ValueError(f"params must be a dict of parameter names and values, got "
                              f"{self.params!r}")
@@ -204,6 +204,11 @@ class _Plan:
     def input_dtype(self):
         return self.images.dtype
 
+    @property
+    def calibration(self):
+        """The input's spatial calibration (kept in TIFF outputs and the sidecar), or None."""
+        return getattr(self.images, "calibration", None)
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images, names=None):
     """Check settings, images and output before anything is computed."""
@@ -225,17 +230,16 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
         raise StackError(f"cannot export this stack: it holds no pixels (shape {shape})")
-    if chunk_images is None:
-        per_image = max(1, size // max(layout.n_images, 1))
-        chunk_images = max(1, _CHUNK_VALUES // per_image)
-    elif isinstance(chunk_images, bool) or not isinstance(chunk_images, (int, np.integer)) \
-            or chunk_images < 1:
+    if chunk_images is not None and (isinstance(chunk_images, bool) or chunk_images < 1 or
+                                     not isinstance(chunk_images, (int, np.integer))):
         raise ValueError(f"chunk_images must be a whole number of at least 1, got "
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
+    dtype = output_dtype(settings.dtype, images.dtype)
+    chunk_images = _chunk_images(images, layout, dtype, settings, chunk_images,
+                                 source or getattr(images, "path", None) or output)
     _check_not_input(output, [source, getattr(images, "filename", None),
                               getattr(images, "path", None)])
-    dtype = output_dtype(settings.dtype, images.dtype)
     kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
@@ -252,6 +256,27 @@ def _check_ragged_kind(output, kind):
     if kind != "png-folder":
         raise StackError(f"cannot write '{output}': images of different sizes can only be "
                          "exported to a folder; give an output without extension")
+
+
+def _chunk_images(images, layout, dtype, settings, chunk_images, where):
+    """Images per chunk: ``chunk_images``, or about 64 MB of results, fewer when memory is short.
+
+    A chunk holds its input, its output and, for whole-image methods, float64
+    values; a chunk chosen here takes at most half the memory left.  An
+    image that does not fit alone (a small file may declare one of 40 GB) is
+    refused, in one line naming the file (``where``), before anything is read.
+    """
+    per_image = max(1, math.prod(images.shape) // max(layout.n_images, 1))
+    native = np.dtype(images.dtype).newbyteorder("=")
+    whole = get_method(settings.method).kind(native) == "image"
+    work = per_image * (native.itemsize + dtype.itemsize + (8 if whole else 0))
+    memory.check_fits(work, where, f"one image of {per_image} {native} values, equalized to "
+                                   f"{dtype}", doing="export")
+    if chunk_images is not None:
+        return chunk_images
+    chunk = max(1, _CHUNK_VALUES // per_image)
+    free = memory.available()
+    return chunk if free is None else max(1, min(chunk, free // (2 * work)))
 
 
 def _plan_ragged(images, output, settings, source, overwrite):
@@ -498,7 +523,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         dtype the output cannot hold (PNG: uint8, uint16 grayscale), a
         missing or unwritable folder, an existing output without
         ``overwrite``, an output that is the source, an uncompressed output
-        larger than the free space of its disk, or a failed write.
+        larger than the free space of its disk, an input file that changed
+        during the export, or a failed write.
 
     Notes
     -----
@@ -596,21 +622,24 @@ def _run(plan, engine):
     # SIGBUS, and resident memory stays bounded by the chunk.
     reader = reader_for(plan.images)
     try:
-        with engine.session():
+        with _changes_named(reader), engine.session():
             maps = (yield from engine.fit(plan, reader)) \
                 if plan.settings.scope == "stack" else None
             # Stack-aware parameters (match's reference "stack" or an index) mean the whole
             # stack, not a piece: resolved once, through the reader.
             params = (yield from _stack_params(plan, reader)) \
                 if maps is None and get_method(plan.settings.method).stack_aware else None
+            if maps is not None or params is not None:
+                reader.check_unchanged()    # what was fitted is what the next pass reads
             json_path = sidecar.sidecar_path(plan.output)
             # A sidecar this program wrote for this output is replaced even without overwrite
             # (it may have been left without its output); any other file there is not.
             ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype,
-                                             plan.layout, target=plan.output, names=plan.names)
+                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
+                                     target=plan.output, names=plan.names,
+                                     calibration=plan.calibration)
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
@@ -622,6 +651,7 @@ def _run(plan, engine):
                     writer.finish()
                 yield from stage_in_thread("write", writer.verify)
                 sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
+                reader.check_unchanged()        # every piece written is of the file as opened
     finally:
         if reader is not plan.images:
             reader.close()
@@ -637,44 +667,60 @@ def _run_ragged(plan):
     applied to each.  Staged, verified and committed as :func:`_run` does.
     """
     s, reader, layout = plan.settings, plan.images, plan.layout
-    axis = layout.channel_axis
+    with _changes_named(reader):
+        axis = layout.channel_axis
 
-    def mask_of(image):         # the region cut to this image (None: every pixel)
-        return None if s.region is None else region_mask(s.region, image.shape, clip=True)
+        def mask_of(image):         # the region cut to this image (None: every pixel)
+            return None if s.region is None else region_mask(s.region, image.shape, clip=True)
 
-    maps = None
-    if s.scope == "stack":
-        def chunks():
-            for image in reader.images():
-                pieces = channel_pieces(image, guess_layout(image.shape, axis))
-                mask = mask_of(image)
-                yield pieces if mask is None else [(piece, mask) for piece in pieces]
+        maps = None
+        if s.scope == "stack":
+            def chunks():
+                for image in reader.images():
+                    pieces = channel_pieces(image, guess_layout(image.shape, axis))
+                    mask = mask_of(image)
+                    yield pieces if mask is None else [(piece, mask) for piece in pieces]
 
-        def build(progress):
-            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
-                                          s.bins, progress=progress, **s.params)
+            def build(progress):
+                return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                              s.bins, progress=progress, **s.params)
 
-        maps = yield from stage_in_thread("histogram", build)
-    json_path = sidecar.sidecar_path(plan.output)
-    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-    with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
-            writer.open()
-            total = reader.n_images
-            yield "equalize", 0, total
-            for i in range(total):
-                image = reader.image(i)
-                mask = mask_of(image) if maps is None else None
-                out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None, 0,
-                                     plan.input_dtype,
-                                     mask=mask if mask is not None and mask.any() else None)
-                writer.write(i, i + 1, out)
-                yield "equalize", i + 1, total
-            writer.finish()
-        yield from stage_in_thread("write", writer.verify)
-        sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            maps = yield from stage_in_thread("histogram", build)
+            reader.check_unchanged()
+        json_path = sidecar.sidecar_path(plan.output)
+        ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+        with atomic.staged([plan.output, json_path],
+                           overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+            with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
+                writer.open()
+                total = reader.n_images
+                yield "equalize", 0, total
+                for i in range(total):
+                    image = reader.image(i)
+                    mask = mask_of(image) if maps is None else None
+                    out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None,
+                                         0, plan.input_dtype,
+                                         mask=mask if mask is not None and mask.any() else None)
+                    writer.write(i, i + 1, out)
+                    yield "equalize", i + 1, total
+                writer.finish()
+            yield from stage_in_thread("write", writer.verify)
+            sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            reader.check_unchanged()
     return plan.output
+
+
+@contextlib.contextmanager
+def _changes_named(reader):
+    """A read that failed because the input file changed meanwhile (a CRC, a page, a size
+    that no longer match) is reported as that change."""
+    try:
+        yield
+    except FileChanged:
+        raise
+    except StackError:
+        reader.check_unchanged()
+        raise
 
 
 def _stack_params(plan, reader):
@@ -750,6 +796,7 @@ def _sidecar_info(plan, engine="local"):
         **({} if plan.names is None else
            {"files": dict(zip(plan.names, plan.sources))}),
         **({"shapes": [list(shape) for shape in plan.images.shapes]} if plan.ragged else {}),
+        **({} if plan.calibration is None else {"calibration": plan.calibration}),
     }
 
 

@@ -534,16 +534,16 @@ def _stack_of(reader, path, key, stage):
     except ValueError as exc:
         raise StackError(f"cannot view '{path}': {exc}") from None
     if reader.nbytes <= memory_budget():
-        if isinstance(reader, ArrayReader) and reader._mapped is not None:
-            array = reader.read(0, reader.shape[0])     # a .npy map: read with pread
+        if reader.kind == "npy":
+            array = reader.read(0, reader.shape[0])     # read with pread, not mapped
             report = stage("Reading")
             if report is not None:
                 report(1, 1)
         else:
             array = reader.load(stage("Reading"))
-        kind = reader.kind
+        kind, calibration = reader.kind, reader.calibration
         reader.close()
-        reader = ArrayReader(_native(np.asarray(array)), path, kind)
+        reader = ArrayReader(_native(np.asarray(array)), path, kind, calibration)
     names = None
     if path.is_dir():
         names = tuple(p.name for p in folder_images(path))

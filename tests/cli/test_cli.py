@@ -18,6 +18,7 @@ from histeq_gui.core import export as export_module
 from histeq_gui.core.export import ExportSettings, convert, export
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack
 from histeq_gui.core.stack import guess_layout
+from histeq_gui.core.stats import COLUMNS
 
 RNG = np.random.default_rng(7)
 REPO = Path(histeq_gui.__file__).resolve().parent.parent
@@ -922,8 +923,8 @@ def test_stats_alone_writes_the_image_stats_table(tmp_path, capsys):
     source = _input(tmp_path, stack)
     code, out, err = _run(capsys, source, "--stats", tmp_path / "stats.csv", "--bins", "64")
     assert (code, err) == (0, "")
-    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, 25 columns; "
-                   f"sidecar {tmp_path / 'stats.csv.json'}\n")
+    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, {len(COLUMNS)} "
+                   f"columns; sidecar {tmp_path / 'stats.csv.json'}\n")
     expected = histeq_gui.image_stats(load_stack(source), bins=64, channel_axis="auto")
     _assert_csv_equals_table(tmp_path / "stats.csv", expected)
     info = read_sidecar(tmp_path / "stats.csv")

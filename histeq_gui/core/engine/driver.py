@@ -37,8 +37,8 @@ from . import pool, tables as tb
 from .blocks import BLOCK, Group, PixelSource, groups, table_width, within_channels
 from .inputs import as_images, channel_params, output, prepare, resolve_stack, stack_view
 
-__all__ = ["group_tables", "map_blocks", "equalize_group", "equalize_images", "equalize_stack",
-           "same_sample"]
+__all__ = ["group_tables", "map_blocks", "equalize_group", "equalize_tables", "equalize_images",
+           "equalize_stack", "same_sample"]
 
 
 def same_sample(r0: int, r1: int) -> np.ndarray:
@@ -113,8 +113,30 @@ def map_blocks(source: PixelSource, found: list, t: tb.Tables, samples_of: Calla
 
 def equalize_group(source: PixelSource, group: Group, method: Method, params: dict, bins: int,
                    out: np.ndarray, tick: Callable | None = None,
-                   convert: Callable | None = None) -> tb.Tables:
-    """Equalize one group into ``out`` (rows, pixels), converted by ``convert`` if given."""
+                   convert: Callable | None = None) -> tb.Tables | None:
+    """Equalize one group into ``out`` (rows, pixels), converted by ``convert`` if given.
+
+    A group of whole 8-bit images in one block, without a mask, whose method
+    has a compiled loop for them, takes one compiled pass per image
+    (:func:`.tables.equalize_each`); other groups have their tables built,
+    then mapped.
+    """
+    loop = None if not group.per_row or len(group.blocks) > 1 else \
+        tb.one_pass_loop(method, source.x2.dtype, source.mask2 is not None)
+    if loop is not None:
+        ok = tb.equalize_each(method, loop, params, bins, source.x2[group.r0:group.r1],
+                              out[group.r0:group.r1])
+        for r in np.flatnonzero(~ok) + group.r0:
+            row = Group(r, r + 1, True, [(r, r + 1, 0, source.x2.shape[1])])
+            equalize_tables(source, row, method, params, bins, out, convert=convert)
+        return None
+    return equalize_tables(source, group, method, params, bins, out, tick, convert)
+
+
+def equalize_tables(source: PixelSource, group: Group, method: Method, params: dict, bins: int,
+                    out: np.ndarray, tick: Callable | None = None,
+                    convert: Callable | None = None) -> tb.Tables:
+    """Equalize one group into ``out`` by its tables: :func:`group_tables`, :func:`map_blocks`."""
     t = group_tables(source, group, method, params, bins, tick)
     map_blocks(source, group.blocks, t, group.samples, out, tick, convert=convert)
     return t
@@ -215,8 +237,10 @@ def equalize_stack(images, method: str, bins: int, scope: str, mask, channel_axi
         by_channel = [channel_params(m, p, c) for c in range(x2.shape[0] // rows_per_channel)]
 
         def run(g, tick=None):
-            return equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins,
-                                  out2, tick, convert)
+            # The group's tables are dropped once it is mapped: pool.run keeps what this
+            # returns for every group, and many small images make many groups.
+            equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins, out2,
+                           tick, convert)
         # Groups of one block run side by side; a group of many blocks runs its
         # blocks side by side instead.
         single = [g for g in found if len(g.blocks) == 1]

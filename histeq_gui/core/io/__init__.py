@@ -47,8 +47,8 @@ How the package is laid out:
 This module gathers the public names; import them from here.
 """
 
-from .atomic import clean_up, exists, new_file, staged
-from .files import guard, stat_input
+from .atomic import check_writable, clean_up, commit_log, exists, new_file, staged
+from .files import FileChanged, check_unchanged, guard, stat_input
 from .folders import RaggedReader, RaggedPngWriter, folder_images, natural_key, png_names
 from .load import load_stack, open_reader
 from .reader import CHUNK_BYTES, ArrayReader, Reader, reader_for, stack_axis
@@ -61,5 +61,6 @@ __all__ = ["load_stack", "save_stack", "open_reader", "Reader", "ArrayReader", "
            "reader_for", "stack_axis", "CHUNK_BYTES", "declared_channel_axis",
            "output_kind", "check_output", "open_writer", "ChunkWriter", "RaggedPngWriter",
            "write_axis", "write_stack", "folder_images", "natural_key", "png_names",
-           "staged", "exists", "clean_up", "new_file", "write_sidecar", "read_sidecar",
-           "sidecar_path", "check_sidecar", "write_json", "guard", "stat_input"]
+           "staged", "exists", "check_writable", "clean_up", "commit_log", "new_file",
+           "write_sidecar", "read_sidecar", "sidecar_path", "check_sidecar", "write_json", "guard",
+           "stat_input", "check_unchanged", "FileChanged"]

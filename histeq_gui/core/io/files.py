@@ -17,6 +17,7 @@ import stat
 from contextlib import contextmanager
 
 from ..errors import Cancelled, StackError, first_line
+from . import memory
 
 PIECE_BYTES = 1 << 23      # read, write and compare in pieces of about 8 MB
 
@@ -71,8 +72,8 @@ def _reason(exc, doing, what):
     """The part of a one-line message that says what went wrong and what to do."""
     if isinstance(exc, OSError) and exc.errno in _ERRNO_REASONS:
         return _ERRNO_REASONS[exc.errno]
-    if isinstance(exc, MemoryError):
-        return "not enough memory; free some memory or use a smaller stack"
+    if is_shortage(exc):
+        return memory.shortage()
     if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
         return _ERRNO_REASONS[errno.ELOOP]
     codec = re.search(r"<COMPRESSION\.(\w+): \d+> requires the 'imagecodecs' package", str(exc))
@@ -91,6 +92,24 @@ def _reason(exc, doing, what):
     return f"{first_line(exc, 160)}; check the folder's permissions and free space"
 
 
+def is_shortage(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory or address space ran out (MemoryError, ENOMEM, a refusal).
+
+    A memory map refused under ``ulimit -v`` raises ``OSError(ENOMEM)``
+    ("Cannot allocate memory"): a shortage, not a damaged file; so is a
+    refusal of :func:`~histeq_gui.core.io.memory.check_fits`.  The causes
+    and contexts of ``exc`` are looked at too.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (MemoryError, memory.NotEnoughMemory)) or \
+                isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 _KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
@@ -99,6 +118,38 @@ def stat_input(path):
     """``os.stat(path)``, with every failure (missing, link loop, name too long) one line."""
     with guard(path):
         return os.stat(path)
+
+
+def signature(info: os.stat_result) -> tuple:
+    """What tells whether a file changed: ``(st_dev, st_ino, st_size, st_mtime_ns)`` of ``info``.
+
+    A file replaced by another (a new inode), cut or grown, or written
+    after its modification time was taken gets another signature.  A
+    rewrite of the same size within the file system's timestamp resolution
+    (a few milliseconds on Linux) cannot be told from ``stat``.
+    """
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class FileChanged(StackError):
+    """An input file changed while it was being read (see :func:`changed_error`)."""
+
+
+def changed_error(path, what: str = "it was replaced or modified") -> FileChanged:
+    """The one-line error for an input that changed while it was being read."""
+    return FileChanged(f"cannot read '{path}': the file changed during the export ({what}); "
+                       "export again once it is complete")
+
+
+def check_unchanged(path, expected: tuple) -> None:
+    """Raise :func:`changed_error` unless the file at ``path`` still has the :func:`signature`
+    ``expected``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise changed_error(path, "it was removed or cannot be read any more") from None
+    if signature(info) != tuple(expected):
+        raise changed_error(path)
 
 
 def check_regular(path, info):

@@ -206,7 +206,7 @@ def _probe(path, first_mode, first):
     return image.shape, image.dtype, mode
 
 
-def open_folder(path: str | os.PathLike) -> FolderReader | RaggedReader:
+def open_folder(path: str | os.PathLike, mixed: bool = False) -> FolderReader | RaggedReader:
     """A FolderReader, or a RaggedReader when the folder's images differ in size.
 
     Every file's header is read (each image of a mode other than the first
@@ -214,7 +214,9 @@ def open_folder(path: str | os.PathLike) -> FolderReader | RaggedReader:
     Images of different sizes must share the dtype and the number of
     channels: a folder mixing gray and colour (or 8 and 16 bits) is refused
     in one line naming two such files, not converted, since converting
-    would change the data the user inspects.
+    would change the data the user inspects.  With ``mixed``, gray and
+    colour images may be mixed (a RaggedReader whose ``shapes`` say each
+    image's channels): the statistics describe each image on its own.
     """
     path = Path(path)
     files = _folder_files(path)
@@ -227,11 +229,12 @@ def open_folder(path: str | os.PathLike) -> FolderReader | RaggedReader:
         shape, dtype, _ = _probe(f, first_mode, first)
         shapes.append(tuple(int(n) for n in shape))
         dtypes.append(np.dtype(dtype))
-    if all(s[:2] == first.shape[:2] for s in shapes):
+    one_kind = all(_channels_of(s) == _channels_of(first.shape) for s in shapes)
+    if all(s[:2] == first.shape[:2] for s in shapes) and (one_kind or not mixed):
         return FolderReader(path, files, first)      # one size: mismatched types refused on read
     for f, shape, dtype in zip(files, shapes, dtypes):
-        if dtype != first.dtype or _channels_of(shape) != _channels_of(first.shape) \
-                or len(shape) > 3:
+        if dtype != first.dtype or len(shape) > 3 or \
+                (_channels_of(shape) != _channels_of(first.shape) and not mixed):
             raise StackError(
                 f"cannot read '{path}': its images differ in size, and '{f.name}' is "
                 f"{_colours(shape)} {dtype} but '{files[0].name}' is {_colours(first.shape)} "
@@ -275,6 +278,7 @@ class RaggedReader:
     ragged = True
     kind = "folder"
     signature = None
+    check_unchanged = Reader.check_unchanged      # the folder itself: files added or removed
 
     def __init__(self, path, files, shapes, first=None):
         self.path, self.files = Path(path), list(files)
@@ -283,7 +287,7 @@ class RaggedReader:
         if first is None:
             first = read_image(self.files[0], folder_item=True)
         self.dtype = np.dtype(first.dtype)
-        self.channels = _channels_of(first.shape)
+        self.channels = max(_channels_of(s) for s in self.shapes)
         self._first = first
         self._lock = threading.RLock()
 

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import StackError
-from .files import check_array, check_regular, stat_input
+from .files import check_array, check_regular, signature, stat_input
 from .folders import RaggedReader
 from .formats import READABLE, input_for
 from .reader import Reader
@@ -29,7 +29,8 @@ from .reader import Reader
 __all__ = ["load_stack", "open_reader"]
 
 
-def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | RaggedReader:
+def open_reader(path: str | os.PathLike, key: str | None = None, *,
+                mixed: bool = False) -> Reader | RaggedReader:
     """Open a stack file or folder for reading on demand.
 
     Parameters
@@ -39,6 +40,10 @@ def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | Rag
         folders, with the ``zarr`` extra).
     key : str, optional
         The array of an ``.npz`` file (needed when it holds several).
+    mixed : bool
+        A folder may mix gray and colour images (a ragged reader, image by
+        image), for :func:`~histeq_gui.core.stats.image_stats`, which
+        describes each image on its own.  Otherwise such a folder is refused.
 
     Returns
     -------
@@ -65,14 +70,19 @@ def open_reader(path: str | os.PathLike, key: str | None = None) -> Reader | Rag
     if found is None:
         raise StackError(f"cannot read '{path}': unsupported file type '{path.suffix}'; "
                          f"use {READABLE}")
-    reader = found.open(path, key) if found.key else found.open(path)
+    if found.key:
+        reader = found.open(path, key)
+    elif found.folder and mixed:
+        reader = found.open(path, mixed=True)
+    else:
+        reader = found.open(path)
     try:
         if not reader.ragged:           # a ragged folder's images are checked as it opens
             check_array(reader, f"'{path}'")
     except BaseException:
         reader.close()
         raise
-    reader.signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    reader.signature = signature(info)
     return reader
 
 

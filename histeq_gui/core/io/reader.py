@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike
 
 from ..stack import Layout, image_at
 from . import memory
-from .files import Progress, row_chunks
+from .files import Progress, check_unchanged, row_chunks
 from .mapped import MappedReader
 
 __all__ = ["Input", "Reader", "ArrayReader", "reader_for", "stack_axis", "CHUNK_BYTES"]
@@ -117,6 +117,10 @@ class Reader:
     signature : tuple or None
         ``(st_dev, st_ino, st_size, st_mtime_ns)`` of the path when it was
         opened, to tell later whether the file changed.
+    calibration : dict or None
+        The spatial calibration the file declares (pixel size, unit, z
+        spacing, frame interval; see
+        :func:`~histeq_gui.core.io.tiff.read_calibration`), or None.
 
     Notes
     -----
@@ -131,6 +135,8 @@ class Reader:
     names = None
     ragged = False
     depth = 0
+    copies = True           # read() makes new arrays (not views of one in memory)
+    calibration = None
     signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
     def __init__(self, shape, dtype):
@@ -176,7 +182,9 @@ class Reader:
         Raises
         ------
         StackError
-            If the file is damaged, truncated or changed since it was opened.
+            If the file is damaged, truncated or changed since it was opened,
+            or if the piece (when larger than :data:`CHUNK_BYTES`) would not
+            fit in the memory left.
         IndexError
             For a range outside the stack.
         """
@@ -188,6 +196,10 @@ class Reader:
         shape = self.shape[:axis] + (stop - start,) + self.shape[axis + 1:]
         if start == stop:
             return np.empty(shape, self.dtype)
+        nbytes = math.prod(shape) * self.dtype.itemsize
+        if self.copies and nbytes > CHUNK_BYTES:    # a small file may declare a huge image
+            memory.check_fits(nbytes, self.path, f"images {start}:{stop} along axis {axis} of "
+                                                 f"shape {self.shape} {self.dtype}")
         with self._lock:
             return self._read(start, stop, axis).reshape(shape)
 
@@ -280,6 +292,18 @@ class Reader:
                 report(stop)
         return out
 
+    def check_unchanged(self):
+        """Raise a one-line StackError if the file changed since it was opened.
+
+        Compares the path's :attr:`signature` now with the one taken when it
+        was opened (nothing to check for an array in memory).  A pipeline
+        that reads a stack more than once, or commits what it read, calls
+        this after its reads: pieces read before and after a change would
+        otherwise be mixed without any error.
+        """
+        if self.path is not None and self.signature is not None:
+            check_unchanged(self.path, self.signature)
+
     # --- closing
     def close(self):
         """Release the file (idempotent)."""
@@ -297,15 +321,18 @@ class ArrayReader(Reader):
 
     A ``.npy`` memory map (or a view of one) is read with ``pread``
     (:class:`~histeq_gui.core.io.mapped.MappedReader`), never through its pages,
-    so resident memory stays bounded by what is read.
+    so resident memory stays bounded by what is read.  ``calibration``: that
+    of the file the array was read from, to keep in an export.
     """
 
-    def __init__(self, array, path=None, kind="array"):
+    def __init__(self, array, path=None, kind="array", calibration=None):
         array = array if isinstance(array, np.ndarray) else np.asarray(array)
         super().__init__(array.shape, array.dtype)
         self.array, self.path, self.kind = array, None if path is None else Path(path), kind
+        self.calibration = calibration
         self.depth = array.ndim
         self._mapped = MappedReader.for_array(array)
+        self.copies = self._mapped is not None
 
     def _read(self, start, stop, axis):
         view = self.array[(slice(None),) * axis + (slice(start, stop),)]
@@ -315,6 +342,12 @@ class ArrayReader(Reader):
         """The array itself (a ``.npy`` map stays a map: nothing is read)."""
         Progress(progress, 1)(1)
         return self.array
+
+    def check_unchanged(self):
+        """As :meth:`Reader.check_unchanged`, also for a map from ``load_stack`` (its file)."""
+        super().check_unchanged()
+        if self._mapped is not None:
+            self._mapped.check_unchanged()
 
     def close(self):
         if self._mapped is not None:

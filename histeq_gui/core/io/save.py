@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..errors import StackError
 from ..stack import Layout, guess_layout
 from . import files
-from .atomic import clean_up, exists, staged, temp_path
+from .atomic import check_writable, clean_up, exists, staged
 from .files import Progress, check_array, guard
 from .formats import output_for, output_of
 from .reader import reader_for
@@ -98,16 +98,14 @@ def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
         if present:
             writer.check_replace(path)
-        probe = temp_path(path, "probe")
-        with open(probe, "xb"):
-            pass
-        probe.unlink()
+    check_writable(path)
     return writer.kind
 
 
 def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtype: DTypeLike,
                 layout: Layout, *, target: str | os.PathLike | None = None, key: str = "images",
-                axis: int | None | str = "auto", names: Sequence[str] | None = None) -> ChunkWriter:
+                axis: int | None | str = "auto", names: Sequence[str] | None = None,
+                calibration: dict | None = None) -> ChunkWriter:
     """Open a :class:`ChunkWriter` of ``kind`` at ``path`` (a temporary that does not exist).
 
     Parameters
@@ -130,6 +128,9 @@ def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtyp
         The axis chunks are cut along; "auto" is :func:`write_axis`.
     names : sequence of str, optional
         A PNG folder's file names, one per image (default numbered).
+    calibration : dict, optional
+        The stack's spatial calibration (a reader's ``calibration``), kept
+        by the outputs that can hold it (TIFF files).
 
     Returns
     -------
@@ -150,7 +151,8 @@ def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtyp
     cls = output_of(kind).writer
     if axis == "auto":
         axis = cls.axis_for(layout)
-    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, names=names)
+    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, names=names,
+                 calibration=calibration)
     try:
         return writer.open()
     except BaseException:

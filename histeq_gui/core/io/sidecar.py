@@ -101,18 +101,23 @@ def check_sidecar(output_path, overwrite=False):
     """Raise StackError if the sidecar of ``output_path`` would replace a file not ours.
 
     Nothing at the sidecar's name, ``overwrite``, or a sidecar this program
-    wrote for this output (:func:`is_own_sidecar`) pass.
+    wrote for this output (:func:`is_own_sidecar`) pass.  A folder there is
+    refused even with ``overwrite``: a sidecar is a file, and never replaces
+    a folder.
     """
     target = sidecar_path(output_path)
     try:
         with guard(target, "write"):   # e.g. a name too long once ".json" is added
-            os.lstat(target)
-        present = True
+            info = os.lstat(target)
     except StackError as exc:
         if not isinstance(exc.__cause__, FileNotFoundError):
             raise
-        present = False
-    if overwrite or not present or is_own_sidecar(output_path):
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise StackError(f"cannot write the sidecar of '{Path(output_path).name}': "
+                         f"'{target}' is a folder; move or rename it, or choose another "
+                         "output name")
+    if overwrite or info is None or is_own_sidecar(output_path):
         return
     raise StackError(f"'{target}' exists and was not written by {PROGRAM} for "
                      f"'{Path(output_path).name}'; pass --overwrite to replace it, or choose "
