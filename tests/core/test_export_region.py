@@ -13,7 +13,7 @@ from histeq_gui.core.convert import convert
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, export, export_steps
-from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
+from histeq_gui.core.io import load_stack, read_sidecar, save_stack
 from histeq_gui.core.region import (check_region, parse_region, region_mask, region_of_rect,
                                     region_text)
 

@@ -490,7 +490,8 @@ def test_a_method_registered_is_in_the_viewer_with_its_controls_help_and_result(
                                          ("float32", "default")])
 def test_a_default_that_depends_on_the_images_says_its_value_in_a_few_words(window, dtype, text):
     """textbook's L: the field shows what it is for this stack, not a sentence cut off."""
-    stack = skdata.camera()[::8, ::8][np.newaxis].astype(np.float64) * (1 if dtype == "uint8" else 257)
+    scale = 1 if dtype == "uint8" else 257
+    stack = skdata.camera()[::8, ::8][np.newaxis].astype(np.float64) * scale
     window.opener.set_stack(LoadedStack.from_array(stack.astype(dtype)))
     window.state.set_method("textbook")
     window.wait_until_idle()
