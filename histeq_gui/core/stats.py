@@ -34,6 +34,7 @@ entropy repeats Pillow's ``Image.entropy()``.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -54,8 +55,8 @@ from .stats_kernels import (colour_work, count_levels, describe_levels, gray8_af
                             gray8_summary, histogram256, luminance_tables)
 from .value_range import check_value_range, needs_scan, resolve_value_range
 
-__all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
-           "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
+__all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR",
+           "MAD_SCALE", "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
 
 #: Scale that makes the median absolute deviation estimate the standard
 #: deviation of normal data: 1 / Phi^-1(3/4) = 1.482602..., rounded as in
@@ -296,9 +297,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     8-bit (Pillow) entropy and the number of distinct levels of that; for
     colour, the entropy (256 equal bins, as for other data) and the number of
     distinct values of the luminance ``Y`` of the 8-bit R, G, B levels.
-    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
-    ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
-    luminances of ``v`` and of the original).  With ``scope="image"`` each
+    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the
+    mean over finite pixels of ``|v - b|``, ``b`` the original on the [0, 1]
+    scale above (colour: the luminances of ``v`` and of the original).  With ``scope="image"`` each
     chunk of images is equalized on its own (the same result); with
     ``scope="stack"`` the stack's histogram of each channel is fitted over
     the chunks (:func:`histeq_gui.core.fit.fit_each`, the histogram of the
@@ -400,10 +401,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
                 whole = source.block(b0, b1)
                 blocks = [whole[k:k + 1] for k in range(b1 - b0)]
             (part, again), _ = _side_by_side(
-                lambda: _describe_levels(whole, maps, source.dtype, lo, hi, scratch),
-                lambda: [_look(checks, digests, block, b0 + k, source, lo, hi)
-                         for k, block in enumerate(blocks)] if source.ragged else
-                _look(checks, digests, whole, b0, source, lo, hi))
+                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch),
+                partial(_look_each, checks, digests, blocks, b0, source, lo, hi)
+                if source.ragged else partial(_look, checks, digests, whole, b0, source, lo, hi))
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
                 eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
@@ -421,8 +421,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         for r0 in range(0, b1 - b0, rows):
             chunk = block[r0:r0 + rows]
             part, _ = _side_by_side(
-                lambda: _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache),
-                lambda: _look(checks, digests, chunk, b0 + r0, source, lo, hi))
+                partial(_describe_chunk, chunk, eq_block[r0:r0 + rows], lo, hi, cache),
+                partial(_look, checks, digests, chunk, b0 + r0, source, lo, hi))
             parts.put(b0 + r0, part)
             done += 1
             if progress is not None:
@@ -565,6 +565,12 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     part["constant"] = ints[:, 2] != 0
     part["nan"] = part["inf"] = np.zeros(m, np.int64)
     return part, again
+
+
+def _look_each(checks, digests, blocks, start, source, lo, hi):
+    """:func:`_look` at images ``start, start + 1, ...`` given one by one (1, C, P)."""
+    for k, block in enumerate(blocks):
+        _look(checks, digests, block, start + k, source, lo, hi)
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
