@@ -622,7 +622,9 @@ def _by_value(values, keys, n, exact, order, spare):
     of equal keys are sorted by value; otherwise by value directly.
     """
     if not exact:
-        order[:n] = np.argsort(values[:n])
+        for e in range(n):
+            order[e] = e
+        _sort_run(values, order, 0, n, spare)
         return
     _radix_order(keys, n, order, spare)
     start = 0
@@ -632,13 +634,18 @@ def _by_value(values, keys, n, exact, order, spare):
         while stop < n and keys[order[stop]] == key:
             stop += 1
         if stop - start > 1:
-            _sort_run(values, order, start, stop)
+            _sort_run(values, order, start, stop, spare)
         start = stop
 
 
 @njit(nogil=True, cache=True)
-def _sort_run(values, order, start, stop):
-    """Put ``order[start:stop]`` in ascending order of value (stable)."""
+def _sort_run(values, order, start, stop, spare):
+    """Put ``order[start:stop]`` in ascending order of value (stable); ``spare`` is scratch.
+
+    Insertion sort for short runs, else a bottom-up merge sort (a loop of
+    its own rather than ``np.argsort``, whose compiled sorts take seconds
+    to compile on first use).
+    """
     ordered = True
     for t in range(start + 1, stop):
         if values[order[t]] < values[order[t - 1]]:
@@ -656,10 +663,40 @@ def _sort_run(values, order, start, stop):
                 u -= 1
             order[u] = e
         return
-    run = order[start:stop].copy()
-    inner = np.argsort(values[run], kind="mergesort")
-    for t in range(stop - start):
-        order[start + t] = run[inner[t]]
+    width = 1
+    in_spare = False                    # where the sorted pieces are: order or spare
+    while width < stop - start:
+        a = spare if in_spare else order
+        b = order if in_spare else spare
+        lo = start
+        while lo < stop:
+            mid = min(lo + width, stop)
+            hi = min(lo + 2 * width, stop)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if values[a[j]] < values[a[i]]:
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+            lo = hi
+        in_spare = not in_spare
+        width *= 2
+    if in_spare:
+        for t in range(start, stop):
+            order[t] = spare[t]
 
 
 @njit(nogil=True, cache=True)
