@@ -56,6 +56,7 @@ from .stack import check_channel_axis, guess_layout
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
 
+#: The stages an export reports progress for, in order.
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
 
@@ -420,7 +421,7 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ``equalize(images, scope="stack")`` exactly.  Stack-aware parameters
     (``match``'s reference: ``"stack"`` or an index) are resolved once for
     the whole stack through the same reader
-    (:func:`~histeq_gui.core.equalize.stack_params` of a
+    (``histeq_gui.core.equalize.stack_params`` of a
     :class:`~histeq_gui.core.methods.StackStream`), so the result equals
     ``equalize(images, method)`` whatever the chunks.
 

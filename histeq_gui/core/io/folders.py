@@ -266,7 +266,7 @@ class RaggedReader:
     dtype : numpy.dtype
     channels : int
     signature : tuple or None
-        As :attr:`Reader.signature`.
+        As :class:`Reader`'s ``signature``.
 
     Examples
     --------

@@ -78,6 +78,7 @@ class _Names(Sequence):
         return repr(tuple(_REGISTRY))
 
 
+#: The registered method names in display order, a live read-only tuple-like view.
 METHODS = _Names()
 
 
