@@ -60,17 +60,22 @@ def _methods():
     return [get_method(name) for name in METHODS]
 
 
+def methods_table():
+    """The registry's overview table (Markdown): one row per method."""
+    from histeq_gui.core.methods import markdown_table
+
+    table = markdown_table().split("\n\n")[0]
+    if not table.startswith("| method |"):
+        raise ValueError("markdown_table() no longer starts with its table; "
+                         "update docs/_ext/histeq_docs.py")
+    return table + "\n"
+
+
 class MethodsTable(_Markdown):
     """The registry's overview table: one row per method."""
 
     def markdown(self):
-        from histeq_gui.core.methods import markdown_table
-
-        table = markdown_table().split("\n\n")[0]
-        if not table.startswith("| method |"):
-            raise self.error("markdown_table() no longer starts with its table; "
-                             "update docs/_ext/histeq_docs.py")
-        return table + "\n"
+        return methods_table()
 
 
 def _inline(text):
@@ -91,29 +96,34 @@ def _rst_inline(text):
     return _inline(text.replace("``", "`"))
 
 
+def methods_sections():
+    """A section (Markdown) per registered method, from its declaration."""
+    parts = []
+    for method in _methods():
+        parts.append(f"({method.name}-method)=\n### `{method.name}`: {method.label}\n")
+        parts.append(f"{_inline(method.summary)}\n")
+        parts.append(f"**Reproduces:** {_inline(method.reference)}.\n")
+        if method.formula:
+            # The formula is HTML (entities, <sub>): the viewer's help shows it as is.
+            parts.append("```{raw} html\n<p class=\"histeq-formula\">" + method.formula +
+                         "</p>\n```\n")
+        parts.append(f"**How it works:** {_inline(method.how)}\n")
+        parts.append(f"**Source:** {_inline(method.source)}.\n")
+        scopes = ", ".join(f"`{s}`" for s in method.scopes)
+        rows = [f"- scopes: {scopes}"]
+        for param in method.params:
+            rows.append(f"- `{param.name}`: {_inline(param.help)} "
+                        f"({_inline(param.describe())}, default "
+                        f"{_inline(param.describe_default())})")
+        parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
 class Methods(_Markdown):
     """A section per method, from its declaration."""
 
     def markdown(self):
-        parts = []
-        for method in _methods():
-            parts.append(f"({method.name}-method)=\n### `{method.name}`: {method.label}\n")
-            parts.append(f"{_inline(method.summary)}\n")
-            parts.append(f"**Reproduces:** {_inline(method.reference)}.\n")
-            if method.formula:
-                # The formula is HTML (entities, <sub>): the viewer's help shows it as is.
-                parts.append("```{raw} html\n<p class=\"histeq-formula\">" + method.formula +
-                             "</p>\n```\n")
-            parts.append(f"**How it works:** {_inline(method.how)}\n")
-            parts.append(f"**Source:** {_inline(method.source)}.\n")
-            scopes = ", ".join(f"`{s}`" for s in method.scopes)
-            rows = [f"- scopes: {scopes}"]
-            for param in method.params:
-                rows.append(f"- `{param.name}`: {_inline(param.help)} "
-                            f"({_inline(param.describe())}, default "
-                            f"{_inline(param.describe_default())})")
-            parts.append("\n".join(rows) + "\n")
-        return "\n".join(parts)
+        return methods_sections()
 
 
 _PARSERS = {"histeq": "histeq_gui.cli", "histeq-gui": "histeq_gui.gui.app"}
@@ -220,25 +230,32 @@ def package_modules(root=ROOT / PACKAGE):
     return found
 
 
+def layout(documented=()):
+    """The code layout (Markdown): a nested list of every module and what it does.
+
+    Each module gets a target for ``{py:mod}`` links, except those in
+    ``documented`` (the API reference describes them).
+    """
+    lines = []
+    targets = []
+    for name, path, depth in package_modules():
+        what = _rst_inline(_first_line(path)) or "*(no docstring)*"
+        shown = path.relative_to(ROOT).as_posix()
+        if path.name == "__init__.py":
+            shown = shown[: -len("__init__.py")]
+        lines.append(f"{'  ' * depth}- {{py:mod}}`{shown} <{name}>`: {what}")
+        if name not in documented:
+            targets.append(name)
+    modules = "".join(f"```{{py:module}} {name}\n:no-index-entry:\n:no-contents-entry:\n"
+                      f"```\n" for name in targets)
+    return modules + "\n".join(lines) + "\n"
+
+
 class Layout(_Markdown):
-    """Every module of the package with the first sentence of its docstring."""
+    """Every module of the package with the first paragraph of its docstring."""
 
     def markdown(self):
-        documented = set(self.config.histeq_api_modules)
-        lines = []
-        targets = []
-        for name, path, depth in package_modules():
-            what = _rst_inline(_first_line(path)) or "*(no docstring)*"
-            shown = path.relative_to(ROOT).as_posix()
-            if path.name == "__init__.py":
-                shown = shown[: -len("__init__.py")]
-            link = f"{{py:mod}}`{shown} <{name}>`"
-            lines.append(f"{'  ' * depth}- {link}: {what}")
-            if name not in documented:
-                targets.append(name)
-        modules = "".join(f"```{{py:module}} {name}\n:no-index-entry:\n:no-contents-entry:\n"
-                          f"```\n" for name in targets)
-        return modules + "\n".join(lines) + "\n"
+        return layout(set(self.config.histeq_api_modules))
 
 
 def _attribute_doc(name, value):
