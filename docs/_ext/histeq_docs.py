@@ -179,6 +179,9 @@ class Keys(_Markdown):
 def _keys_from_window():
     from PyQt5.QtWidgets import QAction, QApplication, QShortcut
 
+    from histeq_gui.gui.app import quiet_harmless_qt_notes
+
+    quiet_harmless_qt_notes()
     app = QApplication.instance() or QApplication(["histeq-docs"])
     from histeq_gui.gui.main_window import MainWindow
     from histeq_gui.gui.preferences import Preferences
