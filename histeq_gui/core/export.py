@@ -185,6 +185,11 @@ class _Plan:
     def input_dtype(self):
         return self.images.dtype
 
+    @property
+    def calibration(self):
+        """The input's spatial calibration (kept in TIFF outputs and the sidecar), or None."""
+        return getattr(self.images, "calibration", None)
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images, names=None):
     """Check settings, images and output before anything is computed."""
@@ -204,17 +209,16 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
         raise StackError(f"cannot export this stack: it holds no pixels (shape {shape})")
-    if chunk_images is None:
-        per_image = max(1, size // max(layout.n_images, 1))
-        chunk_images = max(1, _CHUNK_VALUES // per_image)
-    elif isinstance(chunk_images, bool) or not isinstance(chunk_images, (int, np.integer)) \
-            or chunk_images < 1:
+    if chunk_images is not None and (isinstance(chunk_images, bool) or chunk_images < 1 or
+                                     not isinstance(chunk_images, (int, np.integer))):
         raise ValueError(f"chunk_images must be a whole number of at least 1, got "
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
+    dtype = output_dtype(settings.dtype, images.dtype)
+    chunk_images = _chunk_images(images, layout, dtype, settings, chunk_images,
+                                 source or getattr(images, "path", None) or output)
     _check_not_input(output, [source, getattr(images, "filename", None),
                               getattr(images, "path", None)])
-    dtype = output_dtype(settings.dtype, images.dtype)
     kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
@@ -225,6 +229,27 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images),
                  params, out_names, None if out_names is None else list(sources))
+
+
+def _chunk_images(images, layout, dtype, settings, chunk_images, where):
+    """Images per chunk: ``chunk_images``, or about 64 MB of results, fewer when memory is short.
+
+    A chunk holds its input, its output and, for whole-image methods, float64
+    values; a chunk chosen here takes at most half the memory left.  An
+    image that does not fit alone (a small file may declare one of 40 GB) is
+    refused, in one line naming the file (``where``), before anything is read.
+    """
+    per_image = max(1, math.prod(images.shape) // max(layout.n_images, 1))
+    native = np.dtype(images.dtype).newbyteorder("=")
+    whole = get_method(settings.method).kind(native) == "image"
+    work = per_image * (native.itemsize + dtype.itemsize + (8 if whole else 0))
+    memory.check_fits(work, where, f"one image of {per_image} {native} values, equalized to "
+                                   f"{dtype}", doing="export")
+    if chunk_images is not None:
+        return chunk_images
+    chunk = max(1, _CHUNK_VALUES // per_image)
+    free = memory.available()
+    return chunk if free is None else max(1, min(chunk, free // (2 * work)))
 
 
 def _plan_ragged(images, output, settings, source, overwrite):
@@ -518,8 +543,9 @@ def _run(plan, engine):
             ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype,
-                                             plan.layout, target=plan.output, names=plan.names)
+                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
+                                     target=plan.output, names=plan.names,
+                                     calibration=plan.calibration)
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
@@ -666,6 +692,7 @@ def _sidecar_info(plan, engine="local"):
         **({} if plan.names is None else
            {"files": dict(zip(plan.names, plan.sources))}),
         **({"shapes": [list(shape) for shape in plan.images.shapes]} if plan.ragged else {}),
+        **({} if plan.calibration is None else {"calibration": plan.calibration}),
     }
 
 

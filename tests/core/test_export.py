@@ -730,8 +730,7 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
 def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
     """The read-back returns the right shape and first chunks, and a wrong last chunk."""
     from histeq_gui.core.io import files, folders
-    from histeq_gui.core.io.mapped import MappedReader
-    from histeq_gui.core.io.npy import NpzReader
+    from histeq_gui.core.io.npy import NpyReader, NpzReader
     from histeq_gui.core.io.tiff import TiffReader
 
     monkeypatch.setattr(files, "PIECE_BYTES", 12 * 10)       # one image per chunk
@@ -742,23 +741,15 @@ def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, na
         array = np.array(array)
         array.reshape(-1)[-1] ^= 1
         return array
-    if name.endswith(".npy"):
-        reader_read = MappedReader.read
-
-        def read(self, view):
-            values = reader_read(self, view)
-            last = view.__array_interface__["data"][0] + view.nbytes == \
-                self.start + self.root.nbytes
-            return wrong_last(values) if last else values
-        monkeypatch.setattr(MappedReader, "read", read)
-    elif name.endswith(".npz"):
-        rows = NpzReader._read_rows
+    if name.endswith((".npy", ".npz")):
+        reader = NpyReader if name.endswith(".npy") else NpzReader
+        rows = reader._read_rows
 
         def read_rows(self, r0, r1, out):
             rows(self, r0, r1, out)
             if r1 * self.dtype.itemsize == self.nbytes:
                 out[...] = wrong_last(out)
-        monkeypatch.setattr(NpzReader, "_read_rows", read_rows)
+        monkeypatch.setattr(reader, "_read_rows", read_rows)
     elif name.endswith(".tif"):
         pages = TiffReader._read_pages
 
@@ -975,12 +966,12 @@ def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope)
 def _refuse_loading(monkeypatch):
     from histeq_gui.core.io import ArrayReader, Reader
     from histeq_gui.core.io.folders import FolderReader
-    from histeq_gui.core.io.npy import NpzReader
+    from histeq_gui.core.io.npy import NpyReader, NpzReader
     from histeq_gui.core.io.tiff import TiffReader
 
     def refuse(self, progress=None):
         raise AssertionError("the whole stack was loaded")
-    for cls in (Reader, ArrayReader, NpzReader, TiffReader, FolderReader):
+    for cls in (Reader, ArrayReader, NpyReader, NpzReader, TiffReader, FolderReader):
         monkeypatch.setattr(cls, "load", refuse)
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 3 * 96 * 96)    # 3 images a chunk
 

@@ -175,7 +175,7 @@ def test_folder_with_mixed_dtypes_is_refused(tmp_path):
 
 def test_animated_gif_gives_all_frames(tmp_path):
     values = [0, 80, 160, 240]
-    frames = np.stack([np.full((10, 12, 3), v, np.uint8) for v in values])
+    frames = np.stack([np.full((10, 12, 3), (v, 255 - v, 40), np.uint8) for v in values])
     iio.imwrite(tmp_path / "a.gif", frames, loop=0, duration=50)
     stack = load_stack(tmp_path / "a.gif")
     assert stack.shape == (4, 10, 12, 3)
@@ -183,8 +183,38 @@ def test_animated_gif_gives_all_frames(tmp_path):
 
 
 def test_still_gif_is_one_image(tmp_path):
-    iio.imwrite(tmp_path / "s.gif", np.full((10, 12, 3), 7, np.uint8))
+    iio.imwrite(tmp_path / "s.gif", np.full((10, 12, 3), (7, 90, 200), np.uint8))
     assert load_stack(tmp_path / "s.gif").shape == (10, 12, 3)
+    iio.imwrite(tmp_path / "g.gif", np.full((10, 12), 7, np.uint8))
+    assert load_stack(tmp_path / "g.gif").shape == (10, 12)       # grey: one grey image
+
+
+@pytest.mark.parametrize("size, frames", [(512, 10), (24, 3)])
+def test_a_grey_animated_gif_gives_grey_frames(tmp_path, size, frames):
+    """Written by imageio: 512x512 was 'decodes to 1 frames but declares 10', 24x24 was RGB."""
+    from PIL import Image
+
+    written = np.random.default_rng(size).integers(0, 256, (frames, size, size), np.uint8)
+    iio.imwrite(tmp_path / "grey.gif", written)
+    stack = load_stack(tmp_path / "grey.gif")
+    assert stack.shape == (frames, size, size) and stack.dtype == np.uint8
+    with Image.open(tmp_path / "grey.gif") as image:            # Pillow, frame by frame
+        for i in range(frames):
+            image.seek(i)
+            np.testing.assert_array_equal(stack[i], np.asarray(image.convert("L")))
+    read = iio.imread(tmp_path / "grey.gif", plugin="pillow")
+    np.testing.assert_array_equal(stack, read if read.ndim == 3 else read[..., 0])
+
+
+def test_a_colour_gif_reads_as_imageio_reads_it(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    frames = [Image.fromarray(rng.integers(0, 256, (20, 30, 3), np.uint8)) for _ in range(4)]
+    frames[0].save(tmp_path / "c.gif", save_all=True, append_images=frames[1:], loop=0)
+    stack = load_stack(tmp_path / "c.gif")
+    np.testing.assert_array_equal(stack, iio.imread(tmp_path / "c.gif", plugin="pillow"))
+    assert stack.shape == (4, 20, 30, 3)
 
 
 @pytest.mark.parametrize("shape", [(9, 11), (9, 11, 3), (9, 11, 4)])
@@ -333,7 +363,7 @@ def test_missing_file(tmp_path):
 
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StackError, match="holds no PNG, JPEG or TIFF images"):
+    with pytest.raises(StackError, match="holds no PNG, JPEG, TIFF, BMP or WebP images"):
         load_stack(tmp_path / "empty")
 
 

@@ -16,8 +16,8 @@ from references import sample_stack
 import histeq_gui
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.io import ArrayReader, load_stack, open_reader, reader_for, stack_axis
-from histeq_gui.core.io import tiff
-from histeq_gui.core.io.mapped import MappedReader
+from histeq_gui.core.io import mapped, npy, tiff
+from histeq_gui.core.io.mapped import MappedReader, pread_into
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -140,19 +140,37 @@ def test_an_array_in_memory_is_read_as_views():
         reader.read(0, 1, axis=5)
 
 
+def _mapped_files():
+    with open("/proc/self/maps") as fh:
+        return {line.split(maxsplit=5)[-1].strip() for line in fh if len(line.split()) > 5}
+
+
+def test_an_npy_is_read_with_file_reads_and_never_mapped(tmp_path, monkeypatch):
+    """No map of the file: a map takes the file's size of address space (ulimit -v)."""
+    path = _write(tmp_path / "a.npy", _faces(8), "npy")
+    calls = []
+    monkeypatch.setattr(npy, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), mapped.pread_into(fd, data, position, *rest))[1])
+    with open_reader(path) as reader:
+        assert isinstance(reader, npy.NpyReader)
+        piece = reader.read(3, 5)
+        assert str(path) not in _mapped_files()
+    assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
+
+
 def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.npy", _faces(8), "npy")
-    with open_reader(path) as reader:
-        assert isinstance(reader, ArrayReader) and isinstance(reader.array, np.memmap)
-        calls = []
-        pread = MappedReader._pread
-        monkeypatch.setattr(MappedReader, "_pread",
-                            lambda self, data, position: (calls.append(position),
-                                                          pread(self, data, position))[1])
+    stack = load_stack(path)
+    assert isinstance(stack, np.memmap)
+    calls = []
+    monkeypatch.setattr(mapped, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), pread_into(fd, data, position, *rest))[1])
+    with reader_for(stack) as reader:
         piece = reader.read(3, 5)
-        assert not np.shares_memory(piece, reader.array)
-        assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
-        np.testing.assert_array_equal(piece, _faces(8)[3:5])
+    assert not np.shares_memory(piece, stack)
+    assert calls == [128 + 3 * 96 * 96]
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
 
 
 def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
@@ -160,8 +178,8 @@ def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
     calls = []
     pages = tiff._tiff_pages
     monkeypatch.setattr(tiff, "_tiff_pages",
-                        lambda path, tif, start, stop: (calls.append((start, stop)),
-                                                        pages(path, tif, start, stop))[1])
+                        lambda path, series, start, stop, out: (
+                            calls.append((start, stop)), pages(path, series, start, stop, out)))
     with open_reader(path) as reader:
         assert reader.depth == 2 and reader.pages == 40 and reader._raw is None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
@@ -203,9 +221,9 @@ def test_tiff_errors_logged_in_another_thread_are_caught(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.tif", _faces(6), "tif-zlib")      # decoded by tifffile
     pages = tiff._tiff_pages
 
-    def logging_pages(path, tif, start, stop):
+    def logging_pages(path, series, start, stop, out):
         logging.getLogger("tifffile").error("<TiffPage 3> simulated: strip is missing")
-        return pages(path, tif, start, stop)
+        pages(path, series, start, stop, out)
     with open_reader(path) as reader:
         monkeypatch.setattr(tiff, "_tiff_pages", logging_pages)
         result = {}
@@ -271,9 +289,14 @@ def test_an_npy_cut_after_opening_is_one_line(tmp_path):
             reader.read(4, 8)
 
 
-def test_a_folder_image_of_another_size_is_named_when_read(tmp_path):
+def test_a_folder_image_of_another_size_is_named_when_read(tmp_path, monkeypatch):
     # An image replaced by one of another size after the folder was opened (a folder of
-    # several sizes from the start opens as a ragged stack: tests/core/test_ragged.py).
+    # several sizes from the start opens as a ragged stack: tests/core/test_ragged.py).  A
+    # small folder is decoded when opened and read from memory; this one is read from its
+    # files.
+    from histeq_gui.core.io import folders
+
+    monkeypatch.setattr(folders, "_KEEP_BYTES", 0)
     path = _write(tmp_path / "frames", _faces(4)[:, 0], "folder")
     with open_reader(path) as reader:
         iio.imwrite(path / "img2.png", np.zeros((5, 5), np.uint8))

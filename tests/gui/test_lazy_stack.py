@@ -13,6 +13,7 @@ import pytest
 from histeq_gui import equalize
 from histeq_gui.core.io import ArrayReader, Reader
 from histeq_gui.core.io.folders import FolderReader
+from histeq_gui.core.io.npy import NpyReader
 from histeq_gui.core.io.tiff import TiffReader
 from histeq_gui.core.equalize import histogram
 from histeq_gui.gui import controller as controller_module
@@ -31,7 +32,7 @@ def no_whole_read(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise WholeRead("the whole stack was read")
-    for cls in (Reader, ArrayReader, TiffReader, FolderReader):
+    for cls in (Reader, ArrayReader, NpyReader, TiffReader, FolderReader):
         monkeypatch.setattr(cls, "load", refuse)
     np_load = np.load
 

@@ -237,8 +237,10 @@ def equalize_stack(images, method: str, bins: int, scope: str, mask, channel_axi
         by_channel = [channel_params(m, p, c) for c in range(x2.shape[0] // rows_per_channel)]
 
         def run(g, tick=None):
-            return equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins,
-                                  out2, tick, convert)
+            # The group's tables are dropped once it is mapped: pool.run keeps what this
+            # returns for every group, and many small images make many groups.
+            equalize_group(source, g, m, by_channel[g.r0 // rows_per_channel], bins, out2,
+                           tick, convert)
         # Groups of one block run side by side; a group of many blocks runs its
         # blocks side by side instead.
         single = [g for g in found if len(g.blocks) == 1]

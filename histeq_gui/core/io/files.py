@@ -17,6 +17,7 @@ import stat
 from contextlib import contextmanager
 
 from ..errors import Cancelled, StackError, first_line
+from . import memory
 
 PIECE_BYTES = 1 << 23      # read, write and compare in pieces of about 8 MB
 
@@ -71,8 +72,8 @@ def _reason(exc, doing, what):
     """The part of a one-line message that says what went wrong and what to do."""
     if isinstance(exc, OSError) and exc.errno in _ERRNO_REASONS:
         return _ERRNO_REASONS[exc.errno]
-    if isinstance(exc, MemoryError):
-        return "not enough memory; free some memory or use a smaller stack"
+    if is_shortage(exc):
+        return memory.shortage()
     if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
         return _ERRNO_REASONS[errno.ELOOP]
     codec = re.search(r"<COMPRESSION\.(\w+): \d+> requires the 'imagecodecs' package", str(exc))
@@ -86,6 +87,24 @@ def _reason(exc, doing, what):
         return (f"not a valid {what} ({first_line(exc, 160)}); "
                 "check the file or convert it to .npy/.tif")
     return f"{first_line(exc, 160)}; check the folder's permissions and free space"
+
+
+def is_shortage(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory or address space ran out (MemoryError, ENOMEM, a refusal).
+
+    A memory map refused under ``ulimit -v`` raises ``OSError(ENOMEM)``
+    ("Cannot allocate memory"): a shortage, not a damaged file; so is a
+    refusal of :func:`~histeq_gui.core.io.memory.check_fits`.  The causes
+    and contexts of ``exc`` are looked at too.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (MemoryError, memory.NotEnoughMemory)) or \
+                isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 _KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
@@ -138,14 +157,17 @@ def check_regular(path, info):
                          "choose a stack file or a folder of images")
 
 
-def open_input(path, what="file"):
+def open_input(path, what="file", listed=False):
     """Open a regular file for reading, refusing anything else without blocking on it.
 
     The path is checked with ``stat`` first (a named pipe is never opened),
     then opened non-blocking and checked again on the open descriptor, in
-    case it was swapped meanwhile.
+    case it was swapped meanwhile.  ``listed``: a folder's listing has just
+    seen a regular file there, so the first check is left out (it costs as
+    much as opening a small file); the check on the descriptor remains.
     """
-    check_regular(path, stat_input(path))
+    if not listed:
+        check_regular(path, stat_input(path))
     with guard(path, what=what):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) |
                      getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))

@@ -1,4 +1,4 @@
-"""Reading a memory-mapped file with file reads, so that a file cut meanwhile is an error.
+"""Reading files, and maps of them, with file reads: a file cut meanwhile is an error.
 
 A memory map of a file that shrinks while it is read kills the process with
 SIGBUS (exit 135), which no Python code can catch.  The maps this package
@@ -6,7 +6,8 @@ makes (a ``.npy`` file, a stored ``.npz`` member) are marked with the file
 they show (:func:`remember_file`); :class:`MappedReader` then reads pieces
 of such a map with ``pread``, never touching its pages, and reports a file
 that is cut, or replaced, as a one-line StackError.  Resident memory stays
-bounded by what is read.
+bounded by what is read.  :func:`pread_into` is the one loop of file reads
+that the readers of raw data share (``.npy`` files, raw TIFF pages, maps).
 """
 
 from __future__ import annotations
@@ -17,7 +18,41 @@ import numpy as np
 
 from .files import changed_error, check_unchanged, guard, signature
 
-__all__ = ["MappedReader", "remember_file"]
+__all__ = ["MappedReader", "remember_file", "pread_into"]
+
+
+def pread_into(fd: int, data: np.ndarray, position: int, path, short, what: str = "file") -> None:
+    """Fill the bytes ``data`` (a writable uint8 array) from ``fd`` at ``position``.
+
+    Parameters
+    ----------
+    fd : int
+        An open file descriptor (``pread`` never moves its offset, so
+        threads may share it).
+    data : ndarray of uint8
+        Filled whole, in as many reads as the system needs.
+    position : int
+        Where in the file ``data`` starts.
+    path : path-like
+        The file, named in error messages.
+    short : callable
+        ``short(done)``: the StackError to raise when the file ends after
+        ``done`` bytes (it was cut since it was opened).
+    what : str, optional
+        What the file is, for a read error's message (".npy file").
+    """
+    view, done = memoryview(data), 0
+    while done < data.size:
+        with guard(path, what=what):
+            if hasattr(os, "preadv"):
+                n = os.preadv(fd, [view[done:]], position + done)
+            else:
+                chunk = os.pread(fd, data.size - done, position + done)
+                n = len(chunk)
+                view[done:done + n] = chunk
+        if n == 0:
+            raise short(done)
+        done += n
 
 
 def remember_file(array: np.memmap, path: str | os.PathLike,
@@ -112,28 +147,16 @@ class MappedReader:
             raise ValueError("the view does not lie inside the mapped array")
         direct = view.flags.c_contiguous and out.flags.c_contiguous and out.dtype == view.dtype
         data = out.reshape(-1).view(np.uint8) if direct else np.empty(high - low, np.uint8)
-        self._pread(data, self.offset + (low - self.start))
+        pread_into(self.fd, data, self.offset + (low - self.start), self.path, self._cut,
+                   ".npy file")
         if not direct:
             first = view.__array_interface__["data"][0] - low
             out[...] = np.ndarray(view.shape, view.dtype, buffer=data, offset=first,
                                   strides=view.strides)
 
-    def _pread(self, data, position):
-        """Fill the bytes ``data`` from the file at ``position``; a short file is a StackError."""
-        done = 0
-        while done < data.size:
-            with guard(self.path, what=".npy file"):
-                n = os.preadv(self.fd, [memoryview(data)[done:]], position + done) \
-                    if hasattr(os, "preadv") else self._pread_into(data, done, position)
-            if n == 0:
-                size = os.fstat(self.fd).st_size
-                raise changed_error(self.path, f"it is now {size} bytes, {self.end} expected")
-            done += n
-
-    def _pread_into(self, data, done, position):
-        chunk = os.pread(self.fd, data.size - done, position + done)
-        data[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
-        return len(chunk)
+    def _cut(self, done):
+        size = os.fstat(self.fd).st_size
+        return changed_error(self.path, f"it is now {size} bytes, {self.end} expected")
 
     def check_unchanged(self):
         """Raise a one-line StackError if the mapped file changed since it was mapped."""

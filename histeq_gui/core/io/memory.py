@@ -2,16 +2,35 @@
 
 A small compressed file can declare a huge image (a "decompression bomb"):
 decoding it gets the process killed without a word.  Loaders compute the
-decoded size from what the file declares and call :func:`check_fits` first.
+decoded size from what the file declares and call :func:`check_fits` first;
+reading many files, a :class:`Budget` looks at the free memory once for a
+batch of them and counts what each one takes.
+
+Memory is what the kernel says is available, lowered to what a cgroup (a
+container) allows and to the address space left under a limit such as
+``ulimit -v`` (``RLIMIT_AS``, usual on HPC schedulers): there an allocation
+fails long before physical memory runs out, and the message says so
+(:func:`shortage`).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from ..errors import StackError
 
-__all__ = ["available", "check_fits", "size_text"]
+try:
+    import resource
+except ImportError:                     # not on Windows
+    resource = None
+
+__all__ = ["NotEnoughMemory", "available", "address_room", "address_limit", "check_fits",
+           "shortage", "size_text", "Budget"]
+
+
+class NotEnoughMemory(StackError):
+    """What :func:`check_fits` raises: the data would not fit in the memory left."""
 
 
 def _meminfo():
@@ -63,12 +82,57 @@ def _cgroup_room():
     return None
 
 
+def address_limit():
+    """This process's address-space limit in bytes (``ulimit -v``, ``RLIMIT_AS``), or None.
+
+    Examples
+    --------
+    >>> value = address_limit()
+    >>> value is None or value > 0
+    True
+    """
+    if resource is None:
+        return None
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft < 0 else int(soft)
+
+
+def _address_used():
+    """Bytes of address space this process holds (``VmSize``), or None."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def address_room():
+    """Bytes of address space left under this process's limit (``ulimit -v``), or None.
+
+    None when no limit is set (or it cannot be read).  Mapping a file or
+    allocating an array takes address space whether or not its pages are
+    ever touched, so under a limit this is what an allocation can take.
+    """
+    limit = address_limit()
+    if limit is None:
+        return None
+    used = _address_used()
+    return None if used is None else max(limit - used, 0)
+
+
 def available():
     """Bytes of memory this process can still take, or None if that cannot be known.
 
     The kernel's estimate (``MemAvailable`` in /proc/meminfo, else the free
     physical pages), lowered to what a cgroup memory limit (a container)
-    still allows.
+    still allows and to the address space left under ``ulimit -v``
+    (:func:`address_room`).
 
     Examples
     --------
@@ -76,8 +140,38 @@ def available():
     >>> value is None or value >= 0
     True
     """
-    values = [v for v in (_meminfo(), _cgroup_room()) if v is not None]
+    values = [v for v in (_meminfo(), _cgroup_room(), address_room()) if v is not None]
     return min(values) if values else None
+
+
+def _by_address_space(free):
+    """Whether ``free`` bytes (what :func:`available` said) is the address space left."""
+    room = address_room()
+    return room is not None and (free is None or room <= free)
+
+
+def shortage(free=None):
+    """What to tell the user when memory ran out: memory, or address space under ``ulimit -v``.
+
+    Parameters
+    ----------
+    free : int, optional
+        What :func:`available` said, if known; default: asked now.
+
+    Returns
+    -------
+    str
+        ``"not enough memory; free some memory or use a smaller stack"``, or
+        ``"not enough address space (ulimit -v allows 2.0 GB); raise the limit
+        (ulimit -v) or use a smaller stack"`` when a limit holds the process
+        below the memory available.
+    """
+    free = available() if free is None else free
+    if _by_address_space(free):
+        return (f"not enough address space (ulimit -v allows {size_text(address_limit())}); "
+                "raise the limit (ulimit -v, or the job's memory request) or use a smaller "
+                "stack")
+    return "not enough memory; free some memory or use a smaller stack"
 
 
 def size_text(nbytes):
@@ -112,17 +206,56 @@ def check_fits(nbytes, path, what, doing="read"):
 
     Raises
     ------
-    StackError
-        ``cannot read 'x.gif': it would decode to 9.6 GB (200 frames of
-        4000x4000 pixels), more than the 3.1 GB of memory available; ...``
+    NotEnoughMemory
+        A StackError: ``cannot read 'x.gif': it would decode to 9.6 GB (200 frames of
+        4000x4000 pixels), more than the 3.1 GB of memory available; ...``;
+        under ``ulimit -v``, ``... more than the 1.2 GB of address space
+        left (ulimit -v allows 2.0 GB); ...``.
     """
-    free = available()
+    _check(nbytes, available(), path, what, doing)
+
+
+def _check(nbytes, free, path, what, doing="read"):
     if free is None or nbytes <= free:
         return
+    if _by_address_space(free):
+        room = (f"the {size_text(free)} of address space left (ulimit -v allows "
+                f"{size_text(address_limit())})")
+        fix = "raise the limit (ulimit -v, or the job's memory request)"
+    else:
+        room, fix = f"the {size_text(free)} of memory available", "free some memory"
     if doing == "read":
-        raise StackError(f"cannot read '{path}': it would decode to {size_text(nbytes)} ({what}), "
-                         f"more than the {size_text(free)} of memory available; use a smaller "
-                         "file or free some memory")
-    raise StackError(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory ({what}), "
-                     f"more than the {size_text(free)} available; use a smaller stack or free "
-                     "some memory")
+        raise NotEnoughMemory(f"cannot read '{path}': it would decode to {size_text(nbytes)} "
+                              f"({what}), more than {room}; use a smaller file or {fix}")
+    raise NotEnoughMemory(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory "
+                          f"({what}), more than {room}; use a smaller stack or {fix}")
+
+
+class Budget:
+    """The free memory, looked at once, shared by the files of a batch as they are decoded.
+
+    Reading the kernel's figure costs more than decoding a small image, so
+    a reader of many files takes one Budget per batch and calls
+    :meth:`take` for each file (from any thread) before decoding it.
+
+    Examples
+    --------
+    >>> budget = Budget()
+    >>> budget.take(1000, "a.png", "1 frame of 25x10 pixels, RGBA")
+    """
+
+    def __init__(self):
+        self.free = available()
+        self._lock = threading.Lock()
+
+    def take(self, nbytes, path, what):
+        """Count ``nbytes`` for ``path``; StackError (as :func:`check_fits`) if they do not fit.
+
+        ``what`` is the text of :func:`check_fits`, or a callable that gives it (made only for
+        a refusal).
+        """
+        with self._lock:
+            if self.free is not None and nbytes > self.free:
+                _check(nbytes, self.free, path, what() if callable(what) else what)
+            if self.free is not None:
+                self.free -= nbytes

@@ -1,8 +1,10 @@
 """.npy files and .npz archives: reading them whole, lazily, and writing them chunk by chunk.
 
-A ``.npy`` file is memory-mapped (:func:`map_npy`) and read with ``pread``
-through an :class:`~histeq_gui.core.io.ArrayReader`; one array of an
-``.npz`` archive is read from its member without extracting it
+A ``.npy`` file is read with ``pread`` (:class:`NpyReader`), without mapping
+it: a map takes as much address space as the file, which a limit such as
+``ulimit -v`` may not leave; :func:`map_npy` maps it whole for
+:func:`~histeq_gui.core.io.load_stack`, which returns the map.  One array of
+an ``.npz`` archive is read from its member without extracting it
 (:class:`NpzReader`).  Pickled data is never loaded: a header declaring
 Python objects is refused before anything else is read, and so are shapes
 no file can hold and members shorter than their header declares.
@@ -24,12 +26,13 @@ import numpy as np
 
 from ..errors import KeyNeeded, StackError
 from . import memory
-from .files import Progress, guard, open_input, stat_input
-from .mapped import remember_file
+from .files import Progress, changed_error, guard, is_shortage, open_input, stat_input
+from .mapped import pread_into, remember_file
 from .reader import ArrayReader, Input, Reader
 from .writer import FileWriter, Output
 
-__all__ = ["map_npy", "open_npy", "NpzReader", "NpyWriter", "NpzWriter", "INPUTS", "OUTPUTS"]
+__all__ = ["map_npy", "open_npy", "NpyReader", "NpzReader", "NpyWriter", "NpzWriter", "INPUTS",
+           "OUTPUTS"]
 
 
 def _npy_header(fh):
@@ -63,30 +66,99 @@ def _npy_info(path, fh, what=".npy file", where=None):
     return shape, fortran, dtype, needed
 
 
+def _npy_data(path, fh):
+    """``(shape, fortran_order, dtype, data bytes, data offset, os.stat)`` of an open .npy file.
+
+    Refuses (one line) what :func:`_npy_info` refuses and a file holding
+    fewer data bytes than its header declares.
+    """
+    shape, fortran, dtype, needed = _npy_info(path, fh)
+    start, info = fh.tell(), os.fstat(fh.fileno())
+    if info.st_size - start < needed:
+        raise StackError(f"cannot read '{path}': the file is truncated ({info.st_size - start}"
+                         f" of {needed} data bytes for shape {shape}); copy or save it again")
+    return shape, fortran, dtype, needed, start, info
+
+
 def map_npy(path: str | os.PathLike) -> np.ndarray:
     """A read-only memory map of the ``.npy`` file ``path``, its header and size checked.
 
     The map is marked with its file (:func:`~histeq_gui.core.io.mapped.remember_file`),
     so that readers read it with ``pread`` and can tell whether it was
     replaced since.  Raises StackError (one line) for a file that cannot be
-    read as a plain numeric ``.npy`` array.
+    read as a plain numeric ``.npy`` array, or mapped for lack of address
+    space (``ulimit -v``).
     """
     with open_input(path, ".npy file") as fh:
-        shape, _, dtype, needed = _npy_info(path, fh)
-        data_start, info = fh.tell(), os.fstat(fh.fileno())
-    if info.st_size - data_start < needed:
-        raise StackError(f"cannot read '{path}': the file is truncated ({info.st_size - data_start}"
-                         f" of {needed} data bytes for shape {shape}); copy or save it again")
+        shape, _, dtype, needed, _, info = _npy_data(path, fh)
     if needed == 0:
         return np.empty(shape, dtype)       # nothing to map; refused as empty later
-    with guard(path, what=".npy file"):
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        with guard(path, what=".npy file"):
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except StackError as exc:
+        if is_shortage(exc):
+            raise StackError(f"cannot map '{path}' whole ({memory.size_text(needed)}): "
+                             f"{memory.shortage()} (histeq_gui.open_reader reads it in "
+                             "pieces)") from None
+        raise
     return remember_file(array, path, info)
 
 
-def open_npy(path: str | os.PathLike) -> ArrayReader:
-    """An :class:`~histeq_gui.core.io.ArrayReader` of the ``.npy`` file ``path`` (mapped)."""
-    return ArrayReader(map_npy(path), path, "npy")
+class NpyReader(Reader):
+    """A C-ordered ``.npy`` file, read with ``pread`` at the offsets of the images asked for.
+
+    Nothing is mapped, so the file takes no address space and resident
+    memory is what is read.  The file stays open: a file cut meanwhile is a
+    one-line StackError, a file replaced meanwhile is still read as opened.
+    """
+
+    kind = "npy"
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._fh = open_input(self.path, ".npy file")
+        try:
+            shape, fortran, dtype, _, self._start, _ = _npy_data(self.path, self._fh)
+            if fortran:
+                raise ValueError("a Fortran-ordered file is read through a map (open_npy)")
+        except BaseException:
+            self._fh.close()
+            raise
+        super().__init__(shape, dtype)
+        self.depth = self.ndim          # a row is one value: any run of values is one read
+
+    def _read_rows(self, r0, r1, out):
+        item = self.dtype.itemsize
+
+        def cut(done):
+            size = os.fstat(self._fh.fileno()).st_size
+            return changed_error(self.path, f"it is now {size} bytes, "
+                                           f"{self._start + self.nbytes} expected")
+
+        pread_into(self._fh.fileno(), out.reshape(-1).view(np.uint8), self._start + r0 * item,
+                   self.path, cut, ".npy file")
+
+    def load(self, progress=None):
+        """The file as a read-only memory map (:func:`map_npy`), as ``load_stack`` returns it."""
+        array = map_npy(self.path)
+        Progress(progress, 1)(1)
+        return array
+
+    def close(self):
+        self._fh.close()
+
+
+def open_npy(path: str | os.PathLike) -> Reader:
+    """A reader of the ``.npy`` file ``path``: a :class:`NpyReader`.
+
+    A Fortran-ordered file, whose images are scattered through it, is mapped
+    instead (an :class:`~histeq_gui.core.io.ArrayReader` of :func:`map_npy`,
+    read with ``pread``).
+    """
+    with open_input(path, ".npy file") as fh:
+        fortran = _npy_data(path, fh)[1]
+    return ArrayReader(map_npy(path), path, "npy") if fortran else NpyReader(path)
 
 
 def _npz_key(name):
@@ -325,7 +397,7 @@ class NpzWriter(NpyWriter):
             self._archive.close()
 
     def _abort(self):
-        if getattr(self, "_pipe", None) is not None:
+        if self._pipe is not None:
             self._pipe.abort()
             self._pipe = None
         for part in ("_member", "_archive"):

@@ -92,6 +92,9 @@ class Input:
         A folder rather than a file.
     key : bool
         It holds several arrays, chosen by a key (``.npz``).
+    probes : bool
+        ``open(path, probe=...)`` takes whether to read every file's header
+        now (a folder of image files).
     """
 
     suffixes: tuple[str, ...]
@@ -99,6 +102,7 @@ class Input:
     label: str
     folder: bool = False
     key: bool = False
+    probes: bool = False
 
 
 class Reader:
@@ -118,6 +122,10 @@ class Reader:
     signature : tuple or None
         ``(st_dev, st_ino, st_size, st_mtime_ns)`` of the path when it was
         opened, to tell later whether the file changed.
+    calibration : dict or None
+        The spatial calibration the file declares (pixel size, unit, z
+        spacing, frame interval; see
+        ``histeq_gui.core.io.tiff.read_calibration``), or None.
 
     Notes
     -----
@@ -132,6 +140,8 @@ class Reader:
     names = None
     ragged = False
     depth = 0
+    copies = True           # read() makes new arrays (not views of one in memory)
+    calibration = None
     signature = None        # (st_dev, st_ino, st_size, st_mtime_ns) of the path when opened
 
     def __init__(self, shape, dtype):
@@ -177,7 +187,9 @@ class Reader:
         Raises
         ------
         StackError
-            If the file is damaged, truncated or changed since it was opened.
+            If the file is damaged, truncated or changed since it was opened,
+            or if the piece (when larger than :data:`CHUNK_BYTES`) would not
+            fit in the memory left.
         IndexError
             For a range outside the stack.
         """
@@ -189,6 +201,10 @@ class Reader:
         shape = self.shape[:axis] + (stop - start,) + self.shape[axis + 1:]
         if start == stop:
             return np.empty(shape, self.dtype)
+        nbytes = math.prod(shape) * self.dtype.itemsize
+        if self.copies and nbytes > CHUNK_BYTES:    # a small file may declare a huge image
+            memory.check_fits(nbytes, self.path, f"images {start}:{stop} along axis {axis} of "
+                                                 f"shape {self.shape} {self.dtype}")
         with self._lock:
             return self._read(start, stop, axis).reshape(shape)
 
@@ -310,15 +326,18 @@ class ArrayReader(Reader):
 
     A ``.npy`` memory map (or a view of one) is read with ``pread``
     (``histeq_gui.core.io.mapped.MappedReader``), never through its pages,
-    so resident memory stays bounded by what is read.
+    so resident memory stays bounded by what is read.  ``calibration``: that
+    of the file the array was read from, to keep in an export.
     """
 
-    def __init__(self, array, path=None, kind="array"):
+    def __init__(self, array, path=None, kind="array", calibration=None):
         array = array if isinstance(array, np.ndarray) else np.asarray(array)
         super().__init__(array.shape, array.dtype)
         self.array, self.path, self.kind = array, None if path is None else Path(path), kind
+        self.calibration = calibration
         self.depth = array.ndim
         self._mapped = MappedReader.for_array(array)
+        self.copies = self._mapped is not None
 
     def _read(self, start, stop, axis):
         view = self.array[(slice(None),) * axis + (slice(start, stop),)]

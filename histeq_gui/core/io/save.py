@@ -104,7 +104,8 @@ def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
 
 def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtype: DTypeLike,
                 layout: Layout, *, target: str | os.PathLike | None = None, key: str = "images",
-                axis: int | None | str = "auto", names: Sequence[str] | None = None) -> ChunkWriter:
+                axis: int | None | str = "auto", names: Sequence[str] | None = None,
+                calibration: dict | None = None) -> ChunkWriter:
     """Open a :class:`ChunkWriter` of ``kind`` at ``path`` (a temporary that does not exist).
 
     Parameters
@@ -127,6 +128,9 @@ def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtyp
         The axis chunks are cut along; "auto" is :func:`write_axis`.
     names : sequence of str, optional
         A PNG folder's file names, one per image (default numbered).
+    calibration : dict, optional
+        The stack's spatial calibration (a reader's ``calibration``), kept
+        by the outputs that can hold it (TIFF files).
 
     Returns
     -------
@@ -147,7 +151,8 @@ def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtyp
     cls = output_of(kind).writer
     if axis == "auto":
         axis = cls.axis_for(layout)
-    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, names=names)
+    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, names=names,
+                 calibration=calibration)
     try:
         return writer.open()
     except BaseException:

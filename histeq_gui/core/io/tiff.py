@@ -4,11 +4,24 @@ tifffile may only log a warning for a truncated file and return fewer
 pages, so every file is opened through :func:`open_tiff`, which checks the
 first series against what the file declares (page count, shaped and ImageJ
 metadata, page data inside the file) and turns tifffile's logged errors
-into a one-line StackError.  :class:`TiffReader` reads the first series
-lazily (raw contiguous pages with one ``pread``, others page by page);
+into a one-line StackError.  A small file can hold millions of tiny pages,
+each of which tifffile parses into an object of a few kilobytes: the pages
+are counted first (a walk of the chain of page headers) and a file whose
+parsing would not fit in memory is refused before it is parsed; a file of
+many pages of different kinds gets its first series in one pass
+(:func:`first_series`) instead of tifffile's grouping, whose time grows
+with the square of the page count.  :class:`TiffReader` reads the first
+series lazily (raw contiguous pages with one ``pread``, others page by page);
 :class:`TiffWriter` writes multi-page TIFF files chunk by chunk and verifies
 them.  :func:`declared_channel_axis` tells which axis a file declares as
 colour.
+
+The spatial calibration a file declares (:func:`read_calibration`: ImageJ's
+pixel size, unit, z spacing and frame interval; OME's physical sizes and
+time increment; else the resolution tags) is kept by the reader
+(``TiffReader.calibration``) and written again by :class:`TiffWriter`, as
+Fiji keeps it: an ImageJ hyperstack when the stack can be one, else a TIFF
+with the resolution tags and the calibration in its description.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ import math
 import os
 import re
 import threading
+import xml.etree.ElementTree as ElementTree
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -28,14 +42,26 @@ import tifffile
 from ..errors import StackError, first_line
 from . import memory
 from .files import Progress, guard, open_input, row_chunks
+from .mapped import pread_into
 from .reader import Input, Reader
 from .writer import FileWriter, Output, native_dtype
 
-__all__ = ["SUFFIXES", "open_tiff", "read_tiff", "tiff_shape", "declared_channel_axis",
-           "TiffReader", "TiffWriter", "INPUTS", "OUTPUTS"]
+__all__ = ["SUFFIXES", "open_tiff", "read_tiff", "tiff_shape", "first_series",
+           "read_calibration", "declared_channel_axis", "TiffReader", "TiffWriter", "INPUTS",
+           "OUTPUTS"]
 
 SUFFIXES = (".tif", ".tiff")
 _BIGTIFF_BYTES = 2 ** 31    # write BigTIFF above this many bytes of pixels
+PAGE_BYTES = 4096           # memory tifffile takes per parsed page (measured: 2.7 kB, frames 0.3)
+_ONE_PASS_PAGES = 1000      # above this many pages, a generic series is made in one pass
+_IMAGEJ_DTYPES = ("uint8", "uint16", "float32")    # what an ImageJ hyperstack holds
+_TIFF_UNITS = {2: "inch", 3: "cm"}                  # ResolutionUnit codes with a unit
+_OME_UNITS = {"µm": "um", "\u03bcm": "um", "Å": "angstrom"}    # OME units, as ImageJ writes them
+# The series kinds tifffile recognises from metadata (TiffFile.series); a file of none of
+# them and not uniform is a "generic" series, whose pages tifffile groups pairwise.
+_NAMED_SERIES = frozenset({"shaped", "lsm", "mmstack", "ome", "imagej", "ndtiff", "fluoview",
+                           "stk", "sis", "svs", "scn", "qpi", "ndpi", "bif", "avs", "eer",
+                           "philips", "scanimage", "nih", "mdgel", "indica"})
 
 
 class _TiffErrors(logging.Handler):
@@ -80,6 +106,55 @@ def _tiff_session(path):
         logger.removeHandler(errors)
 
 
+def _check_page_count(path, tif):
+    """Refuse, before they are parsed, pages whose parsing would not fit in memory.
+
+    Counting walks the chain of page headers and keeps one offset per page
+    (tens of bytes); parsing keeps an object per page (:data:`PAGE_BYTES`).
+    """
+    with guard(path, what="TIFF file"):
+        pages = len(tif.pages)
+    if pages > 1:
+        memory.check_fits(pages * PAGE_BYTES, path, f"{pages} TIFF pages to parse, about "
+                                                    f"{memory.size_text(PAGE_BYTES)} each")
+    return pages
+
+
+def first_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
+    """The first series of ``tif``, as ``tif.series[0]``, in time linear in the page count.
+
+    tifffile groups the pages of a file it recognises no layout in (a
+    "generic" series: not uniform, no shaped, ImageJ, OME, ... metadata) by
+    comparing each page with those of its group: a 2 MB file of 20,000 tiny
+    pages of two kinds takes minutes, one of 200,000 pages hours.  Above
+    a thousand pages such a file's first series is made here in one pass,
+    the way tifffile makes it: the pages of the first page's kind (its
+    hash), each once, shaped ``(pages, *page shape)`` with a sample axis.
+    """
+    pages = tif.pages
+    if len(pages) <= _ONE_PASS_PAGES or tif.is_uniform or tif.flags & _NAMED_SERIES:
+        return tif.series[0]
+    useframes, pages.useframes = pages.useframes, False
+    try:
+        picked, offsets, first = [], set(), None
+        for page in pages:
+            if not page.shape or page.offset in offsets:
+                continue
+            if first is None:
+                first = page
+            if page.hash == first.hash:
+                picked.append(page)
+                offsets.add(page.offset)
+    finally:
+        pages.useframes = useframes
+    if first is None:
+        raise ValueError("no page holds an image")
+    shape, axes = (len(picked), *first.shape), "I" + first.axes
+    if "S" not in axes:
+        shape, axes = shape + (1,), axes + "S"
+    return tifffile.TiffPageSeries(picked, shape, first.dtype, axes, kind="generic")
+
+
 @contextmanager
 def open_tiff(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
     """Open a TIFF file checked against what it declares: yield (TiffFile, first series).
@@ -93,8 +168,9 @@ def open_tiff(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPage
 
 def _checked_tiff(path, tif, errors):
     """Yield the first series of ``tif`` once it agrees with what the file declares."""
+    _check_page_count(path, tif)
     with guard(path, what="TIFF file"):
-        series = tif.series[0]
+        series = first_series(tif)
         n_pages = len(series)
         if n_pages == 0 or np.prod(series.shape) % n_pages:
             errors.messages.append(f"{n_pages} pages do not fit shape {series.shape}")
@@ -127,10 +203,13 @@ def _raise_tiff_errors(path, messages):
                          f"({messages[0]}); check the file or copy it again")
 
 
-def _tiff_pages(path, tif, start, stop):
-    """Pages ``start:stop`` of the first series as an array of shape (stop - start, -1)."""
+def _tiff_pages(path, series, start, stop, out):
+    """Decode pages ``start:stop`` of ``series`` into ``out``, of shape (stop - start, values).
+
+    tifffile decodes straight into ``out`` (no second copy of a large page).
+    """
     with guard(path, what="TIFF file"):
-        return tif.asarray(key=range(start, stop), series=0).reshape(stop - start, -1)
+        series.parent.asarray(key=range(start, stop), series=series, out=out)
 
 
 def read_tiff(path: str | os.PathLike,
@@ -141,10 +220,94 @@ def read_tiff(path: str | os.PathLike,
 
 
 def tiff_shape(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
-    """``(shape, dtype)`` of the first series of a TIFF file, from its header (nothing decoded)."""
+    """``(shape, dtype)`` of the first series of a TIFF file, from its header (nothing decoded).
+
+    Pages whose parsing would not fit in memory are refused, as by :func:`open_tiff`.
+    """
     with guard(path, what="TIFF file"), tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
+        _check_page_count(path, tif)
+        series = first_series(tif)
         return tuple(series.shape), np.dtype(series.dtype)
+
+
+def _positive(value):
+    """``value`` as a positive finite float, or None."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _ome_calibration(tif):
+    """Physical sizes and time increment of an OME-TIFF's first image, as ImageJ names them."""
+    try:
+        root = ElementTree.fromstring(tif.ome_metadata)
+    except (ElementTree.ParseError, TypeError, ValueError):
+        return {}
+    pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return {}
+    found = {"pixel_width": _positive(pixels.get("PhysicalSizeX")),
+             "pixel_height": _positive(pixels.get("PhysicalSizeY")),
+             "spacing": _positive(pixels.get("PhysicalSizeZ")),
+             "finterval": _positive(pixels.get("TimeIncrement"))}
+    if found["pixel_width"] or found["pixel_height"] or found["spacing"]:
+        unit = pixels.get("PhysicalSizeXUnit", "µm")
+        found["unit"] = _OME_UNITS.get(unit, unit)
+    return found
+
+
+def read_calibration(tif: tifffile.TiffFile,
+                     series: tifffile.TiffPageSeries) -> dict | None:
+    """The spatial calibration ``tif`` declares for ``series``, as ImageJ calls it, or None.
+
+    Returns
+    -------
+    dict or None
+        The keys found among ``pixel_width``, ``pixel_height`` (the pixel
+        size, from the resolution tags: one over pixels per unit), ``unit``
+        (ImageJ's ``unit``, else the resolution unit, inch or cm),
+        ``spacing`` (the distance between z slices) and ``finterval`` (the
+        time between frames); an OME-TIFF's physical sizes and time increment
+        take their place.  ``axes`` is the series' axes (tifffile's letters),
+        for writing the stack back as a hyperstack.  None when the file
+        declares none of them (a resolution of 1 pixel per unit without a
+        unit is no calibration).
+
+    Examples
+    --------
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> tifffile.imwrite(buffer, np.zeros((3, 4, 5), np.uint8), imagej=True,
+    ...                  resolution=(1 / 0.65, 1 / 0.65),
+    ...                  metadata={"spacing": 2.0, "unit": "um", "axes": "ZYX"})
+    >>> with tifffile.TiffFile(buffer) as tif:
+    ...     read_calibration(tif, tif.series[0])
+    {'pixel_width': 0.65, 'pixel_height': 0.65, 'unit': 'um', 'spacing': 2.0, 'axes': 'ZYX'}
+    """
+    page = series.keyframe
+    found = {}
+    if tif.is_ome:
+        found = _ome_calibration(tif)
+    else:
+        x_res, y_res = page.get_resolution()
+        imagej = tif.imagej_metadata or {}
+        unit = imagej.get("unit") or _TIFF_UNITS.get(int(page.resolutionunit))
+        if (x_res, y_res) != (1, 1) or unit:
+            found["pixel_width"] = _positive(1 / x_res) if x_res else None
+            found["pixel_height"] = _positive(1 / y_res) if y_res else None
+        found["unit"] = str(unit) if unit else None
+        found["spacing"] = _positive(imagej.get("spacing"))
+        found["finterval"] = _positive(imagej.get("finterval"))
+    found = {key: value for key, value in found.items() if value is not None}
+    if not found:
+        return None
+    for key in ("pixel_width", "pixel_height", "spacing", "finterval"):
+        if key in found:
+            found[key] = round(found[key], 12)      # 13/20 stored, 0.65 meant
+    found["axes"] = series.axes
+    return found
 
 
 class TiffReader(Reader):
@@ -153,7 +316,8 @@ class TiffReader(Reader):
     The file is checked against what it declares when opened (page count,
     ImageJ and shaped metadata, data inside the file), and tifffile's logged
     errors are checked after every batch.  A row is one page: ``depth`` is
-    the number of leading axes the pages enumerate.
+    the number of leading axes the pages enumerate.  ``calibration`` is
+    what :func:`read_calibration` finds in the file (None if nothing).
     """
 
     kind = "tif"
@@ -163,7 +327,9 @@ class TiffReader(Reader):
         try:
             tif, series, errors = self._stack.enter_context(_tiff_session(self.path))
             super().__init__(series.shape, series.dtype)
-            self._tif, self._errors, self.pages = tif, errors, len(series)
+            self._series, self._errors, self.pages = series, errors, len(series)
+            with guard(self.path, what="TIFF file"):
+                self.calibration = read_calibration(tif, series)
             self.depth = next((d for d in range(self.ndim - 2, -1, -1)
                                if math.prod(self.shape[:d]) == self.pages), 0)
             self._raw = self._contiguous(tif, series)
@@ -198,26 +364,20 @@ class TiffReader(Reader):
             fd, offset, stored = self._raw
             page = self.nbytes // self.pages
             data = out if stored == out.dtype else np.empty(out.shape, stored)
-            buffer = memoryview(data.reshape(-1).view(np.uint8))
-            done, position = 0, offset + start * page
-            while done < len(buffer):
-                with guard(self.path, what="TIFF file"):
-                    n = os.preadv(fd, [buffer[done:]], position + done)
-                if n == 0:
-                    raise StackError(f"cannot read '{self.path}': the file changed while it was "
-                                     f"read (it ends before page {start + done // page}); read "
-                                     "it again once it is complete")
-                done += n
+
+            def cut(done):
+                return StackError(f"cannot read '{self.path}': the file changed while it was "
+                                  f"read (it ends before page {start + done // page}); read it "
+                                  "again once it is complete")
+
+            pread_into(fd, data.reshape(-1).view(np.uint8), offset + start * page, self.path, cut,
+                       "TIFF file")
             if data is not out:
                 out[...] = data
             return
         self._errors.watch()
-        pages = _tiff_pages(self.path, self._tif, start, stop)
+        _tiff_pages(self.path, self._series, start, stop, out)
         _raise_tiff_errors(self.path, self._errors.messages)
-        if pages.shape != out.shape:
-            _raise_tiff_errors(self.path, [f"pages {start}:{stop} hold {pages.size} "
-                                           f"values, not {out.size}"])
-        out[...] = pages
 
     def load(self, progress=None):
         memory.check_fits(self.nbytes, self.path,
@@ -241,7 +401,12 @@ class TiffReader(Reader):
 class TiffWriter(FileWriter):
     """A multi-page TIFF written by tifffile from pages handed over chunk by chunk.
 
-    tifffile pulls pages from an iterator, in the helper thread.
+    tifffile pulls pages from an iterator, in the helper thread.  With a
+    ``calibration`` (:func:`read_calibration` of the input), the file keeps
+    it as Fiji does: an ImageJ hyperstack (pixel size in the resolution
+    tags; unit, spacing and frame interval in ImageJ's description) when
+    the stack can be one and reads back with its shape, else a TIFF with
+    the resolution tags and the calibration in tifffile's description.
     """
 
     kind = "tif"
@@ -251,6 +416,42 @@ class TiffWriter(FileWriter):
         layout, shape = self.layout, self.shape
         self._k = 3 if layout.channel_axis == len(shape) - 1 and layout.channels in (3, 4) else 2
         self._start("histeq-tiff-writer")
+
+    def _imagej_axes(self):
+        """The ImageJ axes to write the stack with, or None when it cannot be a hyperstack.
+
+        ImageJ holds 8/16-bit integers and 32-bit floats (RGB: 8-bit), and
+        drops axes of length one: the input's axes are kept when none is.
+        """
+        axes = (self.calibration or {}).get("axes")
+        if not axes or len(axes) != len(self.shape) or self.dtype.name not in _IMAGEJ_DTYPES:
+            return None
+        colour = axes.endswith("S")
+        if colour and (self._k != 3 or self.shape[-1] != 3 or self.dtype != np.uint8):
+            return None
+        lead = self.shape[:len(self.shape) - (3 if colour else 2)]
+        if any(n == 1 for n in lead) or not set(axes[:len(lead)]) <= set("TZCQI"):
+            return None
+        return axes
+
+    def _tiff_options(self):
+        """tifffile.imwrite's options for the calibration (none without one)."""
+        cal = self.calibration
+        if not cal:
+            return {}
+        options, keep = {}, {key: cal[key] for key in ("unit", "spacing", "finterval")
+                             if key in cal}
+        width, height = cal.get("pixel_width"), cal.get("pixel_height")
+        if width or height:
+            options["resolution"] = (1 / (width or height), 1 / (height or width))
+            unit = {value: code for code, value in _TIFF_UNITS.items()}.get(cal.get("unit"))
+            options["resolutionunit"] = unit or 1       # else ImageJ's unit says it
+        axes = self._imagej_axes()
+        if axes is not None:
+            options.update(imagej=True, metadata={"axes": axes.replace("I", "Z"), **keep})
+        elif keep:
+            options["metadata"] = {"calibration": keep}
+        return options
 
     def _consume(self, chunks):
         shape, page = self.shape, self.shape[len(self.shape) - self._k:]
@@ -262,7 +463,8 @@ class TiffWriter(FileWriter):
 
         tifffile.imwrite(self.fh, pages(), shape=shape, dtype=self.dtype,
                          photometric="rgb" if self._k == 3 else "minisblack",
-                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES)
+                         bigtiff=np.prod(shape) * self.dtype.itemsize > _BIGTIFF_BYTES,
+                         **self._tiff_options())
 
     def _verify(self, progress):
         with TiffReader(self.path) as reader:

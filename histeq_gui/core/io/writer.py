@@ -40,11 +40,12 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..errors import Cancelled, StackError
+from . import memory
 from .atomic import new_file
-from .files import guard
+from .files import guard, is_shortage
 from .reader import stack_axis
 
-__all__ = ["Output", "ChunkWriter", "FileWriter", "digest", "native_dtype"]
+__all__ = ["Output", "ChunkWriter", "PipedWriter", "FileWriter", "digest", "native_dtype"]
 
 
 def digest(data: np.ndarray) -> tuple[int, int]:
@@ -108,14 +109,19 @@ class ChunkWriter:
     names : sequence of str, optional
         The file name of each image, for writers of one file per image
         (default numbered).
+    calibration : dict, optional
+        The spatial calibration of the stack (a reader's ``calibration``),
+        for the outputs that keep it (TIFF files).
     """
 
     kind = None             # the output kind, e.g. "npy"
     whole_images = False    # chunks are whole images, not contiguous runs of the file
     image_at_a_time = False     # a whole stack is handed over one index at a time (slow encoders)
 
-    def __init__(self, path, shape, dtype, layout, axis, target=None, key="images", names=None):
+    def __init__(self, path, shape, dtype, layout, axis, target=None, key="images", names=None,
+                 calibration=None):
         self.path = Path(path)
+        self.calibration = calibration
         self.target = self.path if target is None else Path(target)
         self.shape, self.dtype, self.layout, self.axis = tuple(shape), np.dtype(dtype), layout, axis
         self.key = key
@@ -214,6 +220,9 @@ class ChunkWriter:
         try:
             self._verify(progress)
         except StackError as exc:
+            if is_shortage(exc):        # not the disk's fault: say what ran out
+                raise StackError(f"cannot write '{self.target}': reading it back to verify "
+                                 f"it failed: {memory.shortage()}; nothing was written") from exc
             raise StackError(f"cannot write '{self.target}': the written file does not read "
                              f"back as written ({exc}); nothing was written, check the disk "
                              "and retry") from exc
@@ -278,11 +287,18 @@ class _Pipe:
     :meth:`put` (at most two wait in between); an error it raises is raised
     by the next :meth:`put` or by :meth:`close`, as a one-line StackError
     naming ``target`` (through ``guard``).
+
+    The end of the thread is waited for on an event it sets last, never with
+    ``Thread.join``: a signal handler that raises during ``join`` (SIGINT,
+    the CLI's SIGTERM) makes CPython 3.11 mark the thread stopped while it
+    still runs, so that an abort would return while a chunk is still being
+    written into what the caller then removes.
     """
 
     def __init__(self, target, consume, name):
         self.target, self.error = target, None
         self.queue = queue.Queue(maxsize=2)
+        self.done = threading.Event()
 
         def chunks():
             while True:
@@ -303,6 +319,8 @@ class _Pipe:
                         self.queue.get_nowait()
                     except queue.Empty:
                         break
+            finally:
+                self.done.set()
 
         self.thread = threading.Thread(target=work, name=name, daemon=True)
         self.thread.start()
@@ -314,7 +332,7 @@ class _Pipe:
                 self.queue.put(item, timeout=0.1)
                 return
             except queue.Full:
-                if not self.thread.is_alive():
+                if self.done.is_set():
                     self._raise()
                     raise StackError(f"cannot write '{self.target}': the writer stopped")
 
@@ -327,33 +345,35 @@ class _Pipe:
     def close(self):
         """Wait until every chunk is consumed; raise what went wrong."""
         self.put(None)
-        self.thread.join()
+        self.done.wait()
         self._raise()
 
     def abort(self):
-        """Stop the thread without finishing (the consumer sees Cancelled)."""
-        while self.thread.is_alive():
+        """Stop the thread without finishing (the consumer sees Cancelled); wait for its end."""
+        while not self.done.is_set():
             try:
                 self.queue.put(_STOP, timeout=0.1)
                 break
             except queue.Full:
                 continue
-        self.thread.join()
+        self.done.wait()
 
 
-class FileWriter(ChunkWriter):
-    """Writers of one file: created at open, written by a helper thread, fsynced at finish.
+class PipedWriter(ChunkWriter):
+    """Writers whose chunks are written by a helper thread, so that writing overlaps computing.
 
-    Subclasses call :meth:`_start` in ``_open`` and give ``_consume(chunks)``,
-    which writes the chunks (C-contiguous arrays in the file's dtype, in
-    order) in the helper thread and must call :meth:`_keep` for each before
-    writing it.
+    Subclasses call :meth:`_start_pipe` in ``_open`` and give
+    ``_consume(chunks)``, which writes the chunks (C-contiguous arrays in the
+    output's dtype, in order) in the helper thread and must call
+    :meth:`_keep` for each before writing it; ``_end`` completes the output
+    after the last chunk.  Aborting waits for the chunk being written, so no
+    write is still going on when the caller removes what was written.
     """
 
-    def _start(self, name):
-        """Create the file and start the helper thread ``name``."""
-        self._files = new_file(self.path, self.target)
-        self.fh = self._files.__enter__()
+    _pipe = None
+
+    def _start_pipe(self, name):
+        """Start the helper thread ``name``."""
         self._pipe = _Pipe(self.target, self._consume, name)
 
     def _write(self, start, stop, data):
@@ -362,15 +382,36 @@ class FileWriter(ChunkWriter):
     def _finish(self):
         self._pipe.close()
         self._end()
+
+    def _end(self):
+        """What completes the output after its last chunk (archives, flushing)."""
+
+    def _abort(self):
+        if self._pipe is not None:
+            self._pipe.abort()
+            self._pipe = None
+
+
+class FileWriter(PipedWriter):
+    """Writers of one file: created at open, written by a helper thread, fsynced at finish.
+
+    Subclasses call :meth:`_start` in ``_open`` and give ``_consume(chunks)``
+    as for :class:`PipedWriter`.
+    """
+
+    def _start(self, name):
+        """Create the file and start the helper thread ``name``."""
+        self._files = new_file(self.path, self.target)
+        self.fh = self._files.__enter__()
+        self._start_pipe(name)
+
+    def _finish(self):
+        super()._finish()
         self._files.__exit__(None, None, None)      # flush + fsync + close
         self._files = None
 
-    def _end(self):
-        """What completes the file after its last chunk (archives)."""
-
     def _abort(self):
-        if getattr(self, "_pipe", None) is not None:
-            self._pipe.abort()
+        super()._abort()
         if getattr(self, "_files", None) is not None:
             try:
                 self._files.__exit__(Cancelled, Cancelled(), None)
@@ -381,4 +422,3 @@ class FileWriter(ChunkWriter):
     @staticmethod
     def _bytes(data):
         return data.reshape(-1).view(np.uint8).data
-

@@ -4,13 +4,23 @@ Zarr is an optional extra (``pip install "histeq-gui[zarr]"``); without it,
 reading or writing a ``.zarr`` path is refused in one line that says how to
 install it.  Arrays are written chunked along the stack's image axis (a few
 whole images per Zarr chunk, every other axis whole, compressed with Zarr's
-default codec), under a hidden temporary folder that every file of which is
-fsynced before :func:`~histeq_gui.core.io.atomic.staged` moves it into place
-with its sidecar, like every other output.
+default codec and followed by a CRC-32C checksum, every chunk written even
+when it holds only the fill value), under a hidden temporary folder that
+every file of which is fsynced before
+:func:`~histeq_gui.core.io.atomic.staged` moves it into place with its
+sidecar, like every other output.  The chunks are written one Zarr chunk at
+a time by a helper thread, which a failed or interrupted export waits for
+before the folder is removed (Zarr writes the chunks of one assignment
+concurrently and goes on after the first fails).
+
+Reading refuses, in one line, a chunk that is missing (the Zarr
+specification reads it as the fill value, which would export an incomplete
+array as if it were whole) and a chunk whose checksum does not match.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from pathlib import Path
@@ -22,7 +32,7 @@ from . import memory
 from .atomic import sync_folder
 from .files import guard
 from .reader import Input, Reader
-from .writer import ChunkWriter, Output, native_dtype
+from .writer import Output, PipedWriter, native_dtype
 
 __all__ = ["ZarrReader", "ZarrWriter", "zarr_module", "INSTALL", "INPUTS", "OUTPUTS"]
 
@@ -48,7 +58,8 @@ class ZarrReader(Reader):
     """A Zarr v3 array, read by ranges of whole images (Zarr decodes the chunks they touch).
 
     One Zarr chunk must fit in the free memory (checked when opened): reading
-    a single image decodes every chunk it lies in.
+    a single image decodes every chunk it lies in.  Every chunk a read
+    touches must be in the store (a missing one is a StackError).
     """
 
     kind = "zarr"
@@ -61,6 +72,7 @@ class ZarrReader(Reader):
                 raise ValueError("no zarr.json: not a Zarr v3 array (a Zarr v2 store, a group "
                                  "or another folder)")
             array = zarr.open_array(self.path, mode="r")
+            self._grid = tuple(int(n) for n in array.metadata.chunk_grid.chunk_shape)
         super().__init__(array.shape, array.dtype)
         self.array, self.depth = array, self.ndim
         chunk = math.prod(array.chunks) * self.dtype.itemsize
@@ -68,9 +80,31 @@ class ZarrReader(Reader):
                                             f"{self.dtype}")
 
     def _read(self, start, stop, axis):
+        self._check_chunks(start, stop, axis)
         key = (slice(None),) * axis + (slice(start, stop),)
         with guard(self.path, what="Zarr array"):
-            return np.asarray(self.array[key])
+            try:
+                return np.asarray(self.array[key])
+            except ValueError as exc:
+                if "checksum" not in str(exc).lower():
+                    raise
+        raise StackError(f"cannot read '{self.path}': a chunk of images {start}:{stop} along "
+                         f"axis {axis} is damaged (its CRC-32C checksum does not match); copy "
+                         "the array again")
+
+    def _check_chunks(self, start, stop, axis):
+        """Raise StackError if a stored chunk holding images ``start:stop`` is missing."""
+        spans = [range(-(-n // c)) for n, c in zip(self.shape, self._grid)]
+        spans[axis] = range(start // self._grid[axis], -(-stop // self._grid[axis]))
+        for coords in itertools.product(*spans):
+            key = self.array.metadata.encode_chunk_key(coords)
+            if not (self.path / key).is_file():
+                raise StackError(
+                    f"cannot read '{self.path}': its chunk '{key}' (of images {start}:{stop} "
+                    f"along axis {axis}) is missing, so the array is incomplete or damaged "
+                    f"(Zarr would read it as the fill value {self.array.fill_value}); copy it "
+                    "again, or if it was written without the chunks that hold only the fill "
+                    "value, write it again with every chunk (zarr: write_empty_chunks=True)")
 
     def load(self, progress=None):
         memory.check_fits(self.nbytes, self.path, f"shape {self.shape} {self.dtype}")
@@ -80,8 +114,13 @@ class ZarrReader(Reader):
         return out
 
 
-class ZarrWriter(ChunkWriter):
-    """A new Zarr v3 array, chunked along the writer's axis, written chunk by chunk."""
+class ZarrWriter(PipedWriter):
+    """A new Zarr v3 array, chunked along the writer's axis, written chunk by chunk.
+
+    Every chunk is written (also one of only the fill value, which Zarr
+    would leave out), so that a missing chunk always means damage, and is
+    followed by a CRC-32C checksum.
+    """
 
     kind = "zarr"
     whole_images = True
@@ -104,19 +143,36 @@ class ZarrWriter(ChunkWriter):
         if self.axis is not None:
             per_index = max(math.prod(self.shape) * self.dtype.itemsize // self.shape[self.axis], 1)
             chunks[self.axis] = max(1, min(self.shape[self.axis], _CHUNK_BYTES // per_index))
+        self._per_chunk = chunks[self.axis] if self.axis is not None else 1
         with guard(self.target, "write"):
-            self.array = zarr.create_array(store=str(self.path), shape=self.shape,
-                                           dtype=self.dtype, chunks=tuple(chunks),
-                                           zarr_format=3, overwrite=False)
+            self.array = zarr.create_array(
+                store=str(self.path), shape=self.shape, dtype=self.dtype, chunks=tuple(chunks),
+                zarr_format=3, overwrite=False,
+                compressors=(zarr.codecs.ZstdCodec(), zarr.codecs.Crc32cCodec()),
+                config={"write_empty_chunks": True})
+        self._start_pipe("histeq-zarr-writer")
 
-    def _write(self, start, stop, data):
-        key = Ellipsis if self.axis is None else \
-            (slice(None),) * self.axis + (slice(start, stop),)
-        with guard(self.target, "write"):
-            self.array[key] = data
-        self._keep(start, stop, data)
+    def _consume(self, chunks):
+        """Write each piece one Zarr chunk at a time (in the helper thread).
 
-    def _finish(self):
+        Zarr writes the chunks of one assignment concurrently and, when one
+        fails, goes on writing the others after the error is raised; one
+        chunk per assignment leaves nothing running after an error.
+        """
+        for start, stop, data in chunks:
+            self._keep(start, stop, data)
+            if self.axis is None:
+                self.array[...] = data
+                continue
+            a = start
+            while a < stop:
+                b = min(stop, (a // self._per_chunk + 1) * self._per_chunk)
+                key = (slice(None),) * self.axis + (slice(a, b),)
+                inside = (slice(None),) * self.axis + (slice(a - start, b - start),)
+                self.array[key] = data[inside]
+                a = b
+
+    def _end(self):
         """Flush every file and folder of the array to disk (the commit needs them durable)."""
         with guard(self.target, "write"):
             for folder, _, names in os.walk(self.path, topdown=False):
