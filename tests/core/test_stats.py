@@ -744,3 +744,21 @@ def test_after_columns_match_against_the_whole_stack_not_each_block(monkeypatch,
         change = np.mean(np.abs(after[i, 0] - faces[i, 0] / 255.0))
         assert table["mean_abs_change"][i] == pytest.approx(change, abs=1e-12)
     assert table.info["method_params"] == {"reference": reference}   # as given
+
+
+def test_a_colour_image_with_an_all_nan_channel_can_be_constant():
+    photo = data.astronaut()[::16, ::16].astype(np.float32) / 255      # (32, 32, 3), real
+    flat = np.full_like(photo, 0.5)
+    nan_red = flat.copy()
+    nan_red[..., 0] = np.nan                        # one channel empty, the others constant
+    nan_red_photo = photo.copy()
+    nan_red_photo[..., 0] = np.nan                  # one channel empty, the others vary
+    half_nan = flat.copy()
+    half_nan[:16, :, 1] = np.nan                    # a channel half empty, constant elsewhere
+    all_nan = np.full_like(photo, np.nan)
+    stack = np.stack([nan_red, nan_red_photo, half_nan, all_nan, photo])
+    table = image_stats(stack, channel_axis=-1)
+    expected = [all(len(np.unique(c[np.isfinite(c)])) <= 1 for c in np.moveaxis(image, -1, 0))
+                for image in stack]
+    assert expected == [True, False, True, True, False]
+    assert table["is_constant"].tolist() == expected
