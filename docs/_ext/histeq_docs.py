@@ -35,7 +35,6 @@ import re
 from pathlib import Path
 
 from docutils import nodes
-from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_refnode
 
@@ -226,7 +225,8 @@ def package_modules(root=ROOT / PACKAGE):
         for path in sorted(folder.glob("*.py")):
             if path.name != "__init__.py":
                 found.append((_module_name(path), path, depth + 1))
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
+        subpackages = (p for p in folder.iterdir() if (p / "__init__.py").exists())
+        for sub in sorted(subpackages):
             walk(sub, depth + 1)
 
     walk(root, 0)

@@ -76,7 +76,7 @@ class ExportSettings:
         One histogram per image, or one for the whole stack (per channel);
         the method must support it.
     dtype : {"same", "uint8", "uint16", "float32", "float64"}
-        Output dtype; see :func:`convert`.
+        Output dtype; see :func:`~histeq_gui.core.export.convert`.
     channel_axis : "auto", None or int
         Colour axis equalized channel by channel: ``"auto"`` recognises
         channels last of size 3 or 4 (RGB/RGBA), None means grayscale.
@@ -499,12 +499,12 @@ def _engine(name, scheduler):
 
 def export(images, output, settings, *, source=None, overwrite=False, progress=None,
            engine="local", scheduler=None, names=None):
-    """Run :func:`export_steps` to the end and return the output path.
+    """Run :func:`~histeq_gui.core.export.export_steps` to the end and return the output path.
 
     ``progress(stage, done, total)`` is called at every step; it may raise
     (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the export, in
     which case nothing is written and the exception propagates.  The other
-    parameters are those of :func:`export_steps`.
+    parameters are those of :func:`~histeq_gui.core.export.export_steps`.
     """
     steps = export_steps(images, output, settings, source=source, overwrite=overwrite,
                          engine=engine, scheduler=scheduler, names=names)

@@ -105,7 +105,7 @@ def unregister(name):
 
 
 def get_method(name):
-    """The :class:`Method` called ``name``.
+    """The :class:`~histeq_gui.core.methods.Method` called ``name``.
 
     Raises
     ------
