@@ -27,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged", "audit_gray")
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged", "moon12.tif",
+              "audit_gray")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -43,9 +44,18 @@ SHOTS = {
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),
+    "export_dialog_region.png": ("the export dialog with the viewer's region of interest: the "
+                                 "file holds what is shown (histeq --region)",
+                                 ["--index", "5", "--roi", "30,20,40,36", "--show-export"]),
     "viewer_1366x768.png": ("the window a 1366x768 screen gives (1350x690 inside the frame)",
                             ["--method", "numpy", "--bins", "256", "--index", "13",
                              "--size", "1350x690"]),
+    "viewer_1024x600.png": ("a 1024x600 screen: every panel fits, the trace is not cut off",
+                            ["--index", "5", "--trace", "52,30", "--size", "1024x600"]),
+    "viewer_match_12bit.png": ("match on 12-bit data in uint16 (the moon, an ImageJ TIFF): the "
+                               "result keeps the 12-bit units, and its automatic display levels "
+                               "are its saturated percentiles instead of a black picture",
+                               ["{hard}/moon12.tif", "--method", "match", "--index", "3"]),
     "viewer_dark_every_bin.png": ("a dark uint8 face, 256 bins over the full 0..255 axis: "
                                   "every non-empty bin visible",
                                   ["{hard}/dark.npy", "--hist-range", "dtype", "--index", "2"]),

@@ -12,7 +12,8 @@ Directives (used from the Markdown pages as ```` ```{histeq-methods} ````):
     The ``--help`` text of a command, from its argparse parser
     (``histeq_gui.cli.build_parser`` or ``histeq_gui.gui.app.build_parser``).
 ``histeq-keys``
-    The viewer's keys, from its key bindings.
+    The viewer's keys, from its key bindings
+    (``histeq_gui.gui.bindings.markdown_table``).
 ``histeq-layout``
     The code layout: every module of the package with the first line of its
     docstring, read from the files (nothing is imported, so modules that need
@@ -160,47 +161,12 @@ def _environ(**values):
 
 
 class Keys(_Markdown):
-    """The viewer's keys, from its key bindings.
-
-    The bindings' own table when the package has one
-    (``histeq_gui.gui.bindings``); otherwise the shortcuts of a real main
-    window, built offscreen with preferences kept in memory.
-    """
+    """The viewer's keys: the table of its key bindings, as F1 shows it."""
 
     def markdown(self):
-        try:
-            from histeq_gui.gui.bindings import markdown_table
-        except ImportError:
-            return _keys_from_window()
+        from histeq_gui.gui.bindings import markdown_table
+
         return markdown_table()
-
-
-def _keys_from_window():
-    from PyQt5.QtWidgets import QAction, QApplication, QShortcut
-
-    from histeq_gui.gui.app import quiet_harmless_qt_notes
-
-    quiet_harmless_qt_notes()
-    app = QApplication.instance() or QApplication(["histeq-docs"])
-    from histeq_gui.gui.main_window import MainWindow
-    from histeq_gui.gui.preferences import Preferences
-
-    window = MainWindow(Preferences())
-    try:
-        rows = ["| keys | what they do |", "| --- | --- |"]
-        for action in window.findChildren(QAction):
-            keys = " / ".join(key.toString() for key in action.shortcuts())
-            if keys:
-                what = action.text().replace("&", "").rstrip("…").strip()
-                rows.append(f"| {keys} | {_inline(what)} |")
-        for shortcut in window.findChildren(QShortcut):
-            panel = re.sub(r"(?<!^)([A-Z])", r" \1", type(shortcut.parent()).__name__).lower()
-            rows.append(f"| {shortcut.key().toString()} | {_inline(panel)} |")
-    finally:
-        window.close()
-        window.deleteLater()
-        app.processEvents()
-    return "\n".join(rows) + "\n"
 
 
 def _first_line(path):

@@ -228,6 +228,7 @@ def test_sidecar_says_how_the_output_was_made(tmp_path):
         "bins_ignored": True,       # scikit-image bins integers one value per bin
         "params": {"bins": 64},     # every parameter of the method, as resolved
         "scope": "stack",
+        "region": None,             # every pixel made the histograms
         "channel_axis": None,
         "engine": "local",
     }

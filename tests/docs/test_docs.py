@@ -7,6 +7,7 @@ Sphinx installed the generator tests are skipped.
 """
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,6 +45,22 @@ def test_the_readme_commands_are_the_ones_ci_runs():
     for marker in ("<!-- install-and-run -->", "<!-- install-and-test -->"):
         assert README.count(marker) == 1
     assert ".venv/bin/python -m pytest" in README.split("<!-- install-and-test -->")[1]
+
+
+def test_the_readme_script_rewrites_only_between_the_markers(tmp_path):
+    from histeq_gui.gui.bindings import markdown_table
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nbefore\n<!-- keys-table -->\nold\n<!-- /keys-table -->\n"
+                      "after\n", encoding="utf-8")
+    script = ROOT / "scripts" / "update_readme.py"
+    check = [sys.executable, str(script), "--readme", str(readme), "--check"]
+    assert subprocess.run(check, capture_output=True).returncode == 1
+    assert subprocess.run(check[:-1], capture_output=True).returncode == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text == ("# x\n\nbefore\n<!-- keys-table -->\n" + markdown_table() +
+                    "<!-- /keys-table -->\nafter\n")
+    assert subprocess.run(check, capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")

@@ -216,7 +216,12 @@ def test_hover_shows_pixel_values(sample_window):
     text = w.status_bar.pixel_label.text()
     assert "x 10, y 20" in text
     assert f"original {image[20, 10]}" in text
-    assert f"equalized {w.controller.result.equalized[20, 10]:.4g}" in text
+    value = w.controller.result.equalized[20, 10]
+    # The plots show the uint8 export's scale: the readout says that value too, as exported.
+    exported = int(np.round(value * 255))                   # histeq's uint8: round half even
+    assert f"equalized {value:.4g} = {exported} in the uint8 export" in text
+    w.state.set_eq_scale("unit")                            # plots in 0..1: the value alone
+    assert w.status_bar.pixel_label.text().endswith(f"equalized {value:.4g}")
     w.panel("images").views.hovered.emit(-1, -1)
     assert w.status_bar.pixel_label.text() == ""
 
