@@ -87,12 +87,12 @@ SHOTS = {
     # the 1800 faces with planted odd images (make_hard_cases.py)
     "inspect_stats.png": ("1800 faces: the statistics table sorted by mean, flagged cells "
                           "coloured, the column histogram of the mean",
-                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean", "--index",
-                           "400"]),
+                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean",
+                           "--index", "400"]),
     "inspect_montage.png": ("1800 faces: the thumbnail grid brushed to a mean of 0-45 on the "
                             "column histogram, flags marked",
-                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect", "brush=mean:0:45",
-                             "--index", "100"]),
+                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
+                             "brush=mean:0:45", "--index", "100"]),
     "inspect_montage_equalized.png": ("1800 faces: only the flagged images, equalized "
                                       "thumbnails",
                                       ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
