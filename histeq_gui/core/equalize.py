@@ -315,7 +315,8 @@ def _equalize_group(source, group, method, params, bins, out, tick=None, convert
 def _equalize_images(source, image_shape, method, params, out, tick=None, rows_per_channel=1):
     """A whole-image method: ``method.image`` once per row (image and channel).
 
-    Non-finite pixels come back NaN; an image with no finite selected pixel
+    With no mask, a method with an ``images`` hook gets each run of rows (of
+    one channel) at once instead.  Non-finite pixels come back NaN; an image with no finite selected pixel
     comes back all NaN without calling the method.  Stack-aware parameters
     (resolved, one value per channel) give each row its channel's value.
     The pool gets runs of rows of about a block's pixels each (a row at
@@ -341,13 +342,43 @@ def _equalize_images(source, image_shape, method, params, out, tick=None, rows_p
             result = np.where(finite, result, np.nan)
         out[r] = result.ravel()
 
+    def block(run):
+        # The images hook: a block of whole images of one channel at once;
+        # images with no finite pixel are not handed over.
+        r0, r1 = run
+        pixels = np.ascontiguousarray(source.x2[r0:r1]).reshape((r1 - r0,) + tuple(image_shape))
+        finite = np.isfinite(pixels) if pixels.dtype.kind == "f" else None
+        keep = np.arange(r1 - r0) if finite is None else \
+            np.flatnonzero(finite.reshape(r1 - r0, -1).any(axis=1))
+        target = out[r0:r1].reshape(pixels.shape)
+        if len(keep) < r1 - r0:
+            target[...] = np.nan
+        if not len(keep):
+            return
+        whole = len(keep) == r1 - r0
+        values = target if whole else np.empty((len(keep),) + pixels.shape[1:])
+        method.images(pixels if whole else pixels[keep], by_channel[r0 // rows_per_channel],
+                      values)
+        if finite is not None:
+            values[~finite[keep]] = np.nan
+        if not whole:
+            target[keep] = values
+
+    batched = method.images is not None and source.mask2 is None
+
     def work(run):
+        if batched:
+            block(run)
+            return
         for r in range(*run):
             one(r)
 
     rows = source.x2.shape[0]
     step = max(1, _BLOCK // max(source.x2.shape[1], 1))
-    runs = [(r, min(r + step, rows)) for r in range(0, rows, step)]
+    # Runs of rows within one channel (the images hook takes one channel's parameters).
+    runs = [(r, min(r + step, c + rows_per_channel, rows))
+            for c in range(0, rows, rows_per_channel)
+            for r in range(c, min(c + rows_per_channel, rows), step)]
     done = _ticker_by_rows(tick, runs)
     _run(work, runs, done)
 
@@ -924,7 +955,8 @@ def warm_up(dtype, progress=None):
     engine is run once with the compiled loops on a tiny image (its
     histogram, its equalized image and that image's histogram, a stack in
     both scopes, and for integer images the results in every integer and
-    float32 output dtype); whole-image methods compile nothing and are
+    float32 output dtype); so is every whole-image method with an
+    ``images`` hook (compiled CLAHE), the others compile nothing and are
     skipped.  Then the dtype is marked ready
     (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
     the "ready" kernels (the viewer) switches from the NumPy loops to the
@@ -952,7 +984,8 @@ def warm_up(dtype, progress=None):
     # Integer images are looked up straight into integer and float32 outputs.
     outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
     methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
-               and get_method(name).kind(tiny.dtype) != "image"]
+               and (get_method(name).kind(tiny.dtype) != "image"
+                    or get_method(name).images is not None)]
     with backend.use("compiled"):
         for done, method in enumerate(methods, 1):
             for sample in samples:

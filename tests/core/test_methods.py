@@ -386,12 +386,13 @@ def test_stack_aware_parameters_resolve_against_the_whole_stack_per_channel(offs
     assert "`offset` (an index into the stack or 'stack', default 'stack')" in markdown_table()
 
 
-def test_a_curve_or_a_stack_aware_parameter_needs_an_image_hook():
+def test_a_curve_an_images_hook_or_a_stack_aware_parameter_needs_an_image_hook():
     aware = Param("offset", "stack", object, "o", text="t", validate=_offset_validate,
                   resolve=_offset_resolve)
     fields = dict(name="demo", label="Demo", summary="s", reference="r", source="s", how="h",
                   nodes=lambda *args: None)
-    for extra in ({"curve": _offset_curve}, {"params": (aware,)}):
+    for extra in ({"curve": _offset_curve}, {"params": (aware,)},
+                  {"images": lambda pixels, params, out: None}):
         with pytest.raises(ValueError, match="need an image hook"):
             Method(**fields, **extra)
 

@@ -31,8 +31,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["CHOICES", "use", "set_default", "current", "carry", "kernels_for", "mark_ready",
-           "is_ready", "ready_dtypes", "forget_ready"]
+__all__ = ["CHOICES", "use", "set_default", "current", "carry", "kernels_for", "compiled",
+           "mark_ready", "is_ready", "ready_dtypes", "forget_ready"]
 
 CHOICES = ("compiled", "numpy", "ready")
 
@@ -128,13 +128,18 @@ def forget_ready():
         _ready.clear()
 
 
+def compiled(dtype):
+    """True when the compiled loops run for images of ``dtype`` under the current choice."""
+    choice = current()
+    return choice == "compiled" or (choice == "ready" and is_ready(dtype))
+
+
 def kernels_for(dtype):
     """The kernels module to use for images of ``dtype`` under the current choice.
 
     Returns :mod:`.kernels` (compiled; imports numba) or :mod:`.numpy_kernels`.
     """
-    choice = current()
-    if choice == "compiled" or (choice == "ready" and is_ready(dtype)):
+    if compiled(dtype):
         from . import kernels
         return kernels
     from . import numpy_kernels

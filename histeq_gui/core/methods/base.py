@@ -26,6 +26,15 @@ compiled loops; a hook only turns a group of histograms into a map:
     It may also have a ``table`` hook for the integer kinds in
     ``value_cells`` (matching: a table per image over integer values), which
     the engine's compiled loops then count and map as for a table method.
+``images(pixels, params, out) -> None``
+    Optional, for a whole-image method: many images at once.  ``pixels`` is
+    an ``(n, H, W)`` C-contiguous block of whole images of one dtype and one
+    channel, ``out`` an ``(n, H, W)`` float64 array to fill with, for each
+    ``i``, exactly what ``image(pixels[i], None, params)`` gives.  The
+    engine hands it blocks of about a million pixels over its thread pool
+    when no mask is given (``image`` otherwise), never an image without a
+    finite pixel, and restores NaN at the non-finite pixels as for
+    ``image``.
 ``curve(pixels, mask, params) -> Curve``
     Optional, for a whole-image method whose result is a function of each
     pixel's value (matching, not CLAHE): that function, for the plots
@@ -475,7 +484,7 @@ class Method:
     masks : bool
         False for a method that cannot use a mask (CLAHE): a mask is then
         refused with a one-line error.
-    nodes, table, image, curve : callable, optional
+    nodes, table, image, images, curve : callable, optional
         The hooks (see the module docstring).
     """
 
@@ -495,6 +504,7 @@ class Method:
     nodes: Callable | None = field(default=None, repr=False)
     table: Callable | None = field(default=None, repr=False)
     image: Callable | None = field(default=None, repr=False)
+    images: Callable | None = field(default=None, repr=False)
     curve: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -507,9 +517,10 @@ class Method:
             raise ValueError(f"{self.name}: scopes must be among {SCOPES}")
         if not set(self.dtypes) <= set(KIND_NAMES) or not self.dtypes:
             raise ValueError(f"{self.name}: dtypes must be kinds among 'uif'")
-        if self.image is None and (self.curve is not None or self.stack_aware):
-            raise ValueError(f"{self.name}: a curve hook and stack-aware parameters need an "
-                             f"image hook")
+        if self.image is None and (self.curve is not None or self.images is not None
+                                   or self.stack_aware):
+            raise ValueError(f"{self.name}: a curve hook, an images hook and stack-aware "
+                             f"parameters need an image hook")
         if self.value_bits not in (8, 16, 32, 64):
             raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:
