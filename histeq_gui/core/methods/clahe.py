@@ -1,4 +1,4 @@
-"""``clahe``: ``skimage.exposure.equalize_adapthist``, image by image.
+"""``clahe``: ``skimage.exposure.equalize_adapthist``, image by image, compiled.
 
 Contrast Limited Adaptive Histogram Equalization (Zuiderveld, Graphics Gems
 IV, 1994) equalizes each tile of the image with its own clipped histogram
@@ -7,8 +7,13 @@ output map: :func:`~histeq_gui.core.equalize.histogram` gives the image's
 plain histogram with ``global_map`` False, and the viewer draws no transfer
 curve.
 
-What each image is given to ``equalize_adapthist(image, kernel_size,
-clip_limit, nbins=bins)`` as (scikit-image 0.26, ``exposure/_adapthist.py``):
+The result is ``equalize_adapthist(image, kernel_size, clip_limit,
+nbins=bins)`` of each image (scikit-image 0.26, ``exposure/_adapthist.py``),
+computed by the compiled loops of :mod:`histeq_gui.core.engine.clahe_kernels`
+over blocks of whole images (the same values, bit for bit: they repeat its
+arithmetic step by step); until those are compiled ("ready" kernels, the
+viewer) scikit-image itself is called image by image.  What each image is
+given to ``equalize_adapthist`` as:
 
 - **uint8, uint16, and float images whose finite values all lie in [0, 1]**
   (scikit-image's float convention): as they are, so the result IS the
@@ -63,24 +68,51 @@ OpenCV's 2.56, and OpenCV's default 40 is scikit-image's 0.156.  The two
 still differ in other ways (OpenCV pads with BORDER_REFLECT_101, works on
 256 levels, redistributes the clipped counts differently, and does not
 stretch its result to [0, 1] as ``equalize_adapthist`` does; the stretch
-dominates below a clip limit of about 0.01).
+dominates below a clip limit of about 0.01).  The ``opencv-clahe`` method
+is OpenCV's CLAHE itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..engine import backend
 from .base import Method, Param, bins_param
 
-__all__ = ["METHOD", "image", "prepared", "KERNEL_MAX"]
+__all__ = ["METHOD", "image", "images", "prepared", "fill_non_finite", "KERNEL_MAX"]
 
 KERNEL_MAX = 1024       # largest kernel_size: scikit-image pads the image to ~1.5 kernels
 
 
-def _middle(values):
-    """The median of ``values`` as one of them (of two middle values, the lower): no arithmetic."""
+def fill_non_finite(x):
+    """``x`` with NaN and inf replaced by the median of its finite values.
+
+    The median is one of the values (of two middle ones, the lower): a
+    neutral grey that widens no range, with no arithmetic.  ``x`` itself
+    when every value is finite.
+
+    Parameters
+    ----------
+    x : ndarray
+        Values with at least one finite one.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> fill_non_finite(np.array([np.nan, 3.0, 1.0, np.inf, 2.0])).tolist()
+    [2.0, 3.0, 1.0, 2.0, 2.0]
+    """
+    if x.dtype.kind != "f":
+        return x
+    finite = np.isfinite(x)
+    if finite.all():
+        return x
+    values = x[finite]
     k = (values.size - 1) // 2
-    return np.partition(values, k)[k]
+    return np.where(finite, x, np.partition(values, k)[k])
 
 
 def prepared(pixels):
@@ -113,11 +145,7 @@ def prepared(pixels):
         unsigned = np.uint8 if dtype == np.int8 else np.uint16
         return (x.astype(np.int32) - int(np.iinfo(dtype).min)).astype(unsigned)
     if dtype.kind == "f":
-        if dtype == np.float16:
-            x = x.astype(np.float32)
-        finite = np.isfinite(x)
-        if not finite.all():
-            x = np.where(finite, x, _middle(x[finite]))
+        x = fill_non_finite(x.astype(np.float32) if dtype == np.float16 else x)
         low, high = x.min(), x.max()
         if low >= 0 and high <= 1:
             return x
@@ -132,13 +160,89 @@ def prepared(pixels):
     return values
 
 
-def image(pixels, mask, params):
-    """``equalize_adapthist`` of one image, as float64 in [0, 1]."""
+def _kernel(params, shape):
+    """``kernel_size`` per axis for images of ``shape`` (auto: 1/8 of each, at least 1)."""
+    kernel = params["kernel_size"]
+    if kernel == "auto":
+        return max(shape[0] // 8, 1), max(shape[1] // 8, 1)
+    return kernel, kernel
+
+
+def _skimage_call(pixels, params):
+    """``equalize_adapthist`` itself on one image (the kernels' stand-in until compiled)."""
     from skimage.exposure import equalize_adapthist
 
     kernel = params["kernel_size"]
     return equalize_adapthist(prepared(pixels), kernel_size=None if kernel == "auto" else kernel,
                               clip_limit=params["clip_limit"], nbins=params["bins"])
+
+
+def _as_uint16(values):
+    """``img_as_uint`` of floats in [0, 1]: ``rint(x * 65535)`` in their own precision."""
+    scaled = np.multiply(values, 65535, dtype=values.dtype)
+    return np.clip(np.rint(scaled), 0, 65535).astype(np.uint16)
+
+
+def images(pixels, params, out):
+    """``equalize_adapthist`` of every image of a block, into ``out`` (the images hook).
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (n, H, W)
+        Whole images of one dtype, each with a finite pixel.
+    params : dict
+        ``clip_limit``, ``kernel_size`` and ``bins``.
+    out : ndarray of float64, shape (n, H, W)
+        Filled with each image's result, in [0, 1] (float32 values for
+        float16 and float32 images, as scikit-image returns them).
+
+    Notes
+    -----
+    The compiled loops run once compiled for the dtype (see
+    :func:`histeq_gui.core.engine.backend.compiled`); before that,
+    scikit-image itself equalizes each image.
+    """
+    pixels = np.asarray(pixels)
+    if not backend.compiled(pixels.dtype):
+        for i, one in enumerate(pixels):
+            out[i] = _skimage_call(one, params)
+        return
+    from ..engine.clahe_kernels import skimage_clahe
+
+    kh, kw = _kernel(params, pixels.shape[1:])
+
+    def run(x, factor, ranges, single, into):
+        target = into if into.flags.c_contiguous else np.empty(into.shape)
+        skimage_clahe(np.ascontiguousarray(x), factor, ranges, kh, kw, params["clip_limit"],
+                      params["bins"], single, target)
+        if target is not into:
+            into[...] = target
+
+    own = np.empty((0, 2))          # each image's own min..max
+    dtype = pixels.dtype
+    if dtype in (np.uint8, np.int8):
+        run(prepared(pixels), 257, own, False, out)
+    elif dtype in (np.uint16, np.int16):
+        run(prepared(pixels), 1, own, False, out)
+    else:
+        # Floats and wide integers: each image as scikit-image is given it,
+        # then img_as_uint; float32 images stay float32 to the end.
+        given = [prepared(one) for one in pixels]
+        for single in (True, False):
+            chosen = [i for i, g in enumerate(given) if (g.dtype == np.float32) == single]
+            if chosen:
+                block = np.stack([_as_uint16(given[i]) for i in chosen])
+                into = np.empty(block.shape)
+                run(block, 1, own, single, into)
+                out[chosen] = into
+
+
+def image(pixels, mask, params):
+    """``equalize_adapthist`` of one image, as float64 in [0, 1] (see :func:`images`)."""
+    x = np.ascontiguousarray(pixels)
+    out = np.empty((1,) + x.shape)
+    images(x[np.newaxis], params, out)
+    return out[0]
 
 
 METHOD = Method(
@@ -153,14 +257,15 @@ METHOD = Method(
     formula=("per tile: h'<sub>k</sub> = min(h<sub>k</sub>, clip) + excess / bins; "
              "T<sub>tile</sub>(x) = &Sigma;<sub>j&le;k(x)</sub> h'<sub>j</sub> / N<sub>tile</sub>; "
              "T(x) = bilinear blend of the 4 nearest tiles' T<sub>tile</sub>(x)"),
-    how="Each image is cut into tiles of kernel_size pixels (auto: 1/8 of its height by "
-        "1/8 of its width); each tile's histogram of bins gray bins is clipped at "
-        "clip_limit times the tile's pixel count, the excess spread over all bins, and its "
-        "CDF is the tile's map; every pixel blends the maps of its four nearest tiles. "
-        "There is no single transfer curve. Clip scales: scikit-image's clip_limit (0, 1] "
-        "is a fraction of a tile's pixels, default 0.01; OpenCV's "
+    how="Each image's min..max is stretched to 14 bits, binned into bins gray bins, and cut "
+        "into tiles of kernel_size pixels (auto: 1/8 of its height by 1/8 of its width); each tile's "
+        "histogram is clipped at clip_limit times the tile's pixel count, the excess spread "
+        "over all bins, and its CDF is the tile's map; every pixel blends the maps of its four "
+        "nearest tiles. There is no single transfer curve. Clip scales: scikit-image's "
+        "clip_limit (0, 1] is a fraction of a tile's pixels, default 0.01; OpenCV's "
         "cv2.createCLAHE(clipLimit=40, tileGridSize=(8, 8)) counts in mean bin counts, so "
-        "clipLimit ~= 256 * clip_limit for 8-bit images (0.01 ~ 2.56; OpenCV's 40 ~ 0.156). "
+        "clipLimit ~= 256 * clip_limit for 8-bit images (0.01 ~ 2.56; OpenCV's 40 ~ 0.156); "
+        "the opencv-clahe method is OpenCV's own. "
         "uint8, uint16 and floats in [0, 1] are given to scikit-image as they are; int8 and "
         "int16 are shifted to unsigned; other images are scaled from their min..max to "
         "[0, 1] first. A stack is always equalized image by image: equalize_adapthist on an "
@@ -178,4 +283,5 @@ METHOD = Method(
     scopes=("image",),
     masks=False,
     image=image,
+    images=images,
 )
