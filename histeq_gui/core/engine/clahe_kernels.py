@@ -1,9 +1,10 @@
-"""Compiled CLAHE loops (numba): scikit-image's, over blocks of whole images.
+"""Compiled CLAHE loops (numba): scikit-image's and OpenCV's, over blocks of whole images.
 
-CLAHE cuts each image into tiles, clips each tile's histogram, turns it
-into a map and blends the maps of the four tiles around every pixel
-bilinearly; the kernel here repeats its reference's arithmetic operation
-for operation:
+Both CLAHE variants cut each image into tiles, clip each tile's histogram,
+turn it into a map and blend the maps of the four tiles around every pixel
+bilinearly; they differ in every detail (padding, levels, clipping,
+redistribution, rounding), and each kernel here repeats its reference's
+arithmetic operation for operation:
 
 :func:`skimage_clahe`
     ``skimage.exposure.equalize_adapthist`` (scikit-image 0.26,
@@ -11,6 +12,12 @@ for operation:
     rescale of its min..max to 14 bits, ``nbins`` bins, ``clip_histogram``'s
     redistribution loop, ``map_histogram``, the float32 blend and the final
     rescale to [0, 1].
+:func:`opencv_clahe`
+    ``cv2.createCLAHE(clipLimit, tileGridSize).apply`` (OpenCV
+    ``modules/imgproc/src/clahe.cpp``) on integer levels: the tile grid with
+    its BORDER_REFLECT_101 extension, the clip in mean-bin units, the
+    residual step, the single precision look-up tables and blend, rounded
+    half to even.
 
 A kernel takes a block ``(n, H, W)`` of images and fills ``out`` ``(n, H,
 W)`` float64, image by image, releasing the GIL.  Only the images' own
@@ -25,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["skimage_clahe", "GRAY_LEVELS"]
+__all__ = ["skimage_clahe", "opencv_clahe", "GRAY_LEVELS"]
 
 GRAY_LEVELS = 2 ** 14       # scikit-image's NR_OF_GRAY: the levels its CLAHE works in
 
@@ -363,3 +370,156 @@ def skimage_clahe(x, factor, ranges, kh, kw, clip_limit, nbins, single, out):
                                         right, cw, clim, clip, scale, hist, partial, total,
                                         maps, result)
         _skimage_rescale(result, rmin, rmax, single, finals, target)
+
+
+# ------------------------------------------------------------------------ OpenCV
+
+
+@njit(nogil=True, cache=True)
+def _opencv_tile(image, W, lo, width, r0, th, c0, tw, rsrc, csrc, levels, limit, lut_scale,
+                 top, hist, lut):
+    # One tile's look-up table over the image's levels lo .. lo + width - 1
+    # (no pixel has another level, so no other entry is ever read): the
+    # histogram, OpenCV's clip and redistribution, and
+    # saturate_cast(sum * lutScale).  The levels below lo hold no pixel: their
+    # share of the redistribution (batch each, plus the residual's steps
+    # among them) starts the sum.
+    hist[:width] = 0
+    inside = c0 + tw <= W
+    for p in range(r0, r0 + th):
+        row = rsrc[p] * W
+        if inside:
+            for q in range(row + c0, row + c0 + tw):
+                hist[np.uintp(np.int64(image[q]) - lo)] += 1
+        else:
+            for q in range(c0, c0 + tw):
+                hist[np.uintp(np.int64(image[row + csrc[q]]) - lo)] += 1
+    total = 0
+    if limit > 0:
+        clipped = 0
+        for k in range(width):
+            if hist[k] > limit:
+                clipped += hist[k] - limit
+                hist[k] = limit
+        batch = clipped // levels
+        residual = clipped - batch * levels
+        step = max(levels // residual, 1) if residual != 0 else levels
+        # Levels 0, step, 2 step, ... (the first `residual` of them) get one more.
+        below = min((lo + step - 1) // step, residual)
+        total = lo * batch + below
+        for k in range(width):
+            hist[k] += batch
+        first = below * step            # the first level of the residual's steps at or after lo
+        count = below
+        while count < residual and first < lo + width:
+            hist[np.uintp(first - lo)] += 1
+            first += step
+            count += 1
+    for k in range(width):
+        total += hist[k]
+        v = np.rint(np.float32(total) * lut_scale)         # cvRound
+        lut[k] = min(max(v, np.float32(0.0)), top)          # saturate_cast
+
+
+@njit(nogil=True, cache=True)
+def opencv_clahe(x, levels, tiles_x, tiles_y, clip_limit, out):
+    """``cv2.createCLAHE(clip_limit, (tiles_x, tiles_y)).apply`` of each image, over ``levels``.
+
+    Parameters
+    ----------
+    x : ndarray of unsigned integers, shape (n, H, W), C-contiguous
+        Each pixel's level, below ``levels`` (uint8 and uint16 pixels
+        themselves: OpenCV's 256 and 65536 levels).
+    levels : int
+        OpenCV's ``histSize``: 256 for 8-bit images, 65536 for 16-bit.
+    tiles_x, tiles_y : int
+        The tile grid (``tileGridSize``).
+    clip_limit : float
+        OpenCV's ``clipLimit`` (0 or less: no clipping).
+    out : ndarray of float64, shape (n, H, W), C-contiguous
+        OpenCV's result divided by ``levels - 1``.
+    """
+    _check_block(x, out)
+    if tiles_x < 1 or tiles_y < 1 or levels < 2:
+        raise ValueError("a tile grid and at least two levels are needed")
+    n, H, W = x.shape
+    npix = H * W
+    if n == 0 or npix == 0:
+        return
+    # Sizes that the grid does not divide are extended at the bottom and
+    # right (both, whichever does not divide) by reflection.
+    if W % tiles_x == 0 and H % tiles_y == 0:
+        tw = W // tiles_x
+        th = H // tiles_y
+    else:
+        tw = (W + tiles_x - W % tiles_x) // tiles_x
+        th = (H + tiles_y - H % tiles_y) // tiles_y
+    area = tw * th
+    lut_scale = np.float32(levels - 1) / np.float32(area)
+    limit = 0
+    if clip_limit > 0.0:
+        limit = max(np.int64(clip_limit * area / levels), 1)
+    top = np.float32(levels - 1)
+
+    rsrc = np.empty(tiles_y * th, np.int64)
+    for p in range(tiles_y * th):
+        rsrc[p] = _reflect(p, H)
+    csrc = np.empty(tiles_x * tw, np.int64)
+    for q in range(tiles_x * tw):
+        csrc[q] = _reflect(q, W)
+    # The blend's columns, in single precision as OpenCV computes them.
+    inv_tw = np.float32(1.0) / np.float32(tw)
+    left = np.empty(W, np.int64)
+    right = np.empty(W, np.int64)
+    xa = np.empty(W, np.float32)
+    xa1 = np.empty(W, np.float32)
+    for c in range(W):
+        txf = np.float32(c) * inv_tw - np.float32(0.5)
+        tx1 = np.int64(np.floor(txf))
+        xa[c] = txf - np.float32(tx1)
+        xa1[c] = np.float32(1.0) - xa[c]
+        left[c] = min(max(tx1, 0), tiles_x - 1)
+        right[c] = min(max(tx1 + 1, 0), tiles_x - 1)
+    inv_th = np.float32(1.0) / np.float32(th)
+    finals = np.empty(levels, np.float64)
+    for k in range(levels):
+        finals[k] = k / (levels - 1)
+
+    hist = np.zeros(levels, np.int64)
+    lut = np.empty(0, np.float32)
+    for i in range(n):
+        image = x[i].reshape(npix)
+        target = out[i].reshape(npix)
+        lo = np.int64(image[0])
+        hi = lo
+        for k in range(npix):
+            lo = min(lo, np.int64(image[k]))
+            hi = max(hi, np.int64(image[k]))
+        hi = min(hi, levels - 1)
+        lo = min(lo, hi)
+        width = hi - lo + 1
+        if lut.shape[0] < tiles_y * tiles_x * width:
+            lut = np.empty(tiles_y * tiles_x * width, np.float32)
+        for ty in range(tiles_y):
+            for tx in range(tiles_x):
+                start = (ty * tiles_x + tx) * width
+                _opencv_tile(image, W, lo, width, ty * th, th, tx * tw, tw, rsrc, csrc, levels,
+                             limit, lut_scale, top, hist, lut[start:start + width])
+        for r in range(H):
+            tyf = np.float32(r) * inv_th - np.float32(0.5)
+            ty1 = np.int64(np.floor(tyf))
+            ya = tyf - np.float32(ty1)
+            ya1 = np.float32(1.0) - ya
+            upper = lut[min(max(ty1, 0), tiles_y - 1) * tiles_x * width:]
+            lower = lut[min(max(ty1 + 1, 0), tiles_y - 1) * tiles_x * width:]
+            row = r * W
+            for c in range(W):
+                k = np.uintp(row + c)
+                u = np.uintp(c)
+                v = min(max(np.int64(image[k]), lo), hi) - lo
+                a = np.uintp(left[u] * width + v)
+                b = np.uintp(right[u] * width + v)
+                res = (upper[a] * xa1[u] + upper[b] * xa[u]) * ya1 + \
+                      (lower[a] * xa1[u] + lower[b] * xa[u]) * ya
+                level = min(max(np.rint(res), np.float32(0.0)), top)
+                target[k] = finals[np.uintp(level)]

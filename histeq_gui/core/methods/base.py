@@ -476,7 +476,10 @@ class Method:
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
         method ignores ``bins`` for them); for a whole-image method, the
-        kinds its table maps instead of its image hook.
+        kinds its table maps instead of its image hook, or without a table
+        hook the kinds whose integer values its image hook works on
+        directly (OpenCV's CLAHE on 8- and 16-bit images), ignoring
+        ``bins``.
     value_bits : int
         Integers of the ``value_cells`` kinds up to this many bits are
         mapped over their values; wider ones over ``bins`` equal-width bins
@@ -524,7 +527,7 @@ class Method:
         if self.value_bits not in (8, 16, 32, 64):
             raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:
-            if self.nodes is not None or (self.table is None) != (not self.value_cells):
+            if self.nodes is not None or (self.table is not None and not self.value_cells):
                 raise ValueError(f"{self.name}: an image method has no nodes hook, and a table "
                                  f"hook only with value_cells (the kinds it maps)")
             if self.scopes != ("image",):
@@ -553,7 +556,7 @@ class Method:
 
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
-        if self.image is not None and not self.by_value(dtype):
+        if self.image is not None and (self.table is None or not self.by_value(dtype)):
             return "image"
         if self.by_value(dtype) or self.nodes is None:
             return "table"
