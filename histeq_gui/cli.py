@@ -248,9 +248,9 @@ def _option_help(users):
     if all(p == first for _, p in users):
         what = f"{first.describe()}, default {_default_text(first)}"
         text = f"{first.help} ({what}; used by {', '.join(m for m, _ in users)})"
-    else:
-        each = "; ".join(f"{m}: {p.describe()}, default {_default_text(p)}" for m, p in users)
-        text = f"{first.help} ({each})"
+    else:   # the same name means something else to each method: each its own words
+        text = "; ".join(f"{m}: {p.help} ({p.describe()}, default {_default_text(p)})"
+                         for m, p in users)
     return text.replace("%", "%%")
 
 
