@@ -326,3 +326,84 @@ def test_the_compiled_loops_run_once_compiled_and_scikit_image_until_then(monkey
     finally:
         backend.forget_ready()
     same(before, after)
+
+
+# -------------------------------------------------------------------- value_range
+
+
+def twelve_bit(n=3):
+    """12-bit camera-like data in uint16 (200..4095; the hard cases' camera16, smaller)."""
+    from skimage import transform
+
+    photos = [data.camera(), data.moon(), data.coins()[:, :384]]
+    crops = [transform.resize(p, (72, 96), anti_aliasing=True) for p in photos[:n]]
+    return np.round(200 + np.stack(crops) * 3895).astype(np.uint16)
+
+
+def range_reference(image, low, high, clip_limit=0.01, kernel_size=None, bins=256):
+    """scikit-image's own steps with in_range=(low, high): rescale, _clahe, final rescale."""
+    from skimage.exposure import rescale_intensity
+    from skimage.exposure._adapthist import _clahe
+    from skimage.util import img_as_uint
+
+    scale = 257 if image.dtype == np.uint8 else 1          # img_as_uint of uint8
+    levels = np.round(rescale_intensity(img_as_uint(image), in_range=(low * scale, high * scale),
+                                        out_range=(0, 16383))).astype(np.uint16)
+    kernel = [max(s // 8, 1) for s in image.shape] if kernel_size is None else [kernel_size] * 2
+    return rescale_intensity(_clahe(levels, kernel, clip_limit, bins).astype(np.float64))
+
+
+def bins_filled(image, low, high, bins=256):
+    """How many of CLAHE's bins the 14-bit levels of ``image`` over ``low..high`` fill."""
+    levels = np.round((np.clip(image, low, high) - low) / (high - low) * 16383).astype(int)
+    return len(np.unique(levels // (1 + 16384 // bins)))
+
+
+def test_12_bit_data_fills_the_bins_as_scikit_image_stretches_each_images_range():
+    # Issue 14 item 10 said CLAHE sees 5 of 256 bins of 12-bit data in uint16,
+    # scaling over 0..65535: scikit-image stretches each image's own
+    # min..max, so the data fills them; over 0..65535 it would fill 16.
+    for image in twelve_bit():                  # here 244, 162, 234 bins against 15, 15, 13
+        assert bins_filled(image, image.min(), image.max()) >= 10 * bins_filled(image, 0, 65535)
+        assert bins_filled(image, 0, 65535) <= 16
+        same(equalize(image, "clahe"), skimage_call(image))
+        same(equalize(image, "clahe"), range_reference(image, image.min(), image.max()))
+
+
+@pytest.mark.parametrize("value_range", [(0, 4095), "0,4095", (100, 3000), "0, 65535"])
+def test_a_given_range_is_scikit_images_rescale_with_that_in_range(kernels, value_range):
+    low, high = (float(v) for v in (value_range.split(",") if isinstance(value_range, str)
+                                    else value_range))
+    stack = twelve_bit()
+    out = equalize(stack, "clahe", value_range=value_range)
+    for image, result in zip(stack, out):
+        same(result, range_reference(image, low, high))
+    assert not np.array_equal(out, equalize(stack, "clahe"))      # not each image's own range
+
+
+def test_a_given_range_for_uint8_int16_and_floats():
+    photo = data.camera()[::4, ::4]
+    same(equalize(photo, "clahe", value_range=(20, 200), kernel_size=10),
+         range_reference(photo, 20, 200, kernel_size=10))
+    # int16 and floats: the same 14-bit levels from the values themselves.
+    int16 = (photo.astype(np.int16) - 128) * 100
+    same(equalize(int16, "clahe", value_range=(-10800, 7200), kernel_size=10),
+         range_reference(photo, 20, 200, kernel_size=10))
+    floats = photo / 255.0
+    floats[0, :4] = np.nan
+    out = equalize(floats, "clahe", value_range=(20 / 255, 200 / 255), kernel_size=10)
+    filled = np.where(np.isnan(floats), np.sort(floats[np.isfinite(floats)])[
+        (np.isfinite(floats).sum() - 1) // 2], floats)
+    levels = np.round((np.clip(filled, 20 / 255, 200 / 255) - 20 / 255) /
+                      (200 / 255 - 20 / 255) * 16383)
+    assert np.isnan(out[0, :4]).all()
+    same(out[np.isfinite(floats)],
+         range_reference(levels.astype(np.uint16), 0, 16383, kernel_size=10)[np.isfinite(floats)])
+
+
+@pytest.mark.parametrize("value", ["stack", "4095,0", "1,1", "a,b", (1,), (0, np.inf), None, 3])
+def test_a_bad_value_range_says_what_to_pass(value):
+    with pytest.raises(ValueError, match="value_range must be 'image' or two numbers low,high") \
+            as error:
+        equalize(np.zeros((8, 8), np.uint16), "clahe", value_range=value)
+    assert "\n" not in str(error.value)

@@ -489,6 +489,11 @@ class Method:
         refused with a one-line error.
     nodes, table, image, images, curve : callable, optional
         The hooks (see the module docstring).
+    bins_note : callable, optional
+        ``bins_note(dtype, bins, params) -> str or None``: a sentence on how
+        the method fills its bins for images of ``dtype`` with these
+        parameters (given ones only; missing ones at their defaults), which
+        the viewer shows beside its bins control; None for nothing to say.
     """
 
     name: str
@@ -509,6 +514,7 @@ class Method:
     image: Callable | None = field(default=None, repr=False)
     images: Callable | None = field(default=None, repr=False)
     curve: Callable | None = field(default=None, repr=False)
+    bins_note: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():

@@ -59,6 +59,22 @@ than the image is allowed: scikit-image pads the image by reflection.  A
 hook passes ``kernel_size`` through, and ``equalize_adapthist`` takes one
 int per axis).
 
+``value_range``: which values scikit-image's first step stretches to its
+14 bits (``rescale_intensity(image, in_range=..., out_range=(0, 16383))``,
+rounded).  ``"image"`` (the default, scikit-image's own): each image's
+min..max.  So 12-bit data in uint16 fills the bins as 8-bit data does (on
+the 12-bit hard case, 239 to 253 of the 253 bins of ``bins=256``; over the
+dtype's 0..65535 it would fill 16): scikit-image does not scale uint16 over
+its dtype's range here.  But each image's bins then mean other values, and
+one hot pixel stretches an image's range.  ``(low, high)`` (text
+``"low,high"``, say ``"0,4095"`` for 12-bit data): the data's range, the
+same levels for every image, values outside clipped to it.  A range given
+is applied to the pixels themselves: ``round((clip(x, low, high) - low) /
+(high - low) * 16383)``, which for uint8 and uint16 images is exactly
+``rescale_intensity`` of ``img_as_uint(x)`` with that range; floats skip
+``img_as_uint``'s 16-bit rounding there.  The rest is scikit-image's
+``_clahe`` and final rescale, unchanged.
+
 OpenCV's ``cv2.createCLAHE(clipLimit=40, tileGridSize=(8, 8))`` counts its
 clip limit in multiples of the mean bin count of a tile (tile pixels / 256
 for 8-bit images), scikit-image in a fraction of the tile's pixels: the
@@ -79,9 +95,11 @@ import numpy as np
 from ..engine import backend
 from .base import Method, Param, bins_param
 
-__all__ = ["METHOD", "image", "images", "prepared", "fill_non_finite", "KERNEL_MAX"]
+__all__ = ["METHOD", "image", "images", "prepared", "fill_non_finite", "check_value_range",
+           "levels_note", "KERNEL_MAX"]
 
 KERNEL_MAX = 1024       # largest kernel_size: scikit-image pads the image to ~1.5 kernels
+_TOP = 2 ** 14 - 1      # scikit-image's 14-bit levels: 0 .. 16383
 
 
 def fill_non_finite(x):
@@ -160,6 +178,73 @@ def prepared(pixels):
     return values
 
 
+def check_value_range(value):
+    """``value`` as a valid ``value_range``: "image" or a pair ``(low, high)``.
+
+    Text ``"low,high"`` (the command line, the viewer's field) is read as
+    the pair.
+
+    Raises
+    ------
+    ValueError
+        One line saying what is valid.
+
+    Examples
+    --------
+    >>> check_value_range("0, 4095")
+    (0.0, 4095.0)
+    """
+    if isinstance(value, str) and value == "image":
+        return value
+    pair = value
+    if isinstance(value, str):
+        parts = value.replace(" ", "").split(",")
+        try:
+            pair = tuple(float(p) for p in parts)
+        except ValueError:
+            pair = None
+    try:
+        low, high = (float(v) for v in pair)
+        ok = np.isfinite(low) and np.isfinite(high) and low < high
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"value_range must be 'image' or two numbers low,high with low < high "
+                         f"(e.g. 0,4095), got {value!r}")
+    return low, high
+
+
+def levels_note(dtype, bins, params):
+    """How CLAHE fills its bins for images of ``dtype``: the viewer's bins note (or None).
+
+    Said for integers wider than 8 bits, where a reader may expect the
+    dtype's range to be binned (issue 14: 12-bit data in uint16).
+
+    Examples
+    --------
+    >>> levels_note("uint16", 256, {})[:57]
+    "CLAHE stretches each image's own min..max to 14 bits (sci"
+    >>> levels_note("uint16", 256, {"value_range": "0,4095"})
+    'CLAHE bins the values 0..4095 (value_range) into 253 bins of 65 14-bit levels; values outside are clipped to them.'
+    >>> levels_note("uint8", 256, {}) is None
+    True
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or dtype.itemsize < 2:
+        return None
+    size = 1 + 16384 // bins
+    used = min(_TOP // size + 1, bins)
+    value_range = check_value_range(params.get("value_range", "image"))
+    if value_range == "image":
+        return (f"CLAHE stretches each image's own min..max to 14 bits (scikit-image) before "
+                f"its {used} bins of {size} levels, so 12-bit data in {dtype} fills them as 8-bit "
+                f"data does; value_range low,high (e.g. 0,4095) gives every image the same "
+                f"levels.")
+    low, high = value_range
+    return (f"CLAHE bins the values {low:g}..{high:g} (value_range) into {used} bins of {size} "
+            f"14-bit levels; values outside are clipped to them.")
+
+
 def _kernel(params, shape):
     """``kernel_size`` per axis for images of ``shape`` (auto: 1/8 of each, at least 1)."""
     kernel = params["kernel_size"]
@@ -183,6 +268,14 @@ def _as_uint16(values):
     return np.clip(np.rint(scaled), 0, 65535).astype(np.uint16)
 
 
+def _gray_levels(pixels, low, high):
+    """The 14-bit levels of a block of images for a given range, as uint16 (NaN filled)."""
+    if pixels.dtype.kind == "f":
+        pixels = np.stack([fill_non_finite(one) for one in pixels])
+    x = np.clip(pixels.astype(np.float64), low, high)
+    return np.rint((x - low) / (high - low) * _TOP).astype(np.uint16)
+
+
 def images(pixels, params, out):
     """``equalize_adapthist`` of every image of a block, into ``out`` (the images hook).
 
@@ -191,7 +284,7 @@ def images(pixels, params, out):
     pixels : ndarray, shape (n, H, W)
         Whole images of one dtype, each with a finite pixel.
     params : dict
-        ``clip_limit``, ``kernel_size`` and ``bins``.
+        ``clip_limit``, ``kernel_size``, ``bins`` and ``value_range``.
     out : ndarray of float64, shape (n, H, W)
         Filled with each image's result, in [0, 1] (float32 values for
         float16 and float32 images, as scikit-image returns them).
@@ -200,10 +293,12 @@ def images(pixels, params, out):
     -----
     The compiled loops run once compiled for the dtype (see
     :func:`histeq_gui.core.engine.backend.compiled`); before that,
-    scikit-image itself equalizes each image.
+    scikit-image itself equalizes each image.  A given ``value_range``
+    has no such stand-in (scikit-image takes none): it compiles them.
     """
     pixels = np.asarray(pixels)
-    if not backend.compiled(pixels.dtype):
+    value_range = params.get("value_range", "image")
+    if value_range == "image" and not backend.compiled(pixels.dtype):
         for i, one in enumerate(pixels):
             out[i] = _skimage_call(one, params)
         return
@@ -220,7 +315,12 @@ def images(pixels, params, out):
 
     own = np.empty((0, 2))          # each image's own min..max
     dtype = pixels.dtype
-    if dtype in (np.uint8, np.int8):
+    if value_range != "image":
+        # The given range's 14-bit levels, then the kernel on levels 0..16383 as they are.
+        low, high = check_value_range(value_range)
+        levels = _gray_levels(pixels, low, high)
+        run(levels, 1, np.tile([0.0, _TOP], (len(pixels), 1)), False, out)
+    elif dtype in (np.uint8, np.int8):
         run(prepared(pixels), 257, own, False, out)
     elif dtype in (np.uint16, np.int16):
         run(prepared(pixels), 1, own, False, out)
@@ -257,8 +357,8 @@ METHOD = Method(
     formula=("per tile: h'<sub>k</sub> = min(h<sub>k</sub>, clip) + excess / bins; "
              "T<sub>tile</sub>(x) = &Sigma;<sub>j&le;k(x)</sub> h'<sub>j</sub> / N<sub>tile</sub>; "
              "T(x) = bilinear blend of the 4 nearest tiles' T<sub>tile</sub>(x)"),
-    how="Each image's min..max is stretched to 14 bits, binned into bins gray bins, and cut "
-        "into tiles of kernel_size pixels (auto: 1/8 of its height by 1/8 of its width); each tile's "
+    how="Each image's min..max (value_range low,high: those values) is stretched to 14 "
+        "bits, binned into bins gray bins, and cut into tiles of kernel_size pixels (auto: 1/8 of its height by 1/8 of its width); each tile's "
         "histogram is clipped at clip_limit times the tile's pixel count, the excess spread "
         "over all bins, and its CDF is the tile's map; every pixel blends the maps of its four "
         "nearest tiles. There is no single transfer curve. Clip scales: scikit-image's "
@@ -279,9 +379,14 @@ METHOD = Method(
         Param("kernel_size", "auto", int, "tile size in pixels ('auto': 1/8 of the image's "
               "height and width)", low=1, high=KERNEL_MAX, choices=("auto",)),
         bins_param(help="gray bins of each tile's histogram (scikit-image's nbins)"),
+        Param("value_range", "image", object, "the values stretched to the 14 bits that are "
+              "binned: 'image' (each image's min..max, scikit-image) or low,high (the data's "
+              "range, e.g. 0,4095 for 12-bit data)",
+              text="'image' or two numbers low,high", validate=check_value_range),
     ),
     scopes=("image",),
     masks=False,
     image=image,
     images=images,
+    bins_note=levels_note,
 )
