@@ -407,3 +407,53 @@ def test_a_bad_value_range_says_what_to_pass(value):
             as error:
         equalize(np.zeros((8, 8), np.uint16), "clahe", value_range=value)
     assert "\n" not in str(error.value)
+
+
+_WARM_UP_CLAHE = """
+import json, sys
+import numpy as np
+from histeq_gui.core.engine import clahe_kernels
+from histeq_gui.core.equalize import equalize, histogram, warm_up
+
+def compiled():
+    return {f.__name__: [str(s) for s in f.signatures]
+            for f in (clahe_kernels.skimage_clahe, clahe_kernels.opencv_clahe)}
+
+dtype = np.dtype(sys.argv[1])
+assert not any(compiled().values())                        # a fresh process
+warm_up(dtype)
+before = compiled()
+# What the viewer asks for while paging through a stack of this dtype.
+stack = (np.arange(3 * 40 * 30) % 97).reshape(3, 1, 40, 30).astype(dtype)
+if dtype.kind == "f":
+    stack[1, 0, 3, 4] = np.nan
+# A given value_range bins 14-bit levels: the 16-bit loop, which uint8 alone does not warm up.
+ranges = [{"value_range": (0, 50)}] if dtype != np.uint8 else []
+for params in [{}, {"clip_limit": 0.5, "kernel_size": 7}] + ranges:
+    for image in stack[:, 0]:
+        histogram(image, "clahe", 64, **params).apply(image)
+    equalize(stack, "clahe", 64, dtype="uint8", **params)
+for image in stack[:, 0]:
+    histogram(image, "opencv-clahe", 64, tiles_x=3).apply(image)
+equalize(stack, "opencv-clahe", 64, clip_limit=0)
+print(json.dumps(before))
+print(json.dumps(compiled()))
+"""
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "float32", "float64"])
+def test_warm_up_compiles_the_clahe_loops_the_viewer_then_uses(dtype):
+    # In a fresh interpreter: warm_up(dtype) compiles (or loads from numba's
+    # cache) both CLAHE loops for this dtype; the viewer's calls then compile
+    # nothing more ("ready" kernels switch to them once warm_up is done).
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", _WARM_UP_CLAHE, dtype], capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
+    assert result.returncode == 0, result.stderr
+    before, after = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    assert all(before.values()), f"warm_up({dtype}) compiled no CLAHE loop: {before}"
+    assert after == before, "the viewer's calls compiled CLAHE loops warm_up had not"

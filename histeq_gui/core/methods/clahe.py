@@ -294,7 +294,10 @@ def images(pixels, params, out):
     The compiled loops run once compiled for the dtype (see
     :func:`histeq_gui.core.engine.backend.compiled`); before that,
     scikit-image itself equalizes each image.  A given ``value_range``
-    has no such stand-in (scikit-image takes none): it compiles them.
+    has no such stand-in (scikit-image takes none): it uses the compiled
+    loop for 14-bit levels, which ``warm_up`` prepares for every dtype but
+    uint8 (for uint8 images it is compiled on first use, or loaded from
+    numba's cache).
     """
     pixels = np.asarray(pixels)
     value_range = params.get("value_range", "image")
