@@ -68,7 +68,7 @@ _CHILD = textwrap.dedent("""
         synced = time.perf_counter() - start
     else:
         from histeq_gui.core.export import ExportSettings, export
-        from histeq_gui.core.readers import open_reader
+        from histeq_gui.core.io import open_reader
 
         settings = ExportSettings(scope=what)
         warm = np.zeros((4, 64, 64), np.uint8)

@@ -37,7 +37,7 @@ _LAZY = {
     "worked_table": ".core.worked",
     "image_stats": ".core.stats", "robust_z": ".core.stats", "outliers": ".core.stats",
     "stats_to_csv": ".core.stats_csv",
-    "fit": ".core.fit", "open_reader": ".core.readers", "use_executor": ".core.equalize",
+    "fit": ".core.fit", "open_reader": ".core.io", "use_executor": ".core.equalize",
 }
 
 __all__ = ["__version__", "equalize", "histogram", "Histogram", "load_stack", "save_stack",

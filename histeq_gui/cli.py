@@ -10,17 +10,19 @@ The command is a thin front end of :mod:`histeq_gui.core.export`, the
 pipeline the viewer's export dialog uses too, so both write the same bytes
 for the same settings.  ``--stats STATS.csv`` writes the statistics table of
 :func:`histeq_gui.core.stats.image_stats` (with ``-o`` or without it) as CSV
-with its own sidecar.  Every parameter of every registered method (but
-``bins``, which is ``--bins``) is an option, ``--<name>`` with dashes for
-underscores (``clip_limit``: ``--clip-limit``), built from the registry each
-time the parser is built (:func:`build_parser`), so a newly registered
-method's parameters are options too; giving one the chosen ``--method`` does
-not take is a usage error.  Errors about the input or the output are one line on
+with its own sidecar.  The options it shares with ``histeq-gui`` (the
+method and each of its parameters, ``--clip-limit`` say, from the registry;
+``--bins``, ``--scope``, ``--channel-axis``) come from
+:mod:`histeq_gui.cli_options`; giving a parameter the chosen ``--method``
+does not take is a usage error.  Errors about the input or the output are one line on
 stderr (``histeq: error: <what is wrong>; <what to do>``) with exit code 1;
 usage errors exit with 2, an interruption (Ctrl-C, SIGINT) with 130 and a
 termination (SIGTERM) with 143, after cleaning up; further signals while
 cleaning up are ignored.  Nothing is written unless the whole export
-succeeds, and the input is never modified.
+succeeds, and the input is never modified.  Once every output is in place
+(their commit reached its last move), SIGINT and SIGTERM are ignored until
+the process exits: a finished run exits 0 and says what it wrote, so a
+workflow never redoes a complete export.
 """
 
 from __future__ import annotations
@@ -34,15 +36,16 @@ import threading
 import warnings
 
 from ._version import __version__
-from .core.choices import OUTPUT_DTYPES
+from .cli_options import (OneLineParser, add_method_options, add_setting_options,
+                          channel_axis_type, method_params)
+from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
-from .core.methods import METHODS, SCOPES, get_method
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
 # NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
 # that Ctrl+C during those imports is handled like any other).
 
-__all__ = ["main", "build_parser", "method_options"]
+__all__ = ["main", "build_parser"]
 
 _PROG = "histeq"
 _EXIT_ERROR, _EXIT_INTERRUPTED, _EXIT_TERMINATED = 1, 130, 143
@@ -57,12 +60,18 @@ class _Signals:
 
     After the first signal the handlers stay installed and ignore further
     signals, so a second Ctrl+C cannot interrupt the clean-up the first one
-    started (SIGKILL still stops the process; the next run cleans up).  Only
-    the main thread can install handlers; elsewhere this does nothing.
+    started (SIGKILL still stops the process; the next run cleans up).  A
+    signal is ignored too once ``finished()`` is true: the run's outputs are
+    in place and it ends as if no signal had come.  For the command itself
+    (``process=True``) the handlers stay installed, ignoring everything, when
+    the block ends, until the process exits: nothing can turn a finished run
+    into a killed one.  Only the main thread can install handlers; elsewhere
+    this does nothing.
     """
 
-    def __init__(self):
-        self.received, self.previous = None, {}
+    def __init__(self, process=False):
+        self.received, self.previous, self.process = None, {}, process
+        self.finished = lambda: False
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -71,53 +80,46 @@ class _Signals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is not None:
+        if self.received is not None or self.finished():
             return
         self.received = signum
         raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def __exit__(self, *exc_info):
-        if self.received is None:
+        if self.process:
+            self.finished = lambda: True        # the process exits now
+        elif self.received is None:
             for signum, handler in self.previous.items():
                 signal.signal(signum, handler)
         return False
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line: what is wrong and where to look."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
-
-
-def _bins(text):
-    """The core's one range of bins (``histogram.check_bins``), with its message."""
-    from .core import histogram
-
+def _value_range(text):
+    from .core.value_range import parse_value_range
     try:
-        bins = int(text)
+        return parse_value_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _radius(text):
+    from .core.duplicates import MAX_RADIUS, check_radius
+    try:
+        return check_radius(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
-                                         "--bins 256") from None
-    try:
-        return histogram.check_bins(bins)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _channel_axis(text):
-    from .core.channels import parse_channel_axis    # the viewer reads it the same way
-    try:
-        return parse_channel_axis(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bits from 0 to "
+                                         f"{MAX_RADIUS}") from None
 
 
 class _Quiet:
-    """While active, library warnings and log records (NumPy, Pillow, tifffile) print nothing.
+    """While active, library warnings and log records (NumPy, Pillow, tifffile, Dask) print nothing.
 
     What the user sees is the one line this command prints; a library's
-    warning is either harmless or turned into that line by the core.
+    warning is either harmless or turned into that line by the core.  Log
+    records still reach handlers that are not consoles (the core listens to
+    tifffile's): only the console handlers libraries installed on their
+    loggers (dask.distributed's) are muted, and the root gets a handler, so
+    that a library configuring its logging meanwhile adds none of its own.
     """
 
     def __enter__(self):
@@ -126,17 +128,31 @@ class _Quiet:
         warnings.simplefilter("ignore")
         self.handler = logging.NullHandler()    # a handler on the root: no "last resort" print
         logging.getLogger().addHandler(self.handler)
+        loggers = [logging.getLogger()] + [logger for logger in
+                                           list(logging.root.manager.loggerDict.values())
+                                           if isinstance(logger, logging.Logger)]
+        self.muted = [handler for logger in loggers for handler in logger.handlers
+                      if type(handler) is logging.StreamHandler]
+        for handler in self.muted:
+            handler.addFilter(_silent)
         return self
 
     def __exit__(self, *exc_info):
+        for handler in self.muted:
+            handler.removeFilter(_silent)
         logging.getLogger().removeHandler(self.handler)
         self.warnings.__exit__(*exc_info)
         return False
 
 
+def _silent(record):
+    """A logging filter that lets nothing through."""
+    return False
+
+
 def build_parser():
     """The argparse parser of the ``histeq`` command."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog=_PROG,
         description="Histogram-equalize an image stack and write it with a JSON sidecar "
                     "that records how it was made.",
@@ -153,24 +169,24 @@ def build_parser():
                         help="also (or, without -o, only) write the statistics of every image "
                              "as CSV, with a JSON sidecar: brightness, contrast, entropy, "
                              "quality flags and the equalization's effect with the chosen "
-                             "method, bins and scope; the stack is read whole for it")
-    parser.add_argument("--method", choices=tuple(METHODS), default="numpy",
-                        help="equalization method (default: %(default)s); its own "
-                             "parameters are the options under 'method parameters'")
-    parser.add_argument("--bins", type=_bins, default=256, metavar="N",
-                        help="number of histogram bins, 1..65536 (default: %(default)s; "
-                             "methods with one cell per integer value, e.g. skimage and "
-                             "opencv on uint8, ignore it for integer images: the sidecar "
-                             "says so)")
-    parser.add_argument("--scope", choices=SCOPES, default="image",
-                        help="one histogram per image, or one for the whole stack "
-                             "(default: %(default)s)")
+                             "method, bins and scope; the stack is read block by block")
+    parser.add_argument("--value-range", type=_value_range, default="auto",
+                        metavar="{auto,dtype,data,LO,HI}",
+                        help="values the --stats brightness scores run over: 'auto' (uint8 "
+                             "0..255, 12-bit data in uint16 0..4095, floats 0..1 or their "
+                             "0.35%% saturated range), the dtype's range, the data's range, "
+                             "or LO,HI (default: auto)")
+    parser.add_argument("--near-duplicate-radius", type=_radius, default=0, metavar="BITS",
+                        help="--stats near duplicates: perceptual hashes differing in at most "
+                             "this many of 64 bits, 0..10 (default: 0, equal hashes, as "
+                             "CleanVision)")
+    add_setting_options(parser)
     parser.add_argument("--dtype", choices=OUTPUT_DTYPES, default="same",
                         help="output dtype; 'same' keeps the input's, scaling integers to "
                              "their full range (default: %(default)s)")
     parser.add_argument("--key", metavar="NAME",
                         help="array to read from an .npz input holding several")
-    parser.add_argument("--channel-axis", type=_channel_axis, default="auto",
+    parser.add_argument("--channel-axis", type=channel_axis_type, default="auto",
                         metavar="{auto,none,INT}",
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
                              "channels last, 'none' treats the stack as grayscale "
@@ -182,159 +198,15 @@ def build_parser():
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a dask.distributed scheduler, e.g. "
                              "tcp://10.0.0.5:8786 (with --engine dask; the input must be at the "
-                             "same path on every worker)")
+                             "same path on every worker; gives up if no Dask scheduler answers "
+                             f"there within {DASK_CONNECT_TIMEOUT:g} s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output (never the input)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success (errors still go to stderr)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_method_options(parser)
+    add_method_options(parser)
     return parser
-
-
-# --- the methods' parameters as options ------------------------------------------------------
-
-def method_options():
-    """Every parameter of every registered method but ``bins``, read from the registry now.
-
-    Returns
-    -------
-    dict
-        ``{name: [(method name, Param), ...]}`` in registry order: each
-        parameter name and the methods that declare it.
-
-    Examples
-    --------
-    >>> from histeq_gui.core.methods import Method, Param, register, unregister
-    >>> _ = register(Method(name="demo", label="Demo", summary="Demo.", reference="-",
-    ...                     source="-", how="-", params=(Param("strength", 0.5, float, "how much"),),
-    ...                     table=lambda cells, params: cells.level))
-    >>> [m for m, _ in method_options()["strength"]]
-    ['demo']
-    >>> _ = unregister("demo")
-    """
-    found = {}
-    for name in METHODS:
-        for param in get_method(name).params:
-            if param.name != "bins":
-                found.setdefault(param.name, []).append((name, param))
-    return found
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def _dest(name):
-    return f"method_param_{name}"
-
-
-def _metavar(param):
-    if param.type is str and param.choices:
-        return "{" + ",".join(param.choices) + "}"
-    what = {int: "N", float: "X"}.get(param.type, "VALUE")
-    if param.choices and param.type in (int, float):
-        return "{" + ",".join((what,) + tuple(param.choices)) + "}"
-    return what
-
-
-def _default_text(param):
-    describe = getattr(param, "describe_default", None)    # defaults that depend on the dtype
-    return describe() if callable(describe) else repr(param.default)
-
-
-def _option_help(users):
-    first = users[0][1]
-    if all(p == first for _, p in users):
-        what = f"{first.describe()}, default {_default_text(first)}"
-        text = f"{first.help} ({what}; used by {', '.join(m for m, _ in users)})"
-    else:   # the same name means something else to each method: each its own words
-        text = "; ".join(f"{m}: {p.help} ({p.describe()}, default {_default_text(p)})"
-                         for m, p in users)
-    return text.replace("%", "%%")
-
-
-def _add_method_options(parser):
-    options = method_options()
-    if not options:
-        return
-    group = parser.add_argument_group(
-        "method parameters",
-        "Parameters of the methods (the methods that take each are named in its help); "
-        "give only those of the chosen --method.")
-    taken = set(parser._option_string_actions)
-    for name, users in options.items():
-        flag = _flag(name)
-        if flag in taken:               # a parameter named like one of the command's options
-            flag = _flag(f"param-{name}")
-        group.add_argument(flag, dest=_dest(name), metavar=_metavar(users[0][1]),
-                           default=None, help=_option_help(users))
-
-
-def _option_flag(parser, name):
-    action = next(a for a in parser._actions if a.dest == _dest(name))
-    return action.option_strings[0]
-
-
-def _from_text(param, text):
-    """The value of ``param`` written as ``text`` on the command line (not yet range-checked).
-
-    A parameter may declare how its text is read: ``param.parse(text)`` (for
-    instance a path to a file, read into what the method takes).  Without
-    one, ``int`` and ``float`` parameters read numbers (or one of their
-    ``choices`` words, such as "auto"), ``str`` ones take the text, and any
-    other (``type=object``) gets a :class:`pathlib.Path` for an existing
-    file, an int for a whole number, else the text itself.
-    """
-    parse = getattr(param, "parse", None)
-    if callable(parse):
-        return parse(text)
-    if param.choices and text in param.choices:
-        return text
-    if param.type is int:
-        try:
-            return int(text)
-        except ValueError:
-            return text                 # check() names what a valid value is
-    if param.type is float:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    if param.type is str:
-        return text
-    if os.path.exists(text):
-        from pathlib import Path
-
-        return Path(text)
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _method_params(parser, args):
-    """The chosen method's parameters given as options: ``{name: value}``; usage errors exit 2."""
-    method = get_method(args.method)
-    given = {name: getattr(args, _dest(name)) for name in method_options()
-             if getattr(args, _dest(name), None) is not None}
-    params = {}
-    for name, text in given.items():
-        flag = _option_flag(parser, name)
-        param = method.param(name)
-        if param is None:
-            own = ", ".join(["--bins"] * (method.param("bins") is not None) +
-                            [_option_flag(parser, p.name) for p in method.params
-                             if p.name != "bins"]) or "none"
-            parser.error(f"{flag} is not a parameter of the {method.name} method (its "
-                         f"parameters: {own})")
-        try:
-            params[name] = param.check(_from_text(param, text))
-        except StackError:
-            raise                       # a file that cannot be read: an input error, exit 1
-        except ValueError as exc:
-            parser.error(f"argument {flag}: {exc}")
-    return params
 
 
 def main(argv=None):
@@ -351,9 +223,16 @@ def main(argv=None):
         0 on success, 1 for bad input or output, 130 when interrupted
         (SIGINT, Ctrl+C), 143 when terminated (SIGTERM).  Usage errors exit
         through argparse with code 2 (``SystemExit``).
+
+    Notes
+    -----
+    A signal that comes once every output is in place is ignored: the run
+    ends with 0.  Run as the command (``argv`` None), the handlers then stay
+    installed until the process exits; called with ``argv`` (in a program,
+    a test), the previous handlers are restored when it returns.
     """
     try:
-        with _Signals(), _Quiet():
+        with _Signals(process=argv is None) as signals, _Quiet():
             parser = build_parser()
             args = parser.parse_args(argv)
             if args.output is None and args.stats is None:
@@ -361,8 +240,13 @@ def main(argv=None):
                              "STATS.csv for the statistics only)")
             if args.scheduler is not None and args.engine != "dask":
                 parser.error("--scheduler needs --engine dask")
-            args.params = _method_params(parser, args)
-            written = _run(args)
+            args.params = method_params(parser, args)
+            from .core.io import commit_log
+
+            with commit_log() as committed:
+                outputs = _outputs(args)
+                signals.finished = lambda: outputs <= committed
+                written = _run(args)
     except _Terminated:
         print(f"{_PROG}: terminated", file=sys.stderr)
         return _EXIT_TERMINATED
@@ -373,12 +257,21 @@ def main(argv=None):
         _error(exc)
         return _EXIT_ERROR
     except MemoryError:
-        _error("not enough memory for this stack; close other programs or split the stack")
+        from .core.io import memory         # not at start-up: it imports NumPy
+        _error(memory.shortage())           # memory, or the address space under ulimit -v
         return _EXIT_ERROR
     if not args.quiet:
         for line in written:
             _say(line, sys.stdout)
     return 0
+
+
+def _outputs(args):
+    """The absolute paths of every file the run writes: outputs and their sidecars."""
+    from .core.io import sidecar_path
+
+    paths = [path for path in (args.output, args.stats) if path is not None]
+    return {os.path.abspath(p) for path in paths for p in (path, sidecar_path(path))}
 
 
 def _say(text, stream):
@@ -399,7 +292,7 @@ def _run(args):
     Returns the lines describing what was written (one per file and its sidecar).
     """
     from .core.export import ExportSettings, check_target, export
-    from .core.readers import open_reader
+    from .core.io import open_reader
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis,
@@ -411,7 +304,8 @@ def _run(args):
         _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     lines = []
-    with open_reader(args.input, key=args.key) as images:
+    # Statistics alone take a folder mixing gray and colour images (each is described alone).
+    with open_reader(args.input, key=args.key, mixed=args.output is None) as images:
         try:
             if args.output is not None:
                 output = export(images, args.output, settings, source=args.input,
@@ -443,17 +337,18 @@ def _check_stats(args):
 
 def _write_stats(args, images, settings, bar):
     """Compute :func:`~histeq_gui.core.stats.image_stats` of the stack and write it as CSV."""
-    from .core.export import _core
+    from .core.engine.stages import call_with_stack_errors
     from .core.stats import image_stats
     from .core.stats_csv import stats_to_csv
     from .core.io import sidecar_path
 
-    # Images of different sizes (a ragged folder) are described image by image.
-    stack = images if getattr(images, "ragged", False) else images.load()
-    table = _core(image_stats, stack, settings.method, settings.bins, settings.scope,
-                  channel_axis=settings.channel_axis, names=images.names,
-                  progress=lambda done, total: bar.update("statistics", done, total),
-                  **settings.params)
+    # Read a block of images at a time (a ragged folder: image by image), as the export.
+    table = call_with_stack_errors(
+        image_stats, images, settings.method, settings.bins, settings.scope,
+        channel_axis=settings.channel_axis, names=images.names,
+        progress=lambda done, total: bar.update("statistics", done, total),
+        value_range=args.value_range, near_duplicate_radius=args.near_duplicate_radius,
+        **settings.params)
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})

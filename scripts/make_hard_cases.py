@@ -130,6 +130,137 @@ def ragged():
             "one pixel.png": np.array([[128]], np.uint8)}
 
 
+def faces_folder(out, n=2400):
+    """Write ``n`` small gray PNG faces (96x96, scikit-image's LFW subset enlarged); their names."""
+    from PIL import Image
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, face in enumerate(_u8(_faces(n))):
+        names.append(f"{i:05d}_face.png")
+        Image.fromarray(face).save(out / names[-1])
+    return names
+
+
+def audit_folder(out, n=2400, seed=0, with_colour=True):
+    """Write a dataset folder to audit with CleanVision's checks; returns the file names.
+
+    ``n`` real images as PNG and JPEG files: scikit-image's LFW faces
+    (gray, enlarged to 40-128 px, flipped, brightened or darkened) and crops
+    of its photographs (colour and gray, 24-420 px, some RGBA), with a few
+    of each issue CleanVision looks for planted among them: dark, light,
+    constant, blurred, thin strips (odd aspect ratio), tiny and huge images
+    (odd size), byte-for-byte copies (exact duplicates) and JPEG
+    re-encodings, brightened and resized copies (near duplicates).  The
+    names sort the same way alphabetically (CleanVision) and naturally
+    (this program): ``00042_face.png``.  ``with_colour=False``: gray images only
+    (a folder the viewer opens: it shows one kind of image at a time).
+    """
+    import imageio.v3 as iio
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    faces = data.lfw_subset()
+    colour = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
+              data.immunohistochemistry(), data.hubble_deep_field(), data.cat(),
+              data.colorwheel(), data.retina()]
+    gray = [data.camera(), data.moon(), data.coins(), data.page(), data.text(), data.clock(),
+            data.brick(), data.grass(), data.gravel()]
+    names = []
+
+    def save(image, kind, jpeg=False, quality=90):
+        name = f"{len(names):05d}_{kind}.{'jpg' if jpeg else 'png'}"
+        picture = Image.fromarray(np.ascontiguousarray(image))
+        if jpeg:
+            picture.convert("RGB" if picture.mode == "RGBA" else picture.mode).save(
+                out / name, quality=quality)
+        else:
+            picture.save(out / name)
+        names.append(name)
+        return name
+
+    def crop(photo, low, high):
+        side = int(rng.integers(low, high))
+        h, w = photo.shape[:2]
+        ch = min(h, max(8, int(side * rng.uniform(0.6, 1.4))))
+        cw = min(w, side)
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        piece = photo[y:y + ch, x:x + cw]
+        scale = rng.uniform(0.5, 1.0)
+        if scale < 0.95 and min(piece.shape[:2]) > 40:
+            size = (max(int(piece.shape[1] * scale), 8), max(int(piece.shape[0] * scale), 8))
+            piece = np.asarray(Image.fromarray(piece).resize(size, Image.Resampling.LANCZOS))
+        return piece
+
+    plan = ["face"] * 10 + ["colour"] * 6 * with_colour + ["gray"] * 4
+    while len(names) < n:
+        i = len(names)
+        kind = plan[int(rng.integers(len(plan)))]
+        special = rng.random()
+        if kind == "face":
+            face = faces[int(rng.integers(len(faces)))]
+            side = int(rng.integers(40, 129))
+            image = transform.resize(face, (side, side + int(rng.integers(-8, 9))), order=1)
+            image = np.clip(image ** rng.uniform(0.7, 1.4), 0, 1)
+            if rng.random() < 0.5:
+                image = image[:, ::-1]
+            image = _u8(image)
+        elif kind == "colour":
+            image = crop(colour[int(rng.integers(len(colour)))], 24, 420)
+            if rng.random() < 0.05:
+                alpha = rng.integers(128, 256, image.shape[:2] + (1,), dtype=np.uint8)
+                image = np.concatenate([image, alpha], axis=-1)
+        else:
+            image = crop(gray[int(rng.integers(len(gray)))], 24, 420)
+        if special < 0.015:
+            image = (image // 12).astype(np.uint8)                       # dark
+            kind += "_dark"
+        elif special < 0.03:
+            image = (255 - (255 - image) // 12).astype(np.uint8)         # light
+            kind += "_light"
+        elif special < 0.04:
+            image = np.full_like(image, int(rng.integers(0, 256)))       # constant
+            kind += "_constant"
+        elif special < 0.06:
+            blurred = transform.resize(image, (max(image.shape[0] // 8, 2),
+                                               max(image.shape[1] // 8, 2)) + image.shape[2:],
+                                       anti_aliasing=True)
+            image = _u8(transform.resize(blurred, image.shape, order=3))  # blurry
+            kind += "_blurry"
+        elif special < 0.07 and kind != "face":
+            image = image[:max(image.shape[0] // 8, 4)]                   # thin strip
+            kind += "_strip"
+        elif special < 0.075:
+            image = image[:6, :6]                                        # tiny
+            kind += "_tiny"
+        elif special < 0.078 and kind == "colour":
+            image = data.retina()                                        # huge
+            kind += "_huge"
+        jpeg = kind.startswith(("colour", "gray")) and rng.random() < 0.4 \
+            and image.ndim in (2, 3) and (image.ndim == 2 or image.shape[2] == 3)
+        name = save(image, kind, jpeg=jpeg, quality=int(rng.integers(70, 96)))
+        if len(names) < n and rng.random() < 0.02:                         # an exact copy
+            copy = f"{len(names):05d}_copy.{name.rsplit('.', 1)[1]}"
+            shutil.copyfile(out / name, out / copy)
+            names.append(copy)
+        if len(names) < n and rng.random() < 0.03 and i > 0:               # a near copy
+            pixels = iio.imread(out / name)
+            how = rng.integers(3)
+            if how == 0 and pixels.ndim in (2, 3) and (pixels.ndim == 2 or pixels.shape[2] == 3):
+                save(pixels, "near_jpeg", jpeg=True, quality=int(rng.integers(60, 90)))
+            elif how == 1:
+                save(np.clip(pixels.astype(np.int16) + 6, 0, 255).astype(np.uint8),
+                     "near_brighter")
+            else:
+                h, w = pixels.shape[:2]
+                size = (max(int(w * 0.8), 8), max(int(h * 0.8), 8))
+                save(np.asarray(Image.fromarray(pixels).resize(size)), "near_smaller")
+    return names
+
+
 CASES = {
     "faces1800.npy": faces1800,
     "dark.npy": dark,
@@ -143,6 +274,8 @@ CASES = {
     "big2048.npy": big2048,
     "astronaut_rgb.npy": astronaut_rgb,
     "ragged": ragged,
+    "audit": audit_folder,
+    "audit_gray": lambda out: audit_folder(out, 600, seed=1, with_colour=False),
 }
 
 
@@ -156,6 +289,11 @@ def main(argv=None):
         if args.only and name not in args.only:
             continue
         target = args.out / name
+        if name in ("audit", "audit_gray"):
+            shutil.rmtree(target, ignore_errors=True)
+            written = make(target)
+            print(f"{target}/: {len(written)} images to audit (PNG/JPEG)")
+            continue
         if name == "ragged":
             import imageio.v3 as iio
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged")
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged", "audit_gray")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -88,6 +88,24 @@ SHOTS = {
                                       ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
                                        "filter=flagged,thumbnails=equalized", "--index",
                                        "300"]),
+    # CleanVision's checks on a folder of 600 gray faces and photographs of many sizes
+    # (make_hard_cases.py's audit_gray: planted blurred, dark, tiny images, copies, re-encodings)
+    "inspect_near_duplicate_sets.png": ("only the near duplicates (equal perceptual hashes, as "
+                                        "CleanVision): the members of each set side by side, "
+                                        "sets in order",
+                                        ["{hard}/audit_gray", "--view", "montage", "--inspect",
+                                         "filter=is_near_duplicate", "--index", "7"]),
+    "inspect_near_duplicate_set.png": ("a member clicked: the grid shows its set (a face, its "
+                                       "byte copy and a brighter twin) side by side",
+                                       ["{hard}/audit_gray", "--view", "montage", "--inspect",
+                                        "set=25", "--size", "1400x860"]),
+    "inspect_blurry.png": ("only the blurry images (CleanVision's blurry score < 0.29), "
+                           "sorted by it",
+                           ["{hard}/audit_gray", "--view", "montage", "--inspect",
+                            "filter=is_blurry,sort=blurry_score", "--index", "0"]),
+    "inspect_12bit_range.png": ("12-bit data in 16-bit files: scored over 0..4095 (ImageJ's "
+                                "12-bit range), no longer all dark",
+                                ["{hard}/camera16.tif", "--view", "stats"]),
     # one picture per method of the registry beyond numpy and skimage (issue 7), on the dark
     # camera photograph of the sample (index 5)
     "method_opencv.png": ("opencv: OpenCV's equalizeHist, one cell per level on uint8",

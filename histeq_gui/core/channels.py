@@ -1,4 +1,4 @@
-"""Which axis of a stack holds colour: the automatic rule, the choices, and what a TIFF declares.
+"""Which axis of a stack holds colour: the automatic rule and the choices.
 
 The viewer and the ``histeq`` command share one automatic rule,
 :func:`histeq_gui.core.stack.guess_layout` with ``channel_axis="auto"``
@@ -6,23 +6,18 @@ The viewer and the ``histeq`` command share one automatic rule,
 scikit-image's ``multipage_rgb.tif`` (2, 3, 10, 10) is not recognised by it,
 and cannot safely be: tifffile writes a plain ``(3, H, W)`` array of three
 grayscale images with the RGB photometric tag unless told otherwise, so the
-tag alone does not prove colour.  :func:`declared_channel_axis` reads what a
-TIFF declares, for a front end to *offer* that axis; :func:`channel_axis_choices`
+tag alone does not prove colour.
+:func:`~histeq_gui.core.io.declared_channel_axis` reads what a TIFF
+declares, for a front end to *offer* that axis; :func:`channel_axis_choices`
 lists what can be chosen for a shape, and :func:`parse_channel_axis` reads the
 command line's spelling (``auto``, ``none``, an axis number).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .errors import StackError
 from .stack import guess_layout
 
-__all__ = ["parse_channel_axis", "channel_axis_text", "channel_axis_choices",
-           "declared_channel_axis"]
-
-_TIFF_EXTS = (".tif", ".tiff")
+__all__ = ["parse_channel_axis", "channel_axis_text", "channel_axis_choices"]
 
 
 def parse_channel_axis(text):
@@ -83,47 +78,3 @@ def channel_axis_choices(shape):
     if len(shape) >= 3:
         choices += [(axis, guess_layout(shape, axis)) for axis in range(len(shape))]
     return choices
-
-
-def declared_channel_axis(path, shape):
-    """The colour axis a TIFF file declares for an array of ``shape``, or None.
-
-    A TIFF declares colour with RGB samples per pixel (photometric RGB, 3 or
-    4 samples); tifffile names that axis ``S``.  Only files whose first
-    series has ``shape`` are considered; any other file, or one that cannot
-    be read, gives None.
-
-    Parameters
-    ----------
-    path : str or path-like or None
-    shape : tuple of int
-        The shape the file loads as.
-
-    Returns
-    -------
-    int or None
-        The axis of the RGB samples (non-negative).
-
-    Notes
-    -----
-    This is a hint, not the automatic rule: tifffile's default for a
-    ``(3, H, W)`` array is to write three RGB samples, so a stack of three
-    grayscale images often declares colour too.
-    """
-    if path is None or Path(path).suffix.lower() not in _TIFF_EXTS:
-        return None
-    from .load import _open_tiff        # the core's checked way to open a TIFF
-    try:
-        with _open_tiff(Path(path)) as (tif, series):
-            axes = series.axes
-            page = series.pages[0] if len(series.pages) else None
-            rgb = page is not None and int(page.photometric) == 2
-    except (StackError, OSError, ValueError, IndexError, TypeError):
-        return None
-    shape = tuple(int(s) for s in shape)
-    if not rgb or "S" not in axes or len(axes) != len(shape):
-        return None
-    axis = axes.index("S")
-    if shape[axis] not in (3, 4) or len(shape) < 3:
-        return None
-    return axis

@@ -1,4 +1,5 @@
-"""The output dtypes the front ends offer, importable without NumPy or the compiler.
+"""The output dtypes the front ends offer (and the Dask connect timeout they state),
+importable without NumPy or the compiler.
 
 ``histeq --help`` lists methods, scopes and output dtypes without importing
 the modules that compute (they load numba): the methods and scopes come from
@@ -7,6 +8,10 @@ output dtypes from here; :mod:`histeq_gui.core.export` re-exports
 :data:`OUTPUT_DTYPES`.
 """
 
-__all__ = ["OUTPUT_DTYPES"]
+__all__ = ["OUTPUT_DTYPES", "DASK_CONNECT_TIMEOUT"]
 
 OUTPUT_DTYPES = ("same", "uint8", "uint16", "float32", "float64")
+
+# Seconds a Dask scheduler has to answer at its address (and a client to reconnect to it)
+# before the Dask engine gives up (:mod:`histeq_gui.core.dask_engine`).
+DASK_CONNECT_TIMEOUT = 10.0

@@ -5,11 +5,12 @@
 default engine as Dask tasks, so the bytes written are the same:
 
 - every task reads its piece of the stack itself: a worker opens the input
-  file with :func:`~histeq_gui.core.readers.open_reader` (so the input must
+  file with :func:`~histeq_gui.core.io.open_reader` (so the input must
   be at the same path on every worker: a shared file system) and checks it
   is the file the export started with; an array in memory is handed to the
   graph once;
-- scope ``"image"`` is a map over the pieces (:func:`~histeq_gui.core.export.equalize_piece`);
+- scope ``"image"`` is a map over the pieces
+  (:func:`~histeq_gui.core.engine.chunks.equalize_piece`);
 - scope ``"stack"`` is a histogram reduction, then the same map: the range
   of every piece (:func:`~histeq_gui.core.fit.chunk_range`) merged in a tree
   on the workers, then the counts (:func:`~histeq_gui.core.fit.chunk_counts`),
@@ -17,8 +18,8 @@ default engine as Dask tasks, so the bytes written are the same:
   bins depend on it (``dask.array.histogram`` even refuses a bin count
   without an explicit range, dask/dask#5256);
 - the equalized pieces come back in order, a window of them at a time, and
-  are written here by the output's chunk writer (:mod:`~histeq_gui.core.writers`),
-  which verifies them and commits through :func:`~histeq_gui.core.atomic.staged`.
+  are written here by the output's chunk writer (:mod:`~histeq_gui.core.io.writer`),
+  which verifies them and commits through :func:`~histeq_gui.core.io.staged`.
 
 Tasks call the core inside :func:`~histeq_gui.core.fit.single_threaded`, so
 a worker's threads never wait on the core's own thread pool (Dask already
@@ -26,26 +27,36 @@ runs one task per worker thread).
 
 Dask is an optional extra (``pip install "histeq-gui[dask]"``).  Without an
 address the graph runs on Dask's local threaded scheduler; with one, on
-``dask.distributed.Client(ADDRESS)``.
+``dask.distributed.Client(ADDRESS)``, once a Dask scheduler has answered
+there: a service that does not answer within
+:data:`~histeq_gui.core.choices.DASK_CONNECT_TIMEOUT` seconds, or answers
+something else, is one line ("cannot reach the Dask scheduler at ..."),
+and so is a cluster that fails during the export (a lost scheduler, a
+worker that died: "the Dask cluster failed (...)").
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-from . import fit, readers
-from .errors import StackError
-from .files import _stat_input
+from . import fit
+from .choices import DASK_CONNECT_TIMEOUT
+from .engine import chunks
+from .engine.stages import call_with_stack_errors, stage_in_thread
+from .errors import StackError, first_line
+from .io import Reader, check_unchanged, open_reader, stack_axis
 
-__all__ = ["DaskEngine", "INSTALL", "dask_modules"]
+__all__ = ["DaskEngine", "INSTALL", "dask_modules", "scheduler_problem"]
 
 INSTALL = 'pip install "histeq-gui[dask]"'
-_CONNECT_TIMEOUT = "10s"
 
 
 def dask_modules(distributed=False):
@@ -66,9 +77,70 @@ def dask_modules(distributed=False):
     return dask, client
 
 
-def _signature(path):
-    info = _stat_input(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+def scheduler_problem(distributed, address: str, timeout: float | None = None) -> str | None:
+    """Why no Dask scheduler can be used at ``address``, or None if one answers there.
+
+    Asks the service at ``address`` who it is (a Dask server's ``identity``)
+    over Dask's own protocol, in a thread and an event loop of its own, and
+    gives up after ``timeout`` seconds (default
+    :data:`~histeq_gui.core.choices.DASK_CONNECT_TIMEOUT`) whatever the
+    service does: nothing listening, a service that accepts and never
+    answers, one that answers something else (a web page, a Dask worker).
+    Nothing is left behind to print at exit.
+
+    Parameters
+    ----------
+    distributed : module
+        ``dask.distributed`` (see :func:`dask_modules`).
+    address : str
+        The scheduler's address, ``tcp://host:8786``.
+    timeout : float, optional
+        Seconds to wait for an answer.
+
+    Returns
+    -------
+    str or None
+        What went wrong, for a message; None for a scheduler.
+    """
+    timeout = DASK_CONNECT_TIMEOUT if timeout is None else float(timeout)
+
+    async def identity():
+        comm = await distributed.comm.connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome = {}
+
+    def ask():
+        try:
+            outcome["identity"] = asyncio.run(asyncio.wait_for(identity(), timeout))
+        except BaseException as exc:        # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ask, name="histeq-dask-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)                # wait_for ends it; this is only a backstop
+    error = outcome.get("error")
+    if error is not None and not isinstance(error, Exception):
+        raise error                         # KeyboardInterrupt and the like
+    if "identity" not in outcome and error is None or \
+            isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return f"nothing answered as a Dask scheduler within {timeout:g} s"
+    if isinstance(error, OSError) and not isinstance(error, distributed.comm.CommClosedError):
+        return " ".join(first_line(error, 160).split())     # refused, unknown host
+    if error is not None:
+        # what it sent, read as Dask's frames: a bogus length (MemoryError), a decoding error
+        return "the service there does not speak Dask's protocol"
+    answer = outcome["identity"]
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind == "Scheduler":
+        return None
+    if isinstance(kind, str) and kind:
+        return f"the service there is a Dask {kind[:40]}, not a scheduler"
+    return "the service there does not speak Dask's protocol"
 
 
 def _source(images):
@@ -77,7 +149,7 @@ def _source(images):
     The signature is the file's when it was opened (``Reader.signature``):
     a task refuses a file that changed since.
     """
-    reader = images if isinstance(images, readers.Reader) else None
+    reader = images if isinstance(images, Reader) else None
     if reader is None:
         mapped = getattr(images, "_histeq_file", None)       # a whole map from load_stack
         if mapped is not None and isinstance(images, np.memmap):
@@ -96,20 +168,15 @@ def read_piece(source, axis, start, stop):
         piece = array if axis is None else array[(slice(None),) * axis + (slice(start, stop),)]
         return np.array(piece)
     _, path, key, signature = source
-    if _signature(path) != signature:
-        raise StackError(f"cannot read '{path}': the file changed during the export (it was "
-                         "replaced or modified); export again once it is complete")
-    with readers.open_reader(path, key) as reader:
-        return np.array(reader.read(0, reader.shape[0]) if axis is None
-                        else reader.read(start, stop, axis))
+    check_unchanged(path, signature)
+    with open_reader(path, key) as reader:
+        return np.array(chunks.read_piece(reader, axis, start, stop))
 
 
 def range_parts(piece, layout):
     """Task: the range step of every channel of a piece."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
-        return [fit.chunk_range(part) for part in channel_pieces(piece, layout)]
+        return [fit.chunk_range(part) for part in chunks.channel_pieces(piece, layout)]
 
 
 def merge_range_lists(a, b):
@@ -119,10 +186,8 @@ def merge_range_lists(a, b):
 
 def distinct_parts(piece, layout):
     """Task: the distinct values of every channel of a piece."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
-        return [fit.chunk_distinct(part) for part in channel_pieces(piece, layout)]
+        return [fit.chunk_distinct(part) for part in chunks.channel_pieces(piece, layout)]
 
 
 def merge_distinct_lists(a, b):
@@ -132,11 +197,9 @@ def merge_distinct_lists(a, b):
 
 def count_parts(piece, layout, tables):
     """Task: the counts of every channel of a piece (None where a channel needs none)."""
-    from .export import channel_pieces
-
     with fit.single_threaded():
         return [None if t is None else fit.chunk_counts(t, part)
-                for t, part in zip(tables, channel_pieces(piece, layout))]
+                for t, part in zip(tables, chunks.channel_pieces(piece, layout))]
 
 
 def add_count_lists(a, b):
@@ -146,10 +209,9 @@ def add_count_lists(a, b):
 
 def equalize_task(piece, settings, layout, maps, axis, start, input_dtype, params=None):
     """Task: equalize and convert one piece (the default engine's own function)."""
-    from .export import equalize_piece
-
     with fit.single_threaded():
-        return equalize_piece(piece, settings, layout, maps, axis, start, input_dtype, params)
+        return chunks.equalize_piece(piece, settings, layout, maps, axis, start, input_dtype,
+                                     params)
 
 
 class DaskEngine:
@@ -177,29 +239,53 @@ class DaskEngine:
             self.window = 2 * (os.cpu_count() or 1)
             yield
             return
-        try:
-            client = self.distributed.Client(self.address, set_as_default=False,
-                                             timeout=_CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-            raise StackError(f"cannot reach the Dask scheduler at '{self.address}' ({reason}); "
-                             "check the address and that the scheduler runs") from None
+        problem = scheduler_problem(self.distributed, self.address)
+        if problem is None:
+            try:
+                client = self.distributed.Client(self.address, set_as_default=False,
+                                                 timeout=f"{DASK_CONNECT_TIMEOUT}s")
+            except (OSError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
+                problem = " ".join(first_line(exc, 160).split())
+        if problem is not None:
+            raise StackError(f"cannot reach the Dask scheduler at '{self.address}' ({problem}); "
+                             "check the address and that the scheduler runs")
         try:
             self.scheduler = client
-            self.window = max(2, 2 * sum(client.nthreads().values()))
+            with self._cluster_failures():
+                self.window = max(2, 2 * sum(client.nthreads().values()))
             yield
         finally:
-            client.close()
             self.scheduler = None
+            with contextlib.suppress(Exception):    # a lost scheduler: the error is reported
+                client.close(timeout=DASK_CONNECT_TIMEOUT)
+
+    @contextlib.contextmanager
+    def _cluster_failures(self):
+        """A cluster that fails (not the data) is one line: a lost scheduler, a dead worker."""
+        try:
+            yield
+        except StackError:
+            raise
+        except self.distributed.KilledWorker:
+            raise StackError("the Dask cluster failed (a worker died while running a task; "
+                             "its log says why); check the scheduler and its workers, then "
+                             "export again") from None
+        except concurrent.futures.CancelledError:
+            raise StackError("the Dask cluster failed (the connection to the scheduler was "
+                             "lost); check the scheduler and its workers, then export "
+                             "again") from None
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            raise StackError(f"the Dask cluster failed ({type(exc).__name__}: "
+                             f"{first_line(exc, 120)}); check the scheduler and its workers, "
+                             "then export again") from None
 
     # --- running tasks
     def _compute(self, *tasks):
-        try:
-            return self.dask.compute(*tasks, scheduler=self.scheduler)
-        except StackError:
-            raise
-        except ValueError as exc:           # the core's one-line errors, from a worker
-            raise StackError(f"cannot equalize the stack: {exc}") from exc
+        # The core's one-line errors come back from the workers as ValueErrors.
+        if self.distributed is None:
+            return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
+        with self._cluster_failures():
+            return call_with_stack_errors(self.dask.compute, *tasks, scheduler=self.scheduler)
 
     def _input(self, plan):
         source = _source(plan.images)
@@ -209,12 +295,10 @@ class DaskEngine:
         return source
 
     def _pieces(self, plan, axis, source):
-        """``[(start, stop, images, delayed piece)]`` of :func:`export.pieces` along ``axis``."""
-        from .export import pieces
-
+        """``[(start, stop, images, delayed piece)]`` of :func:`~.engine.chunks.pieces`."""
         read = self.dask.delayed(read_piece, pure=True)
         return [(start, stop, n, read(source, axis, start, stop))
-                for start, stop, n in pieces(plan.layout, axis, plan.chunk_images)]
+                for start, stop, n in chunks.pieces(plan.layout, axis, plan.chunk_images)]
 
     def _reduce(self, items, task, merge, progress):
         """``merge`` of ``task(piece)`` over every piece: a tree per window, windows merged here.
@@ -241,11 +325,9 @@ class DaskEngine:
         (with the value counts of 8- and 16-bit integers), the distinct values
         if a channel needs ranks, the counts if a channel needs them.
         """
-        from .export import _core, _in_thread
-
         s, layout = plan.settings, plan.layout
         source = self._input(plan)
-        items = self._pieces(plan, readers.stack_axis(layout), source)
+        items = self._pieces(plan, stack_axis(layout), source)
         n = len(items)
         dtype = np.dtype(plan.input_dtype).newbyteorder("=")
 
@@ -268,8 +350,8 @@ class DaskEngine:
                                         merge_distinct_lists))
                 return distinct[c]
 
-            started = [_core(fit.start, part, s.method, s.bins, lambda c=c: distinct_of(c),
-                             **s.params)
+            started = [call_with_stack_errors(fit.start, part, s.method, s.bins,
+                                              lambda c=c: distinct_of(c), **s.params)
                        for c, part in enumerate(ranges)]
             tables = [t if counts is None else None for t, counts in started]
             counts = [c for _, c in started]
@@ -277,9 +359,10 @@ class DaskEngine:
                 passes[0] = max(passes[0], done[0] // n + 1)
                 summed = run(lambda piece: count_parts(piece, layout, tables), add_count_lists)
                 counts = [c if c is not None else summed[i] for i, c in enumerate(counts)]
-            return [_core(fit.finish, t, c) for (t, _), c in zip(started, counts)]
+            return [call_with_stack_errors(fit.finish, t, c)
+                    for (t, _), c in zip(started, counts)]
 
-        return (yield from _in_thread("histogram", build))
+        return (yield from stage_in_thread("histogram", build))
 
     def equalized(self, plan, reader, maps, axis, params=None):
         """``(start, stop, images, output chunk)`` in order along ``axis``, a window at a time.

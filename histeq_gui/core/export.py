@@ -7,15 +7,19 @@ asks.
 
 The pipeline validates everything before it computes anything (including
 that an uncompressed output fits on its disk), then streams: the input is
-read chunk by chunk through a :class:`~histeq_gui.core.readers.Reader` (an
+read chunk by chunk through a :class:`~histeq_gui.core.io.Reader` (an
 array, a ``.npy`` map read with ``pread``, or any lazy reader of
-:func:`~histeq_gui.core.readers.open_reader`), equalized in one pass
+:func:`~histeq_gui.core.io.open_reader`), equalized in one pass
 (``scope="image"``) or in two (``scope="stack"``: one histogram per channel
 fitted over the chunks with :func:`~histeq_gui.core.fit.fit_each`, then
 applied chunk by chunk), converted to the output dtype (:func:`convert`) and
-handed to the output's chunk writer (:mod:`~histeq_gui.core.writers`), which
+handed to the output's chunk writer (:mod:`~histeq_gui.core.io.writer`), which
 keeps a digest per chunk and verifies the file against them.  No copy of the
-whole stack or result is kept: memory is bounded by the chunk.  Output and
+whole stack or result is kept: memory is bounded by the chunk.  An input file
+that changes while it is read (replaced, cut, grown or rewritten) would mix
+pieces of two versions: its signature
+(:meth:`~histeq_gui.core.io.Reader.check_unchanged`) is checked between the
+passes and after the last read, and a change fails the export in one line.  Output and
 its JSON sidecar are written under hidden names in the target folder and
 moved into place together at the very end by
 :func:`~histeq_gui.core.io.staged`, so when the caller cancels or anything
@@ -27,9 +31,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import queue
 import shutil
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,16 +39,19 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import atomic, fit, memory, readers, save, sidecar, writers
+from . import fit
 from .choices import OUTPUT_DTYPES
 from .convert import convert, output_dtype
-from .equalize import check_scope, equalize, stack_params
-from .errors import Cancelled, StackError
-from .files import _guard
+from .engine.chunks import channel_pieces, equalize_piece, pieces, read_piece, stack_stream
+from .engine.inputs import check_scope
+from .engine.stages import call_with_stack_errors, stage_in_thread
+from .equalize import stack_params
+from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .methods import StackStream, check_method, get_method, uses_value_bins
-from .folder import png_names
-from .stack import guess_layout
+from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, guard, memory,
+                 open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .methods import check_method, get_method, uses_value_bins
+from .stack import check_channel_axis, guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "export_steps", "export"]
@@ -112,11 +117,7 @@ class ExportSettings:
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
-        axis = self.channel_axis
-        if not (axis is None or axis == "auto" or
-                (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)))):
-            raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
-                             f"{axis!r}; use None for grayscale stacks")
+        check_channel_axis(self.channel_axis)
         if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
             raise ValueError(f"params must be a dict of parameter names and values, got "
                              f"{self.params!r}")
@@ -183,6 +184,11 @@ class _Plan:
     def input_dtype(self):
         return self.images.dtype
 
+    @property
+    def calibration(self):
+        """The input's spatial calibration (kept in TIFF outputs and the sidecar), or None."""
+        return getattr(self.images, "calibration", None)
+
 
 def _plan(images, output, settings, source, overwrite, chunk_images, names=None):
     """Check settings, images and output before anything is computed."""
@@ -191,7 +197,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
     settings.validate()
     if getattr(images, "ragged", False):
         return _plan_ragged(images, output, settings, source, overwrite)
-    if not isinstance(images, (np.ndarray, readers.Reader)):
+    if not isinstance(images, (np.ndarray, Reader)):
         images = np.asarray(images)
     shape, size = tuple(images.shape), math.prod(images.shape)
     try:
@@ -202,18 +208,17 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
         raise StackError(f"cannot export this stack: it holds no pixels (shape {shape})")
-    if chunk_images is None:
-        per_image = max(1, size // max(layout.n_images, 1))
-        chunk_images = max(1, _CHUNK_VALUES // per_image)
-    elif isinstance(chunk_images, bool) or not isinstance(chunk_images, (int, np.integer)) \
-            or chunk_images < 1:
+    if chunk_images is not None and (isinstance(chunk_images, bool) or chunk_images < 1 or
+                                     not isinstance(chunk_images, (int, np.integer))):
         raise ValueError(f"chunk_images must be a whole number of at least 1, got "
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
+    dtype = output_dtype(settings.dtype, images.dtype)
+    chunk_images = _chunk_images(images, layout, dtype, settings, chunk_images,
+                                 source or getattr(images, "path", None) or output)
     _check_not_input(output, [source, getattr(images, "filename", None),
                               getattr(images, "path", None)])
-    dtype = output_dtype(settings.dtype, images.dtype)
-    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     _check_disk(output, kind, size * dtype.itemsize, f"shape {shape} {dtype}")
     sources = names if names is not None else getattr(images, "names", None)
@@ -225,10 +230,31 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
                  params, out_names, None if out_names is None else list(sources))
 
 
+def _chunk_images(images, layout, dtype, settings, chunk_images, where):
+    """Images per chunk: ``chunk_images``, or about 64 MB of results, fewer when memory is short.
+
+    A chunk holds its input, its output and, for whole-image methods, float64
+    values; a chunk chosen here takes at most half the memory left.  An
+    image that does not fit alone (a small file may declare one of 40 GB) is
+    refused, in one line naming the file (``where``), before anything is read.
+    """
+    per_image = max(1, math.prod(images.shape) // max(layout.n_images, 1))
+    native = np.dtype(images.dtype).newbyteorder("=")
+    whole = get_method(settings.method).kind(native) == "image"
+    work = per_image * (native.itemsize + dtype.itemsize + (8 if whole else 0))
+    memory.check_fits(work, where, f"one image of {per_image} {native} values, equalized to "
+                                   f"{dtype}", doing="export")
+    if chunk_images is not None:
+        return chunk_images
+    chunk = max(1, _CHUNK_VALUES // per_image)
+    free = memory.available()
+    return chunk if free is None else max(1, min(chunk, free // (2 * work)))
+
+
 def _plan_ragged(images, output, settings, source, overwrite):
     """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
     output = Path(output)
-    if save.output_kind(output) != "png-folder":
+    if output_kind(output) != "png-folder":
         raise StackError(f"cannot write '{output}': images of different sizes can only be "
                          "exported to a folder; give an output without extension")
     shapes = list(images.shapes)
@@ -251,7 +277,7 @@ def _plan_ragged(images, output, settings, source, overwrite):
                              f"the {p.name}")
     _check_not_input(output, [source, images.path])
     dtype = output_dtype(settings.dtype, images.dtype)
-    kind = save.check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
+    kind = check_output(output, dtype=dtype, layout=layout, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     out_names = png_names(images.names)
     return _Plan(images, output, kind, settings, layout, dtype,
@@ -271,7 +297,7 @@ def _check_disk(output, kind, nbytes, what):
     """
     if kind not in _UNCOMPRESSED:
         return
-    with _guard(output, "write"):
+    with guard(output, "write"):
         free = shutil.disk_usage(output.parent).free
     needed = nbytes + (1 << 20)         # headers, TIFF pages, the sidecar
     if needed > free:
@@ -312,7 +338,7 @@ def check_target(output, *, source=None, overwrite=False):
     folder holding it), its type is supported, its folder exists and takes
     new files, and it does not exist unless ``overwrite``; nor does a file at
     its sidecar's name, unless that is a sidecar this program wrote for this
-    output (:func:`~histeq_gui.core.sidecar.check_sidecar`).  :func:`export_steps`
+    output (:func:`~histeq_gui.core.io.check_sidecar`).  :func:`export_steps`
     repeats them, with the checks that need the stack's dtype and layout.
 
     Returns
@@ -327,7 +353,7 @@ def check_target(output, *, source=None, overwrite=False):
     """
     output = Path(output)
     _check_not_input(output, [source])
-    kind = save.check_output(output, overwrite=overwrite)
+    kind = check_output(output, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     return kind
 
@@ -341,10 +367,10 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     images : ndarray, Reader or RaggedReader
         The stack: an array, e.g. from :func:`~histeq_gui.core.io.load_stack`
         (a read-only memory map is fine: it is read with ``pread`` and never
-        modified), or a :class:`~histeq_gui.core.readers.Reader` from
-        :func:`~histeq_gui.core.readers.open_reader`, read chunk by chunk
+        modified), or a :class:`~histeq_gui.core.io.Reader` from
+        :func:`~histeq_gui.core.io.open_reader`, read chunk by chunk
         (it stays open: closing it is the caller's).  A folder of images of
-        different sizes (a :class:`~histeq_gui.core.readers.RaggedReader`)
+        different sizes (a :class:`~histeq_gui.core.io.RaggedReader`)
         is equalized image by image into a folder of PNG files only.
     output : str or path-like
         ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (a single image), or
@@ -405,7 +431,8 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
         dtype the output cannot hold (PNG: uint8, uint16 grayscale), a
         missing or unwritable folder, an existing output without
         ``overwrite``, an output that is the source, an uncompressed output
-        larger than the free space of its disk, or a failed write.
+        larger than the free space of its disk, an input file that changed
+        during the export, or a failed write.
 
     Notes
     -----
@@ -447,20 +474,26 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     return _run(plan, runner)
 
 
-ENGINES = ("local", "dask")
+def _local_engine(scheduler):
+    if scheduler is not None:
+        raise ValueError("a scheduler address needs the dask engine; add --engine dask")
+    return LocalEngine()
+
+
+def _dask_engine(scheduler):
+    from .dask_engine import DaskEngine     # the optional extra: imported when chosen
+
+    return DaskEngine(scheduler)
+
+
+ENGINES = {"local": _local_engine, "dask": _dask_engine}     # name -> engine(scheduler)
 
 
 def _engine(name, scheduler):
     """The engine object for ``name`` (checked before anything else)."""
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose 'local' or 'dask'")
-    if name == "local":
-        if scheduler is not None:
-            raise ValueError("a scheduler address needs the dask engine; add --engine dask")
-        return LocalEngine()
-    from . import dask_engine
-
-    return dask_engine.DaskEngine(scheduler)
+    return ENGINES[name](scheduler)
 
 
 def export(images, output, settings, *, source=None, overwrite=False, progress=None,
@@ -492,23 +525,26 @@ def _run(plan, engine):
     # A stack mapped from a .npy file is read with file reads, chunk by chunk (readers):
     # a file cut meanwhile is then a one-line error, where touching the map would die of
     # SIGBUS, and resident memory stays bounded by the chunk.
-    reader = readers.reader_for(plan.images)
+    reader = reader_for(plan.images)
     try:
-        with engine.session():
+        with _changes_named(reader), engine.session():
             maps = (yield from engine.fit(plan, reader)) \
                 if plan.settings.scope == "stack" else None
             # Stack-aware parameters (match's reference "stack" or an index) mean the whole
             # stack, not a piece: resolved once, through the reader.
             params = (yield from _stack_params(plan, reader)) \
                 if maps is None and get_method(plan.settings.method).stack_aware else None
+            if maps is not None or params is not None:
+                reader.check_unchanged()    # what was fitted is what the next pass reads
             json_path = sidecar.sidecar_path(plan.output)
             # A sidecar this program wrote for this output is replaced even without overwrite
             # (it may have been left without its output); any other file there is not.
             ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
             with atomic.staged([plan.output, json_path],
                                overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-                writer = writers.open_writer(temp, plan.kind, plan.shape, plan.dtype,
-                                             plan.layout, target=plan.output, names=plan.names)
+                writer = open_writer(temp, plan.kind, plan.shape, plan.dtype, plan.layout,
+                                     target=plan.output, names=plan.names,
+                                     calibration=plan.calibration)
                 with writer:
                     total, done = plan.layout.n_images, 0
                     yield "equalize", 0, total
@@ -518,8 +554,9 @@ def _run(plan, engine):
                         done += n
                         yield "equalize", done, total
                     writer.finish()
-                yield from _in_thread("write", writer.verify)
+                yield from stage_in_thread("write", writer.verify)
                 sidecar.write_json(temp_json, _sidecar_info(plan, engine.name), target=json_path)
+                reader.check_unchanged()        # every piece written is of the file as opened
     finally:
         if reader is not plan.images:
             reader.close()
@@ -535,103 +572,52 @@ def _run_ragged(plan):
     applied to each.  Staged, verified and committed as :func:`_run` does.
     """
     s, reader, layout = plan.settings, plan.images, plan.layout
-    axis = layout.channel_axis
-    maps = None
-    if s.scope == "stack":
-        def chunks():
-            for image in reader.images():
-                yield channel_pieces(image, guess_layout(image.shape, axis))
+    with _changes_named(reader):
+        axis = layout.channel_axis
+        maps = None
+        if s.scope == "stack":
+            def chunks():
+                for image in reader.images():
+                    yield channel_pieces(image, guess_layout(image.shape, axis))
 
-        def build(progress):
-            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
-                         progress=progress, **s.params)
+            def build(progress):
+                return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                              s.bins, progress=progress, **s.params)
 
-        maps = yield from _in_thread("histogram", build)
-    json_path = sidecar.sidecar_path(plan.output)
-    ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
-    with atomic.staged([plan.output, json_path],
-                       overwrite=[plan.overwrite, ours]) as (temp, temp_json):
-        with writers.RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
-            writer.open()
-            total = reader.n_images
-            yield "equalize", 0, total
-            for i in range(total):
-                image = reader.image(i)
-                out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None, 0,
-                                     plan.input_dtype)
-                writer.write(i, i + 1, out)
-                yield "equalize", i + 1, total
-            writer.finish()
-        yield from _in_thread("write", writer.verify)
-        sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            maps = yield from stage_in_thread("histogram", build)
+            reader.check_unchanged()
+        json_path = sidecar.sidecar_path(plan.output)
+        ours = (lambda _: sidecar.check_sidecar(plan.output, plan.overwrite))
+        with atomic.staged([plan.output, json_path],
+                           overwrite=[plan.overwrite, ours]) as (temp, temp_json):
+            with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
+                writer.open()
+                total = reader.n_images
+                yield "equalize", 0, total
+                for i in range(total):
+                    image = reader.image(i)
+                    out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None,
+                                         0, plan.input_dtype)
+                    writer.write(i, i + 1, out)
+                    yield "equalize", i + 1, total
+                writer.finish()
+            yield from stage_in_thread("write", writer.verify)
+            sidecar.write_json(temp_json, _sidecar_info(plan, "local"), target=json_path)
+            reader.check_unchanged()
     return plan.output
 
 
-def _channel_key(layout, channel):
-    key = [slice(None)] * layout.ndim
-    if layout.channel_axis is not None:
-        key[layout.channel_axis] = channel
-    return tuple(key)
-
-
-def pieces(layout, axis, chunk_images):
-    """``(start, stop, images)``: the stack cut along ``axis`` into about ``chunk_images``.
-
-    ``axis`` None: the whole stack as one piece ``(0, 1, n_images)``.  Every
-    engine cuts the stack this way.
-    """
-    if axis is None:
-        yield 0, 1, layout.n_images
-        return
-    length = layout.shape[axis]
-    per_index = layout.n_images / length    # images per index (a fraction along channels)
-    step = max(1, int(chunk_images // max(per_index, 1)))
-    for start in range(0, length, step):
-        stop = min(start + step, length)
-        yield start, stop, round(stop * per_index) - round(start * per_index)
-
-
-def read_piece(reader, axis, start, stop):
-    """The piece ``start:stop`` along ``axis`` of :func:`pieces` (axis None: everything)."""
-    return reader.read(0, reader.shape[0]) if axis is None else reader.read(start, stop, axis)
-
-
-def channel_pieces(chunk, layout):
-    """The channels of a chunk of whole images, one array per channel (what is fitted)."""
-    return [chunk[_channel_key(layout, c)] for c in range(layout.channels)]
-
-
-def stack_stream(plan, reader, progress=None):
-    """The stack of ``plan`` read piece by piece through ``reader``: a StackStream.
-
-    Its pieces are the fit's (:func:`pieces` along the image axis, every
-    channel), read when they are reached; ``progress(done, total)`` after
-    each, in images.  Memory holds one piece.
-    """
-    layout = plan.layout
-    axis = readers.stack_axis(layout)
-    native = np.dtype(plan.input_dtype).newbyteorder("=")
-    pixels = math.prod(layout.image_shape)
-
-    def rows(array):
-        return np.asarray(array, native).reshape(-1, pixels)
-
-    def read_pieces():
-        done = 0
-        for start, stop, n in pieces(layout, axis, plan.chunk_images):
-            yield [rows(c) for c in channel_pieces(read_piece(reader, axis, start, stop), layout)]
-            done += n
-            if progress is not None:
-                progress(done, layout.n_images)
-
-    def read_image(i):
-        image = reader.image(i, layout)         # (H, W), or (H, W, C) with colour
-        if layout.channel_axis is None:
-            return [rows(image)[0]]
-        return [rows(image[..., c])[0] for c in range(layout.channels)]
-
-    return StackStream(layout.n_images, layout.channels, layout, native, read_pieces,
-                       read_image)
+@contextlib.contextmanager
+def _changes_named(reader):
+    """A read that failed because the input file changed meanwhile (a CRC, a page, a size
+    that no longer match) is reported as that change."""
+    try:
+        yield
+    except FileChanged:
+        raise
+    except StackError:
+        reader.check_unchanged()
+        raise
 
 
 def _stack_params(plan, reader):
@@ -645,51 +631,10 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        return _core(stack_params, stack_stream(plan, reader, progress), s.method, bins=s.bins,
-                     **s.params)
+        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress)
+        return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
 
-    return (yield from _in_thread("histogram", build))
-
-
-def _piece_params(method, params, first, channels):
-    """``params`` for a piece holding channels ``first .. first + channels - 1`` of ``method``."""
-    if not params:
-        return {}
-    out = dict(params)
-    for p in method.stack_aware:
-        value = params.get(p.name)
-        if isinstance(value, tuple) and len(value) > 1:
-            out[p.name] = value[first:first + channels]
-    return out
-
-
-def equalize_piece(chunk, settings, layout, maps, axis, start, input_dtype, params=None):
-    """Equalize one piece of the stack straight into the output dtype.
-
-    ``maps`` is None for scope "image" (each image its own histogram), else
-    the fitted histogram of each channel; a piece cut along the channel axis
-    (``axis == layout.channel_axis``) holds channels ``start, start + 1, ...``.
-    ``params`` (scope "image"): the method's parameters with the stack-aware
-    ones resolved for the whole stack (:func:`_stack_params`), or None for
-    ``settings.params`` as given.  Every engine equalizes its pieces with
-    this function, through the engine's own output path
-    (``equalize(..., dtype=)``, ``Histogram.apply(..., dtype=)``): integer
-    images are looked up straight into the output dtype, the very bytes of
-    :func:`convert` of the float64 result.
-    """
-    channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
-    first = start if axis is not None and axis == layout.channel_axis else 0
-    method = get_method(settings.method)
-    params = _piece_params(method, settings.params if params is None else params, first,
-                           channels)
-    if maps is None:
-        return _core(equalize, chunk, settings.method, settings.bins, "image",
-                     channel_axis=layout.channel_axis, dtype=settings.dtype, **params)
-    out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
-    for c in range(channels):
-        channel = _channel_key(layout, c)
-        out[channel] = _core(maps[first + c].apply, chunk[channel], dtype=settings.dtype)
-    return out
+    return (yield from stage_in_thread("histogram", build))
 
 
 class LocalEngine:
@@ -704,17 +649,17 @@ class LocalEngine:
         """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
         progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
         s, layout = plan.settings, plan.layout
-        axis = readers.stack_axis(layout)
+        axis = stack_axis(layout)
 
         def chunks():
             for start, stop, _ in pieces(layout, axis, plan.chunk_images):
                 yield channel_pieces(read_piece(reader, axis, start, stop), layout)
 
         def build(progress):
-            return _core(fit.fit_each, chunks, layout.channels, s.method, s.bins,
-                         progress=progress, **s.params)
+            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+                                          s.bins, progress=progress, **s.params)
 
-        return (yield from _in_thread("histogram", build))
+        return (yield from stage_in_thread("histogram", build))
 
     def equalized(self, plan, reader, maps, axis, params=None):
         """``(start, stop, images, output chunk)`` in order along ``axis``."""
@@ -722,54 +667,6 @@ class LocalEngine:
             chunk = read_piece(reader, axis, start, stop)
             yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
                                                  start, plan.input_dtype, params)
-
-
-def _core(function, *args, **kwargs):
-    """Call a core function; its ValueErrors (bad data for the settings) become StackErrors."""
-    try:
-        return function(*args, **kwargs)
-    except StackError:
-        raise
-    except ValueError as exc:
-        raise StackError(f"cannot equalize the stack: {exc}") from exc
-
-
-def _in_thread(stage, function):
-    """Run ``function(progress)`` in a helper thread, yielding its progress as steps.
-
-    Returns what ``function`` returns and re-raises what it raises.  When the
-    generator is closed (or the waiting thread is interrupted), the next
-    ``progress`` call in the helper raises Cancelled and the helper is
-    joined before this generator finishes, so nothing keeps running.
-    """
-    events = queue.Queue()
-    stop = threading.Event()
-
-    def progress(done, total):
-        if stop.is_set():
-            raise Cancelled("export cancelled")
-        events.put(("step", (done, total)))
-
-    def work():
-        try:
-            events.put(("done", function(progress)))
-        except BaseException as exc:    # handed to the generator's thread
-            events.put(("error", exc))
-
-    thread = threading.Thread(target=work, name=f"histeq-export-{stage}", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = events.get()
-            if kind == "step":
-                yield (stage, *value)
-            elif kind == "done":
-                return value
-            else:
-                raise value
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _sidecar_info(plan, engine="local"):
@@ -794,6 +691,7 @@ def _sidecar_info(plan, engine="local"):
         **({} if plan.names is None else
            {"files": dict(zip(plan.names, plan.sources))}),
         **({"shapes": [list(shape) for shape in plan.images.shapes]} if plan.ragged else {}),
+        **({} if plan.calibration is None else {"calibration": plan.calibration}),
     }
 
 

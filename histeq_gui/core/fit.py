@@ -28,9 +28,9 @@ The step functions are pure and their partial results merge in any order,
 so the same steps run serially (:func:`fit`) or as a Dask reduction
 (:mod:`histeq_gui.core.dask_engine`).
 
-This module is the one place outside the engine that knows the engine's
-internal steps; see :func:`single_threaded` for running the core without its
-thread pool.
+It drives the engine (:mod:`histeq_gui.core.engine`) by its public names
+only; see :func:`single_threaded` for running the core without its thread
+pool.
 """
 
 from __future__ import annotations
@@ -39,21 +39,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import equalize as eq
 from . import histogram as hg
 from . import methods as mt
+from .engine import pool, tables as tb
+from .engine.blocks import PixelSource, blocks
+from .engine.inputs import as_images, image_rows
+from .equalize import Histogram
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
            "chunk_distinct", "merge_distinct", "finish", "single_threaded",
            "global_method"]
 
 _VALUE_BITS = 16        # integers up to this many bits are counted per value in the range pass
-
-
-def _tables():
-    """The engine's tables module (imports numba the first time)."""
-    from .engine import tables
-    return tables
 
 
 def global_method(method):
@@ -129,12 +126,12 @@ class RangePart:
 
 def _as_pixels(images):
     """The images as rows of pixels ``(rows, pixels)`` in a dtype the engine takes."""
-    x = eq._as_images(images, min_ndim=0)
-    return x, eq._rows(x)
+    x = as_images(images, min_ndim=0)
+    return x, image_rows(x)
 
 
 def _selection_rows(x, mask):
-    """The mask broadcast to ``x`` as rows like ``eq._rows(x)``, or None."""
+    """The mask broadcast to ``x`` as rows like ``image_rows(x)``, or None."""
     if mask is None:
         return None
     m = np.asarray(mask)
@@ -145,7 +142,7 @@ def _selection_rows(x, mask):
     except ValueError:
         raise ValueError(f"a mask of shape {np.shape(mask)} does not fit images of shape "
                          f"{x.shape}; give one (H, W) mask or one per image") from None
-    return eq._rows(m)
+    return image_rows(m)
 
 
 def _small_int(dtype):
@@ -154,9 +151,9 @@ def _small_int(dtype):
 
 def _whole_range_tables(dtype):
     """Value tables spanning every value of a small integer dtype (for counting only)."""
-    return _tables().Tables(None, None, "values", "table", dtype, 0, None,
-                            base=np.array([np.iinfo(dtype).min], np.int64),
-                            width=1 << (8 * dtype.itemsize))
+    return tb.Tables(None, None, "values", "table", dtype, 0, None,
+                     base=np.array([np.iinfo(dtype).min], np.int64),
+                     width=1 << (8 * dtype.itemsize))
 
 
 def _one_sample(stats, rows, dtype):
@@ -164,9 +161,8 @@ def _one_sample(stats, rows, dtype):
     return hg.merge_stats([(stats, np.arange(rows))], np.zeros(rows, np.intp), 1, dtype)
 
 
-def _blocks(x2, sel2):
-    source = eq._Source(x2, sel2)
-    return source, eq._blocks(0, x2.shape[0], x2.shape[1])
+def _source_blocks(x2, sel2):
+    return PixelSource(x2, sel2), blocks(0, x2.shape[0], x2.shape[1])
 
 
 def chunk_range(images, mask=None):
@@ -194,9 +190,8 @@ def chunk_range(images, mask=None):
     part = RangePart(x.dtype, int(x2.size))
     if x2.size == 0:
         return part
-    source, blocks = _blocks(x2, _selection_rows(x, mask))
+    source, found = _source_blocks(x2, _selection_rows(x, mask))
     whole = _whole_range_tables(x.dtype) if _small_int(x.dtype) else None
-    tb = _tables() if whole is not None else None
 
     def work(b):
         block, sel = source.block(b)
@@ -206,7 +201,7 @@ def chunk_range(images, mask=None):
             counts = tb.count(whole, block, effective, np.zeros(block.shape[0], np.intp))[1]
         return _one_sample(stats, block.shape[0], x.dtype), counts
 
-    for stats, counts in eq._run(work, blocks):
+    for stats, counts in pool.run(work, found):
         part = merge_ranges(part, RangePart(x.dtype, 0, stats, counts))
     return part
 
@@ -267,8 +262,8 @@ def start(part, method="numpy", bins=256, distinct=None, **params):
     def no_distinct():
         raise ValueError("the distinct values of the chunks are needed for this histogram")
 
-    t = _tables().start(m, resolved, bins, part.dtype, part.stats, part.pixels,
-                        distinct if distinct is not None else no_distinct)
+    t = tb.start(m, resolved, bins, part.dtype, part.stats, part.pixels,
+                 distinct if distinct is not None else no_distinct)
     if t.kind == "values" and part.values is not None:
         low = int(t.base[0]) - int(np.iinfo(part.dtype).min)
         return t, part.values[:, low:low + t.width].copy()
@@ -297,8 +292,8 @@ def chunk_distinct(images):
     x, x2 = _as_pixels(images)
     if x2.size == 0:
         return np.empty(0, x.dtype)
-    source, blocks = _blocks(x2, None)
-    return merge_distinct(*eq._run(lambda b: np.unique(source.block(b)[0]), blocks))
+    source, found = _source_blocks(x2, None)
+    return merge_distinct(*pool.run(lambda b: np.unique(source.block(b)[0]), found))
 
 
 def merge_distinct(*values):
@@ -324,20 +319,19 @@ def chunk_counts(t, images, mask=None):
         Its counts; the counts of all chunks add up to those of their
         concatenation.
     """
-    tb = _tables()
     x, x2 = _as_pixels(images)
     counts = tb.empty_counts(t)
     if x2.size == 0:
         return counts
     if x.dtype != t.dtype:
         raise ValueError(f"all chunks must have one dtype; got {x.dtype} and {t.dtype}")
-    source, blocks = _blocks(x2, _selection_rows(x, mask))
+    source, found = _source_blocks(x2, _selection_rows(x, mask))
 
     def work(b):
         block, sel = source.block(b)
         return tb.count(t, block, hg.selection(block, sel), np.zeros(block.shape[0], np.intp))
 
-    for first, part in eq._run(work, blocks):
+    for first, part in pool.run(work, found):
         counts[first:first + len(part)] += part
     return counts
 
@@ -352,7 +346,7 @@ def finish(t, counts):
         completed in place and becomes its ``tables``), with the method,
         bins and parameters ``t`` was started with.
     """
-    return eq._public(_tables().finish(t, counts), t.method.name, t.bins, t.params)
+    return Histogram.from_tables(tb.finish(t, counts), t.method.name, t.bins, t.params)
 
 
 # ---------------------------------------------------------------------------- drivers
@@ -464,7 +458,7 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     missing = [s for s in range(n) if counts[s] is None]
     if missing:
         passes.plan(passes.done // max(passes.length or 1, 1) + 1)
-        empty = _tables().empty_counts
+        empty = tb.empty_counts
         for s in missing:
             counts[s] = empty(tables[s])
 
@@ -524,7 +518,8 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None, **params):
     --------
     >>> stack = np.arange(4 * 8 * 8, dtype=np.uint16).reshape(4, 8, 8)
     >>> h = fit(lambda: (stack[i:i + 1] for i in range(4)), "numpy", bins=16)
-    >>> whole = eq.histogram(stack, "numpy", 16)
+    >>> from histeq_gui import histogram
+    >>> whole = histogram(stack, "numpy", 16)
     >>> bool(np.array_equal(h.apply(stack[:2]), whole.apply(stack[:2])))
     True
     """
@@ -534,7 +529,7 @@ def fit(chunks, method="numpy", bins=256, mask=None, progress=None, **params):
 def single_threaded():
     """Run the core in the calling thread only, without any thread pool, inside this block.
 
-    ``use_executor(None)`` (:func:`~histeq_gui.core.equalize.use_executor`),
+    ``use_executor(None)`` (:func:`~histeq_gui.core.engine.pool.use_executor`),
     for callers that are themselves a worker of a pool (a Dask or
     ``dask.distributed`` task): the engine then never waits on a pool from
     inside another pool.
@@ -542,9 +537,10 @@ def single_threaded():
     Examples
     --------
     >>> import numpy as np
+    >>> from histeq_gui import equalize
     >>> with single_threaded():
-    ...     out = eq.equalize(np.zeros((2, 4, 4), np.uint8))
+    ...     out = equalize(np.zeros((2, 4, 4), np.uint8))
     >>> out.shape
     (2, 4, 4)
     """
-    return eq.use_executor(None)
+    return pool.use_executor(None)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Layout", "guess_layout", "image_at", "as_channels_first", "from_channels_first"]
+__all__ = ["Layout", "check_channel_axis", "guess_layout", "image_at", "as_channels_first",
+           "from_channels_first"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,32 @@ class Layout:
         return "×".join(letters)
 
 
+def check_channel_axis(channel_axis):
+    """Return ``channel_axis`` if it is ``"auto"``, None or an axis number, else raise.
+
+    Raises
+    ------
+    ValueError
+        One line naming what was given and what to give.
+
+    Examples
+    --------
+    >>> check_channel_axis(-1), check_channel_axis("auto"), check_channel_axis(None)
+    (-1, 'auto', None)
+    >>> check_channel_axis("x")
+    Traceback (most recent call last):
+    ...
+    ValueError: channel_axis must be 'auto', None or an axis number, got 'x'; use None for \
+grayscale stacks
+    """
+    if channel_axis is None or isinstance(channel_axis, str) and channel_axis == "auto" or \
+            isinstance(channel_axis, (int, np.integer)) and \
+            not isinstance(channel_axis, (bool, np.bool_)):
+        return channel_axis
+    raise ValueError(f"channel_axis must be 'auto', None or an axis number, got "
+                     f"{channel_axis!r}; use None for grayscale stacks")
+
+
 def _normalize_axis(axis, ndim):
     if not -ndim <= axis < ndim:
         raise ValueError(f"channel_axis {axis} is out of range for an array with {ndim} "
@@ -125,6 +152,7 @@ def guess_layout(shape, channel_axis=None):
     """
     shape = tuple(int(s) for s in shape)
     ndim = len(shape)
+    check_channel_axis(channel_axis)
     if channel_axis == "auto":
         channel_axis = None
         if ndim >= 3 and shape[-1] in (2, 3, 4) and min(shape[-3], shape[-2]) > 4:

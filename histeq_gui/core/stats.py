@@ -1,11 +1,12 @@
 """Per-image statistics and quality flags of a whole stack: :func:`image_stats`.
 
 One call describes every image of a stack: plain statistics (mean, spread,
-percentiles, distinct values, entropy), the dark / light / low-information
-scores and flags of CleanVision, exact duplicates, and what equalization does
-to each image.  The result is a *table*: a dict of 1-D NumPy arrays with one
-entry per image, ready for a table view, a column histogram or
-:func:`~histeq_gui.core.stats_csv.stats_to_csv`.
+percentiles, distinct values, entropy), the scores and flags of every issue
+type CleanVision checks (dark, light, low information, blurry, grayscale,
+odd aspect ratio, odd size, exact and near duplicates), constant images,
+and what equalization does to each image.  The result is a *table*: a dict
+of 1-D NumPy arrays with one entry per image, ready for a table view, a
+column histogram or :func:`~histeq_gui.core.stats_csv.stats_to_csv`.
 
 The work is vectorized over the stack: the images are taken in chunks of
 about a million pixels, and every column of a chunk comes from a few calls
@@ -14,12 +15,15 @@ row (:mod:`.stats_kernels`: value histogram, order statistics, ``np.std``,
 histogram of the equalized levels, mean change), for other data one
 ``np.sort`` along the rows plus NumPy's equal-bin histogram in a compiled
 loop.  Only images holding NaN or infinite pixels have their mean, standard
-deviation and mean change computed one by one, and only images whose
-statistics all agree are compared for duplicates.
+deviation and mean change computed one by one.  The checks that look at a
+small copy of each image (blur, perceptual hash) are
+:mod:`.stats_checks`'s; duplicates are found by digest
+(:mod:`.duplicates`), so memory holds 16 bytes per image, not its pixels.
 
 Every column equals a plain per-image NumPy computation (written out in
 ``tests/core/test_stats.py``) bit for bit; the CleanVision columns repeat
-CleanVision's formulas, the entropy repeats Pillow's ``Image.entropy()``.
+CleanVision's formulas (``tests/core/test_stats_cleanvision.py``), the
+entropy repeats Pillow's ``Image.entropy()``.
 """
 
 from __future__ import annotations
@@ -29,19 +33,19 @@ import math
 import numpy as np
 
 from . import fit
+from .duplicates import (check_radius, drop_exact_sets, exact_duplicates, image_digest,
+                         near_duplicate_sets, set_scores)
 from .methods import get_method
 from .stack import as_channels_first, guess_layout
+from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CLEANVISION,
+                           LOW_INFORMATION_NORMALIZING_FACTOR, ODD_SIZE_IQR_FACTOR, THRESHOLDS,
+                           PropertyChecks, blurry_scores, grayscale_scores,
+                           odd_aspect_ratio_scores, odd_size_scores, phash_hex, to_levels)
 from .stats_kernels import gray8_after, gray8_summary, histogram256
+from .value_range import check_value_range, needs_scan, resolve_value_range
 
 __all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
            "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
-
-#: CleanVision's default thresholds (``ImagePropertyIssueManager.get_default_params``):
-#: an image has the issue when its score is BELOW the threshold.
-THRESHOLDS = {"dark": 0.32, "light": 0.05, "low_information": 0.3}
-
-#: CleanVision's ``normalizing_factor`` of the low-information score.
-LOW_INFORMATION_NORMALIZING_FACTOR = 0.1
 
 #: Scale that makes the median absolute deviation estimate the standard
 #: deviation of normal data: 1 / Phi^-1(3/4) = 1.482602..., rounded as in
@@ -62,15 +66,32 @@ COLUMNS = {
     "nan_count": ("int64", "number of NaN pixels"),
     "inf_count": ("int64", "number of +inf and -inf pixels"),
     "entropy": ("float64", "entropy in bits of the 256-level histogram (see Notes)"),
+    "width": ("int64", "width in pixels"),
+    "height": ("int64", "height in pixels"),
     "dark_score": ("float64", "CleanVision: 99th percentile of the pixel brightness"),
     "light_score": ("float64", "CleanVision: 1 - 5th percentile of the pixel brightness"),
     "low_information_score": ("float64", "CleanVision: min(0.1 * entropy, 1)"),
+    "blurriness": ("float64", "CleanVision: std of FIND_EDGES of the image shrunk to 64 px"),
+    "blurriness_grayscale_std": ("float64", "CleanVision: std of the 64-px image's histogram"),
+    "blurry_score": ("float64", "CleanVision: from blurriness and blurriness_grayscale_std"),
+    "grayscale_score": ("float64", "CleanVision: 0 for a gray image, 1 for colour"),
+    "odd_aspect_ratio_score": ("float64", "CleanVision: min(width / height, height / width)"),
+    "odd_size_score": ("float64", "CleanVision: sqrt(width * height) against the IQR rule"),
     "is_dark": ("bool", "dark_score < 0.32"),
     "is_light": ("bool", "light_score < 0.05"),
     "is_low_information": ("bool", "low_information_score < 0.3"),
+    "is_blurry": ("bool", "blurry_score < 0.29"),
+    "is_grayscale": ("bool", "grayscale_score is 0"),
+    "is_odd_aspect_ratio": ("bool", "odd_aspect_ratio_score < 0.35"),
+    "is_odd_size": ("bool", "odd_size_score < 0.5 (1 when all sizes are equal)"),
     "is_constant": ("bool", "every channel holds at most one distinct finite value"),
     "is_duplicate": ("bool", "the same pixels as an earlier image"),
     "duplicate_of": ("int64", "index of the first image with these pixels, else -1"),
+    "exact_duplicates_score": ("float64", "CleanVision: 1 / size of the set of equal images"),
+    "phash": ("str", "perceptual hash, imagehash.phash(image, hash_size=8), 16 hex digits"),
+    "is_near_duplicate": ("bool", "in a set of near duplicates (equal or close phash)"),
+    "near_duplicate_of": ("int64", "the first image of its near-duplicate set, else -1"),
+    "near_duplicates_score": ("float64", "CleanVision: 1 / size of its near-duplicate set"),
     "entropy_after": ("float64", "entropy of the equalized image at 256 levels"),
     "distinct_after": ("int64", "distinct levels of the equalized image at 256 levels"),
     "levels_lost": ("int64", "distinct - distinct_after"),
@@ -78,7 +99,7 @@ COLUMNS = {
 }
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
-_FULL_TABLE = 1 << 16       # entropy: tabulate p log p for every count up to this total
+_FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to this
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
@@ -107,7 +128,7 @@ class StatsTable(dict):
 
 
 def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=None, names=None,
-                progress=None, **method_params):
+                progress=None, *, value_range=None, near_duplicate_radius=0, **method_params):
     """Statistics, quality flags and equalization effect of every image of a stack.
 
     Parameters
@@ -118,12 +139,14 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         (``(1800, 1, 96, 96)``, ``(N, H, W)``, one ``(H, W)``), plus a colour
         axis if ``channel_axis`` is given.  Integer or float pixels.  Not
         modified (memory maps are read chunk by chunk).  Or a
-        :class:`~histeq_gui.core.readers.Reader` (:func:`~histeq_gui.core.readers.open_reader`):
+        :class:`~histeq_gui.core.io.Reader` (:func:`~histeq_gui.core.io.open_reader`):
         read a block of images at a time, for stacks larger than memory.
-        Or a list of images of different sizes (a ragged folder): each
-        ``(H, W)`` (or ``(H, W, C)`` with ``channel_axis``), all of one dtype
-        and number of channels; each is described on its own, scope
-        "stack" pools all their pixels into one histogram.
+        Or a list of images of different sizes (a ragged folder, or its
+        :class:`~histeq_gui.core.io.RaggedReader`): each ``(H, W)``
+        gray or ``(H, W, C)`` colour (``channel_axis`` -1 or "auto"), all of
+        one dtype; gray and colour may be mixed; each is described on its
+        own, and scope "stack" pools all their pixels into one histogram
+        (images of one number of channels only).
     method, bins, scope
         The equalization the ``*_after`` columns and ``mean_abs_change``
         describe, passed to :func:`histeq_gui.equalize` (see there).
@@ -138,6 +161,19 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         ``progress(done, total)`` after each chunk of images; it may raise
         (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the work,
         and the exception propagates.
+    value_range : {"auto", "dtype", "data"} or (float, float), optional
+        The values the brightness scale [0, 1] runs over (dark and light
+        scores, ``mean_abs_change``, the 8-bit copy the blur and hash
+        checks see): see :mod:`histeq_gui.core.value_range`.  Default
+        "auto": uint8 0..255 as CleanVision; 12-bit data in uint16 over
+        0..4095; floats over [0, 1] when they lie in it, else over the
+        stack's saturated percentiles, which one outlier cannot move.  The
+        table's ``info["value_range"]`` and ``info["value_range_rule"]``
+        say what was used.
+    near_duplicate_radius : int
+        0 (CleanVision's rule): near duplicates have equal perceptual
+        hashes.  1..10: hashes differing in at most this many of their 64
+        bits (one JPEG re-encoding usually moves a few) join a set.
     **method_params
         Further parameters of the method, passed on to ``equalize``.
 
@@ -145,20 +181,14 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     -------
     StatsTable
         A dict of 1-D arrays with one entry per image, keys and dtypes as in
-        :data:`COLUMNS`: ``index``, ``name``, ``mean``, ``std``, ``min``,
-        ``max``, ``p01``, ``p99``, ``distinct``, ``nan_count``, ``inf_count``,
-        ``entropy``, ``dark_score``, ``light_score``,
-        ``low_information_score``, ``is_dark``, ``is_light``,
-        ``is_low_information``, ``is_constant``, ``is_duplicate``,
-        ``duplicate_of``, ``entropy_after``, ``distinct_after``,
-        ``levels_lost``, ``mean_abs_change``.
+        :data:`COLUMNS`.
 
     Raises
     ------
     ValueError
         For a method, bins or scope ``equalize`` refuses, an unsupported
-        dtype (boolean, complex), a colour axis of more than 4 channels, or
-        ``names`` of the wrong length.
+        dtype (boolean, complex), a colour axis of more than 4 channels,
+        ``names`` of the wrong length, a bad ``value_range`` or radius.
 
     Notes
     -----
@@ -178,12 +208,11 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     (``calculate_brightness`` in
     ``cleanvision/issue_managers/image_property.py``)::
 
-        Y = lo + sqrt(0.241 R'**2 + 0.691 G'**2 + 0.068 B'**2),  R' = R - lo, ...
+        Y = lo + sqrt(0.241 R'**2 + 0.691 G'**2 + 0.068 B'**2),  R' = max(R - lo, 0), ...
 
-    in float64, where ``lo`` is 0 for unsigned integers (so 8-bit RGB gives
-    exactly CleanVision's ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b)``), the
-    dtype's minimum for signed integers and the stack's smallest finite
-    value for floats.  Alpha is ignored, except in the low-information
+    in float64, where ``lo`` is the low end of the value range (0 for 8-bit
+    and for 12-bit data: exactly CleanVision's ``sqrt(0.241 r*r + 0.691 g*g
+    + 0.068 b*b)``).  Alpha is ignored, except in the low-information
     entropy (below) where Pillow counts it.  ``nan_count`` and
     ``inf_count`` count the pixels whose luminance is NaN or infinite (a
     NaN in any of R, G, B).
@@ -200,16 +229,15 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     largest finite value (a constant image: 0 bits); if that range is too
     narrow to hold 257 distinct float64 edges, each distinct value is a bin.
 
-    **CleanVision** (https://github.com/cleanlab/cleanvision, read at commit
-    2f69ae8a, ``src/cleanvision/issue_managers/image_property.py`` and
-    ``image_property_issue_manager.py``).  The pixel brightness ``b`` is
-    ``imarr / 255.0`` for a gray ("L") image and
-    ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b) / 255`` for RGB(A)
-    (``calc_percentile_brightness``); for other data we use the same scale
-    ``b = (value - lo) / (hi - lo)``, ``lo, hi`` the dtype's range for
-    integers and the stack's finite range for floats (8-bit: exactly
-    CleanVision's).  Then, as ``BrightnessProperty`` and
-    ``EntropyProperty.get_scores`` compute them:
+    **CleanVision** (https://github.com/cleanlab/cleanvision v0.3.7, commit
+    2f69ae8a, ``src/cleanvision/issue_managers/image_property.py``,
+    ``image_property_issue_manager.py``, ``duplicate_issue_manager.py``).
+    The pixel brightness ``b`` is ``imarr / 255.0`` for a gray ("L") image
+    and ``sqrt(0.241 r*r + 0.691 g*g + 0.068 b*b) / 255`` for RGB(A)
+    (``calc_percentile_brightness``); for other data ``b = (value - lo) /
+    (hi - lo)`` over the value range (8-bit: exactly CleanVision's).  Then,
+    as ``BrightnessProperty`` and ``EntropyProperty.get_scores`` compute
+    them:
 
     - ``dark_score = np.percentile(b, 99)``; dark when < 0.32;
     - ``light_score = 1 - np.percentile(b, 5)``; light when < 0.05;
@@ -220,14 +248,26 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
       RGB, alpha included for RGBA), 256 equal bins over the image's finite
       range for non-8-bit data; low information when < 0.3.
 
-    A NaN score (no finite pixel) never flags.
+    A NaN score (no finite pixel) never flags.  Blurry, grayscale, odd
+    aspect ratio and odd size (whose rule compares each image's size with
+    the whole table's quartiles): see :mod:`histeq_gui.core.stats_checks`.
+    Other data than uint8 is seen by the blur and hash checks on 256 levels
+    over the value range.
 
-    **Duplicates.**  ``is_duplicate`` marks an image whose pixels are
-    byte-for-byte those of an earlier image (as CleanVision's exact
-    duplicates, an md5 of ``tobytes()``); the first occurrence is not
-    flagged; ``duplicate_of`` is the index of that first occurrence (-1 for
-    the others).  Identical images have identical statistics, so only
-    images whose statistics all agree are compared, by their bytes.
+    **Duplicates.**  ``is_duplicate`` marks an image whose pixels (and
+    shape) are byte-for-byte those of an earlier image, ``duplicate_of`` is
+    the index of that set's first image (-1 for the first one and for the
+    others); ``exact_duplicates_score`` is CleanVision's: ``1 / len(set)``
+    for every member of a set, 1 otherwise.  The images are matched by an
+    MD5 of their pixels and every match is confirmed by reading both images
+    again and comparing their bytes.  ``phash`` is imagehash's perceptual
+    hash; images whose hashes are equal (or within
+    ``near_duplicate_radius`` bits) form a near-duplicate set, except a set
+    of exact copies only (CleanVision's rule); ``near_duplicate_of`` is the
+    set's first image for every member (itself included),
+    ``is_near_duplicate`` is CleanVision's flag (every member) and
+    ``near_duplicates_score`` ``1 / len(set)``.  See
+    :mod:`histeq_gui.core.duplicates`.
 
     **After equalization.**  ``equalize(images, method, bins, scope,
     channel_axis=channel_axis, **method_params)`` gives ``v`` in [0, 1];
@@ -258,9 +298,13 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     ([True, False, False], [True, False, False])
     >>> table["duplicate_of"].tolist(), table["entropy"].tolist()   # Pillow's value, to the bit
     ([-1, -1, 1], [0.0, 5.999999999999999, 5.999999999999999])
+    >>> table["exact_duplicates_score"].tolist(), table.info["value_range_rule"]
+    ([1.0, 0.5, 0.5], 'uint8 range 0..255 (CleanVision)')
     """
     from .. import equalize      # the public function, whatever module holds it
 
+    value_range = check_value_range(value_range)
+    radius = check_radius(near_duplicate_radius)
     source = _Source(images, channel_axis)
     channels, n = source.channels, source.n
     names = _names(names, n)
@@ -272,20 +316,36 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     # resolved against it once, below, and checked there.
     equalize(np.arange(16).reshape(4, 4).astype(source.dtype), method=method, bins=bins,
              scope=scope, **{k: v for k, v in method_params.items() if k not in aware})
+    if scope == "stack" and source.mixed:
+        raise ValueError("scope 'stack' pools the pixels of images of one kind; these images "
+                         "mix gray and colour, describe them with scope 'image'")
     given = dict(method_params)                 # as given, for the table's info (and CSV)
     if aware:
-        method_params = _whole_stack_params(source, rows, method, bins, method_params)
+        method_params = _whole_stack_params(source, method, bins, method_params)
     eq_args = dict(method=method, bins=bins, scope=scope, **method_params)
-    lo, hi = source.value_range()
     chunks = -(-n // rows)
     hists = None
     whole = scope == "stack" or n == 0
-    # Progress: one step per chunk described, and as many for fitting the
-    # whole stack's histograms (scope "stack"); at least one step.
-    total = max(1, chunks * (2 if whole else 1))
+    scans = needs_scan(value_range, source.dtype)
+    # Progress: one step per chunk described, as many for fitting the whole
+    # stack's histograms (scope "stack") and for scanning its value range;
+    # at least one step.
+    total = max(1, chunks * (1 + whole + scans))
     done = 0
     if progress is not None:
         progress(0, total)
+
+    def scan():
+        nonlocal done
+        for block in source.blocks(rows):
+            yield block
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+    scale = resolve_value_range(value_range, source.dtype, scan)
+    lo, hi = scale.lo, scale.hi
+    done = chunks if scans else 0
     if whole:
         # One histogram per channel for the whole stack, fitted chunk by chunk
         # (histeq_gui.core.fit: the histogram of the concatenation), then
@@ -293,16 +353,18 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         fit_progress = None
         if progress is not None:
             def fit_progress(d, t):
-                progress(int(chunks * d / max(t, 1)), total)
+                progress(done + int(chunks * d / max(t, 1)), total)
         if n:
             hists = fit.fit_each(lambda: ([block[:, c] for c in range(channels)]
                                           for block in source.blocks(rows)),
                                  channels, method, bins, progress=fit_progress,
                                  **method_params)
-        done = chunks
+        done += chunks
 
-    parts = []
+    parts = _Columns(n)
     cache = {}                                  # entropy tables, shared by the chunks
+    checks = PropertyChecks(n)
+    digests = np.zeros(n, "S16")
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     for b0 in range(0, n, step):
         b1 = min(b0 + step, n)
@@ -312,73 +374,81 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         else:
             eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
-            parts.append(_describe_chunk(block[r0:r0 + rows], eq_block[r0:r0 + rows], lo, hi,
-                                         cache))
+            chunk = block[r0:r0 + rows]
+            parts.put(b0 + r0, _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache))
+            _look(checks, digests, chunk, b0 + r0, source, lo, hi)
             done += 1
             if progress is not None:
                 progress(done, total)
 
     if progress is not None and done < total:
         progress(total, total)
-    table = _assemble(parts, n, names, source)
+    table = _assemble(parts, n, names, source, checks.finish(), digests, radius)
+    heights, widths = table["height"], table["width"]
     info = {"method": method, "bins": int(bins), "scope": scope,
             "method_params": given, "shape": list(source.shape),
             "dtype": str(source.dtype), "layout": source.layout.name, "channels": channels,
-            "brightness_range": [lo, hi], "thresholds": dict(THRESHOLDS),
-            "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR}
+            "value_range": [lo, hi], "value_range_rule": scale.rule,
+            "thresholds": dict(THRESHOLDS),
+            "odd_size_threshold": odd_size_scores(heights, widths)[1],
+            "low_information_normalizing_factor": LOW_INFORMATION_NORMALIZING_FACTOR,
+            "blurry_normalizing_factor": BLURRY_NORMALIZING_FACTOR,
+            "blurry_color_threshold": BLURRY_COLOR_THRESHOLD,
+            "odd_size_iqr_factor": ODD_SIZE_IQR_FACTOR,
+            "near_duplicate_radius": radius, "checks": CLEANVISION}
     return StatsTable(table, info)
 
 
-def _whole_stack_params(source, rows, method, bins, params):
+def _look(checks, digests, chunk, start, source, lo, hi):
+    """The per-image inputs of the checks and the duplicates of a chunk (m, C, P) of one shape."""
+    for k in range(len(chunk)):
+        digests[start + k] = image_digest(chunk[k], source.shape_of(start + k))
+    height, width = source.image_shape_of(start)
+    levels = to_levels(chunk, lo, hi).reshape(len(chunk), -1, height, width)
+    checks.add(start, levels[:, 0] if levels.shape[1] == 1 else np.moveaxis(levels, 1, -1))
+
+
+def _whole_stack_params(source, method, bins, params):
     """``params`` with the stack-aware ones resolved once against the whole stack.
 
     Every block is then equalized against the same reference, as
     ``equalize(images, method, **params)`` of the whole stack does (each
     block would otherwise resolve ``"stack"`` against itself).  The stack
-    is read as a :class:`~histeq_gui.core.methods.StackStream`, block by
-    block, like the export does.
+    is read piece by piece through its reader, like the export does
+    (:func:`~histeq_gui.core.engine.chunks.stack_stream`).
     """
+    from .engine.chunks import stack_stream
     from .equalize import stack_params
-    from .methods import StackStream
+    from .io import reader_for
 
     if source.ragged:
         names = ", ".join(p.name for p in get_method(method).stack_aware)
         raise ValueError(f"the {method} method's {names} needs images of one size to resolve "
                          "against the stack; give it an image array or a file instead")
-
-    def read_pieces():
-        for b0 in range(0, source.n, rows):
-            block = source.block(b0, min(b0 + rows, source.n))         # (m, C, P)
-            yield [block[:, c] for c in range(source.channels)]
-
-    def read_image(i):
-        block = source.block(i, i + 1)
-        return [block[0, c] for c in range(source.channels)]
-
-    stream = StackStream(source.n, source.channels, source.layout, source.dtype, read_pieces,
-                         read_image)
-    return stack_params(stream, method, bins=bins, **params)
+    reader = source.reader if source.reader is not None else reader_for(source.array)
+    return stack_params(stack_stream(reader, source.layout), method, bins=bins, **params)
 
 
 class _Source:
     """The images of :func:`image_stats` as blocks ``(m, C, P)``: from an array or a Reader.
 
     An array is used in place (a view ``(C, N, P)``); a
-    :class:`~histeq_gui.core.readers.Reader` is read a block of images at a
+    :class:`~histeq_gui.core.io.Reader` is read a block of images at a
     time along its image axis, so that a stack larger than memory is
     described with memory bounded by the block.
     """
 
     ragged = False
+    mixed = False
 
     def __init__(self, images, channel_axis):
-        from . import readers
+        from .io import Reader, stack_axis
 
         if getattr(images, "ragged", False) or isinstance(images, (list, tuple)) and \
                 len(images) and len({np.shape(image) for image in images}) > 1:
             self._ragged(images, channel_axis)
             return
-        self.reader = images if isinstance(images, readers.Reader) else None
+        self.reader = images if isinstance(images, Reader) else None
         if self.reader is not None:
             _check_dtype(self.reader.dtype)
             if self.reader.ndim < 2:
@@ -391,9 +461,9 @@ class _Source:
             if len(long_axes) > 1:              # images along several axes: read it whole
                 self.reader, images = None, self.reader.load()
             else:
-                self.axis = readers.stack_axis(self.layout)
+                self.axis = stack_axis(self.layout)
         if self.reader is None:
-            x = _as_stack(images)
+            x = self.array = _as_stack(images)
             self.shape, self.dtype = x.shape, x.dtype
             self.layout = guess_layout(x.shape, channel_axis)
             xc = as_channels_first(x, self.layout)
@@ -409,7 +479,11 @@ class _Source:
             self.x3 = xc.reshape(self.channels, self.n, self.pixels)   # a view, usually
 
     def _ragged(self, images, channel_axis):
-        """Images of different shapes: each one is described (and equalized) on its own."""
+        """Images of different shapes: each one is described (and equalized) on its own.
+
+        They share a dtype; gray ``(H, W)`` and colour ``(H, W, C)`` images
+        may be mixed (``mixed``), each 2-D image being gray.
+        """
         self.ragged, self.reader = True, None
         if getattr(images, "ragged", False):        # a RaggedReader: read image by image
             self._read = lambda i: _as_stack(images.image(i))
@@ -418,18 +492,21 @@ class _Source:
             arrays = [_as_stack(image) for image in images]
             self._read = arrays.__getitem__
             shapes, dtypes = [a.shape for a in arrays], [a.dtype for a in arrays]
-        layouts = [guess_layout(shape, channel_axis) for shape in shapes]
+        layouts = [guess_layout(shape, None if len(shape) == 2 else channel_axis)
+                   for shape in shapes]
         for i, (shape, dtype, layout) in enumerate(zip(shapes, dtypes, layouts)):
             if layout.n_images != 1:
                 raise ValueError(f"image {i} of shape {shape} is not one image; give "
                                  "images of shape (H, W) or (H, W, C) when their sizes differ")
-            if dtype != dtypes[0] or layout.channels != layouts[0].channels:
+            if dtype != dtypes[0]:
                 raise ValueError(f"image {i} is {shape} {dtype} but image 0 is "
                                  f"{shapes[0]} {dtypes[0]}; images of different sizes must "
-                                 "have the same dtype and number of channels")
+                                 "have the same dtype")
         self.layouts, self.layout = layouts, layouts[0]
-        self.dtype, self.n, self.channels = dtypes[0].newbyteorder("="), len(shapes), \
-            layouts[0].channels
+        self.dtype, self.n = dtypes[0].newbyteorder("="), len(shapes)
+        counts = {layout.channels for layout in layouts}
+        self.mixed = len(counts) > 1
+        self.channels = max(counts)
         if self.channels > 4:
             raise ValueError(f"images with {self.channels} channels cannot be described; give "
                              "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels, or "
@@ -441,6 +518,18 @@ class _Source:
         """``(H, W)`` of image ``i``."""
         return self.layouts[i].image_shape if self.ragged else self.image_shape
 
+    def shape_of(self, i):
+        """``(C, H, W)`` of image ``i``: the shape of its block's pixels."""
+        layout = self.layouts[i] if self.ragged else self.layout
+        return (layout.channels,) + tuple(layout.image_shape)
+
+    def same_images(self, i, j):
+        """True when images ``i`` and ``j`` hold the same shape and bytes (both read again)."""
+        if self.shape_of(i) != self.shape_of(j):
+            return False
+        return np.array_equal(self.block(i, i + 1)[0].view(np.uint8),
+                              self.block(j, j + 1)[0].view(np.uint8))
+
     def block(self, b0, b1):
         """Images ``b0:b1`` as a C-contiguous ``(m, C, P)`` array of the native dtype.
 
@@ -449,7 +538,7 @@ class _Source:
         if self.ragged:
             layout = self.layouts[b0]
             xc = as_channels_first(self._read(b0), layout)
-            return np.ascontiguousarray(xc.reshape(1, self.channels, -1))
+            return np.ascontiguousarray(xc.reshape(1, layout.channels, -1))
         if self.reader is None:
             return _chunk(self.x3, b0, b1)
         if self.axis is None:
@@ -465,29 +554,6 @@ class _Source:
         """Every image, ``rows`` at a time, as blocks (see :meth:`block`)."""
         for b0 in range(0, self.n, rows):
             yield self.block(b0, min(b0 + rows, self.n))
-
-    def image_bytes(self, i):
-        """The bytes of image ``i`` (all channels), to compare images."""
-        if self.ragged:
-            return (self.layouts[i].shape, self.block(i, i + 1).tobytes())
-        if self.reader is None:
-            return self.x3[:, i].tobytes()
-        return self.block(i, i + 1)[0].tobytes()
-
-    def value_range(self):
-        """``(lo, hi)`` of the [0, 1] brightness scale (see :func:`_value_range`)."""
-        if self.reader is None and not self.ragged:
-            return _value_range(self.x3)
-        if self.dtype.kind in "iu":
-            info = np.iinfo(self.dtype)
-            return float(info.min), float(info.max)
-        lo, hi = np.inf, -np.inf
-        rows = 1 if self.ragged else max(1, _CHUNK_PIXELS // max(self.channels * self.pixels, 1))
-        for block in self.blocks(rows):
-            finite = block[np.isfinite(block)]
-            if finite.size:
-                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-        return (0.0, 1.0) if lo > hi else (lo, hi)
 
 
 def robust_z(table, column):
@@ -621,6 +687,7 @@ def _as_stack(images):
 
 
 def _check_dtype(dtype):
+    dtype = np.dtype(dtype).newbyteorder("=")       # big-endian data (FITS) is described too
     if dtype.kind == "b":
         raise ValueError("boolean images cannot be described; convert them to uint8 first")
     if dtype.kind not in "iuf" or dtype.fields is not None:
@@ -638,25 +705,6 @@ def _names(names, n):
         raise ValueError(f"got {len(names)} names for {n} images; give one name per image "
                          "or none")
     return np.array(names, dtype=str)
-
-
-def _value_range(x3):
-    """``(lo, hi)`` of the [0, 1] brightness scale: dtype range, or the stack's finite range."""
-    dtype = x3.dtype
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return float(info.min), float(info.max)
-    lo, hi = np.inf, -np.inf
-    n = x3.shape[1]
-    rows = max(1, _CHUNK_PIXELS // max(x3.shape[0] * x3.shape[2], 1))
-    for r0 in range(0, n, rows):
-        part = x3[:, r0:r0 + rows]
-        finite = part[np.isfinite(part)]
-        if finite.size:
-            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-    if lo > hi:
-        return 0.0, 1.0          # no finite value at all
-    return lo, hi
 
 
 def _chunk(x3, r0, r1):
@@ -694,12 +742,16 @@ def _unit(values, lo, hi):
 
 
 def _luminance(chunk, lo):
-    """Luminance (m, P) float64 of a chunk (m, C, P) of 3 or 4 channels (CleanVision's formula)."""
+    """Luminance (m, P) float64 of a chunk (m, C, P) of 3 or 4 channels (CleanVision's formula).
+
+    Channels are taken from ``lo``, the black of the brightness scale;
+    values below it count as ``lo`` (NaN stays NaN).
+    """
     r, g, b = (chunk[:, c].astype(np.float64) for c in range(3))
-    if lo != 0:
-        r -= lo
-        g -= lo
-        b -= lo
+    if lo != 0 or chunk.dtype.kind != "u":
+        for channel in (r, g, b):
+            channel -= lo
+            np.maximum(channel, 0.0, out=channel)
     y = np.sqrt(0.241 * (r * r) + 0.691 * (g * g) + 0.068 * (b * b))
     if lo != 0:
         y += lo
@@ -950,18 +1002,27 @@ def _pil_entropy(counts, totals, cache=None):
 
 
 def _plogp(total, counts, cache):
-    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``."""
-    if cache is not None and total in cache:
-        return cache[total]
-    if total <= _FULL_TABLE:
-        wanted = np.arange(1, total + 1)
-    else:
-        wanted = np.flatnonzero(np.bincount(counts.ravel()))
-        wanted = wanted[wanted > 0]
-    table = np.zeros(max(total, int(counts.max())) + 1 if total <= _FULL_TABLE
-                     else int(counts.max()) + 1)
-    p = wanted / float(total)
-    table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
+    """Table of ``p * log(p) * M_LOG2E`` (``p = count / total``) for every count in ``counts``.
+
+    Only the counts present are computed (``math.log`` one value at a
+    time); ``cache`` keeps each total's table (NaN where not computed yet)
+    up to totals of :data:`_FULL_TABLE`, so images of one size share it and
+    images of many sizes (a ragged folder) cost no more than their counts.
+    """
+    top = int(counts.max()) if counts.size else 0
+    table = None if cache is None else cache.get(total)
+    if table is None or len(table) <= top:
+        fresh = np.full(max(top, 0 if table is None else len(table) - 1) + 1, np.nan)
+        if table is not None:
+            fresh[:len(table)] = table
+        table = fresh
+        table[0] = 0.0
+    present = np.zeros(len(table), bool)
+    present[counts.ravel()] = True
+    wanted = np.flatnonzero(present & np.isnan(table))
+    if wanted.size:
+        p = wanted / float(total)
+        table[wanted] = [v * math.log(v) * _LOG2E for v in p.tolist()]
     if cache is not None and total <= _FULL_TABLE:
         cache[total] = table
     return table
@@ -1093,13 +1154,39 @@ def _numeric_column(table, column):
 # ---------------------------------------------------------------------- the table
 
 
-def _assemble(parts, n, names, source):
-    def cat(key, dtype):
-        if not parts:
-            return np.zeros(0, dtype)
-        return np.concatenate([np.asarray(p[key]) for p in parts]).astype(dtype)
+class _Columns:
+    """The per-image values of the chunks, put into one array per key as they come.
+
+    Memory is a few numbers per image, whatever the chunks (a ragged folder
+    has one image per chunk).
+    """
+
+    def __init__(self, n):
+        self.n = n
+        self.columns = {}
+
+    def put(self, start, part):
+        """The values of images ``start:start + m`` (a dict of 1-D arrays)."""
+        for key, values in part.items():
+            values = np.asarray(values)
+            column = self.columns.get(key)
+            if column is None:
+                kind = {"f": np.float64, "b": np.bool_}.get(values.dtype.kind, np.int64)
+                column = self.columns[key] = np.zeros(self.n, kind)
+            column[start:start + len(values)] = values
+
+    def get(self, key, dtype):
+        """The column ``key`` as ``dtype`` (empty for no images)."""
+        column = self.columns.get(key)
+        return np.zeros(self.n, dtype) if column is None else column.astype(dtype, copy=False)
+
+
+def _assemble(parts, n, names, source, looks, digests, radius):
+    cat = parts.get
 
     t = {"index": np.arange(n, dtype=np.int64), "name": names}
+    shapes = np.array([source.image_shape_of(i) for i in range(n)], np.int64).reshape(n, 2)
+    t["height"], t["width"] = shapes[:, 0], shapes[:, 1]
     t["mean"], t["std"] = cat("mean", np.float64), cat("std", np.float64)
     t["min"], t["max"] = cat("min", np.float64), cat("max", np.float64)
     t["p01"], t["p99"] = cat("p01", np.float64), cat("p99", np.float64)
@@ -1110,43 +1197,33 @@ def _assemble(parts, n, names, source):
     t["light_score"] = 1 - cat("b05", np.float64)
     scores = LOW_INFORMATION_NORMALIZING_FACTOR * cat("band_entropy", np.float64)
     t["low_information_score"] = np.where(scores > 1, 1.0, scores)
+    t["blurriness"] = looks["blurriness"]
+    t["blurriness_grayscale_std"] = looks["blurriness_grayscale_std"]
+    t["blurry_score"] = blurry_scores(t["blurriness"], t["blurriness_grayscale_std"])
+    channels = np.array([source.shape_of(i)[0] for i in range(n)], np.int64)
+    t["grayscale_score"] = grayscale_scores(channels)
+    t["odd_aspect_ratio_score"] = odd_aspect_ratio_scores(t["height"], t["width"])
+    t["odd_size_score"], odd_size_cut = odd_size_scores(t["height"], t["width"])
     with np.errstate(invalid="ignore"):
         t["is_dark"] = t["dark_score"] < THRESHOLDS["dark"]
         t["is_light"] = t["light_score"] < THRESHOLDS["light"]
         t["is_low_information"] = t["low_information_score"] < THRESHOLDS["low_information"]
+        t["is_blurry"] = t["blurry_score"] < THRESHOLDS["blurry"]
+        t["is_odd_aspect_ratio"] = t["odd_aspect_ratio_score"] < THRESHOLDS["odd_aspect_ratio"]
+        t["is_odd_size"] = t["odd_size_score"] < odd_size_cut
+    t["is_grayscale"] = t["grayscale_score"] == 0
     t["is_constant"] = cat("constant", bool)
-    fingerprint = np.stack([t[k].astype(np.float64) for k in
-                            ("mean", "std", "min", "max", "p01", "p99", "distinct",
-                             "nan_count", "inf_count", "entropy")]
-                           + [cat("band_entropy", np.float64)], axis=1)
-    t["duplicate_of"] = _duplicates(fingerprint, source)
+    exact = exact_duplicates(digests, source.same_images)
+    t["duplicate_of"] = np.where(exact != t["index"], exact, -1)
     t["is_duplicate"] = t["duplicate_of"] >= 0
+    t["exact_duplicates_score"] = set_scores(exact)
+    t["phash"] = phash_hex(looks["phash"])
+    near = drop_exact_sets(near_duplicate_sets(looks["phash"], radius), exact)
+    t["near_duplicate_of"] = near
+    t["is_near_duplicate"] = near >= 0
+    t["near_duplicates_score"] = set_scores(near)
     t["entropy_after"] = cat("entropy_after", np.float64) + 0.0
     t["distinct_after"] = cat("distinct_after", np.int64)
     t["levels_lost"] = t["distinct"] - t["distinct_after"]
     t["mean_abs_change"] = cat("mean_abs_change", np.float64)
     return {name: t[name] for name in COLUMNS}
-
-
-def _duplicates(fingerprint, source):
-    """Index of the first earlier image with the same bytes, or -1.
-
-    Images with the same bytes have the same statistics to the last bit
-    (``fingerprint``, one row per image), so only images sharing a row of it
-    are candidates; among those a dict keyed by the bytes themselves finds
-    the first occurrence (equal keys are compared in full).
-    """
-    n = len(fingerprint)
-    out = np.full(n, -1, np.int64)
-    if n < 2:
-        return out
-    rows = np.ascontiguousarray(fingerprint)
-    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
-    _, inverse, sizes = np.unique(keys, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    first = {}
-    for i in np.flatnonzero(sizes[inverse] > 1):        # in image order
-        j = first.setdefault((int(inverse[i]), source.image_bytes(i)), int(i))
-        if j != i:
-            out[i] = j
-    return out

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .atomic import _new_file, exists, staged
+from .io import (check_sidecar, check_writable, exists, new_file, sidecar_path, staged,
+                 write_json)
 from .errors import StackError
-from .sidecar import sidecar_path, write_json
 
 __all__ = ["stats_to_csv", "write_stats_csv", "check_stats_target"]
 
@@ -43,7 +43,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
         Whether an existing file at the path may be replaced.
     info : dict, optional
         With a path: also write a JSON sidecar ``PATH.json`` (see
-        :func:`~histeq_gui.core.sidecar.sidecar_path`) holding how the table
+        :func:`~histeq_gui.core.io.sidecar_path`) holding how the table
         was made (``table.info``: method, bins, scope, shape, thresholds...),
         the columns, the row count, the program version and time, updated
         with ``info`` (e.g. ``{"source": "faces.npy"}``).  The CSV and the
@@ -62,9 +62,11 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
     ValueError
         If the columns are not 1-D arrays of one length.
     StackError
-        If the target is refused (:func:`check_stats_target`) or cannot be
-        written (one line naming the path and what to do); nothing is left
-        behind and an existing file is untouched.
+        If the target is refused (:func:`check_stats_target`; with ``info``
+        also a file at the sidecar's name that is not this program's
+        sidecar of this table, unless ``overwrite``) or cannot be written
+        (one line naming the path and what to do); nothing is left behind
+        and an existing file is untouched.
 
     Notes
     -----
@@ -89,12 +91,15 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
         _write(columns, path_or_file)
         return None
     target = Path(path_or_file)
-    check_stats_target(target, source=source, overwrite=overwrite)
+    check_stats_target(target, source=source, overwrite=overwrite, sidecar=info is not None)
     targets = [target]
     if info is not None:
         targets.append(sidecar_path(target))
-    with staged(targets, overwrite=[overwrite, True][:len(targets)]) as temps:
-        with _new_file(temps[0], target) as raw:
+    # A sidecar this program wrote for this table is replaced even without overwrite (it may
+    # have been left without its CSV); any other file there is not.
+    ours = (lambda _: check_sidecar(target, overwrite))
+    with staged(targets, overwrite=[overwrite, ours][:len(targets)]) as temps:
+        with new_file(temps[0], target) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             _write(columns, text)
             text.flush()
@@ -114,7 +119,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
 write_stats_csv = stats_to_csv
 
 
-def check_stats_target(path, *, source=None, overwrite=False):
+def check_stats_target(path, *, source=None, overwrite=False, sidecar=True):
     """Check where a statistics CSV will go, before computing anything.
 
     Parameters
@@ -126,6 +131,11 @@ def check_stats_target(path, *, source=None, overwrite=False):
         ``overwrite``, and no CSV goes inside an input folder.
     overwrite : bool
         Whether an existing file may be replaced.
+    sidecar : bool
+        A JSON sidecar will be written beside it (``PATH.json``): a file
+        there that is not this program's sidecar of this table is replaced
+        only with ``overwrite``, a folder never
+        (:func:`~histeq_gui.core.io.check_sidecar`).
 
     Returns
     -------
@@ -155,6 +165,9 @@ def check_stats_target(path, *, source=None, overwrite=False):
                          "create it first")
     if exists(path) and not overwrite:
         raise StackError(f"'{path}' exists; pass --overwrite to replace it")
+    if sidecar:
+        check_sidecar(path, overwrite)
+    check_writable(path)        # a read-only file system, a folder that takes no new file
     return path
 
 

@@ -1,4 +1,4 @@
-"""Compiled loops (numba) for the statistics of 8-bit gray images, row by row.
+"""Compiled loops (numba) for the statistics of image_stats: 8-bit rows, edges, Hamming sets.
 
 For uint8 and int8 images :func:`~histeq_gui.core.stats.image_stats` needs,
 per image, its 256-level histogram, ``np.std`` of its pixels, the 256-level
@@ -17,6 +17,13 @@ float64 row.  So ``std`` equals ``np.std(row)`` and the mean change equals
 ``np.mean(np.abs(v - b))`` bit for bit (``tests/core/test_stats.py`` checks
 it on real images).  Every index into a table is clipped, whatever the
 input.
+
+:func:`resample_pass` is one pass of Pillow's 8-bit resize over a batch of
+images; :func:`edge_histograms` repeats Pillow's ``FIND_EDGES`` filter on a
+batch of small gray images (CleanVision's blur check) and
+:func:`hamming_sets` finds
+the perceptual hashes within a Hamming radius of each other without
+comparing every pair (multi-index hashing).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum", "gray8_summary", "gray8_after"]
+__all__ = ["pairwise_sum", "gray8_summary", "gray8_after", "histogram256",
+           "edge_histograms", "popcount64", "hamming_sets", "resample_pass"]
 
 _BLOCK = 128            # NumPy's PW_BLOCKSIZE
 
@@ -227,3 +235,145 @@ def histogram256(y, first, last, edges, use, counts):
             elif k < 255 and v >= edges[r, k + 1]:
                 k += 1
             counts[r, k] += 1
+
+
+@njit(nogil=True, cache=True)
+def edge_histograms(small, heights, widths, edges, grays):
+    """Histograms of small gray images and of Pillow's ``FIND_EDGES`` of them.
+
+    Image ``r`` is the top-left ``heights[r] x widths[r]`` corner of
+    ``small[r]`` (m, S, S) uint8.  ``grays[r]`` (m, 256) receives its
+    256-level histogram, ``edges[r]`` that of its edges as Pillow's
+    ``ImagingFilter3x3`` makes them (``src/libImaging/Filter.c``): the
+    kernel ``8 * centre - the 8 neighbours`` plus 0.5, clamped to 0..255 and
+    truncated (so ``clip(sum, 0, 255)`` for these integer sums); the first
+    and last row and column are copied from the image, and an image smaller
+    than 3x3 is copied whole (``ImagingFilter`` returns a copy).
+    """
+    m = small.shape[0]
+    side_h = small.shape[1]
+    side_w = small.shape[2]
+    for r in range(m):
+        h = min(heights[r], side_h)
+        w = min(widths[r], side_w)
+        for y in range(h):
+            for x in range(w):
+                grays[r, small[r, y, x]] += 1
+        whole = h < 3 or w < 3
+        for y in range(h):
+            for x in range(w):
+                if whole or y == 0 or y == h - 1 or x == 0 or x == w - 1:
+                    edges[r, small[r, y, x]] += 1
+                    continue
+                s = 9 * np.int64(small[r, y, x])
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        s -= np.int64(small[r, y + dy, x + dx])
+                edges[r, 0 if s < 0 else (255 if s > 255 else s)] += 1
+
+
+@njit(nogil=True, cache=True)
+def popcount64(x):
+    """Number of set bits of a uint64 (the Hamming weight)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(nogil=True, cache=True)
+def _root(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]          # path halving
+        i = parent[i]
+    return i
+
+
+@njit(nogil=True, cache=True)
+def hamming_sets(hashes, radius, shifts, widths, patterns, counts, parent):
+    """Join every two of ``hashes`` within ``radius`` differing bits into one set.
+
+    ``hashes`` (n,) uint64 are distinct.  Multi-index hashing (Norouzi,
+    Punjani and Fleet, CVPR 2012): the 64 bits are cut into blocks
+    (``shifts[b]``, ``widths[b]``); two hashes within ``radius`` bits agree
+    within ``radius // len(blocks)`` bits on at least one block (the
+    pigeonhole principle), so for each block and hash only the hashes whose
+    block equals it up to one of ``patterns[b, :counts[b]]`` (every mask of
+    at most that many bits) are compared, found in the hashes sorted by that
+    block (a table of where each value starts for blocks of up to 16 bits,
+    a binary search for wider ones).  ``parent`` (n,) int64 receives the sets
+    as a union-find forest (``parent[i] == i`` for a root; every member's
+    root is made direct).  Returns the number of pairs compared.
+    """
+    n = hashes.shape[0]
+    for i in range(n):
+        parent[i] = i
+    compared = 0
+    for b in range(shifts.shape[0]):
+        width = widths[b]
+        mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1) if width < 64 \
+            else np.uint64(0xFFFFFFFFFFFFFFFF)
+        keys = (hashes >> np.uint64(shifts[b])) & mask
+        order = np.argsort(keys, kind="mergesort")
+        ordered = keys[order]
+        direct = width <= 16                    # a table of where each block value starts
+        starts = np.zeros((1 << width) + 1 if direct else 1, np.int64)
+        if direct:
+            for i in range(n):
+                starts[np.int64(keys[i]) + 1] += 1
+            for v in range(1 << width):
+                starts[v + 1] += starts[v]
+        for i in range(n):
+            key = keys[i]
+            for p in range(counts[b]):
+                target = key ^ patterns[b, p]
+                if direct:
+                    lo = starts[np.int64(target)]
+                    hi = starts[np.int64(target) + 1]
+                else:
+                    lo = np.searchsorted(ordered, target, side="left")
+                    hi = np.searchsorted(ordered, target, side="right")
+                for k in range(lo, hi):
+                    j = order[k]
+                    if j <= i:
+                        continue
+                    compared += 1
+                    if popcount64(hashes[i] ^ hashes[j]) <= radius:
+                        a = _root(parent, i)
+                        c = _root(parent, j)
+                        if a != c:
+                            if a < c:
+                                parent[c] = a
+                            else:
+                                parent[a] = c
+    for i in range(n):
+        parent[i] = _root(parent, i)
+    return compared
+
+
+
+@njit(nogil=True, cache=True)
+def resample_pass(src, starts, counts, weights, out):
+    """One pass of Pillow's 8-bit resampling along the first axis of ``src`` (N, R) uint8.
+
+    ``out[o, r] = clip8(2**21 + sum_k src[starts[o] + k, r] * weights[o, k])``
+    in 32-bit integers, ``clip8(s)`` being ``s >> 22`` clamped to 0..255, as
+    ``_ImagingResampleHorizontal_8bpc`` and ``_ImagingResampleVertical_8bpc``
+    compute each pixel (``src/libImaging/Resample.c``; ``weights`` are its
+    fixed-point coefficients).  Running along the first axis keeps the R
+    columns (every row of every image of a batch) one contiguous vector.
+    Indices into ``src`` are clipped to its rows.
+    """
+    n_out, width = out.shape
+    last = src.shape[0] - 1
+    acc = np.empty(width, np.int32)
+    for o in range(n_out):
+        acc[:] = 1 << 21
+        for k in range(counts[o]):
+            w = weights[o, k]
+            row = src[min(max(starts[o] + k, 0), last)]
+            for r in range(width):
+                acc[r] += np.int32(row[r]) * w
+        for r in range(width):
+            v = acc[r] >> 22
+            out[o, r] = 0 if v < 0 else (255 if v > 255 else v)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import methods as _methods
-from .atomic import _new_file, staged
+from .io import new_file, staged
 from .equalize import equalize, histogram
 from .histogram import check_bins, check_dtype
 
@@ -388,7 +388,7 @@ def worked_table_to_csv(table, path_or_file, *, overwrite=True):
         return None
     target = Path(path_or_file)
     with staged([target], overwrite=overwrite) as temps:
-        with _new_file(temps[0], target) as fh:
+        with new_file(temps[0], target) as fh:
             fh.write(text.getvalue().encode("utf-8"))
     return target
 

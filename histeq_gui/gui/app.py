@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 
 from .._version import __version__
-from ..core.equalize import SCOPES
-from ..core.methods import METHODS
+from ..cli_options import (OneLineParser, add_method_options, add_setting_options, bins_type,
+                           method_params, param_from_text)
+from ..core.methods import METHODS, SCOPES
 
 __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 
@@ -30,19 +31,6 @@ log = logging.getLogger(__name__)
 SCREENSHOT_SIZE = (1400, 860)
 MIN_SCREENSHOT = (1024, 640)
 _EXIT_ERROR = 1
-
-
-def _bins(text):
-    from .state import check_bins
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. "
-                                         "--bins 256") from None
-    try:
-        return check_bins(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _levels(text):
@@ -86,7 +74,7 @@ def _inspect(text):
 
 def build_parser():
     """The argparse parser of ``histeq-gui``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="histeq-gui",
         description="Look through an image stack, see what histogram equalization does to it, "
                     "and export the result.",
@@ -97,13 +85,7 @@ def build_parser():
     parser.add_argument("--key", metavar="NAME",
                         help="the array to open from an .npz file that holds several "
                              "(default: ask)")
-    parser.add_argument("--method", choices=METHODS,
-                        help="equalization method (default: the last one used, else numpy)")
-    parser.add_argument("--bins", type=_bins, metavar="N",
-                        help="histogram bins, 1..65536 (default: the last used, else 256)")
-    parser.add_argument("--scope", choices=SCOPES,
-                        help="one histogram per image, or one for the whole stack "
-                             "(default: the last used, else image)")
+    add_setting_options(parser, remembered=True)
     parser.add_argument("--index", type=_index, default=0, metavar="I",
                         help="image to show first, counted from 0 (default: 0)")
     parser.add_argument("--inspect", type=_inspect, default={}, help=argparse.SUPPRESS)
@@ -115,7 +97,7 @@ def build_parser():
     parser.add_argument("--compare", choices=METHODS, metavar="METHOD",
                         help="the comparison view's second method (setting B; default: the "
                              "next method after --method)")
-    parser.add_argument("--compare-bins", type=_bins, metavar="N",
+    parser.add_argument("--compare-bins", type=bins_type, metavar="N",
                         help="setting B's bins, 1..65536 (default: as --bins)")
     parser.add_argument("--compare-scope", choices=SCOPES,
                         help="setting B's scope (default: image)")
@@ -135,9 +117,8 @@ def build_parser():
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
     from .view_options import add_view_options
     add_view_options(parser)
-    from ..cli import _add_method_options       # --clip-limit, --reference, ... as histeq
-    _add_method_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_method_options(parser)                  # --clip-limit, --reference, ... as histeq
     return parser
 
 
@@ -342,10 +323,7 @@ def _set_method_params(parser, args, state):
     A scope the method does not have, or an option of another method, is a
     usage error (one line, exit 2).
     """
-    from ..cli import _method_params
-
-    args.method = state.method
-    params = _method_params(parser, args)
+    params = method_params(parser, args, state.method_spec)
     if params:
         state.set_params({**state.params, **params})
     if args.scope is not None:
@@ -363,9 +341,7 @@ def _set_compare(window, args, parser=None):
     by the registry; a bad one is a usage error (exit 2, one line).  A scope
     B's method lacks is one too.
     """
-    from ..cli import _from_text
-    from ..core.methods import get_method
-    from .compare_model import other_method
+    from .setting import other_method
 
     def error(message):
         if parser is None:
@@ -381,17 +357,17 @@ def _set_compare(window, args, parser=None):
         except ValueError as exc:
             error(f"argument --compare-scope: {exc}")
     params = {}
+    method = compare.method_spec
     for item in getattr(args, "compare_param", None) or ():
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
-        param = get_method(compare.method).param(name)
+        param = method.param(name)
         if not sep or param is None or name == "bins":
-            own = ", ".join(p.name for p in get_method(compare.method).params
-                            if p.name != "bins") or "none"
+            own = ", ".join(p.name for p in method.params if p.name != "bins") or "none"
             error(f"argument --compare-param: give NAME=VALUE with NAME a parameter of the "
-                  f"{compare.method} method ({own}), got {item!r}")
+                  f"{method.name} method ({own}), got {item!r}")
         try:
-            params[name] = param.check(_from_text(param, text.strip()), compare.method)
+            params[name] = param.check(param_from_text(param, text.strip()), method.name)
         except ValueError as exc:
             error(f"argument --compare-param: {exc}")
     if params:

@@ -1,9 +1,8 @@
-"""The comparison view's model: the second setting, and the pair of results it compares.
+"""The comparison view's model: the pair of results it compares, and their difference.
 
-Setting A is the viewer's own (the :class:`~histeq_gui.gui.state.ViewerState`'s
-method, parameters, bins and scope, whose result the
-:class:`~histeq_gui.gui.controller.ViewController` computes); setting B is a
-:class:`CompareSettings` (``state.compare``) with its own method parameters.
+Setting A is the viewer's own (``state.setting``, whose result the
+:class:`~histeq_gui.gui.controller.ViewController` computes); setting B is
+``state.compare``, a :class:`~histeq_gui.gui.setting.Setting` of its own.
 :class:`CompareController` computes B's
 :class:`~histeq_gui.gui.compute.ViewResult` for the image shown with the very
 functions the viewer uses for A: B's stack-aware parameters (``match``'s
@@ -27,28 +26,16 @@ from dataclasses import dataclass
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from ..core.equalize import check_scope
 from ..core.errors import Cancelled
-from ..core.methods import METHODS, check_method, get_method
 from ..core.worked import compare_images
 from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_dict,
                       params_key, resolve_stack_params, stack_histograms)
 from .controller import SYNC_IMAGE_VALUES, SYNC_STACK_VALUES
-from .state import MethodParams
 from .jobs import Runner, log_if_unexpected
 
-__all__ = ["CompareSettings", "CompareController", "Comparison", "describe_setting",
-           "other_method"]
+__all__ = ["CompareController", "Comparison", "describe_setting"]
 
 log = logging.getLogger(__name__)
-
-
-def other_method(method):
-    """A method other than ``method`` (the next registered one), to compare with by default."""
-    names = list(METHODS)
-    if method not in names or len(names) < 2:
-        return names[0] if names else method
-    return names[(names.index(method) + 1) % len(names)]
 
 
 def describe_setting(method, bins, scope, value_bins=False, params=None):
@@ -65,84 +52,6 @@ def describe_setting(method, bins, scope, value_bins=False, params=None):
                  else "an array" if hasattr(value, "__array__") else repr(value))
         text += f" · {name}={shown}"
     return text
-
-
-class CompareSettings(MethodParams, QObject):
-    """The second setting of the comparison view: method, its parameters, bins and scope.
-
-    Same setters and checks as the state's (:meth:`set_method`,
-    :meth:`set_param`, :meth:`reset_param`, :meth:`set_params`,
-    :meth:`set_bins`, :meth:`set_scope`); each emits ``changed`` on a real
-    change only.  As in the state, each method keeps its own parameters
-    (checked by the registry), a scope the method lacks is refused
-    (ValueError, one line), and choosing a method without the current scope
-    (CLAHE, matching: no "stack") switches B to "image"; the scope asked for
-    comes back with a method that has it.
-
-    Signals
-    -------
-    changed()
-        Anything changed.
-    paramsChanged(object)
-        The current method's parameters (a dict) changed, or the method did.
-    """
-
-    changed = pyqtSignal()
-    paramsChanged = pyqtSignal(object)
-
-    def __init__(self, method="skimage", bins=256, scope="image", parent=None):
-        from .state import check_bins
-        super().__init__(parent)
-        self._method = check_method(method)
-        self._bins = check_bins(bins)
-        self._wanted_scope = check_scope(scope)
-        self._scope = get_method(self._method).check_scope(self._wanted_scope)
-        self._params = {}               # method -> {name: value}
-
-    @property
-    def method(self):
-        """The second method."""
-        return self._method
-
-    @property
-    def bins(self):
-        """The second bin count."""
-        return self._bins
-
-    @property
-    def scope(self):
-        """The second scope, "image" or "stack"."""
-        return self._scope
-
-    def set_method(self, method):
-        """Set the method; an unknown name raises ValueError (scope coerced, see the class)."""
-        method = check_method(method)
-        if method != self._method:
-            self._method = method
-            scopes = get_method(method).scopes
-            self._scope = self._wanted_scope if self._wanted_scope in scopes else scopes[0]
-            self.paramsChanged.emit(self.params)
-            self.changed.emit()
-
-    def set_bins(self, bins):
-        """Set the bin count (1..65536, else ValueError)."""
-        from .state import check_bins
-        bins = check_bins(bins)
-        if bins != self._bins:
-            self._bins = bins
-            self.changed.emit()
-
-    def set_scope(self, scope):
-        """Set the scope: "image", or "stack" if B's method has it (else ValueError, one line)."""
-        scope = get_method(self._method).check_scope(check_scope(scope))
-        self._wanted_scope = scope
-        if scope != self._scope:
-            self._scope = scope
-            self.changed.emit()
-
-    def as_tuple(self):
-        """``(method, bins, scope)``."""
-        return self._method, self._bins, self._scope
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,8 +155,8 @@ class CompareController(QObject):
 
     def _key(self):
         state, settings = self.state, self.settings
-        method = settings.method
-        roi = state.roi if get_method(method).masks else None
+        method = settings.method_spec
+        roi = state.roi if method.masks else None
         return (state.stack, state.index, method, settings.bins, settings.scope,
                 params_key(settings.params), roi)
 

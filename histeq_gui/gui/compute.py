@@ -28,15 +28,26 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..core.display import dtype_range, finite_range
+from ..core.engine.chunks import stack_stream
 from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled
 from ..core.export import convert
-from ..core.methods import StackStream, get_method
+from ..core.methods import Method, get_method
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
            "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key",
-           "params_dict"]
+           "params_dict", "as_method"]
+
+
+def as_method(method: Method | str) -> Method:
+    """``method`` itself, or the registered method of that name (ValueError if none).
+
+    The viewer's settings hand their :class:`~histeq_gui.core.methods.Method`
+    on (looked up once, when picked); a name is accepted too, for code that
+    calls these functions directly with what the API takes.
+    """
+    return method if isinstance(method, Method) else get_method(method)
 
 
 class _Same:
@@ -82,8 +93,8 @@ def params_dict(key):
 
 
 def needs_stack(method):
-    """True if ``method`` has stack-aware parameters (resolved once per stack)."""
-    return bool(get_method(method).stack_aware)
+    """True if ``method`` (a Method or a name) has stack-aware parameters (resolved per stack)."""
+    return bool(as_method(method).stack_aware)
 
 
 def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
@@ -92,7 +103,7 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     Parameters
     ----------
     stack : LoadedStack
-    method : str
+    method : Method or str
     bins : int
     params : dict
         The parameters set (``state.params``).
@@ -116,62 +127,41 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     ValueError
         One line (an index out of range, a reference file that cannot be read).
     """
-    if not needs_stack(method):
+    m = as_method(method)
+    if not m.stack_aware:
         return dict(params)
     if progress is not None:
         progress("Reference", 0, 1)
     if getattr(stack, "ragged", False):
-        resolved = _ragged_params(stack, method, bins, params)
+        resolved = _ragged_params(stack, m, bins, params)
     else:
         mask = roi_mask(roi, stack.layout.image_shape)
         if stack.in_memory or mask is not None:
             source = stack.array    # a region of a stack read on demand: read whole (or refused)
         else:
-            source = _stack_stream(stack)
-        resolved = stack_params(source, method, channel_axis=stack.layout.channel_axis,
+            source = stack_stream(stack.reader, stack.layout)
+        resolved = stack_params(source, m.name, channel_axis=stack.layout.channel_axis,
                                 mask=mask, bins=bins, **params)
     if progress is not None:
         progress("Reference", 1, 1)
     return resolved
 
 
-def _ragged_params(stack, method, bins, params):
+def _ragged_params(stack, m, bins, params):
     """Stack-aware parameters for images of different sizes: only those that need no stack.
 
     An image array or file as reference resolves alone; "stack" or an index
     would need the images as one stack: a one-line ValueError.
     """
-    m = get_method(method)
     for p in m.stack_aware:
         value = params.get(p.name, p.default)
         if isinstance(value, str) and value == "stack" or \
                 isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            raise ValueError(f"the {method} method's {p.name} {value!r} needs images of one "
+            raise ValueError(f"the {m.name} method's {p.name} {value!r} needs images of one "
                              "size; choose a reference image file instead")
     first = stack.read_image(0)[np.newaxis]          # what channels are; nothing else is read
-    return stack_params(first, method, channel_axis=-1 if first.ndim == 4 else None,
+    return stack_params(first, m.name, channel_axis=-1 if first.ndim == 4 else None,
                         bins=bins, **params)
-
-
-def _stack_stream(stack):
-    """A stack read on demand as the core's StackStream (one piece in memory at a time)."""
-    pixels = stack.layout.image_shape[0] * stack.layout.image_shape[1]
-
-    def rows(array):
-        return np.asarray(array).reshape(-1, pixels)
-
-    def read_pieces():
-        for piece in stack.channel_chunks():
-            yield [rows(channel) for channel in piece]
-
-    def read_image(i):
-        image = stack.read_image(i)         # (H, W), or (H, W, C) with colour
-        if stack.channels == 1:
-            return [rows(image)[0]]
-        return [rows(image[..., c])[0] for c in range(stack.channels)]
-
-    return StackStream(stack.layout.n_images, stack.channels, stack.layout,
-                       np.dtype(stack.dtype).newbyteorder("="), read_pieces, read_image)
 
 
 def roi_mask(roi, image_shape):
@@ -191,7 +181,8 @@ class ViewResult:
     Attributes
     ----------
     index : int
-    method : str
+    method_spec : Method
+        The method (:attr:`method` is its name).
     bins : int
     scope : str
     original : ndarray
@@ -223,7 +214,7 @@ class ViewResult:
     """
 
     index: int
-    method: str
+    method_spec: Method
     bins: int
     scope: str
     original: np.ndarray
@@ -235,6 +226,11 @@ class ViewResult:
     roi: tuple | None = None
     image_range: tuple | None = None
     eq_units: tuple = (0.0, 1.0)
+
+    @property
+    def method(self):
+        """The method's name."""
+        return self.method_spec.name
 
     @property
     def eq_levels_bins(self):
@@ -320,7 +316,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     ----------
     stack : LoadedStack
     index : int
-    method : str
+    method : Method or str
     bins : int
     scope : {"image", "stack"}
     stack_hists : tuple of Histogram, optional
@@ -359,6 +355,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     histogram of the original is.
     """
     params = {} if params is None else params
+    m = as_method(method)
     if scope == "stack" and stack_hists is None:
         raise ValueError("scope 'stack' needs the stack's histograms; compute them first")
     original = np.ascontiguousarray(stack.image(index))
@@ -374,9 +371,9 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     try:
         for c, channel in enumerate(channels):
             hists.append(stack_hists[c] if scope == "stack" else
-                         histogram(channel, method, bins, mask=mask,
+                         histogram(channel, m.name, bins, mask=mask,
                                    progress=_stage(progress, "Histogram", c, parts),
-                                   **channel_params(method, params, c)))
+                                   **channel_params(m, params, c)))
         equalized = [h.apply(channel, progress=_stage(progress, "Equalizing", n + c, parts))
                      for c, (h, channel) in enumerate(zip(hists, channels))]
         if hists and hists[0].value_bins:       # count output levels, one bin each
@@ -384,24 +381,23 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
             counted = [convert(eq, "same", original.dtype) for eq in equalized]
         else:
             counted = equalized
-        m = get_method(method)
         eq_hists = []
         for c, eq in enumerate(counted):
             if m.kind(eq.dtype) == "image":         # no map of its own: plain bins
                 counter, own = "numpy", {}
             else:
-                counter, own = method, channel_params(method, params, c)
+                counter, own = m.name, channel_params(m, params, c)
             eq_hists.append(histogram(eq, counter, bins, mask=mask,
                                       progress=_stage(progress, "Histogram", 2 * n + c, parts),
                                       **own))
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - the viewer shows it (and logs it if a bug)
-        return ViewResult(index, method, bins, scope, original, None,
+        return ViewResult(index, m, bins, scope, original, None,
                           tuple(hists) if len(hists) == n else (), (), exc, roi=roi,
                           image_range=image_range)
     result = equalized[0] if n == 1 else np.stack(equalized, axis=-1)
-    return ViewResult(index, method, bins, scope, original, result, tuple(hists), tuple(eq_hists),
+    return ViewResult(index, m, bins, scope, original, result, tuple(hists), tuple(eq_hists),
                       note=image_note(original, result, scope), roi=roi,
                       image_range=image_range, eq_units=eq_units)
 
@@ -449,8 +445,8 @@ def image_note(original, equalized, scope):
 def failed_view(stack, index, method, bins, scope, error, roi=None):
     """The :class:`ViewResult` of an image that could not be equalized: its original and why."""
     original = np.ascontiguousarray(stack.image(index))
-    return ViewResult(index, method, bins, scope, original, None, (), (), error, roi=roi,
-                      image_range=finite_range(original))
+    return ViewResult(index, as_method(method), bins, scope, original, None, (), (), error,
+                      roi=roi, image_range=finite_range(original))
 
 
 def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
@@ -464,10 +460,11 @@ def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
     """
     report = None if progress is None else (lambda done, total:
                                             progress("Stack histogram", done, total))
+    name = as_method(method).name
     if stack.ragged:        # images of different sizes: the region clipped to each
-        return stack.fit_histograms(method, bins, roi=roi, progress=report, **(params or {}))
+        return stack.fit_histograms(name, bins, roi=roi, progress=report, **(params or {}))
     mask = roi_mask(roi, stack.layout.image_shape)
-    return stack.fit_histograms(method, bins, mask=mask, progress=report, **(params or {}))
+    return stack.fit_histograms(name, bins, mask=mask, progress=report, **(params or {}))
 
 
 class HistogramCache:

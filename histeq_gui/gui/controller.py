@@ -26,7 +26,6 @@ use the compiled loops.  The results are the same bits either way.
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import numpy as np
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
@@ -157,11 +156,11 @@ class ViewController(QObject):
             if hists is None:
                 return              # a job computes them and calls refresh again
         params = state.params
-        if needs_stack(state.method):
+        if needs_stack(state.method_spec):
             params = self._stack_wide("params")
             if params is None:
                 return              # a job resolves them and calls refresh again
-        request = (stack, state.index, state.method, state.bins, state.scope, hists)
+        request = (stack, state.index, state.method_spec, state.bins, state.scope, hists)
         roi = state.roi
         if stack.pixels_per_image <= SYNC_IMAGE_VALUES:
             self.compute_runner.abandon()
@@ -191,7 +190,7 @@ class ViewController(QObject):
         so that paging through the images does not try again each time.
         """
         state, stack = self.state, self.state.stack
-        method, bins, roi, params = state.method, state.bins, state.roi, state.params
+        method, bins, roi, params = state.method_spec, state.bins, state.roi, state.params
         if what == "hists":
             get, put = self._cache.get, self._cache.put
 
@@ -256,7 +255,7 @@ class ViewController(QObject):
     def _show_failure(self, error):
         """Show the current image's original and why it cannot be equalized."""
         state = self.state
-        self._set_result(failed_view(state.stack, state.index, state.method, state.bins,
+        self._set_result(failed_view(state.stack, state.index, state.method_spec, state.bins,
                                      state.scope, error, state.roi))
 
     def _set_result(self, result):

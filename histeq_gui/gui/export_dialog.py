@@ -2,33 +2,31 @@
 
 It runs :func:`histeq_gui.core.export.export_steps`, the generator the
 ``histeq`` command runs too, so the same stack and settings give the same
-bytes.  Closing the generator (Cancel) leaves no output behind.
+bytes.  Closing the generator (Cancel, Esc, the close button) leaves no
+output behind; the frame around it is :class:`~histeq_gui.gui.write_dialog.WriteDialog`.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
 from pathlib import Path
 
-from PyQt5.QtCore import Qt, QUrl, pyqtSignal
+from PyQt5.QtCore import Qt, QUrl
 from PyQt5.QtGui import QDesktopServices
-from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                             QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
-                             QPushButton, QSpinBox, QVBoxLayout)
+from PyQt5.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                             QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
-from ..core.atomic import exists
+from ..core.io import exists
 from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
 from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
 from ..core.io import output_kind
-from ..core.methods import METHODS, get_method, uses_value_bins
-from .panels.settings import WrappedNote, value_bins_note
-from .resources import SAMPLE_STACK, resource_path
-from .state import MAX_BINS, MIN_BINS
-from .jobs import Runner
+from ..core.histogram import MAX_BINS, MIN_BINS
+from ..core.methods import METHODS, Method, get_method
+from .panels.settings import WrappedNote, scope_note, value_bins_note
+from .write_dialog import WriteDialog, free_output_path
 
 __all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
@@ -43,8 +41,6 @@ _SAVE_FILTER = ";;".join(text for text, _ in _SAVE_KINDS)
 # The core's messages name the command's options; the dialog names its own controls.
 _CONTROLS = {"--dtype": '"Data type"', "--method": '"Method"', "--bins": '"Bins"',
              "--scope": '"Scope"'}
-_STAGE_TEXT = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
-               "write": "Writing and verifying"}
 
 
 def for_dialog(message):
@@ -81,13 +77,6 @@ def show_folder(path):
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
-def _is_bundled(path):
-    try:
-        return path.parent.resolve() == resource_path(SAMPLE_STACK).parent.resolve()
-    except FileNotFoundError:
-        return False
-
-
 def _same_kind_suffix(source):
     """The source's extension if the export can write that kind of file, else ".tif".
 
@@ -110,26 +99,13 @@ def default_output(source, fallback_folder):
     taken); a single ``.png`` image gives a ``.png``; a folder of images
     gives a folder (``shots`` -> ``shots_equalized``, of PNG files); other
     image files give a ``.tif``.  The bundled sample and read-only folders
-    use ``fallback_folder``.
+    use ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
-    if source is None:
-        folder, stem, suffix = Path(fallback_folder), "stack", ".tif"
-    else:
-        source = Path(source)
-        folder = source.parent
-        stem = source.name if source.is_dir() else source.stem
-        suffix = _same_kind_suffix(source)
-        if _is_bundled(source) or not os.access(folder, os.W_OK):
-            folder = Path(fallback_folder)
-    candidate = folder / f"{stem}_equalized{suffix}"
-    n = 2
-    while exists(candidate):
-        candidate = folder / f"{stem}_equalized_{n}{suffix}"
-        n += 1
-    return candidate
+    suffix = ".tif" if source is None else _same_kind_suffix(Path(source))
+    return free_output_path(source, fallback_folder, "equalized", suffix)
 
 
-class ExportDialog(QDialog):
+class ExportDialog(WriteDialog):
     """Export the current stack with the viewer's settings (all editable).
 
     Parameters
@@ -147,22 +123,18 @@ class ExportDialog(QDialog):
 
     Signals
     -------
-    exported(str)
-        The export finished; the output path.
+    exported(str), cancelled(str)
+        See :class:`~histeq_gui.gui.write_dialog.WriteDialog`.
     """
 
-    exported = pyqtSignal(str)
+    STAGES = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
+              "write": "Writing and verifying"}
+    ERROR_TITLE = "Cannot export"
 
     def __init__(self, state, preferences, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Export the equalized stack")
-        self.setModal(True)
+        super().__init__("Export the equalized stack", "Export", preferences, parent)
         self.stack = state.stack
         self.state = state
-        self.prefs = preferences
-        self.runner = Runner("export", self)
-        self.output_path = None
-        self._close_when_stopped = False
 
         stack = self.stack
         self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")
@@ -213,13 +185,8 @@ class ExportDialog(QDialog):
             self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
             if choice == viewer_axis:
                 self.channel_combo.setCurrentIndex(self.channel_combo.count() - 1)
-        self.stage_label = QLabel("Method, bins, scope and colour axis come from the viewer; "
-                                  "change them here if you like.")
-        self.stage_label.setWordWrap(True)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
+        self.stage_label.setText("Method, bins, scope and colour axis come from the viewer; "
+                                 "change them here if you like.")
 
         output_row = QHBoxLayout()
         output_row.addWidget(self.output_edit, 1)
@@ -239,24 +206,12 @@ class ExportDialog(QDialog):
         form.addRow("Parameters", self.params_label)
         form.addRow("Scope", self.scope_combo)
         form.addRow("Colour axis", self.channel_combo)
-        self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
-        self.cancel_button = self.buttons.addButton("Close", QDialogButtonBox.RejectRole)
-        self.cancel_button.setAutoDefault(False)
-        self.export_button.setDefault(True)          # Enter in any field; Escape closes
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.stage_label)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.buttons)
+        self.lay_out(form)
 
         self.browse_button.clicked.connect(self._browse)
         self.output_edit.textChanged.connect(self._show_format)
         self.method_combo.currentIndexChanged.connect(self._show_bins_note)
         self.method_combo.currentIndexChanged.connect(self._show_method_params)
-        self.export_button.clicked.connect(self.start_export)
-        self.cancel_button.clicked.connect(self._on_cancel_button)
-        self.runner.progressed.connect(self._on_progress)
         self._show_format()
         self._show_bins_note()
         self._show_method_params()
@@ -275,8 +230,12 @@ class ExportDialog(QDialog):
                               channel_axis=self.channel_combo.currentData(),
                               params=self.params())
 
+    def method(self) -> Method:
+        """The method chosen in the dialog."""
+        return get_method(self.method_combo.currentData())
+
     def _show_method_params(self):
-        method = get_method(self.method_combo.currentData())
+        method = self.method()
         given = self.params()
         parts = []
         for p in method.params:
@@ -294,14 +253,12 @@ class ExportDialog(QDialog):
             parts.append(f"{p.name} = {text}")
         self.params_label.setText("; ".join(parts) if parts else "none")
         # A method that works image by image has no whole-stack scope: say so, do not offer it.
-        stack_index = self.scope_combo.findData("stack")
-        item = self.scope_combo.model().item(stack_index)
-        item.setEnabled("stack" in method.scopes)
-        if "stack" not in method.scopes and self.scope_combo.currentData() == "stack":
+        note = scope_note(method)
+        item = self.scope_combo.model().item(self.scope_combo.findData("stack"))
+        item.setEnabled(note is None)
+        if note is not None and self.scope_combo.currentData() == "stack":
             self.scope_combo.setCurrentIndex(self.scope_combo.findData("image"))
-        self.scope_combo.setToolTip("" if "stack" in method.scopes else
-                                    f"{method.name} works on each image by itself: no "
-                                    "whole-stack scope")
+        self.scope_combo.setToolTip(note or "")
 
     def _show_format(self):
         text = self.output_edit.text().strip()
@@ -317,8 +274,8 @@ class ExportDialog(QDialog):
         self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} and a .json sidecar.")
 
     def _show_bins_note(self):
-        method = self.method_combo.currentData()
-        ignored = uses_value_bins(method, self.stack.dtype)
+        method = self.method()
+        ignored = method.ignores_bins(self.stack.dtype)
         self.bins_note.setText(value_bins_note(method, self.stack.dtype) if ignored else "")
         self.bins_note.setVisible(ignored)
         self.bins_spin.setEnabled(not ignored)
@@ -330,21 +287,18 @@ class ExportDialog(QDialog):
         if path:
             self.output_edit.setText(str(_with_kind_suffix(path, chosen)))
 
-    def _set_running(self, running):
+    def set_fields_enabled(self, enabled):
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
-                       self.channel_combo, self.export_button):
-            widget.setEnabled(not running)
-        if not running:
+                       self.channel_combo):
+            widget.setEnabled(enabled)
+        if enabled:
             self._show_bins_note()
-        self.cancel_button.setText("Cancel" if running else "Close")
+
+    def for_user(self, message):
+        return for_dialog(message)
 
     # ------------------------------------------------------------------ running
-    @property
-    def running(self):
-        """True while the export job runs."""
-        return self.runner.busy
-
     def start_export(self):
         """Check the fields, confirm replacing an existing output, and start the job.
 
@@ -354,87 +308,21 @@ class ExportDialog(QDialog):
             return False
         text = self.output_edit.text().strip()
         if not text:
-            self._error("Choose an output file or folder first.")
+            self.show_error("Choose an output file or folder first.")
             return False
         output = Path(text).expanduser()
         source = self.stack.path
         try:
             settings = self.settings().validate()
-            overwrite = False
-            if exists(output):
-                answer = QMessageBox.question(
-                    self, "Replace the output?",
-                    f"'{output}' exists. Replace it with the new export?",
-                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-                if answer != QMessageBox.Yes:
-                    return False
-                overwrite = True
+            overwrite = exists(output)
+            if overwrite and not self.confirm_replace(output):
+                return False
             check_target(output, source=source, overwrite=overwrite)
         except ValueError as exc:           # StackError is a ValueError
-            self._error(str(exc))
+            self.show_error(str(exc))
             return False
         images = self.stack.reader         # read chunk by chunk by the export
-        self.output_path = output
-        self._set_running(True)
-        self.stage_label.setText("Starting…")
-        self.progress_bar.setRange(0, 0)
         names = self.stack.names            # a folder's files: a PNG folder keeps their names
-        self.runner.start(lambda report: export_steps(images, output, settings, source=source,
-                                                      overwrite=overwrite, names=names),
-                          on_done=self._on_done, on_error=self._on_error,
-                          on_cancel=self._on_cancelled, name=f"export {output.name}")
+        self.run_write(lambda report: export_steps(images, output, settings, source=source,
+                                                   overwrite=overwrite, names=names), output)
         return True
-
-    def _on_progress(self, stage, done, total):
-        self.stage_label.setText(f"{_STAGE_TEXT.get(stage, stage)}: {done} of {total}")
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(min(done, total))
-
-    def _on_done(self, path):
-        self._set_running(False)
-        self.prefs.set_last_export_folder(Path(path).parent)
-        self.stage_label.setText(f"Exported to {path}")
-        self.exported.emit(str(path))
-        self.accept()
-
-    def _stopped(self, text):
-        """The export ended without output; close if the user asked to. True if closed."""
-        self._set_running(False)
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.stage_label.setText(text)
-        if self._close_when_stopped:
-            super().reject()
-        return self._close_when_stopped
-
-    def _on_error(self, message, error):
-        if not self._stopped("Export failed; nothing was written."):
-            self._error(message)
-
-    def _on_cancelled(self):
-        self._stopped("Export cancelled; nothing was written.")
-
-    def _error(self, message):
-        QMessageBox.warning(self, "Cannot export", for_dialog(message))
-
-    def cancel_export(self):
-        """Stop the running export; nothing is left behind."""
-        self.runner.cancel()
-
-    def _on_cancel_button(self):
-        if self.running:
-            self.cancel_export()
-        else:
-            self.reject()
-
-    def reject(self):
-        """Close (Esc, Close) — or, while exporting, cancel first and close when stopped."""
-        if self.running:
-            self._close_when_stopped = True
-            self.cancel_export()
-            return
-        super().reject()
-
-    def shutdown(self):
-        """Cancel and wait for the export thread (when the main window closes)."""
-        self.runner.shutdown()

@@ -10,7 +10,7 @@ from PyQt5.QtCore import QRectF, QSizeF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QPen
 from PyQt5.QtWidgets import QGraphicsRectItem
 
-__all__ = ["ImageViews", "BACKGROUND", "NAN_COLOUR", "ROI_COLOUR"]
+__all__ = ["ImageViews", "ColumnTitle", "BACKGROUND", "NAN_COLOUR", "ROI_COLOUR"]
 
 BACKGROUND = "#202124"
 _TITLE_COLOUR = "#e8eaed"
@@ -39,7 +39,7 @@ def _same_image(item, image, levels):
     return shown is image or np.array_equal(shown, image, equal_nan=image.dtype.kind == "f")
 
 
-class _Title(pg.LabelItem):
+class ColumnTitle(pg.LabelItem):
     """A label that takes its column's width instead of asking for its text's width.
 
     (A plain LabelItem sets its minimum width to the text, so a longer title
@@ -102,8 +102,8 @@ class ImageViews(pg.GraphicsLayoutWidget):
         self.setAcceptDrops(False)   # let drops reach the main window
         self.ci.setContentsMargins(4, 4, 4, 4)
         self.ci.setSpacing(4)
-        self.original_title = _Title("Original", color=_TITLE_COLOUR, size="10pt")
-        self.equalized_title = _Title("Equalized", color=_TITLE_COLOUR, size="10pt")
+        self.original_title = ColumnTitle("Original", color=_TITLE_COLOUR, size="10pt")
+        self.equalized_title = ColumnTitle("Equalized", color=_TITLE_COLOUR, size="10pt")
         self.addItem(self.original_title, row=0, col=0)
         self.addItem(self.equalized_title, row=0, col=1)
         self.original_view = self._add_view(1, 0)

@@ -1,7 +1,8 @@
 """The hidden ``--inspect`` option: set up the inspection panels before a screenshot.
 
 :func:`parse_inspect` reads ``sort=mean``, ``filter=flagged``,
-``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy`` (comma
+``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy``,
+``set=12`` (the grid shows the set of duplicates of image 12) (comma
 separated); :func:`apply_inspect` applies it once the statistics exist, and
 :func:`wait_for_inspection` waits for the statistics and thumbnails a
 screenshot needs.
@@ -55,9 +56,13 @@ def parse_inspect(text):
             if value not in ("original", "equalized"):
                 raise ValueError("thumbnails= takes original or equalized")
             spec["thumbnails"] = value
+        elif key == "set":
+            if not value.isdigit():
+                raise ValueError(f"set={value!r}: give an image number, e.g. set=12")
+            spec["set"] = int(value)
         else:
-            raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column or "
-                             "thumbnails")
+            raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column, "
+                             "thumbnails or set")
     return spec
 
 
@@ -77,6 +82,9 @@ def apply_inspect(window, spec):
         inspection.sort(*spec["sort"])
     if "thumbnails" in spec and "grid" in window.panels:
         window.panel("grid").set_equalized(spec["thumbnails"] == "equalized")
+    if "set" in spec and spec["set"] < inspection.n_images:
+        inspection.show_set(spec["set"])
+        window.state.set_index(spec["set"])
 
 
 def apply_inspect_when_ready(window, spec):

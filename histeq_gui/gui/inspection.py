@@ -31,13 +31,13 @@ from PyQt5.QtCore import QEvent, QObject, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QDockWidget
 
 from ..core.errors import first_line
-from ..core.methods import uses_value_bins
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
 from .jobs import Runner
 from .compute import params_key
 
 __all__ = ["Inspection", "FLAGS", "FILTERS", "NUMERIC_COLUMNS", "OUTLIER_BIT", "flag_bits",
-           "flag_reasons", "describe_filter", "want_while_shown"]
+           "flag_reasons", "describe_filter", "describe_value_range", "image_set",
+           "want_while_shown"]
 
 #: The quality flags, in order: column -> (bit, label, colour on a dark background,
 #: colour of a flagged cell on a light background, the score column it comes from).
@@ -46,11 +46,17 @@ FLAGS = {
     "is_light": (2, "light", "#fbbc04", "#fff0c2", "light_score"),
     "is_low_information": (4, "low information", "#12b5cb", "#c9f1f6",
                            "low_information_score"),
+    "is_blurry": (32, "blurry", "#7cacf8", "#d2e3fc", "blurry_score"),
+    "is_grayscale": (64, "grayscale", "#9aa0a6", "#e8eaed", "grayscale_score"),
+    "is_odd_aspect_ratio": (128, "odd aspect ratio", "#f538a0", "#fdd3ea",
+                            "odd_aspect_ratio_score"),
+    "is_odd_size": (256, "odd size", "#a1887f", "#e7dcd8", "odd_size_score"),
     "is_constant": (8, "constant", "#ff6d01", "#ffdcc2", None),
     "is_duplicate": (16, "duplicate", "#ea4335", "#fbd0cc", "duplicate_of"),
+    "is_near_duplicate": (512, "near duplicate", "#f6aea9", "#fce8e6", "near_duplicate_of"),
 }
 #: Bit of a robust-z outlier of the filter's column (while the outlier filter is on).
-OUTLIER_BIT = 32
+OUTLIER_BIT = 1024
 OUTLIER_COLOURS = ("#34a853", "#cdeed5")
 
 #: Filter modes: name -> what the filter menu says.
@@ -61,35 +67,97 @@ FILTERS = {"all": "All images", "flagged": "Flagged (any flag)",
 #: Columns with numbers one can plot, brush and look for outliers in.
 NUMERIC_COLUMNS = tuple(name for name, (dtype, _) in COLUMNS.items()
                         if dtype in ("float64", "int64") and name not in ("index",
-                                                                           "duplicate_of"))
+                                                                           "duplicate_of",
+                                                                           "near_duplicate_of"))
 
-_SCORE_FLAG = {"dark_score": "is_dark", "light_score": "is_light",
-               "low_information_score": "is_low_information"}
+#: The column naming each image's set, for the filters that show sets.
+_SET_OF = {"is_near_duplicate": "near_duplicate_of", "is_duplicate": "duplicate_of"}
+
+_SCORE_FLAG = {spec[4]: column for column, spec in FLAGS.items()
+               if spec[4] is not None and spec[4].endswith("_score")}
+_SCORE_FLAG["exact_duplicates_score"] = "is_duplicate"
 
 
 def flag_bits(table):
-    """One byte per image: the bits of :data:`FLAGS` it has (uint8)."""
-    bits = np.zeros(len(table["index"]), np.uint8)
+    """The bits of :data:`FLAGS` each image has (uint16).
+
+    Grayscale counts only in a stack that also holds colour images: in a
+    stack of gray images CleanVision's grayscale flag is on every image and
+    tells nothing about any one of them (the column still says it).
+    """
+    bits = np.zeros(len(table["index"]), np.uint16)
     for column, (bit, *_rest) in FLAGS.items():
-        bits[np.asarray(table[column], bool)] |= bit
+        flags = np.asarray(table[column], bool)
+        if column == "is_grayscale" and flags.all():
+            continue
+        bits[flags] |= bit
     return bits
 
 
 def flag_reasons(table, i):
     """Why image row ``i`` of ``table`` is flagged: one short sentence per flag (a list)."""
     reasons = []
+    info = getattr(table, "info", {})
     for column, (bit, label, _, _, score) in FLAGS.items():
         if not table[column][i]:
             continue
         if column == "is_duplicate":
             reasons.append(f"duplicate: the same pixels as image {int(table['duplicate_of'][i])}")
+        elif column == "is_near_duplicate":
+            members = np.flatnonzero(table["near_duplicate_of"] == table["near_duplicate_of"][i])
+            others = ", ".join(str(j) for j in members[members != i][:8])
+            more = "…" if len(members) > 9 else ""
+            reasons.append(f"near duplicate: the same perceptual hash {table['phash'][i]} as "
+                           f"image {others}{more} (set of {len(members)})"
+                           if info.get("near_duplicate_radius", 0) == 0 else
+                           f"near duplicate: perceptual hash within "
+                           f"{info['near_duplicate_radius']} bits of image {others}{more} "
+                           f"(set of {len(members)})")
         elif column == "is_constant":
             reasons.append("constant: one value everywhere")
+        elif column == "is_grayscale":
+            reasons.append("grayscale: a gray image (grayscale_score 0; CleanVision)")
+        elif column == "is_odd_size":
+            cut = info.get("odd_size_threshold", 0.5)
+            reasons.append(f"{label}: {score} {float(table[score][i]):.4g} < {cut:g} "
+                           f"({table['width'][i]}x{table['height'][i]} against the stack's "
+                           "sizes: CleanVision's IQR rule)")
         else:
             key = column[3:]
             reasons.append(f"{label}: {score} {float(table[score][i]):.4g} < {THRESHOLDS[key]} "
                            "(CleanVision's default threshold)")
     return reasons
+
+
+def describe_value_range(table):
+    """The range the table's brightness scores run over, in words (for captions)."""
+    info = getattr(table, "info", {})
+    rule = info.get("value_range_rule")
+    if not rule:
+        return ""
+    text = f"Dark and light scores over {rule}"
+    if info.get("near_duplicate_radius"):
+        text += f"; near duplicates within {info['near_duplicate_radius']} bits"
+    checks = info.get("checks")
+    return f"{text}; checks as {checks}" if checks else text
+
+
+def image_set(table, index):
+    """``(kind, members)``: the near-duplicate (else exact-duplicate) set of image ``index``.
+
+    ``kind`` is ``"near duplicate"`` or ``"duplicate"``; None when the image
+    is in no set.
+    """
+    near = int(table["near_duplicate_of"][index])
+    if near >= 0:
+        return "near duplicate", np.flatnonzero(table["near_duplicate_of"] == near)
+    first = int(table["duplicate_of"][index])
+    first = index if first < 0 else first
+    members = np.flatnonzero((table["duplicate_of"] == first) |
+                             (table["index"] == first))
+    if len(members) > 1:
+        return "duplicate", members
+    return None
 
 
 def describe_filter(mode, column=None, threshold=3.5, side="both"):
@@ -124,6 +192,8 @@ class Inspection(QObject):
         Column sorted by ("" for image order) and whether descending.
     selectionChanged()
         :attr:`selected` changed.
+    focusChanged()
+        :attr:`focus` changed: a set of duplicates to show side by side, or none.
     busyChanged(bool)
         The statistics job started, or ended.
     problemChanged(str)
@@ -142,6 +212,7 @@ class Inspection(QObject):
     brushChanged = pyqtSignal(object)
     sortChanged = pyqtSignal(str, bool)
     selectionChanged = pyqtSignal()
+    focusChanged = pyqtSignal()
     busyChanged = pyqtSignal(bool)
     problemChanged = pyqtSignal(str)
 
@@ -165,6 +236,7 @@ class Inspection(QObject):
         self._brush = None
         self._sort = ("", False)
         self._selected = np.zeros(0, np.int64)
+        self._focus = None
         self._mask = None
         self._z = None
         self._rows = np.zeros(0, np.int64)
@@ -203,7 +275,7 @@ class Inspection(QObject):
         state, stack = self.state, self.state.stack
         if stack is None:
             return None
-        bins = None if uses_value_bins(state.method, stack.dtype) else state.bins
+        bins = None if state.method_spec.ignores_bins(stack.dtype) else state.bins
         return (stack, state.method, bins, state.scope, params_key(state.params))
 
     def want(self, owner, wanted=True):
@@ -299,6 +371,7 @@ class Inspection(QObject):
 
     def _set_table(self, table, key):
         self._table, self._table_key = table, key
+        self.clear_focus()
         self._bits = None if table is None else flag_bits(table)
         if table is not None and self._brush is not None and self._brush[0] not in table:
             self._brush = None
@@ -433,12 +506,31 @@ class Inspection(QObject):
         column, descending = self._sort
         if table is not None and column and len(rows) > 1:
             rows = rows[np.argsort(_ranks(table[column], descending)[rows], kind="stable")]
+        elif len(rows) > 1 and self._set_keys(rows) is not None:
+            # the members of each set together, sets in the order of their first image
+            rows = rows[np.argsort(self._set_keys(rows), kind="stable")]
         self._rows = rows.astype(np.int64, copy=False)
         position = np.full(n, -1, np.int64)
         position[self._rows] = np.arange(len(self._rows))
         self._position = position
         if emit:
             self.rowsChanged.emit()
+
+    def row_sets(self):
+        """Per row, its set (the set's first image) while a filter shows sets, else None.
+
+        The "only near duplicates" and "only duplicates" filters put each
+        set's members together (unless a column sorts the rows).
+        """
+        return self._set_keys(self._rows)
+
+    def _set_keys(self, rows):
+        """The set of each of ``rows`` under a filter that shows sets (and no sort), or None."""
+        table, mode = self._table, self._filter[0]
+        if table is None or mode not in _SET_OF or self._sort[0]:
+            return None
+        first = np.asarray(table[_SET_OF[mode]])[rows]
+        return np.where(first >= 0, first, rows)
 
     # ------------------------------------------------------------------ reading
     def value(self, column, index):
@@ -504,6 +596,35 @@ class Inspection(QObject):
         rows = self._rows if rows is None else np.asarray(rows, np.int64)
         table = self._table
         return StatsTable({name: values[rows] for name, values in table.items()}, table.info)
+
+    # ------------------------------------------------------------------ sets
+    @property
+    def focus(self):
+        """``(kind, index, members)``: the set of image ``index`` shown side by side, or None.
+
+        ``kind`` is "near duplicate" or "duplicate" (:func:`image_set`).
+        """
+        return self._focus
+
+    def show_set(self, index):
+        """Show the set image ``index`` belongs to side by side; False if it is in none."""
+        found = None if self._table is None else image_set(self._table, int(index))
+        if found is None:
+            return False
+        focus = (found[0], int(index), found[1])
+        if self._focus is None or self._focus[0] != focus[0] or \
+                not np.array_equal(self._focus[2], focus[2]):
+            self._focus = focus
+            self.focusChanged.emit()
+        elif self._focus[1] != focus[1]:
+            self._focus = focus                 # the same set, another member clicked
+        return True
+
+    def clear_focus(self):
+        """Show the rows again instead of a set."""
+        if self._focus is not None:
+            self._focus = None
+            self.focusChanged.emit()
 
     # ------------------------------------------------------------------ selection
     @property

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
             self.export_dialog.finished.connect(self._on_export_dialog_closed)
             self.export_dialog.exported.connect(lambda path: self.status_bar.notify(
                 f"Exported to {path}", 60000, action=("Open folder", lambda: show_folder(path))))
+            self.export_dialog.cancelled.connect(self.status_bar.notify)
             self.export_dialog.open()
         self.export_dialog.raise_()
         return self.export_dialog

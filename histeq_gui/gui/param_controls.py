@@ -7,8 +7,11 @@ field for anything else; ``match``'s ``reference`` gets its own control
 (:class:`ReferenceControl`: the whole stack, an image of it, or an image
 file).  A control shows a value (:meth:`ParamControl.show_value`) and says
 what the user picked (``picked(value)``, or ``reset()`` for "the default");
-it never writes the state itself: the settings panel does, so the
-registry's own check decides what is valid.
+it never writes a setting itself: the form it sits in
+(:class:`~histeq_gui.gui.param_form.ParamForm`) hands the value on, so the
+registry's own check decides what is valid.  Qt comes through
+``pyqtgraph.Qt``, so that a napari plugin on another Qt binding can use the
+controls too.
 """
 
 from __future__ import annotations
@@ -17,9 +20,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
-                             QLineEdit, QMessageBox, QPushButton, QSpinBox, QWidget)
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 __all__ = ["ParamControl", "make_control", "param_label", "param_tip", "ReferenceControl",
            "choose_reference_file", "INT_LIMIT", "FLOAT_DECIMALS"]
@@ -42,14 +43,14 @@ def param_tip(param):
 
 def choose_reference_file(parent):
     """Ask for an image file to match to; its path, or "" when cancelled (tests replace it)."""
-    path, _ = QFileDialog.getOpenFileName(
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(
         parent, "Reference image", "",
         "Images and stacks (*.png *.tif *.tiff *.npy *.npz *.jpg *.jpeg *.bmp *.gif);;"
         "All files (*)")
     return path
 
 
-class ParamControl(QWidget):
+class ParamControl(QtWidgets.QWidget):
     """The control of one parameter.
 
     Signals
@@ -60,14 +61,14 @@ class ParamControl(QWidget):
         The user chose the default (for a default that depends on the images).
     """
 
-    picked = pyqtSignal(object)
-    reset = pyqtSignal()
+    picked = QtCore.Signal(object)
+    reset = QtCore.Signal()
 
     def __init__(self, param, parent=None):
         super().__init__(parent)
         self.param = param
         self.setToolTip(param_tip(param))
-        self._row = QHBoxLayout(self)
+        self._row = QtWidgets.QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 0)
 
     def show_value(self, value):
@@ -90,7 +91,7 @@ class _IntControl(ParamControl):
         self.word = param.choices[0] if param.choices else None
         self.by_default = self.word is None and callable(param.default)
         self.special = self.word is not None or self.by_default
-        self.spin = QSpinBox()
+        self.spin = QtWidgets.QSpinBox()
         self.spin.setKeyboardTracking(False)
         self.spin.setRange(low - 1 if self.special else low, high)
         if self.word is not None:
@@ -127,7 +128,7 @@ class _FloatControl(ParamControl):
         step = 10.0 ** -FLOAT_DECIMALS
         low = -1e9 if param.low is None else float(param.low) + (step if param.low_open else 0)
         high = 1e9 if param.high is None else float(param.high)
-        self.spin = QDoubleSpinBox()
+        self.spin = QtWidgets.QDoubleSpinBox()
         self.spin.setKeyboardTracking(False)
         self.spin.setDecimals(FLOAT_DECIMALS)
         self.spin.setRange(low, high)
@@ -148,7 +149,7 @@ class _ChoiceControl(ParamControl):
 
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
-        self.combo = QComboBox()
+        self.combo = QtWidgets.QComboBox()
         for choice in param.choices:
             self.combo.addItem(str(choice), choice)
         self.combo.setToolTip(self.toolTip())
@@ -164,7 +165,7 @@ class _TextControl(ParamControl):
 
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
-        self.edit = QLineEdit()
+        self.edit = QtWidgets.QLineEdit()
         self.edit.setToolTip(self.toolTip())
         self._row.addWidget(self.edit, 1)
         self.edit.editingFinished.connect(self._typed)
@@ -202,18 +203,18 @@ class ReferenceControl(ParamControl):
 
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
-        self.combo = QComboBox()
+        self.combo = QtWidgets.QComboBox()
         for kind, text in self.KINDS:
             self.combo.addItem(text, kind)
         self.combo.setToolTip(self.toolTip())
-        self.index_spin = QSpinBox()
+        self.index_spin = QtWidgets.QSpinBox()
         self.index_spin.setKeyboardTracking(False)
         self.index_spin.setRange(0, 0)
         self.index_spin.setToolTip("The image of this stack whose histogram every image is "
                                    "matched to (counted from 0)")
-        self.file_label = QLabel()
+        self.file_label = QtWidgets.QLabel()
         self.file_label.setMinimumWidth(40)
-        self.file_button = QPushButton("…")
+        self.file_button = QtWidgets.QPushButton("…")
         self.file_button.setToolTip("Choose another reference image file")
         self.file_button.setAutoDefault(False)
         self.file_button.setFixedWidth(28)
@@ -282,7 +283,7 @@ class ReferenceControl(ParamControl):
         try:
             load_reference(path)
         except (ValueError, OSError) as exc:       # StackError is a ValueError
-            QMessageBox.warning(self, "Cannot use this reference", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot use this reference", str(exc))
             return False
         self.picked.emit(Path(path))
         return True

@@ -3,8 +3,8 @@
 :func:`open_stack` is what the loader job runs in a worker thread; it is free
 of Qt so that it can run anywhere and be tested on its own.  The maths of the
 levels is :mod:`histeq_gui.core.display`'s; the file names of a folder come
-from :func:`histeq_gui.core.folder.folder_images`, the colour axis a TIFF
-declares from :func:`histeq_gui.core.channels.declared_channel_axis`.
+from :func:`histeq_gui.core.io.folder_images`, the colour axis a TIFF
+declares from :func:`histeq_gui.core.io.declared_channel_axis`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.channels import channel_axis_text, declared_channel_axis, parse_channel_axis
+from ..core.channels import channel_axis_text, parse_channel_axis
 from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range, finite_range,
                             saturated_levels, widen)
 from ..core.errors import KeyNeeded, StackError
-from ..core.folder import folder_images
 from ..core.histogram import check_dtype
-from ..core import memory
 from ..core.fit import fit_each
-from ..core.readers import ArrayReader, open_reader, stack_axis
+from ..core.io import (ArrayReader, declared_channel_axis, folder_images, memory, open_reader,
+                      stack_axis)
 from ..core.stack import Layout, as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path
 
@@ -53,10 +52,10 @@ def memory_budget():
 
 @dataclass(frozen=True, eq=False)
 class LoadedStack:
-    """A stack ready to be viewed, read through a core :class:`~histeq_gui.core.readers.Reader`.
+    """A stack ready to be viewed, read through a core :class:`~histeq_gui.core.io.Reader`.
 
     A small stack is read into memory when opened (its reader is an
-    :class:`~histeq_gui.core.readers.ArrayReader` of that array); a bigger
+    :class:`~histeq_gui.core.io.ArrayReader` of that array); a bigger
     one (above :func:`memory_budget`) is read on demand: :meth:`image` reads
     one image (the last :data:`IMAGE_CACHE` are kept), :meth:`chunks` and
     :meth:`fit_histograms` go through the stack a chunk of images at a time.
@@ -298,12 +297,12 @@ class LoadedStack:
             (Cancelled) stops the iteration.
         images : int, optional
             Indices along the stack's image axis per piece (default about
-            :data:`~histeq_gui.core.readers.CHUNK_BYTES`).
+            :data:`~histeq_gui.core.io.CHUNK_BYTES`).
 
         Notes
         -----
         Pieces are cut along the stack's image axis
-        (:func:`~histeq_gui.core.readers.stack_axis`) and keep every other
+        (:func:`~histeq_gui.core.io.stack_axis`) and keep every other
         axis; a single image is one piece.  A stack in memory gives views.
         """
         if self.ragged:             # one image per piece, each its own size
@@ -535,16 +534,16 @@ def _stack_of(reader, path, key, stage):
     except ValueError as exc:
         raise StackError(f"cannot view '{path}': {exc}") from None
     if reader.nbytes <= memory_budget():
-        if isinstance(reader, ArrayReader) and reader._mapped is not None:
-            array = reader.read(0, reader.shape[0])     # a .npy map: read with pread
+        if reader.kind == "npy":
+            array = reader.read(0, reader.shape[0])     # read with pread, not mapped
             report = stage("Reading")
             if report is not None:
                 report(1, 1)
         else:
             array = reader.load(stage("Reading"))
-        kind = reader.kind
+        kind, calibration = reader.kind, reader.calibration
         reader.close()
-        reader = ArrayReader(_native(np.asarray(array)), path, kind)
+        reader = ArrayReader(_native(np.asarray(array)), path, kind, calibration)
     names = None
     if path.is_dir():
         names = tuple(p.name for p in folder_images(path))

@@ -1,4 +1,4 @@
-"""The viewer's state: which stack, which image, which method, bins and scope.
+"""The viewer's state: which stack, which image, the two settings, and how they are shown.
 
 The state is the single source of truth.  Widgets write to it through its
 setters and redraw themselves from its signals; nothing else keeps a copy.
@@ -6,9 +6,9 @@ Every setter validates its value and emits its signal only on a real change.
 
 Three kinds of values live here:
 
-- what decides the computed result (stack, index, method, its parameters,
-  bins, scope, the colour axis and the region of interest): their setters
-  emit ``changed``;
+- what decides the computed result (stack, index, setting A's method, its
+  parameters, bins and scope, the colour axis and the region of interest):
+  their setters emit ``changed``; setting B (``compare``) has its own;
 - how the result is displayed (display levels, the histograms' x range, log
   counts, linked axes, the equalized values' scale): ``levelsChanged`` and
   ``displayChanged``, never ``changed`` (nothing is recomputed for them);
@@ -19,82 +19,23 @@ Three kinds of values live here:
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, pyqtSignal
-
 import math
+
+from PyQt5.QtCore import QObject, pyqtSignal
 
 from ..core.channels import parse_channel_axis
 from ..core.display import DEFAULT_SATURATED, LEVEL_MODES, check_saturated
-from ..core.equalize import check_scope
-from ..core.histogram import MAX_BINS, MIN_BINS
-from ..core.histogram import check_bins as _core_check_bins
-from ..core.methods import check_method, get_method, uses_value_bins
+from ..core.methods import Method
+from .setting import Setting, other_method
 
-__all__ = ["ViewerState", "MethodParams", "check_bins", "check_levels_mode", "check_roi", "check_params",
-           "same_params", "MIN_BINS", "MAX_BINS", "LEVEL_MODES", "HIST_RANGES", "EQ_SCALES"]
-
-def check_bins(bins):
-    """``bins`` as an int if it is a valid number of bins, else a one-line ValueError.
-
-    The core's own check and range (:data:`~histeq_gui.core.histogram.MIN_BINS`
-    to :data:`~histeq_gui.core.histogram.MAX_BINS`): the viewer takes every
-    bin count the API and ``histeq --bins`` take.
-    """
-    return _core_check_bins(bins)
-
+__all__ = ["ViewerState", "check_levels_mode", "check_roi", "LEVEL_MODES", "HIST_RANGES",
+           "EQ_SCALES"]
 
 HIST_RANGES = ("data", "dtype")
 """The original histogram's x axis: the histogram's own range, or the dtype's full range."""
 
 EQ_SCALES = ("export", "unit")
 """Equalized values on the axes: in the export's scale (0..255 for uint8), or in [0, 1]."""
-
-
-def check_params(method, params):
-    """``params`` of ``method`` checked by the registry: a new dict, or a one-line ValueError.
-
-    Every name must be one of the method's parameters other than ``bins``
-    (the viewer's bins are a setting of their own); each value goes through
-    :meth:`~histeq_gui.core.methods.Param.check` (its type and range), so
-    ``equalize(..., method, **params)`` accepts them.  Stack-aware values
-    (``match``'s reference index) are checked against the stack only when
-    the image is computed.
-
-    Examples
-    --------
-    >>> check_params("clahe", {"clip_limit": 0.05, "kernel_size": "auto"})
-    {'clip_limit': 0.05, 'kernel_size': 'auto'}
-    >>> check_params("clahe", {"clip_limit": 2})
-    Traceback (most recent call last):
-    ...
-    ValueError: clahe: clip_limit must be a number above 0 and at most 1, got 2
-    """
-    m = get_method(method)
-    out = {}
-    for name, value in dict(params).items():
-        param = m.param(name)
-        if param is None or name == "bins":
-            own = ", ".join(p.name for p in m.params if p.name != "bins") or "none"
-            raise ValueError(f"the {m.name} method has no parameter {name!r} to set here; "
-                             f"its parameters: {own}")
-        out[name] = param.check(value, m.name)
-    return out
-
-
-def _same_value(a, b):
-    if a is b:
-        return True
-    if type(a) is not type(b) or hasattr(a, "__array__") or hasattr(b, "__array__"):
-        return False            # arrays (a reference image): only the same object
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def same_params(a, b):
-    """True if two parameter dicts hold the same values (arrays: the same object)."""
-    return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
 
 
 def check_levels_mode(mode):
@@ -136,75 +77,17 @@ def check_roi(roi, image_shape=None):
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
-class MethodParams:
-    """Each method's own parameters, kept per method: what a setting of method and bins needs.
-
-    For a QObject with ``_method`` (the current method), ``_params`` (method
-    -> dict of the values set) and the signals ``paramsChanged(object)`` and
-    ``changed()``: the viewer's state and the comparison's setting B.
-    """
-
-    @property
-    def params(self):
-        """The current method's parameters set by the user (a new dict; ``bins`` is not one).
-
-        The others take their defaults.  Pass them on as
-        ``equalize(..., method=state.method, bins=state.bins, **state.params)``.
-        Each method keeps its own: changing the method and back restores them.
-        """
-        return dict(self._params.get(self._method, {}))
-
-    def params_of(self, method):
-        """The parameters set for ``method`` (a new dict), current or not."""
-        return dict(self._params.get(check_method(method), {}))
-
-    def set_param(self, name, value):
-        """Set one parameter of the current method (checked by the registry).
-
-        Raises ValueError (one line) for a name the method does not have, or
-        a value of the wrong type or out of range; nothing changes then.
-        """
-        params = self.params
-        params.update(check_params(self._method, {name: value}))
-        self._store_params(self._method, params)
-
-    def reset_param(self, name):
-        """Give parameter ``name`` of the current method its default again."""
-        params = self.params
-        if name in params:
-            del params[name]
-            self._store_params(self._method, params)
-
-    def set_params(self, params, method=None):
-        """Set all the parameters of ``method`` (default: the current one); others: default.
-
-        Raises ValueError (one line) for an unknown name or a bad value;
-        nothing changes then.
-        """
-        method = self._method if method is None else check_method(method)
-        self._store_params(method, check_params(method, params))
-
-    def _store_params(self, method, params):
-        if same_params(params, self._params.get(method, {})):
-            return
-        self._params[method] = params
-        if method == self._method:
-            self.paramsChanged.emit(self.params)
-            self.changed.emit()
-
-
-class ViewerState(MethodParams, QObject):
+class ViewerState(QObject):
     """Observable viewer state.
 
     Signals
     -------
     stackChanged()
         A new stack was set (the index was reset with it).
-    indexChanged(int), methodChanged(str), binsChanged(int), scopeChanged(str)
-        One setting changed.
-    paramsChanged(object)
-        The current method's parameters (:attr:`ViewerState.params`, a
-        dict) changed, or the method changed (to its own remembered ones).
+    indexChanged(int)
+        Another image is shown.
+    methodChanged(str), binsChanged(int), scopeChanged(str), paramsChanged(object)
+        Setting A changed (the signals of :attr:`setting`, passed on).
     channelAxisChanged(object), roiChanged(object)
         The colour axis choice ("auto", None or an axis) or the region of
         interest (``(x, y, w, h)`` or None) changed.
@@ -225,9 +108,11 @@ class ViewerState(MethodParams, QObject):
 
     Attributes
     ----------
-    compare : CompareSettings
-        The comparison view's second setting (method, bins, scope), with its
-        own ``changed`` signal; the viewer's own settings are setting A.
+    setting : Setting
+        Setting A, what the viewer shows: method, its parameters, bins and
+        scope.  The state's own ``method``, ``set_method``, ... are its.
+    compare : Setting
+        Setting B, the comparison view's second one, with its own signals.
     """
 
     stackChanged = pyqtSignal()
@@ -247,13 +132,13 @@ class ViewerState(MethodParams, QObject):
 
     def __init__(self, method="numpy", bins=256, scope="image", parent=None):
         super().__init__(parent)
+        self.setting = Setting(method, bins, scope, self)
+        self.compare = Setting(other_method(self.setting.method), bins, "image", self)
+        for name in ("methodChanged", "binsChanged", "scopeChanged", "paramsChanged",
+                     "changed"):
+            getattr(self.setting, name).connect(getattr(self, name))
         self._stack = None
         self._index = 0
-        self._method = check_method(method)
-        self._bins = check_bins(bins)
-        self._scope = get_method(self._method).check_scope(check_scope(scope))
-        self._wanted_scope = self._scope
-        self._params = {}               # method -> {name: value} set by the user
         self._cursor = None
         self._probe = None
         self._channel_axis = "auto"
@@ -266,8 +151,6 @@ class ViewerState(MethodParams, QObject):
         self._link_histograms = False
         self._eq_scale = "export"
         self._output_levels = None
-        from .compare_model import CompareSettings, other_method
-        self.compare = CompareSettings(other_method(self._method), self._bins, "image", self)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -281,19 +164,33 @@ class ViewerState(MethodParams, QObject):
         return self._index
 
     @property
-    def method(self):
-        """The equalization method."""
-        return self._method
+    def method(self) -> str:
+        """Setting A's method name (:attr:`Setting.method`)."""
+        return self.setting.method
 
     @property
-    def bins(self):
-        """The requested number of bins."""
-        return self._bins
+    def method_spec(self) -> Method:
+        """Setting A's method (:attr:`Setting.method_spec`)."""
+        return self.setting.method_spec
 
     @property
-    def scope(self):
-        """"image" or "stack"."""
-        return self._scope
+    def bins(self) -> int:
+        """Setting A's bins."""
+        return self.setting.bins
+
+    @property
+    def scope(self) -> str:
+        """Setting A's scope, "image" or "stack"."""
+        return self.setting.scope
+
+    @property
+    def params(self) -> dict:
+        """Setting A's parameters (:attr:`Setting.params`)."""
+        return self.setting.params
+
+    def params_of(self, method: str) -> dict:
+        """Setting A's parameters of ``method`` (:meth:`Setting.params_of`)."""
+        return self.setting.params_of(method)
 
     @property
     def cursor(self):
@@ -363,7 +260,7 @@ class ViewerState(MethodParams, QObject):
     @property
     def value_bins(self):
         """True when the method ignores the bin count for this stack (skimage on integers)."""
-        return self._stack is not None and uses_value_bins(self._method, self._stack.dtype)
+        return self._stack is not None and self.method_spec.ignores_bins(self._stack.dtype)
 
     # ------------------------------------------------------------------ setters
     def set_stack(self, stack, index=0):
@@ -438,46 +335,29 @@ class ViewerState(MethodParams, QObject):
         """Move ``delta`` images forward (negative: back), stopping at the ends."""
         self.set_index(self._index + int(delta))
 
-    def set_method(self, method):
-        """Set the method; an unknown name raises ValueError.
+    def set_method(self, method: str) -> None:
+        """Pick setting A's method (:meth:`Setting.set_method`)."""
+        self.setting.set_method(method)
 
-        Its parameters are the ones last set for it (:attr:`params`).  A
-        method without the current scope (CLAHE and matching work on each
-        image by itself: no "stack") switches the scope to "image"; the scope
-        asked for comes back with a method that has it.
-        """
-        method = check_method(method)
-        if method != self._method:
-            self._method = method
-            scopes = get_method(method).scopes
-            scope = self._wanted_scope if self._wanted_scope in scopes else scopes[0]
-            self.methodChanged.emit(method)
-            if scope != self._scope:
-                self._scope = scope
-                self.scopeChanged.emit(scope)
-            self.paramsChanged.emit(self.params)
-            self.changed.emit()
+    def set_bins(self, bins: int) -> None:
+        """Set setting A's bins (:meth:`Setting.set_bins`)."""
+        self.setting.set_bins(bins)
 
-    def set_bins(self, bins):
-        """Set the bin count; values outside 1..65536 raise ValueError (the core's range)."""
-        bins = check_bins(bins)
-        if bins != self._bins:
-            self._bins = bins
-            self.binsChanged.emit(bins)
-            self.changed.emit()
+    def set_scope(self, scope: str) -> None:
+        """Set setting A's scope (:meth:`Setting.set_scope`)."""
+        self.setting.set_scope(scope)
 
-    def set_scope(self, scope):
-        """Set the scope ("image" or "stack"); anything else raises ValueError.
+    def set_param(self, name: str, value: object) -> None:
+        """Set one of setting A's parameters (:meth:`Setting.set_param`)."""
+        self.setting.set_param(name, value)
 
-        A scope the current method does not have raises ValueError too (one
-        line: CLAHE has no "stack" scope).
-        """
-        scope = get_method(self._method).check_scope(check_scope(scope))
-        self._wanted_scope = scope
-        if scope != self._scope:
-            self._scope = scope
-            self.scopeChanged.emit(scope)
-            self.changed.emit()
+    def reset_param(self, name: str) -> None:
+        """Give setting A's parameter ``name`` its default (:meth:`Setting.reset_param`)."""
+        self.setting.reset_param(name)
+
+    def set_params(self, params, method: str | None = None) -> None:
+        """Set setting A's parameters of ``method`` (:meth:`Setting.set_params`)."""
+        self.setting.set_params(params, method)
 
     # ------------------------------------------------------------------ display only
     def set_levels_mode(self, mode):

@@ -4,24 +4,22 @@ It writes with :func:`histeq_gui.core.stats_csv.stats_to_csv`, the function
 ``histeq --stats`` uses: atomically, never onto the stack it describes, and
 never over an existing file unless the user agrees.  The rows are those the
 table shows (filter and brush, in the table's order), all images, or the
-selected ones.  Enter writes, Escape closes.
+selected ones.  Enter writes, Escape closes; the file is written in one go,
+which cannot be stopped part way, so while it is written Escape and the
+close button wait for it.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                             QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
-                             QPushButton, QRadioButton, QVBoxLayout)
+from PyQt5.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                             QLineEdit, QPushButton, QRadioButton, QVBoxLayout)
 
-from ..core.atomic import exists
+from ..core.io import exists
 from ..core.stats_csv import check_stats_target, stats_to_csv
-from .jobs import Runner
-from .resources import SAMPLE_STACK, resource_path
+from .write_dialog import WriteDialog, free_output_path
 
 __all__ = ["StatsExportDialog", "default_stats_path"]
 
@@ -32,27 +30,12 @@ def default_stats_path(source, fallback_folder):
     """A free CSV path beside the stack: ``faces.npy`` gives ``faces_stats.csv`` (then ``_2``...).
 
     The bundled sample, a stack made in code and read-only folders use
-    ``fallback_folder``.
+    ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
-    folder, stem = Path(fallback_folder), "stack"
-    if source is not None:
-        source = Path(source)
-        stem = source.name if source.is_dir() else source.stem
-        try:
-            bundled = source.parent.resolve() == resource_path(SAMPLE_STACK).parent.resolve()
-        except FileNotFoundError:
-            bundled = False
-        if not bundled and os.access(source.parent, os.W_OK):
-            folder = source.parent
-    candidate = folder / f"{stem}_stats.csv"
-    n = 2
-    while exists(candidate):
-        candidate = folder / f"{stem}_stats_{n}.csv"
-        n += 1
-    return candidate
+    return free_output_path(source, fallback_folder, "stats", ".csv")
 
 
-class StatsExportDialog(QDialog):
+class StatsExportDialog(WriteDialog):
     """Write the inspection's table (rows shown, all, or selected) as CSV.
 
     Parameters
@@ -73,20 +56,16 @@ class StatsExportDialog(QDialog):
     path_edit : QLineEdit
     shown_radio, all_radio, selected_radio : QRadioButton
         Which rows are written.
-    export_button, close_button : QPushButton
     """
 
-    exported = pyqtSignal(str)
+    ERROR_TITLE = "Cannot export the statistics"
 
     def __init__(self, inspection, preferences=None, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Export the statistics")
-        self.setModal(True)
+        # One CSV written atomically in one call: it cannot be stopped part way.
+        super().__init__("Export the statistics", "Statistics export", preferences, parent,
+                         cancellable=False)
         self.inspection = inspection
-        self.prefs = preferences
         self.stack = inspection.state.stack
-        self.runner = Runner("statistics CSV", self)
-        self.output_path = None
         fallback = preferences.last_export_folder() if preferences is not None else Path.home()
         self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback)))
         self.path_edit.setMinimumWidth(380)
@@ -109,14 +88,8 @@ class StatsExportDialog(QDialog):
         for radio in (self.shown_radio, self.all_radio, self.selected_radio):
             group.addButton(radio)
         (self.shown_radio if shown < total else self.all_radio).setChecked(True)
-        self._note = ("Writes a CSV table (one row per image, the columns of the Statistics "
-                      "panel) and a .json sidecar saying how it was made.")
-        self.note = QLabel(self._note)
-        self.note.setWordWrap(True)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.hide()
+        self.stage_label.setText("Writes a CSV table (one row per image, the columns of the "
+                                 "Statistics panel) and a .json sidecar saying how it was made.")
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
@@ -131,20 +104,8 @@ class StatsExportDialog(QDialog):
                                             f"{table.info.get('scope')}"))
         form.addRow("Output", path_row)
         form.addRow("Rows", rows)
-        self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
-        self.close_button = self.buttons.addButton("Close", QDialogButtonBox.RejectRole)
-        self.close_button.setAutoDefault(False)
-        self.export_button.setDefault(True)          # Enter in any field; Escape closes
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.note)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.buttons)
-
+        self.lay_out(form)
         self.browse_button.clicked.connect(self._browse)
-        self.export_button.clicked.connect(self.start_export)
-        self.close_button.clicked.connect(self.reject)
 
     def rows(self):
         """The image indices the chosen option writes, in order."""
@@ -163,10 +124,10 @@ class StatsExportDialog(QDialog):
             path = Path(path)
             self.path_edit.setText(str(path if path.suffix else path.with_suffix(".csv")))
 
-    @property
-    def running(self):
-        """True while the CSV is written."""
-        return self.runner.busy
+    def set_fields_enabled(self, enabled):
+        for widget in (self.path_edit, self.browse_button, self.shown_radio, self.all_radio,
+                       self.selected_radio):
+            widget.setEnabled(enabled)
 
     def start_export(self):
         """Check the path (asking before replacing a file) and write in a job; True if started."""
@@ -174,22 +135,17 @@ class StatsExportDialog(QDialog):
             return False
         text = self.path_edit.text().strip()
         if not text:
-            self._error("Choose a file to write first.")
+            self.show_error("Choose a file to write first.")
             return False
         path = Path(text).expanduser()
         source = self.stack.path
-        overwrite = False
         try:
-            if exists(path) and not path.is_dir():
-                answer = QMessageBox.question(self, "Replace the file?",
-                                              f"'{path}' exists. Replace it?",
-                                              QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-                if answer != QMessageBox.Yes:
-                    return False
-                overwrite = True
+            overwrite = exists(path) and not path.is_dir()
+            if overwrite and not self.confirm_replace(path):
+                return False
             check_stats_target(path, source=source, overwrite=overwrite)
         except ValueError as exc:       # StackError is a ValueError
-            self._error(str(exc))
+            self.show_error(str(exc))
             return False
         inspection = self.inspection
         subset = inspection.subset(self.rows())
@@ -200,49 +156,7 @@ class StatsExportDialog(QDialog):
             info.update(filter=inspection.describe_filter(),
                         brush=None if inspection.brush is None else list(inspection.brush),
                         sort=list(inspection.sort_key))
-        self.output_path = path
-        self._set_running(True)
-        self.runner.start(lambda report: stats_to_csv(subset, path, overwrite=overwrite,
-                                                      info=info, source=source),
-                          on_done=self._on_done, on_error=self._on_error,
-                          name=f"statistics CSV {path.name}")
+        self.run_write(lambda report: stats_to_csv(subset, path, overwrite=overwrite,
+                                                   info=info, source=source),
+                       path, starting="Writing…")
         return True
-
-    def _set_running(self, running):
-        for widget in (self.path_edit, self.browse_button, self.export_button,
-                       self.close_button, self.shown_radio, self.all_radio,
-                       self.selected_radio):
-            widget.setEnabled(not running)
-        self.progress_bar.setVisible(running)
-        self.progress_bar.setRange(0, 0 if running else 1)
-        self.note.setText("Writing…" if running else self._note)
-
-    def _on_done(self, path):
-        self._set_running(False)
-        if self.prefs is not None:
-            self.prefs.set_last_export_folder(Path(path).parent)
-        self.exported.emit(str(path))
-        self.accept()
-
-    def _on_error(self, message, error):
-        self._set_running(False)
-        self._error(message)
-
-    def _error(self, message):
-        QMessageBox.warning(self, "Cannot export the statistics", message)
-
-    def reject(self):
-        """Close (Escape, Close); not while the file is being written (it takes seconds)."""
-        if self.running:
-            return
-        super().reject()
-
-    def keyPressEvent(self, event):
-        if event.key() == Qt.Key_Escape and self.running:
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def shutdown(self):
-        """Wait for the file being written (the main window is closing)."""
-        return self.runner.shutdown()

@@ -14,11 +14,10 @@ that big images never freeze the window.
 
 from __future__ import annotations
 
-import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from . import compute
-from ..core.methods import get_method
+from ..core.methods import Method
 from .controller import SYNC_IMAGE_VALUES
 from .jobs import Runner, log_if_unexpected, user_message
 from .state import check_roi
@@ -50,7 +49,7 @@ def sample_pixels(stack, index, scope, channel=0):
     return image if stack.channels == 1 else image[..., channel]
 
 
-def method_params(stack, method, bins, params, roi=None, channel=0, progress=None):
+def method_params(stack, method: Method, bins, params, roi=None, channel=0, progress=None):
     """The parameters the viewer equalizes ``channel`` with: ``params``, stack-aware ones resolved.
 
     ``match``'s reference "stack" or an image index is resolved against the
@@ -63,14 +62,14 @@ def method_params(stack, method, bins, params, roi=None, channel=0, progress=Non
     job.
     """
     from ..core.equalize import channel_params
-    if not compute.needs_stack(method):
+    if not method.stack_aware:
         return dict(params)
     resolved = compute.resolve_stack_params(stack, method, bins, params, roi=roi,
                                             progress=progress)
     return channel_params(method, resolved, channel)
 
 
-def table_levels(levels, method, params, dtype, bins):
+def table_levels(levels, method: Method, params, dtype, bins):
     """``L`` of a worked table, and the parameters to pass to the core's ``worked_table``.
 
     A method with its own ``levels`` parameter (``textbook``) maps to that
@@ -85,7 +84,7 @@ def table_levels(levels, method, params, dtype, bins):
         ``(L, params)``: ``params`` without ``levels`` (the core's
         ``worked_table`` passes its ``L`` on as the method's ``levels``).
     """
-    param = get_method(method).param("levels")
+    param = method.param("levels")
     if param is None:
         return levels, dict(params)
     own = dict(params)
@@ -95,9 +94,9 @@ def table_levels(levels, method, params, dtype, bins):
     return int(value), own
 
 
-def own_levels(method):
+def own_levels(method: Method) -> bool:
     """True if ``method`` has its own ``levels`` parameter (the worked table's L is then it)."""
-    return get_method(method).param("levels") is not None
+    return method.param("levels") is not None
 
 
 def describe_params(params):

@@ -8,8 +8,10 @@ maps them all with the whole stack's histogram, :meth:`Histogram.apply`).
 Each image may have its own shape: a thumbnail keeps the image's aspect
 ratio within a ``size`` x ``size`` square (the grid letterboxes it).
 
-Display: the original with the stack's fixed levels (``LoadedStack.levels``,
-as the image view draws it), the equalized image over [0, 1]; NaN pixels in
+Display: the original with the levels the image view starts with (8-bit
+data its dtype's range, other data the stack's saturated percentiles,
+:meth:`Thumbnails.original_levels`: one outlier pixel does not turn every
+thumbnail black), the equalized image over [0, 1]; NaN pixels in
 the viewer's NaN colour; colour images as RGB (alpha is not drawn; gray +
 alpha as gray).  Big images are reduced by averaging blocks of pixels (a
 block holding NaN is NaN), small ones enlarged by repeating pixels, so the
@@ -173,7 +175,8 @@ class Thumbnails:
     ----------
     stack : LoadedStack
         ``stack.image(i)`` gives image ``i`` (each may have its own shape);
-        ``stack.levels`` the display levels of the originals.
+        ``stack.levels`` and ``stack.percentile_levels()`` the display levels of the
+        originals (:meth:`original_levels`).
     size : int
         Longest side of a thumbnail, in pixels.
     cache_bytes : int
@@ -193,7 +196,23 @@ class Thumbnails:
         self._bytes = 0
         self._budget = int(cache_bytes)
         self._hists = {}                    # (method, bins) -> whole-stack histograms
+        self._levels = None
         self._lock = threading.Lock()
+
+    def original_levels(self):
+        """The display levels of the originals: the image view's first choice for the stack.
+
+        ``stack.levels`` (the dtype's range) for 8-bit data; for wider
+        integers and floats the stack's saturated percentiles (ImageJ's
+        automatic contrast, ``stack.percentile_levels()``), which a few
+        extreme pixels cannot move, where the full range of a float stack
+        with one pixel of 1e30 would draw every other image black.
+        """
+        if self._levels is None:
+            stack = self.stack
+            mode = getattr(stack, "default_levels_mode", "dtype")
+            self._levels = stack.percentile_levels() if mode == "percentile" else stack.levels
+        return self._levels
 
     # ------------------------------------------------------------------ the cache
     def get(self, variant, index):
@@ -347,7 +366,7 @@ class Thumbnails:
     def _batch(self, variant, batch, hists, params=None):
         """QImages (or None) of a batch ``(m, H, W[, C])`` of one shape."""
         if variant.kind == "original":
-            lo, hi = self.stack.levels
+            lo, hi = self.original_levels()
             pixels = batch
         else:
             lo, hi = 0.0, 1.0

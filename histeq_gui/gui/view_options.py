@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.channels import parse_channel_axis
+from ..cli_options import channel_axis_type
 from ..core.display import LEVEL_MODES, check_saturated
 from .state import EQ_SCALES, HIST_RANGES
 
@@ -29,13 +29,6 @@ def _numbers(count, what):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return tuple(values)
     return parse
-
-
-def _channel_axis(text):
-    try:
-        return parse_channel_axis(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _saturated(text):
@@ -56,7 +49,7 @@ def add_view_options(parser):
                        help="percent of pixels saturated by --levels percentile (default 0.35)")
     group.add_argument("--display-range", type=_numbers(2, "LOW,HIGH, e.g. 0,4095"),
                        metavar="LOW,HIGH", help="manual display levels of the original")
-    group.add_argument("--channel-axis", type=_channel_axis, metavar="auto|none|N",
+    group.add_argument("--channel-axis", type=channel_axis_type, metavar="auto|none|N",
                        help="colour axis, as histeq --channel-axis (default: auto)")
     group.add_argument("--roi", type=_numbers(4, "X,Y,WIDTH,HEIGHT, e.g. 10,10,40,30"),
                        metavar="X,Y,W,H", help="a region whose pixels make the histogram")

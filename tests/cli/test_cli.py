@@ -18,6 +18,7 @@ from histeq_gui.core import export as export_module
 from histeq_gui.core.export import ExportSettings, convert, export
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack
 from histeq_gui.core.stack import guess_layout
+from histeq_gui.core.stats import COLUMNS
 
 RNG = np.random.default_rng(7)
 REPO = Path(histeq_gui.__file__).resolve().parent.parent
@@ -509,7 +510,8 @@ def test_subprocess_usage_error(tmp_path):
 
 _SLOW = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import export, writers
+    from histeq_gui.core import export
+    from histeq_gui.core.io import ChunkWriter
     from histeq_gui import cli
 
     stage = sys.argv.pop(1)
@@ -522,14 +524,14 @@ _SLOW = textwrap.dedent("""
             return equalize_piece(*args)
         export.equalize_piece = slow_piece
     else:                               # writing is verified chunk by chunk: slow that down
-        verify = writers.ChunkWriter.verify
+        verify = ChunkWriter.verify
         def slow_verify(self, progress=None):
             def slow(done, total):
                 print("busy", flush=True)
                 time.sleep(0.2)
                 progress(done, total)
             return verify(self, slow)
-        writers.ChunkWriter.verify = slow_verify
+        ChunkWriter.verify = slow_verify
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -642,17 +644,17 @@ def test_subprocess_sigterm_exits_143_and_leaves_nothing(tmp_path, stage, name):
 
 _SLOW_CLEAN_UP = textwrap.dedent("""
     import sys, time
-    from histeq_gui.core import atomic, writers
+    from histeq_gui.core.io import ChunkWriter, atomic
     from histeq_gui import cli
 
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
     def slow_verify(self, progress=None):
         def slow(done, total):
             print("busy", flush=True)
             time.sleep(0.2)
             progress(done, total)
         return verify(self, slow)
-    writers.ChunkWriter.verify = slow_verify
+    ChunkWriter.verify = slow_verify
     remove = atomic._remove
     def slow_remove(path):
         print("cleaning", flush=True)
@@ -794,7 +796,10 @@ def test_every_parameter_of_every_registered_method_is_an_option():
         for param in get_method(method).params:
             if param.name == "bins":
                 continue
-            action = flags["--" + param.name.replace("_", "-")]
+            flag = "--" + param.name.replace("_", "-")
+            if flags[flag].dest != f"method_param_{param.name}":    # the command's own option
+                flag = "--param-" + param.name.replace("_", "-")
+            action = flags[flag]
             assert method in action.help and param.help.replace("%", "%%") in action.help
 
 
@@ -921,8 +926,8 @@ def test_stats_alone_writes_the_image_stats_table(tmp_path, capsys):
     source = _input(tmp_path, stack)
     code, out, err = _run(capsys, source, "--stats", tmp_path / "stats.csv", "--bins", "64")
     assert (code, err) == (0, "")
-    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, 25 columns; "
-                   f"sidecar {tmp_path / 'stats.csv.json'}\n")
+    assert out == (f"wrote {tmp_path / 'stats.csv'}: statistics of 4 images, {len(COLUMNS)} "
+                   f"columns; sidecar {tmp_path / 'stats.csv.json'}\n")
     expected = histeq_gui.image_stats(load_stack(source), bins=64, channel_axis="auto")
     _assert_csv_equals_table(tmp_path / "stats.csv", expected)
     info = read_sidecar(tmp_path / "stats.csv")
@@ -967,14 +972,14 @@ def test_stats_of_a_folder_are_named_after_its_files(tmp_path, capsys):
 
 
 def test_stats_targets_are_checked_before_reading(tmp_path, capsys, monkeypatch):
-    from histeq_gui.core import readers
+    from histeq_gui.core import io
 
     source = _input(tmp_path)
     (tmp_path / "old.csv").write_text("keep")
 
     def refuse(*args, **kwargs):
         raise AssertionError("read before checking the targets")
-    monkeypatch.setattr(readers, "open_reader", refuse)
+    monkeypatch.setattr(io, "open_reader", refuse)
     for args, fragment in [
             (["--stats", tmp_path / "old.csv"], "exists; pass --overwrite"),
             (["--stats", tmp_path / "missing" / "s.csv"], "does not exist"),

@@ -104,7 +104,8 @@ def opencv_reference(image, bins, mask=None):
     dtype's levels for integers (value - minimum; only the levels present
     matter), over ``np.histogram``'s bins for floats.  Pixels outside the
     mask below the first counted level get 0.  The result is ``lut / (levels
-    - 1)``; for uint8 the tests check this function against cv2 itself.
+    - 1)``, at most 1; for uint8 the tests check this function against cv2
+    itself.
     Fewer than 2 levels make no table (the method declares bins >= 2).
     """
     if bins < 2:
@@ -140,7 +141,9 @@ def opencv_reference(image, bins, mask=None):
         running += int(hist[k])
         value = np.rint(np.float32(running) * scale)          # cvRound(sum * scale)
         lut[k] = float(min(max(value, np.float32(0)), np.float32(top)))  # saturate_cast
-    out[finite] = np.where(cell >= 0, lut[np.maximum(cell, 0)], 0.0) / top
+    # lut / (levels - 1), at most 1: float32(2**32 - 1) is 2**32, one level more than 32-bit
+    # types have.
+    out[finite] = np.minimum(np.where(cell >= 0, lut[np.maximum(cell, 0)], 0.0) / top, 1.0)
     return out
 
 

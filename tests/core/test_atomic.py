@@ -1,4 +1,4 @@
-"""Tests of histeq_gui.core.atomic: temporary names, cleaning up after killed runs, and the
+"""Tests of histeq_gui.core.io.atomic: temporary names, cleaning up after killed runs, and the
 commit protocol at every crash point (injected exceptions in-process, SIGKILL in a forked
 child), on real files in tmp_path."""
 
@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from histeq_gui.core import atomic, io
-from histeq_gui.core.atomic import clean_up
+from histeq_gui.core import io
+from histeq_gui.core.io import atomic
+from histeq_gui.core.io import clean_up
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
 
@@ -54,7 +55,7 @@ def _name(stem, kind, pid, suffix="", ns=None):
 
 @pytest.mark.parametrize("name", ["out.npy", "out.npy.json", "frames", ".hidden.tif"])
 def test_temporary_names_say_program_and_process(tmp_path, name):
-    temp = atomic._temp_path(tmp_path / name, "tmp")
+    temp = atomic.temp_path(tmp_path / name, "tmp")
     assert temp.parent == tmp_path
     stem = name.lstrip(".").rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     assert re.fullmatch(rf"\.{re.escape(stem)}-histeq-tmp-[0-9a-f]{{4}}-{os.getpid()}-"
@@ -65,7 +66,7 @@ def test_temporary_names_say_program_and_process(tmp_path, name):
 def test_temporary_names_fit_in_255_bytes(tmp_path):
     long = "é" * 120 + ".npy"                # 244 bytes
     assert len(os.fsencode(long)) == 244
-    temp = atomic._temp_path(tmp_path / long, "tmp")
+    temp = atomic.temp_path(tmp_path / long, "tmp")
     assert len(os.fsencode(temp.name)) <= 255
     assert atomic._NAME.fullmatch(temp.name) is not None
     save_stack(tmp_path / long, np.zeros((2, 3, 3), np.uint8))

@@ -14,8 +14,11 @@ import zlib
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from PIL import Image
 
-from histeq_gui.core import gif, memory
+from bomb_files import gif_bomb
+
+from histeq_gui.core.io import gif, memory
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import load_stack
 
@@ -36,19 +39,6 @@ def _frames_gif(path, n=3, size=(24, 32)):
     return path
 
 
-def _one_pixel_frames_gif(width, height, frames, transparent=False):
-    """A GIF of ``frames`` one-pixel frames on a ``width`` x ``height`` canvas, by hand."""
-    out = [b"GIF89a", struct.pack("<HHBBB", width, height, 0, 0, 0)]
-    for _ in range(frames):
-        if transparent:
-            out.append(b"\x21\xf9\x04\x01\x00\x00\x00\x00")     # graphic control: transparent
-        # image at (0, 0), 1x1, local colour table of 2 entries; LZW: clear, 0, end
-        out.append(b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0x80) + b"\x00\x00\x00\xff\xff\xff")
-        out.append(b"\x02\x02\x44\x01\x00")
-    out.append(b"\x3b")
-    return b"".join(out)
-
-
 # --- GIF structure --------------------------------------------------------------------------
 
 def test_scan_gif_agrees_with_pillow_on_a_real_animation(tmp_path):
@@ -64,9 +54,9 @@ def test_scan_gif_agrees_with_pillow_on_a_real_animation(tmp_path):
 
 def test_the_hand_made_gif_decodes_as_declared(tmp_path):
     path = tmp_path / "dots.gif"
-    path.write_bytes(_one_pixel_frames_gif(7, 5, 3))
+    path.write_bytes(gif_bomb(7, 5, 3))
     frames = load_stack(path)
-    assert frames.shape == (3, 5, 7, 3)
+    assert frames.shape == (3, 5, 7)            # black and white: grey frames
     assert gif.scan_gif(path.read_bytes()).frames == 3
 
 
@@ -104,20 +94,36 @@ def little_memory(monkeypatch):
 
 def test_the_gif_bomb_of_the_issue(tmp_path, little_memory):
     path = tmp_path / "bomb.gif"
-    path.write_bytes(_one_pixel_frames_gif(4000, 4000, 200))
+    path.write_bytes(gif_bomb(4000, 4000, 200))
     assert path.stat().st_size < 5000               # 4.6 KB ...
-    with pytest.raises(StackError) as excinfo:      # ... that decodes to 9.6 GB
-        load_stack(path)
+    with pytest.raises(StackError) as excinfo:      # ... of 200 grey frames: 3.2 GB, and a
+        load_stack(path)                            # frame's work (12 bytes a pixel)
     assert str(excinfo.value) == (
-        f"cannot read '{path}': it would decode to 9.6 GB (200 frames of 4000x4000 pixels), "
+        f"cannot read '{path}': it would decode to 3.4 GB (200 frames of 4000x4000 pixels), "
         "more than the 2.0 GB of memory available; use a smaller file or free some memory")
 
 
-def test_a_gif_bomb_beyond_any_machine(tmp_path):
+def test_a_gif_over_pillows_pixel_limit_is_one_clear_line(tmp_path):
+    """62 bytes declaring 65535x65535: imageio said 'An unknown error occurred ... pillow'."""
     path = tmp_path / "bomb.gif"
-    path.write_bytes(_one_pixel_frames_gif(65535, 65535, 40, transparent=True))
-    with pytest.raises(StackError, match=r"would decode to 687.2 GB \(40 frames of "
-                                         r"65535x65535 pixels\), more than the"):
+    path.write_bytes(gif_bomb(65535, 65535, 1))
+    assert path.stat().st_size < 70
+    with pytest.raises(StackError) as excinfo:
+        load_stack(path)
+    assert str(excinfo.value) == (
+        f"cannot read '{path}': its canvas of 65535x65535 pixels is larger than Pillow "
+        f"decodes (at most {2 * Image.MAX_IMAGE_PIXELS} pixels); the file is damaged or not "
+        "meant to be decoded")
+
+
+def test_a_colour_gif_bomb_counts_its_colours(tmp_path, monkeypatch):
+    """Transparent colours decode to RGBA: four bytes a pixel, and a frame's work."""
+    path = tmp_path / "bomb.gif"
+    path.write_bytes(gif_bomb(4000, 4000, 20, transparent=True,
+                                           colours=b"\xff\x00\x00\x00\x00\xff"))
+    monkeypatch.setattr(memory, "available", lambda: 1_000_000_000)
+    with pytest.raises(StackError, match=r"would decode to 1.5 GB \(20 frames of 4000x4000 "
+                                         r"pixels\), more than the 1.0 GB"):
         load_stack(path)
 
 

@@ -119,7 +119,7 @@ def test_a_scheduler_without_the_dask_engine_is_a_usage_error(tmp_path, capsys):
 def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch, capsys):
     import socket
 
-    monkeypatch.setattr(dask_engine, "_CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(dask_engine, "DASK_CONNECT_TIMEOUT", 2.0)
     with socket.socket() as probe:             # a free port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -149,10 +149,10 @@ def test_tasks_run_the_core_single_threaded(monkeypatch):
     names = []
     chunk_range = fit.chunk_range
 
-    from histeq_gui.core import equalize as eq
+    from histeq_gui.core.engine import pool
 
     def spy(*args, **kwargs):
-        names.append(eq._chosen_executor.get())        # the engine's pool choice in the task
+        names.append(pool.chosen_executor())           # the engine's pool choice in the task
         return chunk_range(*args, **kwargs)
     monkeypatch.setattr(fit, "chunk_range", spy)
     from histeq_gui.core.stack import guess_layout

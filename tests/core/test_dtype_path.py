@@ -295,13 +295,21 @@ def test_eight_bit_value_tables_equal_the_map_pixel_by_pixel(kernels, dtype):
                                     got, convert(pixels, output, images.dtype), strict=True)
 
 
-def test_the_value_table_path_is_the_one_taken_for_eight_bit_images():
+def test_the_value_table_path_is_the_one_taken_for_eight_bit_images(monkeypatch):
     # The check above would pass trivially if 8-bit images were mapped pixel by
-    # pixel too: the engine's tables for them are per value (256 entries).
+    # pixel too: the engine's tables for them are per value (256 entries), and
+    # with the compiled loops and no mask each image takes one compiled pass of
+    # its own (count, table, look-up; the method's nodes loop).
     from histeq_gui.core.engine import tables
+    passes = []
+    real = tables.equalize_each
+    monkeypatch.setattr(tables, "equalize_each", lambda *args: passes.append(1) or real(*args))
     for dtype in (np.uint8, np.int8):
         for method in _nodes_methods(np.dtype(dtype)):
             h = histogram(photos(dtype, n=2, size=24)[0], method, 64)
             assert h.tables.kind == "values" and h.tables.width == 256
             assert h.tables.lut.shape == (256,)
+            passes.clear()
+            equalize(photos(dtype, n=2, size=24), method, 64)
+            assert passes and get_method(method).nodes_loop is not None
     assert tables.counted_first(get_method("numpy"), np.uint8, 3) is not None

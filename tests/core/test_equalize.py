@@ -385,9 +385,9 @@ class _CountingPool(ThreadPoolExecutor):
 
 
 def _thread_names(n):
-    from histeq_gui.core import equalize as eq
+    from histeq_gui.core.engine import pool
 
-    return eq._run(lambda i: threading.current_thread().name, range(n))
+    return pool.run(lambda i: threading.current_thread().name, range(n))
 
 
 def test_use_executor_runs_the_engine_on_the_callers_pool():
@@ -417,9 +417,9 @@ def test_use_executor_none_runs_in_the_calling_thread_only():
 
 def test_work_on_a_pool_never_waits_on_a_pool_from_inside_it():
     # Each item of a one-thread pool runs the engine again: serial inside, so no deadlock.
-    from histeq_gui.core import equalize as eq
+    from histeq_gui.core.engine import pool as engine_pool
     from histeq_gui.core.equalize import use_executor
 
     with _CountingPool(1) as pool, use_executor(pool):
-        inner = eq._run(lambda i: _thread_names(4), range(3))
+        inner = engine_pool.run(lambda i: _thread_names(4), range(3))
     assert all(len(set(names)) == 1 and names[0].startswith("caller-pool") for names in inner)

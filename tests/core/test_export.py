@@ -12,7 +12,8 @@ from throwaway_methods import registered as _power
 import histeq_gui
 from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core import export as export_module
-from histeq_gui.core import io, save, sidecar, writers
+from histeq_gui.core import io
+from histeq_gui.core.io import sidecar, writer
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
 from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
@@ -352,7 +353,7 @@ def test_valid_settings_validate_to_themselves():
 def _refuse_computing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("computed before validating")
-    monkeypatch.setattr(export_module, "equalize", boom)
+    monkeypatch.setattr(export_module, "stack_params", boom)
     monkeypatch.setattr(export_module, "equalize_piece", boom)
     monkeypatch.setattr(export_module.fit, "fit_each", boom)
 
@@ -514,7 +515,7 @@ def test_progress_raising_stops_and_leaves_nothing(tmp_path, stage, exc, name, e
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
     existing = _existing(tmp_path, name)
-    monkeypatch.setattr(writers, "digest", lambda data: object())      # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())      # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         export(_gray(5), tmp_path / name, ExportSettings(), overwrite=True)
     _unchanged_or_absent(tmp_path, name, existing)
@@ -728,9 +729,11 @@ def test_an_input_cut_during_the_export_is_one_line_not_sigbus(tmp_path, scope):
 @pytest.mark.parametrize("name", TARGETS)
 def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, name, monkeypatch):
     """The read-back returns the right shape and first chunks, and a wrong last chunk."""
-    from histeq_gui.core import files, load, readers
+    from histeq_gui.core.io import files, folders
+    from histeq_gui.core.io.npy import NpyReader, NpzReader
+    from histeq_gui.core.io.tiff import TiffReader
 
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 12 * 10)       # one image per chunk
+    monkeypatch.setattr(files, "PIECE_BYTES", 12 * 10)       # one image per chunk
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 12 * 10)
     existing = _existing(tmp_path, name)
 
@@ -738,34 +741,26 @@ def test_an_export_whose_last_chunk_reads_back_wrong_writes_nothing(tmp_path, na
         array = np.array(array)
         array.reshape(-1)[-1] ^= 1
         return array
-    if name.endswith(".npy"):
-        reader_read = load.MappedReader.read
-
-        def read(self, view):
-            values = reader_read(self, view)
-            last = view.__array_interface__["data"][0] + view.nbytes == \
-                self.start + self.root.nbytes
-            return wrong_last(values) if last else values
-        monkeypatch.setattr(load.MappedReader, "read", read)
-    elif name.endswith(".npz"):
-        rows = readers.NpzReader._read_rows
+    if name.endswith((".npy", ".npz")):
+        reader = NpyReader if name.endswith(".npy") else NpzReader
+        rows = reader._read_rows
 
         def read_rows(self, r0, r1, out):
             rows(self, r0, r1, out)
             if r1 * self.dtype.itemsize == self.nbytes:
                 out[...] = wrong_last(out)
-        monkeypatch.setattr(readers.NpzReader, "_read_rows", read_rows)
+        monkeypatch.setattr(reader, "_read_rows", read_rows)
     elif name.endswith(".tif"):
-        pages = readers.TiffReader._read_pages
+        pages = TiffReader._read_pages
 
         def read_pages(self, start, stop, out):
             pages(self, start, stop, out)
             if stop == self.pages:
                 out[...] = wrong_last(out)
-        monkeypatch.setattr(readers.TiffReader, "_read_pages", read_pages)
+        monkeypatch.setattr(TiffReader, "_read_pages", read_pages)
     else:
-        load_image = load._load_image
-        monkeypatch.setattr(load, "_load_image", lambda path, folder_item=False: (
+        load_image = folders.read_image
+        monkeypatch.setattr(folders, "read_image", lambda path, folder_item=False: (
             wrong_last(load_image(path, folder_item)) if path.name == "00029.png"
             else load_image(path, folder_item)))
     with pytest.raises(StackError, match="does not read back as written"):
@@ -852,7 +847,7 @@ def _input_file(tmp_path, how, stack):
 @pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
 @pytest.mark.parametrize("scope", ["image", "stack"])
 def test_a_lazy_input_exports_the_same_bytes_as_in_memory(tmp_path, how, scope):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     path, stack = _input_file(tmp_path, how, _faces(12))
     settings = ExportSettings(scope=scope, bins=50, method="skimage")
@@ -866,7 +861,7 @@ def test_a_lazy_input_exports_the_same_bytes_as_in_memory(tmp_path, how, scope):
 
 
 def test_a_reader_input_is_never_written_onto(tmp_path):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     path, _ = _input_file(tmp_path, "tif", _faces(3))
     with open_reader(path) as reader, pytest.raises(StackError, match="it is the input"):
@@ -902,7 +897,7 @@ def test_compressed_outputs_are_not_refused_for_their_raw_size(tmp_path, monkeyp
 
 def test_a_stack_larger_than_the_free_memory_is_exported(tmp_path, monkeypatch):
     """No whole copy of the result is kept any more, so nothing is refused for memory."""
-    from histeq_gui.core import memory
+    from histeq_gui.core.io import memory
 
     np.save(tmp_path / "in.npy", _faces(30))
     monkeypatch.setattr(memory, "available", lambda: 100_000)       # less than the stack
@@ -916,7 +911,7 @@ _PEAK = '''
 import sys
 import numpy as np
 from histeq_gui.core import export
-from histeq_gui.core.readers import open_reader
+from histeq_gui.core.io import open_reader
 
 def hwm():
     with open("/proc/self/status") as fh:
@@ -969,12 +964,14 @@ def test_the_export_peak_memory_is_bounded_by_the_chunk_at_1_gb(tmp_path, scope)
 
 
 def _refuse_loading(monkeypatch):
-    from histeq_gui.core import readers
+    from histeq_gui.core.io import ArrayReader, Reader
+    from histeq_gui.core.io.folders import FolderReader
+    from histeq_gui.core.io.npy import NpyReader, NpzReader
+    from histeq_gui.core.io.tiff import TiffReader
 
     def refuse(self, progress=None):
         raise AssertionError("the whole stack was loaded")
-    for cls in (readers.Reader, readers.ArrayReader, readers.NpzReader, readers.TiffReader,
-                readers.FolderReader):
+    for cls in (Reader, ArrayReader, NpyReader, NpzReader, TiffReader, FolderReader):
         monkeypatch.setattr(cls, "load", refuse)
     monkeypatch.setattr(export_module, "_CHUNK_VALUES", 3 * 96 * 96)    # 3 images a chunk
 
@@ -1022,7 +1019,7 @@ def test_a_scope_the_method_does_not_have_is_refused(tmp_path):
 @pytest.mark.parametrize("how", ["npy", "npz-stored", "npz-deflated", "tif", "folder"])
 def test_a_lazy_input_is_matched_to_the_whole_stack_without_loading_it(tmp_path, monkeypatch,
                                                                         how):
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     faces = _faces(12).copy()
     faces[:4] //= 3                                     # dark images in the first pieces
@@ -1051,7 +1048,7 @@ def test_only_a_stack_aware_parameter_reads_the_stack_first(tmp_path):
 @pytest.mark.parametrize("layout", ["channels last", "channels first", "float nan"])
 def test_colour_and_floats_are_matched_to_the_whole_stack_in_any_pieces(tmp_path, layout):
     """Pieces along the image axis, or along the channel axis (the writer's, for (C, N, H, W))."""
-    from histeq_gui.core.readers import open_reader
+    from histeq_gui.core.io import open_reader
 
     if layout == "channels last":
         stack, axis = _colour(9), -1

@@ -17,6 +17,7 @@ from throwaway_methods import power_reference, registered
 from skimage import data
 
 from histeq_gui.core import equalize as eq
+from histeq_gui.core.engine import pool
 from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.fit import (chunk_counts, chunk_range, fit, fit_each, merge_ranges,
                                  single_threaded, start)
@@ -288,7 +289,7 @@ def test_single_threaded_runs_the_core_in_the_calling_thread(monkeypatch):
         threads.add(threading.current_thread().name)
         return block_stats(*args)
     monkeypatch.setattr(eq.hg, "block_stats", spy)
-    monkeypatch.setattr(eq, "_workers", lambda: 2)
+    monkeypatch.setattr(pool, "workers", lambda: 2)
     name = threading.current_thread().name
     with single_threaded():
         expected = eq.histogram(stack)

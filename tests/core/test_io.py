@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from histeq_gui.core import files, io, save, writers
+from histeq_gui.core import io
+from histeq_gui.core.io import ChunkWriter, files, tiff, writer
 from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
 from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
                                 write_sidecar)
@@ -174,7 +175,7 @@ def test_folder_with_mixed_dtypes_is_refused(tmp_path):
 
 def test_animated_gif_gives_all_frames(tmp_path):
     values = [0, 80, 160, 240]
-    frames = np.stack([np.full((10, 12, 3), v, np.uint8) for v in values])
+    frames = np.stack([np.full((10, 12, 3), (v, 255 - v, 40), np.uint8) for v in values])
     iio.imwrite(tmp_path / "a.gif", frames, loop=0, duration=50)
     stack = load_stack(tmp_path / "a.gif")
     assert stack.shape == (4, 10, 12, 3)
@@ -182,8 +183,38 @@ def test_animated_gif_gives_all_frames(tmp_path):
 
 
 def test_still_gif_is_one_image(tmp_path):
-    iio.imwrite(tmp_path / "s.gif", np.full((10, 12, 3), 7, np.uint8))
+    iio.imwrite(tmp_path / "s.gif", np.full((10, 12, 3), (7, 90, 200), np.uint8))
     assert load_stack(tmp_path / "s.gif").shape == (10, 12, 3)
+    iio.imwrite(tmp_path / "g.gif", np.full((10, 12), 7, np.uint8))
+    assert load_stack(tmp_path / "g.gif").shape == (10, 12)       # grey: one grey image
+
+
+@pytest.mark.parametrize("size, frames", [(512, 10), (24, 3)])
+def test_a_grey_animated_gif_gives_grey_frames(tmp_path, size, frames):
+    """Written by imageio: 512x512 was 'decodes to 1 frames but declares 10', 24x24 was RGB."""
+    from PIL import Image
+
+    written = np.random.default_rng(size).integers(0, 256, (frames, size, size), np.uint8)
+    iio.imwrite(tmp_path / "grey.gif", written)
+    stack = load_stack(tmp_path / "grey.gif")
+    assert stack.shape == (frames, size, size) and stack.dtype == np.uint8
+    with Image.open(tmp_path / "grey.gif") as image:            # Pillow, frame by frame
+        for i in range(frames):
+            image.seek(i)
+            np.testing.assert_array_equal(stack[i], np.asarray(image.convert("L")))
+    read = iio.imread(tmp_path / "grey.gif", plugin="pillow")
+    np.testing.assert_array_equal(stack, read if read.ndim == 3 else read[..., 0])
+
+
+def test_a_colour_gif_reads_as_imageio_reads_it(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    frames = [Image.fromarray(rng.integers(0, 256, (20, 30, 3), np.uint8)) for _ in range(4)]
+    frames[0].save(tmp_path / "c.gif", save_all=True, append_images=frames[1:], loop=0)
+    stack = load_stack(tmp_path / "c.gif")
+    np.testing.assert_array_equal(stack, iio.imread(tmp_path / "c.gif", plugin="pillow"))
+    assert stack.shape == (4, 20, 30, 3)
 
 
 @pytest.mark.parametrize("shape", [(9, 11), (9, 11, 3), (9, 11, 4)])
@@ -511,7 +542,7 @@ def test_output_kind():
 
 
 def test_bigtiff_above_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(writers, "_BIGTIFF_BYTES", 100)
+    monkeypatch.setattr(tiff, "_BIGTIFF_BYTES", 100)
     save_stack(tmp_path / "big.tif", _stack((3, 8, 8), "uint8"))
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_bigtiff
@@ -549,7 +580,7 @@ def _current(tmp_path, name):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"))
     assert _listing(tmp_path) == []
@@ -558,7 +589,7 @@ def test_failed_verification_leaves_nothing(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("name", TARGETS)
 def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(writers, "digest", lambda data: object())   # never equal
+    monkeypatch.setattr(writer, "digest", lambda data: object())   # never equal
     with pytest.raises(StackError):
         save_stack(tmp_path / name, _stack((4, 8, 8), "uint8"), overwrite=True)
     assert _current(tmp_path, name) == before
@@ -569,7 +600,7 @@ def test_failed_verification_keeps_previous_output(tmp_path, name, monkeypatch):
 @pytest.mark.parametrize("exc", [Cancelled, KeyboardInterrupt])
 def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
     before = _previous(tmp_path, name)
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)     # one row per chunk: progress per row
+    monkeypatch.setattr(files, "PIECE_BYTES", 64)     # one row per chunk: progress per row
     seen = []
 
     def progress(done, total):
@@ -587,7 +618,7 @@ def test_interrupt_from_progress_mid_write(tmp_path, name, exc, monkeypatch):
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_cancel_during_verification_writes_nothing(tmp_path, name, monkeypatch):
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(files, "PIECE_BYTES", 64)
     array = _stack((6, 8, 8), "uint8")
 
     def progress(done, total):
@@ -1138,13 +1169,13 @@ def _tamper_late(path, kind, array):
 
 def _tamper(monkeypatch, array):
     """Corrupt what write_stack writes, after writing and before it is read back."""
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def corrupt_then_verify(self, progress=None):
         _tamper_late(self.path, self.kind, array)
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
-    monkeypatch.setattr(files, "_CHUNK_BYTES", 8 * 8)    # one image per chunk: many chunks
+    monkeypatch.setattr(ChunkWriter, "verify", corrupt_then_verify)
+    monkeypatch.setattr(files, "PIECE_BYTES", 8 * 8)    # one image per chunk: many chunks
 
 
 @pytest.mark.parametrize("name", TARGETS)
@@ -1169,14 +1200,14 @@ def test_a_late_wrong_byte_keeps_the_previous_output(tmp_path, monkeypatch, name
 
 
 def test_a_wrong_single_png_is_caught(tmp_path, monkeypatch):
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def corrupt_then_verify(self, progress=None):
         image = iio.imread(self.path)
         image[-1, -1] ^= 1
         iio.imwrite(self.path, image, extension=".png")
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", corrupt_then_verify)
+    monkeypatch.setattr(ChunkWriter, "verify", corrupt_then_verify)
     with pytest.raises(StackError, match="does not read back as written"):
         save_stack(tmp_path / "one.png", _stack((8, 8), "uint8"))
     assert _listing(tmp_path) == []

@@ -1,6 +1,6 @@
 """The NumPy twins of the compiled loops give the same bits, and the choice between them works.
 
-Two levels:
+Three levels:
 
 - every kernel call the engine makes, for every method, dtype, scope, mask
   and bin count (and hypothesis' extreme images), is run by both the
@@ -8,7 +8,11 @@ Two levels:
   be identical, NaN and the sign of zero included;
 - the public results (``equalize`` in float64 and integer outputs,
   ``histogram``'s counts, edges and CDF, ``apply``) with the NumPy kernels
-  equal those with the compiled kernels, bit for bit.
+  equal those with the compiled kernels, bit for bit;
+- a method's compiled loop over one sample (``table_loop``, ``nodes_loop``)
+  gives its NumPy hook's bits for any counts, and the one compiled pass per
+  8-bit image they serve (count, table, look-up) gives the bits of the
+  tables path the NumPy kernels take.
 
 And the choice itself: "numpy" never touches a compiled kernel (even in the
 engine's pool threads, and without importing numba at all), "ready" switches
@@ -29,16 +33,21 @@ from hypothesis.extra.numpy import arrays, from_dtype
 from numpy.testing import assert_array_equal
 from skimage import data
 
+from throwaway_methods import HALF, registered
+
 from histeq_gui import equalize, histogram
+from histeq_gui.core import histogram as hg
 from histeq_gui.core.engine import backend, kernels, numpy_kernels
+from histeq_gui.core.engine import tables as engine_tables
 from histeq_gui.core.equalize import warm_up
-from histeq_gui.core.methods import METHODS, get_method
+from histeq_gui.core.methods import METHODS, Cells, get_method
 
 SETTINGS = settings(max_examples=int(os.environ.get("HISTEQ_FUZZ_EXAMPLES", 60)),
                     deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 FACTORIES = ("count_bins", "map_bins", "map_bin_table", "count_values", "map_values")
+ONE_PASS = ("equalize_table_each", "equalize_nodes_each", "compiled_loop")
 DTYPES = [np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64, np.uint64,
           np.float16, np.float32, np.float64]
 
@@ -206,7 +215,7 @@ def test_numpy_choice_never_runs_a_compiled_kernel_even_in_pool_threads(monkeypa
     def refuse(*flags):
         raise AssertionError(f"a compiled kernel was asked for in {threading.current_thread()}")
 
-    for name in FACTORIES:
+    for name in FACTORIES + ONE_PASS:
         monkeypatch.setattr(kernels, name, refuse)
     stack = np.random.default_rng(0).integers(0, 256, (600, 1, 64, 64), dtype=np.uint8)
     with backend.use("numpy"):
@@ -288,3 +297,163 @@ def test_the_numpy_kernels_do_not_even_import_numba(dtype):
     result = subprocess.run([sys.executable, "-c", _NO_NUMBA, dtype], capture_output=True,
                             text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+# ------------------------------------------------- compiled loops and one pass per 8-bit image
+
+
+def looped(kind):
+    """The registered methods with a compiled loop of ``kind`` ("table" or "nodes")."""
+    return [m for m in METHODS if getattr(get_method(m), f"{kind}_loop") is not None]
+
+
+def hard_counts(width, rng):
+    """Counts per value of real photographs, and the hard ones: empty, one value, the ends,
+    two values, a single pixel, sparse, and counts beyond float32's 2**24."""
+    photos_u8 = [data.camera(), data.moon(), data.coins(), data.text()]
+    rows = [np.bincount(p.ravel(), minlength=256)[:width] for p in photos_u8]
+    hard = np.zeros((8, width), np.int64)           # hard[0]: empty
+    hard[1, width // 3] = 500                       # constant
+    hard[2, [0, width - 1]] = [7, 9]                # saturated at both ends
+    hard[3, [0, 1]] = [1, 1]                        # two values, one pixel each
+    hard[4, width - 1] = 1                          # one pixel, at the top
+    hard[5, rng.choice(width, 5, replace=False)] = rng.integers(1, 4, 5)
+    hard[6] = rng.integers(0, 2 ** 40, width)       # beyond float32's exact integers
+    hard[7, ::2] = rng.integers(2, 3000, len(hard[7, ::2]))
+    return np.concatenate([np.stack(rows), hard])
+
+
+@pytest.mark.parametrize("method", looped("table"))
+def test_every_table_loop_gives_its_table_hooks_bits(method):
+    m = get_method(method)
+    rng = np.random.default_rng(7)
+    counts = hard_counts(256, rng)
+    level = np.arange(256, dtype=np.float64)[np.newaxis]
+    levels_choices = (2, 8, 256, 1000, 2 ** 64) if m.param("levels") else (None,)
+    loop = kernels.compiled_loop(m.table_loop.function, "table")
+    for dtype, value in ((np.uint8, level), (np.int8, level - 128)):
+        for levels in levels_choices:
+            given = {} if levels is None else {"levels": levels}
+            params = m.resolve_params(dtype, **given)
+            expected = m.table(Cells(counts, level, 256.0, True, np.dtype(dtype), value), params)
+            args = np.array(m.table_loop.args(params), np.float64)
+            for row, want in zip(counts, expected):
+                got = np.empty(256)
+                loop(np.ascontiguousarray(row), 0.0, 256.0, args, got)
+                same_bits(got, want)
+
+
+@pytest.mark.parametrize("method", looped("nodes"))
+@pytest.mark.parametrize("bins", [1, 2, 7, 256, 3000])
+def test_every_nodes_loop_gives_its_nodes_hooks_bits(method, bins):
+    m = get_method(method)
+    rng = np.random.default_rng(8)
+    values = hard_counts(256, rng)
+    loop = kernels.compiled_loop(m.nodes_loop.function, "nodes")
+    params = m.resolve_params(np.uint8, bins=bins)
+    for row in values[values.sum(axis=1) > 0]:     # a sample has pixels
+        present = np.flatnonzero(row)
+        lo, hi = np.array([present[0]], np.uint8), np.array([present[-1]], np.uint8)
+        stats = hg.Stats(lo, hi, np.array([row.sum()]), lo, hi)
+        edges = hg.binning(stats, bins, np.dtype(np.uint8)).edges
+        counts = rng.integers(0, 1000, (1, bins))
+        counts[0, rng.integers(0, bins)] += 1
+        nodes = m.nodes(counts, edges, np.dtype(np.uint8), params)
+        assert nodes.anchor == "left" and nodes.scale == m.nodes_loop.scale
+        assert nodes.rounding == np.float64
+        np.testing.assert_array_equal(nodes.xp[0], edges[0, :-1])
+        fp = np.empty(bins)
+        loop(np.ascontiguousarray(counts[0]), np.ascontiguousarray(edges[0]),
+             np.array(m.nodes_loop.args(params), np.float64), fp)
+        same_bits(fp, nodes.fp[0])
+
+
+def test_every_eight_bit_range_is_binned_exactly():
+    # The one pass bins each 8-bit image itself, trusting that the guess and one step
+    # find np.histogram's bin (the binning is "exact"): true for every range of 8-bit
+    # values and bin count.  Bins are narrowest, and so hardest, for the narrowest
+    # ranges: with 65536 bins those (a range of 1 or 2 values) and every 97th are tried.
+    lo, hi = np.meshgrid(np.arange(256), np.arange(256))
+    keep = lo <= hi
+    lo, hi = lo[keep].astype(np.uint8), hi[keep].astype(np.uint8)
+    narrow = (hi.astype(int) - lo <= 1) | (np.arange(len(lo)) % 97 == 0)
+    for bins in (1, 2, 255, 256, 257, 65536):
+        chosen = narrow if bins == 65536 else np.ones(len(lo), bool)
+        stats = hg.Stats(lo[chosen], hi[chosen], np.ones(chosen.sum(), np.int64), lo[chosen],
+                         hi[chosen])
+        assert hg.binning(stats, bins, np.dtype(np.uint8)).exact.all()
+
+
+def eight_bit_stacks(dtype):
+    """Photographs with their hard cases, a constant stack, a 1x1 image, two values."""
+    stack = photos(dtype)
+    info = np.iinfo(dtype)
+    constant = np.full((2, 3, 3), info.max, dtype)
+    constant[1] = info.min
+    two = np.full((1, 4, 4), info.min, dtype)
+    two[0, :2] = info.min + 1
+    return [stack, constant, stack[:1, :1, :1], two]
+
+
+@pytest.fixture
+def one_pass(monkeypatch):
+    """Rows equalized by the one compiled pass (and how many of them were left)."""
+    seen = {"rows": 0, "left": 0}
+    real = engine_tables.equalize_each
+
+    def spy(*args):
+        ok = real(*args)
+        seen["rows"] += len(ok)
+        seen["left"] += int((~ok).sum())
+        return ok
+    monkeypatch.setattr(engine_tables, "equalize_each", spy)
+    return seen
+
+
+@pytest.mark.parametrize("method", looped("table") + looped("nodes"))
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_one_pass_per_image_gives_the_bits_of_the_tables_path(method, dtype, one_pass):
+    m = get_method(method)
+    bins_choices = (1, 2, 7, 256, 65536) if m.kind(dtype) == "nodes" else (256,)
+    levels_choices = ({}, {"levels": 2}, {"levels": 8}, {"levels": 2 ** 64}) \
+        if m.param("levels") else ({},)
+    for images in eight_bit_stacks(dtype):
+        for bins in bins_choices:
+            for levels in levels_choices:
+                for output in (None, "float32", "uint8", "uint16", "same"):
+                    before = one_pass["rows"]
+                    with backend.use("compiled"):
+                        fast = equalize(images, method, bins, dtype=output, **levels)
+                    assert one_pass["rows"] - before == len(images)
+                    with backend.use("numpy"):
+                        plain = equalize(images, method, bins, dtype=output, **levels)
+                    same_bits(fast, plain)
+    assert one_pass["left"] == 0
+
+
+def test_the_one_pass_is_taken_only_where_it_applies(one_pass):
+    stack = photos(np.uint8)
+    mask = np.zeros(stack.shape[-2:], bool)
+    mask[3:20, 5:30] = True
+    equalize(stack, "opencv", mask=mask)                     # a mask: the tables
+    equalize(stack, "opencv", scope="stack")                 # one sample: the tables
+    equalize(stack.astype(np.uint16), "opencv")              # 16 bits: the tables
+    with backend.use("numpy"):
+        equalize(stack, "opencv")                            # the NumPy loops: the hooks
+    assert one_pass["rows"] == 0
+    equalize(stack, "opencv")
+    assert one_pass["rows"] == len(stack)
+
+
+def test_rows_whose_compiled_nodes_are_not_finite_are_mapped_by_np_interp(one_pass):
+    half = np.zeros((3, 8, 8), np.uint8)
+    half[:, :4] = 10
+    half[:, 4:] = 200                       # half the pixels at or below every bin up to 200
+    half[1, 0, :3] = 200                    # not exactly half: finite nodes
+    with registered(HALF):
+        with backend.use("compiled"):
+            fast = equalize(half, "half-test", 16, dtype="uint16")
+        with backend.use("numpy"):
+            plain = equalize(half, "half-test", 16, dtype="uint16")
+    same_bits(fast, plain)
+    assert one_pass == {"rows": 3, "left": 2}

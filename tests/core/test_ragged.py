@@ -17,7 +17,7 @@ from histeq_gui import equalize, image_stats, load_stack
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, convert, export
 from histeq_gui.core.fit import fit_each
-from histeq_gui.core.readers import open_reader
+from histeq_gui.core.io import open_reader
 
 NAMES = ["camera.png", "crop 300x200.png", "coins.png", "one pixel.png", "moon été.png"]
 
@@ -39,7 +39,7 @@ def ragged(tmp_path):
 
 def _by_hand(folder):
     """The images in the loader's order (natural order of names), read by imageio."""
-    from histeq_gui.core.folder import natural_key
+    from histeq_gui.core.io import natural_key
     names = sorted(NAMES, key=natural_key)
     return names, [iio.imread(folder / n) for n in names]
 

@@ -14,10 +14,10 @@ import tifffile
 from references import sample_stack
 
 import histeq_gui
-from histeq_gui.core import load, readers
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.core.io import load_stack, save_stack
-from histeq_gui.core.readers import ArrayReader, open_reader, reader_for, stack_axis
+from histeq_gui.core.io import ArrayReader, load_stack, open_reader, reader_for, stack_axis
+from histeq_gui.core.io import mapped, npy, tiff
+from histeq_gui.core.io.mapped import MappedReader, pread_into
 from histeq_gui.core.stack import guess_layout, image_at
 
 RNG = np.random.default_rng(11)
@@ -140,28 +140,46 @@ def test_an_array_in_memory_is_read_as_views():
         reader.read(0, 1, axis=5)
 
 
+def _mapped_files():
+    with open("/proc/self/maps") as fh:
+        return {line.split(maxsplit=5)[-1].strip() for line in fh if len(line.split()) > 5}
+
+
+def test_an_npy_is_read_with_file_reads_and_never_mapped(tmp_path, monkeypatch):
+    """No map of the file: a map takes the file's size of address space (ulimit -v)."""
+    path = _write(tmp_path / "a.npy", _faces(8), "npy")
+    calls = []
+    monkeypatch.setattr(npy, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), mapped.pread_into(fd, data, position, *rest))[1])
+    with open_reader(path) as reader:
+        assert isinstance(reader, npy.NpyReader)
+        piece = reader.read(3, 5)
+        assert str(path) not in _mapped_files()
+    assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
+
+
 def test_a_mapped_npy_is_read_with_file_reads_not_through_its_pages(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.npy", _faces(8), "npy")
-    with open_reader(path) as reader:
-        assert isinstance(reader, ArrayReader) and isinstance(reader.array, np.memmap)
-        calls = []
-        pread = load.MappedReader._pread
-        monkeypatch.setattr(load.MappedReader, "_pread",
-                            lambda self, data, position: (calls.append(position),
-                                                          pread(self, data, position))[1])
+    stack = load_stack(path)
+    assert isinstance(stack, np.memmap)
+    calls = []
+    monkeypatch.setattr(mapped, "pread_into", lambda fd, data, position, *rest: (
+        calls.append(position), pread_into(fd, data, position, *rest))[1])
+    with reader_for(stack) as reader:
         piece = reader.read(3, 5)
-        assert not np.shares_memory(piece, reader.array)
-        assert calls == [128 + 3 * 96 * 96]         # one pread of the two images after the header
-        np.testing.assert_array_equal(piece, _faces(8)[3:5])
+    assert not np.shares_memory(piece, stack)
+    assert calls == [128 + 3 * 96 * 96]
+    np.testing.assert_array_equal(piece, _faces(8)[3:5])
 
 
 def test_tiff_pages_are_read_in_batches(tmp_path, monkeypatch):
     path = _write(tmp_path / "a.tif", _faces(40), "tif-zlib")
     calls = []
-    pages = load._tiff_pages
-    monkeypatch.setattr(load, "_tiff_pages",
-                        lambda path, tif, start, stop: (calls.append((start, stop)),
-                                                        pages(path, tif, start, stop))[1])
+    pages = tiff._tiff_pages
+    monkeypatch.setattr(tiff, "_tiff_pages",
+                        lambda path, series, start, stop, out: (
+                            calls.append((start, stop)), pages(path, series, start, stop, out)))
     with open_reader(path) as reader:
         assert reader.depth == 2 and reader.pages == 40 and reader._raw is None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
@@ -177,7 +195,7 @@ def test_raw_tiff_pages_are_read_with_one_pread_per_chunk(tmp_path, monkeypatch,
     preadv = os.preadv
     monkeypatch.setattr(os, "preadv", lambda fd, buffers, offset: (
         calls.append(offset), preadv(fd, buffers, offset))[1])
-    monkeypatch.setattr(load, "_tiff_pages", None)          # tifffile's page path unused
+    monkeypatch.setattr(tiff, "_tiff_pages", None)          # tifffile's page path unused
     with open_reader(path) as reader:
         assert reader._raw is not None
         out = np.concatenate([p for _, _, p in reader.chunks(images=16)])
@@ -201,13 +219,13 @@ def test_tiff_errors_logged_in_another_thread_are_caught(tmp_path, monkeypatch):
     import logging
 
     path = _write(tmp_path / "a.tif", _faces(6), "tif-zlib")      # decoded by tifffile
-    pages = load._tiff_pages
+    pages = tiff._tiff_pages
 
-    def logging_pages(path, tif, start, stop):
+    def logging_pages(path, series, start, stop, out):
         logging.getLogger("tifffile").error("<TiffPage 3> simulated: strip is missing")
-        return pages(path, tif, start, stop)
+        pages(path, series, start, stop, out)
     with open_reader(path) as reader:
-        monkeypatch.setattr(load, "_tiff_pages", logging_pages)
+        monkeypatch.setattr(tiff, "_tiff_pages", logging_pages)
         result = {}
 
         def work():
@@ -325,7 +343,7 @@ def test_an_image_file_is_read_whole(tmp_path):
 _RSS = '''
 import sys
 import numpy as np
-from histeq_gui.core.readers import open_reader
+from histeq_gui.core.io import open_reader
 
 def hwm():
     with open("/proc/self/status") as fh:

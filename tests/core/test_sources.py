@@ -1,4 +1,5 @@
-"""core.folder and core.channels: the names of a folder's images, the colour-axis choices."""
+"""core.io.folders, core.io.tiff and core.channels: the names of a folder's images, the colour
+axis a TIFF declares, the colour-axis choices."""
 
 from pathlib import Path
 
@@ -9,10 +10,9 @@ import tifffile
 from skimage import data
 
 from histeq_gui import load_stack
-from histeq_gui.core.channels import (channel_axis_choices, channel_axis_text,
-                                      declared_channel_axis, parse_channel_axis)
+from histeq_gui.core.channels import channel_axis_choices, channel_axis_text, parse_channel_axis
 from histeq_gui.core.errors import StackError
-from histeq_gui.core.folder import folder_images
+from histeq_gui.core.io import declared_channel_axis, folder_images
 
 
 def test_folder_images_are_in_the_order_load_stack_stacks_them(tmp_path):

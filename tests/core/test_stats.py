@@ -3,9 +3,8 @@
 Every column of the table is recomputed here image by image with plain NumPy
 (``np.mean``, ``np.std``, ``np.percentile``, ``np.unique``, ``np.histogram``),
 Pillow's ``Image.entropy()`` for 8-bit images, and CleanVision's formulas
-re-typed from its source (https://github.com/cleanlab/cleanvision at commit
-2f69ae8a, ``src/cleanvision/issue_managers/image_property.py`` and
-``image_property_issue_manager.py``; line numbers below).  The equalized
+re-typed from its source (``cleanvision_reference.py``; the checks beyond
+brightness are tested in ``test_stats_cleanvision.py``).  The equalized
 images come from the seed recipe of ``references.py``, not from the program.
 
 The comparisons are exact (``assert_array_equal``): the table repeats NumPy's
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
+from cleanvision_reference import cv_scores
 from references import REFERENCES, sample_stack
 from skimage import data
 
@@ -35,48 +35,10 @@ BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
 M_LOG2E = 1.44269504088896340736     # Pillow multiplies by C's M_LOG2E
 
 
-# ------------------------------------------------ CleanVision, re-typed from its source
-
-
-def cv_calculate_brightness(red, green, blue):
-    # image_property.py lines 91-100 (calculate_brightness)
-    cur_bright = (
-        np.sqrt(0.241 * (red * red) + 0.691 * (green * green) + 0.068 * (blue * blue))
-    ) / 255
-    return cur_bright
-
-
-def cv_calc_percentile_brightness(imarr, percentiles):
-    # image_property.py lines 103-119 (calc_percentile_brightness), on np.asarray(image)
-    if len(imarr.shape) == 3:
-        r, g, b = (
-            imarr[:, :, 0].astype("int"),
-            imarr[:, :, 1].astype("int"),
-            imarr[:, :, 2].astype("int"),
-        )
-        pixel_brightness = cv_calculate_brightness(r, g, b)
-    else:
-        pixel_brightness = imarr / 255.0
-    perc_values = np.percentile(pixel_brightness, percentiles)
-    return perc_values
-
-
-def cv_scores(pil_image):
-    """CleanVision's dark, light and low-information scores and flags of one PIL image."""
-    # BrightnessProperty.calculate, lines 139-146
-    percentiles = [1, 5, 10, 15, 90, 95, 99]
-    perc_values = cv_calc_percentile_brightness(np.asarray(pil_image), percentiles)
-    raw = {f"brightness_perc_{p}": value for p, value in zip(percentiles, perc_values)}
-    # BrightnessProperty.get_scores, lines 158-163: dark uses perc_99, light 1 - perc_5
-    dark = raw["brightness_perc_99"]
-    light = 1 - raw["brightness_perc_5"]
-    # calc_entropy + EntropyProperty.get_scores, lines 199-233 (normalizing_factor 0.1,
-    # image_property_issue_manager.py line 64); scores above 1 become 1
-    low = 0.1 * pil_image.entropy()
-    low = 1 if low > 1 else low
-    # mark_issue, lines 50-61: score < threshold; defaults lines 59-64
-    return {"dark_score": dark, "light_score": light, "low_information_score": low,
-            "is_dark": dark < 0.32, "is_light": light < 0.05, "is_low_information": low < 0.3}
+#: Columns that compare an image with the others (sizes, duplicates): not a row of its own.
+DATASET_COLUMNS = ("odd_size_score", "is_odd_size", "is_duplicate", "duplicate_of",
+                   "exact_duplicates_score", "is_near_duplicate", "near_duplicate_of",
+                   "near_duplicates_score")
 
 
 # ------------------------------------------------------------- the other references
@@ -109,16 +71,34 @@ def entropy_8bit(levels):
 
 
 def scale_range(stack):
-    """(lo, hi) of the [0, 1] scale: dtype range for integers, stack's finite range for floats."""
+    """(lo, hi) of the [0, 1] scale: value_range "auto" as histeq_gui/core/value_range.py states it.
+
+    8-bit integers: the dtype's range; wider ones: the smallest of ImageJ's
+    bit depths 8, 10, 12, 14, 15, 16 holding every value when none is
+    negative, else the dtype's range; floats: [0, 1] when the finite values
+    lie in it, else their 0.175th and 99.825th percentiles (ImageJ's 0.35 %
+    saturated; the data's range if those are equal).
+    """
     if stack.dtype.kind in "iu":
-        return float(np.iinfo(stack.dtype).min), float(np.iinfo(stack.dtype).max)
-    finite = stack[np.isfinite(stack)]
-    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        info = np.iinfo(stack.dtype)
+        if stack.dtype.itemsize > 1 and stack.size and stack.min() >= 0:
+            for bits in (8, 10, 12, 14, 15, 16):
+                if stack.max() <= 2 ** bits - 1 <= info.max:
+                    return 0.0, float(2 ** bits - 1)
+        return float(info.min), float(info.max)
+    finite = stack[np.isfinite(stack)].astype(np.float64)
+    if not finite.size or (finite.min() >= 0 and finite.max() <= 1):
+        return 0.0, 1.0
+    lo, hi = np.percentile(finite, [0.175, 99.825])
+    if lo < hi:
+        return float(lo), float(hi)
+    return (finite.min(), finite.max()) if finite.min() < finite.max() else \
+        (finite.min(), finite.min() + 1.0)
 
 
 def luminance(rgb, lo):
-    """CleanVision's pixel brightness before / 255, on channels shifted by lo (lo = 0: as is)."""
-    r, g, b = (rgb[..., c].astype(np.float64) - lo for c in range(3))
+    """CleanVision's pixel brightness before / 255, on channels from lo (below lo: lo)."""
+    r, g, b = (np.maximum(rgb[..., c].astype(np.float64) - lo, 0.0) for c in range(3))
     return np.sqrt(0.241 * (r * r) + 0.691 * (g * g) + 0.068 * (b * b)) + lo
 
 
@@ -725,7 +705,8 @@ def test_csv_target_checks(tmp_path):
 @pytest.mark.parametrize("case", ["faces_u8", "rgb_u8", "float_outliers", "big_endian_u16"])
 def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, case):
     """image_stats of an open_reader (read block by block) equals that of the array."""
-    from histeq_gui.core import readers, stats
+    from histeq_gui.core import stats
+    from histeq_gui.core.io import open_reader
 
     rng = np.random.default_rng(11)
     axis = None
@@ -745,7 +726,7 @@ def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, cas
     np.save(tmp_path / "x.npy", x)
     expected = image_stats(x, "numpy", 64, scope, channel_axis=axis)
     monkeypatch.setattr(stats, "_CHUNK_PIXELS", 300)       # many small blocks
-    with readers.open_reader(tmp_path / "x.npy") as reader:
+    with open_reader(tmp_path / "x.npy") as reader:
         got = image_stats(reader, "numpy", 64, scope, channel_axis=axis)
     for column in COLUMNS:
         assert_array_equal(got[column], expected[column], err_msg=column)
@@ -768,7 +749,7 @@ def test_ragged_images_each_get_the_row_they_get_alone():
     for i, image in enumerate(images):
         alone = image_stats(image[np.newaxis], "numpy", 256)
         for column in COLUMNS:
-            if column in ("index", "name", "is_duplicate", "duplicate_of"):
+            if column in ("index", "name") or column in DATASET_COLUMNS:
                 continue
             assert_array_equal(table[column][i], alone[column][0], err_msg=f"{column} {i}")
         # and against NumPy directly
@@ -797,8 +778,8 @@ def test_ragged_16_bit_and_refusals():
     table = image_stats(wide)
     assert table["max"].tolist() == [float(wide[0].max()), float(wide[1].max())]
     gray_and_colour = [np.zeros((4, 5), np.uint8), np.zeros((6, 5, 3), np.uint8)]
-    with pytest.raises(ValueError, match="same dtype and number of channels"):
-        image_stats(gray_and_colour, channel_axis="auto")
+    with pytest.raises(ValueError, match="mix gray and colour"):
+        image_stats(gray_and_colour, channel_axis="auto", scope="stack")
     with pytest.raises(ValueError, match="same dtype"):
         image_stats([np.zeros((4, 5), np.uint8), np.zeros((6, 5), np.uint16)])
 

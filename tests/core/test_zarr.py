@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from references import sample_stack
 
-from histeq_gui.core import writers, zarr_io
+from histeq_gui.core.io import ChunkWriter, writer, zarr_store
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, convert, export, export_steps
@@ -106,7 +106,7 @@ def test_a_folder_that_is_not_a_zarr_array_is_never_replaced(tmp_path):
 def test_a_failed_verification_leaves_the_old_array(tmp_path, monkeypatch):
     export(sample_stack()[:3], tmp_path / "o.zarr", ExportSettings(bins=5))
     before = load_stack(tmp_path / "o.zarr")
-    monkeypatch.setattr(writers, "digest", lambda data: object())
+    monkeypatch.setattr(writer, "digest", lambda data: object())
     with pytest.raises(StackError, match="does not read back as written"):
         export(sample_stack()[:3], tmp_path / "o.zarr", ExportSettings(bins=9), overwrite=True)
     monkeypatch.undo()
@@ -115,13 +115,13 @@ def test_a_failed_verification_leaves_the_old_array(tmp_path, monkeypatch):
 
 
 def test_a_tampered_chunk_is_caught(tmp_path, monkeypatch):
-    verify = writers.ChunkWriter.verify
+    verify = ChunkWriter.verify
 
     def tamper_then_verify(self, progress=None):
         array = zarr.open_array(str(self.path), mode="r+")
         array[-1, 0, -1, -1] = array[-1, 0, -1, -1] ^ 1
         return verify(self, progress)
-    monkeypatch.setattr(writers.ChunkWriter, "verify", tamper_then_verify)
+    monkeypatch.setattr(ChunkWriter, "verify", tamper_then_verify)
     with pytest.raises(StackError, match="images .* differ"):
         export(sample_stack()[:30], tmp_path / "o.zarr", ExportSettings())
     assert _listing(tmp_path) == []
@@ -180,5 +180,122 @@ def test_an_old_zarr_is_refused_too(monkeypatch):
         __version__ = "2.18.3"
     monkeypatch.setitem(sys.modules, "zarr", Old())
     with pytest.raises(StackError, match=r"found zarr 2.18.3, which reads Zarr v2 only"):
-        zarr_io.zarr_module("x.zarr")
+        zarr_store.zarr_module("x.zarr")
     assert sidecar_path("x.zarr").name == "x.zarr.json"
+
+
+# --- damage: missing and corrupted chunks, checksums; writes that outlive an error ---------
+
+def _chunk_files(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()
+                  and p.name != "zarr.json")
+
+
+def test_outputs_carry_a_checksum_and_every_chunk(tmp_path, monkeypatch):
+    """A stack of zeros (the fill value): Zarr would write no chunk at all."""
+    monkeypatch.setattr(zarr_store, "_CHUNK_BYTES", 96 * 96)       # one image a Zarr chunk
+    save_stack(tmp_path / "z.zarr", np.zeros((5, 96, 96), np.uint8))
+    array = zarr.open_array(tmp_path / "z.zarr", mode="r")
+    assert [type(codec).__name__ for codec in array.compressors] == ["ZstdCodec", "Crc32cCodec"]
+    assert _chunk_files(tmp_path / "z.zarr") == [f"c/{i}/0/0" for i in range(5)]
+
+
+def test_a_missing_input_chunk_is_one_line(tmp_path):
+    stack = sample_stack()[:12]
+    zarr.create_array(store=str(tmp_path / "in.zarr"), data=stack, chunks=(4, 1, 96, 96))
+    (tmp_path / "in.zarr" / "c" / "1" / "0" / "0" / "0").unlink()         # images 4:8
+    with open_reader(tmp_path / "in.zarr") as reader:
+        np.testing.assert_array_equal(reader.read(0, 4), stack[:4])        # the others read
+        with pytest.raises(StackError) as excinfo:
+            export(reader, tmp_path / "out.npy", ExportSettings())
+    message = str(excinfo.value)
+    assert message.startswith(f"cannot read '{tmp_path / 'in.zarr'}': its chunk 'c/1/0/0/0' "
+                              "(of images ") and "is missing" in message and "\n" not in message
+    assert _listing(tmp_path) == ["in.zarr"]
+
+
+def test_a_bit_flip_in_our_own_output_is_caught(tmp_path):
+    out = export(sample_stack()[:8], tmp_path / "o.zarr", ExportSettings())
+    chunk = next(p for p in (out / "c").rglob("*") if p.is_file())
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(StackError, match=r"cannot read '.*o.zarr': a chunk of images 0:8 along "
+                                         r"axis 0 is damaged \(its CRC-32C checksum does not "
+                                         r"match\)"), open_reader(out) as reader:
+        export(reader, tmp_path / "again.npy", ExportSettings())
+
+
+def test_no_write_outlives_a_failed_zarr_export(tmp_path, monkeypatch):
+    """No space left at one chunk: Zarr went on writing the others into the removed folder."""
+    import errno
+    import threading
+    import time
+
+    from zarr.storage import _local
+
+    put, state = _local._put, {"running": 0, "most": 0, "calls": 0}
+    lock = threading.Lock()
+
+    def slow_put(path, value, exclusive=False):
+        with lock:
+            state["calls"] += 1
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+            calls = state["calls"]
+        try:
+            time.sleep(0.02)                                # a slow disk
+            if calls == 4 and "/c/" in str(path):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return put(path, value, exclusive)
+        finally:
+            with lock:
+                state["running"] -= 1
+
+    monkeypatch.setattr(_local, "_put", slow_put)
+    monkeypatch.setattr(zarr_store, "_CHUNK_BYTES", 96 * 96)       # one image a Zarr chunk
+    with pytest.raises(StackError, match="no space left on the device") as excinfo:
+        export(sample_stack()[:40], tmp_path / "o.zarr", ExportSettings())
+    assert state["running"] == 0, excinfo.value        # nothing still writing when it returned
+    assert state["most"] == 1                           # one chunk at a time
+    assert _listing(tmp_path) == []
+
+
+_SLOW_ZARR = '''
+import sys, time
+from zarr.storage import _local
+from histeq_gui import cli
+from histeq_gui.core.io import zarr_store
+
+zarr_store._CHUNK_BYTES = 96 * 96           # one image a Zarr chunk
+put = _local._put
+def slow_put(path, value, exclusive=False):
+    if "/c/" in str(path):
+        print("busy", flush=True)
+        time.sleep(0.05)                    # a slow disk
+    return put(path, value, exclusive)
+_local._put = slow_put
+sys.exit(cli.main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends signals")
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_dask_export_to_zarr_leaves_nothing(tmp_path, signum):
+    import signal
+    import subprocess
+
+    pytest.importorskip("dask")
+    np.save(tmp_path / "in.npy", sample_stack()[:200])
+    (tmp_path / "keep").mkdir()
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_ZARR, tmp_path / "in.npy", "-o",
+                                tmp_path / "keep" / "out.zarr", "--engine", "dask"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "busy\n"        # writing chunks
+        process.send_signal(getattr(signal, signum))
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == (143 if signum == "SIGTERM" else 130), err
+    assert _listing(tmp_path / "keep") == []

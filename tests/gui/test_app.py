@@ -130,6 +130,57 @@ def test_bad_options_are_usage_errors(args, capsys):
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize("args, error", [
+    (["--bins", "0"], "argument --bins: bins must be"),
+    (["--method", "cv2"], "argument --method: invalid choice: 'cv2'"),
+    (["--channel-axis", "x"], "argument --channel-axis: "),
+])
+def test_usage_errors_are_one_line_as_histeqs(args, error, capsys, tmp_path):
+    """histeq-gui reads the options it shares with histeq the same way, with the same line."""
+    from histeq_gui.cli import main as histeq_main
+    lines = {}
+    for prog, run in (("histeq-gui", lambda: build_parser().parse_args(args)),
+                      ("histeq", lambda: histeq_main([str(tmp_path / "in.npy"), "-o",
+                                                      str(tmp_path / "out.npy"), *args]))):
+        with pytest.raises(SystemExit) as info:
+            run()
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"{prog}: error: {error}")
+        assert err.rstrip().endswith(f"see '{prog} --help'")
+        lines[prog] = err.removeprefix(f"{prog}: ").split("; see")[0]
+    assert lines["histeq-gui"] == lines["histeq"]
+
+
+def test_a_bad_method_parameter_is_the_same_usage_error_in_both_commands(capsys, tmp_path):
+    from histeq_gui.cli import main as histeq_main
+    from histeq_gui.gui.app import _set_method_params
+    from histeq_gui.gui.state import ViewerState
+    argv = ["--method", "clahe", "--clip-limit", "5"]
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        _set_method_params(parser, parser.parse_args(argv), ViewerState(method="clahe"))
+    gui = capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        histeq_main([str(tmp_path / "in.npy"), "-o", str(tmp_path / "out.npy"), *argv])
+    cli = capsys.readouterr().err
+    assert gui.startswith("histeq-gui: error: argument --clip-limit: clip_limit must be a number")
+    assert gui.replace("histeq-gui", "histeq") == cli
+
+
+def test_the_viewer_takes_nothing_from_the_histeq_command():
+    """Both commands use histeq_gui.cli_options; the viewer's start imports no histeq_gui.cli."""
+    code = ("import sys\n"
+            "from histeq_gui.gui.app import build_parser\n"
+            "build_parser().parse_args(['--method', 'clahe', '--clip-limit', '0.1', '--bins', "
+            "'64', '--channel-axis', 'none'])\n"
+            "print('histeq_gui.cli' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False\n"
+
+
 def test_options_parse():
     args = build_parser().parse_args(["stack.tif", "--method", "skimage", "--bins", "64",
                                       "--scope", "stack", "--index", "3"])

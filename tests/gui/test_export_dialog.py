@@ -345,3 +345,97 @@ def test_open_starts_in_the_last_data_folder_not_the_export_folder(qtbot, window
     again.browse_button.click()
     again.reject()
     assert window.prefs.last_export_folder() == exports
+
+
+@pytest.fixture
+def held_export(monkeypatch):
+    """The real export, held once it is equalizing (its temporary output on disk) until stopped.
+
+    The steps of :func:`export_steps` are passed on; from the first "equalize"
+    step on it is repeated every 10 ms, so only a cancel ends the job.
+    """
+    from histeq_gui.gui import export_dialog as export_dialog_module
+    real = export_dialog_module.export_steps
+
+    def held(*args, **kwargs):
+        steps = real(*args, **kwargs)
+        try:
+            for step in steps:
+                yield step
+                while step[0] == "equalize":
+                    time.sleep(0.01)
+                    yield step
+        finally:
+            steps.close()               # the core's clean-up: its temporaries go
+    monkeypatch.setattr(export_dialog_module, "export_steps", held)
+
+
+@pytest.mark.parametrize("how", ["escape", "close button", "cancel"])
+def test_escape_close_and_cancel_during_an_export_cancel_it_and_say_so(
+        qtbot, window, tmp_path, wait_idle, held_export, how):
+    from PyQt5.QtCore import Qt
+    folder = tmp_path / "data"
+    folder.mkdir()
+    source = folder / "input.npy"
+    np.save(source, np.random.default_rng(5).integers(0, 256, (12, 1, 40, 48), np.uint8))
+    window.opener.open_path(source)
+    wait_idle(window)
+    window.status_bar.notify(f"Exported to {folder / 'earlier.npy'}")    # an older export
+    dialog = open_dialog(window)
+    out = folder / "out.npy"
+    dialog.output_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.runner.progressed, timeout=30000,
+                          check_params_cb=lambda stage, done, total: stage == "equalize"):
+        assert dialog.start_export()
+    assert leftovers(folder, {"input.npy"}), "the export stages a temporary output"
+    with qtbot.waitSignal(dialog.finished, timeout=30000):
+        if how == "escape":
+            qtbot.keyClick(dialog, Qt.Key_Escape)
+        elif how == "close button":
+            dialog.close()                      # what the window's close button does
+        else:
+            with qtbot.waitSignal(dialog.cancelled, timeout=30000):
+                dialog.cancel_button.click()
+            assert dialog.isVisible() and not dialog.running     # Cancel stops; it stays
+            assert dialog.stage_label.text() == "Export cancelled; nothing was written."
+            dialog.cancel_button.click()        # now "Close"
+    assert not dialog.isVisible() and not dialog.running
+    assert not out.exists() and not sidecar_path(out).exists()
+    assert leftovers(folder, {"input.npy"}) == []               # no temporary file either
+    assert window.status_bar.message_label.text() == "Export cancelled; nothing was written."
+    assert window.export_dialog is None
+
+
+def test_a_statistics_csv_being_written_cannot_be_closed_half_way(qtbot, window, tmp_path,
+                                                                  wait_idle, monkeypatch):
+    """One CSV is written in one go: no Cancel, and Esc and close wait for it."""
+    import threading
+
+    from PyQt5.QtCore import Qt
+
+    from histeq_gui.gui import stats_export
+    source = tmp_path / "faces.npy"
+    np.save(source, np.random.default_rng(6).integers(0, 256, (5, 24, 24), np.uint8))
+    window.opener.open_path(source)
+    wait_idle(window)
+    window.docks["stats"].raise_()
+    qtbot.waitUntil(lambda: window.inspection.table is not None, timeout=30000)
+    release = threading.Event()
+    real = stats_export.stats_to_csv
+
+    def held(*args, **kwargs):
+        release.wait(30)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(stats_export, "stats_to_csv", held)
+    dialog = window.panel("stats").open_export_dialog()
+    out = tmp_path / "stats.csv"
+    dialog.path_edit.setText(str(out))
+    assert dialog.start_export()
+    assert not dialog.cancel_button.isEnabled() and dialog.cancel_button.text() == "Close"
+    qtbot.keyClick(dialog.path_edit, Qt.Key_Escape)
+    dialog.close()
+    assert dialog.isVisible() and dialog.running
+    with qtbot.waitSignal(dialog.finished, timeout=30000):
+        release.set()
+    assert out.exists() and window.status_bar.message_label.text() == \
+        f"Statistics written to {out}"

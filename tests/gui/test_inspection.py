@@ -89,8 +89,8 @@ def click_row(qtbot, panel, row):
 # ---------------------------------------------------------------------- the statistics job
 def test_no_statistics_while_their_panels_are_behind_other_tabs(qtbot, sample_window):
     w = sample_window
-    qtbot.wait(50)
-    assert w.inspection.table is None and not w.inspection.busy   # histograms in front
+    assert not w.inspection.wanted          # histograms in front: no panel asks for the table
+    assert w.inspection.table is None and not w.inspection.busy
     w.docks["stats"].raise_()
     wait_for_table(qtbot, w)
     expected = image_stats(w.state.stack.array)
@@ -387,9 +387,11 @@ def test_cancelling_the_statistics_leaves_no_thread(qtbot, window, monkeypatch, 
     assert window.inspection.problem == "Statistics cancelled"
     panel = window.panel("stats")
     assert panel.compute_button.isVisible() and "cancelled" in panel.message_label.text()
+    started = []
+    window.inspection.busyChanged.connect(started.append)
     window.state.set_index(1)                       # paging does not start it again
-    qtbot.wait(30)
-    assert not window.inspection.busy
+    assert started == [] and not window.inspection.busy     # the state's change is handled
+    assert window.inspection.problem == "Statistics cancelled"
 
 
 def test_a_newer_request_wins(qtbot, inspect_window, faces):

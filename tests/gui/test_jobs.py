@@ -178,13 +178,12 @@ def test_a_new_request_cancels_the_old_one(qtbot, runner):
             raise
         return "old"
 
-    runner.start(slow, **first.kwargs())
-    with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
-        runner.start(lambda report: "new", **second.kwargs())
-    assert second.done == ["new"]
-    assert old_cancelled.wait(5)
-    runner.wait(5000)
-    qtbot.wait(20)                  # let the old job's end reach the GUI thread
+    old = runner.start(slow, **first.kwargs())
+    with qtbot.waitSignal(old.finished, timeout=5000):     # its end, in the GUI thread
+        with qtbot.waitSignal(runner.busyChanged, check_params_cb=lambda busy: not busy):
+            runner.start(lambda report: "new", **second.kwargs())
+        assert second.done == ["new"]
+    assert old_cancelled.is_set()
     assert first.done == [] and first.cancelled == 0 and first.errors == []
 
 
@@ -250,9 +249,8 @@ def test_shutdown_with_a_timeout_leaves_a_stuck_job_and_delivers_nothing(qtbot, 
     assert started.wait(5)
     assert runner.shutdown(timeout_ms=50) is False
     assert job.isRunning() and not runner.busy
-    release.set()
-    qtbot.waitUntil(lambda: not job.isRunning())
-    qtbot.wait(20)                  # its end reaches the GUI thread: nothing to deliver
+    with qtbot.waitSignal(job.finished, timeout=10000):    # its end, in the GUI thread
+        release.set()
     assert outcome.done == [] and outcome.errors == [] and outcome.cancelled == 0
     del runner
     qtbot.wait(20)

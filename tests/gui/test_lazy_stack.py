@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from histeq_gui import equalize
-from histeq_gui.core import readers
+from histeq_gui.core.io import ArrayReader, Reader
+from histeq_gui.core.io.folders import FolderReader
+from histeq_gui.core.io.npy import NpyReader
+from histeq_gui.core.io.tiff import TiffReader
 from histeq_gui.core.equalize import histogram
 from histeq_gui.gui import controller as controller_module
 from histeq_gui.gui import stack_file
@@ -29,7 +32,7 @@ def no_whole_read(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise WholeRead("the whole stack was read")
-    for cls in (readers.Reader, readers.ArrayReader, readers.TiffReader, readers.FolderReader):
+    for cls in (Reader, ArrayReader, NpyReader, TiffReader, FolderReader):
         monkeypatch.setattr(cls, "load", refuse)
     np_load = np.load
 
@@ -81,12 +84,12 @@ def test_the_image_cache_keeps_a_few_images(faces, no_whole_read, monkeypatch):
     path, data = faces
     stack = open_stack(path)
     reads = []
-    original = readers.Reader.image
+    original = Reader.image
 
     def counting(self, index, layout):
         reads.append(index)
         return original(self, index, layout)
-    monkeypatch.setattr(readers.Reader, "image", counting)
+    monkeypatch.setattr(Reader, "image", counting)
     for i in (1, 2, 1, 2, 1):
         np.testing.assert_array_equal(stack.image(i), data[i, 0])
     assert reads == [1, 2]

@@ -21,7 +21,8 @@ from histeq_gui.gui.compute import compute_view, params_key, resolve_stack_param
 from histeq_gui.gui.param_controls import ReferenceControl
 from histeq_gui.gui.preferences import Preferences
 from histeq_gui.gui.stack_file import LoadedStack
-from histeq_gui.gui.state import ViewerState, check_params
+from histeq_gui.gui.setting import check_params
+from histeq_gui.gui.state import ViewerState
 
 OWN = [(m, p) for m in METHODS for p in get_method(m).params if p.name != "bins"]
 
@@ -240,7 +241,7 @@ def test_stack_aware_params_resolve_once_per_stack(window, faces, monkeypatch):
     real = controller_module.resolve_stack_params
 
     def counting(*args, **kwargs):
-        calls.append(args[1])
+        calls.append(args[1].name)          # the controller passes the Method
         return real(*args, **kwargs)
     monkeypatch.setattr(controller_module, "resolve_stack_params", counting)
     window.state.set_method("match")
@@ -377,7 +378,7 @@ def test_export_dialog_offers_no_stack_scope_for_clahe(window, faces):
 
 def test_check_params_names_the_method():
     with pytest.raises(ValueError, match="the numpy method has no parameter 'clip_limit'"):
-        check_params("numpy", {"clip_limit": 0.1})
+        check_params(get_method("numpy"), {"clip_limit": 0.1})
 
 
 # ------------------------------------------------------------------ thumbnails, statistics, app

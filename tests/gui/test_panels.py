@@ -260,3 +260,19 @@ def test_dragging_the_bins_slider_updates_while_dragging(qtbot, panel, state):
     panel.bins_slider.setSliderDown(False)
     panel.bins_slider.sliderReleased.emit()
     assert state.bins == slider_to_bins(790)
+
+
+def test_the_panel_contract_names_the_type_of_every_field():
+    """ViewerContext's fields carry their real types (no Any), resolvable at run time."""
+    import typing
+
+    from histeq_gui.gui.controller import ViewController
+    from histeq_gui.gui.inspection import Inspection
+    from histeq_gui.gui.preferences import Preferences
+    hints = typing.get_type_hints(ViewerContext)
+    assert hints["state"] is ViewerState
+    for name, kind in (("controller", ViewController), ("player", Player),
+                       ("preferences", Preferences), ("inspection", Inspection)):
+        assert hints[name] == kind | None
+    assert typing.get_args(hints["notify"]) == ([str], None)
+    assert typing.Any not in hints.values()

@@ -26,6 +26,41 @@ def test_signals_only_on_change(state):
     assert seen == [("bins", 8), "changed"]
 
 
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_settings_a_and_b_are_one_model_with_the_same_signals(state, which):
+    from histeq_gui.core.methods import get_method
+    from histeq_gui.gui.setting import Setting
+    setting = state.setting if which == "a" else state.compare
+    assert type(setting) is Setting and state.setting is not state.compare
+    seen = []
+    for name in ("methodChanged", "scopeChanged", "paramsChanged", "changed"):
+        getattr(setting, name).connect(lambda *args, name=name: seen.append((name, *args)))
+    setting.set_method("numpy")
+    setting.set_scope("stack")
+    seen.clear()
+    setting.set_method("clahe")              # no whole-stack scope: back to "image"
+    assert seen == [("methodChanged", "clahe"), ("scopeChanged", "image"),
+                    ("paramsChanged", {}), ("changed",)]
+    assert setting.method_spec is get_method("clahe")
+    setting.set_param("clip_limit", 0.05)
+    setting.set_method("numpy")              # the scope asked for comes back
+    assert setting.scope == "stack" and setting.params_of("clahe") == {"clip_limit": 0.05}
+    other = state.compare if which == "a" else state.setting
+    assert other.params_of("clahe") == {}    # A and B keep their own parameters
+
+
+def test_the_states_signals_are_setting_as(state):
+    seen = []
+    for name in ("methodChanged", "scopeChanged", "paramsChanged", "changed"):
+        getattr(state, name).connect(lambda *args, name=name: seen.append((name, *args)))
+    state.compare.set_method("clahe")           # B: not the state's
+    assert seen == []
+    state.set_scope("stack")
+    state.setting.set_method("match")           # A, through the setting itself
+    assert seen == [("scopeChanged", "stack"), ("changed",), ("methodChanged", "match"),
+                    ("scopeChanged", "image"), ("paramsChanged", {}), ("changed",)]
+
+
 def test_index_is_clamped(state):
     state.set_index(50)
     assert state.index == 9

@@ -16,7 +16,7 @@ from numpy.testing import assert_array_equal
 from histeq_gui import equalize
 from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.gui import compare_model
-from histeq_gui.gui.compare_model import CompareSettings
+from histeq_gui.gui.setting import Setting
 
 from histeq_gui.core.worked import diagonal_distance, equalize_again, output_cdf, worked_table
 from test_teach import (BOOK_N, book_stack, check_difference, column, comparison,
@@ -90,7 +90,7 @@ def test_compare_b_parameter_controls_write_setting_b(qtbot, window, wait_idle):
     # a value the registry refuses is said, and nothing changes
     notes = []
     controls.notify = notes.append
-    controls._on_param("clip_limit", 5.0)
+    controls.params_form.pick("clip_limit", 5.0)
     assert state.compare.params == {"clip_limit": 0.07} and "clip_limit" in notes[0]
 
 
@@ -139,7 +139,7 @@ def test_compare_b_refuses_a_scope_its_method_lacks(qtbot, window, wait_idle):
 
 
 def test_compare_settings_parameters_and_swap(qtbot, window, wait_idle):
-    settings = CompareSettings("textbook")
+    settings = Setting("textbook")
     seen = []
     settings.paramsChanged.connect(seen.append)
     settings.set_param("levels", 8)
@@ -152,7 +152,7 @@ def test_compare_settings_parameters_and_swap(qtbot, window, wait_idle):
     settings.reset_param("levels")
     assert settings.params == {}
     with pytest.raises(ValueError):
-        CompareSettings("clahe", scope="stack")
+        Setting("clahe", scope="stack")
     open_stack(window, photos(2), wait_idle)
     state = window.state
     state.set_method("clahe")

@@ -178,9 +178,9 @@ def test_space_plays_and_pauses(qtbot, sample_window):
     assert w.player.playing
     qtbot.waitUntil(lambda: w.state.index >= 2, timeout=5000)
     qtbot.keyClick(w.panel("images").views, Qt.Key_Space)
-    assert not w.player.playing
+    assert not w.player.playing             # its timer is stopped: nothing steps the index
     stopped_at = w.state.index
-    qtbot.wait(300)
+    QApplication.processEvents()            # what was queued before the pause
     assert w.state.index == stopped_at
 
 
@@ -366,9 +366,8 @@ def test_a_new_open_cancels_the_previous_one(qtbot, sample_window, tmp_path, rng
     w.opener.open_path(second)
     assert first_job.cancel_requested       # the second request cancelled the first
     qtbot.waitUntil(lambda: shown == ["second.npy"] and not w.busy)
-    release.set()
-    qtbot.waitUntil(lambda: not first_job.isRunning())
-    qtbot.wait(20)                          # let the first job's end reach the GUI thread
+    with qtbot.waitSignal(first_job.finished, timeout=10000):   # its end, in the GUI thread
+        release.set()
     assert first_job.outcome == "cancelled"
     assert shown == ["second.npy"] and w.state.stack.name == "second.npy"
 
@@ -811,7 +810,6 @@ def test_closing_does_not_wait_for_a_load_that_cannot_stop(qtbot, window, monkey
     window.close()
     assert not window.isVisible() and job.isRunning()    # closed without waiting for it
     assert job in left_running()         # main() will not wait for it either
-    release.set()
-    qtbot.waitUntil(lambda: not job.isRunning())
-    qtbot.wait(20)
+    with qtbot.waitSignal(job.finished, timeout=10000):  # its end, in the GUI thread
+        release.set()
     assert not message_boxes.calls                       # nothing reported after closing

@@ -1,5 +1,25 @@
-"""What every method shares: the compiled per-pixel loops and the tables that feed them.
+"""The engine: what every method and every driver shares, each piece by a public name.
 
+:mod:`.inputs`
+    Pixels, masks, scopes, a method's parameters and the output dtype, as
+    the engine takes them (one-line ValueErrors).
+:mod:`.blocks`
+    The stack as rows (:class:`~.blocks.PixelSource`), cut into blocks of
+    about a million pixels and groups of rows with their histograms.
+:mod:`.pool`
+    The thread pool, the caller's executor (``use_executor``), work items
+    run in waves with progress ticks that may cancel.
+:mod:`.driver`
+    The block driver: tables of a group, mapping its blocks, a whole stack
+    (the engine of ``equalize``), whole-image methods image by image.
+:mod:`.chunks`
+    A stack read in pieces: cutting, reading, channels, equalizing a piece
+    (the export's engines, local and Dask).
+:mod:`.stages`
+    A pipeline's long stages: one-line StackErrors, work in a helper thread.
+:mod:`.tables`
+    A group's histograms (images, or a whole stack), counted block by block,
+    turned into a map by the method's hook, and applied to pixels.
 :mod:`.kernels`
     numba loops that count pixels into bins or integer values and map them
     through interpolation segments or a table (by bin or by value).  They
@@ -12,9 +32,6 @@
     compiled ones once ``warm_up`` has prepared them, the viewer's choice).
 :mod:`.segments`
     ``np.interp``'s segments of a method's nodes, for the mapping loop.
-:mod:`.tables`
-    A group's histograms (images, or a whole stack), counted block by block,
-    turned into a map by the method's hook, and applied to pixels.
 
 Only :mod:`.kernels` imports numba, when the compiled loops are first
 used; the NumPy loops never import it.

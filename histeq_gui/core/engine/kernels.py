@@ -19,6 +19,16 @@ paths (one count and one look-up per pixel) become several times faster.
 Each function below *makes* a kernel for fixed flags (one compiled kernel
 per combination, so no flag is tested in the inner loop) and returns it;
 kernels compile on first use per dtype and are cached on disk.
+
+8-bit images without a mask, for a method whose ``table`` or ``nodes``
+hook is also written as a loop over one sample
+(:class:`~histeq_gui.core.methods.base.RowLoop`), take one pass each
+(:func:`equalize_table_each`, :func:`equalize_nodes_each`): count the image
+(256 values), build its table with the method's loop (compiled by
+:func:`compiled_loop` and called through a function pointer, so one kernel
+serves every method), convert the table to the output dtype and look the
+pixels up, while the image is still in cache.  No Python runs between
+images: this is the floor of one count and one look-up per pixel.
 """
 
 from __future__ import annotations
@@ -26,10 +36,19 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
+from numba import from_dtype, njit, types
 
 __all__ = ["count_bins", "map_bins", "map_bin_table", "count_values", "map_values",
-           "compiled_signatures"]
+           "equalize_table_each", "equalize_nodes_each", "compiled_loop", "compiled_signatures",
+           "TABLE_LOOP", "NODES_LOOP"]
+
+# The loops of RowLoop, as first-class function types: (counts, level0, levels, args, out)
+# and (counts, edges, args, fp).
+TABLE_LOOP = types.FunctionType(types.void(types.int64[::1], types.float64, types.float64,
+                                           types.float64[::1], types.float64[::1]))
+NODES_LOOP = types.FunctionType(types.void(types.int64[::1], types.float64[::1],
+                                           types.float64[::1], types.float64[::1]))
+_LOOPS = {}     # (function, kind) -> the method's loop, compiled
 
 _MADE = {}      # (factory name, flags...) -> the kernel it made
 _PARTIAL_WIDTH = 256    # value tables up to this wide are counted in four partial histograms
@@ -374,3 +393,172 @@ def map_values():
                     k = 0 if k < 0 else width - 1
                 out[r, i] = lut[row + k]
     return map_values_kernel
+
+
+def compiled_loop(function, kind):
+    """A method's loop over one sample (``RowLoop.function``), compiled with numba and kept.
+
+    ``kind`` is "table" (:data:`TABLE_LOOP`) or "nodes" (:data:`NODES_LOOP`).
+    The loop is compiled for that one signature (or loaded from numba's cache
+    beside the method's module), without the GIL and with NumPy's error model.
+    """
+    key = (function, kind)
+    loop = _LOOPS.get(key)
+    if loop is None:
+        signature = (TABLE_LOOP if kind == "table" else NODES_LOOP).signature
+        loop = _LOOPS.setdefault(key, njit(signature, nogil=True, cache=True,
+                                           error_model="numpy")(function))
+    return loop
+
+
+def _each_signature(x_dtype, out_dtype, loop, *rest):
+    # The pixels are only read: one kernel takes writable and read-only ones (a memory map).
+    return types.void(types.Array(from_dtype(np.dtype(x_dtype)), 2, "C", readonly=True),
+                      types.Array(from_dtype(np.dtype(out_dtype)), 2, "C"), loop,
+                      types.float64[::1], *rest)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _count_image(xr, base, sub, counts):
+    # counts[v - base] of every pixel of the 8-bit row xr (base: its dtype's minimum).
+    counts[:] = 0
+    _count_partial(xr, base, sub, counts, 0)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _convert_table(lut, low, high, to_int, out_lut):
+    # convert(): an integer output gets low + rint(v * (high - low)) clipped, NaN -> low;
+    # a float output the value rounded to its type.
+    for k in range(lut.shape[0]):
+        v = lut[k]
+        if to_int:
+            v = np.rint(v * (high - low))
+            v += low
+            if np.isnan(v) or v < low:
+                v = low
+            elif v > high:
+                v = high
+        out_lut[k] = v
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _look_up(xr, base, out_lut, out_row):
+    for i in range(xr.shape[0]):
+        out_row[i] = out_lut[np.int64(xr[i]) - base]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _check_each(x, out):
+    # 8-bit pixels index the 256-entry tables from the dtype's minimum, so every read and
+    # write stays inside the tables and the block.
+    if x.itemsize != 1:
+        raise ValueError("one pass per image takes 8-bit images")
+    if out.shape[0] < x.shape[0] or out.shape[1] < x.shape[1]:
+        raise ValueError("the output is smaller than the block")
+
+
+@_factory
+def equalize_table_each(x_dtype, out_dtype):
+    """Kernel ``(x, out, loop, args, levels, low, high, to_int)``: one pass per 8-bit image.
+
+    For each row of ``x`` (an image): its counts per value, then
+    ``loop(counts, 0.0, levels, args, lut)`` (a :data:`TABLE_LOOP`), the
+    table converted to ``out``'s dtype as the export's ``convert`` does
+    (``to_int``: ``low + rint(v * (high - low))`` clipped to ``[low,
+    high]``, NaN to ``low``; else the value rounded to the float type), and
+    every pixel looked up into its row of ``out``.
+    """
+    signature = _each_signature(x_dtype, out_dtype, TABLE_LOOP, types.float64, types.float64,
+                                types.float64, types.boolean)
+
+    @njit(signature, nogil=True, cache=True, error_model="numpy")
+    def equalize_table_each_kernel(x, out, loop, args, levels, low, high, to_int):
+        _check_each(x, out)
+        base = np.int64(np.iinfo(x.dtype).min)
+        sub = np.zeros((4, 256), np.int64)
+        counts = np.zeros(256, np.int64)
+        lut = np.empty(256)
+        out_lut = np.empty(256, out.dtype)
+        for r in range(x.shape[0]):
+            _count_image(x[r], base, sub, counts)
+            loop(counts, 0.0, levels, args, lut)
+            _convert_table(lut, low, high, to_int, out_lut)
+            _look_up(x[r], base, out_lut, out[r])
+    return equalize_table_each_kernel
+
+
+@_factory
+def equalize_nodes_each(x_dtype, out_dtype):
+    """Kernel ``(x, out, loop, args, bins, divisor, low, high, to_int, ok)``: one pass per image.
+
+    For each row of ``x`` (an 8-bit image): its counts per value; its
+    ``bins`` equal-width bins over its range exactly as ``np.histogram``
+    makes them (:func:`histeq_gui.core.histogram.binning`, whose every
+    8-bit sample is exact); the values' counts binned; ``loop(binned,
+    edges, args, fp)`` (a :data:`NODES_LOOP`) gives the nodes at the left
+    edges; each of the 256 values is mapped as ``map_bins`` maps a pixel
+    (clamped into the edges, ``np.interp``'s segment of its bin, divided by
+    ``divisor``), converted as by :func:`equalize_table_each`, and the
+    pixels are looked up.  A row whose nodes or slopes are not finite is
+    left alone with ``ok[r] = False`` (``np.interp`` itself must map it).
+    """
+    signature = _each_signature(x_dtype, out_dtype, NODES_LOOP, types.int64, types.float64,
+                                types.float64, types.float64, types.boolean,
+                                types.boolean[::1])
+
+    @njit(signature, nogil=True, cache=True, error_model="numpy")
+    def equalize_nodes_each_kernel(x, out, loop, args, bins, divisor, low, high, to_int, ok):
+        _check_each(x, out)
+        if bins < 1:
+            raise ValueError("a table needs at least one bin")
+        if ok.shape[0] < x.shape[0]:
+            raise ValueError("fewer flags than rows")
+        base = np.int64(np.iinfo(x.dtype).min)
+        sub = np.zeros((4, 256), np.int64)
+        counts = np.zeros(256, np.int64)
+        lut = np.empty(256)
+        out_lut = np.empty(256, out.dtype)
+        edges = np.empty(bins + 1)
+        lower = np.empty(bins + 1)
+        binned = np.zeros(bins, np.int64)
+        fp = np.empty(bins)
+        slope = np.zeros(bins)
+        for r in range(x.shape[0]):
+            _count_image(x[r], base, sub, counts)
+            lo, hi = 0, 255
+            while lo < 255 and counts[lo] == 0:
+                lo += 1
+            while hi > lo and counts[hi] == 0:
+                hi -= 1
+            # histogram.binning: np.linspace(first, last, bins + 1) in float64.
+            first, last = np.float64(lo + base), np.float64(hi + base)
+            if lo == hi:
+                first -= 0.5
+                last += 0.5
+            step = (last - first) / np.float64(bins)
+            for k in range(bins):
+                edges[k] = np.float64(k) * step + first
+                lower[k] = edges[k]
+            edges[bins] = last
+            lower[bins] = np.inf
+            scale = bins / (last - first)
+            binned[:] = 0
+            for v in range(lo, hi + 1):
+                binned[_bin(np.float64(v + base), first, scale, lower, 0, bins)] += counts[v]
+            loop(binned, edges, args, fp)
+            # segments(): np.interp's slopes between the nodes; the last bin is flat.
+            finite = True
+            for j in range(bins):
+                if j < bins - 1:
+                    slope[j] = (fp[j + 1] - fp[j]) / (edges[j + 1] - edges[j])
+                finite = finite and np.isfinite(fp[j]) and np.isfinite(slope[j])
+            ok[r] = finite
+            if not finite:
+                continue
+            for k in range(256):
+                v = min(max(np.float64(k + base), first), last)
+                j = _bin(v, first, scale, lower, 0, bins)
+                lut[k] = _value(slope[j], v - lower[j], fp[j], divisor)
+            _convert_table(lut, low, high, to_int, out_lut)
+            _look_up(x[r], base, out_lut, out[r])
+    return equalize_nodes_each_kernel

@@ -43,7 +43,7 @@ from . import backend
 from .segments import Segments, finish as finish_values, segments
 
 __all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "stats_from_counts", "count",
-           "empty_counts", "finish", "map_block"]
+           "empty_counts", "finish", "map_block", "one_pass_loop", "equalize_each"]
 
 TABLE_LIMIT = 1 << 22   # largest per-value lookup table (entries) of a group
 _NOTHING = np.zeros(1)  # stands in for tables a kernel does not use
@@ -423,3 +423,59 @@ def map_block(t, x, samples, out, clamp=None, convert=None):
 def _kernels(t):
     """The per-pixel loops for ``t``'s pixels: compiled or NumPy (see :mod:`.backend`)."""
     return backend.kernels_for(t.dtype)
+
+
+# ------------------------------------------------------------- one pass per 8-bit image
+
+
+def one_pass_loop(method, dtype, masked):
+    """The loop with which each image of ``dtype`` takes one compiled pass, or None.
+
+    8-bit integer images without a mask, mapped by value (a "values" table
+    over all 256 values: counted first, see :func:`counted_first`), by a
+    method whose hook for them has a compiled loop
+    (:class:`~histeq_gui.core.methods.base.RowLoop`), when the compiled
+    loops run for ``dtype`` (:mod:`.backend`; the NumPy ones use the hooks).
+    """
+    dtype = np.dtype(dtype)
+    if masked or dtype.kind not in "iu" or dtype.itemsize != 1 or not backend.compiled(dtype):
+        return None
+    kind = method.kind(dtype)
+    loop = method.table_loop if kind == "table" else method.nodes_loop if kind == "nodes" \
+        else None
+    if loop is None or counted_first(method, dtype, 1) is None:
+        return None
+    return loop
+
+
+def equalize_each(method, loop, params, bins, x, out):
+    """Equalize each row (image) of ``x`` into ``out`` in one compiled pass.
+
+    ``loop`` is :func:`one_pass_loop`'s; ``out`` a C-contiguous array of
+    the output dtype (float64, float32, or an integer type of at most 16
+    bits), which gets exactly what :func:`map_block` gives with the
+    export's ``convert``.
+
+    Returns
+    -------
+    ndarray of bool
+        Per row: True if equalized; False for a row whose nodes are not all
+        finite (left for the tables and ``np.interp``).
+    """
+    from . import kernels
+
+    x = np.ascontiguousarray(x)
+    to_int = out.dtype.kind in "iu"
+    low, high = (float(np.iinfo(out.dtype).min), float(np.iinfo(out.dtype).max)) if to_int \
+        else (0.0, 1.0)
+    args = np.array(loop.args(params), np.float64)
+    ok = np.ones(len(x), bool)
+    if method.kind(x.dtype) == "table":
+        kernel = kernels.equalize_table_each(x.dtype.name, out.dtype.name)
+        kernel(x, out, kernels.compiled_loop(loop.function, "table"), args,
+               float(1 << (8 * x.dtype.itemsize)), low, high, to_int)
+    else:
+        kernel = kernels.equalize_nodes_each(x.dtype.name, out.dtype.name)
+        kernel(x, out, kernels.compiled_loop(loop.function, "nodes"), args, int(bins),
+               float(loop.scale), low, high, to_int, ok)
+    return ok

@@ -11,9 +11,11 @@ viewer's method control and help, the README's methods table
 
 Adding a method: write ``methods/<name>.py`` declaring ``METHOD =
 Method(...)`` with its hooks in plain NumPy (``opencv_lut.py`` is a short
-example of a table method), add it to ``_BUILT_IN`` below, add its
-reference to ``tests/core/references.py`` (every test that loops over
-:data:`METHODS` then covers it) and run ``scripts/update_readme_methods.py``.
+example of a table method; its ``table_loop``, the same hook as a loop over
+one sample that the engine compiles for 8-bit images, is optional), add it
+to ``_BUILT_IN`` below, add its reference to ``tests/core/references.py``
+(every test that loops over :data:`METHODS` then covers it) and run
+``scripts/update_readme_methods.py``.
 
 Importing this package imports NumPy only (no numba, no scikit-image), so
 ``histeq --help`` stays fast; the compiled loops load when a method is first
@@ -34,11 +36,12 @@ from collections.abc import Sequence
 
 from . import (clahe, imagej_equalize, match, numpy_recipe, opencv_clahe, opencv_lut, skimage_hist,
                textbook)
-from .base import SCOPES, Cells, Curve, Method, Nodes, Param, StackStream, StackView, bins_param
+from .base import (SCOPES, Cells, Curve, Method, Nodes, Param, RowLoop, StackStream, StackView,
+                   bins_param)
 
 __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "Curve", "StackView",
-           "StackStream", "bins_param", "register", "unregister", "get_method", "check_method",
-           "uses_value_bins", "markdown_table"]
+           "StackStream", "RowLoop", "bins_param", "register", "unregister", "get_method",
+           "check_method", "uses_value_bins", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,

@@ -41,6 +41,28 @@ compiled loops; a hook only turns a group of histograms into a map:
     (:func:`~histeq_gui.core.equalize.histogram` returns it as the
     transfer curve).
 
+The ``table`` and ``nodes`` hooks may also be written as loops over ONE
+sample in numba's subset of Python (:class:`RowLoop`, fields ``table_loop``
+and ``nodes_loop``).  The engine compiles them when it first needs them and
+runs them inside its own compiled loop over 8-bit images without a mask:
+each image is counted, its table built and its pixels looked up in one pass
+while the image is in cache, with no Python between images.  A loop must
+give, bit for bit, what its hook gives for that sample's row; the hook
+stays the reference (and what the NumPy loops use while numba compiles):
+
+``table_loop(counts, level0, levels, args, out)``
+    ``counts`` (int64, one per cell) are the counts of consecutive integer
+    values, the first of level ``level0`` (``levels`` as in
+    :class:`Cells`); ``args`` (float64) are the method's parameters as
+    :attr:`RowLoop.args` gives them; ``out`` (float64, one per cell) gets
+    what ``table`` gives for this sample.
+``nodes_loop(counts, edges, args, fp)``
+    ``counts`` (int64, one per bin) of ``bins`` equal-width bins with
+    ``edges`` (float64, ``bins + 1``); ``fp`` (float64, one per bin) gets
+    the node values that ``nodes`` gives at the LEFT edges (its ``Nodes``
+    with ``anchor="left"``, ``scale`` :attr:`RowLoop.scale` and float64
+    rounding for integer images).
+
 A parameter may be *stack-aware* (:attr:`Param.resolve`): a value such as
 "the whole stack" or "image 3 of the stack" that the engine turns into one
 plain value per channel against the images being equalized
@@ -60,7 +82,7 @@ import numpy as np
 
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
-__all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStream",
+__all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStream", "RowLoop",
            "bins_param", "round_half_up", "KIND_NAMES", "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
@@ -446,6 +468,37 @@ class StackStream:
         return np.concatenate([piece[c] for piece in self.read_pieces()]), None
 
 
+def _no_args(params):
+    return ()
+
+
+@dataclass(frozen=True)
+class RowLoop:
+    """A ``table`` or ``nodes`` hook as a loop over one sample, compiled by the engine.
+
+    See the module docstring for the loops' arguments.
+
+    Attributes
+    ----------
+    function : callable
+        A module-level function in numba's subset of Python (loops over
+        arrays, ``np`` math on scalars; no NumPy array functions needed).
+        The engine compiles it with numba (``nogil``, NumPy's error model:
+        a division by zero gives inf or NaN, as in NumPy), caching it on
+        disk beside its module, which itself never imports numba.
+    args : callable
+        ``args(params) -> tuple of float``: the method's resolved
+        parameters as the loop takes them (its ``args`` array).
+    scale : float
+        For a ``nodes_loop``: the divisor of the interpolated value, as the
+        ``Nodes`` of the ``nodes`` hook have it.
+    """
+
+    function: Callable
+    args: Callable = _no_args
+    scale: float = 1.0
+
+
 @dataclass(frozen=True)
 class Method:
     """A registered equalization method: what it is, and how it maps.
@@ -489,6 +542,9 @@ class Method:
         refused with a one-line error.
     nodes, table, image, images, curve : callable, optional
         The hooks (see the module docstring).
+    table_loop, nodes_loop : RowLoop, optional
+        The ``table`` and ``nodes`` hooks as compiled loops over one sample
+        (see the module docstring).
     bins_note : callable, optional
         ``bins_note(dtype, bins, params) -> str or None``: a sentence on how
         the method fills its bins for images of ``dtype`` with these
@@ -514,6 +570,8 @@ class Method:
     image: Callable | None = field(default=None, repr=False)
     images: Callable | None = field(default=None, repr=False)
     curve: Callable | None = field(default=None, repr=False)
+    table_loop: RowLoop | None = field(default=None, repr=False)
+    nodes_loop: RowLoop | None = field(default=None, repr=False)
     bins_note: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -530,6 +588,10 @@ class Method:
                                    or self.stack_aware):
             raise ValueError(f"{self.name}: a curve hook, an images hook and stack-aware "
                              f"parameters need an image hook")
+        if (self.table_loop is not None and self.table is None) or \
+                (self.nodes_loop is not None and self.nodes is None):
+            raise ValueError(f"{self.name}: a table_loop needs a table hook and a nodes_loop "
+                             f"a nodes hook (the loop is that hook, compiled)")
         if self.value_bits not in (8, 16, 32, 64):
             raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:

@@ -71,9 +71,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, bins_param, round_half_up
+from .base import Method, RowLoop, bins_param, round_half_up
 
-__all__ = ["IMAGEJ", "IMAGEJ_CLASSIC", "table", "java_round"]
+__all__ = ["IMAGEJ", "IMAGEJ_CLASSIC", "table", "table_loop", "java_round"]
 
 _CHUNK = 1 << 20            # table entries per chunk of samples (bounds the intermediates)
 
@@ -162,6 +162,55 @@ def _classic_table(cells, params):
     return table(cells, params, classic=True)
 
 
+def table_loop(counts, level0, levels, args, out):
+    """:func:`table` of one sample, as a loop the engine compiles (``args``: classic 1, else 0).
+
+    The very additions of :func:`_luts` in its order (its cumulative sums
+    are sequential); ``out`` holds the weights until it holds the table.
+    """
+    classic = args[0] != 0.0
+    top = levels - 1.0
+    total = 0.0                                  # sum = w(0); sum += 2 * w(i); sum += w(max)
+    first = 0.0
+    for k in range(counts.shape[0]):
+        level = level0 + k
+        weight = np.float64(counts[k])
+        if not classic and counts[k] >= 2:
+            weight = np.sqrt(weight)
+        out[k] = weight
+        if 0 < level < top:
+            total += 2 * weight
+        elif level <= top:
+            total += weight
+        if level == 0:
+            first = weight
+    scale = top / total
+    running = first                              # sum = w(0); sum += w(i); lut[i]; sum += w(i)
+    for k in range(counts.shape[0]):
+        level = level0 + k
+        half = out[k] if 0 < level < top else 0.0
+        running += half
+        value = running * scale
+        whole = np.floor(value)
+        lut = whole + (1.0 if value - whole >= 0.5 else 0.0)
+        if np.isnan(lut):                        # Java's (int) Math.round(NaN) is 0
+            lut = 0.0
+        running += half
+        if level <= 0:
+            lut = 0.0
+        if level >= top:
+            lut = top
+        out[k] = lut / top
+
+
+def _weighted_args(params):
+    return (0.0,)
+
+
+def _classic_args(params):
+    return (1.0,)
+
+
 def _bins():
     return bins_param(low=2, help="levels for float and 32/64-bit integer images: equal-width "
                                   "bins over the image's range (8- and 16-bit images use their "
@@ -199,6 +248,7 @@ IMAGEJ = Method(
     value_cells="ui",
     value_bits=16,
     table=table,
+    table_loop=RowLoop(table_loop, _weighted_args),
 )
 
 IMAGEJ_CLASSIC = Method(
@@ -216,4 +266,5 @@ IMAGEJ_CLASSIC = Method(
     value_cells="ui",
     value_bits=16,
     table=_classic_table,
+    table_loop=RowLoop(table_loop, _classic_args),
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Nodes, bins_param
+from .base import Method, Nodes, RowLoop, bins_param
 
-__all__ = ["METHOD", "nodes"]
+__all__ = ["METHOD", "nodes", "nodes_loop"]
 
 
 def nodes(counts, edges, dtype, params):
@@ -26,6 +26,21 @@ def nodes(counts, edges, dtype, params):
     return Nodes(edges[:, :-1].astype(np.float64, copy=False), fp, 255.0, anchor="left")
 
 
+def nodes_loop(counts, edges, args, fp):
+    """:func:`nodes` of one sample, as a loop the engine compiles (the same bits)."""
+    bins = counts.shape[0]
+    total = 0
+    for k in range(bins):
+        total += counts[k]
+    pixels = np.float64(total)
+    cdf = 0.0
+    for k in range(bins):
+        cdf += counts[k] / (edges[k + 1] - edges[k]) / pixels
+        fp[k] = cdf
+    for k in range(bins):
+        fp[k] = 255 * fp[k] / cdf
+
+
 METHOD = Method(
     name="numpy",
     label="NumPy recipe",
@@ -42,4 +57,5 @@ METHOD = Method(
         "Anchoring the CDF at the left edges shifts every pixel up by up to one bin.",
     params=(bins_param(help="number of equal-width bins over the image's range"),),
     nodes=nodes,
+    nodes_loop=RowLoop(nodes_loop, scale=255.0),
 )

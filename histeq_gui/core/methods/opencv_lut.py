@@ -44,9 +44,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, bins_param
+from .base import Method, RowLoop, bins_param
 
-__all__ = ["METHOD", "table"]
+__all__ = ["METHOD", "table", "table_loop"]
 
 
 def table(cells, params):
@@ -79,11 +79,38 @@ def table(cells, params):
         lut = np.rint(sums.astype(np.float32) * scale[:, np.newaxis])  # cvRound(sum * scale)
     np.clip(lut, 0, top, out=lut)                       # saturate_cast
     out = lut.astype(np.float64) / (levels - 1)
+    # For 32-bit types the single precision top, float32(2**32 - 1), is 2**32: the top level
+    # would map to 1 + 2**-32.
+    np.minimum(out, 1.0, out=out)
     constant = h == total                               # dst = src: each level keeps itself
     if constant.any():
         own = np.broadcast_to(cells.level / (levels - 1), counts.shape)
         out[constant] = own[constant]
     return out
+
+
+def table_loop(counts, level0, levels, args, out):
+    """:func:`table` of one sample, as a loop the engine compiles (the same bits)."""
+    width = counts.shape[0]
+    total = 0
+    for k in range(width):
+        total += counts[k]
+    first = 0
+    while first < width - 1 and counts[first] == 0:
+        first += 1
+    h = counts[first]
+    if h == total:                                      # dst = src: each level keeps itself
+        for k in range(width):
+            out[k] = (level0 + k) / (levels - 1)
+        return
+    top = np.float32(levels - 1)
+    scale = top / np.float32(total - h)
+    running = 0
+    for k in range(width):
+        if k > first:
+            running += counts[k]
+        lut = np.float32(np.rint(np.float32(running) * scale))
+        out[k] = np.float64(min(lut, top)) / (levels - 1)
 
 
 METHOD = Method(
@@ -108,4 +135,5 @@ METHOD = Method(
                                                "their dtype's levels)"),),
     value_cells="ui",
     table=table,
+    table_loop=RowLoop(table_loop),
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Nodes, bins_param
+from .base import Method, Nodes, RowLoop, bins_param
 
-__all__ = ["METHOD", "nodes", "table"]
+__all__ = ["METHOD", "nodes", "table", "table_loop"]
 
 
 def _cdf(counts):
@@ -58,6 +58,23 @@ def table(cells, params):
     return np.maximum(cdf, floor, out=cdf)
 
 
+def table_loop(counts, level0, levels, args, out):
+    """:func:`table` of one sample of consecutive integers, as a loop the engine compiles."""
+    total = 0
+    first = -1
+    for k in range(counts.shape[0]):
+        total += counts[k]
+        if first < 0 and counts[k] > 0:
+            first = k
+    pixels = np.float64(total)
+    floor = np.float64(counts[max(first, 0)]) / pixels     # the CDF at the first counted value
+    cumulative = 0
+    for k in range(counts.shape[0]):
+        cumulative += counts[k]
+        value = np.float64(cumulative) / pixels
+        out[k] = floor if value < floor else value
+
+
 METHOD = Method(
     name="skimage",
     label="scikit-image equalize_hist",
@@ -78,4 +95,5 @@ METHOD = Method(
     value_cells="ui",
     nodes=nodes,
     table=table,
+    table_loop=RowLoop(table_loop),
 )

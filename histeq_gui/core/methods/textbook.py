@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Param, bins_param, round_half_up
+from .base import Method, Param, RowLoop, bins_param, round_half_up
 
-__all__ = ["METHOD", "table", "default_levels"]
+__all__ = ["METHOD", "table", "table_loop", "default_levels"]
 
 MAX_LEVELS = 2 ** 64
 
@@ -88,6 +88,24 @@ def table(cells, params):
     return round_half_up(scaled) / top
 
 
+def table_loop(counts, level0, levels, args, out):
+    """:func:`table` of one sample, as a loop the engine compiles (``args``: ``L - 1``)."""
+    top = args[0]
+    total = 0
+    for k in range(counts.shape[0]):
+        total += counts[k]
+    cumulative = 0
+    for k in range(counts.shape[0]):
+        cumulative += counts[k]
+        scaled = (top * np.float64(cumulative)) / np.float64(total)
+        whole = np.floor(scaled)
+        out[k] = (whole + (1.0 if scaled - whole >= 0.5 else 0.0)) / top
+
+
+def _loop_args(params):
+    return (float(params["levels"] - 1),)
+
+
 METHOD = Method(
     name="textbook",
     label="Textbook (Gonzalez and Woods)",
@@ -114,4 +132,5 @@ METHOD = Method(
                                "uint16), bins for floats")),
     value_cells="ui",
     table=table,
+    table_loop=RowLoop(table_loop, _loop_args),
 )

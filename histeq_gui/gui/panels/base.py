@@ -27,8 +27,16 @@ window calls it when it closes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+
+from PyQt5.QtWidgets import QWidget
+
+from ..controller import ViewController
+from ..inspection import Inspection
+from ..player import Player
+from ..preferences import Preferences
+from ..state import ViewerState
 
 __all__ = ["ViewerContext", "PanelSpec", "AREAS"]
 
@@ -57,12 +65,12 @@ class ViewerContext:
         the inspection panels.
     """
 
-    state: Any
-    controller: Any = None
-    player: Any = None
-    preferences: Any = None
+    state: ViewerState
+    controller: ViewController | None = None
+    player: Player | None = None
+    preferences: Preferences | None = None
     notify: Callable[[str], None] = lambda text: None
-    inspection: Any = None
+    inspection: Inspection | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class PanelSpec:
     id: str
     title: str
     area: str
-    factory: Callable[[ViewerContext], Any]
+    factory: Callable[[ViewerContext], QWidget]
     visible: bool = True
     tab_with: str | None = None
 

@@ -1,8 +1,9 @@
 """The comparison panel: two settings side by side and their difference.
 
-Setting A is the viewer's own (method, its parameters, bins, scope in the
-state); setting B is ``state.compare``, with parameters of its own.  Each has
-its rows of controls (the parameters' generated from the registry), its equalized image and
+Setting A is the viewer's own (``state.setting``); setting B is
+``state.compare``, a :class:`~histeq_gui.gui.setting.Setting` of its own.
+Each has its rows of controls (the parameters' a
+:class:`~histeq_gui.gui.param_form.ParamForm`), its equalized image and
 its histogram with the map (the CDF) over it; the two transfer curves are
 also drawn on one plot; the difference A - B is drawn on a diverging colour
 map centred at 0 with a colour bar, its largest absolute value written out
@@ -22,13 +23,13 @@ from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QAction, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                              QSizePolicy, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from ...core.methods import METHODS, get_method, uses_value_bins
+from ...core.histogram import MAX_BINS, MIN_BINS
+from ...core.methods import METHODS
 from ..compare_model import CompareController, describe_setting
-from ..image_views import BACKGROUND, _Title
+from ..image_views import BACKGROUND, ColumnTitle
 from ..method_help import show_method_help
-from ..param_controls import make_control, param_label
+from ..param_form import ParamForm
 from ..plots import CDF_COLOUR, HistogramPlot, TransferPlot, channel_colours
-from ..state import MAX_BINS, MIN_BINS
 from .settings import scope_note
 from .transfer import no_curve_note
 
@@ -49,31 +50,27 @@ ROUNDING = 1e-9
 class SettingControls(QWidget):
     """Method, its parameters, bins and scope of one setting, bound both ways to ``target``.
 
-    ``target`` is the :class:`ViewerState` (setting A) or the
-    :class:`CompareSettings` (setting B): both have ``method``, ``params``,
-    ``bins``, ``scope``, ``set_method``, ``set_param``, ``reset_param``,
-    ``set_bins``, ``set_scope`` and a ``paramsChanged`` signal.  The method's
-    parameters get one control each in a second row, generated from the
-    registry (:func:`~histeq_gui.gui.param_controls.make_control`) as in the
-    settings panel; the scope "whole stack" is disabled, with the reason in
-    its tooltip, for a method without it (CLAHE, matching).
+    ``target`` is a :class:`~histeq_gui.gui.setting.Setting`: setting A
+    (``state.setting``) or B (``state.compare``).  The method's parameters
+    get one control each in a second row, the
+    :class:`~histeq_gui.gui.param_form.ParamForm` of the settings panel;
+    the scope "whole stack" is disabled, with the reason in its tooltip,
+    for a method without it (CLAHE, matching).
 
     Attributes
     ----------
-    param_controls : dict
-        Parameter name -> :class:`~histeq_gui.gui.param_controls.ParamControl`.
+    params_form : ParamForm
+        The method's parameters.
     notify : callable
         ``notify(text)``: where a value the registry refuses is said.
     """
 
-    def __init__(self, name, colour, target, state, changed, parent=None, notify=None):
+    def __init__(self, name, colour, target, state, parent=None, notify=None):
         super().__init__(parent)
         self.target = target
         self.state = state
         self.name = name
         self.notify = notify or (lambda text: None)
-        self.param_controls = {}
-        self._params_method = None
         label = QLabel(f"<b style='color: {colour}'>{name}</b>")
         label.setMinimumWidth(14)
         self.method_combo = QComboBox()
@@ -98,10 +95,14 @@ class SettingControls(QWidget):
         row.addWidget(self.bins_spin)
         row.addWidget(self.scope_combo)
         row.addWidget(self.help_button)
-        self.params_row = QHBoxLayout()
-        self.params_row.setContentsMargins(18, 0, 0, 0)
+        params_row = QHBoxLayout()
+        params_row.setContentsMargins(18, 0, 0, 0)
         self.params_widget = QWidget()
-        self.params_widget.setLayout(self.params_row)
+        self.params_widget.setLayout(params_row)
+        self.params_form = ParamForm(params_row, lambda: target.params, target.set_param,
+                                     target.reset_param, notify=lambda text: self.notify(text),
+                                     name=f"param_{name}",
+                                     empty_text="{method} has no parameters besides bins")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -117,11 +118,17 @@ class SettingControls(QWidget):
         self.bins_spin.editingFinished.connect(self.commit_bins)
         self.scope_combo.currentIndexChanged.connect(self._on_scope_picked)
         self.help_button.clicked.connect(lambda: show_method_help(self, target.method))
-        changed.connect(self.sync)
-        target.paramsChanged.connect(self._show_params)
-        state.stackChanged.connect(self._params_follow_stack)
+        target.changed.connect(self.sync)
+        target.paramsChanged.connect(self.params_form.show_values)
+        state.stackChanged.connect(lambda: self.params_form.set_stack(state.stack))
         state.stackChanged.connect(self.sync)
+        self.params_form.set_stack(state.stack)
         self.sync()
+
+    @property
+    def param_controls(self):
+        """Parameter name -> its control (the method's own parameters, not bins)."""
+        return self.params_form.controls
 
     def commit_bins(self):
         """Write the bins shown to the setting now."""
@@ -135,60 +142,11 @@ class SettingControls(QWidget):
             self.notify(str(exc))
             self.sync()
 
-    # ------------------------------------------------------------------ parameters
-    def _build_params(self):
-        """One control per parameter of the method (not bins), from the registry."""
-        method = get_method(self.target.method)
-        if method.name == self._params_method:
-            return
-        self._params_method = method.name
-        while self.params_row.count():
-            item = self.params_row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.param_controls = {}
-        for param in method.params:
-            if param.name == "bins":
-                continue
-            control = make_control(param)
-            control.setObjectName(f"param_{self.name}_{param.name}")
-            control.set_stack(self.state.stack)
-            control.picked.connect(lambda value, n=param.name: self._on_param(n, value))
-            control.reset.connect(lambda n=param.name: self.target.reset_param(n))
-            label = QLabel(param_label(param))
-            label.setToolTip(control.toolTip())
-            self.params_row.addWidget(label)
-            self.params_row.addWidget(control, 1)
-            self.param_controls[param.name] = control
-        if not self.param_controls:
-            none = QLabel(f"<i>{method.name} has no parameters besides bins</i>")
-            none.setStyleSheet("color: #9aa0a6")
-            self.params_row.addWidget(none)
-        self.params_row.addStretch(0)
-        self._show_params()
-
-    def _show_params(self, *_):
-        params = self.target.params
-        for name, control in self.param_controls.items():
-            control.show_value(params.get(name, control.param.default))
-
-    def _params_follow_stack(self):
-        for control in self.param_controls.values():
-            control.set_stack(self.state.stack)
-        self._show_params()
-
-    def _on_param(self, name, value):
-        try:
-            self.target.set_param(name, value)
-        except ValueError as exc:
-            self.notify(str(exc))
-            self._show_params()
-
     def sync(self):
         """Show the setting's values (and whether its method uses the bins, has a stack scope)."""
         target = self.target
-        self._build_params()
-        note = scope_note(target.method)
+        self.params_form.set_method(target.method_spec)
+        note = scope_note(target.method_spec)
         stack_item = self.scope_combo.model().item(self.scope_combo.findData("stack"))
         stack_item.setEnabled(note is None)
         stack_item.setText("whole stack" if note is None else "whole stack: n/a")
@@ -207,7 +165,7 @@ class SettingControls(QWidget):
             self.bins_spin.setValue(target.bins)
             self.bins_spin.blockSignals(False)
         stack = self.state.stack
-        ignored = stack is not None and uses_value_bins(target.method, stack.dtype)
+        ignored = stack is not None and target.method_spec.ignores_bins(stack.dtype)
         self.bins_spin.setEnabled(not ignored)
         self.bins_spin.setToolTip("this method uses one bin per integer value here; bins is "
                                   "ignored" if ignored else "histogram bins")
@@ -230,7 +188,7 @@ class CompareViews(pg.GraphicsLayoutWidget):
         self.setAcceptDrops(False)
         self.ci.setContentsMargins(4, 4, 4, 4)
         self.ci.setSpacing(4)
-        self.titles = [_Title("", color=_TEXT, size="9pt") for _ in range(3)]
+        self.titles = [ColumnTitle("", color=_TEXT, size="9pt") for _ in range(3)]
         for col, title in enumerate(self.titles):
             self.addItem(title, row=0, col=col)
         self.views = []
@@ -360,10 +318,10 @@ class ComparePanel(QWidget):
         self.state = state = context.state
         self.controller = context.controller
         self.compare = CompareController(state, context.controller, self)
-        self.controls_a = SettingControls("A", A_COLOUR, state, state, state.changed,
+        self.controls_a = SettingControls("A", A_COLOUR, state.setting, state,
                                           notify=context.notify)
         self.controls_b = SettingControls("B", B_COLOUR, state.compare, state,
-                                          state.compare.changed, notify=context.notify)
+                                          notify=context.notify)
         self.swap_button = QPushButton("Swap A \u2194 B")
         self.swap_button.setToolTip("Exchange the two settings")
         self.difference_label = QLabel()
@@ -433,7 +391,7 @@ class ComparePanel(QWidget):
 
     def swap(self):
         """Exchange settings A and B (methods, their parameters, bins and scopes)."""
-        state, other = self.state, self.state.compare
+        state, other = self.state.setting, self.state.compare
         a = (state.method, state.bins, state.scope, state.params)
         b = (other.method, other.bins, other.scope, other.params)
         for target, (method, bins, scope, params) in ((other, a), (state, b)):

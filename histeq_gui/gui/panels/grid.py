@@ -8,7 +8,9 @@ else in a background job while the cells show a placeholder; the next page
 is made ahead while the grid is idle.  The grid shows the inspection's rows
 (filtered, brushed and sorted as the table), marks flagged images with a
 coloured square per flag, frames the current image, and opens an image when
-it is clicked.
+it is clicked.  Clicking a member of a set of near (or exact) duplicates,
+here or in the table, shows that set side by side until *Show all*
+(:attr:`~histeq_gui.gui.inspection.Inspection.focus`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = ["ThumbnailGrid", "GridPanel", "SIZES"]
 SIZES = (64, 96, 128, 192)
 _PAD = 5
 _CELL_BACK = "#303134"         # the square a thumbnail is letterboxed in
+_SET_BACK = "#4a4d51"          # the cells of every other set, when sets are shown in a row
 _CURRENT = "#8ab4f8"
 _CAPTION = "#bdc1c6"
 _MARK = 9                      # side of a flag's square
@@ -37,6 +40,7 @@ _FLAG_MARKS = [(bit, QColor(colour)) for bit, _, colour, _, _ in FLAGS.values()]
 _FLAG_MARKS.append((OUTLIER_BIT, QColor(OUTLIER_COLOURS[0])))
 # made once, not for every cell drawn
 _BACK_COLOUR, _CAPTION_COLOUR, _MARK_EDGE = QColor(_CELL_BACK), QColor(_CAPTION), QColor("#000")
+_SET_COLOUR = QColor(_SET_BACK)
 _CURRENT_PEN, _SELECTED_PEN = QPen(QColor(_CURRENT), 3), QPen(QColor(_CURRENT), 1)
 _CURRENT_TEXT = QColor("#ffffff")
 
@@ -54,6 +58,8 @@ class ThumbnailGrid(QAbstractScrollArea):
     -------
     clicked(int)
         The image index of a clicked thumbnail.
+    escaped()
+        Escape was pressed (back from a set to all the rows).
 
     Attributes
     ----------
@@ -62,6 +68,7 @@ class ThumbnailGrid(QAbstractScrollArea):
     """
 
     clicked = pyqtSignal(int)
+    escaped = pyqtSignal()
 
     def __init__(self, inspection, parent=None):
         super().__init__(parent)
@@ -71,6 +78,7 @@ class ThumbnailGrid(QAbstractScrollArea):
         self.variant = ORIGINAL
         self._size = DEFAULT_SIZE
         self._rows = np.zeros(0, np.int64)
+        self._shade = None              # per position: True for the cells of every other set
         self._selected = None           # per image: selected in the table (when several are)
         self._current = -1
         self._job_key = None
@@ -96,9 +104,20 @@ class ThumbnailGrid(QAbstractScrollArea):
         self.verticalScrollBar().setValue(0)
         self.viewport().update()
 
-    def set_rows(self, rows):
-        """The image indices to show, in order."""
+    def set_rows(self, rows, sets=None):
+        """The image indices to show, in order.
+
+        ``sets`` (one set number per row, optional): rows of consecutive
+        sets are told apart by the shade of their cells.
+        """
         self._rows = np.asarray(rows, np.int64)
+        self._shade = None
+        if sets is not None and len(self._rows):
+            sets = np.asarray(sets)
+            starts = np.concatenate([[0], np.flatnonzero(sets[1:] != sets[:-1]) + 1])
+            run = np.zeros(len(sets), np.int64)
+            run[starts[1:]] = 1
+            self._shade = np.cumsum(run) % 2 == 1
         self._update_scroll_range()
         self.viewport().update()
 
@@ -299,6 +318,8 @@ class ThumbnailGrid(QAbstractScrollArea):
             if not rect.intersects(event.rect()):
                 continue
             index = int(index)
+            if self._shade is not None and self._shade[position]:
+                painter.fillRect(rect.adjusted(1, 1, -1, -1), _SET_COLOUR)
             self._paint_cell(painter, rect, index, inspection.flags(index),
                              selected is not None and index < len(selected) and selected[index])
         painter.end()
@@ -361,6 +382,10 @@ class ThumbnailGrid(QAbstractScrollArea):
 
     def keyPressEvent(self, event):
         """Up/Down move the current image a line of the grid (in the grid's order)."""
+        if event.key() == Qt.Key_Escape:
+            self.escaped.emit()
+            event.accept()
+            return
         step = {Qt.Key_Up: -1, Qt.Key_Down: 1}.get(event.key())
         position = self.inspection.row_of(self._current)
         if step is None or position < 0 or self._rows is not self.inspection.rows:
@@ -402,6 +427,10 @@ class GridPanel(QWidget):
     size_combo : QComboBox
     count_label : QLabel
         How many images are shown, and why not all.
+    set_label : QLabel
+        The set of duplicates shown side by side, when one is.
+    show_all_button : QToolButton
+        Back from a set to the rows of the table.
     """
 
     def __init__(self, context, parent=None):
@@ -424,6 +453,12 @@ class GridPanel(QWidget):
         self.size_combo.setToolTip("Thumbnail size")
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: palette(dark);")
+        self.set_label = QLabel()
+        self.set_label.setStyleSheet("color: #e37400;")
+        self.show_all_button = QToolButton()
+        self.show_all_button.setText("Show all")
+        self.show_all_button.setToolTip("Back to every image the table shows (Escape)")
+        self.show_all_button.setAutoRaise(True)
         legend = QLabel(" ".join(
             f"<span style='color:{colour}'>■</span>&nbsp;{label.replace('information', 'info')}"
             for _, label, colour, _, _ in FLAGS.values())
@@ -438,6 +473,8 @@ class GridPanel(QWidget):
         bar.addWidget(self.equalized_button)
         bar.addWidget(self.size_combo)
         bar.addWidget(self.count_label)
+        bar.addWidget(self.set_label)
+        bar.addWidget(self.show_all_button)
         bar.addWidget(legend, 1)                    # shrinks (clipped) in a narrow dock
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -445,7 +482,9 @@ class GridPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.grid, 1)
 
-        self.grid.clicked.connect(state.set_index)
+        self.grid.clicked.connect(self._on_click)
+        self.grid.escaped.connect(inspection.clear_focus)
+        self.show_all_button.clicked.connect(inspection.clear_focus)
         group.buttonToggled.connect(lambda *_: self._show_variant())
         self.size_combo.currentIndexChanged.connect(
             lambda _: self.grid.set_thumbnail_size(self.size_combo.currentData()))
@@ -453,6 +492,7 @@ class GridPanel(QWidget):
         state.indexChanged.connect(self._on_index)
         state.changed.connect(self._show_variant)
         inspection.rowsChanged.connect(self._on_rows)
+        inspection.focusChanged.connect(self._on_rows)
         inspection.tableChanged.connect(self.grid.viewport().update)
         inspection.selectionChanged.connect(
             lambda: self.grid.set_selected(inspection.selected, state.n_images))
@@ -494,16 +534,32 @@ class GridPanel(QWidget):
         self._on_rows()
         self._on_index(self.state.index)
 
+    def _on_click(self, index):
+        """A thumbnail clicked: show the image, and its set of duplicates side by side."""
+        self.inspection.show_set(index)
+        self.state.set_index(index)
+
     def _on_rows(self):
-        self.grid.set_rows(self.inspection.rows)
-        shown, total = len(self.inspection.rows), self.state.n_images
+        focus = self.inspection.focus
+        rows = self.inspection.rows if focus is None else focus[2]
+        self.grid.set_rows(rows, None if focus is not None else self.inspection.row_sets())
+        shown, total = len(rows), self.state.n_images
         if self.state.stack is None:
+            text = ""
+        elif focus is not None:
             text = ""
         elif shown == total:
             text = f"{total:,} images"
         else:
             text = f"{shown:,} of {total:,} images"
         self.count_label.setText(text)
+        self.count_label.setVisible(focus is None)
+        if focus is not None:
+            kind, index, members = focus
+            self.set_label.setText(f"{kind} set of image {index}: {len(members)} images "
+                                   "side by side")
+        self.set_label.setVisible(focus is not None)
+        self.show_all_button.setVisible(focus is not None)
         self.grid.ensure_visible(self.state.index)
 
     def _on_index(self, index):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from ...core.methods import get_method
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
 from ..levels import current_levels, describe_mode
@@ -126,7 +125,7 @@ class ImagesPanel(QWidget):
         self.views.hovered.connect(self._on_hover)
         self.views.roiChanged.connect(self.state.set_roi)
         self.state.roiChanged.connect(self._show_roi)
-        self.state.methodChanged.connect(self._follow_method)
+        self.state.methodChanged.connect(lambda: self._follow_method(self.state.method_spec))
         self.state.stackChanged.connect(self._forget_set_aside)
         self.state.levelsChanged.connect(self._show_levels)
         self.state.cursorChanged.connect(self.views.mark_pixel)
@@ -134,7 +133,7 @@ class ImagesPanel(QWidget):
         self.controller.busyChanged.connect(self._show_busy)
         self.show_result(self.controller.result)
         self._show_roi(self.state.roi)
-        self._follow_method(self.state.method)
+        self._follow_method(self.state.method_spec)
 
     def reset_zoom(self):
         """Fit the whole image in the views again."""
@@ -156,19 +155,19 @@ class ImagesPanel(QWidget):
             self.state.set_roi(None)
 
     def _follow_method(self, method):
-        """A method that takes no mask (CLAHE): the region tool is off, and says why.
+        """A method (a Method) that takes no mask (CLAHE): the region tool is off, and says why.
 
         A region drawn before is set aside (the status bar says so) and comes
         back with the next method that takes a mask, on the same stack.
         """
-        takes_mask = get_method(method).masks
+        takes_mask = method.masks
         self.roi_action.setEnabled(takes_mask)
-        self.roi_action.setToolTip(_ROI_TIP if takes_mask else no_mask_note(method))
+        self.roi_action.setToolTip(_ROI_TIP if takes_mask else no_mask_note(method.name))
         state = self.state
         if not takes_mask and state.roi is not None:
             self._set_aside = state.roi
             state.set_roi(None)
-            self.notify(f"{no_mask_note(method)}: the region is set aside and comes back "
+            self.notify(f"{no_mask_note(method.name)}: the region is set aside and comes back "
                         "with a method that takes one")
         elif takes_mask and self._set_aside is not None:
             roi, self._set_aside = self._set_aside, None

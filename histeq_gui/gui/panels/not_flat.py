@@ -29,9 +29,8 @@ from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushB
                              QVBoxLayout, QWidget)
 
 from ...core import colour
-from ...core.methods import get_method
 from ...core.worked import (diagonal_distance, equalize_again, output_cdf, worked_table)
-from ..image_views import BACKGROUND, _Title
+from ..image_views import BACKGROUND, ColumnTitle
 from ..method_help import show_method_help
 from ..plots import CDF_COLOUR
 from ..compute import needs_stack
@@ -121,8 +120,9 @@ def not_flat(result, pixels, channel, levels, mask, again, space, params=None, s
     equalized = result.equalized
     colour_image = original.ndim == 3
     own = (params if stack is None else
-           method_params(stack, result.method, result.bins, params, roi, channel))
-    levels, table_params = table_levels(levels, result.method, own, original.dtype, result.bins)
+           method_params(stack, result.method_spec, result.bins, params, roi, channel))
+    levels, table_params = table_levels(levels, result.method_spec, own, original.dtype,
+                                        result.bins)
     try:
         table = worked_table(pixels, result.method, result.bins, levels=levels, mask=mask,
                              **table_params)
@@ -138,10 +138,10 @@ def not_flat(result, pixels, channel, levels, mask, again, space, params=None, s
     per_channel = luminance = shifts = None
     if colour_image and original.shape[-1] in (3, 4):
         per_channel = equalized[..., :3]
-        if needs_stack(result.method):
+        aware = {p.name for p in result.method_spec.stack_aware}
+        if aware:
             # One luminance plane has no resolved reference of its own: matched to the image's.
-            lum_params = {k: v for k, v in params.items()
-                          if k not in {p.name for p in get_method(result.method).stack_aware}}
+            lum_params = {k: v for k, v in params.items() if k not in aware}
         else:
             lum_params = params
         luminance = colour.equalize_luminance(original, result.method, result.bins, space,
@@ -250,7 +250,7 @@ class NotFlatPanel(WhenShown, QWidget):
         self.colour_items = []
         views = []
         for col in range(3):
-            title = _Title("", color=_TEXT, size="9pt")
+            title = ColumnTitle("", color=_TEXT, size="9pt")
             self.colour_views.addItem(title, row=0, col=col)
             self.colour_views.ci.layout.setColumnStretchFactor(col, 1)
             view = self.colour_views.addViewBox(row=1, col=col, lockAspect=True, invertY=True,
@@ -365,7 +365,7 @@ class NotFlatPanel(WhenShown, QWidget):
         args = (result, pixels, channel, self.state.output_levels, mask,
                 self.again_button.isChecked(), self.space_combo.currentData() or "ycbcr",
                 self.state.params, stack, self.state.roi)
-        extra = stack.size if needs_stack(result.method) else 0
+        extra = stack.size if needs_stack(result.method_spec) else 0
         self.work.request(lambda report: not_flat(*args), lambda numbers: self._show(numbers),
                           lambda message: self._show(None, message),
                           pixels.size + 3 * result.original.size + extra)

@@ -1,9 +1,9 @@
 """The settings panel: method, its parameters, bins (spin box + slider, debounced), scope, display
 levels, colour.
 
-The method's own parameters get one control each, generated from the
-registry (:mod:`histeq_gui.gui.param_controls`) and rebuilt when the method
-changes; a "How it works" button opens the method's help page.
+The method's own parameters get one row each (:class:`~histeq_gui.gui.param_form.ParamForm`,
+generated from the registry and rebuilt when the method changes); a "How it
+works" button opens the method's help page.
 
 It only talks to the :class:`~histeq_gui.gui.state.ViewerState`: user input
 goes to the state's setters, and the widgets follow the state's signals.  The
@@ -23,16 +23,16 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayou
 
 from ...core.channels import channel_axis_choices
 from ...core.display import LEVEL_MODES
-from ...core.methods import METHODS, get_method
-from ..method_help import show_method_help
-from ..param_controls import make_control, param_label
+from ...core.histogram import MAX_BINS, MIN_BINS
+from ...core.methods import METHODS, Method, get_method
 from ..levels import MODE_TEXT, MODE_TIPS, current_levels, describe_mode, effective_mode
+from ..method_help import show_method_help
+from ..param_form import ParamForm
 from ..plots import format_number
 from ..stack_file import COLOUR_SIZES
-from ..state import MAX_BINS, MIN_BINS
 
 __all__ = ["SettingsPanel", "BINS_INTERVAL_MS", "slider_to_bins", "bins_to_slider",
-           "SLIDER_STEPS", "colour_choices"]
+           "SLIDER_STEPS", "colour_choices", "scope_note", "value_bins_note", "WrappedNote"]
 
 BINS_INTERVAL_MS = 100
 _PER_OCTAVE = 100                                    # slider steps per doubling of the bins
@@ -43,18 +43,12 @@ _SCOPES = (("image", "This image", "Each image is equalized with its own histogr
                                     "(ImageJ's \"use stack histogram\")."))
 
 
-def scope_note(method):
+def scope_note(method: Method) -> str | None:
     """Why the "Whole stack" scope is not offered for ``method`` (or None when it is)."""
-    m = get_method(method)
-    if "stack" in m.scopes:
+    if "stack" in method.scopes:
         return None
-    return (f"{method} works on each image by itself: it has no whole-stack scope "
+    return (f"{method.name} works on each image by itself: it has no whole-stack scope "
             f"(one histogram cannot map every image)")
-
-
-def method_tip(name):
-    """What a method does, for its tooltip: the registry's one-line summary."""
-    return get_method(name).summary
 
 
 def slider_to_bins(position):
@@ -106,20 +100,20 @@ def colour_choices(stack):
     return choices
 
 
-def value_bins_note(method, dtype):
+def value_bins_note(method: Method, dtype) -> str:
     """The sentence shown when ``method`` ignores the bin count for ``dtype`` images.
 
     Examples
     --------
-    >>> value_bins_note("opencv", "uint8")
+    >>> value_bins_note(get_method("opencv"), "uint8")
     'opencv uses one bin per integer value for uint8 images; the bin count is ignored.'
-    >>> value_bins_note("match", "float32")
+    >>> value_bins_note(get_method("match"), "float32")
     'match takes no bin count: it counts each distinct value of the float32 images.'
     """
-    if get_method(method).param("bins") is None:
-        return (f"{method} takes no bin count: it counts each distinct value of the "
+    if method.param("bins") is None:
+        return (f"{method.name} takes no bin count: it counts each distinct value of the "
                 f"{dtype} images.")
-    return (f"{method} uses one bin per integer value for {dtype} images; "
+    return (f"{method.name} uses one bin per integer value for {dtype} images; "
             "the bin count is ignored.")
 
 
@@ -170,15 +164,14 @@ class SettingsPanel(QWidget):
         self.method_combo = QComboBox()
         for method in METHODS:
             self.method_combo.addItem(method, method)
-            self.method_combo.setItemData(self.method_combo.count() - 1, method_tip(method),
-                                          Qt.ToolTipRole)
+            self.method_combo.setItemData(self.method_combo.count() - 1,
+                                          get_method(method).summary, Qt.ToolTipRole)
         self.method_combo.setToolTip("Equalization method (same names as the histeq command "
                                      "and the Python API)")
         self.help_button = QPushButton("How it works")
         self.help_button.setAutoDefault(False)
         self.help_button.setToolTip("The method's formula, the reference it reproduces and its "
                                     "parameters, with worked examples")
-        self.param_controls = {}            # parameter name -> ParamControl (not bins)
         self.bins_spin = QSpinBox()
         self.bins_spin.setRange(MIN_BINS, MAX_BINS)
         self.bins_spin.setKeyboardTracking(False)
@@ -267,6 +260,9 @@ class SettingsPanel(QWidget):
         form.addRow("Colour", self.colour_combo)
         form.addRow("", self.colour_note)
         self.form = form
+        self.params_form = ParamForm(form, lambda: self.state.params, state.set_param,
+                                     state.reset_param, notify=lambda text: self.notify(text),
+                                     after=self.bins_note)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
@@ -290,9 +286,9 @@ class SettingsPanel(QWidget):
         self.saturated_spin.valueChanged.connect(self._on_saturated)
         self.colour_combo.activated.connect(self._on_colour_picked)
         state.methodChanged.connect(self._show_method)
-        state.methodChanged.connect(self._build_params)
-        state.paramsChanged.connect(self._show_params)
-        state.stackChanged.connect(self._params_follow_stack)
+        state.methodChanged.connect(lambda: self.params_form.set_method(state.method_spec))
+        state.paramsChanged.connect(self.params_form.show_values)
+        state.stackChanged.connect(lambda: self.params_form.set_stack(state.stack))
         state.binsChanged.connect(self._show_bins)
         state.scopeChanged.connect(self._show_scope)
         state.methodChanged.connect(self._show_scope)
@@ -309,11 +305,17 @@ class SettingsPanel(QWidget):
             self.controller.resultChanged.connect(self._show_levels)
         self.sync_from_state()
 
+    @property
+    def param_controls(self):
+        """Parameter name -> its control (the method's own parameters, not bins)."""
+        return self.params_form.controls
+
     # ------------------------------------------------------------------ state -> widgets
     def sync_from_state(self):
         """Show every value of the state."""
         self._show_method(self.state.method)
-        self._build_params()
+        self.params_form.set_stack(self.state.stack)
+        self.params_form.set_method(self.state.method_spec)
         self._show_bins(self.state.bins)
         self._show_scope(self.state.scope)
         self._show_note()
@@ -326,46 +328,6 @@ class SettingsPanel(QWidget):
             self.method_combo.blockSignals(True)
             self.method_combo.setCurrentIndex(index)
             self.method_combo.blockSignals(False)
-
-    def _build_params(self, *_):
-        """One control per parameter of the method (not bins), generated from the registry."""
-        for control in self.param_controls.values():
-            self.form.removeRow(control)
-        self.param_controls = {}
-        method = get_method(self.state.method)
-        row = self.form.getWidgetPosition(self.bins_note)[0] + 1
-        for param in method.params:
-            if param.name == "bins":
-                continue
-            control = make_control(param)
-            control.setObjectName(f"param_{param.name}")
-            control.set_stack(self.state.stack)
-            control.picked.connect(lambda value, name=param.name: self._on_param(name, value))
-            control.reset.connect(lambda name=param.name: self._on_param_reset(name))
-            self.form.insertRow(row, param_label(param), control)
-            self.param_controls[param.name] = control
-            row += 1
-        self._show_params()
-
-    def _show_params(self, *_):
-        params = self.state.params
-        for name, control in self.param_controls.items():
-            control.show_value(params.get(name, control.param.default))
-
-    def _params_follow_stack(self):
-        for control in self.param_controls.values():
-            control.set_stack(self.state.stack)
-        self._show_params()
-
-    def _on_param(self, name, value):
-        try:
-            self.state.set_param(name, value)
-        except ValueError as exc:
-            self.notify(str(exc))
-            self._show_params()
-
-    def _on_param_reset(self, name):
-        self.state.reset_param(name)
 
     def _show_bins(self, bins):
         self._bins_timer.stop()
@@ -385,7 +347,7 @@ class SettingsPanel(QWidget):
         if not button.isChecked():
             button.setChecked(True)
         stack_button = self.scope_buttons["stack"]
-        note = scope_note(self.state.method)
+        note = scope_note(self.state.method_spec)
         stack_button.setEnabled(note is None)
         stack_button.setText("Whole stack" if note is None else "Whole stack: n/a")
         stack_button.setToolTip(_SCOPES[1][2] if note is None else note)
@@ -393,8 +355,8 @@ class SettingsPanel(QWidget):
     def _show_note(self, *_):
         state = self.state
         ignored = state.value_bins
-        note = value_bins_note(state.method, state.stack.dtype) if ignored else None
-        own = get_method(state.method).bins_note
+        note = value_bins_note(state.method_spec, state.stack.dtype) if ignored else None
+        own = state.method_spec.bins_note
         if not ignored and own is not None and state.stack is not None:
             try:
                 note = own(state.stack.dtype, state.bins, state.params)

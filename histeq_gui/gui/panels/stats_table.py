@@ -5,7 +5,9 @@ The table is a :class:`StatsTableModel` over the shared
 from the NumPy columns (a view asks only for the cells it shows), and its
 rows are the inspection's rows, so filtering and sorting 100,000 images is
 a NumPy operation, not 100,000 items.  Flagged cells are coloured, with a
-tooltip naming the threshold.  Clicking a row shows that image; paging
+tooltip naming the threshold; the bar names the value range the brightness
+scores run over.  Clicking a row shows that image (and, for a member of a
+set of duplicates, makes the grid show its set side by side); paging
 through the images selects and scrolls to their rows.
 """
 
@@ -21,7 +23,8 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
                              QToolButton, QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS, THRESHOLDS
-from ..inspection import FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, want_while_shown
+from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
+                          want_while_shown)
 
 __all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
            "VALUE_ROLE", "IMAGE_ROLE"]
@@ -39,11 +42,15 @@ _SIZE_SAMPLE = 64            # rows of each column measured for its width
 
 #: The table's columns, every one of ``image_stats``: what flags an image first, then
 #: the scores behind the flags, the statistics, and what equalization does.
-TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_constant",
-               "is_duplicate", "duplicate_of", "dark_score", "light_score",
-               "low_information_score", "mean", "std", "min", "max", "p01", "p99", "distinct",
-               "nan_count", "inf_count", "entropy", "entropy_after", "distinct_after",
-               "levels_lost", "mean_abs_change")
+TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_blurry",
+               "is_grayscale", "is_odd_aspect_ratio", "is_odd_size", "is_constant",
+               "is_duplicate", "is_near_duplicate", "duplicate_of", "near_duplicate_of",
+               "dark_score", "light_score", "low_information_score", "blurry_score",
+               "grayscale_score", "odd_aspect_ratio_score", "odd_size_score",
+               "exact_duplicates_score", "near_duplicates_score", "phash", "width", "height",
+               "blurriness", "blurriness_grayscale_std", "mean", "std", "min", "max", "p01",
+               "p99", "distinct", "nan_count", "inf_count", "entropy", "entropy_after",
+               "distinct_after", "levels_lost", "mean_abs_change")
 
 
 def format_cell(value):
@@ -79,6 +86,8 @@ def _header_tip(name):
         if name in (flag, score) and flag[3:] in THRESHOLDS:
             meaning += (f". Flagged {label} when {score} < {THRESHOLDS[flag[3:]]} "
                         "(CleanVision's default threshold).")
+    if name in ("is_near_duplicate", "near_duplicate_of", "is_duplicate", "duplicate_of"):
+        meaning += ". Click a member: the grid shows its set side by side."
     return f"{name}: {meaning}"
 
 
@@ -199,6 +208,9 @@ class StatsTablePanel(QWidget):
     outlier_column, outlier_threshold, outlier_side
         The outlier filter's column, cut on the robust z and tails.
     count_label, brush_label : QLabel
+    range_label : QLabel
+        The table's caption: the value range of the brightness scores
+        (:func:`~histeq_gui.gui.inspection.describe_value_range`).
     clear_brush_button, export_button, compute_button : QPushButton or QToolButton
     message_label : QLabel
         Computing, cancelled or failed statistics.
@@ -252,6 +264,15 @@ class StatsTablePanel(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Write the table (the rows shown, or all) as CSV with "
                                       "a .json sidecar")
+        self.range_label = QLabel()          # the table's caption, under it
+        self.range_label.setStyleSheet("color: palette(dark);")
+        self.range_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.range_label.setContentsMargins(6, 1, 6, 1)
+        self.range_label.setToolTip(
+            "The values the dark and light scores (and the 8-bit copy the blur and hash checks "
+            "see) run over: 0..255 for 8-bit images as CleanVision; the data's bit depth for "
+            "wider integers (12-bit data in 16-bit files: 0..4095); floats 0..1, or their "
+            "0.35% saturated range when they leave it. `histeq --value-range` chooses another")
         self.message_label = QLabel()
         self.message_label.setStyleSheet("color: palette(dark);")
         self.message_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -303,6 +324,7 @@ class StatsTablePanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.range_label)
 
         self.filter_combo.currentIndexChanged.connect(self._on_filter_widgets)
         self.outlier_column.currentIndexChanged.connect(self._on_filter_widgets)
@@ -402,6 +424,8 @@ class StatsTablePanel(QWidget):
 
     def _on_table(self):
         table = self.inspection.table
+        self.range_label.setText("" if table is None else describe_value_range(table))
+        self.range_label.setVisible(bool(self.range_label.text()))
         if table is not None and self._sized_for is not self.state.stack:
             self._sized_for = self.state.stack       # new magnitudes: new widths
             self._size_columns()
@@ -470,7 +494,10 @@ class StatsTablePanel(QWidget):
     def _on_current_row(self, current, _previous):
         if self._syncing or not current.isValid():
             return
-        self.state.set_index(self.model.image_at(current.row()))
+        image = self.model.image_at(current.row())
+        if not self.inspection.show_set(image):
+            self.inspection.clear_focus()
+        self.state.set_index(image)
 
     def _on_selection(self, *_):
         rows = self.inspection.rows

@@ -297,7 +297,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         self.levels_spin.setValue(1 if shown is None else min(shown, MAX_SPIN_LEVELS))
         self.levels_spin.blockSignals(False)
         self.levels_spin.setToolTip(
-            f"{method} maps to its own levels parameter (set it in Settings): the table's L "
+            f"{method.name} maps to its own levels parameter (set it in Settings): the table's L "
             "is that, so that s is what the viewer shows" if own else _LEVELS_TIP)
 
     def _on_levels_picked(self, value):
@@ -310,7 +310,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         channel = max(self.channel_combo.currentData() or 0, 0)
         pixels = sample_pixels(stack, state.index, state.scope, channel)
         mask = roi_mask(state, stack.layout.image_shape)
-        return (pixels, state.method, state.bins, state.output_levels, mask,
+        return (pixels, state.method_spec, state.bins, state.output_levels, mask,
                 self.rows_combo.currentData() or "range", state.scope, state.index, channel,
                 state.params)
 
@@ -333,7 +333,7 @@ class WorkedTablePanel(WhenShown, QWidget):
 
         def make(report):
             own = method_params(stack, method, bins, table_params, roi, channel, report)
-            return request, worked_table(pixels, method, bins, levels=levels, mask=mask,
+            return request, worked_table(pixels, method.name, bins, levels=levels, mask=mask,
                                          rows=rows, **own)
         values = stack.size if needs_stack(method) else pixels.size
         self.work.request(make, lambda done: self._show(*done),
@@ -367,10 +367,10 @@ class WorkedTablePanel(WhenShown, QWidget):
                     if info["excluded"] else "")
         set_params = describe_params(params)
         if own_levels(method):
-            auto = f" ({method}'s own levels: Settings)"
+            auto = f" ({method.name}'s own levels: Settings)"
         else:
             auto = " (auto)" if self.state.output_levels is None else ""
-        text = (f"<b>{method}</b>{f' ({set_params})' if set_params else ''} on {where}: "
+        text = (f"<b>{method.name}</b>{f' ({set_params})' if set_params else ''} on {where}: "
                 f"{info['total']:,} pixels{excluded}, L = {table.levels}{auto}, "
                 f"one row per {'level' if info['kind'] == 'levels' else 'bin'}. "
                 f"<b>{table.levels_before}</b> {rows} hold pixels &rarr; "

@@ -40,6 +40,13 @@ together:
 5. The folder is fsynced: the new pair is durable.
 6. The backups are removed, then the journal; the folder is fsynced.
 
+Steps 2 to 6 run under the folder's commit lock (:func:`folder_lock`), after
+the repairs of :func:`clean_up`: two programs writing into one folder commit
+one after the other, so of two runs racing to create one new output exactly
+one succeeds (the other finds it there, step 2), and two commits of one pair
+never interleave.  The lock is the kernel's (``flock``), so a killed process
+never leaves it held.
+
 Before the journal exists (3) the targets are the complete old pair; once
 the last rename of (4) is done they are the complete new pair.  Two names
 cannot be swapped in one atomic step, so between those points a kill leaves
@@ -64,14 +71,21 @@ import re
 import secrets
 import shutil
 import stat
+import threading
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StackError
-from .files import _guard
+try:
+    import fcntl
+except ImportError:         # Windows: commits in one folder are not serialised
+    fcntl = None
 
-__all__ = ["staged", "exists", "clean_up", "PROGRAM_TAG"]
+from ..errors import StackError
+from .files import guard
+
+__all__ = ["staged", "exists", "check_writable", "clean_up", "folder_lock", "commit_log",
+           "PROGRAM_TAG"]
 
 PROGRAM_TAG = "histeq"
 _KINDS = ("tmp", "old", "probe", "journal", "undo", "jtmp")
@@ -130,10 +144,12 @@ def staged(targets, overwrite=False):
     -----
     Before handing out names, :func:`clean_up` repairs the folder after any
     killed run.  When the block ends, the temporaries are moved into place
-    by the protocol described in this module's docstring: all targets change
-    or none, and a kill at any point is repaired by the next run.  If the
-    block raises (also KeyboardInterrupt, or GeneratorExit when a generator
-    is closed), every temporary is removed and the targets are untouched.
+    by the protocol described in this module's docstring, under the
+    folder's commit lock, the targets checked just before: all targets
+    change or none, two commits into one folder never interleave, and a
+    kill at any point is repaired by the next run.  If the block raises
+    (also KeyboardInterrupt, or GeneratorExit when a generator is closed),
+    every temporary is removed and the targets are untouched.
     """
     targets = [Path(target) for target in targets]
     folders = {target.parent for target in targets}
@@ -141,23 +157,26 @@ def staged(targets, overwrite=False):
         raise ValueError(f"staged targets must share one folder, not {sorted(map(str, folders))}")
     flags = list(overwrite) if isinstance(overwrite, (list, tuple)) else \
         [overwrite] * len(targets)
-    clean_up(targets[0].parent)
-    temps = [_temp_path(target, "tmp") for target in targets]
+    folder = targets[0].parent
+    with guard(targets[0], "write"):
+        clean_up(folder)
+    temps = [temp_path(target, "tmp") for target in targets]
     try:
         yield temps
-        for target, flag in zip(targets, flags):
-            if callable(flag):
-                flag(target)
-            elif not flag and exists(target):
-                raise StackError(f"'{target}' exists; pass --overwrite to replace it")
-        with _guard(targets[0], "write"):
+        with guard(targets[0], "write"), folder_lock(folder):
+            _clean_up(folder)   # a run killed while we were writing: repaired before judging
+            for target, flag in zip(targets, flags):
+                if callable(flag):
+                    flag(target)
+                elif not flag and exists(target):
+                    raise StackError(f"'{target}' exists; pass --overwrite to replace it")
             _commit(temps, targets)
     finally:
         for temp in temps:      # none is left after the moves
             _remove(temp)
 
 
-def _temp_path(path, kind):
+def temp_path(path, kind):
     """An unused hidden name beside ``path`` with its extension (see the module docstring).
 
     The stem is shortened if needed so that the name fits in 255 bytes.
@@ -169,6 +188,20 @@ def _temp_path(path, kind):
     return path.parent / f".{stem}{tail}"
 
 
+def check_writable(target):
+    """Raise a one-line StackError unless new files can be created beside ``target``.
+
+    A hidden probe file (kind ``probe``) is created in the target's folder
+    and removed: this also works where permission bits do not tell (root,
+    a read-only file system, access control lists).
+    """
+    with guard(target, "write"):
+        probe = temp_path(target, "probe")
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+
+
 def exists(path):
     """True if anything is at ``path``, a dangling symbolic link included."""
     path = Path(path)
@@ -176,17 +209,23 @@ def exists(path):
 
 
 def _remove(path):
+    """Remove a file or folder of ours if it is there, as far as possible.
+
+    Best effort: what cannot be removed (a read-only file system, a folder
+    without write permission) stays, and the next :func:`clean_up` tries
+    again; the error that brought us here, if any, is the one to report.
+    """
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
         try:
             path.unlink()
-        except FileNotFoundError:
+        except OSError:
             pass
 
 
-def _sync_folder(folder):
+def sync_folder(folder):
     """fsync a folder, so that renames and new names in it are on disk."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -201,6 +240,143 @@ def _sync_folder(folder):
         os.close(fd)
 
 
+# --- serialising commits ------------------------------------------------------------------
+
+_LOCK_FILE = f".{PROGRAM_TAG}-commit.lock"     # only where a folder cannot be locked itself
+_held = threading.local()                       # folders whose lock this thread holds
+
+
+@contextmanager
+def folder_lock(folder):
+    """Hold the commit lock of ``folder`` while the block runs: one commit (or repair) at a time.
+
+    Every commit and repair of this module runs under it (see the module
+    docstring), so that no two of them, in this process or in any other
+    running this program, touch one folder at once.  It is ``flock`` on the
+    folder itself, which the kernel releases when its process dies, so a
+    killed run never leaves it held; where a folder cannot be locked (some
+    network file systems), ``flock`` on a hidden lock file in it,
+    ``.histeq-commit.lock``, removed by the holder when it is done (a
+    leftover of a killed holder is reused by the next commit).
+    Where neither works (Windows, a folder that cannot be opened), commits
+    are not serialised.  The lock is re-entrant within a thread.
+
+    Parameters
+    ----------
+    folder : str or path-like
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder, folder_lock(folder):
+    ...     with folder_lock(folder):       # the same thread: already held
+    ...         pass
+    """
+    key = os.path.realpath(folder)
+    held = _held.__dict__.setdefault("folders", set())
+    if fcntl is None or key in held:
+        yield
+        return
+    release = _lock_folder(Path(folder))
+    held.add(key)
+    try:
+        yield
+    finally:
+        held.discard(key)
+        release()
+
+
+def _lock_folder(folder):
+    """Take ``folder``'s lock (waiting for it); return the function that releases it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    except OSError:
+        fd = None
+    if fd is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return lambda: os.close(fd)
+        except OSError:
+            os.close(fd)
+        except BaseException:           # e.g. Ctrl+C while waiting
+            os.close(fd)
+            raise
+    return _lock_file(folder / _LOCK_FILE)
+
+
+def _lock_file(path):
+    """Take the lock of the lock file ``path``; return the function that releases it.
+
+    The holder removes the file before releasing it, so a process that
+    locked the file meanwhile finds it gone (or another file there) and
+    tries again with the new one.
+    """
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC |
+                         getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError:
+            return lambda: None         # not even a file: no lock to be had here
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            now = os.stat(path, follow_symlinks=False)
+            mine = os.fstat(fd)
+            if (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+                break
+        except OSError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+    def release():
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+    return release
+
+
+_logs = []      # the sets of the open commit_log blocks
+
+
+@contextmanager
+def commit_log():
+    """Collect the targets whose commit, made while the block runs, reached its last move.
+
+    Yields
+    ------
+    set of str
+        Absolute paths of targets (every target of a commit together),
+        added just before the move that completes their commit: from then
+        on the new files are in place unless that rename fails (an error
+        raised as such).  A command that must not report a finished output
+        as interrupted ignores a signal once its outputs are here.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder, commit_log() as log:
+    ...     with staged([os.path.join(folder, "a.txt")]) as (temp,):
+    ...         _ = temp.write_text("hello")
+    ...     sorted(os.path.basename(path) for path in log)
+    ['a.txt']
+    """
+    log = set()
+    _logs.append(log)
+    try:
+        yield log
+    finally:
+        _logs.remove(log)
+
+
+def _log(targets):
+    for log in list(_logs):
+        log.update(os.path.abspath(target) for target in targets)
+
+
 # --- the commit --------------------------------------------------------------------------
 
 def _commit(temps, targets):
@@ -211,11 +387,12 @@ def _commit(temps, targets):
         existed = exists(target)
         aside = existed and (temp.is_dir() or i < len(targets) - 1)
         moves.append({"target": target.name, "temp": temp.name, "existed": existed,
-                      "backup": _temp_path(target, "old").name if aside else None})
+                      "backup": temp_path(target, "old").name if aside else None})
     if len(moves) == 1 and moves[0]["backup"] is None:
+        _log(targets)
         os.replace(temps[0], targets[0])        # one rename: atomic by itself
         _step("moved 0")
-        _sync_folder(folder)
+        sync_folder(folder)
         return
     journal = _write_journal(folder, targets[0], moves)
     try:
@@ -224,9 +401,11 @@ def _commit(temps, targets):
             if move["backup"] is not None:
                 os.replace(folder / move["target"], folder / move["backup"])
                 _step(f"aside {i}")
+            if i == len(moves) - 1:
+                _log(targets)
             os.replace(folder / move["temp"], folder / move["target"])
             _step(f"moved {i}")
-        _sync_folder(folder)
+        sync_folder(folder)
         _step("synced")
     except BaseException:
         _repair(folder, journal, moves)
@@ -239,7 +418,7 @@ def _commit(temps, targets):
 
 
 def _write_journal(folder, first_target, moves):
-    journal = _temp_path(first_target, "journal").with_suffix(".json")
+    journal = temp_path(first_target, "journal").with_suffix(".json")
     draft = journal.with_name(journal.name.replace(f"-{PROGRAM_TAG}-journal-",
                                                    f"-{PROGRAM_TAG}-jtmp-"))
     text = json.dumps({"program": "histeq-gui", "pid": os.getpid(), "moves": moves})
@@ -252,7 +431,7 @@ def _write_journal(folder, first_target, moves):
     except BaseException:
         _remove(draft)
         raise
-    _sync_folder(folder)
+    sync_folder(folder)
     return journal
 
 
@@ -263,7 +442,7 @@ def _finish(folder, journal, moves):
             _remove(folder / move["backup"])
     _step("finished")
     _remove(journal)
-    _sync_folder(folder)
+    sync_folder(folder)
 
 
 def _repair(folder, journal, moves):
@@ -276,7 +455,7 @@ def _repair(folder, journal, moves):
         undo = journal.with_name(journal.name.replace(f"-{PROGRAM_TAG}-journal-",
                                                       f"-{PROGRAM_TAG}-undo-"))
         os.replace(journal, undo)
-        _sync_folder(folder)
+        sync_folder(folder)
         journal = undo
         _step("undo")
     for i in reversed(range(len(moves))):
@@ -291,12 +470,12 @@ def _repair(folder, journal, moves):
         elif backup is None and not move["existed"] and moved_in and exists(target):
             os.replace(target, temp)
         _step(f"restored {i}")
-    _sync_folder(folder)
+    sync_folder(folder)
     for move in moves:
         _remove(folder / move["temp"])
     _step("temps removed")
     _remove(journal)
-    _sync_folder(folder)
+    sync_folder(folder)
 
 
 # --- cleaning up after killed runs --------------------------------------------------------
@@ -412,6 +591,15 @@ def clean_up(folder):
     []
     """
     folder = Path(folder)
+    if not _stale(folder):
+        return []
+    with folder_lock(folder):
+        return _clean_up(folder)
+
+
+def _clean_up(folder):
+    """:func:`clean_up`'s work, under the folder's lock (looking again: another run may have
+    repaired it meanwhile)."""
     stale = _stale(folder)
     done, kept = [], set()
     for kind, path, pid in stale:
@@ -427,14 +615,14 @@ def clean_up(folder):
             _remove(path)
             done.append(path)
     if done:
-        _sync_folder(folder)
+        sync_folder(folder)
     return done
 
 
 @contextmanager
-def _new_file(path, target, progress=None):
+def new_file(path, target, progress=None):
     """Create the file ``path`` for writing; flush it to disk when the block ends."""
-    with _guard(target, "write", progress=progress), open(path, "xb") as fh:
+    with guard(target, "write", progress=progress), open(path, "xb") as fh:
         yield fh
         fh.flush()
         os.fsync(fh.fileno())

@@ -2,7 +2,7 @@
 
 The sidecar says how an output was made (``out.tif`` -> ``out.tif.json``); it
 is written atomically like the output (see
-:func:`~histeq_gui.core.atomic.staged`).
+:func:`~histeq_gui.core.io.atomic.staged`).
 
 A file at the sidecar's name may be the user's own (``-o data`` next to an
 unrelated ``data.json``), so it is replaced without ``overwrite`` only when
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import _new_file, staged
-from .errors import StackError
-from .files import _guard
+from .atomic import new_file, staged
+from ..errors import StackError
+from .files import guard
 
-__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar", "write_sidecar",
-           "write_json", "read_sidecar"]
+__all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar",
+           "write_sidecar", "write_json", "read_sidecar"]
 
 PROGRAM = "histeq-gui"      # the "program" every sidecar this program writes carries
 _MAX_BYTES = 1 << 20        # a sidecar is a few hundred bytes; anything bigger is not ours
@@ -101,18 +101,23 @@ def check_sidecar(output_path, overwrite=False):
     """Raise StackError if the sidecar of ``output_path`` would replace a file not ours.
 
     Nothing at the sidecar's name, ``overwrite``, or a sidecar this program
-    wrote for this output (:func:`is_own_sidecar`) pass.
+    wrote for this output (:func:`is_own_sidecar`) pass.  A folder there is
+    refused even with ``overwrite``: a sidecar is a file, and never replaces
+    a folder.
     """
     target = sidecar_path(output_path)
     try:
-        with _guard(target, "write"):   # e.g. a name too long once ".json" is added
-            os.lstat(target)
-        present = True
+        with guard(target, "write"):   # e.g. a name too long once ".json" is added
+            info = os.lstat(target)
     except StackError as exc:
         if not isinstance(exc.__cause__, FileNotFoundError):
             raise
-        present = False
-    if overwrite or not present or is_own_sidecar(output_path):
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise StackError(f"cannot write the sidecar of '{Path(output_path).name}': "
+                         f"'{target}' is a folder; move or rename it, or choose another "
+                         "output name")
+    if overwrite or info is None or is_own_sidecar(output_path):
         return
     raise StackError(f"'{target}' exists and was not written by {PROGRAM} for "
                      f"'{Path(output_path).name}'; pass --overwrite to replace it, or choose "
@@ -157,18 +162,18 @@ def write_sidecar(output_path, info, overwrite=False):
 def write_json(path, info, *, target=None):
     """Write ``info`` as in :func:`write_sidecar` at exactly ``path`` (which must not exist).
 
-    For a temporary path from :func:`~histeq_gui.core.atomic.staged`;
+    For a temporary path from :func:`~histeq_gui.core.io.atomic.staged`;
     ``target`` (default ``path``) is the path named in error messages.
     """
     text = json.dumps(dict(info), indent=2, default=_jsonable) + "\n"
-    with _new_file(path, path if target is None else target) as fh:
+    with new_file(path, path if target is None else target) as fh:
         fh.write(text.encode("utf-8"))
 
 
 def read_sidecar(output_path):
     """Return the dict stored in the JSON sidecar of ``output_path`` (StackError if unreadable)."""
     target = sidecar_path(output_path)
-    with _guard(target, what="JSON sidecar"):
+    with guard(target, what="JSON sidecar"):
         info = json.loads(target.read_text(encoding="utf-8"))
     if not isinstance(info, dict):
         raise StackError(f"cannot read '{target}': not a sidecar (expected a JSON object); "

@@ -1,11 +1,11 @@
 """Helpers that loading and saving share: one-line errors, progress and chunks.
 
 Every library error met while reading or writing a file goes through
-:func:`_guard`, which turns it into a one-line
+:func:`guard`, which turns it into a one-line
 :class:`~histeq_gui.core.errors.StackError` naming the path and what to do;
-errors raised by a progress callback (wrapped in :class:`_Progress`) pass
+errors raised by a progress callback (wrapped in :class:`Progress`) pass
 unchanged, so cancelling is never reported as a damaged file.  Big arrays are
-read, written and compared in chunks of rows of about ``_CHUNK_BYTES``.
+read, written and compared in chunks of rows of about :data:`PIECE_BYTES`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import re
 import stat
 from contextlib import contextmanager
 
-from .errors import Cancelled, StackError, first_line
+from ..errors import Cancelled, StackError, first_line
+from . import memory
 
-_CHUNK_BYTES = 1 << 23      # read, write and compare in pieces of about 8 MB
+PIECE_BYTES = 1 << 23      # read, write and compare in pieces of about 8 MB
 
 
-class _Progress:
+class Progress:
     """Calls ``callback(done, total)`` and remembers what it raised, so guards let it through."""
 
     def __init__(self, callback, total):
@@ -38,7 +39,7 @@ class _Progress:
 
 
 @contextmanager
-def _guard(path, doing="read", what="file", progress=None):
+def guard(path, doing="read", what="file", progress=None):
     """Turn library exceptions into a one-line StackError (progress errors pass unchanged)."""
     try:
         yield
@@ -71,8 +72,8 @@ def _reason(exc, doing, what):
     """The part of a one-line message that says what went wrong and what to do."""
     if isinstance(exc, OSError) and exc.errno in _ERRNO_REASONS:
         return _ERRNO_REASONS[exc.errno]
-    if isinstance(exc, MemoryError):
-        return "not enough memory; free some memory or use a smaller stack"
+    if is_shortage(exc):
+        return memory.shortage()
     if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
         return _ERRNO_REASONS[errno.ELOOP]
     codec = re.search(r"<COMPRESSION\.(\w+): \d+> requires the 'imagecodecs' package", str(exc))
@@ -88,17 +89,67 @@ def _reason(exc, doing, what):
     return f"{first_line(exc, 160)}; check the folder's permissions and free space"
 
 
+def is_shortage(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory or address space ran out (MemoryError, ENOMEM, a refusal).
+
+    A memory map refused under ``ulimit -v`` raises ``OSError(ENOMEM)``
+    ("Cannot allocate memory"): a shortage, not a damaged file; so is a
+    refusal of :func:`~histeq_gui.core.io.memory.check_fits`.  The causes
+    and contexts of ``exc`` are looked at too.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (MemoryError, memory.NotEnoughMemory)) or \
+                isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 _KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
-def _stat_input(path):
+def stat_input(path):
     """``os.stat(path)``, with every failure (missing, link loop, name too long) one line."""
-    with _guard(path):
+    with guard(path):
         return os.stat(path)
 
 
-def _check_regular(path, info):
+def signature(info: os.stat_result) -> tuple:
+    """What tells whether a file changed: ``(st_dev, st_ino, st_size, st_mtime_ns)`` of ``info``.
+
+    A file replaced by another (a new inode), cut or grown, or written
+    after its modification time was taken gets another signature.  A
+    rewrite of the same size within the file system's timestamp resolution
+    (a few milliseconds on Linux) cannot be told from ``stat``.
+    """
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class FileChanged(StackError):
+    """An input file changed while it was being read (see :func:`changed_error`)."""
+
+
+def changed_error(path, what: str = "it was replaced or modified") -> FileChanged:
+    """The one-line error for an input that changed while it was being read."""
+    return FileChanged(f"cannot read '{path}': the file changed during the export ({what}); "
+                       "export again once it is complete")
+
+
+def check_unchanged(path, expected: tuple) -> None:
+    """Raise :func:`changed_error` unless the file at ``path`` still has the :func:`signature`
+    ``expected``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise changed_error(path, "it was removed or cannot be read any more") from None
+    if signature(info) != tuple(expected):
+        raise changed_error(path)
+
+
+def check_regular(path, info):
     """Raise StackError unless ``info`` (from os.stat) is a regular file's."""
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
@@ -106,19 +157,19 @@ def _check_regular(path, info):
                          "choose a stack file or a folder of images")
 
 
-def _open_input(path, what="file"):
+def open_input(path, what="file"):
     """Open a regular file for reading, refusing anything else without blocking on it.
 
     The path is checked with ``stat`` first (a named pipe is never opened),
     then opened non-blocking and checked again on the open descriptor, in
     case it was swapped meanwhile.
     """
-    _check_regular(path, _stat_input(path))
-    with _guard(path, what=what):
+    check_regular(path, stat_input(path))
+    with guard(path, what=what):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) |
                      getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     try:
-        _check_regular(path, os.fstat(fd))
+        check_regular(path, os.fstat(fd))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -127,7 +178,7 @@ def _open_input(path, what="file"):
         raise
 
 
-def _check_array(array, where):
+def check_array(array, where):
     """Raise StackError unless ``array`` is a non-empty numeric stack of images."""
     dtype = array.dtype
     if dtype.kind == "c":
@@ -143,7 +194,7 @@ def _check_array(array, where):
         raise StackError(f"{where} holds no pixels (shape {array.shape}); check the data")
 
 
-def _row_chunks(n_rows, row_bytes):
-    step = max(1, _CHUNK_BYTES // max(int(row_bytes), 1))
+def row_chunks(n_rows, row_bytes):
+    step = max(1, PIECE_BYTES // max(int(row_bytes), 1))
     for start in range(0, n_rows, step):
         yield start, min(start + step, n_rows)

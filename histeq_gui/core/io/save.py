@@ -1,39 +1,38 @@
-"""Save image stacks: .npy, .npz, .tif, one .png image and folders of numbered PNG files.
+"""Writing a stack: checking the output, opening its chunk writer, saving a whole stack.
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
 :func:`write_stack` writes the stack under a temporary name from
-:func:`~histeq_gui.core.atomic.staged` through the format's chunk writer
-(:mod:`~histeq_gui.core.writers`), which reads it back chunk by chunk and
-compares each chunk's digest with the one written; only then is it moved
-into place.
+:func:`~histeq_gui.core.io.atomic.staged` through the format's chunk writer
+(:func:`open_writer`), which reads it back chunk by chunk and compares each
+chunk's digest with the one written; only then is it moved into place.
+Which writer an output gets is the table's
+(:func:`~histeq_gui.core.io.formats.output_for`); what the kind cannot hold
+or may not replace, its writer says (``check_stack``, ``check_replace``).
 """
 
 from __future__ import annotations
 
-import re
+import os
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
-from . import files as _files
-from . import readers
-from .atomic import _temp_path, clean_up, exists, staged
-from .errors import StackError
-from .files import _check_array, _guard, _Progress
-from .sidecar import own_files
-from .stack import guess_layout
-from .writers import open_writer
+from ..errors import StackError
+from ..stack import Layout, guess_layout
+from . import files
+from .atomic import check_writable, clean_up, exists, staged
+from .files import Progress, check_array, guard
+from .formats import output_for, output_of
+from .reader import reader_for
+from .writer import ChunkWriter
 
-__all__ = ["output_kind", "check_output", "save_stack", "write_stack"]
-
-_OUTPUT_KINDS = {".npy": "npy", ".npz": "npz", ".tif": "tif", ".tiff": "tif", ".png": "png",
-                 ".zarr": "zarr", "": "png-folder"}
-_FOLDER_KINDS = ("png-folder", "zarr")
-_WRITABLE = (".npy, .npz, .tif/.tiff, .png (one image), .zarr (a Zarr v3 array), or a name "
-             "without extension for a folder of PNG files")
+__all__ = ["output_kind", "check_output", "open_writer", "write_axis", "save_stack",
+           "write_stack"]
 
 
-def output_kind(path):
+def output_kind(path: str | os.PathLike) -> str:
     """Return the output format of ``path``: "npy", "npz", "tif", "png", "zarr" or "png-folder".
 
     ``.png`` is one PNG file, for a single image (2-D, or RGB/RGBA channels
@@ -46,15 +45,11 @@ def output_kind(path):
     >>> output_kind("eq.tif"), output_kind("eq.png"), output_kind("frames")
     ('tif', 'png', 'png-folder')
     """
-    path = Path(path)
-    kind = _OUTPUT_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise StackError(f"cannot write '{path}': unsupported output type '{path.suffix}'; "
-                         f"use {_WRITABLE}")
-    return kind
+    return output_for(path).kind
 
 
-def check_output(path, *, dtype=None, layout=None, overwrite=False):
+def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
+                 layout: Layout | None = None, overwrite: bool = False) -> str:
     """Check, before any work, that a stack can be saved at ``path``.
 
     Parameters
@@ -87,18 +82,13 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
     -----
     Before looking at the target, what runs of this program killed while
     writing into the folder left there is cleaned up
-    (:func:`~histeq_gui.core.atomic.clean_up`), so an interrupted commit is
+    (:func:`~histeq_gui.core.io.atomic.clean_up`), so an interrupted commit is
     repaired before its target is judged.
     """
     path = Path(path)
-    kind = output_kind(path)
-    if kind in ("png", "png-folder") and dtype is not None:
-        _check_png(np.dtype(dtype), layout, single=kind == "png")
-    if kind == "zarr":
-        from .zarr_io import zarr_module
-
-        zarr_module(path, "write")
-    with _guard(path, "write"):
+    writer = output_for(path).writer
+    writer.check_stack(path, dtype, layout)
+    with guard(path, "write"):
         if not path.parent.is_dir():
             raise StackError(f"cannot write '{path}': the folder '{path.parent}' does not "
                              "exist; create it first")
@@ -106,31 +96,83 @@ def check_output(path, *, dtype=None, layout=None, overwrite=False):
         present = exists(path)
         if present and not overwrite:
             raise StackError(f"'{path}' exists; pass --overwrite to replace it")
-        if present and kind not in _FOLDER_KINDS and path.is_dir():
-            raise StackError(f"cannot write '{path}': it is a folder; choose a file name")
-        if present and kind == "zarr" and not (path.is_dir() and not path.is_symlink()
-                                               and (path / "zarr.json").is_file()):
-            raise StackError(f"will not replace '{path}': it is not a Zarr array (no "
-                             "zarr.json in a folder); choose another name")
-        if present and kind == "png-folder":
-            if not path.is_dir():
-                raise StackError(f"cannot write '{path}': it exists and is not a folder; "
-                                 "choose another name")
-            ours = own_files(path)      # named after their sources by an earlier export
-            others = [p.name for p in path.iterdir()
-                      if not re.fullmatch(r"\d+\.png", p.name) and p.name not in ours]
-            if others:
-                raise StackError(f"will not replace '{path}': it holds files other than "
-                                 f"numbered PNGs (e.g. '{others[0]}'); choose a new or empty "
-                                 "folder")
-        probe = _temp_path(path, "probe")
-        with open(probe, "xb"):
-            pass
-        probe.unlink()
-    return kind
+        if present:
+            writer.check_replace(path)
+    check_writable(path)
+    return writer.kind
 
 
-def save_stack(path, array, *, layout=None, key="images", overwrite=False, progress=None):
+def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtype: DTypeLike,
+                layout: Layout, *, target: str | os.PathLike | None = None, key: str = "images",
+                axis: int | None | str = "auto", names: Sequence[str] | None = None,
+                calibration: dict | None = None) -> ChunkWriter:
+    """Open a :class:`ChunkWriter` of ``kind`` at ``path`` (a temporary that does not exist).
+
+    Parameters
+    ----------
+    path : path-like
+        Where to write, e.g. a temporary path from
+        :func:`~histeq_gui.core.io.atomic.staged`.
+    kind : str
+        "npy", "npz", "tif", "png", "png-folder" or "zarr" (see
+        :func:`output_kind`).
+    shape, dtype
+        Of the whole stack.
+    layout : Layout
+        Its axes (decides TIFF pages and PNG images).
+    target : path-like, optional
+        The final path, for error messages.
+    key : str, optional
+        The array's name in an ``.npz`` file.
+    axis : int, None or "auto", optional
+        The axis chunks are cut along; "auto" is :func:`write_axis`.
+    names : sequence of str, optional
+        A PNG folder's file names, one per image (default numbered).
+    calibration : dict, optional
+        The stack's spatial calibration (a reader's ``calibration``), kept
+        by the outputs that can hold it (TIFF files).
+
+    Returns
+    -------
+    ChunkWriter
+        Opened; write its chunks in order, then ``finish()`` and ``verify()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from histeq_gui.core.stack import guess_layout
+    >>> stack = np.zeros((4, 8, 8), np.uint8)
+    >>> w = open_writer(tmp / "a.npy", "npy", stack.shape, stack.dtype,
+    ...                 guess_layout(stack.shape))                        # doctest: +SKIP
+    >>> for start in range(0, 4, 2):                                      # doctest: +SKIP
+    ...     w.write(start, start + 2, stack[start:start + 2])
+    >>> w.finish(); w.verify()                                            # doctest: +SKIP
+    """
+    cls = output_of(kind).writer
+    if axis == "auto":
+        axis = cls.axis_for(layout)
+    writer = cls(path, shape, dtype, layout, axis, target=target, key=key, names=names,
+                 calibration=calibration)
+    try:
+        return writer.open()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def write_axis(layout: Layout, kind: str) -> int | None:
+    """The axis a stack of ``layout`` is written along by a writer of ``kind`` (None: whole).
+
+    Writers of whole images (PNG files, Zarr arrays) take the stack's image
+    axis; files written in order the first axis longer than one before the
+    image's own axes (:meth:`~histeq_gui.core.io.ChunkWriter.axis_for`).
+    """
+    return output_of(kind).writer.axis_for(layout)
+
+
+def save_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | None = None,
+               key: str = "images", overwrite: bool = False,
+               progress: Callable[[int, int], object] | None = None) -> Path:
     """Write a stack atomically to .npy, .npz, .tif or a folder of PNG files.
 
     Parameters
@@ -174,7 +216,7 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     Notes
     -----
     :func:`write_stack` writes and verifies the stack under a hidden name
-    from :func:`~histeq_gui.core.atomic.staged`, which then moves it into
+    from :func:`~histeq_gui.core.io.atomic.staged`, which then moves it into
     place.  TIFF files keep the shape in tifffile's metadata, so they read
     back with the same shape and dtype; a PNG folder reads back as
     ``(N, H, W)`` or ``(N, H, W, C)``.
@@ -186,15 +228,17 @@ def save_stack(path, array, *, layout=None, key="images", overwrite=False, progr
     return path
 
 
-def write_stack(path, array, *, layout=None, key="images", progress=None, target=None):
+def write_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | None = None,
+                key: str = "images", progress: Callable[[int, int], object] | None = None,
+                target: str | os.PathLike | None = None) -> None:
     """Write a stack at exactly ``path`` (which must not exist), read it back and compare.
 
     The writing half of :func:`save_stack`, for a temporary path from
-    :func:`~histeq_gui.core.atomic.staged`: ``array``, ``layout``, ``key``
+    :func:`~histeq_gui.core.io.atomic.staged`: ``array``, ``layout``, ``key``
     and ``progress`` are as there and the format comes from the extension of
     ``path``; ``target`` (default ``path``) is the path named in error
     messages.  The stack goes through the format's chunk writer
-    (:func:`~histeq_gui.core.writers.open_writer`) in chunks of about 8 MB,
+    (:func:`open_writer`) in chunks of about 8 MB,
     which verifies it chunk by chunk.  Raises StackError as :func:`save_stack`
     does; what was written is left for ``staged`` to remove.
     """
@@ -202,48 +246,29 @@ def write_stack(path, array, *, layout=None, key="images", progress=None, target
     target = path if target is None else Path(target)
     kind = output_kind(path)
     array = np.asanyarray(array)
-    _check_array(array, "the stack to save")
+    check_array(array, "the stack to save")
     if layout is None:
         layout = guess_layout(array.shape, "auto")
     elif tuple(layout.shape) != array.shape:
         raise StackError(f"the layout is for shape {tuple(layout.shape)} but the stack has "
                          f"shape {array.shape}; pass the stack's own layout")
-    if kind in ("png", "png-folder"):
-        _check_png(array.dtype, layout, single=kind == "png")
-    source = readers.reader_for(array)
+    output_of(kind).writer.check_stack(target, array.dtype, layout)
+    source = reader_for(array)
     writer = open_writer(path, kind, array.shape, array.dtype, layout, target=target, key=key)
     length = writer.length
-    prog = _Progress(progress, 2 * length)
+    prog = Progress(progress, 2 * length)
     axis = writer.axis
-    # PNG folders: an image at a time (encoding is slow; progress per image); files: ~8 MB
-    step = 1 if axis is None or kind == "png-folder" else \
-        max(1, _files._CHUNK_BYTES // max(array.nbytes // array.shape[axis], 1))
+    step = 1 if axis is None or writer.image_at_a_time else \
+        max(1, files.PIECE_BYTES // max(array.nbytes // array.shape[axis], 1))
     try:
         with writer:
             for start in range(0, length, step):
                 stop = min(start + step, length)
                 chunk = array if axis is None else source.read(start, stop, axis)
-                with _guard(target, "write", progress=prog):
+                with guard(target, "write", progress=prog):
                     writer.write(start, stop, chunk)
                 prog(stop)
             writer.finish()
         writer.verify(lambda done, total: prog(length + done))
     finally:
         source.close()
-
-
-def _check_png(dtype, layout, single=False):
-    if dtype not in (np.uint8, np.uint16):
-        raise StackError(f"PNG files hold only uint8 or uint16 values, not {dtype}; "
-                         "choose --dtype uint8 or uint16, or write .tif/.npy instead")
-    if layout is None:
-        return
-    if single and layout.n_images != 1:
-        raise StackError(f"a .png file holds one image, not {layout.n_images}; write a folder "
-                         "of PNG files (an output name without extension) or .tif instead")
-    if layout.channels not in (1, 3, 4):
-        raise StackError(f"PNG files hold gray, RGB or RGBA images, not {layout.channels} "
-                         "channels; write .tif or .npy instead")
-    if layout.channels > 1 and dtype == np.uint16:
-        raise StackError("PNG folders hold uint16 only for grayscale images (Pillow cannot "
-                         "write 16-bit colour); choose --dtype uint8, or write .tif instead")
