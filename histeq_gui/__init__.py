@@ -13,6 +13,9 @@ over whole stacks; ``fit`` fits the one histogram of a stack too large for
 memory from chunks of it (``open_reader`` reads any input chunk by chunk) and
 its ``apply`` maps each chunk; ``load_stack`` and ``save_stack`` read and
 write the formats the viewer and the ``histeq`` command use;
+``export`` writes a whole input (any size: it streams) to any output with
+``ExportSettings``, as ``histeq`` and the viewer do; ``get_method`` gives a
+method's declaration (its parameters, reference and formula);
 ``image_stats`` describes every image (with ``robust_z`` and ``outliers`` to
 find the unusual ones, ``stats_to_csv`` to write the table) and
 ``worked_table`` shows one image's equalization step by step.
@@ -28,21 +31,21 @@ from ._version import __version__
 
 _numba_cache.configure()
 
-# public name -> module that defines it
+# The public API, one list: each name -> the module that defines it.
 _LAZY = {
     "equalize": ".core.equalize", "histogram": ".core.equalize", "Histogram": ".core.equalize",
-    "SCOPES": ".core.equalize", "METHODS": ".core.methods",
-    "load_stack": ".core.io", "save_stack": ".core.io",
+    "SCOPES": ".core.equalize", "use_executor": ".core.equalize",
+    "METHODS": ".core.methods", "get_method": ".core.methods",
+    "load_stack": ".core.io", "save_stack": ".core.io", "open_reader": ".core.io",
+    "export": ".core.export", "ExportSettings": ".core.export",
+    "fit": ".core.fit",
     "StackError": ".core.errors", "Cancelled": ".core.errors",
     "worked_table": ".core.worked",
     "image_stats": ".core.stats", "robust_z": ".core.stats", "outliers": ".core.stats",
     "stats_to_csv": ".core.stats_csv",
-    "fit": ".core.fit", "open_reader": ".core.io", "use_executor": ".core.equalize",
 }
 
-__all__ = ["__version__", "equalize", "histogram", "Histogram", "load_stack", "save_stack",
-           "METHODS", "SCOPES", "StackError", "Cancelled", "worked_table", "image_stats",
-           "robust_z", "outliers", "stats_to_csv", "fit", "open_reader", "use_executor"]
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -289,7 +289,8 @@ def _error(message):
 def _run(args):
     """Open the input lazily, export it chunk by chunk and/or write its statistics.
 
-    Returns the lines describing what was written (one per file and its sidecar).
+    Returns the lines describing what was read (a folder: what it holds) and written (one
+    per file and its sidecar).
     """
     from .core.export import ExportSettings, check_target, export
     from .core.io import open_reader
@@ -304,8 +305,11 @@ def _run(args):
         _check_stats(args)
     bar = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     lines = []
-    # Statistics alone take a folder mixing gray and colour images (each is described alone).
+    # Statistics alone describe each image of a folder mixing gray and colour as its file
+    # holds it; an export reads them all as colour.
     with open_reader(args.input, key=args.key, mixed=args.output is None) as images:
+        if getattr(images, "listing", None) is not None:     # a folder (tree) of images
+            lines.append(f"read {args.input}: {images.summary}")
         try:
             if args.output is not None:
                 output = export(images, args.output, settings, source=args.input,

@@ -127,6 +127,19 @@ SHOTS = {
                           ["{hard}/ragged", "--index", "2"]),
     "ragged_montage.png": ("the same folder as letterboxed thumbnails, flags marked",
                            ["{hard}/ragged", "--view", "montage"]),
+    # a dataset kept as a folder tree: photographs in class folders, gray and colour, JPEG
+    # and PNG, of many sizes (made by photo_tree below)
+    "tree_viewer.png": ("a folder tree of photographs in class folders: one dataset, each "
+                        "image named by its path and labelled by its folder",
+                        ["{hard}/tree", "--index", "9"]),
+    "tree_stats_by_label.png": ("the tree's statistics table showing one label (cats), the "
+                                "label chooser giving each label's count",
+                                ["{hard}/tree", "--view", "stats", "--inspect",
+                                 "label=cats,by-label", "--index", "4"]),
+    "tree_montage.png": ("the tree as a thumbnail grid, each caption with its label; the "
+                         "column histogram of the mean with one outline per label",
+                         ["{hard}/tree", "--view", "montage", "--inspect", "by-label",
+                          "--index", "12"]),
     # teaching views (issue 9); {hard} is the folder of hard cases and the textbook's example
     "compare_numpy_skimage.png": ("compare view: numpy vs skimage on a 16-bit photograph, their "
                                   "difference and its largest pixel",
@@ -150,8 +163,35 @@ SHOTS = {
 TEXTBOOK_COUNTS = (790, 1023, 850, 656, 329, 245, 122, 81)
 
 
+def photo_tree(root):
+    """A dataset kept as a folder tree: scikit-image's photographs, cropped and resized, as
+    JPEG and PNG files in class folders (one with a subfolder), gray and colour, beside a
+    hidden file and a notes file the listing leaves out."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    classes = {"cats": ["chelsea", "cat"], "coffee": ["coffee"],
+               "people": ["astronaut", "camera"], "space/moon": ["moon"],
+               "space/rockets": ["rocket"], "things": ["coins", "clock", "page", "text"]}
+    rng = np.random.default_rng(16)
+    for folder, photos in classes.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for k in range(7):
+            photo = getattr(data, photos[k % len(photos)])()
+            height, width = photo.shape[:2]
+            h, w = int(height * rng.uniform(0.5, 1)), int(width * rng.uniform(0.5, 1))
+            y, x = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+            crop = Image.fromarray(photo[y:y + h, x:x + w])
+            crop = crop.resize((max(w // 3, 8), max(h // 3, 8)), Image.LANCZOS)
+            name = root / folder / f"{photos[k % len(photos)]}_{k + 1}"
+            crop.save(f"{name}.jpg", quality=88) if k % 2 else crop.save(f"{name}.png")
+    (root / "notes.txt").write_text("where the photographs come from: scikit-image\n")
+    Image.fromarray(data.camera()[::32, ::32]).save(root / "cats" / ".thumbs.png")
+
+
 def make_inputs(folder, env):
-    """Write the hard cases and the textbook's example into ``folder``."""
+    """Write the hard cases, the textbook's example and the photograph tree into ``folder``."""
     import numpy as np
 
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_hard_cases.py"),
@@ -161,6 +201,7 @@ def make_inputs(folder, env):
         raise SystemExit(f"make_hard_cases.py failed: {result.stderr.strip()}")
     image = np.repeat(np.arange(8, dtype=np.uint8), TEXTBOOK_COUNTS).reshape(64, 64)
     np.save(folder / "textbook_3bit.npy", image[np.newaxis])
+    photo_tree(folder / "tree")
 
 
 def main(argv=None):

@@ -221,7 +221,7 @@ class Histogram:
     cdf: np.ndarray
     tables: object
     steps: bool = False
-    params: dict = None
+    params: dict | None = None
     mapped: bool = False
     mask: object = field(default=None, repr=False)
 

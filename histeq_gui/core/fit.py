@@ -120,8 +120,8 @@ class RangePart:
 
     dtype: np.dtype
     pixels: int
-    stats: hg.Stats = None
-    values: np.ndarray = None
+    stats: hg.Stats | None = None
+    values: np.ndarray | None = None
 
 
 def _as_pixels(images):

@@ -35,6 +35,7 @@ import numpy as np
 from . import fit
 from .duplicates import (check_radius, drop_exact_sets, exact_duplicates, image_digest,
                          near_duplicate_sets, set_scores)
+from .io import labels_of
 from .methods import get_method
 from .stack import as_channels_first, guess_layout
 from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CLEANVISION,
@@ -44,7 +45,7 @@ from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CL
 from .stats_kernels import gray8_after, gray8_summary, histogram256
 from .value_range import check_value_range, needs_scan, resolve_value_range
 
-__all__ = ["COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
+__all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
            "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
 
 #: Scale that makes the median absolute deviation estimate the standard
@@ -56,6 +57,7 @@ MAD_SCALE = 1.4826
 COLUMNS = {
     "index": ("int64", "image number in the stack, from 0"),
     "name": ("str", "source file name (a folder of images), else empty"),
+    "label": ("str", "first folder of the name, a relative path (a folder tree), else empty"),
     "mean": ("float64", "mean of the finite values"),
     "std": ("float64", "population standard deviation of the finite values (np.std)"),
     "min": ("float64", "smallest finite value"),
@@ -97,6 +99,12 @@ COLUMNS = {
     "levels_lost": ("int64", "distinct - distinct_after"),
     "mean_abs_change": ("float64", "mean |equalized - original|, both on a [0, 1] scale"),
 }
+
+#: The columns that compare an image with the others (sizes, duplicates): an
+#: image described alone, or among other images, gets other values there.
+DATASET_COLUMNS = ("odd_size_score", "is_odd_size", "is_duplicate", "duplicate_of",
+                   "exact_duplicates_score", "is_near_duplicate", "near_duplicate_of",
+                   "near_duplicates_score")
 
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
 _FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to this
@@ -155,8 +163,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         is described by its luminance (see Notes); 2 channels are gray +
         alpha (the gray channel is used), 3 and 4 are RGB and RGBA.
     names : sequence of str, optional
-        One name per image, e.g. the file names of a folder of images;
-        default empty strings.
+        One name per image, e.g. the file names of a folder of images (for a
+        folder tree their relative paths, whose first folder is the
+        ``label``); default the reader's ``names``, else empty strings.
     progress : callable, optional
         ``progress(done, total)`` after each chunk of images; it may raise
         (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the work,
@@ -307,7 +316,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     radius = check_radius(near_duplicate_radius)
     source = _Source(images, channel_axis)
     channels, n = source.channels, source.n
-    names = _names(names, n)
+    names = _names(getattr(images, "names", None) if names is None else names, n)
     rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
     aware = {p.name for p in get_method(method).stack_aware}
     # Check the arguments on a small ramp first, so that a bad one is an error
@@ -1184,7 +1193,8 @@ class _Columns:
 def _assemble(parts, n, names, source, looks, digests, radius):
     cat = parts.get
 
-    t = {"index": np.arange(n, dtype=np.int64), "name": names}
+    t = {"index": np.arange(n, dtype=np.int64), "name": names,
+         "label": np.array(labels_of(names), dtype=str)}
     shapes = np.array([source.image_shape_of(i) for i in range(n)], np.int64).reshape(n, 2)
     t["height"], t["width"] = shapes[:, 0], shapes[:, 1]
     t["mean"], t["std"] = cat("mean", np.float64), cat("std", np.float64)

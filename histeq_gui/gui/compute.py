@@ -30,7 +30,7 @@ import numpy as np
 from ..core.display import dtype_range, finite_range
 from ..core.engine.chunks import stack_stream
 from ..core.equalize import channel_params, histogram, stack_params
-from ..core.errors import Cancelled
+from ..core.errors import Cancelled, StackError
 from ..core.export import convert
 from ..core.methods import Method, get_method
 from ..core.trace import trace_value
@@ -443,10 +443,18 @@ def image_note(original, equalized, scope):
 
 
 def failed_view(stack, index, method, bins, scope, error, roi=None):
-    """The :class:`ViewResult` of an image that could not be equalized: its original and why."""
-    original = np.ascontiguousarray(stack.image(index))
-    return ViewResult(index, as_method(method), bins, scope, original, None, (), (), error,
-                      roi=roi, image_range=finite_range(original))
+    """The :class:`ViewResult` of an image that could not be equalized: its original and why.
+
+    An image that cannot even be read (a file damaged or changed since the stack was
+    opened) shows as one black pixel beside the reason.
+    """
+    try:
+        original = np.ascontiguousarray(stack.image(index))
+    except StackError:
+        original = np.zeros((1, 1) + ((stack.channels,) if stack.channels > 1 else ()),
+                            stack.dtype)
+    return ViewResult(index, as_method(method), bins, scope, original, None, (), (), error, roi=roi,
+                      image_range=finite_range(original))
 
 
 def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import QPoint, QRect, Qt
-from PyQt5.QtGui import QImage, QPainter, QRegion
-from PyQt5.QtWidgets import QAction, QFileDialog, QMessageBox, QWidget
+from pyqtgraph.Qt.QtCore import QPoint, QRect, Qt
+from pyqtgraph.Qt.QtGui import QAction, QImage, QPainter, QRegion
+from pyqtgraph.Qt.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ..core.errors import StackError
 from ..core.io import staged
@@ -133,14 +133,14 @@ def save_figure(window, path, scale=FIGURE_SCALE):
     if path.suffix.lower() != ".png":
         raise ValueError(f"a figure is saved as .png, not '{path.suffix}'; add .png")
     rect = figure_rect(window)
-    image = QImage(rect.width() * scale, rect.height() * scale, QImage.Format_ARGB32)
+    image = QImage(rect.width() * scale, rect.height() * scale, QImage.Format.Format_ARGB32)
     image.fill(window.palette().window().color())
     painter = QPainter(image)
-    painter.setRenderHint(QPainter.Antialiasing)
-    painter.setRenderHint(QPainter.TextAntialiasing)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
     painter.scale(scale, scale)
     window.render(painter, QPoint(0, 0), QRegion(rect),
-                  QWidget.DrawWindowBackground | QWidget.DrawChildren)
+                  QWidget.RenderFlag.DrawWindowBackground | QWidget.RenderFlag.DrawChildren)
     painter.end()
     _write(path, lambda target: image.save(str(target), "PNG"))
     return path, (image.width(), image.height())
@@ -196,7 +196,7 @@ def save_figure_action(widget, notify=None, folder=None):
     """A "Save figure…" action (Ctrl+Shift+S) that saves ``widget``'s window as a PNG."""
     action = QAction("Save &figure…", widget)
     action.setShortcut("Ctrl+Shift+S")
-    action.setShortcutContext(Qt.ApplicationShortcut)
+    action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
     action.setToolTip(f"Save the images and plots as one PNG at {FIGURE_SCALE}x, for slides")
 
     def save(checked=False):

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QRectF, QSizeF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QPen
-from PyQt5.QtWidgets import QGraphicsRectItem
+from pyqtgraph.Qt.QtCore import QRectF, QSizeF, Qt, Signal
+from pyqtgraph.Qt.QtGui import QColor, QPen
+from pyqtgraph.Qt.QtWidgets import QGraphicsRectItem
 
 __all__ = ["ImageViews", "ColumnTitle", "BACKGROUND", "NAN_COLOUR", "ROI_COLOUR"]
 
@@ -52,7 +52,7 @@ class ColumnTitle(pg.LabelItem):
         super().__init__(*args, **kwargs)
         document = self.item.document()
         option = document.defaultTextOption()
-        option.setAlignment(Qt.AlignHCenter)
+        option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         document.setDefaultTextOption(option)
 
     def setText(self, text, **args):
@@ -67,7 +67,7 @@ class ColumnTitle(pg.LabelItem):
 
     def sizeHint(self, which, constraint=QSizeF()):
         hint = super().sizeHint(which, constraint)
-        if which in (Qt.MinimumSize, Qt.PreferredSize):
+        if which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
             return QSizeF(0, hint.height())
         return hint
 
@@ -93,8 +93,8 @@ class ImageViews(pg.GraphicsLayoutWidget):
         The user moved or resized the region: ``(x, y, width, height)``.
     """
 
-    hovered = pyqtSignal(int, int)
-    roiChanged = pyqtSignal(object)
+    hovered = Signal(int, int)
+    roiChanged = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -118,8 +118,8 @@ class ImageViews(pg.GraphicsLayoutWidget):
         self._shape = None
         self._fitted = True         # the image fills the views until the user zooms or pans
         self.roi = None             # the pg.RectROI on the original, while there is a region
-        self._roi_outline = self._outline(self.equalized_view, ROI_COLOUR, Qt.DashLine)
-        self._marks = [self._outline(view, MARK_COLOUR, Qt.SolidLine)
+        self._roi_outline = self._outline(self.equalized_view, ROI_COLOUR, Qt.PenStyle.DashLine)
+        self._marks = [self._outline(view, MARK_COLOUR, Qt.PenStyle.SolidLine)
                        for view in (self.original_view, self.equalized_view)]
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.original_view.sigResized.connect(self._refit)
@@ -139,7 +139,7 @@ class ImageViews(pg.GraphicsLayoutWidget):
         item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         view.addItem(item)
         backdrop = QGraphicsRectItem(0, 0, 0, 0)  # shows through NaN (transparent) pixels
-        backdrop.setPen(QPen(Qt.NoPen))
+        backdrop.setPen(QPen(Qt.PenStyle.NoPen))
         backdrop.setBrush(QColor(NAN_COLOUR))
         backdrop.setZValue(-1)
         view.addItem(backdrop, ignoreBounds=True)

@@ -2,10 +2,11 @@
 
 :func:`parse_inspect` reads ``sort=mean``, ``filter=flagged``,
 ``brush=mean:0:40``, ``thumbnails=equalized``, ``column=entropy``,
-``set=12`` (the grid shows the set of duplicates of image 12) (comma
-separated); :func:`apply_inspect` applies it once the statistics exist, and
-:func:`wait_for_inspection` waits for the statistics and thumbnails a
-screenshot needs.
+``set=12`` (the grid shows the set of duplicates of image 12), ``label=cat``
+(a folder tree's label) and ``by-label`` (the column histogram's outlines
+per label), comma separated; :func:`apply_inspect` applies it once the
+statistics exist, and :func:`wait_for_inspection` waits for the statistics
+and thumbnails a screenshot needs.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def parse_inspect(text):
             if value not in NUMERIC_COLUMNS:
                 raise ValueError(f"column={value!r} is not a numeric column")
             spec["column"] = value
+        elif key == "label":
+            spec["label"] = value
+        elif key == "by-label":
+            spec["by_label"] = True
         elif key == "thumbnails":
             if value not in ("original", "equalized"):
                 raise ValueError("thumbnails= takes original or equalized")
@@ -62,7 +67,7 @@ def parse_inspect(text):
             spec["set"] = int(value)
         else:
             raise ValueError(f"unknown setting {key!r}; use sort, filter, brush, column, "
-                             "thumbnails or set")
+                             "thumbnails, set, label or by-label")
     return spec
 
 
@@ -80,6 +85,10 @@ def apply_inspect(window, spec):
         inspection.set_filter(*spec["filter"])
     if "sort" in spec:
         inspection.sort(*spec["sort"])
+    if "label" in spec:
+        inspection.set_label(spec["label"])
+    if spec.get("by_label") and "column_histogram" in window.panels:
+        window.panel("column_histogram").label_check.setChecked(True)
     if "thumbnails" in spec and "grid" in window.panels:
         window.panel("grid").set_equalized(spec["thumbnails"] == "equalized")
     if "set" in spec and spec["set"] < inspection.n_images:

@@ -7,7 +7,9 @@ column, dragged on the column histogram), a sort order and the rows selected
 in the table.  From these it derives :attr:`Inspection.rows`, the image
 indices to show, in order: the statistics table, the column histogram and
 the thumbnail grid all draw that one list, so a filter, a brush or a sort
-made in one panel shows in all of them.
+made in one panel shows in all of them.  A folder tree's images carry a
+label (their first folder, from their names): :meth:`Inspection.set_label`
+shows one label's images, before any statistics are made.
 
 The table is computed in a background job (:class:`~histeq_gui.gui.jobs.Runner`:
 progress, Cancel, a new request cancels the one before it) when the stack,
@@ -31,6 +33,7 @@ from PyQt5.QtCore import QEvent, QObject, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QDockWidget
 
 from ..core.errors import first_line
+from ..core.io import labels_of, natural_key
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
 from .jobs import Runner
 from .compute import params_key
@@ -199,6 +202,8 @@ class Inspection(QObject):
     problemChanged(str)
         Why there is no table (one line: the job failed or was cancelled),
         or "" once there is one.
+    labelChanged(object)
+        The label shown (:attr:`label`: a folder's name, or None for all).
 
     Attributes
     ----------
@@ -215,6 +220,7 @@ class Inspection(QObject):
     focusChanged = pyqtSignal()
     busyChanged = pyqtSignal(bool)
     problemChanged = pyqtSignal(str)
+    labelChanged = pyqtSignal(object)
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -234,6 +240,8 @@ class Inspection(QObject):
         self._want_timer.timeout.connect(self.refresh)
         self._filter = ("all", "mean", 3.5, "both")
         self._brush = None
+        self._label = None
+        self._labels, self._label_names, self._label_counts = None, [], []
         self._sort = ("", False)
         self._selected = np.zeros(0, np.int64)
         self._focus = None
@@ -366,8 +374,60 @@ class Inspection(QObject):
         self._set_problem("")
         self._brush = None
         self._selected = np.zeros(0, np.int64)
+        self._read_labels()
         self._set_table(None, None)
         self.brushChanged.emit(None)
+        self.labelChanged.emit(self._label)
+
+    # ------------------------------------------------------------------ labels
+    def _read_labels(self):
+        """Each image's label from the stack's names (a folder tree), keeping the label shown
+        if the new stack has it."""
+        stack = self.state.stack
+        names = None if stack is None else stack.names
+        labels = None if names is None else np.array(labels_of(names), dtype=str)
+        if labels is None or not labels.any():         # no subfolder: nothing to choose
+            self._labels, self._label_names, self._label_counts = None, [], []
+        else:
+            found, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+            order = sorted(range(len(found)), key=lambda k: natural_key(str(found[k])))
+            rank = np.empty(len(found), np.int64)
+            rank[order] = np.arange(len(found))
+            self._labels = rank[codes.ravel()]      # a label's number, in natural order
+            self._label_names = [str(found[k]) for k in order]
+            self._label_counts = [int(counts[k]) for k in order]
+        if self._label not in self._label_names:
+            self._label = None
+
+    @property
+    def labels(self):
+        """Each image's label number (int64, into :meth:`label_counts`), or None without labels."""
+        return self._labels
+
+    def label_of(self, index):
+        """The label of image ``index`` ("" at the top folder), or None without labels."""
+        if self._labels is None or not 0 <= index < len(self._labels):
+            return None
+        return self._label_names[self._labels[index]]
+
+    def label_counts(self):
+        """``[(label, images)]`` of the stack, labels in natural order ("" for the top folder)."""
+        return list(zip(self._label_names, self._label_counts))
+
+    @property
+    def label(self):
+        """The label whose images are shown, or None for every label."""
+        return self._label
+
+    def set_label(self, label):
+        """Show only the images of ``label`` (a folder of the tree; "" for the top), or all."""
+        if label is not None and label not in self._label_names:
+            raise ValueError(f"no label {label!r} in this stack; its labels: "
+                             f"{', '.join(map(str, self._label_names)) or 'none'}")
+        if label != self._label:
+            self._label = label
+            self.labelChanged.emit(label)
+            self._update_rows()
 
     def _set_table(self, table, key):
         self._table, self._table_key = table, key
@@ -466,7 +526,7 @@ class Inspection(QObject):
 
     @property
     def mask(self):
-        """Per image: whether it passes the filter and the brush (None: all pass)."""
+        """Per image: whether it passes the filter, the brush and the label (None: all pass)."""
         return self._mask
 
     def row_of(self, index):
@@ -501,6 +561,9 @@ class Inspection(QObject):
                 with np.errstate(invalid="ignore"):
                     inside = (values >= lo) & (values <= hi)
                 mask = inside if mask is None else mask & inside
+        if self._label is not None and self._labels is not None and len(self._labels) == n:
+            chosen = self._labels == self._label_names.index(self._label)
+            mask = chosen if mask is None else mask & chosen
         self._mask = mask
         rows = np.arange(n, dtype=np.int64) if mask is None else np.flatnonzero(mask)
         column, descending = self._sort

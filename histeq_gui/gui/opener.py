@@ -2,7 +2,12 @@
 
 :class:`Opener` loads in a background job (:mod:`.jobs`) and, on success,
 hands the stack to the :class:`~histeq_gui.gui.state.ViewerState`.  A file
-that cannot be read leaves the current stack as it is.
+that cannot be read leaves the current stack as it is.  A big folder (tree)
+of images is shown from its listing and first image; the loader then reads
+its other headers in the background (:func:`~.stack_file.probe_stack`), and
+shows it again, at the image the user is on, when it turns out to hold
+images of one size (read as one stack) or to mix gray and colour images
+(shown in colour).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from PyQt5.QtWidgets import QAction, QFileDialog, QInputDialog, QMenu, QMessageB
 
 from ..core.errors import KeyNeeded
 from .jobs import Runner
-from .stack_file import describe_array, open_sample, open_stack
+from .stack_file import describe_array, open_sample, open_stack, probe_stack
 
 __all__ = ["Opener", "OPEN_FILTER"]
 
@@ -48,7 +53,8 @@ class Opener(QObject):
     Attributes
     ----------
     loader : Runner
-        The loading jobs (one at a time; a new one cancels the old).
+        The loading jobs (one at a time; a new one cancels the old), and
+        the reading of a big folder's headers after it is shown.
     open_action, open_folder_action, sample_action : QAction
         For the File menu (Ctrl+O, Ctrl+Shift+O).
     recent_menu : QMenu
@@ -96,7 +102,7 @@ class Opener(QObject):
 
     @property
     def busy(self):
-        """True while a stack loads."""
+        """True while a stack loads (a big folder: until its headers are read)."""
         return self.loader.busy
 
     # ------------------------------------------------------------------ loading
@@ -142,8 +148,27 @@ class Opener(QObject):
                             f"the last ({stack.n_images} images, numbered from 0)")
         for warning in warnings:
             self.warned.emit(warning)
-        self.noted.emit("; ".join([f"Opened {stack.name}", *warnings]),
-                        15000 if warnings else 5000)
+        opened = f"Opened {stack.name}" + (f": {stack.summary}" if stack.summary else "")
+        self.noted.emit("; ".join([opened, *warnings]), 15000 if warnings else 5000)
+        if stack.headers_pending:
+            self.loader.start(lambda report: probe_stack(stack, report),
+                              on_done=partial(self._on_probed, stack),
+                              on_error=lambda message, error: self._on_probe_failed(message),
+                              name=f"headers of {stack.path.name}")
+
+    def _on_probe_failed(self, message):
+        self.warned.emit(message)
+        self.noted.emit(message, 15000)
+
+    def _on_probed(self, stack, probed):
+        """Every header of ``stack``'s folder read: show it again if it is read otherwise now
+        (as colour, or as one stack of images of one size)."""
+        if probed is stack or self.state.stack is not stack:
+            return
+        self.state.set_stack(probed, self.state.index)
+        if probed.channels != stack.channels:
+            self.noted.emit(f"{stack.name} mixes gray and colour images: every image is shown "
+                            "in colour (gray ones replicated into R, G and B)", 10000)
 
     def _on_load_error(self, path, index, chosen_from, key, message, error):
         problem = None

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QPoint, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QFont
-from PyQt5.QtWidgets import QLabel, QMenu, QToolButton
+from pyqtgraph.Qt.QtCore import QPoint, Qt, Signal
+from pyqtgraph.Qt.QtGui import QColor, QFont
+from pyqtgraph.Qt.QtWidgets import QLabel, QMenu, QToolButton
 
 from ..core.display import drawn_histogram
 from .image_views import BACKGROUND
@@ -84,7 +84,7 @@ def _style(plot, title):
     plot.setBackground(BACKGROUND)
     plot.setAcceptDrops(False)
     item = plot.getPlotItem()
-    item.setTitle(title, color=_TEXT, size="9pt")
+    item.setTitle(title, color=plot.text_colour, size="9pt")
     item.setMenuEnabled(False)
     item.hideButtons()
     item.setMouseEnabled(x=True, y=False)
@@ -94,16 +94,16 @@ def _style(plot, title):
     for name in ("left", "bottom", "right"):
         axis = item.getAxis(name)
         axis.enableAutoSIPrefix(False)      # no "(x0.001)" beside a title
-        axis.setTextPen(_TEXT)
+        axis.setTextPen(plot.text_colour)
         axis.setPen("#80868b")
         axis.setStyle(tickFont=font, tickTextOffset=3)
         axis.label.setFont(font)
     return item
 
 
-def _set_title(item, title):
+def _set_title(item, title, colour=_TEXT):
     """Set a plot's title without letting its length widen the plot (it is elided instead)."""
-    item.setTitle(title, color=_TEXT, size="9pt")
+    item.setTitle(title, color=colour, size="9pt")
     item.titleLabel.setMinimumWidth(0)
     item.titleLabel.setToolTip(title)
 
@@ -192,7 +192,7 @@ class _OverlayBox(pg.ViewBox):
     def __init__(self):
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=False, y=False)
-        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
 
     def wheelEvent(self, event, axis=None):
@@ -220,10 +220,10 @@ class _PlotWidget(pg.PlotWidget):
         self.menu_button.setText("⋮")
         self.menu_button.setToolTip("Save this plot (PNG, SVG) or its data (CSV), and its "
                                     "options")
-        self.menu_button.setPopupMode(QToolButton.InstantPopup)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu_button.setMenu(self.menu)
         self.menu_button.setAutoRaise(True)
-        self.menu_button.setFocusPolicy(Qt.NoFocus)
+        self.menu_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.menu_button.setStyleSheet(
             "QToolButton { color: #e8eaed; font-weight: bold; padding: 0 4px; border: none; }"
             "QToolButton::menu-indicator { image: none; width: 0; }"
@@ -231,9 +231,10 @@ class _PlotWidget(pg.PlotWidget):
         self.readout = QLabel(self)
         self.readout.setStyleSheet("background: rgba(32, 33, 36, 215); color: #e8eaed; "
                                    "border: 1px solid #5f6368; padding: 2px 4px;")
-        self.readout.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.readout.hide()
         self.save_folder = None     # a callable giving the folder Save… starts in (default: cwd)
+        self.text_colour = _TEXT
         from .figure_export import add_save_actions
         add_save_actions(self.menu, self, lambda: self.save_folder() if self.save_folder
                          else None)
@@ -265,6 +266,22 @@ class _PlotWidget(pg.PlotWidget):
         self.readout.show()
         self.readout.raise_()
 
+    def set_theme(self, background, text):
+        """Draw on ``background`` with ``text`` for the title, ticks and axis titles.
+
+        For a host with its own theme (napari); the data's colours stay.
+        """
+        self.text_colour = text
+        self.setBackground(background)
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setTextPen(text)
+            if axis.labelText:
+                item.setLabel(name, axis.labelText, color=text)
+        item.getAxis("right").setTextPen(text)
+        _set_title(item, item.titleLabel.text, text)
+
     def export_item(self):
         """The item the exporters save (the plot with everything drawn in it)."""
         return self.getPlotItem()
@@ -295,13 +312,13 @@ class HistogramPlot(_PlotWidget):
         when the mouse leaves the plot.
     """
 
-    hovered = pyqtSignal(object)
+    hovered = Signal(object)
 
     def __init__(self, title="Histogram", parent=None):
         super().__init__(parent, axisItems={"left": CountAxis("left")})
         self._title = title
         item = _style(self, title)
-        item.setLabel("left", "pixels", color=_TEXT)
+        item.setLabel("left", "pixels", color=self.text_colour)
         item.showAxis("right")
         item.setLabel("right", "CDF", color=CDF_COLOUR)
         item.getAxis("left").setWidth(60)
@@ -326,7 +343,7 @@ class HistogramPlot(_PlotWidget):
         self._top = None
         self._own_top = 1
         self._mark_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(MARK_COLOUR, width=1,
-                                                                 style=Qt.DashLine))
+                                                                 style=Qt.PenStyle.DashLine))
         self._mark_line.setZValue(20)
         self._mark_line.hide()
         item.addItem(self._mark_line, ignoreBounds=True)
@@ -390,9 +407,9 @@ class HistogramPlot(_PlotWidget):
         self._own_top = top
         item = self.getPlotItem()
         if x_label is not None:
-            item.setLabel("bottom", x_label, color=_TEXT)
+            item.setLabel("bottom", x_label, color=self.text_colour)
         if title is not None:
-            _set_title(item, title)
+            _set_title(item, title, self.text_colour)
         self.mark(None)
         self._sync_cdf_box()
         item.setXRange(*x_range, padding=0.01)
@@ -405,7 +422,8 @@ class HistogramPlot(_PlotWidget):
             self._log = on
             axis = self.getPlotItem().getAxis("left")
             axis.log_counts = on
-            self.getPlotItem().setLabel("left", "pixels (log)" if on else "pixels", color=_TEXT)
+            self.getPlotItem().setLabel("left", "pixels (log)" if on else "pixels",
+                                        color=self.text_colour)
             self._apply_y_range()
             axis.picture = None
             axis.update()
@@ -601,14 +619,14 @@ class TransferPlot(_PlotWidget):
         super().__init__(parent)
         item = _style(self, "Transfer curve")
         item.setMouseEnabled(x=False, y=False)
-        item.setLabel("bottom", "input value", color=_TEXT)
-        item.setLabel("left", "equalized value", color=_TEXT)
+        item.setLabel("bottom", "input value", color=self.text_colour)
+        item.setLabel("left", "equalized value", color=self.text_colour)
         item.getAxis("left").setWidth(54)
         item.showGrid(x=True, y=True, alpha=0.15)
-        self._diagonal = item.plot(pen=pg.mkPen("#80868b", width=1, style=Qt.DashLine),
+        self._diagonal = item.plot(pen=pg.mkPen("#80868b", width=1, style=Qt.PenStyle.DashLine),
                                    name="diagonal")
         self._curves = []
-        self._guide = item.plot(pen=pg.mkPen(MARK_COLOUR, width=1, style=Qt.DotLine),
+        self._guide = item.plot(pen=pg.mkPen(MARK_COLOUR, width=1, style=Qt.PenStyle.DotLine),
                                 name="trace")
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen(MARK_COLOUR), brush=None)
         item.addItem(self._marker)
@@ -643,11 +661,11 @@ class TransferPlot(_PlotWidget):
         item.setXRange(*x_range, padding=0.02)
         item.setYRange(offset, scale + offset, padding=0.02)
         if x_label is not None:
-            item.setLabel("bottom", x_label, color=_TEXT)
+            item.setLabel("bottom", x_label, color=self.text_colour)
         if y_label is not None:
-            item.setLabel("left", y_label, color=_TEXT)
+            item.setLabel("left", y_label, color=self.text_colour)
         if title is not None:
-            _set_title(item, title)
+            _set_title(item, title, self.text_colour)
         self.mark([])
 
     def mark(self, points):

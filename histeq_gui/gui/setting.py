@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PyQt5.QtCore import QObject, pyqtSignal
+from pyqtgraph.Qt.QtCore import QObject, Signal
 
 from ..core.equalize import check_scope
 from ..core.histogram import check_bins
@@ -106,11 +106,11 @@ class Setting(QObject):
         After any of the above.
     """
 
-    methodChanged = pyqtSignal(str)
-    binsChanged = pyqtSignal(int)
-    scopeChanged = pyqtSignal(str)
-    paramsChanged = pyqtSignal(object)
-    changed = pyqtSignal()
+    methodChanged = Signal(str)
+    binsChanged = Signal(int)
+    scopeChanged = Signal(str)
+    paramsChanged = Signal(object)
+    changed = Signal()
 
     def __init__(self, method: str = "numpy", bins: int = 256, scope: str = "image",
                  parent: QObject | None = None) -> None:

@@ -2,14 +2,20 @@
 
 :func:`open_stack` is what the loader job runs in a worker thread; it is free
 of Qt so that it can run anywhere and be tested on its own.  The maths of the
-levels is :mod:`histeq_gui.core.display`'s; the file names of a folder come
-from :func:`histeq_gui.core.io.folder_images`, the colour axis a TIFF
-declares from :func:`histeq_gui.core.io.declared_channel_axis`.
+levels is :mod:`histeq_gui.core.display`'s; the file names of a folder (the
+relative paths of a folder tree) come from its reader, the colour axis a
+TIFF declares from :func:`histeq_gui.core.io.declared_channel_axis`.
+
+A folder of more than :data:`EAGER_FILES` images (a dataset kept as a
+folder tree) opens from its listing and its first image alone: its other
+headers are read afterwards (:func:`probe_stack`, in the background), so
+that the first image is on screen at once whatever the folder's size.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import zipfile
 from collections import OrderedDict
@@ -24,14 +30,13 @@ from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range,
 from ..core.errors import KeyNeeded, StackError
 from ..core.histogram import check_dtype
 from ..core.fit import fit_each
-from ..core.io import (ArrayReader, declared_channel_axis, folder_images, memory, open_reader,
-                      stack_axis)
+from ..core.io import ArrayReader, declared_channel_axis, memory, open_reader, stack_axis
 from ..core.stack import Layout, as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path
 
-__all__ = ["LoadedStack", "open_stack", "open_sample", "display_levels", "stack_levels",
-           "npz_arrays", "describe_array", "memory_budget", "PERCENTILE_VALUES", "COLOUR_SIZES",
-           "IN_MEMORY_BYTES", "IMAGE_CACHE"]
+__all__ = ["LoadedStack", "open_stack", "probe_stack", "open_sample", "display_levels",
+           "stack_levels", "npz_arrays", "describe_array", "memory_budget", "PERCENTILE_VALUES",
+           "COLOUR_SIZES", "IN_MEMORY_BYTES", "IMAGE_CACHE", "EAGER_FILES"]
 
 PERCENTILE_VALUES = 1 << 25   # stacks up to this many values get exact stack percentiles
 COLOUR_SIZES = (2, 3, 4)      # what the viewer can draw as colour: gray+alpha, RGB, RGBA
@@ -39,6 +44,7 @@ COLOUR_SIZES = (2, 3, 4)      # what the viewer can draw as colour: gray+alpha, 
 
 IN_MEMORY_BYTES = 256 << 20   # stacks up to this size (and a quarter of free memory) are read whole
 IMAGE_CACHE = 8               # images of a lazy stack kept, least recently used dropped
+EAGER_FILES = 5000            # a folder of at most this many images has its headers read at once
 
 
 def memory_budget():
@@ -77,7 +83,11 @@ class LoadedStack:
     key : str or None
         The array's name in an ``.npz`` file, when one was chosen.
     names : tuple of str or None
-        The file name of each image, for a folder of images.
+        The file name of each image, for a folder of images (its path
+        relative to the folder, for a folder tree).
+    summary : str or None
+        What a folder holds, in one line ("1,203 images in 12 folders; 3
+        other files ignored").
     channel_choice : "auto", None or int
         The colour-axis choice ``layout`` was made with (as ``histeq
         --channel-axis`` takes it).
@@ -93,6 +103,7 @@ class LoadedStack:
     labels: tuple | None = None
     key: str | None = None
     names: tuple | None = None
+    summary: str | None = None
     channel_choice: object = "auto"
     declared_axis: int | None = None
     _percentiles: dict = field(default_factory=dict, repr=False, compare=False)
@@ -142,10 +153,15 @@ class LoadedStack:
         """
         return bool(getattr(self.reader, "ragged", False))
 
+    @property
+    def headers_pending(self):
+        """True for a folder opened before its headers were read (see :func:`probe_stack`)."""
+        return self.ragged and not self.reader.probed
+
     def image_shape(self, index):
         """``(H, W)`` of image ``index`` (every image's, unless :attr:`ragged`)."""
         if self.ragged:
-            return tuple(self.reader.shapes[int(index)][:2])
+            return tuple(self.reader.shape_of(int(index))[:2])
         return tuple(self.layout.image_shape)
 
     @property
@@ -156,13 +172,16 @@ class LoadedStack:
 
     @property
     def size(self):
-        """Number of values in the stack."""
+        """Number of values in the stack (while :attr:`headers_pending`: as if every image
+        were the first one's size)."""
+        if self.headers_pending:
+            return self.n_images * math.prod(self.reader.known_shape(0))
         return self.reader.size
 
     @property
     def nbytes(self):
-        """Bytes of the whole stack."""
-        return self.reader.nbytes
+        """Bytes of the whole stack (an estimate while :attr:`headers_pending`)."""
+        return self.size * self.dtype.itemsize
 
     @property
     def in_memory(self):
@@ -214,7 +233,8 @@ class LoadedStack:
 
         Exact percentiles (:func:`histeq_gui.core.display.saturated_levels`)
         of the whole stack up to :data:`PERCENTILE_VALUES` values; of evenly
-        spaced images adding up to about that many in a bigger stack.
+        spaced images adding up to about that many in a bigger stack; of the
+        first image while :attr:`headers_pending`.
         """
         key = float(saturated)
         if key not in self._percentiles:
@@ -223,6 +243,8 @@ class LoadedStack:
         return self._percentiles[key]
 
     def _percentile_sample(self):
+        if self.headers_pending:        # the rest of a folder being listed: its first image
+            return np.ravel(self.image(0))
         if self.size <= PERCENTILE_VALUES:
             return self.array if self.in_memory else \
                 np.concatenate([np.ravel(c) for _, _, c in self.chunks()])
@@ -249,8 +271,8 @@ class LoadedStack:
     @property
     def pixels_per_image(self):
         """Values in one image (all channels)."""
-        if self.ragged:             # the largest image's
-            return max(s[0] * s[1] for s in self.reader.shapes) * self.channels
+        if self.ragged:             # the largest image's (of those known)
+            return self.reader.largest * self.channels
         h, w = self.layout.image_shape
         return h * w * self.channels
 
@@ -281,6 +303,18 @@ class LoadedStack:
         if self.in_memory:
             return image_at(self.reader.array, self.layout, index)
         return _native(self.reader.image(int(index), self._reader_layout()))
+
+    def read_small(self, index, size):
+        """Image ``index`` for a thumbnail of ``size`` pixels (not cached).
+
+        A folder's JPEG files are decoded at a reduced size (Pillow's
+        ``draft``: at least ``size`` pixels on the longer side); anything else
+        is :meth:`read_image`.
+        """
+        thumbnail = getattr(self.reader, "thumbnail", None)
+        if self.in_memory or thumbnail is None:
+            return self.read_image(index)
+        return _native(thumbnail(int(index), size))
 
     def _reader_layout(self):
         if self.ragged:
@@ -368,7 +402,8 @@ class LoadedStack:
     def describe(self):
         """One line for the status bar: shape, dtype and layout (and how colour was chosen)."""
         if self.ragged:
-            return (f"{self.n_images} images of different sizes · {self.dtype} · "
+            sizes = "(sizes being read)" if self.headers_pending else "of different sizes"
+            return (f"{self.n_images:,} images {sizes} · {self.dtype} · "
                     f"{'gray' if self.channels == 1 else f'{self.channels} channels'}"
                     " · read on demand")
         shape = "×".join(str(s) for s in self.shape)
@@ -504,7 +539,7 @@ def open_stack(path, progress=None, key=None):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
     try:
-        reader = open_reader(path, key=key)
+        reader = open_reader(path, key=key, probe=EAGER_FILES)
     except KeyNeeded as error:          # what each array is, for the chooser (headers only)
         try:
             error.arrays = npz_arrays(path)
@@ -533,6 +568,10 @@ def _stack_of(reader, path, key, stage):
         layout = guess_layout(reader.shape, "auto")
     except ValueError as exc:
         raise StackError(f"cannot view '{path}': {exc}") from None
+    names = getattr(reader, "names", None)      # a folder's files (read before it is closed)
+    if names is not None and len(names) != layout.n_images:
+        names = None
+    summary = _summary(reader)
     if reader.nbytes <= memory_budget():
         if reader.kind == "npy":
             array = reader.read(0, reader.shape[0])     # read with pread, not mapped
@@ -544,15 +583,10 @@ def _stack_of(reader, path, key, stage):
         kind, calibration = reader.kind, reader.calibration
         reader.close()
         reader = ArrayReader(_native(np.asarray(array)), path, kind, calibration)
-    names = None
-    if path.is_dir():
-        names = tuple(p.name for p in folder_images(path))
-        if len(names) != layout.n_images:
-            names = None
     declared = declared_channel_axis(path, reader.shape)
     stack = LoadedStack(reader, layout, path, (0.0, 1.0), _labels(path, layout.n_images), key,
-                        names, declared_axis=None if declared == layout.channel_axis
-                        else declared)
+                        None if names is None else tuple(names), summary,
+                        declared_axis=None if declared == layout.channel_axis else declared)
     levels = stack_levels(stack, stage("Scanning the value range"))
     if stage("Preparing") is not None:
         stage("Preparing")(0, 1)
@@ -560,17 +594,69 @@ def _stack_of(reader, path, key, stage):
                    _lock=threading.Lock())
 
 
+def _summary(reader):
+    """What a folder reader's folder holds, in one line; None for other readers."""
+    return reader.summary if getattr(reader, "listing", None) is not None else None
+
+
 def _ragged_stack(reader, path, stage):
-    """The LoadedStack of images of different sizes: always read image by image."""
+    """The LoadedStack of images of different sizes (or not known yet): read image by image.
+
+    A folder opened before its headers were read gets the levels of its first image
+    (the whole folder's range would need every image).
+    """
     try:
         check_dtype(reader.dtype)
-        layout = guess_layout((reader.n_images,) + reader.shapes[0], "auto")
+        layout = guess_layout((reader.n_images,) + reader.known_shape(0), "auto")
     except ValueError as exc:
         raise StackError(f"cannot view '{path}': {exc}") from None
-    stack = LoadedStack(reader, layout, path, (0.0, 1.0), None, None, tuple(reader.names))
-    levels = stack_levels(stack, stage("Scanning the value range"))
+    stack = LoadedStack(reader, layout, path, (0.0, 1.0), None, None, tuple(reader.names),
+                        _summary(reader))
+    if stack.headers_pending:
+        levels = display_levels(stack.image(0))
+    else:
+        levels = stack_levels(stack, stage("Scanning the value range"))
     return replace(stack, levels=levels, _percentiles={}, _images=OrderedDict(),
                    _lock=threading.Lock())
+
+
+def probe_stack(stack, progress=None):
+    """The stack once every header of its folder is read (for a :attr:`~LoadedStack.headers_pending` one).
+
+    Parameters
+    ----------
+    stack : LoadedStack
+    progress : callable, optional
+        ``progress(stage, done, total)`` as headers (then, for images of one
+        size read whole, the images) are read; it may raise Cancelled.
+
+    Returns
+    -------
+    LoadedStack
+        ``stack`` itself when nothing changes; else a new one: images of one
+        size read as one stack (in memory when small, as any folder), or a
+        folder that turns out to mix gray and colour (its first image gray)
+        laid out as colour.
+
+    Raises
+    ------
+    StackError
+        One line, for images that cannot be read as one (8 and 16 bits).
+    """
+    def stage(name):
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    reader = stack.reader
+    channels = reader.channels
+    reader.probe(stage("Reading headers"))
+    settled = reader.settled()
+    if settled is not reader:
+        return _stack_of(settled, stack.path, None, stage)
+    if reader.channels == channels:
+        return stack
+    layout = guess_layout((reader.n_images,) + reader.known_shape(0), "auto")
+    return replace(stack, layout=layout, channel_choice="auto", _percentiles={},
+                   _images=OrderedDict(), _lock=threading.Lock())
 
 
 def open_sample(progress=None):

@@ -55,6 +55,7 @@ class StatusBar(QStatusBar):
         self.message_label = QLabel()
         self.message_label.setStyleSheet(_NOTE_STYLE)
         self.message_label.setContentsMargins(0, 0, 16, 0)
+        self.message_label.setMinimumWidth(1)   # nor a long note (what a folder holds)
         self._problem_shown = False
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)

@@ -286,21 +286,22 @@ class Thumbnails:
         for done, step in enumerate(steps):
             if progress is not None:
                 progress(done, len(steps))
-            for members, batch in self._groups(step):
+            for members, batch in self._groups(step, small=variant.kind == "original"):
                 for i, thumb in zip(members, self._batch(variant, batch, hists, params)):
                     made[i] = thumb
         if progress is not None:
             progress(len(steps), len(steps))
         return made
 
-    def _groups(self, indices):
+    def _groups(self, indices, small=False):
         """``[(indices, batch)]``: the images as batches ``(m, H, W[, C])`` of one shape each.
 
         A stack of one shape in memory (a :class:`LoadedStack`) gives one
         batch, taken with one indexing of its array; other stacks (read on
         demand, or each image its own shape) are asked image by image
-        (``read_image``, not filling the stack's cache of current images)
-        and grouped by shape.
+        (``read_image``, not filling the stack's cache of current images;
+        ``small``: ``read_small``, a folder's JPEG files decoded at a
+        reduced size, for the originals) and grouped by shape.
         """
         stack = self.stack
         layout = getattr(stack, "layout", None)
@@ -315,6 +316,9 @@ class Thumbnails:
             return [(indices, batch[..., :3])]                  # RGB(A): RGB
         groups = {}
         read = getattr(stack, "read_image", stack.image)
+        if small and hasattr(stack, "read_small"):
+            def read(i):
+                return stack.read_small(i, self.size)
         for i in indices:
             image = _drawable(read(i))
             groups.setdefault((image.shape, image.dtype.str), []).append((i, image))

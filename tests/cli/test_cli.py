@@ -714,9 +714,10 @@ def test_subprocess_names_from_files_are_printed_escaped(tmp_path, odd):
 
     (tmp_path / "shots").mkdir()
     iio.imwrite(tmp_path / "shots" / "a.png", np.zeros((4, 5), np.uint8))
-    # Of another size and colour: a folder of several sizes opens as a ragged stack, but
-    # gray and RGB images together are refused, naming both files.
-    iio.imwrite(tmp_path / "shots" / os.fsdecode(odd), np.zeros((6, 5, 3), np.uint8))
+    # Of another size and bit depth: a folder of several sizes opens as a ragged stack (gray
+    # and colour together are read as colour), but 8 and 16 bits together are refused,
+    # naming both files.
+    iio.imwrite(tmp_path / "shots" / os.fsdecode(odd), np.zeros((6, 5), np.uint16))
     result = _subprocess(tmp_path / "shots", "-o", tmp_path / "out.npy")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1

@@ -60,11 +60,16 @@ def test_a_mixed_folder_gets_every_check(capsys, tmp_path, mixed_folder):
     assert info["checks"].startswith("CleanVision 0.3.7")
 
 
-def test_a_mixed_folder_is_refused_for_an_export(capsys, tmp_path, mixed_folder):
+def test_a_mixed_folder_is_exported_and_described_as_colour(capsys, tmp_path, mixed_folder):
     code, out, err = run(capsys, mixed_folder, "-o", tmp_path / "out", "--stats",
                          tmp_path / "stats.csv")
-    assert code == 1 and "share the type and channels" in err and err.count("\n") == 1
-    assert not (tmp_path / "stats.csv").exists() and not (tmp_path / "out").exists()
+    assert (code, err) == (0, "")
+    gray = np.asarray(Image.open(tmp_path / "out" / "a.png"))       # camera, read as RGB
+    assert gray.shape[2:] == (3,) and (gray[..., 0] == gray[..., 2]).all()
+    table = rows(tmp_path / "stats.csv")
+    with open_reader(mixed_folder) as images:                   # what the export read
+        expected = image_stats(images, channel_axis="auto")
+    assert [float(r["mean"]) for r in table] == expected["mean"].tolist()
 
 
 def test_the_value_range_option(capsys, tmp_path):

@@ -363,7 +363,7 @@ def test_missing_file(tmp_path):
 
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StackError, match="holds no PNG, JPEG or TIFF images"):
+    with pytest.raises(StackError, match="holds no PNG, JPEG, TIFF, BMP or WebP images"):
         load_stack(tmp_path / "empty")
 
 

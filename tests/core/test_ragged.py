@@ -127,15 +127,34 @@ def test_sixteen_bit_pngs_of_different_sizes(tmp_path):
         np.testing.assert_array_equal(iio.imread(tmp_path / "out" / name), expected)
 
 
-def test_gray_among_colour_is_refused_naming_both_files(tmp_path):
+@pytest.mark.parametrize("colour", [3, 4])
+def test_gray_among_colour_is_read_as_colour_with_gray_replicated(tmp_path, colour):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    gray, rgb = data.camera()[::16, ::16], data.astronaut()[::20, ::20]
+    if colour == 4:
+        rgb = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+    iio.imwrite(folder / "a.png", gray)
+    iio.imwrite(folder / "b c.png", rgb)
+    with open_reader(folder) as reader:
+        assert reader.ragged and reader.channels == colour
+        assert reader.shapes == [gray.shape + (colour,), rgb.shape]
+        expected = np.dstack([gray] * 3 + ([np.full(gray.shape, 255, np.uint8)]
+                                           if colour == 4 else []))
+        np.testing.assert_array_equal(reader.image(0), expected)
+        np.testing.assert_array_equal(reader.image(1), rgb)
+
+
+def test_eight_and_sixteen_bits_are_refused_naming_both_files(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
     iio.imwrite(folder / "a.png", np.zeros((8, 8), np.uint8))
-    iio.imwrite(folder / "b c.png", np.zeros((5, 7, 3), np.uint8))
+    iio.imwrite(folder / "b c.png", np.zeros((5, 7), np.uint16))
     with pytest.raises(StackError) as info:
         open_reader(folder)
     message = str(info.value)
-    assert "\n" not in message and "'b c.png' is RGB uint8 but 'a.png' is gray uint8" in message
+    assert "\n" not in message and "'b c.png' is (5, 7) uint16 but 'a.png' is (8, 8) uint8" \
+        in message
 
 
 def test_an_unreadable_file_is_one_line(tmp_path):

@@ -29,16 +29,11 @@ from skimage import data
 from histeq_gui.core.io import formats as io_formats
 from histeq_gui.core.io import reader as io_reader
 from histeq_gui.core.duplicates import MAX_RADIUS, near_duplicate_sets
-from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import open_reader
-from histeq_gui.core.stats import COLUMNS, image_stats
+from histeq_gui.core.stats import COLUMNS, DATASET_COLUMNS, image_stats
 
 BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-#: Columns that compare an image with the others (sizes, duplicates): not a row of its own.
-DATASET_COLUMNS = ("odd_size_score", "is_odd_size", "is_duplicate", "duplicate_of",
-                   "exact_duplicates_score", "is_near_duplicate", "near_duplicate_of",
-                   "near_duplicates_score")
 
 
 def assert_scores(actual, expected, name):
@@ -241,11 +236,15 @@ def test_mixed_gray_and_colour_images_each_get_their_own_row():
         image_stats(images, channel_axis="auto", scope="stack")
 
 
-def test_a_mixed_folder_opens_for_statistics_only(folder):
-    with pytest.raises(StackError, match="share the type and channels"):
-        open_reader(folder)                                  # for the viewer or an export
+def test_a_mixed_folder_keeps_each_image_as_its_file_for_the_statistics(folder):
+    with open_reader(folder) as images:                      # for the viewer or an export
+        assert images.ragged and images.channels == 4
+        assert {s[2:] for s in images.shapes} == {(4,)}
     with open_reader(folder, mixed=True) as images:
         assert images.ragged and {len(s) for s in images.shapes} == {2, 3}
+        names = images.names
+        for i in (0, 1, 2, len(names) - 1):
+            assert_array_equal(images.image(i), np.asarray(Image.open(folder / names[i])))
 
 
 # ------------------------------------------------------------------------ duplicates

@@ -82,7 +82,7 @@ def inspect_window(window, qtbot, faces, wait_idle):
 
 def click_row(qtbot, panel, row):
     view = panel.view
-    rect = view.visualRect(panel.model.index(row, 2))
+    rect = view.visualRect(panel.model.index(row, panel.model.column_of("is_dark")))
     qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=rect.center())
 
 

@@ -113,7 +113,9 @@ def test_clicking_a_member_in_the_table_shows_its_set_in_the_grid(qtbot, checks_
     w = checks_window
     panel, grid_panel = w.panel("stats"), w.panel("grid")
     view = panel.view
-    rect = view.visualRect(panel.model.index(22, 2))
+    cell = panel.model.index(22, panel.model.column_of("mean"))
+    view.scrollTo(cell)
+    rect = view.visualRect(cell)
     qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=rect.center())
     assert w.state.index == 22
     assert grid_panel.grid._rows.tolist() == list(NEAR)

@@ -157,14 +157,17 @@ def check_regular(path, info):
                          "choose a stack file or a folder of images")
 
 
-def open_input(path, what="file"):
+def open_input(path, what="file", listed=False):
     """Open a regular file for reading, refusing anything else without blocking on it.
 
     The path is checked with ``stat`` first (a named pipe is never opened),
     then opened non-blocking and checked again on the open descriptor, in
-    case it was swapped meanwhile.
+    case it was swapped meanwhile.  ``listed``: a folder's listing has just
+    seen a regular file there, so the first check is left out (it costs as
+    much as opening a small file); the check on the descriptor remains.
     """
-    check_regular(path, stat_input(path))
+    if not listed:
+        check_regular(path, stat_input(path))
     with guard(path, what=what):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) |
                      getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))

@@ -1,22 +1,32 @@
 """Single image files: PNG, JPEG, BMP, GIF and WebP files read whole, and one image written as PNG.
 
 :func:`read_image` decodes one image file (a folder's images too, through
-:mod:`~histeq_gui.core.io.folders`) after refusing, from its header, what
-would not fit in the free memory; a file that starts like a GIF goes to
-:func:`~histeq_gui.core.io.gif.read_gif` and a TIFF file (by its name) to
-:func:`~histeq_gui.core.io.tiff.read_tiff`.  An animated GIF or WebP gives
-all its frames.  :class:`PngWriter` writes a single image as a PNG file;
-:func:`write_png`, :func:`png_image` and :func:`check_png` are what every
-PNG output shares.
+:mod:`~histeq_gui.core.io.folders`) with Pillow directly: the file is opened
+once, its header says the decoded shape, dtype and size (:func:`predict`),
+what would not fit in the free memory is refused from that before anything
+is decoded, and the same open decodes it.  A file that starts like a GIF
+goes to :func:`~histeq_gui.core.io.gif.read_gif` and a TIFF file (by its
+name) to :func:`~histeq_gui.core.io.tiff.read_tiff`.  An animated GIF, PNG
+or WebP gives all its frames.  :func:`read_thumbnail` decodes a JPEG at a
+reduced size (Pillow's ``draft``).  :class:`PngWriter` writes a single
+image as a PNG file; :func:`write_png`, :func:`png_image` and
+:func:`check_png` are what every PNG output shares.
+
+The pixels are those imageio's Pillow plugin gives (the reader this module
+replaced, kept as the reference in the tests): palette images converted to
+their palette's mode (RGB or RGBA), 16-bit gray PNG files as uint16, no
+EXIF rotation, no gamma.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageMode
 
 from ..errors import StackError, first_line
 from ..stack import Layout, image_at
@@ -25,20 +35,153 @@ from .atomic import new_file
 from .files import guard, open_input
 from .gif import SIGNATURES as GIF_SIGNATURES, read_gif
 from .reader import ArrayReader, Input
-from .tiff import SUFFIXES as TIFF_SUFFIXES, read_tiff
+from .tiff import SUFFIXES as TIFF_SUFFIXES, read_tiff, tiff_shape
 from .writer import ChunkWriter, Output, native_dtype
 
-__all__ = ["SUFFIXES", "read_image", "open_image", "image_mode", "check_png", "png_image",
-           "write_png", "PngWriter", "INPUTS", "OUTPUTS"]
+__all__ = ["SUFFIXES", "Decoded", "read_image", "decode_image", "predict", "probe_image",
+           "read_thumbnail", "open_image", "check_png", "png_image", "write_png",
+           "PngWriter", "INPUTS", "OUTPUTS"]
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
-# Bytes per pixel of a Pillow mode once imageio has converted it (palettes become RGB(A)).
-_MODE_BYTES = {"1": 1, "L": 1, "P": 4, "PA": 4, "LA": 2, "La": 2, "RGB": 3, "RGBA": 4,
-               "RGBa": 4, "RGBX": 4, "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3, "I": 4, "F": 4}
+_PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def read_image(path: Path, folder_item: bool = False) -> np.ndarray:
+def _formats(head):
+    """The Pillow format a file's first bytes announce (so Pillow tries no other), or None."""
+    if head.startswith(_PNG):
+        return ["PNG"]
+    if head.startswith(b"\xff\xd8\xff"):
+        return ["JPEG"]
+    if head.startswith(b"BM"):
+        return ["BMP"]
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return ["WEBP"]
+    return None                 # let Pillow try every format it knows
+
+
+class Decoded(NamedTuple):
+    """What an image file decodes to, told from its header: ``shape`` and ``dtype`` of one frame."""
+
+    shape: tuple
+    dtype: np.dtype
+    frames: int
+    mode: str
+
+    @property
+    def nbytes(self):
+        return self.frames * math.prod(self.shape) * self.dtype.itemsize
+
+    def describe(self):
+        """``"1 frame of 400x300 pixels, RGB"``."""
+        return (f"{self.frames} frame{'s' * (self.frames != 1)} of {self.shape[1]}x"
+                f"{self.shape[0]} pixels, {self.mode}")
+
+
+def _target_mode(image):
+    """The mode ``image`` is converted to before it becomes an array, or None (as it is)."""
+    if image.mode == "P":
+        return image.palette.mode if image.palette is not None else "RGB"
+    if image.format == "PNG" and image.mode == "I":     # a 16-bit gray PNG: uint16
+        return "I;16"
+    return None
+
+
+def predict(image: Image.Image, folder_item: bool = True) -> Decoded:
+    """What the open Pillow ``image`` decodes to, from its header (nothing decoded).
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Opened, not loaded.
+    folder_item : bool, optional
+        Only the first frame is counted.
+    """
+    width, height = image.size
+    mode = _target_mode(image) or image.mode
+    described = ImageMode.getmode(mode)
+    bands = len(described.bands)
+    shape = (height, width) if bands == 1 else (height, width, bands)
+    frames = 1 if folder_item or not _animated(image) else int(image.n_frames)
+    return Decoded(shape, np.dtype(described.typestr), frames, image.mode)
+
+
+def _animated(image):
+    """Animated PNG and WebP files give all their frames (other formats their first)."""
+    return image.format in ("PNG", "WEBP") and bool(getattr(image, "is_animated", False))
+
+
+def _pixels(image):
+    """The current frame of ``image`` as an array (read-only, straight from Pillow)."""
+    mode = _target_mode(image)
+    return np.asarray(image if mode is None else image.convert(mode))
+
+
+def _open_pillow(path, fh, head):
+    """Pillow's image of the open file ``fh`` (its header read, nothing decoded).
+
+    Call it inside :func:`~histeq_gui.core.io.files.guard`.
+    """
+    try:
+        return Image.open(fh, formats=_formats(head))
+    except Image.DecompressionBombError as exc:
+        raise StackError(f"cannot read '{path}': {first_line(exc, 160)}; Pillow refuses images "
+                         "that large, convert it to a TIFF file") from None
+
+
+def _head(fh):
+    """The first bytes of the open file ``fh`` (buffered, the file left at its start)."""
+    return fh.peek(32)[:32]
+
+
+def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | None = None,
+                 check: Callable[[Decoded], None] | None = None) -> np.ndarray:
+    """Decode the image file ``path`` in one open: header, checks, pixels.
+
+    The fast path of :func:`read_image`: the array may be read-only (it is
+    Pillow's own buffer); the parameters are :func:`read_image`'s.
+    """
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        image = read_tiff(path)
+        if check is not None:
+            check(Decoded(image.shape, image.dtype, 1, "TIFF"))
+        return image
+    with open_input(path, "image file", listed=folder_item) as fh, \
+            guard(path, what="image file"):
+        head = _head(fh)
+        if head[:6] in GIF_SIGNATURES:
+            image = read_gif(path, fh, folder_item)
+            if image.ndim == 4 and image.shape[0] == 1:
+                image = image[0]        # a still GIF is one image, not a stack of one
+            if check is not None:
+                check(Decoded(image.shape[-3:], image.dtype, 1, "GIF"))
+            return image
+        with _open_pillow(path, fh, head) as pillow:
+            decoded = predict(pillow, folder_item)
+            if head.startswith(_PNG) and head[24] == 16 and head[25] in (2, 4, 6) \
+                    and decoded.dtype.itemsize == 1:
+                raise StackError(f"cannot read '{path}' without losing precision: it is a "
+                                 "16-bit colour PNG, which Pillow reads as 8-bit; convert it "
+                                 "to a 16-bit TIFF")
+            if check is not None:
+                check(decoded)
+            if budget is None:
+                memory.check_fits(decoded.nbytes, path, decoded.describe())
+            else:
+                budget.take(decoded.nbytes, path, decoded.describe)
+            if decoded.frames == 1:
+                image = _pixels(pillow)
+            else:
+                frames = []
+                for k in range(decoded.frames):
+                    pillow.seek(k)
+                    frames.append(_pixels(pillow))
+                image = np.stack(frames)
+    return image
+
+
+def read_image(path: Path, folder_item: bool = False, budget: memory.Budget | None = None,
+               check: Callable[[Decoded], None] | None = None) -> np.ndarray:
     """Decode the image file ``path`` whole.
 
     Parameters
@@ -46,14 +189,21 @@ def read_image(path: Path, folder_item: bool = False) -> np.ndarray:
     path : pathlib.Path
         A PNG, JPEG, BMP, GIF, WebP or TIFF file.
     folder_item : bool, optional
-        It is an image of a folder: only its first frame is decoded, and
-        kept as ``(H, W[, C])``.
+        It is an image of a folder, which its listing saw as a regular file:
+        only its first frame is decoded, and kept as ``(H, W[, C])``.
+    budget : memory.Budget, optional
+        The free memory of the batch this file is read with; default: look
+        at the free memory for this file alone.
+    check : callable, optional
+        ``check(decoded)`` with the :class:`Decoded` the header announces,
+        before anything is decoded; it raises to refuse the file.
 
     Returns
     -------
     ndarray
-        ``(H, W)`` or ``(H, W, C)``; ``(N, H, W, C)`` for an animated GIF or
-        WebP (a still one gives one image); a TIFF file's first series.
+        ``(H, W)`` or ``(H, W, C)``; ``(N, H, W, C)`` for an animated GIF,
+        PNG or WebP (a still one gives one image); a TIFF file's first
+        series.  A new, writeable array.
 
     Raises
     ------
@@ -62,51 +212,45 @@ def read_image(path: Path, folder_item: bool = False) -> np.ndarray:
         is truncated or damaged, or is a 16-bit colour PNG (which Pillow
         would read as 8-bit).
     """
+    image = decode_image(path, folder_item, budget, check)
+    return image if image.flags.writeable else image.copy()
+
+
+def probe_image(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """``(shape, dtype)`` of the first image of a file, from its header (nothing decoded)."""
     if path.suffix.lower() in TIFF_SUFFIXES:
-        return read_tiff(path)
-    with open_input(path, "image file") as fh:
-        with guard(path, what="image file"):
-            head = fh.read(26)
-            fh.seek(0)
+        return tiff_shape(path)
+    with open_input(path, "image file") as fh, guard(path, what="image file"):
+        head = _head(fh)
         if head[:6] in GIF_SIGNATURES:
-            image = read_gif(path, fh, folder_item)
-        else:
-            _check_size(path, fh, folder_item)
-            with guard(path, what="image file"):
-                fh.seek(0)
-                image = iio.imread(fh, plugin="pillow", extension=path.suffix.lower(),
-                                   index=0 if folder_item else None)
-    if not folder_item and path.suffix.lower() in (".gif", ".webp") and image.ndim == 4 \
-            and image.shape[0] == 1:
-        image = image[0]    # a still GIF/WebP is one image, not a stack of one
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 4, 6) \
-            and image.dtype.itemsize == 1:
-        raise StackError(f"cannot read '{path}' without losing precision: it is a 16-bit colour "
-                         "PNG, which Pillow reads as 8-bit; convert it to a 16-bit TIFF")
-    return image
+            image = read_gif(path, fh, folder_item=True)
+            return image.shape, image.dtype
+        with _open_pillow(path, fh, head) as pillow:
+            decoded = predict(pillow)
+    return decoded.shape, decoded.dtype
 
 
-def _check_size(path, fh, folder_item):
-    """Refuse an image whose decoded size does not fit in memory, from Pillow's header."""
-    try:
-        with guard(path, what="image file"), Image.open(fh) as image:
-            (width, height), mode = image.size, image.mode
-            frames = 1 if folder_item else int(getattr(image, "n_frames", 1))
-    except StackError as exc:
-        if isinstance(exc.__cause__, Image.DecompressionBombError):
-            raise StackError(f"cannot read '{path}': {first_line(exc.__cause__, 160)}; Pillow "
-                             "refuses images that large, convert it to a TIFF file") from None
-        raise
-    per_pixel = 2 if mode.startswith("I;16") else _MODE_BYTES.get(mode, 8)
-    memory.check_fits(frames * width * height * per_pixel, path,
-                      f"{frames} frame{'s' * (frames != 1)} of {width}x{height} pixels, {mode}")
+def read_thumbnail(path: Path, size: int) -> np.ndarray | None:
+    """A JPEG file decoded at 1/2, 1/4 or 1/8 of its size, still at least ``size`` pixels wide.
 
-
-def image_mode(path: Path) -> tuple[tuple[int, int], str]:
-    """``((width, height), mode)`` of an image file, from Pillow's header (nothing decoded)."""
-    with open_input(path, "image file") as fh, guard(path, what="image file"), \
-            Image.open(fh) as image:
-        return image.size, image.mode
+    Pillow's ``draft`` has the JPEG decoder skip the fine detail, which
+    makes reading big photographs for thumbnails several times faster.
+    None for any other file (decode it whole), and for a JPEG that does not
+    decode to the pixels :func:`read_image` gives (CMYK, 16 bits).
+    """
+    with open_input(path, "image file") as fh, guard(path, what="image file"):
+        head = _head(fh)
+        if not head.startswith(b"\xff\xd8\xff"):
+            return None
+        with _open_pillow(path, fh, head) as pillow:
+            if pillow.mode not in ("L", "RGB"):
+                return None
+            width, height = pillow.size
+            scale = max(1, min(8, max(width, height) // max(int(size), 1)))
+            memory.check_fits(height * width * len(pillow.mode), path,
+                              f"1 frame of {width}x{height} pixels, {pillow.mode}")
+            pillow.draft(pillow.mode, (max(width // scale, 1), max(height // scale, 1)))
+            return np.asarray(pillow)
 
 
 def open_image(path: Path) -> ArrayReader:

@@ -30,7 +30,7 @@ __all__ = ["load_stack", "open_reader"]
 
 
 def open_reader(path: str | os.PathLike, key: str | None = None, *,
-                mixed: bool = False) -> Reader | RaggedReader:
+                probe: bool | int = True, mixed: bool = False) -> Reader | RaggedReader:
     """Open a stack file or folder for reading on demand.
 
     Parameters
@@ -40,11 +40,18 @@ def open_reader(path: str | os.PathLike, key: str | None = None, *,
         folders, with the ``zarr`` extra).
     key : str, optional
         The array of an ``.npz`` file (needed when it holds several).
-    mixed : bool
-        A folder may mix gray and colour images (a ragged reader, image by
-        image), for :func:`~histeq_gui.core.stats.image_stats`, which
-        describes each image on its own.  Otherwise such a folder is refused.
+    probe : bool or int, optional
+        For a folder of images: read every image's header now (True), or
+        open it from its listing and first image only (False: a
+        :class:`~histeq_gui.core.io.folders.RaggedReader` that reads the
+        other headers when asked for), or read them if the folder holds at
+        most this many images (see :func:`~histeq_gui.core.io.folders.open_folder`).
 
+    mixed : bool, optional
+        For a folder mixing gray and colour images: keep each image as its
+        file holds it (for :func:`~histeq_gui.core.stats.image_stats`,
+        which describes each image on its own) rather than reading them all
+        as colour (see :class:`~histeq_gui.core.io.folders.MixedReader`).
     Returns
     -------
     Reader
@@ -72,10 +79,9 @@ def open_reader(path: str | os.PathLike, key: str | None = None, *,
                          f"use {READABLE}")
     if found.key:
         reader = found.open(path, key)
-    elif found.folder and mixed:
-        reader = found.open(path, mixed=True)
     else:
-        reader = found.open(path)
+        reader = found.open(path, probe=probe, mixed=mixed) if found.probes else \
+            found.open(path)
     try:
         if not reader.ragged:           # a ragged folder's images are checked as it opens
             check_array(reader, f"'{path}'")

@@ -2,7 +2,9 @@
 
 A small compressed file can declare a huge image (a "decompression bomb"):
 decoding it gets the process killed without a word.  Loaders compute the
-decoded size from what the file declares and call :func:`check_fits` first.
+decoded size from what the file declares and call :func:`check_fits` first;
+reading many files, a :class:`Budget` looks at the free memory once for a
+batch of them and counts what each one takes.
 
 Memory is what the kernel says is available, lowered to what a cgroup (a
 container) allows and to the address space left under a limit such as
@@ -14,6 +16,7 @@ fails long before physical memory runs out, and the message says so
 from __future__ import annotations
 
 import os
+import threading
 
 from ..errors import StackError
 
@@ -23,7 +26,7 @@ except ImportError:                     # not on Windows
     resource = None
 
 __all__ = ["NotEnoughMemory", "available", "address_room", "address_limit", "check_fits",
-           "shortage", "size_text"]
+           "shortage", "size_text", "Budget"]
 
 
 class NotEnoughMemory(StackError):
@@ -209,7 +212,10 @@ def check_fits(nbytes, path, what, doing="read"):
         under ``ulimit -v``, ``... more than the 1.2 GB of address space
         left (ulimit -v allows 2.0 GB); ...``.
     """
-    free = available()
+    _check(nbytes, available(), path, what, doing)
+
+
+def _check(nbytes, free, path, what, doing="read"):
     if free is None or nbytes <= free:
         return
     if _by_address_space(free):
@@ -223,3 +229,33 @@ def check_fits(nbytes, path, what, doing="read"):
                               f"({what}), more than {room}; use a smaller file or {fix}")
     raise NotEnoughMemory(f"cannot {doing} '{path}': it needs {size_text(nbytes)} of memory "
                           f"({what}), more than {room}; use a smaller stack or {fix}")
+
+
+class Budget:
+    """The free memory, looked at once, shared by the files of a batch as they are decoded.
+
+    Reading the kernel's figure costs more than decoding a small image, so
+    a reader of many files takes one Budget per batch and calls
+    :meth:`take` for each file (from any thread) before decoding it.
+
+    Examples
+    --------
+    >>> budget = Budget()
+    >>> budget.take(1000, "a.png", "1 frame of 25x10 pixels, RGBA")
+    """
+
+    def __init__(self):
+        self.free = available()
+        self._lock = threading.Lock()
+
+    def take(self, nbytes, path, what):
+        """Count ``nbytes`` for ``path``; StackError (as :func:`check_fits`) if they do not fit.
+
+        ``what`` is the text of :func:`check_fits`, or a callable that gives it (made only for
+        a refusal).
+        """
+        with self._lock:
+            if self.free is not None and nbytes > self.free:
+                _check(nbytes, self.free, path, what() if callable(what) else what)
+            if self.free is not None:
+                self.free -= nbytes

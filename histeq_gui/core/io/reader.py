@@ -91,6 +91,9 @@ class Input:
         A folder rather than a file.
     key : bool
         It holds several arrays, chosen by a key (``.npz``).
+    probes : bool
+        ``open(path, probe=...)`` takes whether to read every file's header
+        now (a folder of image files).
     """
 
     suffixes: tuple[str, ...]
@@ -98,6 +101,7 @@ class Input:
     label: str
     folder: bool = False
     key: bool = False
+    probes: bool = False
 
 
 class Reader:

@@ -77,7 +77,9 @@ def own_files(output_path):
     """The file names a sidecar this program wrote for a PNG folder lists (its ``files``).
 
     Empty when there is no such sidecar (:func:`is_own_sidecar`) or it
-    lists none: a folder of PNG files named after their sources holds these.
+    lists none: a folder of PNG files named after their sources holds these
+    (relative paths with ``/`` for the export of a folder tree; never one
+    that leaves the folder).
 
     Examples
     --------
@@ -94,7 +96,7 @@ def own_files(output_path):
     if not isinstance(files, dict):
         return set()
     return {name for name in files if isinstance(name, str) and name.endswith(".png")
-            and "/" not in name and name not in (".", "..")}
+            and all(part not in ("", ".", "..") for part in name.split("/"))}
 
 
 def check_sidecar(output_path, overwrite=False):

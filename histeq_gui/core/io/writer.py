@@ -79,7 +79,7 @@ class Output:
     """
 
     suffixes: tuple[str, ...]
-    writer: type
+    writer: type[ChunkWriter]
     label: str
 
     @property
@@ -114,7 +114,7 @@ class ChunkWriter:
         for the outputs that keep it (TIFF files).
     """
 
-    kind = None             # the output kind, e.g. "npy"
+    kind: str = ""          # the output kind, e.g. "npy" (each subclass names its own)
     whole_images = False    # chunks are whole images, not contiguous runs of the file
     image_at_a_time = False     # a whole stack is handed over one index at a time (slow encoders)
 

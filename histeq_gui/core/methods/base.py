@@ -332,7 +332,7 @@ class Cells:
     levels: float
     by_value: bool
     dtype: np.dtype
-    value: np.ndarray = None
+    value: np.ndarray | None = None
 
 
 @dataclass

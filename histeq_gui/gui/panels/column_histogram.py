@@ -6,7 +6,10 @@ filter lets through, an orange line at the current image's value.  Dragging
 across the plot with the left button brushes a range
 (:class:`pyqtgraph.LinearRegionItem`): the table and the grid then show only
 the images inside it; the range can be moved and resized, and a double
-click, Escape or "Clear" removes it.
+click, Escape or "Clear" removes it.  For a folder tree, "by label" draws
+one outline per label (the :data:`LABEL_COLOURS` of the most frequent
+labels, the others together), to compare how a statistic is spread in
+each folder.
 """
 
 from __future__ import annotations
@@ -21,9 +24,16 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QShortcu
 from ...core.stats import COLUMNS
 from ..image_views import BACKGROUND
 from ..inspection import NUMERIC_COLUMNS, want_while_shown
+from ..label_filter import label_text
 from .stats_table import format_cell
 
-__all__ = ["ColumnHistogramPanel", "BrushViewBox", "column_bins", "MAX_BARS"]
+__all__ = ["ColumnHistogramPanel", "BrushViewBox", "column_bins", "MAX_BARS", "LABEL_COLOURS"]
+
+#: Outline colours of the labels drawn one by one (the most frequent first); the
+#: labels beyond them are drawn together, in :data:`_OTHER_LABELS`.
+LABEL_COLOURS = ("#f28b82", "#fdd663", "#81c995", "#78d9ec", "#c58af9", "#ff8bcb", "#fcad70",
+                 "#a7ffeb")
+_OTHER_LABELS = "#dadce0"
 
 MAX_BARS = 200
 _ALL = "#80868b"
@@ -102,6 +112,10 @@ class ColumnHistogramPanel(QWidget):
         The brush, shown while there is one on this column.
     all_curve, shown_curve : pyqtgraph.PlotDataItem
         Every image; the images the filter lets through.
+    label_check : QCheckBox
+        One outline per label (shown for a folder tree only).
+    label_curves : list of pyqtgraph.PlotDataItem
+        The outlines drawn "by label", in the order of the legend.
     current_line : pyqtgraph.InfiniteLine
         The current image's value.
     """
@@ -119,6 +133,10 @@ class ColumnHistogramPanel(QWidget):
         self.log_check = QCheckBox("log")
         self.log_check.setToolTip("Counts on a logarithmic scale: a bin of one image stays "
                                   "visible beside bins of thousands")
+        self.label_check = QCheckBox("by label")
+        self.label_check.setToolTip("One outline per label (folder of the tree), coloured, "
+                                    "to compare how the column is spread in each")
+        self.label_curves = []
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear")
         self.clear_button.setAutoRaise(True)
@@ -154,6 +172,7 @@ class ColumnHistogramPanel(QWidget):
         self.region.setZValue(10)
         for thing in (self.all_curve, self.shown_curve, self.current_line, self.region):
             item.addItem(thing)
+        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=_TEXT, labelTextSize="8pt")
         self.region.hide()
         self.current_line.hide()
         self._edges = None
@@ -169,6 +188,7 @@ class ColumnHistogramPanel(QWidget):
         bar.addWidget(QLabel("Column"))
         bar.addWidget(self.column_combo)
         bar.addWidget(self.log_check)
+        bar.addWidget(self.label_check)
         bar.addStretch(1)
         bar.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
@@ -179,6 +199,8 @@ class ColumnHistogramPanel(QWidget):
 
         self.column_combo.currentIndexChanged.connect(self._on_column)
         self.log_check.toggled.connect(lambda _: self.redraw())
+        self.label_check.toggled.connect(lambda _: self.redraw())
+        inspection.labelChanged.connect(lambda _label: self.redraw())
         self.clear_button.clicked.connect(inspection.clear_brush)
         escape = QShortcut(QKeySequence(Qt.Key_Escape), self, inspection.clear_brush)
         escape.setContext(Qt.WidgetWithChildrenShortcut)     # while the plot has the focus
@@ -222,10 +244,12 @@ class ColumnHistogramPanel(QWidget):
         """Draw the column's histogram for the current table (empty without one)."""
         table = self.inspection.table
         item = self.plot.getPlotItem()
+        self.label_check.setVisible(bool(self.inspection.label_counts()))
         if table is None:
             self._edges = None
             self.all_curve.setData([], [])
             self.shown_curve.setData([], [])
+            self._draw_labels()
             self.current_line.hide()
             self._title("no statistics yet")
             self._show_brush(self.inspection.brush)
@@ -239,11 +263,52 @@ class ColumnHistogramPanel(QWidget):
             self.all_curve.setData(self._edges, self._counts(), stepMode="center",
                                    fillLevel=0)
             self._set_count_ticks()
+        self._draw_labels()
         item.setLabel("bottom", self.column, color=_TEXT, size="8pt")
         self._draw_shown()
         self._draw_current(self.state.index)
         self._show_brush(self.inspection.brush)
         self.view.enableAutoRange()
+
+    def label_groups(self):
+        """``[(text, mask)]`` drawn "by label": the most frequent labels, then the others.
+
+        Empty unless "by label" is on and the stack has labels.  A label
+        chosen in the label filter is drawn alone.
+        """
+        inspection = self.inspection
+        counts = inspection.label_counts()
+        if not (self.label_check.isChecked() and counts and inspection.labels is not None):
+            return []
+        codes = inspection.labels
+        chosen = inspection.label
+        ranked = sorted(range(len(counts)), key=lambda k: -counts[k][1])
+        if chosen is not None:
+            ranked = [next(k for k, (label, _) in enumerate(counts) if label == chosen)]
+        groups = [(f"{label_text(counts[k][0])} · {counts[k][1]:,}", codes == k)
+                  for k in ranked[:len(LABEL_COLOURS)]]
+        rest = ranked[len(LABEL_COLOURS):]
+        if rest:
+            groups.append((f"{len(rest)} other labels · {sum(counts[k][1] for k in rest):,}",
+                           np.isin(codes, rest)))
+        return groups
+
+    def _draw_labels(self):
+        item = self.plot.getPlotItem()
+        for curve in self.label_curves:
+            item.removeItem(curve)
+        self.legend.clear()
+        self.label_curves = []
+        if self._edges is None:
+            return
+        for k, (text, mask) in enumerate(self.label_groups()):
+            colour = LABEL_COLOURS[k] if k < len(LABEL_COLOURS) else _OTHER_LABELS
+            curve = pg.PlotDataItem(self._edges, self._counts(mask), stepMode="center",
+                                    pen=pg.mkPen(colour, width=2), name=text)
+            curve.setZValue(5)
+            item.addItem(curve)
+            self.label_curves.append(curve)
+        self.legend.setVisible(bool(self.label_curves))
 
     def _set_count_ticks(self):
         axis = self.plot.getPlotItem().getAxis("left")

@@ -10,7 +10,9 @@ is made ahead while the grid is idle.  The grid shows the inspection's rows
 coloured square per flag, frames the current image, and opens an image when
 it is clicked.  Clicking a member of a set of near (or exact) duplicates,
 here or in the table, shows that set side by side until *Show all*
-(:attr:`~histeq_gui.gui.inspection.Inspection.focus`).
+(:attr:`~histeq_gui.gui.inspection.Inspection.focus`); for a folder tree, a
+:class:`~histeq_gui.gui.label_filter.LabelChooser` shows one label's images
+(shared with the table).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ...core.methods import uses_value_bins
 from ..image_views import BACKGROUND
 from ..inspection import FLAGS, OUTLIER_BIT, OUTLIER_COLOURS, want_while_shown
 from ..jobs import Runner
+from ..label_filter import LabelChooser, label_text
 from ..thumbnails import DEFAULT_SIZE, ORIGINAL, SYNC_VALUES, Thumbnails, Variant
 
 __all__ = ["ThumbnailGrid", "GridPanel", "SIZES"]
@@ -354,7 +357,11 @@ class ThumbnailGrid(QAbstractScrollArea):
             painter.drawRect(square.adjusted(-1, -1, 0, 0))
         painter.setPen(_CURRENT_TEXT if index == self._current else _CAPTION_COLOUR)
         caption = QRect(rect.x(), square.bottom() + 2, rect.width(), self._caption_height)
-        painter.drawText(caption, Qt.AlignHCenter | Qt.AlignTop, str(index))
+        text, label = str(index), self.inspection.label_of(index)
+        if label is not None:               # a folder tree: the image's label too
+            text = painter.fontMetrics().elidedText(f"{text} · {label_text(label)}",
+                                                    Qt.ElideRight, rect.width())
+        painter.drawText(caption, Qt.AlignHCenter | Qt.AlignTop, text)
 
     def scrollContentsBy(self, dx, dy):
         self.viewport().update()
@@ -425,6 +432,9 @@ class GridPanel(QWidget):
     original_button, equalized_button : QToolButton
         Which picture of each image the grid shows.
     size_combo : QComboBox
+    label_combo : LabelChooser
+        Which label of a folder tree to show, with each label's count
+        (hidden for a stack without labels).
     count_label : QLabel
         How many images are shown, and why not all.
     set_label : QLabel
@@ -451,6 +461,7 @@ class GridPanel(QWidget):
             self.size_combo.addItem(f"{size} px", size)
         self.size_combo.setCurrentIndex(SIZES.index(DEFAULT_SIZE))
         self.size_combo.setToolTip("Thumbnail size")
+        self.label_combo = LabelChooser(inspection)
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: palette(dark);")
         self.set_label = QLabel()
@@ -472,6 +483,7 @@ class GridPanel(QWidget):
         bar.addWidget(self.original_button)
         bar.addWidget(self.equalized_button)
         bar.addWidget(self.size_combo)
+        bar.addWidget(self.label_combo)
         bar.addWidget(self.count_label)
         bar.addWidget(self.set_label)
         bar.addWidget(self.show_all_button)
@@ -552,6 +564,8 @@ class GridPanel(QWidget):
             text = f"{total:,} images"
         else:
             text = f"{shown:,} of {total:,} images"
+        if self.state.stack is not None and self.inspection.label is not None:
+            text += f" · {label_text(self.inspection.label)}"
         self.count_label.setText(text)
         self.count_label.setVisible(focus is None)
         if focus is not None:

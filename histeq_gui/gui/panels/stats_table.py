@@ -8,12 +8,12 @@ a NumPy operation, not 100,000 items.  Flagged cells are coloured, with a
 tooltip naming the threshold; the bar names the value range the brightness
 scores run over.  Clicking a row shows that image (and, for a member of a
 set of duplicates, makes the grid show its set side by side); paging
-through the images selects and scrolls to their rows.
+through the images selects and scrolls to their rows.  For a folder tree,
+a :class:`~histeq_gui.gui.label_filter.LabelChooser` shows one label's
+images and each label's count.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from PyQt5.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSize, Qt
@@ -25,6 +25,8 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
 from ...core.stats import COLUMNS, THRESHOLDS
 from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
                           want_while_shown)
+from ..label_filter import LabelChooser, label_text
+from ..stats_format import TABLE_ORDER, format_cell, header_label
 
 __all__ = ["StatsTablePanel", "StatsTableModel", "TABLE_ORDER", "format_cell", "header_label",
            "VALUE_ROLE", "IMAGE_ROLE"]
@@ -38,46 +40,6 @@ _CELL_COLOURS["outlier"] = QColor(OUTLIER_COLOURS[1])
 _TEXT = QColor("#202124")
 _SIDES = (("both", "both tails"), ("low", "low only"), ("high", "high only"))
 _SIZE_SAMPLE = 64            # rows of each column measured for its width
-
-
-#: The table's columns, every one of ``image_stats``: what flags an image first, then
-#: the scores behind the flags, the statistics, and what equalization does.
-TABLE_ORDER = ("index", "name", "is_dark", "is_light", "is_low_information", "is_blurry",
-               "is_grayscale", "is_odd_aspect_ratio", "is_odd_size", "is_constant",
-               "is_duplicate", "is_near_duplicate", "duplicate_of", "near_duplicate_of",
-               "dark_score", "light_score", "low_information_score", "blurry_score",
-               "grayscale_score", "odd_aspect_ratio_score", "odd_size_score",
-               "exact_duplicates_score", "near_duplicates_score", "phash", "width", "height",
-               "blurriness", "blurriness_grayscale_std", "mean", "std", "min", "max", "p01",
-               "p99", "distinct", "nan_count", "inf_count", "entropy", "entropy_after",
-               "distinct_after", "levels_lost", "mean_abs_change")
-
-
-def format_cell(value):
-    """A table value as shown: booleans "yes" or blank, integers as they are, 4 digits."""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else ""
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value == int(value) and abs(value) < 1e9:
-            return str(int(value))
-        return f"{value:.1f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
-    return str(value)
-
-
-def header_label(name):
-    """A column's header: its name, on two lines (at an underscore) when it is long."""
-    if len(name) <= 7 or "_" not in name:
-        return name
-    cuts = [i for i, c in enumerate(name) if c == "_"]
-    best = min(cuts, key=lambda i: max(i + 1, len(name) - i - 1))
-    return name[:best + 1] + "\n" + name[best + 1:]
 
 
 def _header_tip(name):
@@ -141,7 +103,7 @@ class StatsTableModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             return format_cell(table[name][image])
         if role == Qt.TextAlignmentRole:
-            if name == "name":
+            if name in ("name", "label"):
                 return Qt.AlignLeft | Qt.AlignVCenter
             return (Qt.AlignRight if self._numeric[index.column()] else Qt.AlignHCenter) \
                 | Qt.AlignVCenter
@@ -205,6 +167,9 @@ class StatsTablePanel(QWidget):
     view : QTableView
     filter_combo : QComboBox
         What rows to show (:data:`~histeq_gui.gui.inspection.FILTERS`).
+    label_combo : LabelChooser
+        Which label of a folder tree to show, with each label's count
+        (hidden for a stack without labels).
     outlier_column, outlier_threshold, outlier_side
         The outlier filter's column, cut on the robust z and tails.
     count_label, brush_label : QLabel
@@ -234,6 +199,7 @@ class StatsTablePanel(QWidget):
         self.filter_combo.setToolTip("Which images the table and the grid show")
         self.filter_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLength)
         self.filter_combo.setMinimumContentsLength(14)
+        self.label_combo = LabelChooser(inspection)
         self.outlier_column = QComboBox()
         for name in NUMERIC_COLUMNS:
             self.outlier_column.addItem(name, name)
@@ -310,6 +276,7 @@ class StatsTablePanel(QWidget):
         bar.setContentsMargins(4, 2, 4, 2)
         bar.addWidget(QLabel("Show"))
         bar.addWidget(self.filter_combo)
+        bar.addWidget(self.label_combo)
         bar.addWidget(self.outlier_column)
         bar.addWidget(self.outlier_threshold)
         bar.addWidget(self.outlier_side)
@@ -397,6 +364,8 @@ class StatsTablePanel(QWidget):
             return
         shown, total = len(inspection.rows), inspection.table.n_images
         text = f"{total:,} images" if shown == total else f"{shown:,} of {total:,} images"
+        if inspection.label is not None:
+            text += f" · {label_text(inspection.label)}"
         column, descending = inspection.sort_key
         if column:
             text += f", by {column} {'↓' if descending else '↑'}"
@@ -469,10 +438,11 @@ class StatsTablePanel(QWidget):
             header.resizeSection(column, min(max(width, 40), 220))
 
     def _show_names(self):
-        """The name column only when the stack has names (a folder of images)."""
+        """The name and label columns only when the stack has them (a folder, a tree)."""
         table = self.inspection.table
-        empty = table is None or not np.any(np.char.str_len(table["name"]) > 0)
-        self.view.setColumnHidden(self.model.column_of("name"), bool(empty))
+        for name in ("name", "label"):
+            empty = table is None or not np.any(np.char.str_len(table[name]) > 0)
+            self.view.setColumnHidden(self.model.column_of(name), bool(empty))
 
     def select_image(self, index):
         """Select and scroll to the row of image ``index`` (none if it is filtered out)."""
