@@ -429,7 +429,8 @@ def opencv_clahe(x, levels, tiles_x, tiles_y, clip_limit, out):
     ----------
     x : ndarray of unsigned integers, shape (n, H, W), C-contiguous
         Each pixel's level, below ``levels`` (uint8 and uint16 pixels
-        themselves: OpenCV's 256 and 65536 levels).
+        themselves: OpenCV's 256 and 65536 levels); a level at or above
+        ``levels`` raises ValueError.
     levels : int
         OpenCV's ``histSize``: 256 for 8-bit images, 65536 for 16-bit.
     tiles_x, tiles_y : int
@@ -495,8 +496,8 @@ def opencv_clahe(x, levels, tiles_x, tiles_y, clip_limit, out):
         for k in range(npix):
             lo = min(lo, np.int64(image[k]))
             hi = max(hi, np.int64(image[k]))
-        hi = min(hi, levels - 1)
-        lo = min(lo, hi)
+        if hi >= levels:
+            raise ValueError("a pixel's level is not below levels")
         width = hi - lo + 1
         if lut.shape[0] < tiles_y * tiles_x * width:
             lut = np.empty(tiles_y * tiles_x * width, np.float32)
