@@ -1,10 +1,11 @@
 """How long the viewer takes to show a change: state change -> images and plots redrawn.
 
 Runs the real main window in this process (offscreen), changes the bins, the
-method (numpy <-> skimage, and numpy <-> clahe), the scope and the image, and measures until the new images and plots
-are drawn (the controller's ``resultChanged`` signal, after every panel drew
-it, then ``processEvents`` so the paint happens).  Small images are computed in the GUI thread, big ones in a
-worker, exactly as in normal use.  Prints medians against the goals (16 ms at
+method (numpy <-> skimage, and numpy <-> clahe), the scope and the image, and
+measures until the new images and plots are drawn (the controller's
+``resultChanged`` signal, after every panel drew it, then ``processEvents`` so
+the paint happens).  Small images are computed in the GUI thread, big ones in
+a worker, exactly as in normal use.  Prints medians against the goals (16 ms at
 96x96, 150 ms at 2048x2048) and, beside them, the core's share (the same
 ``compute_view`` call timed alone), so a slow row says whether the core or the
 drawing is slow.  Last, it exports a ~100 MB stack from the export dialog
