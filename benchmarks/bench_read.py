@@ -53,7 +53,8 @@ from skimage import data  # noqa: E402
 from histeq_gui.core.io import list_folder, load_stack, open_folder, threads  # noqa: E402
 from histeq_gui.core.io.images import read_image, read_thumbnail  # noqa: E402
 
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon", "immunohistochemistry")
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon",
+          "immunohistochemistry")
 
 
 def photographs():
@@ -156,7 +157,8 @@ def report(title, medians, base, goals=None):
     for name, seconds in medians.items():
         ratio = seconds / medians[base]
         goal = (goals or {}).get(name)
-        mark = "" if goal is None else f"   goal <= {goal:.2f}: {'met' if ratio <= goal else 'NOT met'}"
+        verdict = "met" if goal is not None and ratio <= goal else "NOT met"
+        mark = "" if goal is None else f"   goal <= {goal:.2f}: {verdict}"
         print(f"  {name:34s} {seconds * 1000:9.1f} ms   {ratio:5.2f} x {base}{mark}")
 
 

@@ -234,8 +234,8 @@ def main(argv=None):
         cells = []
         for phase in ("cold", "warm"):
             values = times.get((item, phase, label), [])
-            cells.append(f"{statistics.median(values):.2f} ({', '.join(f'{v:.2f}' for v in values)})"
-                         if values else "-")
+            runs = ", ".join(f"{v:.2f}" for v in values)
+            cells.append(f"{statistics.median(values):.2f} ({runs})" if values else "-")
         print(f"| {item} | {label} | {cells[0]} | {cells[1]} |")
     return 0
 

@@ -40,6 +40,7 @@ from .cli_options import (OneLineParser, add_method_options, add_setting_options
                           channel_axis_type, method_params)
 from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
+from .core.words import count
 
 # Nothing heavy is imported at module level: ``histeq --help`` and ``--version`` load neither
 # NumPy's users nor the compiler; the core is imported when an export runs (inside main, so
@@ -186,6 +187,10 @@ def build_parser():
                              "their full range (default: %(default)s)")
     parser.add_argument("--key", metavar="NAME",
                         help="array to read from an .npz input holding several")
+    parser.add_argument("--region", type=_region_type, metavar="Y0:Y1,X0:X1",
+                        help="only the pixels image[Y0:Y1, X0:X1] of every image make the "
+                             "histograms (the viewer's region of interest); their mapping "
+                             "equalizes every pixel (default: the whole image)")
     parser.add_argument("--channel-axis", type=channel_axis_type, default="auto",
                         metavar="{auto,none,INT}",
                         help="colour axis equalized per channel: 'auto' recognises RGB/RGBA "
@@ -207,6 +212,15 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_method_options(parser)
     return parser
+
+
+def _region_type(text):
+    from .core.region import parse_region
+
+    try:
+        return parse_region(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv=None):
@@ -297,7 +311,7 @@ def _run(args):
 
     settings = ExportSettings(method=args.method, bins=args.bins, scope=args.scope,
                               dtype=args.dtype, channel_axis=args.channel_axis,
-                              params=args.params)
+                              params=args.params, region=args.region)
     # Cheap output checks first, so a long load is not wasted on a bad output path.
     if args.output is not None:
         check_target(args.output, source=args.input, overwrite=args.overwrite)
@@ -356,7 +370,8 @@ def _write_stats(args, images, settings, bar):
     source = os.path.abspath(args.input)
     path = stats_to_csv(table, args.stats, overwrite=args.overwrite, source=args.input,
                         info={"source": source})
-    return (f"wrote {path}: statistics of {table.n_images} images, {len(table)} columns; "
+    return (f"wrote {path}: statistics of {count(table.n_images, 'image')}, "
+            f"{count(len(table), 'column')}; "
             f"sidecar {sidecar_path(path)}")
 
 
@@ -368,11 +383,12 @@ def _summary(output, shape, settings, input_dtype, n_images=None):
     dtype = output_dtype(settings.dtype, input_dtype)
     sidecar = f"sidecar {sidecar_path(output)}"
     if shape is None:               # images of different sizes (a ragged folder)
-        return (f"wrote {n_images} PNG files to {output}: images of different sizes, {dtype}; "
-                f"{sidecar}")
+        return (f"wrote {count(n_images, 'PNG file')} to {output}: images of different sizes, "
+                f"{dtype}; {sidecar}")
     if output_kind(output) == "png-folder":
         n = guess_layout(shape, settings.channel_axis).n_images
-        return f"wrote {n} PNG files to {output}: stack shape {tuple(shape)}, {dtype}; {sidecar}"
+        return (f"wrote {count(n, 'PNG file')} to {output}: stack shape {tuple(shape)}, {dtype}; "
+                f"{sidecar}")
     return f"wrote {output}: shape {tuple(shape)}, {dtype}; {sidecar}"
 
 

@@ -1,9 +1,11 @@
 """Write the hard cases a viewer must show well into a folder (for screenshots and manual checks).
 
 The bundled sample is well exposed; users open exactly the images it is not: dark, bright,
-low-contrast, constant, 16-bit, float stacks with one outlier, colour channel-first, tiny 8x8
-digits, one 2048x2048 image, 1800+ faces.  Every file is made from real data that ships in
-packages (scikit-image's ``skimage.data``; scikit-learn's digits if it is installed).
+low-contrast, constant, 16-bit, 12-bit in uint16 (an ImageJ TIFF with its calibration), float
+stacks with NaN and one outlier, colour channel-first, tiny 8x8 digits, one 2048x2048 image, 1800
+and 5000 faces, an animated gray GIF, an .npz of two arrays.  Every file is made from real data
+that ships in packages (scikit-image's ``skimage.data``; scikit-learn's digits if it is
+installed).
 
 Usage::
 
@@ -117,6 +119,30 @@ def astronaut_rgb():
     photos = [data.astronaut(), data.coffee()[:, 100:500]]
     return np.stack([_u8(transform.resize(p, (256, 256, 3), anti_aliasing=True))
                      for p in photos])
+
+
+def moon12():
+    """12-bit data in uint16 (values 0..4095): 12 shifted crops of the moon, as an ImageJ TIFF."""
+    moon = data.moon().astype(np.float64) / 255
+    crops = [moon[16 * i:16 * i + 256, 8 * i:8 * i + 256] ** (0.7 + 0.05 * i) for i in range(12)]
+    return np.round(np.stack(crops) * 4095).astype(np.uint16)
+
+
+def many5000():
+    """5000 faces of 64x64 uint8 (a stack long enough for an export to take a while)."""
+    return _u8(_faces(5000, size=64, seed=1))
+
+
+def grey_gif():
+    """An animated gray GIF: 10 frames of 512x512 (the camera photo, darker frame by frame)."""
+    camera = data.camera().astype(np.float64) / 255
+    return _u8(np.stack([camera ** (1 + 0.3 * i) for i in range(10)]))
+
+
+def two_arrays():
+    """An .npz of two arrays (the viewer asks which one): faces and their float copy."""
+    faces = _faces(40)
+    return {"faces": _u8(faces), "faces_float": faces.astype(np.float32)}
 
 
 def ragged():
@@ -274,6 +300,10 @@ CASES = {
     "big2048.npy": big2048,
     "astronaut_rgb.npy": astronaut_rgb,
     "ragged": ragged,
+    "moon12.tif": moon12,
+    "many5000.npy": many5000,
+    "grey.gif": grey_gif,
+    "two_arrays.npz": two_arrays,
     "audit": audit_folder,
     "audit_gray": lambda out: audit_folder(out, 600, seed=1, with_colour=False),
 }
@@ -311,8 +341,20 @@ def main(argv=None):
             if array is None:
                 print(f"skipped {name} (scikit-learn is not installed)")
                 continue
-            if name.endswith(".tif"):
+            if name == "moon12.tif":        # ImageJ calibration: 0.65 um pixels, z step 2
+                tifffile.imwrite(target, array, imagej=True, resolution=(1 / 0.65, 1 / 0.65),
+                                 metadata={"spacing": 2.0, "unit": "um", "axes": "ZYX"})
+            elif name.endswith(".tif"):
                 tifffile.imwrite(target, array)
+            elif name.endswith(".gif"):
+                import imageio.v3 as iio
+
+                iio.imwrite(target, array, loop=0, duration=100)
+            elif name.endswith(".npz"):
+                np.savez(target, **array)
+                what = ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in array.items())
+                print(f"{target}: {what}")
+                continue
             else:
                 np.save(target, array)
         print(f"{target}: {array.shape} {array.dtype}")

@@ -154,7 +154,8 @@ def _intensity(x, category, rng):
         width = int(rng.integers(24, 49))
         y = lo + width * x
         params = {"low": lo, "high": lo + width}
-        text = f"compressed into a narrow band: y = round({lo} + {width}*x), range [{lo}, {lo + width}]"
+        text = (f"compressed into a narrow band: y = round({lo} + {width}*x), "
+                f"range [{lo}, {lo + width}]")
     elif category == "bright":
         lo = int(rng.integers(150, 191))
         g = round(float(rng.uniform(0.45, 0.75)), 2)

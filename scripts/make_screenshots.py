@@ -27,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD_CASES = ("dark.npy", "bright.npy", "camera16.tif", "float_outlier.npy",
-              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged", "audit_gray")
+              "multipage_rgb.tif", "faces1800.npy", "astronaut_rgb.npy", "ragged", "moon12.tif",
+              "audit_gray")
 
 # name -> (what it shows, options); index 5 is the dark camera image of the sample
 SHOTS = {
@@ -43,9 +44,18 @@ SHOTS = {
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),
+    "export_dialog_region.png": ("the export dialog with the viewer's region of interest: the "
+                                 "file holds what is shown (histeq --region)",
+                                 ["--index", "5", "--roi", "30,20,40,36", "--show-export"]),
     "viewer_1366x768.png": ("the window a 1366x768 screen gives (1350x690 inside the frame)",
                             ["--method", "numpy", "--bins", "256", "--index", "13",
                              "--size", "1350x690"]),
+    "viewer_1024x600.png": ("a 1024x600 screen: every panel fits, the trace is not cut off",
+                            ["--index", "5", "--trace", "52,30", "--size", "1024x600"]),
+    "viewer_match_12bit.png": ("match on 12-bit data in uint16 (the moon, an ImageJ TIFF): the "
+                               "result keeps the 12-bit units, and its automatic display levels "
+                               "are its saturated percentiles instead of a black picture",
+                               ["{hard}/moon12.tif", "--method", "match", "--index", "3"]),
     "viewer_dark_every_bin.png": ("a dark uint8 face, 256 bins over the full 0..255 axis: "
                                   "every non-empty bin visible",
                                   ["{hard}/dark.npy", "--hist-range", "dtype", "--index", "2"]),
@@ -77,12 +87,12 @@ SHOTS = {
     # the 1800 faces with planted odd images (make_hard_cases.py)
     "inspect_stats.png": ("1800 faces: the statistics table sorted by mean, flagged cells "
                           "coloured, the column histogram of the mean",
-                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean", "--index",
-                           "400"]),
+                          ["{hard}/faces1800.npy", "--view", "stats", "--inspect", "sort=mean",
+                           "--index", "400"]),
     "inspect_montage.png": ("1800 faces: the thumbnail grid brushed to a mean of 0-45 on the "
                             "column histogram, flags marked",
-                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect", "brush=mean:0:45",
-                             "--index", "100"]),
+                            ["{hard}/faces1800.npy", "--view", "montage", "--inspect",
+                             "brush=mean:0:45", "--index", "100"]),
     "inspect_montage_equalized.png": ("1800 faces: only the flagged images, equalized "
                                       "thumbnails",
                                       ["{hard}/faces1800.npy", "--view", "montage", "--inspect",

@@ -1,4 +1,4 @@
-"""Compare image_stats with the real CleanVision on a folder: every score to 1e-9, every flag and set.
+"""Compare image_stats with the real CleanVision on a folder: scores to 1e-9, flags and sets.
 
 CleanVision runs in its own virtual environment (it pins its own pandas and
 Pillow; see ``benchmarks/cleanvision_run.py``); this program reads the same

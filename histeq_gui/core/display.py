@@ -9,11 +9,15 @@ against NumPy:
   give the level choices a viewer offers (the dtype's full range, the range
   of the data, and ImageJ's "auto" contrast: the levels that leave a given
   percentage of the pixels saturated);
+- :func:`equalized_levels` gives the levels of an equalized image: its
+  output range [0, 1], or its percentiles when its values fill only a small
+  part of that range (``match`` to 12-bit data stored in uint16 gives values
+  up to 4095 / 65535, which [0, 1] shows black);
 - :func:`drawn_histogram` reduces a histogram of any number of bins to what a
   plot of a given width can show, so that no non-empty bin disappears
   between two screen pixels.
 
-None of this changes what is equalized: levels only say how the original is
+None of this changes what is equalized: levels only say how an image is
 displayed.
 """
 
@@ -21,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_SATURATED", "LEVEL_MODES", "check_saturated", "dtype_range", "finite_range",
-           "widen", "saturated_levels", "default_levels_mode", "drawn_histogram"]
+__all__ = ["DEFAULT_SATURATED", "LEVEL_MODES", "EQ_LEVEL_MODES", "AUTO_FILL", "check_saturated",
+           "dtype_range", "finite_range", "widen", "saturated_levels", "default_levels_mode",
+           "equalized_levels", "drawn_histogram"]
 
 DEFAULT_SATURATED = 0.35
 """Percent of pixels left saturated by the automatic levels (ImageJ's default)."""
@@ -30,7 +35,14 @@ DEFAULT_SATURATED = 0.35
 LEVEL_MODES = ("auto", "dtype", "stack", "image", "percentile", "manual")
 """Display-level choices: ``"auto"`` is :func:`default_levels_mode` of the dtype."""
 
+EQ_LEVEL_MODES = ("auto", "output", "percentile")
+"""Display-level choices of an equalized image (see :func:`equalized_levels`)."""
+
+AUTO_FILL = 0.25
+"""``"auto"`` levels of an equalized image use its percentiles below this largest value."""
+
 _CHUNK = 1 << 22    # values per step when scanning a stack
+_SAMPLE = 1 << 20   # values an image's percentiles are taken from, at most
 
 
 def dtype_range(dtype):
@@ -205,6 +217,56 @@ def default_levels_mode(dtype):
     """
     dtype = np.dtype(dtype)
     return "dtype" if dtype.kind in "iub" and dtype.itemsize == 1 else "percentile"
+
+
+def equalized_levels(values, mode="auto", saturated=DEFAULT_SATURATED):
+    """Display levels of an equalized image (values in [0, 1]).
+
+    Parameters
+    ----------
+    values : array_like
+        The equalized image (any shape; NaN and infinite values are left out).
+    mode : {"auto", "output", "percentile"}
+        ``"output"``: the output's range ``(0, 1)``.  ``"percentile"``: the
+        levels that leave ``saturated`` percent of the image's finite values
+        outside, half at each end (:func:`saturated_levels`; an image of
+        more than a million pixels is sampled evenly).  ``"auto"``:
+        ``"output"``, unless the image's largest finite value is below
+        :data:`AUTO_FILL` (a quarter of the range): then ``"percentile"``.
+        Equalization fills [0, 1], so only results that keep their input's
+        units fall short, such as ``match`` to 12-bit data in uint16 (at most
+        4095 / 65535 = 0.0625).
+    saturated : float
+        Percent of the values saturated by ``"percentile"``.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` with ``low < high`` (a flat image is widened by 0.5
+        each way, as :func:`widen` does); ``(0, 1)`` for an image without a
+        finite value.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 4095 / 65535, 1001)
+    >>> equalized_levels(x, "output"), equalized_levels(np.array([0.0, 1.0]))
+    ((0.0, 1.0), (0.0, 1.0))
+    >>> [round(v, 5) for v in equalized_levels(x)]           # "auto": percentiles here
+    [0.00011, 0.06238]
+    """
+    if mode not in EQ_LEVEL_MODES:
+        raise ValueError(f"unknown levels {mode!r} for the equalized image; choose one of: "
+                         f"{', '.join(EQ_LEVEL_MODES)}")
+    if mode == "output":
+        return 0.0, 1.0
+    flat = np.asarray(values).reshape(-1)
+    if flat.size > _SAMPLE:
+        flat = flat[::-(-flat.size // _SAMPLE)]
+    if mode == "auto":
+        top = finite_range(flat)
+        if top is None or top[1] >= AUTO_FILL:
+            return 0.0, 1.0
+    return widen(saturated_levels(flat, saturated))
 
 
 def drawn_histogram(edges, counts, x_range, columns, min_height=0.0):

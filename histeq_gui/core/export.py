@@ -48,13 +48,15 @@ from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, guard, memory,
-                 open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, exists, guard,
+                 memory, open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io.formats import output_for
 from .methods import check_method, get_method, uses_value_bins
+from .region import check_region, describe_region, region_mask, region_text
 from .stack import check_channel_axis, guess_layout
 
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
-           "export_steps", "export"]
+           "preview_target", "export_steps", "export"]
 
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
@@ -84,6 +86,16 @@ class ExportSettings:
         for :func:`histeq_gui.equalize`; the others take their defaults.
         The sidecar records every parameter as resolved for the stack's
         dtype (:meth:`resolved_params`).
+    region : tuple or None
+        ``(y0, y1, x0, x1)``: only the pixels ``image[y0:y1, x0:x1]`` of each
+        image make the histograms (scope "image": each image's; "stack": the
+        stack's), whose mapping is applied to every pixel, as
+        ``equalize(images, mask=region_mask(region, (H, W)))``
+        (:mod:`~histeq_gui.core.region`; ``histeq --region Y0:Y1,X0:X1``,
+        the viewer's region of interest).  None: every pixel.  It must lie
+        inside the images (images of different sizes: it is cut to each,
+        and an image it misses is equalized by all its pixels in scope
+        "image" and counts none in scope "stack", as the viewer does).
 
     Examples
     --------
@@ -101,6 +113,7 @@ class ExportSettings:
     dtype: str = "same"
     channel_axis: object = "auto"
     params: dict = field(default_factory=dict)
+    region: tuple | None = None
 
     def validate(self):
         """Return ``self`` if every field is valid, else raise a one-line ValueError.
@@ -129,6 +142,12 @@ class ExportSettings:
                 raise ValueError(f"the {method.name} method has no parameter {name!r}; its "
                                  f"parameters: {', '.join(known) or 'none'}")
             method.param(name).check(value, method.name)
+        if self.region is not None:
+            check_region(self.region)
+            if not method.masks:
+                raise ValueError(f"the {method.name} method takes no region: it uses every "
+                                 "pixel of each image; leave the region out or choose another "
+                                 "method")
         return self
 
     def resolved_params(self, input_dtype):
@@ -171,6 +190,7 @@ class _Plan:
     params: dict                # every parameter as resolved for the stack (the sidecar's)
     names: list | None = None   # a PNG folder's file names (from the source files)
     sources: list | None = None     # the source file of each image, when names come from them
+    mask: np.ndarray | None = None  # the region's (H, W) mask (one size of image)
 
     @property
     def ragged(self):
@@ -204,6 +224,8 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         check_dtype(images.dtype)
         layout = guess_layout(shape, settings.channel_axis)
         params = settings.resolved_params(images.dtype)
+        mask = None if settings.region is None else \
+            region_mask(settings.region, layout.image_shape)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
     if size == 0:
@@ -227,7 +249,13 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         out_names = png_names(sources)          # a folder's images keep their names
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images),
-                 params, out_names, None if out_names is None else list(sources))
+                 params, out_names, None if out_names is None else list(sources), mask)
+
+
+def _check_ragged_kind(output, kind):
+    if kind != "png-folder":
+        raise StackError(f"cannot write '{output}': images of different sizes can only be "
+                         "exported to a folder; give an output without extension")
 
 
 def _chunk_images(images, layout, dtype, settings, chunk_images, where):
@@ -254,9 +282,7 @@ def _chunk_images(images, layout, dtype, settings, chunk_images, where):
 def _plan_ragged(images, output, settings, source, overwrite):
     """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
     output = Path(output)
-    if output_kind(output) != "png-folder":
-        raise StackError(f"cannot write '{output}': images of different sizes can only be "
-                         "exported to a folder; give an output without extension")
+    _check_ragged_kind(output, output_kind(output))
     shapes = list(images.shapes)
     try:
         check_dtype(images.dtype)
@@ -356,6 +382,72 @@ def check_target(output, *, source=None, overwrite=False):
     kind = check_output(output, overwrite=overwrite)
     sidecar.check_sidecar(output, overwrite)
     return kind
+
+
+def preview_target(output, images, settings, *, source=None, names=None):
+    """What an export of ``images`` to ``output`` would write, checked without touching the disk.
+
+    For a dialog checking an output as it is typed: the checks of
+    :func:`export_steps` that need neither a file created nor a folder
+    cleaned (no probe file, no clean-up of earlier runs; :func:`check_target`
+    and :func:`export_steps` make those when the export starts).
+
+    Parameters
+    ----------
+    output : str or path-like
+    images : ndarray, Reader or RaggedReader
+        The stack (only its shape, dtype and names are looked at).
+    settings : ExportSettings
+    source, names
+        As for :func:`export_steps`.
+
+    Returns
+    -------
+    kind : str
+        The output kind ("npy", ..., "png-folder").
+    png_names : list of str or None
+        The file names a PNG folder gets when they come from the source
+        files (``a.jpg`` -> ``a.png``); None when they are numbered.
+    exists : bool
+        Something is at ``output`` already: an output of this kind that an
+        export may replace (with ``overwrite``).
+
+    Raises
+    ------
+    StackError
+        One line: the output is the input, its kind is unknown or cannot
+        hold the stack (images of different sizes in one file, floats in
+        PNG files), two source files would give one PNG name, or what is at
+        ``output`` is not an output of this kind (a folder holding other
+        files).
+    ValueError
+        For invalid settings.
+    """
+    settings.validate()
+    output = Path(output)
+    ragged = bool(getattr(images, "ragged", False))
+    _check_not_input(output, [source, getattr(images, "filename", None),
+                              getattr(images, "path", None)])
+    kind = output_kind(output)
+    if ragged:
+        _check_ragged_kind(output, kind)
+    try:
+        layout = guess_layout(images.shapes[0] if ragged else tuple(images.shape),
+                              settings.channel_axis)
+    except ValueError as exc:
+        raise StackError(f"cannot export this stack: {exc}") from None
+    writer = output_for(output).writer
+    writer.check_stack(output, output_dtype(settings.dtype, images.dtype), layout)
+    sources = names if names is not None else getattr(images, "names", None)
+    out_names = None
+    if kind == "png-folder" and sources is not None and \
+            (ragged or len(sources) == layout.n_images):
+        out_names = png_names(sources)
+    with guard(output, "write"):
+        present = exists(output)
+        if present:
+            writer.check_replace(output)
+    return kind, out_names, present
 
 
 def export_steps(images, output, settings, *, source=None, overwrite=False, chunk_images=None,
@@ -465,6 +557,9 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ...     print(stage, done, total)
     """
     runner = _engine(engine, scheduler)
+    if runner.name != "local" and getattr(settings, "region", None) is not None:
+        raise StackError("the dask engine takes no region; export a region "
+                         f"({describe_region(settings.region)}) with the local engine")
     plan = _plan(images, output, settings, source, overwrite, chunk_images, names)
     if plan.ragged:
         if runner.name != "local":
@@ -574,11 +669,17 @@ def _run_ragged(plan):
     s, reader, layout = plan.settings, plan.images, plan.layout
     with _changes_named(reader):
         axis = layout.channel_axis
+
+        def mask_of(image):         # the region cut to this image (None: every pixel)
+            return None if s.region is None else region_mask(s.region, image.shape, clip=True)
+
         maps = None
         if s.scope == "stack":
             def chunks():
                 for image in reader.images():
-                    yield channel_pieces(image, guess_layout(image.shape, axis))
+                    pieces = channel_pieces(image, guess_layout(image.shape, axis))
+                    mask = mask_of(image)
+                    yield pieces if mask is None else [(piece, mask) for piece in pieces]
 
             def build(progress):
                 return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
@@ -596,8 +697,10 @@ def _run_ragged(plan):
                 yield "equalize", 0, total
                 for i in range(total):
                     image = reader.image(i)
+                    mask = mask_of(image) if maps is None else None
                     out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None,
-                                         0, plan.input_dtype)
+                                         0, plan.input_dtype,
+                                         mask=mask if mask is not None and mask.any() else None)
                     writer.write(i, i + 1, out)
                     yield "equalize", i + 1, total
                 writer.finish()
@@ -631,7 +734,7 @@ def _stack_params(plan, reader):
     s = plan.settings
 
     def build(progress):
-        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress)
+        stream = stack_stream(reader, plan.layout, plan.chunk_images, progress, plan.mask)
         return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
 
     return (yield from stage_in_thread("histogram", build))
@@ -657,7 +760,8 @@ class LocalEngine:
 
         def build(progress):
             return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
-                                          s.bins, progress=progress, **s.params)
+                                          s.bins, mask=plan.mask, progress=progress,
+                                          **s.params)
 
         return (yield from stage_in_thread("histogram", build))
 
@@ -666,7 +770,7 @@ class LocalEngine:
         for start, stop, n in pieces(plan.layout, axis, plan.chunk_images):
             chunk = read_piece(reader, axis, start, stop)
             yield start, stop, n, equalize_piece(chunk, plan.settings, plan.layout, maps, axis,
-                                                 start, plan.input_dtype, params)
+                                                 start, plan.input_dtype, params, plan.mask)
 
 
 def _sidecar_info(plan, engine="local"):
@@ -686,6 +790,7 @@ def _sidecar_info(plan, engine="local"):
         "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
         "params": {name: _json_value(value) for name, value in plan.params.items()},
         "scope": s.scope,
+        "region": None if s.region is None else region_text(s.region),
         "channel_axis": plan.layout.channel_axis,
         "engine": engine,
         **({} if plan.names is None else

@@ -23,13 +23,14 @@ from .._version import __version__
 from ..cli_options import (OneLineParser, add_method_options, add_setting_options, bins_type,
                            method_params, param_from_text)
 from ..core.methods import METHODS, SCOPES
+from .bindings import summary as keys_summary
 
 __all__ = ["main", "build_parser", "quiet_harmless_qt_notes", "SCREENSHOT_SIZE"]
 
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 860)
-MIN_SCREENSHOT = (1024, 640)
+MIN_SCREENSHOT = (1024, 600)      # a netbook's screen: the viewer's panels fit in it
 _EXIT_ERROR = 1
 
 
@@ -78,8 +79,7 @@ def build_parser():
         prog="histeq-gui",
         description="Look through an image stack, see what histogram equalization does to it, "
                     "and export the result.",
-        epilog="Keys: Left/Right, Home/End, PgUp/PgDn, Space (play), Ctrl+O, Ctrl+E, Ctrl+Q, "
-               "F1 (help).  Image indices count from 0.")
+        epilog=f"{keys_summary()}  Image indices count from 0.")
     parser.add_argument("path", nargs="?", metavar="PATH",
                         help="stack file or folder of images (default: the bundled sample)")
     parser.add_argument("--key", metavar="NAME",
@@ -110,7 +110,7 @@ def build_parser():
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="render the window offscreen to this PNG and exit")
     parser.add_argument("--size", type=_size, default=SCREENSHOT_SIZE, metavar="WxH",
-                        help="window size for --screenshot, at least 1024x640 "
+                        help="window size for --screenshot, at least 1024x600 "
                              "(default: 1400x860)")
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
@@ -311,6 +311,9 @@ def _screenshot(window, args):
     finally:
         window.close()
         window.deleteLater()
+    if (width, height) != tuple(args.size):        # a view whose panels need more room
+        warnings.append(f"the window needs at least {width}x{height} for this view, more than "
+                        f"--size {args.size[0]}x{args.size[1]}; the picture is {width}x{height}")
     for message in [*errors, *warnings]:
         print(f"histeq-gui: warning: {message}", file=sys.stderr)
     print(f"{args.screenshot} ({width}x{height})")

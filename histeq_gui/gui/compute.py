@@ -33,6 +33,7 @@ from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled, StackError
 from ..core.export import convert
 from ..core.methods import Method, get_method
+from ..core.region import region_mask, region_of_rect
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
@@ -165,13 +166,11 @@ def _ragged_params(stack, m, bins, params):
 
 
 def roi_mask(roi, image_shape):
-    """The boolean ``(H, W)`` mask of a region ``(x, y, width, height)``; None for None."""
+    """The boolean ``(H, W)`` mask of a region ``(x, y, width, height)``, cut to the image;
+    None for None (:func:`~histeq_gui.core.region.region_mask`, as the export makes it)."""
     if roi is None:
         return None
-    x, y, w, h = roi
-    mask = np.zeros(image_shape, bool)
-    mask[y:y + h, x:x + w] = True
-    return mask
+    return region_mask(region_of_rect(roi), image_shape, clip=True)
 
 
 @dataclass(frozen=True, eq=False)

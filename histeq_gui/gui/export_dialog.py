@@ -14,17 +14,19 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt, QUrl
 from PyQt5.QtGui import QDesktopServices
-from PyQt5.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                             QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+                             QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.io import exists
 from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
-from ..core.export import OUTPUT_DTYPES, ExportSettings, check_target, export_steps, output_dtype
+from ..core.export import (OUTPUT_DTYPES, ExportSettings, check_target, export_steps,
+                           output_dtype, preview_target)
 from ..core.io import output_kind
 from ..core.histogram import MAX_BINS, MIN_BINS
 from ..core.methods import METHODS, Method, get_method
+from ..core.region import describe_region, region_of_rect, region_text
 from .panels.settings import WrappedNote, scope_note, value_bins_note
 from .write_dialog import WriteDialog, free_output_path
 
@@ -32,11 +34,11 @@ __all__ = ["ExportDialog", "default_output", "for_dialog", "show_folder"]
 
 _KIND_TEXT = {"npy": "NumPy .npy file", "npz": "NumPy .npz archive",
               "tif": "TIFF stack", "png": "PNG image (a single image)",
-              "png-folder": "folder of numbered PNG files"}
+              "png-folder": "folder of PNG files", "zarr": "Zarr array"}
 # Browse…: every kind the export writes; a name without an extension gets the chosen kind's.
 _SAVE_KINDS = (("NumPy array (*.npy)", ".npy"), ("NumPy archive (*.npz)", ".npz"),
                ("TIFF stack (*.tif *.tiff)", ".tif"), ("PNG image, a single image (*.png)", ".png"),
-               ("Folder of numbered PNG files (no extension) (*)", ""))
+               ("Folder of PNG files (no extension) (*)", ""))
 _SAVE_FILTER = ";;".join(text for text, _ in _SAVE_KINDS)
 # The core's messages name the command's options; the dialog names its own controls.
 _CONTROLS = {"--dtype": '"Data type"', "--method": '"Method"', "--bins": '"Bins"',
@@ -92,8 +94,8 @@ def _same_kind_suffix(source):
     return ".tif" if kind == "png-folder" else source.suffix.lower()
 
 
-def default_output(source, fallback_folder):
-    """A free output path next to the source (or in ``fallback_folder``).
+def default_output(source, fallback_folder, folder=None):
+    """A free output path in ``folder`` (the last export's), else next to the source.
 
     ``stack.npy`` gives ``stack_equalized.npy`` (then ``_2``, ``_3``, ... if
     taken); a single ``.png`` image gives a ``.png``; a folder of images
@@ -102,7 +104,7 @@ def default_output(source, fallback_folder):
     use ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
     suffix = ".tif" if source is None else _same_kind_suffix(Path(source))
-    return free_output_path(source, fallback_folder, "equalized", suffix)
+    return free_output_path(source, fallback_folder, "equalized", suffix, folder)
 
 
 class ExportDialog(WriteDialog):
@@ -116,31 +118,36 @@ class ExportDialog(WriteDialog):
         method's own parameters are the ones set in the viewer for the
         method chosen here (``state.params_of``), shown in the dialog and
         passed as ``ExportSettings.params``: the bytes ``histeq --method M
-        --<param> V`` writes.
+        --<param> V`` writes.  The viewer's region of interest is exported
+        too (``ExportSettings.region``, ``histeq --region``), so the file
+        holds what the viewer shows; a check box leaves it out.
     preferences : Preferences
         For the folder to start in; remembers the folder exported to.
     parent : QWidget, optional
 
     Signals
     -------
-    exported(str), cancelled(str)
+    exported(str), cancelled(str), noted(str)
         See :class:`~histeq_gui.gui.write_dialog.WriteDialog`.
     """
 
     STAGES = {"histogram": "Whole-stack histogram", "equalize": "Equalizing",
               "write": "Writing and verifying"}
     ERROR_TITLE = "Cannot export"
+    WRITING = "Exporting to"
 
     def __init__(self, state, preferences, parent=None):
         super().__init__("Export the equalized stack", "Export", preferences, parent)
         self.stack = state.stack
         self.state = state
+        self.close_when(state.stackChanged)
 
         stack = self.stack
         self.input_label = QLabel(f"<b>{stack.name}</b> — {stack.describe()}")
         self.input_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.output_edit = QLineEdit(str(default_output(stack.path,
-                                                        preferences.last_export_folder())))
+                                                        preferences.last_export_folder(),
+                                                        preferences.export_folder())))
         self.output_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setAutoDefault(False)     # Enter exports; it never browses
@@ -185,8 +192,15 @@ class ExportDialog(WriteDialog):
             self.channel_combo.addItem(f"{name}: {layout.name} ({what})", choice)
             if choice == viewer_axis:
                 self.channel_combo.setCurrentIndex(self.channel_combo.count() - 1)
-        self.stage_label.setText("Method, bins, scope and colour axis come from the viewer; "
-                                 "change them here if you like.")
+        self.region_check = QCheckBox()
+        self.region_check.setToolTip("Only the region's pixels make the histograms, as in the "
+                                     "viewer; their mapping equalizes every pixel (histeq "
+                                     "--region Y0:Y1,X0:X1). Unchecked: the whole images.")
+        self.region_check.setChecked(True)
+        self._use_region = True             # the user's choice, kept while no region is drawn
+        self.region_check.toggled.connect(self._on_region_toggled)
+        self.stage_label.setText("Method, bins, scope, region and colour axis come from the "
+                                 "viewer; change them here if you like.")
 
         output_row = QHBoxLayout()
         output_row.addWidget(self.output_edit, 1)
@@ -205,21 +219,42 @@ class ExportDialog(WriteDialog):
         form.addRow("Bins", bins_cell)
         form.addRow("Parameters", self.params_label)
         form.addRow("Scope", self.scope_combo)
+        form.addRow("Region", self.region_check)
         form.addRow("Colour axis", self.channel_combo)
         self.lay_out(form)
 
         self.browse_button.clicked.connect(self._browse)
         self.output_edit.textChanged.connect(self._show_format)
+        for combo in (self.dtype_combo, self.channel_combo, self.method_combo):
+            combo.currentIndexChanged.connect(self._show_format)
         self.method_combo.currentIndexChanged.connect(self._show_bins_note)
         self.method_combo.currentIndexChanged.connect(self._show_method_params)
+        self.method_combo.currentIndexChanged.connect(self._show_region)
+        state.roiChanged.connect(self._show_region)
         self._show_format()
         self._show_bins_note()
         self._show_method_params()
+        self._show_region()
 
     # ------------------------------------------------------------------ fields
     def params(self):
         """The parameters of the method chosen, as set for it in the viewer (a new dict)."""
         return self.state.params_of(self.method_combo.currentData())
+
+    def region(self):
+        """The viewer's region of interest as the export's ``(y0, y1, x0, x1)``, or None.
+
+        None without a region, when the check box leaves it out, or for a
+        method that takes none.
+        """
+        roi = self.state.roi
+        if roi is None or not self._use_region or not self.method().masks:
+            return None
+        return region_of_rect(roi)
+
+    def _on_region_toggled(self, checked):
+        if self.region_check.isEnabled():
+            self._use_region = checked
 
     def settings(self):
         """The :class:`ExportSettings` the fields describe."""
@@ -228,7 +263,25 @@ class ExportDialog(WriteDialog):
                               scope=self.scope_combo.currentData(),
                               dtype=self.dtype_combo.currentData(),
                               channel_axis=self.channel_combo.currentData(),
-                              params=self.params())
+                              params=self.params(), region=self.region())
+
+    def _show_region(self, *_):
+        """The region row: the viewer's region (the check box uses it), or why there is none."""
+        roi, method = self.state.roi, self.method()
+        check = self.region_check
+        if roi is None:
+            check.setText("none: every pixel makes the histograms (draw one in the viewer, "
+                          "Ctrl+R)")
+        else:
+            region = region_of_rect(roi)
+            check.setText(f"{describe_region(region)} from the viewer "
+                          f"(histeq --region {region_text(region)})" if method.masks else
+                          f"{describe_region(region)}: not used, {method.name} takes no region")
+        usable = roi is not None and method.masks
+        check.setEnabled(usable and not self.running)
+        check.blockSignals(True)
+        check.setChecked(usable and self._use_region)       # ticked only when it is used
+        check.blockSignals(False)
 
     def method(self) -> Method:
         """The method chosen in the dialog."""
@@ -260,18 +313,39 @@ class ExportDialog(WriteDialog):
             self.scope_combo.setCurrentIndex(self.scope_combo.findData("image"))
         self.scope_combo.setToolTip(note or "")
 
-    def _show_format(self):
+    def _show_format(self, *_):
+        """What the output typed would be, or why it cannot be written (Export is then off).
+
+        Checked as it is typed (:func:`~histeq_gui.core.export.preview_target`,
+        which writes nothing): its kind, the names of a folder's files, and
+        whether an existing output could be replaced.
+        """
         text = self.output_edit.text().strip()
+        problem = None
         if not text:
-            self.format_label.setText("Choose where to write the result.")
+            problem = "Choose where to write the result."
+        else:
+            try:
+                kind, names, present = preview_target(
+                    Path(text).expanduser(), self.stack.reader, self.settings(),
+                    source=self.stack.path, names=self.stack.names)
+            except ValueError as exc:           # StackError is a ValueError
+                text = html.escape(for_dialog(str(exc)), quote=False)
+                problem = f"<span style='color:#c5221f'>{text}</span>"
+        if not self.running:
+            self.export_button.setEnabled(problem is None)
+        if problem is not None:
+            self.format_label.setText(problem)
             return
-        try:
-            kind = output_kind(text)
-        except StackError as exc:
-            self.format_label.setText(f"<span style='color:#c5221f'>"
-                                      f"{html.escape(for_dialog(str(exc)))}</span>")
-            return
-        self.format_label.setText(f"Writes a {_KIND_TEXT[kind]} and a .json sidecar.")
+        what = f"Writes a {_KIND_TEXT[kind]}"
+        if kind == "png-folder":
+            what += (f", named after the source files ({html.escape(self.stack.names[0])} → "
+                     f"{html.escape(names[0])}, …)" if names else
+                     ", numbered from 00000.png")
+        what += " and a .json sidecar."
+        if present:
+            what += " It exists: Export asks before replacing it."
+        self.format_label.setText(what)
 
     def _show_bins_note(self):
         method = self.method()
@@ -290,10 +364,12 @@ class ExportDialog(WriteDialog):
     def set_fields_enabled(self, enabled):
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
-                       self.channel_combo):
+                       self.channel_combo, self.region_check):
             widget.setEnabled(enabled)
         if enabled:
             self._show_bins_note()
+            self._show_region()
+            self._show_format()
 
     def for_user(self, message):
         return for_dialog(message)
@@ -315,8 +391,10 @@ class ExportDialog(WriteDialog):
         try:
             settings = self.settings().validate()
             overwrite = exists(output)
-            if overwrite and not self.confirm_replace(output):
-                return False
+            if overwrite:       # what cannot be replaced is refused before asking
+                check_target(output, source=source, overwrite=True)
+                if not self.confirm_replace(output):
+                    return False
             check_target(output, source=source, overwrite=overwrite)
         except ValueError as exc:           # StackError is a ValueError
             self.show_error(str(exc))

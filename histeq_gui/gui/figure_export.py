@@ -23,6 +23,7 @@ from pyqtgraph.Qt.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ..core.errors import StackError
 from ..core.io import staged
+from .bindings import keys_of
 
 __all__ = ["PLOT_KINDS", "FIGURE_SCALE", "save_plot", "save_figure", "figure_rect",
            "add_save_actions", "save_figure_action"]
@@ -195,7 +196,7 @@ def add_save_actions(menu, plot, folder=None):
 def save_figure_action(widget, notify=None, folder=None):
     """A "Save figure…" action (Ctrl+Shift+S) that saves ``widget``'s window as a PNG."""
     action = QAction("Save &figure…", widget)
-    action.setShortcut("Ctrl+Shift+S")
+    action.setShortcut(keys_of("figure")[0])
     action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
     action.setToolTip(f"Save the images and plots as one PNG at {FIGURE_SCALE}x, for slides")
 

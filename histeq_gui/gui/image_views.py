@@ -76,8 +76,8 @@ class ImageViews(pg.GraphicsLayoutWidget):
     """Two image views side by side, zoom and pan linked.
 
     The original is drawn with the display levels given (fixed while paging
-    unless they are "this image's range") and the equalized image with
-    [0, 1].  NaN pixels are drawn in :data:`NAN_COLOUR`, not black.  Arrays
+    unless they are "this image's range") and the equalized image with its
+    own (default [0, 1]).  NaN pixels are drawn in :data:`NAN_COLOUR`, not black.  Arrays
     are row-major ``(H, W)`` or ``(H, W, C)``.
 
     A region of interest (:meth:`set_roi`) is a rectangle the user can move
@@ -211,17 +211,19 @@ class ImageViews(pg.GraphicsLayoutWidget):
                 mark.setRect(position[0], position[1], 1, 1)
                 mark.show()
 
-    def set_levels(self, levels):
-        """Draw the original with other display levels (nothing else changes)."""
+    def set_levels(self, levels, eq_levels=None):
+        """Draw the original (and the equalized image) with other display levels."""
         if self.original_item.image is not None:
             self.original_item.setLevels(tuple(levels))
+        if eq_levels is not None and self.equalized_item.image is not None:
+            self.equalized_item.setLevels(tuple(eq_levels))
 
     def set_titles(self, original, equalized):
         """Text above the two views."""
         self.original_title.setText(original)
         self.equalized_title.setText(equalized)
 
-    def set_images(self, original, equalized, levels):
+    def set_images(self, original, equalized, levels, eq_levels=(0.0, 1.0)):
         """Show a new pair of images.
 
         Parameters
@@ -233,6 +235,9 @@ class ImageViews(pg.GraphicsLayoutWidget):
             (the image could not be equalized).
         levels : tuple of float
             Fixed display levels of the original.
+        eq_levels : tuple of float
+            Display levels of the equalized image (its output range [0, 1]
+            unless said otherwise).
         """
         shown = _displayable(original)
         if not _same_image(self.original_item, shown, levels):
@@ -244,7 +249,7 @@ class ImageViews(pg.GraphicsLayoutWidget):
             self.equalized_item.clear()
         else:
             self.equalized_item.setImage(_displayable(equalized), autoLevels=False,
-                                         levels=(0.0, 1.0))
+                                         levels=tuple(eq_levels))
         shape = original.shape[:2]
         if shape != self._shape:
             self._shape = shape

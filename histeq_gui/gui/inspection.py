@@ -101,7 +101,7 @@ def flag_reasons(table, i):
     """Why image row ``i`` of ``table`` is flagged: one short sentence per flag (a list)."""
     reasons = []
     info = getattr(table, "info", {})
-    for column, (bit, label, _, _, score) in FLAGS.items():
+    for column, (_, label, _, _, score) in FLAGS.items():
         if not table[column][i]:
             continue
         if column == "is_duplicate":

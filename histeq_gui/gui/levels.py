@@ -1,17 +1,23 @@
-"""The original's display levels for the state's choice (the numbers come from the core).
+"""The display levels for the state's choice, of the original and of the equalized image.
 
 :func:`current_levels` is what every panel that draws the original (the
 image, the settings' numbers) asks; it never scans pixels itself: the dtype
 range, the stack's range and percentiles are the
 :class:`~histeq_gui.gui.stack_file.LoadedStack`'s (computed once and kept),
 the image's range is the :class:`~histeq_gui.gui.compute.ViewResult`'s.
+:func:`equalized_display_levels` is the equalized image's
+(:func:`~histeq_gui.core.display.equalized_levels` of the result shown,
+kept with it), as ImageJ's Brightness & Contrast works on any window.
 """
 
 from __future__ import annotations
 
-from ..core.display import widen
+import weakref
 
-__all__ = ["current_levels", "effective_mode", "MODE_TEXT", "describe_mode"]
+from ..core.display import equalized_levels, widen
+
+__all__ = ["current_levels", "effective_mode", "MODE_TEXT", "describe_mode",
+           "equalized_display_levels", "EQ_MODE_TEXT", "EQ_MODE_TIPS", "describe_eq_levels"]
 
 MODE_TEXT = {
     "auto": "Automatic",
@@ -34,6 +40,46 @@ MODE_TIPS = {
                   "at each end (ImageJ: Enhance Contrast, saturated=0.35)",
     "manual": "The low and high levels typed in",
 }
+
+
+EQ_MODE_TEXT = {
+    "auto": "Auto",
+    "output": "0..1",
+    "percentile": "Percent",
+}
+
+EQ_MODE_TIPS = {
+    "auto": "The output range [0, 1]; for a result that fills less than a quarter of it "
+            "(match to 12-bit data in uint16), its saturated percentiles",
+    "output": "0 black, 1 white: the range every method maps into",
+    "percentile": "Levels that leave the given percent of this result's pixels saturated, "
+                  "half at each end (the same percent as the original's)",
+}
+
+_EQ_CACHE = weakref.WeakKeyDictionary()    # result -> {(mode, saturated): levels}
+
+
+def equalized_display_levels(state, result, mode=None):
+    """``(low, high)`` to draw ``result``'s equalized image with, for the state's choice.
+
+    ``mode`` instead of the state's (what "auto" would give, say).  (0, 1)
+    without an equalized image.  Computed once per result and choice.
+    """
+    if result is None or result.equalized is None:
+        return 0.0, 1.0
+    key = (state.eq_levels_mode if mode is None else mode, state.saturated)
+    kept = _EQ_CACHE.setdefault(result, {})
+    if key not in kept:
+        kept[key] = equalized_levels(result.equalized, *key)
+    return kept[key]
+
+
+def describe_eq_levels(state, result):
+    """A few words for the equalized view's title when its levels are not [0, 1], else ""."""
+    low, high = equalized_display_levels(state, result)
+    if (low, high) == (0.0, 1.0):
+        return ""
+    return f"shown {low:.2g}..{high:.2g}"
 
 
 def effective_mode(state):

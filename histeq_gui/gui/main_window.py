@@ -11,13 +11,15 @@ or draws.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from PyQt5.QtCore import QEventLoop, QPoint, Qt, QThread
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu
+from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QMenu, QMessageBox
 
 from . import panels as registry
+from .bindings import keys_of
 from .controller import ViewController
 from .docking import dock_panels, fitted_size, size_docks
 from .help import APP_NAME, Help
@@ -30,13 +32,15 @@ from .preferences import Preferences
 from .state import ViewerState
 from .statusbar import StatusBar
 from .views import ViewSwitcher
+from .write_dialog import WriteDialog, running_writes
 
 __all__ = ["MainWindow", "APP_NAME"]
 
+log = logging.getLogger(__name__)
+
 CLOSE_WAIT_MS = 300         # closing waits this long for loads and computations to stop
-LAYOUT_VERSION = 4          # saveState/restoreState: a layout of another version is ignored
-                            # (3: the inspection panels, tabbed; an older layout stacked them;
-                            # 4: the teaching panels, and the column histogram hidden at start)
+LAYOUT_VERSION = 5          # saveState/restoreState: a layout of another version is ignored
+                            # (one saved by a version whose views could leave it broken, too)
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +80,13 @@ class MainWindow(QMainWindow):
         self.controller = ViewController(state, self)
         self.inspection = Inspection(state, self)       # the statistics the panels share
         self.player = Player(state, busy=lambda: self.busy, parent=self)
+        remembered_fps = self.prefs.fps()
+        if remembered_fps is not None:
+            try:
+                self.player.set_fps(remembered_fps)
+            except ValueError:
+                log.warning("ignoring a remembered playback speed that is not valid")
+        self.player.fpsChanged.connect(self.prefs.set_fps)
         self.opener = Opener(self, state, self.prefs)
         self.status_bar = StatusBar(state, self.controller)
         self.status_bar.progress.watch(self.opener.loader, "Loading")
@@ -117,9 +128,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self):
         opener = self.opener
-        self.export_action = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
-        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
-        self.help_action = self._action("&Keyboard and help", self.help.show, Qt.Key_F1)
+        self.export_action = self._action("&Export…", self.open_export_dialog,
+                                          keys_of("export")[0])
+        self.quit_action = self._action("&Quit", self.close, keys_of("quit")[0])
+        # Quit works from the modeless dialogs too (an export running in one of them).
+        self.quit_action.setShortcutContext(Qt.ApplicationShortcut)
+        self.help_action = self._action("&Keyboard and help", self.help.show,
+                                        keys_of("help")[0])
         menus = {name: self.menuBar().addMenu(f"&{name}")
                  for name in ("File", "Image", "View", "Help")}
         menus["File"].addActions([opener.open_action, opener.open_folder_action])
@@ -146,6 +161,11 @@ class MainWindow(QMainWindow):
                             menu.addAction(action)
         self.view_menu = menus["View"]
         self.view_menu.addActions(list(self.views.actions.values()))
+        self.reset_layout_action = QAction("&Reset layout", self)
+        self.reset_layout_action.setToolTip("The viewer as it first opens: every panel in its "
+                                            "place and size")
+        self.reset_layout_action.triggered.connect(lambda checked=False: self.reset_layout())
+        self.view_menu.addAction(self.reset_layout_action)
         self.view_menu.addSeparator()
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
@@ -156,11 +176,19 @@ class MainWindow(QMainWindow):
         """Show the viewer ("viewer") or a teaching view ("compare", "worked-table", "not-flat")."""
         self.views.show_view(name)
 
+    def reset_layout(self):
+        """The viewer as it first opens, in the window's size: docks in their places and sizes."""
+        size, layout = self.first_layout
+        self.views.reset(layout)
+        if self.size() != size:         # the sizes a new window of this size would give
+            size_docks(self, self.docks, self.size())
+
     def fit(self, size=None):
         """Resize to ``size`` (a QSize; default: :func:`fitted_size` of the screen), docks too.
 
         The docks get the sizes their panels ask for, scaled down in a window
-        smaller than the default, so the images keep most of the room.
+        smaller than the default, so the images keep most of the room.  Before
+        the window is shown, this is the layout View > Reset layout restores.
         """
         available = (self.screen() or QApplication.primaryScreen()).availableGeometry()
         if size is None:
@@ -168,6 +196,8 @@ class MainWindow(QMainWindow):
             self.move(available.center() - QPoint(size.width() // 2, size.height() // 2))
         self.resize(size)
         size_docks(self, self.docks, size)
+        if not self.isVisible():
+            self.first_layout = (self.size(), self.saveState())
 
     def _restore_geometry(self):
         geometry = self.prefs.geometry()
@@ -204,9 +234,10 @@ class MainWindow(QMainWindow):
             self.export_dialog.finished.connect(self._on_export_dialog_closed)
             self.export_dialog.exported.connect(lambda path: self.status_bar.notify(
                 f"Exported to {path}", 60000, action=("Open folder", lambda: show_folder(path))))
-            self.export_dialog.cancelled.connect(self.status_bar.notify)
+            self.export_dialog.noted.connect(lambda text: self.status_bar.notify(text, 60000))
             self.export_dialog.open()
         self.export_dialog.raise_()
+        self.export_dialog.activateWindow()
         return self.export_dialog
 
     def _on_export_dialog_closed(self, _result):
@@ -225,17 +256,45 @@ class MainWindow(QMainWindow):
         app.processEvents()
         return not self.busy
 
-    def closeEvent(self, event):
-        """Stop playback and every job, remember the window, then close.
+    def confirm_quit(self):
+        """Ask before quitting while a file is written; True to quit (the writes then stop).
 
-        An export is waited for (cancelled, it removes what it wrote); a load
-        or computation only briefly: one that cannot stop at once (the
-        compiler warming up) is left behind, and ``main()`` does not wait
-        for it either.
+        An export is cancelled (nothing of it is written, and the status
+        bar and the log say so); a statistics CSV, which cannot be stopped
+        half way, is waited for.  No keeps the window and the writes going.
         """
+        writes = running_writes(self)
+        if not writes:
+            return True
+        dialog = writes[0]
+        what = (f"An export to '{dialog.output_path}' is running." if dialog.cancellable else
+                f"'{dialog.output_path}' is being written; it cannot be stopped half way.")
+        question = ("Cancel it and quit? Nothing of it is written." if dialog.cancellable else
+                    "Quit as soon as it is written?")
+        dialog.raise_()
+        answer = QMessageBox.question(self, "Quit while writing?",
+                                      f"{what}\n\n{question}\n(No: keep working; it goes on.)",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return False
+        for dialog in writes:
+            log.info("quitting: %s", dialog.stop_and_wait())
+        return True
+
+    def closeEvent(self, event):
+        """Ask before stopping a write; stop playback and every job, remember the window, close.
+
+        A running export is cancelled (it removes what it wrote) after the
+        user agreed (:meth:`confirm_quit`); a load or computation is waited
+        for only briefly: one that cannot stop at once (the compiler warming
+        up) is left behind, and ``main()`` does not wait for it either.
+        """
+        if not self.confirm_quit():
+            event.ignore()
+            return
         self.player.stop()
-        if self.export_dialog is not None:
-            self.export_dialog.shutdown()
+        for dialog in self.findChildren(WriteDialog):   # idle ones: nothing runs any more
+            dialog.reject()
         self.opener.loader.shutdown(CLOSE_WAIT_MS)
         self.controller.shutdown(CLOSE_WAIT_MS)
         self.inspection.shutdown(CLOSE_WAIT_MS)

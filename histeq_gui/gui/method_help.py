@@ -2,8 +2,8 @@
 
 The page shows what the method registry declares (label, summary, formula,
 "how it works" text, the reference it reproduces and its source, the
-parameters): a new method gets its page by being registered.  Every page ends with the method run on the textbook's
-3-bit example and on Wikipedia's 8x8 example
+parameters): a new method gets its page by being registered.  Every page
+ends with the method run on the textbook's 3-bit example and on Wikipedia's 8x8 example
 (:func:`histeq_gui.core.worked.worked_table`), so that the conventions can
 be compared number by number.
 """

@@ -97,10 +97,20 @@ class _IntControl(ParamControl):
         if self.word is not None:
             self.spin.setSpecialValueText(self.word)
         elif self.by_default:
-            self.spin.setSpecialValueText(f"default ({param.describe_default()})"[:40])
+            self.spin.setSpecialValueText("default")       # the value once a stack is shown
         self.spin.setToolTip(self.toolTip())
         self._row.addWidget(self.spin, 1)
         self.spin.valueChanged.connect(self._changed)
+
+    def set_stack(self, stack):
+        """A default that depends on the images says its value for this stack: "default: 256"."""
+        if not self.by_default:
+            return
+        dtype = None if stack is None else np.dtype(stack.dtype)
+        text = "default"
+        if dtype is not None and dtype.kind in "iub":      # floats: it depends on the bins
+            text = f"default: {self.param.default_for(dtype):,}"
+        self.spin.setSpecialValueText(text)
 
     def show_value(self, value):
         self.spin.blockSignals(True)

@@ -125,7 +125,7 @@ def compact_counts(values):
     """
     values = [float(v) for v in values]
     top = max((abs(v) for v in values), default=0.0)
-    for limit, unit, divisor in ((1e4, "", 1.0), (1e6, "k", 1e3), (1e9, "M", 1e6)):
+    for limit, unit, divisor in ((1e4, "", 1.0), (1e6, "k", 1e3), (1e9, "M", 1e6)):  # noqa: B007
         if top < limit:
             break
     else:

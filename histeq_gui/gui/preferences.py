@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 _DISPLAY = (("levels", lambda s: s.set_levels_mode, str),
+            ("eq_levels", lambda s: s.set_eq_levels_mode, str),
             ("saturated", lambda s: s.set_saturated, float),
             ("hist_range", lambda s: s.set_hist_range, str),
             ("log_counts", lambda s: s.set_log_counts, bool),
@@ -95,7 +96,8 @@ class Preferences:
         Every method's parameters are remembered (:meth:`params`), so each
         comes back as it was left.
         The display choices are the levels (mode and saturated percent; manual
-        numbers belong to one stack and are not kept), the histograms' x
+        numbers belong to one stack and are not kept; the equalized image's
+        mode), the histograms' x
         range, log counts, linked axes and the equalized scale.  A remembered
         value that is no longer valid is skipped (and logged).
         """
@@ -137,6 +139,7 @@ class Preferences:
         """Keep the display choices of ``state`` (see :meth:`restore_view`)."""
         mode = state.levels_mode
         self._set("display/levels", mode if mode != "manual" else "auto")
+        self._set("display/eq_levels", state.eq_levels_mode)
         self._set("display/saturated", float(state.saturated))
         self._set("display/hist_range", state.hist_range)
         self._set("display/log_counts", bool(state.log_counts))
@@ -225,9 +228,30 @@ class Preferences:
         return self._folder("files/last_export_folder", "files/last_data_folder",
                             "files/last_folder")
 
+    def export_folder(self):
+        """The folder the last export went to, if one was remembered and still exists; else None.
+
+        The dialogs that write files propose it (Fiji's "last directory"),
+        instead of the stack's own folder.
+        """
+        value = self._get("files/last_export_folder", "")
+        path = Path(value) if isinstance(value, str) and value else None
+        return path if path is not None and path.is_dir() else None
+
     def set_last_export_folder(self, folder):
         """Remember the folder of the last export."""
         self._set("files/last_export_folder", str(folder))
+
+    def fps(self, default=None):
+        """The remembered playback speed (images per second), or ``default``."""
+        try:
+            return int(self._get("view/fps", default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_fps(self, fps):
+        """Remember the playback speed."""
+        self._set("view/fps", int(fps))
 
     def recent_files(self):
         """Recently opened files and folders, newest first."""

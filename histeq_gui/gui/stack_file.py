@@ -621,7 +621,7 @@ def _ragged_stack(reader, path, stage):
 
 
 def probe_stack(stack, progress=None):
-    """The stack once every header of its folder is read (for a :attr:`~LoadedStack.headers_pending` one).
+    """The stack once every header of its folder is read (one whose headers are pending).
 
     Parameters
     ----------

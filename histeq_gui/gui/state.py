@@ -24,7 +24,7 @@ import math
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from ..core.channels import parse_channel_axis
-from ..core.display import DEFAULT_SATURATED, LEVEL_MODES, check_saturated
+from ..core.display import DEFAULT_SATURATED, EQ_LEVEL_MODES, LEVEL_MODES, check_saturated
 from ..core.methods import Method
 from .setting import Setting, other_method
 
@@ -94,7 +94,8 @@ class ViewerState(QObject):
     changed()
         After any of the above (the settings that decide what is computed).
     levelsChanged()
-        The display levels' choice (mode, saturated percent, manual levels).
+        The display levels' choice (mode, saturated percent, manual levels; the equalized
+        image's mode).
     displayChanged()
         How the plots show the result: x range, log counts, linked axes,
         equalized scale.
@@ -146,6 +147,7 @@ class ViewerState(QObject):
         self._levels_mode = "auto"
         self._saturated = DEFAULT_SATURATED
         self._manual_levels = None
+        self._eq_levels_mode = "auto"
         self._hist_range = "data"
         self._log_counts = False
         self._link_histograms = False
@@ -226,6 +228,12 @@ class ViewerState(QObject):
     def manual_levels(self):
         """``(low, high)`` typed by the user ("manual" levels), or None."""
         return self._manual_levels
+
+    @property
+    def eq_levels_mode(self):
+        """How the equalized image's display levels are chosen (one of ``EQ_LEVEL_MODES``:
+        :func:`~histeq_gui.core.display.equalized_levels`)."""
+        return self._eq_levels_mode
 
     @property
     def hist_range(self):
@@ -367,6 +375,13 @@ class ViewerState(QObject):
             raise ValueError("manual levels need numbers; type the low and high levels")
         if mode != self._levels_mode:
             self._levels_mode = mode
+            self.levelsChanged.emit()
+
+    def set_eq_levels_mode(self, mode):
+        """Choose the equalized image's display levels: "auto", "output" ([0, 1]), "percentile"."""
+        mode = _choice(mode, EQ_LEVEL_MODES, "display levels of the equalized image")
+        if mode != self._eq_levels_mode:
+            self._eq_levels_mode = mode
             self.levelsChanged.emit()
 
     def set_saturated(self, percent):

@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout
                              QLineEdit, QPushButton, QRadioButton, QVBoxLayout)
 
 from ..core.io import exists
+from ..core.words import count
 from ..core.stats_csv import check_stats_target, stats_to_csv
 from .write_dialog import WriteDialog, free_output_path
 
@@ -26,13 +27,14 @@ __all__ = ["StatsExportDialog", "default_stats_path"]
 _FILTER = "CSV table (*.csv);;All files (*)"
 
 
-def default_stats_path(source, fallback_folder):
-    """A free CSV path beside the stack: ``faces.npy`` gives ``faces_stats.csv`` (then ``_2``...).
+def default_stats_path(source, fallback_folder, folder=None):
+    """A free CSV path in ``folder`` (the last export's) or beside the stack: ``faces.npy`` gives
+    ``faces_stats.csv`` (then ``_2``...).
 
     The bundled sample, a stack made in code and read-only folders use
     ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
-    return free_output_path(source, fallback_folder, "stats", ".csv")
+    return free_output_path(source, fallback_folder, "stats", ".csv", folder)
 
 
 class StatsExportDialog(WriteDialog):
@@ -59,6 +61,7 @@ class StatsExportDialog(WriteDialog):
     """
 
     ERROR_TITLE = "Cannot export the statistics"
+    WRITING = "Writing the statistics to"
 
     def __init__(self, inspection, preferences=None, parent=None):
         # One CSV written atomically in one call: it cannot be stopped part way.
@@ -66,8 +69,10 @@ class StatsExportDialog(WriteDialog):
                          cancellable=False)
         self.inspection = inspection
         self.stack = inspection.state.stack
+        self.close_when(inspection.state.stackChanged)
         fallback = preferences.last_export_folder() if preferences is not None else Path.home()
-        self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback)))
+        folder = preferences.export_folder() if preferences is not None else None
+        self.path_edit = QLineEdit(str(default_stats_path(self.stack.path, fallback, folder)))
         self.path_edit.setMinimumWidth(380)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.setAutoDefault(False)
@@ -80,8 +85,9 @@ class StatsExportDialog(WriteDialog):
         sort, descending = inspection.sort_key
         order = f", sorted by {sort}{' (descending)' if descending else ''}" if sort else ""
         self.shown_radio = QRadioButton(
-            f"The {shown:,} images shown" + (f" ({'; '.join(what)})" if what else "") + order)
-        self.all_radio = QRadioButton(f"All {total:,} images, in image order")
+            f"The {count(shown, 'image')} shown" + (f" ({'; '.join(what)})" if what else "") +
+            order)
+        self.all_radio = QRadioButton(f"All {count(total, 'image')}, in image order")
         self.selected_radio = QRadioButton(f"The {picked:,} selected images")
         self.selected_radio.setVisible(picked > 1)
         group = QButtonGroup(self)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QPainter
 from PyQt5.QtWidgets import QLabel, QPushButton, QStatusBar
 
+from ..core.convert import convert, output_dtype
 from .progress import ProgressIndicator
 
-__all__ = ["StatusBar", "format_value"]
+__all__ = ["StatusBar", "WordElidedLabel", "format_value"]
 
 _NOTE_STYLE = "color: palette(dark);"
 _PROBLEM_STYLE = "color: #d93025; font-weight: bold;"
@@ -24,6 +26,32 @@ def format_value(value):
     return f"{float(value):.4g}"
 
 
+class WordElidedLabel(QLabel):
+    """A one-line label that, when too narrow, ends after its last whole word with "…".
+
+    Qt's own elision (or none) cuts anywhere: "equalized 0." for
+    "equalized 0.2010", a number that reads as another.
+    """
+
+    def shown_text(self):
+        """The text as drawn at the label's width: whole, or whole words and "…"."""
+        text, metrics = self.text(), self.fontMetrics()
+        width = self.contentsRect().width()
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        words = text.split(" ")
+        while words:
+            words.pop()
+            shown = " ".join(words) + " …"
+            if words and metrics.horizontalAdvance(shown) <= width:
+                return shown
+        return "…"
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
+
+
 class StatusBar(QStatusBar):
     """The window's status bar, following the state and the view controller.
 
@@ -34,8 +62,10 @@ class StatusBar(QStatusBar):
 
     Attributes
     ----------
-    pixel_label : QLabel
-        "x 10, y 20 · original 37 · equalized 0.41" for the pixel under the mouse.
+    pixel_label : WordElidedLabel
+        "x 10, y 20 · original 37 · equalized 0.41 = 105 in the uint8 export" for the
+        pixel under the mouse (the export's value too while the plots show its scale), cut
+        after a whole word when the bar is narrow.
     message_label : QLabel
         Short notes (:meth:`notify`) and why the image cannot be equalized.
     action_button : QPushButton
@@ -50,7 +80,7 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.state = state
         self.controller = controller
-        self.pixel_label = QLabel()
+        self.pixel_label = WordElidedLabel()
         self.pixel_label.setMinimumWidth(1)     # a long colour readout never widens the window
         self.message_label = QLabel()
         self.message_label.setStyleSheet(_NOTE_STYLE)
@@ -81,6 +111,7 @@ class StatusBar(QStatusBar):
 
         state.changed.connect(self._show_info)
         state.cursorChanged.connect(self._show_pixel)
+        state.displayChanged.connect(lambda: self._show_pixel(state.cursor))
         controller.resultChanged.connect(self._show_problem)
         controller.resultChanged.connect(self._show_pixel_again)
         controller.noted.connect(self.notify)
@@ -149,4 +180,10 @@ class StatusBar(QStatusBar):
         text = f"x {x}, y {y} · original {format_value(original)}"
         if equalized is not None:
             text += f" · equalized {format_value(equalized)}"
+            target = output_dtype("same", result.original.dtype)
+            if self.state.eq_scale == "export" and target.kind in "iu":
+                exported = convert(np.atleast_1d(np.asarray(equalized, np.float64)), "same",
+                                   result.original.dtype)
+                shown = exported[0] if np.ndim(equalized) == 0 else exported
+                text += f" = {format_value(shown)} in the {target} export"
         self.pixel_label.setText(text)

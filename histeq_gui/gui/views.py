@@ -9,10 +9,15 @@ A view is one entry of :data:`VIEWS`, of one of two kinds:
   the column histogram);
 - a *whole-window* view gives one teaching panel the window: the images and
   the other docks are hidden (the navigation bar stays, to page through the
-  stack) and come back as they were when another view is chosen:
-  ``compare``, ``worked-table`` and ``not-flat``.
+  stack): ``compare``, ``worked-table`` and ``not-flat``.
 
-:class:`ViewSwitcher` switches between them (View menu, Ctrl+1..6).
+:class:`ViewSwitcher` switches between them (View menu, Ctrl+1..6).  Every
+other view is the viewer's layout changed for a task: leaving the viewer
+keeps its layout (``QMainWindow.saveState``: the docks, their sizes, tabs
+and places), and coming back to it (Ctrl+1, or on the way to another view)
+restores exactly that, so the images and plots are as big as they were.
+:meth:`ViewSwitcher.reset` brings back the window's first layout (View >
+Reset layout).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QApplication
+
+from .bindings import keys_of
 
 __all__ = ["View", "VIEWS", "VIEW_NAMES", "KEPT_DOCKS", "ViewSwitcher"]
 
@@ -94,18 +101,16 @@ class ViewSwitcher(QObject):
         self.window = window
         self.docks = docks
         self._view = "viewer"
-        self._kept = None         # dock id -> visible, remembered while a whole-window view shows
+        self._viewer_layout = None      # the viewer's (size, saveState()), while another shows
         self.actions = {}
         group = QActionGroup(self)
         group.setExclusive(True)
-        number = 0
         for name, view in VIEWS.items():
             if name != "viewer" and not all(p in docks for p in view.panels()):
                 continue
-            number += 1
             action = QAction(view.text, window)
             action.setCheckable(True)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcut(QKeySequence(keys_of(f"view:{name}")[0]))
             action.setChecked(name == "viewer")
             action.triggered.connect(lambda checked=False, n=name: self.show_view(n))
             group.addAction(action)
@@ -127,19 +132,32 @@ class ViewSwitcher(QObject):
                              f"{', '.join(self.available())}")
         if name == self._view:
             return
+        if self._view == "viewer":
+            self._viewer_layout = (self.window.size(), self.window.saveState())
+        else:
+            self._back_to_viewer()
         view = VIEWS[name]
         if view.whole:
             self._show_whole(view.whole)
-        else:
-            self._restore()
+        elif name != "viewer":
             self._arrange(view)
+        self._set_view(name)
+
+    def reset(self, layout):
+        """Show the viewer in ``layout`` (a saveState of the window), whatever shows now."""
+        self._viewer_layout = None
+        self._back_to_viewer()
+        self.window.restoreState(layout)
+        self._set_view("viewer")
+
+    def _set_view(self, name):
+        changed = name != self._view
         self._view = name
         self.actions[name].setChecked(True)
-        self.viewChanged.emit(name)
+        if changed:
+            self.viewChanged.emit(name)
 
     def _show_whole(self, target):
-        if self._kept is None:
-            self._kept = {pid: not dock.isHidden() for pid, dock in self.docks.items()}
         central = self.window.centralWidget()
         if central is not None:
             central.hide()
@@ -148,16 +166,20 @@ class ViewSwitcher(QObject):
         self.docks[target].setFloating(False)
         self.docks[target].raise_()
 
-    def _restore(self):
-        """Back from a whole-window view: the images and the docks as they were."""
-        if self._kept is None:
-            return
+    def _back_to_viewer(self):
+        """The images and the viewer's docks, places and sizes, as the viewer left them."""
         central = self.window.centralWidget()
         if central is not None:
             central.show()
-        for pid, visible in self._kept.items():
-            self.docks[pid].setVisible(visible)
-        self._kept = None
+        if self._viewer_layout is not None:
+            size, layout = self._viewer_layout
+            self.window.restoreState(layout)
+            if self.window.size() != size and not (self.window.isMaximized() or
+                                                   self.window.isFullScreen()):
+                # A view may have widened the window to its panel's minimum: the viewer's
+                # size back (once that panel is hidden), then its docks' sizes in it.
+                self.window.resize(size)
+                self.window.restoreState(layout)
 
     def _arrange(self, view):
         docks = [self.docks[panel] for panel in view.front if panel in self.docks]

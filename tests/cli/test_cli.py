@@ -702,7 +702,7 @@ def test_subprocess_sigkill_leftovers_are_removed_by_the_next_export(tmp_path, c
     assert process.returncode == -signal.SIGKILL
     left = _hidden(tmp_path / "keep")
     assert len(left) == 2 and ".mine.npy" in left       # the killed run's temporary
-    assert f"-histeq-tmp-" in left[0] + left[1] and f"-{process.pid}-" in left[0] + left[1]
+    assert "-histeq-tmp-" in left[0] + left[1] and f"-{process.pid}-" in left[0] + left[1]
     code, _, err = _run(capsys, source, "-o", tmp_path / "keep" / "other.tif")
     assert (code, err) == (0, "")
     assert _listing(tmp_path / "keep") == [".mine.npy", "other.tif", "other.tif.json"]
@@ -862,7 +862,7 @@ def test_a_parameter_may_say_how_its_text_is_read(tmp_path, capsys):
     from dataclasses import dataclass
     from typing import Callable
 
-    from histeq_gui.core.methods import Method, Param, register, unregister
+    from histeq_gui.core.methods import Method, Param
     from throwaway_methods import POWER, registered
 
     @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``histeq --stats``: CleanVision's checks, the value range, the radius, a mixed folder, streaming."""
+"""``histeq --stats``: CleanVision's checks, value range, radius, a mixed folder, streaming."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ def test_ctrl_c_while_importing_the_compiler_is_one_line(tmp_path):
 
 def test_the_public_names_are_the_core_functions():
     """Each lazily exported name is the very object of the module that defines it."""
-    from histeq_gui.core import equalize, errors, fit, io, methods, stats, stats_csv
+    from histeq_gui.core import equalize, errors, export, fit, io, methods, stats, stats_csv
     from histeq_gui.core import worked
 
     expected = {"equalize": equalize.equalize, "histogram": equalize.histogram,
@@ -178,7 +178,8 @@ def test_the_public_names_are_the_core_functions():
                 "image_stats": stats.image_stats, "robust_z": stats.robust_z,
                 "outliers": stats.outliers, "stats_to_csv": stats_csv.stats_to_csv,
                 "fit": fit.fit, "open_reader": io.open_reader,
-                "use_executor": equalize.use_executor}
+                "use_executor": equalize.use_executor, "export": export.export,
+                "ExportSettings": export.ExportSettings, "get_method": methods.get_method}
     assert set(histeq_gui.__all__) == set(expected) | {"__version__"}
     for name, value in expected.items():
         assert getattr(histeq_gui, name) is value, name

@@ -9,6 +9,7 @@ from skimage import data
 from histeq_gui import histogram
 from histeq_gui.core import display
 from histeq_gui.core.display import (default_levels_mode, drawn_histogram, dtype_range,
+                                     equalized_levels,
                                      finite_range, saturated_levels, widen)
 
 
@@ -134,3 +135,46 @@ def test_bins_outside_the_axis_are_left_out_and_zoom_is_exact():
 def test_drawn_histogram_refuses_mismatched_arrays():
     with pytest.raises(ValueError, match="3 bins needs 4 edges"):
         drawn_histogram([0, 1, 2], [1, 2, 3], (0, 2), 10)
+
+
+def _moon12():
+    moon = data.moon().astype(np.float64) / 255
+    return np.round(moon * 4095).astype(np.uint16)
+
+
+def test_auto_levels_of_match_on_12_bit_data_are_its_percentiles():
+    """match keeps the reference's units: 12-bit data in uint16 comes back in [0, 0.0625]."""
+    from histeq_gui import equalize
+    moon = _moon12()
+    stack = np.stack([moon[:256, :256], moon[100:356, 200:456]])
+    matched = equalize(stack, "match")[1]
+    assert np.nanmax(matched) <= 4095 / 65535
+    expected = tuple(np.percentile(matched, [0.175, 99.825]))
+    assert equalized_levels(matched) == pytest.approx(expected, rel=0, abs=0)
+    assert equalized_levels(matched, "percentile", 0.35) == equalized_levels(matched)
+    assert equalized_levels(matched, "output") == (0.0, 1.0)
+    assert equalized_levels(matched, "percentile", 2.0) == tuple(np.percentile(matched, [1, 99]))
+
+
+@pytest.mark.parametrize("method", ["numpy", "skimage", "opencv", "imagej", "clahe"])
+def test_auto_levels_of_a_result_that_fills_the_range_are_the_output_range(method):
+    from histeq_gui import equalize
+    for image in (data.camera(), _moon12()):
+        assert equalized_levels(equalize(image, method)) == (0.0, 1.0)
+
+
+def test_equalized_levels_leave_nan_out_and_widen_a_flat_image():
+    x = np.full((8, 8), 0.01)
+    x[0, 0] = np.nan
+    assert equalized_levels(x) == (-0.49, 0.51)             # flat: widened, as widen() does
+    assert equalized_levels(np.full((4, 4), np.nan)) == (0.0, 1.0)
+    assert equalized_levels(np.full((4, 4), np.nan), "percentile") == (0.0, 1.0)
+    with pytest.raises(ValueError, match="choose one of: auto, output, percentile"):
+        equalized_levels(x, "dtype")
+
+
+def test_the_levels_of_a_big_image_come_from_an_even_sample():
+    rng = np.random.default_rng(3)
+    big = rng.random((2048, 2048)) * 0.05                   # 4 Mi values, max below 1/4
+    sample = big.reshape(-1)[::4]
+    assert equalized_levels(big) == tuple(np.percentile(sample, [0.175, 99.825]))

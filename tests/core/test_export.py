@@ -228,6 +228,7 @@ def test_sidecar_says_how_the_output_was_made(tmp_path):
         "bins_ignored": True,       # scikit-image bins integers one value per bin
         "params": {"bins": 64},     # every parameter of the method, as resolved
         "scope": "stack",
+        "region": None,             # every pixel made the histograms
         "channel_axis": None,
         "engine": "local",
     }
@@ -1074,7 +1075,7 @@ def test_colour_and_floats_are_matched_to_the_whole_stack_in_any_pieces(tmp_path
 def test_cancelling_while_the_reference_is_read_leaves_nothing(tmp_path):
     out = tmp_path / "out.npy"
     steps = export_steps(_gray(20), out, ExportSettings(method="match"), chunk_images=2)
-    for stage, done, total in steps:
+    for stage, done, _ in steps:
         if stage == "histogram" and done >= 4:
             break
     steps.close()

@@ -41,7 +41,7 @@ def test_a_dangling_link_made_during_the_export_is_not_replaced(tmp_path, name):
     """The check at the commit (after the up-front one passed) sees a link made meanwhile."""
     steps = export_steps(PHOTOS, tmp_path / name, ExportSettings())
     with pytest.raises(StackError, match=f"'{tmp_path / name}' exists; pass --overwrite"):
-        for stage, done, total in steps:
+        for stage, _, _ in steps:
             if stage == "write" and not (tmp_path / name).is_symlink():
                 (tmp_path / name).symlink_to(tmp_path / "gone")
     assert os.readlink(tmp_path / name) == str(tmp_path / "gone")

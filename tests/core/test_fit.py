@@ -360,15 +360,6 @@ def test_a_registered_methods_parameter_reaches_the_fit_and_its_errors_are_one_l
     assert calls == [1]                         # after the first chunk, not after every pass
 
 
-@pytest.mark.parametrize("method", image_methods())
-def test_a_whole_image_method_has_no_stack_histogram_to_fit(method):
-    with pytest.raises(ValueError, match="maps each image by itself") as error:
-        fit(lambda: [np.zeros((1, 4, 4))], method)
-    assert "\n" not in str(error.value)
-    with pytest.raises(ValueError, match="maps each image by itself"):
-        fit_each(lambda: [[np.zeros((1, 4, 4))]], 1, method)
-
-
 def test_a_method_without_a_stack_histogram_registered_for_a_test_is_refused():
     from histeq_gui.core.methods import Nodes
 

@@ -56,7 +56,7 @@ def _export_changing(tmp_path, fmt, scope, at, how, source="reader", stages=None
         images = reader if source == "reader" else load_stack(path)
         steps = export_steps(images, tmp_path / "out.npy", settings, chunk_images=4)
         try:
-            for stage, done, total in steps:
+            for stage, _, _ in steps:
                 stages.append(stage)
                 if stage == at and stages.count(at) == 1:
                     _change(path, how)
@@ -84,7 +84,8 @@ def test_a_file_changed_during_the_stack_fit_is_refused_before_the_second_pass(t
     stages = []
     with pytest.raises(StackError, match="the file changed during the export"):
         _export_changing(tmp_path, fmt, "stack", "histogram", how, stages=stages)
-    assert "histogram" in stages and "equalize" not in stages         # refused between the passes, not at the end
+    # refused between the passes, not at the end
+    assert "histogram" in stages and "equalize" not in stages
     assert sorted(os.listdir(tmp_path)) == [f"in.{fmt}"]
 
 

@@ -199,14 +199,14 @@ def test_the_readme_methods_table_is_current():
     start, end = "<!-- methods-table -->\n", "<!-- /methods-table -->"
     assert readme.count(start) == 1 and readme.count(end) == 1
     current = readme.split(start)[1].split(end)[0]
-    assert current == markdown_table(), "run scripts/update_readme_methods.py"
+    assert current == markdown_table(), "run scripts/update_readme.py"
 
 
 def test_the_readme_script_rewrites_only_between_the_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\nbefore\n<!-- methods-table -->\nold\n<!-- /methods-table -->\n"
                       "after\n", encoding="utf-8")
-    script = ROOT / "scripts" / "update_readme_methods.py"
+    script = ROOT / "scripts" / "update_readme.py"
     check = [sys.executable, str(script), "--readme", str(readme), "--check"]
     assert subprocess.run(check, capture_output=True).returncode == 1
     assert subprocess.run(check[:-1], capture_output=True).returncode == 0

@@ -160,7 +160,8 @@ def test_every_dtype_stacks_and_scope_stack_equal_the_reference(dtype):
         stack = (faces * (float(info.max) - info.min) + info.min).astype(dtype)
     for levels in (None, 8):
         kwargs = {} if levels is None else {"levels": levels}
-        expected = per_image(lambda im, b, m: textbook_reference(im, b, m, levels), stack, 64)
+        expected = per_image(lambda im, b, m, levels=levels: textbook_reference(im, b, m, levels),
+                             stack, 64)
         assert_array_equal(equalize(stack, "textbook", 64, **kwargs), expected)
         assert_array_equal(equalize(stack[:, np.newaxis], "textbook", 64, **kwargs),
                            expected[:, np.newaxis])

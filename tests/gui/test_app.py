@@ -245,5 +245,39 @@ def test_python_dash_m(tmp_path):
 
 def test_screenshot_size_has_a_minimum(capsys):
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--size", "800x600"])
+        build_parser().parse_args(["--size", "1000x600"])
     assert build_parser().parse_args(["--size", "1600x900"]).size == (1600, 900)
+
+
+@pytest.mark.parametrize("size", ["1024x600", "1024x640"])
+def test_a_netbook_screen_gets_a_picture_of_its_size(tmp_path, capsys, size):
+    """1024x600 is accepted, and the window fits it: the PNG is that size, not wider."""
+    out = tmp_path / "small.png"
+    assert main(["--index", "5", "--trace", "52,30", "--size", size, "--screenshot",
+                 str(out)]) == 0
+    width, height = (int(v) for v in size.split("x"))
+    assert (image_of(out).width(), image_of(out).height()) == (width, height)
+    captured = capsys.readouterr()
+    assert f"({width}x{height})" in captured.out and "warning" not in captured.err
+
+
+def test_the_trace_under_the_transfer_curve_is_never_cut_off(qtbot, prefs, wait_idle):
+    from PyQt5.QtCore import QSize
+
+    from histeq_gui.gui.main_window import MainWindow
+    w = MainWindow(prefs)
+    qtbot.addWidget(w)
+    w.fit(QSize(1024, 600))
+    w.show()
+    qtbot.waitExposed(w)
+    try:
+        w.opener.open_sample(5)
+        wait_idle(w)
+        w.state.set_cursor((52, 30))                  # five lines that wrap in a narrow dock
+        label = w.panel("transfer").trace_label
+        qtbot.waitUntil(lambda: "uint8 export" in label.text())
+        panel = w.panel("transfer")
+        needed = panel.trace_text_height(label.width())
+        assert needed > panel._trace_height() and label.height() >= needed    # six lines here
+    finally:
+        w.close()

@@ -1,4 +1,4 @@
-"""CleanVision's checks in the viewer: their columns and filters, duplicate sets side by side, the range.
+"""CleanVision's checks in the viewer: columns and filters, duplicate sets side by side, the range.
 
 The stack is real LFW faces with planted odd images: a dark face, a copy of
 face 3, a brighter twin of face 3 (the same perceptual hash: a near

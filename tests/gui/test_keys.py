@@ -96,3 +96,72 @@ def test_a_focused_box_that_is_not_being_edited_leaves_keys_to_the_viewer(qtbot,
     assert w.state.index == 4
     press(qtbot, Qt.Key_Up)                   # the box's own keys still step it
     assert w.state.index == 5
+
+
+def bound_shortcuts(window):
+    """Every window-wide shortcut: key text -> the action's text (menus' and panels')."""
+    from PyQt5.QtGui import QKeySequence
+    from PyQt5.QtWidgets import QAction
+    found = {}
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            if action.shortcutContext() != Qt.WidgetWithChildrenShortcut:
+                found[sequence.toString(QKeySequence.PortableText)] = action.text()
+    return found
+
+
+def test_every_bound_key_is_in_the_table_and_every_table_key_is_bound(sample_window):
+    from PyQt5.QtGui import QKeySequence
+
+    from histeq_gui.gui.bindings import BINDINGS
+    bound = bound_shortcuts(sample_window)
+    table = {QKeySequence(key).toString(QKeySequence.PortableText): b
+             for b in BINDINGS for key in b.keys}
+    actions = {key for key, b in table.items() if b.action}
+    assert set(bound) - set(table) == set(), "keys bound in the window but not in the table"
+    assert actions - set(bound) == set(), "keys in the table that nothing binds"
+    for key in ("Ctrl+1", "Ctrl+4", "Ctrl+6", "Ctrl+Shift+E", "Ctrl+E", "F1"):
+        assert key in bound
+
+
+def test_the_views_keys_are_the_tables(qtbot, sample_window):
+    from histeq_gui.gui.bindings import keys_of
+    for name, action in sample_window.views.actions.items():
+        assert action.shortcut().toString() == keys_of(f"view:{name}")[0]
+    qtbot.keyClick(sample_window, Qt.Key_5, Qt.ControlModifier)
+    assert sample_window.views.view == "worked-table"
+    qtbot.keyClick(sample_window, Qt.Key_1, Qt.ControlModifier)
+    assert sample_window.views.view == "viewer"
+
+
+def test_f1_lists_every_binding(qtbot, sample_window):
+    import html
+    import re
+
+    from histeq_gui.gui.bindings import BINDINGS
+    qtbot.keyClick(sample_window, Qt.Key_F1)
+    box = sample_window.help.box
+    qtbot.waitUntil(box.isVisible)
+    text = html.unescape(re.sub("<[^>]+>", " ", sample_window.help.text.toHtml()))
+    for b in BINDINGS:
+        assert " / ".join(b.keys) in text and b.what in text
+    for key in ("Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6", "Ctrl+Shift+E"):
+        assert key in text
+    box.close()
+
+
+def test_the_readme_keys_are_the_tables():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from histeq_gui.gui.bindings import markdown_table
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- keys-table -->\n", "<!-- /keys-table -->"
+    assert readme.count(start) == 1 and readme.count(end) == 1
+    assert readme.split(start)[1].split(end)[0] == markdown_table(), \
+        "run scripts/update_readme.py"
+    check = subprocess.run([sys.executable, str(root / "scripts" / "update_readme.py"),
+                            "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr

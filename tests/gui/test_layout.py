@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QAction, QDockWidget, QLabel
+import pytest
+from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QLabel
 
 from histeq_gui import equalize, histogram
 from histeq_gui.gui import panels as panels_module
@@ -112,3 +113,93 @@ def test_the_equalized_histogram_plot_is_drawn_from_the_equalized_image(sample_w
     np.testing.assert_array_equal(edges, expected.edges)
     original = histogram(image, "numpy", 64)
     assert not np.array_equal(counts, original.counts)
+
+
+def layout_of(w):
+    """What a user sees of the layout: the images' size, and each visible dock's place."""
+    QApplication.processEvents()
+    docks = {pid: (w.dockWidgetArea(d), d.geometry().getRect())
+             for pid, d in w.docks.items() if d.isVisible() and not d.visibleRegion().isEmpty()}
+    return w.centralWidget().geometry().getRect(), docks
+
+
+@pytest.fixture
+def fresh(qtbot, prefs):
+    """A new window of a fixed size, shown, with no remembered layout."""
+    w = MainWindow(prefs)
+    qtbot.addWidget(w)
+    w.fit(QSize(1350, 690))
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize("away", ["stats", "montage", "compare", "worked-table", "not-flat"])
+def test_ctrl_1_brings_back_the_viewer_as_it_was(qtbot, fresh, away):
+    first = layout_of(fresh)
+    assert "column_histogram" not in first[1] and "histograms" in first[1]
+    number = list(fresh.views.actions).index(away) + 1
+    qtbot.keyClick(fresh, Qt.Key_0 + number, Qt.ControlModifier)      # Ctrl+2 .. Ctrl+6
+    assert fresh.views.view == away and layout_of(fresh) != first
+    qtbot.keyClick(fresh, Qt.Key_1, Qt.ControlModifier)
+    assert fresh.views.view == "viewer"
+    assert layout_of(fresh) == first
+    hists = fresh.panel("histograms")
+    assert hists.original.height() > 100 and hists.equalized.height() > 100     # not a strip
+
+
+def test_views_one_after_another_come_back_to_the_viewer(qtbot, fresh):
+    first = layout_of(fresh)
+    for name in ("stats", "compare", "montage", "not-flat", "worked-table", "stats"):
+        fresh.show_view(name)
+    fresh.show_view("viewer")
+    assert layout_of(fresh) == first
+
+
+def test_a_layout_left_in_another_view_is_the_viewers_after_a_restart(qtbot, prefs,
+                                                                      settings_file, fresh):
+    first = layout_of(fresh)
+    fresh.show_view("compare")
+    fresh.close()
+    again = MainWindow(type(prefs).from_file(settings_file))
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    try:
+        assert again.size() == fresh.size() and layout_of(again) == first
+    finally:
+        again.close()
+
+
+def test_reset_layout_brings_back_the_first_layout(qtbot, fresh, wait_idle):
+    first = layout_of(fresh)
+    assert fresh.reset_layout_action in fresh.view_menu.actions()
+    fresh.opener.open_sample()          # panels showing a stack ask for other sizes
+    wait_idle(fresh)
+    fresh.docks["settings"].hide()
+    fresh.addDockWidget(Qt.LeftDockWidgetArea, fresh.docks["transfer"])
+    fresh.docks["column_histogram"].show()
+    fresh.resizeDocks([fresh.docks["histograms"]], [60], Qt.Vertical)
+    fresh.show_view("stats")
+    assert layout_of(fresh) != first
+    fresh.reset_layout_action.trigger()
+    assert fresh.views.view == "viewer" and fresh.views.actions["viewer"].isChecked()
+    assert layout_of(fresh) == first
+
+
+def test_an_old_layout_is_not_restored(qtbot, prefs, fresh):
+    """A layout saved by a version whose views could break it is dropped (LAYOUT_VERSION)."""
+    from histeq_gui.gui import main_window
+    first = layout_of(fresh)
+    fresh.docks["settings"].hide()
+    prefs.set_window_state(fresh.saveState(main_window.LAYOUT_VERSION - 1))
+    again = MainWindow(prefs)
+    qtbot.addWidget(again)
+    again.fit(QSize(1350, 690))
+    again.show()
+    qtbot.waitExposed(again)
+    try:
+        assert again.docks["settings"].isVisible() and layout_of(again) == first
+    finally:
+        again.close()

@@ -63,7 +63,7 @@ def test_open_stack_above_the_budget_reads_on_demand(faces, no_whole_read):
     np.testing.assert_array_equal(stack.image(17), data[17, 0])
     assert stack.levels == (float(data.min()), float(data.max()))
     with pytest.raises(WholeRead):
-        stack.array                 # the one explicit whole read
+        _ = stack.array             # the one explicit whole read
     # the fitted stack histogram is the histogram of the whole stack
     for method in ("numpy", "opencv", "imagej"):
         fitted, = stack.fit_histograms(method, 256)

@@ -224,7 +224,10 @@ def test_a_folder_input_proposes_a_folder_output(window, wait_idle, folder):
     wait_idle(window)
     dialog = window.open_export_dialog()
     assert dialog.output_edit.text() == str(folder.parent / "shots_equalized")
-    assert "folder of numbered PNG" in dialog.format_label.text()
+    names = window.state.stack.names
+    text = dialog.format_label.text()       # the names are kept, and said so
+    assert "folder of PNG files, named after the source files" in text and "numbered" not in text
+    assert f"({names[0]} → {Path(names[0]).stem}.png, …)" in text
     dialog.reject()
 
 
@@ -243,3 +246,40 @@ def test_percentiles_of_a_huge_stack_come_from_evenly_spaced_images(monkeypatch)
     sample = stack[::3]                                     # 10 images: every third
     assert loaded.percentile_levels(1.0) == tuple(np.nanpercentile(sample, [0.5, 99.5]))
     assert loaded.percentile_levels(1.0) is loaded.percentile_levels(1.0)   # kept
+
+
+# ---------------------------------------------------------------------- the result's levels
+def shown_eq_levels(window):
+    return tuple(window.panel("images").views.equalized_item.levels)
+
+
+def test_match_on_12_bit_data_is_not_shown_black(window, prefs):
+    """match keeps the 12-bit units (at most 4095/65535): the equalized view's automatic
+    levels are then its percentiles, as ImageJ's Brightness & Contrast would set them."""
+    from histeq_gui.core.display import equalized_levels
+    moon = np.round(data.moon().astype(np.float64) / 255 * 4095).astype(np.uint16)
+    stack = np.stack([moon[:200, :200], moon[150:350, 100:300], moon[300:500, 250:450]])
+    window.state.set_method("match")
+    show(window, stack)
+    window.state.set_index(1)
+    window.wait_until_idle()
+    result = window.controller.result
+    expected = equalize(stack, "match")[1]
+    assert np.array_equal(result.equalized, expected) and np.nanmax(expected) < 0.0625
+    low, high = shown_eq_levels(window)
+    assert (low, high) == equalized_levels(expected) and high < 0.07
+    assert "shown" in window.panel("images").views.equalized_title.text
+    settings = window.panel("settings")
+    assert settings.eq_levels_combo.currentText() == "Auto: %"
+    settings.eq_levels_combo.setCurrentIndex(settings.eq_levels_combo.findData("output"))
+    assert window.state.eq_levels_mode == "output" and shown_eq_levels(window) == (0.0, 1.0)
+    assert window.controller.result is result                   # nothing was recomputed
+    assert prefs._get("display/eq_levels") == "output"           # remembered
+    settings.eq_levels_combo.setCurrentIndex(settings.eq_levels_combo.findData("percentile"))
+    window.state.set_saturated(2.0)
+    assert shown_eq_levels(window) == tuple(np.percentile(expected, [1, 99]))
+    window.state.set_method("numpy")                             # fills 0..1: auto is 0..1
+    window.state.set_eq_levels_mode("auto")
+    window.wait_until_idle()
+    assert shown_eq_levels(window) == (0.0, 1.0)
+    assert "shown" not in window.panel("images").views.equalized_title.text

@@ -486,3 +486,18 @@ def test_a_method_registered_is_in_the_viewer_with_its_controls_help_and_result(
                                        rtol=0, atol=1e-12)
         finally:
             w.close()
+
+
+@pytest.mark.parametrize("dtype, text", [("uint8", "default: 256"), ("uint16", "default: 65,536"),
+                                         ("float32", "default")])
+def test_a_default_that_depends_on_the_images_says_its_value_in_a_few_words(window, dtype, text):
+    """textbook's L: the field shows what it is for this stack, not a sentence cut off."""
+    scale = 1 if dtype == "uint8" else 257
+    stack = skdata.camera()[::8, ::8][np.newaxis].astype(np.float64) * scale
+    window.opener.set_stack(LoadedStack.from_array(stack.astype(dtype)))
+    window.state.set_method("textbook")
+    window.wait_until_idle()
+    spin = window.panel("settings").param_controls["levels"].spin
+    assert spin.specialValueText() == text and spin.value() == spin.minimum()
+    assert spin.text() == text
+    assert spin.width() >= spin.fontMetrics().horizontalAdvance(text)

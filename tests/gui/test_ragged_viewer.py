@@ -5,7 +5,6 @@ from __future__ import annotations
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from PyQt5.QtGui import QImage
 from skimage import data
 
 from histeq_gui import equalize

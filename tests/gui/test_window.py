@@ -216,7 +216,12 @@ def test_hover_shows_pixel_values(sample_window):
     text = w.status_bar.pixel_label.text()
     assert "x 10, y 20" in text
     assert f"original {image[20, 10]}" in text
-    assert f"equalized {w.controller.result.equalized[20, 10]:.4g}" in text
+    value = w.controller.result.equalized[20, 10]
+    # The plots show the uint8 export's scale: the readout says that value too, as exported.
+    exported = int(np.round(value * 255))                   # histeq's uint8: round half even
+    assert f"equalized {value:.4g} = {exported} in the uint8 export" in text
+    w.state.set_eq_scale("unit")                            # plots in 0..1: the value alone
+    assert w.status_bar.pixel_label.text().endswith(f"equalized {value:.4g}")
     w.panel("images").views.hovered.emit(-1, -1)
     assert w.status_bar.pixel_label.text() == ""
 
@@ -266,7 +271,8 @@ def test_drop_a_folder(qtbot, sample_window, tmp_path, rng):
     qtbot.waitUntil(lambda: w.state.stack.name == "frames" and not w.busy)
     assert w.state.n_images == 3
     w.state.set_index(2)
-    np.testing.assert_array_equal(np.asarray(w.panel("images").views.original_item.image), frames[2])
+    np.testing.assert_array_equal(np.asarray(w.panel("images").views.original_item.image),
+                                  frames[2])
 
 
 def test_dropping_several_files_opens_the_first_and_says_so(qtbot, sample_window, tmp_path,
@@ -488,7 +494,8 @@ def test_gray_alpha_stack_shows_the_gray_channel(window, rng):
     assert window.panel("histograms").original.channel_count() == 2
     assert channel_colours(2) == (channel_colours(1)[0], channel_colours(4)[3])  # gray, alpha
     window.panel("images").views.hovered.emit(5, 6)
-    assert f"original ({data[1, 6, 5, 0]}, {data[1, 6, 5, 1]})" in window.status_bar.pixel_label.text()
+    pixel = window.status_bar.pixel_label.text()
+    assert f"original ({data[1, 6, 5, 0]}, {data[1, 6, 5, 1]})" in pixel
 
 
 def test_float_stack_levels_can_be_the_stack_range(window, rng):
@@ -510,12 +517,14 @@ def test_big_images_are_computed_in_a_worker(qtbot, window, monkeypatch, rng, wa
     data = rng.integers(0, 256, (5, 64, 64), dtype=np.uint8)
     window.opener.set_stack(LoadedStack.from_array(data))
     wait_idle(window)
-    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[0], "numpy", 256))
+    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[0], "numpy",
+                                  256))
     for i in range(5):                      # quick requests: only the last one counts
         window.state.set_index(i)
     wait_idle(window)
     assert window.controller.result.index == 4
-    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[4], "numpy", 256))
+    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[4], "numpy",
+                                  256))
     window.state.set_scope("stack")
     wait_idle(window)
     np.testing.assert_array_equal(window.controller.result.equalized,
@@ -611,13 +620,15 @@ def test_an_image_that_cannot_be_equalized_shows_its_original_and_why(window, me
         for bins in (4096, 4000, 3000):         # a drag of the bins slider, throttled
             window.state.set_bins(bins)
     assert not message_boxes.calls
-    np.testing.assert_array_equal(np.asarray(window.panel("images").views.original_item.image), data[0])
+    np.testing.assert_array_equal(np.asarray(window.panel("images").views.original_item.image),
+                                  data[0])
     assert window.panel("images").views.equalized_item.image is None
     title, note = shown_problem(window)
     assert "too many bins (3000)" in title and "use fewer bins" in title
     assert "too many bins (3000)" in note and "\n" not in note
     assert "too many bins (3000)" in window.controller.problem()
-    panel = window.panel("images").views           # the long title wraps in its column, views stay equal
+    # the long title wraps in its column, views stay equal
+    panel = window.panel("images").views
     assert panel.equalized_title.item.boundingRect().width() <= panel.equalized_title.width() + 1
     assert abs(panel.original_view.width() - panel.equalized_view.width()) < 2
     assert window.panel("histograms").original.bar_count() == 0
@@ -629,7 +640,8 @@ def test_an_image_that_cannot_be_equalized_shows_its_original_and_why(window, me
     assert window.status_bar.pixel_label.text().startswith("x 3, y 4 · original ")
     window.state.set_bins(256)
     assert window.controller.problem() is None and window.status_bar.message_label.text() == ""
-    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[0], "numpy", 256))
+    np.testing.assert_array_equal(window.controller.result.equalized, equalize(data[0], "numpy",
+                                  256))
 
 
 def test_a_failure_in_the_worker_is_shown_the_same_way(window, monkeypatch, message_boxes,
@@ -674,9 +686,11 @@ def test_a_whole_stack_histogram_that_fails_is_shown_and_not_retried(window, mon
     window.state.set_index(1)
     window.state.set_index(2)
     assert len(made) == 1 and not message_boxes.calls
-    assert window.state.scope == "stack" and window.panel("images").views.equalized_item.image is None
+    assert window.state.scope == "stack"
+    assert window.panel("images").views.equalized_item.image is None
     assert all("too many bins (4096)" in shown for shown in shown_problem(window))
-    np.testing.assert_array_equal(np.asarray(window.panel("images").views.original_item.image), data[2])
+    np.testing.assert_array_equal(np.asarray(window.panel("images").views.original_item.image),
+                                  data[2])
     window.state.set_bins(64)
     np.testing.assert_array_equal(window.controller.result.equalized,
                                   equalize(data, "numpy", 64, scope="stack")[2])

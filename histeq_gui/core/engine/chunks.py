@@ -77,7 +77,8 @@ def _piece_params(method: Method, params: dict, first: int, channels: int) -> di
 
 
 def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, start: int,
-                   input_dtype, params: dict | None = None) -> np.ndarray:
+                   input_dtype, params: dict | None = None,
+                   mask: np.ndarray | None = None) -> np.ndarray:
     """Equalize one piece of the stack straight into the output dtype.
 
     Parameters
@@ -103,6 +104,9 @@ def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, 
         resolved for the whole stack
         (:func:`~histeq_gui.core.equalize.stack_params`), or None for
         ``settings.params`` as given.
+    mask : ndarray of bool, optional
+        Scope "image": the ``(H, W)`` pixels of each image whose histogram
+        maps it (a region of interest, :func:`~histeq_gui.core.region.region_mask`).
 
     Returns
     -------
@@ -124,7 +128,7 @@ def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, 
                            channels)
     if maps is None:
         return call_with_stack_errors(equalize_stack, chunk, settings.method, settings.bins,
-                                      "image", None, layout.channel_axis, None, settings.dtype,
+                                      "image", mask, layout.channel_axis, None, settings.dtype,
                                       params)
     out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))
     for c in range(channels):
@@ -135,7 +139,8 @@ def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, 
 
 
 def stack_stream(reader, layout, chunk_images: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> StackStream:
+                 progress: Callable[[int, int], None] | None = None,
+                 mask: np.ndarray | None = None) -> StackStream:
     """The stack of ``reader`` read piece by piece, as a method's stack-aware parameters take it.
 
     Parameters
@@ -151,14 +156,18 @@ def stack_stream(reader, layout, chunk_images: int | None = None,
         of pixels.
     progress : callable, optional
         ``progress(done, total)`` after each piece, in images.
+    mask : ndarray of bool, optional
+        ``(H, W)``: the rows hold only the pixels it selects (a region of
+        interest), which is what a reference resolved against the stack
+        with this mask counts (``stack_params(stack, mask=mask)``).
 
     Returns
     -------
     StackStream
         Its pieces are read when they are reached (memory holds one); image
         ``i`` is read alone (``reader.image``).  Each holds every channel,
-        one array of rows ``(images, H * W)`` per channel, in the native
-        byte order.
+        one array of rows ``(images, H * W)`` per channel (``(images,
+        mask.sum())`` with a mask), in the native byte order.
 
     Examples
     --------
@@ -178,8 +187,11 @@ def stack_stream(reader, layout, chunk_images: int | None = None,
         per_image = pixels * layout.channels * native.itemsize
         chunk_images = max(1, CHUNK_BYTES // max(per_image, 1))
 
+    selected = None if mask is None else np.asarray(mask, bool).reshape(-1)
+
     def rows(array):
-        return np.asarray(array, native).reshape(-1, pixels)
+        flat = np.asarray(array, native).reshape(-1, pixels)
+        return flat if selected is None else flat[:, selected]
 
     def read_pieces():
         done = 0

@@ -230,7 +230,7 @@ def map_bins(centred, clamp):
             s = _sample(samples, r, n)
             if not exact[s]:
                 continue
-            f, l, sc, base = first[s], last[s], scale[s], s * stride
+            f, top, sc, base = first[s], last[s], scale[s], s * stride
             for i in range(x.shape[1]):
                 v = x[r, i]
                 if clamp:
@@ -239,8 +239,8 @@ def map_bins(centred, clamp):
                         continue
                     if v < f:
                         v = f
-                    elif v > l:
-                        v = l
+                    elif v > top:
+                        v = top
                 k = _bin(v, f, sc, lower, base, bins)
                 if centred:
                     # k <= base + bins - 1, so j <= base + bins: inside the sample.
@@ -278,7 +278,7 @@ def map_bin_table(clamp):
             s = _sample(samples, r, n)
             if not exact[s]:
                 continue
-            f, l, sc, base = first[s], last[s], scale[s], s * stride
+            f, top, sc, base = first[s], last[s], scale[s], s * stride
             for i in range(x.shape[1]):
                 v = x[r, i]
                 if clamp:
@@ -287,8 +287,8 @@ def map_bin_table(clamp):
                         continue
                     if v < f:
                         v = f
-                    elif v > l:
-                        v = l
+                    elif v > top:
+                        v = top
                 out[r, i] = table[_bin(v, f, sc, lower, base, bins)]
     return map_bin_table_kernel
 

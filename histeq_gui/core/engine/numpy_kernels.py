@@ -134,9 +134,9 @@ def map_bins(centred, clamp):
         rows, s = _exact_rows(x, samples, exact, n)
         if not rows.size or not x.shape[1]:
             return
-        f, l = first[s][:, np.newaxis], last[s][:, np.newaxis]
+        f, top = first[s][:, np.newaxis], last[s][:, np.newaxis]
         base = (s * stride)[:, np.newaxis]
-        v, finite = _clamped(x[rows], f, l, clamp)
+        v, finite = _clamped(x[rows], f, top, clamp)
         k = _bin(v, f, scale[s][:, np.newaxis], lower, base, bins)
         wide = v.astype(np.float64)
         if centred:
@@ -164,8 +164,8 @@ def map_bin_table(clamp):
         rows, s = _exact_rows(x, samples, exact, n)
         if not rows.size or not x.shape[1]:
             return
-        f, l = first[s][:, np.newaxis], last[s][:, np.newaxis]
-        v, finite = _clamped(x[rows], f, l, clamp)
+        f, top = first[s][:, np.newaxis], last[s][:, np.newaxis]
+        v, finite = _clamped(x[rows], f, top, clamp)
         result = table[_bin(v, f, scale[s][:, np.newaxis], lower, (s * stride)[:, np.newaxis],
                             bins)]
         if finite is not None:

@@ -13,7 +13,8 @@ Supported inputs: ``.npy`` (memory-mapped), ``.npz``, ``.tif``/``.tiff``
 (first series, multi-page and ImageJ), a folder of PNG/JPEG/TIFF/BMP/WebP
 images, in it or in subfolders at any depth (a folder tree: each image
 named by its relative path, labelled by its first folder), and single image
-files (PNG, JPEG, BMP, GIF, WebP; an animated GIF gives all its frames).  Outputs: ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (one
+files (PNG, JPEG, BMP, GIF, WebP; an animated GIF gives all its frames).
+Outputs: ``.npy``, ``.npz``, ``.tif``/``.tiff``, ``.png`` (one
 image) and, for a path without an extension, a folder of numbered PNG files.
 
 Stacks larger than memory are read on demand: :func:`open_reader` gives a
@@ -65,8 +66,8 @@ from .tiff import declared_channel_axis
 from .writer import ChunkWriter
 
 __all__ = ["load_stack", "save_stack", "open_reader", "Reader", "ArrayReader", "FolderReader",
-           "RaggedReader", "MixedReader", "open_folder", "list_folder", "Listing", "label_of", "labels_of",
-           "IMAGE_SUFFIXES",
+           "RaggedReader", "MixedReader", "open_folder", "list_folder", "Listing", "label_of",
+           "labels_of", "IMAGE_SUFFIXES",
            "reader_for", "stack_axis", "CHUNK_BYTES", "declared_channel_axis",
            "output_kind", "check_output", "open_writer", "ChunkWriter", "RaggedPngWriter",
            "write_axis", "write_stack", "folder_images", "natural_key", "png_names",

@@ -84,8 +84,11 @@ def _reason(exc, doing, what):
         return (f"a codec it needs is missing ({first_line(exc, 100)}); install imagecodecs "
                 "(pip install imagecodecs)")
     if doing == "read":
-        return (f"not a valid {what} ({first_line(exc, 160)}); "
-                "check the file or convert it to .npy/.tif")
+        # Pillow names the file object it was given (<_io.BufferedReader name=3>): the
+        # message names the file already.
+        detail = re.sub(r"\s*<_io\.\w+ [^>]*>", "", first_line(exc, 160)).strip() or \
+            type(exc).__name__
+        return (f"not a valid {what} ({detail}); check the file or convert it to .npy/.tif")
     return f"{first_line(exc, 160)}; check the folder's permissions and free space"
 
 

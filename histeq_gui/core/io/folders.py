@@ -1,4 +1,4 @@
-"""Folders of images: trees read as one dataset, image by image on a thread pool; PNG folders written.
+"""Folders of images: trees read as one dataset, on a thread pool; PNG folders written.
 
 A folder is listed by :mod:`~histeq_gui.core.io.listing` (every image file
 in it and in its subfolders, in a stable order, each named by its relative
@@ -159,7 +159,7 @@ def with_channels(image: np.ndarray, channels: int) -> np.ndarray:
             alpha = image[..., -1]
         else:
             dtype = image.dtype
-            alpha = np.full(image.shape[:2], True if dtype == bool else
+            alpha = np.full(image.shape[:2], True if dtype.kind == "b" else
                             np.iinfo(dtype).max if dtype.kind in "iu" else 1, dtype)
         planes.append(alpha)
     return np.stack(planes, axis=-1)

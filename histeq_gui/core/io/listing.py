@@ -189,8 +189,10 @@ def list_folder(folder: str | os.PathLike) -> Listing:
     ...         (Path(d) / name).parent.mkdir(exist_ok=True)
     ...         _ = (Path(d) / name).write_bytes(b"")
     ...     listing = list_folder(d)
-    >>> listing.names, listing.labels, listing.summary()
-    (('a.jpg', 'b/img2.png', 'b/img10.png'), ['', 'b', 'b'], '3 images in 2 folders; 1 other file ignored')
+    >>> listing.names, listing.labels
+    (('a.jpg', 'b/img2.png', 'b/img10.png'), ['', 'b', 'b'])
+    >>> listing.summary()
+    '3 images in 2 folders; 1 other file ignored'
     """
     root = Path(folder)
     names, loops = [], []

@@ -100,8 +100,8 @@ def _tiff_session(path):
             with guard(path, what="TIFF file"):
                 tif = tifffile.TiffFile(fh, name=path.name)
             with tif:
-                for tif, series in _checked_tiff(path, tif, errors):
-                    yield tif, series, errors
+                for checked, series in _checked_tiff(path, tif, errors):
+                    yield checked, series, errors
     finally:
         logger.removeHandler(errors)
 
@@ -282,6 +282,7 @@ def read_calibration(tif: tifffile.TiffFile,
     >>> tifffile.imwrite(buffer, np.zeros((3, 4, 5), np.uint8), imagej=True,
     ...                  resolution=(1 / 0.65, 1 / 0.65),
     ...                  metadata={"spacing": 2.0, "unit": "um", "axes": "ZYX"})
+    >>> _ = buffer.seek(0)
     >>> with tifffile.TiffFile(buffer) as tif:
     ...     read_calibration(tif, tif.series[0])
     {'pixel_width': 0.65, 'pixel_height': 0.65, 'unit': 'um', 'spacing': 2.0, 'axes': 'ZYX'}

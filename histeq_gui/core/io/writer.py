@@ -334,7 +334,8 @@ class _Pipe:
             except queue.Full:
                 if self.done.is_set():
                     self._raise()
-                    raise StackError(f"cannot write '{self.target}': the writer stopped")
+                    raise StackError(f"cannot write '{self.target}': the writer stopped") \
+                        from None
 
     def _raise(self):
         if self.error is not None:

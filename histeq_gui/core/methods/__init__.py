@@ -15,7 +15,7 @@ example of a table method; its ``table_loop``, the same hook as a loop over
 one sample that the engine compiles for 8-bit images, is optional), add it
 to ``_BUILT_IN`` below, add its reference to ``tests/core/references.py``
 (every test that loops over :data:`METHODS` then covers it) and run
-``scripts/update_readme_methods.py``.
+``scripts/update_readme.py``.
 
 Importing this package imports NumPy only (no numba, no scikit-image), so
 ``histeq --help`` stays fast; the compiled loops load when a method is first

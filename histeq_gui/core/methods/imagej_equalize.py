@@ -242,7 +242,8 @@ IMAGEJ = Method(
               "for 16-bit images, bit for bit; the same loops over bins for floats and wider "
               "integers",
     source=_SOURCE,
-    formula=_FORMULA.format(weight="&radic;n<sub>k</sub> (n<sub>k</sub> when n<sub>k</sub> &le; 1)"),
+    formula=_FORMULA.format(
+        weight="&radic;n<sub>k</sub> (n<sub>k</sub> when n<sub>k</sub> &le; 1)"),
     how=_HOW.format(weight="sqrt(count), or the count itself when it is 0 or 1"),
     params=(_bins(),),
     value_cells="ui",

@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QShortcu
                              QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS
+from ...core.words import count
 from ..image_views import BACKGROUND
 from ..inspection import NUMERIC_COLUMNS, want_while_shown
 from ..label_filter import label_text
@@ -340,7 +341,7 @@ class ColumnHistogramPanel(QWidget):
             return
         values = np.asarray(table[self.column], np.float64)
         missing = int(np.count_nonzero(~np.isfinite(values)))
-        text = f"{self.column} of {table.n_images:,} images"
+        text = f"{self.column} of {count(table.n_images, 'image')}"
         if inspection.filter_mask() is not None:
             text += f" · blue: {inspection.describe_filter()}"
         if inspection.brush is not None:

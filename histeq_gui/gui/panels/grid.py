@@ -24,6 +24,7 @@ from PyQt5.QtWidgets import (QAbstractScrollArea, QButtonGroup, QComboBox, QHBox
                              QSizePolicy, QToolButton, QToolTip, QVBoxLayout, QWidget)
 
 from ...core.methods import uses_value_bins
+from ...core.words import count
 from ..image_views import BACKGROUND
 from ..inspection import FLAGS, OUTLIER_BIT, OUTLIER_COLOURS, want_while_shown
 from ..jobs import Runner
@@ -561,9 +562,9 @@ class GridPanel(QWidget):
         elif focus is not None:
             text = ""
         elif shown == total:
-            text = f"{total:,} images"
+            text = count(total, "image")
         else:
-            text = f"{shown:,} of {total:,} images"
+            text = f"{shown:,} of {count(total, 'image')}"
         if self.state.stack is not None and self.inspection.label is not None:
             text += f" · {label_text(self.inspection.label)}"
         self.count_label.setText(text)

@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSplitte
 
 from ...core.display import dtype_range
 from ...core.export import output_dtype
+from ...core.words import count
 from ..plots import HistogramPlot, bins_text
 
 __all__ = ["HistogramsPanel", "original_axis", "equalized_axis"]
@@ -108,10 +109,12 @@ class HistogramsPanel(QWidget):
         controls.setContentsMargins(4, 2, 4, 0)
         controls.addWidget(self.log_check)
         controls.addSpacing(8)
-        controls.addWidget(QLabel("Original x:"))
+        controls.addWidget(QLabel("Original:"))
+        for combo in (self.range_combo, self.scale_combo):     # whole, but a narrow window
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 6 + 30)  # may cut
         controls.addWidget(self.range_combo)
         controls.addSpacing(8)
-        controls.addWidget(QLabel("Equalized x:"))
+        controls.addWidget(QLabel("Equalized:"))
         controls.addWidget(self.scale_combo)
         controls.addSpacing(8)
         controls.addWidget(self.link_check)
@@ -174,7 +177,7 @@ class HistogramsPanel(QWidget):
         drawn = bins_text(hists[0], drawn=True) if hists else "not available"
         region = f", region {result.roi[2]}×{result.roi[3]}" if result.roi else ""
         if result.scope == "stack":
-            title = f"Whole stack ({stack.n_images} images{region}, {drawn}) + CDF"
+            title = f"Whole stack ({count(stack.n_images, 'image')}{region}, {drawn}) + CDF"
         elif result.roi:
             title = f"Region {result.roi[2]}×{result.roi[3]} ({drawn}) + CDF"
         else:

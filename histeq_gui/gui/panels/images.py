@@ -11,9 +11,11 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from ..bindings import keys_of
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
-from ..levels import current_levels, describe_mode
+from ..levels import (current_levels, describe_eq_levels, describe_mode,
+                      equalized_display_levels)
 from ..plots import bins_text
 
 __all__ = ["ImagesPanel", "EMPTY_HINT", "no_mask_note"]
@@ -37,15 +39,16 @@ def no_mask_note(method):
             "choose another method to use a region")
 
 
-def equalized_title(result, problem):
-    """The equalized view's title: the settings used, or why there is no image."""
+def equalized_title(result, problem, display=""):
+    """The equalized view's title: the settings used (and ``display``), or why there is no image."""
     if problem is not None:
         return f"Equalized · {problem}"
     hists = result.histograms
     scope_text = "whole-stack histogram" if result.scope == "stack" else "own histogram"
     if result.roi is not None:
         scope_text += " of the region"
-    return f"Equalized · {result.method}, {bins_text(hists[0])}, {scope_text}"
+    return f"Equalized · {result.method}, {bins_text(hists[0])}, {scope_text}" + \
+        (f" · {display}" if display else "")
 
 
 class ImagesPanel(QWidget):
@@ -108,11 +111,11 @@ class ImagesPanel(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
         zoom = QAction("&Reset zoom", self)
-        zoom.setShortcut("Ctrl+0")
+        zoom.setShortcut(keys_of("zoom")[0])
         zoom.triggered.connect(self.reset_zoom)
         self.roi_action = QAction("Histogram of a &region", self)
         self.roi_action.setCheckable(True)
-        self.roi_action.setShortcut("Ctrl+R")
+        self.roi_action.setShortcut(keys_of("region")[0])
         self.roi_action.setToolTip(_ROI_TIP)
         self.roi_action.toggled.connect(self._on_roi_toggled)
         self.notify = context.notify
@@ -187,7 +190,8 @@ class ImagesPanel(QWidget):
     def _show_levels(self):
         result = self.controller.result
         if result is not None and self.state.stack is not None:
-            self.views.set_levels(current_levels(self.state, result))
+            self.views.set_levels(current_levels(self.state, result),
+                                  equalized_display_levels(self.state, result))
             self.views.set_titles(*self._titles(result))
 
     def _titles(self, result):
@@ -196,7 +200,8 @@ class ImagesPanel(QWidget):
         name = f" · {name}" if name else ""
         return (f"Original · image {result.index}{name} · {stack.dtype} · "
                 f"{describe_mode(self.state)}",
-                equalized_title(result, self.controller.problem()))
+                equalized_title(result, self.controller.problem(),
+                                describe_eq_levels(self.state, result)))
 
     def show_result(self, result):
         """Draw ``result`` (a ViewResult); None: the hint, or empty views while computing."""
@@ -211,7 +216,8 @@ class ImagesPanel(QWidget):
             return
         self.note.setText(result.note or "")
         self.views.set_images(result.original, result.equalized,
-                              current_levels(self.state, result))
+                              current_levels(self.state, result),
+                              equalized_display_levels(self.state, result))
         self.views.set_titles(*self._titles(result))
         self.views.mark_pixel(self.state.cursor)
 

@@ -1,4 +1,4 @@
-"""The navigation panel: the image slider, index spin box and play/pause."""
+"""The navigation panel: the image slider, index spin box, play/pause and its speed."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox,
                              QStyle, QToolButton, QWidget)
 
+from ..bindings import keys_of
+from ..player import MAX_FPS
+
 __all__ = ["NavigationPanel"]
 
 
 class NavigationPanel(QWidget):
-    """Play/pause, first/previous/next/last, an image slider and an index spin box.
+    """Play/pause, first/previous/next/last, an image slider, an index spin box, the speed.
 
     Parameters
     ----------
@@ -30,15 +33,17 @@ class NavigationPanel(QWidget):
         super().__init__(parent)
         self.state = state = context.state
         self.player = player = context.player
+        (back, forward), (first, last), (page_back, page_forward) = (
+            keys_of(name) for name in ("step", "ends", "jump"))
         self.menu_actions = {"Image": [
-            self._action("&Previous image", lambda: state.step(-1), Qt.Key_Left),
-            self._action("&Next image", lambda: state.step(1), Qt.Key_Right),
-            self._action("&First image", lambda: state.set_index(0), Qt.Key_Home),
-            self._action("&Last image", lambda: state.set_index(state.n_images - 1), Qt.Key_End),
-            self._action("10 images &back", lambda: state.step(-10), Qt.Key_PageUp),
-            self._action("10 images f&orward", lambda: state.step(10), Qt.Key_PageDown),
+            self._action("&Previous image", lambda: state.step(-1), back),
+            self._action("&Next image", lambda: state.step(1), forward),
+            self._action("&First image", lambda: state.set_index(0), first),
+            self._action("&Last image", lambda: state.set_index(state.n_images - 1), last),
+            self._action("10 images &back", lambda: state.step(-10), page_back),
+            self._action("10 images f&orward", lambda: state.step(10), page_forward),
             None,
-            self._action("Play / &pause", player.toggle, Qt.Key_Space)]}
+            self._action("Play / &pause", player.toggle, keys_of("play")[0])]}
         style = self.style()
         self.first_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward),
                                          "First image (Home)", lambda: state.set_index(0))
@@ -58,8 +63,16 @@ class NavigationPanel(QWidget):
         self.spin.setToolTip("Image index, counted from 0 (type a number, then Enter)")
         self.spin.setKeyboardTracking(False)    # typing "12" does not visit image 1 first
         self.count_label = QLabel()
+        self.fps_spin = QSpinBox()
+        self.fps_spin.setRange(1, MAX_FPS)
+        self.fps_spin.setSuffix(" fps")
+        self.fps_spin.setValue(player.fps)
+        self.fps_spin.setKeyboardTracking(False)
+        self.fps_spin.setToolTip("Playback speed: images per second while playing (Space); a "
+                                 "big image that takes longer to compute plays slower")
         self.caption = QLabel()
-        self.caption.setMinimumWidth(220)
+        self.caption.setMinimumWidth(1)     # takes what is left; a narrow window cuts it
+        self.caption.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         self.caption.setStyleSheet("color: palette(dark);")
 
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # one row, any width
@@ -72,6 +85,7 @@ class NavigationPanel(QWidget):
         layout.addWidget(QLabel("Index"))
         layout.addWidget(self.spin)
         layout.addWidget(self.count_label)
+        layout.addWidget(self.fps_spin)
         layout.addWidget(self.caption)
 
         self.slider.valueChanged.connect(state.set_index)
@@ -79,6 +93,8 @@ class NavigationPanel(QWidget):
         state.stackChanged.connect(self.sync_from_state)
         state.indexChanged.connect(self._show_index)
         player.playingChanged.connect(self._show_playing)
+        self.fps_spin.valueChanged.connect(player.set_fps)
+        player.fpsChanged.connect(self._show_fps)
         self.sync_from_state()
 
     def _action(self, text, slot, key):
@@ -106,7 +122,7 @@ class NavigationPanel(QWidget):
         self.count_label.setText(f"of {self.state.n_images}")
         enabled = self.state.n_images > 1
         for widget in (self.slider, self.spin, self.first_button, self.previous_button,
-                       self.play_button, self.next_button, self.last_button):
+                       self.play_button, self.next_button, self.last_button, self.fps_spin):
             widget.setEnabled(enabled)
         self._show_index(self.state.index)
 
@@ -118,6 +134,12 @@ class NavigationPanel(QWidget):
                 widget.blockSignals(False)
         stack = self.state.stack
         self.caption.setText(stack.label(index) if stack is not None else "")
+
+    def _show_fps(self, fps):
+        if self.fps_spin.value() != fps:
+            self.fps_spin.blockSignals(True)
+            self.fps_spin.setValue(fps)
+            self.fps_spin.blockSignals(False)
 
     def _show_playing(self, playing):
         icon = QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay

@@ -22,10 +22,11 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayou
                              QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.channels import channel_axis_choices
-from ...core.display import LEVEL_MODES
+from ...core.display import EQ_LEVEL_MODES, LEVEL_MODES
 from ...core.histogram import MAX_BINS, MIN_BINS
 from ...core.methods import METHODS, Method, get_method
-from ..levels import MODE_TEXT, MODE_TIPS, current_levels, describe_mode, effective_mode
+from ..levels import (EQ_MODE_TEXT, EQ_MODE_TIPS, MODE_TEXT, MODE_TIPS, current_levels,
+                      describe_mode, effective_mode, equalized_display_levels)
 from ..method_help import show_method_help
 from ..param_form import ParamForm
 from ..plots import format_number
@@ -224,10 +225,20 @@ class SettingsPanel(QWidget):
         self.saturated_spin.setKeyboardTracking(False)
         self.saturated_spin.setToolTip("Percent of the stack's pixels left saturated, half at "
                                        "each end (ImageJ's default: 0.35 %)")
+        self.eq_levels_combo = QComboBox()
+        for mode in EQ_LEVEL_MODES:
+            self.eq_levels_combo.addItem(EQ_MODE_TEXT[mode], mode)
+            self.eq_levels_combo.setItemData(self.eq_levels_combo.count() - 1,
+                                             EQ_MODE_TIPS[mode], Qt.ToolTipRole)
+        self.eq_levels_combo.setToolTip("How the equalized image is displayed (nothing is "
+                                        "recomputed; the export is not changed)")
         self.colour_combo = QComboBox()
         for combo in (self.colour_combo, self.levels_combo):    # long items do not widen it
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(14)
+        for combo, chars in ((self.levels_combo, 7), (self.eq_levels_combo, 4)):
+            # As wide as their text, but a narrow window (1024 pixels) may cut it.
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * chars + 30)
         self.colour_combo.setToolTip("The colour axis, as histeq --channel-axis: auto "
                                      "(channels last of 2-4 values), none (gray), or an axis")
         self.colour_note = WrappedNote()
@@ -255,7 +266,12 @@ class SettingsPanel(QWidget):
         form.addRow("Bins", bins_row)
         form.addRow("", self.bins_note)
         form.addRow("Scope", scope_row)
-        form.addRow("Display", self.levels_combo)
+        display_row = QHBoxLayout()             # the original's levels, then the result's
+        display_row.setContentsMargins(0, 0, 0, 0)
+        display_row.addWidget(self.levels_combo, 1)
+        display_row.addWidget(QLabel("result"))
+        display_row.addWidget(self.eq_levels_combo)
+        form.addRow("Display", display_row)
         form.addRow("Range", levels_row)         # display range (not textbook's levels)
         form.addRow("Colour", self.colour_combo)
         form.addRow("", self.colour_note)
@@ -281,6 +297,8 @@ class SettingsPanel(QWidget):
         self.bins_spin.editingFinished.connect(self.commit_bins)     # Enter: no wait
         self.scope_group.buttonClicked.connect(self._on_scope_picked)
         self.levels_combo.currentIndexChanged.connect(self._on_levels_picked)
+        self.eq_levels_combo.currentIndexChanged.connect(
+            lambda i: self.state.set_eq_levels_mode(self.eq_levels_combo.itemData(i)))
         self.low_edit.editingFinished.connect(self._on_levels_typed)
         self.high_edit.editingFinished.connect(self._on_levels_typed)
         self.saturated_spin.valueChanged.connect(self._on_saturated)
@@ -386,10 +404,26 @@ class SettingsPanel(QWidget):
         self.saturated_spin.blockSignals(True)
         self.saturated_spin.setValue(state.saturated)
         self.saturated_spin.blockSignals(False)
-        self.saturated_spin.setVisible(effective_mode(state) == "percentile")
+        self.saturated_spin.setVisible(effective_mode(state) == "percentile" or
+                                       state.eq_levels_mode == "percentile")
+        self._show_eq_levels(result)
         enabled = state.stack is not None
-        for widget in (self.levels_combo, self.low_edit, self.high_edit, self.saturated_spin):
+        for widget in (self.levels_combo, self.low_edit, self.high_edit, self.saturated_spin,
+                       self.eq_levels_combo):
             widget.setEnabled(enabled)
+
+    def _show_eq_levels(self, result):
+        """The equalized image's choice, "Auto" saying what it gives for the result shown."""
+        combo, state = self.eq_levels_combo, self.state
+        combo.blockSignals(True)
+        combo.setCurrentIndex(combo.findData(state.eq_levels_mode))
+        low, high = equalized_display_levels(state, result, "auto")
+        combo.setItemText(combo.findData("auto"), "Auto" if (low, high) == (0.0, 1.0) else
+                          "Auto: %")
+        combo.setToolTip(f"How the equalized image is displayed: now {format_number(low)} to "
+                         f"{format_number(high)} (nothing is recomputed; the export is not "
+                         "changed)")
+        combo.blockSignals(False)
 
     def _show_colour(self, *_):
         stack = self.state.stack

@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinB
                              QToolButton, QVBoxLayout, QWidget)
 
 from ...core.stats import COLUMNS, THRESHOLDS
+from ...core.words import count
 from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
                           want_while_shown)
 from ..label_filter import LabelChooser, label_text
@@ -363,7 +364,7 @@ class StatsTablePanel(QWidget):
             self.count_label.setText("")
             return
         shown, total = len(inspection.rows), inspection.table.n_images
-        text = f"{total:,} images" if shown == total else f"{shown:,} of {total:,} images"
+        text = count(total, "image") if shown == total else f"{shown:,} of {count(total, 'image')}"
         if inspection.label is not None:
             text += f" · {label_text(inspection.label)}"
         column, descending = inspection.sort_key
@@ -490,6 +491,7 @@ class StatsTablePanel(QWidget):
                                                    self.window())
             self.export_dialog.exported.connect(
                 lambda path: self.context.notify(f"Statistics written to {path}", 60000))
+            self.export_dialog.noted.connect(lambda text: self.context.notify(text, 60000))
             self.export_dialog.finished.connect(self._on_export_closed)
             self.export_dialog.open()
         self.export_dialog.raise_()

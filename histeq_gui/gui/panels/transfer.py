@@ -208,6 +208,21 @@ class TransferPanel(QWidget):
         font.setPointSizeF(8)
         return QFontMetrics(font).lineSpacing() * 5 + 8
 
+    def trace_text_height(self, width):
+        """The height the trace's text takes wrapped at ``width`` (its padding included)."""
+        self.trace_label.ensurePolished()                   # its 8 pt font and padding
+        return self.trace_label.heightForWidth(max(1, width))
+
+    def _fit_trace(self):
+        """At least five lines, more when a narrow dock wraps the trace onto more: never cut."""
+        height = max(self._trace_height(), self.trace_text_height(self.width()))
+        if height != self.trace_label.height():
+            self.trace_label.setFixedHeight(height)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_trace()
+
     def _redraw(self):
         self.show_result(self.controller.result)
 
@@ -261,14 +276,17 @@ class TransferPanel(QWidget):
             cursor = self.state.cursor
             self.trace_label.setText(TRACE_HINT if cursor is None
                                      else local_trace_text(result, cursor))
+            self._fit_trace()
             return
         traces = self.current_traces()
         if not traces:
             self.plot.mark([])
             self.trace_label.setText(TRACE_HINT)
+            self._fit_trace()
             return
         result = self.controller.result
         self.plot.mark([(float(t.value), t.output) for t in traces])
         position = self.state.cursor
         self.trace_label.setText(trace_text(traces, result.method, result.original.dtype,
                                             position))
+        self._fit_trace()
