@@ -94,11 +94,11 @@ def run_changes(app, window, repeat):
         state.set_bins(256)
         state.set_scope("image")
         window.wait_until_idle()
-        timer.measure(lambda: change(1))          # warm up (and fill the stack cache)
-        timer.measure(lambda: change(0))
+        timer.measure(lambda change=change: change(1))    # warm up (and fill the stack cache)
+        timer.measure(lambda change=change: change(0))
         times, core = [], []
         for k in range(1, repeat + 1):
-            times.append(timer.measure(lambda k=k: change(k)))
+            times.append(timer.measure(lambda k=k, change=change: change(k)))
             core.append(core_time(state))
         results[name] = (statistics.median(times), statistics.median(core))
     return results
