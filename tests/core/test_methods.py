@@ -92,8 +92,6 @@ def test_uses_value_bins_says_when_bins_are_ignored():
     ({"image": lambda x, m, p: x}, "an image method has no nodes hook"),
     ({"image": lambda x, m, p: x, "nodes": None, "table": lambda c, p: c.counts,
       "scopes": ("image",)}, "a table hook only with value_cells"),
-    ({"image": lambda x, m, p: x, "nodes": None, "value_cells": "u", "scopes": ("image",)},
-     "a table hook only with value_cells"),
     ({"params": (bins_param(), bins_param())}, "repeat"),
 ])
 def test_a_declaration_that_cannot_work_is_refused(kwargs, message):

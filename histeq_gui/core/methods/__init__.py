@@ -35,7 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import clahe, imagej_equalize, match, numpy_recipe, opencv_lut, skimage_hist, textbook
+from . import (clahe, imagej_equalize, match, numpy_recipe, opencv_clahe, opencv_lut, skimage_hist,
+               textbook)
 from .base import (SCOPES, Cells, Curve, Method, Nodes, Param, RowLoop, StackStream, StackView,
                    bins_param)
 
@@ -46,7 +47,7 @@ __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "Curve", "S
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
              imagej_equalize.IMAGEJ, imagej_equalize.IMAGEJ_CLASSIC, textbook.METHOD,
-             clahe.METHOD, match.METHOD)
+             clahe.METHOD, opencv_clahe.METHOD, match.METHOD)
 
 
 class _Names(Sequence):

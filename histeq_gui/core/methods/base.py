@@ -530,7 +530,10 @@ class Method:
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
         method ignores ``bins`` for them); for a whole-image method, the
-        kinds its table maps instead of its image hook.
+        kinds its table maps instead of its image hook, or without a table
+        hook the kinds whose integer values its image hook works on
+        directly (OpenCV's CLAHE on 8- and 16-bit images), ignoring
+        ``bins``.
     value_bits : int
         Integers of the ``value_cells`` kinds up to this many bits are
         mapped over their values; wider ones over ``bins`` equal-width bins
@@ -543,6 +546,11 @@ class Method:
     table_loop, nodes_loop : RowLoop, optional
         The ``table`` and ``nodes`` hooks as compiled loops over one sample
         (see the module docstring).
+    bins_note : callable, optional
+        ``bins_note(dtype, bins, params) -> str or None``: a sentence on how
+        the method fills its bins for images of ``dtype`` with these
+        parameters (given ones only; missing ones at their defaults), which
+        the viewer shows beside its bins control; None for nothing to say.
     """
 
     name: str
@@ -565,6 +573,7 @@ class Method:
     curve: Callable | None = field(default=None, repr=False)
     table_loop: RowLoop | None = field(default=None, repr=False)
     nodes_loop: RowLoop | None = field(default=None, repr=False)
+    bins_note: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -587,7 +596,7 @@ class Method:
         if self.value_bits not in (8, 16, 32, 64):
             raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:
-            if self.nodes is not None or (self.table is None) != (not self.value_cells):
+            if self.nodes is not None or (self.table is not None and not self.value_cells):
                 raise ValueError(f"{self.name}: an image method has no nodes hook, and a table "
                                  f"hook only with value_cells (the kinds it maps)")
             if self.scopes != ("image",):
@@ -616,7 +625,7 @@ class Method:
 
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
-        if self.image is not None and not self.by_value(dtype):
+        if self.image is not None and (self.table is None or not self.by_value(dtype)):
             return "image"
         if self.by_value(dtype) or self.nodes is None:
             return "table"
