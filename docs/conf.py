@@ -70,10 +70,6 @@ numpydoc_xref_param_type = False
 histeq_api_modules = ["histeq_gui", "histeq_gui.core.io", "histeq_gui.core.export",
                       "histeq_gui.core.fit", "histeq_gui.core.methods"]
 
-# Pages a toctree names that other branches bring (the napari plugin's, CLAHE's): left out
-# of the toctree until they are there.
-histeq_optional_pages = ["napari", "clahe"]
-
 # Numbers the pages quote from the code, so that they cannot drift from it
 # ({{ threshold_dark }} in a page).
 from histeq_gui.core import stats_checks  # noqa: E402

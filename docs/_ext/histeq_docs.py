@@ -334,27 +334,12 @@ def resolve_alias(app, env, node, contnode):
     return None
 
 
-def drop_missing_pages(app, docname, source):
-    """Leave out of the toctrees the optional pages (``histeq_optional_pages``) not written yet.
-
-    ``napari.md`` comes with the napari plugin; until it is there, the index
-    lists it nowhere instead of failing the build on a missing document.
-    """
-    if docname != app.config.root_doc:
-        return
-    for page in app.config.histeq_optional_pages:
-        if not (Path(app.srcdir) / f"{page}.md").exists():
-            source[0] = "\n".join(line for line in source[0].split("\n")
-                                  if line.strip() != page)
-
-
 def _forget(app, env, docnames):
     env.__dict__.pop("_histeq_documented", None)
 
 
 def setup(app):
     app.add_config_value("histeq_api_modules", [], "env")
-    app.add_config_value("histeq_optional_pages", [], "env")
     app.add_directive("histeq-methods-table", MethodsTable)
     app.add_directive("histeq-methods", Methods)
     app.add_directive("histeq-usage", Usage)
@@ -363,5 +348,4 @@ def setup(app):
     app.add_directive("histeq-constants", Constants)
     app.connect("missing-reference", resolve_alias)
     app.connect("env-before-read-docs", _forget)
-    app.connect("source-read", drop_missing_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
