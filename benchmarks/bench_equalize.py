@@ -35,8 +35,12 @@ Goals (judged on best times): every table method's uint8 -> uint8 at most
 2x the floor (whole-image methods, ``match``, are printed without a goal);
 ``opencv`` uint8 -> uint8 at least 1.5x the cv2 loop, ``numpy`` uint8 ->
 uint8 at least 60x the seed loop (float64 out: 30x), ``numpy`` float64 10x,
-``skimage`` uint8 20x.  Slow loops (more than 2 s a call) are timed 3 times
-only.
+``skimage`` uint8 20x; ``clahe`` and ``opencv-clahe`` at least the cv2 CLAHE
+loop's speed.  Slow loops (more than 2 s a call) are timed 3 times only.
+
+The CLAHE rows (:func:`clahe_rows`) time ``clahe`` and ``opencv-clahe`` on
+the faces stack and one 4096x4096 photograph against a loop of OpenCV's own
+CLAHE.
 """
 
 import argparse
@@ -95,6 +99,67 @@ def cv2_loop(data):
     for i in range(data.shape[0]):
         out[i, 0] = cv2.equalizeHist(data[i, 0])
     return out
+
+
+def cv2_clahe_loop(clip_limit):
+    """A loop of ``cv2.createCLAHE(clip_limit, (8, 8)).apply`` over the images (uint8 out)."""
+    import cv2
+
+    def loop(data):
+        clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(8, 8))
+        out = np.zeros(data.shape, np.uint8)
+        for i in range(data.shape[0]):
+            out[i, 0] = clahe.apply(data[i, 0])
+        return out
+    return loop
+
+
+def clahe_rows(candidates, notes, chosen, faces):
+    """The CLAHE rows: clahe and opencv-clahe against a loop of OpenCV's own CLAHE.
+
+    On the faces stack and on one 4096x4096 photograph (the camera, upscaled),
+    ``clahe`` (scikit-image's, its default clip 0.01 and tiles of 1/8 of the
+    image) against ``cv2.createCLAHE(2.56, (8, 8))`` (the same clip per bin
+    and grid; another algorithm), ``opencv-clahe`` against
+    ``cv2.createCLAHE(40, (8, 8))`` (OpenCV's defaults, its own result: checked
+    pixel for pixel).  Goal: at least the cv2 loop's speed.
+    """
+    wanted = [name for name in ("clahe", "opencv-clahe") if name in chosen]
+    if not wanted:
+        return []
+    try:
+        import cv2
+    except ImportError:
+        notes.append("clahe rows: no cv2 to compare with")
+        return []
+    from skimage import data
+
+    big = cv2.resize(data.camera(), (4096, 4096), interpolation=cv2.INTER_LINEAR)
+    stacks = {"faces": faces, "4096x4096": big[np.newaxis, np.newaxis]}
+    clips = {"clahe": 2.56, "opencv-clahe": 40.0}
+    rows = []
+    for name in wanted:
+        for kind, data_ in stacks.items():
+            loop = cv2_clahe_loop(clips[name])
+            ref_label = f"cv2 CLAHE loop ({clips[name]:g}, 8x8), {kind}"
+            candidates[ref_label] = lambda d=data_, loop=loop: loop(d)
+            outputs = ["uint8", None] if name == "opencv-clahe" else [None]
+            for output in outputs:
+                label = f"{name}, {kind} uint8 -> {output or 'float64'}"
+                candidates[label] = lambda d=data_, o=output, n=name: equalize(d, n, dtype=o)
+                rows.append((label, ref_label, 1.0 if output is None else None))
+            ours = equalize(data_, name)
+            if name == "opencv-clahe":
+                same = np.array_equal(ours * 255, loop(data_))
+                if not same:
+                    raise SystemExit(f"opencv-clahe, {kind}: differs from the cv2 loop")
+                notes.append(f"opencv-clahe, {kind}: pixel-identical with the {ref_label}")
+            elif kind == "4096x4096":
+                expected = exposure.equalize_adapthist(big)
+                if not np.array_equal(ours[0, 0], expected):
+                    raise SystemExit("clahe, 4096x4096: differs from equalize_adapthist")
+                notes.append("clahe, 4096x4096: bit-identical with equalize_adapthist")
+    return rows
 
 
 def floor(data):
@@ -278,6 +343,7 @@ def main(argv=None):
                                                                  scope="stack")
     rows.append(("numpy, float64, scope=stack", "seed loop, float64", None))
     rows.append(("astype(float32), uint8", "seed loop, uint8", None))
+    rows += clahe_rows(candidates, notes, chosen, faces)
 
     load_before = _load()
     result = measure(candidates, args.repeats)

@@ -1,10 +1,11 @@
 """How long the viewer takes to show a change: state change -> images and plots redrawn.
 
 Runs the real main window in this process (offscreen), changes the bins, the
-method, the scope and the image, and measures until the new images and plots
-are drawn (the controller's ``resultChanged`` signal, after every panel drew
-it, then ``processEvents`` so the paint happens).  Small images are computed in the GUI thread, big ones in a
-worker, exactly as in normal use.  Prints medians against the goals (16 ms at
+method (numpy <-> skimage, and numpy <-> clahe), the scope and the image, and
+measures until the new images and plots are drawn (the controller's
+``resultChanged`` signal, after every panel drew it, then ``processEvents`` so
+the paint happens).  Small images are computed in the GUI thread, big ones in
+a worker, exactly as in normal use.  Prints medians against the goals (16 ms at
 96x96, 150 ms at 2048x2048) and, beside them, the core's share (the same
 ``compute_view`` call timed alone), so a slow row says whether the core or the
 drawing is slow.  Last, it exports a ~100 MB stack from the export dialog
@@ -83,6 +84,7 @@ def run_changes(app, window, repeat):
     changes = {
         "bins": lambda k: state.set_bins(128 if k % 2 else 256),
         "method": lambda k: state.set_method("skimage" if k % 2 else "numpy"),
+        "clahe": lambda k: state.set_method("clahe" if k % 2 else "numpy"),
         "scope": lambda k: state.set_scope("stack" if k % 2 else "image"),
         "image": lambda k: state.set_index((state.index + 1) % n),
     }
@@ -92,11 +94,11 @@ def run_changes(app, window, repeat):
         state.set_bins(256)
         state.set_scope("image")
         window.wait_until_idle()
-        timer.measure(lambda: change(1))          # warm up (and fill the stack cache)
-        timer.measure(lambda: change(0))
+        timer.measure(lambda change=change: change(1))    # warm up (and fill the stack cache)
+        timer.measure(lambda change=change: change(0))
         times, core = [], []
         for k in range(1, repeat + 1):
-            times.append(timer.measure(lambda k=k: change(k)))
+            times.append(timer.measure(lambda k=k, change=change: change(k)))
             core.append(core_time(state))
         results[name] = (statistics.median(times), statistics.median(core))
     return results

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from .core.errors import StackError
 from .core.methods import METHODS, SCOPES, Method, Param, get_method
@@ -171,9 +172,9 @@ def _option_help(users):
     if all(p == first for _, p in users):
         what = f"{first.describe()}, default {_default_text(first)}"
         text = f"{first.help} ({what}; used by {', '.join(m for m, _ in users)})"
-    else:
-        each = "; ".join(f"{m}: {p.describe()}, default {_default_text(p)}" for m, p in users)
-        text = f"{first.help} ({each})"
+    else:   # the same name means something else to each method: each its own words
+        text = "; ".join(f"{m}: {p.help} ({p.describe()}, default {_default_text(p)})"
+                         for m, p in users)
     return text.replace("%", "%%")
 
 
@@ -210,13 +211,23 @@ def param_from_text(param: Param, text: str):
     if param.type is str:
         return text
     if os.path.exists(text):
-        from pathlib import Path
-
         return Path(text)
     try:
         return int(text)
     except ValueError:
         return text
+
+
+def _takes_files(param):
+    # A free-form parameter whose values include a file path (match's reference), not one
+    # such as clahe's value_range, whose bad text is no missing file.
+    if param.type is not object:
+        return False
+    try:
+        param.check(Path("file"))
+    except ValueError:
+        return False
+    return True
 
 
 def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -226,9 +237,9 @@ def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
     Each is read by :func:`param_from_text` and checked by the registry.  An
     option of a parameter the method does not take, or a bad value, is a
     usage error (``parser.error``: one line, exit 2); a reference file that
-    cannot be read, or a free-form value that is not a word the parameter
-    takes and names no file, raises the StackError of reading that path (an
-    input error).
+    cannot be read, or a value of a parameter that takes files which is not
+    a word the parameter takes and names no file, raises the StackError of
+    reading that path (an input error).
     """
     method = get_method(args.method) if method is None else method
     given = {name: getattr(args, _dest(name)) for name in method_options()
@@ -248,7 +259,7 @@ def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
         except StackError:
             raise                       # a file that cannot be read: an input error, exit 1
         except ValueError as exc:
-            if param.type is object:
+            if _takes_files(param):
                 # Neither a file there, nor a number, nor a word the parameter takes: a file
                 # name that names nothing (missing, unreadable), said as the io says it.
                 from .core.io import stat_input

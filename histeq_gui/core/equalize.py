@@ -352,8 +352,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     method, bins, mask, progress, **params
         As for :func:`equalize`.  A stack-aware parameter resolves against
         ``images`` (``reference="stack"``: all its pixels); to use a whole
-        stack's, pass the values :func:`stack_params` and
-        :func:`channel_params` give.
+        stack's, pass the values ``stack_params`` and
+        ``channel_params`` (of this module) give.
 
     Returns
     -------
@@ -416,7 +416,8 @@ def warm_up(dtype, progress=None):
     engine is run once with the compiled loops on a tiny image (its
     histogram, its equalized image and that image's histogram, a stack in
     both scopes, and for integer images the results in every integer and
-    float32 output dtype, once per kind of map); whole-image methods compile
+    float32 output dtype, once per kind of map); so is every whole-image
+    method with an ``images`` hook (compiled CLAHE), the others compile
     nothing and are skipped.  Then the dtype is marked ready
     (:func:`histeq_gui.core.engine.backend.mark_ready`): code that runs with
     the "ready" kernels (the viewer) switches from the NumPy loops to the
@@ -444,7 +445,8 @@ def warm_up(dtype, progress=None):
     # Integer images are looked up straight into integer and float32 outputs.
     outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
     methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
-               and get_method(name).kind(tiny.dtype) != "image"]
+               and (get_method(name).kind(tiny.dtype) != "image"
+                    or get_method(name).images is not None)]
     # The output loops depend on the dtype only, and for 8-bit images on the kind of map
     # (one compiled pass per image through a table or nodes loop): once per kind.
     converted = set()

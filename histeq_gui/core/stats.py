@@ -202,7 +202,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     -------
     StatsTable
         A dict of 1-D arrays with one entry per image, keys and dtypes as in
-        :data:`COLUMNS`.
+        ``histeq_gui.core.stats.COLUMNS``.
 
     Raises
     ------
@@ -753,7 +753,7 @@ def robust_z(table, column):
     Notes
     -----
     ``MAD = median(|x - median(x)|)`` over the non-NaN values.  The factor
-    :data:`MAD_SCALE` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
+    ``MAD_SCALE`` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
     standard deviation for normal data, so the score reads like a z-score
     that a few extreme images cannot inflate (Iglewicz & Hoaglin's modified
     z-score, ``0.6745 (x - median) / MAD``; 3.5 is their outlier cut).

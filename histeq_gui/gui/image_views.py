@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.QtCore import QRectF, QSizeF, Qt, Signal
 from pyqtgraph.Qt.QtGui import QColor, QPen
@@ -26,6 +27,16 @@ def _displayable(image):
     if image.ndim == 3 and image.shape[-1] == 2:
         return image[..., 0]
     return image
+
+
+def _same_image(item, image, levels):
+    """True when ``item`` already shows ``image`` (equal values, shape, dtype) with ``levels``."""
+    shown = item.image
+    if shown is None or shown.shape != image.shape or shown.dtype != image.dtype:
+        return False
+    if item.levels is None or tuple(np.ravel(item.levels)) != tuple(np.ravel(levels)):
+        return False
+    return shown is image or np.array_equal(shown, image, equal_nan=image.dtype.kind == "f")
 
 
 class ColumnTitle(pg.LabelItem):
@@ -228,8 +239,12 @@ class ImageViews(pg.GraphicsLayoutWidget):
             Display levels of the equalized image (its output range [0, 1]
             unless said otherwise).
         """
-        self.original_item.setImage(_displayable(original), autoLevels=False,
-                                    levels=tuple(levels))
+        shown = _displayable(original)
+        if not _same_image(self.original_item, shown, levels):
+            # Only a new original is drawn again: pyqtgraph downsamples a
+            # large image on every setImage (some 20 ms at 2048x2048), and a
+            # change of method, bins or scope keeps the original.
+            self.original_item.setImage(shown, autoLevels=False, levels=tuple(levels))
         if equalized is None:
             self.equalized_item.clear()
         else:

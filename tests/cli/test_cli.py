@@ -797,7 +797,10 @@ def test_every_parameter_of_every_registered_method_is_an_option():
         for param in get_method(method).params:
             if param.name == "bins":
                 continue
-            action = flags["--" + param.name.replace("_", "-")]
+            flag = "--" + param.name.replace("_", "-")
+            if flags[flag].dest != f"method_param_{param.name}":    # the command's own option
+                flag = "--param-" + param.name.replace("_", "-")
+            action = flags[flag]
             assert method in action.help and param.help.replace("%", "%%") in action.help
 
 
@@ -877,6 +880,27 @@ def test_a_parameter_may_say_how_its_text_is_read(tmp_path, capsys):
                             "file-power-test", "--power", tmp_path / "power.npy")
     assert (code, err) == (0, "")
     assert read_sidecar(tmp_path / "o.npy")["params"]["power"] == 3.0
+
+
+def test_clahe_value_range_is_param_value_range_beside_the_stats_value_range(tmp_path, capsys):
+    """clahe's value_range is named like --value-range (the statistics'): --param-value-range."""
+    from skimage import data
+
+    rng = np.random.default_rng(3)
+    moon = data.moon()[:96, :80].astype(np.float64) * 15 + 200
+    twelve = np.stack([moon, moon * 0.5 + 900]) + rng.normal(0, 3, (2, 96, 80))
+    source = _input(tmp_path, np.clip(np.round(twelve), 0, 4095).astype(np.uint16))
+    code, _, err = _run(capsys, source, "-o", tmp_path / "out.npy", "--method", "clahe",
+                        "--param-value-range", "0,4095", "--dtype", "float64")
+    assert (code, err) == (0, "")
+    expected = histeq_gui.equalize(load_stack(source), "clahe", value_range=(0, 4095))
+    assert load_stack(tmp_path / "out.npy").tobytes() == expected.tobytes()
+    assert not np.array_equal(expected, histeq_gui.equalize(load_stack(source), "clahe"))
+    # a bad range is the parameter's own usage error, not a missing file
+    err = _usage_error(capsys, source, "-o", tmp_path / "bad.npy", "--method", "clahe",
+                       "--param-value-range", "5")
+    assert "argument --param-value-range: value_range must be 'image' or two numbers" in err
+    assert not (tmp_path / "bad.npy").exists()
 
 
 def test_a_parameter_named_like_an_option_gets_a_prefixed_flag(tmp_path, capsys):

@@ -304,6 +304,116 @@ def clahe_reference(image, bins, mask=None, clip_limit=0.01, kernel_size=None):
     return out
 
 
+def _fill_median(image, finite):
+    """Non-finite pixels replaced by the finite median (of two middle values, the lower)."""
+    if finite.all():
+        return image
+    values = np.sort(image[finite])
+    return np.where(finite, image, values[(values.size - 1) // 2])
+
+
+def opencv_clahe_lut(levels, count, clip_limit, tiles_x, tiles_y):
+    """OpenCV's CLAHE of an image of integer ``levels`` (``0 .. count - 1``), written out.
+
+    From ``modules/imgproc/src/clahe.cpp`` (``CLAHE_Impl::apply``,
+    ``CLAHE_CalcLut_Body``, ``CLAHE_Interpolation_Body``) for any number of
+    levels ``count`` (``histSize``: 256 for 8-bit, 65536 for 16-bit images);
+    returns ``dst`` as int64.  The tests check it against cv2 itself.
+    """
+    h, w = levels.shape
+    if w % tiles_x == 0 and h % tiles_y == 0:
+        ext = levels
+    else:   # copyMakeBorder(..., 0, ty - h % ty, 0, tx - w % tx, BORDER_REFLECT_101)
+        def reflect(n, size):
+            idx = np.arange(n)
+            if size == 1:
+                return np.zeros(n, np.int64)
+            idx %= 2 * (size - 1)
+            return np.where(idx >= size, 2 * (size - 1) - idx, idx)
+        rows = reflect(h + tiles_y - h % tiles_y, h)
+        cols = reflect(w + tiles_x - w % tiles_x, w)
+        ext = levels[rows][:, cols]
+    th, tw = ext.shape[0] // tiles_y, ext.shape[1] // tiles_x
+    area = th * tw
+    lut_scale = np.float32(count - 1) / np.float32(area)   # static_cast<float>(histSize-1) / area
+    limit = 0
+    if clip_limit > 0:
+        limit = max(int(clip_limit * area / count), 1)
+    lut = np.zeros((tiles_y, tiles_x, count), np.float32)
+    for ty in range(tiles_y):
+        for tx in range(tiles_x):
+            tile = ext[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw]
+            hist = np.bincount(tile.ravel(), minlength=count).astype(np.int64)
+            if limit > 0:
+                clipped = int(np.maximum(hist - limit, 0).sum())
+                hist = np.minimum(hist, limit)
+                batch = clipped // count
+                residual = clipped - batch * count
+                hist += batch
+                if residual != 0:
+                    step = max(count // residual, 1)
+                    i = 0
+                    while i < count and residual > 0:
+                        hist[i] += 1
+                        i += step
+                        residual -= 1
+            total = np.cumsum(hist).astype(np.float32)
+            lut[ty, tx] = np.clip(np.rint(total * lut_scale), 0, count - 1)   # saturate_cast
+    xs = np.arange(w, dtype=np.float32) * (np.float32(1) / np.float32(tw)) - np.float32(0.5)
+    ys = np.arange(h, dtype=np.float32) * (np.float32(1) / np.float32(th)) - np.float32(0.5)
+    tx1 = np.floor(xs).astype(np.int64)
+    ty1 = np.floor(ys).astype(np.int64)
+    xa = xs - tx1.astype(np.float32)
+    ya = (ys - ty1.astype(np.float32))[:, None]
+    xa1, ya1 = np.float32(1) - xa, np.float32(1) - ya
+    tx2 = np.minimum(tx1 + 1, tiles_x - 1)
+    ty2 = np.minimum(ty1 + 1, tiles_y - 1)[:, None]
+    tx1 = np.maximum(tx1, 0)
+    ty1 = np.maximum(ty1, 0)[:, None]
+    res = (lut[ty1, tx1, levels] * xa1 + lut[ty1, tx2, levels] * xa) * ya1 + \
+          (lut[ty2, tx1, levels] * xa1 + lut[ty2, tx2, levels] * xa) * ya
+    return np.clip(np.rint(res), 0, count - 1).astype(np.int64)
+
+
+def opencv_clahe_reference(image, bins, mask=None, clip_limit=40.0, tiles_x=8, tiles_y=8):
+    """The "opencv-clahe" method for one image: ``cv2.createCLAHE(...).apply / (levels - 1)``.
+
+    uint8 and uint16 images go to cv2 itself (to :func:`opencv_clahe_lut`
+    without it); int8 and int16 shifted to them; any other image's levels are
+    its ``np.histogram`` bins (``bins`` of them), through
+    :func:`opencv_clahe_lut`.  Non-finite pixels are filled with the finite
+    median and come back NaN.  No mask; no stack.
+    """
+    _one_image(image, "opencv-clahe")
+    if mask is not None:
+        raise ValueError("opencv-clahe takes no mask")
+    if bins < 2:
+        raise ValueError("opencv-clahe needs at least 2 levels")
+    finite, chosen, out = _selection(image, mask)
+    if not chosen.any():
+        return out
+    x = _fill_median(image, finite)
+    if x.dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if x.dtype == np.int8 else np.uint16
+        x = (x.astype(np.int64) - np.iinfo(x.dtype).min).astype(unsigned)
+    if x.dtype in (np.uint8, np.uint16):
+        count = 2 ** (8 * x.dtype.itemsize)
+        try:
+            import cv2
+        except ImportError:
+            dst = opencv_clahe_lut(x.astype(np.int64), count, clip_limit, tiles_x, tiles_y)
+        else:
+            dst = cv2.createCLAHE(clipLimit=clip_limit,
+                                  tileGridSize=(tiles_x, tiles_y)).apply(np.ascontiguousarray(x))
+    else:
+        count = bins
+        _, edges = np.histogram(x, bins)
+        levels = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+        dst = opencv_clahe_lut(levels, count, clip_limit, tiles_x, tiles_y)
+    out[finite] = (dst.astype(np.float64) / (count - 1))[finite]
+    return out
+
+
 def _moon():
     crop = data.moon()[200:264, 150:214]           # a real photo, 64x64 uint8, grey 60..190
     return np.ascontiguousarray(crop)
@@ -372,7 +482,8 @@ def match_reference(image, bins, mask=None, reference=MATCH_REFERENCE):
 REFERENCES = {"numpy": numpy_reference, "skimage": skimage_reference,
               "opencv": opencv_reference, "imagej": imagej_reference,
               "imagej-classic": imagej_classic_reference, "textbook": textbook_reference,
-              "clahe": clahe_reference, "match": match_reference}
+              "clahe": clahe_reference, "opencv-clahe": opencv_clahe_reference,
+              "match": match_reference}
 
 PARAMS = {"match": {"reference": MATCH_REFERENCE}}
 

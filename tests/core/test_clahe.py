@@ -1,10 +1,11 @@
 """clahe: skimage.exposure.equalize_adapthist image by image, on real photographs.
 
-The requirement is agreement with the per-image call to 1e-9; the method
-calls scikit-image itself, so on every platform the results are checked
-to be identical (what is tested is that every image of every layout, dtype
-and channel reaches ``equalize_adapthist`` as the method defines it, and
-its result comes back unchanged).
+The requirement is agreement with the per-image call to 1e-9.  The method's
+compiled loops repeat scikit-image's arithmetic step for step, so the
+results are checked to be identical, for every layout, dtype and channel,
+with the compiled loops (the default) and with scikit-image itself (the
+stand-in until they are compiled), against ``equalize_adapthist`` called on
+each image as the method defines it.
 """
 
 import numpy as np
@@ -15,6 +16,7 @@ from skimage import data
 from skimage.exposure import equalize_adapthist
 
 from histeq_gui import equalize, histogram
+from histeq_gui.core.engine import backend
 from histeq_gui.core.methods import get_method
 from histeq_gui.core.methods.clahe import prepared
 
@@ -218,3 +220,240 @@ def test_opencv_clip_limit_is_about_256_times_scikit_images(name, clip_limit):
         errors[factor] = np.abs(clahe.apply(photo) - ours).mean()
     assert min(errors, key=errors.get) == 1
     assert errors[1] < 2.5                                           # grey levels of 255
+
+
+# ------------------------------------------------------------------ compiled loops
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request):
+    """Both ways the method runs: the compiled loops, and scikit-image until they are ready."""
+    with backend.use(request.param):
+        yield request.param
+
+
+def camera_crop(dtype, shape=(61, 83)):
+    """A crop of the camera photograph in ``dtype`` (sizes 8 does not divide)."""
+    photo = data.camera()[150:150 + shape[0], 200:200 + shape[1]].astype(np.float64) / 255
+    return as_dtype(photo[np.newaxis], dtype)[0] if dtype != np.int16 else \
+        (photo * 50000 - 25000).astype(np.int16)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("clip_limit", [0.001, 0.01, 0.3, 1.0])
+@pytest.mark.parametrize("kernel_size", ["auto", 5, 16, 200])
+def test_every_dtype_clip_limit_and_kernel_equals_the_call(kernels, dtype, clip_limit,
+                                                           kernel_size):
+    image = camera_crop(dtype)
+    expected = clahe_reference(image, 256, clip_limit=clip_limit,
+                               kernel_size=None if kernel_size == "auto" else kernel_size)
+    same(equalize(image, "clahe", clip_limit=clip_limit, kernel_size=kernel_size), expected)
+
+
+@pytest.mark.parametrize("bins", [2, 3, 7, 255, 256, 1000, 16384, 16385, 65536])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_every_bin_count_equals_the_call(kernels, bins, dtype):
+    # Above 16384 bins scikit-image bins one 14-bit level each, but its
+    # clipping still redistributes over all the (empty) bins.
+    image = camera_crop(dtype, (40, 52))
+    for clip_limit in (0.005, 0.05):
+        same(equalize(image, "clahe", bins, clip_limit=clip_limit, kernel_size=9),
+             skimage_call(image, clip_limit, 9, bins))
+
+
+def test_real_images_of_every_kind_equal_the_call(kernels):
+    moon = data.moon()                                               # (512, 512) uint8
+    same(equalize(moon, "clahe"), skimage_call(moon))
+    astronaut = data.astronaut()                                     # colour, channel by channel
+    out = equalize(astronaut, "clahe", channel_axis=-1, clip_limit=0.03, kernel_size=40)
+    for c in range(3):
+        same(out[..., c], skimage_call(astronaut[..., c], 0.03, 40))
+    faces = data.lfw_subset()                                        # (200, 25, 25) float64
+    same(equalize(faces, "clahe", 64), np.stack([skimage_call(f, bins=64) for f in faces]))
+    sample = sample_stack()                                          # (100, 1, 96, 96) uint8
+    same(equalize(sample, "clahe"),
+         np.stack([skimage_call(image[0]) for image in sample])[:, np.newaxis])
+
+
+def test_random_and_degenerate_shapes_equal_the_call(kernels):
+    rng = np.random.default_rng(5)
+    cases = [rng.integers(0, 256, (37, 29), dtype=np.uint8),
+             rng.integers(0, 65536, (23, 31), dtype=np.uint16),
+             rng.random((19, 41)).astype(np.float32),
+             data.camera()[100, :300].reshape(1, 300),                   # 1 x N
+             data.camera()[:300, 100].reshape(300, 1).copy(),             # N x 1
+             np.array([[0, 255]], np.uint8), np.array([[7]], np.uint16),
+             np.full((13, 17), 0.5), np.full((5, 5), 65535, np.uint16)]
+    for image in cases:
+        for kernel_size in ("auto", 1, 2, 7, 1024):
+            for clip_limit in (0.01, 1.0):
+                same(equalize(image, "clahe", clip_limit=clip_limit, kernel_size=kernel_size),
+                     skimage_call(image, clip_limit, kernel_size))
+
+
+def test_images_without_a_finite_pixel_are_nan_and_the_others_the_call(kernels):
+    image = data.coins()[::6, ::6] / 255
+    stack = np.stack([image, np.full(image.shape, np.nan), image ** 2])
+    stack[2, :3, :5] = np.inf
+    out = equalize(stack.astype(np.float32), "clahe")
+    assert np.isnan(out[1]).all()
+    same(out[0], clahe_reference(stack[0].astype(np.float32), 256))
+    same(out[2], clahe_reference(stack[2].astype(np.float32), 256))
+
+
+def test_the_compiled_loops_run_once_compiled_and_scikit_image_until_then(monkeypatch):
+    # "ready" kernels (the viewer) call scikit-image until the dtype is
+    # warmed up, the compiled loops after: the same values either way.
+    from skimage import exposure
+
+    calls = []
+    original = exposure.equalize_adapthist
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(exposure, "equalize_adapthist", counted)
+    image = data.camera()[::8, ::8]
+    backend.forget_ready()
+    try:
+        with backend.use("ready"):
+            before = equalize(np.stack([image, image.T]), "clahe")
+            assert len(calls) == 2
+            backend.mark_ready(np.uint8)
+            after = equalize(np.stack([image, image.T]), "clahe")
+            assert len(calls) == 2
+    finally:
+        backend.forget_ready()
+    same(before, after)
+
+
+# -------------------------------------------------------------------- value_range
+
+
+def twelve_bit(n=3):
+    """12-bit camera-like data in uint16 (200..4095; the hard cases' camera16, smaller)."""
+    from skimage import transform
+
+    photos = [data.camera(), data.moon(), data.coins()[:, :384]]
+    crops = [transform.resize(p, (72, 96), anti_aliasing=True) for p in photos[:n]]
+    return np.round(200 + np.stack(crops) * 3895).astype(np.uint16)
+
+
+def range_reference(image, low, high, clip_limit=0.01, kernel_size=None, bins=256):
+    """scikit-image's own steps with in_range=(low, high): rescale, _clahe, final rescale."""
+    from skimage.exposure import rescale_intensity
+    from skimage.exposure._adapthist import _clahe
+    from skimage.util import img_as_uint
+
+    scale = 257 if image.dtype == np.uint8 else 1          # img_as_uint of uint8
+    levels = np.round(rescale_intensity(img_as_uint(image), in_range=(low * scale, high * scale),
+                                        out_range=(0, 16383))).astype(np.uint16)
+    kernel = [max(s // 8, 1) for s in image.shape] if kernel_size is None else [kernel_size] * 2
+    return rescale_intensity(_clahe(levels, kernel, clip_limit, bins).astype(np.float64))
+
+
+def bins_filled(image, low, high, bins=256):
+    """How many of CLAHE's bins the 14-bit levels of ``image`` over ``low..high`` fill."""
+    levels = np.round((np.clip(image, low, high) - low) / (high - low) * 16383).astype(int)
+    return len(np.unique(levels // (1 + 16384 // bins)))
+
+
+def test_12_bit_data_fills_the_bins_as_scikit_image_stretches_each_images_range():
+    # Issue 14 item 10 said CLAHE sees 5 of 256 bins of 12-bit data in uint16,
+    # scaling over 0..65535: scikit-image stretches each image's own
+    # min..max, so the data fills them; over 0..65535 it would fill 16.
+    for image in twelve_bit():                  # here 244, 162, 234 bins against 15, 15, 13
+        assert bins_filled(image, image.min(), image.max()) >= 10 * bins_filled(image, 0, 65535)
+        assert bins_filled(image, 0, 65535) <= 16
+        same(equalize(image, "clahe"), skimage_call(image))
+        same(equalize(image, "clahe"), range_reference(image, image.min(), image.max()))
+
+
+@pytest.mark.parametrize("value_range", [(0, 4095), "0,4095", (100, 3000), "0, 65535"])
+def test_a_given_range_is_scikit_images_rescale_with_that_in_range(kernels, value_range):
+    low, high = (float(v) for v in (value_range.split(",") if isinstance(value_range, str)
+                                    else value_range))
+    stack = twelve_bit()
+    out = equalize(stack, "clahe", value_range=value_range)
+    for image, result in zip(stack, out):
+        same(result, range_reference(image, low, high))
+    assert not np.array_equal(out, equalize(stack, "clahe"))      # not each image's own range
+
+
+def test_a_given_range_for_uint8_int16_and_floats():
+    photo = data.camera()[::4, ::4]
+    same(equalize(photo, "clahe", value_range=(20, 200), kernel_size=10),
+         range_reference(photo, 20, 200, kernel_size=10))
+    # int16 and floats: the same 14-bit levels from the values themselves.
+    int16 = (photo.astype(np.int16) - 128) * 100
+    same(equalize(int16, "clahe", value_range=(-10800, 7200), kernel_size=10),
+         range_reference(photo, 20, 200, kernel_size=10))
+    floats = photo / 255.0
+    floats[0, :4] = np.nan
+    out = equalize(floats, "clahe", value_range=(20 / 255, 200 / 255), kernel_size=10)
+    filled = np.where(np.isnan(floats), np.sort(floats[np.isfinite(floats)])[
+        (np.isfinite(floats).sum() - 1) // 2], floats)
+    levels = np.round((np.clip(filled, 20 / 255, 200 / 255) - 20 / 255) /
+                      (200 / 255 - 20 / 255) * 16383)
+    assert np.isnan(out[0, :4]).all()
+    same(out[np.isfinite(floats)],
+         range_reference(levels.astype(np.uint16), 0, 16383, kernel_size=10)[np.isfinite(floats)])
+
+
+@pytest.mark.parametrize("value", ["stack", "4095,0", "1,1", "a,b", (1,), (0, np.inf), None, 3])
+def test_a_bad_value_range_says_what_to_pass(value):
+    with pytest.raises(ValueError, match="value_range must be 'image' or two numbers low,high") \
+            as error:
+        equalize(np.zeros((8, 8), np.uint16), "clahe", value_range=value)
+    assert "\n" not in str(error.value)
+
+
+_WARM_UP_CLAHE = """
+import json, sys
+import numpy as np
+from histeq_gui.core.engine import clahe_kernels
+from histeq_gui.core.equalize import equalize, histogram, warm_up
+
+def compiled():
+    return {f.__name__: [str(s) for s in f.signatures]
+            for f in (clahe_kernels.skimage_clahe, clahe_kernels.opencv_clahe)}
+
+dtype = np.dtype(sys.argv[1])
+assert not any(compiled().values())                        # a fresh process
+warm_up(dtype)
+before = compiled()
+# What the viewer asks for while paging through a stack of this dtype.
+stack = (np.arange(3 * 40 * 30) % 97).reshape(3, 1, 40, 30).astype(dtype)
+if dtype.kind == "f":
+    stack[1, 0, 3, 4] = np.nan
+# A given value_range bins 14-bit levels: the 16-bit loop, which uint8 alone does not warm up.
+ranges = [{"value_range": (0, 50)}] if dtype != np.uint8 else []
+for params in [{}, {"clip_limit": 0.5, "kernel_size": 7}] + ranges:
+    for image in stack[:, 0]:
+        histogram(image, "clahe", 64, **params).apply(image)
+    equalize(stack, "clahe", 64, dtype="uint8", **params)
+for image in stack[:, 0]:
+    histogram(image, "opencv-clahe", 64, tiles_x=3).apply(image)
+equalize(stack, "opencv-clahe", 64, clip_limit=0)
+print(json.dumps(before))
+print(json.dumps(compiled()))
+"""
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "float32", "float64"])
+def test_warm_up_compiles_the_clahe_loops_the_viewer_then_uses(dtype):
+    # In a fresh interpreter: warm_up(dtype) compiles (or loads from numba's
+    # cache) both CLAHE loops for this dtype; the viewer's calls then compile
+    # nothing more ("ready" kernels switch to them once warm_up is done).
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", _WARM_UP_CLAHE, dtype], capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
+    assert result.returncode == 0, result.stderr
+    before, after = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    assert all(before.values()), f"warm_up({dtype}) compiled no CLAHE loop: {before}"
+    assert after == before, "the viewer's calls compiled CLAHE loops warm_up had not"

@@ -29,13 +29,14 @@ from skimage import data
 from histeq_gui.core.errors import Cancelled
 from histeq_gui.core.stats import (COLUMNS, DATASET_COLUMNS, MAD_SCALE, THRESHOLDS, image_stats,
                                    outliers, robust_z)
-
 from histeq_gui.core.stats_csv import check_stats_target, stats_to_csv
 
 BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")
 M_LOG2E = 1.44269504088896340736     # Pillow multiplies by C's M_LOG2E
 
+
 # ------------------------------------------------------------- the other references
+
 
 def pil_formula_entropy(counts):
     """Pillow's _entropy (src/_imaging.c) re-typed, for histograms Pillow cannot hold."""
@@ -47,6 +48,7 @@ def pil_formula_entropy(counts):
             entropy += p * math.log(p) * M_LOG2E
     return -entropy
 
+
 def histogram_entropy(values):
     """The table's entropy of non-8-bit values: 256 equal bins over their range."""
     values = values.astype(np.float64)
@@ -56,9 +58,11 @@ def histogram_entropy(values):
         counts = np.unique(values, return_counts=True)[1]
     return pil_formula_entropy(counts)
 
+
 def entropy_8bit(levels):
     """Pillow's Image.entropy() of a 2-D array of 256 levels (mode "L")."""
     return Image.fromarray(np.ascontiguousarray(levels, dtype=np.uint8)).entropy()
+
 
 def scale_range(stack):
     """(lo, hi) of the [0, 1] scale: value_range "auto" as histeq_gui/core/value_range.py states it.
@@ -85,10 +89,12 @@ def scale_range(stack):
     return (finite.min(), finite.max()) if finite.min() < finite.max() else \
         (finite.min(), finite.min() + 1.0)
 
+
 def luminance(rgb, lo):
     """CleanVision's pixel brightness before / 255, on channels from lo (below lo: lo)."""
     r, g, b = (np.maximum(rgb[..., c].astype(np.float64) - lo, 0.0) for c in range(3))
     return np.sqrt(0.241 * (r * r) + 0.691 * (g * g) + 0.068 * (b * b)) + lo
+
 
 def reference_row(image, equalized, lo, hi):
     """Every column of one image (H, W) or (H, W, C), plainly.  ``equalized`` in [0, 1]."""
@@ -163,6 +169,7 @@ def reference_row(image, equalized, lo, hi):
     row["mean_abs_change"] = np.mean(change) if change.size else np.nan
     return row
 
+
 def equalize_reference(images, method="numpy", bins=256, scope="image"):
     """The seed recipe (or equalize_hist) per image and channel; images (N, H, W[, C])."""
     reference = REFERENCES[method]
@@ -179,6 +186,7 @@ def equalize_reference(images, method="numpy", bins=256, scope="image"):
                 except ValueError:       # np.histogram: range too narrow for the bins
                     out[i, ..., c] = np.nan
     return out if colour else out[..., 0]
+
 
 def check_table(table, images, method="numpy", bins=256, scope="image", names=None):
     """Compare every column of ``table`` with the per-image reference; images (N, H, W[, C])."""
@@ -214,7 +222,9 @@ def check_table(table, images, method="numpy", bins=256, scope="image", names=No
     assert_array_equal(table["duplicate_of"], expected)
     assert_array_equal(table["is_duplicate"], np.array(expected) >= 0)
 
+
 # ------------------------------------------------------------------------- real data
+
 
 def photo_crops(n=24, size=64, seed=3):
     """Gray crops of scikit-image's photographs, some darkened, brightened or flattened."""
@@ -232,8 +242,10 @@ def photo_crops(n=24, size=64, seed=3):
         images.append(crop)
     return np.stack(images)
 
+
 def as_uint8(unit):
     return np.rint(unit * 255).astype(np.uint8)
+
 
 def planted(stack):
     """Plant a black, a dark, a bright, a constant image and two duplicates into a uint8 stack."""
@@ -246,11 +258,13 @@ def planted(stack):
     stack[11] = stack[2]                               # duplicate of 2 again
     return stack
 
+
 def test_photographs_uint8_every_column():
     images = planted(as_uint8(photo_crops()))
     names = [f"crop_{i:02d}.png" for i in range(len(images))]
     table = image_stats(images[:, None], names=names)
     check_table(table, images, names=names)
+
 
 def test_planted_images_are_flagged_and_ordinary_ones_not():
     images = planted(as_uint8(photo_crops()))
@@ -271,10 +285,12 @@ def test_planted_images_are_flagged_and_ordinary_ones_not():
     assert table["duplicate_of"][40] == 10 and table["is_duplicate"].sum() == 1
     assert table["is_constant"][20] and table["is_dark"][20]
 
+
 def test_sample_stack_and_its_seed_layout():
     stack = sample_stack()                               # (100, 1, 96, 96) uint8 photographs
     table = image_stats(stack, method="skimage", bins=64)
     check_table(table, stack[:, 0], method="skimage", bins=64)
+
 
 def test_lfw_faces_float64_and_as_uint8():
     faces = data.lfw_subset()                            # (200, 25, 25) float64 in [0, 1]
@@ -282,11 +298,13 @@ def test_lfw_faces_float64_and_as_uint8():
     faces8 = as_uint8(faces)
     check_table(image_stats(faces8, bins=32), faces8, bins=32)
 
+
 def test_digits_small_images_with_duplicates():
     datasets = pytest.importorskip("sklearn.datasets")
     digits = datasets.load_digits().images.astype(np.uint8) * 15     # (1797, 8, 8)
     table = image_stats(digits)
     check_table(table, digits)
+
 
 def test_photographs_16bit_and_signed():
     unit = photo_crops(n=10, size=40)
@@ -300,6 +318,7 @@ def test_photographs_16bit_and_signed():
     big[1] = 2 ** 60                                   # constant
     big[2, 0, :3] = [2 ** 60 + 1, 2 ** 60 + 2, 2 ** 60 + 3]   # distinct as stored
     check_table(image_stats(big), big)
+
 
 def test_float_with_outliers_nan_and_inf():
     images = photo_crops(n=10, size=32) * 3 - 1
@@ -319,6 +338,7 @@ def test_float_with_outliers_nan_and_inf():
     assert not table["is_dark"][3] and not table["is_light"][3]
     assert table["inf_count"][2] == 2 and table["distinct"][6] == 2
     check_table(image_stats(images.astype(np.float32)), images.astype(np.float32))
+
 
 def test_colour_channels_last_and_channel_axis_1():
     rng = np.random.default_rng(5)
@@ -360,12 +380,14 @@ def test_colour_channels_last_and_channel_axis_1():
     rgb_float[4, 0, 0, 1] = np.nan
     check_table(image_stats(rgb_float, channel_axis=-1), rgb_float)
 
+
 def test_gray_matches_cleanvision_on_photographs():
     images = planted(as_uint8(photo_crops(n=12)))
     table = image_stats(images)
     for i in range(len(images)):
         for name, value in cv_scores(Image.fromarray(images[i])).items():
             assert table[name][i] == value, (name, i)
+
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 1, 1), (3, 1, 7), (2, 2, 1, 6, 5)])
 def test_tiny_and_odd_shapes(shape):
@@ -376,6 +398,7 @@ def test_tiny_and_odd_shapes(shape):
     floats = rng.random(shape)
     check_table(image_stats(floats), floats.reshape(-1, *shape[-2:]))
 
+
 def test_scope_stack_and_method_skimage(monkeypatch):
     from histeq_gui.core import stats
     monkeypatch.setattr(stats, "_CHUNK_PIXELS", 4 * 32 * 32)        # several chunks,
@@ -385,6 +408,7 @@ def test_scope_stack_and_method_skimage(monkeypatch):
     floats = photo_crops(n=6, size=24)
     check_table(image_stats(floats, method="skimage", bins=100), floats, method="skimage",
                 bins=100)
+
 
 def test_many_chunks_equal_one(monkeypatch):
     from histeq_gui.core import stats
@@ -397,6 +421,7 @@ def test_many_chunks_equal_one(monkeypatch):
         for name in COLUMNS:
             assert_array_equal(chunked[name], whole[name], err_msg=name)
 
+
 def test_input_is_not_modified_and_memory_maps_work(tmp_path):
     images = planted(as_uint8(photo_crops(n=12, size=16)))
     path = tmp_path / "stack.npy"
@@ -406,11 +431,13 @@ def test_input_is_not_modified_and_memory_maps_work(tmp_path):
     assert_array_equal(np.load(path), images)
     check_table(table, images)
 
+
 def test_big_endian_and_empty_stack():
     images = as_uint8(photo_crops(n=4, size=16)).astype(">u2")
     check_table(image_stats(images), images.astype(np.uint16))
     empty = image_stats(np.zeros((0, 1, 8, 8), np.uint8))
     assert list(empty) == list(COLUMNS) and all(len(v) == 0 for v in empty.values())
+
 
 def test_warm_up_compiles_the_loops_for_a_dtype():
     from histeq_gui.core import stats_kernels
@@ -421,6 +448,7 @@ def test_warm_up_compiles_the_loops_for_a_dtype():
     assert stats_kernels.gray8_summary.signatures and stats_kernels.gray8_after.signatures
     compiled = {str(sig[0].dtype) for sig in stats_kernels.histogram256.signatures}
     assert {"uint16", "int16", "int32", "float32", "float64"} <= compiled
+
 
 def test_errors_are_one_line():
     with pytest.raises(ValueError, match="boolean"):
@@ -435,6 +463,7 @@ def test_errors_are_one_line():
         image_stats(np.zeros((2, 4, 4, 5), np.uint8), channel_axis=-1)
     with pytest.raises(ValueError, match="2 dimensions"):
         image_stats(np.zeros(4, np.uint8))
+
 
 def test_progress_reports_and_cancels(monkeypatch):
     from histeq_gui.core import stats
@@ -460,7 +489,9 @@ def test_progress_reports_and_cancels(monkeypatch):
     image_stats(images[:0], progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 1), (1, 1)]
 
+
 # ----------------------------------------------------------------- dataset-relative
+
 
 def test_robust_z_on_a_worked_example():
     table = {"x": np.array([1.0, 2.0, 3.0, 4.0, 100.0, np.nan])}
@@ -478,6 +509,7 @@ def test_robust_z_on_a_worked_example():
     with pytest.raises(ValueError, match="no column"):
         robust_z(table, "nope")
 
+
 def test_outliers_flag_few_where_fixed_thresholds_flag_all():
     faces = as_uint8(data.lfw_subset()[:60] * 0.25)       # a uniformly dark dataset
     faces[17] = as_uint8(data.lfw_subset()[17])          # one normally lit face
@@ -486,11 +518,14 @@ def test_outliers_flag_few_where_fixed_thresholds_flag_all():
     flagged = outliers(table, "mean")
     assert flagged[17] and flagged.sum() <= 3
 
+
 # ----------------------------------------------------------------------------- CSV
+
 
 def read_csv(text):
     rows = list(csv.reader(io.StringIO(text)))
     return rows[0], rows[1:]
+
 
 def parse(value, dtype):
     if dtype == "bool":
@@ -501,6 +536,7 @@ def parse(value, dtype):
     if dtype == "int64":
         return int(value)
     return float(value)
+
 
 def test_csv_round_trip(tmp_path):
     images = planted(as_uint8(photo_crops(n=12, size=24))).astype(np.float64) / 255
@@ -526,6 +562,7 @@ def test_csv_round_trip(tmp_path):
     buffer = io.StringIO()
     stats_to_csv(table, buffer)
     assert buffer.getvalue() == text
+
 
 def test_csv_is_atomic_and_writes_a_sidecar(tmp_path, monkeypatch):
     from histeq_gui.core import stats_csv
@@ -553,7 +590,9 @@ def test_csv_is_atomic_and_writes_a_sidecar(tmp_path, monkeypatch):
     assert sidecar["source"] == "faces.npy" and sidecar["method"] == "numpy"
     assert sidecar["thresholds"] == THRESHOLDS and sidecar["rows"] == 4
 
+
 # ------------------------------------------------------------------ building blocks
+
 
 def test_equal_bins_match_np_histogram_at_the_edges():
     """The 256-bin counts behind the entropy are np.histogram's, also for values on the edges."""
@@ -582,6 +621,7 @@ def test_equal_bins_match_np_histogram_at_the_edges():
         for i, row in enumerate(f64):
             assert_array_equal(counts[i], np.histogram(row[np.isfinite(row)], bins=256)[0])
 
+
 def test_pairwise_sum_is_numpys():
     from histeq_gui.core.stats_kernels import pairwise_sum
     rng = np.random.default_rng(12)
@@ -591,9 +631,11 @@ def test_pairwise_sum_is_numpys():
         if n > 10:
             assert pairwise_sum(a, 3, n - 5) == np.add.reduce(a[3:n - 2]), n
 
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from([np.uint8, np.int8, np.uint16, np.int32, np.float32, np.float64]),
@@ -618,6 +660,7 @@ def test_random_stacks_against_the_reference(dtype, n, h, w, seed, specials):
     bins = int(rng.integers(2, 300))
     check_table(image_stats(images, bins=bins), images, bins=bins)
 
+
 def test_no_qt_in_the_core():
     import subprocess
     import sys
@@ -631,6 +674,7 @@ def test_no_qt_in_the_core():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
 
 def test_csv_target_checks(tmp_path):
     table = image_stats(as_uint8(photo_crops(n=3, size=8)))
@@ -648,6 +692,7 @@ def test_csv_target_checks(tmp_path):
         check_stats_target(tmp_path / "missing" / "stats.csv")
     assert source.read_bytes() == b"stack"
     assert check_stats_target(tmp_path / "stats.csv", source=source) == tmp_path / "stats.csv"
+
 
 # ---------------------------------------------------------------- a Reader (issue 10)
 @pytest.mark.parametrize("scope", ["image", "stack"])
@@ -681,12 +726,14 @@ def test_a_reader_gives_the_table_of_the_array(tmp_path, monkeypatch, scope, cas
         assert_array_equal(got[column], expected[column], err_msg=column)
     assert got.info["shape"] == list(x.shape)
 
+
 # ---------------------------------------------------------------- ragged images (issue 8)
 def _ragged_faces():
     """Real photos cut to different sizes, a 1x1 image and a duplicate among them."""
     camera, coins = data.camera(), data.coins()
     return [camera[100:164, 200:290], coins[:37, :50], np.full((1, 1), 9, np.uint8),
             data.moon()[::8, ::8], camera[100:164, 200:290].copy()]
+
 
 def test_ragged_images_each_get_the_row_they_get_alone():
     images = _ragged_faces()
@@ -704,6 +751,7 @@ def test_ragged_images_each_get_the_row_they_get_alone():
         assert table["p99"][i] == np.percentile(image.astype(np.float64), 99)
     assert table["is_constant"].tolist() == [False, False, True, False, False]
 
+
 def test_ragged_scope_stack_pools_every_pixel():
     from histeq_gui.core.equalize import histogram
 
@@ -716,6 +764,7 @@ def test_ragged_scope_stack_pools_every_pixel():
                         rtol=1e-12)
         assert table["distinct_after"][i] == len(np.unique(np.rint(255 * v)))
 
+
 def test_ragged_16_bit_and_refusals():
     rng = np.random.default_rng(5)
     wide = [rng.integers(0, 65535, (9, 7), dtype=np.uint16),
@@ -727,6 +776,7 @@ def test_ragged_16_bit_and_refusals():
         image_stats(gray_and_colour, channel_axis="auto", scope="stack")
     with pytest.raises(ValueError, match="same dtype"):
         image_stats([np.zeros((4, 5), np.uint8), np.zeros((6, 5), np.uint16)])
+
 
 @pytest.mark.parametrize("reference", ["stack", 3])
 def test_after_columns_match_against_the_whole_stack_not_each_block(monkeypatch, reference):

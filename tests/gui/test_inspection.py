@@ -158,6 +158,31 @@ def test_sorting_by_a_column_orders_the_rows(qtbot, inspect_window, faces):
     assert w.panel("grid").grid._rows.tolist() == rows_of(panel)     # the grid follows
 
 
+
+def test_a_new_sort_shows_the_top_of_the_new_order(qtbot, inspect_window, faces):
+    w = inspect_window
+    panel = w.panel("stats")
+    mean = image_stats(faces)["mean"]
+    order = np.argsort(mean, kind="stable")
+    middle = int(order[len(order) * 2 // 3])            # well below the top either way
+    w.inspection.sort("mean")
+    w.state.set_index(middle)
+    bar = panel.view.verticalScrollBar()
+    assert bar.value() > 0                               # its row scrolled into view
+    header = panel.view.horizontalHeader()
+    section = panel.model.column_of("mean")
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton,     # the header: now descending
+                     pos=QPoint(header.sectionViewportPosition(section) + 5, 5))
+    if w.inspection.sort_key != ("mean", True):
+        qtbot.mouseClick(header.viewport(), Qt.LeftButton,
+                         pos=QPoint(header.sectionViewportPosition(section) + 5, 5))
+    assert w.inspection.sort_key == ("mean", True)
+    assert bar.value() == 0                              # the top of the new order
+    assert panel.model.image_at(0) == int(np.argmax(mean))
+    row = w.inspection.row_of(middle)
+    assert row > 0 and panel.view.selectionModel().isRowSelected(row)   # still selected
+    assert panel.count_label.text().endswith("by mean, descending")
+
 def test_sorting_puts_nan_last_both_ways(qtbot, window, wait_idle):
     stack = np.random.default_rng(5).random((6, 8, 8))
     stack[2] = np.nan                      # no finite value: NaN statistics

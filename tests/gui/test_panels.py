@@ -136,6 +136,22 @@ def test_value_bins_note_for_skimage_on_uint8(panel, state):
     assert panel.bins_spin.isEnabled() and panel.bins_slider.isEnabled()
 
 
+def test_clahe_on_16_bit_images_says_how_it_fills_its_bins(panel, state):
+    state.set_stack(LoadedStack.from_array(np.full((3, 8, 8), 4000, np.uint16)))
+    state.set_method("clahe")
+    assert panel.bins_note.isVisible() and panel.bins_spin.isEnabled()
+    assert panel.bins_note.text().startswith("CLAHE stretches each image's own min..max to 14 "
+                                             "bits (scikit-image) before its 253 bins of 65")
+    state.set_bins(1024)
+    assert "its 964 bins of 17 levels" in panel.bins_note.text()        # 1 + 16384 // 1024
+    state.set_param("value_range", "0,4095")
+    assert panel.bins_note.text() == ("CLAHE bins the values 0..4095 (value_range) into 964 "
+                                      "bins of 17 14-bit levels; values outside are clipped "
+                                      "to them.")
+    state.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.uint8)))   # 8-bit: no note
+    assert not panel.bins_note.isVisible()
+
+
 def test_no_value_bins_note_for_float_images(panel, state):
     state.set_stack(LoadedStack.from_array(np.zeros((3, 8, 8), np.float32)))
     state.set_method("skimage")

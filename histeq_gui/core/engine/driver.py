@@ -144,25 +144,27 @@ def equalize_tables(source: PixelSource, group: Group, method: Method, params: d
 
 def equalize_images(source: PixelSource, image_shape: tuple, method: Method, params: dict,
                     out: np.ndarray, tick: Callable | None = None,
-                    rows_per_channel: int = 1) -> None:
+                    rows_per_channel: int = 1, convert: Callable | None = None) -> None:
     """A whole-image method, image by image (see the module docstring) into ``out``.
 
     Stack-aware parameters (resolved, one value per channel) give each row
     its channel's value.  The pool gets runs of rows of about a block's
     pixels each (a row at least, never two channels): one task per image
-    would cost more than matching a small image.
+    would cost more than matching a small image.  With ``convert`` (float64
+    values -> ``out``'s dtype) each run is converted on the pool as it is
+    done, instead of the whole stack afterwards in one thread.
     """
     by_channel = [channel_params(method, params, c)
                   for c in range(source.x2.shape[0] // rows_per_channel)]
     batched = method.images is not None and source.mask2 is None
 
-    def one(r):
+    def one(r, dest):
         image = source.x2[r].reshape(image_shape)
         mask = None if source.mask2 is None else source.mask2[r].reshape(image_shape)
         finite = np.isfinite(image) if image.dtype.kind == "f" else None
         chosen = finite if mask is None else (mask if finite is None else finite & mask)
         if chosen is not None and not chosen.any():
-            out[r] = np.nan
+            dest[...] = np.nan
             return
         result = np.asarray(method.image(image, mask, by_channel[r // rows_per_channel]),
                             np.float64)
@@ -171,15 +173,14 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
                              f"for an image of shape {image.shape}")
         if finite is not None:
             result = np.where(finite, result, np.nan)
-        out[r] = result.ravel()
+        dest[...] = result.ravel()
 
-    def block(run):
-        r0, r1 = run
+    def block(r0, r1, dest):
         pixels = np.ascontiguousarray(source.x2[r0:r1]).reshape((r1 - r0,) + tuple(image_shape))
         finite = np.isfinite(pixels) if pixels.dtype.kind == "f" else None
         keep = np.arange(r1 - r0) if finite is None else \
             np.flatnonzero(finite.reshape(r1 - r0, -1).any(axis=1))
-        target = out[r0:r1].reshape(pixels.shape)
+        target = dest.reshape(pixels.shape)
         if len(keep) < r1 - r0:
             target[...] = np.nan        # images with no finite pixel: all NaN, not handed over
         if not len(keep):
@@ -194,11 +195,15 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
             target[keep] = values
 
     def work(run):
+        r0, r1 = run
+        dest = out[r0:r1] if convert is None else np.empty((r1 - r0, out.shape[1]))
         if batched:
-            block(run)
-            return
-        for r in range(*run):
-            one(r)
+            block(r0, r1, dest)
+        else:
+            for r in range(r0, r1):
+                one(r, dest[r - r0])
+        if convert is not None:
+            out[r0:r1] = convert(dest)
 
     rows = source.x2.shape[0]
     step = max(1, BLOCK // max(source.x2.shape[1], 1))
@@ -223,11 +228,8 @@ def equalize_stack(images, method: str, bins: int, scope: str, mask, channel_axi
     out2 = np.empty(x2.shape, target)
     p = resolve_stack(m, p, view)
     if m.kind(x.dtype) == "image":
-        values = out2 if convert is None else np.empty(x2.shape)
-        equalize_images(source, xc.shape[-2:], m, p, values,
-                        pool.ticker(progress, x2.shape[0]), rows_per_channel)
-        if convert is not None:
-            out2[...] = convert(values)
+        equalize_images(source, xc.shape[-2:], m, p, out2, pool.ticker(progress, x2.shape[0]),
+                        rows_per_channel, convert)
     else:
         found = groups(x2.shape[0], pixels, scope, rows_per_channel,
                        table_width(x2.dtype, m, bins), lookup=x2.dtype.kind in "iu")

@@ -63,7 +63,7 @@ stays the reference (and what the NumPy loops use while numba compiles):
     with ``anchor="left"``, ``scale`` :attr:`RowLoop.scale` and float64
     rounding for integer images).
 
-A parameter may be *stack-aware* (:attr:`Param.resolve`): a value such as
+A parameter may be *stack-aware* (:class:`Param`'s ``resolve``): a value such as
 "the whole stack" or "image 3 of the stack" that the engine turns into one
 plain value per channel against the images being equalized
 (:class:`StackView`) before calling the hook, which gets its channel's.
@@ -86,7 +86,8 @@ __all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStre
            "bins_param", "round_half_up", "KIND_NAMES", "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
-SCOPES = ("image", "stack")  # every scope a method may support
+#: Every scope a method may support: each image its own histogram, or one for the stack.
+SCOPES = ("image", "stack")
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,7 @@ class Curve:
 
 @dataclass(frozen=True)
 class StackView:
-    """The images a stack-aware parameter is resolved against (see :attr:`Param.resolve`).
+    """The images a stack-aware parameter is resolved against (see :class:`Param`'s ``resolve``).
 
     Attributes
     ----------
@@ -529,7 +530,10 @@ class Method:
     value_cells : str
         Kinds of images mapped by a ``table`` over integer values (the
         method ignores ``bins`` for them); for a whole-image method, the
-        kinds its table maps instead of its image hook.
+        kinds its table maps instead of its image hook, or without a table
+        hook the kinds whose integer values its image hook works on
+        directly (OpenCV's CLAHE on 8- and 16-bit images), ignoring
+        ``bins``.
     value_bits : int
         Integers of the ``value_cells`` kinds up to this many bits are
         mapped over their values; wider ones over ``bins`` equal-width bins
@@ -542,6 +546,11 @@ class Method:
     table_loop, nodes_loop : RowLoop, optional
         The ``table`` and ``nodes`` hooks as compiled loops over one sample
         (see the module docstring).
+    bins_note : callable, optional
+        ``bins_note(dtype, bins, params) -> str or None``: a sentence on how
+        the method fills its bins for images of ``dtype`` with these
+        parameters (given ones only; missing ones at their defaults), which
+        the viewer shows beside its bins control; None for nothing to say.
     """
 
     name: str
@@ -564,6 +573,7 @@ class Method:
     curve: Callable | None = field(default=None, repr=False)
     table_loop: RowLoop | None = field(default=None, repr=False)
     nodes_loop: RowLoop | None = field(default=None, repr=False)
+    bins_note: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -586,7 +596,7 @@ class Method:
         if self.value_bits not in (8, 16, 32, 64):
             raise ValueError(f"{self.name}: value_bits must be 8, 16, 32 or 64")
         if self.image is not None:
-            if self.nodes is not None or (self.table is None) != (not self.value_cells):
+            if self.nodes is not None or (self.table is not None and not self.value_cells):
                 raise ValueError(f"{self.name}: an image method has no nodes hook, and a table "
                                  f"hook only with value_cells (the kinds it maps)")
             if self.scopes != ("image",):
@@ -610,12 +620,12 @@ class Method:
 
     @property
     def stack_aware(self):
-        """The parameters resolved against the stack (:attr:`Param.resolve`)."""
+        """The parameters resolved against the stack (:class:`Param`'s ``resolve``)."""
         return tuple(p for p in self.params if p.resolve is not None)
 
     def kind(self, dtype):
         """How images of ``dtype`` are mapped: "nodes", "table" or "image"."""
-        if self.image is not None and not self.by_value(dtype):
+        if self.image is not None and (self.table is None or not self.by_value(dtype)):
             return "image"
         if self.by_value(dtype) or self.nodes is None:
             return "table"

@@ -312,6 +312,8 @@ class SettingsPanel(QWidget):
         state.methodChanged.connect(self._show_scope)
         state.stackChanged.connect(self._show_note)
         state.methodChanged.connect(self._show_note)
+        state.binsChanged.connect(self._show_note)
+        state.paramsChanged.connect(self._show_note)
         state.levelsChanged.connect(self._show_levels)
         state.stackChanged.connect(self._show_levels)
         state.indexChanged.connect(self._show_levels)
@@ -369,11 +371,18 @@ class SettingsPanel(QWidget):
         stack_button.setToolTip(_SCOPES[1][2] if note is None else note)
 
     def _show_note(self, *_):
-        ignored = self.state.value_bins
-        if ignored:
-            self.bins_note.setText(value_bins_note(self.state.method_spec,
-                                                   self.state.stack.dtype))
-        self.bins_note.setVisible(ignored)
+        state = self.state
+        ignored = state.value_bins
+        note = value_bins_note(state.method_spec, state.stack.dtype) if ignored else None
+        own = state.method_spec.bins_note
+        if not ignored and own is not None and state.stack is not None:
+            try:
+                note = own(state.stack.dtype, state.bins, state.params)
+            except ValueError:          # parameters being typed: the form says what is wrong
+                note = None
+        if note:
+            self.bins_note.setText(note)
+        self.bins_note.setVisible(bool(note))
         self.bins_spin.setEnabled(not ignored)
         self.bins_slider.setEnabled(not ignored)
 

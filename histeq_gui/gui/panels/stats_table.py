@@ -191,6 +191,7 @@ class StatsTablePanel(QWidget):
         self.inspection = inspection = context.inspection
         self.model = StatsTableModel(inspection, self)
         self._syncing = False
+        self._sorted = False
         self._sized_for = None
         self.export_dialog = None
 
@@ -350,6 +351,7 @@ class StatsTablePanel(QWidget):
         self.clear_brush_button.setEnabled(brush is not None)   # no jump in the layout
 
     def _show_sort(self, column, descending):
+        self._sorted = True            # the new order is shown from its top (_after_reset)
         header = self.view.horizontalHeader()
         section = self.model.column_of(column) if column else -1
         order = Qt.DescendingOrder if descending else Qt.AscendingOrder
@@ -369,7 +371,8 @@ class StatsTablePanel(QWidget):
             text += f" · {label_text(inspection.label)}"
         column, descending = inspection.sort_key
         if column:
-            text += f", by {column} {'↓' if descending else '↑'}"
+            # In words: the header's arrow points the way the style draws it.
+            text += f", by {column}, {'descending' if descending else 'ascending'}"
         self.count_label.setText(text)
 
     def _show_message(self):
@@ -404,9 +407,16 @@ class StatsTablePanel(QWidget):
 
     # ------------------------------------------------------------------ rows and the image
     def _after_reset(self):
-        """After new rows: the count, and the current image's row selected."""
+        """After new rows: the count, the current image's row selected, and in view.
+
+        After a new sort the table shows the top of the new order instead
+        (the current row stays selected).
+        """
         self._show_count()
-        self.select_image(self.state.index)
+        sorted_now, self._sorted = self._sorted, False
+        self.select_image(self.state.index, scroll=not sorted_now)
+        if sorted_now:
+            self.view.scrollToTop()
 
     def _size_columns(self):
         """Columns as wide as their header and their values (once per stack).
@@ -445,8 +455,8 @@ class StatsTablePanel(QWidget):
             empty = table is None or not np.any(np.char.str_len(table[name]) > 0)
             self.view.setColumnHidden(self.model.column_of(name), bool(empty))
 
-    def select_image(self, index):
-        """Select and scroll to the row of image ``index`` (none if it is filtered out)."""
+    def select_image(self, index, scroll=True):
+        """Select the row of image ``index`` (none if filtered out); ``scroll``: into view."""
         row = self.inspection.row_of(index) if self.inspection.table is not None else -1
         selection = self.view.selectionModel()
         self._syncing = True
@@ -458,7 +468,8 @@ class StatsTablePanel(QWidget):
             if selection.currentIndex().row() != row or not selection.isRowSelected(row):
                 selection.setCurrentIndex(cell, QItemSelectionModel.ClearAndSelect |
                                           QItemSelectionModel.Rows)
-            self.view.scrollTo(cell, QAbstractItemView.EnsureVisible)
+            if scroll:
+                self.view.scrollTo(cell, QAbstractItemView.EnsureVisible)
         finally:
             self._syncing = False
 

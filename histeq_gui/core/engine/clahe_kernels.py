@@ -1,0 +1,526 @@
+"""Compiled CLAHE loops (numba): scikit-image's and OpenCV's, over blocks of whole images.
+
+Both CLAHE variants cut each image into tiles, clip each tile's histogram,
+turn it into a map and blend the maps of the four tiles around every pixel
+bilinearly; they differ in every detail (padding, levels, clipping,
+redistribution, rounding), and each kernel here repeats its reference's
+arithmetic operation for operation:
+
+:func:`skimage_clahe`
+    ``skimage.exposure.equalize_adapthist`` (scikit-image 0.26,
+    ``exposure/_adapthist.py``) from the image's 16-bit values on: the
+    rescale of its min..max to 14 bits, ``nbins`` bins, ``clip_histogram``'s
+    redistribution loop, ``map_histogram``, the float32 blend and the final
+    rescale to [0, 1].
+:func:`opencv_clahe`
+    ``cv2.createCLAHE(clipLimit, tileGridSize).apply`` (OpenCV
+    ``modules/imgproc/src/clahe.cpp``) on integer levels: the tile grid with
+    its BORDER_REFLECT_101 extension, the clip in mean-bin units, the
+    residual step, the single precision look-up tables and blend, rounded
+    half to even.
+
+A kernel takes a block ``(n, H, W)`` of images and fills ``out`` ``(n, H,
+W)`` float64, image by image, releasing the GIL.  Only the images' own
+pixels are read (tiles beyond the image edge read reflected pixels through
+index tables, never a padded copy), every index is clamped into its table,
+and a block whose companions do not fit raises ValueError: wrong input
+gives wrong values, never a wrong address.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["skimage_clahe", "opencv_clahe", "GRAY_LEVELS"]
+
+GRAY_LEVELS = 2 ** 14       # scikit-image's NR_OF_GRAY: the levels its CLAHE works in
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _reflect(p, n):
+    # Index p (any integer) of an axis of n pixels extended by reflection
+    # without repeating the edge: np.pad's "reflect" and OpenCV's
+    # BORDER_REFLECT_101, both periodic with period 2 (n - 1) however far
+    # they reach.
+    if n == 1:
+        return 0
+    period = 2 * (n - 1)
+    p %= period
+    return period - p if p >= n else p
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _round_half_even(v):
+    # np.rint / np.round for one float64.
+    whole = np.floor(v)
+    rest = v - whole
+    if rest > 0.5 or (rest == 0.5 and whole % 2 != 0):
+        whole += 1.0
+    return whole
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _check_block(x, out):
+    # An output of the block's own image shape, with room for every image.
+    if out.shape[0] < x.shape[0] or out.shape[1] != x.shape[1] or out.shape[2] != x.shape[2]:
+        raise ValueError("the output does not fit the block")
+
+
+# ------------------------------------------------------------------ scikit-image
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _gray(u, low, high):
+    # rescale_intensity(u, in_range=(low, high), out_range=(0, 16383)),
+    # rounded half to even: clip, (u - low) / (high - low) * 16383 in float64;
+    # a constant range clips u itself to 0..16383.
+    top = np.float64(GRAY_LEVELS - 1)
+    if high > low:
+        v = np.float64(u)
+        if v < low:
+            v = low
+        elif v > high:
+            v = high
+        return _round_half_even((v - low) / (high - low) * top)
+    return min(np.float64(u), top)
+
+
+@njit(nogil=True, cache=True)
+def _clip_histogram(h, clim):
+    # scikit-image's clip_histogram, in place, step for step.  The count of
+    # bins under the limit is kept up to date instead of counted again for
+    # every start index (the same numbers, without its O(bins**2) cost).
+    size = h.shape[0]
+    n_excess = 0
+    for k in range(size):
+        if h[k] > clim:
+            n_excess += h[k] - clim
+            h[k] = clim
+    bin_incr = n_excess // size
+    if bin_incr > 0:            # else the next two passes change nothing
+        upper = clim - bin_incr
+        for k in range(size):
+            if h[k] < upper:
+                h[k] += bin_incr
+                n_excess -= bin_incr
+        # Bins the first pass lifted to upper or beyond are taken here too.
+        for k in range(size):
+            if h[k] >= upper and h[k] < clim:
+                n_excess += h[k] - clim
+                h[k] = clim
+    if n_excess <= 0:
+        return
+    under = 0
+    for k in range(size):
+        if h[k] < clim:
+            under += 1
+    while n_excess > 0:
+        previous = n_excess
+        for index in range(size):
+            if under == 0:
+                return          # nothing can change any more: scikit-image stops too
+            step = max(1, under // n_excess)
+            for j in range(index, size, step):
+                if h[j] < clim:
+                    h[j] += 1
+                    n_excess -= 1
+                    if h[j] == clim:
+                        under -= 1
+            if n_excess <= 0:
+                break
+        if previous == n_excess:
+            break
+
+
+@njit(nogil=True, cache=True)
+def _skimage_tile_row(src, base, lut, W, t, kh, kw, rsrc, csrc, clim, clip, scale, hist,
+                      partial, total, maps):
+    # The maps of tile row t: each tile's histogram of bins (lut[src - base])
+    # over its kh x kw pixels (rows and columns beyond the image reflected),
+    # clipped, then map_histogram: int(min(cumsum * (16383 / pixels), 16383)).
+    # Tiles of many pixels per bin are counted in four partial histograms
+    # taking turns, so that runs of equal pixels do not wait on one counter.
+    nx, used = maps.shape
+    top = np.float64(GRAY_LEVELS - 1)
+    split = partial.shape[1] == hist.shape[0]
+    for tj in range(nx):
+        c0 = tj * kw
+        inside = c0 + kw <= W
+        if split and inside:
+            partial[:, :] = 0
+            stop = c0 + kw - kw % 4
+            for p in range(t * kh, (t + 1) * kh):
+                row = rsrc[p] * W
+                for q in range(row + c0, row + stop, 4):
+                    partial[0, np.uintp(lut[np.uintp(np.int64(src[q]) - base)])] += 1
+                    partial[1, np.uintp(lut[np.uintp(np.int64(src[q + 1]) - base)])] += 1
+                    partial[2, np.uintp(lut[np.uintp(np.int64(src[q + 2]) - base)])] += 1
+                    partial[3, np.uintp(lut[np.uintp(np.int64(src[q + 3]) - base)])] += 1
+                for q in range(row + stop, row + c0 + kw):
+                    partial[0, np.uintp(lut[np.uintp(np.int64(src[q]) - base)])] += 1
+            for b in range(hist.shape[0]):
+                hist[b] = partial[0, b] + partial[1, b] + partial[2, b] + partial[3, b]
+        else:
+            hist[:] = 0
+            for p in range(t * kh, (t + 1) * kh):
+                row = rsrc[p] * W
+                if inside:
+                    for q in range(row + c0, row + c0 + kw):
+                        hist[np.uintp(lut[np.uintp(np.int64(src[q]) - base)])] += 1
+                else:
+                    for q in range(c0, c0 + kw):
+                        hist[np.uintp(lut[np.uintp(np.int64(src[row + csrc[q]]) - base)])] += 1
+        if clip:
+            _clip_histogram(hist, clim)
+        running = 0
+        for b in range(used):
+            running += hist[b]
+            total[b] = running
+        for b in range(used):
+            maps[tj, b] = np.float64(np.int64(min(np.float64(total[b]) * scale, top)))
+
+
+@njit(nogil=True, cache=True)
+def _skimage_image(src, base, lut, H, W, kh, kw, rsrc, csrc, left, right, cw, clim, clip,
+                   scale, hist, partial, total, maps, result):
+    # One image's CLAHE from each pixel's bin lut[src - base], before the final
+    # rescale: result gets the uint16 values scikit-image's _clahe returns.
+    # Returns their min and max.  Bands of kh rows of the padded image (kh // 2
+    # rows before the image): band b blends tile rows b - 1 and b (clamped),
+    # so the maps are made one tile row ahead and kept for two rows.
+    nx = maps.shape[1]
+    used = maps.shape[2]
+    ny = (H + kh - 1) // kh
+    made = -1
+    rmin = np.uint16(65535)
+    rmax = np.uint16(0)
+    for band in range((H - 1 + kh // 2) // kh + 1):
+        upper_row = min(max(band - 1, 0), ny - 1)
+        lower_row = min(band, ny - 1)
+        while made < lower_row:
+            made += 1
+            _skimage_tile_row(src, base, lut, W, made, kh, kw, rsrc, csrc, clim, clip, scale,
+                              hist, partial, total, maps[made % 2])
+        above = maps[upper_row % 2].reshape(nx * used)
+        below = maps[lower_row % 2].reshape(nx * used)
+        for r in range(max(band * kh - kh // 2, 0), min((band + 1) * kh - kh // 2, H)):
+            rw = ((r + kh // 2) % kh) / kh
+            rw1 = 1.0 - rw
+            row = r * W
+            for c in range(W):
+                # Unsigned indices: in range by construction, and no
+                # negative-index arithmetic in the hot loop.
+                k = np.uintp(row + c)
+                u = np.uintp(c)
+                b = np.uintp(lut[np.uintp(np.int64(src[k]) - base)])
+                w = cw[u]
+                w1 = 1.0 - w
+                # result += (map * weight).astype(float32), tile by tile.
+                value = np.float32(above[np.uintp(left[u] + b)] * (w1 * rw1))
+                value += np.float32(above[np.uintp(right[u] + b)] * (w * rw1))
+                value += np.float32(below[np.uintp(left[u] + b)] * (w1 * rw))
+                value += np.float32(below[np.uintp(right[u] + b)] * (w * rw))
+                g = np.uint16(value)
+                result[k] = g
+                rmin = min(rmin, g)
+                rmax = max(rmax, g)
+    return rmin, rmax
+
+
+@njit(nogil=True, cache=True)
+def _skimage_rescale(result, rmin, rmax, single, finals, target):
+    # rescale_intensity(result.astype(float)) to [0, 1], in float32 for
+    # float32 images, through a table of the finals when that is smaller than
+    # the image; a constant result is clipped to [0, 1] instead.
+    npix = target.shape[0]
+    low = np.float64(rmin)
+    span = np.float64(rmax) - low
+    width = np.int64(rmax) - np.int64(rmin) + 1
+    if rmax == rmin:
+        for k in range(npix):
+            target[k] = min(np.float64(result[k]), 1.0)
+    elif width <= finals.shape[0] and width <= npix:
+        for k in range(width):
+            if single:
+                finals[k] = np.float32(k) / np.float32(span)
+            else:
+                finals[k] = k / span
+        for k in range(npix):
+            target[k] = finals[np.uintp(min(max(np.int64(result[k]) - np.int64(rmin), 0),
+                                            width - 1))]
+    elif single:
+        for k in range(npix):
+            target[k] = (np.float32(result[k]) - np.float32(low)) / np.float32(span)
+    else:
+        for k in range(npix):
+            target[k] = (np.float64(result[k]) - low) / span
+
+
+@njit(nogil=True, cache=True)
+def skimage_clahe(x, factor, ranges, kh, kw, clip_limit, nbins, single, out):
+    """``equalize_adapthist`` of each image of a block of 16-bit values.
+
+    Parameters
+    ----------
+    x : ndarray of uint8 or uint16, shape (n, H, W), C-contiguous
+        ``img_as_uint`` of each image, divided by ``factor``: uint8 images as
+        they are (``factor`` 257), uint16 as they are (1), floats converted
+        by ``img_as_uint`` first (1).
+    factor : int
+        257 for uint8 pixels (``img_as_uint`` multiplies them by 257), else 1.
+    ranges : ndarray of float64, shape (n, 2) or (0, 2)
+        The 16-bit range ``(low, high)`` each image's values are rescaled
+        from to 14 bits, or none: each image's own min..max (scikit-image).
+    kh, kw : int
+        ``kernel_size`` per axis (at least 1).
+    clip_limit : float
+        scikit-image's ``clip_limit`` (0: no clipping).
+    nbins : int
+        Bins of each tile's histogram (1 to 65536).
+    single : bool
+        True where scikit-image computes the final rescale in float32 (float32
+        images).
+    out : ndarray of float64, shape (n, H, W), C-contiguous
+        The results, in [0, 1].
+    """
+    _check_block(x, out)
+    if kh < 1 or kw < 1 or nbins < 1:
+        raise ValueError("kernel sizes and bins must be positive")
+    n, H, W = x.shape
+    own_range = ranges.shape[0] == 0
+    if not own_range and ranges.shape[0] < n:
+        raise ValueError("fewer ranges than images")
+    npix = H * W
+    if n == 0 or npix == 0:
+        return
+    ny = (H + kh - 1) // kh
+    nx = (W + kw - 1) // kw
+    bin_size = 1 + GRAY_LEVELS // nbins
+    used = min((GRAY_LEVELS - 1) // bin_size + 1, nbins)
+    pixels = kh * kw
+    if clip_limit > 0.0:
+        clim = np.int64(max(clip_limit * pixels, 1.0))
+    else:
+        clim = np.int64(pixels)
+    clip = clim < pixels          # else clip_histogram changes nothing
+    scale = np.float64(GRAY_LEVELS - 1) / pixels
+
+    rsrc = np.empty(ny * kh, np.int64)
+    for p in range(ny * kh):
+        rsrc[p] = _reflect(p, H)
+    csrc = np.empty(nx * kw, np.int64)
+    for q in range(nx * kw):
+        csrc[q] = _reflect(q, W)
+    # Per column: where the left and right tiles' maps start in a row of maps,
+    # and the right one's weight, as scikit-image's blocks of kw columns from
+    # the padded image's start (kw // 2 before the image) and
+    # np.arange(kw) / kw give them.
+    left = np.empty(W, np.int64)
+    right = np.empty(W, np.int64)
+    cw = np.empty(W, np.float64)
+    for c in range(W):
+        pc = c + kw // 2
+        block = pc // kw
+        left[c] = min(max(block - 1, 0), nx - 1) * used
+        right[c] = min(block, nx - 1) * used
+        cw[c] = (pc % kw) / kw
+
+    # Each pixel's bin goes through a table over the image's lo..hi; an image
+    # smaller than that table (under 65536 pixels) has its bins computed
+    # once instead, into `levels`, read through an identity table.
+    lut = np.empty(65536, np.uint16)
+    identity = np.arange(used).astype(np.uint16)
+    levels = np.empty(npix if npix < 65536 else 0, np.uint16)
+    finals = np.empty(GRAY_LEVELS, np.float64)
+    hist = np.zeros(nbins, np.int64)
+    total = np.zeros(used, np.int64)
+    # Four partial histograms for tiles of at least 16 pixels per bin.
+    partial = np.zeros((4, nbins if pixels >= 16 * nbins else 0), np.int64)
+    maps = np.empty((2, nx, used), np.float64)
+    result = np.empty(npix, np.uint16)
+    for i in range(n):
+        image = x[i].reshape(npix)
+        target = out[i].reshape(npix)
+        lo = image[0]
+        hi = image[0]
+        for k in range(npix):
+            lo = min(lo, image[k])
+            hi = max(hi, image[k])
+        if own_range:
+            low = np.float64(lo) * factor
+            high = np.float64(hi) * factor
+        else:
+            low = ranges[i, 0]
+            high = ranges[i, 1]
+        base = np.int64(lo)
+        width = np.int64(hi) - base + 1
+        if width <= npix:
+            for k in range(width):
+                g = _gray((base + k) * factor, low, high)
+                lut[k] = min(np.int64(g) // bin_size, used - 1)
+            rmin, rmax = _skimage_image(image, base, lut, H, W, kh, kw, rsrc, csrc, left,
+                                        right, cw, clim, clip, scale, hist, partial, total,
+                                        maps, result)
+        else:
+            for k in range(npix):
+                g = _gray(np.int64(image[k]) * factor, low, high)
+                levels[k] = min(np.int64(g) // bin_size, used - 1)
+            rmin, rmax = _skimage_image(levels, 0, identity, H, W, kh, kw, rsrc, csrc, left,
+                                        right, cw, clim, clip, scale, hist, partial, total,
+                                        maps, result)
+        _skimage_rescale(result, rmin, rmax, single, finals, target)
+
+
+# ------------------------------------------------------------------------ OpenCV
+
+
+@njit(nogil=True, cache=True)
+def _opencv_tile(image, W, lo, width, r0, th, c0, tw, rsrc, csrc, levels, limit, lut_scale,
+                 top, hist, lut):
+    # One tile's look-up table over the image's levels lo .. lo + width - 1
+    # (no pixel has another level, so no other entry is ever read): the
+    # histogram, OpenCV's clip and redistribution, and
+    # saturate_cast(sum * lutScale).  The levels below lo hold no pixel: their
+    # share of the redistribution (batch each, plus the residual's steps
+    # among them) starts the sum.
+    hist[:width] = 0
+    inside = c0 + tw <= W
+    for p in range(r0, r0 + th):
+        row = rsrc[p] * W
+        if inside:
+            for q in range(row + c0, row + c0 + tw):
+                hist[np.uintp(np.int64(image[q]) - lo)] += 1
+        else:
+            for q in range(c0, c0 + tw):
+                hist[np.uintp(np.int64(image[row + csrc[q]]) - lo)] += 1
+    total = 0
+    if limit > 0:
+        clipped = 0
+        for k in range(width):
+            if hist[k] > limit:
+                clipped += hist[k] - limit
+                hist[k] = limit
+        batch = clipped // levels
+        residual = clipped - batch * levels
+        step = max(levels // residual, 1) if residual != 0 else levels
+        # Levels 0, step, 2 step, ... (the first `residual` of them) get one more.
+        below = min((lo + step - 1) // step, residual)
+        total = lo * batch + below
+        for k in range(width):
+            hist[k] += batch
+        first = below * step            # the first level of the residual's steps at or after lo
+        count = below
+        while count < residual and first < lo + width:
+            hist[np.uintp(first - lo)] += 1
+            first += step
+            count += 1
+    for k in range(width):
+        total += hist[k]
+        v = np.rint(np.float32(total) * lut_scale)         # cvRound
+        lut[k] = min(max(v, np.float32(0.0)), top)          # saturate_cast
+
+
+@njit(nogil=True, cache=True)
+def opencv_clahe(x, levels, tiles_x, tiles_y, clip_limit, out):
+    """``cv2.createCLAHE(clip_limit, (tiles_x, tiles_y)).apply`` of each image, over ``levels``.
+
+    Parameters
+    ----------
+    x : ndarray of unsigned integers, shape (n, H, W), C-contiguous
+        Each pixel's level, below ``levels`` (uint8 and uint16 pixels
+        themselves: OpenCV's 256 and 65536 levels); a level at or above
+        ``levels`` raises ValueError.
+    levels : int
+        OpenCV's ``histSize``: 256 for 8-bit images, 65536 for 16-bit.
+    tiles_x, tiles_y : int
+        The tile grid (``tileGridSize``).
+    clip_limit : float
+        OpenCV's ``clipLimit`` (0 or less: no clipping).
+    out : ndarray of float64, shape (n, H, W), C-contiguous
+        OpenCV's result divided by ``levels - 1``.
+    """
+    _check_block(x, out)
+    if tiles_x < 1 or tiles_y < 1 or levels < 2:
+        raise ValueError("a tile grid and at least two levels are needed")
+    n, H, W = x.shape
+    npix = H * W
+    if n == 0 or npix == 0:
+        return
+    # Sizes that the grid does not divide are extended at the bottom and
+    # right (both, whichever does not divide) by reflection.
+    if W % tiles_x == 0 and H % tiles_y == 0:
+        tw = W // tiles_x
+        th = H // tiles_y
+    else:
+        tw = (W + tiles_x - W % tiles_x) // tiles_x
+        th = (H + tiles_y - H % tiles_y) // tiles_y
+    area = tw * th
+    lut_scale = np.float32(levels - 1) / np.float32(area)
+    limit = 0
+    if clip_limit > 0.0:
+        limit = max(np.int64(clip_limit * area / levels), 1)
+    top = np.float32(levels - 1)
+
+    rsrc = np.empty(tiles_y * th, np.int64)
+    for p in range(tiles_y * th):
+        rsrc[p] = _reflect(p, H)
+    csrc = np.empty(tiles_x * tw, np.int64)
+    for q in range(tiles_x * tw):
+        csrc[q] = _reflect(q, W)
+    # The blend's columns, in single precision as OpenCV computes them.
+    inv_tw = np.float32(1.0) / np.float32(tw)
+    left = np.empty(W, np.int64)
+    right = np.empty(W, np.int64)
+    xa = np.empty(W, np.float32)
+    xa1 = np.empty(W, np.float32)
+    for c in range(W):
+        txf = np.float32(c) * inv_tw - np.float32(0.5)
+        tx1 = np.int64(np.floor(txf))
+        xa[c] = txf - np.float32(tx1)
+        xa1[c] = np.float32(1.0) - xa[c]
+        left[c] = min(max(tx1, 0), tiles_x - 1)
+        right[c] = min(max(tx1 + 1, 0), tiles_x - 1)
+    inv_th = np.float32(1.0) / np.float32(th)
+    finals = np.empty(levels, np.float64)
+    for k in range(levels):
+        finals[k] = k / (levels - 1)
+
+    hist = np.zeros(levels, np.int64)
+    lut = np.empty(0, np.float32)
+    for i in range(n):
+        image = x[i].reshape(npix)
+        target = out[i].reshape(npix)
+        lo = np.int64(image[0])
+        hi = lo
+        for k in range(npix):
+            lo = min(lo, np.int64(image[k]))
+            hi = max(hi, np.int64(image[k]))
+        if hi >= levels:
+            raise ValueError("a pixel's level is not below levels")
+        width = hi - lo + 1
+        if lut.shape[0] < tiles_y * tiles_x * width:
+            lut = np.empty(tiles_y * tiles_x * width, np.float32)
+        for ty in range(tiles_y):
+            for tx in range(tiles_x):
+                start = (ty * tiles_x + tx) * width
+                _opencv_tile(image, W, lo, width, ty * th, th, tx * tw, tw, rsrc, csrc, levels,
+                             limit, lut_scale, top, hist, lut[start:start + width])
+        for r in range(H):
+            tyf = np.float32(r) * inv_th - np.float32(0.5)
+            ty1 = np.int64(np.floor(tyf))
+            ya = tyf - np.float32(ty1)
+            ya1 = np.float32(1.0) - ya
+            upper = lut[min(max(ty1, 0), tiles_y - 1) * tiles_x * width:]
+            lower = lut[min(max(ty1 + 1, 0), tiles_y - 1) * tiles_x * width:]
+            row = r * W
+            for c in range(W):
+                k = np.uintp(row + c)
+                u = np.uintp(c)
+                v = min(max(np.int64(image[k]), lo), hi) - lo
+                a = np.uintp(left[u] * width + v)
+                b = np.uintp(right[u] * width + v)
+                res = (upper[a] * xa1[u] + upper[b] * xa[u]) * ya1 + \
+                      (lower[a] * xa1[u] + lower[b] * xa[u]) * ya
+                level = min(max(np.rint(res), np.float32(0.0)), top)
+                target[k] = finals[np.uintp(level)]
