@@ -25,6 +25,7 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QImage
 
 from ..core.equalize import equalize
@@ -33,7 +34,7 @@ from .compute import (needs_stack, params_dict, params_key, resolve_stack_params
                       stack_histograms)
 from .image_views import NAN_COLOUR
 
-__all__ = ["Variant", "ORIGINAL", "Thumbnails", "thumbnail_shape", "reduce_images",
+__all__ = ["Variant", "ORIGINAL", "Thumbnails", "thumbnail_shape", "reduce_images", "fit_square",
            "display_bytes", "to_qimages", "DEFAULT_SIZE", "SYNC_VALUES"]
 
 DEFAULT_SIZE = 96
@@ -84,30 +85,41 @@ ORIGINAL = Variant()
 
 
 def thumbnail_shape(shape, size):
-    """``(h, w)`` of the thumbnail of an ``(H, W)`` image: the longer side about ``size``.
+    """``(h, w)`` of the thumbnail of an ``(H, W)`` image, fitted in ``size`` x ``size``.
 
-    Big images shrink by an integer block factor, small ones grow by an
-    integer repeat factor, so the aspect ratio is kept and pixels stay square.
+    An image larger than the square fills it on its longer side: shrunk by
+    an integer block factor (:func:`reduce_images`: the longer side between
+    ``size`` and twice it), then scaled smoothly to ``size``; a smaller one
+    grows by an integer repeat factor (pixels stay square).  The aspect
+    ratio is kept.
+
+    Examples
+    --------
+    >>> thumbnail_shape((128, 128), 96), thumbnail_shape((50, 200), 96)
+    ((96, 96), (24, 96))
+    >>> thumbnail_shape((8, 8), 96), thumbnail_shape((96, 96), 96)
+    ((96, 96), (96, 96))
     """
     height, width = int(shape[0]), int(shape[1])
     longest = max(height, width, 1)
     if longest > size:
-        k = -(-longest // size)
-        return max(height // k, 1), max(width // k, 1)
+        return (max(round(height * size / longest), 1), max(round(width * size / longest), 1))
     k = max(size // longest, 1)
     return height * k, width * k
 
 
 def reduce_images(batch, size):
-    """A batch ``(m, H, W[, C])`` resized to :func:`thumbnail_shape` (float64, or as is).
+    """A batch ``(m, H, W[, C])`` made small for :func:`thumbnail_shape` (float64, or as is).
 
-    Block means when shrinking (NaN spreads to its block), repeated pixels
-    when enlarging.
+    Block means when shrinking, by the largest factor that keeps the longer
+    side at least ``size`` (NaN spreads to its block; the grid's image is
+    then scaled smoothly to fit, :func:`fit_square`); repeated pixels when
+    enlarging.
     """
     height, width = batch.shape[1:3]
     longest = max(height, width, 1)
     if longest > size:
-        k = -(-longest // size)
+        k = longest // size
         h, w = max(height // k, 1), max(width // k, 1)
         if height < k or width < k:           # a thin strip: sample, do not average
             rows = np.minimum(np.arange(h) * k, height - 1)
@@ -140,6 +152,14 @@ def display_bytes(batch, lo, hi):
     x += np.float32(0.5)
     np.clip(x, 0, 255, out=x)
     return x.astype(np.uint8), nan
+
+
+def fit_square(image: QImage, size: int) -> QImage:
+    """``image`` scaled smoothly, keeping its aspect, to :func:`thumbnail_shape`, if larger."""
+    if image.width() <= size and image.height() <= size:
+        return image
+    h, w = thumbnail_shape((image.height(), image.width()), size)
+    return image.scaled(w, h, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
 
 
 def to_qimages(pixels, nan=None):
@@ -385,7 +405,7 @@ class Thumbnails:
                                for p in pixels])
         small = reduce_images(pixels, self.size)
         u8, nan = display_bytes(small, lo, hi)
-        images = to_qimages(u8, nan)
+        images = [fit_square(image, self.size) for image in to_qimages(u8, nan)]
         if failed is not None:
             images = [None if bad else image for bad, image in zip(failed, images)]
         return images

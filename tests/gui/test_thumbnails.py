@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt5.QtCore import QSize
+from PIL import Image
 from PyQt5.QtGui import QColor, QImage
 from skimage import data
 
@@ -117,21 +118,32 @@ class RaggedStack:
 def test_each_image_keeps_its_own_shape_and_aspect():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, shape, dtype=np.uint8)
-              for shape in ((50, 200), (300, 30), (8, 8), (96, 96), (50, 200))]
-    made = Thumbnails(RaggedStack(images), size=96).make(ORIGINAL, range(5))
-    sizes = [(made[i].height(), made[i].width()) for i in range(5)]
+              for shape in ((50, 200), (300, 30), (8, 8), (96, 96), (50, 200), (192, 192))]
+    made = Thumbnails(RaggedStack(images), size=96).make(ORIGINAL, range(6))
+    sizes = [(made[i].height(), made[i].width()) for i in range(6)]
     assert sizes == [thumbnail_shape(im.shape, 96) for im in images]
-    assert sizes[0] == (16, 66) and sizes[1] == (75, 7) and sizes[2] == (96, 96)
+    assert sizes[0] == (24, 96) and sizes[1] == (96, 10) and sizes[2] == (96, 96)
     np.testing.assert_array_equal(pixels(made[3]), images[3])
-    wide = images[0][:48, :198].reshape(16, 3, 66, 3).mean(axis=(1, 3))
-    assert np.abs(pixels(made[0]) - wide).max() <= 0.5 + 1e-4        # block means
+    halves = images[5].reshape(96, 2, 96, 2).mean(axis=(1, 3))       # block means, no scaling
+    assert np.abs(pixels(made[5]) - halves).max() <= 0.5 + 1e-4
     np.testing.assert_array_equal(pixels(made[2]), np.kron(images[2], np.ones((12, 12))))
+
+
+def test_a_thumbnail_fills_its_cell_when_the_image_is_larger():
+    camera = data.camera()[::4, ::4]                   # 128 x 128: a real photograph
+    made = Thumbnails(RaggedStack([camera, camera[:, :100]]), size=96).make(ORIGINAL, [0, 1])
+    assert (made[0].height(), made[0].width()) == (96, 96)       # not 64 x 64 in a 96 cell
+    assert (made[1].height(), made[1].width()) == (96, 75)
+    expected = np.asarray(Image.fromarray(camera).resize((96, 96), Image.BILINEAR), float)
+    assert np.abs(pixels(made[0]) - expected).mean() < 4     # the photograph, smoothly scaled
 
 
 def test_reduce_images_sample_a_thin_strip():
     strip = np.arange(2 * 300, dtype=np.uint8).reshape(1, 2, 300)
     out = reduce_images(strip, 96)
-    assert out.shape[1:] == thumbnail_shape((2, 300), 96)
+    assert out.shape[1:] == (1, 100)                     # blocks of 3: sampled, not averaged
+    np.testing.assert_array_equal(out[0, 0], strip[0, 0, ::3])
+    assert thumbnail_shape((2, 300), 96) == (1, 96)      # then scaled to fill the cell
 
 
 def test_a_failed_equalization_is_none_not_a_crash():
@@ -200,7 +212,7 @@ def test_big_images_are_made_in_a_job(qtbot, grid_panel):
     qtbot.waitUntil(lambda: not grid.thumbnails.missing(ORIGINAL, grid.visible_indices()),
                     timeout=20000)
     found, image = grid.thumbnails.get(ORIGINAL, 4)
-    assert found and (image.width(), image.height()) == (91, 91)      # 1100 // 12
+    assert found and (image.width(), image.height()) == (96, 96)      # fills its cell
 
 
 def test_the_toggle_draws_equalized_thumbnails_for_the_settings(qtbot, grid_panel, faces96):
