@@ -322,6 +322,8 @@ def _skimage_range(image, factor, ranges, i):
     for k in range(image.shape[0]):
         lo = min(lo, image[k])
         hi = max(hi, image[k])
+    if ranges.shape[1] < 2:
+        raise ValueError("a range is two numbers")
     if ranges.shape[0] == 0:
         low = np.float64(lo) * factor
         high = np.float64(hi) * factor
@@ -601,8 +603,11 @@ def _opencv_blend(image, H, W, levels, tiles_x, tiles_y, lo, hi, th, tw, lut, r0
             b = np.uintp(right[u] * width + v)
             res = (upper[a] * xa1[u] + upper[b] * xa[u]) * ya1 + \
                   (lower[a] * xa1[u] + lower[b] * xa[u]) * ya
-            level = min(max(np.rint(res), np.float32(0.0)), top)
-            target[k] = finals[np.uintp(level)]
+            # saturate_cast to 0 .. levels - 1 (and NaN, from tables no caller makes, to 0)
+            rounded = np.rint(res)
+            level = np.uintp(rounded) if rounded >= np.float32(0.0) and rounded <= top else \
+                np.uintp(levels - 1) if rounded > top else np.uintp(0)
+            target[k] = finals[level]
 
 
 @njit(nogil=True, cache=True)
