@@ -1,4 +1,4 @@
-"""The real CleanVision against this program's reading plus image_stats, on the same folders, in one run.
+"""The real CleanVision against this program's reading plus image_stats, on the same folders.
 
 Run:  python benchmarks/bench_stats.py [--folders faces audit] [--images 2400] [--repeats 3]
                                        [--cleanvision-python /work/cv-venv/bin/python]
@@ -43,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,7 @@ def bench_hashes(n, seed=0):
           f"hashed in {made:.1f} s); {load()}")
     for radius in (0, 2, 4, 6, 8, 10):
         report = {}
-        seconds, _, first = best(lambda: near_duplicate_sets(hashes, radius, report=report), 3)
+        seconds, _, first = best(partial(near_duplicate_sets, hashes, radius, report=report), 3)
         print(f"  radius {radius:2d}: {seconds * 1e3:7.1f} ms, {int((first >= 0).sum()):6,} "
               f"images in sets, {report['compared']:11,} pairs compared "
               f"({report['compared'] / pairs:.2%} of all pairs)")

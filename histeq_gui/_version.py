@@ -1,1 +1,4 @@
+"""The package version (hatchling reads it from here)."""
+
+#: The package version.
 __version__ = "0.1.0"

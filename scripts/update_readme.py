@@ -1,17 +1,16 @@
 #!/usr/bin/env python
-"""Rewrite the README's generated blocks from the code they describe.
+"""Rewrite the README's generated block from the code it describes.
 
-Each block lives between two markers in ``README.md``; everything else is
+The block lives between two markers in ``README.md``; everything else is
 left as it is:
 
-- ``<!-- methods-table -->`` ... ``<!-- /methods-table -->``: the methods
-  table, ``histeq_gui.core.methods.markdown_table()`` of the method
-  registry, so a newly registered method appears after one run;
 - ``<!-- keys-table -->`` ... ``<!-- /keys-table -->``: the viewer's keys,
   ``histeq_gui.gui.bindings.markdown_table()`` of the table the window's
   actions and its F1 help are made from (no Qt is imported).
 
-A README without a block's markers is left without it::
+The methods table, the commands' usage and the code layout are generated in
+the documentation site instead (``docs/_ext/histeq_docs.py``), when it is
+built.  A README without a block's markers is left without it::
 
     python scripts/update_readme.py           # rewrite README.md
     python scripts/update_readme.py --check   # exit 1 if README.md is stale
@@ -27,12 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _methods_table():
-    from histeq_gui.core.methods import markdown_table
-
-    return markdown_table()
-
-
 def _keys_table():
     from histeq_gui.gui.bindings import markdown_table
 
@@ -40,7 +33,7 @@ def _keys_table():
 
 
 #: marker name -> the function that makes the block's text.
-BLOCKS = {"methods-table": _methods_table, "keys-table": _keys_table}
+BLOCKS = {"keys-table": _keys_table}
 
 
 def markers(name):

@@ -10,6 +10,7 @@ output dtypes from here; :mod:`histeq_gui.core.export` re-exports
 
 __all__ = ["OUTPUT_DTYPES", "DASK_CONNECT_TIMEOUT"]
 
+#: The output dtypes of an export; "same" keeps the input's (integers scaled to their range).
 OUTPUT_DTYPES = ("same", "uint8", "uint16", "float32", "float64")
 
 # Seconds a Dask scheduler has to answer at its address (and a client to reconnect to it)

@@ -352,8 +352,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     method, bins, mask, progress, **params
         As for :func:`equalize`.  A stack-aware parameter resolves against
         ``images`` (``reference="stack"``: all its pixels); to use a whole
-        stack's, pass the values :func:`stack_params` and
-        :func:`channel_params` give.
+        stack's, pass the values ``stack_params`` and
+        ``channel_params`` (of this module) give.
 
     Returns
     -------

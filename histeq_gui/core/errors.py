@@ -48,7 +48,7 @@ class StackError(ValueError):
     The message says what is wrong and what to do; front ends print it as is
     (the CLI on stderr, the viewer in a message box) without a traceback.
     Control characters in it (from names taken from files) are escaped by
-    :func:`printable`, so it is always one printable line.
+    ``printable``, so it is always one printable line.
     """
 
     def __init__(self, message="", *args):

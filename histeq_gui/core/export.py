@@ -58,6 +58,7 @@ from .stack import check_channel_axis, guess_layout
 __all__ = ["OUTPUT_DTYPES", "STAGES", "ExportSettings", "output_dtype", "convert", "check_target",
            "preview_target", "export_steps", "export"]
 
+#: The stages an export reports progress for, in order.
 STAGES = ("histogram", "equalize", "write")
 _CHUNK_VALUES = 1 << 23     # float64 results per chunk: 8 Mi values = 64 MB
 
@@ -77,7 +78,7 @@ class ExportSettings:
         One histogram per image, or one for the whole stack (per channel);
         the method must support it.
     dtype : {"same", "uint8", "uint16", "float32", "float64"}
-        Output dtype; see :func:`convert`.
+        Output dtype; see :func:`~histeq_gui.core.export.convert`.
     channel_axis : "auto", None or int
         Colour axis equalized channel by channel: ``"auto"`` recognises
         channels last of size 3 or 4 (RGB/RGBA), None means grayscale.
@@ -537,7 +538,7 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     ``equalize(images, scope="stack")`` exactly.  Stack-aware parameters
     (``match``'s reference: ``"stack"`` or an index) are resolved once for
     the whole stack through the same reader
-    (:func:`~histeq_gui.core.equalize.stack_params` of a
+    (``histeq_gui.core.equalize.stack_params`` of a
     :class:`~histeq_gui.core.methods.StackStream`), so the result equals
     ``equalize(images, method)`` whatever the chunks.
 
@@ -593,12 +594,12 @@ def _engine(name, scheduler):
 
 def export(images, output, settings, *, source=None, overwrite=False, progress=None,
            engine="local", scheduler=None, names=None):
-    """Run :func:`export_steps` to the end and return the output path.
+    """Run :func:`~histeq_gui.core.export.export_steps` to the end and return the output path.
 
     ``progress(stage, done, total)`` is called at every step; it may raise
     (e.g. :class:`~histeq_gui.core.errors.Cancelled`) to stop the export, in
     which case nothing is written and the exception propagates.  The other
-    parameters are those of :func:`export_steps`.
+    parameters are those of :func:`~histeq_gui.core.export.export_steps`.
     """
     steps = export_steps(images, output, settings, source=source, overwrite=overwrite,
                          engine=engine, scheduler=scheduler, names=names)

@@ -15,7 +15,12 @@ row (:mod:`.stats_kernels`: value histogram, order statistics, ``np.std``,
 histogram of the equalized levels, mean change), for other data one
 ``np.sort`` along the rows plus NumPy's equal-bin histogram in a compiled
 loop.  Only images holding NaN or infinite pixels have their mean, standard
-deviation and mean change computed one by one.  The checks that look at a
+deviation and mean change computed one by one.  8-bit images of many sizes
+(a folder) are taken in batches of any sizes and described in one compiled
+call per batch from their levels
+(:func:`~histeq_gui.core.stats_kernels.describe_levels`), equalized through
+the engine's table of each level
+(:func:`~histeq_gui.core.engine.tables.value_luts`), not pixel by pixel.  The checks that look at a
 small copy of each image (blur, perceptual hash) are
 :mod:`.stats_checks`'s; duplicates are found by digest
 (:mod:`.duplicates`), so memory holds 16 bytes per image, not its pixels.
@@ -29,10 +34,14 @@ entropy repeats Pillow's ``Image.entropy()``.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
 from . import fit
+from .engine import pool
+from .engine.inputs import prepare
+from .engine.tables import value_luts
 from .duplicates import (check_radius, drop_exact_sets, exact_duplicates, image_digest,
                          near_duplicate_sets, set_scores)
 from .io import labels_of
@@ -42,11 +51,12 @@ from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CL
                            LOW_INFORMATION_NORMALIZING_FACTOR, ODD_SIZE_IQR_FACTOR, THRESHOLDS,
                            PropertyChecks, blurry_scores, grayscale_scores,
                            odd_aspect_ratio_scores, odd_size_scores, phash_hex, to_levels)
-from .stats_kernels import gray8_after, gray8_summary, histogram256
+from .stats_kernels import (colour_work, count_levels, describe_levels, gray8_after,
+                            gray8_summary, histogram256, luminance_tables)
 from .value_range import check_value_range, needs_scan, resolve_value_range
 
-__all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR", "MAD_SCALE",
-           "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
+__all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR",
+           "MAD_SCALE", "StatsTable", "image_stats", "robust_z", "outliers", "warm_up"]
 
 #: Scale that makes the median absolute deviation estimate the standard
 #: deviation of normal data: 1 / Phi^-1(3/4) = 1.482602..., rounded as in
@@ -109,6 +119,8 @@ DATASET_COLUMNS = ("odd_size_score", "is_odd_size", "is_duplicate", "duplicate_o
 _CHUNK_PIXELS = 1 << 20      # values (pixels x channels) per chunk
 _FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to this
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
+_RAGGED_BATCH = 512          # images of different sizes described in one compiled call
+_LEVELS_COLOUR = 1 << 21     # pixels of the largest colour image described from its levels
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
 
@@ -190,7 +202,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     -------
     StatsTable
         A dict of 1-D arrays with one entry per image, keys and dtypes as in
-        :data:`COLUMNS`.
+        ``histeq_gui.core.stats.COLUMNS``.
 
     Raises
     ------
@@ -285,9 +297,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     8-bit (Pillow) entropy and the number of distinct levels of that; for
     colour, the entropy (256 equal bins, as for other data) and the number of
     distinct values of the luminance ``Y`` of the 8-bit R, G, B levels.
-    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the mean over finite pixels of
-    ``|v - b|``, ``b`` the original on the [0, 1] scale above (colour: the
-    luminances of ``v`` and of the original).  With ``scope="image"`` each
+    ``levels_lost = distinct - distinct_after``.  ``mean_abs_change`` is the
+    mean over finite pixels of ``|v - b|``, ``b`` the original on the [0, 1]
+    scale above (colour: the luminances of ``v`` and of the original).  With ``scope="image"`` each
     chunk of images is equalized on its own (the same result); with
     ``scope="stack"`` the stack's histogram of each channel is fitted over
     the chunks (:func:`histeq_gui.core.fit.fit_each`, the histogram of the
@@ -375,7 +387,31 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     checks = PropertyChecks(n)
     digests = np.zeros(n, "S16")
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
-    for b0 in range(0, n, step):
+    maps = _value_maps(method, bins, method_params, source.dtype) if hists is None else None
+    if maps is not None:
+        # 8-bit: batches of images described at once from their levels, each batch
+        # beside the checks of its images.
+        scratch = {}
+        batches = _ragged_batches(source) if source.ragged else \
+            ((b0, min(b0 + rows, n)) for b0 in range(0, n, rows))
+        for b0, b1 in batches:
+            if source.ragged:
+                whole = blocks = [source.block(i, i + 1) for i in range(b0, b1)]
+            else:
+                whole = source.block(b0, b1)
+                blocks = [whole[k:k + 1] for k in range(b1 - b0)]
+            (part, again), _ = _side_by_side(
+                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch),
+                partial(_look_each, checks, digests, blocks, b0, source, lo, hi)
+                if source.ragged else partial(_look, checks, digests, whole, b0, source, lo, hi))
+            parts.put(b0, part)
+            for k in again:                 # the images it leaves: as below
+                eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
+                parts.put(b0 + k, _describe_chunk(blocks[k], eq, lo, hi, cache))
+            done += b1 - b0 if source.ragged else 1
+            if progress is not None:
+                progress(done, total)
+    for b0 in range(0 if maps is None else n, n, step):
         b1 = min(b0 + step, n)
         block = source.block(b0, b1)                      # (m, C, P), native dtype
         if hists is None:
@@ -384,8 +420,10 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             eq_block = np.stack([h.apply(block[:, c]) for c, h in enumerate(hists)], axis=1)
         for r0 in range(0, b1 - b0, rows):
             chunk = block[r0:r0 + rows]
-            parts.put(b0 + r0, _describe_chunk(chunk, eq_block[r0:r0 + rows], lo, hi, cache))
-            _look(checks, digests, chunk, b0 + r0, source, lo, hi)
+            part, _ = _side_by_side(
+                partial(_describe_chunk, chunk, eq_block[r0:r0 + rows], lo, hi, cache),
+                partial(_look, checks, digests, chunk, b0 + r0, source, lo, hi))
+            parts.put(b0 + r0, part)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -406,6 +444,133 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             "odd_size_iqr_factor": ODD_SIZE_IQR_FACTOR,
             "near_duplicate_radius": radius, "checks": CLEANVISION}
     return StatsTable(table, info)
+
+
+def _side_by_side(describe, look):
+    """``(describe(), look())`` run at the same time on the engine's pool.
+
+    The statistics of a batch and the checks' small images (Pillow's
+    resizes, the compiled filters, the digests) are independent, and both
+    spend most of their time without the GIL.
+    """
+    return pool.run(_call, [describe, look])
+
+
+def _call(job):
+    return job()
+
+
+def _value_maps(method, bins, params, dtype):
+    """``maps(counts)``: equalize's value of each level of 8-bit samples from their counts, or None.
+
+    For 8-bit images, scope "image" and a method that maps integers by value
+    (every method but the image-wide ones, ``clahe``, and the stack-aware
+    ones, ``match``): :func:`~histeq_gui.core.engine.tables.value_luts`,
+    the engine's own tables, so the values are ``equalize``'s.  ``counts``
+    is ``(samples, 256)``, one row per channel of an image.
+    """
+    if dtype not in _EIGHT_BIT:
+        return None
+    m, p = prepare(np.zeros((1, 1), dtype), method, bins, params)
+    if m.kind(dtype) == "image" or m.stack_aware:
+        return None
+    if value_luts(m, p, bins, dtype, np.ones((1, 256), np.int64)) is None:
+        return None
+    return lambda counts: value_luts(m, p, bins, dtype, counts)
+
+
+def _ragged_batches(source):
+    """Runs ``(b0, b1)`` of a ragged source's images, about :data:`_CHUNK_PIXELS` values each."""
+    b0 = values = 0
+    for i in range(source.n):
+        values += math.prod(source.shape_of(i))
+        if values >= _CHUNK_PIXELS or i + 1 - b0 >= _RAGGED_BATCH:
+            yield b0, i + 1
+            b0, values = i + 1, 0
+    if b0 < source.n:
+        yield b0, source.n
+
+
+def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
+    """The per-image columns of 8-bit images of any sizes, each ``(1, C, P)``, at once.
+
+    ``blocks`` is a list of them, or a C-contiguous chunk ``(m, C, P)`` of
+    images of one shape.
+
+    Returns the columns (as :func:`_describe_chunk`'s) and the positions of
+    the images to describe otherwise: no pixel, an equalized value that is
+    not a number, a colour image of more than :data:`_LEVELS_COLOUR` pixels
+    or whose luminances lie too close together for 256 float64 bins (see
+    :func:`~histeq_gui.core.stats_kernels.describe_levels`).  ``scratch``
+    keeps the colour images' scratch arrays from one call to the next.
+    """
+    m = len(blocks)
+    channels = np.array([b.shape[-2] for b in blocks], np.int64)
+    pixels = np.array([b.shape[-1] for b in blocks], np.int64)
+    colour = channels >= 3
+    large = colour & (pixels > _LEVELS_COLOUR)
+    most = int(pixels[colour & ~large].max(initial=0))
+    if "work" not in scratch:
+        scratch["most"], scratch["work"] = 0, colour_work(0)
+    if scratch["most"] < most:
+        # Grown to twice the size at least: few large images follow many small ones.
+        most = min(max(most, 2 * scratch["most"]), _LEVELS_COLOUR)
+        scratch["most"], scratch["work"] = most, colour_work(most)
+    sizes = channels * pixels
+    offsets = np.zeros(m, np.int64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    if isinstance(blocks, np.ndarray):
+        flat = blocks.reshape(-1)                   # a chunk (m, C, P), used in place
+    else:
+        flat = np.concatenate([b.reshape(-1) for b in blocks])
+    flat = flat.view(np.uint8)
+    flip = 0x80 if dtype == np.int8 else 0
+    counts = np.zeros((m, 4, 256), np.int64)
+    empty = pixels == 0
+    use = ~empty & ~large
+    counted = np.zeros((use.sum(), 4, 256), np.int64)
+    count_levels(flat, offsets[use], pixels[use], channels[use], pixels[use],
+                 np.ones(len(counted), np.int64), flip, counted)
+    counts[use] = counted
+    luts = np.zeros((m, 4, 256))
+    band = np.arange(4)[None, :] < channels[:, None]
+    band &= use[:, None]
+    luts[band] = maps(counts[band])
+    # Levels no pixel holds may map to NaN: they are never looked up.
+    luts[counts == 0] = 0.0
+    broken = use & np.isnan(luts).any(axis=(1, 2))
+    use &= ~broken
+    value = np.arange(256, dtype=np.float64) - flip
+    unit = _unit(value, lo, hi)
+    span = hi - lo if hi > lo else 1.0
+    from_lo = value - lo                            # as _luminance takes the channels
+    if lo != 0 or flip:
+        np.maximum(from_lo, 0.0, out=from_lo)
+    tq, kq, exact = luminance_tables(from_lo)
+    floats = np.full((m, 12), np.nan)
+    ints = np.zeros((m, 4), np.int64)
+    at = np.flatnonzero(use)
+    if len(at):
+        f, k = floats[at], ints[at]
+        describe_levels(flat, offsets[at], pixels[at], channels[at], pixels[at],
+                        np.ones(len(at), np.int64), flip, counts[at], luts[at], value, unit,
+                        float(lo), float(span), bool(lo != 0), tq, kq, exact, scratch["work"],
+                        f, k)
+        floats[at], ints[at] = f, k
+    again = np.flatnonzero(~use | (ints[:, 3] != 0))
+    names = ("mean", "std", "min", "max", "p01", "p99", "b05", "b99", "entropy",
+             "band_entropy", "entropy_after", "mean_abs_change")
+    part = {name: floats[:, j] for j, name in enumerate(names)}
+    part["distinct"], part["distinct_after"] = ints[:, 0], ints[:, 1]
+    part["constant"] = ints[:, 2] != 0
+    part["nan"] = part["inf"] = np.zeros(m, np.int64)
+    return part, again
+
+
+def _look_each(checks, digests, blocks, start, source, lo, hi):
+    """:func:`_look` at images ``start, start + 1, ...`` given one by one (1, C, P)."""
+    for k, block in enumerate(blocks):
+        _look(checks, digests, block, start + k, source, lo, hi)
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
@@ -588,7 +753,7 @@ def robust_z(table, column):
     Notes
     -----
     ``MAD = median(|x - median(x)|)`` over the non-NaN values.  The factor
-    :data:`MAD_SCALE` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
+    ``MAD_SCALE`` = 1.4826 (1 / Phi^-1(3/4)) makes ``1.4826 * MAD`` the
     standard deviation for normal data, so the score reads like a z-score
     that a few extreme images cannot inflate (Iglewicz & Hoaglin's modified
     z-score, ``0.6745 (x - median) / MAD``; 3.5 is their outlier cut).

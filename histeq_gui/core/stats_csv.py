@@ -50,7 +50,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
         sidecar are moved into place together.
     source : str or path-like, optional
         The input the table describes: the path is refused if it is that
-        file (see :func:`check_stats_target`).
+        file (see ``check_stats_target``).
 
     Returns
     -------
@@ -62,7 +62,7 @@ def stats_to_csv(table, path_or_file, *, overwrite=True, info=None, source=None)
     ValueError
         If the columns are not 1-D arrays of one length.
     StackError
-        If the target is refused (:func:`check_stats_target`; with ``info``
+        If the target is refused (``check_stats_target``; with ``info``
         also a file at the sidecar's name that is not this program's
         sidecar of this table, unless ``overwrite``) or cannot be written
         (one line naming the path and what to do); nothing is left behind

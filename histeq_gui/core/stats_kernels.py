@@ -18,6 +18,13 @@ float64 row.  So ``std`` equals ``np.std(row)`` and the mean change equals
 it on real images).  Every index into a table is clipped, whatever the
 input.
 
+:func:`describe_levels` gives every per-image column of a batch of 8-bit
+images of any sizes at once, from their levels and the equalization's value
+of each level: gray images from their histogram and one pass over their
+pixels for the two sums; colour images from the table of their distinct
+(R, G, B) triples (order statistics, distinct luminances, histograms) and
+two passes for the sums.
+
 :func:`resample_pass` is one pass of Pillow's 8-bit resize over a batch of
 images; :func:`edge_histograms` repeats Pillow's ``FIND_EDGES`` filter on a
 batch of small gray images (CleanVision's blur check) and
@@ -31,7 +38,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum", "gray8_summary", "gray8_after", "histogram256",
+__all__ = ["LUMINANCE", "pairwise_leaves", "pairwise_combine", "pairwise_sum", "pil_entropy",
+           "quantile_index", "lerp", "gray8_summary", "gray8_after", "histogram256",
+           "count_levels", "luminance_tables", "colour_work", "describe_levels",
            "edge_histograms", "popcount64", "hamming_sets", "resample_pass"]
 
 _BLOCK = 128            # NumPy's PW_BLOCKSIZE
@@ -74,40 +83,70 @@ def _block_sum(a, start, n):
 
 
 @njit(nogil=True, cache=True)
-def pairwise_sum(a, start, n):
-    """``np.add.reduce(a[start:start + n])`` for float64 ``a``, in NumPy's order.
+def pairwise_leaves(n, starts, sizes):
+    """The leaves of NumPy's pairwise summation tree over ``n`` terms, in order; their number.
 
     NumPy recurses: above 128 terms it sums the first ``half`` (``n // 2``
     rounded down to a multiple of 8) and the rest separately and adds the
-    two.  The same tree is walked here with an explicit stack (numba's disk
-    cache cannot hold recursive functions: numba issue #6061).
+    two.  ``starts`` and ``sizes`` (at least ``n // 64 + 2`` long) receive
+    where each leaf (at most 128 terms) begins and how many terms it holds.
+    The tree is walked with an explicit stack (numba's disk cache cannot
+    hold recursive functions: numba issue #6061).
     """
     if n <= _BLOCK:
-        return _block_sum(a, start, n)
-    # Nodes to visit (start, size, children pushed?) and the sums found.
-    starts = np.empty(256, np.int64)
-    sizes = np.empty(256, np.int64)
-    opened = np.zeros(256, np.bool_)
-    sums = np.empty(256)
+        starts[0] = 0
+        sizes[0] = n
+        return 1
+    stack_start = np.empty(128, np.int64)
+    stack_size = np.empty(128, np.int64)
     top = 0
-    starts[0] = start
+    stack_start[0] = 0
+    stack_size[0] = n
+    count = 0
+    while top >= 0:
+        first = stack_start[top]
+        size = stack_size[top]
+        top -= 1
+        if size <= _BLOCK:
+            starts[count] = first
+            sizes[count] = size
+            count += 1
+        else:
+            half = size // 2
+            half -= half % 8
+            stack_start[top + 1] = first + half         # right part, summed second
+            stack_size[top + 1] = size - half
+            stack_start[top + 2] = first                # left part, on top: summed first
+            stack_size[top + 2] = half
+            top += 2
+    return count
+
+
+@njit(nogil=True, cache=True)
+def pairwise_combine(n, leaf_sums):
+    """Add the sums of :func:`pairwise_leaves`'s leaves as NumPy's tree adds them."""
+    if n <= _BLOCK:
+        return leaf_sums[0]
+    sizes = np.empty(128, np.int64)
+    opened = np.zeros(128, np.bool_)
+    sums = np.empty(128)
+    top = 0
     sizes[0] = n
     found = 0
+    leaf = 0
     while top >= 0:
         size = sizes[top]
         if size <= _BLOCK:
-            sums[found] = _block_sum(a, starts[top], size)
+            sums[found] = leaf_sums[leaf]
+            leaf += 1
             found += 1
             top -= 1
         elif not opened[top]:
             opened[top] = True
             half = size // 2
             half -= half % 8
-            first = starts[top]
-            starts[top + 1] = first + half          # right part, summed second
             sizes[top + 1] = size - half
             opened[top + 1] = False
-            starts[top + 2] = first                 # left part, on top: summed first
             sizes[top + 2] = half
             opened[top + 2] = False
             top += 2
@@ -116,6 +155,20 @@ def pairwise_sum(a, start, n):
             found -= 1
             top -= 1
     return sums[0]
+
+
+@njit(nogil=True, cache=True)
+def pairwise_sum(a, start, n):
+    """``np.add.reduce(a[start:start + n])`` for float64 ``a``, in NumPy's order."""
+    if n <= _BLOCK:
+        return _block_sum(a, start, n)
+    starts = np.empty(n // 64 + 2, np.int64)
+    sizes = np.empty(n // 64 + 2, np.int64)
+    count = pairwise_leaves(n, starts, sizes)
+    sums = np.empty(count)
+    for k in range(count):
+        sums[k] = _block_sum(a, start + starts[k], sizes[k])
+    return pairwise_combine(n, sums)
 
 
 @njit(nogil=True, cache=True)
@@ -377,3 +430,597 @@ def resample_pass(src, starts, counts, weights, out):
         for r in range(width):
             v = acc[r] >> 22
             out[o, r] = 0 if v < 0 else (255 if v > 255 else v)
+
+
+# ---------------------------------------------------------------- 8-bit images of any size
+#
+# A batch of 8-bit images of any sizes is one flat uint8 buffer: image i starts at
+# offsets[i], holds pixels[i] pixels of channels[i] channels, channel c of pixel p at
+# offsets[i] + c * cstride[i] + p * pstride[i] (interleaved: cstride 1, pstride C; planar:
+# cstride P, pstride 1).  ``flip`` is 0x80 for int8 data (level = byte ^ 0x80), else 0.
+
+_LOG2E = 1.4426950408889634      # M_LOG2E, as Pillow's _entropy multiplies by it
+_DIGIT = 14                      # bits per counting pass of the colour keys
+_DIGIT_MASK = (1 << _DIGIT) - 1
+_KEY_WEIGHTS = np.array([241, 691, 68], np.int64)   # 1000 x LUMINANCE
+
+
+#: CleanVision's luminance weights of R, G and B (``calculate_brightness``).
+LUMINANCE = np.array([0.241, 0.691, 0.068])
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _from_zero(v):
+    # np.maximum(v - 0.0, 0.0): the channel from a black of 0 (NaN stays NaN)
+    v = v - 0.0
+    return v if v > 0.0 or v != v else 0.0
+
+
+@njit(nogil=True, cache=True)
+def _check_image(flat, offset, pixels, channels, cstride, pstride):
+    last = offset + (channels - 1) * cstride + (pixels - 1) * pstride
+    if offset < 0 or pixels < 1 or channels < 1 or cstride < 0 or pstride < 1 \
+            or last >= flat.shape[0]:
+        raise ValueError("an image of the batch lies outside its buffer")
+
+
+@njit(nogil=True, cache=True)
+def count_levels(flat, offsets, pixels, channels, cstride, pstride, flip, counts):
+    """Each image's histogram of each channel: ``counts[i, c, level]`` (m, 4, 256) int64."""
+    for i in range(offsets.shape[0]):
+        _check_image(flat, offsets[i], pixels[i], channels[i], cstride[i], pstride[i])
+        if channels[i] > counts.shape[1]:
+            raise ValueError("more channels than histograms")
+        off = offsets[i]
+        ps = pstride[i]
+        for c in range(channels[i]):
+            start = off + c * cstride[i]
+            local = np.zeros((4, 256), np.int64)
+            n = pixels[i]
+            stop = n - n % 4
+            for p in range(0, stop, 4):
+                j = start + p * ps
+                local[0, flat[j] ^ flip] += 1
+                local[1, flat[j + ps] ^ flip] += 1
+                local[2, flat[j + 2 * ps] ^ flip] += 1
+                local[3, flat[j + 3 * ps] ^ flip] += 1
+            for p in range(stop, n):
+                local[0, flat[start + p * ps] ^ flip] += 1
+            for k in range(256):
+                counts[i, c, k] = (local[0, k] + local[1, k]) + (local[2, k] + local[3, k])
+
+
+@njit(nogil=True, cache=True)
+def pil_entropy(counts, total):
+    """Pillow's ``Image.entropy()`` of one histogram, in bits (``_entropy`` in ``_imaging.c``).
+
+    ``p = count / total`` bin by bin in order, empty bins skipped,
+    ``entropy -= p * log(p) * M_LOG2E`` with the C library's ``log``;
+    ``0.0 - sum`` (so 0.0, not Pillow's -0.0, for one bin).
+    """
+    acc = 0.0
+    for k in range(counts.shape[0]):
+        c = counts[k]
+        if c:
+            p = np.float64(c) / np.float64(total)
+            acc += p * np.log(p) * _LOG2E
+    return 0.0 - acc
+
+
+@njit(nogil=True, cache=True)
+def quantile_index(n, q):
+    """Where ``np.percentile(values, q)`` (linear) looks among ``n`` sorted values.
+
+    NumPy's ``_quantile``: ``(previous, next, gamma)`` from the virtual index
+    ``(n - 1) * (q / 100)``, both indexes the last one at or beyond the end.
+    """
+    virtual = np.float64(n - 1) * (q / 100.0)
+    previous = np.floor(virtual)
+    if virtual >= n - 1:
+        return n - 1, n - 1, virtual + 1.0
+    return np.int64(previous), np.int64(previous + 1.0), virtual - previous
+
+
+@njit(nogil=True, cache=True)
+def lerp(a, b, gamma):
+    """NumPy's ``_lerp``: ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``."""
+    diff = b - a
+    if gamma >= 0.5:
+        return b - diff * (1 - gamma)
+    return a + diff * gamma
+
+
+@njit(nogil=True, cache=True)
+def _level_at(counts, rank):
+    below = 0
+    for k in range(256):
+        below += counts[k]
+        if below > rank:
+            return k
+    return 255
+
+
+@njit(nogil=True, cache=True)
+def _edges256(first, last, edges):
+    """``np.histogram``'s 257 edges over ``[first, last]`` (``np.linspace``); False if they
+    do not increase (a range too narrow for 256 float64 bins)."""
+    delta = last - first
+    step = delta / 256
+    for k in range(256):
+        grid = np.float64(k)
+        edges[k] = (grid / 256 * delta if step == 0 else grid * step) + first
+    edges[256] = last
+    for k in range(256):
+        if edges[k] >= edges[k + 1]:
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _bin_of(v, low, delta, edges):
+    # np.histogram's bin of v in [low, low + delta] (see histogram256)
+    k = int(((v - low) / delta) * 256)
+    k = 0 if k < 0 else (255 if k > 255 else k)
+    if v < edges[k]:
+        if k > 0:
+            k -= 1
+    elif k < 255 and v >= edges[k + 1]:
+        k += 1
+    return k
+
+
+@njit(nogil=True, cache=True)
+def _float_histogram(values, weights, n, low, high, out, edges):
+    """``np.histogram(values, bins=256)`` over ``[low, high]`` (each value ``weights`` times) into
+    ``out``; False if the range is too narrow for 256 bins.  A constant: all in bin 128."""
+    out[:] = 0
+    if not high > low:
+        for e in range(n):
+            out[128] += weights[e]
+        return True
+    if not _edges256(low, high, edges):
+        return False
+    delta = high - low
+    for e in range(n):
+        out[_bin_of(values[e], low, delta, edges)] += weights[e]
+    return True
+
+
+@njit(nogil=True, cache=True)
+def _counting_pass(keys, shift, source, target, n, counts):
+    counts[:] = 0
+    for t in range(n):
+        counts[((keys[source[t]] >> shift) & _DIGIT_MASK) + 1] += 1
+    for d in range(1 << _DIGIT):
+        counts[d + 1] += counts[d]
+    for t in range(n):
+        e = source[t]
+        d = (keys[e] >> shift) & _DIGIT_MASK
+        target[counts[d]] = e
+        counts[d] += 1
+
+
+@njit(nogil=True, cache=True)
+def _radix_order(keys, n, order, spare):
+    """``order[:n]``: the indexes of ``keys[:n]`` (integers in ``[0, 2**28)``) in ascending
+    order of key, stable (two counting passes of 14 bits)."""
+    for e in range(n):
+        order[e] = e
+    counts = np.zeros((1 << _DIGIT) + 1, np.int64)
+    _counting_pass(keys, 0, order, spare, n, counts)
+    _counting_pass(keys, _DIGIT, spare, order, n, counts)
+
+
+@njit(nogil=True, cache=True)
+def _by_value(values, keys, n, exact, order, spare):
+    """``order[:n]``: the indexes of ``values[:n]`` in ascending order of value.
+
+    ``exact``: ``keys`` are integers whose order is the values' order
+    wherever two keys differ (CleanVision's luminance of integer channels:
+    ``241 r**2 + 691 g**2 + 68 b**2``, see :func:`describe_levels`), so the
+    values are put in order by a counting sort of their keys and only runs
+    of equal keys are sorted by value; otherwise by value directly.
+    """
+    if not exact:
+        for e in range(n):
+            order[e] = e
+        _sort_run(values, order, 0, n, spare)
+        return
+    _radix_order(keys, n, order, spare)
+    start = 0
+    while start < n:
+        stop = start + 1
+        key = keys[order[start]]
+        while stop < n and keys[order[stop]] == key:
+            stop += 1
+        if stop - start > 1:
+            _sort_run(values, order, start, stop, spare)
+        start = stop
+
+
+@njit(nogil=True, cache=True)
+def _sort_run(values, order, start, stop, spare):
+    """Put ``order[start:stop]`` in ascending order of value (stable); ``spare`` is scratch.
+
+    Insertion sort for short runs, else a bottom-up merge sort (a loop of
+    its own rather than ``np.argsort``, whose compiled sorts take seconds
+    to compile on first use).
+    """
+    ordered = True
+    for t in range(start + 1, stop):
+        if values[order[t]] < values[order[t - 1]]:
+            ordered = False
+            break
+    if ordered:
+        return
+    if stop - start <= 32:
+        for t in range(start + 1, stop):          # insertion sort
+            e = order[t]
+            v = values[e]
+            u = t
+            while u > start and values[order[u - 1]] > v:
+                order[u] = order[u - 1]
+                u -= 1
+            order[u] = e
+        return
+    width = 1
+    in_spare = False                    # where the sorted pieces are: order or spare
+    while width < stop - start:
+        a = spare if in_spare else order
+        b = order if in_spare else spare
+        lo = start
+        while lo < stop:
+            mid = min(lo + width, stop)
+            hi = min(lo + 2 * width, stop)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if values[a[j]] < values[a[i]]:
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+            lo = hi
+        in_spare = not in_spare
+        width *= 2
+    if in_spare:
+        for t in range(start, stop):
+            order[t] = spare[t]
+
+
+@njit(nogil=True, cache=True)
+def _triples(flat, off, n, cs, ps, flip, table, used, bits):
+    """The distinct (R, G, B) level triples of an image and how often each occurs; their number.
+
+    An open-addressing hash table of ``1 << bits`` slots, each ``key << 32 |
+    count`` (-1 when free); the slots taken are listed in ``used`` and
+    freed again by the caller.
+    """
+    mask = (1 << bits) - 1
+    shift = 32 - bits
+    found = 0
+    previous = -1
+    slot = 0
+    for p in range(n):
+        j = off + p * ps
+        key = ((np.int64(flat[j] ^ flip) << 16) | (np.int64(flat[j + cs] ^ flip) << 8)
+               | np.int64(flat[j + 2 * cs] ^ flip))
+        if key == previous:
+            table[slot] += 1
+            continue
+        slot = ((key * 2654435769) & 0xFFFFFFFF) >> shift
+        while True:
+            held = table[slot]
+            if held == -1:
+                table[slot] = (key << 32) | 1
+                used[found] = slot
+                found += 1
+                break
+            if (held >> 32) == key:
+                table[slot] = held + 1
+                break
+            slot = (slot + 1) & mask
+        previous = key
+    return found
+
+
+@njit(nogil=True, cache=True)
+def _walk(values, weights, order, n, ranks, picked):
+    """Distinct values among ``values[order[:n]]`` (ascending), and the values at ``ranks``
+    (0-based, ascending) when each value ``e`` occurs ``weights[e]`` times."""
+    distinct = 0
+    below = 0
+    r = 0
+    for t in range(n):
+        e = order[t]
+        v = values[e]
+        if t == 0 or v != values[order[t - 1]]:
+            distinct += 1
+        below += weights[e]
+        while r < ranks.shape[0] and ranks[r] < below:
+            picked[r] = v
+            r += 1
+    return distinct
+
+
+@njit(nogil=True, cache=True)
+def _gray_image(h, n, luts, value, unit, flat, off, ps, flip, ranks, gammas, work, out):
+    """The columns of a gray image from its histogram ``h`` (see :func:`describe_levels`)."""
+    leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
+    total = 0.0
+    low = 255
+    high = 0
+    distinct = 0
+    for k in range(256):
+        if h[k]:
+            low = min(low, k)
+            high = k
+            distinct += 1
+            total += h[k] * value[k]            # integers: exact below 2**53
+    mean = total / n
+    level = np.empty(6, np.int64)
+    for j in range(6):
+        level[j] = _level_at(h, ranks[j])
+    out[4] = lerp(value[level[0]], value[level[1]], gammas[0])
+    out[6] = lerp(unit[level[2]], unit[level[3]], gammas[1])
+    out[5] = lerp(value[level[4]], value[level[5]], gammas[2])
+    out[7] = lerp(unit[level[4]], unit[level[5]], gammas[2])
+    out[8] = pil_entropy(h, n)
+    hist[:] = 0
+    for k in range(256):
+        if h[k]:
+            after = np.rint(255.0 * luts[0, k])
+            hist[0 if after < 0 else (255 if after > 255 else int(after))] += h[k]
+    distinct_after = 0
+    for k in range(256):
+        distinct_after += hist[k] > 0
+    out[10] = pil_entropy(hist, n)
+    squares = np.empty(256)
+    changes = np.empty(256)
+    for k in range(256):
+        d = value[k] - mean
+        squares[k] = d * d
+        changes[k] = abs(luts[0, k] - unit[k])
+    count = pairwise_leaves(n, leaf_start, leaf_size)
+    for leaf in range(count):
+        first = off + leaf_start[leaf] * ps
+        for p in range(leaf_size[leaf]):
+            v = flat[first + p * ps] ^ flip
+            buf1[p] = squares[v]
+            buf2[p] = changes[v]
+        leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
+        leaf2[leaf] = _block_sum(buf2, 0, leaf_size[leaf])
+    out[0] = mean
+    out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
+    out[2] = value[low]
+    out[3] = value[high]
+    out[11] = pairwise_combine(n, leaf2[:count]) / n
+    return distinct, distinct_after
+
+
+@njit(nogil=True, cache=True)
+def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, exact, ranks,
+                  gammas, work, colour, out):
+    """The columns of a colour image, from the luminance of its pixels (see
+    :func:`describe_levels`); False when its luminances span too narrow a range."""
+    leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
+    table, used, ye, ya, key, key_after, weight, order, spare, edges = colour
+    te = np.empty((3, 256))
+    ta = np.empty((3, 256))
+    ka = np.empty((3, 256), np.int64)
+    exact_after = True
+    for c in range(3):
+        for k in range(256):
+            e = _from_zero(luts[c, k])
+            te[c, k] = LUMINANCE[c] * (e * e)
+            e = _from_zero(np.rint(255 * luts[c, k]))
+            ta[c, k] = LUMINANCE[c] * (e * e)
+            if not 0 <= e <= 511:
+                exact_after = False
+            else:
+                ka[c, k] = _KEY_WEIGHTS[c] * np.int64(e) * np.int64(e)
+    bits = 4
+    while (1 << bits) < 2 * n and bits < 25:
+        bits += 1
+    found = _triples(flat, off, n, cs, ps, flip, table, used, bits)
+    for e in range(found):
+        slot = used[e]
+        held = table[slot]
+        table[slot] = -1
+        triple = held >> 32
+        r = triple >> 16
+        g = (triple >> 8) & 255
+        b = triple & 255
+        y = np.sqrt((tq[0, r] + tq[1, g]) + tq[2, b])
+        if add_lo:
+            y += lo
+        ye[e] = y
+        ya[e] = np.sqrt((ta[0, r] + ta[1, g]) + ta[2, b])
+        weight[e] = held & 0xFFFFFFFF
+        if exact:
+            key[e] = (kq[0, r] + kq[1, g]) + kq[2, b]
+        if exact_after:
+            key_after[e] = (ka[0, r] + ka[1, g]) + ka[2, b]
+    picked = np.empty(6)
+    _by_value(ye, key, found, exact, order, spare)
+    distinct = _walk(ye, weight, order, found, ranks, picked)
+    low = ye[order[0]]
+    high = ye[order[found - 1]]
+    out[2] = low
+    out[3] = high
+    out[4] = lerp(picked[0], picked[1], gammas[0])
+    out[6] = lerp((picked[2] - lo) / span, (picked[3] - lo) / span, gammas[1])
+    out[5] = lerp(picked[4], picked[5], gammas[2])
+    out[7] = lerp((picked[4] - lo) / span, (picked[5] - lo) / span, gammas[2])
+    wide = _float_histogram(ye, weight, found, low, high, hist, edges)
+    out[8] = pil_entropy(hist, n)
+    _by_value(ya, key_after, found, exact_after, order, spare)
+    distinct_after = _walk(ya, weight, order, found, ranks[:0], picked)
+    wide &= _float_histogram(ya, weight, found, ya[order[0]], ya[order[found - 1]], hist, edges)
+    out[10] = pil_entropy(hist, n)
+    # mean and mean change, then std: NumPy's pairwise sums over the pixels in order
+    count = pairwise_leaves(n, leaf_start, leaf_size)
+    for leaf in range(count):
+        first = off + leaf_start[leaf] * ps
+        for p in range(leaf_size[leaf]):
+            j = first + p * ps
+            r = flat[j] ^ flip
+            g = flat[j + cs] ^ flip
+            b = flat[j + 2 * cs] ^ flip
+            y = np.sqrt((tq[0, r] + tq[1, g]) + tq[2, b])
+            if add_lo:
+                y += lo
+            v = np.sqrt((te[0, r] + te[1, g]) + te[2, b])
+            buf1[p] = y
+            buf2[p] = abs(v - (y - lo) / span)
+        leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
+        leaf2[leaf] = _block_sum(buf2, 0, leaf_size[leaf])
+    mean = pairwise_combine(n, leaf1[:count]) / n
+    out[0] = mean
+    out[11] = pairwise_combine(n, leaf2[:count]) / n
+    for leaf in range(count):
+        first = off + leaf_start[leaf] * ps
+        for p in range(leaf_size[leaf]):
+            j = first + p * ps
+            y = np.sqrt((tq[0, flat[j] ^ flip] + tq[1, flat[j + cs] ^ flip])
+                        + tq[2, flat[j + 2 * cs] ^ flip])
+            if add_lo:
+                y += lo
+            d = y - mean
+            buf1[p] = d * d
+        leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
+    out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
+    return distinct, distinct_after, wide
+
+
+def luminance_tables(channel):
+    """The terms of CleanVision's luminance for each level, for :func:`describe_levels`.
+
+    ``channel[level]`` (256,) float64 is a level's channel value from the
+    black of the scale.  Returns ``tq`` (3, 256), ``0.241 * (v * v)``,
+    ``0.691 * (v * v)`` and ``0.068 * (v * v)`` (summed in that order and
+    square-rooted, as NumPy computes the luminance); ``kq`` (3, 256) int64,
+    the same with the weights times 1000 (``241 v**2``, ...), and ``exact``:
+    True when every value is an integer of at most 511, so that two triples
+    whose ``kq`` sums differ have luminances in that order.
+    """
+    channel = np.asarray(channel, np.float64)
+    squares = channel * channel
+    tq = LUMINANCE[:, None] * squares[None, :]
+    exact = bool(np.all(channel == np.rint(channel)) and np.all(np.abs(channel) <= 511))
+    kq = _KEY_WEIGHTS[:, None] * squares.astype(np.int64)[None, :] if exact else \
+        np.zeros((3, 256), np.int64)
+    return tq, kq, exact
+
+
+def colour_work(most):
+    """Scratch arrays of :func:`describe_levels` for colour images of at most ``most`` pixels.
+
+    Made once and handed to every call: fresh memory of this size (tens of
+    megabytes for a large photograph) costs more to fault in than the
+    images take to describe.
+    """
+    top = max(int(most), 1)
+    size = 16
+    while size < 2 * top:
+        size *= 2
+    return (np.full(size, -1, np.int64), np.empty(top, np.int64), np.empty(top),
+            np.empty(top), np.zeros(top, np.int64), np.zeros(top, np.int64),
+            np.empty(top, np.int64), np.empty(top, np.int64), np.empty(top, np.int64),
+            np.empty(257))
+
+
+@njit(nogil=True, cache=True)
+def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, counts, luts,
+                    value, unit, lo, span, add_lo, tq, kq, exact, colour, floats, ints):
+    """Every per-image column of a batch of 8-bit images, from their levels and equalization maps.
+
+    ``counts`` are :func:`count_levels`'s; ``luts[i, c]`` (m, 3, 256) the
+    equalized value of each level of channel ``c`` (the method's map of that
+    channel's histogram, as ``equalize`` gives it); ``value[level]`` a
+    level's pixel value, ``unit[level]`` its brightness ``(value - lo) /
+    span``.  Gray images (1 or 2 channels: the first) are described from
+    their histogram.  Colour ones (3 or 4) by their luminance per pixel,
+    CleanVision's ``sqrt(0.241 r**2 + 0.691 g**2 + 0.068 b**2)`` of the
+    channels from ``lo`` (``tq[c, level]`` holds each term, ``add_lo`` says
+    whether ``lo`` is added back), through the table of their distinct
+    (R, G, B) triples: their luminances are put in order by the integer
+    ``kq[0, r] + kq[1, g] + kq[2, b]`` (``241 r**2 + 691 g**2 + 68 b**2``,
+    ``exact`` when the channels from ``lo`` are integers of at most 511):
+    two triples whose integers differ have luminances in the same order,
+    ``1e-6`` apart at least, far beyond the float64 rounding of either.
+
+    ``floats[i]`` receives mean, std, min, max, p01, p99, b05, b99,
+    entropy, band entropy, entropy after, mean change; ``ints[i]``
+    distinct, distinct after, constant, and 1 when the image must be
+    described otherwise (a colour image whose luminances span too narrow a
+    range for 256 float64 bins).  ``colour`` is :func:`colour_work`'s
+    scratch arrays, for colour images of at most as many pixels (its hash
+    table is left free, as it was given).  The sums are NumPy's pairwise sums in
+    pixel order, so every value equals the NumPy computation bit for bit.
+    """
+    m = offsets.shape[0]
+    most = 1
+    colour_most = 1
+    for i in range(m):
+        _check_image(flat, offsets[i], pixels[i], channels[i], cstride[i], pstride[i])
+        if channels[i] > counts.shape[1] or (channels[i] > 2 and cstride[i] < 1):
+            raise ValueError("an image's channels do not match the batch")
+        most = max(most, pixels[i])
+        if channels[i] > 2:
+            colour_most = max(colour_most, pixels[i])
+    leaves = most // 64 + 2
+    work = (np.empty(leaves, np.int64), np.empty(leaves, np.int64), np.empty(leaves),
+            np.empty(leaves), np.empty(_BLOCK), np.empty(_BLOCK), np.zeros(256, np.int64))
+    slots = 16
+    while slots < 2 * colour_most:
+        slots *= 2
+    if colour_most > colour[1].shape[0] or colour[0].shape[0] < slots:
+        raise ValueError("the colour scratch arrays are too small for the batch")
+    ranks = np.empty(6, np.int64)
+    gammas = np.empty(3)
+    band = np.zeros(4 * 256, np.int64)
+    for i in range(m):
+        n = pixels[i]
+        ch = channels[i]
+        for j, q in enumerate((1.0, 5.0, 99.0)):
+            a, b, g = quantile_index(n, q)
+            ranks[2 * j] = a
+            ranks[2 * j + 1] = b
+            gammas[j] = g
+        # low information: the bands' histograms concatenated; constant: one level per band
+        constant = 1
+        for c in range(ch):
+            present = 0
+            for k in range(256):
+                band[c * 256 + k] = counts[i, c, k]
+                present += counts[i, c, k] > 0
+            if present > 1:
+                constant = 0
+        floats[i, 9] = pil_entropy(band[:ch * 256], ch * n)
+        wide = True
+        if ch <= 2:
+            distinct, distinct_after = _gray_image(counts[i, 0], n, luts[i], value, unit, flat,
+                                                   offsets[i], pstride[i], flip, ranks, gammas,
+                                                   work, floats[i])
+            if ch == 1:
+                floats[i, 9] = floats[i, 8]
+        else:
+            distinct, distinct_after, wide = _colour_image(
+                flat, offsets[i], n, cstride[i], pstride[i], flip, luts[i], lo, span, add_lo,
+                tq, kq, exact, ranks, gammas, work, colour, floats[i])
+        ints[i, 0] = distinct
+        ints[i, 1] = distinct_after
+        ints[i, 2] = constant
+        ints[i, 3] = 0 if wide else 1

@@ -180,7 +180,7 @@ def worked_table(image, method="numpy", bins=256, levels=None, mask=None, rows="
         Bins of the method (and of the table for floating point images).
     levels : int, optional
         ``L``, the number of output levels (``s`` runs over 0..L-1).  Default:
-        :func:`default_levels` (256 for uint8, 65536 for 16-bit, ``bins``
+        ``default_levels`` (256 for uint8, 65536 for 16-bit, ``bins``
         for floats).  A method that itself takes ``levels`` (``textbook``)
         is given the same ``L`` unless ``params`` say otherwise.
     mask : array_like of bool, optional
@@ -241,7 +241,7 @@ def worked_table(image, method="numpy", bins=256, levels=None, mask=None, rows="
     counted value, not over the dtype's whole range: a uint16 image of a few
     hundred levels would otherwise give 65536 rows, almost all empty, and
     the levels outside the range all map to the first or last row's ``s``.
-    Integer images whose range spans more than :data:`MAX_LEVEL_ROWS`
+    Integer images whose range spans more than ``MAX_LEVEL_ROWS``
     levels, and floating point images, get one row per bin: ``bins``
     equal-width bins as ``np.histogram`` makes them.  NaN and infinite
     values are left out, as the methods leave them out.

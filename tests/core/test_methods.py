@@ -194,28 +194,6 @@ def test_a_registered_method_reaches_the_command_the_readme_and_the_engine(throw
         equalize(floats, "stretch-test", gamma=20)
 
 
-def test_the_readme_methods_table_is_current():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start, end = "<!-- methods-table -->\n", "<!-- /methods-table -->"
-    assert readme.count(start) == 1 and readme.count(end) == 1
-    current = readme.split(start)[1].split(end)[0]
-    assert current == markdown_table(), "run scripts/update_readme.py"
-
-
-def test_the_readme_script_rewrites_only_between_the_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n\nbefore\n<!-- methods-table -->\nold\n<!-- /methods-table -->\n"
-                      "after\n", encoding="utf-8")
-    script = ROOT / "scripts" / "update_readme.py"
-    check = [sys.executable, str(script), "--readme", str(readme), "--check"]
-    assert subprocess.run(check, capture_output=True).returncode == 1
-    assert subprocess.run(check[:-1], capture_output=True).returncode == 0
-    text = readme.read_text(encoding="utf-8")
-    assert text.startswith("# x\n\nbefore\n<!-- methods-table -->\n| method |")
-    assert text.endswith(markdown_table() + "<!-- /methods-table -->\nafter\n")
-    assert subprocess.run(check, capture_output=True).returncode == 0
-
-
 def test_the_registry_module_lists_its_api():
     for name in methods.__all__:
         assert hasattr(methods, name)

@@ -42,7 +42,8 @@ from ..methods.base import Cells, Method, Nodes
 from . import backend
 from .segments import Segments, finish as finish_values, segments
 
-__all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "stats_from_counts", "count",
+__all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "value_luts", "stats_from_counts",
+           "count",
            "empty_counts", "finish", "map_block", "one_pass_loop", "equalize_each"]
 
 TABLE_LIMIT = 1 << 22   # largest per-value lookup table (entries) of a group
@@ -148,6 +149,26 @@ def counted_first(method, dtype, samples):
     n = np.ones(samples, np.int64)
     stats = hg.Stats(low, high, n, low, high)
     return stats if _choose_kind(method, dtype, stats, 1) == "values" else None
+
+
+def value_luts(method, params, bins, dtype, counts):
+    """The map of 8-bit samples from their counts per value: one row of 256 outputs per sample.
+
+    ``counts`` is ``(samples, 256)``, value ``dtype.min + k`` in column
+    ``k``; ``params`` are resolved (:meth:`Method.resolve_params`).  Row
+    ``s`` holds what ``equalize`` (scope "image") gives every pixel of each
+    value in an image of those counts: the tables the engine itself builds
+    (:func:`start`, :func:`stats_from_counts`, :func:`finish`), so no pixel
+    is looked at.  None when the method does not map 8-bit images by value
+    (:func:`counted_first`).  Samples need at least one pixel.
+    """
+    counts = np.ascontiguousarray(counts, np.int64)
+    placeholder = counted_first(method, dtype, len(counts))
+    if placeholder is None:
+        return None
+    t = start(method, params, bins, np.dtype(dtype), placeholder, 1, None)
+    t = finish(stats_from_counts(t, counts), counts)
+    return t.lut.reshape(len(counts), t.width)
 
 
 def stats_from_counts(t, counts):

@@ -132,7 +132,7 @@ def signature(info: os.stat_result) -> tuple:
 
 
 class FileChanged(StackError):
-    """An input file changed while it was being read (see :func:`changed_error`)."""
+    """An input file changed while it was being read (see ``changed_error``)."""
 
 
 def changed_error(path, what: str = "it was replaced or modified") -> FileChanged:
@@ -142,8 +142,8 @@ def changed_error(path, what: str = "it was replaced or modified") -> FileChange
 
 
 def check_unchanged(path, expected: tuple) -> None:
-    """Raise :func:`changed_error` unless the file at ``path`` still has the :func:`signature`
-    ``expected``."""
+    """Raise :class:`FileChanged` unless the file at ``path`` still has the signature
+    ``expected`` (``signature`` of its ``os.stat``)."""
     try:
         info = os.stat(path)
     except OSError:

@@ -16,7 +16,7 @@ once per batch (:class:`~histeq_gui.core.io.memory.Budget`).
 **Gray and colour.**  The images of a folder may mix gray and colour (a
 dataset of photographs often holds a few gray ones); they are all read as
 colour, each gray image replicated into R, G and B (and an opaque alpha
-added where others have one, :func:`common_channels`).  Replicating keeps
+added where others have one, ``common_channels``).  Replicating keeps
 every value of the gray image (taking the colour images' luminance would
 lose their colour), its luminance is the gray value itself (the luminance
 weights add up to 1), and equalizing it channel by channel with one
@@ -137,7 +137,7 @@ def common_channels(counts: Sequence[int]) -> int | None:
 
 
 def with_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    """``image`` ``(H, W[, C])`` with ``channels`` channels (see :func:`common_channels`).
+    """``image`` ``(H, W[, C])`` with ``channels`` channels (see ``common_channels``).
 
     Gray is replicated into R, G and B; an alpha channel is added opaque
     (the dtype's largest value, 1.0 for floats); an image that has them
@@ -283,9 +283,10 @@ class FolderReader(_Images, Reader):
     labels : list of str
         Each image's first folder (``cat``), empty at the top.
     listing : Listing
-        The folder's listing (:attr:`summary`: what it holds, in one line).
+        The folder's listing (:meth:`~histeq_gui.core.io.Listing.summary`: what it holds, in one
+        line).
     channels : int
-        The channels every image is read with (:func:`common_channels`).
+        The channels every image is read with (``common_channels``).
     """
 
     depth = 1
@@ -481,7 +482,7 @@ class RaggedReader(_Images):
     dtype : numpy.dtype
     channels : int
     signature : tuple or None
-        As :attr:`Reader.signature`.
+        As :class:`Reader`'s ``signature``.
 
     Examples
     --------
@@ -588,8 +589,8 @@ class RaggedReader(_Images):
     def probe(self, progress=None):
         """Read the headers not read yet: every image's shape; the channels of them all.
 
-        When the folder mixes gray and colour, :attr:`channels` becomes the
-        colour ones (:func:`common_channels`) and every image is read so.
+        When the folder mixes gray and colour, ``channels`` becomes the
+        colour ones (``common_channels``) and every image is read so.
 
         Raises
         ------
@@ -763,7 +764,7 @@ class MixedReader(RaggedReader):
 
     A :class:`RaggedReader` whose :attr:`shapes` and images keep each file's
     own channels (``(H, W)`` for a gray file beside ``(H, W, 3)`` ones), and
-    whose :attr:`channels` is the most any image has.  Made by
+    whose ``channels`` is the most any image has.  Made by
     :func:`open_folder` with ``mixed=True`` for the statistics only: a
     viewer or an export reads such a folder as colour.
     """

@@ -177,7 +177,7 @@ def list_folder(folder: str | os.PathLike) -> Listing:
     -----
     Links to files and folders are followed, except a link to a folder that
     is already being walked above it (a loop), and a link that points to
-    itself; both are reported in :attr:`Listing.loops`.  Entries are sorted
+    itself; both are reported in the listing's ``loops``.  Entries are sorted
     folder by folder with :func:`natural_key`, which orders the whole list
     by relative path, compared folder by folder.
 

@@ -47,7 +47,8 @@ from .mapped import MappedReader
 
 __all__ = ["Input", "Reader", "ArrayReader", "reader_for", "stack_axis", "CHUNK_BYTES"]
 
-CHUNK_BYTES = 1 << 26       # default size of the pieces :meth:`Reader.chunks` reads: 64 MB
+#: Default size of the pieces :meth:`Reader.chunks` reads: 64 MB.
+CHUNK_BYTES = 1 << 26
 
 
 def stack_axis(layout: Layout) -> int | None:
@@ -124,7 +125,7 @@ class Reader:
     calibration : dict or None
         The spatial calibration the file declares (pixel size, unit, z
         spacing, frame interval; see
-        :func:`~histeq_gui.core.io.tiff.read_calibration`), or None.
+        ``histeq_gui.core.io.tiff.read_calibration``), or None.
 
     Notes
     -----
@@ -235,7 +236,7 @@ class Reader:
         raise NotImplementedError
 
     def image(self, index, layout):
-        """Image ``index`` of ``layout`` (as :func:`~histeq_gui.core.stack.image_at` gives it).
+        """Image ``index`` of ``layout`` (as ``histeq_gui.core.stack.image_at`` gives it).
 
         Reads one image (for a stack with several batch axes longer than
         one, the images sharing its first batch index), for random access.
@@ -299,7 +300,7 @@ class Reader:
     def check_unchanged(self):
         """Raise a one-line StackError if the file changed since it was opened.
 
-        Compares the path's :attr:`signature` now with the one taken when it
+        Compares the path's ``signature`` now with the one taken when it
         was opened (nothing to check for an array in memory).  A pipeline
         that reads a stack more than once, or commits what it read, calls
         this after its reads: pieces read before and after a change would
@@ -324,7 +325,7 @@ class ArrayReader(Reader):
     """A reader of an array: in memory (views, no copy) or a map from ``load_stack``.
 
     A ``.npy`` memory map (or a view of one) is read with ``pread``
-    (:class:`~histeq_gui.core.io.mapped.MappedReader`), never through its pages,
+    (``histeq_gui.core.io.mapped.MappedReader``), never through its pages,
     so resident memory stays bounded by what is read.  ``calibration``: that
     of the file the array was read from, to keep in an export.
     """

@@ -1,7 +1,7 @@
 """Writing a stack: checking the output, opening its chunk writer, saving a whole stack.
 
 :func:`save_stack` checks the output first (:func:`check_output`), then
-:func:`write_stack` writes the stack under a temporary name from
+:func:`~histeq_gui.core.io.write_stack` writes the stack under a temporary name from
 :func:`~histeq_gui.core.io.atomic.staged` through the format's chunk writer
 (:func:`open_writer`), which reads it back chunk by chunk and compares each
 chunk's digest with the one written; only then is it moved into place.
@@ -67,7 +67,7 @@ def check_output(path: str | os.PathLike, *, dtype: DTypeLike | None = None,
     Returns
     -------
     str
-        The output kind (see :func:`output_kind`).
+        The output kind (see :func:`~histeq_gui.core.io.output_kind`).
 
     Raises
     ------
@@ -115,7 +115,7 @@ def open_writer(path: str | os.PathLike, kind: str, shape: tuple[int, ...], dtyp
         :func:`~histeq_gui.core.io.atomic.staged`.
     kind : str
         "npy", "npz", "tif", "png", "png-folder" or "zarr" (see
-        :func:`output_kind`).
+        :func:`~histeq_gui.core.io.output_kind`).
     shape, dtype
         Of the whole stack.
     layout : Layout
@@ -179,7 +179,7 @@ def save_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | No
     ----------
     path : str or path-like
         Output path; the format comes from the extension (see
-        :func:`output_kind`).  ``.png`` is one PNG file for a single image
+        :func:`~histeq_gui.core.io.output_kind`).  ``.png`` is one PNG file for a single image
         (uint8, or uint16 grayscale).  A path without an extension is a folder of
         ``00000.png``, ``00001.png``, ... (one file per image of ``layout``).
     array : array_like
@@ -215,7 +215,7 @@ def save_stack(path: str | os.PathLike, array: ArrayLike, *, layout: Layout | No
 
     Notes
     -----
-    :func:`write_stack` writes and verifies the stack under a hidden name
+    :func:`~histeq_gui.core.io.write_stack` writes and verifies the stack under a hidden name
     from :func:`~histeq_gui.core.io.atomic.staged`, which then moves it into
     place.  TIFF files keep the shape in tifffile's metadata, so they read
     back with the same shape and dtype; a PNG folder reads back as

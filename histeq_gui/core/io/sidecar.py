@@ -103,7 +103,7 @@ def check_sidecar(output_path, overwrite=False):
     """Raise StackError if the sidecar of ``output_path`` would replace a file not ours.
 
     Nothing at the sidecar's name, ``overwrite``, or a sidecar this program
-    wrote for this output (:func:`is_own_sidecar`) pass.  A folder there is
+    wrote for this output (``is_own_sidecar``) pass.  A folder there is
     refused even with ``overwrite``: a sidecar is a file, and never replaces
     a folder.
     """

@@ -6,16 +6,17 @@ the reference it reproduces, its parameters, scopes and dtypes, a short
 "how it works" text, and the hooks that map pixels (see
 :mod:`.base`).  Everything else reads the registry: the engine
 (:func:`histeq_gui.core.equalize.equalize`), ``histeq --method``, the
-viewer's method control and help, the README's methods table
-(:func:`markdown_table`) and the tests' parametrisation.
+viewer's method control and help, the documentation's methods page
+(:func:`markdown_table` and each method's declaration, read when the site is
+built) and the tests' parametrisation.
 
 Adding a method: write ``methods/<name>.py`` declaring ``METHOD =
 Method(...)`` with its hooks in plain NumPy (``opencv_lut.py`` is a short
 example of a table method; its ``table_loop``, the same hook as a loop over
 one sample that the engine compiles for 8-bit images, is optional), add it
 to ``_BUILT_IN`` below, add its reference to ``tests/core/references.py``
-(every test that loops over :data:`METHODS` then covers it) and run
-``scripts/update_readme.py``.
+(every test that loops over :data:`METHODS` then covers it); the
+documentation's methods page shows it the next time the site is built.
 
 Importing this package imports NumPy only (no numba, no scikit-image), so
 ``histeq --help`` stays fast; the compiled loops load when a method is first
@@ -79,6 +80,7 @@ class _Names(Sequence):
         return repr(tuple(_REGISTRY))
 
 
+#: The registered method names in display order, a live read-only tuple-like view.
 METHODS = _Names()
 
 
@@ -104,7 +106,7 @@ def unregister(name):
 
 
 def get_method(name):
-    """The :class:`Method` called ``name``.
+    """The :class:`~histeq_gui.core.methods.Method` called ``name``.
 
     Raises
     ------
@@ -179,7 +181,7 @@ def _cell(text):
 
 
 def markdown_table():
-    """The README's methods table, from the registry (one row per method, in order).
+    """The methods table, from the registry (one row per method, in order).
 
     Returns
     -------

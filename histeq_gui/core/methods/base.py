@@ -63,7 +63,7 @@ stays the reference (and what the NumPy loops use while numba compiles):
     with ``anchor="left"``, ``scale`` :attr:`RowLoop.scale` and float64
     rounding for integer images).
 
-A parameter may be *stack-aware* (:attr:`Param.resolve`): a value such as
+A parameter may be *stack-aware* (:class:`Param`'s ``resolve``): a value such as
 "the whole stack" or "image 3 of the stack" that the engine turns into one
 plain value per channel against the images being equalized
 (:class:`StackView`) before calling the hook, which gets its channel's.
@@ -86,7 +86,8 @@ __all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStre
            "bins_param", "round_half_up", "KIND_NAMES", "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
-SCOPES = ("image", "stack")  # every scope a method may support
+#: Every scope a method may support: each image its own histogram, or one for the stack.
+SCOPES = ("image", "stack")
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,7 @@ class Curve:
 
 @dataclass(frozen=True)
 class StackView:
-    """The images a stack-aware parameter is resolved against (see :attr:`Param.resolve`).
+    """The images a stack-aware parameter is resolved against (see :class:`Param`'s ``resolve``).
 
     Attributes
     ----------
@@ -619,7 +620,7 @@ class Method:
 
     @property
     def stack_aware(self):
-        """The parameters resolved against the stack (:attr:`Param.resolve`)."""
+        """The parameters resolved against the stack (:class:`Param`'s ``resolve``)."""
         return tuple(p for p in self.params if p.resolve is not None)
 
     def kind(self, dtype):
