@@ -32,7 +32,11 @@
     compiled ones once ``warm_up`` has prepared them, the viewer's choice).
 :mod:`.segments`
     ``np.interp``'s segments of a method's nodes, for the mapping loop.
+:mod:`.clahe_kernels`
+    numba loops of scikit-image's and OpenCV's CLAHE, whole images or rows.
+:mod:`.clahe_bands`
+    Those loops over a block, one large image in bands of rows on the pool.
 
-Only :mod:`.kernels` imports numba, when the compiled loops are first
-used; the NumPy loops never import it.
+Only :mod:`.kernels` and :mod:`.clahe_kernels` import numba, when the
+compiled loops are first used; the NumPy loops never import it.
 """

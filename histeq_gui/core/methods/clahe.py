@@ -305,14 +305,14 @@ def images(pixels, params, out):
         for i, one in enumerate(pixels):
             out[i] = _skimage_call(one, params)
         return
-    from ..engine.clahe_kernels import skimage_clahe
+    from ..engine.clahe_bands import skimage_clahe_block
 
     kh, kw = _kernel(params, pixels.shape[1:])
 
     def run(x, factor, ranges, single, into):
         target = into if into.flags.c_contiguous else np.empty(into.shape)
-        skimage_clahe(np.ascontiguousarray(x), factor, ranges, kh, kw, params["clip_limit"],
-                      params["bins"], single, target)
+        skimage_clahe_block(np.ascontiguousarray(x), factor, ranges, kh, kw,
+                            params["clip_limit"], params["bins"], single, target)
         if target is not into:
             into[...] = target
 

@@ -180,10 +180,10 @@ def images(pixels, params, out):
     if not backend.compiled(np.asarray(pixels).dtype):
         _numpy_clahe(*args, out)
         return
-    from ..engine.clahe_kernels import opencv_clahe
+    from ..engine.clahe_bands import opencv_clahe_block
 
     target = out if out.flags.c_contiguous else np.empty(out.shape)
-    opencv_clahe(*args, target)
+    opencv_clahe_block(*args, target)
     if target is not out:
         out[...] = target
 
