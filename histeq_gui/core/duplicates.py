@@ -1,4 +1,4 @@
-"""Exact and near duplicates among the images of a stack, as CleanVision finds them, in bounded memory.
+"""Exact and near duplicates among a stack's images, as CleanVision finds them, in bounded memory.
 
 :func:`exact_duplicates` groups images by a digest of their pixels and
 confirms every match by comparing the bytes once more, so that memory holds

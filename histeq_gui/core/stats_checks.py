@@ -1,4 +1,4 @@
-"""CleanVision's image checks beyond brightness: blurry, grayscale, odd aspect ratio, odd size, phash.
+"""CleanVision's checks beyond brightness: blurry, grayscale, odd aspect ratio, odd size, phash.
 
 :func:`~histeq_gui.core.stats.image_stats` gives each image the scores and
 flags of every issue type CleanVision checks; this module holds CleanVision's

@@ -1,4 +1,4 @@
-"""The range of values the brightness scores of :func:`~histeq_gui.core.stats.image_stats` are taken over.
+"""The range of values over which :func:`~histeq_gui.core.stats.image_stats` scores brightness.
 
 CleanVision divides 8-bit pixels by 255: an image is dark when its 99th
 percentile lies below 0.32 of that range.  For other data the range must be
