@@ -449,8 +449,11 @@ def warm_up(dtype, progress=None):
                     or get_method(name).images is not None)]
     # The output loops depend on the dtype only, and for 8-bit images on the kind of map
     # (one compiled pass per image through a table or nodes loop): once per kind.
+    from .engine import clahe_bands     # its loops are numba's: imported when they are wanted
+
     converted = set()
-    with backend.use("compiled"):
+    # One-image blocks cut in bands, as a large image's are: those loops compile too.
+    with backend.use("compiled"), clahe_bands.banded(2):
         for done, method in enumerate(methods, 1):
             for sample in samples:
                 equalized = histogram(sample, method, 8).apply(sample)

@@ -76,3 +76,18 @@ def test_a_large_image_in_default_bands_is_scikit_image_and_opencv():
         opencv = equalize(image, "opencv-clahe")
     assert_array_equal(clahe, equalize_adapthist(image))
     assert_array_equal(opencv * 255, cv2.createCLAHE(40.0, (8, 8)).apply(image))
+
+
+def test_warm_up_compiles_the_band_loops_a_large_image_uses():
+    """A fresh process: after warm_up, a large image's first CLAHE waits on no compiler."""
+    import subprocess
+    import sys
+
+    code = ("from histeq_gui.core.equalize import warm_up\n"
+            "from histeq_gui.core.engine import clahe_kernels as k\n"
+            "warm_up('uint8')\n"
+            "print(*(len(getattr(k, n).signatures) for n in ('skimage_clahe_rows', "
+            "'skimage_clahe_rescale', 'opencv_clahe_luts', 'opencv_clahe_rows')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert all(int(n) > 0 for n in result.stdout.split()), result.stdout

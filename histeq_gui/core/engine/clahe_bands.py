@@ -13,15 +13,34 @@ arithmetic whatever the bands, so the result does not depend on them.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from . import pool
 from .clahe_kernels import (opencv_clahe, opencv_clahe_luts, opencv_clahe_rows, skimage_clahe,
                             skimage_clahe_rescale, skimage_clahe_rows)
 
-__all__ = ["BAND_PIXELS", "bands", "skimage_clahe_block", "opencv_clahe_block"]
+__all__ = ["BAND_PIXELS", "bands", "banded", "skimage_clahe_block", "opencv_clahe_block"]
 
 BAND_PIXELS = 1 << 20       # a smaller image is one band: cutting it would cost more than it gives
+_forced = threading.local()     # the band count banded() sets for this thread
+
+
+@contextmanager
+def banded(count: int = 2):
+    """Within it, this thread cuts every one-image block into ``count`` bands, whatever its size.
+
+    For ``warm_up``: the band kernels then compile on tiny images, before a
+    large image needs them.  The values are the same whatever the bands.
+    """
+    before = getattr(_forced, "count", None)
+    _forced.count = int(count)
+    try:
+        yield
+    finally:
+        _forced.count = before
 
 
 def bands(height: int, width: int, count: int | None = None) -> list[tuple[int, int]]:
@@ -39,6 +58,8 @@ def bands(height: int, width: int, count: int | None = None) -> list[tuple[int, 
     list of (int, int)
         Consecutive bands covering rows ``0:height``, of nearly equal heights.
     """
+    if count is None:
+        count = getattr(_forced, "count", None)
     if count is None:
         count = pool.workers() if height * width >= BAND_PIXELS else 1
     count = max(1, min(count, height))
