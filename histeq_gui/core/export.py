@@ -557,10 +557,11 @@ def export_steps(images, output, settings, *, source=None, overwrite=False, chun
     >>> for stage, done, total in steps:                                  # doctest: +SKIP
     ...     print(stage, done, total)
     """
-    runner = _engine(engine, scheduler)
-    if runner.name != "local" and getattr(settings, "region", None) is not None:
-        raise StackError("the dask engine takes no region; export a region "
+    if engine != "local" and engine in ENGINES and getattr(settings, "region", None) is not None:
+        # Said first: installing Dask would not help.
+        raise StackError(f"the {engine} engine takes no region; export a region "
                          f"({describe_region(settings.region)}) with the local engine")
+    runner = _engine(engine, scheduler)
     plan = _plan(images, output, settings, source, overwrite, chunk_images, names)
     if plan.ragged:
         if runner.name != "local":

@@ -76,6 +76,9 @@ def test_open_page_stats_grid_and_export(qtbot, window, wait_idle, ragged, tmp_p
         expected = convert(reference[start:start + image.size], "same", np.uint8)
         np.testing.assert_array_equal(iio.imread(out_gui / name), expected.reshape(image.shape))
         start += image.size
+    # The statistics the new scope asked for, done (their loops may compile first).
+    qtbot.waitUntil(lambda: not window.inspection.busy and not window.inspection.stale,
+                    timeout=120000)
 
 
 def test_match_against_the_stack_of_a_ragged_folder_says_why_in_one_line(qtbot, window,
