@@ -91,3 +91,16 @@ def test_warm_up_compiles_the_band_loops_a_large_image_uses():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert all(int(n) > 0 for n in result.stdout.split()), result.stdout
+
+
+@pytest.mark.parametrize("method", ["clahe", "opencv-clahe"])
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+def test_one_large_image_is_converted_in_pieces_to_the_same_bytes(method, dtype):
+    from histeq_gui import equalize
+    from histeq_gui.core.convert import convert
+
+    image = np.tile(data.camera(), (3, 2))[np.newaxis, :1100, :1000]     # 1.1 Mpixel
+    expected = convert(equalize(image, method), dtype, image.dtype)
+    got = equalize(image, method, dtype=dtype)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -40,6 +40,8 @@ from .inputs import as_images, channel_params, output, prepare, resolve_stack, s
 __all__ = ["group_tables", "map_blocks", "equalize_group", "equalize_tables", "equalize_images",
            "equalize_stack", "same_sample"]
 
+_SPLIT_PIXELS = 1 << 20     # one image this large is converted to its output dtype in pieces
+
 
 def same_sample(r0: int, r1: int) -> np.ndarray:
     """Rows ``r0:r1`` all of sample 0 (tables of one sample mapping any rows)."""
@@ -203,7 +205,16 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
             for r in range(r0, r1):
                 one(r, dest[r - r0])
         if convert is not None:
-            out[r0:r1] = convert(dest)
+            width = dest.shape[1]
+            if r1 - r0 == 1 and width >= _SPLIT_PIXELS and pool.workers() > 1:
+                # One large image: converted in pieces on the pool, as it was computed.
+                cuts = np.linspace(0, width, pool.workers() + 1).astype(int)
+
+                def piece(cut):
+                    out[r0:r1, cut[0]:cut[1]] = convert(dest[:, cut[0]:cut[1]])
+                pool.run(piece, list(zip(cuts[:-1], cuts[1:])))
+            else:
+                out[r0:r1] = convert(dest)
 
     rows = source.x2.shape[0]
     step = max(1, BLOCK // max(source.x2.shape[1], 1))
