@@ -331,7 +331,13 @@ def _run(args):
                                 engine=args.engine, scheduler=args.scheduler)
                 lines.append(_summary(output, getattr(images, "shape", None), settings,
                                       images.dtype, getattr(images, "n_images", None)))
-            if args.stats is not None:
+            if args.stats is not None and args.output is not None and \
+                    getattr(images, "listing", None) is not None:
+                # A folder: its statistics describe each image as its file holds it, as
+                # --stats alone does, even where the export read gray images as colour.
+                with open_reader(args.input, mixed=True) as described:
+                    lines.append(_write_stats(args, described, settings, bar))
+            elif args.stats is not None:
                 lines.append(_write_stats(args, images, settings, bar))
         finally:
             bar.close()

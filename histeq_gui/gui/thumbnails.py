@@ -154,11 +154,12 @@ def display_bytes(batch, lo, hi):
     return x.astype(np.uint8), nan
 
 
-def fit_square(image: QImage, size: int) -> QImage:
-    """``image`` scaled smoothly, keeping its aspect, to :func:`thumbnail_shape`, if larger."""
-    if image.width() <= size and image.height() <= size:
+def fit_square(image: QImage, shape: tuple, size: int) -> QImage:
+    """``image`` (made by :func:`reduce_images` of an image of ``shape``) at its
+    :func:`thumbnail_shape`, scaled smoothly if it is larger."""
+    h, w = thumbnail_shape(shape, size)
+    if (image.height(), image.width()) == (h, w):
         return image
-    h, w = thumbnail_shape((image.height(), image.width()), size)
     return image.scaled(w, h, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
 
 
@@ -405,7 +406,8 @@ class Thumbnails:
                                for p in pixels])
         small = reduce_images(pixels, self.size)
         u8, nan = display_bytes(small, lo, hi)
-        images = [fit_square(image, self.size) for image in to_qimages(u8, nan)]
+        images = [fit_square(image, batch.shape[1:3], self.size)
+                  for image in to_qimages(u8, nan)]
         if failed is not None:
             images = [None if bad else image for bad, image in zip(failed, images)]
         return images

@@ -118,11 +118,13 @@ class RaggedStack:
 def test_each_image_keeps_its_own_shape_and_aspect():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, shape, dtype=np.uint8)
-              for shape in ((50, 200), (300, 30), (8, 8), (96, 96), (50, 200), (192, 192))]
-    made = Thumbnails(RaggedStack(images), size=96).make(ORIGINAL, range(6))
-    sizes = [(made[i].height(), made[i].width()) for i in range(6)]
+              for shape in ((50, 200), (300, 30), (8, 8), (96, 96), (50, 200), (192, 192),
+                            (1099, 10000))]
+    made = Thumbnails(RaggedStack(images), size=96).make(ORIGINAL, range(7))
+    sizes = [(made[i].height(), made[i].width()) for i in range(7)]
     assert sizes == [thumbnail_shape(im.shape, 96) for im in images]
     assert sizes[0] == (24, 96) and sizes[1] == (96, 10) and sizes[2] == (96, 96)
+    assert sizes[6] == (11, 96)                  # the blocks' rounding down is scaled back
     np.testing.assert_array_equal(pixels(made[3]), images[3])
     halves = images[5].reshape(96, 2, 96, 2).mean(axis=(1, 3))       # block means, no scaling
     assert np.abs(pixels(made[5]) - halves).max() <= 0.5 + 1e-4

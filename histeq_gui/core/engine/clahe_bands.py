@@ -3,8 +3,9 @@
 The kernels of :mod:`.clahe_kernels` run a block image by image in one
 thread; a stack of many images keeps every core busy with blocks, but one
 large image would keep one core only.  So a block of one image of at least
-:data:`BAND_PIXELS` pixels is cut into bands of rows, one per worker of the
-pool (:mod:`.pool`): each band makes the tile maps it blends (scikit-image's
+:data:`BAND_PIXELS` pixels is cut into bands of rows, one per thread the
+pool gives it (:func:`.pool.parallel_here`: one inside a pool's task): each
+band makes the tile maps it blends (scikit-image's
 CLAHE: a band computes its own tile rows, one or two of them shared with the
 band before) or all bands blend the look-up tables made first, tile row by
 tile row, on the pool (OpenCV's CLAHE).  Every pixel is computed by the same
@@ -50,8 +51,9 @@ def bands(height: int, width: int, count: int | None = None) -> list[tuple[int, 
     ----------
     height, width : int
     count : int, optional
-        How many bands (at most one per row); by default one per worker of
-        the pool for an image of at least :data:`BAND_PIXELS` pixels, else one.
+        How many bands (at most one per row); by default as many as the
+        pool runs at once from here (:func:`.pool.parallel_here`) for an
+        image of at least :data:`BAND_PIXELS` pixels, else one.
 
     Returns
     -------
@@ -61,7 +63,9 @@ def bands(height: int, width: int, count: int | None = None) -> list[tuple[int, 
     if count is None:
         count = getattr(_forced, "count", None)
     if count is None:
-        count = pool.workers() if height * width >= BAND_PIXELS else 1
+        # As many bands as the pool runs at once from here: one inside a pool task (an
+        # image of a stack already has its own thread) or with a serial engine.
+        count = pool.parallel_here() if height * width >= BAND_PIXELS else 1
     count = max(1, min(count, height))
     cuts = np.linspace(0, height, count + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]

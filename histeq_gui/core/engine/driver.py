@@ -206,7 +206,7 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
                 one(r, dest[r - r0])
         if convert is not None:
             width = dest.shape[1]
-            if r1 - r0 == 1 and width >= _SPLIT_PIXELS and pool.workers() > 1:
+            if r1 - r0 == 1 and width >= _SPLIT_PIXELS and pool.parallel_here() > 1:
                 # One large image: converted in pieces on the pool, as it was computed.
                 cuts = np.linspace(0, width, pool.workers() + 1).astype(int)
 

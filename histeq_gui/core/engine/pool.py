@@ -27,7 +27,7 @@ import numpy as np
 from . import backend
 
 __all__ = ["OWN_POOL", "use_executor", "chosen_executor", "workers", "run", "ticker",
-           "ticker_by_rows"]
+           "ticker_by_rows", "parallel_here"]
 
 OWN_POOL = object()     # stands for the core's own thread pool (the default choice)
 
@@ -115,6 +115,22 @@ def _quiet(function):
         with np.errstate(all="ignore"):
             return function(*args)
     return quiet
+
+
+def parallel_here() -> int:
+    """How many items :func:`run` called from this thread would work on at once (1: serially).
+
+    1 inside a task of the pool (nested work runs serially there) or with
+    no pool chosen; else the chosen pool's threads.  Work that could be cut
+    finer for the pool (one large image in bands) asks this first.
+    """
+    chosen = _chosen.get()
+    if chosen is None:
+        return 1
+    if chosen is OWN_POOL:
+        inside = threading.current_thread().name.startswith(_THREAD_PREFIX)
+        return 1 if inside else workers()
+    return max(int(getattr(chosen, "_max_workers", 0) or workers()), 1)
 
 
 def run(function: Callable, items: Iterable, tick: Callable[[int], None] | None = None) -> list:
