@@ -37,6 +37,7 @@ from ..core.io import labels_of, natural_key
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
 from .jobs import Runner
 from .compute import params_key
+from .stats_format import telling_flags
 
 __all__ = ["Inspection", "FLAGS", "FILTERS", "NUMERIC_COLUMNS", "OUTLIER_BIT", "flag_bits",
            "flag_reasons", "describe_filter", "describe_value_range", "image_set",
@@ -89,11 +90,10 @@ def flag_bits(table):
     tells nothing about any one of them (the column still says it).
     """
     bits = np.zeros(len(table["index"]), np.uint16)
+    telling = telling_flags(table)
     for column, (bit, *_rest) in FLAGS.items():
-        flags = np.asarray(table[column], bool)
-        if column == "is_grayscale" and flags.all():
-            continue
-        bits[flags] |= bit
+        if column in telling:
+            bits[telling[column]] |= bit
     return bits
 
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["TABLE_ORDER", "format_cell", "header_label"]
+__all__ = ["TABLE_ORDER", "format_cell", "header_label", "telling_flags"]
 
 
 #: The table's columns, every one of ``image_stats``: what flags an image first, then
@@ -51,3 +51,23 @@ def header_label(name):
     cuts = [i for i, c in enumerate(name) if c == "_"]
     best = min(cuts, key=lambda i: max(i + 1, len(name) - i - 1))
     return name[:best + 1] + "\n" + name[best + 1:]
+
+
+def telling_flags(table) -> dict:
+    """The flag columns of ``table`` (``is_*``), each a bool array, that tell images apart.
+
+    Grayscale counts only in a stack that also holds colour images: in a
+    stack of gray images CleanVision's grayscale flag is on every image and
+    tells nothing about any one of them (the column still says it).
+
+    Examples
+    --------
+    >>> table = {"is_dark": np.array([True, False]), "is_grayscale": np.array([True, True])}
+    >>> sorted(telling_flags(table))
+    ['is_dark']
+    """
+    flags = {c: np.asarray(table[c], bool) for c in TABLE_ORDER
+             if c.startswith("is_") and c in table}
+    if "is_grayscale" in flags and flags["is_grayscale"].all():
+        del flags["is_grayscale"]
+    return flags

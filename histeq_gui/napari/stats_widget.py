@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
 
 from ..core.engine.stages import stage_in_thread
 from ..core.stats import COLUMNS, THRESHOLDS, image_stats
-from ..gui.stats_format import TABLE_ORDER, format_cell, header_label
+from ..gui.stats_format import TABLE_ORDER, format_cell, header_label, telling_flags
 from .connections import Connections
 from .jobs import Job
 from .layer_picker import LayerPicker
@@ -256,14 +256,15 @@ class StatsWidget(QWidget):
     def _computed(self, table):
         self._idle()
         self.model.set_table(table)
-        named = bool(np.any(np.char.str_len(np.asarray(table["name"], str)) > 0))
-        self.view.setColumnHidden(self.model.columns.index("name"), not named)
+        for column in ("name", "label"):          # only for a folder (tree) of files
+            named = bool(np.any(np.char.str_len(np.asarray(table[column], str)) > 0))
+            self.view.setColumnHidden(self.model.columns.index(column), not named)
         self.view.resizeColumnsToContents()
         header = self.view.horizontalHeader()
         if header.sortIndicatorSection() >= 0:
             self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
-        flagged = int(np.count_nonzero(np.any([table[c] for c in TABLE_ORDER
-                                               if c.startswith("is_")], axis=0)))
+        telling = list(telling_flags(table).values())    # as the viewer counts them
+        flagged = int(np.count_nonzero(np.any(telling, axis=0))) if telling else 0
         self.say(f"{len(table['index'])} images of {self._of.name}, {flagged} flagged "
                  f"({self.session.setting.method}, {self.session.setting.bins} bins)")
 

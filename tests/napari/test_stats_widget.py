@@ -46,6 +46,11 @@ def test_table_sort_flags_and_row_click(make_napari_viewer, qtbot, faces):
 
     widget.view.clicked.emit(model.index(row, 0))
     assert viewer.dims.current_step[0] == 7
+    # Counted as the viewer counts: grayscale, on every image of a gray stack, tells nothing.
+    assert expected["is_grayscale"].all()
+    telling = [expected[c] for c in model.columns if c.startswith("is_") and c != "is_grayscale"]
+    flagged = int(np.count_nonzero(np.any(telling, axis=0)))
+    assert 0 < flagged < 100 and f", {flagged} flagged" in widget.status.text()
 
 
 def test_the_setting_changes_the_after_columns(make_napari_viewer, qtbot, moon16):
