@@ -765,7 +765,7 @@ class MixedReader(RaggedReader):
     A :class:`RaggedReader` whose :attr:`shapes` and images keep each file's
     own channels (``(H, W)`` for a gray file beside ``(H, W, 3)`` ones), and
     whose ``channels`` are those they would all be read with as colour
-    (:func:`common_channels`).  Made by
+    (``common_channels``).  Made by
     :func:`open_folder` with ``mixed=True`` for the statistics only: a
     viewer or an export reads such a folder as colour.
     """
