@@ -83,7 +83,7 @@ import numpy as np
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
 __all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStream", "RowLoop",
-           "bins_param", "round_half_up", "KIND_NAMES", "SCOPES"]
+           "bins_param", "round_half_up", "image_from_images", "KIND_NAMES", "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
 #: Every scope a method may support: each image its own histogram, or one for the stack.
@@ -467,6 +467,22 @@ class StackStream:
         work piece by piece uses :meth:`pieces` instead.
         """
         return np.concatenate([piece[c] for piece in self.read_pieces()]), None
+
+
+def image_from_images(images: Callable) -> Callable:
+    """An ``image`` hook made from an ``images`` hook: one image as a block of one.
+
+    For a method whose batch hook is its only computation (and which takes
+    no mask): ``image(pixels, mask, params)`` gives what ``images`` gives
+    for that image, as float64.
+    """
+    def image(pixels, mask, params):
+        x = np.ascontiguousarray(pixels)
+        out = np.empty((1,) + x.shape)
+        images(x[np.newaxis], params, out)
+        return out[0]
+    image.__doc__ = f"{images.__name__} of one image, as float64 in [0, 1]."
+    return image
 
 
 def _no_args(params):

@@ -93,7 +93,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import backend
-from .base import Method, Param, bins_param
+from .base import Method, Param, bins_param, image_from_images
 
 __all__ = ["METHOD", "image", "images", "prepared", "fill_non_finite", "check_value_range",
            "levels_note", "KERNEL_MAX"]
@@ -340,12 +340,7 @@ def images(pixels, params, out):
                 out[chosen] = into
 
 
-def image(pixels, mask, params):
-    """``equalize_adapthist`` of one image, as float64 in [0, 1] (see :func:`images`)."""
-    x = np.ascontiguousarray(pixels)
-    out = np.empty((1,) + x.shape)
-    images(x[np.newaxis], params, out)
-    return out[0]
+image = image_from_images(images)    # one image: a block of one through images
 
 
 METHOD = Method(

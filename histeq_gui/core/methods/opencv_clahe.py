@@ -53,7 +53,7 @@ import numpy as np
 
 from .. import histogram as hg
 from ..engine import backend
-from .base import Method, Param, bins_param
+from .base import Method, Param, bins_param, image_from_images
 from .clahe import fill_non_finite
 
 __all__ = ["METHOD", "image", "images", "levels_of", "TILES_MAX", "CLIP_MAX"]
@@ -188,12 +188,7 @@ def images(pixels, params, out):
         out[...] = target
 
 
-def image(pixels, mask, params):
-    """OpenCV's CLAHE of one image, as float64 in [0, 1] (see :func:`images`)."""
-    x = np.ascontiguousarray(pixels)
-    out = np.empty((1,) + x.shape)
-    images(x[np.newaxis], params, out)
-    return out[0]
+image = image_from_images(images)    # one image: a block of one through images
 
 
 METHOD = Method(
