@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 _TEMP = tempfile.mkdtemp(prefix="histeq-gui-tests-")
@@ -23,3 +25,17 @@ os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700)
 
 def pytest_unconfigure(config):
     shutil.rmtree(_TEMP, ignore_errors=True)
+
+
+@pytest.fixture
+def no_whole_loads(monkeypatch):
+    """Every reader's own ``load()`` raises: a test using this proves its code streams."""
+    from histeq_gui.core.io import formats, reader
+
+    def refuse(self, progress=None):
+        raise AssertionError("the stack was loaded whole")
+    modules = (*formats.MODULES, reader)
+    kinds = {v for m in modules for v in vars(m).values() if isinstance(v, type)}
+    for kind in kinds:
+        if "load" in vars(kind):
+            monkeypatch.setattr(kind, "load", refuse)
