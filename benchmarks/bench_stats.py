@@ -51,11 +51,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+from verify_cleanvision import DEFAULT_PYTHON, compare, run_cleanvision  # noqa: E402
+
 from histeq_gui.core.duplicates import near_duplicate_sets  # noqa: E402
 from histeq_gui.core.io import open_reader  # noqa: E402
 from histeq_gui.core.stats import image_stats  # noqa: E402
 from histeq_gui.core.stats_checks import PropertyChecks  # noqa: E402
-from verify_cleanvision import DEFAULT_PYTHON, compare, run_cleanvision  # noqa: E402
 
 
 def load():

@@ -36,8 +36,13 @@ import threading
 import warnings
 
 from ._version import __version__
-from .cli_options import (OneLineParser, add_method_options, add_setting_options,
-                          channel_axis_type, method_params)
+from .cli_options import (
+    OneLineParser,
+    add_method_options,
+    add_setting_options,
+    channel_axis_type,
+    method_params,
+)
 from .core.choices import DASK_CONNECT_TIMEOUT, OUTPUT_DTYPES
 from .core.errors import StackError, printable
 from .core.words import count
@@ -271,7 +276,7 @@ def main(argv=None):
         _error(exc)
         return _EXIT_ERROR
     except MemoryError:
-        from .core.io import memory         # not at start-up: it imports NumPy
+        from .core.io import memory  # not at start-up: it imports NumPy
         _error(memory.shortage())           # memory, or the address space under ulimit -v
         return _EXIT_ERROR
     if not args.quiet:
@@ -362,9 +367,9 @@ def _check_stats(args):
 def _write_stats(args, images, settings, bar):
     """Compute :func:`~histeq_gui.core.stats.image_stats` of the stack and write it as CSV."""
     from .core.engine.stages import call_with_stack_errors
+    from .core.io import sidecar_path
     from .core.stats import image_stats
     from .core.stats_csv import stats_to_csv
-    from .core.io import sidecar_path
 
     # Read a block of images at a time (a ragged folder: image by image), as the export.
     table = call_with_stack_errors(

@@ -21,8 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from histeq_gui.core.methods import (Method, Nodes, Param, RowLoop, bins_param, register,
-                                    unregister)
+from histeq_gui.core.methods import Method, Nodes, Param, RowLoop, bins_param, register, unregister
 
 __all__ = ["POWER", "power_nodes", "registered", "power_reference", "HALF", "half_nodes",
            "half_loop", "RANK", "rank_image", "rank_images"]

@@ -19,8 +19,17 @@ from . import histogram as hg
 from .engine import backend, pool
 from .engine.blocks import Group, PixelSource, blocks
 from .engine.driver import equalize_stack, group_tables, map_blocks, same_sample
-from .engine.inputs import (as_images, channel_params, check_scope, image_rows, mask_rows,
-                            output, prepare, resolve_stack, stack_view)
+from .engine.inputs import (
+    as_images,
+    channel_params,
+    check_scope,
+    image_rows,
+    mask_rows,
+    output,
+    prepare,
+    resolve_stack,
+    stack_view,
+)
 from .engine.pool import use_executor
 from .methods import METHODS, SCOPES, get_method
 from .methods.base import StackStream, StackView
@@ -449,7 +458,7 @@ def warm_up(dtype, progress=None):
                     or get_method(name).images is not None)]
     # The output loops depend on the dtype only, and for 8-bit images on the kind of map
     # (one compiled pass per image through a table or nodes loop): once per kind.
-    from .engine import clahe_bands     # its loops are numba's: imported when they are wanted
+    from .engine import clahe_bands  # its loops are numba's: imported when they are wanted
 
     converted = set()
     # One-image blocks cut in bands, as a large image's are: those loops compile too.

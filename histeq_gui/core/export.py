@@ -48,8 +48,22 @@ from .engine.stages import call_with_stack_errors, stage_in_thread
 from .equalize import stack_params
 from .errors import StackError
 from .histogram import check_bins, check_dtype
-from .io import (FileChanged, RaggedPngWriter, Reader, atomic, check_output, exists, guard,
-                 memory, open_writer, output_kind, png_names, reader_for, sidecar, stack_axis)
+from .io import (
+    FileChanged,
+    RaggedPngWriter,
+    Reader,
+    atomic,
+    check_output,
+    exists,
+    guard,
+    memory,
+    open_writer,
+    output_kind,
+    png_names,
+    reader_for,
+    sidecar,
+    stack_axis,
+)
 from .io.formats import output_for
 from .methods import check_method, get_method, uses_value_bins
 from .region import check_region, describe_region, region_mask, region_text
@@ -578,7 +592,7 @@ def _local_engine(scheduler):
 
 
 def _dask_engine(scheduler):
-    from .dask_engine import DaskEngine     # the optional extra: imported when chosen
+    from .dask_engine import DaskEngine  # the optional extra: imported when chosen
 
     return DaskEngine(scheduler)
 

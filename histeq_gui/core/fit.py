@@ -41,7 +41,8 @@ import numpy as np
 
 from . import histogram as hg
 from . import methods as mt
-from .engine import pool, tables as tb
+from .engine import pool
+from .engine import tables as tb
 from .engine.blocks import PixelSource, blocks
 from .engine.inputs import as_images, image_rows
 from .equalize import Histogram

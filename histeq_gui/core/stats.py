@@ -39,20 +39,44 @@ from functools import partial
 import numpy as np
 
 from . import fit
+from .duplicates import (
+    check_radius,
+    drop_exact_sets,
+    exact_duplicates,
+    image_digest,
+    near_duplicate_sets,
+    set_scores,
+)
 from .engine import pool
 from .engine.inputs import prepare
 from .engine.tables import value_luts
-from .duplicates import (check_radius, drop_exact_sets, exact_duplicates, image_digest,
-                         near_duplicate_sets, set_scores)
 from .io import labels_of
 from .methods import get_method
 from .stack import as_channels_first, guess_layout
-from .stats_checks import (BLURRY_COLOR_THRESHOLD, BLURRY_NORMALIZING_FACTOR, CLEANVISION,
-                           LOW_INFORMATION_NORMALIZING_FACTOR, ODD_SIZE_IQR_FACTOR, THRESHOLDS,
-                           PropertyChecks, blurry_scores, grayscale_scores,
-                           odd_aspect_ratio_scores, odd_size_scores, phash_hex, to_levels)
-from .stats_kernels import (colour_work, count_levels, describe_levels, gray8_after,
-                            gray8_summary, histogram256, luminance_tables)
+from .stats_checks import (
+    BLURRY_COLOR_THRESHOLD,
+    BLURRY_NORMALIZING_FACTOR,
+    CLEANVISION,
+    LOW_INFORMATION_NORMALIZING_FACTOR,
+    ODD_SIZE_IQR_FACTOR,
+    THRESHOLDS,
+    PropertyChecks,
+    blurry_scores,
+    grayscale_scores,
+    odd_aspect_ratio_scores,
+    odd_size_scores,
+    phash_hex,
+    to_levels,
+)
+from .stats_kernels import (
+    colour_work,
+    count_levels,
+    describe_levels,
+    gray8_after,
+    gray8_summary,
+    histogram256,
+    luminance_tables,
+)
 from .value_range import check_value_range, needs_scan, resolve_value_range
 
 __all__ = ["COLUMNS", "DATASET_COLUMNS", "THRESHOLDS", "LOW_INFORMATION_NORMALIZING_FACTOR",
@@ -322,7 +346,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     >>> table["exact_duplicates_score"].tolist(), table.info["value_range_rule"]
     ([1.0, 0.5, 0.5], 'uint8 range 0..255 (CleanVision)')
     """
-    from .. import equalize      # the public function, whatever module holds it
+    from .. import equalize  # the public function, whatever module holds it
 
     value_range = check_value_range(value_range)
     radius = check_radius(near_duplicate_radius)

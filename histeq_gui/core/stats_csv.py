@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .io import (check_sidecar, check_writable, exists, new_file, sidecar_path, staged,
-                 write_json)
 from .errors import StackError
+from .io import check_sidecar, check_writable, exists, new_file, sidecar_path, staged, write_json
 
 __all__ = ["stats_to_csv", "write_stats_csv", "check_stats_target"]
 

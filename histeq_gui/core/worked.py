@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from . import methods as _methods
-from .io import new_file, staged
 from .equalize import equalize, histogram
 from .histogram import check_bins, check_dtype
+from .io import new_file, staged
 
 __all__ = ["WorkedTable", "worked_table", "default_levels", "check_levels", "MAX_LEVEL_ROWS",
            "ROWS", "worked_table_to_csv", "Difference", "compare_images", "output_cdf",

@@ -20,8 +20,14 @@ import sys
 from pathlib import Path
 
 from .._version import __version__
-from ..cli_options import (OneLineParser, add_method_options, add_setting_options, bins_type,
-                           method_params, param_from_text)
+from ..cli_options import (
+    OneLineParser,
+    add_method_options,
+    add_setting_options,
+    bins_type,
+    method_params,
+    param_from_text,
+)
 from ..core.methods import METHODS, SCOPES
 from .bindings import summary as keys_summary
 

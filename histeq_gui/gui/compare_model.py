@@ -28,8 +28,16 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from ..core.errors import Cancelled
 from ..core.worked import compare_images
-from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_dict,
-                      params_key, resolve_stack_params, stack_histograms)
+from .compute import (
+    HistogramCache,
+    compute_view,
+    failed_view,
+    needs_stack,
+    params_dict,
+    params_key,
+    resolve_stack_params,
+    stack_histograms,
+)
 from .controller import SYNC_IMAGE_VALUES, SYNC_STACK_VALUES
 from .jobs import Runner, log_if_unexpected
 

@@ -32,8 +32,15 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.engine import backend
 from . import startup
-from .compute import (HistogramCache, compute_view, failed_view, needs_stack, params_key,
-                      resolve_stack_params, stack_histograms)
+from .compute import (
+    HistogramCache,
+    compute_view,
+    failed_view,
+    needs_stack,
+    params_key,
+    resolve_stack_params,
+    stack_histograms,
+)
 from .jobs import Runner, log_if_unexpected, user_message
 from .warmup import KernelWarmUp
 

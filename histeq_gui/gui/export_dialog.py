@@ -14,17 +14,32 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt, QUrl
 from PyQt5.QtGui import QDesktopServices
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                             QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
-from ..core.io import exists
 from ..core.channels import channel_axis_choices
 from ..core.equalize import SCOPES
 from ..core.errors import StackError
-from ..core.export import (OUTPUT_DTYPES, ExportSettings, check_target, export_steps,
-                           output_dtype, preview_target)
-from ..core.io import output_kind
+from ..core.export import (
+    OUTPUT_DTYPES,
+    ExportSettings,
+    check_target,
+    export_steps,
+    output_dtype,
+    preview_target,
+)
 from ..core.histogram import MAX_BINS, MIN_BINS
+from ..core.io import exists, output_kind
 from ..core.methods import METHODS, Method, get_method
 from ..core.region import describe_region, region_of_rect, region_text
 from .panels.settings import WrappedNote, scope_note, value_bins_note

@@ -35,7 +35,7 @@ PLOT_SCALE = 2
 
 
 def _exporters():
-    import pyqtgraph.exporters as exporters     # registers them; loaded on first use
+    import pyqtgraph.exporters as exporters  # registers them; loaded on first use
     return exporters
 
 

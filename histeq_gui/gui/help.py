@@ -4,8 +4,14 @@ the scope (F1), and About."""
 from __future__ import annotations
 
 from PyQt5.QtCore import QObject
-from PyQt5.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QMessageBox, QTextBrowser,
-                             QVBoxLayout)
+from PyQt5.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+)
 
 from .bindings import html_table
 

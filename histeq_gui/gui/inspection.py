@@ -35,8 +35,8 @@ from PyQt5.QtWidgets import QDockWidget
 from ..core.errors import first_line
 from ..core.io import labels_of, natural_key
 from ..core.stats import COLUMNS, THRESHOLDS, StatsTable, image_stats, outliers, robust_z
-from .jobs import Runner
 from .compute import params_key
+from .jobs import Runner
 from .stats_format import telling_flags
 
 __all__ = ["Inspection", "FLAGS", "FILTERS", "NUMERIC_COLUMNS", "OUTLIER_BIT", "flag_bits",

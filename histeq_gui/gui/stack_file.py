@@ -25,11 +25,17 @@ from pathlib import Path
 import numpy as np
 
 from ..core.channels import channel_axis_text, parse_channel_axis
-from ..core.display import (DEFAULT_SATURATED, default_levels_mode, dtype_range, finite_range,
-                            saturated_levels, widen)
+from ..core.display import (
+    DEFAULT_SATURATED,
+    default_levels_mode,
+    dtype_range,
+    finite_range,
+    saturated_levels,
+    widen,
+)
 from ..core.errors import KeyNeeded, StackError
-from ..core.histogram import check_dtype
 from ..core.fit import fit_each
+from ..core.histogram import check_dtype
 from ..core.io import ArrayReader, declared_channel_axis, memory, open_reader, stack_axis
 from ..core.stack import Layout, as_channels_first, guess_layout, image_at
 from .resources import SAMPLE_STACK, resource_path

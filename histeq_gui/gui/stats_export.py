@@ -14,12 +14,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                             QLineEdit, QPushButton, QRadioButton, QVBoxLayout)
+from PyQt5.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+)
 
 from ..core.io import exists
-from ..core.words import count
 from ..core.stats_csv import check_stats_target, stats_to_csv
+from ..core.words import count
 from .write_dialog import WriteDialog, free_output_path
 
 __all__ = ["StatsExportDialog", "default_stats_path"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from . import compute
 from ..core.methods import Method
+from . import compute
 from .controller import SYNC_IMAGE_VALUES
 from .jobs import Runner, log_if_unexpected, user_message
 from .state import check_roi

@@ -30,8 +30,7 @@ from PyQt5.QtGui import QColor, QImage
 
 from ..core.equalize import equalize
 from ..core.stack import as_channels_first
-from .compute import (needs_stack, params_dict, params_key, resolve_stack_params,
-                      stack_histograms)
+from .compute import needs_stack, params_dict, params_key, resolve_stack_params, stack_histograms
 from .image_views import NAN_COLOUR
 
 __all__ = ["Variant", "ORIGINAL", "Thumbnails", "thumbnail_shape", "reduce_images", "fit_square",

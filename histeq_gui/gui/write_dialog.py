@@ -26,8 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PyQt5.QtCore import QEventLoop, Qt, pyqtSignal
-from PyQt5.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QLayout,
-                             QMessageBox, QProgressBar, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLayout,
+    QMessageBox,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.io import exists
 from .jobs import Runner

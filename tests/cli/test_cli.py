@@ -752,9 +752,8 @@ def test_bins_are_checked_by_the_core(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("name,image", [
     ("camera.png", "camera"), ("astronaut.png", "astronaut"), ("gray16.tif", "uint16")])
 def test_a_single_image_exports_to_one_png(tmp_path, capsys, name, image):
-    from skimage import data
-
     import imageio.v3 as iio
+    from skimage import data
     array = getattr(data, image)()[::4, ::4] if image != "uint16" else \
         (data.camera()[::4, ::4].astype(np.uint16) * 257)
     iio.imwrite(tmp_path / name, array) if name.endswith(".png") else \
@@ -862,8 +861,9 @@ def test_a_parameter_may_say_how_its_text_is_read(tmp_path, capsys):
     from dataclasses import dataclass
     from typing import Callable
 
-    from histeq_gui.core.methods import Method, Param
     from throwaway_methods import POWER, registered
+
+    from histeq_gui.core.methods import Method, Param
 
     @dataclass(frozen=True)
     class FromFile(Param):
@@ -904,8 +904,9 @@ def test_clahe_value_range_is_param_value_range_beside_the_stats_value_range(tmp
 
 
 def test_a_parameter_named_like_an_option_gets_a_prefixed_flag(tmp_path, capsys):
-    from histeq_gui.core.methods import Param
     from throwaway_methods import POWER, registered
+
+    from histeq_gui.core.methods import Param
 
     method = POWER.__class__(**{**POWER.__dict__, "name": "scope-test", "params": (
         POWER.params[0], Param("scope", 1.0, float, "a clash", low=0.5, high=4))})

@@ -11,8 +11,7 @@ from PIL import Image
 from skimage import data
 
 from histeq_gui import cli
-from histeq_gui.core.io import read_sidecar
-from histeq_gui.core.io import open_reader
+from histeq_gui.core.io import open_reader, read_sidecar
 from histeq_gui.core.stats import COLUMNS, image_stats
 
 

@@ -167,8 +167,7 @@ def test_ctrl_c_while_importing_the_compiler_is_one_line(tmp_path):
 
 def test_the_public_names_are_the_core_functions():
     """Each lazily exported name is the very object of the module that defines it."""
-    from histeq_gui.core import equalize, errors, export, fit, io, methods, stats, stats_csv
-    from histeq_gui.core import worked
+    from histeq_gui.core import equalize, errors, export, fit, io, methods, stats, stats_csv, worked
 
     expected = {"equalize": equalize.equalize, "histogram": equalize.histogram,
                 "Histogram": equalize.Histogram, "SCOPES": equalize.SCOPES,

@@ -14,10 +14,8 @@ import numpy as np
 import pytest
 
 from histeq_gui.core import io
-from histeq_gui.core.io import atomic
-from histeq_gui.core.io import clean_up
 from histeq_gui.core.errors import StackError
-from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
+from histeq_gui.core.io import atomic, clean_up, load_stack, read_sidecar, save_stack, sidecar_path
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="processes and signals of POSIX")
 

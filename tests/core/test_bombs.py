@@ -14,13 +14,11 @@ import zlib
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from bomb_files import gif_bomb
 from PIL import Image
 
-from bomb_files import gif_bomb
-
-from histeq_gui.core.io import gif, memory
 from histeq_gui.core.errors import StackError
-from histeq_gui.core.io import load_stack
+from histeq_gui.core.io import gif, load_stack, memory
 
 RNG = np.random.default_rng(6)
 

@@ -8,9 +8,15 @@ from skimage import data
 
 from histeq_gui import histogram
 from histeq_gui.core import display
-from histeq_gui.core.display import (default_levels_mode, drawn_histogram, dtype_range,
-                                     equalized_levels,
-                                     finite_range, saturated_levels, widen)
+from histeq_gui.core.display import (
+    default_levels_mode,
+    drawn_histogram,
+    dtype_range,
+    equalized_levels,
+    finite_range,
+    saturated_levels,
+    widen,
+)
 
 
 def outlier_stack():

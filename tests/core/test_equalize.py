@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from references import (MATCH_REFERENCE, REFERENCES, params, per_image, sample_stack,
-                        seed_recipe)
+from references import MATCH_REFERENCE, REFERENCES, params, per_image, sample_stack, seed_recipe
 from skimage import data, exposure
 
 from histeq_gui import equalize, histogram

@@ -10,15 +10,21 @@ import pytest
 from throwaway_methods import registered as _power
 
 import histeq_gui
-from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core import export as export_module
 from histeq_gui.core import io
-from histeq_gui.core.io import sidecar, writer
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.core.export import (OUTPUT_DTYPES, ExportSettings, check_target, convert, export,
-                                    export_steps, output_dtype)
-from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar_path
+from histeq_gui.core.export import (
+    OUTPUT_DTYPES,
+    ExportSettings,
+    check_target,
+    convert,
+    export,
+    export_steps,
+    output_dtype,
+)
+from histeq_gui.core.io import load_stack, read_sidecar, save_stack, sidecar, sidecar_path, writer
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core.stack import guess_layout
 
 RNG = np.random.default_rng(20240601)

@@ -14,8 +14,13 @@ from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, export, export_steps
 from histeq_gui.core.io import load_stack, read_sidecar, save_stack
-from histeq_gui.core.region import (check_region, parse_region, region_mask, region_of_rect,
-                                    region_text)
+from histeq_gui.core.region import (
+    check_region,
+    parse_region,
+    region_mask,
+    region_of_rect,
+    region_text,
+)
 
 REGION = (20, 70, 10, 90)           # rows 20:70, columns 10:90: the dark part of the photos
 

@@ -13,14 +13,21 @@ import threading
 import numpy as np
 import pytest
 from references import REFERENCES, sample_stack
-from throwaway_methods import power_reference, registered
 from skimage import data
+from throwaway_methods import power_reference, registered
 
 from histeq_gui.core import equalize as eq
 from histeq_gui.core.engine import pool
 from histeq_gui.core.errors import Cancelled
-from histeq_gui.core.fit import (chunk_counts, chunk_range, fit, fit_each, merge_ranges,
-                                 single_threaded, start)
+from histeq_gui.core.fit import (
+    chunk_counts,
+    chunk_range,
+    fit,
+    fit_each,
+    merge_ranges,
+    single_threaded,
+    start,
+)
 from histeq_gui.core.methods import METHODS, Method, get_method, register, unregister
 
 DTYPES = ["uint8", "uint16", "int16", "int64-wide", "float32", "float64"]

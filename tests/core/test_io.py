@@ -12,10 +12,19 @@ import pytest
 import tifffile
 
 from histeq_gui.core import io
-from histeq_gui.core.io import ChunkWriter, files, tiff, writer
 from histeq_gui.core.errors import Cancelled, KeyNeeded, StackError
-from histeq_gui.core.io import (load_stack, output_kind, read_sidecar, save_stack, sidecar_path,
-                                write_sidecar)
+from histeq_gui.core.io import (
+    ChunkWriter,
+    files,
+    load_stack,
+    output_kind,
+    read_sidecar,
+    save_stack,
+    sidecar_path,
+    tiff,
+    write_sidecar,
+    writer,
+)
 from histeq_gui.core.stack import guess_layout
 
 RNG = np.random.default_rng(1234)

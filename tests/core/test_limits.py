@@ -12,8 +12,8 @@ bound; a large valid file must be read in pieces, never mapped whole.
 import numpy as np
 import pytest
 import tifffile
-
 from bomb_files import AS_LIMIT, gif_bomb, page_bomb, run_limited, tiled_bomb
+
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.io import load_stack, memory, open_reader
 from histeq_gui.core.io.tiff import first_series

@@ -19,8 +19,7 @@ from histeq_gui.core.equalize import channel_params, stack_params
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import convert
 from histeq_gui.core.methods import get_method
-from histeq_gui.core.methods.match import (Reference, load_reference, parse_reference,
-                                           reference_of)
+from histeq_gui.core.methods.match import Reference, load_reference, parse_reference, reference_of
 
 
 def same(actual, expected):

@@ -11,9 +11,18 @@ from references import REFERENCES
 
 from histeq_gui import equalize, histogram
 from histeq_gui.core import methods
-from histeq_gui.core.methods import (METHODS, Method, Param, bins_param, check_method,
-                                     get_method, markdown_table, register, unregister,
-                                     uses_value_bins)
+from histeq_gui.core.methods import (
+    METHODS,
+    Method,
+    Param,
+    bins_param,
+    check_method,
+    get_method,
+    markdown_table,
+    register,
+    unregister,
+    uses_value_bins,
+)
 from histeq_gui.core.methods.base import round_half_up
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays, from_dtype
 from numpy.testing import assert_array_equal
 from skimage import data
-
 from throwaway_methods import HALF, registered
 
 from histeq_gui import equalize, histogram

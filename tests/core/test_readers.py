@@ -15,8 +15,7 @@ from references import sample_stack
 
 import histeq_gui
 from histeq_gui.core.errors import Cancelled, StackError
-from histeq_gui.core.io import load_stack, open_reader, reader_for, stack_axis
-from histeq_gui.core.io import mapped, npy, tiff
+from histeq_gui.core.io import load_stack, mapped, npy, open_reader, reader_for, stack_axis, tiff
 from histeq_gui.core.io.mapped import pread_into
 from histeq_gui.core.stack import guess_layout, image_at
 

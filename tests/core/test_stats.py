@@ -20,15 +20,22 @@ import platform
 
 import numpy as np
 import pytest
+from cleanvision_reference import cv_scores
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
-from cleanvision_reference import cv_scores
 from references import REFERENCES, sample_stack
 from skimage import data
 
 from histeq_gui.core.errors import Cancelled
-from histeq_gui.core.stats import (COLUMNS, DATASET_COLUMNS, MAD_SCALE, THRESHOLDS, image_stats,
-                                   outliers, robust_z)
+from histeq_gui.core.stats import (
+    COLUMNS,
+    DATASET_COLUMNS,
+    MAD_SCALE,
+    THRESHOLDS,
+    image_stats,
+    outliers,
+    robust_z,
+)
 from histeq_gui.core.stats_csv import check_stats_target, stats_to_csv
 
 BIT_EXACT = platform.machine().lower() in ("x86_64", "amd64")

@@ -19,9 +19,16 @@ from pathlib import Path
 import imagehash
 import numpy as np
 import pytest
-from cleanvision_reference import (cv_aspect_ratio, cv_blurriness, cv_blurry_scores,
-                                   cv_duplicate_sets, cv_grayscale_score, cv_odd_size_scores,
-                                   cv_scores, cv_set_scores)
+from cleanvision_reference import (
+    cv_aspect_ratio,
+    cv_blurriness,
+    cv_blurry_scores,
+    cv_duplicate_sets,
+    cv_grayscale_score,
+    cv_odd_size_scores,
+    cv_scores,
+    cv_set_scores,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 from skimage import data

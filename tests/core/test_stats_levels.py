@@ -70,9 +70,8 @@ def test_every_column_is_the_image_alone(method):
 
 
 def test_the_numpy_method_against_the_plain_reference():
-    from test_stats import reference_row          # tests/core is on sys.path
-
     from references import REFERENCES
+    from test_stats import reference_row  # tests/core is on sys.path
 
     images = mixed_images()
     table = image_stats(images, channel_axis="auto")

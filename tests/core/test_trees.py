@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import pytest
+from photo_tree import FILES, LABELS, ORDER, SUMMARY, by_pillow, write_tree
 from PIL import Image
 from skimage import data
 
@@ -21,7 +22,6 @@ from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, export
 from histeq_gui.core.io import list_folder, open_reader, read_sidecar
 from histeq_gui.core.stats import COLUMNS, DATASET_COLUMNS
-from photo_tree import FILES, LABELS, ORDER, SUMMARY, by_pillow, write_tree
 
 
 @pytest.fixture

@@ -33,9 +33,15 @@ from histeq_gui.core import colour, worked
 from histeq_gui.core.convert import convert
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.methods import METHODS, get_method
-from histeq_gui.core.worked import (compare_images, default_levels, diagonal_distance,
-                                    equalize_again, output_cdf, worked_table,
-                                    worked_table_to_csv)
+from histeq_gui.core.worked import (
+    compare_images,
+    default_levels,
+    diagonal_distance,
+    equalize_again,
+    output_cdf,
+    worked_table,
+    worked_table_to_csv,
+)
 
 cv2 = pytest.importorskip("cv2")
 

@@ -9,11 +9,19 @@ import numpy as np
 import pytest
 from references import sample_stack
 
-from histeq_gui.core.io import ChunkWriter, writer, zarr_store
 from histeq_gui.core.equalize import equalize
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import ExportSettings, convert, export, export_steps
-from histeq_gui.core.io import (load_stack, open_reader, read_sidecar, save_stack, sidecar_path)
+from histeq_gui.core.io import (
+    ChunkWriter,
+    load_stack,
+    open_reader,
+    read_sidecar,
+    save_stack,
+    sidecar_path,
+    writer,
+    zarr_store,
+)
 
 zarr = pytest.importorskip("zarr")
 RNG = np.random.default_rng(9)

@@ -12,8 +12,8 @@ from PyQt5.QtGui import QColor, QFontMetrics
 
 from histeq_gui import equalize
 from histeq_gui.gui import controller as controller_module
-from histeq_gui.gui.image_views import NAN_COLOUR
 from histeq_gui.gui.docking import fitted_size
+from histeq_gui.gui.image_views import NAN_COLOUR
 from histeq_gui.gui.main_window import MainWindow
 from histeq_gui.gui.panels import PANELS
 from histeq_gui.gui.plots import CountAxis, HistogramPlot, TransferPlot

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from histeq_gui import equalize
+from histeq_gui.core.equalize import histogram
 from histeq_gui.core.io import ArrayReader, Reader
 from histeq_gui.core.io.folders import FolderReader
 from histeq_gui.core.io.npy import NpyReader
 from histeq_gui.core.io.tiff import TiffReader
-from histeq_gui.core.equalize import histogram
 from histeq_gui.gui import controller as controller_module
 from histeq_gui.gui import stack_file
 from histeq_gui.gui.stack_file import LoadedStack, open_stack

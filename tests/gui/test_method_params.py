@@ -20,8 +20,8 @@ from histeq_gui.gui import param_controls
 from histeq_gui.gui.compute import compute_view, params_key, resolve_stack_params
 from histeq_gui.gui.param_controls import ReferenceControl
 from histeq_gui.gui.preferences import Preferences
-from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.setting import check_params
+from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.state import ViewerState
 
 OWN = [(m, p) for m in METHODS for p in get_method(m).params if p.name != "bins"]
@@ -461,6 +461,7 @@ def test_a_method_registered_is_in_the_viewer_with_its_controls_help_and_result(
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from throwaway_methods import power_reference, registered
+
     from histeq_gui.gui.main_window import MainWindow
     from histeq_gui.gui.method_help import method_help_html
 

@@ -8,8 +8,13 @@ from PyQt5.QtCore import Qt
 
 from histeq_gui.gui.panels import ViewerContext
 from histeq_gui.gui.panels.navigation import NavigationPanel
-from histeq_gui.gui.panels.settings import (BINS_INTERVAL_MS, SLIDER_STEPS, SettingsPanel,
-                                            bins_to_slider, slider_to_bins)
+from histeq_gui.gui.panels.settings import (
+    BINS_INTERVAL_MS,
+    SLIDER_STEPS,
+    SettingsPanel,
+    bins_to_slider,
+    slider_to_bins,
+)
 from histeq_gui.gui.player import Player
 from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.state import ViewerState

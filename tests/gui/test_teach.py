@@ -22,8 +22,13 @@ from skimage import data
 from histeq_gui import equalize
 from histeq_gui.core import colour
 from histeq_gui.core.methods import METHODS
-from histeq_gui.core.worked import (diagonal_distance, equalize_again, output_cdf, worked_table,
-                                    worked_table_to_csv)
+from histeq_gui.core.worked import (
+    diagonal_distance,
+    equalize_again,
+    output_cdf,
+    worked_table,
+    worked_table_to_csv,
+)
 from histeq_gui.gui import compare_model, teaching
 from histeq_gui.gui.app import main
 from histeq_gui.gui.method_help import MethodHelp, method_help_html, method_info

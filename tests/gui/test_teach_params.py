@@ -12,16 +12,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from test_teach import (
+    BOOK_N,
+    book_stack,
+    check_difference,
+    column,
+    comparison,
+    not_flat_panel,
+    open_stack,
+    photos,
+    table_panel,
+)
 
 from histeq_gui import equalize
 from histeq_gui.core.methods import METHODS, get_method
+from histeq_gui.core.worked import diagonal_distance, equalize_again, output_cdf, worked_table
 from histeq_gui.gui import compare_model
 from histeq_gui.gui.setting import Setting
-
-from histeq_gui.core.worked import diagonal_distance, equalize_again, output_cdf, worked_table
-from test_teach import (BOOK_N, book_stack, check_difference, column, comparison,
-                        not_flat_panel, open_stack, photos, table_panel)
-
 
 # ------------------------------------------------------------------ compare: B's parameters
 

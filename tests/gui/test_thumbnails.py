@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QSize
 from PIL import Image
+from PyQt5.QtCore import QSize
 from PyQt5.QtGui import QColor, QImage
 from skimage import data
 
@@ -17,8 +17,7 @@ from histeq_gui.gui.panels import ViewerContext
 from histeq_gui.gui.panels.grid import GridPanel
 from histeq_gui.gui.stack_file import LoadedStack
 from histeq_gui.gui.state import ViewerState
-from histeq_gui.gui.thumbnails import (ORIGINAL, Thumbnails, Variant, reduce_images,
-                                       thumbnail_shape)
+from histeq_gui.gui.thumbnails import ORIGINAL, Thumbnails, Variant, reduce_images, thumbnail_shape
 
 
 def pixels(image):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QPointF
 
-from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui import equalize, histogram
 from histeq_gui.core.export import convert
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.gui.compute import roi_mask
 from histeq_gui.gui.panels.transfer import TRACE_HINT
 

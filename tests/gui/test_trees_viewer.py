@@ -12,12 +12,12 @@ import threading
 
 import numpy as np
 import pytest
+from photo_tree import LABELS, ORDER, SUMMARY, by_pillow, write_tree
 
 from histeq_gui.gui import opener as opener_module
 from histeq_gui.gui import stack_file
 from histeq_gui.gui.panels.column_histogram import column_bins
 from histeq_gui.gui.panels.stats_table import IMAGE_ROLE, VALUE_ROLE
-from photo_tree import LABELS, ORDER, SUMMARY, by_pillow, write_tree
 
 
 @pytest.fixture

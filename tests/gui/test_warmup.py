@@ -137,9 +137,10 @@ def test_a_new_dtype_is_shown_at_once_and_prepared_in_the_background(
 @pytest.mark.parametrize("scope", ["image", "stack"])
 def test_numpy_and_compiled_kernels_give_the_viewer_the_same_bits(dtype, method, scope):
     """What the viewer shows before and after the switch: bit for bit the same."""
+    from skimage import data as photos
+
     from histeq_gui.core.methods import get_method
     from histeq_gui.gui.compute import compute_view, stack_histograms
-    from skimage import data as photos
 
     image = photos.camera()[::4, ::4]
     if np.dtype(dtype).kind == "f":

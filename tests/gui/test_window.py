@@ -10,14 +10,13 @@ from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDragEnterEvent, QDropEvent
 from PyQt5.QtWidgets import QApplication
 
-from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui import equalize, histogram
+from histeq_gui.core.methods import METHODS, get_method
 from histeq_gui.core.stack import image_at
 from histeq_gui.gui import controller as controller_module
 from histeq_gui.gui import opener as opener_module
-from histeq_gui.gui.main_window import MainWindow
-
 from histeq_gui.gui.jobs import left_running
+from histeq_gui.gui.main_window import MainWindow
 from histeq_gui.gui.stack_file import LoadedStack
 
 

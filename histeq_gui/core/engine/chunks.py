@@ -16,8 +16,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..convert import output_dtype
-from ..methods import Method, StackStream, get_method
 from ..io import CHUNK_BYTES, stack_axis
+from ..methods import Method, StackStream, get_method
 from .driver import equalize_stack
 from .stages import call_with_stack_errors
 

@@ -20,8 +20,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import pool
-from .clahe_kernels import (opencv_clahe, opencv_clahe_luts, opencv_clahe_rows, skimage_clahe,
-                            skimage_clahe_rescale, skimage_clahe_rows)
+from .clahe_kernels import (
+    opencv_clahe,
+    opencv_clahe_luts,
+    opencv_clahe_rows,
+    skimage_clahe,
+    skimage_clahe_rescale,
+    skimage_clahe_rows,
+)
 
 __all__ = ["BAND_PIXELS", "bands", "banded", "skimage_clahe_block", "opencv_clahe_block"]
 

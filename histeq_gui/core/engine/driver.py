@@ -33,7 +33,8 @@ import numpy as np
 from .. import histogram as hg
 from ..methods import Method
 from ..stack import from_channels_first
-from . import pool, tables as tb
+from . import pool
+from . import tables as tb
 from .blocks import BLOCK, Group, PixelSource, groups, table_width, within_channels
 from .inputs import as_images, channel_params, output, prepare, resolve_stack, stack_view
 

@@ -40,7 +40,8 @@ import numpy as np
 from .. import histogram as hg
 from ..methods.base import Cells, Method, Nodes
 from . import backend
-from .segments import Segments, finish as finish_values, segments
+from .segments import Segments, segments
+from .segments import finish as finish_values
 
 __all__ = ["Tables", "TABLE_LIMIT", "start", "counted_first", "value_luts", "stats_from_counts",
            "count",

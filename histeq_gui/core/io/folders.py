@@ -45,8 +45,15 @@ from ..stack import Layout
 from . import memory
 from .atomic import sync_folder
 from .files import Progress, check_array, guard
-from .images import (check_png, decode_image, png_image, probe_image, read_image,
-                     read_thumbnail, write_png)
+from .images import (
+    check_png,
+    decode_image,
+    png_image,
+    probe_image,
+    read_image,
+    read_thumbnail,
+    write_png,
+)
 from .listing import Listing, list_folder, no_images
 from .reader import Input, Reader
 from .sidecar import own_files

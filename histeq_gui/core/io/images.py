@@ -33,9 +33,11 @@ from ..stack import Layout, image_at
 from . import memory
 from .atomic import new_file
 from .files import guard, open_input
-from .gif import SIGNATURES as GIF_SIGNATURES, read_gif
+from .gif import SIGNATURES as GIF_SIGNATURES
+from .gif import read_gif
 from .reader import ArrayReader, Input
-from .tiff import SUFFIXES as TIFF_SUFFIXES, read_tiff, tiff_shape
+from .tiff import SUFFIXES as TIFF_SUFFIXES
+from .tiff import read_tiff, tiff_shape
 from .writer import ChunkWriter, Output, native_dtype
 
 __all__ = ["SUFFIXES", "Decoded", "read_image", "decode_image", "predict", "probe_image",

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import new_file, staged
 from ..errors import StackError
+from .atomic import new_file, staged
 from .files import guard
 
 __all__ = ["PROGRAM", "sidecar_path", "is_own_sidecar", "own_files", "check_sidecar",

@@ -35,10 +35,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import (clahe, imagej_equalize, match, numpy_recipe, opencv_clahe, opencv_lut, skimage_hist,
-               textbook)
-from .base import (SCOPES, Cells, Curve, Method, Nodes, Param, RowLoop, StackStream, StackView,
-                   bins_param)
+from . import (
+    clahe,
+    imagej_equalize,
+    match,
+    numpy_recipe,
+    opencv_clahe,
+    opencv_lut,
+    skimage_hist,
+    textbook,
+)
+from .base import (
+    SCOPES,
+    Cells,
+    Curve,
+    Method,
+    Nodes,
+    Param,
+    RowLoop,
+    StackStream,
+    StackView,
+    bins_param,
+)
 
 __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "Curve", "StackView",
            "StackStream", "RowLoop", "bins_param", "register", "unregister", "get_method",

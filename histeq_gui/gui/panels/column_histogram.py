@@ -18,8 +18,16 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QKeySequence
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QShortcut, QToolButton,
-                             QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QShortcut,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.stats import COLUMNS
 from ...core.words import count

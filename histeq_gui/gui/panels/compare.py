@@ -20,8 +20,20 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QAction, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                             QSizePolicy, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QAction,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.histogram import MAX_BINS, MIN_BINS
 from ...core.methods import METHODS

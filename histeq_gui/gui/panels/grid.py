@@ -20,8 +20,18 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import QEvent, QRect, QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QPainter, QPen
-from PyQt5.QtWidgets import (QAbstractScrollArea, QButtonGroup, QComboBox, QHBoxLayout, QLabel,
-                             QSizePolicy, QToolButton, QToolTip, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QAbstractScrollArea,
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.methods import uses_value_bins
 from ...core.words import count

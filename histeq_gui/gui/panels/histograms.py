@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QSize, Qt
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout,
-                             QWidget)
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.display import dtype_range
 from ...core.export import output_dtype

@@ -14,8 +14,7 @@ from PyQt5.QtWidgets import QAction, QLabel, QStackedWidget, QVBoxLayout, QWidge
 from ..bindings import keys_of
 from ..figure_export import save_figure_action
 from ..image_views import BACKGROUND, ImageViews
-from ..levels import (current_levels, describe_eq_levels, describe_mode,
-                      equalized_display_levels)
+from ..levels import current_levels, describe_eq_levels, describe_mode, equalized_display_levels
 from ..plots import bins_text
 
 __all__ = ["ImagesPanel", "EMPTY_HINT", "no_mask_note"]

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import (QAction, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox,
-                             QStyle, QToolButton, QWidget)
+from PyQt5.QtWidgets import (
+    QAction,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
 from ..bindings import keys_of
 from ..player import MAX_FPS

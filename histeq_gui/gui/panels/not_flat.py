@@ -25,17 +25,31 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QFont
-from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                             QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core import colour
-from ...core.worked import (diagonal_distance, equalize_again, output_cdf, worked_table)
+from ...core.worked import diagonal_distance, equalize_again, output_cdf, worked_table
+from ..compute import needs_stack
 from ..image_views import BACKGROUND, ColumnTitle
 from ..method_help import show_method_help
 from ..plots import CDF_COLOUR
-from ..compute import needs_stack
-from ..teaching import (CHANNEL_NAMES, WhenShown, Work, method_params, roi_mask, sample_pixels,
-                        table_levels)
+from ..teaching import (
+    CHANNEL_NAMES,
+    WhenShown,
+    Work,
+    method_params,
+    roi_mask,
+    sample_pixels,
+    table_levels,
+)
 
 __all__ = ["NotFlatPanel", "NotFlat", "not_flat", "SPACE_TEXTS"]
 

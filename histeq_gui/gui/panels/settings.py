@@ -17,16 +17,37 @@ import math
 
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QDoubleValidator
-from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                             QLabel, QLineEdit, QPushButton, QRadioButton, QSizePolicy, QSlider,
-                             QSpinBox, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.channels import channel_axis_choices
 from ...core.display import EQ_LEVEL_MODES, LEVEL_MODES
 from ...core.histogram import MAX_BINS, MIN_BINS
 from ...core.methods import METHODS, Method, get_method
-from ..levels import (EQ_MODE_TEXT, EQ_MODE_TIPS, MODE_TEXT, MODE_TIPS, current_levels,
-                      describe_mode, effective_mode, equalized_display_levels)
+from ..levels import (
+    EQ_MODE_TEXT,
+    EQ_MODE_TIPS,
+    MODE_TEXT,
+    MODE_TIPS,
+    current_levels,
+    describe_mode,
+    effective_mode,
+    equalized_display_levels,
+)
 from ..method_help import show_method_help
 from ..param_form import ParamForm
 from ..plots import format_number

@@ -18,14 +18,32 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QSize, Qt
 from PyQt5.QtGui import QColor, QKeySequence
-from PyQt5.QtWidgets import (QAbstractItemView, QAction, QComboBox, QDoubleSpinBox, QHBoxLayout,
-                             QHeaderView, QLabel, QPushButton, QSizePolicy, QTableView,
-                             QToolButton, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QAction,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.stats import COLUMNS, THRESHOLDS
 from ...core.words import count
-from ..inspection import (FILTERS, FLAGS, NUMERIC_COLUMNS, OUTLIER_COLOURS, describe_value_range,
-                          want_while_shown)
+from ..inspection import (
+    FILTERS,
+    FLAGS,
+    NUMERIC_COLUMNS,
+    OUTLIER_COLOURS,
+    describe_value_range,
+    want_while_shown,
+)
 from ..label_filter import LabelChooser, label_text
 from ..stats_format import TABLE_ORDER, format_cell, header_label
 

@@ -19,16 +19,38 @@ import io
 import numpy as np
 from PyQt5.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QKeySequence
-from PyQt5.QtWidgets import (QAbstractItemView, QAction, QApplication, QComboBox, QFileDialog,
-                             QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
-                             QSpinBox, QTableView, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QAction,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.errors import StackError
 from ...core.worked import MAX_LEVEL_ROWS, default_levels, worked_table, worked_table_to_csv
-from ..method_help import show_method_help
 from ..compute import needs_stack
-from ..teaching import (CHANNEL_NAMES, WhenShown, Work, describe_params, method_params,
-                        own_levels, roi_mask, sample_pixels, table_levels)
+from ..method_help import show_method_help
+from ..teaching import (
+    CHANNEL_NAMES,
+    WhenShown,
+    Work,
+    describe_params,
+    method_params,
+    own_levels,
+    roi_mask,
+    sample_pixels,
+    table_levels,
+)
 
 __all__ = ["WorkedTablePanel", "WorkedTableModel", "COLUMN_TITLES", "table_text",
            "MAX_SPIN_LEVELS"]
