@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 
 from .core.errors import StackError
-from .core.methods import METHODS, SCOPES, Method, Param, get_method
+from .core.methods import METHODS, SCOPES, Method, Param, get_method, registered
 
 __all__ = ["OneLineParser", "bins_type", "channel_axis_type", "add_setting_options",
            "add_method_options", "method_options", "method_params", "param_from_text"]
@@ -138,10 +138,10 @@ def method_options() -> dict[str, list[tuple[str, Param]]]:
     >>> _ = unregister("demo")
     """
     found = {}
-    for name in METHODS:
-        for param in get_method(name).params:
+    for method in registered():
+        for param in method.params:
             if param.name != "bins":
-                found.setdefault(param.name, []).append((name, param))
+                found.setdefault(param.name, []).append((method.name, param))
     return found
 
 
@@ -191,7 +191,8 @@ def param_from_text(param: Param, text: str):
     one, ``int`` and ``float`` parameters read numbers (or one of their
     ``choices`` words, such as "auto"), ``str`` ones take the text, and any
     other (``type=object``) gets a :class:`pathlib.Path` for an existing
-    file, an int for a whole number, else the text itself.
+    file if it takes files (``param.files``: read by the engine's edge),
+    an int for a whole number, else the text itself.
     """
     parse = getattr(param, "parse", None)
     if callable(parse):
@@ -210,24 +211,12 @@ def param_from_text(param: Param, text: str):
             return text
     if param.type is str:
         return text
-    if os.path.exists(text):
+    if param.files and os.path.exists(text):
         return Path(text)
     try:
         return int(text)
     except ValueError:
         return text
-
-
-def _takes_files(param):
-    # A free-form parameter whose values include a file path (match's reference), not one
-    # such as clahe's value_range, whose bad text is no missing file.
-    if param.type is not object:
-        return False
-    try:
-        param.check(Path("file"))
-    except ValueError:
-        return False
-    return True
 
 
 def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -259,7 +248,7 @@ def method_params(parser: argparse.ArgumentParser, args: argparse.Namespace,
         except StackError:
             raise                       # a file that cannot be read: an input error, exit 1
         except ValueError as exc:
-            if _takes_files(param):
+            if param.files:
                 # Neither a file there, nor a number, nor a word the parameter takes: a file
                 # name that names nothing (missing, unreadable), said as the io says it.
                 from .core.io import stat_input

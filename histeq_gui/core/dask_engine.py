@@ -350,7 +350,7 @@ class DaskEngine:
                                         merge_distinct_lists))
                 return distinct[c]
 
-            started = [call_with_stack_errors(fit.start, part, s.method, s.bins,
+            started = [call_with_stack_errors(fit.start, part, plan.method, s.bins,
                                               lambda c=c: distinct_of(c), **s.params)
                        for c, part in enumerate(ranges)]
             tables = [t if counts is None else None for t, counts in started]

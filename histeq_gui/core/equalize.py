@@ -31,8 +31,9 @@ from .engine.inputs import (
     stack_view,
 )
 from .engine.pool import use_executor
-from .methods import METHODS, SCOPES, get_method
+from .methods import SCOPES, get_method, registered
 from .methods.base import StackStream, StackView
+from .methods.numpy_recipe import METHOD as SEED_RECIPE
 from .stack import as_channels_first, guess_layout
 
 __all__ = ["SCOPES", "check_scope", "equalize", "histogram", "Histogram", "stack_params",
@@ -85,7 +86,8 @@ def stack_params(images, method="numpy", channel_axis=None, mask=None, **params)
     if stream is not None and mask is not None:
         raise ValueError("a StackStream has no mask; resolve against the array with its mask")
     x = stream if stream is not None else as_images(images)
-    m, p = prepare(x, method, params.pop("bins", 256), params, mask=mask)
+    m = get_method(method)
+    p = prepare(x, m, params.pop("bins", 256), params, mask=mask)
     p.pop("bins", None)        # an argument of equalize() and histogram() themselves
     if not m.stack_aware:
         return p
@@ -106,8 +108,9 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
         Any array whose last two axes are one image ``(H, W)``; every leading
         axis is a batch axis, so ``(1800, 1, 96, 96)``, ``(N, H, W)`` and a
         single ``(H, W)`` all work.  Integer or floating point.
-    method : str
-        A registered method (:data:`histeq_gui.core.methods.METHODS`):
+    method : str or Method
+        A registered method's name (:data:`histeq_gui.core.methods.METHODS`),
+        or the :class:`~histeq_gui.core.methods.Method` itself:
         ``"numpy"``: the Q&A thread's recipe (density histogram, cumulative
         sum, ``np.interp`` over the left bin edges) divided by 255.
         ``"skimage"``: ``skimage.exposure.equalize_hist(image, nbins=bins)``.
@@ -115,7 +118,7 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     bins : int
         Number of equal-width bins, 1 to 65536.  Some methods ignore it for
         integer images (scikit-image: one bin per integer value; see
-        :func:`histeq_gui.core.methods.uses_value_bins`).
+        the method's :meth:`~histeq_gui.core.methods.Method.ignores_bins`).
     scope : {"image", "stack"}
         ``"image"``: each image is equalized with its own histogram.
         ``"stack"``: one histogram of the whole stack (per channel) gives the
@@ -176,8 +179,8 @@ def equalize(images, method="numpy", bins=256, scope="image", mask=None,
     >>> equalize(stack, method="numpy", bins=16, dtype="uint8")[0, 0, 0].tolist()
     [16, 33, 50, 67]
     """
-    return equalize_stack(images, method, bins, scope, mask, channel_axis, progress, dtype,
-                          params)
+    return equalize_stack(images, get_method(method), bins, scope, mask, channel_axis, progress,
+                          dtype, params)
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,7 +379,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
     ([1, 1, 1, 1], [0.25, 0.5, 0.75, 1.0])
     """
     x = as_images(images, min_ndim=0)
-    m, p = prepare(x, method, bins, params, mask=mask)
+    m = get_method(method)
+    p = prepare(x, m, bins, params, mask=mask)
     if x.ndim < 2:
         x = x.reshape(1, -1)        # plain values: one image of one row
     x2 = image_rows(x)
@@ -403,9 +407,8 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
                              np.asarray(c.y, np.float64), None, False, p, mapped=True,
                              mask=mask)
         # No single map: the plain histogram (the seed recipe's bins) and its CDF.
-        plain = get_method("numpy")
-        t = group_tables(PixelSource(x2, mask2), group, plain,
-                         plain.resolve_params(x.dtype, bins=bins), bins, tick)
+        t = group_tables(PixelSource(x2, mask2), group, SEED_RECIPE,
+                         SEED_RECIPE.resolve_params(x.dtype, bins=bins), bins, tick)
         counts = t.counts[0]
         with np.errstate(all="ignore"):
             cdf = np.cumsum(counts) / counts.sum()
@@ -453,9 +456,8 @@ def warm_up(dtype, progress=None):
         samples[-1][0, 0] = np.nan                 # the loops that skip NaN
     # Integer images are looked up straight into integer and float32 outputs.
     outputs = ("uint8", "uint16", "float32", "same") if tiny.dtype.kind in "iu" else ()
-    methods = [name for name in METHODS if get_method(name).supports(tiny.dtype)
-               and (get_method(name).kind(tiny.dtype) != "image"
-                    or get_method(name).images is not None)]
+    methods = [m for m in registered() if m.supports(tiny.dtype)
+               and (m.kind(tiny.dtype) != "image" or m.images is not None)]
     # The output loops depend on the dtype only, and for 8-bit images on the kind of map
     # (one compiled pass per image through a table or nodes loop): once per kind.
     from .engine import clahe_bands  # its loops are numba's: imported when they are wanted
@@ -467,9 +469,9 @@ def warm_up(dtype, progress=None):
             for sample in samples:
                 equalized = histogram(sample, method, 8).apply(sample)
                 histogram(equalized, method, 8)        # the histogram of an equalized image
-                for scope in get_method(method).scopes:
+                for scope in method.scopes:
                     equalize(np.stack([sample, sample]), method, 8, scope=scope)
-            kind = get_method(method).kind(tiny.dtype)
+            kind = method.kind(tiny.dtype)
             for output in outputs if kind not in converted else ():
                 equalize(np.stack([tiny, tiny]), method, 8, dtype=output)
                 histogram(tiny, method, 8).apply(tiny, dtype=output)

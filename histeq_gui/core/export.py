@@ -65,7 +65,7 @@ from .io import (
     stack_axis,
 )
 from .io.formats import output_for
-from .methods import check_method, get_method, uses_value_bins
+from .methods import Method, get_method
 from .region import check_region, describe_region, region_mask, region_text
 from .stack import check_channel_axis, guess_layout
 
@@ -137,11 +137,9 @@ class ExportSettings:
         and the parameters against its dtype (:meth:`resolved_params`), when
         exporting.
         """
-        check_method(self.method)
-        check_bins(self.bins)
-        check_scope(self.scope)
         method = get_method(self.method)
-        method.check_scope(self.scope)
+        check_bins(self.bins)
+        method.check_scope(check_scope(self.scope))
         if self.dtype not in OUTPUT_DTYPES:
             raise ValueError(f"unknown output dtype {self.dtype!r}; choose one of: "
                              f"{', '.join(OUTPUT_DTYPES)}")
@@ -203,6 +201,7 @@ class _Plan:
     overwrite: bool
     chunk_images: int
     params: dict                # every parameter as resolved for the stack (the sidecar's)
+    method: Method              # the method settings.method names, looked up once
     names: list | None = None   # a PNG folder's file names (from the source files)
     sources: list | None = None     # the source file of each image, when names come from them
     mask: np.ndarray | None = None  # the region's (H, W) mask (one size of image)
@@ -229,9 +228,9 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
     """Check settings, images and output before anything is computed."""
     if not isinstance(settings, ExportSettings):
         raise TypeError(f"settings must be an ExportSettings, not {type(settings).__name__}")
-    settings.validate()
+    method = get_method(settings.validate().method)
     if getattr(images, "ragged", False):
-        return _plan_ragged(images, output, settings, source, overwrite)
+        return _plan_ragged(images, output, settings, method, source, overwrite)
     if not isinstance(images, (np.ndarray, Reader)):
         images = np.asarray(images)
     shape, size = tuple(images.shape), math.prod(images.shape)
@@ -251,7 +250,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
                          f"{chunk_images!r}; leave it out for chunks of about 64 MB")
     output = Path(output)
     dtype = output_dtype(settings.dtype, images.dtype)
-    chunk_images = _chunk_images(images, layout, dtype, settings, chunk_images,
+    chunk_images = _chunk_images(images, layout, dtype, method, chunk_images,
                                  source or getattr(images, "path", None) or output)
     _check_not_input(output, [source, getattr(images, "filename", None),
                               getattr(images, "path", None)])
@@ -264,7 +263,7 @@ def _plan(images, output, settings, source, overwrite, chunk_images, names=None)
         out_names = png_names(sources)          # a folder's images keep their names
     return _Plan(images, output, kind, settings, layout, dtype,
                  None if source is None else Path(source), bool(overwrite), int(chunk_images),
-                 params, out_names, None if out_names is None else list(sources), mask)
+                 params, method, out_names, None if out_names is None else list(sources), mask)
 
 
 def _check_ragged_kind(output, kind):
@@ -273,7 +272,7 @@ def _check_ragged_kind(output, kind):
                          "exported to a folder; give an output without extension")
 
 
-def _chunk_images(images, layout, dtype, settings, chunk_images, where):
+def _chunk_images(images, layout, dtype, method, chunk_images, where):
     """Images per chunk: ``chunk_images``, or about 64 MB of results, fewer when memory is short.
 
     A chunk holds its input, its output and, for whole-image methods, float64
@@ -283,7 +282,7 @@ def _chunk_images(images, layout, dtype, settings, chunk_images, where):
     """
     per_image = max(1, math.prod(images.shape) // max(layout.n_images, 1))
     native = np.dtype(images.dtype).newbyteorder("=")
-    whole = get_method(settings.method).kind(native) == "image"
+    whole = method.kind(native) == "image"
     work = per_image * (native.itemsize + dtype.itemsize + (8 if whole else 0))
     memory.check_fits(work, where, f"one image of {per_image} {native} values, equalized to "
                                    f"{dtype}", doing="export")
@@ -294,7 +293,7 @@ def _chunk_images(images, layout, dtype, settings, chunk_images, where):
     return chunk if free is None else max(1, min(chunk, free // (2 * work)))
 
 
-def _plan_ragged(images, output, settings, source, overwrite):
+def _plan_ragged(images, output, settings, method, source, overwrite):
     """The checks of :func:`_plan` for images of different sizes (a RaggedReader)."""
     output = Path(output)
     _check_ragged_kind(output, output_kind(output))
@@ -308,7 +307,6 @@ def _plan_ragged(images, output, settings, source, overwrite):
         params = settings.resolved_params(images.dtype)
     except ValueError as exc:
         raise StackError(f"cannot export this stack: {exc}") from None
-    method = get_method(settings.method)
     for p in method.stack_aware:
         value = settings.params.get(p.name, p.default)
         if isinstance(value, str) and value == "stack" or \
@@ -322,7 +320,7 @@ def _plan_ragged(images, output, settings, source, overwrite):
     sidecar.check_sidecar(output, overwrite)
     out_names = png_names(images.names)
     return _Plan(images, output, kind, settings, layout, dtype,
-                 None if source is None else Path(source), bool(overwrite), 1, params,
+                 None if source is None else Path(source), bool(overwrite), 1, params, method,
                  out_names, list(images.names))
 
 
@@ -644,7 +642,7 @@ def _run(plan, engine):
             # Stack-aware parameters (match's reference "stack" or an index) mean the whole
             # stack, not a piece: resolved once, through the reader.
             params = (yield from _stack_params(plan, reader)) \
-                if maps is None and get_method(plan.settings.method).stack_aware else None
+                if maps is None and plan.method.stack_aware else None
             if maps is not None or params is not None:
                 reader.check_unchanged()    # what was fitted is what the next pass reads
             json_path = sidecar.sidecar_path(plan.output)
@@ -751,7 +749,8 @@ def _stack_params(plan, reader):
 
     def build(progress):
         stream = stack_stream(reader, plan.layout, plan.chunk_images, progress, plan.mask)
-        return call_with_stack_errors(stack_params, stream, s.method, bins=s.bins, **s.params)
+        return call_with_stack_errors(stack_params, stream, plan.method, bins=s.bins,
+                                      **s.params)
 
     return (yield from stage_in_thread("histogram", build))
 
@@ -775,7 +774,7 @@ class LocalEngine:
                 yield channel_pieces(read_piece(reader, axis, start, stop), layout)
 
         def build(progress):
-            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, s.method,
+            return call_with_stack_errors(fit.fit_each, chunks, layout.channels, plan.method,
                                           s.bins, mask=plan.mask, progress=progress,
                                           **s.params)
 
@@ -803,7 +802,7 @@ def _sidecar_info(plan, engine="local"):
         "output_dtype": str(plan.dtype),
         "method": s.method,
         "bins": int(s.bins),
-        "bins_ignored": uses_value_bins(s.method, plan.input_dtype),
+        "bins_ignored": plan.method.ignores_bins(plan.input_dtype),
         "params": {name: _json_value(value) for name, value in plan.params.items()},
         "scope": s.scope,
         "region": None if s.region is None else region_text(s.region),

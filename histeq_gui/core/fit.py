@@ -72,15 +72,11 @@ def global_method(method):
     >>> global_method("numpy").name
     'numpy'
     """
-    m = _method(method)
+    m = mt.get_method(method)
     if m.image is not None or "stack" not in m.scopes:
         raise ValueError(f"the {m.name} method maps each image by itself, with no histogram "
                          "of the whole stack to fit; use scope='image'")
     return m
-
-
-def _method(method):
-    return method if isinstance(method, mt.Method) else mt.get_method(method)
 
 
 def _check_names(m, params):

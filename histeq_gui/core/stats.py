@@ -354,7 +354,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     channels, n = source.channels, source.n
     names = _names(getattr(images, "names", None) if names is None else names, n)
     rows = 1 if source.ragged else max(1, _CHUNK_PIXELS // max(source.pixels * channels, 1))
-    aware = {p.name for p in get_method(method).stack_aware}
+    method = get_method(method)
+    aware = {p.name for p in method.stack_aware}
     # Check the arguments on a small ramp first, so that a bad one is an error
     # rather than a column of NaN (see _equalize_chunk); a stack-aware one
     # (match's reference "stack" or an index) means the whole stack: it is
@@ -456,7 +457,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
         progress(total, total)
     table = _assemble(parts, n, names, source, checks.finish(), digests, radius)
     heights, widths = table["height"], table["width"]
-    info = {"method": method, "bins": int(bins), "scope": scope,
+    info = {"method": method.name, "bins": int(bins), "scope": scope,
             "method_params": given, "shape": list(source.shape),
             "dtype": str(source.dtype), "layout": source.layout.name, "channels": channels,
             "value_range": [lo, hi], "value_range_rule": scale.rule,
@@ -484,7 +485,7 @@ def _call(job):
     return job()
 
 
-def _value_maps(method, bins, params, dtype):
+def _value_maps(m, bins, params, dtype):
     """``maps(counts)``: equalize's value of each level of 8-bit samples from their counts, or None.
 
     For 8-bit images, scope "image" and a method that maps integers by value
@@ -495,7 +496,7 @@ def _value_maps(method, bins, params, dtype):
     """
     if dtype not in _EIGHT_BIT:
         return None
-    m, p = prepare(np.zeros((1, 1), dtype), method, bins, params)
+    p = prepare(np.zeros((1, 1), dtype), m, bins, params)
     if m.kind(dtype) == "image" or m.stack_aware:
         return None
     if value_luts(m, p, bins, dtype, np.ones((1, 256), np.int64)) is None:
@@ -620,8 +621,8 @@ def _whole_stack_params(source, method, bins, params):
     from .io import reader_for
 
     if source.ragged:
-        names = ", ".join(p.name for p in get_method(method).stack_aware)
-        raise ValueError(f"the {method} method's {names} needs images of one size to resolve "
+        names = ", ".join(p.name for p in method.stack_aware)
+        raise ValueError(f"the {method.name} method's {names} needs images of one size to resolve "
                          "against the stack; give it an image array or a file instead")
     reader = source.reader if source.reader is not None else reader_for(source.array)
     return stack_params(stack_stream(reader, source.layout), method, bins=bins, **params)

@@ -270,14 +270,13 @@ def worked_table(image, method="numpy", bins=256, levels=None, mask=None, rows="
     x = x.astype(check_dtype(x.dtype), copy=False)
     if x.size == 0:
         raise ValueError("cannot make a worked table of an empty image")
-    _methods.check_method(method)
+    declared = _methods.get_method(method)
     bins = check_bins(bins)
     L = default_levels(x.dtype, bins) if levels is None else check_levels(levels)
-    declared = _methods.get_method(method)
     if declared.image is not None:
         why = ("maps each pixel by its neighbourhood" if declared.kind(x.dtype) == "image"
                else "maps to a reference, not by this image's histogram alone")
-        raise ValueError(f"the {method} method {why}, so it has no worked table; choose a "
+        raise ValueError(f"the {declared.name} method {why}, so it has no worked table; choose a "
                          "global method (e.g. textbook)")
     if declared.param("levels") is not None:
         params.setdefault("levels", L)
@@ -285,9 +284,9 @@ def worked_table(image, method="numpy", bins=256, levels=None, mask=None, rows="
     if selected.size == 0:
         raise ValueError("the image has no finite pixel in the selection; select pixels with "
                          "finite values")
-    h = histogram(x, method, bins, mask=mask, **params)
+    h = histogram(x, declared, bins, mask=mask, **params)
     lo, hi = selected.min(), selected.max()
-    info = {"method": method, "bins": bins, "levels": L, "rows": rows, "dtype": str(x.dtype),
+    info = {"method": declared.name, "bins": bins, "levels": L, "rows": rows, "dtype": str(x.dtype),
             "total": int(selected.size), "excluded": int(x.size - selected.size)}
     columns = {}
     if x.dtype.kind in "iu" and int(hi) - int(lo) < MAX_LEVEL_ROWS:

@@ -32,23 +32,13 @@ from ..core.engine.chunks import stack_stream
 from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled, StackError
 from ..core.export import convert
-from ..core.methods import Method, get_method
+from ..core.methods import Method
 from ..core.region import region_mask, region_of_rect
 from ..core.trace import trace_value
 
 __all__ = ["ViewResult", "compute_view", "failed_view", "stack_histograms", "HistogramCache",
            "image_note", "roi_mask", "resolve_stack_params", "needs_stack", "params_key",
-           "params_dict", "as_method"]
-
-
-def as_method(method: Method | str) -> Method:
-    """``method`` itself, or the registered method of that name (ValueError if none).
-
-    The viewer's settings hand their :class:`~histeq_gui.core.methods.Method`
-    on (looked up once, when picked); a name is accepted too, for code that
-    calls these functions directly with what the API takes.
-    """
-    return method if isinstance(method, Method) else get_method(method)
+           "params_dict"]
 
 
 class _Same:
@@ -93,9 +83,9 @@ def params_dict(key):
     return {name: value.value if isinstance(value, _Same) else value for name, value in key}
 
 
-def needs_stack(method):
-    """True if ``method`` (a Method or a name) has stack-aware parameters (resolved per stack)."""
-    return bool(as_method(method).stack_aware)
+def needs_stack(method: Method) -> bool:
+    """True if ``method`` has stack-aware parameters (resolved per stack)."""
+    return bool(method.stack_aware)
 
 
 def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
@@ -104,7 +94,8 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     Parameters
     ----------
     stack : LoadedStack
-    method : Method or str
+    method : Method
+        The viewer's method (its settings resolve the name once, when picked).
     bins : int
     params : dict
         The parameters set (``state.params``).
@@ -128,7 +119,7 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     ValueError
         One line (an index out of range, a reference file that cannot be read).
     """
-    m = as_method(method)
+    m = method
     if not m.stack_aware:
         return dict(params)
     if progress is not None:
@@ -315,7 +306,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     ----------
     stack : LoadedStack
     index : int
-    method : Method or str
+    method : Method
     bins : int
     scope : {"image", "stack"}
     stack_hists : tuple of Histogram, optional
@@ -354,7 +345,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     histogram of the original is.
     """
     params = {} if params is None else params
-    m = as_method(method)
+    m = method
     if scope == "stack" and stack_hists is None:
         raise ValueError("scope 'stack' needs the stack's histograms; compute them first")
     original = np.ascontiguousarray(stack.image(index))
@@ -452,7 +443,7 @@ def failed_view(stack, index, method, bins, scope, error, roi=None):
     except StackError:
         original = np.zeros((1, 1) + ((stack.channels,) if stack.channels > 1 else ()),
                             stack.dtype)
-    return ViewResult(index, as_method(method), bins, scope, original, None, (), (), error, roi=roi,
+    return ViewResult(index, method, bins, scope, original, None, (), (), error, roi=roi,
                       image_range=finite_range(original))
 
 
@@ -467,11 +458,10 @@ def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):
     """
     report = None if progress is None else (lambda done, total:
                                             progress("Stack histogram", done, total))
-    name = as_method(method).name
     if stack.ragged:        # images of different sizes: the region clipped to each
-        return stack.fit_histograms(name, bins, roi=roi, progress=report, **(params or {}))
+        return stack.fit_histograms(method, bins, roi=roi, progress=report, **(params or {}))
     mask = roi_mask(roi, stack.layout.image_shape)
-    return stack.fit_histograms(name, bins, mask=mask, progress=report, **(params or {}))
+    return stack.fit_histograms(method, bins, mask=mask, progress=report, **(params or {}))
 
 
 class HistogramCache:

@@ -205,7 +205,7 @@ class ReferenceControl(ParamControl):
     """``match``'s reference: the whole stack, an image of the stack (its index), or a file.
 
     Choosing "file…" asks for an image file and reads it with the loader of
-    :func:`~histeq_gui.core.methods.match.load_reference`; a file that cannot
+    :func:`~histeq_gui.core.param_files.read_file_param`; a file that cannot
     be used is said in a message box and the choice goes back.
     """
 
@@ -285,13 +285,13 @@ class ReferenceControl(ParamControl):
 
     def choose_file(self):
         """Ask for a reference file and pick it; True if one was chosen and could be read."""
-        from ..core.methods.match import load_reference
+        from ..core.param_files import read_file_param
 
         path = choose_reference_file(self)
         if not path:
             return False
         try:
-            load_reference(path)
+            read_file_param(self.param, path)
         except (ValueError, OSError) as exc:       # StackError is a ValueError
             QtWidgets.QMessageBox.warning(self, "Cannot use this reference", str(exc))
             return False
@@ -310,7 +310,7 @@ def make_control(param, parent=None):
     -------
     ParamControl
     """
-    if param.resolve is not None and param.name == "reference":
+    if param.resolve is not None and param.files:       # the stack, an image of it, or a file
         return ReferenceControl(param, parent)
     if param.type is int and (not param.choices or len(param.choices) == 1):
         return _IntControl(param, parent)

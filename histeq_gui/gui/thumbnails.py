@@ -29,6 +29,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QImage
 
 from ..core.equalize import equalize
+from ..core.methods import Method, get_method
 from ..core.stack import as_channels_first
 from .compute import needs_stack, params_dict, params_key, resolve_stack_params, stack_histograms
 from .image_views import NAN_COLOUR
@@ -54,7 +55,7 @@ class Variant(NamedTuple):
     """
 
     kind: str = "original"
-    method: str | None = None
+    method: Method | None = None
     bins: int | None = None
     scope: str | None = None
     params: tuple = ()
@@ -63,10 +64,11 @@ class Variant(NamedTuple):
     def equalized(cls, method, bins, scope, params=None):
         """The equalized variant for these settings (``bins`` None: ignored by the method).
 
+        ``method``: a :class:`~histeq_gui.core.methods.Method` or its name;
         ``params``: the method's own parameters (``state.params``), kept as
         :func:`~histeq_gui.gui.compute.params_key` (hashable).
         """
-        return cls("equalized", method, None if bins is None else int(bins), scope,
+        return cls("equalized", get_method(method), None if bins is None else int(bins), scope,
                    params_key(params))
 
     @property

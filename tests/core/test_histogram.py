@@ -7,7 +7,7 @@ from references import params, sample_stack, seed_recipe
 from skimage import exposure
 
 from histeq_gui import equalize, histogram
-from histeq_gui.core.methods import METHODS, get_method, uses_value_bins
+from histeq_gui.core.methods import METHODS, get_method
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
@@ -38,9 +38,9 @@ def test_skimage_bins_integers_one_value_each_and_says_so():
     image = sample_stack()[12, 0]
     h = histogram(image, "skimage", 8)
     lo, hi = int(image.min()), int(image.max())
-    assert h.value_bins and uses_value_bins("skimage", image.dtype)
-    assert not uses_value_bins("numpy", image.dtype)
-    assert not uses_value_bins("skimage", np.float32)
+    assert h.value_bins and get_method("skimage").ignores_bins(image.dtype)
+    assert not get_method("numpy").ignores_bins(image.dtype)
+    assert not get_method("skimage").ignores_bins(np.float32)
     assert_array_equal(h.cdf_x, np.arange(lo, hi + 1))
     assert_array_equal(h.counts, np.bincount(image.ravel())[lo:hi + 1])
     cdf, _ = exposure.cumulative_distribution(image, 8)

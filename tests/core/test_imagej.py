@@ -16,7 +16,7 @@ from references import imagej_reference, java_math_round, per_image
 from skimage import data, filters
 
 from histeq_gui import equalize, histogram
-from histeq_gui.core.methods import get_method, uses_value_bins
+from histeq_gui.core.methods import get_method
 from histeq_gui.core.methods.imagej_equalize import java_round
 
 METHODS = ("imagej", "imagej-classic")
@@ -172,7 +172,7 @@ def test_signed_integers_are_shifted_to_unsigned_levels(method):
     u8 = data.camera()
     s8 = (u8.astype(np.int16) - 128).astype(np.int8)
     assert_array_equal(equalize(s8, method), equalize(u8, method))
-    assert uses_value_bins(method, np.int8) and uses_value_bins(method, np.uint16)
+    assert get_method(method).ignores_bins(np.int8) and get_method(method).ignores_bins(np.uint16)
     assert_array_equal(equalize(u8, method, 2), equalize(u8, method, 4096))
 
 
@@ -184,7 +184,7 @@ def test_wider_integers_and_floats_run_the_loops_over_bins(method, dtype):
     # bin 255: the result is the 8-bit one of the same image with 256 turned into 255.
     image = data.camera()[::2, ::2].astype(np.int64)
     image[0, :2] = 256, 0
-    assert not uses_value_bins(method, dtype)
+    assert not get_method(method).ignores_bins(dtype)
     eight = np.minimum(image, 255).astype(np.uint8)
     assert_array_equal(equalize(image.astype(dtype), method, 256), equalize(eight, method))
     # Any bins: the Java loops with max = bins - 1 over np.histogram's bins.

@@ -15,11 +15,13 @@ from skimage import data
 from skimage.exposure import match_histograms
 
 from histeq_gui import equalize, histogram
+from histeq_gui.cli_options import param_from_text
 from histeq_gui.core.equalize import channel_params, stack_params
 from histeq_gui.core.errors import StackError
 from histeq_gui.core.export import convert
 from histeq_gui.core.methods import get_method
-from histeq_gui.core.methods.match import Reference, load_reference, parse_reference, reference_of
+from histeq_gui.core.methods.match import Reference, reference_of
+from histeq_gui.core.param_files import read_file_param
 
 
 def same(actual, expected):
@@ -294,6 +296,7 @@ def test_bad_references_say_what_to_pass(value, message):
 
 
 def test_a_reference_from_a_file(tmp_path):
+    """A path is read at the edge (param_files), never by the method: same result as the array."""
     import imageio.v3 as iio
 
     reference = data.moon()[::8, ::8]
@@ -301,23 +304,44 @@ def test_a_reference_from_a_file(tmp_path):
     iio.imwrite(path, reference)
     image = data.camera()[::8, ::8]
     expected = equalize(image, "match", reference=reference)
+    param = get_method("match").param("reference")
+    assert param.files
     same(equalize(image, "match", reference=path), expected)                    # a Path
-    same(equalize(image, "match", reference=load_reference(str(path))), expected)
-    same(equalize(image, "match", reference=parse_reference(str(path))), expected)
-    assert parse_reference("stack") == "stack" and parse_reference(" 3 ") == 3
-    assert parse_reference("-2") == -2
+    same(equalize(image, "match", reference=read_file_param(param, path)), expected)
+    same(equalize(image, "match", reference=param_from_text(param, str(path))), expected)
+    assert param_from_text(param, "stack") == "stack" and param_from_text(param, "3") == 3
+    assert param_from_text(param, "-2") == -2
     np.save(tmp_path / "moon.npy", reference)
-    assert_array_equal(parse_reference(str(tmp_path / "moon.npy")), reference)
+    assert_array_equal(read_file_param(param, tmp_path / "moon.npy"), reference)
     for bad, message in ((tmp_path / "missing.png", "no such file"),
                          (tmp_path / "empty.npy", "reference has no finite")):
         if bad.suffix == ".npy":
             np.save(bad, np.full((4, 4), np.nan))
         with pytest.raises(StackError, match=message) as error:
-            load_reference(bad)
+            read_file_param(param, bad)
         assert "\n" not in str(error.value)
+        with pytest.raises(StackError, match=message):
+            equalize(image, "match", reference=bad)
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(StackError, match="unsupported file type"):
-        parse_reference(str(tmp_path / "notes.txt"))
+        equalize(image, "match", reference=tmp_path / "notes.txt")
+
+
+def test_the_method_module_reads_no_file():
+    """The registry sits below the I/O: no method module imports it, even lazily."""
+    import ast
+    import pathlib
+
+    import histeq_gui.core.methods as methods
+
+    for path in pathlib.Path(methods.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                assert not module.startswith(("..io", "...io", "histeq_gui.core.io")), \
+                    (path.name, module)
+                assert not module.startswith(("..param_files", "histeq_gui.core.param")), \
+                    (path.name, module)
 
 
 def test_the_reference_parameter_is_described_for_the_registry():

@@ -21,7 +21,6 @@ from histeq_gui.core.methods import (
     markdown_table,
     register,
     unregister,
-    uses_value_bins,
 )
 from histeq_gui.core.methods.base import round_half_up
 
@@ -85,10 +84,11 @@ def test_param_values_come_back_in_their_type():
     assert type(Param("c", 0.5, float, "c").check(2)) is float
 
 
-def test_uses_value_bins_says_when_bins_are_ignored():
-    assert uses_value_bins("skimage", np.uint8) and uses_value_bins("skimage", np.int64)
-    assert not uses_value_bins("skimage", np.float32)
-    assert not any(uses_value_bins("numpy", dt) for dt in (np.uint8, np.int32, np.float64))
+def test_ignores_bins_says_when_bins_are_ignored():
+    skimage = get_method("skimage")
+    assert skimage.ignores_bins(np.uint8) and skimage.ignores_bins(np.int64)
+    assert not skimage.ignores_bins(np.float32)
+    assert not any(get_method("numpy").ignores_bins(dt) for dt in (np.uint8, np.int32, np.float64))
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -175,7 +175,8 @@ def test_a_registered_method_reaches_the_command_the_readme_and_the_engine(throw
     x = np.random.default_rng(0).integers(0, 256, (3, 1, 9, 9)).astype(np.uint8)
     assert_array_equal(equalize(x, "levels-test"), x / 255)
     assert_array_equal(equalize(x, "levels-test", scope="stack"), x / 255)
-    assert uses_value_bins("levels-test", np.uint8) and not uses_value_bins("levels-test", float)
+    levels = get_method("levels-test")
+    assert levels.ignores_bins(np.uint8) and not levels.ignores_bins(float)
     floats = x.astype(np.float64)
     out = equalize(floats, "levels-test", bins=4)
     for image, result in zip(floats, out):
@@ -219,9 +220,9 @@ def test_value_bits_map_narrow_integers_by_value_and_wider_ones_by_bins():
     assert narrow.kind(np.int32) == narrow.kind(np.uint8) == "table"
     register(narrow)
     try:
-        assert uses_value_bins("narrow-test", np.uint16)
-        assert not uses_value_bins("narrow-test", np.uint32)
-        assert not uses_value_bins("narrow-test", np.float64)
+        assert get_method("narrow-test").ignores_bins(np.uint16)
+        assert not get_method("narrow-test").ignores_bins(np.uint32)
+        assert not get_method("narrow-test").ignores_bins(np.float64)
         assert "| `narrow-test` | the identity | float and 32/64-bit integer images only |" \
             in markdown_table()
         x = np.random.default_rng(1).integers(0, 60000, (2, 9, 9))

@@ -14,7 +14,7 @@ from references import opencv_reference, per_image, sample_stack
 from skimage import data
 
 from histeq_gui import equalize, histogram
-from histeq_gui.core.methods import get_method, uses_value_bins
+from histeq_gui.core.methods import get_method
 
 cv2 = pytest.importorskip("cv2")
 
@@ -79,8 +79,9 @@ def test_the_export_writes_cv2s_bytes(tmp_path):
 
 def test_bins_do_not_matter_for_integers():
     image = data.camera()[::4, ::4]
-    assert uses_value_bins("opencv", np.uint8) and uses_value_bins("opencv", np.int16)
-    assert not uses_value_bins("opencv", np.float32)
+    opencv = get_method("opencv")
+    assert opencv.ignores_bins(np.uint8) and opencv.ignores_bins(np.int16)
+    assert not opencv.ignores_bins(np.float32)
     assert_array_equal(equalize(image, "opencv", 2), equalize(image, "opencv", 4096))
 
 

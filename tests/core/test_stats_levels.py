@@ -18,6 +18,7 @@ from histeq_gui import equalize
 from histeq_gui.core import stats
 from histeq_gui.core.engine.inputs import prepare
 from histeq_gui.core.engine.tables import value_luts
+from histeq_gui.core.methods import get_method
 from histeq_gui.core.stats import COLUMNS, DATASET_COLUMNS, image_stats
 
 TABLE_METHODS = ["numpy", "skimage", "opencv", "imagej", "imagej-classic", "textbook"]
@@ -53,7 +54,8 @@ def test_value_luts_are_what_equalize_gives_each_level(method):
     for bins in (256, 7):
         for image in mixed_images():
             channels = np.moveaxis(image, -1, 0) if image.ndim == 3 else image[None]
-            m, p = prepare(channels, method, bins, {})
+            m = get_method(method)
+            p = prepare(channels, m, bins, {})
             counts = np.stack([np.bincount(c.ravel(), minlength=256) for c in channels])
             luts = value_luts(m, p, bins, channels.dtype, counts)
             out = equalize(image, method=method, bins=bins,

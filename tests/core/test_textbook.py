@@ -15,7 +15,7 @@ from references import per_image, textbook_reference
 from skimage import data
 
 from histeq_gui import equalize, histogram
-from histeq_gui.core.methods import get_method, uses_value_bins
+from histeq_gui.core.methods import get_method
 
 # Gonzalez & Woods, Table 3.1: n_k pixels at r_k = 0..7 of a 64 x 64 image (MN = 4096).
 BOOK_COUNTS = [790, 1023, 850, 656, 329, 245, 122, 81]
@@ -122,7 +122,7 @@ def test_default_levels_follow_the_dtype_and_bins():
     assert textbook.resolve_params("int64")["levels"] == 2 ** 64
     assert textbook.resolve_params("float32", bins=100)["levels"] == 100
     assert textbook.resolve_params("float32", bins=100, levels=8)["levels"] == 8
-    assert uses_value_bins("textbook", np.int64) and not uses_value_bins("textbook", np.float64)
+    assert textbook.ignores_bins(np.int64) and not textbook.ignores_bins(np.float64)
     image = data.camera()
     assert_array_equal(equalize(image, "textbook", 2), equalize(image, "textbook", 4096))
 

@@ -148,11 +148,12 @@ def test_a_colour_stack_read_on_demand_fits_one_histogram_per_channel(tmp_path, 
 @pytest.mark.parametrize("reference", ["stack", 7])
 def test_match_resolves_its_reference_on_a_stack_read_on_demand(faces, no_whole_read, reference):
     """match's reference, the whole stack (or one image), from a stack never read whole."""
+    from histeq_gui.core.methods import get_method
     from histeq_gui.gui.compute import resolve_stack_params
 
     path, data = faces
     stack = open_stack(path)
     assert not stack.in_memory
-    resolved = resolve_stack_params(stack, "match", 256, {"reference": reference})
+    resolved = resolve_stack_params(stack, get_method("match"), 256, {"reference": reference})
     expected = equalize(data, "match", reference=reference)
     np.testing.assert_array_equal(equalize(data[11, 0], "match", **resolved), expected[11, 0])

@@ -288,7 +288,8 @@ def test_hard_cases_equal_the_api(window, wait_idle, case, method, params):
 
 def test_compute_view_and_params_key_by_hand():
     stack = LoadedStack.from_array((skdata.lfw_subset()[:3] * 255).astype(np.uint8))
-    resolved = resolve_stack_params(stack, "match", 256, {"reference": 0})
+    match = get_method("match")
+    resolved = resolve_stack_params(stack, match, 256, {"reference": 0})
     expected = stack_params(stack.array, "match", reference=0)
     assert set(resolved) == set(expected) == {"reference"}
     assert len(resolved["reference"]) == len(expected["reference"]) == 1     # one channel
@@ -296,7 +297,7 @@ def test_compute_view_and_params_key_by_hand():
         np.testing.assert_array_equal(got.values, want.values)
         np.testing.assert_array_equal(got.quantiles, want.quantiles)
         assert (got.low, got.high, got.pixels) == (want.low, want.high, want.pixels)
-    view = compute_view(stack, 2, "match", 256, "image", params=resolved)
+    view = compute_view(stack, 2, match, 256, "image", params=resolved)
     np.testing.assert_allclose(view.equalized, match_histograms(stack.array[2],
                                                                 stack.array[0]) / 255,
                                atol=1e-12)

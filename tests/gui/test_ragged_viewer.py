@@ -84,13 +84,14 @@ def test_open_page_stats_grid_and_export(qtbot, window, wait_idle, ragged, tmp_p
 def test_match_against_the_stack_of_a_ragged_folder_says_why_in_one_line(qtbot, window,
                                                                        wait_idle, ragged):
     """A reference "stack" needs images of one size: a one-line reason, the viewer goes on."""
+    from histeq_gui.core.methods import get_method
     from histeq_gui.gui.compute import resolve_stack_params
 
     folder, images = ragged
     window.opener.open_path(folder)
     wait_idle(window)
     with pytest.raises(ValueError, match="reference .stack. needs images of one size") as error:
-        resolve_stack_params(window.state.stack, "match", 256, {"reference": "stack"})
+        resolve_stack_params(window.state.stack, get_method("match"), 256, {"reference": "stack"})
     assert "\n" not in str(error.value)
     window.state.set_method("match")
     qtbot.waitUntil(lambda: not window.busy, timeout=20000)

@@ -123,11 +123,13 @@ def equalize_piece(chunk: np.ndarray, settings, layout, maps, axis: int | None, 
     """
     channels = 1 if layout.channel_axis is None else chunk.shape[layout.channel_axis]
     first = start if axis is not None and axis == layout.channel_axis else 0
+    # The settings carry the method's name, which travels to other processes (Dask workers):
+    # each piece, where the work is done, looks it up once.
     method = get_method(settings.method)
     params = _piece_params(method, settings.params if params is None else params, first,
                            channels)
     if maps is None:
-        return call_with_stack_errors(equalize_stack, chunk, settings.method, settings.bins,
+        return call_with_stack_errors(equalize_stack, chunk, method, settings.bins,
                                       "image", mask, layout.channel_axis, None, settings.dtype,
                                       params)
     out = np.empty(chunk.shape, output_dtype(settings.dtype, input_dtype))

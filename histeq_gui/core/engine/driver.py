@@ -225,12 +225,15 @@ def equalize_images(source: PixelSource, image_shape: tuple, method: Method, par
     pool.run(work, runs, pool.ticker_by_rows(tick, runs))
 
 
-def equalize_stack(images, method: str, bins: int, scope: str, mask, channel_axis,
+def equalize_stack(images, m: Method, bins: int, scope: str, mask, channel_axis,
                    progress: Callable | None, dtype, params: dict) -> np.ndarray:
-    """The engine of :func:`~histeq_gui.core.equalize.equalize`: same arguments, same result."""
+    """The engine of :func:`~histeq_gui.core.equalize.equalize`: same arguments, same result.
+
+    ``m`` is the method itself, resolved from its name by the caller.
+    """
     x = as_images(images)
     target, convert = output(dtype, x.dtype)
-    m, p = prepare(x, method, bins, params, scope, mask)
+    p = prepare(x, m, bins, params, scope, mask)
     layout, xc, x2, mask2, view = stack_view(x, mask, channel_axis)
     rows_per_channel = int(np.prod(xc.shape[1:-2], dtype=np.int64))
     pixels = xc.shape[-2] * xc.shape[-1]

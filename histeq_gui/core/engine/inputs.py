@@ -20,6 +20,7 @@ from .. import histogram as hg
 from ..convert import convert, output_dtype
 from ..methods import SCOPES, Method, get_method
 from ..methods.base import StackView
+from ..param_files import read_file_params
 from ..stack import as_channels_first, guess_layout
 
 __all__ = ["check_scope", "prepare", "resolve_stack", "stack_view", "channel_params",
@@ -40,21 +41,22 @@ def check_scope(scope: str) -> str:
     return scope
 
 
-def prepare(x: np.ndarray, method: str, bins: int, params: dict, scope: str = "image",
-            mask=None) -> tuple:
-    """The method and its resolved parameters for images ``x``, or a one-line ValueError.
+def prepare(x: np.ndarray, m: Method, bins: int, params: dict, scope: str = "image",
+            mask=None) -> dict:
+    """The resolved parameters of method ``m`` for images ``x``, or a one-line ValueError.
+
+    A parameter given as an image file (``match``'s reference as a path) is
+    read here (:func:`~histeq_gui.core.param_files.read_file_params`).
 
     Returns
     -------
-    method : Method
-    params : dict
+    dict
         Every parameter of the method for ``x``'s dtype (``bins`` included).
     """
-    m = get_method(method)
     m.check_dtype(x.dtype)
     m.check_scope(check_scope(scope))
     m.check_mask(mask)
-    return m, m.resolve_params(x.dtype, bins=bins, **params)
+    return m.resolve_params(x.dtype, bins=bins, **read_file_params(m, params))
 
 
 def resolve_stack(m: Method, params: dict, view) -> dict:
@@ -102,7 +104,7 @@ def channel_params(method: str | Method, params: dict, channel: int) -> dict:
         :func:`~histeq_gui.core.equalize.histogram` or
         :func:`~histeq_gui.core.equalize.equalize` for that channel alone.
     """
-    m = method if isinstance(method, Method) else get_method(method)
+    m = get_method(method)
     if not m.stack_aware:
         return params
     out = dict(params)

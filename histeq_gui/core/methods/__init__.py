@@ -59,8 +59,8 @@ from .base import (
 )
 
 __all__ = ["METHODS", "SCOPES", "Method", "Param", "Nodes", "Cells", "Curve", "StackView",
-           "StackStream", "RowLoop", "bins_param", "register", "unregister", "get_method",
-           "check_method", "uses_value_bins", "markdown_table"]
+           "StackStream", "RowLoop", "bins_param", "register", "unregister", "registered",
+           "get_method", "check_method", "markdown_table"]
 
 _REGISTRY: dict[str, Method] = {}
 _BUILT_IN = (numpy_recipe.METHOD, skimage_hist.METHOD, opencv_lut.METHOD,
@@ -123,14 +123,25 @@ def unregister(name):
     return _REGISTRY.pop(check_method(name))
 
 
+def registered():
+    """Every registered :class:`Method`, in display order (a tuple)."""
+    return tuple(_REGISTRY.values())
+
+
 def get_method(name):
-    """The :class:`~histeq_gui.core.methods.Method` called ``name``.
+    """The :class:`~histeq_gui.core.methods.Method` called ``name``, or ``name`` if it is one.
+
+    The one place a method's name becomes the method: the edges that take a
+    name (the public functions, ``histeq``, the viewer's settings) call it
+    once and pass the :class:`Method` on.
 
     Raises
     ------
     ValueError
         One line listing the registered names, for an unknown name.
     """
+    if isinstance(name, Method):
+        return name
     method = _REGISTRY.get(name) if isinstance(name, str) else None
     if method is None:
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
@@ -140,17 +151,6 @@ def get_method(name):
 def check_method(method):
     """Return ``method`` if it names a registered method, else raise a ValueError."""
     return get_method(method).name
-
-
-def uses_value_bins(method, dtype):
-    """True when ``method`` ignores ``bins`` for images of ``dtype``.
-
-    That is scikit-image, OpenCV and the textbook on integer images, ImageJ
-    on 8- and 16-bit ones (one cell per integer value; see
-    :meth:`Method.by_value`); the viewer says so next to the bins control
-    and the export's sidecar records it.
-    """
-    return get_method(method).ignores_bins(dtype)
 
 
 def _dtypes_text(kinds):

@@ -75,6 +75,7 @@ loops and scikit-image load when a method is first applied.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -138,6 +139,12 @@ class Param:
         runs; it must accept its own results again (so a value resolved
         against a whole stack can be passed on for parts of it).  Only
         whole-image methods have stack-aware parameters.
+    files : bool
+        True when a path (:class:`os.PathLike`) is a valid value too: it
+        names an image file that the caller's edge reads and passes on as
+        an array (:func:`histeq_gui.core.param_files.read_file_params`:
+        ``equalize``, the export, ``histeq``, the viewer).  The method
+        itself never sees the path, so the registry needs no file reading.
     """
 
     name: str
@@ -153,6 +160,7 @@ class Param:
     text: str | None = None
     validate: Callable | None = field(default=None, repr=False)
     resolve: Callable | None = field(default=None, repr=False)
+    files: bool = False
 
     def __post_init__(self):
         if self.type is object and (self.validate is None or not self.text):
@@ -212,6 +220,8 @@ class Param:
         ValueError: clahe: clip must be a number from 0 to 1, got 2
         """
         prefix = f"{method}: " if method else ""
+        if self.files and isinstance(value, os.PathLike):
+            return value                # read at the edge (param_files), checked there
         if self.type is object:
             try:
                 return self.validate(value)
@@ -516,7 +526,7 @@ class RowLoop:
     scale: float = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Method:
     """A registered equalization method: what it is, and how it maps.
 
@@ -648,7 +658,13 @@ class Method:
         return "nodes"
 
     def ignores_bins(self, dtype):
-        """True when ``bins`` does not change the result for images of ``dtype``."""
+        """True when ``bins`` does not change the result for images of ``dtype``.
+
+        That is scikit-image, OpenCV and the textbook on integer images,
+        ImageJ on 8- and 16-bit ones (one cell per integer value; see
+        :meth:`by_value`), and a method without ``bins``; the viewer says
+        so next to the bins control and the export's sidecar records it.
+        """
         bins = self.param("bins")
         return bins is None or not bins.used_for(dtype) or self.by_value(dtype)
 

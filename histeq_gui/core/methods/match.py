@@ -18,9 +18,9 @@ The reference (parameter ``reference``, default ``"stack"``):
 - **an int**: that image of the stack being equalized (negative counts
   from the end), as the viewer numbers them.
 - **"stack"**: all pixels of the stack being equalized, channel by channel.
-- **an image file** (``histeq``, the viewer, or a ``pathlib.Path``):
-  :func:`load_reference` reads it with ``load_stack``; :func:`parse_reference`
-  turns the text of a command line or a text field into any of these.
+- **an image file** (a :class:`pathlib.Path`; ``histeq``, the viewer): the
+  parameter takes files (``files=True``), so the caller's edge reads it
+  (:mod:`histeq_gui.core.param_files`) and this module gets its array.
 
 An index or ``"stack"`` needs the whole stack: ``equalize`` resolves it
 against the images it is given; whoever equalizes a stack in parts resolves
@@ -69,7 +69,6 @@ first, as ``match_histograms`` returns them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +76,8 @@ import numpy as np
 from .. import histogram as hg
 from .base import Curve, Method, Param
 
-__all__ = ["METHOD", "Reference", "reference_of", "references_of_pieces", "load_reference",
-           "parse_reference", "validate", "resolve", "table", "image", "curve"]
+__all__ = ["METHOD", "Reference", "reference_of", "references_of_pieces", "validate",
+           "resolve", "table", "image", "curve"]
 
 _BINCOUNT_SPAN = 1 << 22    # integers of a narrower range are counted with np.bincount
 
@@ -281,10 +280,7 @@ def validate(value):
         if value == "stack":
             return value
         raise ValueError(f"reference must be an image array, an index into the stack or "
-                         f"'stack', got {value!r}; for an image file pass a pathlib.Path or "
-                         f"load_reference({value!r})")
-    if isinstance(value, os.PathLike):
-        return value
+                         f"'stack', got {value!r}; for an image file pass a pathlib.Path")
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"reference must be an image array, an index into the stack or "
                          f"'stack', got {value!r}")
@@ -301,6 +297,8 @@ def validate(value):
         hg.check_dtype(array.dtype)
     except ValueError as exc:
         raise ValueError(f"reference: {exc}") from None
+    if array.size == 0 or array.dtype.kind == "f" and not np.isfinite(array).any():
+        raise ValueError("reference has no finite pixel; choose another reference")
     return array
 
 
@@ -345,64 +343,7 @@ def resolve(value, view):
             raise ValueError(f"reference image {value} is out of range: the stack has {n} "
                              f"images (0 to {n - 1})")
         return tuple(reference_of(row, mask) for row, mask in view.image(value % n))
-    if isinstance(value, os.PathLike):
-        value = load_reference(value)
     return _array_references(value, view)
-
-
-def load_reference(path, key=None):
-    """The reference image (or stack) stored in a file, for ``histeq`` and the viewer.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Anything :func:`histeq_gui.core.io.load_stack` reads.
-    key : str, optional
-        The array of an ``.npz`` holding several.
-
-    Returns
-    -------
-    ndarray
-        The array, to pass as ``reference=``.
-
-    Raises
-    ------
-    StackError
-        One line: the file cannot be read, or holds no usable pixel.
-    """
-    from ..errors import StackError
-    from ..io import load_stack
-
-    array = load_stack(path, key)
-    try:
-        reference_of(array)
-    except ValueError as exc:
-        raise StackError(f"cannot use '{path}' as a reference: {exc}") from None
-    return array
-
-
-def parse_reference(text, key=None):
-    """A ``reference`` from text (``histeq --reference``, the viewer's field).
-
-    ``"stack"`` stays ``"stack"``; a whole number that is not an existing
-    file's name is an index into the stack; anything else is a file read by
-    :func:`load_reference`.
-
-    Examples
-    --------
-    >>> parse_reference("stack"), parse_reference("-1")
-    ('stack', -1)
-    """
-    text = str(text).strip()
-    if text == "stack":
-        return text
-    try:
-        index = int(text)
-    except ValueError:
-        index = None
-    if index is not None and not os.path.exists(text):
-        return index
-    return load_reference(text, key)
 
 
 # ------------------------------------------------------------------------ the hooks
@@ -527,7 +468,7 @@ METHOD = Method(
                   "whole stack's histogram) or an image file",
                   text="an image array, an index into the stack, 'stack', or (histeq, the "
                        "viewer) an image file path",
-                  validate=validate, resolve=resolve),),
+                  validate=validate, resolve=resolve, files=True),),
     scopes=("image",),
     value_cells="ui",
     table=table,

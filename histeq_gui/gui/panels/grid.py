@@ -33,7 +33,6 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from ...core.methods import uses_value_bins
 from ...core.words import count
 from ..image_views import BACKGROUND
 from ..inspection import FLAGS, OUTLIER_BIT, OUTLIER_COLOURS, want_while_shown
@@ -545,8 +544,8 @@ class GridPanel(QWidget):
         state = self.state
         if not self.equalized or state.stack is None:
             return ORIGINAL
-        bins = None if uses_value_bins(state.method, state.stack.dtype) else state.bins
-        return Variant.equalized(state.method, bins, state.scope, state.params)
+        bins = None if state.method_spec.ignores_bins(state.stack.dtype) else state.bins
+        return Variant.equalized(state.method_spec, bins, state.scope, state.params)
 
     def _show_variant(self):
         self.grid.set_variant(self.variant())

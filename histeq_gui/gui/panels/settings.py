@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import (
 from ...core.channels import channel_axis_choices
 from ...core.display import EQ_LEVEL_MODES, LEVEL_MODES
 from ...core.histogram import MAX_BINS, MIN_BINS
-from ...core.methods import METHODS, Method, get_method
+from ...core.methods import Method, registered
 from ..levels import (
     EQ_MODE_TEXT,
     EQ_MODE_TIPS,
@@ -127,6 +127,7 @@ def value_bins_note(method: Method, dtype) -> str:
 
     Examples
     --------
+    >>> from histeq_gui.core.methods import get_method
     >>> value_bins_note(get_method("opencv"), "uint8")
     'opencv uses one bin per integer value for uint8 images; the bin count is ignored.'
     >>> value_bins_note(get_method("match"), "float32")
@@ -184,10 +185,10 @@ class SettingsPanel(QWidget):
         self.controller = context.controller
         self.notify = context.notify
         self.method_combo = QComboBox()
-        for method in METHODS:
-            self.method_combo.addItem(method, method)
-            self.method_combo.setItemData(self.method_combo.count() - 1,
-                                          get_method(method).summary, Qt.ToolTipRole)
+        for method in registered():
+            self.method_combo.addItem(method.name, method.name)
+            self.method_combo.setItemData(self.method_combo.count() - 1, method.summary,
+                                          Qt.ToolTipRole)
         self.method_combo.setToolTip("Equalization method (same names as the histeq command "
                                      "and the Python API)")
         self.help_button = QPushButton("How it works")
