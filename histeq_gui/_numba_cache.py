@@ -39,7 +39,7 @@ def _writable(folder):
 
 
 def _user_cache():
-    """numba's user-wide cache folder (its appdirs rule on Linux and macOS)."""
+    """Numba's user-wide cache folder (its appdirs rule on Linux and macOS)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     return os.path.join(base, "numba")
 

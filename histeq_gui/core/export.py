@@ -727,7 +727,8 @@ def _run_ragged(plan):
 @contextlib.contextmanager
 def _changes_named(reader):
     """A read that failed because the input file changed meanwhile (a CRC, a page, a size
-    that no longer match) is reported as that change."""
+    that no longer match) is reported as that change.
+    """
     try:
         yield
     except FileChanged:
@@ -765,7 +766,8 @@ class LocalEngine:
 
     def fit(self, plan, reader):
         """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
-        progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`)."""
+        progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`).
+        """
         s, layout = plan.settings, plan.layout
         axis = stack_axis(layout)
 

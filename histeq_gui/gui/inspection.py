@@ -382,7 +382,8 @@ class Inspection(QObject):
     # ------------------------------------------------------------------ labels
     def _read_labels(self):
         """Each image's label from the stack's names (a folder tree), keeping the label shown
-        if the new stack has it."""
+        if the new stack has it.
+        """
         stack = self.state.stack
         names = None if stack is None else stack.names
         labels = None if names is None else np.array(labels_of(names), dtype=str)

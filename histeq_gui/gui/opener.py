@@ -162,7 +162,8 @@ class Opener(QObject):
 
     def _on_probed(self, stack, probed):
         """Every header of ``stack``'s folder read: show it again if it is read otherwise now
-        (as colour, or as one stack of images of one size)."""
+        (as colour, or as one stack of images of one size).
+        """
         if probed is stack or self.state.stack is not stack:
             return
         self.state.set_stack(probed, self.state.index)

@@ -173,13 +173,15 @@ class LoadedStack:
     @property
     def shape(self):
         """The stack's shape (no pixel is read); for a ragged stack, as if every image were
-        the first one's size (see :attr:`ragged`)."""
+        the first one's size (see :attr:`ragged`).
+        """
         return self.layout.shape if self.ragged else self.reader.shape
 
     @property
     def size(self):
         """Number of values in the stack (while :attr:`headers_pending`: as if every image
-        were the first one's size)."""
+        were the first one's size).
+        """
         if self.headers_pending:
             return self.n_images * math.prod(self.reader.known_shape(0))
         return self.reader.size

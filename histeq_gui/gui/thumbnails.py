@@ -157,7 +157,8 @@ def display_bytes(batch, lo, hi):
 
 def fit_square(image: QImage, shape: tuple, size: int) -> QImage:
     """``image`` (made by :func:`reduce_images` of an image of ``shape``) at its
-    :func:`thumbnail_shape`, scaled smoothly if it is larger."""
+    :func:`thumbnail_shape`, scaled smoothly if it is larger.
+    """
     h, w = thumbnail_shape(shape, size)
     if (image.height(), image.width()) == (h, w):
         return image

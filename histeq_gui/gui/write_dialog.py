@@ -221,7 +221,8 @@ class WriteDialog(QDialog):
 
     def close_when(self, signal) -> None:
         """Close the dialog when ``signal`` fires, unless it is writing (the stack it was made for
-        is replaced: an idle dialog would write the old one)."""
+        is replaced: an idle dialog would write the old one).
+        """
         signal.connect(self._close_if_idle)
 
     def _close_if_idle(self, *_):

@@ -37,7 +37,7 @@ SUFFIXES = (".npy", ".npz")
 
 
 def get_reader(path):
-    """napari's reader hook: :func:`read_stack` for a path this program reads, else None."""
+    """Napari's reader hook: :func:`read_stack` for a path this program reads, else None."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None

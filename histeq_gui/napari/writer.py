@@ -49,7 +49,7 @@ def export_settings(record: dict) -> ExportSettings:
 
 
 def write_image(path: str, data, meta: dict) -> list[str]:
-    """napari's writer hook: write one image layer to ``path`` (see the module docstring).
+    """Napari's writer hook: write one image layer to ``path`` (see the module docstring).
 
     Returns
     -------

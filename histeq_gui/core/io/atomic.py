@@ -226,7 +226,7 @@ def _remove(path):
 
 
 def sync_folder(folder):
-    """fsync a folder, so that renames and new names in it are on disk."""
+    """Fsync a folder, so that renames and new names in it are on disk."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
@@ -599,7 +599,8 @@ def clean_up(folder):
 
 def _clean_up(folder):
     """:func:`clean_up`'s work, under the folder's lock (looking again: another run may have
-    repaired it meanwhile)."""
+    repaired it meanwhile).
+    """
     stale = _stale(folder)
     done, kept = [], set()
     for kind, path, pid in stale:

@@ -143,7 +143,8 @@ def changed_error(path, what: str = "it was replaced or modified") -> FileChange
 
 def check_unchanged(path, expected: tuple) -> None:
     """Raise :class:`FileChanged` unless the file at ``path`` still has the signature
-    ``expected`` (``signature`` of its ``os.stat``)."""
+    ``expected`` (``signature`` of its ``os.stat``).
+    """
     try:
         info = os.stat(path)
     except OSError:

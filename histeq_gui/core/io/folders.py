@@ -359,7 +359,8 @@ def _per_task(image_bytes):
 
 def _decode_all(files, first, progress=None):
     """Every file decoded (``first`` is the first one's image), a batch of files per look at
-    the free memory."""
+    the free memory.
+    """
     report = Progress(progress, len(files))
     per = max(1, _BATCH_BYTES // max(first.nbytes, 1))
     out = [first]

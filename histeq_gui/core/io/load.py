@@ -52,6 +52,7 @@ def open_reader(path: str | os.PathLike, key: str | None = None, *,
         file holds it (for :func:`~histeq_gui.core.stats.image_stats`,
         which describes each image on its own) rather than reading them all
         as colour (see :class:`~histeq_gui.core.io.folders.MixedReader`).
+
     Returns
     -------
     Reader

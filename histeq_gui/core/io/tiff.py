@@ -340,7 +340,8 @@ class TiffReader(Reader):
 
     def _contiguous(self, tif, series):
         """(file descriptor, offset, file dtype) when the pages are stored raw, one after the
-        other (tifffile's contiguous series: uncompressed, in order), else None."""
+        other (tifffile's contiguous series: uncompressed, in order), else None.
+        """
         offset = series.dataoffset
         if offset is None or self.pages == 0:
             return None
