@@ -68,7 +68,8 @@ numpydoc_xref_param_type = False
 # The modules the API reference describes (docs/api/*.md); the code layout
 # page links to them and gives every other module a target of its own.
 histeq_api_modules = ["histeq_gui", "histeq_gui.core.io", "histeq_gui.core.export",
-                      "histeq_gui.core.fit", "histeq_gui.core.methods"]
+                      "histeq_gui.core.fit", "histeq_gui.core.methods",
+                      "histeq_gui.core.param_files"]
 
 # Numbers the pages quote from the code, so that they cannot drift from it
 # ({{ threshold_dark }} in a page).

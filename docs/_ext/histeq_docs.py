@@ -107,7 +107,8 @@ def methods_sections():
             # The formula is HTML (entities, <sub>): the viewer's help shows it as is.
             parts.append("```{raw} html\n<p class=\"histeq-formula\">" + method.formula +
                          "</p>\n```\n")
-        parts.append(f"**How it works:** {_inline(method.how)}\n")
+        # Markdown already (the method module's docstring, how_from_docstring).
+        parts.append(f"**How it works:**\n\n{method.how}\n")
         parts.append(f"**Source:** {_inline(method.source)}.\n")
         scopes = ", ".join(f"`{s}`" for s in method.scopes)
         rows = [f"- scopes: {scopes}"]

@@ -3,19 +3,10 @@
 A parameter declared with ``files=True`` (``match``'s ``reference``) takes
 the path of an image file as well as an array.  The methods never read
 files, so the method registry sits below the I/O; the edges read them here:
-the engine's :func:`~histeq_gui.core.engine.inputs.prepare` (so
+the engine's ``prepare`` (:mod:`histeq_gui.core.engine.inputs`, so
 :func:`~histeq_gui.equalize`, the export and the viewer's computations take
 a :class:`pathlib.Path`), ``histeq``'s options and the viewer's file
 chooser.  Settings and sidecars keep the path, which is what the user chose.
-
-Examples
---------
->>> import numpy as np, pathlib, tempfile
->>> from histeq_gui.core.methods import get_method
->>> path = pathlib.Path(tempfile.mkdtemp()) / "reference.npy"
->>> np.save(path, np.arange(16, dtype=np.uint8).reshape(4, 4))
->>> read_file_params(get_method("match"), {"reference": path})["reference"].shape
-(4, 4)
 """
 
 from __future__ import annotations
@@ -61,6 +52,15 @@ def read_file_params(method: Method, params: dict) -> dict:
     """``params`` with the path of every parameter that takes files read into its value.
 
     ``params`` itself is returned when it holds no path, else a new dict.
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> from histeq_gui.core.methods import get_method
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "reference.npy"
+    >>> np.save(path, np.arange(16, dtype=np.uint8).reshape(4, 4))
+    >>> read_file_params(get_method("match"), {"reference": path})["reference"].shape
+    (4, 4)
     """
     paths = {p.name: p for p in method.params
              if p.files and isinstance(params.get(p.name), os.PathLike)}

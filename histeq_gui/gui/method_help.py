@@ -11,6 +11,7 @@ be compared number by number.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 from PyQt5.QtCore import Qt
@@ -102,8 +103,6 @@ def method_help_html(name):
     if info["formula"]:
         # The registry's formula is HTML written in the method's module (trusted markup).
         parts.append(f"<p><b>Formula</b>: {info['formula']}</p>")
-    if info["how"]:
-        parts.append(f"<p><b>How it works</b>: {e(info['how'])}</p>")
     if info["reference"]:
         parts.append(f"<p><b>Reproduces</b>: {e(info['reference'])}</p>")
     if info["source"]:
@@ -114,8 +113,59 @@ def method_help_html(name):
         parts.append("<p><b>Parameters</b></p><table cellspacing='0' cellpadding='3'>"
                      f"<tr><th align='left'>name</th><th align='left'>default</th>"
                      f"<th align='left'></th></tr>{rows}</table>")
+    if info["how"]:
+        parts.append("<h4>How it works</h4>" + markdown_html(info["how"]))
     parts.append(_examples(name))
     return "\n".join(parts)
+
+
+def _inline_html(text):
+    """One line of the registry's Markdown as HTML: code spans, bold, escaped asterisks."""
+    parts = re.split(r"(`[^`]*`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"<tt>{html.escape(part[1:-1])}</tt>")
+            continue
+        part = html.escape(part)
+        part = re.sub(r"\*\*(\S(?:.*?\S)?)\*\*", r"<b>\1</b>", part)
+        part = re.sub(r"(?<![\w\\*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"<i>\1</i>", part)
+        out.append(part.replace("\\*", "*"))
+    return "".join(out)
+
+
+def markdown_html(text):
+    r"""A method's ``how`` (Markdown from its module's docstring) as HTML for the help page.
+
+    Paragraphs, bulleted and numbered lists, indented blocks, code spans and
+    bold: what :func:`~histeq_gui.core.methods.base.how_from_docstring` gives.
+
+    Examples
+    --------
+    >>> markdown_html("Each pixel: `x ** 2`, 2\\*\\*3.\n\n- **uint8**: as is")
+    '<p>Each pixel: <tt>x ** 2</tt>, 2**3.</p><ul><li><b>uint8</b>: as is</li></ul>'
+    """
+    out = []
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if all(line.startswith("    ") for line in lines):
+            out.append("<pre>" + html.escape("\n".join(line[4:] for line in lines)) + "</pre>")
+            continue
+        paragraph, items, kind = [], [], None
+        for line in lines:
+            found = re.match(r"(- |(\d+)\. )(.*)", line)
+            if found:
+                kind = "ol" if found.group(2) else "ul"
+                items.append(_inline_html(found.group(3)))
+            elif items:
+                items[-1] += " " + _inline_html(line)
+            else:
+                paragraph.append(_inline_html(line))
+        if paragraph:
+            out.append("<p>" + " ".join(paragraph) + "</p>")
+        if items:
+            out.append(f"<{kind}>" + "".join(f"<li>{item}</li>" for item in items) + f"</{kind}>")
+    return "".join(out)
 
 
 class MethodHelp(QDialog):

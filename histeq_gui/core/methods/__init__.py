@@ -133,7 +133,7 @@ def get_method(name):
 
     The one place a method's name becomes the method: the edges that take a
     name (the public functions, ``histeq``, the viewer's settings) call it
-    once and pass the :class:`Method` on.
+    once and pass the :class:`~histeq_gui.core.methods.Method` on.
 
     Raises
     ------

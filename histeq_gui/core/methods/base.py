@@ -74,8 +74,10 @@ loops and scikit-image load when a method is first applied.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -84,7 +86,8 @@ import numpy as np
 from ..histogram import MAX_BINS, MIN_BINS, check_bins
 
 __all__ = ["Param", "Method", "Nodes", "Cells", "Curve", "StackView", "StackStream", "RowLoop",
-           "bins_param", "round_half_up", "image_from_images", "KIND_NAMES", "SCOPES"]
+           "how_from_docstring", "bins_param", "round_half_up", "image_from_images", "KIND_NAMES",
+           "SCOPES"]
 
 KIND_NAMES = {"u": "unsigned integer", "i": "signed integer", "f": "floating point"}
 #: Every scope a method may support: each image its own histogram, or one for the stack.
@@ -251,6 +254,67 @@ class Param:
         if self.high is not None and value > self.high:
             raise bad
         return value
+
+
+_ROLE = re.compile(r":[\w:]+:`(~?)([^`<]*?)(?:\s*<([^`>]*)>)?`")
+_ITEM = re.compile(r"(- |\d+\. )")
+
+
+def _markdown_inline(text):
+    """ReST inline markup as Markdown: ``code`` and roles become code spans.
+
+    An asterisk inside a word (``2**53`` outside code) is escaped: reST reads
+    it as text, Markdown would start emphasis there.
+    """
+    def role(match):
+        tilde, shown, target = match.groups()
+        if target:                              # :func:`text <target>`
+            return shown
+        return f"`{shown.split('.')[-1] if tilde else shown}`"
+    parts = re.split(r"(`[^`]*`)", _ROLE.sub(role, text).replace("``", "`"))
+    return "".join(part if part.startswith("`") else
+                   re.sub(r"(?<=[\w)])\*+(?=[\w(])", lambda m: "\\*" * len(m.group()), part)
+                   for part in parts)
+
+
+def how_from_docstring(doc):
+    """A method module's docstring, less its title line, as Markdown: the method's ``how``.
+
+    A method is explained once, in its module's docstring (reST: the
+    developer's reference and the documentation's API page); the viewer's
+    help and the documentation's methods page show the same text through
+    :attr:`Method.how`.  Paragraphs stay paragraphs, list items stay items,
+    an indented block stays a code block, and ``code`` and roles become code
+    spans.
+
+    Examples
+    --------
+    >>> print(how_from_docstring('''``demo``: a title.
+    ...
+    ... Each pixel becomes ``x ** 2``; see :func:`~numpy.square`.
+    ...
+    ... - **uint8**: as it is,
+    ...   exactly.
+    ... '''))
+    Each pixel becomes `x ** 2`; see `square`.
+    <BLANKLINE>
+    - **uint8**: as it is, exactly.
+    """
+    blocks = re.split(r"\n\s*\n", inspect.cleandoc(doc or "").strip())[1:]
+    out = []
+    for block in blocks:
+        lines = block.splitlines()
+        if all(line.startswith("    ") for line in lines):
+            out.append("\n".join(lines))       # an indented (literal) block, as it is
+            continue
+        items = []
+        for line in lines:
+            if _ITEM.match(line) or not items:
+                items.append(line.strip())
+            else:
+                items[-1] += " " + line.strip()
+        out.append("\n".join(_markdown_inline(item) for item in items))
+    return "\n\n".join(out)
 
 
 def _number(x):

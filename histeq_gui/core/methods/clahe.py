@@ -1,10 +1,14 @@
 """``clahe``: ``skimage.exposure.equalize_adapthist``, image by image, compiled.
 
 Contrast Limited Adaptive Histogram Equalization (Zuiderveld, Graphics Gems
-IV, 1994) equalizes each tile of the image with its own clipped histogram
-and blends the tiles' maps bilinearly, so there is no single input ->
-output map: :func:`~histeq_gui.core.equalize.histogram` gives the image's
-plain histogram with ``global_map`` False, and the viewer draws no transfer
+IV, 1994): the image's values are stretched to 14 bits and binned into
+``bins`` gray bins, and the image is cut into tiles of ``kernel_size``
+pixels; each tile's histogram is clipped at ``clip_limit`` times the
+tile's pixel count, the excess spread over all bins, and its CDF is the
+tile's map; every pixel blends the maps of its four nearest tiles
+bilinearly.  So there is no single input -> output map:
+:func:`~histeq_gui.core.equalize.histogram` gives the image's plain
+histogram with ``global_map`` False, and the viewer draws no transfer
 curve.
 
 The result is ``equalize_adapthist(image, kernel_size, clip_limit,
@@ -93,7 +97,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import backend
-from .base import Method, Param, bins_param, image_from_images
+from .base import Method, Param, bins_param, how_from_docstring, image_from_images
 
 __all__ = ["METHOD", "image", "images", "prepared", "fill_non_finite", "check_value_range",
            "levels_note", "KERNEL_MAX"]
@@ -355,23 +359,7 @@ METHOD = Method(
     formula=("per tile: h'<sub>k</sub> = min(h<sub>k</sub>, clip) + excess / bins; "
              "T<sub>tile</sub>(x) = &Sigma;<sub>j&le;k(x)</sub> h'<sub>j</sub> / N<sub>tile</sub>; "
              "T(x) = bilinear blend of the 4 nearest tiles' T<sub>tile</sub>(x)"),
-    how="Each image's min..max (value_range low,high: those values) is stretched to 14 "
-        "bits, binned into bins gray bins, and cut into tiles of kernel_size pixels (auto: "
-        "1/8 of its height by 1/8 of its width); each tile's "
-        "histogram is clipped at clip_limit times the tile's pixel count, the excess spread "
-        "over all bins, and its CDF is the tile's map; every pixel blends the maps of its four "
-        "nearest tiles. There is no single transfer curve. Clip scales: scikit-image's "
-        "clip_limit (0, 1] is a fraction of a tile's pixels, default 0.01; OpenCV's "
-        "cv2.createCLAHE(clipLimit=40, tileGridSize=(8, 8)) counts in mean bin counts, so "
-        "clipLimit ~= 256 * clip_limit for 8-bit images (0.01 ~ 2.56; OpenCV's 40 ~ 0.156); "
-        "the opencv-clahe method is OpenCV's own. "
-        "uint8, uint16 and floats in [0, 1] are given to scikit-image as they are; int8 and "
-        "int16 are shifted to unsigned; other images are scaled from their min..max to "
-        "[0, 1] first. A stack is always equalized image by image: equalize_adapthist on an "
-        "(N, H, W) array uses 3-D tiles across the images (on the sample stack that differs "
-        "from the per-image loop by up to 0.95). Colour goes channel by channel; NaN pixels "
-        "are filled with the image's median for the computation and come back NaN. No mask; "
-        "no 'stack' scope.",
+    how=how_from_docstring(__doc__),
     params=(
         Param("clip_limit", 0.01, float, "clipping limit, a fraction of a tile's pixels "
               "(higher: more contrast; 1: no clipping)", low=0.0, high=1.0, low_open=True),

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, RowLoop, bins_param, round_half_up
+from .base import Method, RowLoop, bins_param, how_from_docstring, round_half_up
 
 __all__ = ["IMAGEJ", "IMAGEJ_CLASSIC", "table", "table_loop", "java_round"]
 
@@ -223,16 +223,6 @@ _FORMULA = ("w<sub>k</sub> = {weight}; "
             "lut<sub>k</sub> = round(max &middot; (w<sub>0</sub> + 2 &Sigma;<sub>0&lt;j&lt;k</sub> "
             "w<sub>j</sub> + w<sub>k</sub>) / (w<sub>0</sub> + 2 &Sigma;<sub>0&lt;j&lt;max</sub> "
             "w<sub>j</sub> + w<sub>max</sub>)); T(r<sub>k</sub>) = lut<sub>k</sub> / max")
-_HOW = ("w(level) = {weight}; total = w(0) + 2 * (w(1) + ... + w(max - 1)) + w(max); "
-        "sum = w(0), and for each inner level sum += w(level), lut[level] = round(sum * max / "
-        "total) rounding halves up (Java's Math.round), sum += w(level); lut[0] = 0 and "
-        "lut[max] = max. Each pixel becomes lut[its level] / max, in double precision as "
-        "ImageJ computes it. max is 255 for 8-bit and 65535 for 16-bit images (signed ones "
-        "shifted to unsigned levels); other integers and floats use bins equal-width bins "
-        "over the image's range, max = bins - 1. Scope image equalizes each image with its "
-        "own histogram (ImageJ itself, without \"use stack histogram\", uses slice 1's "
-        "histogram for every slice); scope stack is ImageJ's \"use stack histogram\".")
-
 IMAGEJ = Method(
     name="imagej",
     label="ImageJ Equalize",
@@ -244,7 +234,7 @@ IMAGEJ = Method(
     source=_SOURCE,
     formula=_FORMULA.format(
         weight="&radic;n<sub>k</sub> (n<sub>k</sub> when n<sub>k</sub> &le; 1)"),
-    how=_HOW.format(weight="sqrt(count), or the count itself when it is 0 or 1"),
+    how=how_from_docstring(__doc__),
     params=(_bins(),),
     value_cells="ui",
     value_bits=16,
@@ -262,7 +252,7 @@ IMAGEJ_CLASSIC = Method(
               "wider integers",
     source=_SOURCE,
     formula=_FORMULA.format(weight="n<sub>k</sub>"),
-    how=_HOW.format(weight="the count (ImageJ's classic equalization, Alt held)"),
+    how=how_from_docstring(__doc__),
     params=(_bins(),),
     value_cells="ui",
     value_bits=16,

@@ -74,7 +74,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import histogram as hg
-from .base import Curve, Method, Param
+from .base import Curve, Method, Param, how_from_docstring
 
 __all__ = ["METHOD", "Reference", "reference_of", "references_of_pieces", "validate",
            "resolve", "table", "image", "curve"]
@@ -454,15 +454,7 @@ METHOD = Method(
            "_match_cumulative_cdf); Gonzalez & Woods, histogram specification",
     formula=("F(v) = image's cumulative fraction at v, G(u) = reference's; "
              "T(v) = G<sup>&minus;1</sup>(F(v)) = interp(F(v), G, reference values)"),
-    how="F = the image's cumulative fraction of pixels at each distinct value, G = the "
-        "reference's; a pixel of value v becomes np.interp(F(v), G, reference values). The "
-        "reference is an image array (all its pixels; a stack: all its images), an index "
-        "into the stack, 'stack' (the whole stack's histogram), or an image file. The "
-        "result, in the reference's units, is divided into [0, 1] by the reference dtype's "
-        "range (uint8: / 255, so exporting uint8 images gives the matched values back), "
-        "for floats by the smallest range holding [0, 1] and the reference. With a mask "
-        "the selected pixels make F; NaN is left out of both histograms and comes back NaN; "
-        "colour is matched channel by channel.",
+    how=how_from_docstring(__doc__),
     params=(Param("reference", "stack", object,
                   "the histogram to match: an image, an index into the stack, 'stack' (the "
                   "whole stack's histogram) or an image file",

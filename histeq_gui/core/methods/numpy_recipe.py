@@ -1,10 +1,22 @@
-"""``numpy``: the recipe of the Q&A thread this program starts from."""
+"""``numpy``: the recipe of the Q&A thread this program starts from.
+
+``np.histogram(image, bins, density=True)``; its cumulative sum, scaled to
+``255 * cdf / cdf[-1]``; each pixel becomes ``np.interp(pixel, left bin
+edges, cdf) / 255``.  Anchoring the CDF at the LEFT bin edges shifts every
+pixel up by up to one bin: the pixel at a bin's left edge already gets
+that bin's whole count (scikit-image's bin centres avoid that).
+
+The density divides each count by the bin width taken in the bin dtype
+(float16 widths round in float16) and by the number of pixels; here row by
+row, the same operations in the same order, so the result is bit for bit
+the per-image recipe's.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Nodes, RowLoop, bins_param
+from .base import Method, Nodes, RowLoop, bins_param, how_from_docstring
 
 __all__ = ["METHOD", "nodes", "nodes_loop"]
 
@@ -52,9 +64,7 @@ METHOD = Method(
     formula=("C<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / (N &Delta;<sub>j</sub>) "
              "(np.histogram's density, cumulated); "
              "T(x) = interp(x, left edges e<sub>k</sub>, 255 C<sub>k</sub> / C<sub>K</sub>) / 255"),
-    how="np.histogram(image, bins, density=True); cdf = cumsum, scaled to 255 * cdf / "
-        "cdf[-1]; each pixel becomes np.interp(pixel, left bin edges, cdf) / 255. "
-        "Anchoring the CDF at the left edges shifts every pixel up by up to one bin.",
+    how=how_from_docstring(__doc__),
     params=(bins_param(help="number of equal-width bins over the image's range"),),
     nodes=nodes,
     nodes_loop=RowLoop(nodes_loop, scale=255.0),

@@ -53,7 +53,7 @@ import numpy as np
 
 from .. import histogram as hg
 from ..engine import backend
-from .base import Method, Param, bins_param, image_from_images
+from .base import Method, Param, bins_param, how_from_docstring, image_from_images
 from .clahe import fill_non_finite
 
 __all__ = ["METHOD", "image", "images", "levels_of", "TILES_MAX", "CLIP_MAX"]
@@ -205,17 +205,7 @@ METHOD = Method(
              "N<sub>tile</sub> / L&rfloor;) + redistributed; lut(k) = round(&Sigma;<sub>j&le;k"
              "</sub> h'<sub>j</sub> &middot; (L &minus; 1) / N<sub>tile</sub>); "
              "T(x) = round(bilinear blend of the 4 nearest tiles' lut(x)) / (L &minus; 1)"),
-    how="The image is cut into a grid of tiles_x by tiles_y tiles (extended at the bottom and "
-        "right by reflection when the grid does not divide it). Each tile's histogram over "
-        "the image's L levels (256 for 8-bit, 65536 for 16-bit images) is clipped at "
-        "clip_limit times the mean bin count (tile pixels / L; 0: no clipping); the clipped "
-        "pixels go back evenly and the rest one by one at a regular step; the rounded "
-        "cumulative sum is the tile's table, in single precision as OpenCV computes it. Every "
-        "pixel blends the tables of its four nearest tile centres and is rounded, then "
-        "divided by L - 1. int8 and int16 are shifted to unsigned; floats and 32/64-bit "
-        "integers use bins equal-width bins over the image's range as the levels. Colour goes "
-        "channel by channel; NaN pixels are filled with the image's median for the "
-        "computation and come back NaN. No mask; no 'stack' scope.",
+    how=how_from_docstring(__doc__),
     params=(
         Param("clip_limit", 40.0, float, "clip limit in multiples of a tile's mean bin count "
               "(OpenCV's clipLimit; 0: no clipping)", low=0.0, high=CLIP_MAX),

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, RowLoop, bins_param
+from .base import Method, RowLoop, bins_param, how_from_docstring
 
 __all__ = ["METHOD", "table", "table_loop"]
 
@@ -125,11 +125,7 @@ METHOD = Method(
     formula=("s<sub>k</sub> = round((cdf(r<sub>k</sub>) &minus; cdf<sub>min</sub>) / "
              "(N &minus; cdf<sub>min</sub>) &middot; 255) in single precision; "
              "T(r<sub>k</sub>) = s<sub>k</sub> / 255"),
-    how="lut[i] = 0 for the first occupied level i; for each later level sum += hist[level], "
-        "lut[level] = round(sum * (levels - 1) / (total - hist[i])) in single precision; "
-        "each pixel becomes lut[its level] / (levels - 1). A constant image maps to itself. "
-        "uint8 has 256 levels; other integers use their dtype's levels; floats use bins "
-        "equal-width bins over the image's range as levels.",
+    how=how_from_docstring(__doc__),
     params=(bins_param(dtypes="f", low=2, help="levels for float images: equal-width bins "
                                                "over the image's range (integer images use "
                                                "their dtype's levels)"),),

@@ -1,10 +1,19 @@
-"""``skimage``: ``skimage.exposure.equalize_hist``."""
+"""``skimage``: ``skimage.exposure.equalize_hist``.
+
+``cdf = cumulative counts / total``; each pixel becomes ``np.interp(pixel,
+bin centres, cdf)``.  Integer images get one bin per integer value between
+their minimum and maximum (scikit-image's ``histogram`` of integers), so
+``bins`` is ignored for them; integers of a huge range (int64 spanning
+2**40) are ranked by their distinct values instead, which gives the very
+counts such a bin per integer would.  For float16 and float32 images the
+CDF and the result are rounded to float32, as scikit-image returns them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Nodes, RowLoop, bins_param
+from .base import Method, Nodes, RowLoop, bins_param, how_from_docstring
 
 __all__ = ["METHOD", "nodes", "table", "table_loop"]
 
@@ -86,10 +95,7 @@ METHOD = Method(
     formula=("cdf<sub>k</sub> = &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N; "
              "T(x) = interp(x, bin centres c<sub>k</sub>, cdf<sub>k</sub>); "
              "integer images: one bin per integer value"),
-    how="cdf = cumulative counts / total; each pixel becomes np.interp(pixel, bin centres, "
-        "cdf). Integer images get one bin per integer value between their minimum and "
-        "maximum, so bins is ignored for them. For float16/float32 images the CDF and the "
-        "result are rounded to float32, as scikit-image returns them.",
+    how=how_from_docstring(__doc__),
     params=(bins_param(dtypes="f", help="number of equal-width bins for float images "
                                         "(integer images: one bin per value)"),),
     value_cells="ui",

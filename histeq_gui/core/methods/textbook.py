@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Method, Param, RowLoop, bins_param, round_half_up
+from .base import Method, Param, RowLoop, bins_param, how_from_docstring, round_half_up
 
 __all__ = ["METHOD", "table", "table_loop", "default_levels"]
 
@@ -118,11 +118,7 @@ METHOD = Method(
            "(Eq. 3.3-8), Example 3.5 and Table 3.1",
     formula=("s<sub>k</sub> = round((L &minus; 1) &Sigma;<sub>j&le;k</sub> n<sub>j</sub> / N); "
              "T(r<sub>k</sub>) = s<sub>k</sub> / (L &minus; 1)"),
-    how="cdf = cumulative counts / total over one cell per integer value (floats: bins "
-        "equal-width bins); s = (L - 1) * cdf rounded to the nearest integer, halves up; each "
-        "pixel becomes s / (L - 1). L (levels) defaults to the dtype's number of levels for "
-        "integers (256 for uint8, 65536 for uint16) and to bins for floats; a smaller L "
-        "quantises the output to L levels. A constant image maps to 1.",
+    how=how_from_docstring(__doc__),
     params=(bins_param(dtypes="f", low=2, help="number of equal-width bins for float images "
                                                "(integer images: one cell per value)"),
             Param("levels", default_levels, int,

@@ -35,7 +35,7 @@ PANELS = [
     PanelSpec("column_histogram", "Column histogram", "right", ColumnHistogramPanel,
               visible=False),
     PanelSpec("grid", "Thumbnails", "bottom", GridPanel, tab_with="histograms"),
-    # teaching (issue 9): hidden docks; --view / View > ... (full window) gives them the window
+    # teaching: hidden docks; --view / View > ... (full window) gives them the window
     PanelSpec("compare", "Compare", "top", ComparePanel, visible=False),
     PanelSpec("worked_table", "Worked table", "top", WorkedTablePanel, visible=False),
     PanelSpec("not_flat", "Why it is not flat", "top", NotFlatPanel, visible=False),
