@@ -6,7 +6,9 @@ engine's "ready" kernels (:mod:`histeq_gui.core.engine.backend`), the NumPy
 loops until a dtype is prepared, and asks for the dtype of the stack it
 shows to be prepared once its first image is on screen.  One daemon thread
 per process runs :func:`histeq_gui.core.equalize.warm_up` for the dtypes
-asked for, one after the other (the compiler cannot be interrupted, and
+asked for, then :func:`histeq_gui.core.stats.warm_up` (the statistics'
+loops, so that the first statistics after an install do not wait for the
+compiler either), one dtype after the other (the compiler cannot be interrupted, and
 nothing must wait for it: not a window when it closes, nor the process when
 it ends); when a dtype is done it is marked ready and the next computation
 uses the compiled loops.  The results are the same bits either way, so
@@ -81,9 +83,7 @@ class _Preparer:
             self.cancelled.set()
 
     def work(self):
-        warm_up = self.warm_up
-        if warm_up is None:
-            from ..core.equalize import warm_up
+        warm_up = self.warm_up or _warm_up_all
         while True:
             with self.lock:
                 if not self.queue:
@@ -107,6 +107,16 @@ class _Preparer:
                 log.exception("preparing the fast kernels for %s failed", dtype.name)
                 continue
             self.tell("prepared", dtype.name)
+
+
+def _warm_up_all(dtype, progress=None):
+    """The engine's kernels for ``dtype`` (marking it ready), then the statistics' loops."""
+    from ..core import equalize, stats
+
+    equalize.warm_up(dtype, progress=progress)
+    if progress is not None:
+        progress(1, 1)              # a last chance to cancel before the statistics compile
+    stats.warm_up(dtype)
 
 
 _preparer = _Preparer()

@@ -199,3 +199,23 @@ def test_closing_the_window_while_the_kernels_are_prepared_ends_the_process(tmp_
     assert done.returncode == 0, done.stderr
     assert "warming" in done.stdout
     assert "not waiting for the fast kernels" in done.stderr
+
+
+def test_the_statistics_loops_are_prepared_too(monkeypatch):
+    """The warm-up thread prepares the statistics' loops after the engine's, for each dtype."""
+    from histeq_gui.core import equalize, stats
+
+    calls = []
+    monkeypatch.setattr(equalize, "warm_up",
+                        lambda dtype, progress=None: calls.append(("engine", dtype.name)))
+    monkeypatch.setattr(stats, "warm_up", lambda dtype: calls.append(("stats", dtype.name)))
+    warmup._warm_up_all(np.dtype(np.uint16))
+    assert calls == [("engine", "uint16"), ("stats", "uint16")]
+    # the real statistics warm-up describes a tiny image of the dtype through image_stats
+    seen = []
+    monkeypatch.undo()
+    real = stats.image_stats
+    monkeypatch.setattr(stats, "image_stats", lambda images, **kw: seen.append(
+        np.asarray(images).dtype) or real(images, **kw))
+    stats.warm_up(np.float32)
+    assert seen and all(d == np.float32 for d in seen)
