@@ -41,6 +41,11 @@ SHOTS = {
     "viewer_whole_stack.png": ("whole-stack scope: one histogram maps every image",
                                ["--method", "numpy", "--bins", "256", "--scope", "stack",
                                 "--index", "6"]),
+    "method_help_opencv_clahe.png": ("a method's help (the How it works button beside "
+                                     "the method): its formula, what it reproduces, its "
+                                     "parameters, and its module's own explanation",
+                                     ["--method", "opencv-clahe", "--index", "5",
+                                      "--show-method-help"]),
     "export_dialog.png": ("the export dialog (Ctrl+E), pre-filled from the viewer",
                           ["--method", "numpy", "--bins", "256", "--index", "5",
                            "--show-export"]),

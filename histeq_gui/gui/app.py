@@ -121,6 +121,7 @@ def build_parser():
     parser.add_argument("--settings", metavar="FILE.ini", type=Path,
                         help="keep preferences in this file instead of the user's settings")
     parser.add_argument("--show-export", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--show-method-help", action="store_true", help=argparse.SUPPRESS)
     from .view_options import add_view_options
     add_view_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -211,8 +212,8 @@ def _exit_now_if_jobs_are_left(code):
     return code
 
 
-def _render(window, path, show_export=False):
-    """Save what ``window`` (and the export dialog, if open) shows as a PNG."""
+def _render(window, path, show_export=False, show_help=False):
+    """Save what ``window`` (and the export dialog or the method's help, if asked) shows."""
     from PyQt5.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -226,6 +227,15 @@ def _render(window, path, show_export=False):
             app.processEvents()
         _draw_dialog(pixmap, dialog.grab(), dialog.windowTitle(), window.palette())
         dialog.reject()
+    if show_help:
+        from .method_help import show_method_help
+
+        box = show_method_help(window, window.state.method)
+        box.resize(min(760, pixmap.width() - 80), pixmap.height() - 120)
+        for _ in range(5):
+            app.processEvents()
+        _draw_dialog(pixmap, box.grab(), box.windowTitle(), window.palette())
+        box.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(str(path), "PNG"):
         raise OSError(f"cannot write '{path}'; check the folder's permissions")
@@ -310,7 +320,8 @@ def _screenshot(window, args):
         window.close()
         return _EXIT_ERROR
     try:
-        width, height = _render(window, args.screenshot, args.show_export)
+        width, height = _render(window, args.screenshot, args.show_export,
+                                args.show_method_help)
     except OSError as exc:
         print(f"histeq-gui: error: {exc}", file=sys.stderr)
         return _EXIT_ERROR
