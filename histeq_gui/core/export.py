@@ -137,6 +137,11 @@ class ExportSettings:
         and the parameters against its dtype (:meth:`resolved_params`), when
         exporting.
         """
+        if not isinstance(self.method, str):
+            # A name, as histeq --method and the sidecar record it (and Dask workers receive).
+            raise ValueError(f"ExportSettings.method is a method's name, got "
+                             f"{type(self.method).__name__}; give its name, e.g. "
+                             f"{getattr(self.method, 'name', 'numpy')!r}")
         method = get_method(self.method)
         check_bins(self.bins)
         method.check_scope(check_scope(self.scope))

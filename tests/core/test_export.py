@@ -1201,3 +1201,16 @@ def test_every_method_streams_the_bytes_of_the_in_memory_path(tmp_path, method, 
             out = tmp_path / f"{scope}-{chunk}.tif"
             _run_steps(export_steps(stack, out, settings, chunk_images=chunk))
             np.testing.assert_array_equal(load_stack(out), expected)
+
+
+def test_export_settings_take_a_methods_name_not_the_method(tmp_path):
+    """The sidecar records a name, and a name is what travels to other processes."""
+    from histeq_gui.core.methods import get_method
+
+    with pytest.raises(ValueError, match="method's name.*'clahe'") as error:
+        ExportSettings(method=get_method("clahe")).validate()
+    assert "\n" not in str(error.value)
+    with pytest.raises(ValueError, match="method's name"):
+        export(np.zeros((2, 4, 4), np.uint8), tmp_path / "out.npy",
+               ExportSettings(method=get_method("numpy")))
+    assert not list(tmp_path.iterdir())
