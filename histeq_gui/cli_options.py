@@ -39,6 +39,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line: what is wrong and where to look."""
 
     def error(self, message):
+        """argparse: exit with status 2 after one line, the message and "see '<prog> --help'"."""
         self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 

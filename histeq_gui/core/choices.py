@@ -1,8 +1,8 @@
-"""The output dtypes the front ends offer (and the Dask connect timeout they state),
-importable without NumPy or the compiler.
+"""The output dtypes the front ends offer, and the Dask connect timeout they state.
 
-``histeq --help`` lists methods, scopes and output dtypes without importing
-the modules that compute (they load numba): the methods and scopes come from
+Importable without NumPy or the compiler: ``histeq --help`` lists methods,
+scopes and output dtypes without importing the modules that compute (they
+load numba): the methods and scopes come from
 the registry (:mod:`histeq_gui.core.methods`, which imports NumPy only), the
 output dtypes from here; :mod:`histeq_gui.core.export` re-exports
 :data:`OUTPUT_DTYPES`.

@@ -293,7 +293,7 @@ class Histogram:
         return x, y
 
     def coarsened(self, max_bars=4096):
-        """This histogram with at most ``max_bars`` bars, for drawing.
+        """The histogram with at most ``max_bars`` bars, for drawing.
 
         Runs of adjacent bins are merged (their counts added); the CDF keeps
         its value at the last node of each run.  A histogram of millions of

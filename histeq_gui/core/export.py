@@ -731,8 +731,10 @@ def _run_ragged(plan):
 
 @contextlib.contextmanager
 def _changes_named(reader):
-    """A read that failed because the input file changed meanwhile (a CRC, a page, a size
-    that no longer match) is reported as that change.
+    """A read that failed because the input file changed meanwhile, reported as that change.
+
+    A CRC, a page, a size that no longer match: the reader's
+    ``check_unchanged`` raises the change; other errors pass as they are.
     """
     try:
         yield
@@ -770,8 +772,10 @@ class LocalEngine:
         return contextlib.nullcontext()
 
     def fit(self, plan, reader):
-        """One histogram of the whole stack per channel, fitted chunk by chunk (a generator of
-        progress).  Every chunk is read once per pass for all channels (:func:`fit.fit_each`).
+        """One histogram of the whole stack per channel, fitted chunk by chunk.
+
+        A generator of progress.  Every chunk is read once per pass for all
+        channels (:func:`fit.fit_each`).
         """
         s, layout = plan.settings, plan.layout
         axis = stack_axis(layout)

@@ -232,6 +232,7 @@ class Binning:
 
     @property
     def bins(self):
+        """Number of bins of every sample (``edges`` has one more column)."""
         return self.edges.shape[1] - 1
 
 

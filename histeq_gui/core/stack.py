@@ -38,6 +38,7 @@ class Layout:
 
     @property
     def ndim(self):
+        """Number of axes of the array."""
         return len(self.shape)
 
     @property

@@ -157,8 +157,10 @@ def _ragged_params(stack, m, bins, params):
 
 
 def roi_mask(roi, image_shape):
-    """The boolean ``(H, W)`` mask of a region ``(x, y, width, height)``, cut to the image;
-    None for None (:func:`~histeq_gui.core.region.region_mask`, as the export makes it).
+    """The boolean ``(H, W)`` mask of a region ``(x, y, width, height)``, cut to the image.
+
+    None for None (:func:`~histeq_gui.core.region.region_mask`, as the export
+    makes it).
     """
     if roi is None:
         return None

@@ -377,6 +377,7 @@ class ExportDialog(WriteDialog):
             self.output_edit.setText(str(_with_kind_suffix(path, chosen)))
 
     def set_fields_enabled(self, enabled):
+        """Enable or disable the export's fields; once enabled, show their notes again."""
         for widget in (self.output_edit, self.browse_button, self.dtype_combo,
                        self.method_combo, self.bins_spin, self.scope_combo,
                        self.channel_combo, self.region_check):
@@ -387,6 +388,7 @@ class ExportDialog(WriteDialog):
             self._show_format()
 
     def for_user(self, message):
+        """A core message with the ``histeq`` options it names put as this dialog's controls."""
         return for_dialog(message)
 
     # ------------------------------------------------------------------ running

@@ -1,5 +1,6 @@
-"""Help: the keys (from :data:`~histeq_gui.gui.bindings.BINDINGS`), the mouse, the methods and
-the scope (F1), and About.
+"""Help: the keys, the mouse, the methods and the scope (F1), and About.
+
+The keys are listed from :data:`~histeq_gui.gui.bindings.BINDINGS`.
 """
 
 from __future__ import annotations

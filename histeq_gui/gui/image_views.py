@@ -56,16 +56,19 @@ class ColumnTitle(pg.LabelItem):
         document.setDefaultTextOption(option)
 
     def setText(self, text, **args):
+        """Set the text, keeping the minimum width 0 (LabelItem makes it the text's)."""
         super().setText(text, **args)
         self.setMinimumWidth(0)
 
     def resizeEvent(self, event):
+        """Qt: wrap the text at the new width; keep the minimum width 0."""
         if self.width() > 1:
             self.item.setTextWidth(self.width())
         super().resizeEvent(event)
         self.setMinimumWidth(0)
 
     def sizeHint(self, which, constraint=QSizeF()):
+        """Qt: as LabelItem's, but no width for the minimum and preferred sizes."""
         hint = super().sizeHint(which, constraint)
         if which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
             return QSizeF(0, hint.height())

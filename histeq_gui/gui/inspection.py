@@ -381,8 +381,9 @@ class Inspection(QObject):
 
     # ------------------------------------------------------------------ labels
     def _read_labels(self):
-        """Each image's label from the stack's names (a folder tree), keeping the label shown
-        if the new stack has it.
+        """Each image's label from the stack's names (a folder tree).
+
+        The label shown is kept if the new stack has it.
         """
         stack = self.state.stack
         names = None if stack is None else stack.names

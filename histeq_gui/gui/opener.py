@@ -161,8 +161,9 @@ class Opener(QObject):
         self.noted.emit(message, 15000)
 
     def _on_probed(self, stack, probed):
-        """Every header of ``stack``'s folder read: show it again if it is read otherwise now
-        (as colour, or as one stack of images of one size).
+        """Every header of ``stack``'s folder read: show it again if it is read otherwise now.
+
+        Read otherwise: as colour, or as one stack of images of one size.
         """
         if probed is stack or self.state.stack is not stack:
             return

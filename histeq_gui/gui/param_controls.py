@@ -239,6 +239,7 @@ class ReferenceControl(ParamControl):
         self._show_parts("stack")
 
     def set_stack(self, stack):
+        """Let the index spin box run over the images of ``stack`` (keeping the index set)."""
         n = 0 if stack is None else stack.n_images
         current = self._value if isinstance(self._value, int) else 0
         self.index_spin.blockSignals(True)
@@ -251,6 +252,7 @@ class ReferenceControl(ParamControl):
         self.file_button.setVisible(kind == "file")
 
     def show_value(self, value):
+        """Show ``value``: "stack", an image index, a file path or an array given in code."""
         self._value = value
         if isinstance(value, str):
             kind = "stack"

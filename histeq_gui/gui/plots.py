@@ -527,6 +527,7 @@ class HistogramPlot(_PlotWidget):
         return self._columns[channel]
 
     def csv_items(self):
+        """The screen columns' counts of every channel (before the log scale), then the CDFs."""
         names = channel_names(len(self._hists))
         items = []
         for c in range(len(self._hists)):
@@ -600,6 +601,7 @@ class HistogramPlot(_PlotWidget):
         self.hovered.emit(x)
 
     def leaveEvent(self, event):
+        """Qt: hide the readout and emit :attr:`hovered` with None."""
         super().leaveEvent(event)
         self.show_readout("")
         self.hovered.emit(None)
@@ -689,6 +691,7 @@ class TransferPlot(_PlotWidget):
         return self._marker.getData()
 
     def csv_items(self):
+        """The transfer curves (not the diagonal, the marks or the guide lines)."""
         return list(self._curves)
 
     def curve_count(self):

@@ -129,7 +129,7 @@ class LoadedStack:
                    display_levels(array), labels, names=None if names is None else tuple(names))
 
     def with_channel_axis(self, axis):
-        """This stack laid out with another colour axis ("auto", None or an axis number).
+        """The same stack laid out with another colour axis ("auto", None or an axis number).
 
         Raises
         ------
@@ -172,15 +172,18 @@ class LoadedStack:
 
     @property
     def shape(self):
-        """The stack's shape (no pixel is read); for a ragged stack, as if every image were
-        the first one's size (see :attr:`ragged`).
+        """The stack's shape (no pixel is read).
+
+        For a ragged stack, as if every image were the first one's size (see
+        :attr:`ragged`).
         """
         return self.layout.shape if self.ragged else self.reader.shape
 
     @property
     def size(self):
-        """Number of values in the stack (while :attr:`headers_pending`: as if every image
-        were the first one's size).
+        """Number of values in the stack.
+
+        While :attr:`headers_pending`: as if every image were the first one's size.
         """
         if self.headers_pending:
             return self.n_images * math.prod(self.reader.known_shape(0))

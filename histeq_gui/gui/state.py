@@ -231,8 +231,9 @@ class ViewerState(QObject):
 
     @property
     def eq_levels_mode(self):
-        """How the equalized image's display levels are chosen (one of ``EQ_LEVEL_MODES``:
-        :func:`~histeq_gui.core.display.equalized_levels`).
+        """How the equalized image's display levels are chosen.
+
+        One of ``EQ_LEVEL_MODES`` (see :func:`~histeq_gui.core.display.equalized_levels`).
         """
         return self._eq_levels_mode
 

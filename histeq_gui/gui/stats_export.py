@@ -37,10 +37,10 @@ _FILTER = "CSV table (*.csv);;All files (*)"
 
 
 def default_stats_path(source, fallback_folder, folder=None):
-    """A free CSV path in ``folder`` (the last export's) or beside the stack: ``faces.npy`` gives
-    ``faces_stats.csv`` (then ``_2``...).
+    """A free CSV path in ``folder`` (the last export's) or beside the stack.
 
-    The bundled sample, a stack made in code and read-only folders use
+    ``faces.npy`` gives ``faces_stats.csv`` (then ``_2``...).  The bundled
+    sample, a stack made in code and read-only folders use
     ``fallback_folder`` (see :func:`~histeq_gui.gui.write_dialog.free_output_path`).
     """
     return free_output_path(source, fallback_folder, "stats", ".csv", folder)
@@ -140,6 +140,7 @@ class StatsExportDialog(WriteDialog):
             self.path_edit.setText(str(path if path.suffix else path.with_suffix(".csv")))
 
     def set_fields_enabled(self, enabled):
+        """Enable or disable the path, its Browse button and the choice of rows."""
         for widget in (self.path_edit, self.browse_button, self.shown_radio, self.all_radio,
                        self.selected_radio):
             widget.setEnabled(enabled)

@@ -48,6 +48,7 @@ class WordElidedLabel(QLabel):
         return "…"
 
     def paintEvent(self, event):
+        """Qt: draw :meth:`shown_text`, cut after its last whole word if too narrow."""
         painter = QPainter(self)
         painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
 

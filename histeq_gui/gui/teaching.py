@@ -180,6 +180,7 @@ class WhenShown:
         return False
 
     def showEvent(self, event):
+        """Qt: refresh now if a refresh was asked for while hidden."""
         super().showEvent(event)
         if self._stale:
             self._stale = False

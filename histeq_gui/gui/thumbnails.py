@@ -156,8 +156,9 @@ def display_bytes(batch, lo, hi):
 
 
 def fit_square(image: QImage, shape: tuple, size: int) -> QImage:
-    """``image`` (made by :func:`reduce_images` of an image of ``shape``) at its
-    :func:`thumbnail_shape`, scaled smoothly if it is larger.
+    """``image`` at its :func:`thumbnail_shape`, scaled smoothly if it is larger.
+
+    ``image`` is made by :func:`reduce_images` of an image of ``shape``.
     """
     h, w = thumbnail_shape(shape, size)
     if (image.height(), image.width()) == (h, w):

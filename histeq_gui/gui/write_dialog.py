@@ -220,8 +220,10 @@ class WriteDialog(QDialog):
         self.show()
 
     def close_when(self, signal) -> None:
-        """Close the dialog when ``signal`` fires, unless it is writing (the stack it was made for
-        is replaced: an idle dialog would write the old one).
+        """Close the dialog when ``signal`` fires, unless it is writing.
+
+        The stack it was made for is replaced: an idle dialog would write the
+        old one.
         """
         signal.connect(self._close_if_idle)
 

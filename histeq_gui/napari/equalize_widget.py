@@ -290,5 +290,6 @@ class EqualizeWidget(QWidget):
         self.say("Cancelled: no layer was added")
 
     def closeEvent(self, event):
+        """Qt: end the napari connections and cancel the preview and the apply."""
         self.connections.close()
         super().closeEvent(event)

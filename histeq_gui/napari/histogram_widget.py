@@ -92,6 +92,7 @@ class HistogramWidget(QWidget):
         self._layer_changed(self.picker.layer())
 
     def sizeHint(self):
+        """Qt: the preferred size, at least 620 pixels high for its three plots."""
         hint = super().sizeHint()
         hint.setHeight(max(hint.height(), 620))
         return hint
@@ -194,5 +195,6 @@ class HistogramWidget(QWidget):
         layer.contrast_limits = (low, high)
 
     def closeEvent(self, event):
+        """Qt: end the napari connections and cancel the histogram job."""
         self.connections.close()
         super().closeEvent(event)

@@ -53,6 +53,10 @@ class LayerReader(Reader):
         return np.asarray(self.data[(slice(None),) * axis + (slice(start, stop),)])
 
     def load(self, progress=None):
+        """The whole layer data as one array (a Dask array is computed).
+
+        Refuses (StackError) what would not fit in the free memory, before reading.
+        """
         memory.check_fits(self.nbytes, "the layer", f"shape {self.shape} {self.dtype}")
         out = np.asarray(self.data)
         if progress is not None:

@@ -86,9 +86,11 @@ class StatsModel(QAbstractTableModel):
         return int(self.rows[row])
 
     def rowCount(self, parent=QModelIndex()):  # noqa: B008 (Qt's own signature)
+        """Qt: number of rows, one per image of the table."""
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()):  # noqa: B008
+        """Qt: number of columns, one per statistic."""
         return 0 if parent.isValid() else len(self.columns)
 
     def flagged(self, name: str, image: int) -> str | None:
@@ -102,6 +104,7 @@ class StatsModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        """Qt: a cell's text, flag colours, or tooltip (the statistic, and why it is flagged)."""
         if not index.isValid() or self.table is None:
             return None
         image = int(self.rows[index.row()])
@@ -124,6 +127,7 @@ class StatsModel(QAbstractTableModel):
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        """Qt: a column's label and its meaning as a tooltip; a row's number."""
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
                 return header_label(self.columns[section])
@@ -281,5 +285,6 @@ class StatsWidget(QWidget):
             show_image(self.viewer.dims, self._of, self.model.image_at(index.row()))
 
     def closeEvent(self, event):
+        """Qt: end the napari connections and cancel the statistics job."""
         self.connections.close()
         super().closeEvent(event)

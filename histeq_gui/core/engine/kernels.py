@@ -197,8 +197,10 @@ def count_bins(use_sel, weighted):
 
 @_factory
 def map_bins(centred, clamp):
-    """Kernel ``(x, samples, exact, first, last, scale, lower, stride, centres, start,
-    slope, value, divisor, out)``.
+    """Kernel: ``np.interp`` of every pixel through its sample's nodes, over ``divisor``.
+
+    Its arguments are ``(x, samples, exact, first, last, scale, lower, stride,
+    centres, start, slope, value, divisor, out)``.
 
     It evaluates ``np.interp(x, xp, fp) / divisor`` for every pixel: the
     pixel is binned as for counting and its interpolation segment found, the

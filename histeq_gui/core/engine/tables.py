@@ -81,6 +81,7 @@ class Tables:
 
     @property
     def samples(self):
+        """Number of samples (one histogram, one map each)."""
         return len(self.stats.n)
 
     @property

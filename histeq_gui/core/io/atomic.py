@@ -598,8 +598,9 @@ def clean_up(folder):
 
 
 def _clean_up(folder):
-    """:func:`clean_up`'s work, under the folder's lock (looking again: another run may have
-    repaired it meanwhile).
+    """:func:`clean_up`'s work, under the folder's lock.
+
+    It looks again: another run may have repaired the folder meanwhile.
     """
     stale = _stale(folder)
     done, kept = [], set()

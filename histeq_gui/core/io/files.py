@@ -29,6 +29,7 @@ class Progress:
         self.callback, self.total, self.error, self.last = callback, max(int(total), 1), None, 0
 
     def __call__(self, done):
+        """Pass ``done`` (of ``total``) to the callback if it changed; remember what it raises."""
         if self.callback is not None and done != self.last:
             self.last = done
             try:
@@ -142,8 +143,9 @@ def changed_error(path, what: str = "it was replaced or modified") -> FileChange
 
 
 def check_unchanged(path, expected: tuple) -> None:
-    """Raise :class:`FileChanged` unless the file at ``path`` still has the signature
-    ``expected`` (``signature`` of its ``os.stat``).
+    """Raise :class:`FileChanged` unless the file at ``path`` still has signature ``expected``.
+
+    ``expected`` is the ``signature`` of its ``os.stat`` when it was opened.
     """
     try:
         info = os.stat(path)
@@ -202,6 +204,7 @@ def check_array(array, where):
 
 
 def row_chunks(n_rows, row_bytes):
+    """Runs ``(start, stop)`` of ``n_rows`` rows of ``row_bytes``, about ``PIECE_BYTES`` a run."""
     step = max(1, PIECE_BYTES // max(int(row_bytes), 1))
     for start in range(0, n_rows, step):
         yield start, min(start + step, n_rows)

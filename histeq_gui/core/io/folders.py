@@ -340,6 +340,11 @@ class FolderReader(_Images, Reader):
         return super().image(index, layout)
 
     def load(self, progress=None):
+        """Every image in one array, decoded a batch of files at a time on the decoding pool.
+
+        Refuses (StackError) what would not fit in the free memory, before reading.
+        ``progress(done, total)`` counts files.
+        """
         memory.check_fits(self.nbytes, self.path, f"{len(self.files)} images of shape "
                                                   f"{self.shape[1:]} {self.dtype}")
         with guard(self.path, what="folder"):
@@ -358,8 +363,9 @@ def _per_task(image_bytes):
 
 
 def _decode_all(files, first, progress=None):
-    """Every file decoded (``first`` is the first one's image), a batch of files per look at
-    the free memory.
+    """Every file decoded, a batch of files per look at the free memory.
+
+    ``first`` is the first file's image, already decoded.
     """
     report = Progress(progress, len(files))
     per = max(1, _BATCH_BYTES // max(first.nbytes, 1))
@@ -653,10 +659,12 @@ class RaggedReader(_Images):
 
     @property
     def nbytes(self):
+        """Bytes in all the images together (reads the headers not read yet, as :attr:`size`)."""
         return self.size * self.dtype.itemsize
 
     @property
     def ndim(self):
+        """Number of axes of the first image: 2, or 3 with channels."""
         return len(self._shapes[0])
 
     def __len__(self):
@@ -809,6 +817,11 @@ class PngFolderWriter(ChunkWriter):
 
     @classmethod
     def check_stack(cls, path, dtype=None, layout=None):
+        """Raise StackError unless PNG files can hold images of ``dtype`` and ``layout``.
+
+        As ``check_png``: uint8 or uint16, gray, RGB or RGBA, uint16 only for
+        gray.  Nothing is checked while ``dtype`` is None.
+        """
         if dtype is not None:
             check_png(np.dtype(dtype), layout)
 
@@ -844,6 +857,7 @@ class PngFolderWriter(ChunkWriter):
             os.mkdir(self.path)
 
     def name(self, i):
+        """The file name of image ``i``: its name in ``names``, else numbered (``00007.png``)."""
         if self.names is not None:
             return self.names[i]
         return f"{i:0{self.digits}d}.png"
@@ -911,6 +925,13 @@ class RaggedPngWriter(PngFolderWriter):
                          target=target, names=names)
 
     def write(self, start, stop, chunk):
+        """Write image ``start`` (``stop`` is ``start + 1``) as its PNG file, in order.
+
+        Raises
+        ------
+        ValueError
+            For an image out of order, more than one image, or one past the last.
+        """
         if start != self.next or stop != start + 1 or not stop <= self.length:
             raise ValueError(f"image {start}:{stop} out of order; expected image {self.next} "
                              f"of {self.length}")

@@ -87,7 +87,7 @@ def _skip_sub_blocks(data, pos):
 
 
 def scan_gif(data: bytes) -> GifInfo:
-    """Read the structure of the GIF file held in ``data``.
+    r"""Read the structure of the GIF file held in ``data``.
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ def scan_gif(data: bytes) -> GifInfo:
 
     Examples
     --------
-    >>> scan_gif(b"GIF89a" + bytes([2, 0, 3, 0, 0, 0, 0]) + b"\\x3b")
+    >>> scan_gif(b"GIF89a" + bytes([2, 0, 3, 0, 0, 0, 0]) + b"\x3b")
     GifInfo(width=2, height=3, frames=0, transparent=False, problem=None, grey=True)
     >>> scan_gif(b"GIF89a" + bytes([2, 0, 3, 0, 0, 0, 0])).problem
     'it ends before its trailer'

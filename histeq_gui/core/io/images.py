@@ -72,6 +72,7 @@ class Decoded(NamedTuple):
 
     @property
     def nbytes(self):
+        """Bytes of every frame decoded."""
         return self.frames * math.prod(self.shape) * self.dtype.itemsize
 
     def describe(self):
@@ -304,6 +305,10 @@ class PngWriter(ChunkWriter):
 
     @classmethod
     def check_stack(cls, path, dtype=None, layout=None):
+        """Raise StackError unless one PNG file can hold the stack: one image of ``dtype``.
+
+        As ``check_png``; nothing is checked while ``dtype`` is None.
+        """
         if dtype is not None:
             check_png(np.dtype(dtype), layout, single=True)
 

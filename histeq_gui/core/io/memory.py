@@ -83,7 +83,7 @@ def _cgroup_room():
 
 
 def address_limit():
-    """This process's address-space limit in bytes (``ulimit -v``, ``RLIMIT_AS``), or None.
+    """The address-space limit of this process in bytes (``ulimit -v``, ``RLIMIT_AS``), or None.
 
     Examples
     --------

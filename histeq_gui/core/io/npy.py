@@ -146,6 +146,7 @@ class NpyReader(Reader):
         return array
 
     def close(self):
+        """Close the ``.npy`` file (the images are read from it with ``pread``)."""
         self._fh.close()
 
 
@@ -338,6 +339,7 @@ class NpzReader(Reader):
         return array
 
     def close(self):
+        """Close the member's stream and reader, and the archive."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None

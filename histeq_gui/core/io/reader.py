@@ -152,14 +152,17 @@ class Reader:
     # --- what it holds
     @property
     def ndim(self):
+        """Number of axes."""
         return len(self.shape)
 
     @property
     def size(self):
+        """Number of values (the product of the shape)."""
         return math.prod(self.shape)
 
     @property
     def nbytes(self):
+        """Bytes the values take in memory (``size * dtype.itemsize``)."""
         return self.size * self.dtype.itemsize
 
     def __repr__(self):
@@ -355,6 +358,7 @@ class ArrayReader(Reader):
             self._mapped.check_unchanged()
 
     def close(self):
+        """Close the file a ``.npy`` map is read through with ``pread`` (if the array is one)."""
         if self._mapped is not None:
             self._mapped.close()
 

@@ -339,8 +339,10 @@ class TiffReader(Reader):
             raise
 
     def _contiguous(self, tif, series):
-        """(file descriptor, offset, file dtype) when the pages are stored raw, one after the
-        other (tifffile's contiguous series: uncompressed, in order), else None.
+        """(file descriptor, offset, file dtype) when the pages are stored raw, else None.
+
+        Raw: one after the other, tifffile's contiguous series (uncompressed, in
+        order).
         """
         offset = series.dataoffset
         if offset is None or self.pages == 0:
@@ -382,6 +384,11 @@ class TiffReader(Reader):
         _raise_tiff_errors(self.path, self._errors.messages)
 
     def load(self, progress=None):
+        """Every page in one array, decoded a batch of pages at a time.
+
+        Refuses (StackError) what would not fit in the free memory, before reading.
+        ``progress(done, total)`` counts pages.
+        """
         memory.check_fits(self.nbytes, self.path,
                           f"{self.pages} page{'s' * (self.pages != 1)}, shape {self.shape} "
                           f"{self.dtype}")
@@ -396,6 +403,7 @@ class TiffReader(Reader):
         return out
 
     def close(self):
+        """Close the TIFF file and forget tifffile's logged errors."""
         self._errors.messages.clear()       # each was raised by the read that met it
         self._stack.close()
 

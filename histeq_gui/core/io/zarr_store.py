@@ -107,6 +107,7 @@ class ZarrReader(Reader):
                     "value, write it again with every chunk (zarr: write_empty_chunks=True)")
 
     def load(self, progress=None):
+        """The whole array, read through Zarr (refused if it would not fit in the free memory)."""
         memory.check_fits(self.nbytes, self.path, f"shape {self.shape} {self.dtype}")
         out = self.read(0, self.shape[0]) if self.ndim else np.asarray(self.array[...])
         if progress is not None:
@@ -127,6 +128,7 @@ class ZarrWriter(PipedWriter):
 
     @classmethod
     def check_stack(cls, path, dtype=None, layout=None):
+        """Raise StackError unless the zarr package (version 3 or newer) is installed."""
         zarr_module(path, "write")
 
     @classmethod

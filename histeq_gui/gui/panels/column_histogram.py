@@ -85,6 +85,7 @@ class BrushViewBox(pg.ViewBox):
     cleared = pyqtSignal()
 
     def mouseDragEvent(self, ev, axis=None):
+        """Qt: a left drag emits :attr:`brushed` with its x range; other drags as usual."""
         if ev.button() != Qt.LeftButton or axis is not None:
             super().mouseDragEvent(ev, axis)
             return
@@ -94,6 +95,7 @@ class BrushViewBox(pg.ViewBox):
         self.brushed.emit(min(start, end), max(start, end), ev.isFinish())
 
     def mouseClickEvent(self, ev):
+        """Qt: a left double click emits :attr:`cleared`; other clicks as usual."""
         if ev.button() == Qt.LeftButton and ev.double():
             ev.accept()
             self.cleared.emit()
@@ -431,4 +433,5 @@ class ColumnHistogramPanel(QWidget):
 
 
     def sizeHint(self):
+        """Qt: the preferred size, about the transfer curve's (they share the right dock)."""
         return QSize(380, 420)          # as the transfer curve it shares the dock with

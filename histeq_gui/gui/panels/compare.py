@@ -386,6 +386,7 @@ class ComparePanel(QWidget):
         self.show_comparison(None)
 
     def sizeHint(self):
+        """Qt: the preferred size, 900 × 560, room for A and B side by side."""
         return QSize(900, 560)
 
     @property
@@ -394,10 +395,12 @@ class ComparePanel(QWidget):
         return self.compare.busy
 
     def showEvent(self, event):
+        """Qt: follow the viewer again while shown (B is brought up to date)."""
         super().showEvent(event)
         self.compare.set_active(True)
 
     def hideEvent(self, event):
+        """Qt: stop following the viewer while hidden (B is not computed)."""
         super().hideEvent(event)
         self.compare.set_active(False)
 

@@ -156,6 +156,7 @@ class ThumbnailGrid(QAbstractScrollArea):
 
     @property
     def thumbnail_size(self):
+        """Longest side of a thumbnail, in pixels."""
         return self._size
 
     def set_selected(self, indices, n_images):
@@ -195,6 +196,7 @@ class ThumbnailGrid(QAbstractScrollArea):
         bar.setSingleStep(max(height // 3, 1))
 
     def resizeEvent(self, event):
+        """Qt: set the scroll range for the number of columns at the new width."""
         super().resizeEvent(event)
         self._update_scroll_range()
 
@@ -311,6 +313,7 @@ class ThumbnailGrid(QAbstractScrollArea):
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event):
+        """Qt: draw the visible thumbnails with their marks and captions (or "No stack")."""
         painter = QPainter(self.viewport())
         painter.fillRect(event.rect(), QColor(BACKGROUND))
         if self.thumbnails is None or not len(self._rows):
@@ -374,10 +377,12 @@ class ThumbnailGrid(QAbstractScrollArea):
         painter.drawText(caption, Qt.AlignHCenter | Qt.AlignTop, text)
 
     def scrollContentsBy(self, dx, dy):
+        """Qt: repaint the cells at the new scroll position (they are drawn, not scrolled)."""
         self.viewport().update()
 
     # ------------------------------------------------------------------ input
     def mousePressEvent(self, event):
+        """Qt: a left click on a thumbnail emits :attr:`clicked` with its image."""
         if event.button() == Qt.LeftButton:
             index = self.index_at(event.pos())
             if index >= 0:
@@ -387,6 +392,7 @@ class ThumbnailGrid(QAbstractScrollArea):
         super().mousePressEvent(event)
 
     def viewportEvent(self, event):
+        """Qt: a thumbnail's tooltip, its image number and why it is flagged."""
         if event.type() == QEvent.ToolTip:
             index = self.index_at(event.pos())
             if index >= 0:
@@ -419,6 +425,7 @@ class ThumbnailGrid(QAbstractScrollArea):
         return self.runner.shutdown(timeout_ms)
 
     def sizeHint(self):
+        """Qt: the preferred size, six cells wide and two high."""
         width, height = self.cell_size()
         return QSize(width * 6 + 20, height * 2)
 
@@ -591,6 +598,7 @@ class GridPanel(QWidget):
         self.grid.ensure_visible(index)
 
     def sizeHint(self):
+        """Qt: the preferred size, that of the histograms it shares the dock with."""
         return QSize(700, 290)          # as the histograms it shares the dock with
 
     def shutdown(self, timeout_ms=None):

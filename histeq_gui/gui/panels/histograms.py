@@ -150,6 +150,7 @@ class HistogramsPanel(QWidget):
         self.show_result(self.controller.result)
 
     def sizeHint(self):
+        """Qt: the preferred size, wide and low for the bottom dock."""
         return QSize(700, 300)
 
     def _show_controls(self):

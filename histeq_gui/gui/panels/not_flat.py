@@ -338,6 +338,7 @@ class NotFlatPanel(WhenShown, QWidget):
         return label
 
     def sizeHint(self):
+        """Qt: the preferred size, 900 × 560, as the Compare view's."""
         return QSize(900, 560)
 
     @property

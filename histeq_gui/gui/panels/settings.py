@@ -1,7 +1,7 @@
-"""The settings panel: method, its parameters, bins (spin box + slider, debounced), scope, display
-levels, colour.
+"""The settings panel: method, its parameters, bins, scope, display levels, colour.
 
-The method's own parameters get one row each (:class:`~histeq_gui.gui.param_form.ParamForm`,
+The bins have a spin box and a slider (debounced).  The method's own
+parameters get one row each (:class:`~histeq_gui.gui.param_form.ParamForm`,
 generated from the registry and rebuilt when the method changes); a "How it
 works" button opens the method's help page.
 
@@ -152,6 +152,7 @@ class WrappedNote(QLabel):
         self.setWordWrap(True)
 
     def resizeEvent(self, event):
+        """Qt: make the minimum height what the wrapped text needs at the new width."""
         super().resizeEvent(event)
         needed = self.heightForWidth(self.width())
         if needed > 0 and needed != self.minimumHeight():

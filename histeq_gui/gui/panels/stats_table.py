@@ -95,11 +95,13 @@ class StatsTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()):
+        """Qt: number of rows, the inspection's rows (none before its table)."""
         if parent.isValid() or self.inspection.table is None:
             return 0
         return len(self.inspection.rows)
 
     def columnCount(self, parent=QModelIndex()):
+        """Qt: number of columns, one per statistic."""
         return 0 if parent.isValid() else len(self.columns)
 
     def image_at(self, row):
@@ -111,6 +113,7 @@ class StatsTableModel(QAbstractTableModel):
         return self.columns.index(name)
 
     def data(self, index, role=Qt.DisplayRole):
+        """Qt: a cell's text, alignment, flag colours, tooltip, value or image index."""
         if not index.isValid():
             return None
         inspection = self.inspection
@@ -156,6 +159,7 @@ class StatsTableModel(QAbstractTableModel):
         return text
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
+        """Qt: a column's label and its meaning as a tooltip; a row's number."""
         if orientation == Qt.Horizontal:
             if role == Qt.DisplayRole:
                 return self._headers[section]
@@ -505,6 +509,7 @@ class StatsTablePanel(QWidget):
         self.inspection.set_selected(np.concatenate(picked) if picked else [])
 
     def sizeHint(self):
+        """Qt: the preferred size, that of the histograms it shares the dock with."""
         return QSize(700, 290)          # as the histograms it shares the dock with
 
     # ------------------------------------------------------------------ export

@@ -83,7 +83,7 @@ def _method_words(method, t):
 
 
 def trace_text(traces, method, dtype, position=None):
-    """The trace of one value, in plain words and numbers (rich text, a few short lines).
+    r"""The trace of one value, in plain words and numbers (rich text, a few short lines).
 
     Parameters
     ----------
@@ -103,7 +103,7 @@ def trace_text(traces, method, dtype, position=None):
     >>> from histeq_gui.core.trace import trace_value
     >>> h = histogram(np.array([[0, 1], [2, 3]], np.uint8), "numpy", bins=4)
     >>> text = trace_text([trace_value(h, 1)], "numpy", np.dtype(np.uint8), (1, 0))
-    >>> print(text.replace("<br>", "\\n").replace("<b>", "").replace("</b>", ""))
+    >>> print(text.replace("<br>", "\n").replace("<b>", "").replace("</b>", ""))
     Value 1 at pixel x 1, y 0
     bin 1 of 4, [0.75, 1.5): 1 pixel
     this bin and below: 2 of 4 pixels = 0.5000 (the CDF)
@@ -200,6 +200,7 @@ class TransferPanel(QWidget):
         self.show_result(self.controller.result)
 
     def sizeHint(self):
+        """Qt: the preferred size, narrow and tall for the right dock."""
         return QSize(380, 480)
 
     def _trace_height(self):
@@ -220,6 +221,7 @@ class TransferPanel(QWidget):
             self.trace_label.setFixedHeight(height)
 
     def resizeEvent(self, event):
+        """Qt: give the trace the height its text needs at the new width."""
         super().resizeEvent(event)
         self._fit_trace()
 

@@ -136,12 +136,15 @@ class WorkedTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()):
+        """Qt: number of rows, the table's (none without one)."""
         return 0 if self.table is None or parent.isValid() else self.table.n_rows
 
     def columnCount(self, parent=QModelIndex()):
+        """Qt: number of columns, those of the table that have a title."""
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
+        """Qt: a column's title and its meaning as a tooltip; a row's number."""
         if orientation == Qt.Horizontal and 0 <= section < len(self.columns):
             title, tip = COLUMN_TITLES[self.columns[section]]
             if role == Qt.DisplayRole:
@@ -153,6 +156,7 @@ class WorkedTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.DisplayRole):
+        """Qt: a cell's text, alignment, group shade, colours and font, and the tooltip of ``s``."""
         if not index.isValid() or self.table is None:
             return None
         name = self.columns[index.column()]
@@ -284,6 +288,7 @@ class WorkedTablePanel(WhenShown, QWidget):
         self._on_stack()
 
     def sizeHint(self):
+        """Qt: the preferred size, 640 × 300, as a teaching view in the top dock."""
         return QSize(640, 300)
 
     @property
