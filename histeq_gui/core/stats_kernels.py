@@ -700,38 +700,43 @@ def _sort_run(values, order, start, stop, spare):
 
 
 @njit(nogil=True, cache=True)
-def _triples(flat, off, n, cs, ps, flip, table, used, bits):
-    """The distinct (R, G, B) level triples of an image and how often each occurs; their number.
+def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
+    """Number the distinct (R, G, B) level triples of an image in order of first appearance.
 
-    An open-addressing hash table of ``1 << bits`` slots, each ``key << 32 |
-    count`` (-1 when free); the slots taken are listed in ``used`` and
-    freed again by the caller.
+    ``index[p]`` receives the number of pixel ``p``'s triple, ``weight[e]``
+    how often triple ``e`` occurs, ``used[e]`` its slot in ``table``; returns
+    their number.  ``table`` is an open-addressing hash table of ``1 <<
+    bits`` slots, each ``key << 32 | number`` (-1 when free), freed again by
+    the caller.  Numbering the pixels once lets every later pass look a
+    pixel's values up by its triple instead of computing them per pixel.
     """
     mask = (1 << bits) - 1
     shift = 32 - bits
     found = 0
     previous = -1
-    slot = 0
+    e = 0
     for p in range(n):
         j = off + p * ps
         key = ((np.int64(flat[j] ^ flip) << 16) | (np.int64(flat[j + cs] ^ flip) << 8)
                | np.int64(flat[j + 2 * cs] ^ flip))
-        if key == previous:
-            table[slot] += 1
-            continue
-        slot = ((key * 2654435769) & 0xFFFFFFFF) >> shift
-        while True:
-            held = table[slot]
-            if held == -1:
-                table[slot] = (key << 32) | 1
-                used[found] = slot
-                found += 1
-                break
-            if (held >> 32) == key:
-                table[slot] = held + 1
-                break
-            slot = (slot + 1) & mask
-        previous = key
+        if key != previous:
+            slot = ((key * 2654435769) & 0xFFFFFFFF) >> shift
+            while True:
+                held = table[slot]
+                if held == -1:
+                    table[slot] = (key << 32) | found
+                    used[found] = slot
+                    weight[found] = 0
+                    e = found
+                    found += 1
+                    break
+                if (held >> 32) == key:
+                    e = held & 0xFFFFFFFF
+                    break
+                slot = (slot + 1) & mask
+            previous = key
+        weight[e] += 1
+        index[p] = e
     return found
 
 
@@ -815,7 +820,7 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
     """The columns of a colour image, from the luminance of its pixels (see
     :func:`describe_levels`); False when its luminances span too narrow a range."""
     leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
-    table, used, ye, ya, key, key_after, weight, order, spare, edges = colour
+    table, used, ye, ya, key, key_after, weight, order, spare, edges, index, change = colour
     te = np.empty((3, 256))
     ta = np.empty((3, 256))
     ka = np.empty((3, 256), np.int64)
@@ -833,12 +838,12 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
     bits = 4
     while (1 << bits) < 2 * n and bits < 25:
         bits += 1
-    found = _triples(flat, off, n, cs, ps, flip, table, used, bits)
+    found = _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index)
+    # Each value a pixel contributes is a function of its triple: computed once per triple.
     for e in range(found):
         slot = used[e]
-        held = table[slot]
+        triple = table[slot] >> 32
         table[slot] = -1
-        triple = held >> 32
         r = triple >> 16
         g = (triple >> 8) & 255
         b = triple & 255
@@ -847,7 +852,8 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             y += lo
         ye[e] = y
         ya[e] = np.sqrt((ta[0, r] + ta[1, g]) + ta[2, b])
-        weight[e] = held & 0xFFFFFFFF
+        v = np.sqrt((te[0, r] + te[1, g]) + te[2, b])
+        change[e] = abs(v - (y - lo) / span)
         if exact:
             key[e] = (kq[0, r] + kq[1, g]) + kq[2, b]
         if exact_after:
@@ -872,33 +878,23 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
     # mean and mean change, then std: NumPy's pairwise sums over the pixels in order
     count = pairwise_leaves(n, leaf_start, leaf_size)
     for leaf in range(count):
-        first = off + leaf_start[leaf] * ps
+        first = leaf_start[leaf]
         for p in range(leaf_size[leaf]):
-            j = first + p * ps
-            r = flat[j] ^ flip
-            g = flat[j + cs] ^ flip
-            b = flat[j + 2 * cs] ^ flip
-            y = np.sqrt((tq[0, r] + tq[1, g]) + tq[2, b])
-            if add_lo:
-                y += lo
-            v = np.sqrt((te[0, r] + te[1, g]) + te[2, b])
-            buf1[p] = y
-            buf2[p] = abs(v - (y - lo) / span)
+            e = index[first + p]
+            buf1[p] = ye[e]
+            buf2[p] = change[e]
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
         leaf2[leaf] = _block_sum(buf2, 0, leaf_size[leaf])
     mean = pairwise_combine(n, leaf1[:count]) / n
     out[0] = mean
     out[11] = pairwise_combine(n, leaf2[:count]) / n
+    for e in range(found):
+        d = ye[e] - mean
+        change[e] = d * d
     for leaf in range(count):
-        first = off + leaf_start[leaf] * ps
+        first = leaf_start[leaf]
         for p in range(leaf_size[leaf]):
-            j = first + p * ps
-            y = np.sqrt((tq[0, flat[j] ^ flip] + tq[1, flat[j + cs] ^ flip])
-                        + tq[2, flat[j + 2 * cs] ^ flip])
-            if add_lo:
-                y += lo
-            d = y - mean
-            buf1[p] = d * d
+            buf1[p] = change[index[first + p]]
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
     out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
     return distinct, distinct_after, wide
@@ -938,7 +934,7 @@ def colour_work(most):
     return (np.full(size, -1, np.int64), np.empty(top, np.int64), np.empty(top),
             np.empty(top), np.zeros(top, np.int64), np.zeros(top, np.int64),
             np.empty(top, np.int64), np.empty(top, np.int64), np.empty(top, np.int64),
-            np.empty(257))
+            np.empty(257), np.empty(top, np.int32), np.empty(top))
 
 
 @njit(nogil=True, cache=True)
@@ -986,7 +982,11 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     slots = 16
     while slots < 2 * colour_most:
         slots *= 2
-    if colour_most > colour[1].shape[0] or colour[0].shape[0] < slots:
+    shortest = min(colour[1].shape[0], colour[2].shape[0], colour[3].shape[0],
+                   colour[4].shape[0], colour[5].shape[0], colour[6].shape[0],
+                   colour[7].shape[0], colour[8].shape[0], colour[10].shape[0],
+                   colour[11].shape[0])
+    if colour_most > shortest or colour[0].shape[0] < slots:
         raise ValueError("the colour scratch arrays are too small for the batch")
     ranks = np.empty(6, np.int64)
     gammas = np.empty(3)
