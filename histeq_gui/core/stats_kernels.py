@@ -556,36 +556,6 @@ def _edges256(first, last, edges):
     return True
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _bin_of(v, low, delta, edges):
-    # np.histogram's bin of v in [low, low + delta] (see histogram256)
-    k = int(((v - low) / delta) * 256)
-    k = 0 if k < 0 else (255 if k > 255 else k)
-    if v < edges[k]:
-        if k > 0:
-            k -= 1
-    elif k < 255 and v >= edges[k + 1]:
-        k += 1
-    return k
-
-
-@njit(nogil=True, cache=True)
-def _float_histogram(values, weights, n, low, high, out, edges):
-    """``np.histogram(values, bins=256)`` over ``[low, high]`` (each value ``weights`` times) into
-    ``out``; False if the range is too narrow for 256 bins.  A constant: all in bin 128."""
-    out[:] = 0
-    if not high > low:
-        for e in range(n):
-            out[128] += weights[e]
-        return True
-    if not _edges256(low, high, edges):
-        return False
-    delta = high - low
-    for e in range(n):
-        out[_bin_of(values[e], low, delta, edges)] += weights[e]
-    return True
-
-
 @njit(nogil=True, cache=True)
 def _counting_pass(keys, shift, source, target, n, counts):
     counts[:] = 0
@@ -741,9 +711,25 @@ def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
 
 
 @njit(nogil=True, cache=True)
-def _walk(values, weights, order, n, ranks, picked):
-    """Distinct values among ``values[order[:n]]`` (ascending), and the values at ``ranks``
-    (0-based, ascending) when each value ``e`` occurs ``weights[e]`` times."""
+def _walk(values, weights, order, n, ranks, picked, hist, edges):
+    """Walk ``values[order[:n]]`` (ascending, ``n >= 1``), each value ``e`` occurring
+    ``weights[e]`` times: the values at ``ranks`` (0-based, ascending) into ``picked``, and
+    ``np.histogram(values, bins=256)`` over their range into ``hist`` (a constant: all in bin
+    128).  Returns the number of distinct values and False when the range is too narrow for
+    256 float64 bins.
+
+    In ascending order a value's bin is the last edge at or below it, so the bins are found by
+    moving along the edges.  This is the bin ``np.histogram`` gives: its
+    ``int((v - low) / (high - low) * 256)``, moved one bin by its check against the edges, is
+    never two bins off the edges' answer while a bin spans more than a few float64 steps
+    (8-bit luminances are 1e-6 apart at least, their bins at most 256 times narrower).
+    """
+    low = values[order[0]]
+    high = values[order[n - 1]]
+    hist[:] = 0
+    flat = not high > low
+    wide = flat or _edges256(low, high, edges)
+    k = 128 if flat else 0
     distinct = 0
     below = 0
     r = 0
@@ -752,11 +738,14 @@ def _walk(values, weights, order, n, ranks, picked):
         v = values[e]
         if t == 0 or v != values[order[t - 1]]:
             distinct += 1
+            while not flat and k < 255 and v >= edges[k + 1]:
+                k += 1
+        hist[k] += weights[e]
         below += weights[e]
         while r < ranks.shape[0] and ranks[r] < below:
             picked[r] = v
             r += 1
-    return distinct
+    return distinct, wide
 
 
 @njit(nogil=True, cache=True)
@@ -860,20 +849,17 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             key_after[e] = (ka[0, r] + ka[1, g]) + ka[2, b]
     picked = np.empty(6)
     _by_value(ye, key, found, exact, order, spare)
-    distinct = _walk(ye, weight, order, found, ranks, picked)
-    low = ye[order[0]]
-    high = ye[order[found - 1]]
-    out[2] = low
-    out[3] = high
+    distinct, wide = _walk(ye, weight, order, found, ranks, picked, hist, edges)
+    out[2] = ye[order[0]]
+    out[3] = ye[order[found - 1]]
     out[4] = lerp(picked[0], picked[1], gammas[0])
     out[6] = lerp((picked[2] - lo) / span, (picked[3] - lo) / span, gammas[1])
     out[5] = lerp(picked[4], picked[5], gammas[2])
     out[7] = lerp((picked[4] - lo) / span, (picked[5] - lo) / span, gammas[2])
-    wide = _float_histogram(ye, weight, found, low, high, hist, edges)
     out[8] = pil_entropy(hist, n)
     _by_value(ya, key_after, found, exact_after, order, spare)
-    distinct_after = _walk(ya, weight, order, found, ranks[:0], picked)
-    wide &= _float_histogram(ya, weight, found, ya[order[0]], ya[order[found - 1]], hist, edges)
+    distinct_after, wide_after = _walk(ya, weight, order, found, ranks[:0], picked, hist, edges)
+    wide &= wide_after
     out[10] = pil_entropy(hist, n)
     # mean and mean change, then std: NumPy's pairwise sums over the pixels in order
     count = pairwise_leaves(n, leaf_start, leaf_size)
