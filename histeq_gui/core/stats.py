@@ -420,18 +420,19 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             ((b0, min(b0 + rows, n)) for b0 in range(0, n, rows))
         for b0, b1 in batches:
             if source.ragged:
-                whole = blocks = [source.block(i, i + 1) for i in range(b0, b1)]
+                # each image as stored, (H, W) or (H, W, C): no copy with its channels first
+                whole = [source.picture(i) for i in range(b0, b1)]
+                look = partial(_look_pictures, checks, digests, whole, b0, lo, hi)
             else:
                 whole = source.block(b0, b1)
-                blocks = [whole[k:k + 1] for k in range(b1 - b0)]
+                look = partial(_look, checks, digests, whole, b0, source, lo, hi)
             (part, again), _ = _side_by_side(
-                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch),
-                partial(_look_each, checks, digests, blocks, b0, source, lo, hi)
-                if source.ragged else partial(_look, checks, digests, whole, b0, source, lo, hi))
+                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch), look)
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
-                eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
-                parts.put(b0 + k, _describe_chunk(blocks[k], eq, lo, hi, cache))
+                block = source.block(b0 + k, b0 + k + 1)
+                eq = _equalize_chunk(equalize, block, source.image_shape_of(b0 + k), eq_args)
+                parts.put(b0 + k, _describe_chunk(block, eq, lo, hi, cache))
             done += b1 - b0 if source.ragged else 1
             if progress is not None:
                 progress(done, total)
@@ -516,10 +517,10 @@ def _ragged_batches(source):
 
 
 def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
-    """The per-image columns of 8-bit images of any sizes, each ``(1, C, P)``, at once.
+    """The per-image columns of 8-bit images of any sizes at once.
 
-    ``blocks`` is a list of them, or a C-contiguous chunk ``(m, C, P)`` of
-    images of one shape.
+    ``blocks`` is a list of images as stored, ``(H, W)`` gray or ``(H, W,
+    C)``, or a C-contiguous chunk ``(m, C, P)`` of images of one shape.
 
     Returns the columns (as :func:`_describe_chunk`'s) and the positions of
     the images to describe otherwise: no pixel, an equalized value that is
@@ -529,8 +530,14 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     keeps the colour images' scratch arrays from one call to the next.
     """
     m = len(blocks)
-    channels = np.array([b.shape[-2] for b in blocks], np.int64)
-    pixels = np.array([b.shape[-1] for b in blocks], np.int64)
+    if isinstance(blocks, np.ndarray):
+        channels = np.full(m, blocks.shape[1], np.int64)
+        pixels = np.full(m, blocks.shape[2], np.int64)
+        cstride, pstride = pixels, np.ones(m, np.int64)
+    else:
+        channels = np.array([1 if b.ndim == 2 else b.shape[2] for b in blocks], np.int64)
+        pixels = np.array([b.shape[0] * b.shape[1] for b in blocks], np.int64)
+        cstride, pstride = np.ones(m, np.int64), channels
     colour = channels >= 3
     large = colour & (pixels > _LEVELS_COLOUR)
     most = int(pixels[colour & ~large].max(initial=0))
@@ -553,8 +560,8 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     empty = pixels == 0
     use = ~empty & ~large
     counted = np.zeros((use.sum(), 4, 256), np.int64)
-    count_levels(flat, offsets[use], pixels[use], channels[use], pixels[use],
-                 np.ones(len(counted), np.int64), flip, counted)
+    count_levels(flat, offsets[use], pixels[use], channels[use], cstride[use], pstride[use],
+                 flip, counted)
     counts[use] = counted
     luts = np.zeros((m, 4, 256))
     band = np.arange(4)[None, :] < channels[:, None]
@@ -576,8 +583,8 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     at = np.flatnonzero(use)
     if len(at):
         f, k = floats[at], ints[at]
-        describe_levels(flat, offsets[at], pixels[at], channels[at], pixels[at],
-                        np.ones(len(at), np.int64), flip, counts[at], luts[at], value, unit,
+        describe_levels(flat, offsets[at], pixels[at], channels[at], cstride[at],
+                        pstride[at], flip, counts[at], luts[at], value, unit,
                         float(lo), float(span), bool(lo != 0), tq, kq, exact, scratch["work"],
                         f, k)
         floats[at], ints[at] = f, k
@@ -591,10 +598,15 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     return part, again
 
 
-def _look_each(checks, digests, blocks, start, source, lo, hi):
-    """:func:`_look` at images ``start, start + 1, ...`` given one by one (1, C, P)."""
-    for k, block in enumerate(blocks):
-        _look(checks, digests, block, start + k, source, lo, hi)
+def _look_pictures(checks, digests, pictures, start, lo, hi):
+    """:func:`_look` at images ``start, start + 1, ...`` as stored, ``(H, W)`` or ``(H, W, C)``.
+
+    The digest is of the image's shape and bytes as stored: two images of a
+    ragged source have the same one exactly when their blocks are the same.
+    """
+    for k, picture in enumerate(pictures):
+        digests[start + k] = image_digest(picture, picture.shape)
+        checks.add(start + k, to_levels(picture, lo, hi)[np.newaxis])
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
@@ -715,6 +727,14 @@ class _Source:
     def image_shape_of(self, i):
         """``(H, W)`` of image ``i``."""
         return self.layouts[i].image_shape if self.ragged else self.image_shape
+
+    def picture(self, i):
+        """Image ``i`` of images of different shapes as ``(H, W)`` or ``(H, W, C)``, a view."""
+        layout = self.layouts[i]
+        image = self._read(i)
+        if layout.channel_axis is None or layout.channel_axis == image.ndim - 1:
+            return image
+        return np.moveaxis(image, layout.channel_axis, -1)
 
     def shape_of(self, i):
         """``(C, H, W)`` of image ``i``: the shape of its block's pixels."""
