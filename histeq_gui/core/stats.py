@@ -410,6 +410,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     cache = {}                                  # entropy tables, shared by the chunks
     checks = PropertyChecks(n)
     digests = np.zeros(n, "S16")
+    alone = _alone(source)
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     maps = _value_maps(method, bins, method_params, source.dtype) if hists is None else None
     if maps is not None:
@@ -422,7 +423,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             if source.ragged:
                 # each image as stored, (H, W) or (H, W, C): no copy with its channels first
                 whole = [source.picture(i) for i in range(b0, b1)]
-                look = partial(_look_pictures, checks, digests, whole, b0, lo, hi)
+                look = partial(_look_pictures, checks, digests, whole, b0, lo, hi, alone)
             else:
                 whole = source.block(b0, b1)
                 look = partial(_look, checks, digests, whole, b0, source, lo, hi)
@@ -598,15 +599,30 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     return part, again
 
 
-def _look_pictures(checks, digests, pictures, start, lo, hi):
+def _alone(source):
+    """True for each image whose shape ``(C, H, W)`` no other image of ``source`` has."""
+    if not source.ragged:
+        return np.full(source.n, source.n == 1)
+    shapes = [source.shape_of(i) for i in range(source.n)]
+    seen = {}
+    for shape in shapes:
+        seen[shape] = seen.get(shape, 0) + 1
+    return np.array([seen[shape] == 1 for shape in shapes], bool)
+
+
+def _look_pictures(checks, digests, pictures, start, lo, hi, alone):
     """:func:`_look` at images ``start, start + 1, ...`` as stored, ``(H, W)`` or ``(H, W, C)``.
 
     The digest is of the image's shape and bytes as stored: two images of a
     ragged source have the same one exactly when their blocks are the same.
+    An image ``alone`` in its shape cannot have a duplicate: it gets a key
+    of its own (its index) instead of a digest of its pixels.
     """
     for k, picture in enumerate(pictures):
-        digests[start + k] = image_digest(picture, picture.shape)
-        checks.add(start + k, to_levels(picture, lo, hi)[np.newaxis])
+        i = start + k
+        digests[i] = b"\1" + i.to_bytes(15, "little") if alone[i] else \
+            image_digest(picture, picture.shape)
+        checks.add(i, to_levels(picture, lo, hi)[np.newaxis])
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
