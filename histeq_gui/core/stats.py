@@ -145,6 +145,7 @@ _FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to t
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _RAGGED_BATCH = 512          # images of different sizes described in one compiled call
 _LEVELS_COLOUR = 1 << 21     # pixels of the largest colour image described from its levels
+_TRIPLES = 1 << 17           # distinct colours the colour scratch has room for at first
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
 
@@ -543,11 +544,13 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     large = colour & (pixels > _LEVELS_COLOUR)
     most = int(pixels[colour & ~large].max(initial=0))
     if "work" not in scratch:
-        scratch["most"], scratch["work"] = 0, colour_work(0)
+        scratch["most"], scratch["room"], scratch["work"] = 0, 0, colour_work(0, 0)
     if scratch["most"] < most:
         # Grown to twice the size at least: few large images follow many small ones.
         most = min(max(most, 2 * scratch["most"]), _LEVELS_COLOUR)
-        scratch["most"], scratch["work"] = most, colour_work(most)
+        scratch["most"] = most
+        scratch["work"] = colour_work(most, max(scratch["room"], _TRIPLES))
+        scratch["room"] = len(scratch["work"][1])
     sizes = channels * pixels
     offsets = np.zeros(m, np.int64)
     np.cumsum(sizes[:-1], out=offsets[1:])
@@ -582,13 +585,20 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     floats = np.full((m, 12), np.nan)
     ints = np.zeros((m, 4), np.int64)
     at = np.flatnonzero(use)
-    if len(at):
+    while len(at):
         f, k = floats[at], ints[at]
         describe_levels(flat, offsets[at], pixels[at], channels[at], cstride[at],
                         pstride[at], flip, counts[at], luts[at], value, unit,
                         float(lo), float(span), bool(lo != 0), tq, kq, exact, scratch["work"],
                         f, k)
         floats[at], ints[at] = f, k
+        # Images of more distinct colours than the scratch has room for: again, with room
+        # for four times as many (or for every pixel).
+        at = at[k[:, 3] == 2]
+        if len(at):
+            room = min(4 * scratch["room"], scratch["most"])
+            scratch["work"] = colour_work(scratch["most"], room)
+            scratch["room"] = room
     again = np.flatnonzero(~use | (ints[:, 3] != 0))
     names = ("mean", "std", "min", "max", "p01", "p99", "b05", "b99", "entropy",
              "band_entropy", "entropy_after", "mean_abs_change")

@@ -675,13 +675,16 @@ def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
 
     ``index[p]`` receives the number of pixel ``p``'s triple, ``weight[e]``
     how often triple ``e`` occurs, ``used[e]`` its slot in ``table``; returns
-    their number.  ``table`` is an open-addressing hash table of ``1 <<
-    bits`` slots, each ``key << 32 | number`` (-1 when free), freed again by
-    the caller.  Numbering the pixels once lets every later pass look a
+    their number, or -1 when there are more than ``used`` can hold (the
+    slots taken are listed all the same).  ``table`` is an open-addressing
+    hash table of ``1 << bits`` slots (at least twice ``used``'s length, so
+    it never fills), each ``key << 32 | number`` (-1 when free), freed again
+    by the caller.  Numbering the pixels once lets every later pass look a
     pixel's values up by its triple instead of computing them per pixel.
     """
     mask = (1 << bits) - 1
     shift = 32 - bits
+    room = used.shape[0]
     found = 0
     previous = -1
     e = 0
@@ -694,6 +697,8 @@ def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
             while True:
                 held = table[slot]
                 if held == -1:
+                    if found == room:
+                        return -1
                     table[slot] = (key << 32) | found
                     used[found] = slot
                     weight[found] = 0
@@ -807,7 +812,8 @@ def _gray_image(h, n, luts, value, unit, flat, off, ps, flip, ranks, gammas, wor
 def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, exact, ranks,
                   gammas, work, colour, out):
     """The columns of a colour image, from the luminance of its pixels (see
-    :func:`describe_levels`); False when its luminances span too narrow a range."""
+    :func:`describe_levels`); its flag: 1 when its luminances span too narrow a range, 2 when
+    it holds more distinct triples than the scratch arrays have room for, else 0."""
     leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
     table, used, ye, ya, key, key_after, weight, order, spare, edges, index, change = colour
     te = np.empty((3, 256))
@@ -825,9 +831,13 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             else:
                 ka[c, k] = _KEY_WEIGHTS[c] * np.int64(e) * np.int64(e)
     bits = 4
-    while (1 << bits) < 2 * n and bits < 25:
+    while (1 << bits) < 2 * min(n, used.shape[0]) and bits < 25:
         bits += 1
     found = _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index)
+    if found < 0:                       # more triples than room: freed, described again
+        for e in range(used.shape[0]):
+            table[used[e]] = -1
+        return 0, 0, 2
     # Each value a pixel contributes is a function of its triple: computed once per triple.
     for e in range(found):
         slot = used[e]
@@ -883,7 +893,7 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             buf1[p] = change[index[first + p]]
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
     out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
-    return distinct, distinct_after, wide
+    return distinct, distinct_after, 0 if wide else 1
 
 
 def luminance_tables(channel):
@@ -906,21 +916,25 @@ def luminance_tables(channel):
     return tq, kq, exact
 
 
-def colour_work(most):
+def colour_work(most, room=1 << 17):
     """Scratch arrays of :func:`describe_levels` for colour images of at most ``most`` pixels.
 
     Made once and handed to every call: fresh memory of this size (tens of
     megabytes for a large photograph) costs more to fault in than the
-    images take to describe.
+    images take to describe.  One array has a place per pixel; the others a
+    place per distinct (R, G, B) triple, ``room`` of them (at most ``most``):
+    a photograph holds far fewer triples than pixels, and an image with more
+    is flagged to be described again with more room.
     """
     top = max(int(most), 1)
+    room = max(min(int(room), top), 1)
     size = 16
-    while size < 2 * top:
+    while size < 2 * room:
         size *= 2
-    return (np.full(size, -1, np.int64), np.empty(top, np.int64), np.empty(top),
-            np.empty(top), np.zeros(top, np.int64), np.zeros(top, np.int64),
-            np.empty(top, np.int64), np.empty(top, np.int64), np.empty(top, np.int64),
-            np.empty(257), np.empty(top, np.int32), np.empty(top))
+    return (np.full(size, -1, np.int64), np.empty(room, np.int64), np.empty(room),
+            np.empty(room), np.zeros(room, np.int64), np.zeros(room, np.int64),
+            np.empty(room, np.int64), np.empty(room, np.int64), np.empty(room, np.int64),
+            np.empty(257), np.empty(top, np.int32), np.empty(room))
 
 
 @njit(nogil=True, cache=True)
@@ -947,7 +961,8 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     entropy, band entropy, entropy after, mean change; ``ints[i]``
     distinct, distinct after, constant, and 1 when the image must be
     described otherwise (a colour image whose luminances span too narrow a
-    range for 256 float64 bins).  ``colour`` is :func:`colour_work`'s
+    range for 256 float64 bins), 2 when it holds more distinct triples than
+    the scratch arrays have room for.  ``colour`` is :func:`colour_work`'s
     scratch arrays, for colour images of at most as many pixels (its hash
     table is left free, as it was given).  The sums are NumPy's pairwise sums in
     pixel order, so every value equals the NumPy computation bit for bit.
@@ -965,14 +980,12 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     leaves = most // 64 + 2
     work = (np.empty(leaves, np.int64), np.empty(leaves, np.int64), np.empty(leaves),
             np.empty(leaves), np.empty(_BLOCK), np.empty(_BLOCK), np.zeros(256, np.int64))
-    slots = 16
-    while slots < 2 * colour_most:
-        slots *= 2
-    shortest = min(colour[1].shape[0], colour[2].shape[0], colour[3].shape[0],
-                   colour[4].shape[0], colour[5].shape[0], colour[6].shape[0],
-                   colour[7].shape[0], colour[8].shape[0], colour[10].shape[0],
-                   colour[11].shape[0])
-    if colour_most > shortest or colour[0].shape[0] < slots:
+    room = colour[1].shape[0]
+    shortest = min(colour[2].shape[0], colour[3].shape[0], colour[4].shape[0],
+                   colour[5].shape[0], colour[6].shape[0], colour[7].shape[0],
+                   colour[8].shape[0], colour[11].shape[0])
+    if colour_most > colour[10].shape[0] or shortest < room or \
+            colour[0].shape[0] < 2 * room:
         raise ValueError("the colour scratch arrays are too small for the batch")
     ranks = np.empty(6, np.int64)
     gammas = np.empty(3)
@@ -995,7 +1008,7 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
             if present > 1:
                 constant = 0
         floats[i, 9] = pil_entropy(band[:ch * 256], ch * n)
-        wide = True
+        flag = 0
         if ch <= 2:
             distinct, distinct_after = _gray_image(counts[i, 0], n, luts[i], value, unit, flat,
                                                    offsets[i], pstride[i], flip, ranks, gammas,
@@ -1003,10 +1016,10 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
             if ch == 1:
                 floats[i, 9] = floats[i, 8]
         else:
-            distinct, distinct_after, wide = _colour_image(
+            distinct, distinct_after, flag = _colour_image(
                 flat, offsets[i], n, cstride[i], pstride[i], flip, luts[i], lo, span, add_lo,
                 tq, kq, exact, ranks, gammas, work, colour, floats[i])
         ints[i, 0] = distinct
         ints[i, 1] = distinct_after
         ints[i, 2] = constant
-        ints[i, 3] = 0 if wide else 1
+        ints[i, 3] = flag

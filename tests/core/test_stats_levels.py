@@ -141,3 +141,19 @@ def test_luminances_on_the_bin_edges():
     row = reference_row(ramp, equalized, 0.0, 255.0)
     for column, expected in row.items():
         assert_array_equal(table[column][0], expected, err_msg=column)
+
+
+def test_images_of_more_colours_than_the_scratch_holds_are_described_again(monkeypatch):
+    """Room for 64 distinct colours at first: the photographs are described again with more."""
+    images = mixed_images()
+    whole = image_stats(images, channel_axis="auto")
+    monkeypatch.setattr(stats, "_TRIPLES", 64)
+    monkeypatch.setattr(stats, "_describe_chunk", None)     # would fail if called
+    calls = []
+    original = stats.describe_levels
+    monkeypatch.setattr(stats, "describe_levels", lambda *a: calls.append(len(a[1])) or
+                        original(*a))
+    small = image_stats(images, channel_axis="auto")
+    assert len(calls) > 1
+    for column in COLUMNS:
+        assert_array_equal(small[column], whole[column], err_msg=column)
