@@ -151,15 +151,15 @@ _JPEG_STANDALONE = {0x01} | set(range(0xD0, 0xD9))
 
 def _plain_png(data):
     """``(shape, mode)`` of an 8-bit gray, gray + alpha, RGB or RGBA PNG Pillow reads as libspng
-    does, else None.
+    does (not interlaced), else None.
 
     No palette, transparency or animation chunk before the pixels, and every
     chunk before them with a good checksum (Pillow refuses a bad one there).
     """
     if len(data) < 33 or data[12:16] != b"IHDR":
         return None
-    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
-    if depth != 8 or colour not in _PNG_MODES or not width or not height:
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    if depth != 8 or colour not in _PNG_MODES or interlace or not width or not height:
         return None
     at = 8
     while at + 8 <= len(data):
