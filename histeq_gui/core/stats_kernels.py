@@ -442,6 +442,7 @@ def resample_pass(src, starts, counts, weights, out):
 _LOG2E = 1.4426950408889634      # M_LOG2E, as Pillow's _entropy multiplies by it
 _DIGIT = 14                      # bits per counting pass of the colour keys
 _DIGIT_MASK = (1 << _DIGIT) - 1
+_INDEX_BITS = 24                 # a colour's number, packed below its key to sort them
 _KEY_WEIGHTS = np.array([241, 691, 68], np.int64)   # 1000 x LUMINANCE
 
 
@@ -557,28 +558,35 @@ def _edges256(first, last, edges):
 
 
 @njit(nogil=True, cache=True)
-def _counting_pass(keys, shift, source, target, n, counts):
+def _counting_pass(source, shift, target, n, counts):
     counts[:] = 0
     for t in range(n):
-        counts[((keys[source[t]] >> shift) & _DIGIT_MASK) + 1] += 1
+        counts[((source[t] >> shift) & _DIGIT_MASK) + 1] += 1
     for d in range(1 << _DIGIT):
         counts[d + 1] += counts[d]
     for t in range(n):
-        e = source[t]
-        d = (keys[e] >> shift) & _DIGIT_MASK
-        target[counts[d]] = e
+        v = source[t]
+        d = (v >> shift) & _DIGIT_MASK
+        target[counts[d]] = v
         counts[d] += 1
 
 
 @njit(nogil=True, cache=True)
 def _radix_order(keys, n, order, spare):
     """``order[:n]``: the indexes of ``keys[:n]`` (integers in ``[0, 2**28)``) in ascending
-    order of key, stable (two counting passes of 14 bits)."""
+    order of key, stable (two counting passes of 14 bits).
+
+    Each key is sorted with its index packed below it (``key << 24 | index``,
+    indexes below ``2**24``), so the passes read their input in order
+    rather than looking each key up through the order so far.
+    """
     for e in range(n):
-        order[e] = e
+        order[e] = (keys[e] << _INDEX_BITS) | e
     counts = np.zeros((1 << _DIGIT) + 1, np.int64)
-    _counting_pass(keys, 0, order, spare, n, counts)
-    _counting_pass(keys, _DIGIT, spare, order, n, counts)
+    _counting_pass(order, _INDEX_BITS, spare, n, counts)
+    _counting_pass(spare, _INDEX_BITS + _DIGIT, order, n, counts)
+    for t in range(n):
+        order[t] &= (1 << _INDEX_BITS) - 1
 
 
 @njit(nogil=True, cache=True)
@@ -985,7 +993,7 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
                    colour[5].shape[0], colour[6].shape[0], colour[7].shape[0],
                    colour[8].shape[0], colour[11].shape[0])
     if colour_most > colour[10].shape[0] or shortest < room or \
-            colour[0].shape[0] < 2 * room:
+            colour[0].shape[0] < 2 * room or room > 1 << _INDEX_BITS:
         raise ValueError("the colour scratch arrays are too small for the batch")
     ranks = np.empty(6, np.int64)
     gammas = np.empty(3)
