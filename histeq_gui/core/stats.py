@@ -305,7 +305,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     the index of that set's first image (-1 for the first one and for the
     others); ``exact_duplicates_score`` is CleanVision's: ``1 / len(set)``
     for every member of a set, 1 otherwise.  The images are matched by an
-    MD5 of their pixels and every match is confirmed by reading both images
+    MD5 of their pixels (images of different sizes: only those whose shape
+    another image has) and every match is confirmed by reading both images
     again and comparing their bytes.  ``phash`` is imagehash's perceptual
     hash; images whose hashes are equal (or within
     ``near_duplicate_radius`` bits) form a near-duplicate set, except a set

@@ -685,9 +685,9 @@ def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
     how often triple ``e`` occurs, ``used[e]`` its slot in ``table``; returns
     their number, or -1 when there are more than ``used`` can hold (the
     slots taken are listed all the same).  ``table`` is an open-addressing
-    hash table of ``1 << bits`` slots (at least twice ``used``'s length, so
-    it never fills), each ``key << 32 | number`` (-1 when free), freed again
-    by the caller.  Numbering the pixels once lets every later pass look a
+    hash table of ``1 << bits`` slots (at least twice as many as it may
+    hold, so it never fills), each ``key << 32 | number`` (-1 when free),
+    freed again by the caller.  Numbering the pixels once lets every later pass look a
     pixel's values up by its triple instead of computing them per pixel.
     """
     mask = (1 << bits) - 1
@@ -992,8 +992,11 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     shortest = min(colour[2].shape[0], colour[3].shape[0], colour[4].shape[0],
                    colour[5].shape[0], colour[6].shape[0], colour[7].shape[0],
                    colour[8].shape[0], colour[11].shape[0])
+    slots = 16
+    while slots < 2 * room:
+        slots *= 2
     if colour_most > colour[10].shape[0] or shortest < room or \
-            colour[0].shape[0] < 2 * room or room > 1 << _INDEX_BITS:
+            colour[0].shape[0] < slots or room > 1 << _INDEX_BITS:
         raise ValueError("the colour scratch arrays are too small for the batch")
     ranks = np.empty(6, np.int64)
     gammas = np.empty(3)
