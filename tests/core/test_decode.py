@@ -272,7 +272,8 @@ def test_plain_png_and_jpeg_files_are_decoded_by_imagecodecs_to_pillows_pixels(t
         assert decoded == ([theirs.shape] if name in plain else []), name
 
 
-def test_a_broken_plain_file_is_pillows_to_refuse(tmp_path):
+def test_a_broken_plain_file_is_pillows_to_refuse(tmp_path, monkeypatch):
+    """The same one-line refusal as when Pillow reads every file."""
     _, _ = _plain_variants(tmp_path)
     png = bytearray((tmp_path / "rgb.png").read_bytes())
     # a text chunk before the pixels with a bad checksum: Pillow refuses the file
@@ -283,7 +284,16 @@ def test_a_broken_plain_file_is_pillows_to_refuse(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(jpeg[:len(jpeg) * 2 // 3])
     idat = png.index(b"IDAT")
     (tmp_path / "cut.png").write_bytes(bytes(png[:idat + 40]))
-    for name in ("crc.png", "cut.jpg", "cut.png"):
+    (tmp_path / "header.png").write_bytes(bytes(png[:20]))        # cut inside its header
+    names = ("crc.png", "cut.jpg", "cut.png", "header.png")
+    said = []
+    for name in names:
         with pytest.raises(StackError) as info:
             read_image(tmp_path / name)
-        assert str(info.value).startswith(f"cannot read '{tmp_path / name}'"), name
+        said.append(str(info.value))
+        assert said[-1].startswith(f"cannot read '{tmp_path / name}': "), name
+    monkeypatch.setattr(images, "_plain", lambda head, fh: None)
+    for name, message in zip(names, said):
+        with pytest.raises(StackError) as info:
+            read_image(tmp_path / name)
+        assert str(info.value) == message, name

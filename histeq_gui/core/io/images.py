@@ -7,10 +7,10 @@ what would not fit in the free memory is refused from that before anything
 is decoded, and the same open decodes it.  Plain 8-bit PNG and JPEG files,
 whose pixels libspng and libjpeg-turbo give exactly as Pillow does, are
 decoded by imagecodecs instead when it is installed (:func:`_plain`: no
-Python work per file beyond the header, the GIL released).  A file that starts like a GIF
-goes to :func:`~histeq_gui.core.io.gif.read_gif` and a TIFF file (by its
-name) to :func:`~histeq_gui.core.io.tiff.read_tiff`.  An animated GIF, PNG
-or WebP gives all its frames.  :func:`read_thumbnail` decodes a JPEG at a
+Python work per file beyond the header, the GIL released).  A file that
+starts like a GIF goes to :func:`~histeq_gui.core.io.gif.read_gif` and a
+TIFF file (by its name) to :func:`~histeq_gui.core.io.tiff.read_tiff`.  An
+animated GIF, PNG or WebP gives all its frames.  :func:`read_thumbnail` decodes a JPEG at a
 reduced size (Pillow's ``draft``).  :class:`PngWriter` writes a single
 image as a PNG file; :func:`write_png`, :func:`png_image` and
 :func:`check_png` are what every PNG output shares.
@@ -228,7 +228,7 @@ def _plain(head, fh):
     released throughout.  Anything else, and a file libspng or libjpeg-turbo
     refuses, goes to Pillow, which decodes it or says what is wrong with it.
     """
-    png, jpeg = head.startswith(_PNG), head.startswith(_JPEG)
+    png, jpeg = head.startswith(_PNG) and len(head) >= 26, head.startswith(_JPEG)
     if png and (head[24] != 8 or head[25] not in _PNG_MODES) or not (png or jpeg):
         return None                 # told by the header: the file is not read whole here
     codecs = _codecs()
