@@ -145,6 +145,7 @@ _FULL_TABLE = 1 << 16       # entropy: keep the p log p tables of totals up to t
 _EQUALIZE_CHUNKS = 8         # chunks per call of equalize (fewer, larger calls are faster)
 _RAGGED_BATCH = 512          # images of different sizes described in one compiled call
 _LEVELS_COLOUR = 1 << 21     # pixels of the largest colour image described from its levels
+_TRIPLES = 1 << 17           # distinct colours the colour scratch has room for at first
 _LOG2E = 1.4426950408889634  # M_LOG2E, as Pillow's _entropy multiplies by it
 _EIGHT_BIT = (np.dtype(np.uint8), np.dtype(np.int8))
 
@@ -304,7 +305,8 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     the index of that set's first image (-1 for the first one and for the
     others); ``exact_duplicates_score`` is CleanVision's: ``1 / len(set)``
     for every member of a set, 1 otherwise.  The images are matched by an
-    MD5 of their pixels and every match is confirmed by reading both images
+    MD5 of their pixels (images of different sizes: only those whose shape
+    another image has) and every match is confirmed by reading both images
     again and comparing their bytes.  ``phash`` is imagehash's perceptual
     hash; images whose hashes are equal (or within
     ``near_duplicate_radius`` bits) form a near-duplicate set, except a set
@@ -411,6 +413,7 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
     cache = {}                                  # entropy tables, shared by the chunks
     checks = PropertyChecks(n)
     digests = np.zeros(n, "S16")
+    alone = _alone(source)
     step = 1 if source.ragged else rows * _EQUALIZE_CHUNKS     # images per call of equalize
     maps = _value_maps(method, bins, method_params, source.dtype) if hists is None else None
     if maps is not None:
@@ -421,18 +424,19 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
             ((b0, min(b0 + rows, n)) for b0 in range(0, n, rows))
         for b0, b1 in batches:
             if source.ragged:
-                whole = blocks = [source.block(i, i + 1) for i in range(b0, b1)]
+                # each image as stored, (H, W) or (H, W, C): no copy with its channels first
+                whole = [source.picture(i) for i in range(b0, b1)]
+                look = partial(_look_pictures, checks, digests, whole, b0, lo, hi, alone)
             else:
                 whole = source.block(b0, b1)
-                blocks = [whole[k:k + 1] for k in range(b1 - b0)]
+                look = partial(_look, checks, digests, whole, b0, source, lo, hi)
             (part, again), _ = _side_by_side(
-                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch),
-                partial(_look_each, checks, digests, blocks, b0, source, lo, hi)
-                if source.ragged else partial(_look, checks, digests, whole, b0, source, lo, hi))
+                partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch), look)
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
-                eq = _equalize_chunk(equalize, blocks[k], source.image_shape_of(b0 + k), eq_args)
-                parts.put(b0 + k, _describe_chunk(blocks[k], eq, lo, hi, cache))
+                block = source.block(b0 + k, b0 + k + 1)
+                eq = _equalize_chunk(equalize, block, source.image_shape_of(b0 + k), eq_args)
+                parts.put(b0 + k, _describe_chunk(block, eq, lo, hi, cache))
             done += b1 - b0 if source.ragged else 1
             if progress is not None:
                 progress(done, total)
@@ -517,10 +521,10 @@ def _ragged_batches(source):
 
 
 def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
-    """The per-image columns of 8-bit images of any sizes, each ``(1, C, P)``, at once.
+    """The per-image columns of 8-bit images of any sizes at once.
 
-    ``blocks`` is a list of them, or a C-contiguous chunk ``(m, C, P)`` of
-    images of one shape.
+    ``blocks`` is a list of images as stored, ``(H, W)`` gray or ``(H, W,
+    C)``, or a C-contiguous chunk ``(m, C, P)`` of images of one shape.
 
     Returns the columns (as :func:`_describe_chunk`'s) and the positions of
     the images to describe otherwise: no pixel, an equalized value that is
@@ -530,17 +534,25 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     keeps the colour images' scratch arrays from one call to the next.
     """
     m = len(blocks)
-    channels = np.array([b.shape[-2] for b in blocks], np.int64)
-    pixels = np.array([b.shape[-1] for b in blocks], np.int64)
+    if isinstance(blocks, np.ndarray):
+        channels = np.full(m, blocks.shape[1], np.int64)
+        pixels = np.full(m, blocks.shape[2], np.int64)
+        cstride, pstride = pixels, np.ones(m, np.int64)
+    else:
+        channels = np.array([1 if b.ndim == 2 else b.shape[2] for b in blocks], np.int64)
+        pixels = np.array([b.shape[0] * b.shape[1] for b in blocks], np.int64)
+        cstride, pstride = np.ones(m, np.int64), channels
     colour = channels >= 3
     large = colour & (pixels > _LEVELS_COLOUR)
     most = int(pixels[colour & ~large].max(initial=0))
     if "work" not in scratch:
-        scratch["most"], scratch["work"] = 0, colour_work(0)
+        scratch["most"], scratch["room"], scratch["work"] = 0, 0, colour_work(0, 0)
     if scratch["most"] < most:
         # Grown to twice the size at least: few large images follow many small ones.
         most = min(max(most, 2 * scratch["most"]), _LEVELS_COLOUR)
-        scratch["most"], scratch["work"] = most, colour_work(most)
+        scratch["most"] = most
+        scratch["work"] = colour_work(most, max(scratch["room"], _TRIPLES))
+        scratch["room"] = len(scratch["work"][1])
     sizes = channels * pixels
     offsets = np.zeros(m, np.int64)
     np.cumsum(sizes[:-1], out=offsets[1:])
@@ -554,8 +566,8 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     empty = pixels == 0
     use = ~empty & ~large
     counted = np.zeros((use.sum(), 4, 256), np.int64)
-    count_levels(flat, offsets[use], pixels[use], channels[use], pixels[use],
-                 np.ones(len(counted), np.int64), flip, counted)
+    count_levels(flat, offsets[use], pixels[use], channels[use], cstride[use], pstride[use],
+                 flip, counted)
     counts[use] = counted
     luts = np.zeros((m, 4, 256))
     band = np.arange(4)[None, :] < channels[:, None]
@@ -575,13 +587,20 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     floats = np.full((m, 12), np.nan)
     ints = np.zeros((m, 4), np.int64)
     at = np.flatnonzero(use)
-    if len(at):
+    while len(at):
         f, k = floats[at], ints[at]
-        describe_levels(flat, offsets[at], pixels[at], channels[at], pixels[at],
-                        np.ones(len(at), np.int64), flip, counts[at], luts[at], value, unit,
+        describe_levels(flat, offsets[at], pixels[at], channels[at], cstride[at],
+                        pstride[at], flip, counts[at], luts[at], value, unit,
                         float(lo), float(span), bool(lo != 0), tq, kq, exact, scratch["work"],
                         f, k)
         floats[at], ints[at] = f, k
+        # Images of more distinct colours than the scratch has room for: again, with room
+        # for four times as many (or for every pixel).
+        at = at[k[:, 3] == 2]
+        if len(at):
+            room = min(4 * scratch["room"], scratch["most"])
+            scratch["work"] = colour_work(scratch["most"], room)
+            scratch["room"] = room
     again = np.flatnonzero(~use | (ints[:, 3] != 0))
     names = ("mean", "std", "min", "max", "p01", "p99", "b05", "b99", "entropy",
              "band_entropy", "entropy_after", "mean_abs_change")
@@ -592,10 +611,30 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     return part, again
 
 
-def _look_each(checks, digests, blocks, start, source, lo, hi):
-    """:func:`_look` at images ``start, start + 1, ...`` given one by one (1, C, P)."""
-    for k, block in enumerate(blocks):
-        _look(checks, digests, block, start + k, source, lo, hi)
+def _alone(source):
+    """True for each image whose shape ``(C, H, W)`` no other image of ``source`` has."""
+    if not source.ragged:
+        return np.full(source.n, source.n == 1)
+    shapes = [source.shape_of(i) for i in range(source.n)]
+    seen = {}
+    for shape in shapes:
+        seen[shape] = seen.get(shape, 0) + 1
+    return np.array([seen[shape] == 1 for shape in shapes], bool)
+
+
+def _look_pictures(checks, digests, pictures, start, lo, hi, alone):
+    """:func:`_look` at images ``start, start + 1, ...`` as stored, ``(H, W)`` or ``(H, W, C)``.
+
+    The digest is of the image's shape and bytes as stored: two images of a
+    ragged source have the same one exactly when their blocks are the same.
+    An image ``alone`` in its shape cannot have a duplicate: it gets a key
+    of its own (its index) instead of a digest of its pixels.
+    """
+    for k, picture in enumerate(pictures):
+        i = start + k
+        digests[i] = b"\1" + i.to_bytes(15, "little") if alone[i] else \
+            image_digest(picture, picture.shape)
+        checks.add(i, to_levels(picture, lo, hi)[np.newaxis])
 
 
 def _look(checks, digests, chunk, start, source, lo, hi):
@@ -716,6 +755,14 @@ class _Source:
     def image_shape_of(self, i):
         """``(H, W)`` of image ``i``."""
         return self.layouts[i].image_shape if self.ragged else self.image_shape
+
+    def picture(self, i):
+        """Image ``i`` of images of different shapes as ``(H, W)`` or ``(H, W, C)``, a view."""
+        layout = self.layouts[i]
+        image = self._read(i)
+        if layout.channel_axis is None or layout.channel_axis == image.ndim - 1:
+            return image
+        return np.moveaxis(image, layout.channel_axis, -1)
 
     def shape_of(self, i):
         """``(C, H, W)`` of image ``i``: the shape of its block's pixels."""

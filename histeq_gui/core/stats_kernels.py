@@ -442,6 +442,7 @@ def resample_pass(src, starts, counts, weights, out):
 _LOG2E = 1.4426950408889634      # M_LOG2E, as Pillow's _entropy multiplies by it
 _DIGIT = 14                      # bits per counting pass of the colour keys
 _DIGIT_MASK = (1 << _DIGIT) - 1
+_INDEX_BITS = 24                 # a colour's number, packed below its key to sort them
 _KEY_WEIGHTS = np.array([241, 691, 68], np.int64)   # 1000 x LUMINANCE
 
 
@@ -556,59 +557,36 @@ def _edges256(first, last, edges):
     return True
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _bin_of(v, low, delta, edges):
-    # np.histogram's bin of v in [low, low + delta] (see histogram256)
-    k = int(((v - low) / delta) * 256)
-    k = 0 if k < 0 else (255 if k > 255 else k)
-    if v < edges[k]:
-        if k > 0:
-            k -= 1
-    elif k < 255 and v >= edges[k + 1]:
-        k += 1
-    return k
-
-
 @njit(nogil=True, cache=True)
-def _float_histogram(values, weights, n, low, high, out, edges):
-    """``np.histogram(values, bins=256)`` over ``[low, high]`` (each value ``weights`` times) into
-    ``out``; False if the range is too narrow for 256 bins.  A constant: all in bin 128."""
-    out[:] = 0
-    if not high > low:
-        for e in range(n):
-            out[128] += weights[e]
-        return True
-    if not _edges256(low, high, edges):
-        return False
-    delta = high - low
-    for e in range(n):
-        out[_bin_of(values[e], low, delta, edges)] += weights[e]
-    return True
-
-
-@njit(nogil=True, cache=True)
-def _counting_pass(keys, shift, source, target, n, counts):
+def _counting_pass(source, shift, target, n, counts):
     counts[:] = 0
     for t in range(n):
-        counts[((keys[source[t]] >> shift) & _DIGIT_MASK) + 1] += 1
+        counts[((source[t] >> shift) & _DIGIT_MASK) + 1] += 1
     for d in range(1 << _DIGIT):
         counts[d + 1] += counts[d]
     for t in range(n):
-        e = source[t]
-        d = (keys[e] >> shift) & _DIGIT_MASK
-        target[counts[d]] = e
+        v = source[t]
+        d = (v >> shift) & _DIGIT_MASK
+        target[counts[d]] = v
         counts[d] += 1
 
 
 @njit(nogil=True, cache=True)
 def _radix_order(keys, n, order, spare):
     """``order[:n]``: the indexes of ``keys[:n]`` (integers in ``[0, 2**28)``) in ascending
-    order of key, stable (two counting passes of 14 bits)."""
+    order of key, stable (two counting passes of 14 bits).
+
+    Each key is sorted with its index packed below it (``key << 24 | index``,
+    indexes below ``2**24``), so the passes read their input in order
+    rather than looking each key up through the order so far.
+    """
     for e in range(n):
-        order[e] = e
+        order[e] = (keys[e] << _INDEX_BITS) | e
     counts = np.zeros((1 << _DIGIT) + 1, np.int64)
-    _counting_pass(keys, 0, order, spare, n, counts)
-    _counting_pass(keys, _DIGIT, spare, order, n, counts)
+    _counting_pass(order, _INDEX_BITS, spare, n, counts)
+    _counting_pass(spare, _INDEX_BITS + _DIGIT, order, n, counts)
+    for t in range(n):
+        order[t] &= (1 << _INDEX_BITS) - 1
 
 
 @njit(nogil=True, cache=True)
@@ -700,45 +678,71 @@ def _sort_run(values, order, start, stop, spare):
 
 
 @njit(nogil=True, cache=True)
-def _triples(flat, off, n, cs, ps, flip, table, used, bits):
-    """The distinct (R, G, B) level triples of an image and how often each occurs; their number.
+def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
+    """Number the distinct (R, G, B) level triples of an image in order of first appearance.
 
-    An open-addressing hash table of ``1 << bits`` slots, each ``key << 32 |
-    count`` (-1 when free); the slots taken are listed in ``used`` and
-    freed again by the caller.
+    ``index[p]`` receives the number of pixel ``p``'s triple, ``weight[e]``
+    how often triple ``e`` occurs, ``used[e]`` its slot in ``table``; returns
+    their number, or -1 when there are more than ``used`` can hold (the
+    slots taken are listed all the same).  ``table`` is an open-addressing
+    hash table of ``1 << bits`` slots (at least twice as many as it may
+    hold, so it never fills), each ``key << 32 | number`` (-1 when free),
+    freed again by the caller.  Numbering the pixels once lets every later pass look a
+    pixel's values up by its triple instead of computing them per pixel.
     """
     mask = (1 << bits) - 1
     shift = 32 - bits
+    room = used.shape[0]
     found = 0
     previous = -1
-    slot = 0
+    e = 0
     for p in range(n):
         j = off + p * ps
         key = ((np.int64(flat[j] ^ flip) << 16) | (np.int64(flat[j + cs] ^ flip) << 8)
                | np.int64(flat[j + 2 * cs] ^ flip))
-        if key == previous:
-            table[slot] += 1
-            continue
-        slot = ((key * 2654435769) & 0xFFFFFFFF) >> shift
-        while True:
-            held = table[slot]
-            if held == -1:
-                table[slot] = (key << 32) | 1
-                used[found] = slot
-                found += 1
-                break
-            if (held >> 32) == key:
-                table[slot] = held + 1
-                break
-            slot = (slot + 1) & mask
-        previous = key
+        if key != previous:
+            slot = ((key * 2654435769) & 0xFFFFFFFF) >> shift
+            while True:
+                held = table[slot]
+                if held == -1:
+                    if found == room:
+                        return -1
+                    table[slot] = (key << 32) | found
+                    used[found] = slot
+                    weight[found] = 0
+                    e = found
+                    found += 1
+                    break
+                if (held >> 32) == key:
+                    e = held & 0xFFFFFFFF
+                    break
+                slot = (slot + 1) & mask
+            previous = key
+        weight[e] += 1
+        index[p] = e
     return found
 
 
 @njit(nogil=True, cache=True)
-def _walk(values, weights, order, n, ranks, picked):
-    """Distinct values among ``values[order[:n]]`` (ascending), and the values at ``ranks``
-    (0-based, ascending) when each value ``e`` occurs ``weights[e]`` times."""
+def _walk(values, weights, order, n, ranks, picked, hist, edges):
+    """Walk ``values[order[:n]]`` (ascending, ``n >= 1``), each value ``e`` occurring
+    ``weights[e]`` times: the values at ``ranks`` (0-based, ascending) into ``picked``, and
+    ``np.histogram(values, bins=256)`` over their range into ``hist`` (a constant: all in bin
+    128).  Returns the number of distinct values and False when the range is too narrow for
+    256 float64 bins.
+
+    In ascending order a value's bin is the last edge at or below it, so the bins are found by
+    moving along the edges.  This is the bin ``np.histogram`` gives: its
+    ``int((v - low) / (high - low) * 256)``, moved one bin by its check against the edges, is
+    never two bins off the edges' answer while a bin spans more than a few float64 steps
+    (8-bit luminances are 1e-6 apart at least, their bins at most 256 times narrower).
+    """
+    low = values[order[0]]
+    high = values[order[n - 1]]
+    hist[:] = 0
+    flat = not high > low
+    wide = flat or _edges256(low, high, edges)
+    k = 128 if flat else 0
     distinct = 0
     below = 0
     r = 0
@@ -747,11 +751,14 @@ def _walk(values, weights, order, n, ranks, picked):
         v = values[e]
         if t == 0 or v != values[order[t - 1]]:
             distinct += 1
+            while not flat and k < 255 and v >= edges[k + 1]:
+                k += 1
+        hist[k] += weights[e]
         below += weights[e]
         while r < ranks.shape[0] and ranks[r] < below:
             picked[r] = v
             r += 1
-    return distinct
+    return distinct, wide
 
 
 @njit(nogil=True, cache=True)
@@ -813,9 +820,10 @@ def _gray_image(h, n, luts, value, unit, flat, off, ps, flip, ranks, gammas, wor
 def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, exact, ranks,
                   gammas, work, colour, out):
     """The columns of a colour image, from the luminance of its pixels (see
-    :func:`describe_levels`); False when its luminances span too narrow a range."""
+    :func:`describe_levels`); its flag: 1 when its luminances span too narrow a range, 2 when
+    it holds more distinct triples than the scratch arrays have room for, else 0."""
     leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
-    table, used, ye, ya, key, key_after, weight, order, spare, edges = colour
+    table, used, ye, ya, key, key_after, weight, order, spare, edges, index, change = colour
     te = np.empty((3, 256))
     ta = np.empty((3, 256))
     ka = np.empty((3, 256), np.int64)
@@ -831,14 +839,18 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             else:
                 ka[c, k] = _KEY_WEIGHTS[c] * np.int64(e) * np.int64(e)
     bits = 4
-    while (1 << bits) < 2 * n and bits < 25:
+    while (1 << bits) < 2 * min(n, used.shape[0]) and bits < 25:
         bits += 1
-    found = _triples(flat, off, n, cs, ps, flip, table, used, bits)
+    found = _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index)
+    if found < 0:                       # more triples than room: freed, described again
+        for e in range(used.shape[0]):
+            table[used[e]] = -1
+        return 0, 0, 2
+    # Each value a pixel contributes is a function of its triple: computed once per triple.
     for e in range(found):
         slot = used[e]
-        held = table[slot]
+        triple = table[slot] >> 32
         table[slot] = -1
-        triple = held >> 32
         r = triple >> 16
         g = (triple >> 8) & 255
         b = triple & 255
@@ -847,61 +859,49 @@ def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, ex
             y += lo
         ye[e] = y
         ya[e] = np.sqrt((ta[0, r] + ta[1, g]) + ta[2, b])
-        weight[e] = held & 0xFFFFFFFF
+        v = np.sqrt((te[0, r] + te[1, g]) + te[2, b])
+        change[e] = abs(v - (y - lo) / span)
         if exact:
             key[e] = (kq[0, r] + kq[1, g]) + kq[2, b]
         if exact_after:
             key_after[e] = (ka[0, r] + ka[1, g]) + ka[2, b]
     picked = np.empty(6)
     _by_value(ye, key, found, exact, order, spare)
-    distinct = _walk(ye, weight, order, found, ranks, picked)
-    low = ye[order[0]]
-    high = ye[order[found - 1]]
-    out[2] = low
-    out[3] = high
+    distinct, wide = _walk(ye, weight, order, found, ranks, picked, hist, edges)
+    out[2] = ye[order[0]]
+    out[3] = ye[order[found - 1]]
     out[4] = lerp(picked[0], picked[1], gammas[0])
     out[6] = lerp((picked[2] - lo) / span, (picked[3] - lo) / span, gammas[1])
     out[5] = lerp(picked[4], picked[5], gammas[2])
     out[7] = lerp((picked[4] - lo) / span, (picked[5] - lo) / span, gammas[2])
-    wide = _float_histogram(ye, weight, found, low, high, hist, edges)
     out[8] = pil_entropy(hist, n)
     _by_value(ya, key_after, found, exact_after, order, spare)
-    distinct_after = _walk(ya, weight, order, found, ranks[:0], picked)
-    wide &= _float_histogram(ya, weight, found, ya[order[0]], ya[order[found - 1]], hist, edges)
+    distinct_after, wide_after = _walk(ya, weight, order, found, ranks[:0], picked, hist, edges)
+    wide &= wide_after
     out[10] = pil_entropy(hist, n)
     # mean and mean change, then std: NumPy's pairwise sums over the pixels in order
     count = pairwise_leaves(n, leaf_start, leaf_size)
     for leaf in range(count):
-        first = off + leaf_start[leaf] * ps
+        first = leaf_start[leaf]
         for p in range(leaf_size[leaf]):
-            j = first + p * ps
-            r = flat[j] ^ flip
-            g = flat[j + cs] ^ flip
-            b = flat[j + 2 * cs] ^ flip
-            y = np.sqrt((tq[0, r] + tq[1, g]) + tq[2, b])
-            if add_lo:
-                y += lo
-            v = np.sqrt((te[0, r] + te[1, g]) + te[2, b])
-            buf1[p] = y
-            buf2[p] = abs(v - (y - lo) / span)
+            e = index[first + p]
+            buf1[p] = ye[e]
+            buf2[p] = change[e]
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
         leaf2[leaf] = _block_sum(buf2, 0, leaf_size[leaf])
     mean = pairwise_combine(n, leaf1[:count]) / n
     out[0] = mean
     out[11] = pairwise_combine(n, leaf2[:count]) / n
+    for e in range(found):
+        d = ye[e] - mean
+        change[e] = d * d
     for leaf in range(count):
-        first = off + leaf_start[leaf] * ps
+        first = leaf_start[leaf]
         for p in range(leaf_size[leaf]):
-            j = first + p * ps
-            y = np.sqrt((tq[0, flat[j] ^ flip] + tq[1, flat[j + cs] ^ flip])
-                        + tq[2, flat[j + 2 * cs] ^ flip])
-            if add_lo:
-                y += lo
-            d = y - mean
-            buf1[p] = d * d
+            buf1[p] = change[index[first + p]]
         leaf1[leaf] = _block_sum(buf1, 0, leaf_size[leaf])
     out[1] = np.sqrt(pairwise_combine(n, leaf1[:count]) / n)
-    return distinct, distinct_after, wide
+    return distinct, distinct_after, 0 if wide else 1
 
 
 def luminance_tables(channel):
@@ -924,21 +924,25 @@ def luminance_tables(channel):
     return tq, kq, exact
 
 
-def colour_work(most):
+def colour_work(most, room=1 << 17):
     """Scratch arrays of :func:`describe_levels` for colour images of at most ``most`` pixels.
 
     Made once and handed to every call: fresh memory of this size (tens of
     megabytes for a large photograph) costs more to fault in than the
-    images take to describe.
+    images take to describe.  One array has a place per pixel; the others a
+    place per distinct (R, G, B) triple, ``room`` of them (at most ``most``):
+    a photograph holds far fewer triples than pixels, and an image with more
+    is flagged to be described again with more room.
     """
     top = max(int(most), 1)
+    room = max(min(int(room), top), 1)
     size = 16
-    while size < 2 * top:
+    while size < 2 * room:
         size *= 2
-    return (np.full(size, -1, np.int64), np.empty(top, np.int64), np.empty(top),
-            np.empty(top), np.zeros(top, np.int64), np.zeros(top, np.int64),
-            np.empty(top, np.int64), np.empty(top, np.int64), np.empty(top, np.int64),
-            np.empty(257))
+    return (np.full(size, -1, np.int64), np.empty(room, np.int64), np.empty(room),
+            np.empty(room), np.zeros(room, np.int64), np.zeros(room, np.int64),
+            np.empty(room, np.int64), np.empty(room, np.int64), np.empty(room, np.int64),
+            np.empty(257), np.empty(top, np.int32), np.empty(room))
 
 
 @njit(nogil=True, cache=True)
@@ -965,7 +969,8 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     entropy, band entropy, entropy after, mean change; ``ints[i]``
     distinct, distinct after, constant, and 1 when the image must be
     described otherwise (a colour image whose luminances span too narrow a
-    range for 256 float64 bins).  ``colour`` is :func:`colour_work`'s
+    range for 256 float64 bins), 2 when it holds more distinct triples than
+    the scratch arrays have room for.  ``colour`` is :func:`colour_work`'s
     scratch arrays, for colour images of at most as many pixels (its hash
     table is left free, as it was given).  The sums are NumPy's pairwise sums in
     pixel order, so every value equals the NumPy computation bit for bit.
@@ -983,10 +988,15 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
     leaves = most // 64 + 2
     work = (np.empty(leaves, np.int64), np.empty(leaves, np.int64), np.empty(leaves),
             np.empty(leaves), np.empty(_BLOCK), np.empty(_BLOCK), np.zeros(256, np.int64))
+    room = colour[1].shape[0]
+    shortest = min(colour[2].shape[0], colour[3].shape[0], colour[4].shape[0],
+                   colour[5].shape[0], colour[6].shape[0], colour[7].shape[0],
+                   colour[8].shape[0], colour[11].shape[0])
     slots = 16
-    while slots < 2 * colour_most:
+    while slots < 2 * room:
         slots *= 2
-    if colour_most > colour[1].shape[0] or colour[0].shape[0] < slots:
+    if colour_most > colour[10].shape[0] or shortest < room or \
+            colour[0].shape[0] < slots or room > 1 << _INDEX_BITS:
         raise ValueError("the colour scratch arrays are too small for the batch")
     ranks = np.empty(6, np.int64)
     gammas = np.empty(3)
@@ -1009,7 +1019,7 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
             if present > 1:
                 constant = 0
         floats[i, 9] = pil_entropy(band[:ch * 256], ch * n)
-        wide = True
+        flag = 0
         if ch <= 2:
             distinct, distinct_after = _gray_image(counts[i, 0], n, luts[i], value, unit, flat,
                                                    offsets[i], pstride[i], flip, ranks, gammas,
@@ -1017,10 +1027,10 @@ def describe_levels(flat, offsets, pixels, channels, cstride, pstride, flip, cou
             if ch == 1:
                 floats[i, 9] = floats[i, 8]
         else:
-            distinct, distinct_after, wide = _colour_image(
+            distinct, distinct_after, flag = _colour_image(
                 flat, offsets[i], n, cstride[i], pstride[i], flip, luts[i], lo, span, add_lo,
                 tq, kq, exact, ranks, gammas, work, colour, floats[i])
         ints[i, 0] = distinct
         ints[i, 1] = distinct_after
         ints[i, 2] = constant
-        ints[i, 3] = 0 if wide else 1
+        ints[i, 3] = flag

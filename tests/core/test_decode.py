@@ -229,3 +229,71 @@ def test_a_forked_child_decodes_on_a_pool_of_its_own(tmp_path):
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pytest.fail("the forked child did not finish reading the folder in 60 s")
+
+
+def _plain_variants(tmp_path):
+    """Files imagecodecs may decode (name -> path) and files that must stay Pillow's."""
+    rgb, gray = Image.fromarray(PHOTO), Image.fromarray(GRAY)
+    odd = Image.fromarray(data.astronaut()[:37, :51])
+    plain = {"gray.png": (gray, {}), "rgb.png": (rgb, {}),
+             "rgba.png": (Image.fromarray(np.dstack([PHOTO, GRAY])), {}),
+             "la.png": (Image.fromarray(np.dstack([GRAY, GRAY[::-1]])).convert("LA"), {}),
+             "gray.jpg": (gray, {"quality": 90}), "odd444.jpg": (odd, {"subsampling": 0}),
+             "odd422.jpg": (odd, {"subsampling": 1}), "odd420.jpg": (odd, {"subsampling": 2}),
+             "progressive.jpg": (rgb, {"progressive": True}),
+             "optimized.jpg": (rgb, {"optimize": True, "quality": 95})}
+    other = {"palette.png": (rgb.quantize(64), {}),
+             "gray_transparent.png": (gray, {"transparency": 7}),
+             "gray16.png": (Image.fromarray(GRAY.astype(np.uint16) * 257), {}),
+             "cmyk.jpg": (rgb.convert("CMYK"), {})}
+    paths = {}
+    for name, (image, options) in {**plain, **other}.items():
+        image.save(tmp_path / name, **options)
+        paths[name] = tmp_path / name
+    return {n: paths[n] for n in plain}, {n: paths[n] for n in other}
+
+
+def test_plain_png_and_jpeg_files_are_decoded_by_imagecodecs_to_pillows_pixels(tmp_path,
+                                                                             monkeypatch):
+    plain, other = _plain_variants(tmp_path)
+    decoded = []
+    real = images._decode_plain
+
+    def spy(decode, data, shape):
+        decoded.append(shape)
+        return real(decode, data, shape)
+    monkeypatch.setattr(images, "_decode_plain", spy)
+    for name, path in {**plain, **other}.items():
+        decoded.clear()
+        ours = read_image(path)
+        theirs = iio.imread(path, plugin="pillow")
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, name
+        np.testing.assert_array_equal(ours, theirs, err_msg=name)
+        assert decoded == ([theirs.shape] if name in plain else []), name
+
+
+def test_a_broken_plain_file_is_pillows_to_refuse(tmp_path, monkeypatch):
+    """The same one-line refusal as when Pillow reads every file."""
+    _, _ = _plain_variants(tmp_path)
+    png = bytearray((tmp_path / "rgb.png").read_bytes())
+    # a text chunk before the pixels with a bad checksum: Pillow refuses the file
+    chunk = b"tEXt" + b"Comment\0hello"
+    broken = png[:33] + len(chunk[4:]).to_bytes(4, "big") + chunk + b"\0\0\0\0" + png[33:]
+    (tmp_path / "crc.png").write_bytes(bytes(broken))
+    jpeg = (tmp_path / "progressive.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(jpeg[:len(jpeg) * 2 // 3])
+    idat = png.index(b"IDAT")
+    (tmp_path / "cut.png").write_bytes(bytes(png[:idat + 40]))
+    (tmp_path / "header.png").write_bytes(bytes(png[:20]))        # cut inside its header
+    names = ("crc.png", "cut.jpg", "cut.png", "header.png")
+    said = []
+    for name in names:
+        with pytest.raises(StackError) as info:
+            read_image(tmp_path / name)
+        said.append(str(info.value))
+        assert said[-1].startswith(f"cannot read '{tmp_path / name}': "), name
+    monkeypatch.setattr(images, "_plain", lambda head, fh: None)
+    for name, message in zip(names, said):
+        with pytest.raises(StackError) as info:
+            read_image(tmp_path / name)
+        assert str(info.value) == message, name

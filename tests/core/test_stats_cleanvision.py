@@ -281,6 +281,22 @@ def test_the_same_bytes_in_another_shape_is_no_duplicate():
     assert table["duplicate_of"].tolist() == [-1, -1, 0]
 
 
+def test_an_image_alone_in_its_shape_is_not_hashed(monkeypatch):
+    """Images of different sizes: only those sharing a shape are digested, and their
+    duplicates found; colour and gray images of one size are not duplicates."""
+    from histeq_gui.core import stats
+    hashed = []
+    real = stats.image_digest
+    monkeypatch.setattr(stats, "image_digest", lambda pixels, shape: hashed.append(shape) or
+                        real(pixels, shape))
+    camera, astronaut = data.camera()[::8, ::8], data.astronaut()[::8, ::8]
+    images = [camera, camera[:40], astronaut, camera[:40, :30], camera.copy(), astronaut.copy(),
+              camera[:, ::-1], np.dstack([camera] * 3), astronaut[:20]]
+    table = image_stats(images, channel_axis="auto")
+    assert table["duplicate_of"].tolist() == [-1, -1, -1, -1, 0, 2, -1, -1, -1]
+    assert sorted(hashed) == sorted([(64, 64)] * 3 + [(64, 64, 3)] * 3)
+
+
 def test_duplicates_hold_no_copy_of_the_images(monkeypatch):
     """Memory does not grow with the images: twice the images (half of them repeated), same peak.
 

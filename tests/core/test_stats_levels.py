@@ -123,3 +123,39 @@ def test_methods_that_do_not_map_by_value_take_the_other_path(monkeypatch):
     assert np.isfinite(table["mean_abs_change"]).all()
     table = image_stats([image.astype(np.uint16) for image in images], channel_axis="auto")
     assert table["max"][0] == images[0].max()
+
+
+def test_luminances_on_the_bin_edges():
+    """Gray pixels from 0 to 128 stored as RGB have luminances on the edges of 0.5-wide bins;
+    beside each, a pixel one blue level brighter falls in the same bin."""
+    from references import REFERENCES
+    from test_stats import reference_row
+
+    levels = np.resize(np.arange(129, dtype=np.uint8), (27, 43))
+    ramp = np.dstack([levels, levels, levels])
+    ramp[1::2, :, 2] = np.minimum(ramp[1::2, :, 2] + 1, 128)
+    y = np.sqrt(0.241 * ramp[..., 0].astype(float) ** 2 + 0.691 * ramp[..., 1].astype(float) ** 2
+                + 0.068 * ramp[..., 2].astype(float) ** 2)
+    assert np.isin(y, np.arange(257) * 0.5).sum() > 100         # many land on an edge
+    images = [ramp, data.astronaut()[:31, :29]]
+    table = image_stats(images, channel_axis="auto")
+    equalized = np.stack([REFERENCES["numpy"](ramp[..., c], 256) for c in range(3)], axis=-1)
+    row = reference_row(ramp, equalized, 0.0, 255.0)
+    for column, expected in row.items():
+        assert_array_equal(table[column][0], expected, err_msg=column)
+
+
+def test_images_of_more_colours_than_the_scratch_holds_are_described_again(monkeypatch):
+    """Room for 64 distinct colours at first: the photographs are described again with more."""
+    images = mixed_images()
+    whole = image_stats(images, channel_axis="auto")
+    monkeypatch.setattr(stats, "_TRIPLES", 64)
+    monkeypatch.setattr(stats, "_describe_chunk", None)     # would fail if called
+    calls = []
+    original = stats.describe_levels
+    monkeypatch.setattr(stats, "describe_levels", lambda *a: calls.append(len(a[1])) or
+                        original(*a))
+    small = image_stats(images, channel_axis="auto")
+    assert len(calls) > 1
+    for column in COLUMNS:
+        assert_array_equal(small[column], whole[column], err_msg=column)

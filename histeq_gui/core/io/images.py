@@ -4,10 +4,13 @@
 :mod:`~histeq_gui.core.io.folders`) with Pillow directly: the file is opened
 once, its header says the decoded shape, dtype and size (:func:`predict`),
 what would not fit in the free memory is refused from that before anything
-is decoded, and the same open decodes it.  A file that starts like a GIF
-goes to :func:`~histeq_gui.core.io.gif.read_gif` and a TIFF file (by its
-name) to :func:`~histeq_gui.core.io.tiff.read_tiff`.  An animated GIF, PNG
-or WebP gives all its frames.  :func:`read_thumbnail` decodes a JPEG at a
+is decoded, and the same open decodes it.  Plain 8-bit PNG and JPEG files,
+whose pixels libspng and libjpeg-turbo give exactly as Pillow does, are
+decoded by imagecodecs instead when it is installed (:func:`_plain`: no
+Python work per file beyond the header, the GIL released).  A file that
+starts like a GIF goes to :func:`~histeq_gui.core.io.gif.read_gif` and a
+TIFF file (by its name) to :func:`~histeq_gui.core.io.tiff.read_tiff`.  An
+animated GIF, PNG or WebP gives all its frames.  :func:`read_thumbnail` decodes a JPEG at a
 reduced size (Pillow's ``draft``).  :class:`PngWriter` writes a single
 image as a PNG file; :func:`write_png`, :func:`png_image` and
 :func:`check_png` are what every PNG output shares.
@@ -21,6 +24,9 @@ EXIF rotation, no gamma.
 from __future__ import annotations
 
 import math
+import struct
+import zlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -137,6 +143,126 @@ def _head(fh):
     return fh.peek(32)[:32]
 
 
+_JPEG = b"\xff\xd8\xff"
+_PNG_MODES = {0: ("L", 1), 2: ("RGB", 3), 4: ("LA", 2), 6: ("RGBA", 4)}   # 8-bit colour types
+_PNG_REFUSED = (b"tRNS", b"PLTE", b"acTL")      # Pillow and libspng read these differently
+_JPEG_FRAMES = (0xC0, 0xC1, 0xC2)               # baseline, extended, progressive Huffman
+_JPEG_STANDALONE = {0x01} | set(range(0xD0, 0xD9))
+
+
+def _plain_png(data):
+    """``(shape, mode)`` of an 8-bit gray, gray + alpha, RGB or RGBA PNG Pillow reads as libspng
+    does (not interlaced), else None.
+
+    No palette, transparency or animation chunk before the pixels, and every
+    chunk before them with a good checksum (Pillow refuses a bad one there).
+    """
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    if depth != 8 or colour not in _PNG_MODES or interlace or not width or not height:
+        return None
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            mode, bands = _PNG_MODES[colour]
+            return ((height, width) if bands == 1 else (height, width, bands)), mode
+        end = at + 8 + length
+        if kind in _PNG_REFUSED or end + 4 > len(data) or \
+                zlib.crc32(data[at + 4:end]) != struct.unpack(">I", data[end:end + 4])[0]:
+            return None
+        at = end + 4
+    return None
+
+
+def _plain_jpeg(data):
+    """``(shape, mode)`` of an 8-bit gray or colour JPEG (Huffman coded, no Adobe marker, ending
+    in its end marker) Pillow and libjpeg-turbo decode to the same pixels, else None."""
+    if not data.endswith(b"\xff\xd9"):
+        return None                 # truncated: Pillow's refusal, not libjpeg's grey fill
+    at, frame = 2, None
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:
+            at += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            at += 2
+            continue
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        segment = data[at + 4:at + 2 + length]
+        if marker == 0xEE and segment.startswith(b"Adobe"):
+            return None
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if marker not in _JPEG_FRAMES or len(segment) < 6:
+                return None
+            precision, height, width, bands = struct.unpack(">BHHB", segment[:6])
+            if precision != 8 or bands not in (1, 3) or not height or not width:
+                return None
+            frame = ((height, width), "L") if bands == 1 else ((height, width, 3), "RGB")
+        if marker == 0xDA:
+            return frame
+        at += 2 + length
+    return None
+
+
+@lru_cache(maxsize=None)
+def _codecs():
+    """The imagecodecs module, imported at the first plain file (it takes 40 ms); None if it is
+    not installed (Pillow then reads every file)."""
+    try:
+        import imagecodecs
+    except ImportError:
+        return None
+    return imagecodecs
+
+
+def _plain(head, fh):
+    """``(shape, mode, decode, data)`` for a file imagecodecs decodes to Pillow's pixels, else None.
+
+    Such a file (most photographs and datasets: 8-bit PNG and JPEG) is decoded
+    by libspng or libjpeg-turbo straight into an array, without Pillow's
+    per-file work in Python and its copy of the pixels, and with the GIL
+    released throughout.  Anything else, and a file libspng or libjpeg-turbo
+    refuses, goes to Pillow, which decodes it or says what is wrong with it.
+    """
+    png, jpeg = head.startswith(_PNG) and len(head) >= 26, head.startswith(_JPEG)
+    if png and (head[24] != 8 or head[25] not in _PNG_MODES) or not (png or jpeg):
+        return None                 # told by the header: the file is not read whole here
+    codecs = _codecs()
+    if codecs is None:
+        return None
+    data = fh.read()
+    found = _plain_png(data) if png else _plain_jpeg(data)
+    decode = codecs.spng_decode if png else codecs.jpeg8_decode
+    fh.seek(0)
+    if found is None or math.prod(found[0][:2]) > (Image.MAX_IMAGE_PIXELS or math.inf):
+        return None
+    return found[0], found[1], decode, data
+
+
+def _decode_plain(decode, data, shape):
+    """The pixels ``decode(data)`` gives when they have ``shape`` (uint8), else None."""
+    try:
+        image = decode(data)
+    except Exception:           # Pillow decodes it or says what is wrong with it
+        return None
+    return image if image.shape == shape and image.dtype == np.uint8 else None
+
+
+def _admit(decoded, path, check, budget):
+    """``check`` the file's announced pixels and count them against the free memory."""
+    if check is not None:
+        check(decoded)
+    if budget is None:
+        memory.check_fits(decoded.nbytes, path, decoded.describe())
+    else:
+        budget.take(decoded.nbytes, path, decoded.describe)
+
+
 def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | None = None,
                  check: Callable[[Decoded], None] | None = None) -> np.ndarray:
     """Decode the image file ``path`` in one open: header, checks, pixels.
@@ -159,6 +285,13 @@ def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | N
             if check is not None:
                 check(Decoded(image.shape[-3:], image.dtype, 1, "GIF"))
             return image
+        plain = _plain(head, fh)
+        if plain is not None:
+            shape, mode, decode, data = plain
+            _admit(Decoded(shape, np.dtype(np.uint8), 1, mode), path, check, budget)
+            image = _decode_plain(decode, data, shape)
+            if image is not None:
+                return image
         with _open_pillow(path, fh, head) as pillow:
             decoded = predict(pillow, folder_item)
             if head.startswith(_PNG) and head[24] == 16 and head[25] in (2, 4, 6) \
@@ -166,12 +299,8 @@ def decode_image(path: Path, folder_item: bool = True, budget: memory.Budget | N
                 raise StackError(f"cannot read '{path}' without losing precision: it is a "
                                  "16-bit colour PNG, which Pillow reads as 8-bit; convert it "
                                  "to a 16-bit TIFF")
-            if check is not None:
-                check(decoded)
-            if budget is None:
-                memory.check_fits(decoded.nbytes, path, decoded.describe())
-            else:
-                budget.take(decoded.nbytes, path, decoded.describe)
+            if plain is None:
+                _admit(decoded, path, check, budget)
             if decoded.frames == 1:
                 image = _pixels(pillow)
             else:
