@@ -1,11 +1,11 @@
-"""Write a statistics table (:func:`~histeq_gui.core.stats.image_stats`) as CSV.
+r"""Write a statistics table (:func:`~histeq_gui.core.stats.image_stats`) as CSV.
 
 One header row with the column names, then one row per image.  Numbers are
 written so that reading them back gives the very same values: floats as
 Python's ``repr`` (the shortest text that round-trips, ``nan``, ``inf`` and
 ``-inf`` included), integers in decimal; booleans as ``true`` / ``false``;
 names quoted by the :mod:`csv` rules (fields holding a comma, a quote or a
-line break are enclosed in double quotes, quotes doubled).  UTF-8, ``\\n``
+line break are enclosed in double quotes, quotes doubled).  UTF-8, ``\n``
 line ends.  A path is written atomically (a hidden temporary beside it,
 moved into place with :func:`os.replace`), optionally with a JSON sidecar.
 """

@@ -543,8 +543,10 @@ def _level_at(counts, rank):
 
 @njit(nogil=True, cache=True)
 def _edges256(first, last, edges):
-    """``np.histogram``'s 257 edges over ``[first, last]`` (``np.linspace``); False if they
-    do not increase (a range too narrow for 256 float64 bins)."""
+    """``np.histogram``'s 257 edges over ``[first, last]`` (``np.linspace``).
+
+    False if they do not increase (a range too narrow for 256 float64 bins).
+    """
     delta = last - first
     step = delta / 256
     for k in range(256):
@@ -573,8 +575,10 @@ def _counting_pass(source, shift, target, n, counts):
 
 @njit(nogil=True, cache=True)
 def _radix_order(keys, n, order, spare):
-    """``order[:n]``: the indexes of ``keys[:n]`` (integers in ``[0, 2**28)``) in ascending
-    order of key, stable (two counting passes of 14 bits).
+    """``order[:n]``: the indexes of ``keys[:n]`` in ascending order of key, stable.
+
+    The keys are integers in ``[0, 2**28)``, sorted by two counting passes
+    of 14 bits.
 
     Each key is sorted with its index packed below it (``key << 24 | index``,
     indexes below ``2**24``), so the passes read their input in order
@@ -725,8 +729,9 @@ def _triples(flat, off, n, cs, ps, flip, table, used, bits, weight, index):
 
 @njit(nogil=True, cache=True)
 def _walk(values, weights, order, n, ranks, picked, hist, edges):
-    """Walk ``values[order[:n]]`` (ascending, ``n >= 1``), each value ``e`` occurring
-    ``weights[e]`` times: the values at ``ranks`` (0-based, ascending) into ``picked``, and
+    """Walk the ascending ``values[order[:n]]``, each value ``e`` occurring ``weights[e]`` times.
+
+    ``n >= 1``.  The values at ``ranks`` (0-based, ascending) into ``picked``, and
     ``np.histogram(values, bins=256)`` over their range into ``hist`` (a constant: all in bin
     128).  Returns the number of distinct values and False when the range is too narrow for
     256 float64 bins.
@@ -819,9 +824,11 @@ def _gray_image(h, n, luts, value, unit, flat, off, ps, flip, ranks, gammas, wor
 @njit(nogil=True, cache=True)
 def _colour_image(flat, off, n, cs, ps, flip, luts, lo, span, add_lo, tq, kq, exact, ranks,
                   gammas, work, colour, out):
-    """The columns of a colour image, from the luminance of its pixels (see
-    :func:`describe_levels`); its flag: 1 when its luminances span too narrow a range, 2 when
-    it holds more distinct triples than the scratch arrays have room for, else 0."""
+    """The columns of a colour image, from the luminance of its pixels.
+
+    See :func:`describe_levels`.  Its flag: 1 when its luminances span too narrow a range, 2 when
+    it holds more distinct triples than the scratch arrays have room for, else 0.
+    """
     leaf_start, leaf_size, leaf1, leaf2, buf1, buf2, hist = work
     table, used, ye, ya, key, key_after, weight, order, spare, edges, index, change = colour
     te = np.empty((3, 256))

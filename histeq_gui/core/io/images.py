@@ -151,8 +151,9 @@ _JPEG_STANDALONE = {0x01} | set(range(0xD0, 0xD9))
 
 
 def _plain_png(data):
-    """``(shape, mode)`` of an 8-bit gray, gray + alpha, RGB or RGBA PNG Pillow reads as libspng
-    does (not interlaced), else None.
+    """``(shape, mode)`` of a PNG that Pillow reads as libspng does, else None.
+
+    That is an 8-bit gray, gray + alpha, RGB or RGBA PNG, not interlaced.
 
     No palette, transparency or animation chunk before the pixels, and every
     chunk before them with a good checksum (Pillow refuses a bad one there).
@@ -177,8 +178,11 @@ def _plain_png(data):
 
 
 def _plain_jpeg(data):
-    """``(shape, mode)`` of an 8-bit gray or colour JPEG (Huffman coded, no Adobe marker, ending
-    in its end marker) Pillow and libjpeg-turbo decode to the same pixels, else None."""
+    """``(shape, mode)`` of a JPEG that Pillow and libjpeg-turbo decode alike, else None.
+
+    That is an 8-bit gray or colour JPEG, Huffman coded, with no Adobe
+    marker, ending in its end marker.
+    """
     if not data.endswith(b"\xff\xd9"):
         return None                 # truncated: Pillow's refusal, not libjpeg's grey fill
     at, frame = 2, None
@@ -211,8 +215,10 @@ def _plain_jpeg(data):
 
 @lru_cache(maxsize=None)
 def _codecs():
-    """The imagecodecs module, imported at the first plain file (it takes 40 ms); None if it is
-    not installed (Pillow then reads every file)."""
+    """The imagecodecs module, imported at the first plain file (it takes 40 ms), or None.
+
+    None when it is not installed: Pillow then reads every file.
+    """
     try:
         import imagecodecs
     except ImportError:
