@@ -293,12 +293,15 @@ class ViewController(QObject):
         if stack is None or stack is self._kernels_asked_for or backend.current() != "ready":
             return
         self._kernels_asked_for = stack
-        if any(self.warm_up.needed(dtype) for dtype in self.kernel_dtypes()):
+        if any(self.warm_up.needed(dtype) for dtype in self.kernel_dtypes()) or \
+                self.warm_up.statistics_needed(stack.dtype):
             self._warm_up_timer.start(WARM_UP_DELAY_MS)
 
     def _prepare_kernels(self):
+        stack = self.state.stack
         for dtype in self.kernel_dtypes():
-            self.warm_up.request(dtype)
+            # The statistics describe the stack's own pixels: their loops for its dtype only.
+            self.warm_up.request(dtype, statistics=stack is not None and dtype == stack.dtype)
 
     # ------------------------------------------------------------------ closing
     def shutdown(self, timeout_ms=None):

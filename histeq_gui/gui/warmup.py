@@ -6,9 +6,10 @@ engine's "ready" kernels (:mod:`histeq_gui.core.engine.backend`), the NumPy
 loops until a dtype is prepared, and asks for the dtype of the stack it
 shows to be prepared once its first image is on screen.  One daemon thread
 per process runs :func:`histeq_gui.core.equalize.warm_up` for the dtypes
-asked for, then :func:`histeq_gui.core.stats.warm_up` (the statistics'
-loops, so that the first statistics after an install do not wait for the
-compiler either), one dtype after the other (the compiler cannot be interrupted, and
+asked for, one after the other, and once every one asked for is ready,
+:func:`histeq_gui.core.stats.warm_up` for the stack's dtype (the
+statistics' loops, so that the first statistics after an install do not
+wait for the compiler either) (the compiler cannot be interrupted, and
 nothing must wait for it: not a window when it closes, nor the process when
 it ends); when a dtype is done it is marked ready and the next computation
 uses the compiled loops.  The results are the same bits either way, so
@@ -44,11 +45,13 @@ class _Preparer:
     def __init__(self):
         self.lock = threading.RLock()
         self.queue = deque()
+        self.statistics = deque()   # dtypes whose statistics' loops come after the engine's
+        self.statistics_done = set()
         self.thread = None
         self.current = None
         self.cancelled = threading.Event()
         self.listeners = set()
-        self.warm_up = None         # the function run; tests may put their own here
+        self.warm_up = None         # the engine's warm-up; tests may put their own here
 
     def tell(self, *event):
         for listener in list(self.listeners):
@@ -64,11 +67,21 @@ class _Preparer:
                 all(key != queued.str for queued in self.queue) and \
                 (self.current is None or key != self.current.str)
 
-    def request(self, dtype):
+    def statistics_needed(self, dtype):
         with self.lock:
-            if not self.needed(dtype):
+            return dtype.str not in self.statistics_done and \
+                all(dtype.str != queued.str for queued in self.statistics)
+
+    def request(self, dtype, statistics=False):
+        with self.lock:
+            engine = self.needed(dtype)
+            statistics = statistics and self.statistics_needed(dtype)
+            if not engine and not statistics:
                 return False
-            self.queue.append(dtype)
+            if engine:
+                self.queue.append(dtype)
+            if statistics:
+                self.statistics.append(dtype)
             self.cancelled.clear()
             if self.thread is None:
                 self.thread = threading.Thread(target=self.work, name="histeq-warm-up",
@@ -80,17 +93,36 @@ class _Preparer:
     def cancel(self):
         with self.lock:
             self.queue.clear()
+            self.statistics.clear()
             self.cancelled.set()
 
     def work(self):
-        warm_up = self.warm_up or _warm_up_all
+        from ..core import stats
+        from ..core.equalize import warm_up as engine_warm_up
+
+        warm_up = self.warm_up or engine_warm_up
         while True:
             with self.lock:
-                if not self.queue:
+                if not self.queue and self.statistics:
+                    dtype = self.current = self.statistics.popleft()
+                    statistics = True
+                elif not self.queue:
                     self.thread = self.current = None
                     self.tell("busy", False)
                     return
-                dtype = self.current = self.queue.popleft()
+                else:
+                    dtype = self.current = self.queue.popleft()
+                    statistics = False
+            if statistics:
+                # Every engine dtype asked for is ready: the views come first.
+                self.tell("progress", f"{dtype.name} statistics", 0, 1)
+                try:
+                    stats.warm_up(dtype)
+                except Exception:       # noqa: BLE001 - they compile when first used instead
+                    log.exception("preparing the statistics' loops for %s failed", dtype.name)
+                with self.lock:
+                    self.statistics_done.add(dtype.str)
+                continue
 
             def progress(done, total, name=dtype.name):
                 if self.cancelled.is_set():
@@ -107,16 +139,6 @@ class _Preparer:
                 log.exception("preparing the fast kernels for %s failed", dtype.name)
                 continue
             self.tell("prepared", dtype.name)
-
-
-def _warm_up_all(dtype, progress=None):
-    """The engine's kernels for ``dtype`` (marking it ready), then the statistics' loops."""
-    from ..core import equalize, stats
-
-    equalize.warm_up(dtype, progress=progress)
-    if progress is not None:
-        progress(1, 1)              # a last chance to cancel before the statistics compile
-    stats.warm_up(dtype)
 
 
 _preparer = _Preparer()
@@ -197,12 +219,18 @@ class KernelWarmUp(QObject):
         """True if the kernels of ``dtype`` are neither ready nor on the way."""
         return _preparer.needed(np.dtype(dtype).newbyteorder("="))
 
-    def request(self, dtype):
+    def statistics_needed(self, dtype):
+        """True if the statistics' loops for ``dtype`` are neither prepared nor on the way."""
+        return _preparer.statistics_needed(np.dtype(dtype).newbyteorder("="))
+
+    def request(self, dtype, statistics=False):
         """Prepare the kernels of ``dtype`` in the background, unless ready or on the way.
 
-        Returns True if it was queued.
+        With ``statistics``, the statistics' loops for ``dtype`` too, once
+        every engine dtype asked for is ready.  Returns True if anything was
+        queued.
         """
-        return _preparer.request(np.dtype(dtype).newbyteorder("="))
+        return _preparer.request(np.dtype(dtype).newbyteorder("="), statistics)
 
     def cancel(self):
         """Stop after the method being compiled, and forget the dtypes waiting."""

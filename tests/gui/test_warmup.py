@@ -201,19 +201,35 @@ def test_closing_the_window_while_the_kernels_are_prepared_ends_the_process(tmp_
     assert "not waiting for the fast kernels" in done.stderr
 
 
-def test_the_statistics_loops_are_prepared_too(monkeypatch):
-    """The warm-up thread prepares the statistics' loops after the engine's, for each dtype."""
-    from histeq_gui.core import equalize, stats
+def test_the_statistics_loops_are_prepared_after_every_engine_dtype(monkeypatch):
+    """The views' kernels first (the stack's dtype, then float64), then the statistics' loops."""
+    from histeq_gui.core import stats
 
+    assert warmup.wait_for_kernels(30), "a warm-up of another test still runs"
+    monkeypatch.setattr(backend, "_ready", set())           # as in a fresh process
+    monkeypatch.setattr(warmup._preparer, "statistics_done", set())
     calls = []
-    monkeypatch.setattr(equalize, "warm_up",
-                        lambda dtype, progress=None: calls.append(("engine", dtype.name)))
+    gate = threading.Event()
+
+    def engine(dtype, progress=None):
+        gate.wait(30)                   # both requests are queued before anything runs
+        calls.append(("engine", dtype.name))
+        backend.mark_ready(dtype)
+    monkeypatch.setattr(warmup._preparer, "warm_up", engine)
     monkeypatch.setattr(stats, "warm_up", lambda dtype: calls.append(("stats", dtype.name)))
-    warmup._warm_up_all(np.dtype(np.uint16))
-    assert calls == [("engine", "uint16"), ("stats", "uint16")]
-    # the real statistics warm-up describes a tiny image of the dtype through image_stats
+    assert warmup._preparer.request(np.dtype(np.uint8), statistics=True)
+    assert warmup._preparer.request(np.dtype(np.float64))
+    assert not warmup._preparer.request(np.dtype(np.uint8), statistics=True)   # on the way
+    gate.set()
+    assert warmup.wait_for_kernels(30)
+    assert calls == [("engine", "uint8"), ("engine", "float64"), ("stats", "uint8")]
+    assert not warmup._preparer.statistics_needed(np.dtype(np.uint8))
+
+
+def test_the_statistics_warm_up_describes_a_tiny_image_of_the_dtype(monkeypatch):
+    from histeq_gui.core import stats
+
     seen = []
-    monkeypatch.undo()
     real = stats.image_stats
     monkeypatch.setattr(stats, "image_stats", lambda images, **kw: seen.append(
         np.asarray(images).dtype) or real(images, **kw))
