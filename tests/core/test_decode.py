@@ -297,3 +297,20 @@ def test_a_broken_plain_file_is_pillows_to_refuse(tmp_path, monkeypatch):
         with pytest.raises(StackError) as info:
             read_image(tmp_path / name)
         assert str(info.value) == message, name
+
+
+def test_a_file_too_large_to_hold_whole_is_pillows_to_stream(tmp_path, monkeypatch):
+    """imagecodecs decodes a file read whole; above the limit the file goes to Pillow."""
+    plain, _ = _plain_variants(tmp_path)
+    decoded = []
+    real = images._decode_plain
+    monkeypatch.setattr(images, "_decode_plain",
+                        lambda decode, data, shape: decoded.append(shape) or
+                        real(decode, data, shape))
+    path = plain["rgb.png"]
+    monkeypatch.setattr(images, "_PLAIN_MAX_BYTES", path.stat().st_size - 1)
+    np.testing.assert_array_equal(read_image(path), iio.imread(path, plugin="pillow"))
+    assert decoded == []
+    monkeypatch.setattr(images, "_PLAIN_MAX_BYTES", path.stat().st_size)
+    read_image(path)
+    assert len(decoded) == 1

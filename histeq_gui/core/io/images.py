@@ -24,6 +24,7 @@ EXIF rotation, no gamma.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import zlib
 from functools import lru_cache
@@ -148,6 +149,9 @@ _PNG_MODES = {0: ("L", 1), 2: ("RGB", 3), 4: ("LA", 2), 6: ("RGBA", 4)}   # 8-bi
 _PNG_REFUSED = (b"tRNS", b"PLTE", b"acTL")      # Pillow and libspng read these differently
 _JPEG_FRAMES = (0xC0, 0xC1, 0xC2)               # baseline, extended, progressive Huffman
 _JPEG_STANDALONE = {0x01} | set(range(0xD0, 0xD9))
+# imagecodecs decodes a whole file held in memory; a larger file is Pillow's, which streams it
+# (and a small header declaring a huge image is refused before either reads the file).
+_PLAIN_MAX_BYTES = 1 << 28
 
 
 def _plain_png(data):
@@ -239,7 +243,7 @@ def _plain(head, fh):
     if png and (head[24] != 8 or head[25] not in _PNG_MODES) or not (png or jpeg):
         return None                 # told by the header: the file is not read whole here
     codecs = _codecs()
-    if codecs is None:
+    if codecs is None or os.fstat(fh.fileno()).st_size > _PLAIN_MAX_BYTES:
         return None
     data = fh.read()
     found = _plain_png(data) if png else _plain_jpeg(data)
