@@ -107,10 +107,14 @@ def run_changes(app, window, repeat):
 def core_time(state):
     """The core's part: ``compute_view`` for the state as it is now."""
     stack = state.stack
-    hists = stack_histograms(stack, state.method, state.bins) if state.scope == "stack" else None
+    method = state.method_spec
+    hists = stack_histograms(stack, method, state.bins) if state.scope == "stack" else None
     start = time.perf_counter()
-    compute_view(stack, state.index, state.method, state.bins, state.scope, hists)
-    return time.perf_counter() - start
+    view = compute_view(stack, state.index, method, state.bins, state.scope, hists)
+    elapsed = time.perf_counter() - start
+    if view.error is not None:
+        raise RuntimeError(f"the view failed, nothing to time: {view.error}")
+    return elapsed
 
 
 def first_stack_histogram(stack):

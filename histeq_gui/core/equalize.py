@@ -222,6 +222,10 @@ class Histogram:
     mask : ndarray of bool or None
         A whole-image method's mask (the selection it was made with), which
         :meth:`apply` uses again: such a method has no tables to keep.
+    spec : Method or None
+        The method itself (``method`` is its name), which :meth:`apply` of a
+        whole-image method equalizes with: a method that is not registered
+        works too.
     """
 
     method: str
@@ -236,6 +240,7 @@ class Histogram:
     params: dict | None = None
     mapped: bool = False
     mask: object = field(default=None, repr=False)
+    spec: object = field(default=None, repr=False)
 
     @classmethod
     def from_tables(cls, t, method: str, bins: int, params: dict) -> "Histogram":
@@ -327,8 +332,8 @@ class Histogram:
             if mask is not None and np.shape(mask) not in (x.shape, x.shape[-2:]):
                 raise ValueError(f"this histogram was made with a mask of shape "
                                  f"{np.shape(mask)}; it cannot map images of shape {x.shape}")
-            return equalize(x, self.method, self.bins, progress=progress, dtype=dtype,
-                            mask=mask, **params)
+            return equalize(x, self.method if self.spec is None else self.spec, self.bins,
+                            progress=progress, dtype=dtype, mask=mask, **params)
         target, convert = output(dtype, x.dtype)
         x2 = image_rows(x)
         if x2.size == 0:
@@ -405,7 +410,7 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
             return Histogram(m.name, bins, True, np.asarray(c.counts, np.int64),
                              np.asarray(c.edges, np.float64), np.asarray(c.x, np.float64),
                              np.asarray(c.y, np.float64), None, False, p, mapped=True,
-                             mask=mask)
+                             mask=mask, spec=m)
         # No single map: the plain histogram (the seed recipe's bins) and its CDF.
         t = group_tables(PixelSource(x2, mask2), group, SEED_RECIPE,
                          SEED_RECIPE.resolve_params(x.dtype, bins=bins), bins, tick)
@@ -414,7 +419,7 @@ def histogram(images, method="numpy", bins=256, mask=None, progress=None, **para
             cdf = np.cumsum(counts) / counts.sum()
         edges = t.binning.edges[0].astype(np.float64)
         return Histogram(m.name, bins, False, counts, edges, edges[1:], cdf, None, False, p,
-                         mask=mask)
+                         mask=mask, spec=m)
     t = group_tables(PixelSource(x2, mask2), group, m, p, bins, tick)
     return Histogram.from_tables(t, m.name, bins, p)
 

@@ -46,6 +46,7 @@ from .engine import tables as tb
 from .engine.blocks import PixelSource, blocks
 from .engine.inputs import as_images, image_rows
 from .equalize import Histogram
+from .param_files import read_file_params
 
 __all__ = ["fit", "fit_each", "RangePart", "chunk_range", "merge_ranges", "start", "chunk_counts",
            "chunk_distinct", "merge_distinct", "finish", "single_threaded",
@@ -90,9 +91,12 @@ def _check_names(m, params):
 
 
 def _resolve(m, dtype, bins, params):
-    """The method's parameters for images of ``dtype`` (one-line ValueErrors)."""
+    """The method's parameters for images of ``dtype`` (one-line ValueErrors).
+
+    A parameter given as a file is read here, as the engine's ``prepare`` does.
+    """
     m.check_dtype(dtype)
-    return m.resolve_params(dtype, bins=bins, **params)
+    return m.resolve_params(dtype, bins=bins, **read_file_params(m, params))
 
 
 # --------------------------------------------------------------------------- the steps
@@ -416,6 +420,7 @@ def fit_each(chunks, n, method="numpy", bins=256, mask=None, progress=None, *, _
     m = global_method(method)
     bins = hg.check_bins(bins)
     _check_names(m, params)
+    params = read_file_params(m, params)        # once, not once per channel
     if mask is not None and not np.any(mask):
         raise ValueError("the mask selects no pixel; select at least one pixel per image")
     passes = _Passes(chunks, n, progress, _single)

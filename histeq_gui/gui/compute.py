@@ -32,7 +32,7 @@ from ..core.engine.chunks import stack_stream
 from ..core.equalize import channel_params, histogram, stack_params
 from ..core.errors import Cancelled, StackError
 from ..core.export import convert
-from ..core.methods import Method
+from ..core.methods import Method, get_method
 from ..core.region import region_mask, region_of_rect
 from ..core.trace import trace_value
 
@@ -83,9 +83,9 @@ def params_dict(key):
     return {name: value.value if isinstance(value, _Same) else value for name, value in key}
 
 
-def needs_stack(method: Method) -> bool:
+def needs_stack(method: Method | str) -> bool:
     """True if ``method`` has stack-aware parameters (resolved per stack)."""
-    return bool(method.stack_aware)
+    return bool(get_method(method).stack_aware)
 
 
 def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
@@ -119,7 +119,7 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
     ValueError
         One line (an index out of range, a reference file that cannot be read).
     """
-    m = method
+    m = get_method(method)
     if not m.stack_aware:
         return dict(params)
     if progress is not None:
@@ -132,7 +132,7 @@ def resolve_stack_params(stack, method, bins, params, roi=None, progress=None):
             source = stack.array    # a region of a stack read on demand: read whole (or refused)
         else:
             source = stack_stream(stack.reader, stack.layout)
-        resolved = stack_params(source, m.name, channel_axis=stack.layout.channel_axis,
+        resolved = stack_params(source, m, channel_axis=stack.layout.channel_axis,
                                 mask=mask, bins=bins, **params)
     if progress is not None:
         progress("Reference", 1, 1)
@@ -152,7 +152,7 @@ def _ragged_params(stack, m, bins, params):
             raise ValueError(f"the {m.name} method's {p.name} {value!r} needs images of one "
                              "size; choose a reference image file instead")
     first = stack.read_image(0)[np.newaxis]          # what channels are; nothing else is read
-    return stack_params(first, m.name, channel_axis=-1 if first.ndim == 4 else None,
+    return stack_params(first, m, channel_axis=-1 if first.ndim == 4 else None,
                         bins=bins, **params)
 
 
@@ -348,7 +348,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     histogram of the original is.
     """
     params = {} if params is None else params
-    m = method
+    m = get_method(method)
     if scope == "stack" and stack_hists is None:
         raise ValueError("scope 'stack' needs the stack's histograms; compute them first")
     original = np.ascontiguousarray(stack.image(index))
@@ -364,7 +364,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
     try:
         for c, channel in enumerate(channels):
             hists.append(stack_hists[c] if scope == "stack" else
-                         histogram(channel, m.name, bins, mask=mask,
+                         histogram(channel, m, bins, mask=mask,
                                    progress=_stage(progress, "Histogram", c, parts),
                                    **channel_params(m, params, c)))
         equalized = [h.apply(channel, progress=_stage(progress, "Equalizing", n + c, parts))
@@ -379,7 +379,7 @@ def compute_view(stack, index, method, bins, scope, stack_hists=None, progress=N
             if m.kind(eq.dtype) == "image":         # no map of its own: plain bins
                 counter, own = "numpy", {}
             else:
-                counter, own = m.name, channel_params(m, params, c)
+                counter, own = m, channel_params(m, params, c)
             eq_hists.append(histogram(eq, counter, bins, mask=mask,
                                       progress=_stage(progress, "Histogram", 2 * n + c, parts),
                                       **own))
@@ -446,8 +446,8 @@ def failed_view(stack, index, method, bins, scope, error, roi=None):
     except StackError:
         original = np.zeros((1, 1) + ((stack.channels,) if stack.channels > 1 else ()),
                             stack.dtype)
-    return ViewResult(index, method, bins, scope, original, None, (), (), error, roi=roi,
-                      image_range=finite_range(original))
+    return ViewResult(index, get_method(method), bins, scope, original, None, (), (), error,
+                      roi=roi, image_range=finite_range(original))
 
 
 def stack_histograms(stack, method, bins, progress=None, roi=None, params=None):

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from references import REFERENCES
+from skimage import data
 
 from histeq_gui import equalize, histogram
 from histeq_gui.core import methods
 from histeq_gui.core.methods import (
     METHODS,
     Method,
+    Nodes,
     Param,
     bins_param,
     check_method,
@@ -382,3 +384,62 @@ def test_a_curve_an_images_hook_or_a_stack_aware_parameter_needs_an_image_hook()
         with pytest.raises(ValueError, match="need an image hook"):
             Method(**fields, **extra)
 
+
+
+def _weights_nodes(counts, edges, dtype, params):
+    """The seed nodes scaled by the mean of ``weights``, which must arrive as an array."""
+    weights = params["weights"]
+    assert isinstance(weights, np.ndarray), f"the hook got a {type(weights).__name__}"
+    with np.errstate(all="ignore"):
+        cdf = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
+    return Nodes(edges[:, :-1].astype(np.float64), np.clip(cdf * weights.mean() / 128, 0, 1))
+
+
+def _weights(value):
+    array = np.asarray(value, np.float64)
+    if array.ndim < 2:
+        raise ValueError("weights must be an image")
+    return array
+
+
+def test_a_parameter_that_takes_files_reaches_the_hook_as_an_array_on_every_path(tmp_path):
+    """equalize, the stack histogram (fit), the export and the statistics read the file."""
+    from throwaway_methods import registered
+
+    from histeq_gui.core import fit
+    from histeq_gui.core.export import ExportSettings, export
+    from histeq_gui.core.io import load_stack
+    from histeq_gui.core.stats import image_stats
+
+    method = Method(name="weights-test", label="W", summary="s", reference="r", source="s",
+                    how="h", params=(bins_param(), Param("weights", None, object, "an image",
+                                                         text="an image or its file",
+                                                         validate=_weights, files=True)),
+                    nodes=_weights_nodes)
+    path = tmp_path / "w.npy"
+    np.save(path, np.full((4, 4), 64, np.uint8))
+    x = data.camera()[::16, ::16][None].repeat(3, 0)
+    with registered(method):
+        for scope in ("image", "stack"):
+            expected = equalize(x, "weights-test", scope=scope, weights=np.load(path))
+            assert_array_equal(equalize(x, "weights-test", scope=scope, weights=path), expected)
+            table = image_stats(x, "weights-test", scope=scope, weights=path)
+            assert np.isfinite(table["mean_abs_change"]).all()
+            out = tmp_path / f"{scope}.npy"
+            export(x, out, ExportSettings(method="weights-test", scope=scope, dtype="float64",
+                                          params={"weights": path}))
+            assert_array_equal(load_stack(out), expected)
+        h = fit.fit(lambda: iter([x]), "weights-test", 256, weights=path)
+        assert_array_equal(h.apply(x), equalize(x, "weights-test", scope="stack",
+                                                weights=path))
+
+
+def test_a_method_object_that_is_not_registered_works_through_a_histogram():
+    """histogram(x, method).apply(x) equalizes with the object given, not a name lookup."""
+    from dataclasses import replace
+
+    own = replace(get_method("clahe"), name="my-clahe")
+    image = data.camera()[::8, ::8]
+    h = histogram(image, own, clip_limit=0.05)
+    assert h.method == "my-clahe"
+    assert_array_equal(h.apply(image), equalize(image, "clahe", clip_limit=0.05))
