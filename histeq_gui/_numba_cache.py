@@ -39,7 +39,7 @@ def _writable(folder):
 
 
 def _user_cache():
-    """Numba's user-wide cache folder (its appdirs rule on Linux and macOS)."""
+    """The user-wide cache folder of numba (its appdirs rule on Linux and macOS)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     return os.path.join(base, "numba")
 

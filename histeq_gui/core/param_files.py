@@ -3,10 +3,12 @@
 A parameter declared with ``files=True`` (``match``'s ``reference``) takes
 the path of an image file as well as an array.  The methods never read
 files, so the method registry sits below the I/O; the edges read them here:
-the engine's ``prepare`` (:mod:`histeq_gui.core.engine.inputs`, so
-:func:`~histeq_gui.equalize`, the export and the viewer's computations take
-a :class:`pathlib.Path`), ``histeq``'s options and the viewer's file
-chooser.  Settings and sidecars keep the path, which is what the user chose.
+the engine's ``prepare`` (:mod:`histeq_gui.core.engine.inputs`) and the
+stack histogram's fit (:mod:`histeq_gui.core.fit`), so that
+:func:`~histeq_gui.equalize`, the export (and so ``histeq``), the statistics
+and the viewer's computations take a :class:`pathlib.Path`; and the viewer's
+file chooser, which refuses a file that cannot be used when it is picked.
+Settings and sidecars keep the path, which is what the user chose.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def read_file_param(param: Param, path) -> object:
     try:
         return param.check(array)
     except ValueError as exc:
-        raise StackError(f"cannot use '{path}' as the {param.name}: {exc}") from None
+        why = str(exc).removeprefix(f"{param.name}: ")      # said once, in front
+        raise StackError(f"cannot use '{path}' as the {param.name}: {why}") from None
 
 
 def read_file_params(method: Method, params: dict) -> dict:

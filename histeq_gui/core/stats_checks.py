@@ -351,7 +351,7 @@ _DCT_TOLERANCE = 1e-4
 
 
 def _phash(thumbs):
-    """Imagehash's ``phash`` bits of 32x32 gray thumbnails (m, 32, 32), as uint64.
+    """The ``phash`` bits of imagehash of 32x32 gray thumbnails (m, 32, 32), as uint64.
 
     The 8x8 low frequencies of the 2-D DCT are two matrix products for the
     whole batch; an image with a coefficient within rounding of the median

@@ -40,7 +40,7 @@ def _exporters():
 
 
 def _plot_csv_exporter(item, chosen):
-    """Pyqtgraph's CSVExporter for the data items ``chosen`` (the plot's :meth:`csv_items`).
+    """The CSVExporter of pyqtgraph for the data items ``chosen`` (the plot's :meth:`csv_items`).
 
     The plot's own list of items is swapped for them while it writes: the
     columns a histogram draws (their counts) and its CDF, which lives in a

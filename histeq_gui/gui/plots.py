@@ -166,7 +166,7 @@ class CountAxis(pg.AxisItem):
         self.log_counts = False
 
     def tickSpacing(self, minVal, maxVal, size):
-        """Pyqtgraph's spacings, at least 1 (no tick between two whole counts or decades)."""
+        """The spacings pyqtgraph picks, at least 1 (no tick between whole counts or decades)."""
         levels = []
         for spacing, offset in super().tickSpacing(minVal, maxVal, size):
             level = (max(float(spacing), 1.0), offset)

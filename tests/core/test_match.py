@@ -325,6 +325,12 @@ def test_a_reference_from_a_file(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(StackError, match="unsupported file type"):
         equalize(image, "match", reference=tmp_path / "notes.txt")
+    np.save(tmp_path / "mask.npy", np.ones((4, 4), bool))
+    with pytest.raises(StackError) as error:
+        read_file_param(param, tmp_path / "mask.npy")
+    said = str(error.value)        # the parameter named once, in front
+    assert said.startswith(f"cannot use '{tmp_path / 'mask.npy'}' as the reference: ")
+    assert "reference: reference" not in said and "bool" in said
 
 
 def test_the_method_module_reads_no_file():

@@ -55,21 +55,21 @@ This module gathers the public names; import them from here.
 from .atomic import check_writable, clean_up, commit_log, exists, new_file, staged
 from .files import FileChanged, check_unchanged, guard, stat_input
 from .folders import (
-           FolderReader,
-           MixedReader,
-           RaggedPngWriter,
-           RaggedReader,
-           open_folder,
-           png_names,
+    FolderReader,
+    MixedReader,
+    RaggedPngWriter,
+    RaggedReader,
+    open_folder,
+    png_names,
 )
 from .listing import (
-           IMAGE_SUFFIXES,
-           Listing,
-           folder_images,
-           label_of,
-           labels_of,
-           list_folder,
-           natural_key,
+    IMAGE_SUFFIXES,
+    Listing,
+    folder_images,
+    label_of,
+    labels_of,
+    list_folder,
+    natural_key,
 )
 from .load import load_stack, open_reader
 from .reader import CHUNK_BYTES, ArrayReader, Reader, reader_for, stack_axis

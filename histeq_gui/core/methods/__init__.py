@@ -205,7 +205,8 @@ def markdown_table():
     -------
     str
         A Markdown table (name, what it reproduces, ``bins``, scopes, dtypes,
-        other parameters) followed by each method's "how it works" text.
+        other parameters).  Each method's explanation, several paragraphs,
+        is its ``how`` (the documentation gives each a section).
 
     Examples
     --------
@@ -220,10 +221,6 @@ def markdown_table():
         lines.append(f"| `{method.name}` | {_cell(method.reference)} | {_bins_text(method)} "
                      f"| {', '.join(method.scopes)} | {_dtypes_text(method.dtypes)} "
                      f"| {_cell('; '.join(others) or '-')} |")
-    lines.append("")
-    for method in _REGISTRY.values():
-        lines.append(f"- **`{method.name}`** ({_cell(method.label)}): {_cell(method.how)} "
-                     f"Source: {_cell(method.source)}.")
     return "\n".join(lines) + "\n"
 
 
