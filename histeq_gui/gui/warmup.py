@@ -59,8 +59,8 @@ class _Preparer:
 
     def needed(self, dtype):
         # Compared by their strings: a dtype equals None (np.dtype(None) is
-        # float64), so "dtype != self.current" was False for float64 while
-        # nothing was being prepared, and float64 was never asked for.
+        # float64), so comparing dtypes would take float64 for "nothing is being
+        # prepared" and never ask for it.
         key = dtype.str
         with self.lock:
             return not backend.is_ready(dtype) and \
