@@ -434,7 +434,12 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
                 partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch), look)
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
-                block = source.block(b0 + k, b0 + k + 1)
+                if source.ragged:           # in memory already: not decoded again
+                    picture = whole[k].reshape(whole[k].shape[:2] + (-1,))     # (H, W, C)
+                    block = np.ascontiguousarray(
+                        np.moveaxis(picture, -1, 0).reshape(1, picture.shape[-1], -1))
+                else:
+                    block = source.block(b0 + k, b0 + k + 1)
                 eq = _equalize_chunk(equalize, block, source.image_shape_of(b0 + k), eq_args)
                 parts.put(b0 + k, _describe_chunk(block, eq, lo, hi, cache))
             done += b1 - b0 if source.ragged else 1
@@ -572,7 +577,8 @@ def _describe_levels(blocks, maps, dtype, lo, hi, scratch):
     luts = np.zeros((m, 4, 256))
     band = np.arange(4)[None, :] < channels[:, None]
     band &= use[:, None]
-    luts[band] = maps(counts[band])
+    if band.any():                  # a batch of large colour images alone counts nothing here
+        luts[band] = maps(counts[band])
     # Levels no pixel holds may map to NaN: they are never looked up.
     luts[counts == 0] = 0.0
     broken = use & np.isnan(luts).any(axis=(1, 2))
@@ -757,12 +763,16 @@ class _Source:
         return self.layouts[i].image_shape if self.ragged else self.image_shape
 
     def picture(self, i):
-        """Image ``i`` of images of different shapes as ``(H, W)`` or ``(H, W, C)``, a view."""
+        """Image ``i`` of images of different shapes as ``(H, W)`` or ``(H, W, C)``, a view.
+
+        Built from its layout, whatever the stored shape: ``(1, H, W)``, a
+        gray ``(H, W, 1)`` and ``(1, H, W, C)`` give ``(H, W)``, ``(H, W)``
+        and ``(H, W, C)``, as :meth:`block` and :meth:`shape_of` see them.
+        """
         layout = self.layouts[i]
-        image = self._read(i)
-        if layout.channel_axis is None or layout.channel_axis == image.ndim - 1:
-            return image
-        return np.moveaxis(image, layout.channel_axis, -1)
+        xc = as_channels_first(self._read(i), layout)
+        xc = xc.reshape((layout.channels,) + tuple(layout.image_shape))
+        return xc[0] if layout.channels == 1 else np.moveaxis(xc, 0, -1)
 
     def shape_of(self, i):
         """``(C, H, W)`` of image ``i``: the shape of its block's pixels."""

@@ -159,3 +159,55 @@ def test_images_of_more_colours_than_the_scratch_holds_are_described_again(monke
     assert len(calls) > 1
     for column in COLUMNS:
         assert_array_equal(small[column], whole[column], err_msg=column)
+
+
+def test_images_stored_with_extra_axes_are_described_as_the_images_they_hold():
+    """(1, H, W), a gray (H, W, 1) and (1, H, W, 3) in a list of sizes: the same rows as plain."""
+    rng = np.random.default_rng(0)
+    gray = [rng.integers(0, 256, (30, 40), np.uint8), rng.integers(0, 256, (50, 60), np.uint8)]
+    colour = [data.astronaut()[:40, :50], data.coffee()[:60, :30]]
+    plain_gray, plain_colour = image_stats(gray), image_stats(colour, channel_axis=-1)
+    for stored, plain, axis in (([g[None] for g in gray], plain_gray, None),
+                                ([g[..., None] for g in gray], plain_gray, -1),
+                                ([c[None] for c in colour], plain_colour, -1)):
+        table = image_stats(stored, channel_axis=axis)
+        for column in PER_IMAGE:
+            assert_array_equal(table[column], plain[column],
+                               err_msg=f"{column} of {[s.shape for s in stored]}")
+    # a gray image and the same image stored (H, W, 1) are exact duplicates
+    table = image_stats([gray[0], gray[0][..., None], gray[1]], channel_axis=-1)
+    assert table["duplicate_of"].tolist() == [-1, 0, -1]
+
+
+def test_a_batch_of_large_colour_photographs_alone(monkeypatch):
+    """Every image of a batch taken the other way (large colour ones): no empty look-up."""
+    photo = np.ascontiguousarray(data.astronaut()[::2, ::2])
+    images = [photo, photo[::-1].copy(), photo[:, ::-1].copy()[:250]]
+    whole = image_stats(images, channel_axis=-1)
+    monkeypatch.setattr(stats, "_LEVELS_COLOUR", 1000)          # each is "large" now
+    large = image_stats(images, channel_axis=-1)
+    for column in PER_IMAGE:
+        assert_array_equal(large[column], whole[column], err_msg=column)
+
+
+def test_a_large_photograph_of_a_folder_is_decoded_once(tmp_path, monkeypatch):
+    """The images the batch leaves are described from the pixels in memory, not read again."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from histeq_gui.core.io import folders, open_folder
+
+    for i, picture in enumerate((data.astronaut(), data.coffee(), data.chelsea())):
+        Image.fromarray(picture).save(tmp_path / f"{i}.png")
+    monkeypatch.setattr(stats, "_LEVELS_COLOUR", 1000)          # each is "large" now
+    calls = []
+    real = folders.decode_image
+    monkeypatch.setattr(folders, "decode_image", lambda path, *a, **k: calls.append(
+        Path(path).name) or real(path, *a, **k))
+    reader = open_folder(tmp_path, probe=False)     # decodes the first image
+    table = image_stats(reader, channel_axis="auto")
+    assert sorted(calls) == ["0.png", "1.png", "2.png"]
+    alone = image_stats([np.asarray(Image.open(tmp_path / "1.png"))], channel_axis=-1)
+    for column in PER_IMAGE:
+        assert_array_equal(table[column][1], alone[column][0], err_msg=column)

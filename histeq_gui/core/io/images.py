@@ -242,6 +242,9 @@ def _plain(head, fh):
     png, jpeg = head.startswith(_PNG) and len(head) >= 26, head.startswith(_JPEG)
     if png and (head[24] != 8 or head[25] not in _PNG_MODES) or not (png or jpeg):
         return None                 # told by the header: the file is not read whole here
+    if png and math.prod(struct.unpack(">II", head[16:24])) > \
+            (Image.MAX_IMAGE_PIXELS or math.inf):
+        return None                 # a bomb by its header: Pillow's to refuse, nothing read
     codecs = _codecs()
     if codecs is None or os.fstat(fh.fileno()).st_size > _PLAIN_MAX_BYTES:
         return None
