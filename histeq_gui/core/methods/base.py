@@ -607,7 +607,9 @@ class Method:
     source : str
         The source file or document that reference follows.
     how : str
-        How it works: a few sentences of plain text (safe to show as HTML).
+        How it works, as Markdown: for a built-in method its module's
+        docstring, less the title line (``how=how_from_docstring(__doc__)``:
+        the method is explained once, where its code is).
     formula : str
         The mapping as one formula in HTML (``<sub>``, entities), shown in
         the viewer's "How it works" page; empty when ``how`` says it all.
