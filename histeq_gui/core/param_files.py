@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 
 from .errors import StackError
-from .io import load_stack
 from .methods import Method, Param
 
 __all__ = ["read_file_param", "read_file_params"]
@@ -43,6 +42,10 @@ def read_file_param(param: Param, path) -> object:
         One line: the file cannot be read, or its pixels are no valid value
         (no finite pixel, a dtype that cannot be equalized).
     """
+    # The I/O stack (Pillow, tifffile, imagecodecs) loads when a file is first read: the
+    # engine, which calls this for every computation, imports in a tenth of a second.
+    from .io import load_stack
+
     array = load_stack(path)
     try:
         return param.check(array)
