@@ -119,12 +119,14 @@ def test_a_method_name_registers_once():
 
 
 def test_importing_the_registry_and_the_api_loads_neither_numba_nor_scikit_image():
+    """Nor the I/O stack: the engine reads a parameter's file only when it is given one."""
     code = ("import sys\n"
             "import histeq_gui.core.methods, histeq_gui.core.equalize\n"
             "from histeq_gui.core.methods import METHODS, get_method, markdown_table\n"
             "[get_method(m).resolve_params('uint8') for m in METHODS]\n"
             "markdown_table()\n"
-            "print(sorted(m for m in ('numba', 'skimage') if m in sys.modules))\n")
+            "heavy = ('numba', 'skimage', 'PIL', 'tifffile', 'imagecodecs')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
