@@ -38,13 +38,26 @@ class Connections:
         """End one connection made by :meth:`connect`."""
         if (emitter, callback) in self._pairs:
             self._pairs.remove((emitter, callback))
-            emitter.disconnect(callback)
+            _disconnect(emitter, callback)
 
     def close(self) -> None:
         """End every connection and run the ``on_close`` callables (idempotent)."""
         pairs, self._pairs = self._pairs, []
         for emitter, callback in pairs:
-            emitter.disconnect(callback)
+            _disconnect(emitter, callback)
         on_close, self._on_close = self._on_close, []
         for call in on_close:
             call()
+
+
+def _disconnect(emitter, callback) -> None:
+    """``emitter.disconnect(callback)``, unless the emitter is gone already.
+
+    A viewer that closes before the widget tears its events down (an
+    ``EventEmitter`` then has no ``_callbacks`` any more): nothing is left to
+    disconnect, and the widget's own end must not fail in Qt's event loop.
+    """
+    try:
+        emitter.disconnect(callback)
+    except (AttributeError, RuntimeError):
+        pass
