@@ -66,6 +66,7 @@ from .io import (
 )
 from .io.formats import output_for
 from .methods import Method, get_method
+from .param_files import read_file_params
 from .region import check_region, describe_region, region_mask, region_text
 from .stack import check_channel_axis, guess_layout
 
@@ -713,12 +714,14 @@ def _run_ragged(plan):
             with RaggedPngWriter(temp, plan.names, plan.dtype, target=plan.output) as writer:
                 writer.open()
                 total = reader.n_images
+                # A parameter given as a file (match's reference) is read once, not per image.
+                params = read_file_params(plan.method, s.params)
                 yield "equalize", 0, total
                 for i in range(total):
                     image = reader.image(i)
                     mask = mask_of(image) if maps is None else None
                     out = equalize_piece(image, s, guess_layout(image.shape, axis), maps, None,
-                                         0, plan.input_dtype,
+                                         0, plan.input_dtype, params,
                                          mask=mask if mask is not None and mask.any() else None)
                     writer.write(i, i + 1, out)
                     yield "equalize", i + 1, total

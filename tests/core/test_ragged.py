@@ -194,3 +194,26 @@ def test_a_folder_of_one_size_keeps_its_names_and_can_be_overwritten(tmp_path):
                                       convert(equalize(image), "same", np.uint8))
     info = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert info["files"] == {name: name for name in images}
+
+
+def test_a_reference_file_is_read_once_for_a_folder_of_sizes(tmp_path, monkeypatch):
+    """match with a reference file over images of different sizes: one read, each image right."""
+    import histeq_gui.core.io as io
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sizes = [(40, 50), (60, 30), (35, 35), (50, 44)]
+    for i, (h, w) in enumerate(sizes):
+        iio.imwrite(folder / f"{i}.png", data.camera()[:h, :w])
+    reference = data.moon()[:32, :32]
+    np.save(tmp_path / "ref.npy", reference)
+    reads = []
+    real = io.load_stack
+    monkeypatch.setattr(io, "load_stack", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    with open_reader(folder) as images:
+        export(images, tmp_path / "out", ExportSettings(
+            method="match", dtype="uint16", params={"reference": tmp_path / "ref.npy"}))
+    assert reads == [tmp_path / "ref.npy"]
+    for i, (h, w) in enumerate(sizes):
+        expected = equalize(data.camera()[:h, :w], "match", reference=reference, dtype="uint16")
+        np.testing.assert_array_equal(iio.imread(tmp_path / "out" / f"{i}.png"), expected)
