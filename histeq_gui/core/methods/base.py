@@ -74,6 +74,7 @@ loops and scikit-image load when a method is first applied.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import re
@@ -299,11 +300,7 @@ def how_from_docstring(doc):
     <BLANKLINE>
     - **uint8**: as it is, exactly.
     """
-    lines = (doc or "").expandtabs().splitlines()
-    indent = min((len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()),
-                 default=0)           # inspect.cleandoc's rule, without importing inspect
-    text = "\n".join([lines[0].strip() if lines else ""] + [line[indent:] for line in lines[1:]])
-    blocks = re.split(r"\n\s*\n", text.strip())[1:]
+    blocks = re.split(r"\n\s*\n", inspect.cleandoc(doc or "").strip())[1:]
     out = []
     for block in blocks:
         lines = block.splitlines()
