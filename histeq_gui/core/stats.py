@@ -434,12 +434,9 @@ def image_stats(images, method="numpy", bins=256, scope="image", channel_axis=No
                 partial(_describe_levels, whole, maps, source.dtype, lo, hi, scratch), look)
             parts.put(b0, part)
             for k in again:                 # the images it leaves: as below
-                if source.ragged:           # in memory already: not decoded again
-                    picture = whole[k].reshape(whole[k].shape[:2] + (-1,))     # (H, W, C)
-                    block = np.ascontiguousarray(
-                        np.moveaxis(picture, -1, 0).reshape(1, picture.shape[-1], -1))
-                else:
-                    block = source.block(b0 + k, b0 + k + 1)
+                # ragged: the picture in memory already, not decoded again
+                block = _picture_block(whole[k]) if source.ragged else \
+                    source.block(b0 + k, b0 + k + 1)
                 eq = _equalize_chunk(equalize, block, source.image_shape_of(b0 + k), eq_args)
                 parts.put(b0 + k, _describe_chunk(block, eq, lo, hi, cache))
             done += b1 - b0 if source.ragged else 1
@@ -652,6 +649,12 @@ def _look(checks, digests, chunk, start, source, lo, hi):
     checks.add(start, levels[:, 0] if levels.shape[1] == 1 else np.moveaxis(levels, 1, -1))
 
 
+def _picture_block(picture):
+    """An ``(H, W)`` or ``(H, W, C)`` picture as a C-contiguous ``(1, C, H * W)`` block."""
+    picture = picture.reshape(picture.shape[:2] + (-1,))
+    return np.ascontiguousarray(np.moveaxis(picture, -1, 0).reshape(1, picture.shape[-1], -1))
+
+
 def _whole_stack_params(source, method, bins, params):
     """``params`` with the stack-aware ones resolved once against the whole stack.
 
@@ -792,9 +795,7 @@ class _Source:
         Images of different shapes come one at a time (``b1 == b0 + 1``).
         """
         if self.ragged:
-            layout = self.layouts[b0]
-            xc = as_channels_first(self._read(b0), layout)
-            return np.ascontiguousarray(xc.reshape(1, layout.channels, -1))
+            return _picture_block(self.picture(b0))
         if self.reader is None:
             return _chunk(self.x3, b0, b1)
         if self.axis is None:
