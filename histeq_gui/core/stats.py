@@ -924,7 +924,10 @@ def warm_up(dtype):
     :func:`histeq_gui.core.equalize.warm_up`.
     """
     tiny = np.arange(16).reshape(1, 4, 4).astype(dtype)
-    image_stats(tiny)
+    # Both ways an image is described: from its levels (8-bit, a method that maps by
+    # value) and from its pixels (every other case; scope "stack" takes it for 8-bit too).
+    for scope in ("image", "stack"):
+        image_stats(tiny, scope=scope)
     if tiny.dtype.kind == "f":
         tiny[0, 0, 0] = np.nan
         image_stats(tiny)
