@@ -103,18 +103,15 @@ class _Preparer:
         warm_up = self.warm_up or engine_warm_up
         while True:
             with self.lock:
-                if not self.queue and self.statistics:
-                    dtype = self.current = self.statistics.popleft()
-                    statistics = True
-                elif not self.queue:
+                # The engine's dtypes first (the views need them), then the statistics'.
+                statistics = not self.queue
+                waiting = self.statistics if statistics else self.queue
+                if not waiting:
                     self.thread = self.current = None
                     self.tell("busy", False)
                     return
-                else:
-                    dtype = self.current = self.queue.popleft()
-                    statistics = False
+                dtype = self.current = waiting.popleft()
             if statistics:
-                # Every engine dtype asked for is ready: the views come first.
                 self.tell("progress", f"{dtype.name} statistics", 0, 1)
                 try:
                     stats.warm_up(dtype)
