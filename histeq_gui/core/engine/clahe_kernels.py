@@ -87,17 +87,24 @@ def _gray(u, low, high):
     return min(np.float64(u), top)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _cap(hist, n, limit):
+    """Cut ``hist[:n]`` at ``limit`` in place; the counts cut off, in all."""
+    excess = 0
+    for k in range(n):
+        if hist[k] > limit:
+            excess += hist[k] - limit
+            hist[k] = limit
+    return excess
+
+
 @njit(nogil=True, cache=True)
 def _clip_histogram(h, clim):
     # scikit-image's clip_histogram, in place, step for step.  The count of
     # bins under the limit is kept up to date instead of counted again for
     # every start index (the same numbers, without its O(bins**2) cost).
     size = h.shape[0]
-    n_excess = 0
-    for k in range(size):
-        if h[k] > clim:
-            n_excess += h[k] - clim
-            h[k] = clim
+    n_excess = _cap(h, size, clim)
     bin_incr = n_excess // size
     if bin_incr > 0:            # else the next two passes change nothing
         upper = clim - bin_incr
@@ -485,11 +492,7 @@ def _opencv_tile(image, W, lo, width, r0, th, c0, tw, rsrc, csrc, levels, limit,
                 hist[np.uintp(np.int64(image[row + csrc[q]]) - lo)] += 1
     total = 0
     if limit > 0:
-        clipped = 0
-        for k in range(width):
-            if hist[k] > limit:
-                clipped += hist[k] - limit
-                hist[k] = limit
+        clipped = _cap(hist, width, limit)
         batch = clipped // levels
         residual = clipped - batch * levels
         step = max(levels // residual, 1) if residual != 0 else levels
